@@ -1,0 +1,35 @@
+/**
+ * Rollup dimensions: the `dim` clustering column of `customer_daily`.
+ * Store ids, categories and channels are subject tokens ([A-Za-z0-9_-]), so they never contain ':'.
+ */
+
+/** the customer's totals over every store, category and channel */
+export const DIM_ALL = 'all';
+
+export type DimKind = 'all' | 'store' | 'category' | 'channel';
+
+export function storeDim(storeId: string): string {
+  return `store:${storeId}`;
+}
+export function categoryDim(category: string): string {
+  return `category:${category}`;
+}
+export function channelDim(channel: string): string {
+  return `channel:${channel}`;
+}
+
+export interface ParsedDim {
+  kind: DimKind;
+  /** store id, category or channel; '' for 'all' */
+  name: string;
+}
+
+/** Split a dim into kind and name; undefined for a dim this version does not know (it is then ignored). */
+export function parseDim(dim: string): ParsedDim | undefined {
+  if (dim === DIM_ALL) return { kind: 'all', name: '' };
+  const colon = dim.indexOf(':');
+  if (colon <= 0 || colon === dim.length - 1) return undefined;
+  const kind = dim.slice(0, colon);
+  if (kind !== 'store' && kind !== 'category' && kind !== 'channel') return undefined;
+  return { kind, name: dim.slice(colon + 1) };
+}

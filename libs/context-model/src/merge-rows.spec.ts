@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compareRows, rollupDay, rollupEvents, type DailyRollup } from './daily-rollup.js';
+import { event, purchase } from './fixtures.js';
+import { mergeRows, pruneRows } from './merge-rows.js';
+
+const TZ = 'Asia/Seoul';
+
+const history = [
+  purchase({ id: 'p1', at: '2026-11-01T11:00:00+09:00', storeId: 'bundang-01', lines: [['beer', 6, 2500]] }),
+  event({ id: 'v2', at: '2026-11-10T11:00:00+09:00', storeId: 'pangyo-01' }),
+  purchase({
+    id: 'p3',
+    at: '2026-11-24T19:05:00+09:00',
+    storeId: 'bundang-01',
+    lines: [['infant_formula', 2, 32_000]],
+  }),
+];
+
+void test('a late event on an old day only changes that day’s rows', () => {
+  const before = rollupEvents(history, TZ);
+  const late = purchase({
+    id: 'late',
+    at: '2026-11-10T12:00:00+09:00',
+    storeId: 'pangyo-01',
+    channel: 'kiosk',
+    lines: [['milk', 2, 2000]],
+  });
+  // the context service re-reads the day's events and recomputes all of that day's rows
+  const day = '2026-11-10';
+  const after = mergeRows(before, rollupDay([...history, late], day, TZ));
+
+  assert.deepEqual(after, rollupEvents([...history, late], TZ), 'same as recomputing everything');
+  const untouched = (rows: DailyRollup[]) => rows.filter((r) => r.day !== day);
+  assert.deepEqual(untouched(after), untouched(before));
+  for (const r of untouched(after)) assert.ok(before.includes(r), 'other days keep their very row objects');
+  const changed = after.filter((r) => r.day === day).map((r) => r.dim);
+  assert.deepEqual(changed, ['all', 'category:milk', 'channel:kiosk', 'channel:pos', 'store:pangyo-01']);
+});
+
+void test('a replacement drops dims the day no longer touches; order is day desc, dim asc', () => {
+  const existing: DailyRollup[] = [
+    { day: '2026-11-24', dim: 'all', spend: 1, purchases: 1, visits: 0, items: 1, events: 1 },
+    { day: '2026-11-24', dim: 'category:stale', spend: 1, purchases: 1, visits: 0, items: 1, events: 1 },
+    { day: '2026-11-20', dim: 'all', spend: 5, purchases: 1, visits: 0, items: 1, events: 1 },
+  ];
+  const replacement: DailyRollup[] = [
+    { day: '2026-11-24', dim: 'channel:web', spend: 0, purchases: 0, visits: 0, items: 0, events: 2 },
+    { day: '2026-11-24', dim: 'all', spend: 0, purchases: 0, visits: 0, items: 0, events: 2 },
+  ];
+  const merged = mergeRows(existing, replacement);
+  assert.deepEqual(
+    merged.map((r) => `${r.day} ${r.dim}`),
+    ['2026-11-24 all', '2026-11-24 channel:web', '2026-11-20 all'],
+  );
+  assert.equal(existing.length, 3, 'inputs untouched');
+  assert.deepEqual(mergeRows(existing, []), existing);
+  const fresh = mergeRows([], replacement);
+  assert.deepEqual(fresh, [...replacement].sort(compareRows));
+});
+
+void test('pruneRows keeps the 365 days ending today and anything later', () => {
+  const row = (day: string): DailyRollup => ({
+    day,
+    dim: 'all',
+    spend: 0,
+    purchases: 0,
+    visits: 0,
+    items: 0,
+    events: 1,
+  });
+  const rows = [row('2026-11-25'), row('2026-11-24'), row('2025-11-25'), row('2025-11-24'), row('garbage')];
+  assert.deepEqual(
+    pruneRows(rows, '2026-11-24').map((r) => r.day),
+    ['2026-11-25', '2026-11-24', '2025-11-25'],
+  );
+  assert.deepEqual(
+    pruneRows(rows, '2026-11-24', 1).map((r) => r.day),
+    ['2026-11-25', '2026-11-24'],
+  );
+});

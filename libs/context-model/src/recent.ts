@@ -1,0 +1,74 @@
+import type { AcceptedEvent, RecentEvent } from '@nunchi/contracts';
+
+/** how many recent events a snapshot carries */
+export const RECENT_MAX = 20;
+
+/**
+ * A RecentEvent that also carries its instant, so ordering needs no date parsing.
+ * (Proposed for the contract; until then it is an extra field the contract type tolerates.)
+ */
+export type TimedRecentEvent = RecentEvent & {
+  /** epoch milliseconds of occurredAt */
+  occurredAtMs: number;
+};
+
+/** The short form of an event kept in a snapshot's `recent` list. */
+export function toRecentEvent(e: AcceptedEvent): TimedRecentEvent {
+  const r: TimedRecentEvent = {
+    id: e.id,
+    type: e.type,
+    channel: e.channel,
+    occurredAt: e.occurredAt,
+    occurredAtMs: e.occurredAtMs,
+  };
+  if (e.storeId !== undefined) r.storeId = e.storeId;
+  if (e.type === 'purchase') {
+    const amount = e.payload['amount'];
+    if (typeof amount === 'number' && Number.isFinite(amount)) r.amount = amount;
+  }
+  return r;
+}
+
+/** epoch ms of a recent event: the carried field, else parsed from occurredAt; unparseable sorts oldest */
+function instantOf(e: RecentEvent): number {
+  const ms = (e as Partial<TimedRecentEvent>).occurredAtMs;
+  if (typeof ms === 'number') return ms;
+  const parsed = Date.parse(e.occurredAt);
+  return Number.isNaN(parsed) ? -Infinity : parsed;
+}
+
+function isAccepted(e: AcceptedEvent | RecentEvent): e is AcceptedEvent {
+  return 'payload' in e && 'customerId' in e;
+}
+
+/**
+ * Order recent events newest first (by instant, then id ascending), drop repeated ids (the first occurrence
+ * in the input wins) and keep at most `max`. Returns a new array; the events themselves are not copied.
+ */
+export function sortRecent(recent: readonly RecentEvent[], max: number = RECENT_MAX): RecentEvent[] {
+  const seen = new Set<string>();
+  const keyed: Array<{ e: RecentEvent; ms: number }> = [];
+  for (const e of recent) {
+    if (seen.has(e.id)) continue;
+    seen.add(e.id);
+    keyed.push({ e, ms: instantOf(e) });
+  }
+  keyed.sort((a, b) => (a.ms !== b.ms ? b.ms - a.ms : a.e.id < b.e.id ? -1 : a.e.id > b.e.id ? 1 : 0));
+  const n = Math.min(keyed.length, Math.max(0, max));
+  const out = new Array<RecentEvent>(n);
+  for (let i = 0; i < n; i++) out[i] = keyed[i].e;
+  return out;
+}
+
+/**
+ * Add an event to a recent list (for the hot in-memory tier): a redelivered id replaces its earlier copy,
+ * newest first, at most `max`. An event older than all of a full list simply does not make it in.
+ */
+export function pushRecent(
+  recent: readonly RecentEvent[],
+  e: AcceptedEvent | RecentEvent,
+  max: number = RECENT_MAX,
+): RecentEvent[] {
+  const item = isAccepted(e) ? toRecentEvent(e) : e;
+  return sortRecent([item, ...recent], max);
+}

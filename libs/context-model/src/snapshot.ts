@@ -1,0 +1,182 @@
+/**
+ * The context snapshot: a pure function of a customer's daily rollup rows, recent events and the clock.
+ * Hot path (every event): ~800 rows take ~25 µs (bench.ts). Each day string is parsed once (rows come grouped
+ * by day), each dim once per call; the rest is integer comparisons and additions — no Date on the way.
+ */
+import type { ContextSnapshot, RecentEvent, WindowTotals, Windows } from '@nunchi/contracts';
+import type { DailyRollup } from './daily-rollup.js';
+import { parseDayIndex } from './day-index.js';
+import { DIM_ALL, parseDim, type DimKind } from './dims.js';
+import { localDayIndex } from './local-day.js';
+import { sortRecent, RECENT_MAX } from './recent.js';
+import { DEFAULT_RFM_THRESHOLDS, rfmScores, type RfmThresholds } from './rfm.js';
+import { emptyWindows, WINDOW_DAYS } from './windows.js';
+
+export interface SnapshotInput {
+  customerId: string;
+  /** the customer's daily rollup rows, any order; rows outside the 365-day window (or after today) are ignored */
+  rows: readonly DailyRollup[];
+  /** recent events, any order; deduplicated by id, newest first, at most 20 kept */
+  recent: readonly RecentEvent[];
+  /** epoch ms the snapshot describes; "today" is its local day in `timeZone` */
+  nowMs: number;
+  /** the business IANA time zone, the same the rollups were computed in (e.g. 'Asia/Seoul') */
+  timeZone: string;
+  /** store of the current event: its windows become `thisStore` (zeros when absent or unknown) */
+  currentStoreId?: string;
+  /** @default DEFAULT_RFM_THRESHOLDS */
+  rfmThresholds?: RfmThresholds;
+}
+
+const D7 = WINDOW_DAYS.d7;
+const D30 = WINDOW_DAYS.d30;
+const D90 = WINDOW_DAYS.d90;
+const D365 = WINDOW_DAYS.d365;
+
+function add(t: WindowTotals, r: DailyRollup): void {
+  t.spend += r.spend;
+  t.purchases += r.purchases;
+  t.visits += r.visits;
+  t.items += r.items;
+  t.events += r.events;
+}
+
+interface DimEntry {
+  kind: Exclude<DimKind, 'all'>;
+  name: string;
+  windows: Windows;
+}
+
+/** The most spent-at name over 365 days; ties by name (code-unit order); "" when nothing was spent. */
+function favourite(entries: readonly DimEntry[]): string {
+  let best = '';
+  let bestSpend = 0;
+  for (const e of entries) {
+    const s = e.windows.d365.spend;
+    if (s > bestSpend || (s === bestSpend && s > 0 && e.name < best)) {
+      best = e.name;
+      bestSpend = s;
+    }
+  }
+  return best;
+}
+
+function byName(a: DimEntry, b: DimEntry): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/** Record keyed by name, keys ascending. Object.fromEntries defines own properties, so '__proto__' is safe. */
+function record(entries: DimEntry[]): Record<string, Windows> {
+  return Object.fromEntries(entries.sort(byName).map((e) => [e.name, e.windows]));
+}
+
+function isoInstant(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
+/**
+ * Derive a customer's context at `nowMs` (see docs/context-model.md for every field). Windows end today
+ * (local day of `nowMs`) inclusive: d7 is today and the 6 days before. Rows must be unique per (day, dim),
+ * as stored and as mergeRows keeps them; any order works, grouped by day is fastest.
+ */
+export function buildSnapshot(input: SnapshotInput): ContextSnapshot {
+  const today = localDayIndex(input.nowMs, input.timeZone);
+  const all = emptyWindows();
+  const dims = new Map<string, DimEntry | null>();
+  let lastVisitAge = Infinity;
+  let lastPurchaseAge = Infinity;
+
+  let prevDay = '';
+  let prevAge = NaN;
+  for (const r of input.rows) {
+    let age: number;
+    if (r.day === prevDay) age = prevAge;
+    else {
+      prevDay = r.day;
+      age = prevAge = today - parseDayIndex(r.day);
+    }
+    if (!(age >= 0 && age < D365)) continue; // also skips malformed days (NaN)
+
+    let w: Windows;
+    if (r.dim === DIM_ALL) {
+      w = all;
+      if (r.visits > 0 && age < lastVisitAge) lastVisitAge = age;
+      if (r.purchases > 0 && age < lastPurchaseAge) lastPurchaseAge = age;
+    } else {
+      let entry = dims.get(r.dim);
+      if (entry === undefined) {
+        const parsed = parseDim(r.dim);
+        entry =
+          parsed === undefined || parsed.kind === 'all'
+            ? null
+            : { kind: parsed.kind, name: parsed.name, windows: emptyWindows() };
+        dims.set(r.dim, entry);
+      }
+      if (entry === null) continue; // a dim this version does not know
+      w = entry.windows;
+    }
+    add(w.d365, r);
+    if (age < D90) {
+      add(w.d90, r);
+      if (age < D30) {
+        add(w.d30, r);
+        if (age < D7) add(w.d7, r);
+      }
+    }
+  }
+
+  const stores: DimEntry[] = [];
+  const categories: DimEntry[] = [];
+  const channels: DimEntry[] = [];
+  for (const e of dims.values()) {
+    if (e === null) continue;
+    (e.kind === 'store' ? stores : e.kind === 'category' ? categories : channels).push(e);
+  }
+  const store = record(stores);
+  const category = record(categories);
+  const channel = record(channels);
+  const current = input.currentStoreId;
+  const thisStore = current !== undefined && Object.hasOwn(store, current) ? store[current] : emptyWindows();
+
+  const daysSinceLastVisit = lastVisitAge === Infinity ? -1 : lastVisitAge;
+  const daysSinceLastPurchase = lastPurchaseAge === Infinity ? -1 : lastPurchaseAge;
+  return {
+    customerId: input.customerId,
+    asOf: isoInstant(input.nowMs),
+    all,
+    thisStore,
+    store,
+    category,
+    channel,
+    daysSinceLastVisit,
+    daysSinceLastPurchase,
+    rfm: rfmScores(
+      daysSinceLastPurchase,
+      all.d365.purchases,
+      all.d365.spend,
+      input.rfmThresholds ?? DEFAULT_RFM_THRESHOLDS,
+    ),
+    favouriteStore: favourite(stores),
+    favouriteCategory: favourite(categories),
+    recent: sortRecent(input.recent, RECENT_MAX),
+  };
+}
+
+/** The snapshot of a customer with no history: all zeros, -1 recencies, RFM 0, no favourites, no recent events. */
+export function emptySnapshot(customerId: string, nowMs: number): ContextSnapshot {
+  return {
+    customerId,
+    asOf: isoInstant(nowMs),
+    all: emptyWindows(),
+    thisStore: emptyWindows(),
+    store: {},
+    category: {},
+    channel: {},
+    daysSinceLastVisit: -1,
+    daysSinceLastPurchase: -1,
+    rfm: { r: 0, f: 0, m: 0 },
+    favouriteStore: '',
+    favouriteCategory: '',
+    recent: [],
+  };
+}
