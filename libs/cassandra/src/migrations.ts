@@ -1,0 +1,86 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CassandraConfig } from '@nunchi/config';
+import { connectCassandra, type CqlClient } from './client.js';
+
+export interface MigrationFile {
+  name: string;
+  checksum: string;
+  statements: string[];
+}
+
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError';
+}
+
+const FILE_PATTERN = /^(\d{4})_[a-z0-9_]+\.cql$/;
+
+/** Splits a .cql file into statements: `--` and `//` comments dropped, `;` ends a statement. */
+export function splitStatements(text: string): string[] {
+  const withoutComments = text
+    .split('\n')
+    .map((line) => line.replace(/(--|\/\/).*$/, ''))
+    .join('\n');
+  return withoutComments
+    .split(';')
+    .map((s) => s.replace(/\s+/g, ' ').trim())
+    .filter(Boolean);
+}
+
+export async function readMigrations(dir: string): Promise<MigrationFile[]> {
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.cql')).sort();
+  const bad = names.filter((n) => !FILE_PATTERN.test(n));
+  if (bad.length) throw new MigrationError(`Migration files must be named NNNN_snake_case.cql: ${bad.join(', ')}`);
+  const files: MigrationFile[] = [];
+  for (const name of names) {
+    const text = await readFile(join(dir, name), 'utf8');
+    files.push({ name, checksum: createHash('sha256').update(text).digest('hex'), statements: splitStatements(text) });
+  }
+  return files;
+}
+
+export interface MigrationReport {
+  applied: string[];
+  skipped: string[];
+}
+
+/**
+ * Applies cql/NNNN_*.cql in order, once each. Creates the keyspace with the configured replication.
+ * Refuses to run when an applied file has changed since: schema history is append-only.
+ */
+export async function migrate(config: CassandraConfig, dir: string, log: (line: string) => void = () => undefined): Promise<MigrationReport> {
+  const files = await readMigrations(dir);
+  const admin = await connectCassandra(config, { keyspace: false, applicationName: 'nunchi-migrate' });
+  let client: CqlClient | undefined;
+  try {
+    await admin.execute(`CREATE KEYSPACE IF NOT EXISTS ${config.keyspace} WITH replication = ${config.replication}`);
+    await admin.execute(
+      `CREATE TABLE IF NOT EXISTS ${config.keyspace}.schema_migrations (name text PRIMARY KEY, checksum text, applied_at timestamp)`,
+    );
+    client = await connectCassandra(config, { applicationName: 'nunchi-migrate' });
+    const rows = (await client.execute('SELECT name, checksum FROM schema_migrations')).rows;
+    const applied = new Map(rows.map((r) => [r['name'] as string, r['checksum'] as string]));
+    const changed = files.filter((f) => applied.has(f.name) && applied.get(f.name) !== f.checksum);
+    if (changed.length) {
+      throw new MigrationError(
+        `Applied migrations were edited since: ${changed.map((f) => f.name).join(', ')}. ` +
+          'Restore them and put the change in a new numbered file.',
+      );
+    }
+    const report: MigrationReport = { applied: [], skipped: [] };
+    for (const file of files) {
+      if (applied.has(file.name)) {
+        report.skipped.push(file.name);
+        continue;
+      }
+      for (const cql of file.statements) await client.execute(cql);
+      await client.execute('INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, ?)', [file.name, file.checksum, new Date()], { prepare: true });
+      report.applied.push(file.name);
+      log(`applied ${file.name} (${file.statements.length} statements)`);
+    }
+    return report;
+  } finally {
+    await Promise.allSettled([admin.shutdown(), client?.shutdown()]);
+  }
+}

@@ -1,0 +1,37 @@
+import { Global, Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { Readiness } from '@nunchi/telemetry';
+import { connectCassandra, type CqlClient } from '../client.js';
+
+export const CQL_CLIENT = Symbol('CqlClient');
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: CQL_CLIENT,
+      inject: [CONFIG],
+      useFactory: (config: NunchiConfig) => connectCassandra(config.cassandra, { applicationName: `nunchi-${config.service}` }),
+    },
+  ],
+  exports: [CQL_CLIENT],
+})
+export class CassandraModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(CQL_CLIENT) private readonly client: CqlClient,
+    private readonly readiness: Readiness,
+  ) {}
+
+  onModuleInit(): void {
+    this.readiness.register('cassandra', async () => {
+      const hosts = this.client.getState().getConnectedHosts().length;
+      if (!hosts) return { ok: false, detail: 'no connected host' };
+      await this.client.execute('SELECT release_version FROM system.local', [], { prepare: true });
+      return { ok: true, detail: `${hosts} host(s)` };
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.client.shutdown();
+  }
+}

@@ -1,0 +1,73 @@
+import type { CqlClient } from '../client.js';
+import { defineStatements, run, statement } from '../statements.js';
+
+const Q = defineStatements({
+  insertVersion: statement(
+    'campaigns.insert',
+    'INSERT INTO campaigns (campaign_id, version, state, definition, applied_at, applied_by) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+    false,
+  ),
+  latest: statement('campaigns.latest', 'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ? LIMIT 1'),
+  version: statement('campaigns.version', 'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ? AND version = ?'),
+  index: statement('campaign_index.list', 'SELECT campaign_id, latest_version, state, updated_at FROM campaign_index WHERE bucket = 0'),
+  setIndex: statement('campaign_index.upsert', 'INSERT INTO campaign_index (bucket, campaign_id, latest_version, state, updated_at) VALUES (0, ?, ?, ?, ?)'),
+});
+
+export interface StoredCampaign {
+  campaignId: string;
+  version: number;
+  state: string;
+  /** the campaign as JSON text (normalised from the YAML) */
+  definition: string;
+  appliedAt: Date;
+}
+
+/** Campaign versions (append-only audit) and the index of current versions that decision replicas load. */
+export class CampaignRepository {
+  constructor(private readonly client: CqlClient) {}
+
+  /**
+   * Stores a new version unless the definition is unchanged; returns the current version either way.
+   * Versions are claimed with a lightweight transaction, so two concurrent applies cannot share a number.
+   */
+  async apply(campaignId: string, definition: string, state: string, appliedBy: string): Promise<{ version: number; changed: boolean }> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const latest = await this.latest(campaignId);
+      if (latest && latest.definition === definition && latest.state === state) return { version: latest.version, changed: false };
+      const version = (latest?.version ?? 0) + 1;
+      const now = new Date();
+      const claimed = (await run(this.client, Q.insertVersion, [campaignId, version, state, definition, now, appliedBy])).first();
+      if (claimed['[applied]'] as boolean) {
+        await run(this.client, Q.setIndex, [campaignId, version, state, now]);
+        return { version, changed: true };
+      }
+    }
+    throw new Error(`campaign ${campaignId}: too many concurrent applies; try again`);
+  }
+
+  async latest(campaignId: string): Promise<StoredCampaign | undefined> {
+    return toStored(campaignId, (await run(this.client, Q.latest, [campaignId])).first());
+  }
+
+  async get(campaignId: string, version: number): Promise<StoredCampaign | undefined> {
+    return toStored(campaignId, (await run(this.client, Q.version, [campaignId, version])).first());
+  }
+
+  /** The current version of every campaign (one partition read, then one row per campaign). */
+  async current(): Promise<StoredCampaign[]> {
+    const index = (await run(this.client, Q.index, [], { fetchSize: 20_000 })).rows;
+    const all = await Promise.all(index.map((r) => this.get(r['campaign_id'] as string, r['latest_version'] as number)));
+    return all.filter((c): c is StoredCampaign => c !== undefined);
+  }
+}
+
+function toStored(campaignId: string, row: Record<string, unknown> | null | undefined): StoredCampaign | undefined {
+  if (!row) return undefined;
+  return {
+    campaignId,
+    version: row['version'] as number,
+    state: row['state'] as string,
+    definition: row['definition'] as string,
+    appliedAt: row['applied_at'] as Date,
+  };
+}

@@ -1,0 +1,65 @@
+import { createHmac } from 'node:crypto';
+import type { CustomerProfile, IdentityType } from '@nunchi/contracts';
+import type { CqlClient } from '../client.js';
+import { defineStatements, run, runQuiet, statement } from '../statements.js';
+
+/** How an identifier is stored: phones and emails only as keyed hashes, never in clear. */
+export function storedIdentityValue(type: IdentityType, value: string, secret: string): string {
+  if (type === 'phone') return createHmac('sha256', secret).update(`phone:${value.replace(/\D/g, '')}`).digest('hex');
+  if (type === 'email') return createHmac('sha256', secret).update(`email:${value.trim().toLowerCase()}`).digest('hex');
+  return value;
+}
+
+const Q = defineStatements({
+  get: statement('customers.get', 'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, attributes FROM customers WHERE customer_id = ?'),
+  upsert: statement(
+    'customers.upsert',
+    'INSERT INTO customers (customer_id, age, gender, region, credit_tier, marketing_consent, attributes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  ),
+  isErased: statement('erased_customers.get', 'SELECT erased_at FROM erased_customers WHERE customer_id = ?'),
+  linkIdentity: statement('identities.upsert', 'INSERT INTO identities (id_type, id_value, customer_id, created_at) VALUES (?, ?, ?, ?)'),
+  indexIdentity: statement('customer_identities.upsert', 'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)'),
+});
+
+/** Profiles and their identities. A profile_update changes only the fields it names (unset stays as it was). */
+export class CustomerRepository {
+  constructor(private readonly client: CqlClient) {}
+
+  async get(customerId: string): Promise<CustomerProfile | null> {
+    const row = (await run(this.client, Q.get, [customerId])).first();
+    if (!row) return null;
+    return {
+      id: customerId,
+      ...(row['age'] !== null ? { age: row['age'] as number } : {}),
+      ...(row['gender'] !== null ? { gender: row['gender'] as string } : {}),
+      ...(row['region'] !== null ? { region: row['region'] as string } : {}),
+      ...(row['credit_tier'] !== null ? { creditTier: row['credit_tier'] as string } : {}),
+      ...(row['marketing_consent'] !== null ? { marketingConsent: row['marketing_consent'] as boolean } : {}),
+      attributes: (row['attributes'] as Record<string, string> | null) ?? {},
+    };
+  }
+
+  /** Writes the whole profile. `undefined` fields are left unset, so a partial update does not erase others. */
+  async upsert(profile: CustomerProfile, at: Date, quiet = false): Promise<void> {
+    const params = [
+      profile.id,
+      profile.age,
+      profile.gender,
+      profile.region,
+      profile.creditTier,
+      profile.marketingConsent,
+      Object.keys(profile.attributes ?? {}).length ? profile.attributes : undefined,
+      at,
+    ];
+    await (quiet ? runQuiet(this.client, Q.upsert, params) : run(this.client, Q.upsert, params));
+  }
+
+  async linkIdentity(customerId: string, type: string, storedValue: string, at: Date): Promise<void> {
+    await runQuiet(this.client, Q.linkIdentity, [type, storedValue, customerId, at]);
+    await runQuiet(this.client, Q.indexIdentity, [customerId, type, storedValue]);
+  }
+
+  async isErased(customerId: string): Promise<boolean> {
+    return (await run(this.client, Q.isErased, [customerId])).rowLength > 0;
+  }
+}

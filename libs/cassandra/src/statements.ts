@@ -1,0 +1,31 @@
+import type { CqlClient } from './client.js';
+import { SpanKind, withSpan } from '@nunchi/telemetry';
+
+/** A named CQL statement: queries stay visible in review, and a test prepares every one of them. */
+export interface Statement {
+  name: string;
+  cql: string;
+  /** marks the write safe to retry (upserts); the driver retries only idempotent statements */
+  idempotent: boolean;
+}
+
+export const statement = (name: string, cql: string, idempotent = true): Statement => ({ name, cql: cql.replace(/\s+/g, ' ').trim(), idempotent });
+
+/** Every repository registers its statements here so tests can prepare them all against the migrated schema. */
+export const ALL_STATEMENTS: Statement[] = [];
+export function defineStatements<T extends Record<string, Statement>>(statements: T): T {
+  ALL_STATEMENTS.push(...Object.values(statements));
+  return statements;
+}
+
+/** Executes a prepared statement inside a client span named for it. */
+export async function run(client: CqlClient, stmt: Statement, params: unknown[], options: { fetchSize?: number; pageState?: string } = {}) {
+  return withSpan(`cassandra ${stmt.name}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'cassandra', 'db.operation.name': stmt.name } }, () =>
+    client.execute(stmt.cql, params, { prepare: true, isIdempotent: stmt.idempotent, ...options }),
+  );
+}
+
+/** Executes without a span: for bulk paths where one span per row would be noise. */
+export function runQuiet(client: CqlClient, stmt: Statement, params: unknown[]) {
+  return client.execute(stmt.cql, params, { prepare: true, isIdempotent: stmt.idempotent });
+}

@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('gives the documented defaults', () => {
+    const c = loadConfig('decision', {});
+    assert.equal(c.httpPort, 3003);
+    assert.equal(c.nats.url, 'nats://127.0.0.1:4222');
+    assert.equal(c.nats.partitions, 16);
+    assert.deepEqual(c.cassandra.contactPoints, ['127.0.0.1:9042']);
+    assert.equal(c.domain.timeZone, 'Asia/Seoul');
+    assert.equal(c.domain.slaMs, 2000);
+    assert.equal(c.telemetry.serviceName, 'nunchi-decision');
+  });
+
+  it('lists every bad key at once', () => {
+    try {
+      loadConfig('context', { NUNCHI_PARTITIONS: '0', NATS_URL: 'http://x', NUNCHI_TIMEZONE: 'Mars/Base', OTEL_TRACES_EXPORTER: 'jaeger' });
+      assert.fail('expected ConfigError');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.deepEqual(error.problems.map((p) => p.split('=')[0].split(' ')[0]).sort(), ['NATS_URL', 'NUNCHI_PARTITIONS', 'NUNCHI_TIMEZONE', 'OTEL_TRACES_EXPORTER']);
+    }
+  });
+
+  it('requires an identity secret in production', () => {
+    assert.throws(() => loadConfig('ingestion', { NODE_ENV: 'production' }), /NUNCHI_IDENTITY_SECRET/);
+    assert.equal(loadConfig('ingestion', { NODE_ENV: 'production', NUNCHI_IDENTITY_SECRET: 'x'.repeat(32) }).domain.identitySecret.length, 32);
+  });
+});

@@ -1,0 +1,165 @@
+import { EnvReader } from './env-reader.js';
+
+export type ServiceName = 'ingestion' | 'context' | 'decision' | 'analytics' | 'cli';
+
+export interface NatsConfig {
+  url: string;
+  /** partitions of the EVENTS and ENRICHED streams; fixed when the streams are first created */
+  partitions: number;
+  /** JetStream duplicate window, milliseconds */
+  duplicateWindowMs: number;
+}
+
+export interface CassandraConfig {
+  contactPoints: string[];
+  localDataCenter: string;
+  keyspace: string;
+  /** CQL replication map used when the migration creates the keyspace */
+  replication: string;
+  username?: string;
+  password?: string;
+}
+
+export interface TelemetryConfig {
+  serviceName: string;
+  exporter: 'zipkin' | 'otlp' | 'console' | 'none';
+  zipkinEndpoint: string;
+  otlpEndpoint: string;
+  /** spans buffered before export; the SDK default (2048) drops spans in bursts */
+  maxQueueSize: number;
+}
+
+export interface DomainConfig {
+  /** IANA timezone whose local day bounds daily rollups and caps */
+  timeZone: string;
+  /** HMAC key for phone and email identities; never logged */
+  identitySecret: string;
+  /** days an event is kept in customer_events */
+  eventTtlDays: number;
+  /** days an event id is remembered for idempotency beyond the JetStream window */
+  seenIdTtlDays: number;
+  /** milliseconds from receipt within which an offer must reach the channel, else recorded as late */
+  slaMs: number;
+  /** offers per customer per local day across all campaigns */
+  maxOffersPerCustomerPerDay: number;
+  /** hot-tier size, customers */
+  cacheMaxEntries: number;
+}
+
+export interface NunchiConfig {
+  service: ServiceName;
+  /** HTTP port of this service */
+  httpPort: number;
+  httpHost: string;
+  nats: NatsConfig;
+  cassandra: CassandraConfig;
+  telemetry: TelemetryConfig;
+  domain: DomainConfig;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+export const DEFAULT_PORTS: Record<ServiceName, number> = {
+  ingestion: 3001,
+  context: 3002,
+  decision: 3003,
+  analytics: 3004,
+  cli: 0,
+};
+
+const DEV_IDENTITY_SECRET = 'nunchi-dev-only-identity-secret';
+
+/** The one place that reads the environment. Throws ConfigError listing every bad key. */
+export function loadConfig(service: ServiceName, env: Record<string, string | undefined> = process.env): NunchiConfig {
+  const r = new EnvReader(env);
+  const upper = service.toUpperCase();
+  const production = r.string('NODE_ENV', 'development') === 'production';
+  const identitySecret = r.string('NUNCHI_IDENTITY_SECRET', production ? '' : DEV_IDENTITY_SECRET);
+  r.check('NUNCHI_IDENTITY_SECRET', identitySecret.length >= 16, 'must be at least 16 characters (required when NODE_ENV=production)');
+  const timeZone = r.string('NUNCHI_TIMEZONE', 'Asia/Seoul');
+  r.check('NUNCHI_TIMEZONE', isTimeZone(timeZone), `"${timeZone}" is not an IANA timezone`);
+  const contactPoints = r
+    .string('CASSANDRA_CONTACT_POINTS', '127.0.0.1:9042')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const keyspace = r.string('CASSANDRA_KEYSPACE', 'nunchi');
+  r.check('CASSANDRA_KEYSPACE', /^[a-z][a-z0-9_]{0,47}$/.test(keyspace), 'must be a lower-case CQL identifier');
+
+  const config: NunchiConfig = {
+    service,
+    httpPort: r.int(`NUNCHI_${upper}_PORT`, DEFAULT_PORTS[service], 0, 65535),
+    httpHost: r.string('NUNCHI_HTTP_HOST', '127.0.0.1'),
+    nats: {
+      url: r.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+      partitions: r.int('NUNCHI_PARTITIONS', 16, 1, 1024),
+      duplicateWindowMs: r.int('NUNCHI_DUPLICATE_WINDOW_MS', 120_000, 1_000, 86_400_000),
+    },
+    cassandra: {
+      contactPoints,
+      localDataCenter: r.string('CASSANDRA_LOCAL_DC', 'datacenter1'),
+      keyspace,
+      replication: r.string('CASSANDRA_REPLICATION', "{'class': 'SimpleStrategy', 'replication_factor': 1}"),
+      username: r.optional('CASSANDRA_USERNAME'),
+      password: r.optional('CASSANDRA_PASSWORD'),
+    },
+    telemetry: {
+      serviceName: r.string('OTEL_SERVICE_NAME', `nunchi-${service}`),
+      exporter: r.oneOf('OTEL_TRACES_EXPORTER', 'zipkin', ['zipkin', 'otlp', 'console', 'none'] as const),
+      zipkinEndpoint: r.url('OTEL_EXPORTER_ZIPKIN_ENDPOINT', 'http://127.0.0.1:9411/api/v2/spans', ['http:', 'https:']),
+      otlpEndpoint: r.url('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://127.0.0.1:4318', ['http:', 'https:']),
+      maxQueueSize: r.int('NUNCHI_OTEL_MAX_QUEUE', 65_536, 128, 10_000_000),
+    },
+    domain: {
+      timeZone,
+      identitySecret,
+      eventTtlDays: r.int('NUNCHI_EVENT_TTL_DAYS', 400, 1, 3650),
+      seenIdTtlDays: r.int('NUNCHI_SEEN_ID_TTL_DAYS', 30, 1, 3650),
+      slaMs: r.int('NUNCHI_SLA_MS', 2_000, 1, 600_000),
+      maxOffersPerCustomerPerDay: r.int('NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', 3, 0, 1000),
+      cacheMaxEntries: r.int('NUNCHI_CACHE_MAX_ENTRIES', 100_000, 0, 100_000_000),
+    },
+  };
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return config;
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every environment variable Nunchi reads, with its default: the README's table is generated from this. */
+export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meaning: string }> = [
+  { name: 'NATS_URL', default: 'nats://127.0.0.1:4222', meaning: 'NATS server with JetStream' },
+  { name: 'NUNCHI_PARTITIONS', default: '16', meaning: 'customer partitions of EVENTS/ENRICHED (fixed when streams are created)' },
+  { name: 'NUNCHI_DUPLICATE_WINDOW_MS', default: '120000', meaning: 'JetStream duplicate window, ms' },
+  { name: 'CASSANDRA_CONTACT_POINTS', default: '127.0.0.1:9042', meaning: 'comma-separated host:port; set it to use an existing cluster (infra:up then starts none)' },
+  { name: 'CASSANDRA_LOCAL_DC', default: 'datacenter1', meaning: 'local data centre for the driver' },
+  { name: 'CASSANDRA_KEYSPACE', default: 'nunchi', meaning: 'keyspace' },
+  { name: 'CASSANDRA_REPLICATION', default: "{'class': 'SimpleStrategy', 'replication_factor': 1}", meaning: 'replication map used when migrations create the keyspace' },
+  { name: 'CASSANDRA_USERNAME / CASSANDRA_PASSWORD', default: '(none)', meaning: 'plain-text auth' },
+  { name: 'NUNCHI_<SERVICE>_PORT', default: 'ingestion 3001, context 3002, decision 3003, analytics 3004', meaning: 'HTTP port of each service' },
+  { name: 'NUNCHI_HTTP_HOST', default: '127.0.0.1', meaning: 'HTTP bind address (0.0.0.0 in Kubernetes)' },
+  { name: 'NUNCHI_TIMEZONE', default: 'Asia/Seoul', meaning: 'business timezone: local days for rollups and caps' },
+  { name: 'NUNCHI_IDENTITY_SECRET', default: '(dev secret; required in production)', meaning: 'HMAC key for phone/email identities' },
+  { name: 'NUNCHI_EVENT_TTL_DAYS', default: '400', meaning: 'event history retention, days' },
+  { name: 'NUNCHI_SEEN_ID_TTL_DAYS', default: '30', meaning: 'how long an event id is remembered for idempotency, days' },
+  { name: 'NUNCHI_SLA_MS', default: '2000', meaning: 'event-to-offer deadline; later decisions are recorded as late, no offer sent' },
+  { name: 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', default: '3', meaning: 'global contact policy' },
+  { name: 'NUNCHI_CACHE_MAX_ENTRIES', default: '100000', meaning: 'hot-tier size of the context service, customers' },
+  { name: 'OTEL_TRACES_EXPORTER', default: 'zipkin', meaning: 'zipkin | otlp | console | none' },
+  { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: 'http://127.0.0.1:9411/api/v2/spans', meaning: 'Zipkin span endpoint' },
+  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: 'http://127.0.0.1:4318', meaning: 'OTLP/HTTP collector (traces go to /v1/traces)' },
+  { name: 'OTEL_SERVICE_NAME', default: 'nunchi-<service>', meaning: 'service name on spans' },
+  { name: 'NUNCHI_OTEL_MAX_QUEUE', default: '65536', meaning: 'span export queue; the SDK default 2048 drops spans in bursts' },
+];

@@ -1,0 +1,79 @@
+import type { AcceptedEvent } from './events.js';
+
+/** A customer's profile, as imported (NDJSON) or changed by profile_update events. */
+export interface CustomerProfile {
+  id: string;
+  /** years */
+  age?: number;
+  /** 'M' | 'F' | 'X' */
+  gender?: string;
+  region?: string;
+  creditTier?: string;
+  marketingConsent?: boolean;
+  attributes: Record<string, string>;
+}
+
+/** Totals over one window. Money in the currency's major unit (KRW); counts are plain counts. */
+export interface WindowTotals {
+  /** sum of purchase amounts */
+  spend: number;
+  /** number of purchase events */
+  purchases: number;
+  /** store-visit days: distinct (local day, store) pairs with a visit or purchase event */
+  visits: number;
+  /** sum of purchased item quantities */
+  items: number;
+  /** number of events of any type */
+  events: number;
+}
+
+/** Rolling windows ending today (local day in the business timezone, today included). */
+export interface Windows {
+  d7: WindowTotals;
+  d30: WindowTotals;
+  d90: WindowTotals;
+  d365: WindowTotals;
+}
+
+export interface RecentEvent {
+  id: string;
+  type: string;
+  channel: string;
+  occurredAt: string;
+  storeId?: string;
+  /** purchases only, major currency unit */
+  amount?: number;
+}
+
+/**
+ * What a decision knows about a customer besides the profile. Pure function of (history, now):
+ * libs/context-model computes it, live and in simulation alike. docs/cel-reference.md documents each field.
+ */
+export interface ContextSnapshot {
+  customerId: string;
+  /** ISO-8601 instant the snapshot describes */
+  asOf: string;
+  all: Windows;
+  /** windows at the store of the current event (zeros when the event has no store) */
+  thisStore: Windows;
+  store: Record<string, Windows>;
+  category: Record<string, Windows>;
+  channel: Record<string, Windows>;
+  /** whole days since the last visit / purchase; -1 when there was none in the last 365 days */
+  daysSinceLastVisit: number;
+  daysSinceLastPurchase: number;
+  /** recency, frequency and monetary scores 1 (low) to 5 (high) over 365 days, 0 when no purchase */
+  rfm: { r: number; f: number; m: number };
+  /** most spent-at store / category over 365 days, "" when none */
+  favouriteStore: string;
+  favouriteCategory: string;
+  /** newest first, at most 20 */
+  recent: RecentEvent[];
+}
+
+/** The message on ENRICHED: an accepted event with the context it was decided on. */
+export interface EnrichedEvent {
+  event: AcceptedEvent;
+  customer: CustomerProfile | null;
+  ctx: ContextSnapshot;
+}

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+
+/** What adapters receive on mkt.offers.<channel>.<storeId>. */
+export interface OfferMessage {
+  decisionId: string;
+  eventId: string;
+  customerId: string;
+  campaignId: string;
+  campaignVersion: number;
+  offerId: string;
+  title: string;
+  /** the offer's value to the customer, major currency unit */
+  value: number;
+  /** ISO-8601 */
+  decidedAt: string;
+  /** milliseconds from ingestion's receipt of the event to the decision */
+  latencyMs: number;
+  traceId: string;
+}
+
+export type DecisionOutcome = 'offer' | 'control' | 'none' | 'late';
+
+/** Why a candidate campaign or offer did not win. */
+export interface CandidateLoss {
+  campaignId: string;
+  campaignVersion: number;
+  offerId?: string;
+  reason:
+    | 'not_triggered'
+    | 'outside_schedule'
+    | 'audience'
+    | 'condition'
+    | 'offer_ineligible'
+    | 'no_eligible_offer'
+    | 'cap'
+    | 'contact_policy'
+    | 'budget'
+    | 'holdout'
+    | 'lower_rank'
+    | 'error';
+  detail?: string;
+}
+
+/** One decision per (event, winning campaign or none): the record on DECISIONS and in Cassandra. */
+export interface DecisionRecord {
+  /** deterministic: derived from the event id, so a redelivered event makes the same decision id */
+  decisionId: string;
+  eventId: string;
+  customerId: string;
+  channel: string;
+  storeId?: string;
+  outcome: DecisionOutcome;
+  campaignId?: string;
+  campaignVersion?: number;
+  offerId?: string;
+  title?: string;
+  value?: number;
+  /** what the offer costs the retailer, major currency unit */
+  cost?: number;
+  /** ISO-8601 */
+  decidedAt: string;
+  /** milliseconds from ingestion receipt to decision */
+  latencyMs: number;
+  traceId: string;
+  /** campaign id → version of every campaign active for this decision */
+  campaignVersions: Record<string, number>;
+  losses: CandidateLoss[];
+  /** values the winning rule saw, for the explanation */
+  inputs?: Record<string, unknown>;
+}
+
+/** Deterministic: a redelivered event yields the same decision id. */
+export const decisionIdOf = (eventId: string): string => `d-${createHash('sha256').update(eventId).digest('hex').slice(0, 24)}`;

@@ -1,0 +1,32 @@
+/** One problem with an input, addressed by path (e.g. "payload.items[0].quantity"). */
+export interface ProblemDetail {
+  path: string;
+  message: string;
+}
+
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'MALFORMED_JSON'
+  | 'SUBJECT_MISMATCH'
+  | 'TOO_LARGE'
+  | 'CUSTOMER_ERASED'
+  | 'UNAVAILABLE_RETRY'
+  | 'NOT_FOUND'
+  | 'INTERNAL';
+
+/** A contract violation: the input is wrong and sending it again unchanged will not help. */
+export class ContractError extends Error {
+  override readonly name = 'ContractError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly details: ProblemDetail[],
+    options?: { cause?: unknown },
+  ) {
+    super(`${code}: ${details.map((d) => `${d.path || '(root)'} ${d.message}`).join('; ')}`, options);
+  }
+}
+
+/** Reply body of the inbound request/reply door and of each HTTP batch item. */
+export type IngestReply =
+  | { ok: true; id: string; customerId: string; duplicate?: boolean }
+  | { ok: false; id?: string; error: { code: ErrorCode; message?: string; details: ProblemDetail[] } };

@@ -1,0 +1,64 @@
+/**
+ * Every NATS subject and JetStream stream Nunchi uses, in one place.
+ * Apps never write a raw subject string: they call these builders.
+ */
+
+/** Tokens may not contain NATS wildcards, separators or whitespace. */
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isSubjectToken(value: string): boolean {
+  return TOKEN.test(value);
+}
+
+function token(value: string, what: string): string {
+  if (!TOKEN.test(value)) throw new Error(`${what} "${value}" is not a valid subject token ([A-Za-z0-9_-]{1,64})`);
+  return value;
+}
+
+export const Subjects = {
+  /** Channel adapters publish or request here: mkt.in.<channel>.<type>. */
+  inbound: (channel: string, type: string) => `mkt.in.${token(channel, 'channel')}.${token(type, 'type')}`,
+  inboundAll: 'mkt.in.>',
+  /** Accepted events, partitioned by customer: mkt.events.<partition>.<type>. */
+  event: (partition: number, type: string) => `mkt.events.${partition}.${token(type, 'type')}`,
+  eventsAll: 'mkt.events.>',
+  eventsOfPartition: (partition: number) => `mkt.events.${partition}.>`,
+  /** Events with the customer's context snapshot: mkt.enriched.<partition>. */
+  enriched: (partition: number) => `mkt.enriched.${partition}`,
+  enrichedAll: 'mkt.enriched.>',
+  /** Offers for adapters: mkt.offers.<channel>.<storeId> (storeId "none" when the event had none). */
+  offer: (channel: string, storeId: string | undefined) =>
+    `mkt.offers.${token(channel, 'channel')}.${storeId ? token(storeId, 'storeId') : 'none'}`,
+  offersAll: 'mkt.offers.>',
+  /** Every decision, offer or not: mkt.decisions.<campaignId>. */
+  decision: (campaignId: string) => `mkt.decisions.${token(campaignId, 'campaignId')}`,
+  decisionsAll: 'mkt.decisions.>',
+  /** Rejected input: mkt.dlq.<stage>. */
+  dlq: (stage: DlqStage) => `mkt.dlq.${stage}`,
+  dlqAll: 'mkt.dlq.>',
+  /** Campaign set changed: decision replicas reload. Core NATS, a hint only (the source of truth is Cassandra). */
+  campaignsChanged: 'mkt.ctl.campaigns.changed',
+  /** Profiles changed outside the event flow (import, erasure): context replicas drop them from the hot tier. Core NATS. */
+  customersChanged: 'mkt.ctl.customers.changed',
+  /** Request/reply: read a customer's context snapshot. */
+  contextGet: 'mkt.rpc.context.get',
+} as const;
+
+export type DlqStage = 'ingestion' | 'context' | 'decision' | 'analytics';
+
+export const Streams = {
+  EVENTS: { name: 'EVENTS', subjects: [Subjects.eventsAll] },
+  ENRICHED: { name: 'ENRICHED', subjects: [Subjects.enrichedAll] },
+  DECISIONS: { name: 'DECISIONS', subjects: [Subjects.decisionsAll] },
+  DLQ: { name: 'DLQ', subjects: [Subjects.dlqAll] },
+} as const;
+
+export type StreamName = keyof typeof Streams;
+
+/** Message header names Nunchi sets besides W3C trace context. */
+export const Headers = {
+  /** Epoch milliseconds at which ingestion accepted the event: the start of the event-to-offer clock. */
+  receivedAt: 'Nunchi-Received-At',
+  dlqReason: 'Nunchi-Dlq-Reason',
+  dlqSubject: 'Nunchi-Dlq-Subject',
+} as const;

@@ -1,0 +1,147 @@
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { DlqStage } from '@nunchi/contracts';
+import { SpanKind, withSpan } from '@nunchi/telemetry';
+import { decodeJson, DecodeError } from './codec.js';
+import type { Outcome } from './outcome.js';
+import type { Publisher } from './publisher.js';
+import { traceContextOf } from './trace-headers.js';
+
+export interface Delivery<T> {
+  body: T;
+  subject: string;
+  /** stream sequence: strictly increasing within the stream */
+  seq: number;
+  /** 1 on first delivery */
+  deliveryCount: number;
+  header(name: string): string | undefined;
+}
+
+export type Handler<T> = (delivery: Delivery<T>) => Promise<Outcome>;
+
+export interface ConsumerSpec<T> {
+  stream: string;
+  /** durable consumer name, e.g. "context-p3" */
+  durable: string;
+  filterSubject: string;
+  /** span name for processing one message, e.g. "context.update" */
+  spanName: string;
+  stage: DlqStage;
+  handler: Handler<T>;
+  /** messages in flight per consumer (JetStream back-pressure); @default 512 */
+  maxAckPending?: number;
+  /** milliseconds before an unacknowledged message is redelivered; @default 30_000 */
+  ackWaitMs?: number;
+  /** deliveries after which a message that still fails goes to the DLQ; @default 20 */
+  maxDeliveries?: number;
+}
+
+export interface Logger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/**
+ * Runs durable pull consumers. Messages of one consumer are handled one at a time, in stream order
+ * (per-customer order lives in partitions); different consumers run concurrently.
+ */
+export class ConsumerRunner {
+  private readonly running = new Map<string, { messages: ConsumerMessages; loop: Promise<void> }>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly publisher: Publisher,
+    private readonly logger: Logger,
+  ) {}
+
+  async start<T>(spec: ConsumerSpec<T>): Promise<void> {
+    if (this.running.has(spec.durable)) throw new Error(`Consumer ${spec.durable} is already running in this process`);
+    const jsm = await jetstreamManager(this.nc);
+    const config = {
+      durable_name: spec.durable,
+      filter_subject: spec.filterSubject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: (spec.ackWaitMs ?? 30_000) * 1_000_000,
+      max_ack_pending: spec.maxAckPending ?? 512,
+      max_deliver: -1,
+    };
+    try {
+      await jsm.consumers.info(spec.stream, spec.durable);
+      await jsm.consumers.update(spec.stream, spec.durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+    } catch (error) {
+      if (!/consumer not found/i.test((error as Error).message)) throw error;
+      await jsm.consumers.add(spec.stream, config);
+    }
+    const consumer = await jetstream(this.nc).consumers.get(spec.stream, spec.durable);
+    const messages = await consumer.consume({ max_messages: Math.min(256, config.max_ack_pending) });
+    const loop = (async () => {
+      for await (const msg of messages) await this.handle(spec, msg);
+    })().catch((error: unknown) => this.logger.error(`consumer ${spec.durable} stopped: ${(error as Error).message}`));
+    this.running.set(spec.durable, { messages, loop });
+  }
+
+  /** Stops pulling; waits for the message in hand to finish. */
+  async stop(durable?: string): Promise<void> {
+    const names = durable ? [durable] : [...this.running.keys()];
+    await Promise.all(
+      names.map(async (name) => {
+        const entry = this.running.get(name);
+        if (!entry) return;
+        this.running.delete(name);
+        await entry.messages.close();
+        await entry.loop;
+      }),
+    );
+  }
+
+  get consumers(): string[] {
+    return [...this.running.keys()];
+  }
+
+  private async handle<T>(spec: ConsumerSpec<T>, msg: JsMsg): Promise<void> {
+    const parent = traceContextOf(msg.headers);
+    const deliveryCount = msg.info.deliveryCount;
+    await withSpan(spec.spanName, { parent, kind: SpanKind.CONSUMER, attributes: { 'messaging.destination.name': msg.subject, 'messaging.message.delivery_count': deliveryCount } }, async (span) => {
+      let outcome: Outcome;
+      try {
+        const body = decodeJson(msg.data) as T;
+        outcome = await spec.handler({
+          body,
+          subject: msg.subject,
+          seq: msg.seq,
+          deliveryCount,
+          header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
+        });
+      } catch (error) {
+        if (error instanceof DecodeError) {
+          outcome = { kind: 'reject', reason: error.message };
+        } else {
+          // Unexpected: retry with back-off; infrastructure hiccups heal, real bugs reach the DLQ eventually.
+          this.logger.error(`${spec.durable}: ${msg.subject} #${msg.seq} failed (delivery ${deliveryCount}): ${(error as Error).stack ?? String(error)}`);
+          span.recordException(error as Error);
+          outcome = { kind: 'retry', delayMs: Math.min(30_000, 250 * 2 ** Math.min(deliveryCount, 7)), reason: (error as Error).message };
+        }
+      }
+      if (outcome.kind === 'retry' && deliveryCount >= (spec.maxDeliveries ?? 20)) {
+        outcome = { kind: 'reject', reason: `gave up after ${deliveryCount} deliveries: ${outcome.reason}` };
+      }
+      span.setAttribute('nunchi.outcome', outcome.kind);
+      switch (outcome.kind) {
+        case 'done':
+          msg.ack();
+          return;
+        case 'retry':
+          msg.nak(outcome.delayMs);
+          return;
+        case 'reject':
+          // Stored in the DLQ before the original is terminated: nothing is lost between the two.
+          await this.publisher.deadLetter(spec.stage, msg.subject, msg.data, outcome.reason, `${spec.stream}:${msg.seq}`);
+          msg.term(outcome.reason);
+          this.logger.warn(`${spec.durable}: ${msg.subject} #${msg.seq} rejected to DLQ: ${outcome.reason}`);
+          return;
+      }
+    });
+  }
+}

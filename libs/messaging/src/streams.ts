@@ -1,0 +1,64 @@
+import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, type StreamConfig } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { Streams, type StreamName } from '@nunchi/contracts';
+import type { NatsConfig } from '@nunchi/config';
+
+const DAY_NS = 86_400_000_000_000;
+const msToNs = (ms: number) => ms * 1_000_000;
+
+export class StreamLayoutError extends Error {
+  override readonly name = 'StreamLayoutError';
+}
+
+/** Retention per stream: EVENTS is the durable record of accepted input until context has applied it. */
+function configFor(name: StreamName, nats: NatsConfig): Partial<StreamConfig> {
+  const base = {
+    name: Streams[name].name,
+    subjects: [...Streams[name].subjects],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.Old,
+    num_replicas: 1,
+    duplicate_window: msToNs(nats.duplicateWindowMs),
+  };
+  switch (name) {
+    case 'EVENTS':
+      // The partition count is part of the layout; it is recorded here and checked at every start.
+      return { ...base, max_age: 7 * DAY_NS, description: `partitions=${nats.partitions}` };
+    case 'ENRICHED':
+      return { ...base, max_age: 1 * DAY_NS, description: `partitions=${nats.partitions}` };
+    case 'DECISIONS':
+      return { ...base, max_age: 30 * DAY_NS };
+    case 'DLQ':
+      return { ...base, max_age: 30 * DAY_NS };
+  }
+}
+
+/**
+ * Creates the streams if missing, updates them otherwise. Fails when the partition count differs from
+ * the one the streams were created with: changing it would reorder in-flight customers.
+ */
+export async function ensureStreams(nc: NatsConnection, nats: NatsConfig, names: StreamName[] = ['EVENTS', 'ENRICHED', 'DECISIONS', 'DLQ']): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for (const name of names) {
+    const wanted = configFor(name, nats);
+    let existing: StreamConfig | undefined;
+    try {
+      existing = (await jsm.streams.info(wanted.name!)).config;
+    } catch (error) {
+      if (!/stream not found/i.test((error as Error).message)) throw error;
+    }
+    if (!existing) {
+      await jsm.streams.add({ ...wanted, name: wanted.name! });
+      continue;
+    }
+    const had = /partitions=(\d+)/.exec(existing.description ?? '')?.[1];
+    if (had && Number(had) !== nats.partitions) {
+      throw new StreamLayoutError(
+        `Stream ${wanted.name} was created with ${had} partitions but NUNCHI_PARTITIONS=${nats.partitions}. ` +
+          `Set NUNCHI_PARTITIONS=${had}, or drain and delete the stream to re-partition.`,
+      );
+    }
+    await jsm.streams.update(wanted.name!, { ...existing, ...wanted });
+  }
+}

@@ -1,0 +1,5 @@
+export * from './telemetry.js';
+export * from './latency.js';
+export * from './nest/readiness.js';
+export * from './nest/health.module.js';
+export * from './nest/bootstrap.js';

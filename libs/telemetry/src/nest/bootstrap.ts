@@ -1,0 +1,51 @@
+import { Logger, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+
+export interface ServiceOptions {
+  name: string;
+  port: number;
+  host: string;
+  /** largest HTTP body accepted, bytes; @default 1 MiB */
+  bodyLimit?: number;
+  /** keep request.rawBody (the bytes as received) for JSON bodies */
+  rawBody?: boolean;
+  /** serve OpenAPI docs at /docs */
+  openApi?: { title: string; description: string };
+}
+
+/** Creates the Nest app on Fastify, serves health/metrics, listens, and shuts down cleanly on SIGTERM/SIGINT. */
+export async function runService(module: Type<unknown> | DynamicModule, options: ServiceOptions): Promise<INestApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1_048_576 }), {
+    bufferLogs: false,
+    abortOnError: false,
+    rawBody: options.rawBody ?? false,
+  });
+  app.enableShutdownHooks();
+  if (options.openApi) {
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder().setTitle(options.openApi.title).setDescription(options.openApi.description).setVersion('1').build(),
+    );
+    SwaggerModule.setup('docs', app, document);
+  }
+  await app.listen(options.port, options.host);
+  new Logger(options.name).log(`${options.name} listening on http://${options.host}:${options.port}`);
+  return app;
+}
+
+/**
+ * Runs a service's start-up; a known start-up failure (bad config, unreachable dependency) ends the process
+ * with its message and exit code 1 instead of a stack trace.
+ */
+export async function bootOrExit(start: () => Promise<unknown>): Promise<void> {
+  try {
+    await start();
+  } catch (error) {
+    const known = ['ConfigError', 'NatsUnavailableError', 'CassandraUnavailableError', 'StreamLayoutError', 'MigrationError'];
+    const e = error as Error;
+    process.stderr.write(known.includes(e.name) ? `${e.message}\n` : `${e.stack ?? String(e)}\n`);
+    process.exit(1);
+  }
+}
