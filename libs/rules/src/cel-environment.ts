@@ -1,0 +1,397 @@
+import { Environment } from '@marcbachmann/cel-js';
+import type { AcceptedEvent, ContextSnapshot, CustomerProfile, RecentEvent, WindowTotals, Windows } from '@nunchi/contracts';
+
+/**
+ * The CEL world of a campaign: four variables (event, customer, ctx, now), each a declared message
+ * type so that expressions are type-checked once, at campaign compile time ("customer.agee" or
+ * "customer.region > 5" never reach production). docs/cel-reference.md documents every field.
+ *
+ * Numbers: every number a campaign can read is a CEL `double` (a plain JS number, no BigInt
+ * conversion per event). Integer literals mix freely with them: comparisons across int/double are
+ * standard CEL, and this environment adds ==, !=, `in`, + - * / % overloads between double and int
+ * (result double), so `event.amount >= 100000`, `customer.age == 35`, `now.weekday in [5, 6]` and
+ * `ctx.all.d30.spend / 2` all type-check and behave as written.
+ *
+ * Maps: ctx.store, ctx.category, ctx.channel and customer.attributes are *total*: a key with no entry
+ * reads as all-zero windows (or "" for attributes) instead of failing, so
+ * `ctx.category.beer.d30.spend > 0` is safe for a customer who never bought beer. Consequently
+ * `'beer' in ctx.category` and `has(ctx.category.beer)` are always true; test activity with a count
+ * (`ctx.category.beer.d365.purchases > 0`). size() and the exists()/all() macros see the real keys.
+ */
+
+// ---------------------------------------------------------------- runtime values (one set per event)
+
+export class CelTotals {
+  constructor(
+    readonly spend: number,
+    readonly purchases: number,
+    readonly visits: number,
+    readonly items: number,
+    readonly events: number,
+  ) {}
+}
+
+export class CelWindows {
+  constructor(
+    readonly d7: CelTotals,
+    readonly d30: CelTotals,
+    readonly d90: CelTotals,
+    readonly d365: CelTotals,
+  ) {}
+}
+
+const ZERO_TOTALS = Object.freeze(new CelTotals(0, 0, 0, 0, 0));
+export const ZERO_WINDOWS = Object.freeze(new CelWindows(ZERO_TOTALS, ZERO_TOTALS, ZERO_TOTALS, ZERO_TOTALS));
+
+function totalsOf(t: WindowTotals | undefined): CelTotals {
+  if (!t) return ZERO_TOTALS;
+  return new CelTotals(t.spend ?? 0, t.purchases ?? 0, t.visits ?? 0, t.items ?? 0, t.events ?? 0);
+}
+
+function windowsOf(w: Windows | undefined): CelWindows {
+  if (!w) return ZERO_WINDOWS;
+  return new CelWindows(totalsOf(w.d7), totalsOf(w.d30), totalsOf(w.d90), totalsOf(w.d365));
+}
+
+export class CelRfm {
+  constructor(
+    readonly r: number,
+    readonly f: number,
+    readonly m: number,
+  ) {}
+}
+
+export class CelRecentEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly channel: string;
+  readonly occurredAt: string;
+  readonly storeId: string;
+  readonly amount: number;
+  constructor(e: RecentEvent) {
+    this.id = e.id;
+    this.type = e.type;
+    this.channel = e.channel;
+    this.occurredAt = e.occurredAt;
+    this.storeId = e.storeId ?? '';
+    this.amount = e.amount ?? 0;
+  }
+}
+
+const MISSING = Symbol('missing');
+type TotalMap<V> = Map<string, V> & { [MISSING]: V };
+
+function totalGet<V>(this: TotalMap<V>, key: string): V {
+  const v = Map.prototype.get.call(this, key) as V | undefined;
+  return v === undefined ? this[MISSING] : v;
+}
+
+/**
+ * A JS Map whose get() answers `missing` for absent keys. cel-js reads map entries through get()
+ * (a spec test pins this), so CEL access of an absent key yields the default instead of an error.
+ */
+function totalMap<V>(missing: V): TotalMap<V> {
+  const m = new Map<string, V>() as TotalMap<V>;
+  m[MISSING] = missing;
+  (m as { get: (k: string) => V }).get = totalGet;
+  return m;
+}
+
+function windowsMap(src: Record<string, Windows> | undefined): TotalMap<CelWindows> {
+  const m = totalMap<CelWindows>(ZERO_WINDOWS);
+  if (src) for (const k in src) m.set(k, windowsOf(src[k]));
+  return m;
+}
+
+/** `event`: the accepted event, with purchase/cart/product_view facts lifted to the top. */
+export class CelEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly channel: string;
+  /** "" when the event has no store */
+  readonly storeId: string;
+  readonly customerId: string;
+  readonly occurredAt: string;
+  readonly occurredAtMs: number;
+  readonly receivedAtMs: number;
+  /** purchase: payload.amount; cart: quantity × unitPrice; product_view: price; else 0 — major unit */
+  readonly amount: number;
+  readonly currency: string;
+  /** distinct item categories (purchase), or [payload.category] (cart, product_view), else [] */
+  readonly categories: string[];
+  /** distinct SKUs, like categories */
+  readonly skus: string[];
+  /** purchase: Σ item quantity; cart: quantity; product_view: 1; else 0 */
+  readonly items: number;
+  readonly payload: Record<string, unknown>;
+
+  constructor(e: AcceptedEvent) {
+    this.id = e.id;
+    this.type = e.type;
+    this.channel = e.channel;
+    this.storeId = e.storeId ?? '';
+    this.customerId = e.customerId;
+    this.occurredAt = e.occurredAt;
+    this.occurredAtMs = e.occurredAtMs;
+    this.receivedAtMs = e.receivedAtMs;
+    const p = e.payload ?? {};
+    this.payload = p;
+    let amount = 0;
+    let items = 0;
+    let categories: string[] = NONE;
+    let skus: string[] = NONE;
+    if (e.type === 'purchase') {
+      amount = num(p.amount);
+      const lines = Array.isArray(p.items) ? (p.items as Array<Record<string, unknown>>) : [];
+      if (lines.length > 0) {
+        categories = [];
+        skus = [];
+        for (const line of lines) {
+          items += num(line.quantity);
+          const c = line.category;
+          if (typeof c === 'string' && !categories.includes(c)) categories.push(c);
+          const s = line.sku;
+          if (typeof s === 'string' && !skus.includes(s)) skus.push(s);
+        }
+      }
+    } else if (e.type === 'cart' || e.type === 'product_view') {
+      if (typeof p.category === 'string') categories = [p.category];
+      if (typeof p.sku === 'string') skus = [p.sku];
+      if (e.type === 'cart') {
+        items = num(p.quantity);
+        amount = items * num(p.unitPrice);
+      } else {
+        items = 1;
+        amount = num(p.price);
+      }
+    }
+    this.amount = amount;
+    this.items = items;
+    this.categories = categories;
+    this.skus = skus;
+    this.currency = typeof p.currency === 'string' ? p.currency : '';
+  }
+}
+
+const NONE: string[] = [];
+Object.freeze(NONE);
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+/**
+ * `customer`: the profile. Unknown values have defaults so that rules are false rather than errors:
+ * strings "", age NaN (every comparison with NaN is false: neither `age >= 30` nor `age < 30` holds),
+ * marketingConsent false, attributes total ("" for any key). `known` is false without a profile.
+ */
+export class CelCustomer {
+  readonly id: string;
+  readonly known: boolean;
+  readonly age: number;
+  readonly gender: string;
+  readonly region: string;
+  readonly creditTier: string;
+  readonly marketingConsent: boolean;
+  #src: Record<string, string> | undefined;
+  #attributes: TotalMap<string> | undefined;
+
+  constructor(p: CustomerProfile | null, customerId: string) {
+    this.id = p?.id ?? customerId;
+    this.known = p !== null;
+    this.age = typeof p?.age === 'number' ? p.age : NaN;
+    this.gender = p?.gender ?? '';
+    this.region = p?.region ?? '';
+    this.creditTier = p?.creditTier ?? '';
+    this.marketingConsent = p?.marketingConsent === true;
+    this.#src = p?.attributes;
+  }
+
+  get attributes(): TotalMap<string> {
+    if (this.#attributes === undefined) {
+      const m = totalMap<string>('');
+      const src = this.#src;
+      if (src) for (const k in src) if (typeof src[k] === 'string') m.set(k, src[k]);
+      this.#attributes = m;
+    }
+    return this.#attributes;
+  }
+}
+
+/** `ctx`: the context snapshot; each part is converted on first use only. */
+export class CelContext {
+  readonly customerId: string;
+  readonly asOf: string;
+  readonly daysSinceLastVisit: number;
+  readonly daysSinceLastPurchase: number;
+  readonly favouriteStore: string;
+  readonly favouriteCategory: string;
+  #src: ContextSnapshot;
+  #all: CelWindows | undefined;
+  #thisStore: CelWindows | undefined;
+  #store: TotalMap<CelWindows> | undefined;
+  #category: TotalMap<CelWindows> | undefined;
+  #channel: TotalMap<CelWindows> | undefined;
+  #rfm: CelRfm | undefined;
+  #recent: CelRecentEvent[] | undefined;
+
+  constructor(c: ContextSnapshot) {
+    this.#src = c;
+    this.customerId = c.customerId;
+    this.asOf = c.asOf;
+    this.daysSinceLastVisit = c.daysSinceLastVisit ?? -1;
+    this.daysSinceLastPurchase = c.daysSinceLastPurchase ?? -1;
+    this.favouriteStore = c.favouriteStore ?? '';
+    this.favouriteCategory = c.favouriteCategory ?? '';
+  }
+
+  get all(): CelWindows {
+    return (this.#all ??= windowsOf(this.#src.all));
+  }
+  get thisStore(): CelWindows {
+    return (this.#thisStore ??= windowsOf(this.#src.thisStore));
+  }
+  get store(): TotalMap<CelWindows> {
+    return (this.#store ??= windowsMap(this.#src.store));
+  }
+  get category(): TotalMap<CelWindows> {
+    return (this.#category ??= windowsMap(this.#src.category));
+  }
+  get channel(): TotalMap<CelWindows> {
+    return (this.#channel ??= windowsMap(this.#src.channel));
+  }
+  get rfm(): CelRfm {
+    const r = this.#src.rfm;
+    return (this.#rfm ??= new CelRfm(r?.r ?? 0, r?.f ?? 0, r?.m ?? 0));
+  }
+  get recent(): CelRecentEvent[] {
+    return (this.#recent ??= (this.#src.recent ?? []).map((e) => new CelRecentEvent(e)));
+  }
+}
+
+/** `now`: the decision instant in the campaign's time zone. */
+export class CelNow {
+  constructor(
+    /** 0-23 */
+    readonly hour: number,
+    /** 0-59 */
+    readonly minute: number,
+    /** 0 = Sunday … 6 = Saturday */
+    readonly weekday: number,
+    /** local date 'YYYY-MM-DD' */
+    readonly date: string,
+    /** the instant, epoch milliseconds */
+    readonly epochMs: number,
+    /** the IANA zone these fields are in */
+    readonly timezone: string,
+  ) {}
+}
+
+// ---------------------------------------------------------------- declarations
+
+/** Field types, also the source of docs/cel-reference.md's tables (a spec test compares). */
+export const CEL_TYPES = {
+  Totals: { spend: 'double', purchases: 'double', visits: 'double', items: 'double', events: 'double' },
+  Windows: { d7: 'Totals', d30: 'Totals', d90: 'Totals', d365: 'Totals' },
+  Rfm: { r: 'double', f: 'double', m: 'double' },
+  RecentEvent: { id: 'string', type: 'string', channel: 'string', occurredAt: 'string', storeId: 'string', amount: 'double' },
+  Event: {
+    id: 'string',
+    type: 'string',
+    channel: 'string',
+    storeId: 'string',
+    customerId: 'string',
+    occurredAt: 'string',
+    occurredAtMs: 'double',
+    receivedAtMs: 'double',
+    amount: 'double',
+    currency: 'string',
+    categories: 'list<string>',
+    skus: 'list<string>',
+    items: 'double',
+    payload: 'map<string, dyn>',
+  },
+  Customer: {
+    id: 'string',
+    known: 'bool',
+    age: 'double',
+    gender: 'string',
+    region: 'string',
+    creditTier: 'string',
+    marketingConsent: 'bool',
+    attributes: 'map<string, string>',
+  },
+  Context: {
+    customerId: 'string',
+    asOf: 'string',
+    all: 'Windows',
+    thisStore: 'Windows',
+    store: 'map<string, Windows>',
+    category: 'map<string, Windows>',
+    channel: 'map<string, Windows>',
+    daysSinceLastVisit: 'double',
+    daysSinceLastPurchase: 'double',
+    rfm: 'Rfm',
+    favouriteStore: 'string',
+    favouriteCategory: 'string',
+    recent: 'list<RecentEvent>',
+  },
+  Now: { hour: 'double', minute: 'double', weekday: 'double', date: 'string', epochMs: 'double', timezone: 'string' },
+} as const;
+
+export const CEL_VARIABLES = { event: 'Event', customer: 'Customer', ctx: 'Context', now: 'Now' } as const;
+export type CelVariableName = keyof typeof CEL_VARIABLES;
+
+/** The activation handed to every compiled expression. */
+export interface CelVars {
+  event: CelEvent;
+  customer: CelCustomer;
+  ctx: CelContext;
+  now: CelNow;
+}
+
+function listIncludes(value: number | bigint, list: Iterable<unknown>): boolean {
+  const n = Number(value);
+  for (const v of list) if ((typeof v === 'bigint' || typeof v === 'number') && Number(v) === n) return true;
+  return false;
+}
+
+function createEnvironment(): Environment {
+  const env = new Environment({
+    homogeneousAggregateLiterals: false,
+    limits: { maxAstNodes: 2000, maxDepth: 64, maxListElements: 500, maxMapEntries: 200, maxCallArguments: 16 },
+  });
+  const ctors: Record<keyof typeof CEL_TYPES, new (...args: never[]) => object> = {
+    Totals: CelTotals,
+    Windows: CelWindows,
+    Rfm: CelRfm,
+    RecentEvent: CelRecentEvent,
+    Event: CelEvent,
+    Customer: CelCustomer,
+    Context: CelContext,
+    Now: CelNow,
+  };
+  for (const name of Object.keys(CEL_TYPES) as Array<keyof typeof CEL_TYPES>) {
+    env.registerType(name, { ctor: ctors[name], fields: { ...CEL_TYPES[name] } });
+  }
+  for (const [name, type] of Object.entries(CEL_VARIABLES)) env.registerVariable(name, type);
+
+  // double ⇄ int: see the header comment. int == double already exists in cel-js.
+  env.registerOperator('double == int', (a: number, b: bigint) => a === Number(b));
+  env.registerOperator('double in list<int>', (a: number, l: Iterable<unknown>) => listIncludes(a, l));
+  env.registerOperator('int in list<double>', (a: bigint, l: Iterable<unknown>) => listIncludes(a, l));
+  env.registerOperator('double + int: double', (a: number, b: bigint) => a + Number(b));
+  env.registerOperator('double - int: double', (a: number, b: bigint) => a - Number(b));
+  env.registerOperator('double * int: double', (a: number, b: bigint) => a * Number(b));
+  env.registerOperator('double / int: double', (a: number, b: bigint) => a / Number(b));
+  env.registerOperator('double % int: double', (a: number, b: bigint) => a % Number(b));
+  env.registerOperator('double % double: double', (a: number, b: number) => a % b);
+  env.registerOperator('int + double: double', (a: bigint, b: number) => Number(a) + b);
+  env.registerOperator('int - double: double', (a: bigint, b: number) => Number(a) - b);
+  env.registerOperator('int * double: double', (a: bigint, b: number) => Number(a) * b);
+  env.registerOperator('int / double: double', (a: bigint, b: number) => Number(a) / b);
+  return env;
+}
+
+/** One environment for the process: creating one is expensive, using it is not. */
+export const celEnvironment: Environment = createEnvironment();

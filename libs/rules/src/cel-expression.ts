@@ -1,0 +1,230 @@
+import type { ASTNode } from '@marcbachmann/cel-js';
+import { CEL_VARIABLES, celEnvironment, type CelVars } from './cel-environment.js';
+
+/** A CEL expression parsed and type-checked once; `run` evaluates it many times. */
+export interface CompiledExpression {
+  readonly source: string;
+  /** evaluates against the activation; throws cel-js EvaluationError on runtime errors */
+  readonly run: (vars: CelVars) => unknown;
+  /** the variable paths the expression reads (e.g. "customer.age"), for explanations */
+  readonly paths: readonly VarPath[];
+  /** facts that must hold for the expression to be true: used to index campaigns (see guards below) */
+  readonly guards: readonly Guard[];
+}
+
+/** A static access chain rooted at a CEL variable: customer.age, ctx.category['beer'].d30.spend. */
+export interface VarPath {
+  readonly text: string;
+  readonly segments: readonly string[];
+}
+
+/** Scalar facts the engine can look up per event without running CEL. */
+export const GUARD_KEYS = ['event.categories', 'event.storeId', 'customer.region', 'customer.creditTier', 'customer.gender'] as const;
+export type GuardKey = (typeof GUARD_KEYS)[number];
+
+/**
+ * "The expression is false unless `key` has one of `values`": found in a top-level && chain as
+ * `'beer' in event.categories`, `customer.region == 'Bundang'`, `customer.creditTier in ['A', 'B']`,
+ * or an || of such tests on one key. CEL's && is false when any operand is false (even if another
+ * errs), so skipping a campaign whose guard fails never changes its outcome — only that it is not
+ * "considered".
+ */
+export interface Guard {
+  readonly key: GuardKey;
+  readonly values: readonly string[];
+}
+
+export interface CelProblem {
+  /** "syntax" | "type" */
+  readonly kind: string;
+  /** the error alone, e.g. "Unexpected token: PLUS" */
+  readonly summary: string;
+  /** the expression line with a caret under the position */
+  readonly excerpt: string;
+  /** human text: kind, line/column, summary and excerpt */
+  readonly message: string;
+  /** 0-based offset into the expression */
+  readonly offset: number;
+  readonly line: number;
+  readonly column: number;
+}
+
+interface CelError {
+  message?: string;
+  summary?: string;
+  range?: { start: number; end: number };
+  node?: { start?: number; pos?: number };
+}
+
+/**
+ * Compile and type-check; the result is either the compiled expression or one positioned problem.
+ * Campaign expressions must be bool (`anyType` lifts that, for tools that evaluate values).
+ */
+export function compileExpression(source: string, options: { anyType?: boolean } = {}): CompiledExpression | CelProblem {
+  let parsed;
+  try {
+    parsed = celEnvironment.parse(source);
+  } catch (e) {
+    return problemOf(source, 'syntax', e);
+  }
+  const checked = parsed.check();
+  if (!checked.valid) return problemOf(source, 'type', checked.error);
+  if (!options.anyType && checked.type !== 'bool' && checked.type !== 'dyn') {
+    return positioned(source, 'type', 0, `must be a bool expression, but it is ${checked.type}`);
+  }
+  const ast = parsed.ast;
+  const run = parsed as unknown as (vars: CelVars) => unknown;
+  return { source, run, paths: collectPaths(ast), guards: collectGuards(ast) };
+}
+
+export function isCelProblem(x: CompiledExpression | CelProblem): x is CelProblem {
+  return (x as CelProblem).kind !== undefined;
+}
+
+function problemOf(source: string, kind: string, e: unknown): CelProblem {
+  const err = (e ?? {}) as CelError;
+  const offset = err.range?.start ?? err.node?.start ?? err.node?.pos ?? 0;
+  const summary = err.summary ?? (err.message ?? String(e)).split('\n')[0];
+  return positioned(source, kind, offset, summary);
+}
+
+function positioned(source: string, kind: string, offset: number, summary: string): CelProblem {
+  const at = Math.max(0, Math.min(offset, source.length));
+  const before = source.slice(0, at);
+  const line = before.split('\n').length;
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const column = at - lineStart + 1;
+  const lineEnd = source.indexOf('\n', at);
+  const text = source.slice(lineStart, lineEnd === -1 ? source.length : lineEnd);
+  const excerpt = `  ${text}\n  ${' '.repeat(column - 1)}^`;
+  const message = `CEL ${kind} error at line ${line}, column ${column}: ${summary}\n${excerpt}`;
+  return { kind, summary, excerpt, message, offset: at, line, column };
+}
+
+// ---------------------------------------------------------------- static analysis
+
+function children(node: ASTNode): ASTNode[] {
+  const out: ASTNode[] = [];
+  const visit = (x: unknown): void => {
+    if (Array.isArray(x)) for (const y of x) visit(y);
+    else if (x !== null && typeof x === 'object' && 'op' in x && 'args' in x) out.push(x as ASTNode);
+  };
+  if (node.op !== 'value' && node.op !== 'id') visit(node.args);
+  return out;
+}
+
+/** ["ctx", "category", "beer", "d30", "spend"] for a static chain, else undefined. */
+function chainOf(node: ASTNode): string[] | undefined {
+  switch (node.op) {
+    case 'id':
+      return Object.hasOwn(CEL_VARIABLES, node.args) ? [node.args] : undefined;
+    case '.': {
+      const left = chainOf(node.args[0]);
+      return left ? [...left, node.args[1]] : undefined;
+    }
+    case '[]': {
+      const key = node.args[1];
+      if (key.op !== 'value' || typeof key.args !== 'string') return undefined;
+      const left = chainOf(node.args[0]);
+      return left ? [...left, key.args] : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function pathText(segments: readonly string[]): string {
+  let s = segments[0];
+  for (let i = 1; i < segments.length; i++) {
+    const seg = segments[i];
+    s += IDENT.test(seg) ? `.${seg}` : `['${seg.replace(/'/g, "\\'")}']`;
+  }
+  return s;
+}
+
+function collectPaths(ast: ASTNode): VarPath[] {
+  const seen = new Map<string, VarPath>();
+  const walk = (node: ASTNode): void => {
+    const chain = chainOf(node);
+    if (chain) {
+      const text = pathText(chain);
+      if (!seen.has(text)) seen.set(text, { text, segments: chain });
+      return;
+    }
+    for (const c of children(node)) walk(c);
+  };
+  walk(ast);
+  return [...seen.values()];
+}
+
+function conjuncts(node: ASTNode, out: ASTNode[]): ASTNode[] {
+  if (node.op === '&&') {
+    conjuncts(node.args[0], out);
+    conjuncts(node.args[1], out);
+  } else out.push(node);
+  return out;
+}
+
+function stringLiteral(node: ASTNode): string | undefined {
+  return node.op === 'value' && typeof node.args === 'string' ? node.args : undefined;
+}
+
+function stringList(node: ASTNode): string[] | undefined {
+  if (node.op !== 'list') return undefined;
+  const out: string[] = [];
+  for (const item of node.args) {
+    const s = stringLiteral(item);
+    if (s === undefined) return undefined;
+    out.push(s);
+  }
+  return out;
+}
+
+const SCALAR_GUARDS: ReadonlySet<string> = new Set(['event.storeId', 'customer.region', 'customer.creditTier', 'customer.gender']);
+
+function guardOf(node: ASTNode): Guard | undefined {
+  switch (node.op) {
+    case 'in': {
+      const [left, right] = node.args;
+      const rightChain = chainOf(right);
+      const lit = stringLiteral(left);
+      if (lit !== undefined && rightChain && pathText(rightChain) === 'event.categories') {
+        return { key: 'event.categories', values: [lit] };
+      }
+      const leftChain = chainOf(left);
+      const list = stringList(right);
+      if (leftChain && list) {
+        const key = pathText(leftChain);
+        if (SCALAR_GUARDS.has(key)) return { key: key as GuardKey, values: list };
+      }
+      return undefined;
+    }
+    case '==': {
+      const [a, b] = node.args;
+      const chain = chainOf(a) ?? chainOf(b);
+      const lit = stringLiteral(b) ?? stringLiteral(a);
+      if (!chain || lit === undefined) return undefined;
+      const key = pathText(chain);
+      return SCALAR_GUARDS.has(key) ? { key: key as GuardKey, values: [lit] } : undefined;
+    }
+    case '||': {
+      const l = guardOf(node.args[0]);
+      const r = l && guardOf(node.args[1]);
+      if (!l || !r || l.key !== r.key) return undefined;
+      return { key: l.key, values: [...new Set([...l.values, ...r.values])] };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function collectGuards(ast: ASTNode): Guard[] {
+  const out: Guard[] = [];
+  for (const c of conjuncts(ast, [])) {
+    const g = guardOf(c);
+    if (g) out.push(g);
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+import type { DecisionRecord } from '@nunchi/contracts';
+
+/** A stored decision as lines a marketer can read: what was chosen, on which inputs, and why others lost. */
+export function explainRecord(d: DecisionRecord): string[] {
+  const lines = [`decision ${d.decisionId} for event ${d.eventId} (customer ${d.customerId}, ${d.channel}${d.storeId ? ` @ ${d.storeId}` : ''})`];
+  lines.push(`decided at ${d.decidedAt}, ${d.latencyMs} ms after receipt; trace ${d.traceId || '(none)'}`);
+  const versions = Object.entries(d.campaignVersions).map(([id, v]) => `${id} v${v}`);
+  lines.push(`campaigns considered: ${versions.length ? versions.join(', ') : 'none'}`);
+  switch (d.outcome) {
+    case 'offer':
+      lines.push(`outcome: OFFER ${d.offerId} "${d.title}" (value ${d.value}, cost ${d.cost}) from ${d.campaignId} v${d.campaignVersion}`);
+      break;
+    case 'control':
+      lines.push(`outcome: CONTROL — ${d.campaignId} v${d.campaignVersion} would have offered ${d.offerId}; the customer is in its holdout group`);
+      break;
+    case 'late':
+      lines.push(`outcome: LATE — ${d.campaignId} would have offered ${d.offerId}, but the deadline had passed; nothing was sent`);
+      break;
+    case 'none':
+      lines.push('outcome: no offer');
+  }
+  for (const [path, value] of Object.entries(d.inputs ?? {})) lines.push(`  saw ${path} = ${JSON.stringify(value)}`);
+  for (const loss of d.losses) {
+    lines.push(`  ${loss.campaignId} v${loss.campaignVersion}${loss.offerId ? ` / ${loss.offerId}` : ''}: ${loss.reason}${loss.detail ? ` — ${loss.detail}` : ''}`);
+  }
+  return lines;
+}

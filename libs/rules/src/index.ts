@@ -1,0 +1,13 @@
+export * from './campaign.js';
+export { campaignSchema } from './campaign.schema.js';
+export { CampaignInvalidError } from './campaign-invalid.error.js';
+export { parseCampaign, validateCampaign } from './parse-campaign.js';
+export { compileCampaign, type CompiledCampaign, type CompiledOffer } from './compile-campaign.js';
+export { CampaignSet, compareCandidates, lowerRankLosses, type CampaignSetOptions } from './campaign-set.js';
+export * from './decision.types.js';
+export { explain } from './explain.js';
+export { isHeldOut, holdoutBucket } from './holdout.js';
+export { compileExpression, isCelProblem, type CompiledExpression, type CelProblem, type Guard, type GuardKey, type VarPath } from './cel-expression.js';
+export { CEL_TYPES, CEL_VARIABLES } from './cel-environment.js';
+export { isValidTimeZone, utcOffsetMs } from './local-time.js';
+export { explainRecord } from './explain-record.js';
