@@ -1,0 +1,19 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { ConfigModule, type NunchiConfig } from '@nunchi/config';
+import { MessagingModule } from '@nunchi/messaging';
+import { HealthModule } from '@nunchi/telemetry';
+import { CampaignStatsAggregator } from './campaign-stats.js';
+import { StatsController } from './stats.controller.js';
+import { StreamReplay } from './stream-replay.js';
+
+@Module({})
+export class AnalyticsModule {
+  static forRoot(config: NunchiConfig): DynamicModule {
+    return {
+      module: AnalyticsModule,
+      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule],
+      controllers: [StatsController],
+      providers: [{ provide: CampaignStatsAggregator, useValue: new CampaignStatsAggregator() }, StreamReplay],
+    };
+  }
+}

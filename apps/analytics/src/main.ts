@@ -1,0 +1,16 @@
+// Telemetry first, before Nest and the drivers load.
+import 'reflect-metadata';
+import { loadConfig } from '@nunchi/config';
+import { bootOrExit, runService, startTelemetry } from '@nunchi/telemetry';
+
+await bootOrExit(async () => {
+  const config = loadConfig('analytics');
+  startTelemetry(config.telemetry);
+  const { AnalyticsModule } = await import('./analytics.module.js');
+  await runService(AnalyticsModule.forRoot(config), {
+    name: 'analytics',
+    port: config.httpPort,
+    host: config.httpHost,
+    openApi: { title: 'Nunchi analytics', description: 'Live campaign statistics with lift against the control group.' },
+  });
+});

@@ -1,0 +1,11 @@
+import type { OfferMessage } from '@nunchi/contracts';
+import { decodeJson } from '@nunchi/messaging';
+import type { Resources } from '../resources.js';
+
+/** Follows offers as adapters see them: mkt.offers.<channel>.<storeId>, wildcards allowed. */
+export async function tailOffers(resources: Resources, options: { channel?: string; store?: string; limit?: number }, onOffer: (offer: OfferMessage, subject: string) => void): Promise<void> {
+  const nc = await resources.nc();
+  const subject = `mkt.offers.${options.channel ?? '*'}.${options.store ?? '*'}`;
+  const sub = nc.subscribe(subject, { max: options.limit });
+  for await (const msg of sub) onOffer(decodeJson(msg.data) as OfferMessage, msg.subject);
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { Command } from 'commander';
+import { migrate } from '@nunchi/cassandra';
+import { ConfigError, projectPath } from '@nunchi/config';
+import { ContractError } from '@nunchi/contracts';
+import { CampaignInvalidError } from '@nunchi/rules';
+import { Resources } from './resources.js';
+import { applyCampaign, listCampaigns, setCampaignState } from './commands/campaigns.js';
+import { importCustomers } from './commands/customers.js';
+import { explainDecisionById } from './commands/decisions.js';
+import { sendEventsFile } from './commands/events.js';
+import { tailOffers } from './commands/offers.js';
+
+const program = new Command('nunchi')
+  .description('Operate Nunchi: import customers, apply campaigns, send events, follow offers, explain decisions.')
+  .showHelpAfterError()
+  .addHelpText('after', '\nEnvironment: NATS_URL, CASSANDRA_CONTACT_POINTS and the rest are listed in the README.');
+
+/** Runs a command with connections that are closed afterwards; known errors end with a message, not a stack. */
+function action<A extends unknown[]>(fn: (resources: Resources, ...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    let resources: Resources | undefined;
+    try {
+      resources = new Resources();
+      await fn(resources, ...args);
+    } catch (error) {
+      const e = error as Error;
+      if (e instanceof CampaignInvalidError || e instanceof ContractError) {
+        process.stderr.write(`${e.message.split(':')[0]}:\n${e.details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n')}\n`);
+      } else {
+        process.stderr.write(`${e instanceof ConfigError || e.name.endsWith('Error') ? e.message : String(e)}\n`);
+      }
+      process.exitCode = 1;
+    } finally {
+      await resources?.close().catch(() => undefined);
+    }
+  };
+}
+
+program
+  .command('migrate')
+  .description('apply cql/NNNN_*.cql migrations in order (idempotent; refuses edited applied files)')
+  .action(
+    action(async (r) => {
+      const report = await migrate(r.config.cassandra, projectPath('cql'), (line) => console.log(line));
+      console.log(`migrations: ${report.applied.length} applied, ${report.skipped.length} already applied`);
+    }),
+  );
+
+const customers = program.command('customers').description('customer profiles');
+customers
+  .command('import <file>')
+  .description('import profiles from NDJSON: id, age, gender, region, creditTier, attributes{}, loyaltyCard?, phone?, email?')
+  .action(
+    action(async (r, file: string) => {
+      const report = await importCustomers(r, file);
+      console.log(`imported ${report.imported} customers in ${report.seconds.toFixed(1)} s (${report.rate}/s), ${report.rejected.length} rejected`);
+      for (const bad of report.rejected.slice(0, 20)) console.log(`  line ${bad.line}: ${bad.problems}`);
+      if (report.rejected.length) process.exitCode = 2;
+    }),
+  );
+
+const campaigns = program.command('campaigns').description('campaigns as code');
+campaigns
+  .command('apply <file>')
+  .description('validate, compile and store a campaign YAML as a new version; decision replicas reload within a second')
+  .action(
+    action(async (r, file: string) => {
+      const result = await applyCampaign(r, file);
+      console.log(result.changed ? `${result.id}: applied as version ${result.version}` : `${result.id}: unchanged (version ${result.version})`);
+    }),
+  );
+campaigns
+  .command('list')
+  .description('current version and state of every campaign')
+  .action(
+    action(async (r) => {
+      const list = await listCampaigns(r);
+      if (!list.length) return console.log('no campaigns');
+      for (const c of list) console.log(`${c.campaignId.padEnd(32)} v${String(c.version).padEnd(4)} ${c.state.padEnd(7)} applied ${c.appliedAt.toISOString()}`);
+    }),
+  );
+for (const [verb, state] of [['pause', 'paused'], ['resume', 'active'], ['end', 'ended']] as const) {
+  campaigns
+    .command(`${verb} <id>`)
+    .description(`${verb} a campaign (stored as a new version)`)
+    .action(
+      action(async (r, id: string) => {
+        const result = await setCampaignState(r, id, state);
+        console.log(`${id}: ${state} (version ${result.version})`);
+      }),
+    );
+}
+
+program
+  .command('events')
+  .description('events')
+  .command('send <file>')
+  .description('send NDJSON events through the NATS door (request on mkt.in.<channel>.<type>); reports accepted and rejected')
+  .action(
+    action(async (r, file: string) => {
+      const report = await sendEventsFile(r, file);
+      console.log(`accepted ${report.accepted} (${report.duplicates} duplicates), rejected ${report.rejected.length}, in ${report.seconds.toFixed(1)} s`);
+      for (const bad of report.rejected.slice(0, 20)) console.log(`  line ${bad.line}${bad.id ? ` (${bad.id})` : ''}: ${bad.code} ${bad.details}`);
+      if (report.rejected.length) process.exitCode = 2;
+    }),
+  );
+
+program
+  .command('offers')
+  .description('offers')
+  .command('tail')
+  .description('print offers as adapters receive them, until Ctrl-C')
+  .option('--channel <channel>', 'only this channel')
+  .option('--store <storeId>', 'only this store')
+  .option('--limit <n>', 'stop after n offers', (v) => Number.parseInt(v, 10))
+  .option('--json', 'one JSON object per line')
+  .action(
+    action(async (r, options: { channel?: string; store?: string; limit?: number; json?: boolean }) => {
+      await tailOffers(r, options, (offer, subject) =>
+        console.log(options.json ? JSON.stringify(offer) : `${offer.decidedAt} ${subject} ${offer.customerId} ← ${offer.campaignId}/${offer.offerId} "${offer.title}" (${offer.latencyMs} ms, trace ${offer.traceId})`),
+      );
+    }),
+  );
+
+program
+  .command('decisions')
+  .description('decisions')
+  .command('explain <decisionId>')
+  .description('why a decision came out as it did: versions, inputs, the chosen offer and why every other candidate lost')
+  .action(
+    action(async (r, id: string) => {
+      for (const line of await explainDecisionById(r, id)) console.log(line);
+    }),
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,16 @@
+// Telemetry first, before Nest and the drivers load.
+import 'reflect-metadata';
+import { loadConfig } from '@nunchi/config';
+import { bootOrExit, runService, startTelemetry } from '@nunchi/telemetry';
+
+await bootOrExit(async () => {
+  const config = loadConfig('context');
+  startTelemetry(config.telemetry);
+  const { ContextModule } = await import('./context.module.js');
+  await runService(ContextModule.forRoot(config), {
+    name: 'context',
+    port: config.httpPort,
+    host: config.httpHost,
+    openApi: { title: 'Nunchi context', description: "Customers' profiles and context snapshots." },
+  });
+});

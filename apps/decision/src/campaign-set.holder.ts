@@ -1,0 +1,82 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { CampaignRepository } from '@nunchi/cassandra';
+import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { Subjects } from '@nunchi/contracts';
+import { NATS_CONNECTION } from '@nunchi/messaging';
+import { CampaignSet, compileCampaign, parseCampaign, type CompiledCampaign } from '@nunchi/rules';
+
+/** milliseconds between reloads when no change hint arrives (a lost hint heals within this) */
+const POLL_MS = 5_000;
+
+/**
+ * Holds the current compiled campaign set. Reloaded on the change hint (core NATS, within a second) and
+ * by polling; swapped atomically, so each event is decided against one consistent set of versions.
+ * Unchanged versions are not recompiled.
+ */
+@Injectable()
+export class CampaignSetHolder implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('campaigns');
+  private compiled = new Map<string, CompiledCampaign>();
+  private currentSet!: CampaignSet;
+  private timer?: NodeJS.Timeout;
+  private subscription?: Subscription;
+  private reloading?: Promise<void>;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: NunchiConfig,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly campaigns: CampaignRepository,
+  ) {}
+
+  get current(): CampaignSet {
+    return this.currentSet;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.reload();
+    this.subscription = this.nc.subscribe(Subjects.campaignsChanged, { callback: () => void this.reload() });
+    this.timer = setInterval(() => void this.reload(), POLL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+    this.subscription?.unsubscribe();
+  }
+
+  /** Coalesces concurrent reloads into one. */
+  reload(): Promise<void> {
+    this.reloading ??= this.load().finally(() => (this.reloading = undefined));
+    return this.reloading;
+  }
+
+  private async load(): Promise<void> {
+    try {
+      const stored = await this.campaigns.current();
+      const next = new Map<string, CompiledCampaign>();
+      for (const s of stored) {
+        const key = `${s.campaignId}@${s.version}`;
+        const existing = this.compiled.get(key);
+        if (existing) {
+          next.set(key, existing);
+          continue;
+        }
+        try {
+          next.set(key, compileCampaign(parseCampaign(JSON.parse(s.definition) as unknown), s.version));
+        } catch (error) {
+          this.logger.error(`campaign ${key} does not compile and is skipped: ${(error as Error).message}`);
+        }
+      }
+      const changed = next.size !== this.compiled.size || [...next.keys()].some((k) => !this.compiled.has(k));
+      if (changed || !this.currentSet) {
+        this.compiled = next;
+        this.currentSet = new CampaignSet([...next.values()], { maxOffersPerCustomerPerDay: this.config.domain.maxOffersPerCustomerPerDay });
+        this.logger.log(`campaign set loaded: ${[...next.keys()].join(', ') || '(none)'}`);
+      }
+    } catch (error) {
+      this.logger.error(`campaign reload failed (keeping the previous set): ${(error as Error).message}`);
+      if (!this.currentSet) throw error;
+    }
+  }
+}

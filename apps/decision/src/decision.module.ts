@@ -1,0 +1,27 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CampaignRepository, CassandraModule, CQL_CLIENT, DecisionRepository, type CqlClient } from '@nunchi/cassandra';
+import { ConfigModule, type NunchiConfig } from '@nunchi/config';
+import { MessagingModule } from '@nunchi/messaging';
+import { HealthModule } from '@nunchi/telemetry';
+import { CampaignSetHolder } from './campaign-set.holder.js';
+import { DecideUseCase } from './decide.usecase.js';
+import { DecisionsController } from './decisions.controller.js';
+import { EnrichedConsumer } from './enriched.consumer.js';
+
+@Module({})
+export class DecisionModule {
+  static forRoot(config: NunchiConfig): DynamicModule {
+    return {
+      module: DecisionModule,
+      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule, CassandraModule],
+      controllers: [DecisionsController],
+      providers: [
+        { provide: CampaignRepository, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new CampaignRepository(c) },
+        { provide: DecisionRepository, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new DecisionRepository(c) },
+        CampaignSetHolder,
+        DecideUseCase,
+        EnrichedConsumer,
+      ],
+    };
+  }
+}

@@ -1,0 +1,16 @@
+// Telemetry first, before Nest and the drivers load.
+import 'reflect-metadata';
+import { loadConfig } from '@nunchi/config';
+import { bootOrExit, runService, startTelemetry } from '@nunchi/telemetry';
+
+await bootOrExit(async () => {
+  const config = loadConfig('decision');
+  startTelemetry(config.telemetry);
+  const { DecisionModule } = await import('./decision.module.js');
+  await runService(DecisionModule.forRoot(config), {
+    name: 'decision',
+    port: config.httpPort,
+    host: config.httpHost,
+    openApi: { title: 'Nunchi decision', description: 'Decisions with explanations, and the loaded campaign set.' },
+  });
+});

@@ -1,0 +1,23 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CassandraModule } from '@nunchi/cassandra';
+import { ConfigModule, type NunchiConfig } from '@nunchi/config';
+import { MessagingModule } from '@nunchi/messaging';
+import { HealthModule } from '@nunchi/telemetry';
+import { EventsController } from './events.controller.js';
+import { HttpErrorFilter } from './http-error.filter.js';
+import { IdentityRepository } from './identity.repository.js';
+import { InboundListener } from './inbound.listener.js';
+import { IngestEventUseCase } from './ingest-event.usecase.js';
+
+@Module({})
+export class IngestionModule {
+  static forRoot(config: NunchiConfig): DynamicModule {
+    return {
+      module: IngestionModule,
+      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule, CassandraModule],
+      controllers: [EventsController],
+      providers: [IdentityRepository, IngestEventUseCase, InboundListener, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+    };
+  }
+}

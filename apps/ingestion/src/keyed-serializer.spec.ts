@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { KeyedSerializer } from './keyed-serializer.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('KeyedSerializer', () => {
+  it('runs one key in submission order even when earlier tasks are slower, and keys in parallel', async () => {
+    const s = new KeyedSerializer();
+    const order: string[] = [];
+    await Promise.all([
+      s.run('a', async () => (await sleep(30), order.push('a1'))),
+      s.run('a', async () => (await sleep(1), order.push('a2'))),
+      s.run('b', async () => (await sleep(5), order.push('b1'))),
+    ]);
+    assert.deepEqual(order, ['b1', 'a1', 'a2']);
+  });
+
+  it('keeps going after a failed task', async () => {
+    const s = new KeyedSerializer();
+    await assert.rejects(s.run('a', () => Promise.reject(new Error('boom'))), /boom/);
+    assert.equal(await s.run('a', () => Promise.resolve(7)), 7);
+  });
+});

@@ -1,0 +1,18 @@
+// Telemetry first, before Nest and the drivers load.
+import 'reflect-metadata';
+import { loadConfig } from '@nunchi/config';
+import { bootOrExit, runService, startTelemetry } from '@nunchi/telemetry';
+
+await bootOrExit(async () => {
+  const config = loadConfig('ingestion');
+  startTelemetry(config.telemetry);
+  const { IngestionModule } = await import('./ingestion.module.js');
+  await runService(IngestionModule.forRoot(config), {
+    name: 'ingestion',
+    port: config.httpPort,
+    host: config.httpHost,
+    rawBody: true,
+    bodyLimit: 1_048_576,
+    openApi: { title: 'Nunchi ingestion', description: 'The HTTP door for channel adapters: POST /v1/events.' },
+  });
+});

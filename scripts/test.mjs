@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+// npm test: unit specs (pure code), then medium and end-to-end tests against a real Cassandra, NATS and
+// Zipkin, which this script starts when they are not running. Expects a build in dist/ (npm test builds first).
+//   node scripts/test.mjs            everything
+//   node scripts/test.mjs --unit     unit specs only (no infrastructure)
+//   node scripts/test.mjs <filter>   only test files whose path contains <filter>
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const args = process.argv.slice(2);
+const unitOnly = args.includes('--unit');
+const filter = args.find((a) => !a.startsWith('--'));
+
+if (!existsSync(dist)) {
+  console.error('No build found: run "npm run build" first (npm test does).');
+  process.exit(1);
+}
+
+function find(dir, suffix, out = []) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) find(path, suffix, out);
+    else if (name.endsWith(suffix)) out.push(path);
+  }
+  return out;
+}
+
+const select = (files) => files.filter((f) => !filter || relative(root, f).includes(filter)).sort();
+const unit = select(find(dist, '.spec.js'));
+const e2e = unitOnly ? [] : select(find(join(dist, 'test'), '.e2e.js'));
+
+/** Test infrastructure env: a keyspace of its own and ports that do not clash with `npm start`. */
+const testEnv = {
+  ...process.env,
+  CASSANDRA_KEYSPACE: process.env.CASSANDRA_KEYSPACE ?? 'nunchi_test',
+  NUNCHI_INGESTION_PORT: '3101',
+  NUNCHI_CONTEXT_PORT: '3102',
+  NUNCHI_DECISION_PORT: '3103',
+  NUNCHI_ANALYTICS_PORT: '3104',
+  NODE_ENV: 'test',
+};
+
+if (e2e.length) {
+  const started = Date.now();
+  const infra = await import(pathToFileURL(join(root, 'scripts', 'infra.mjs')).href);
+  await infra.up({ log: (line) => console.log(`infra ${line}`) });
+  const migrate = spawnSync(process.execPath, [join(dist, 'apps', 'cli', 'src', 'main.js'), 'migrate'], { env: testEnv, stdio: 'inherit' });
+  if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+  console.log(`infra ready for tests in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+const files = [...unit, ...e2e];
+if (!files.length) {
+  console.error(`No test files${filter ? ` match "${filter}"` : ''}.`);
+  process.exit(1);
+}
+const result = spawnSync(
+  process.execPath,
+  ['--enable-source-maps', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files],
+  { env: testEnv, stdio: 'inherit', cwd: root },
+);
+process.exit(result.status ?? 1);

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
+import { loadConfig, type NunchiConfig } from '@nunchi/config';
+import { connectNats, decodeJson, encodeJson, ensureStreams } from '@nunchi/messaging';
+import type { IngestReply } from '@nunchi/contracts';
+import { Resources } from '../../apps/cli/src/resources.js';
+import { startServices, type RunningServices } from '../../tools/services.js';
+
+/** A short id unique to this test run, safe as a subject token. */
+export const runId = () => randomUUID().slice(0, 8);
+
+export interface Harness {
+  config: NunchiConfig;
+  nc: NatsConnection;
+  cql: CqlClient;
+  resources: Resources;
+  services: RunningServices;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** The four services as separate processes, plus client connections to the same NATS and Cassandra. */
+export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+  const logs: string[] = [];
+  const services = await startServices({ env, log: (service, line) => logs.push(`${service} ${line}`) }).catch((error: Error) => {
+    throw new Error(`${error.message}\n${logs.slice(-40).join('\n')}`);
+  });
+  const config = loadConfig('cli', { ...process.env, ...env, OTEL_TRACES_EXPORTER: 'none' });
+  const nc = await connectNats(config.nats, 'nunchi-test');
+  await ensureStreams(nc, config.nats);
+  const cql = await connectCassandra(config.cassandra);
+  const resources = new Resources({ ...process.env, ...env });
+  return {
+    config,
+    nc,
+    cql,
+    resources,
+    services,
+    logs,
+    async close() {
+      await services.stop();
+      await resources.close();
+      await nc.drain();
+      await cql.shutdown();
+    },
+  };
+}
+
+export async function request(nc: NatsConnection, subject: string, body: unknown): Promise<IngestReply> {
+  const msg = await nc.request(subject, typeof body === 'string' || body instanceof Uint8Array ? body : encodeJson(body), { timeout: 10_000 });
+  return decodeJson(msg.data) as IngestReply;
+}
+
+/** Polls until fn returns a value other than undefined, or fails after timeoutMs with the message. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+const line = (sku: string, category: string, quantity: number, unitPrice: number) => ({ sku, category, quantity, unitPrice });
+
+/** The founding scenario's basket: formula and beer for 110,000 KRW. */
+export function dadsPurchase(id: string, customer: Record<string, string>, storeId: string, occurredAt: string) {
+  const items = [line('880123', 'infant_formula', 2, 32000), line('880555', 'beer', 6, 4500), line('880777', 'diapers', 1, 19000)];
+  return { id, type: 'purchase', channel: 'pos', occurredAt, customer, storeId, payload: { amount: 110000, currency: 'KRW', items } };
+}
+
+/** Today at HH:MM in Seoul if that has passed, else yesterday, as ISO-8601 with +09:00. */
+export function seoulTime(hhmm: string, nowMs = Date.now()): string {
+  const seoul = new Date(nowMs + 9 * 3_600_000);
+  const [h, m] = hhmm.split(':').map(Number) as [number, number];
+  const passed = seoul.getUTCHours() * 60 + seoul.getUTCMinutes() > h * 60 + m;
+  const day = new Date(seoul.getTime() - (passed ? 0 : 86_400_000)).toISOString().slice(0, 10);
+  return `${day}T${hhmm}:00+09:00`;
+}

@@ -1,0 +1,153 @@
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { migrate } from '@nunchi/cassandra';
+import { projectPath } from '@nunchi/config';
+import { decisionIdOf, type DecisionRecord } from '@nunchi/contracts';
+import { Resources } from '../apps/cli/src/resources.js';
+import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
+import { importCustomers } from '../apps/cli/src/commands/customers.js';
+import { sendEvents } from '../apps/cli/src/commands/events.js';
+import { DEMO_STEPS, demoDay } from './demo-script.js';
+import { ensureInfra } from './infra.js';
+import { startServices, type RunningServices } from './services.js';
+
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const ZIPKIN_UI = 'http://127.0.0.1:9411/zipkin/traces/';
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  say('Nunchi demo — one day at a Bundang hypermarket\n');
+
+  say('1. infrastructure (Cassandra, NATS, Zipkin)');
+  const infra = await ensureInfra((line) => say(`   ${line}`));
+  for (const [name, r] of Object.entries(infra)) say(`   ${name}: ${r.started ? `started in ${((r.startedMs ?? 0) / 1000).toFixed(1)} s (${r.cold ? 'cold' : 'warm'})` : 'already running'}`);
+
+  const resources = new Resources();
+  let services: RunningServices | undefined;
+  try {
+    const report = await migrate(resources.config.cassandra, projectPath('cql'));
+    say(`2. schema: ${report.applied.length} migrations applied, ${report.skipped.length} already there`);
+
+    mkdirSync(projectPath('.nunchi', 'logs'), { recursive: true });
+    const logFile = createWriteStream(projectPath('.nunchi', 'logs', 'demo-services.log'), { flags: 'a' });
+    services = await startServices({ log: (service, line) => logFile.write(`${service} ${line}\n`) });
+    say('3. services: ingestion, context, decision, analytics ready (logs: .nunchi/logs/demo-services.log)');
+
+    const customers = await importCustomers(resources, projectPath('demo', 'customers.ndjson'), { quiet: true });
+    say(`4. customers: ${customers.imported} imported`);
+    for (const file of ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml']) {
+      const applied = await applyCampaign(resources, projectPath('campaigns', 'examples', file));
+      say(`   campaign ${applied.id} v${applied.version}${applied.changed ? '' : ' (unchanged)'}`);
+    }
+    await waitCampaignsLoaded(services.urls.decision, 'bundang-dad-beer');
+
+    const day = demoDay(Date.now());
+    say(`\n5. the day of ${day} (Asia/Seoul), event by event:`);
+    const latencies: number[] = [];
+    let offers = 0;
+    let rejected = 0;
+    let founding: DecisionRecord | undefined;
+    for (const [i, step] of DEMO_STEPS.entries()) {
+      const event = { id: `demo-${day}-${step.at.replace(':', '')}-${i}`, occurredAt: `${day}T${step.at}:00+09:00`, ...step.event };
+      const sent = await sendEvents(resources, [{ line: i + 1, value: event }], { quiet: true });
+      say(`\n   ${step.at}  ${describe(event)}`);
+      say(`          expected: ${step.expect}`);
+      if (sent.rejected.length) {
+        rejected++;
+        say(`          REJECTED ${sent.rejected[0].code}: ${sent.rejected[0].details}`);
+        continue;
+      }
+      const decision = await waitDecision(services.urls.decision, event.id);
+      latencies.push(decision.latencyMs);
+      if (decision.outcome === 'offer') offers++;
+      if (step.at === '19:05') founding = decision;
+      say(`          ${sent.duplicates ? '(sent before: the stored decision) ' : ''}${describeDecision(decision)}`);
+    }
+
+    say('\n6. the till sends the 19:05 purchase again (a retry): ');
+    const again = DEMO_STEPS.findIndex((s) => s.at === '19:05');
+    const retry = await sendEvents(resources, [{ line: 1, value: { id: `demo-${day}-1905-${again}`, occurredAt: `${day}T19:05:00+09:00`, ...DEMO_STEPS[again].event } }], { quiet: true });
+    say(`   accepted as a duplicate: ${retry.duplicates === 1 ? 'yes — one event, one decision, one offer' : 'NO (unexpected)'}`);
+
+    if (founding) {
+      const services4 = await traceServices(founding.traceId);
+      say(`\n7. trace of the founding decision: ${ZIPKIN_UI}${founding.traceId}`);
+      say(`   services in the trace: ${services4.join(', ') || '(spans not exported yet)'}`);
+    }
+    const stats = (await (await fetch(`${services.urls.analytics}/v1/stats`)).json()) as { campaigns: Array<{ campaignId: string; decisions: number; offers: number; control: number }> };
+    const bundang = stats.campaigns.find((c) => c.campaignId === 'bundang-dad-beer');
+    if (bundang) say(`\n8. analytics: bundang-dad-beer — ${bundang.decisions} decisions, ${bundang.offers} offers, ${bundang.control} in the control group`);
+
+    latencies.sort((a, b) => a - b);
+    say(
+      `\ndemo: ${DEMO_STEPS.length} events, ${offers} offers, ${rejected} rejected; event-to-decision ${latencies.length ? `${latencies[0]}–${latencies[latencies.length - 1]} ms` : 'n/a'}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`,
+    );
+  } finally {
+    await services?.stop();
+    await resources.close();
+  }
+}
+
+function describe(event: Record<string, unknown>): string {
+  const payload = event['payload'] as { amount?: number; items?: Array<{ category: string }> };
+  const who = Object.values(event['customer'] as Record<string, string>)[0];
+  const categories = [...new Set(payload.items?.map((i) => i.category))].join('+');
+  return `${who} ${event['type']} ${payload.amount?.toLocaleString('en-US')} KRW (${categories}) at ${event['storeId']}`;
+}
+
+function describeDecision(d: DecisionRecord): string {
+  const why = d.losses.map((l) => `${l.campaignId}: ${l.reason}${l.detail ? ` (${l.detail})` : ''}`).join('; ');
+  switch (d.outcome) {
+    case 'offer':
+      return `→ OFFER ${d.offerId} "${d.title}" from ${d.campaignId} v${d.campaignVersion} to ${d.customerId}, decided in ${d.latencyMs} ms`;
+    case 'control':
+      return `→ CONTROL group of ${d.campaignId} (would have been ${d.offerId}), ${d.latencyMs} ms`;
+    case 'late':
+      return `→ LATE (${d.latencyMs} ms), nothing sent`;
+    default:
+      return `→ no offer, ${d.latencyMs} ms${why ? ` — ${why}` : ''}`;
+  }
+}
+
+async function waitDecision(decisionUrl: string, eventId: string): Promise<DecisionRecord> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const response = await fetch(`${decisionUrl}/v1/decisions/${decisionIdOf(eventId)}`);
+    if (response.ok) return (await response.json()) as DecisionRecord;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no decision for ${eventId} within 15 s (see .nunchi/logs/demo-services.log)`);
+}
+
+async function waitCampaignsLoaded(decisionUrl: string, id: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const body = (await (await fetch(`${decisionUrl}/v1/campaigns`)).json()) as { loaded: Record<string, number> };
+    if (body.loaded[id]) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the decision service did not load ${id} within 10 s`);
+}
+
+/** Asks Zipkin's own API which services the trace holds (spans are exported in batches: wait a little). */
+async function traceServices(traceId: string): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  let names: string[] = [];
+  while (Date.now() < deadline) {
+    const response = await fetch(`http://127.0.0.1:9411/api/v2/trace/${traceId}`).catch(() => undefined);
+    if (response?.ok) {
+      const spans = (await response.json()) as Array<{ localEndpoint?: { serviceName?: string } }>;
+      names = [...new Set(spans.map((s) => s.localEndpoint?.serviceName ?? ''))].filter(Boolean).sort();
+      if (names.length >= 4) return names;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return names;
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`\ndemo failed: ${(error as Error).message}\n`);
+    process.exit(1);
+  },
+);

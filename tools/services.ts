@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { DEFAULT_PORTS, projectPath, type ServiceName } from '@nunchi/config';
+
+export const SERVICES = ['ingestion', 'context', 'decision', 'analytics'] as const satisfies readonly ServiceName[];
+
+export interface RunningServices {
+  /** base URL of each service's HTTP API */
+  urls: Record<(typeof SERVICES)[number], string>;
+  stop(): Promise<void>;
+  /** resolves with the service that exited unexpectedly */
+  crashed: Promise<string>;
+}
+
+const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const stripAnsi = (line: string) => line.replace(ANSI_ESCAPE, '');
+
+const COLOURS = { ingestion: 36, context: 32, decision: 35, analytics: 33 } as const;
+
+export interface StartOptions {
+  env?: Record<string, string | undefined>;
+  /** where each service's output lines go; @default prefixed to stdout */
+  log?: (service: string, line: string) => void;
+  /** milliseconds to wait for every /ready; @default 60_000 */
+  readyTimeoutMs?: number;
+  services?: ReadonlyArray<(typeof SERVICES)[number]>;
+}
+
+/** Starts the services as child processes (exactly as deployed: one process each) and waits until all are ready. */
+export async function startServices(options: StartOptions = {}): Promise<RunningServices> {
+  const env = { ...process.env, ...options.env };
+  const log = options.log ?? ((service: string, line: string) => process.stdout.write(`\x1b[${COLOURS[service as keyof typeof COLOURS] ?? 37}m${service.padEnd(9)}\x1b[0m ${line}\n`));
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  let onCrash: (name: string) => void = () => undefined;
+  const crashed = new Promise<string>((resolve) => (onCrash = resolve));
+  const urls = {} as RunningServices['urls'];
+
+  for (const name of options.services ?? SERVICES) {
+    const port = Number(env[`NUNCHI_${name.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[name]);
+    urls[name] = `http://127.0.0.1:${port}`;
+    const child = spawn(process.execPath, ['--enable-source-maps', projectPath('dist', 'apps', name, 'src', 'main.js')], {
+      env: { ...env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.set(name, child);
+    for (const stream of [child.stdout, child.stderr]) {
+      let buffer = '';
+      stream.setEncoding('utf8').on('data', (chunk: string) => {
+        buffer += chunk;
+        let nl;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          log(name, stripAnsi(buffer.slice(0, nl)));
+          buffer = buffer.slice(nl + 1);
+        }
+      });
+    }
+    child.on('exit', (code, signal) => {
+      if (!stopping) {
+        log(name, `exited unexpectedly (code ${code}, signal ${signal})`);
+        onCrash(name);
+      }
+    });
+  }
+
+  const stop = async () => {
+    stopping = true;
+    await Promise.all(
+      [...children.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  };
+
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  try {
+    await Promise.race([
+      Promise.all(Object.entries(urls).map(([name, url]) => waitReady(name, url, deadline))),
+      crashed.then((name) => Promise.reject(new Error(`${name} exited during start-up (its log is above)`))),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls, stop, crashed };
+}
+
+async function waitReady(name: string, url: string, deadline: number): Promise<void> {
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/ready`);
+      if (response.ok) return;
+      last = await response.text();
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${name} was not ready in time: ${last}`);
+}

@@ -1,0 +1,31 @@
+import { migrate } from '@nunchi/cassandra';
+import { loadConfig, projectPath } from '@nunchi/config';
+import { ensureInfra } from './infra.js';
+import { startServices } from './services.js';
+
+/** npm start: infrastructure if needed, migrations, then the four services in the foreground until Ctrl-C. */
+async function main(): Promise<void> {
+  await ensureInfra((line) => console.log(`infra     ${line}`));
+  const config = loadConfig('cli');
+  const report = await migrate(config.cassandra, projectPath('cql'), (line) => console.log(`migrate   ${line}`));
+  console.log(`migrate   ${report.applied.length} applied, ${report.skipped.length} already applied`);
+  const services = await startServices();
+  console.log(`all four services ready: ${Object.entries(services.urls).map(([n, u]) => `${n} ${u}`).join(', ')}. Ctrl-C stops them.`);
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await services.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+  const crashed = await services.crashed;
+  console.error(`${crashed} stopped; stopping the others`);
+  await stop(1);
+}
+
+main().catch((error: unknown) => {
+  console.error((error as Error).message);
+  process.exit(1);
+});
