@@ -33,14 +33,14 @@ const select = (files) => files.filter((f) => !filter || relative(root, f).inclu
 const unit = select(find(dist, '.spec.js'));
 const e2e = unitOnly ? [] : select(find(join(dist, 'test'), '.e2e.js'));
 
-/** Test infrastructure env: a keyspace of its own and ports that do not clash with `npm start`. */
+/** Test env: a keyspace of its own and ports that do not clash with `npm start` (each can be overridden). */
 const testEnv = {
   ...process.env,
   CASSANDRA_KEYSPACE: process.env.CASSANDRA_KEYSPACE ?? 'nunchi_test',
-  NUNCHI_INGESTION_PORT: '3101',
-  NUNCHI_CONTEXT_PORT: '3102',
-  NUNCHI_DECISION_PORT: '3103',
-  NUNCHI_ANALYTICS_PORT: '3104',
+  NUNCHI_INGESTION_PORT: process.env.NUNCHI_INGESTION_PORT ?? '3101',
+  NUNCHI_CONTEXT_PORT: process.env.NUNCHI_CONTEXT_PORT ?? '3102',
+  NUNCHI_DECISION_PORT: process.env.NUNCHI_DECISION_PORT ?? '3103',
+  NUNCHI_ANALYTICS_PORT: process.env.NUNCHI_ANALYTICS_PORT ?? '3104',
   NODE_ENV: 'test',
 };
 
