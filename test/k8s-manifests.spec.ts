@@ -1,0 +1,1004 @@
+// The Kubernetes manifests (k8s/) and the Dockerfile, checked against the code: ports, environment variable
+// names and values (through loadConfig itself), entry points, references between objects. No cluster and no
+// kubectl are needed: a small renderer below does what kustomize does with the features k8s/ uses, and fails
+// on any other feature, so that a manifest cannot silently escape these checks.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { parseAllDocuments } from 'yaml';
+import {
+  DEFAULT_PORTS,
+  ENVIRONMENT_VARIABLES,
+  loadConfig,
+  type NunchiConfig,
+  type ServiceName,
+} from '@nunchi/config';
+
+// ---------------------------------------------------------------------------------------------------------
+// Where the repository is: walk up from this file (dist/test/, or another build folder such as
+// .nunchi/build-k8s/test/) to the first folder with both package.json and k8s/.
+
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'k8s'))) return dir;
+    const up = dirname(dir);
+    if (up === dir)
+      throw new Error(`no folder with package.json and k8s/ above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+const ROOT = findRoot();
+const K8S = join(ROOT, 'k8s');
+const rel = (path: string) => relative(ROOT, path).split(sep).join('/');
+
+/** The four services, their ports as the code defaults them, and what the overlays must give each. */
+const SERVICES = ['ingestion', 'context', 'decision', 'analytics'] as const;
+type Service = (typeof SERVICES)[number];
+
+interface Expectation {
+  replicas: Record<Service, number>;
+  exporter: NunchiConfig['telemetry']['exporter'];
+  replication: { strategy: 'SimpleStrategy' | 'NetworkTopologyStrategy'; factor: number };
+  /** the ingestion HPA's minReplicas, or null when the rendering has no HPA */
+  hpaMin: number | null;
+  /** the Secret nunchi-secrets is part of the output (placeholders), or must be created outside it */
+  secretInOutput: boolean;
+  namespace: string | undefined;
+  /** the image every Nunchi container runs; a RegExp for "pinned" */
+  image: string | RegExp;
+}
+
+const RENDERINGS: Record<string, Expectation> = {
+  base: {
+    replicas: { ingestion: 2, context: 2, decision: 2, analytics: 1 },
+    exporter: 'otlp',
+    replication: { strategy: 'NetworkTopologyStrategy', factor: 3 },
+    hpaMin: 2,
+    secretInOutput: true,
+    namespace: undefined,
+    image: 'nunchi',
+  },
+  'overlays/local': {
+    replicas: { ingestion: 1, context: 1, decision: 1, analytics: 1 },
+    exporter: 'zipkin',
+    replication: { strategy: 'SimpleStrategy', factor: 1 },
+    hpaMin: null,
+    secretInOutput: true,
+    namespace: 'nunchi',
+    image: 'nunchi:dev',
+  },
+  'overlays/production': {
+    replicas: { ingestion: 3, context: 3, decision: 3, analytics: 1 },
+    exporter: 'otlp',
+    replication: { strategy: 'NetworkTopologyStrategy', factor: 3 },
+    hpaMin: 3,
+    secretInOutput: false,
+    namespace: 'nunchi',
+    // a registry path and an explicit version tag or digest, never "latest"
+    image: /^[a-z0-9.-]+(:\d+)?\/[a-z0-9/._-]+(:(?!latest$)[\w][\w.-]*|@sha256:[0-9a-f]{64})$/,
+  },
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// YAML and small accessors
+
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const obj = (v: unknown, what: string): Obj => {
+  assert.ok(isObj(v), `${what}: expected a mapping, got ${JSON.stringify(v)}`);
+  return v;
+};
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/** a scalar as Kubernetes would read it; anything else as JSON, so that a mistake shows in messages */
+const text = (v: unknown): string =>
+  typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v);
+/** a nested value by dotted path, undefined when any step is missing */
+function at(o: unknown, path: string): unknown {
+  let cur = o;
+  for (const key of path.split('.')) cur = isObj(cur) ? cur[key] : undefined;
+  return cur;
+}
+const clone = <T>(v: T): T => structuredClone(v);
+
+/** Every document of a YAML file, parsed like Kubernetes does (YAML 1.1: yes/no/on/off are booleans). */
+function readYaml(file: string): Obj[] {
+  const out: Obj[] = [];
+  for (const doc of parseAllDocuments(readFileSync(file, 'utf8'), { version: '1.1' })) {
+    assert.deepEqual(
+      doc.errors.map((e) => e.message),
+      [],
+      `${rel(file)} does not parse`,
+    );
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) continue;
+    out.push(obj(value, rel(file)));
+  }
+  return out;
+}
+
+function yamlFilesUnder(dir: string): string[] {
+  const files: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) files.push(...yamlFilesUnder(path));
+    else if (/\.ya?ml$/.test(name)) files.push(path);
+  }
+  return files;
+}
+
+const ALL_YAML = yamlFilesUnder(K8S);
+const KUSTOMIZATION_DIRS = ALL_YAML.filter((f) => /(^|[/\\])kustomization\.yaml$/.test(f)).map((f) =>
+  dirname(f),
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// A kustomize subset: resources (files and directories), strategic-merge patches by path (with
+// `$patch: delete`), namespace, images. Anything else in a kustomization fails the checks below.
+
+const SUPPORTED_KUSTOMIZATION_KEYS = new Set([
+  'apiVersion',
+  'kind',
+  'namespace',
+  'resources',
+  'patches',
+  'images',
+]);
+
+interface Kustomization {
+  dir: string;
+  raw: Obj;
+  resources: string[];
+  patches: string[];
+  images: Array<{ name: string; newName?: string; newTag?: string; digest?: string }>;
+  namespace?: string;
+}
+
+function readKustomization(dir: string): Kustomization {
+  const file = join(dir, 'kustomization.yaml');
+  const [raw, ...more] = readYaml(file);
+  assert.ok(raw && more.length === 0, `${rel(file)}: one document`);
+  assert.equal(raw['kind'], 'Kustomization', `${rel(file)}: kind`);
+  const unsupported = Object.keys(raw).filter((k) => !SUPPORTED_KUSTOMIZATION_KEYS.has(k));
+  assert.deepEqual(
+    unsupported,
+    [],
+    `${rel(file)} uses kustomize features this spec does not render: extend the renderer in ${rel(fileURLToPath(import.meta.url))}`,
+  );
+  const patches = arr(raw['patches']).map((p, i) => {
+    const patch = obj(p, `${rel(file)} patches[${i}]`);
+    assert.deepEqual(
+      Object.keys(patch),
+      ['path'],
+      `${rel(file)} patches[${i}]: only { path } is rendered by this spec`,
+    );
+    return String(patch['path']);
+  });
+  const images = arr(raw['images']).map((i, n) => {
+    const image = obj(i, `${rel(file)} images[${n}]`);
+    return {
+      name: String(image['name']),
+      newName: str(image['newName']),
+      newTag: image['newTag'] === undefined ? undefined : text(image['newTag']),
+      digest: str(image['digest']),
+    };
+  });
+  return {
+    dir,
+    raw,
+    resources: arr(raw['resources']).map(String),
+    patches,
+    images,
+    namespace: str(raw['namespace']),
+  };
+}
+
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicaSet']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'PersistentVolume',
+  'StorageClass',
+  'PriorityClass',
+]);
+
+function podSpecOf(o: Obj): Obj | undefined {
+  const kind = String(o['kind']);
+  if (WORKLOAD_KINDS.has(kind))
+    return isObj(at(o, 'spec.template.spec')) ? (at(o, 'spec.template.spec') as Obj) : undefined;
+  if (kind === 'CronJob') return at(o, 'spec.jobTemplate.spec.template.spec') as Obj | undefined;
+  if (kind === 'Pod') return at(o, 'spec') as Obj | undefined;
+  return undefined;
+}
+const containersOf = (o: Obj): Obj[] => {
+  const spec = podSpecOf(o);
+  return spec
+    ? [...arr(spec['containers']), ...arr(spec['initContainers'])].map((c) => obj(c, `${idOf(o)} container`))
+    : [];
+};
+const nameOf = (o: Obj) => String(at(o, 'metadata.name'));
+const idOf = (o: Obj) => `${String(o['kind'])}/${nameOf(o)}`;
+
+/** Strategic merge: maps merge, null deletes, lists with a merge key merge item by item, other lists replace. */
+const MERGE_KEYS: Record<string, string[]> = {
+  containers: ['name'],
+  initContainers: ['name'],
+  env: ['name'],
+  volumes: ['name'],
+  volumeMounts: ['mountPath'],
+  ports: ['containerPort', 'port'],
+};
+function strategicMerge(base: unknown, patch: unknown, field?: string): unknown {
+  if (isObj(base) && isObj(patch)) {
+    const out: Obj = { ...base };
+    for (const [key, value] of Object.entries(patch)) {
+      if (key === '$patch') continue;
+      if (value === null) delete out[key];
+      else out[key] = strategicMerge(base[key], value, key);
+    }
+    return out;
+  }
+  if (Array.isArray(base) && Array.isArray(patch) && field && MERGE_KEYS[field]) {
+    const key = MERGE_KEYS[field].find((k) => patch.every((p) => isObj(p) && p[k] !== undefined));
+    if (key) {
+      const out: unknown[] = (base as unknown[]).map((b) => clone(b));
+      for (const item of patch as Obj[]) {
+        const i = out.findIndex((b) => isObj(b) && b[key] === item[key]);
+        if (item['$patch'] === 'delete') {
+          if (i >= 0) out.splice(i, 1);
+        } else if (i >= 0) out[i] = strategicMerge(out[i], item, undefined);
+        else out.push(clone(item));
+      }
+      return out;
+    }
+  }
+  return clone(patch);
+}
+
+function splitImage(image: string): { name: string; tag?: string; digest?: string } {
+  const [withTag, digest] = image.split('@') as [string, string | undefined];
+  const slash = withTag.lastIndexOf('/');
+  const colon = withTag.lastIndexOf(':');
+  return colon > slash
+    ? { name: withTag.slice(0, colon), tag: withTag.slice(colon + 1), digest }
+    : { name: withTag, digest };
+}
+
+/** What `kustomize build <dir>` gives, for the subset above. */
+function render(dir: string): Obj[] {
+  const k = readKustomization(dir);
+  let objects: Obj[] = [];
+  for (const r of k.resources) {
+    const path = resolve(dir, r);
+    objects.push(...(statSync(path).isDirectory() ? render(path) : readYaml(path).map((o) => ({ ...o }))));
+  }
+  for (const p of k.patches) {
+    const file = resolve(dir, p);
+    for (const patch of readYaml(file)) {
+      const matches = objects.filter((o) => o['kind'] === patch['kind'] && nameOf(o) === nameOf(patch));
+      assert.equal(
+        matches.length,
+        1,
+        `${rel(file)}: the patch target ${idOf(patch)} must exist exactly once in the resources of ${rel(dir)}`,
+      );
+      objects =
+        patch['$patch'] === 'delete'
+          ? objects.filter((o) => o !== matches[0])
+          : objects.map((o) => (o === matches[0] ? (strategicMerge(o, patch) as Obj) : o));
+    }
+  }
+  if (k.namespace) {
+    for (const o of objects) {
+      // like kustomize's namespace transformer, which also renames Namespace objects to the namespace
+      if (o['kind'] === 'Namespace') o['metadata'] = { ...obj(o['metadata'], idOf(o)), name: k.namespace };
+      else if (!CLUSTER_SCOPED.has(String(o['kind'])))
+        o['metadata'] = { ...obj(o['metadata'], idOf(o)), namespace: k.namespace };
+    }
+  }
+  for (const image of k.images) {
+    for (const o of objects) {
+      for (const c of containersOf(o)) {
+        const current = splitImage(String(c['image']));
+        if (current.name !== image.name) continue;
+        const digest = image.digest ?? (image.newTag ? undefined : current.digest);
+        const tag = image.newTag ?? current.tag;
+        c['image'] = `${image.newName ?? current.name}${digest ? `@${digest}` : tag ? `:${tag}` : ''}`;
+      }
+    }
+  }
+  return objects;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// What the code reads
+
+/** Names in ENVIRONMENT_VARIABLES, with "A / B" split and NUNCHI_<SERVICE>_PORT expanded; plus NODE_ENV. */
+function documentedVariables(): Set<string> {
+  const names = new Set<string>(['NODE_ENV']);
+  for (const variable of ENVIRONMENT_VARIABLES) {
+    for (const part of variable.name.split('/').map((s) => s.trim())) {
+      if (part.includes('<SERVICE>')) {
+        for (const [service, port] of Object.entries(DEFAULT_PORTS))
+          if (port > 0) names.add(part.replace('<SERVICE>', service.toUpperCase()));
+      } else {
+        names.add(part);
+      }
+    }
+  }
+  return names;
+}
+
+/** The keys loadConfig(service) actually looks up, observed through a recording environment. */
+function variablesReadBy(service: ServiceName): Set<string> {
+  const seen = new Set<string>();
+  const recorder = new Proxy<Record<string, string | undefined>>(
+    {},
+    {
+      get(_target, key) {
+        if (typeof key === 'string') seen.add(key);
+        return undefined;
+      },
+    },
+  );
+  try {
+    loadConfig(service, recorder);
+  } catch {
+    // only the keys matter here
+  }
+  return seen;
+}
+
+const DOCUMENTED = documentedVariables();
+const READ_BY: Record<ServiceName, Set<string>> = {
+  ingestion: variablesReadBy('ingestion'),
+  context: variablesReadBy('context'),
+  decision: variablesReadBy('decision'),
+  analytics: variablesReadBy('analytics'),
+  cli: variablesReadBy('cli'),
+};
+const READ_BY_ANY = new Set(Object.values(READ_BY).flatMap((s) => [...s]));
+
+// ---------------------------------------------------------------------------------------------------------
+// Resolving a container's environment as the kubelet would
+
+/** Secret templates anywhere under k8s/, used when a rendering expects the Secret to be created outside it. */
+const SECRET_TEMPLATES = new Map(
+  ALL_YAML.flatMap((f) => readYaml(f))
+    .filter((o) => o['kind'] === 'Secret' && (o['stringData'] !== undefined || o['data'] !== undefined))
+    .map((o) => [nameOf(o), o] as const),
+);
+
+function dataOf(o: Obj): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(isObj(o['data']) ? o['data'] : {})) {
+    out[k] = o['kind'] === 'Secret' ? Buffer.from(String(v), 'base64').toString('utf8') : String(v);
+  }
+  for (const [k, v] of Object.entries(isObj(o['stringData']) ? o['stringData'] : {})) out[k] = String(v);
+  return out;
+}
+
+function find(objects: Obj[], kind: string, name: string): Obj | undefined {
+  return objects.find((o) => o['kind'] === kind && nameOf(o) === name);
+}
+
+function source(objects: Obj[], kind: 'ConfigMap' | 'Secret', name: string, where: string): Obj {
+  const found = find(objects, kind, name) ?? (kind === 'Secret' ? SECRET_TEMPLATES.get(name) : undefined);
+  assert.ok(
+    found,
+    `${where} refers to ${kind} ${name}, which neither this rendering nor a template under k8s/ defines`,
+  );
+  return found;
+}
+
+function resolvedEnv(objects: Obj[], container: Obj, where: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const from of arr(container['envFrom']).map((f) => obj(f, where))) {
+    const prefix = str(from['prefix']) ?? '';
+    const cm = at(from, 'configMapRef.name');
+    const secret = at(from, 'secretRef.name');
+    const data = cm
+      ? dataOf(source(objects, 'ConfigMap', text(cm), where))
+      : secret
+        ? dataOf(source(objects, 'Secret', text(secret), where))
+        : {};
+    for (const [k, v] of Object.entries(data)) env[prefix + k] = v;
+  }
+  for (const e of arr(container['env']).map((x) => obj(x, where))) {
+    const name = String(e['name']);
+    if (e['value'] !== undefined) env[name] = text(e['value']);
+    else if (at(e, 'valueFrom.configMapKeyRef'))
+      env[name] =
+        dataOf(source(objects, 'ConfigMap', String(at(e, 'valueFrom.configMapKeyRef.name')), where))[
+          String(at(e, 'valueFrom.configMapKeyRef.key'))
+        ] ?? '';
+    else if (at(e, 'valueFrom.secretKeyRef'))
+      env[name] =
+        dataOf(source(objects, 'Secret', String(at(e, 'valueFrom.secretKeyRef.name')), where))[
+          String(at(e, 'valueFrom.secretKeyRef.key'))
+        ] ?? '';
+    else env[name] = '';
+  }
+  return env;
+}
+
+/** Every variable name a container sets: its env entries and every key of the ConfigMaps/Secrets it loads. */
+function namesSetBy(objects: Obj[], container: Obj, where: string): { own: string[]; shared: string[] } {
+  const own = arr(container['env']).map((e) => String(obj(e, where)['name']));
+  const shared = arr(container['envFrom']).flatMap((f) => {
+    const from = obj(f, where);
+    const prefix = str(from['prefix']) ?? '';
+    const cm = at(from, 'configMapRef.name');
+    const secret = at(from, 'secretRef.name');
+    const data = cm
+      ? dataOf(source(objects, 'ConfigMap', text(cm), where))
+      : secret
+        ? dataOf(source(objects, 'Secret', text(secret), where))
+        : {};
+    return Object.keys(data).map((k) => prefix + k);
+  });
+  return { own, shared };
+}
+
+/** `{'class': 'NetworkTopologyStrategy', 'dc1': 3}` (a CQL map literal) as an object */
+function parseReplication(cql: string): Record<string, string | number> {
+  const parsed: unknown = JSON.parse(cql.replace(/'/g, '"'));
+  return obj(parsed, `CASSANDRA_REPLICATION ${cql}`) as Record<string, string | number>;
+}
+
+/** `node dist/apps/<service>/src/main.js …` → <service> */
+function entryPointOf(container: Obj): { app: string; args: string[] } | undefined {
+  const command = [...arr(container['command']), ...arr(container['args'])].map(String);
+  const script = command.findIndex((c) => /^(\/app\/)?dist\/apps\/[a-z-]+\/src\/main\.js$/.test(c));
+  if (command[0] !== 'node' || script < 0) return undefined;
+  return { app: /dist\/apps\/([a-z-]+)\//.exec(command[script])![1], args: command.slice(script + 1) };
+}
+
+const isNunchiContainer = (c: Obj) => splitImage(String(c['image'])).name.split('/').pop() === 'nunchi';
+
+// ---------------------------------------------------------------------------------------------------------
+
+describe('k8s/: files and kustomizations', () => {
+  it('every YAML file parses, and every object in it names its apiVersion, kind and metadata.name', () => {
+    assert.ok(ALL_YAML.length > 0, 'no YAML under k8s/');
+    for (const file of ALL_YAML) {
+      for (const o of readYaml(file)) {
+        assert.ok(
+          typeof o['apiVersion'] === 'string' && typeof o['kind'] === 'string',
+          `${rel(file)}: apiVersion and kind`,
+        );
+        if (o['kind'] !== 'Kustomization')
+          assert.ok(
+            typeof at(o, 'metadata.name') === 'string',
+            `${rel(file)}: ${String(o['kind'])} without metadata.name`,
+          );
+      }
+    }
+  });
+
+  it('every kustomization refers to files and directories that exist, and every YAML file is used by one', () => {
+    const used = new Set<string>();
+    for (const dir of KUSTOMIZATION_DIRS) {
+      const k = readKustomization(dir);
+      used.add(join(dir, 'kustomization.yaml'));
+      for (const r of k.resources) {
+        const path = resolve(dir, r);
+        assert.ok(existsSync(path), `${rel(dir)}/kustomization.yaml: resource ${r} does not exist`);
+        if (statSync(path).isDirectory()) {
+          assert.ok(
+            existsSync(join(path, 'kustomization.yaml')),
+            `${rel(dir)}/kustomization.yaml: ${r} has no kustomization.yaml`,
+          );
+        } else {
+          // kustomize's default load restrictor: files must be inside the kustomization's own folder
+          assert.ok(
+            !relative(dir, path).startsWith('..'),
+            `${rel(dir)}/kustomization.yaml: file ${r} lies outside its folder (kustomize refuses it)`,
+          );
+          used.add(path);
+        }
+      }
+      for (const p of k.patches) {
+        const path = resolve(dir, p);
+        assert.ok(
+          existsSync(path) && !relative(dir, path).startsWith('..'),
+          `${rel(dir)}/kustomization.yaml: patch ${p} does not exist in its folder`,
+        );
+        used.add(path);
+      }
+    }
+    assert.deepEqual(
+      ALL_YAML.filter((f) => !used.has(f)).map(rel),
+      [],
+      'YAML files no kustomization uses (they would never be applied)',
+    );
+  });
+
+  it('every kustomization renders', () => {
+    for (const dir of KUSTOMIZATION_DIRS) assert.ok(render(dir).length > 0, `${rel(dir)} renders nothing`);
+  });
+
+  it('renders base, local and production, and only those contain Nunchi workloads', () => {
+    for (const name of Object.keys(RENDERINGS))
+      assert.ok(KUSTOMIZATION_DIRS.includes(join(K8S, name)), `k8s/${name}/kustomization.yaml is missing`);
+    for (const dir of KUSTOMIZATION_DIRS.filter(
+      (d) => !Object.keys(RENDERINGS).includes(rel(d).replace(/^k8s\//, '')),
+    )) {
+      const nunchi = render(dir).filter((o) => containersOf(o).some(isNunchiContainer));
+      assert.deepEqual(
+        nunchi.map(idOf),
+        [],
+        `${rel(dir)} runs Nunchi containers but is not checked as a rendering: add it to RENDERINGS`,
+      );
+    }
+  });
+});
+
+for (const [name, expect] of Object.entries(RENDERINGS)) {
+  describe(`k8s/${name}`, () => {
+    const objects = render(join(K8S, name));
+    const deployments = new Map(
+      SERVICES.map(
+        (svc) =>
+          [
+            svc,
+            objects.find(
+              (o) => o['kind'] === 'Deployment' && containersOf(o).some((c) => entryPointOf(c)?.app === svc),
+            ),
+          ] as const,
+      ),
+    );
+    const mainContainer = (svc: Service): Obj => {
+      const d = deployments.get(svc);
+      assert.ok(d, `no Deployment runs dist/apps/${svc}/src/main.js`);
+      const c = containersOf(d).find((x) => entryPointOf(x)?.app === svc);
+      assert.ok(c);
+      return c;
+    };
+    const portOf = (svc: Service): number => {
+      const ports = arr(mainContainer(svc)['ports']).map((p) => obj(p, svc));
+      assert.equal(ports.length, 1, `${svc}: one container port`);
+      return Number(ports[0]['containerPort']);
+    };
+
+    it('has, for each of the four services, a Deployment running its entry point and a Service selecting its pods', () => {
+      for (const svc of SERVICES) {
+        const d = deployments.get(svc);
+        assert.ok(d, `no Deployment runs node dist/apps/${svc}/src/main.js`);
+        assert.ok(
+          existsSync(join(ROOT, 'apps', svc, 'src', 'main.ts')),
+          `apps/${svc}/src/main.ts does not exist`,
+        );
+        assert.deepEqual(entryPointOf(mainContainer(svc))?.args, [], `${svc}: no arguments after main.js`);
+        const podLabels = obj(at(d, 'spec.template.metadata.labels'), `${idOf(d)} pod labels`);
+        const selector = obj(at(d, 'spec.selector.matchLabels'), `${idOf(d)} selector`);
+        for (const [k, v] of Object.entries(selector))
+          assert.equal(podLabels[k], v, `${idOf(d)}: selector ${k} does not match its pod labels`);
+        const services = objects.filter(
+          (o) =>
+            o['kind'] === 'Service' &&
+            isObj(at(o, 'spec.selector')) &&
+            Object.entries(at(o, 'spec.selector') as Obj).every(([k, v]) => podLabels[k] === v),
+        );
+        assert.equal(services.length, 1, `${svc}: exactly one Service selects its pods`);
+        assert.equal(at(d, 'spec.replicas'), expect.replicas[svc], `${svc}: replicas`);
+      }
+    });
+
+    it('container port = NUNCHI_<SERVICE>_PORT = probe ports = scrape port = Service targetPort', () => {
+      for (const svc of SERVICES) {
+        const d = deployments.get(svc)!;
+        const c = mainContainer(svc);
+        const port = portOf(svc);
+        const portName = str(obj(arr(c['ports'])[0], svc)['name']);
+        const env = arr(c['env']).map((e) => obj(e, svc));
+        const portVar = `NUNCHI_${svc.toUpperCase()}_PORT`;
+        assert.equal(
+          env.find((e) => e['name'] === portVar)?.['value'],
+          String(port),
+          `${svc}: ${portVar} must be set explicitly to the container port`,
+        );
+        assert.equal(
+          port,
+          DEFAULT_PORTS[svc],
+          `${svc}: port ${port} differs from the code's default ${DEFAULT_PORTS[svc]} (README, docs, demo)`,
+        );
+        for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+          if (c[probe] === undefined) continue;
+          const p = at(c, `${probe}.httpGet.port`);
+          assert.ok(
+            p === port || (portName !== undefined && p === portName),
+            `${svc}: ${probe} port ${String(p)} is not the container port ${port}`,
+          );
+        }
+        assert.equal(at(c, 'livenessProbe.httpGet.path'), '/health', `${svc}: liveness probe path`);
+        assert.equal(at(c, 'readinessProbe.httpGet.path'), '/ready', `${svc}: readiness probe path`);
+        if (c['startupProbe'] !== undefined)
+          assert.equal(at(c, 'startupProbe.httpGet.path'), '/health', `${svc}: startup probe path`);
+        const annotations = obj(at(d, 'spec.template.metadata.annotations'), `${svc} pod annotations`);
+        assert.equal(annotations['prometheus.io/scrape'], 'true', `${svc}: prometheus.io/scrape`);
+        assert.equal(annotations['prometheus.io/port'], String(port), `${svc}: prometheus.io/port`);
+        assert.equal(annotations['prometheus.io/path'], '/metrics', `${svc}: prometheus.io/path`);
+        const podLabels = obj(at(d, 'spec.template.metadata.labels'), svc);
+        const service = objects.find(
+          (o) =>
+            o['kind'] === 'Service' &&
+            isObj(at(o, 'spec.selector')) &&
+            Object.entries(at(o, 'spec.selector') as Obj).every(([k, v]) => podLabels[k] === v),
+        )!;
+        for (const sp of arr(at(service, 'spec.ports')).map((p) => obj(p, idOf(service)))) {
+          const target = sp['targetPort'] ?? sp['port'];
+          assert.ok(
+            target === port || (portName !== undefined && target === portName),
+            `${idOf(service)}: targetPort ${String(target)} is not the container port ${port}`,
+          );
+        }
+      }
+    });
+
+    it('sets only environment variables that libs/config documents and reads, with string values', () => {
+      for (const o of objects) {
+        for (const c of containersOf(o).filter(isNunchiContainer)) {
+          const where = `${idOf(o)} container ${String(c['name'])}`;
+          const app = entryPointOf(c)?.app;
+          const service = app === 'cli' ? 'cli' : SERVICES.find((s) => s === app);
+          assert.ok(service, `${where}: runs neither a service nor the CLI`);
+          const { own, shared } = namesSetBy(objects, c, where);
+          for (const n of own) {
+            assert.ok(
+              DOCUMENTED.has(n),
+              `${where}: ${n} is not in ENVIRONMENT_VARIABLES (libs/config/src/config.ts)`,
+            );
+            assert.ok(
+              n === 'NODE_ENV' || READ_BY[service].has(n),
+              `${where}: loadConfig('${service}') never reads ${n}`,
+            );
+          }
+          for (const n of shared) {
+            assert.ok(
+              DOCUMENTED.has(n),
+              `${where}: ${n} (from a ConfigMap/Secret) is not in ENVIRONMENT_VARIABLES (libs/config/src/config.ts)`,
+            );
+            assert.ok(READ_BY_ANY.has(n), `${where}: no loadConfig call reads ${n}`);
+          }
+          for (const e of arr(c['env']).map((x) => obj(x, where))) {
+            if (e['value'] !== undefined)
+              assert.equal(
+                typeof e['value'],
+                'string',
+                `${where}: ${String(e['name'])} must be a quoted string`,
+              );
+          }
+        }
+      }
+      for (const o of objects.filter((x) => x['kind'] === 'ConfigMap' || x['kind'] === 'Secret')) {
+        for (const field of ['data', 'stringData']) {
+          for (const [k, v] of Object.entries(isObj(o[field]) ? o[field] : {}))
+            assert.equal(typeof v, 'string', `${idOf(o)}: ${k} must be a quoted string`);
+        }
+      }
+    });
+
+    it("each Deployment's resolved environment (ConfigMap + Secret + its own env) passes loadConfig", () => {
+      for (const svc of SERVICES) {
+        const where = `Deployment ${nameOf(deployments.get(svc)!)}`;
+        const env = resolvedEnv(objects, mainContainer(svc), where);
+        let config: NunchiConfig;
+        try {
+          config = loadConfig(svc, env);
+        } catch (error) {
+          assert.fail(`${where}: ${(error as Error).message}`);
+        }
+        assert.equal(
+          env['NODE_ENV'],
+          'production',
+          `${where}: NODE_ENV=production (makes the identity secret mandatory)`,
+        );
+        assert.equal(config.httpPort, portOf(svc), `${where}: loadConfig's port is not the container port`);
+        assert.equal(
+          config.httpHost,
+          '0.0.0.0',
+          `${where}: NUNCHI_HTTP_HOST must be 0.0.0.0 for probes and Services`,
+        );
+        assert.equal(config.telemetry.serviceName, `nunchi-${svc}`, `${where}: OTEL_SERVICE_NAME`);
+        assert.ok(env['OTEL_SERVICE_NAME'], `${where}: OTEL_SERVICE_NAME set explicitly`);
+        assert.equal(config.telemetry.exporter, expect.exporter, `${where}: OTEL_TRACES_EXPORTER`);
+        if (expect.exporter === 'zipkin')
+          assert.ok(env['OTEL_EXPORTER_ZIPKIN_ENDPOINT'], `${where}: OTEL_EXPORTER_ZIPKIN_ENDPOINT set`);
+        if (expect.exporter === 'otlp')
+          assert.ok(env['OTEL_EXPORTER_OTLP_ENDPOINT'], `${where}: OTEL_EXPORTER_OTLP_ENDPOINT set`);
+        assert.ok(
+          !/127\.0\.0\.1|localhost/.test(config.nats.url),
+          `${where}: NATS_URL ${config.nats.url} points at the pod itself`,
+        );
+        assert.ok(
+          config.cassandra.contactPoints.every((p) => !/127\.0\.0\.1|localhost/.test(p)),
+          `${where}: CASSANDRA_CONTACT_POINTS point at the pod itself`,
+        );
+        const replication = parseReplication(config.cassandra.replication);
+        assert.equal(
+          replication['class'],
+          expect.replication.strategy,
+          `${where}: CASSANDRA_REPLICATION class`,
+        );
+        const factor =
+          expect.replication.strategy === 'SimpleStrategy'
+            ? replication['replication_factor']
+            : replication[config.cassandra.localDataCenter];
+        assert.equal(
+          Number(factor),
+          expect.replication.factor,
+          `${where}: replication factor of ${expect.replication.strategy === 'SimpleStrategy' ? 'the keyspace' : `CASSANDRA_LOCAL_DC ${config.cassandra.localDataCenter}`}`,
+        );
+      }
+      const configs = SERVICES.map((svc) => loadConfig(svc, resolvedEnv(objects, mainContainer(svc), svc)));
+      for (const key of ['nats', 'cassandra'] as const) {
+        assert.equal(
+          new Set(configs.map((c) => JSON.stringify(c[key]))).size,
+          1,
+          `the four services must share one ${key} configuration`,
+        );
+      }
+      assert.equal(
+        new Set(configs.map((c) => JSON.stringify(c.domain))).size,
+        1,
+        'the four services must share one domain configuration (timezone, identity secret, TTLs)',
+      );
+    });
+
+    it('runs `nunchi migrate` in a Job whose configuration validates and matches the services', () => {
+      const jobs = objects.filter(
+        (o) => o['kind'] === 'Job' && containersOf(o).some((c) => entryPointOf(c)?.app === 'cli'),
+      );
+      assert.equal(jobs.length, 1, 'one migration Job');
+      const job = jobs[0];
+      const c = containersOf(job).find((x) => entryPointOf(x)?.app === 'cli')!;
+      assert.deepEqual(entryPointOf(c)?.args, ['migrate']);
+      assert.ok(existsSync(join(ROOT, 'apps', 'cli', 'src', 'main.ts')), 'apps/cli/src/main.ts');
+      assert.ok(
+        readdirSync(join(ROOT, 'cql')).some((f) => /^\d{4}_.*\.cql$/.test(f)),
+        'cql/ has migrations',
+      );
+      assert.equal(at(job, 'spec.template.spec.restartPolicy'), 'Never');
+      let config: NunchiConfig;
+      try {
+        config = loadConfig('cli', resolvedEnv(objects, c, idOf(job)));
+      } catch (error) {
+        assert.fail(`${idOf(job)}: ${(error as Error).message}`);
+      }
+      const service = loadConfig('context', resolvedEnv(objects, mainContainer('context'), 'context'));
+      assert.deepEqual(config.cassandra, service.cassandra, 'the Job migrates the keyspace the services use');
+      assert.equal(
+        splitImage(String(c['image'])).name,
+        splitImage(String(mainContainer('context')['image'])).name,
+        'the Job runs the services’ image',
+      );
+      assert.equal(
+        c['image'],
+        mainContainer('context')['image'],
+        'the Job runs the same image version as the services',
+      );
+      for (const o of [
+        job,
+        ...objects.filter(
+          (x) => x['kind'] === 'ConfigMap' || x['kind'] === 'Namespace' || x['kind'] === 'Secret',
+        ),
+      ]) {
+        assert.equal(
+          obj(at(o, 'metadata.labels'), idOf(o))['nunchi.io/migrate'],
+          'true',
+          `${idOf(o)}: label nunchi.io/migrate=true (applied first, with -l)`,
+        );
+      }
+    });
+
+    it('runs one image everywhere, as a non-root user, with resources and a drain period', () => {
+      const images = new Set<string>();
+      for (const o of objects) {
+        for (const c of containersOf(o).filter(isNunchiContainer)) {
+          const where = `${idOf(o)} ${String(c['name'])}`;
+          images.add(String(c['image']));
+          for (const r of ['requests.cpu', 'requests.memory', 'limits.cpu', 'limits.memory'])
+            assert.ok(at(c, `resources.${r}`) !== undefined, `${where}: resources.${r}`);
+          const spec = podSpecOf(o)!;
+          assert.equal(at(spec, 'securityContext.runAsNonRoot'), true, `${where}: runAsNonRoot`);
+          assert.equal(
+            at(c, 'securityContext.allowPrivilegeEscalation'),
+            false,
+            `${where}: allowPrivilegeEscalation`,
+          );
+        }
+      }
+      assert.equal(images.size, 1, `one image for every Nunchi container, got ${[...images].join(', ')}`);
+      const image = [...images][0];
+      if (typeof expect.image === 'string') assert.equal(image, expect.image, 'image');
+      else assert.match(image, expect.image, 'image must be pinned (registry, version tag or digest)');
+      for (const svc of SERVICES) {
+        const spec = podSpecOf(deployments.get(svc)!)!;
+        const grace = Number(spec['terminationGracePeriodSeconds'] ?? 30);
+        const preStop = arr(at(mainContainer(svc), 'lifecycle.preStop.exec.command')).map(String);
+        const sleep = preStop[0] === 'sleep' ? Number(preStop[1]) : 0;
+        assert.ok(
+          grace - sleep >= 20,
+          `${svc}: terminationGracePeriodSeconds ${grace} leaves ${grace - sleep} s to stop consumers and drain NATS`,
+        );
+      }
+    });
+
+    it('autoscales ingestion on CPU and budgets disruptions of existing Deployments', () => {
+      const hpas = objects.filter((o) => o['kind'] === 'HorizontalPodAutoscaler');
+      if (expect.hpaMin === null) {
+        assert.deepEqual(hpas.map(idOf), [], 'no HPA expected');
+      } else {
+        assert.equal(hpas.length, 1, 'one HPA (ingestion)');
+        const hpa = hpas[0];
+        const target = find(
+          objects,
+          String(at(hpa, 'spec.scaleTargetRef.kind')),
+          String(at(hpa, 'spec.scaleTargetRef.name')),
+        );
+        assert.equal(
+          target,
+          deployments.get('ingestion'),
+          `${idOf(hpa)} must target the ingestion Deployment`,
+        );
+        assert.equal(at(hpa, 'spec.minReplicas'), expect.hpaMin, `${idOf(hpa)} minReplicas`);
+        assert.ok(Number(at(hpa, 'spec.maxReplicas')) >= expect.hpaMin, `${idOf(hpa)} maxReplicas`);
+        // equal, so that re-applying the manifests does not scale below what the HPA keeps anyway
+        assert.equal(
+          at(hpa, 'spec.minReplicas'),
+          at(target, 'spec.replicas'),
+          `${idOf(hpa)} minReplicas equals the Deployment's replicas`,
+        );
+        assert.ok(
+          arr(at(hpa, 'spec.metrics')).some((m) => at(m, 'resource.name') === 'cpu'),
+          `${idOf(hpa)} scales on CPU`,
+        );
+        assert.ok(
+          at(mainContainer('ingestion'), 'resources.requests.cpu'),
+          'CPU utilisation needs a CPU request',
+        );
+      }
+      const pdbs = objects.filter((o) => o['kind'] === 'PodDisruptionBudget');
+      for (const svc of SERVICES) {
+        const labels = obj(at(deployments.get(svc), 'spec.template.metadata.labels'), svc);
+        const mine = pdbs.filter((p) =>
+          Object.entries(obj(at(p, 'spec.selector.matchLabels'), idOf(p))).every(([k, v]) => labels[k] === v),
+        );
+        assert.equal(mine.length, 1, `${svc}: one PodDisruptionBudget`);
+        const pdb = mine[0];
+        // minAvailable >= replicas would block every node drain (local runs one replica)
+        if (at(pdb, 'spec.minAvailable') !== undefined)
+          assert.ok(
+            Number(at(pdb, 'spec.minAvailable')) < expect.replicas[svc],
+            `${idOf(pdb)} blocks drains`,
+          );
+      }
+      for (const pdb of pdbs) {
+        const selected = objects.filter(
+          (o) =>
+            o['kind'] === 'Deployment' &&
+            Object.entries(obj(at(pdb, 'spec.selector.matchLabels'), idOf(pdb))).every(
+              ([k, v]) => obj(at(o, 'spec.template.metadata.labels'), idOf(o))[k] === v,
+            ),
+        );
+        assert.equal(selected.length, 1, `${idOf(pdb)} selects exactly one Deployment`);
+      }
+    });
+
+    it('labels everything app.kubernetes.io/name and part-of=nunchi, in the expected namespace', () => {
+      for (const o of objects) {
+        const labels = obj(at(o, 'metadata.labels'), `${idOf(o)} labels`);
+        assert.ok(labels['app.kubernetes.io/name'], `${idOf(o)}: app.kubernetes.io/name`);
+        assert.equal(labels['app.kubernetes.io/part-of'], 'nunchi', `${idOf(o)}: app.kubernetes.io/part-of`);
+        const template = at(o, 'spec.template.metadata.labels');
+        if (template !== undefined) {
+          assert.ok(
+            obj(template, idOf(o))['app.kubernetes.io/name'],
+            `${idOf(o)}: pod label app.kubernetes.io/name`,
+          );
+          assert.equal(
+            obj(template, idOf(o))['app.kubernetes.io/part-of'],
+            'nunchi',
+            `${idOf(o)}: pod label part-of`,
+          );
+        }
+        if (!CLUSTER_SCOPED.has(String(o['kind'])))
+          assert.equal(at(o, 'metadata.namespace'), expect.namespace, `${idOf(o)}: namespace`);
+      }
+      if (expect.namespace)
+        assert.ok(find(objects, 'Namespace', expect.namespace), `Namespace ${expect.namespace} is created`);
+    });
+
+    it(
+      expect.secretInOutput
+        ? 'ships the Secret only as a clearly marked placeholder'
+        : 'leaves the Secret out, so that applying never overwrites the real one',
+      () => {
+        const secrets = objects.filter((o) => o['kind'] === 'Secret');
+        if (!expect.secretInOutput) {
+          assert.deepEqual(
+            secrets.map(idOf),
+            [],
+            'no Secret in this rendering: it is created outside it (docs/deployment.md)',
+          );
+          return;
+        }
+        for (const s of secrets) {
+          for (const [k, v] of Object.entries(dataOf(s)))
+            assert.match(v, /PLACEHOLDER/, `${idOf(s)}: ${k} must be visibly a placeholder`);
+          assert.ok(dataOf(s)['NUNCHI_IDENTITY_SECRET'], `${idOf(s)}: NUNCHI_IDENTITY_SECRET`);
+        }
+      },
+    );
+  });
+}
+
+describe('Dockerfile and .dockerignore', () => {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const ignore = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+
+  it('builds on node:20-bookworm-slim and runs as the user the manifests expect', () => {
+    assert.match(dockerfile, /node:20-bookworm-slim/);
+    assert.match(
+      dockerfile,
+      /^ENV[^\n]*(\\\n[^\n]*)*NUNCHI_HTTP_HOST=0\.0\.0\.0/m,
+      'ENV NUNCHI_HTTP_HOST=0.0.0.0',
+    );
+    const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+    assert.ok(users.length > 0, 'the image sets USER');
+    const user = users[users.length - 1];
+    assert.match(user, /^\d+(:\d+)?$/, 'a numeric USER, so that runAsNonRoot can be verified');
+    for (const dir of Object.keys(RENDERINGS)) {
+      for (const o of render(join(K8S, dir)).filter((x) => containersOf(x).some(isNunchiContainer))) {
+        assert.equal(
+          String(at(podSpecOf(o), 'securityContext.runAsUser')),
+          user.split(':')[0],
+          `${dir} ${idOf(o)}: runAsUser equals the image's USER`,
+        );
+      }
+    }
+  });
+
+  it('copies what the services and the migration Job read at run time', () => {
+    for (const what of ['dist', 'cql', 'campaigns', 'bin', 'node_modules', 'package.json']) {
+      assert.match(
+        dockerfile,
+        new RegExp(`^COPY --from=build /app/${what} `, 'm'),
+        `the runtime stage copies ${what}`,
+      );
+    }
+    assert.match(dockerfile, /npm ci/);
+    assert.match(dockerfile, /npm prune --omit=dev/);
+  });
+
+  it('.dockerignore keeps the build context small without dropping sources', () => {
+    for (const must of ['node_modules', 'dist', '.nunchi', '.git', 'bench/results'])
+      assert.ok(ignore.includes(must), `.dockerignore: ${must}`);
+    for (const keep of [
+      'apps',
+      'libs',
+      'cql',
+      'campaigns',
+      'bin',
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      '.npmrc',
+    ]) {
+      assert.ok(
+        !ignore.includes(keep) && !ignore.includes(`${keep}/`),
+        `.dockerignore must not exclude ${keep}`,
+      );
+    }
+  });
+});
