@@ -3,7 +3,11 @@ import { EnvReader } from './env-reader.js';
 export type ServiceName = 'ingestion' | 'context' | 'decision' | 'analytics' | 'cli';
 
 export interface NatsConfig {
+  /** one or more server URLs, comma-separated in NATS_URL */
   url: string;
+  servers: string[];
+  /** replicas of each JetStream stream (3 on a NATS cluster) */
+  streamReplicas: number;
   /** partitions of the EVENTS and ENRICHED streams; fixed when the streams are first created */
   partitions: number;
   /** JetStream duplicate window, milliseconds */
@@ -89,6 +93,16 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
     .map((s) => s.trim())
     .filter(Boolean);
   const keyspace = r.string('CASSANDRA_KEYSPACE', 'nunchi');
+  const natsUrl = r.string('NATS_URL', 'nats://127.0.0.1:4222');
+  for (const server of natsUrl.split(',')) {
+    let ok = false;
+    try {
+      ok = ['nats:', 'tls:', 'ws:', 'wss:'].includes(new URL(server.trim()).protocol);
+    } catch {
+      ok = false;
+    }
+    r.check('NATS_URL', ok, `"${server.trim()}" must be a nats://, tls://, ws:// or wss:// URL (several: comma-separated)`);
+  }
   r.check('CASSANDRA_KEYSPACE', /^[a-z][a-z0-9_]{0,47}$/.test(keyspace), 'must be a lower-case CQL identifier');
 
   const config: NunchiConfig = {
@@ -96,7 +110,9 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
     httpPort: r.int(`NUNCHI_${upper}_PORT`, DEFAULT_PORTS[service], 0, 65535),
     httpHost: r.string('NUNCHI_HTTP_HOST', '127.0.0.1'),
     nats: {
-      url: r.url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+      url: natsUrl,
+      servers: natsUrl.split(',').map((s) => s.trim()),
+      streamReplicas: r.int('NUNCHI_STREAM_REPLICAS', 1, 1, 5),
       partitions: r.int('NUNCHI_PARTITIONS', 16, 1, 1024),
       duplicateWindowMs: r.int('NUNCHI_DUPLICATE_WINDOW_MS', 120_000, 1_000, 86_400_000),
     },
@@ -140,7 +156,8 @@ function isTimeZone(zone: string): boolean {
 
 /** Every environment variable Nunchi reads, with its default: the README's table is generated from this. */
 export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meaning: string }> = [
-  { name: 'NATS_URL', default: 'nats://127.0.0.1:4222', meaning: 'NATS server with JetStream' },
+  { name: 'NATS_URL', default: 'nats://127.0.0.1:4222', meaning: 'NATS server(s) with JetStream, comma-separated' },
+  { name: 'NUNCHI_STREAM_REPLICAS', default: '1', meaning: 'replicas of each JetStream stream (3 on a NATS cluster)' },
   { name: 'NUNCHI_PARTITIONS', default: '16', meaning: 'customer partitions of EVENTS/ENRICHED (fixed when streams are created)' },
   { name: 'NUNCHI_DUPLICATE_WINDOW_MS', default: '120000', meaning: 'JetStream duplicate window, ms' },
   { name: 'CASSANDRA_CONTACT_POINTS', default: '127.0.0.1:9042', meaning: 'comma-separated host:port; set it to use an existing cluster (infra:up then starts none)' },

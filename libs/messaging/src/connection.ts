@@ -9,7 +9,7 @@ export class NatsUnavailableError extends Error {
 export async function connectNats(config: NatsConfig, name: string): Promise<NatsConnection> {
   try {
     return await connect({
-      servers: config.url,
+      servers: config.servers,
       name,
       // The client README: "greatly improves performance of request/reply and JetStream publishers".
       noAsyncTraces: true,

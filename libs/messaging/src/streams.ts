@@ -18,7 +18,7 @@ function configFor(name: StreamName, nats: NatsConfig): Partial<StreamConfig> {
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,
-    num_replicas: 1,
+    num_replicas: nats.streamReplicas,
     duplicate_window: msToNs(nats.duplicateWindowMs),
   };
   switch (name) {
