@@ -21,6 +21,7 @@ export class EventsConsumer implements OnApplicationBootstrap {
         filterSubject: Subjects.eventsOfPartition(p),
         spanName: 'context.apply',
         stage: 'context',
+        orderingKey: (event) => event.customerId,
         handler: (delivery) => this.applyEvent.execute(delivery),
       });
     }

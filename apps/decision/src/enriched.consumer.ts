@@ -21,6 +21,7 @@ export class EnrichedConsumer implements OnApplicationBootstrap {
         filterSubject: Subjects.enriched(p),
         spanName: 'decision.decide',
         stage: 'decision',
+        orderingKey: (enriched) => enriched.event.customerId,
         handler: (delivery) => this.decide.execute(delivery),
       });
     }

@@ -11,10 +11,10 @@ import {
   type IngestReply,
 } from '@nunchi/contracts';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { decodeJson, DecodeError, Publisher } from '@nunchi/messaging';
+import { decodeJson, DecodeError, KeyedSerializer, Publisher } from '@nunchi/messaging';
 import { withSpan } from '@nunchi/telemetry';
 import { IdentityRepository } from './identity.repository.js';
-import { KeyedSerializer } from './keyed-serializer.js';
+
 
 export interface IngestInput {
   /** the bytes as received: they go to the DLQ unchanged when rejected */

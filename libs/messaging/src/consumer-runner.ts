@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { DlqStage } from '@nunchi/contracts';
 import { SpanKind, withSpan } from '@nunchi/telemetry';
 import { decodeJson, DecodeError } from './codec.js';
+import { KeyedSerializer } from './keyed-serializer.js';
 import type { Outcome } from './outcome.js';
 import type { Publisher } from './publisher.js';
 import { traceContextOf } from './trace-headers.js';
@@ -34,6 +35,14 @@ export interface ConsumerSpec<T> {
   ackWaitMs?: number;
   /** deliveries after which a message that still fails goes to the DLQ; @default 20 */
   maxDeliveries?: number;
+  /**
+   * The ordering key of a message (e.g. its customer id). With a key, up to `concurrency` messages of
+   * one consumer are handled at once, but messages with the same key strictly one after another, in
+   * stream order. Without one, messages are handled one at a time.
+   */
+  orderingKey?: (body: T) => string;
+  /** messages of one consumer in flight when orderingKey is given; @default 32 */
+  concurrency?: number;
 }
 
 export interface Logger {
@@ -43,8 +52,9 @@ export interface Logger {
 }
 
 /**
- * Runs durable pull consumers. Messages of one consumer are handled one at a time, in stream order
- * (per-customer order lives in partitions); different consumers run concurrently.
+ * Runs durable pull consumers. Messages of one consumer are handled in stream order: one at a time, or,
+ * with an ordering key, one at a time per key (per customer) and concurrently across keys. Different
+ * consumers run concurrently.
  */
 export class ConsumerRunner {
   private readonly running = new Map<string, { messages: ConsumerMessages; loop: Promise<void> }>();
@@ -76,9 +86,9 @@ export class ConsumerRunner {
     }
     const consumer = await jetstream(this.nc).consumers.get(spec.stream, spec.durable);
     const messages = await consumer.consume({ max_messages: Math.min(256, config.max_ack_pending) });
-    const loop = (async () => {
-      for await (const msg of messages) await this.handle(spec, msg);
-    })().catch((error: unknown) => this.logger.error(`consumer ${spec.durable} stopped: ${(error as Error).message}`));
+    const loop = (spec.orderingKey ? this.keyedLoop(spec, messages, spec.orderingKey) : this.sequentialLoop(spec, messages)).catch((error: unknown) =>
+      this.logger.error(`consumer ${spec.durable} stopped: ${(error as Error).message}`),
+    );
     this.running.set(spec.durable, { messages, loop });
   }
 
@@ -98,6 +108,29 @@ export class ConsumerRunner {
 
   get consumers(): string[] {
     return [...this.running.keys()];
+  }
+
+  private async sequentialLoop<T>(spec: ConsumerSpec<T>, messages: ConsumerMessages): Promise<void> {
+    for await (const msg of messages) await this.handle(spec, msg);
+  }
+
+  /** Different keys concurrently (bounded), the same key in stream order. */
+  private async keyedLoop<T>(spec: ConsumerSpec<T>, messages: ConsumerMessages, keyOf: (body: T) => string): Promise<void> {
+    const serializer = new KeyedSerializer();
+    const limit = spec.concurrency ?? 32;
+    const inFlight = new Set<Promise<void>>();
+    for await (const msg of messages) {
+      let key = '';
+      try {
+        key = keyOf(decodeJson(msg.data) as T);
+      } catch {
+        // undecodable: handled (and rejected) alone under the empty key
+      }
+      const task = serializer.run(key, () => this.handle(spec, msg)).finally(() => inFlight.delete(task));
+      inFlight.add(task);
+      if (inFlight.size >= limit) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
   }
 
   private async handle<T>(spec: ConsumerSpec<T>, msg: JsMsg): Promise<void> {

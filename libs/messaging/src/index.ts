@@ -5,4 +5,5 @@ export * from './streams.js';
 export * from './outcome.js';
 export * from './publisher.js';
 export * from './consumer-runner.js';
+export * from './keyed-serializer.js';
 export * from './nest/messaging.module.js';
