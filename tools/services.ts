@@ -6,6 +6,8 @@ export const SERVICES = ['ingestion', 'context', 'decision', 'analytics'] as con
 export interface RunningServices {
   /** base URL of each service's HTTP API */
   urls: Record<(typeof SERVICES)[number], string>;
+  /** process id of each service */
+  pids: Record<string, number>;
   stop(): Promise<void>;
   /** resolves with the service that exited unexpectedly */
   crashed: Promise<string>;
@@ -34,6 +36,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
   let onCrash: (name: string) => void = () => undefined;
   const crashed = new Promise<string>((resolve) => (onCrash = resolve));
   const urls = {} as RunningServices['urls'];
+  const pids: Record<string, number> = {};
 
   for (const name of options.services ?? SERVICES) {
     const port = Number(env[`NUNCHI_${name.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[name]);
@@ -43,6 +46,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.set(name, child);
+    pids[name] = child.pid ?? 0;
     for (const stream of [child.stdout, child.stderr]) {
       let buffer = '';
       stream.setEncoding('utf8').on('data', (chunk: string) => {
@@ -90,7 +94,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
     await stop();
     throw error;
   }
-  return { urls, stop, crashed };
+  return { urls, pids, stop, crashed };
 }
 
 async function waitReady(name: string, url: string, deadline: number): Promise<void> {
