@@ -12,9 +12,17 @@ void describe('arbitration', () => {
       compiled({ id: 'b-low', priority: 10, offers: [{ id: 'x', title: 'x', value: 9000 }] }),
       compiled({ id: 'z-high', priority: 50, offers: [{ id: 'x', title: 'x', value: 1000 }] }),
       // same priority as z-high: expected value 3000 × 0.5 = 1500 beats 1000
-      compiled({ id: 'y-high-ev', priority: 50, offers: [{ id: 'x', title: 'x', value: 3000, propensity: 0.5 }] }),
+      compiled({
+        id: 'y-high-ev',
+        priority: 50,
+        offers: [{ id: 'x', title: 'x', value: 3000, propensity: 0.5 }],
+      }),
       // exact tie with z-high: the id decides, "a" before "z"
-      compiled({ id: 'a-tie', priority: 50, offers: [{ id: 'x', title: 'x', value: 2000, propensity: 0.5 }] }),
+      compiled({
+        id: 'a-tie',
+        priority: 50,
+        offers: [{ id: 'x', title: 'x', value: 2000, propensity: 0.5 }],
+      }),
     ]);
     const ev = set.evaluate(input(beer(), profile('c-000042')));
     assert.deepEqual(
@@ -45,7 +53,9 @@ void describe('arbitration', () => {
       compiled({ id: 'q', priority: 6 }),
     ];
     const a = new CampaignSet(cs).evaluate(input(beer(), null)).candidates.map((c) => c.campaignId);
-    const b = new CampaignSet([...cs].reverse()).evaluate(input(beer(), null)).candidates.map((c) => c.campaignId);
+    const b = new CampaignSet([...cs].reverse())
+      .evaluate(input(beer(), null))
+      .candidates.map((c) => c.campaignId);
     assert.deepEqual(a, ['q', 'k', 'm']);
     assert.deepEqual(b, a);
   });
@@ -83,18 +93,29 @@ void describe('arbitration', () => {
     const ev = set.evaluate(input(beer(), profile('c-000042', { creditTier: 'C' })));
     assert.equal(ev.candidates.length, 0);
     assert.equal(ev.losses[0]?.reason, 'no_eligible_offer');
-    assert.match(ev.losses[0].detail!, /a: when false: customer\.creditTier='C'; b: when false: now\.hour=19/);
+    assert.match(
+      ev.losses[0].detail!,
+      /a: when false: customer\.creditTier='C'; b: when false: now\.hour=19/,
+    );
   });
 });
 
 void describe('caps and contact policy', () => {
-  const capped = compiled({ id: 'capped', caps: { perCustomerPerDay: 2, perCustomerLifetime: 5, perChannelPerDay: 1 } });
+  const capped = compiled({
+    id: 'capped',
+    caps: { perCustomerPerDay: 2, perCustomerLifetime: 5, perChannelPerDay: 1 },
+  });
   const free = compiled({ id: 'free' });
   const set = new CampaignSet([capped, free], { maxOffersPerCustomerPerDay: 3 });
 
   void it('filters a campaign whose per-day cap is reached', () => {
-    const ev = set.evaluate(input(beer(), null, { usage: usage({ offersToday: 2, byCampaignToday: { capped: 2 } }) }));
-    assert.deepEqual(ev.candidates.map((c) => c.campaignId), ['free']);
+    const ev = set.evaluate(
+      input(beer(), null, { usage: usage({ offersToday: 2, byCampaignToday: { capped: 2 } }) }),
+    );
+    assert.deepEqual(
+      ev.candidates.map((c) => c.campaignId),
+      ['free'],
+    );
     assert.equal(ev.losses[0]?.reason, 'cap');
     assert.match(ev.losses[0].detail!, /perCustomerPerDay 2/);
   });
@@ -103,21 +124,30 @@ void describe('caps and contact policy', () => {
     const life = set.evaluate(input(beer(), null, { usage: usage({ byCampaignLifetime: { capped: 5 } }) }));
     assert.match(life.losses[0].detail!, /perCustomerLifetime 5/);
 
-    const onPos = set.evaluate(input(beer(), null, { usage: usage({ byChannelToday: { capped: { pos: 1 } } }) }));
+    const onPos = set.evaluate(
+      input(beer(), null, { usage: usage({ byChannelToday: { capped: { pos: 1 } } }) }),
+    );
     assert.equal(onPos.losses[0]?.reason, 'cap');
-    const onWeb = set.evaluate(input(beer(), null, { usage: usage({ byChannelToday: { capped: { web: 1 } } }) }));
+    const onWeb = set.evaluate(
+      input(beer(), null, { usage: usage({ byChannelToday: { capped: { web: 1 } } }) }),
+    );
     assert.deepEqual(onWeb.candidates.map((c) => c.campaignId).sort(), ['capped', 'free']);
   });
 
   void it('below the caps both campaigns are candidates', () => {
-    const ev = set.evaluate(input(beer(), null, { usage: usage({ offersToday: 2, byCampaignToday: { capped: 1 } }) }));
+    const ev = set.evaluate(
+      input(beer(), null, { usage: usage({ offersToday: 2, byCampaignToday: { capped: 1 } }) }),
+    );
     assert.equal(ev.candidates.length, 2);
   });
 
   void it('the global contact policy stops everything once the customer had enough offers today', () => {
     const ev = set.evaluate(input(beer(), null, { usage: usage({ offersToday: 3 }) }));
     assert.equal(ev.candidates.length, 0);
-    assert.deepEqual(ev.losses.map((l) => l.reason), ['contact_policy', 'contact_policy']);
+    assert.deepEqual(
+      ev.losses.map((l) => l.reason),
+      ['contact_policy', 'contact_policy'],
+    );
     assert.match(ev.losses[0].detail!, /limit 3/);
   });
 });
@@ -129,7 +159,11 @@ void describe('index', () => {
     compiled({ id: 'store-2', trigger: { types: ['purchase'], stores: ['gangnam-02'] } }),
     compiled({ id: 'app-open', trigger: { types: ['app_open'], channels: ['app'] } }),
     compiled({ id: 'wine', trigger: { types: ['purchase'] }, condition: "'wine' in event.categories" }),
-    compiled({ id: 'seoul', trigger: { types: ['purchase'] }, audience: "customer.region in ['Seoul', 'Incheon'] && customer.age > 20" }),
+    compiled({
+      id: 'seoul',
+      trigger: { types: ['purchase'] },
+      audience: "customer.region in ['Seoul', 'Incheon'] && customer.age > 20",
+    }),
     compiled({ id: 'paused', trigger: { types: ['purchase'] }, state: 'paused' }),
   ]);
 
@@ -151,7 +185,11 @@ void describe('index', () => {
       { category: 'wine', unitPrice: 30_000 },
       { category: 'beer', unitPrice: 3_000 },
     ]);
-    const ev = set.evaluate(input(wine, profile('c-000042', { region: 'Incheon', age: 40 }), { event: { ...wine, channel: 'kiosk' } }));
+    const ev = set.evaluate(
+      input(wine, profile('c-000042', { region: 'Incheon', age: 40 }), {
+        event: { ...wine, channel: 'kiosk' },
+      }),
+    );
     assert.deepEqual(Object.keys(ev.campaignVersions).sort(), ['any-purchase', 'seoul', 'wine']);
     assert.deepEqual(ev.candidates.map((c) => c.campaignId).sort(), ['any-purchase', 'seoul', 'wine']);
   });
@@ -160,8 +198,16 @@ void describe('index', () => {
     const ev = set.evaluate(input(beer(), profile('c-000042', { region: 'Bundang' })), { exhaustive: true });
     assert.equal(ev.considered, 6);
     const why = Object.fromEntries(ev.losses.map((l) => [l.campaignId, l.reason]));
-    assert.deepEqual(why, { 'store-2': 'not_triggered', 'app-open': 'not_triggered', wine: 'condition', seoul: 'audience' });
-    assert.match(ev.losses.find((l) => l.campaignId === 'app-open')!.detail!, /event type purchase not in trigger\.types \[app_open\]/);
+    assert.deepEqual(why, {
+      'store-2': 'not_triggered',
+      'app-open': 'not_triggered',
+      wine: 'condition',
+      seoul: 'audience',
+    });
+    assert.match(
+      ev.losses.find((l) => l.campaignId === 'app-open')!.detail!,
+      /event type purchase not in trigger\.types \[app_open\]/,
+    );
   });
 
   void it('gives the same candidates with and without the guard index', () => {
@@ -177,7 +223,10 @@ void describe('index', () => {
   });
 
   void it('refuses a set with the same campaign twice', () => {
-    assert.throws(() => new CampaignSet([compiled({ id: 'x' }), compiled({ id: 'x' }, 2)]), CampaignInvalidError);
+    assert.throws(
+      () => new CampaignSet([compiled({ id: 'x' }), compiled({ id: 'x' }, 2)]),
+      CampaignInvalidError,
+    );
   });
 });
 
@@ -188,7 +237,10 @@ void describe('rule errors', () => {
       compiled({ id: 'good' }),
     ]);
     const ev = set.evaluate(input(beer(), null));
-    assert.deepEqual(ev.candidates.map((c) => c.campaignId), ['good']);
+    assert.deepEqual(
+      ev.candidates.map((c) => c.campaignId),
+      ['good'],
+    );
     assert.equal(ev.losses[0]?.reason, 'error');
     assert.match(ev.losses[0].detail!, /condition failed: No such key: missing/);
   });
@@ -199,7 +251,8 @@ void describe('ctx in rules', () => {
     const set = new CampaignSet([
       compiled({
         id: 'loyal-here',
-        audience: "ctx.thisStore.d90.visits >= 3 && ctx.category.beer.d30.spend >= 50000 && ctx.category['infant_formula'].d365.purchases == 0",
+        audience:
+          "ctx.thisStore.d90.visits >= 3 && ctx.category.beer.d30.spend >= 50000 && ctx.category['infant_formula'].d365.purchases == 0",
       }),
     ]);
     const ctx = context('c-000042', {
@@ -212,5 +265,31 @@ void describe('ctx in rules', () => {
     assert.equal(ev.losses[0]?.reason, 'audience');
     assert.match(ev.losses[0].detail!, /ctx\.thisStore\.d90\.visits=2/);
     assert.match(ev.losses[0].detail!, /ctx\.category\.infant_formula\.d365\.purchases=0/);
+  });
+});
+
+void describe('guard checks', () => {
+  const set = new CampaignSet([
+    compiled({
+      id: 'beer-men',
+      audience: "customer.gender == 'M' && customer.age > 20",
+      condition: "'beer' in event.categories && event.storeId == 'bundang-01'",
+    }),
+  ]);
+  const man = profile('c-000042', { gender: 'M', age: 30 });
+
+  void it('considers a campaign only when every guard holds, and evaluates it then', () => {
+    assert.equal(set.evaluate(input(beer(), man)).candidates.length, 1);
+    assert.equal(set.evaluate(input(beer(), { ...man, gender: 'F' })).considered, 0);
+    assert.equal(set.evaluate(input({ ...beer(), storeId: 'gangnam-02' }, man)).considered, 0);
+    const young = set.evaluate(input(beer(), { ...man, age: 19 }));
+    assert.equal(young.considered, 1);
+    assert.equal(young.losses[0]?.reason, 'audience');
+  });
+
+  void it('exhaustive mode evaluates the pruned campaign and reports the failing expression', () => {
+    const ev = set.evaluate(input(beer(), { ...man, gender: 'F' }), { exhaustive: true });
+    assert.equal(ev.losses[0]?.reason, 'audience');
+    assert.match(ev.losses[0].detail!, /customer\.gender='F'/);
   });
 });

@@ -1,13 +1,19 @@
 import type { AcceptedEvent, CandidateLoss } from '@nunchi/contracts';
 import { CampaignInvalidError } from './campaign-invalid.error.js';
 import { CelContext, CelCustomer, CelEvent, CelNow, type CelVars } from './cel-environment.js';
-import type { CompiledExpression, GuardKey } from './cel-expression.js';
+import type { CompiledExpression, Guard, GuardKey } from './cel-expression.js';
 import type { CompiledCampaign } from './compile-campaign.js';
-import type { Candidate, CustomerUsage, DecisionInput, EvaluateOptions, Evaluation } from './decision.types.js';
+import type {
+  Candidate,
+  CustomerUsage,
+  DecisionInput,
+  EvaluateOptions,
+  Evaluation,
+} from './decision.types.js';
 import { isHeldOut } from './holdout.js';
 import { addInputs, describeInputs, errorSummary } from './inputs.js';
 import { MS_PER_DAY, isoOfDay, utcOffsetMs, weekdayOfDay } from './local-time.js';
-import { describeLocal, inSchedule } from './schedule.js';
+import { describeLocal, inSchedule, type ScheduleFields } from './schedule.js';
 
 export interface CampaignSetOptions {
   /** global contact policy: offers of all campaigns per customer per day; @default unlimited */
@@ -19,10 +25,25 @@ export interface CampaignSetOptions {
   guardIndex?: boolean;
 }
 
-interface Entry {
+/**
+ * A campaign as the hot loop sees it: what every considered campaign needs is copied inline here, so
+ * that one evaluation touches one small object per campaign instead of a chain of them (with 10,000
+ * campaigns the loop is bound by memory, not arithmetic).
+ */
+interface Entry extends ScheduleFields {
   readonly c: CompiledCampaign;
+  readonly id: string;
+  readonly version: number;
+  readonly tz: string;
+  readonly scheduleText: string;
+  readonly audience: CompiledExpression['evaluate'] | undefined;
+  readonly condition: CompiledExpression['evaluate'] | undefined;
+  /** any cap set */
+  readonly capped: boolean;
   /** evaluation epoch in which the entry was last gathered (dedupes multi-valued guard hits) */
   mark: number;
+  /** the campaign's guards besides the one it is indexed by: checked when the index hits */
+  readonly checks: readonly Guard[];
 }
 
 interface GuardBucket {
@@ -43,16 +64,22 @@ interface ZoneVars {
   tz: string;
   offsetMs: number;
   vars: CelVars;
+  /** "now Tue 2026-11-24 09:30 Asia/Seoul", built for the first outside_schedule loss */
+  nowText: string | undefined;
+  /** formatted inputs of loss details, built on demand */
+  memo: Map<string, string> | undefined;
+  /** plain input values of candidates, built on demand */
+  values: Map<string, unknown> | undefined;
 }
 
 /**
  * An immutable snapshot of the active campaigns: one event is decided against one consistent set.
  * Build a new set when campaigns change (cheap: compiled campaigns are reused).
  *
- * Index: type → channel (or any) → store (or any) → bucket; a bucket splits its campaigns by their
- * guard (the most selective fact their audience/condition requires) so that an event only reaches
- * campaigns that it triggers and whose guard it satisfies. Schedule and caps are checked before any
- * CEL runs.
+ * Index: type → channel (or any) → store (or any) → bucket; a bucket keys its campaigns by one guard
+ * (the most selective fact their audience/condition requires, e.g. `'beer' in event.categories`) and
+ * checks their other guards on a hit, so an event only reaches — "considers" — the campaigns it
+ * triggers and whose guards it satisfies. Schedule and caps are checked before any expression runs.
  */
 export class CampaignSet {
   /** number of active campaigns */
@@ -71,15 +98,40 @@ export class CampaignSet {
     const entries: Entry[] = [];
     const versions: Record<string, number> = {};
     for (const c of campaigns) {
-      if (byId.has(c.id)) throw new CampaignInvalidError([{ path: 'id', message: `campaign "${c.id}" is in the set twice` }], c.id);
+      if (byId.has(c.id))
+        throw new CampaignInvalidError(
+          [{ path: 'id', message: `campaign "${c.id}" is in the set twice` }],
+          c.id,
+        );
       byId.set(c.id, c);
       if (c.state !== 'active') continue;
-      const entry: Entry = { c, mark: 0 };
+      const useGuards = options.guardIndex !== false;
+      const entry: Entry = {
+        c,
+        id: c.id,
+        version: c.version,
+        tz: c.schedule.timezone,
+        scheduleText: c.schedule.text,
+        fromDay: c.schedule.fromDay,
+        toDay: c.schedule.toDay,
+        weekdayMask: c.schedule.weekdayMask,
+        windows: c.schedule.windows,
+        windowCount: c.schedule.windowCount,
+        start0: c.schedule.start0,
+        end0: c.schedule.end0,
+        audience: c.audience?.evaluate,
+        condition: c.condition?.evaluate,
+        capped: Object.values(c.caps).some((x) => x !== undefined),
+        mark: 0,
+        checks: useGuards
+          ? c.guards.filter((g) => g.key !== c.guard?.key || g.values !== c.guard.values)
+          : [],
+      };
       entries.push(entry);
       versions[c.id] = c.version;
       for (const type of c.trigger.types) {
         for (const channel of c.trigger.channels ?? [ANY]) {
-          for (const store of c.trigger.stores ?? [ANY]) this.#add(type, channel, store, entry, options.guardIndex !== false);
+          for (const store of c.trigger.stores ?? [ANY]) this.#add(type, channel, store, entry, useGuards);
         }
       }
     }
@@ -131,90 +183,111 @@ export class CampaignSet {
     const entries = exhaustive ? this.#entries : this.#gather(event, celEvent, customer);
     const candidates: Candidate[] = [];
     const losses: CandidateLoss[] = [];
-    const campaignVersions = dictionary<number>();
     const usage = input.usage;
 
     if (usage.offersToday >= this.maxOffersPerCustomerPerDay) {
       const detail = `customer already has ${usage.offersToday} offer(s) today (limit ${this.maxOffersPerCustomerPerDay})`;
-      for (const e of entries) {
-        campaignVersions[e.c.id] = e.c.version;
-        losses.push({ campaignId: e.c.id, campaignVersion: e.c.version, reason: 'contact_policy', detail });
-      }
-      return { candidates, losses, considered: entries.length, campaignVersions };
+      for (const e of entries) losses.push(loss(e, 'contact_policy', detail));
+      return evaluationOf(candidates, losses, entries);
     }
 
     const nowMs = input.nowMs;
+    const flags = usageFlags(usage);
     let zone: ZoneVars | undefined;
     let otherZones: ZoneVars[] | undefined;
 
     for (let i = 0; i < entries.length; i++) {
-      const c = entries[i].c;
-      campaignVersions[c.id] = c.version;
+      const e = entries[i];
 
-      if (exhaustive && !triggers(c, event)) {
-        losses.push(loss(c, 'not_triggered', notTriggeredDetail(c, event)));
+      if (exhaustive && !triggers(e.c, event)) {
+        losses.push(loss(e, 'not_triggered', notTriggeredDetail(e.c, event)));
         continue;
       }
 
-      const tz = c.schedule.timezone;
+      const tz = e.tz;
       if (zone === undefined || zone.tz !== tz) {
         zone = otherZones?.find((z) => z.tz === tz);
         if (zone === undefined) {
           const offsetMs = utcOffsetMs(tz, nowMs);
-          zone = { tz, offsetMs, vars: { event: celEvent, customer, ctx, now: nowOf(nowMs, offsetMs, tz) } };
+          zone = {
+            tz,
+            offsetMs,
+            vars: { event: celEvent, customer, ctx, now: nowOf(nowMs, offsetMs, tz) },
+            nowText: undefined,
+            memo: undefined,
+            values: undefined,
+          };
           (otherZones ??= []).push(zone);
         }
       }
       const localMs = nowMs + zone.offsetMs;
-      if (!inSchedule(c.schedule, localMs)) {
-        losses.push(loss(c, 'outside_schedule', `now ${describeLocal(localMs, tz)}; schedule ${c.schedule.text}`));
+      if (!inSchedule(e, localMs)) {
+        zone.nowText ??= `now ${describeLocal(localMs, tz)}; schedule `;
+        losses.push(loss(e, 'outside_schedule', zone.nowText + e.scheduleText));
         continue;
       }
 
-      const capped = capDetail(c, usage, event.channel);
-      if (capped !== undefined) {
-        losses.push(loss(c, 'cap', capped));
-        continue;
+      if (flags !== 0 && e.capped) {
+        const capped = capDetail(e.c, usage, event.channel, flags);
+        if (capped !== undefined) {
+          losses.push(loss(e, 'cap', capped));
+          continue;
+        }
       }
 
       const vars = zone.vars;
-      if (c.audience !== undefined) {
-        const failed = check(c.audience, vars, 'audience');
-        if (failed !== undefined) {
-          losses.push(failed === ERROR ? errorLoss(c, 'audience', c.audience, vars) : loss(c, 'audience', failed));
+      if (e.audience !== undefined) {
+        const r = attempt(e.audience, vars);
+        if (r !== true) {
+          losses.push(
+            lossOf(e, 'audience', e.c.audience!, r, vars, (zone.memo ??= new Map<string, string>())),
+          );
           continue;
         }
       }
-      if (c.condition !== undefined) {
-        const failed = check(c.condition, vars, 'condition');
-        if (failed !== undefined) {
-          losses.push(failed === ERROR ? errorLoss(c, 'condition', c.condition, vars) : loss(c, 'condition', failed));
+      if (e.condition !== undefined) {
+        const r = attempt(e.condition, vars);
+        if (r !== true) {
+          losses.push(
+            lossOf(e, 'condition', e.c.condition!, r, vars, (zone.memo ??= new Map<string, string>())),
+          );
           continue;
         }
       }
 
+      const c = e.c;
       let chosen = -1;
       const offers = c.offers;
       for (let k = 0; k < offers.length; k++) {
         const when = offers[k].when;
-        if (when === undefined || safeRun(when, vars) === true) {
+        if (when === undefined || attempt(when.evaluate, vars) === true) {
           chosen = k;
           break;
         }
       }
       if (chosen < 0) {
-        losses.push(loss(c, 'no_eligible_offer', offers.map((o) => `${o.id}: ${whenDetail(o.when!, vars)}`).join('; ')));
+        losses.push(
+          loss(e, 'no_eligible_offer', offers.map((o) => `${o.id}: ${whenDetail(o.when!, vars)}`).join('; ')),
+        );
         continue;
       }
       for (let k = 0; k < chosen; k++) {
         const o = offers[k];
-        losses.push({ campaignId: c.id, campaignVersion: c.version, offerId: o.id, reason: 'offer_ineligible', detail: whenDetail(o.when!, vars) });
+        losses.push({
+          campaignId: e.id,
+          campaignVersion: e.version,
+          offerId: o.id,
+          reason: 'offer_ineligible',
+          detail: whenDetail(o.when!, vars),
+        });
       }
-      candidates.push(candidateOf(c, chosen, vars, event.customerId));
+      candidates.push(
+        candidateOf(c, chosen, vars, event.customerId, (zone.values ??= new Map<string, unknown>())),
+      );
     }
 
     if (candidates.length > 1) candidates.sort(compareCandidates);
-    return { candidates, losses, considered: entries.length, campaignVersions };
+    return evaluationOf(candidates, losses, entries);
   }
 
   #gather(event: AcceptedEvent, celEvent: CelEvent, customer: CelCustomer): Entry[] {
@@ -242,20 +315,39 @@ function collect(b: Bucket, out: Entry[], epoch: number, ev: CelEvent, customer:
   for (const g of b.guarded) {
     if (g.key === 'event.categories') {
       const cats = ev.categories;
-      for (let i = 0; i < cats.length; i++) push(g.byValue.get(cats[i]), out, epoch);
+      for (let i = 0; i < cats.length; i++) push(g.byValue.get(cats[i]), out, epoch, ev, customer);
     } else {
-      push(g.byValue.get(scalarFact(g.key, ev, customer)), out, epoch);
+      push(g.byValue.get(scalarFact(g.key, ev, customer)), out, epoch, ev, customer);
     }
   }
 }
 
-function push(list: Entry[] | undefined, out: Entry[], epoch: number): void {
+function push(
+  list: Entry[] | undefined,
+  out: Entry[],
+  epoch: number,
+  ev: CelEvent,
+  customer: CelCustomer,
+): void {
   if (!list) return;
   for (const e of list) {
     if (e.mark === epoch) continue;
     e.mark = epoch;
-    out.push(e);
+    if (e.checks.length === 0 || passes(e.checks, ev, customer)) out.push(e);
   }
+}
+
+/** Do the event's facts satisfy every guard? (A failed guard means audience or condition is false.) */
+function passes(checks: readonly Guard[], ev: CelEvent, customer: CelCustomer): boolean {
+  for (let i = 0; i < checks.length; i++) {
+    const g = checks[i];
+    if (g.key === 'event.categories') {
+      let hit = false;
+      for (const v of g.values) if (ev.categories.includes(v)) hit = true;
+      if (!hit) return false;
+    } else if (!g.values.includes(scalarFact(g.key, ev, customer))) return false;
+  }
+  return true;
 }
 
 function scalarFact(key: GuardKey, ev: CelEvent, customer: CelCustomer): string {
@@ -273,22 +365,36 @@ function scalarFact(key: GuardKey, ev: CelEvent, customer: CelCustomer): string 
   }
 }
 
-/**
- * An empty object in V8's dictionary mode: adding many different keys (campaign ids) to fresh plain
- * objects would otherwise walk and grow hidden-class transition trees, about twice as slow.
- */
-function dictionary<V>(): Record<string, V> {
-  const o: Record<string, V> = { a: undefined as V, b: undefined as V };
-  delete o.a;
-  delete o.b;
-  return o;
+/** The result; campaignVersions lists every considered campaign. */
+function evaluationOf(
+  candidates: Candidate[],
+  losses: CandidateLoss[],
+  entries: readonly Entry[],
+): Evaluation {
+  // A record in V8's dictionary mode from the start: thousands of distinct campaign ids as keys of
+  // fresh plain objects would otherwise grow hidden-class transition trees.
+  const campaignVersions: Record<string, number> = { a: 0, b: 0 };
+  delete campaignVersions.a;
+  delete campaignVersions.b;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    campaignVersions[e.id] = e.version;
+  }
+  return { candidates, losses, considered: entries.length, campaignVersions };
 }
 
 function nowOf(nowMs: number, offsetMs: number, tz: string): CelNow {
   const local = nowMs + offsetMs;
   const day = Math.floor(local / MS_PER_DAY);
   const minuteOfDay = Math.floor((local - day * MS_PER_DAY) / 60_000);
-  return new CelNow(Math.floor(minuteOfDay / 60), minuteOfDay % 60, weekdayOfDay(day), dateOf(day), nowMs, tz);
+  return new CelNow(
+    Math.floor(minuteOfDay / 60),
+    minuteOfDay % 60,
+    weekdayOfDay(day),
+    dateOf(day),
+    nowMs,
+    tz,
+  );
 }
 
 let lastDay = NaN;
@@ -313,78 +419,115 @@ function triggers(c: CompiledCampaign, e: AcceptedEvent): boolean {
 function notTriggeredDetail(c: CompiledCampaign, e: AcceptedEvent): string {
   const t = c.trigger;
   if (!t.types.includes(e.type)) return `event type ${e.type} not in trigger.types [${t.types.join(', ')}]`;
-  if (t.channels !== undefined && !t.channels.includes(e.channel)) return `channel ${e.channel} not in trigger.channels [${t.channels.join(', ')}]`;
+  if (t.channels !== undefined && !t.channels.includes(e.channel))
+    return `channel ${e.channel} not in trigger.channels [${t.channels.join(', ')}]`;
   return `store ${e.storeId ?? '(none)'} not in trigger.stores [${(t.stores ?? []).join(', ')}]`;
 }
 
-function capDetail(c: CompiledCampaign, usage: CustomerUsage, channel: string): string | undefined {
+/** Which usage records can bind a cap at all (caps are >= 1): skips lookups for fresh customers. */
+function usageFlags(usage: CustomerUsage): number {
+  return (
+    (hasKeys(usage.byCampaignToday) || hasKeys(usage.byChannelToday) ? 1 : 0) |
+    (hasKeys(usage.byCampaignLifetime) ? 2 : 0)
+  );
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+function capDetail(
+  c: CompiledCampaign,
+  usage: CustomerUsage,
+  channel: string,
+  flags: number,
+): string | undefined {
   const caps = c.caps;
+  if ((flags & 1) === 0) {
+    if ((flags & 2) === 0 || caps.perCustomerLifetime === undefined) return undefined;
+    const n = usage.byCampaignLifetime[c.id] ?? 0;
+    return n >= caps.perCustomerLifetime
+      ? `${n} offer(s) ever, cap perCustomerLifetime ${caps.perCustomerLifetime}`
+      : undefined;
+  }
   if (caps.perCustomerPerDay !== undefined) {
     const n = usage.byCampaignToday[c.id] ?? 0;
-    if (n >= caps.perCustomerPerDay) return `${n} offer(s) today, cap perCustomerPerDay ${caps.perCustomerPerDay}`;
+    if (n >= caps.perCustomerPerDay)
+      return `${n} offer(s) today, cap perCustomerPerDay ${caps.perCustomerPerDay}`;
   }
   if (caps.perCustomerLifetime !== undefined) {
     const n = usage.byCampaignLifetime[c.id] ?? 0;
-    if (n >= caps.perCustomerLifetime) return `${n} offer(s) ever, cap perCustomerLifetime ${caps.perCustomerLifetime}`;
+    if (n >= caps.perCustomerLifetime)
+      return `${n} offer(s) ever, cap perCustomerLifetime ${caps.perCustomerLifetime}`;
   }
   if (caps.perChannelPerDay !== undefined) {
     const n = usage.byChannelToday[c.id]?.[channel] ?? 0;
-    if (n >= caps.perChannelPerDay) return `${n} offer(s) today on ${channel}, cap perChannelPerDay ${caps.perChannelPerDay}`;
+    if (n >= caps.perChannelPerDay)
+      return `${n} offer(s) today on ${channel}, cap perChannelPerDay ${caps.perChannelPerDay}`;
   }
   return undefined;
 }
 
-const ERROR = '\u0000error';
+const ERROR: unique symbol = Symbol('error');
 
-/** undefined when the expression is true; else the loss detail (or ERROR when it threw). */
-function check(expr: CompiledExpression, vars: CelVars, label: string): string | undefined {
-  let r: unknown;
+/** The expression's value, or ERROR when it threw (the loss detail re-runs it for the message). */
+function attempt(run: (vars: CelVars) => unknown, vars: CelVars): unknown {
   try {
-    r = expr.run(vars);
+    return run(vars);
   } catch {
     return ERROR;
   }
-  if (r === true) return undefined;
-  return `${label} ${r === false ? 'false' : `not a bool (${typeof r})`}: ${describeInputs(expr, vars)}`;
 }
 
-function errorLoss(c: CompiledCampaign, label: string, expr: CompiledExpression, vars: CelVars): CandidateLoss {
+function lossOf(
+  e: Entry,
+  label: 'audience' | 'condition',
+  expr: CompiledExpression,
+  result: unknown,
+  vars: CelVars,
+  memo: Map<string, string>,
+): CandidateLoss {
+  if (result === ERROR) return loss(e, 'error', errorDetail(label, expr, vars));
+  const what = result === false ? 'false' : `not a bool (${typeof result})`;
+  return loss(e, label, `${label} ${what}: ${describeInputs(expr, vars, memo)}`);
+}
+
+function errorDetail(label: string, expr: CompiledExpression, vars: CelVars): string {
   let message = '';
   try {
     expr.run(vars);
-  } catch (e) {
-    message = errorSummary(e);
+  } catch (err) {
+    message = errorSummary(err);
   }
-  return loss(c, 'error', `${label} failed: ${message}; ${describeInputs(expr, vars)}`);
-}
-
-function safeRun(expr: CompiledExpression, vars: CelVars): unknown {
-  try {
-    return expr.run(vars);
-  } catch {
-    return undefined;
-  }
+  return `${label} failed: ${message}; ${describeInputs(expr, vars)}`;
 }
 
 function whenDetail(when: CompiledExpression, vars: CelVars): string {
   try {
-    const r = when.run(vars);
+    const r = when.evaluate(vars);
     return `when ${r === false ? 'false' : `not a bool`}: ${describeInputs(when, vars)}`;
   } catch (e) {
     return `when failed: ${errorSummary(e)}; ${describeInputs(when, vars)}`;
   }
 }
 
-function loss(c: CompiledCampaign, reason: CandidateLoss['reason'], detail: string): CandidateLoss {
-  return { campaignId: c.id, campaignVersion: c.version, reason, detail };
+function loss(e: Entry, reason: CandidateLoss['reason'], detail: string): CandidateLoss {
+  return { campaignId: e.id, campaignVersion: e.version, reason, detail };
 }
 
-function candidateOf(c: CompiledCampaign, chosen: number, vars: CelVars, customerId: string): Candidate {
+function candidateOf(
+  c: CompiledCampaign,
+  chosen: number,
+  vars: CelVars,
+  customerId: string,
+  memo: Map<string, unknown>,
+): Candidate {
   const o = c.offers[chosen];
   const inputs: Record<string, unknown> = {};
-  if (c.audience) addInputs(inputs, c.audience.paths, vars);
-  if (c.condition) addInputs(inputs, c.condition.paths, vars);
-  if (o.when) addInputs(inputs, o.when.paths, vars);
+  if (c.audience) addInputs(inputs, c.audience.paths, vars, memo);
+  if (c.condition) addInputs(inputs, c.condition.paths, vars, memo);
+  if (o.when) addInputs(inputs, o.when.paths, vars, memo);
   return {
     campaignId: c.id,
     campaignVersion: c.version,

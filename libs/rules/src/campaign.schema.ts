@@ -16,12 +16,17 @@ const cel = (description: string) => ({ type: 'string', minLength: 1, maxLength:
 export const campaignSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'Nunchi campaign',
-  description: 'One campaign: who, on which event, when, which offer. docs/campaigns.md explains every field.',
+  description:
+    'One campaign: who, on which event, when, which offer. docs/campaigns.md explains every field.',
   type: 'object',
   additionalProperties: false,
   required: ['id', 'name', 'trigger', 'schedule', 'offers'],
   properties: {
-    id: { type: 'string', pattern: TOKEN, description: 'Stable id, 1-64 of [A-Za-z0-9_-] (it is a NATS subject token).' },
+    id: {
+      type: 'string',
+      pattern: TOKEN,
+      description: 'Stable id, 1-64 of [A-Za-z0-9_-] (it is a NATS subject token).',
+    },
     name: { type: 'string', minLength: 1, maxLength: 200, description: 'Human name.' },
     description: { type: 'string', maxLength: 2000 },
     version: {
@@ -35,8 +40,18 @@ export const campaignSchema = {
       required: ['types'],
       description: 'Which events can fire the campaign. Absent channels/stores mean all.',
       properties: {
-        types: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...TRIGGER_EVENT_TYPES] } },
-        channels: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: TOKEN } },
+        types: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { type: 'string', enum: [...TRIGGER_EVENT_TYPES] },
+        },
+        channels: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { type: 'string', pattern: TOKEN },
+        },
         stores: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: TOKEN } },
       },
     },
@@ -50,11 +65,17 @@ export const campaignSchema = {
       properties: {
         from: { type: 'string', pattern: DATE, description: 'First local day, inclusive (YYYY-MM-DD).' },
         to: { type: 'string', pattern: DATE, description: 'Last local day, inclusive (YYYY-MM-DD).' },
-        weekdays: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', enum: [...WEEKDAYS] } },
+        weekdays: {
+          type: 'array',
+          minItems: 1,
+          uniqueItems: true,
+          items: { type: 'string', enum: [...WEEKDAYS] },
+        },
         hours: {
           type: 'string',
           pattern: `^${HOUR_WINDOW}(?:,\\s*${HOUR_WINDOW})*$`,
-          description: 'HH:MM-HH:MM, start inclusive, end exclusive; comma-separated for several; end < start runs over midnight.',
+          description:
+            'HH:MM-HH:MM, start inclusive, end exclusive; comma-separated for several; end < start runs over midnight.',
         },
         timezone: { type: 'string', minLength: 1, description: 'IANA time zone, e.g. Asia/Seoul.' },
       },
@@ -72,8 +93,17 @@ export const campaignSchema = {
           id: { type: 'string', pattern: TOKEN },
           title: { type: 'string', minLength: 1, maxLength: 200 },
           value: { type: 'number', minimum: 0, description: 'Worth to the customer, major currency unit.' },
-          cost: { type: 'number', minimum: 0, description: 'Cost to the retailer, major currency unit. Default: value.' },
-          propensity: { type: 'number', minimum: 0, maximum: 1, description: 'Probability of take-up, 0..1. Default 1.' },
+          cost: {
+            type: 'number',
+            minimum: 0,
+            description: 'Cost to the retailer, major currency unit. Default: value.',
+          },
+          propensity: {
+            type: 'number',
+            minimum: 0,
+            maximum: 1,
+            description: 'Probability of take-up, 0..1. Default 1.',
+          },
           when: cel('CEL, must be bool: extra eligibility of this alternative.'),
         },
       },
@@ -97,8 +127,22 @@ export const campaignSchema = {
         maxCost: { type: 'number', minimum: 0 },
       },
     },
-    holdoutPercent: { type: 'number', minimum: 0, maximum: 100, description: 'Control-group share, 0-100. Default 0.' },
-    priority: { type: 'integer', minimum: -1000000, maximum: 1000000, description: 'Higher wins. Default 0.' },
-    state: { type: 'string', enum: [...CAMPAIGN_STATES], description: 'Only active campaigns decide. Default active.' },
+    holdoutPercent: {
+      type: 'number',
+      minimum: 0,
+      maximum: 100,
+      description: 'Control-group share, 0-100. Default 0.',
+    },
+    priority: {
+      type: 'integer',
+      minimum: -1000000,
+      maximum: 1000000,
+      description: 'Higher wins. Default 0.',
+    },
+    state: {
+      type: 'string',
+      enum: [...CAMPAIGN_STATES],
+      description: 'Only active campaigns decide. Default active.',
+    },
   },
 } as const;

@@ -1,5 +1,12 @@
 import { Environment } from '@marcbachmann/cel-js';
-import type { AcceptedEvent, ContextSnapshot, CustomerProfile, RecentEvent, WindowTotals, Windows } from '@nunchi/contracts';
+import type {
+  AcceptedEvent,
+  ContextSnapshot,
+  CustomerProfile,
+  RecentEvent,
+  WindowTotals,
+  Windows,
+} from '@nunchi/contracts';
 
 /**
  * The CEL world of a campaign: four variables (event, customer, ctx, now), each a declared message
@@ -97,9 +104,24 @@ function totalMap<V>(missing: V): TotalMap<V> {
   return m;
 }
 
-function windowsMap(src: Record<string, Windows> | undefined): TotalMap<CelWindows> {
-  const m = totalMap<CelWindows>(ZERO_WINDOWS);
-  if (src) for (const k in src) m.set(k, windowsOf(src[k]));
+/**
+ * Like totalMap, for windows: entries hold the snapshot's plain objects and are converted to
+ * CelWindows on first read, so an event pays only for the categories/stores its rules look at.
+ * (Keys are real from the start: size() and exists() see them. CEL reaches map values only via get.)
+ */
+function windowsGet(this: TotalMap<CelWindows | Windows>, key: string): CelWindows {
+  const v = Map.prototype.get.call(this, key) as CelWindows | Windows | undefined;
+  if (v === undefined) return ZERO_WINDOWS;
+  if (v instanceof CelWindows) return v;
+  const w = windowsOf(v);
+  Map.prototype.set.call(this, key, w);
+  return w;
+}
+
+function windowsMap(src: Record<string, Windows> | undefined): Map<string, CelWindows> {
+  const m = new Map<string, CelWindows | Windows>();
+  if (src) for (const k in src) m.set(k, src[k]);
+  (m as { get: (k: string) => CelWindows }).get = windowsGet;
   return m;
 }
 
@@ -229,9 +251,9 @@ export class CelContext {
   #src: ContextSnapshot;
   #all: CelWindows | undefined;
   #thisStore: CelWindows | undefined;
-  #store: TotalMap<CelWindows> | undefined;
-  #category: TotalMap<CelWindows> | undefined;
-  #channel: TotalMap<CelWindows> | undefined;
+  #store: Map<string, CelWindows> | undefined;
+  #category: Map<string, CelWindows> | undefined;
+  #channel: Map<string, CelWindows> | undefined;
   #rfm: CelRfm | undefined;
   #recent: CelRecentEvent[] | undefined;
 
@@ -251,13 +273,13 @@ export class CelContext {
   get thisStore(): CelWindows {
     return (this.#thisStore ??= windowsOf(this.#src.thisStore));
   }
-  get store(): TotalMap<CelWindows> {
+  get store(): Map<string, CelWindows> {
     return (this.#store ??= windowsMap(this.#src.store));
   }
-  get category(): TotalMap<CelWindows> {
+  get category(): Map<string, CelWindows> {
     return (this.#category ??= windowsMap(this.#src.category));
   }
-  get channel(): TotalMap<CelWindows> {
+  get channel(): Map<string, CelWindows> {
     return (this.#channel ??= windowsMap(this.#src.channel));
   }
   get rfm(): CelRfm {
@@ -294,7 +316,14 @@ export const CEL_TYPES = {
   Totals: { spend: 'double', purchases: 'double', visits: 'double', items: 'double', events: 'double' },
   Windows: { d7: 'Totals', d30: 'Totals', d90: 'Totals', d365: 'Totals' },
   Rfm: { r: 'double', f: 'double', m: 'double' },
-  RecentEvent: { id: 'string', type: 'string', channel: 'string', occurredAt: 'string', storeId: 'string', amount: 'double' },
+  RecentEvent: {
+    id: 'string',
+    type: 'string',
+    channel: 'string',
+    occurredAt: 'string',
+    storeId: 'string',
+    amount: 'double',
+  },
   Event: {
     id: 'string',
     type: 'string',
@@ -336,7 +365,14 @@ export const CEL_TYPES = {
     favouriteCategory: 'string',
     recent: 'list<RecentEvent>',
   },
-  Now: { hour: 'double', minute: 'double', weekday: 'double', date: 'string', epochMs: 'double', timezone: 'string' },
+  Now: {
+    hour: 'double',
+    minute: 'double',
+    weekday: 'double',
+    date: 'string',
+    epochMs: 'double',
+    timezone: 'string',
+  },
 } as const;
 
 export const CEL_VARIABLES = { event: 'Event', customer: 'Customer', ctx: 'Context', now: 'Now' } as const;
@@ -358,8 +394,15 @@ function listIncludes(value: number | bigint, list: Iterable<unknown>): boolean 
 
 function createEnvironment(): Environment {
   const env = new Environment({
-    homogeneousAggregateLiterals: false,
-    limits: { maxAstNodes: 2000, maxDepth: 64, maxListElements: 500, maxMapEntries: 200, maxCallArguments: 16 },
+    // [1, 2.5] is refused at compile time (write [1.0, 2.5]): with mixed lists cel-js can only fail at run time
+    homogeneousAggregateLiterals: true,
+    limits: {
+      maxAstNodes: 2000,
+      maxDepth: 64,
+      maxListElements: 500,
+      maxMapEntries: 200,
+      maxCallArguments: 16,
+    },
   });
   const ctors: Record<keyof typeof CEL_TYPES, new (...args: never[]) => object> = {
     Totals: CelTotals,

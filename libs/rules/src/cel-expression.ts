@@ -1,11 +1,19 @@
 import type { ASTNode } from '@marcbachmann/cel-js';
 import { CEL_VARIABLES, celEnvironment, type CelVars } from './cel-environment.js';
+import { planNative } from './native-predicate.js';
 
 /** A CEL expression parsed and type-checked once; `run` evaluates it many times. */
 export interface CompiledExpression {
   readonly source: string;
-  /** evaluates against the activation; throws cel-js EvaluationError on runtime errors */
+  /** evaluates with cel-js; throws cel-js EvaluationError on runtime errors */
   readonly run: (vars: CelVars) => unknown;
+  /**
+   * evaluates, through the native fast path where it applies (native-predicate.ts): same result as
+   * `run`, faster; throws like `run`
+   */
+  readonly evaluate: (vars: CelVars) => unknown;
+  /** true when `evaluate` never calls cel-js */
+  readonly native: boolean;
   /** the variable paths the expression reads (e.g. "customer.age"), for explanations */
   readonly paths: readonly VarPath[];
   /** facts that must hold for the expression to be true: used to index campaigns (see guards below) */
@@ -19,7 +27,13 @@ export interface VarPath {
 }
 
 /** Scalar facts the engine can look up per event without running CEL. */
-export const GUARD_KEYS = ['event.categories', 'event.storeId', 'customer.region', 'customer.creditTier', 'customer.gender'] as const;
+export const GUARD_KEYS = [
+  'event.categories',
+  'event.storeId',
+  'customer.region',
+  'customer.creditTier',
+  'customer.gender',
+] as const;
 export type GuardKey = (typeof GUARD_KEYS)[number];
 
 /**
@@ -60,7 +74,10 @@ interface CelError {
  * Compile and type-check; the result is either the compiled expression or one positioned problem.
  * Campaign expressions must be bool (`anyType` lifts that, for tools that evaluate values).
  */
-export function compileExpression(source: string, options: { anyType?: boolean } = {}): CompiledExpression | CelProblem {
+export function compileExpression(
+  source: string,
+  options: { anyType?: boolean } = {},
+): CompiledExpression | CelProblem {
   let parsed;
   try {
     parsed = celEnvironment.parse(source);
@@ -74,7 +91,16 @@ export function compileExpression(source: string, options: { anyType?: boolean }
   }
   const ast = parsed.ast;
   const run = parsed as unknown as (vars: CelVars) => unknown;
-  return { source, run, paths: collectPaths(ast), guards: collectGuards(ast) };
+  const { exact, prefilter } = planNative(ast);
+  const evaluate = exact ?? (prefilter ? (v: CelVars) => (prefilter(v) ? run(v) : false) : run);
+  return {
+    source,
+    run,
+    evaluate,
+    native: exact !== undefined,
+    paths: collectPaths(ast),
+    guards: collectGuards(ast),
+  };
 }
 
 export function isCelProblem(x: CompiledExpression | CelProblem): x is CelProblem {
@@ -182,7 +208,12 @@ function stringList(node: ASTNode): string[] | undefined {
   return out;
 }
 
-const SCALAR_GUARDS: ReadonlySet<string> = new Set(['event.storeId', 'customer.region', 'customer.creditTier', 'customer.gender']);
+const SCALAR_GUARDS: ReadonlySet<string> = new Set([
+  'event.storeId',
+  'customer.region',
+  'customer.creditTier',
+  'customer.gender',
+]);
 
 function guardOf(node: ASTNode): Guard | undefined {
   switch (node.op) {

@@ -10,12 +10,26 @@ function compile(src: string): CompiledExpression {
   return c;
 }
 
-function vars(over: { customer?: ReturnType<typeof profile> | null; ctx?: ReturnType<typeof context>; ev?: ReturnType<typeof event> } = {}): CelVars {
+function vars(
+  over: {
+    customer?: ReturnType<typeof profile> | null;
+    ctx?: ReturnType<typeof context>;
+    ev?: ReturnType<typeof event>;
+  } = {},
+): CelVars {
   const ev = over.ev ?? purchase([{ category: 'beer', quantity: 3, unitPrice: 40_000 }]);
   return {
     event: new CelEvent(ev),
-    customer: new CelCustomer(over.customer === undefined ? profile('c-000042', { age: 35, attributes: { tier: 'gold' } }) : over.customer, ev.customerId),
-    ctx: new CelContext(over.ctx ?? context(ev.customerId, { category: { beer: windows({ d30: { spend: 70_000, purchases: 2 } }) } })),
+    customer: new CelCustomer(
+      over.customer === undefined
+        ? profile('c-000042', { age: 35, attributes: { tier: 'gold' } })
+        : over.customer,
+      ev.customerId,
+    ),
+    ctx: new CelContext(
+      over.ctx ??
+        context(ev.customerId, { category: { beer: windows({ d30: { spend: 70_000, purchases: 2 } }) } }),
+    ),
     now: new CelNow(19, 5, 2, '2026-11-24', ev.occurredAtMs, 'Asia/Seoul'),
   };
 }
@@ -85,15 +99,36 @@ void describe('CEL maps and defaults', () => {
     assert.deepEqual(run('event.skus', v), ['s1', 's2', 's3']);
     assert.equal(run('event.items', v), 7);
     assert.equal(run('event.amount', v), 3500);
-    assert.equal(run("event.currency == 'KRW' && event.storeId == 'bundang-01' && event.channel == 'pos'", v), true);
+    assert.equal(
+      run("event.currency == 'KRW' && event.storeId == 'bundang-01' && event.channel == 'pos'", v),
+      true,
+    );
 
-    const cart = event({ type: 'cart', channel: 'web', storeId: undefined, payload: { action: 'add', sku: 'w1', category: 'wine', quantity: 2, unitPrice: 25_000 } });
+    const cart = event({
+      type: 'cart',
+      channel: 'web',
+      storeId: undefined,
+      payload: { action: 'add', sku: 'w1', category: 'wine', quantity: 2, unitPrice: 25_000 },
+    });
     const cv = vars({ ev: cart });
-    assert.equal(run("event.amount == 50000 && event.items == 2 && 'wine' in event.categories && event.storeId == ''", cv), true);
+    assert.equal(
+      run(
+        "event.amount == 50000 && event.items == 2 && 'wine' in event.categories && event.storeId == ''",
+        cv,
+      ),
+      true,
+    );
     assert.equal(run("event.payload.action == 'add'", cv), true);
 
-    const view = event({ type: 'product_view', channel: 'app', payload: { sku: 'w2', category: 'wine', price: 31_000 } });
-    assert.equal(run("event.amount == 31000 && event.items == 1 && event.skus == ['w2']", vars({ ev: view })), true);
+    const view = event({
+      type: 'product_view',
+      channel: 'app',
+      payload: { sku: 'w2', category: 'wine', price: 31_000 },
+    });
+    assert.equal(
+      run("event.amount == 31000 && event.items == 1 && event.skus == ['w2']", vars({ ev: view })),
+      true,
+    );
   });
 
   void it('reads rfm, recency, favourites and recent events', () => {
@@ -101,10 +136,21 @@ void describe('CEL maps and defaults', () => {
       rfm: { r: 5, f: 3, m: 4 },
       daysSinceLastPurchase: 45,
       favouriteCategory: 'beer',
-      recent: [{ id: 'e0', type: 'visit', channel: 'pos', occurredAt: '2026-11-20T10:00:00+09:00', storeId: 'bundang-01' }],
+      recent: [
+        {
+          id: 'e0',
+          type: 'visit',
+          channel: 'pos',
+          occurredAt: '2026-11-20T10:00:00+09:00',
+          storeId: 'bundang-01',
+        },
+      ],
     });
     assert.equal(
-      run("ctx.rfm.m >= 4 && ctx.daysSinceLastPurchase > 30 && ctx.favouriteCategory == 'beer' && ctx.recent.exists(e, e.type == 'visit' && e.amount == 0)", vars({ ctx })),
+      run(
+        "ctx.rfm.m >= 4 && ctx.daysSinceLastPurchase > 30 && ctx.favouriteCategory == 'beer' && ctx.recent.exists(e, e.type == 'visit' && e.amount == 0)",
+        vars({ ctx }),
+      ),
       true,
     );
   });
@@ -112,16 +158,27 @@ void describe('CEL maps and defaults', () => {
 
 void describe('static analysis', () => {
   void it('collects the paths an expression reads', () => {
-    const c = compile("customer.age >= 30 && ctx.category['infant_formula'].d30.spend > 0 && ctx.store['bundang-01'].d7.visits > 0 && event.categories.exists(c, c == 'beer')");
+    const c = compile(
+      "customer.age >= 30 && ctx.category['infant_formula'].d30.spend > 0 && ctx.store['bundang-01'].d7.visits > 0 && event.categories.exists(c, c == 'beer')",
+    );
     assert.deepEqual(
       c.paths.map((p) => p.text),
-      ['customer.age', 'ctx.category.infant_formula.d30.spend', "ctx.store['bundang-01'].d7.visits", 'event.categories'],
+      [
+        'customer.age',
+        'ctx.category.infant_formula.d30.spend',
+        "ctx.store['bundang-01'].d7.visits",
+        'event.categories',
+      ],
     );
   });
 
   void it('finds guards only in top-level conjunctions', () => {
-    assert.deepEqual(compile("'beer' in event.categories && customer.age > 3").guards, [{ key: 'event.categories', values: ['beer'] }]);
-    assert.deepEqual(compile("customer.region == 'Seoul' || customer.region == 'Busan'").guards, [{ key: 'customer.region', values: ['Seoul', 'Busan'] }]);
+    assert.deepEqual(compile("'beer' in event.categories && customer.age > 3").guards, [
+      { key: 'event.categories', values: ['beer'] },
+    ]);
+    assert.deepEqual(compile("customer.region == 'Seoul' || customer.region == 'Busan'").guards, [
+      { key: 'customer.region', values: ['Seoul', 'Busan'] },
+    ]);
     assert.deepEqual(compile("customer.creditTier in ['A', 'B'] && event.storeId == 'x'").guards, [
       { key: 'customer.creditTier', values: ['A', 'B'] },
       { key: 'event.storeId', values: ['x'] },

@@ -1,7 +1,13 @@
-import type { CampaignBudget, CampaignCaps, CampaignDefinition, CampaignState, TriggerEventType } from './campaign.js';
+import type {
+  CampaignBudget,
+  CampaignCaps,
+  CampaignDefinition,
+  CampaignState,
+  TriggerEventType,
+} from './campaign.js';
 import { CampaignInvalidError } from './campaign-invalid.error.js';
-import { GUARD_KEYS, compileExpression, isCelProblem, type CompiledExpression, type Guard } from './cel-expression.js';
-import { validateCampaign } from './parse-campaign.js';
+import { GUARD_KEYS, type CompiledExpression, type Guard } from './cel-expression.js';
+import { checkCampaign } from './parse-campaign.js';
 import { compileSchedule, type CompiledSchedule } from './schedule.js';
 
 export interface CompiledOffer {
@@ -38,6 +44,8 @@ export interface CompiledCampaign {
   readonly budget: CampaignBudget;
   /** the guard the campaign set indexes it by (see cel-expression.ts), if any */
   readonly guard: (Guard & { readonly from: 'audience' | 'condition' }) | undefined;
+  /** every guard of audience and condition; the set checks the others when the index hits */
+  readonly guards: readonly Guard[];
   readonly definition: CampaignDefinition;
 }
 
@@ -46,18 +54,15 @@ export interface CompiledCampaign {
  * without it, the file's, else 1. Throws CampaignInvalidError listing every problem.
  */
 export function compileCampaign(def: CampaignDefinition, version?: number): CompiledCampaign {
-  const problems = validateCampaign(def);
+  const { problems, expressions } = checkCampaign(def);
   if (problems.length > 0) throw new CampaignInvalidError(problems, def?.id);
 
-  const expr = (source: string | undefined): CompiledExpression | undefined => {
-    if (source === undefined || source.trim() === '' || source.trim() === 'true') return undefined;
-    const c = compileExpression(source);
-    if (isCelProblem(c)) throw new Error(`unreachable: validated expression failed: ${c.message}`);
-    return c;
-  };
-  const audience = expr(def.audience);
-  const condition = expr(def.condition);
-  const offers: CompiledOffer[] = def.offers.map((o) => {
+  // "true" (or nothing) is no test at all: skip it
+  const expr = (source: string | undefined, path: string): CompiledExpression | undefined =>
+    source === undefined || source.trim() === 'true' ? undefined : expressions.get(path);
+  const audience = expr(def.audience, 'audience');
+  const condition = expr(def.condition, 'condition');
+  const offers: CompiledOffer[] = def.offers.map((o, i) => {
     const propensity = o.propensity ?? 1;
     return {
       id: o.id,
@@ -66,7 +71,7 @@ export function compileCampaign(def: CampaignDefinition, version?: number): Comp
       cost: o.cost ?? o.value,
       propensity,
       expectedValue: o.value * propensity,
-      when: expr(o.when),
+      when: expr(o.when, `offers[${i}].when`),
     };
   });
 
@@ -77,7 +82,11 @@ export function compileCampaign(def: CampaignDefinition, version?: number): Comp
     state: def.state ?? 'active',
     priority: def.priority ?? 0,
     holdoutPercent: def.holdoutPercent ?? 0,
-    trigger: Object.freeze({ types: [...def.trigger.types], channels: def.trigger.channels, stores: def.trigger.stores }),
+    trigger: Object.freeze({
+      types: [...def.trigger.types],
+      channels: def.trigger.channels,
+      stores: def.trigger.stores,
+    }),
     audience,
     condition,
     schedule: compileSchedule(def.schedule),
@@ -85,6 +94,7 @@ export function compileCampaign(def: CampaignDefinition, version?: number): Comp
     caps: { ...def.caps },
     budget: { ...def.budget },
     guard: chooseGuard(audience, condition),
+    guards: [...(audience?.guards ?? []), ...(condition?.guards ?? [])],
     definition: def,
   });
 }

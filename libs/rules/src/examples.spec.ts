@@ -24,7 +24,8 @@ const load = (name: string) => compileCampaign(parseCampaign(readFileSync(join(d
 
 void describe('campaigns/examples', () => {
   void it('has the three documented examples', () => {
-    for (const f of ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml']) assert.ok(files.includes(f), f);
+    for (const f of ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml'])
+      assert.ok(files.includes(f), f);
   });
 
   for (const f of files) {
@@ -37,8 +38,16 @@ void describe('campaigns/examples', () => {
 
   void it('app-winback-30d: a lapsed big spender opening the app gets the strong coupon', () => {
     const set = new CampaignSet([load('app-winback-30d.yaml')]);
-    const open = event({ type: 'app_open', channel: 'app', storeId: undefined, occurredAtMs: seoul('2026-11-24T12:00') });
-    const ctx = context(open.customerId, { daysSinceLastPurchase: 41, all: windows({ d365: { purchases: 12, spend: 1_450_000 } }) });
+    const open = event({
+      type: 'app_open',
+      channel: 'app',
+      storeId: undefined,
+      occurredAtMs: seoul('2026-11-24T12:00'),
+    });
+    const ctx = context(open.customerId, {
+      daysSinceLastPurchase: 41,
+      all: windows({ d365: { purchases: 12, spend: 1_450_000 } }),
+    });
     const who = profile(open.customerId, { marketingConsent: true });
     const ev = set.evaluate(input(open, who, { ctx }));
     assert.equal(ev.candidates[0]?.offer.id, 'comeback-10000');
@@ -52,13 +61,23 @@ void describe('campaigns/examples', () => {
   void it('web-wine-cheese-cross-sell: runs on Saturday night past midnight, not on Sunday evening', () => {
     const set = new CampaignSet([load('web-wine-cheese-cross-sell.yaml')]);
     const view = (at: string) =>
-      event({ type: 'product_view', channel: 'web', storeId: undefined, occurredAtMs: seoul(at), payload: { sku: 'w-1', category: 'wine', price: 32_000 } });
+      event({
+        type: 'product_view',
+        channel: 'web',
+        storeId: undefined,
+        occurredAtMs: seoul(at),
+        payload: { sku: 'w-1', category: 'wine', price: 32_000 },
+      });
     const ctx = context('c-000042', { all: windows({ d365: { purchases: 4 } }) });
     const sunNight = set.evaluate(input(view('2026-11-29T01:30'), null, { ctx }));
     assert.equal(sunNight.candidates[0]?.offer.id, 'cheese-sample');
     const sunEvening = set.evaluate(input(view('2026-11-29T19:00'), null, { ctx }));
     assert.equal(sunEvening.losses[0]?.reason, 'outside_schedule');
-    const cheap = set.evaluate(input({ ...view('2026-11-28T20:00'), payload: { sku: 'w-2', category: 'wine', price: 9_000 } }, null, { ctx }));
+    const cheap = set.evaluate(
+      input({ ...view('2026-11-28T20:00'), payload: { sku: 'w-2', category: 'wine', price: 9_000 } }, null, {
+        ctx,
+      }),
+    );
     assert.equal(cheap.losses[0]?.reason, 'condition');
   });
 });

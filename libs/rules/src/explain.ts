@@ -25,7 +25,9 @@ const REASON_TEXT: Record<CandidateLoss['reason'], string> = {
 export function explain(evaluation: Evaluation): string[] {
   const lines: string[] = [];
   const { candidates, losses, considered } = evaluation;
-  lines.push(`${considered} campaign${considered === 1 ? '' : 's'} considered, ${candidates.length} eligible`);
+  lines.push(
+    `${considered} campaign${considered === 1 ? '' : 's'} considered, ${candidates.length} eligible`,
+  );
 
   const winner = candidates[0];
   if (!winner) {
@@ -39,7 +41,8 @@ export function explain(evaluation: Evaluation): string[] {
     );
     lines.push(`  priority ${winner.priority}, expected value ${winner.expectedValue}`);
     const inputs = Object.entries(winner.inputs);
-    if (inputs.length > 0) lines.push(`  saw: ${inputs.map(([k, v]) => `${k}=${formatValue(v)}`).join(', ')}`);
+    if (inputs.length > 0)
+      lines.push(`  saw: ${inputs.map(([k, v]) => `${k}=${formatValue(v)}`).join(', ')}`);
   }
 
   for (let i = 1; i < candidates.length; i++) {
@@ -51,7 +54,9 @@ export function explain(evaluation: Evaluation): string[] {
         : c.expectedValue !== w.expectedValue
           ? `expected value ${c.expectedValue} < ${w.expectedValue}`
           : 'same rank, campaign id orders after';
-    lines.push(`  #${i + 1} ${c.campaignId} v${c.campaignVersion} offer ${c.offer.id}${c.holdout ? ' (holdout)' : ''}: ${why}`);
+    lines.push(
+      `  #${i + 1} ${c.campaignId} v${c.campaignVersion} offer ${c.offer.id}${c.holdout ? ' (holdout)' : ''}: ${why}`,
+    );
   }
 
   if (losses.length > 0) {

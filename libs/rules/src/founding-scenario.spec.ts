@@ -44,7 +44,12 @@ void describe('founding scenario: Bundang 30s dad buys formula and beer', () => 
     const c = ev.candidates[0];
     assert.equal(c.campaignId, 'bundang-dad-beer');
     assert.equal(c.campaignVersion, 7);
-    assert.deepEqual(c.offer, { id: 'chicken-discount', title: '30% off a chicken', value: 4000, cost: 4000 });
+    assert.deepEqual(c.offer, {
+      id: 'chicken-discount',
+      title: '30% off a chicken',
+      value: 4000,
+      cost: 4000,
+    });
     assert.equal(c.priority, 50);
     assert.equal(c.expectedValue, 4000);
     assert.deepEqual(c.budget, { maxOffers: 10000 });
@@ -111,10 +116,24 @@ void describe('founding scenario: Bundang 30s dad buys formula and beer', () => 
   });
 
   void it('an unknown customer (no profile) is simply not in the audience, not an error', () => {
+    // gender and region are guards: the index does not even consider the campaign…
     const ev = set.evaluate(input(basket(), null));
     assert.equal(ev.candidates.length, 0);
-    assert.equal(ev.losses[0]?.reason, 'audience');
-    assert.match(ev.losses[0].detail!, /customer\.age=unknown/);
+    assert.equal(ev.considered, 0);
+    // …and the exhaustive evaluation says why
+    const all = set.evaluate(input(basket(), null), { exhaustive: true });
+    assert.equal(all.losses[0]?.reason, 'audience');
+    assert.match(all.losses[0].detail!, /customer\.age=unknown, customer\.gender='', customer\.region=''/);
+  });
+
+  void it('a woman from Bundang is not considered (guard), a man from Seoul neither', () => {
+    assert.equal(set.evaluate(input(basket(), dad({ gender: 'F' }))).considered, 0);
+    assert.equal(set.evaluate(input(basket(), dad({ region: 'Seoul' }))).considered, 0);
+    assert.equal(
+      set.evaluate(input(basket(), dad({ age: 29 }))).considered,
+      1,
+      'age is not a guard: an audience loss',
+    );
   });
 
   void it('flags the 10% holdout deterministically', () => {

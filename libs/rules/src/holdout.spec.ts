@@ -6,7 +6,10 @@ const ids = (n: number) => Array.from({ length: n }, (_, i) => `c-${String(i).pa
 
 void describe('holdout', () => {
   void it('is deterministic and pinned (changing the hash would reshuffle every control group)', () => {
-    assert.equal(isHeldOut('bundang-dad-beer', 'c-000042', 10), isHeldOut('bundang-dad-beer', 'c-000042', 10));
+    assert.equal(
+      isHeldOut('bundang-dad-beer', 'c-000042', 10),
+      isHeldOut('bundang-dad-beer', 'c-000042', 10),
+    );
     // Pinned values: FNV-1a("bundang-dad-beer:c-000042") then fmix32, scaled to [0, 100).
     assert.equal(holdoutBucket('bundang-dad-beer', 'c-000042').toFixed(6), pinned.dad);
     assert.equal(holdoutBucket('x', 'y').toFixed(6), pinned.xy);
@@ -30,7 +33,9 @@ void describe('holdout', () => {
 
   void it('draws independent groups per campaign', () => {
     const all = ids(100_000);
-    const both = all.filter((id) => isHeldOut('campaign-a', id, 10) && isHeldOut('campaign-b', id, 10)).length;
+    const both = all.filter(
+      (id) => isHeldOut('campaign-a', id, 10) && isHeldOut('campaign-b', id, 10),
+    ).length;
     // independent: ~1% of customers are in both 10% groups; identical groups would give 10%
     assert.ok(both > 800 && both < 1200, `${both} in both`);
   });

@@ -7,7 +7,15 @@ export { CampaignSet, compareCandidates, lowerRankLosses, type CampaignSetOption
 export * from './decision.types.js';
 export { explain } from './explain.js';
 export { isHeldOut, holdoutBucket } from './holdout.js';
-export { compileExpression, isCelProblem, type CompiledExpression, type CelProblem, type Guard, type GuardKey, type VarPath } from './cel-expression.js';
+export {
+  compileExpression,
+  isCelProblem,
+  type CompiledExpression,
+  type CelProblem,
+  type Guard,
+  type GuardKey,
+  type VarPath,
+} from './cel-expression.js';
 export { CEL_TYPES, CEL_VARIABLES } from './cel-environment.js';
 export { isValidTimeZone, utcOffsetMs } from './local-time.js';
 export { explainRecord } from './explain-record.js';

@@ -47,19 +47,37 @@ export function formatValue(v: unknown): string {
   return '{…}';
 }
 
-/** "customer.age=52, customer.region='Bundang'" */
-export function describeInputs(expr: CompiledExpression, vars: CelVars): string {
+/**
+ * "customer.age=52, customer.region='Bundang'". `memo` (one per evaluation and zone) keeps formatted
+ * paths: many losing campaigns read the same customer fields.
+ */
+export function describeInputs(expr: CompiledExpression, vars: CelVars, memo?: Map<string, string>): string {
   let s = '';
   for (const p of expr.paths) {
-    const part = `${p.text}=${formatValue(resolvePath(vars, p.segments))}`;
+    let part = memo?.get(p.text);
+    if (part === undefined) {
+      part = `${p.text}=${formatValue(resolvePath(vars, p.segments))}`;
+      memo?.set(p.text, part);
+    }
     s = s === '' ? part : `${s}, ${part}`;
     if (s.length > MAX_DETAIL) return `${s.slice(0, MAX_DETAIL)}…`;
   }
   return s;
 }
 
-export function addInputs(out: Record<string, unknown>, paths: readonly VarPath[], vars: CelVars): void {
-  for (const p of paths) if (!(p.text in out)) out[p.text] = plainValue(resolvePath(vars, p.segments));
+/** Adds path → plain value to `out`; `memo` (one per evaluation and zone) shares values between candidates. */
+export function addInputs(
+  out: Record<string, unknown>,
+  paths: readonly VarPath[],
+  vars: CelVars,
+  memo: Map<string, unknown>,
+): void {
+  for (const p of paths) {
+    if (p.text in out) continue;
+    let v = memo.get(p.text);
+    if (v === undefined) memo.set(p.text, (v = plainValue(resolvePath(vars, p.segments))));
+    out[p.text] = v;
+  }
 }
 
 /** The short message of a cel-js error (its `summary`), without the source excerpt. */

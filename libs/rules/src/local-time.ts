@@ -44,19 +44,36 @@ export function isValidTimeZone(timeZone: string): boolean {
 export function utcOffsetMs(timeZone: string, epochMs: number): number {
   const block = Math.floor(epochMs / BLOCK_MS);
   let zone = offsets.get(timeZone);
-  if (zone === undefined) offsets.set(timeZone, (zone = new Map()));
+  if (zone === undefined) offsets.set(timeZone, (zone = new Map<number, number>()));
   const cached = zone.get(block);
   if (cached !== undefined) return cached;
   const at = block * BLOCK_MS;
-  let y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+  let y = 0,
+    mo = 0,
+    d = 0,
+    h = 0,
+    mi = 0,
+    s = 0;
   for (const part of formatterOf(timeZone).formatToParts(at)) {
     switch (part.type) {
-      case 'year': y = Number(part.value); break;
-      case 'month': mo = Number(part.value); break;
-      case 'day': d = Number(part.value); break;
-      case 'hour': h = Number(part.value) % 24; break;
-      case 'minute': mi = Number(part.value); break;
-      case 'second': s = Number(part.value); break;
+      case 'year':
+        y = Number(part.value);
+        break;
+      case 'month':
+        mo = Number(part.value);
+        break;
+      case 'day':
+        d = Number(part.value);
+        break;
+      case 'hour':
+        h = Number(part.value) % 24;
+        break;
+      case 'minute':
+        mi = Number(part.value);
+        break;
+      case 'second':
+        s = Number(part.value);
+        break;
     }
   }
   const offsetMs = Date.UTC(y, mo - 1, d, h, mi, s) - at;
@@ -81,7 +98,9 @@ export function isoOfDay(day: number): string {
   const z = day + 719_468;
   const era = Math.floor(z / 146_097);
   const doe = z - era * 146_097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
+  );
   const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
   const mp = Math.floor((5 * doy + 2) / 153);
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1;

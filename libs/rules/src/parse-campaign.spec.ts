@@ -97,9 +97,22 @@ schedule: { from: 2026-12-31, to: 2026-12-01, hours: "25:00-26:00", weekdays: [m
   });
 
   void it('refuses expressions of the wrong type and unknown variables', () => {
-    assert.match(problems(valid + 'audience: "customer.age + 1"\n')[0].message, /must be a bool expression, but it is double/);
+    assert.match(
+      problems(valid + 'audience: "customer.age + 1"\n')[0].message,
+      /must be a bool expression, but it is double/,
+    );
     assert.match(problems(valid + 'audience: "user.age > 1"\n')[0].message, /Unknown variable: user/);
-    assert.match(problems(valid + "audience: \"customer.region > 5\"\n")[0].message, /no such overload/);
+    assert.match(problems(valid + 'audience: "customer.region > 5"\n')[0].message, /no such overload/);
+    assert.match(
+      problems(valid + 'audience: "customer.age in [30, 35.5]"\n')[0].message,
+      /List elements must have the same type/,
+    );
+  });
+
+  void it('refuses a blank expression', () => {
+    assert.deepEqual(problems(valid + 'condition: "   "\n'), [
+      { path: 'condition', message: 'is empty (leave the field out to mean "always")' },
+    ]);
   });
 
   void it('reports YAML syntax errors with their position', () => {
@@ -110,21 +123,27 @@ schedule: { from: 2026-12-31, to: 2026-12-01, hours: "25:00-26:00", weekdays: [m
 
   void it('checks hour windows and dates beyond the pattern', () => {
     const base = campaign({ id: 'h' });
-    const a = problems({ ...base, schedule: { timezone: 'Asia/Seoul', hours: '10:00-24:30, 12:00-12:00', from: '2026-02-30' } });
-    assert.deepEqual(
-      a.map((p) => p.path).sort(),
-      ['schedule.from', 'schedule.hours', 'schedule.hours'],
-    );
+    const a = problems({
+      ...base,
+      schedule: { timezone: 'Asia/Seoul', hours: '10:00-24:30, 12:00-12:00', from: '2026-02-30' },
+    });
+    assert.deepEqual(a.map((p) => p.path).sort(), ['schedule.from', 'schedule.hours', 'schedule.hours']);
   });
 
   void it('accepts Date objects for schedule dates (hand-built objects, YAML 1.1)', () => {
-    const def = parseCampaign({ ...campaign({ id: 'd' }), schedule: { timezone: 'UTC', from: new Date('2026-12-01T00:00:00Z') } });
+    const def = parseCampaign({
+      ...campaign({ id: 'd' }),
+      schedule: { timezone: 'UTC', from: new Date('2026-12-01T00:00:00Z') },
+    });
     assert.equal(def.schedule.from, '2026-12-01');
   });
 
   void it('compileCampaign refuses an invalid definition too', () => {
     const bad = campaign({ id: 'c', audience: 'customer.age >=' });
-    assert.throws(() => compileCampaign(bad, 1), (e: unknown) => e instanceof CampaignInvalidError && e.details[0]?.path === 'audience');
+    assert.throws(
+      () => compileCampaign(bad, 1),
+      (e: unknown) => e instanceof CampaignInvalidError && e.details[0]?.path === 'audience',
+    );
   });
 
   void it('compileCampaign takes the store version, else the file version, else 1', () => {

@@ -4,7 +4,7 @@ import type { ProblemDetail } from '@nunchi/contracts';
 import type { CampaignDefinition } from './campaign.js';
 import { campaignSchema } from './campaign.schema.js';
 import { CampaignInvalidError } from './campaign-invalid.error.js';
-import { compileExpression, isCelProblem } from './cel-expression.js';
+import { compileExpression, isCelProblem, type CompiledExpression } from './cel-expression.js';
 import { scheduleProblems } from './schedule.js';
 
 let validator: ValidateFunction | undefined;
@@ -29,7 +29,10 @@ export function parseCampaign(input: unknown): CampaignDefinition {
       throw new CampaignInvalidError(
         doc.errors.map((e) => {
           const pos = lines!.linePos(e.pos[0]);
-          return { path: '', message: `YAML: ${e.message.split('\n')[0]} (line ${pos.line}, column ${pos.col})` };
+          return {
+            path: '',
+            message: `YAML: ${e.message.split('\n')[0]} (line ${pos.line}, column ${pos.col})`,
+          };
         }),
       );
     }
@@ -46,6 +49,27 @@ export function validateCampaign(
   value: unknown,
   fileLine?: (path: (string | number)[]) => number | undefined,
 ): ProblemDetail[] {
+  return checkCampaign(value, fileLine).problems;
+}
+
+/**
+ * validateCampaign, also handing back the compiled expressions by path ("audience", "offers[1].when")
+ * so that compileCampaign does not compile them twice.
+ */
+export function checkCampaign(
+  value: unknown,
+  fileLine?: (path: (string | number)[]) => number | undefined,
+): { problems: ProblemDetail[]; expressions: Map<string, CompiledExpression> } {
+  const expressions = new Map<string, CompiledExpression>();
+  const problems = collectProblems(value, expressions, fileLine);
+  return { problems, expressions };
+}
+
+function collectProblems(
+  value: unknown,
+  expressions: Map<string, CompiledExpression>,
+  fileLine?: (path: (string | number)[]) => number | undefined,
+): ProblemDetail[] {
   const validate = validatorOf();
   const problems: ProblemDetail[] = [];
   if (!validate(value)) {
@@ -55,12 +79,22 @@ export function validateCampaign(
   const c = value as Partial<Record<keyof CampaignDefinition, unknown>>;
 
   const cel = (expr: unknown, path: (string | number)[]) => {
-    if (typeof expr !== 'string' || expr.trim() === '') return;
+    if (typeof expr !== 'string') return; // the schema reports it
+    if (expr.trim() === '') {
+      problems.push({ path: pathText(path), message: 'is empty (leave the field out to mean "always")' });
+      return;
+    }
     const compiled = compileExpression(expr);
-    if (!isCelProblem(compiled)) return;
+    if (!isCelProblem(compiled)) {
+      expressions.set(pathText(path), compiled);
+      return;
+    }
     const line = fileLine?.(path);
     const where = `line ${compiled.line}, column ${compiled.column}${line !== undefined ? ` (file line ${line})` : ''}`;
-    problems.push({ path: pathText(path), message: `CEL ${compiled.kind} error at ${where}: ${compiled.summary}\n${compiled.excerpt}` });
+    problems.push({
+      path: pathText(path),
+      message: `CEL ${compiled.kind} error at ${where}: ${compiled.summary}\n${compiled.excerpt}`,
+    });
   };
   cel(c.audience, ['audience']);
   cel(c.condition, ['condition']);
@@ -71,7 +105,8 @@ export function validateCampaign(
       if (o === null || typeof o !== 'object') return;
       const offer = o as Record<string, unknown>;
       if (typeof offer.id === 'string') {
-        if (seen.has(offer.id)) problems.push({ path: `offers[${i}].id`, message: `duplicate offer id "${offer.id}"` });
+        if (seen.has(offer.id))
+          problems.push({ path: `offers[${i}].id`, message: `duplicate offer id "${offer.id}"` });
         seen.add(offer.id);
       }
       cel(offer.when, ['offers', i, 'when']);
@@ -94,9 +129,15 @@ function problemOfAjv(e: ErrorObject): ProblemDetail {
     case 'required':
       return { path: pathText([...base, String(params.missingProperty)]), message: 'is required' };
     case 'additionalProperties':
-      return { path: pathText([...base, String(params.additionalProperty)]), message: 'is not a known field' };
+      return {
+        path: pathText([...base, String(params.additionalProperty)]),
+        message: 'is not a known field',
+      };
     case 'enum':
-      return { path: pathText(base), message: `must be one of: ${(params.allowedValues as unknown[]).join(', ')}` };
+      return {
+        path: pathText(base),
+        message: `must be one of: ${(params.allowedValues as unknown[]).join(', ')}`,
+      };
     case 'pattern': {
       const last = base[base.length - 1];
       const hint =
@@ -152,7 +193,11 @@ function normalize(v: unknown): unknown {
   return changed ? { ...c, schedule: sched } : v;
 }
 
-function fileLineOf(doc: Document | undefined, lines: LineCounter | undefined, path: (string | number)[]): number | undefined {
+function fileLineOf(
+  doc: Document | undefined,
+  lines: LineCounter | undefined,
+  path: (string | number)[],
+): number | undefined {
   if (!doc || !lines) return undefined;
   const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
   return node?.range ? lines.linePos(node.range[0]).line : undefined;

@@ -53,6 +53,15 @@ void describe('schedule', () => {
     assert.equal(openAt({ hours: '20:00-24:00' }, '2026-11-24T23:59'), true);
   });
 
+  void it('mixes a day window and an over-midnight window', () => {
+    const s = { weekdays: ['sat' as const], hours: '11:00-14:00, 22:00-02:00' };
+    assert.equal(openAt(s, '2026-11-28T12:00'), true, 'Saturday lunch');
+    assert.equal(openAt(s, '2026-11-29T01:00'), true, 'Saturday night, after midnight');
+    assert.equal(openAt(s, '2026-11-29T12:00'), false, 'Sunday lunch');
+    assert.equal(openAt(s, '2026-11-28T01:00'), false, 'Friday night, after midnight');
+    assert.equal(openAt(s, '2026-11-28T15:00'), false, 'Saturday afternoon');
+  });
+
   void it('weekdays are local weekdays', () => {
     const s = { weekdays: ['sat' as const, 'sun' as const] };
     assert.equal(openAt(s, '2026-11-28T12:00'), true, 'Saturday');
@@ -64,7 +73,11 @@ void describe('schedule', () => {
     const s = { weekdays: ['fri' as const], hours: '22:00-02:00', to: '2026-11-27' };
     assert.equal(openAt(s, '2026-11-27T21:59'), false, 'Friday before it opens');
     assert.equal(openAt(s, '2026-11-27T22:00'), true, 'Friday 22:00');
-    assert.equal(openAt(s, '2026-11-28T01:59'), true, 'Saturday 01:59 is still Friday night, even after `to`');
+    assert.equal(
+      openAt(s, '2026-11-28T01:59'),
+      true,
+      'Saturday 01:59 is still Friday night, even after `to`',
+    );
     assert.equal(openAt(s, '2026-11-28T02:00'), false, 'Saturday 02:00 closes');
     assert.equal(openAt(s, '2026-11-28T22:30'), false, 'Saturday night is not a Friday');
     assert.equal(openAt(s, '2026-11-27T01:00'), false, 'Friday 01:00 belongs to Thursday night');
@@ -76,7 +89,10 @@ void describe('schedule', () => {
     const nyC = compiled({ id: 'ny', schedule: { hours: '10:00-23:00', timezone: 'America/New_York' } });
     const set = new CampaignSet([seoulC, nyC]);
     const ev = set.evaluate(input(event({ type: 'purchase', occurredAtMs: at }), null));
-    assert.deepEqual(ev.candidates.map((c) => c.campaignId), ['seoul']);
+    assert.deepEqual(
+      ev.candidates.map((c) => c.campaignId),
+      ['seoul'],
+    );
     assert.equal(ev.losses[0]?.campaignId, 'ny');
     assert.equal(ev.losses[0]?.reason, 'outside_schedule');
     assert.match(ev.losses[0].detail!, /Tue 2026-11-24 07:00 America\/New_York/);
@@ -85,8 +101,16 @@ void describe('schedule', () => {
   void it('gives `now` in the campaign time zone', () => {
     const at = Date.parse('2026-11-24T15:30:00Z'); // Wed 00:30 in Seoul, Tue 10:30 in New York
     const set = new CampaignSet([
-      compiled({ id: 'kr', schedule: { timezone: 'Asia/Seoul' }, condition: "now.hour == 0 && now.minute == 30 && now.weekday == 3 && now.date == '2026-11-25'" }),
-      compiled({ id: 'us', schedule: { timezone: 'America/New_York' }, condition: "now.hour == 10 && now.weekday == 2 && now.date == '2026-11-24'" }),
+      compiled({
+        id: 'kr',
+        schedule: { timezone: 'Asia/Seoul' },
+        condition: "now.hour == 0 && now.minute == 30 && now.weekday == 3 && now.date == '2026-11-25'",
+      }),
+      compiled({
+        id: 'us',
+        schedule: { timezone: 'America/New_York' },
+        condition: "now.hour == 10 && now.weekday == 2 && now.date == '2026-11-24'",
+      }),
     ]);
     const ev = set.evaluate(input(event({ type: 'purchase', occurredAtMs: at }), null));
     assert.deepEqual(ev.candidates.map((c) => c.campaignId).sort(), ['kr', 'us']);

@@ -16,8 +16,12 @@ export interface CompiledSchedule {
   readonly toDay: number;
   /** bit n set = weekday n (0 = Sunday) allowed */
   readonly weekdayMask: number;
-  /** [start, end) minute-of-day pairs; empty = all day */
-  readonly windows: readonly (readonly [number, number])[];
+  /** [start, end) minute-of-day pairs, flat: [start0, end0, start1, end1, …]; empty = all day */
+  readonly windows: readonly number[];
+  /** windows.length / 2, and the first window inline (-1 when none): the common case reads no array */
+  readonly windowCount: number;
+  readonly start0: number;
+  readonly end0: number;
   /** the schedule as written, for explanations */
   readonly text: string;
 }
@@ -28,9 +32,9 @@ function minutesOf(hhmm: string): number {
   return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 }
 
-function windowsOf(hours: string | undefined): Array<[number, number]> {
+function windowsOf(hours: string | undefined): number[] {
   if (!hours) return [];
-  return hours.split(',').map((w) => {
+  return hours.split(',').flatMap((w) => {
     const [a, b] = w.trim().split('-') as [string, string];
     return [minutesOf(a), minutesOf(b)];
   });
@@ -40,7 +44,10 @@ function windowsOf(hours: string | undefined): Array<[number, number]> {
 export function scheduleProblems(s: CampaignSchedule, path: string): ProblemDetail[] {
   const problems: ProblemDetail[] = [];
   if (typeof s.timezone === 'string' && !isValidTimeZone(s.timezone)) {
-    problems.push({ path: `${path}.timezone`, message: `unknown IANA time zone "${s.timezone}" (e.g. Asia/Seoul)` });
+    problems.push({
+      path: `${path}.timezone`,
+      message: `unknown IANA time zone "${s.timezone}" (e.g. Asia/Seoul)`,
+    });
   }
   const from = typeof s.from === 'string' ? dayOfIso(s.from) : undefined;
   const to = typeof s.to === 'string' ? dayOfIso(s.to) : undefined;
@@ -57,8 +64,10 @@ export function scheduleProblems(s: CampaignSchedule, path: string): ProblemDeta
     for (const w of s.hours.split(',')) {
       const m = /^\s*(\d\d):(\d\d)-(\d\d):(\d\d)\s*$/.exec(w);
       if (!m) continue; // the schema reports the pattern
-      if (m[3] === '24' && m[4] !== '00') problems.push({ path: `${path}.hours`, message: `"${w.trim()}": 24:00 is the latest end` });
-      else if (m[1] === m[3] && m[2] === m[4]) problems.push({ path: `${path}.hours`, message: `"${w.trim()}" is empty (start = end)` });
+      if (m[3] === '24' && m[4] !== '00')
+        problems.push({ path: `${path}.hours`, message: `"${w.trim()}": 24:00 is the latest end` });
+      else if (m[1] === m[3] && m[2] === m[4])
+        problems.push({ path: `${path}.hours`, message: `"${w.trim()}" is empty (start = end)` });
     }
   }
   return problems;
@@ -70,6 +79,7 @@ export function compileSchedule(s: CampaignSchedule): CompiledSchedule {
     weekdayMask = 0;
     for (const d of s.weekdays) weekdayMask |= 1 << WEEKDAYS.indexOf(d);
   }
+  const windows = windowsOf(s.hours);
   const parts: string[] = [];
   if (s.from || s.to) parts.push(`${s.from ?? '…'} to ${s.to ?? '…'}`);
   if (s.weekdays) parts.push(s.weekdays.join(','));
@@ -80,41 +90,43 @@ export function compileSchedule(s: CampaignSchedule): CompiledSchedule {
     fromDay: s.from ? (dayOfIso(s.from) ?? -Infinity) : -Infinity,
     toDay: s.to ? (dayOfIso(s.to) ?? Infinity) : Infinity,
     weekdayMask,
-    windows: windowsOf(s.hours),
+    windows,
+    windowCount: windows.length / 2,
+    start0: windows.length > 0 ? windows[0] : -1,
+    end0: windows.length > 0 ? windows[1] : -1,
     text: parts.join(' '),
   };
 }
 
+/** The parts of a schedule inSchedule reads (the campaign set keeps them inline, next to each other). */
+export type ScheduleFields = Pick<
+  CompiledSchedule,
+  'fromDay' | 'toDay' | 'weekdayMask' | 'windows' | 'windowCount' | 'start0' | 'end0'
+>;
+
 /** Is local wall-clock time `localMs` (epoch ms shifted by the zone offset) inside the schedule? */
-export function inSchedule(s: CompiledSchedule, localMs: number): boolean {
+export function inSchedule(s: ScheduleFields, localMs: number): boolean {
   const day = Math.floor(localMs / MS_PER_DAY);
+  const count = s.windowCount;
+  if (count === 0) return dayAllowed(s, day);
+  const minute = Math.floor((localMs - day * MS_PER_DAY) / 60_000);
+  if (count === 1) return inWindow(s, s.start0, s.end0, minute, day) === 1;
   const windows = s.windows;
-  if (windows.length > 0) {
-    const minute = Math.floor((localMs - day * MS_PER_DAY) / 60_000);
-    let open = false;
-    for (let i = 0; i < windows.length; i++) {
-      const w = windows[i];
-      const start = w[0];
-      const end = w[1];
-      if (start < end) {
-        if (minute >= start && minute < end) {
-          open = true;
-          break;
-        }
-      } else if (minute >= start) {
-        open = true;
-        break;
-      } else if (minute < end) {
-        // the part after midnight of a window that opened the day before
-        if (dayAllowed(s, day - 1)) return true;
-      }
-    }
-    if (!open) return false;
+  for (let i = 0; i < windows.length; i += 2) {
+    if (inWindow(s, windows[i], windows[i + 1], minute, day) === 1) return true;
   }
-  return dayAllowed(s, day);
+  return false;
 }
 
-function dayAllowed(s: CompiledSchedule, day: number): boolean {
+/** 1 when `minute` of `day` is inside [start, end) on an allowed day (a window over midnight belongs to the day it opened), else 0. */
+function inWindow(s: ScheduleFields, start: number, end: number, minute: number, day: number): number {
+  if (start < end) return minute >= start && minute < end && dayAllowed(s, day) ? 1 : 0;
+  if (minute >= start) return dayAllowed(s, day) ? 1 : 0;
+  if (minute < end) return dayAllowed(s, day - 1) ? 1 : 0;
+  return 0;
+}
+
+function dayAllowed(s: ScheduleFields, day: number): boolean {
   return day >= s.fromDay && day <= s.toDay && (s.weekdayMask & (1 << weekdayOfDay(day))) !== 0;
 }
 

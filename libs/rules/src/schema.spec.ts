@@ -19,7 +19,9 @@ function repoFile(rel: string): string {
 
 void describe('published campaign schema', () => {
   void it('docs/schemas/campaign.schema.json equals campaign.schema.ts (regenerate: node dist/libs/rules/tools/write-schema.js)', () => {
-    const published: unknown = JSON.parse(readFileSync(repoFile('docs/schemas/campaign.schema.json'), 'utf8'));
+    const published: unknown = JSON.parse(
+      readFileSync(repoFile('docs/schemas/campaign.schema.json'), 'utf8'),
+    );
     assert.deepEqual(published, JSON.parse(JSON.stringify(campaignSchema)));
   });
 

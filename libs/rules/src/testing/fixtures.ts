@@ -1,4 +1,10 @@
-import type { AcceptedEvent, ContextSnapshot, CustomerProfile, WindowTotals, Windows } from '@nunchi/contracts';
+import type {
+  AcceptedEvent,
+  ContextSnapshot,
+  CustomerProfile,
+  WindowTotals,
+  Windows,
+} from '@nunchi/contracts';
 import type { CampaignDefinition } from '../campaign.js';
 import { compileCampaign, type CompiledCampaign } from '../compile-campaign.js';
 import type { CustomerUsage, DecisionInput } from '../decision.types.js';
@@ -60,7 +66,12 @@ export function purchase(
   items: Array<{ category: string; quantity?: number; unitPrice: number; sku?: string }>,
   over: Partial<AcceptedEvent> = {},
 ): AcceptedEvent {
-  const lines = items.map((it, i) => ({ sku: it.sku ?? `sku-${i}`, category: it.category, quantity: it.quantity ?? 1, unitPrice: it.unitPrice }));
+  const lines = items.map((it, i) => ({
+    sku: it.sku ?? `sku-${i}`,
+    category: it.category,
+    quantity: it.quantity ?? 1,
+    unitPrice: it.unitPrice,
+  }));
   const amount = lines.reduce((s, l) => s + l.quantity * l.unitPrice, 0);
   return event({ type: 'purchase', payload: { amount, currency: 'KRW', items: lines }, ...over });
 }
@@ -69,12 +80,18 @@ export function usage(over: Partial<CustomerUsage> = {}): CustomerUsage {
   return { offersToday: 0, byCampaignToday: {}, byCampaignLifetime: {}, byChannelToday: {}, ...over };
 }
 
-export function input(e: AcceptedEvent, customer: CustomerProfile | null, over: Partial<DecisionInput> = {}): DecisionInput {
+export function input(
+  e: AcceptedEvent,
+  customer: CustomerProfile | null,
+  over: Partial<DecisionInput> = {},
+): DecisionInput {
   return { event: e, customer, ctx: context(e.customerId), nowMs: e.occurredAtMs, usage: usage(), ...over };
 }
 
 /** A minimal valid campaign; override any field. */
-export function campaign(over: Partial<CampaignDefinition> & Pick<CampaignDefinition, 'id'>): CampaignDefinition {
+export function campaign(
+  over: Partial<CampaignDefinition> & Pick<CampaignDefinition, 'id'>,
+): CampaignDefinition {
   return {
     name: over.id,
     trigger: { types: ['purchase'] },
@@ -84,6 +101,9 @@ export function campaign(over: Partial<CampaignDefinition> & Pick<CampaignDefini
   };
 }
 
-export function compiled(over: Partial<CampaignDefinition> & Pick<CampaignDefinition, 'id'>, version = 1): CompiledCampaign {
+export function compiled(
+  over: Partial<CampaignDefinition> & Pick<CampaignDefinition, 'id'>,
+  version = 1,
+): CompiledCampaign {
   return compileCampaign(campaign(over), version);
 }

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CEL_TYPES, CEL_VARIABLES } from './cel-environment.js';
+import { compileExpression, isCelProblem } from './cel-expression.js';
+
+function repoFile(rel: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, rel))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`${rel} not found`);
+    dir = up;
+  }
+  return join(dir, rel);
+}
+
+const reference = readFileSync(repoFile('docs/cel-reference.md'), 'utf8');
+
+void describe('docs/cel-reference.md', () => {
+  void it('documents every field of event, customer, ctx and now', () => {
+    for (const [variable, type] of Object.entries(CEL_VARIABLES)) {
+      for (const field of Object.keys(CEL_TYPES[type])) {
+        assert.ok(reference.includes(`\`${variable}.${field}\``), `${variable}.${field} is not documented`);
+      }
+    }
+    for (const total of Object.keys(CEL_TYPES.Totals))
+      assert.ok(reference.includes(`| \`${total}\` |`), total);
+    for (const w of Object.keys(CEL_TYPES.Windows)) assert.ok(reference.includes(`\`${w}\``), w);
+  });
+
+  void it('every example compiles', () => {
+    const block = /```cel\n([\s\S]*?)```/.exec(reference)?.[1];
+    assert.ok(block, 'no ```cel block');
+    const lines = block.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('//'));
+    assert.ok(lines.length >= 8);
+    for (const line of lines) {
+      const c = compileExpression(line);
+      assert.ok(!isCelProblem(c), `${line}\n${isCelProblem(c) ? c.message : ''}`);
+    }
+  });
+});
