@@ -11,7 +11,8 @@ export function isSubjectToken(value: string): boolean {
 }
 
 function token(value: string, what: string): string {
-  if (!TOKEN.test(value)) throw new Error(`${what} "${value}" is not a valid subject token ([A-Za-z0-9_-]{1,64})`);
+  if (!TOKEN.test(value))
+    throw new Error(`${what} "${value}" is not a valid subject token ([A-Za-z0-9_-]{1,64})`);
   return value;
 }
 
