@@ -37,6 +37,8 @@ export const Subjects = {
   /** Rejected input: mkt.dlq.<stage>. */
   dlq: (stage: DlqStage) => `mkt.dlq.${stage}`,
   dlqAll: 'mkt.dlq.>',
+  /** On DLQ: one marker per DLQ entry that `nunchi dlq replay` got accepted, so it is not replayed twice. */
+  dlqReplayed: 'mkt.dlq.replayed',
   /** Campaign set changed: decision replicas reload. Core NATS, a hint only (the source of truth is Cassandra). */
   campaignsChanged: 'mkt.ctl.campaigns.changed',
   /** Profiles changed outside the event flow (import, erasure): context replicas drop them from the hot tier. Core NATS. */
@@ -62,4 +64,8 @@ export const Headers = {
   receivedAt: 'Nunchi-Received-At',
   dlqReason: 'Nunchi-Dlq-Reason',
   dlqSubject: 'Nunchi-Dlq-Subject',
+  /** ISO-8601 instant the input was rejected */
+  dlqAt: 'Nunchi-Dlq-At',
+  /** on a request sent by `nunchi dlq replay`, and on the DLQ record of a replay rejected again: the DLQ sequence replayed */
+  dlqReplayOf: 'Nunchi-Dlq-Replay-Of',
 } as const;

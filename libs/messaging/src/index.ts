@@ -6,3 +6,4 @@ export * from './outcome.js';
 export * from './publisher.js';
 export * from './consumer-runner.js';
 export * from './nest/messaging.module.js';
+export * from './pub-ack-inbox.js';
