@@ -18,7 +18,10 @@ describe('KeyedSerializer', () => {
 
   it('keeps going after a failed task', async () => {
     const s = new KeyedSerializer();
-    await assert.rejects(s.run('a', () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      s.run('a', () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(await s.run('a', () => Promise.resolve(7)), 7);
   });
 });

@@ -36,6 +36,39 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 const NEVER = () => false;
 
+/**
+ * The commonest built-in constraints as plain expressions: each is the class-validator function it
+ * replaces, or stricter (maxLength counts UTF-16 units, so a surrogate pair counts twice), never looser.
+ * A constraint whose options this table does not recognise returns undefined and is called as is.
+ */
+const DIRECT: Record<string, (constraints: unknown[]) => ((value: unknown) => boolean) | undefined> = {
+  isString: () => (v) => typeof v === 'string',
+  isInt: () => (v) => typeof v === 'number' && Number.isInteger(v),
+  isNumber: ([options]) => {
+    const o = (options ?? {}) as Record<string, unknown>;
+    return o['allowNaN'] || o['allowInfinity'] || o['maxDecimalPlaces'] !== undefined
+      ? undefined
+      : (v) => typeof v === 'number' && Number.isFinite(v);
+  },
+  min: ([bound]) => (typeof bound === 'number' ? (v) => typeof v === 'number' && v >= bound : undefined),
+  max: ([bound]) => (typeof bound === 'number' ? (v) => typeof v === 'number' && v <= bound : undefined),
+  maxLength: ([bound]) =>
+    typeof bound === 'number' ? (v) => typeof v === 'string' && v.length <= bound : undefined,
+  matches: ([pattern, modifiers]) =>
+    pattern instanceof RegExp && !pattern.global && !pattern.sticky && modifiers === undefined
+      ? (v) => typeof v === 'string' && pattern.test(v)
+      : undefined,
+  isIn: ([values]) => {
+    if (!Array.isArray(values) || !values.every((x) => typeof x === 'string')) return undefined;
+    const set = new Set<unknown>(values);
+    return (v) => typeof v === 'string' && set.has(v);
+  },
+  isObject: () => (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
+  isArray: () => (v) => Array.isArray(v),
+  arrayMinSize: ([n]) => (typeof n === 'number' ? (v) => Array.isArray(v) && v.length >= n : undefined),
+  arrayMaxSize: ([n]) => (typeof n === 'number' ? (v) => Array.isArray(v) && v.length <= n : undefined),
+};
+
 function compileClass(
   dto: new () => object,
   seen: Map<object, (o: Record<string, unknown>) => boolean>,
@@ -66,6 +99,13 @@ function compileClass(
         case ValidationTypes.CUSTOM_VALIDATION: {
           const constraints = storage.getTargetValidatorConstraints(m.constraintCls);
           if (constraints.length !== 1 || constraints[0].async) return NEVER;
+          const direct = DIRECT[constraints[0].name]?.(m.constraints as unknown[]);
+          if (direct) {
+            checks.push(
+              m.each ? (value) => (Array.isArray(value) ? value.every(direct) : direct(value)) : direct,
+            );
+            break;
+          }
           const validator = constraints[0].instance as {
             validate(value: unknown, args: ValidationArguments): unknown;
           };
