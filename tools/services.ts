@@ -9,6 +9,8 @@ export interface RunningServices {
   stop(): Promise<void>;
   /** resolves with the service that exited unexpectedly */
   crashed: Promise<string>;
+  /** process id of each service (benchmarks read their CPU time) */
+  pids: Partial<Record<(typeof SERVICES)[number], number>>;
 }
 
 const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
@@ -34,6 +36,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
   let onCrash: (name: string) => void = () => undefined;
   const crashed = new Promise<string>((resolve) => (onCrash = resolve));
   const urls = {} as RunningServices['urls'];
+  const pids: RunningServices['pids'] = {};
 
   for (const name of options.services ?? SERVICES) {
     const port = Number(env[`NUNCHI_${name.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[name]);
@@ -43,6 +46,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.set(name, child);
+    pids[name] = child.pid;
     for (const stream of [child.stdout, child.stderr]) {
       let buffer = '';
       stream.setEncoding('utf8').on('data', (chunk: string) => {
@@ -90,7 +94,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
     await stop();
     throw error;
   }
-  return { urls, stop, crashed };
+  return { urls, stop, crashed, pids };
 }
 
 async function waitReady(name: string, url: string, deadline: number): Promise<void> {
