@@ -71,9 +71,10 @@ export class IngestEventUseCase {
       parent,
     );
     const ctx = trace.setSpan(parent, span);
+    const decoded = { body: input.body };
     let reply: Promise<IngestReply>;
     try {
-      const envelope = this.validate(input, receivedAtMs, ctx);
+      const envelope = this.validate(input, decoded, receivedAtMs, ctx);
       span.setAttributes({
         'nunchi.event.id': envelope.id,
         'nunchi.event.type': envelope.type,
@@ -81,7 +82,7 @@ export class IngestEventUseCase {
       });
       reply = this.route(envelope, receivedAtMs, ctx);
     } catch (error) {
-      reply = context.with(ctx, () => this.reject(input, error, span));
+      reply = context.with(ctx, () => this.reject({ ...input, body: decoded.body }, error, span));
     }
     return reply.finally(() => span.end());
   }
@@ -97,11 +98,17 @@ export class IngestEventUseCase {
     );
   }
 
-  private validate(input: IngestInput, receivedAtMs: number, parent: Context): EventEnvelopeDto {
+  /** decoded.body is set as soon as the bytes are JSON, so that a rejection can name the event's id. */
+  private validate(
+    input: IngestInput,
+    decoded: { body?: unknown },
+    receivedAtMs: number,
+    parent: Context,
+  ): EventEnvelopeDto {
     const span = tracer().startSpan('ingestion.validate', {}, parent);
     try {
-      const body = input.body !== undefined ? input.body : decodeJson(input.bytes ?? new Uint8Array(0));
-      return validateEvent(body, { nowMs: receivedAtMs, subject: input.subject });
+      if (decoded.body === undefined) decoded.body = decodeJson(input.bytes ?? new Uint8Array(0));
+      return validateEvent(decoded.body, { nowMs: receivedAtMs, subject: input.subject });
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       throw error;
