@@ -264,6 +264,19 @@ describe('validateEvent', () => {
     );
   });
 
+  it('says "required" once for a missing field, and names every missing one', () => {
+    const rest: Record<string, unknown> = purchase();
+    delete rest['payload'];
+    delete rest['occurredAt'];
+    assert.deepEqual(problems(rest), ['occurredAt: required', 'payload: required']);
+    assert.deepEqual(
+      problems(
+        purchase({ payload: { currency: 'KRW', items: [{ sku: 'a', category: 'x', unitPrice: 1 }] } }),
+      ),
+      ['payload.amount: required', 'payload.items[0].quantity: required'],
+    );
+  });
+
   it('rejects unknown properties in nested objects too', () => {
     assert.deepEqual(problems(purchase({ customer: { id: 'c-1', vip: true } })), [
       'customer.vip: unknown property',

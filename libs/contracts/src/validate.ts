@@ -27,7 +27,7 @@ const VALIDATOR_OPTIONS = {
   whitelist: true,
   forbidNonWhitelisted: true,
   forbidUnknownValues: true,
-  validationError: { target: false, value: false },
+  validationError: { target: false, value: true },
 };
 
 const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
@@ -84,8 +84,13 @@ function flatten(errors: ValidationError[], prefix: string, out: ProblemDetail[]
       : prefix
         ? `${prefix}.${error.property}`
         : error.property;
-    for (const message of Object.values(error.constraints ?? {})) {
-      out.push({ path, message: message.replace(/^property (\S+) should not exist$/, 'unknown property') });
+    const messages = Object.values(error.constraints ?? {});
+    if (error.value === undefined && messages.length && !error.constraints?.['whitelistValidation']) {
+      // A missing field fails every rule it has; one line says it better.
+      out.push({ path, message: 'required' });
+    } else {
+      for (const message of messages)
+        out.push({ path, message: message.replace(/^property (\S+) should not exist$/, 'unknown property') });
     }
     if (error.children?.length) flatten(error.children, path, out);
   }
