@@ -16,6 +16,7 @@ import { decodeJson, DecodeError, Publisher } from '@nunchi/messaging';
 import { context, SpanStatusCode, trace, tracer, withSpan, type Context, type Span } from '@nunchi/telemetry';
 import { IdentityRepository } from './identity.repository.js';
 import { KeyedSerializer } from './keyed-serializer.js';
+import { ThrottledLog } from './throttled-log.js';
 
 export interface IngestInput {
   /** the bytes as received: they go to the DLQ unchanged when rejected (absent for an item of an HTTP batch) */
@@ -211,26 +212,4 @@ export class IngestEventUseCase {
 function idOf(body: unknown): string | undefined {
   const id = body && typeof body === 'object' ? (body as Record<string, unknown>)['id'] : undefined;
   return typeof id === 'string' && id.length <= 128 ? id : undefined;
-}
-
-/** One log line per second at most, with a count: an outage must not turn into a log flood. */
-class ThrottledLog {
-  private count = 0;
-  private last = '';
-  private timer?: NodeJS.Timeout;
-
-  constructor(
-    private readonly logger: Logger,
-    private readonly what: string,
-  ) {}
-
-  add(detail: string): void {
-    this.count++;
-    this.last = detail;
-    this.timer ??= setTimeout(() => {
-      this.logger.warn(`${this.what}: ${this.count} in the last second (last: ${this.last})`);
-      this.count = 0;
-      this.timer = undefined;
-    }, 1_000).unref();
-  }
 }
