@@ -61,7 +61,8 @@ describe('ingestion: failure without loss', () => {
       batch: await post(`${h.services.urls.ingestion}/v1/events`, JSON.stringify(batch)),
     });
 
-    // The stream is full and refuses new messages: JetStream cannot store.
+    // The stream is full and refuses new messages: JetStream cannot store. (For a few milliseconds, on the
+    // NATS server of this test run; the configuration is put back whatever happens.)
     const { messages } = (await jsm.streams.info(Streams.EVENTS.name)).state;
     await jsm.streams.update(Streams.EVENTS.name, {
       ...original,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { loadConfig } from '@nunchi/config';
 import {
   decisionIdOf,
   partitionOf,
@@ -9,6 +10,7 @@ import {
   type AcceptedEvent,
   type EnrichedEvent,
 } from '@nunchi/contracts';
+import { ensureStreams } from '@nunchi/messaging';
 import { dadsPurchase, request, runId, startHarness, waitFor, type Harness } from './support/harness.js';
 import { lastSeq, post, readStream } from './support/streams.js';
 
@@ -77,6 +79,9 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
     h = await startHarness({ NUNCHI_DUPLICATE_WINDOW_MS: String(WINDOW_MS) });
   });
   after(async () => {
+    // Put the configured window back on the streams, as the next service start would.
+    if (h)
+      await ensureStreams(h.nc, loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' }).nats);
     await h?.close();
   });
 
