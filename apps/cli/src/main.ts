@@ -11,6 +11,7 @@ import { importCustomers } from './commands/customers.js';
 import { explainDecisionById } from './commands/decisions.js';
 import { sendEventsFile } from './commands/events.js';
 import { tailOffers } from './commands/offers.js';
+import { listDlq, preview, replayDlq } from './commands/dlq.js';
 
 const program = new Command('nunchi')
   .description('Operate Nunchi: import customers, apply campaigns, send events, follow offers, explain decisions.')
@@ -134,5 +135,44 @@ program
       for (const line of await explainDecisionById(r, id)) console.log(line);
     }),
   );
+
+// ---- dlq: rejected input kept in the DLQ stream (apps/cli/src/commands/dlq.ts) -------------------------
+const dlq = program.command('dlq').description('rejected input, kept in the DLQ stream with its bytes, subject, reason and time');
+dlq
+  .command('list')
+  .description('the newest rejected inputs, oldest first, with whether a replay got them accepted')
+  .option('--stage <stage>', 'ingestion | context | decision | analytics (default: all)')
+  .option('--limit <n>', 'at most n entries (default 20)', (v) => Number.parseInt(v, 10))
+  .option('--json', 'one JSON object per line (bytes as base64)')
+  .action(
+    action(async (r, options: { stage?: string; limit?: number; json?: boolean }) => {
+      const entries = await listDlq(r, options);
+      if (!entries.length) return console.log('the DLQ is empty');
+      for (const e of entries) {
+        if (options.json) {
+          console.log(JSON.stringify({ ...e, data: Buffer.from(e.data).toString('base64') }));
+          continue;
+        }
+        const status = e.replayed ? ` [replayed: accepted as ${e.replayed.id}]` : e.replayOf !== undefined ? ` [failed replay of #${e.replayOf}]` : '';
+        console.log(`#${e.seq} ${e.at} ${e.stage} ${e.subject}${status}\n    reason: ${e.reason}\n    ${e.data.length} bytes: ${preview(e.data)}`);
+      }
+    }),
+  );
+dlq
+  .command('replay')
+  .description('send ingestion-stage entries through the NATS door again (after a fix) and report each outcome; an accepted entry is never replayed twice')
+  .option('--stage <stage>', 'only ingestion entries can be replayed (default: ingestion)')
+  .option('--seq <n>', 'only the entry with this DLQ sequence', (v) => Number.parseInt(v, 10))
+  .action(
+    action(async (r, options: { stage?: string; seq?: number }) => {
+      const results = await replayDlq(r, options);
+      if (!results.length) return console.log('nothing to replay');
+      for (const x of results) console.log(`#${x.seq} ${x.subject}: ${x.outcome} — ${x.detail}`);
+      const count = (o: string) => results.filter((x) => x.outcome === o).length;
+      console.log(`accepted ${count('accepted')}, rejected again ${count('rejected')}, skipped ${count('skipped')}, no answer ${count('no-answer')}`);
+      if (count('rejected') || count('no-answer')) process.exitCode = 2;
+    }),
+  );
+// ---- end dlq ---------------------------------------------------------------------------------------------
 
 await program.parseAsync(process.argv);

@@ -1,13 +1,18 @@
-import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { IngestReply } from '@nunchi/contracts';
-import { extractTraceContext, context } from '@nunchi/telemetry';
+import { ContractError, type IngestReply } from '@nunchi/contracts';
+import { decodeJson, DecodeError } from '@nunchi/messaging';
+import { context, extractTraceContext } from '@nunchi/telemetry';
+import { MAX_BATCH } from './http-limits.js';
 import { IngestEventUseCase } from './ingest-event.usecase.js';
 
-export const MAX_BATCH = 500;
+const ORIGIN = 'POST /v1/events';
 
-/** The HTTP door: one event or a batch of up to 500, answered per item. */
+/**
+ * The HTTP door: one event or a batch of up to 500, answered per item. The body arrives as bytes (main.ts:
+ * bodyAsBytes), so a body that is not JSON is refused here, by our rules, and kept in the DLQ.
+ */
 @ApiTags('events')
 @Controller('v1/events')
 export class EventsController {
@@ -16,29 +21,57 @@ export class EventsController {
   @Post()
   @HttpCode(200)
   @ApiOperation({ summary: 'Send one event, or an array of up to 500; each gets its own answer.' })
-  @ApiBody({ description: 'An event envelope (see docs/schemas/event.schema.json) or an array of them.' })
-  @ApiResponse({ status: 200, description: 'Every item stored or rejected; see each item.' })
-  @ApiResponse({ status: 400, description: 'Malformed JSON, or a batch over 500 items.' })
-  @ApiResponse({ status: 413, description: 'Body above the size limit.' })
-  @ApiResponse({ status: 503, description: 'The event store is unavailable: nothing was stored; retry.' })
-  async post(@Body() body: unknown, @Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+  @ApiBody({
+    description: 'An event envelope (docs/schemas/event.schema.json) or an array of 1 to 500 of them.',
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'One event stored, or a batch: every item stored or rejected ({"results":[…]}).',
+  })
+  @ApiResponse({
+    status: 400,
+    description: 'MALFORMED_JSON (not UTF-8 JSON), or a batch of 0 or more than 500 items.',
+  })
+  @ApiResponse({ status: 413, description: 'TOO_LARGE: body above 1 MiB.' })
+  @ApiResponse({
+    status: 422,
+    description: 'One event, rejected: VALIDATION_FAILED with every problem by path.',
+  })
+  @ApiResponse({
+    status: 503,
+    description: 'UNAVAILABLE_RETRY: the event store did not store it (or some batch items); retry.',
+  })
+  async post(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
+    const bytes = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const parent = extractTraceContext((key) => header(request, key));
-    const batch = Array.isArray(body);
-    const items = batch ? (body as unknown[]) : [body];
-    if (items.length > MAX_BATCH || items.length === 0) {
-      return reply.status(400).send({ ok: false, error: { code: 'VALIDATION_FAILED', details: [{ path: '', message: `a batch holds 1 to ${MAX_BATCH} events` }] } });
-    }
-    const rawBytes = (request as FastifyRequest & { rawBody?: Buffer }).rawBody;
-    const results: IngestReply[] = await context.with(parent, () =>
-      Promise.all(
-        items.map((item) =>
-          this.ingest.execute({ bytes: batch || !rawBytes ? new Uint8Array(0) : rawBytes, body: item, origin: 'POST /v1/events' }),
-        ),
-      ),
-    );
-    const unavailable = results.some((r) => !r.ok && r.error.code === 'UNAVAILABLE_RETRY');
-    const status = unavailable ? 503 : !batch && !results[0].ok ? 422 : 200;
-    return reply.status(status).send(batch ? { results } : results[0]);
+    return context.with(parent, async () => {
+      let body: unknown;
+      try {
+        body = decodeJson(bytes);
+      } catch (error) {
+        return reply
+          .status(400)
+          .send(await this.ingest.refuse({ bytes, origin: ORIGIN }, error as DecodeError));
+      }
+      if (!Array.isArray(body)) {
+        const result = await this.ingest.execute({ bytes, body, origin: ORIGIN });
+        return reply
+          .status(result.ok ? 200 : result.error.code === 'UNAVAILABLE_RETRY' ? 503 : 422)
+          .send(result);
+      }
+      if (body.length === 0 || body.length > MAX_BATCH) {
+        const error = new ContractError('VALIDATION_FAILED', [
+          { path: '', message: `a batch holds 1 to ${MAX_BATCH} events, not ${body.length}` },
+        ]);
+        return reply.status(400).send(await this.ingest.refuse({ bytes, origin: ORIGIN }, error));
+      }
+      // Items of a batch have no bytes of their own: a rejected item goes to the DLQ re-encoded.
+      const results: IngestReply[] = await Promise.all(
+        body.map((item) => this.ingest.execute({ body: item, origin: ORIGIN })),
+      );
+      const unavailable = results.some((r) => !r.ok && r.error.code === 'UNAVAILABLE_RETRY');
+      return reply.status(unavailable ? 503 : 200).send({ results });
+    });
   }
 }
 

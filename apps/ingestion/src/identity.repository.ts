@@ -1,17 +1,30 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { CQL_CLIENT, defineStatements, run, statement, storedIdentityValue, type CqlClient } from '@nunchi/cassandra';
+import {
+  CQL_CLIENT,
+  defineStatements,
+  run,
+  statement,
+  storedIdentityValue,
+  type CqlClient,
+} from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import type { IdentityType } from '@nunchi/contracts';
 
 const Q = defineStatements({
-  findIdentity: statement('identities.find', 'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?'),
+  findIdentity: statement(
+    'identities.find',
+    'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',
+  ),
   claimIdentity: statement(
     'identities.claim',
     'INSERT INTO identities (id_type, id_value, customer_id, created_at) VALUES (?, ?, ?, ?) IF NOT EXISTS',
     false,
   ),
-  indexIdentity: statement('customer_identities.insert', 'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)'),
+  indexIdentity: statement(
+    'customer_identities.insert',
+    'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)',
+  ),
 });
 
 /**
@@ -28,6 +41,13 @@ export class IdentityRepository {
     @Inject(CQL_CLIENT) private readonly client: CqlClient,
     @Inject(CONFIG) private readonly config: NunchiConfig,
   ) {}
+
+  /** The customer id if this identifier was resolved before by this process; no I/O. */
+  cached(type: IdentityType, rawValue: string): string | undefined {
+    return this.cache.get(
+      `${type}\u0000${storedIdentityValue(type, rawValue, this.config.domain.identitySecret)}`,
+    );
+  }
 
   async resolve(type: IdentityType, rawValue: string): Promise<{ customerId: string; created: boolean }> {
     const value = storedIdentityValue(type, rawValue, this.config.domain.identitySecret);

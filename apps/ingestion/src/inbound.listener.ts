@@ -1,6 +1,12 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { Subjects } from '@nunchi/contracts';
+import { ContractError, Headers, Subjects, type IngestReply } from '@nunchi/contracts';
 import { encodeJson, NATS_CONNECTION, traceContextOf } from '@nunchi/messaging';
 import { context } from '@nunchi/telemetry';
 import { IngestEventUseCase } from './ingest-event.usecase.js';
@@ -8,6 +14,7 @@ import { IngestEventUseCase } from './ingest-event.usecase.js';
 /**
  * The NATS door: request or publish on mkt.in.<channel>.<type>. A queue group spreads the load over
  * ingestion replicas. A request gets the reply; a plain publish's errors go to the DLQ only.
+ * Messages are handed to the use case synchronously, in arrival order (it keeps that order into EVENTS).
  */
 @Injectable()
 export class InboundListener implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,7 +31,7 @@ export class InboundListener implements OnApplicationBootstrap, OnApplicationShu
       queue: 'nunchi-ingestion',
       callback: (error, msg) => {
         if (error) return this.logger.error(`subscription error: ${error.message}`);
-        void this.handle(msg);
+        this.handle(msg);
       },
     });
   }
@@ -33,20 +40,44 @@ export class InboundListener implements OnApplicationBootstrap, OnApplicationShu
     await this.subscription?.drain();
   }
 
-  private async handle(msg: Msg): Promise<void> {
-    // mkt.in.<channel>.<type>: anything else on this wildcard is answered as a subject error.
-    const [, , channel, type, ...rest] = msg.subject.split('.');
-    const subject = channel && type && rest.length === 0 ? { channel, type } : undefined;
+  private handle(msg: Msg): void {
+    let reply: Promise<IngestReply>;
     try {
-      const reply = await context.with(traceContextOf(msg.headers), () =>
-        subject
-          ? this.ingest.execute({ bytes: msg.data, origin: msg.subject, subject })
-          : Promise.resolve({ ok: false as const, error: { code: 'SUBJECT_MISMATCH' as const, details: [{ path: '', message: 'publish on mkt.in.<channel>.<type>' }] } }),
-      );
-      if (msg.reply) msg.respond(encodeJson(reply));
+      reply = context.with(traceContextOf(msg.headers), () => {
+        const replayOf = msg.headers?.has(Headers.dlqReplayOf)
+          ? msg.headers.get(Headers.dlqReplayOf)
+          : undefined;
+        if (replayOf !== undefined && !/^\d{1,20}$/.test(replayOf))
+          throw new Error(`bad ${Headers.dlqReplayOf} header`);
+        const input = { bytes: msg.data, origin: msg.subject, ...(replayOf ? { replayOf } : {}) };
+        // mkt.in.<channel>.<type>: anything else on this wildcard is refused as a subject error.
+        const [, , channel, type, ...rest] = msg.subject.split('.');
+        return channel && type && rest.length === 0
+          ? this.ingest.execute({ ...input, subject: { channel, type } })
+          : this.ingest.refuse(
+              input,
+              new ContractError('SUBJECT_MISMATCH', [
+                { path: '', message: 'publish on mkt.in.<channel>.<type>' },
+              ]),
+            );
+      });
     } catch (error) {
-      this.logger.error(`unexpected failure on ${msg.subject}: ${(error as Error).stack ?? String(error)}`);
-      if (msg.reply) msg.respond(encodeJson({ ok: false, error: { code: 'INTERNAL', message: 'unexpected error; retry', details: [] } }));
+      reply = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    reply.then(
+      (answer) => {
+        if (msg.reply) msg.respond(encodeJson(answer));
+      },
+      (error: Error) => {
+        this.logger.error(`unexpected failure on ${msg.subject}: ${error.stack ?? String(error)}`);
+        if (msg.reply)
+          msg.respond(
+            encodeJson({
+              ok: false,
+              error: { code: 'INTERNAL', message: 'unexpected error; retry', details: [] },
+            }),
+          );
+      },
+    );
   }
 }

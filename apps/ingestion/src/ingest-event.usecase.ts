@@ -8,34 +8,53 @@ import {
   toAcceptedEvent,
   validateEvent,
   type EventEnvelopeDto,
+  type IdentityType,
   type IngestReply,
 } from '@nunchi/contracts';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { decodeJson, DecodeError, KeyedSerializer, Publisher } from '@nunchi/messaging';
-import { withSpan } from '@nunchi/telemetry';
+import { context, SpanStatusCode, trace, tracer, withSpan, type Context, type Span } from '@nunchi/telemetry';
 import { IdentityRepository } from './identity.repository.js';
-
+import { ThrottledLog } from './throttled-log.js';
 
 export interface IngestInput {
-  /** the bytes as received: they go to the DLQ unchanged when rejected */
-  bytes: Uint8Array;
-  /** already-decoded body (HTTP batches); decoded from bytes otherwise */
+  /** the bytes as received: they go to the DLQ unchanged when rejected (absent for an item of an HTTP batch) */
+  bytes?: Uint8Array;
+  /** already-decoded body (HTTP); decoded from bytes otherwise */
   body?: unknown;
   /** subject or route it came in on, for the DLQ record */
   origin: string;
   /** mkt.in.<channel>.<type> tokens the body must agree with */
   subject?: { channel: string; type: string };
+  /** DLQ stream sequence this input is a replay of (`nunchi dlq replay`) */
+  replayOf?: string;
 }
+
+const UNAVAILABLE = (id: string, what: string): IngestReply => ({
+  ok: false,
+  id,
+  error: {
+    code: 'UNAVAILABLE_RETRY',
+    message: `${what} unavailable; nothing was stored, retry`,
+    details: [],
+  },
+});
 
 /**
  * The front door's one behaviour, whichever door: decode → validate → resolve identity → store in EVENTS
  * (msgID = event id) → answer. Rejected input is answered and kept in the DLQ; storage failure is answered
  * with a retryable error and nothing is acknowledged that was not stored.
+ *
+ * Everything up to handing the event to JetStream runs synchronously when the customer is known (a customer
+ * id, or an identifier resolved before): events reach the stream in the order they arrived, without a
+ * per-customer queue, and the publishes of one burst share a socket write. Only a first look-up of an
+ * identifier waits, and later events with that identifier queue behind it (KeyedSerializer).
  */
 @Injectable()
 export class IngestEventUseCase {
   private readonly logger = new Logger('ingest');
   private readonly order = new KeyedSerializer();
+  private readonly storeFailures = new ThrottledLog(this.logger, 'EVENTS did not store events');
 
   constructor(
     @Inject(CONFIG) private readonly config: NunchiConfig,
@@ -43,58 +62,123 @@ export class IngestEventUseCase {
     private readonly identities: IdentityRepository,
   ) {}
 
-  async execute(input: IngestInput): Promise<IngestReply> {
+  execute(input: IngestInput): Promise<IngestReply> {
     const receivedAtMs = Date.now();
-    return withSpan('ingestion.receive', { attributes: { 'nunchi.origin': input.origin } }, async (span) => {
-      let envelope: EventEnvelopeDto;
-      try {
-        const body = input.body !== undefined ? input.body : decodeJson(input.bytes);
-        envelope = await withSpan('ingestion.validate', {}, () => validateEvent(body, { nowMs: receivedAtMs, subject: input.subject }));
-      } catch (error) {
-        return this.reject(input, error, span);
-      }
-      span.setAttributes({ 'nunchi.event.id': envelope.id, 'nunchi.event.type': envelope.type, 'nunchi.channel': envelope.channel });
-      const ref = envelope.customer;
-      const orderKey = ref.id ?? IDENTITY_TYPES.map((t) => ref[t] ?? '').join('|');
-      return this.order.run(orderKey, () => this.store(envelope, receivedAtMs));
-    });
+    const parent = context.active();
+    const span = tracer().startSpan(
+      'ingestion.receive',
+      { attributes: { 'nunchi.origin': input.origin } },
+      parent,
+    );
+    const ctx = trace.setSpan(parent, span);
+    const decoded = { body: input.body };
+    let reply: Promise<IngestReply>;
+    try {
+      const envelope = this.validate(input, decoded, receivedAtMs, ctx);
+      span.setAttributes({
+        'nunchi.event.id': envelope.id,
+        'nunchi.event.type': envelope.type,
+        'nunchi.channel': envelope.channel,
+      });
+      reply = this.route(envelope, receivedAtMs, ctx);
+    } catch (error) {
+      reply = context.with(ctx, () => this.reject({ ...input, body: decoded.body }, error, span));
+    }
+    return reply.finally(() => span.end());
   }
 
-  private async store(envelope: EventEnvelopeDto, receivedAtMs: number): Promise<IngestReply> {
-    let customerId: string;
+  /**
+   * Refuses a whole input that is not one event (a body that is not JSON, a batch of the wrong size, a
+   * body over the size limit, a subject that is not mkt.in.<channel>.<type>): answered with the error and
+   * kept in the DLQ like any rejected event.
+   */
+  async refuse(input: IngestInput, error: ContractError | DecodeError): Promise<IngestReply> {
+    return withSpan('ingestion.receive', { attributes: { 'nunchi.origin': input.origin } }, (span) =>
+      this.reject(input, error, span),
+    );
+  }
+
+  /** decoded.body is set as soon as the bytes are JSON, so that a rejection can name the event's id. */
+  private validate(
+    input: IngestInput,
+    decoded: { body?: unknown },
+    receivedAtMs: number,
+    parent: Context,
+  ): EventEnvelopeDto {
+    const span = tracer().startSpan('ingestion.validate', {}, parent);
     try {
-      customerId = await this.resolveCustomer(envelope);
+      if (decoded.body === undefined) decoded.body = decodeJson(input.bytes ?? new Uint8Array(0));
+      return validateEvent(decoded.body, { nowMs: receivedAtMs, subject: input.subject });
     } catch (error) {
-      this.logger.error(`identity resolution failed for ${envelope.id}: ${(error as Error).message}`);
-      return { ok: false, id: envelope.id, error: { code: 'UNAVAILABLE_RETRY', message: 'identity store unavailable; retry', details: [] } };
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      throw error;
+    } finally {
+      span.end();
     }
+  }
+
+  /** Publishes now when the customer is known and nothing of this identifier is queued; else queues. */
+  private route(envelope: EventEnvelopeDto, receivedAtMs: number, ctx: Context): Promise<IngestReply> {
+    const ref = envelope.customer;
+    if (ref.id) return this.store(envelope, ref.id, receivedAtMs, ctx);
+    const type = IDENTITY_TYPES.find((t) => ref[t] !== undefined) as IdentityType;
+    const value = ref[type]!;
+    const key = `${type}\u0000${value}`;
+    const known = this.order.isIdle(key) ? this.identities.cached(type, value) : undefined;
+    if (known) return this.store(envelope, known, receivedAtMs, ctx);
+    // The queue is released once the event is handed to JetStream, not once it is stored: the reply is
+    // wrapped so that the serializer does not wait for the acknowledgement.
+    return this.order
+      .run(key, async () => {
+        let customerId: string;
+        try {
+          customerId = (await this.identities.resolve(type, value)).customerId;
+        } catch (error) {
+          this.logger.error(`identity resolution failed for ${envelope.id}: ${(error as Error).message}`);
+          return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'identity store')) };
+        }
+        return { reply: this.store(envelope, customerId, receivedAtMs, ctx) };
+      })
+      .then((queued) => queued.reply);
+  }
+
+  /** Hands the event to JetStream synchronously; the promise settles with the stream's answer. */
+  private store(
+    envelope: EventEnvelopeDto,
+    customerId: string,
+    receivedAtMs: number,
+    parent: Context,
+  ): Promise<IngestReply> {
     const event = toAcceptedEvent(envelope, customerId, receivedAtMs);
     const partition = partitionOf(customerId, this.config.nats.partitions);
-    try {
-      const ack = await withSpan('ingestion.publish', { attributes: { 'nunchi.partition': partition } }, () =>
-        this.publisher.persist(Subjects.event(partition, event.type), event, {
-          msgID: event.id,
-          headers: { [Headers.receivedAt]: String(receivedAtMs) },
-        }),
+    const span = tracer().startSpan(
+      'ingestion.publish',
+      { attributes: { 'nunchi.partition': partition } },
+      parent,
+    );
+    return this.publisher
+      .persist(Subjects.event(partition, event.type), event, {
+        msgID: event.id,
+        headers: { [Headers.receivedAt]: String(receivedAtMs) },
+        traceContext: trace.setSpan(parent, span),
+      })
+      .then(
+        (ack): IngestReply => {
+          span.end();
+          return ack.duplicate
+            ? { ok: true, id: event.id, customerId, duplicate: true }
+            : { ok: true, id: event.id, customerId };
+        },
+        (error: Error): IngestReply => {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+          span.end();
+          this.storeFailures.add(`${event.id}: ${error.message}`);
+          return UNAVAILABLE(envelope.id, 'event store');
+        },
       );
-      return { ok: true, id: event.id, customerId, ...(ack.duplicate ? { duplicate: true } : {}) };
-    } catch (error) {
-      this.logger.warn(`EVENTS did not store ${event.id}: ${(error as Error).message}`);
-      return { ok: false, id: envelope.id, error: { code: 'UNAVAILABLE_RETRY', message: 'event store unavailable; nothing was stored, retry', details: [] } };
-    }
   }
 
-  private async resolveCustomer(envelope: EventEnvelopeDto): Promise<string> {
-    const ref = envelope.customer;
-    if (ref.id) return ref.id;
-    for (const type of IDENTITY_TYPES) {
-      const value = ref[type];
-      if (value) return (await this.identities.resolve(type, value)).customerId;
-    }
-    throw new Error('validated event without an identifier');
-  }
-
-  private async reject(input: IngestInput, error: unknown, span: { setAttribute(k: string, v: string): void }): Promise<IngestReply> {
+  private async reject(input: IngestInput, error: unknown, span: Span): Promise<IngestReply> {
     const contract =
       error instanceof ContractError
         ? error
@@ -105,10 +189,20 @@ export class IngestEventUseCase {
     span.setAttribute('nunchi.rejected', contract.code);
     const id = idOf(input.body);
     try {
-      const bytes = input.body !== undefined && input.bytes.length === 0 ? new TextEncoder().encode(JSON.stringify(input.body)) : input.bytes;
-      await this.publisher.deadLetter('ingestion', input.origin, bytes, contract.message);
+      const bytes = input.bytes ?? new TextEncoder().encode(JSON.stringify(input.body) ?? '');
+      // A replay that fails again is kept once per DLQ entry (within the duplicate window), marked as such.
+      await this.publisher.deadLetter(
+        'ingestion',
+        input.origin,
+        bytes,
+        contract.message,
+        input.replayOf ? `replay-of:${input.replayOf}` : undefined,
+        input.replayOf ? { [Headers.dlqReplayOf]: input.replayOf } : undefined,
+      );
     } catch (dlqError) {
-      this.logger.error(`DLQ unavailable, rejected input from ${input.origin} not recorded: ${(dlqError as Error).message}`);
+      this.logger.error(
+        `DLQ unavailable, rejected input from ${input.origin} not recorded: ${(dlqError as Error).message}`,
+      );
     }
     return { ok: false, ...(id ? { id } : {}), error: { code: contract.code, details: contract.details } };
   }

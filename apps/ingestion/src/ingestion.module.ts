@@ -17,7 +17,12 @@ export class IngestionModule {
       module: IngestionModule,
       imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule, CassandraModule],
       controllers: [EventsController],
-      providers: [IdentityRepository, IngestEventUseCase, InboundListener, { provide: APP_FILTER, useClass: HttpErrorFilter }],
+      providers: [
+        IdentityRepository,
+        IngestEventUseCase,
+        InboundListener,
+        { provide: APP_FILTER, useClass: HttpErrorFilter },
+      ],
     };
   }
 }

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { loadConfig } from '@nunchi/config';
 import { bootOrExit, runService, startTelemetry } from '@nunchi/telemetry';
+import { MAX_BODY_BYTES } from './http-limits.js';
 
 await bootOrExit(async () => {
   const config = loadConfig('ingestion');
@@ -11,8 +12,11 @@ await bootOrExit(async () => {
     name: 'ingestion',
     port: config.httpPort,
     host: config.httpHost,
-    rawBody: true,
-    bodyLimit: 1_048_576,
-    openApi: { title: 'Nunchi ingestion', description: 'The HTTP door for channel adapters: POST /v1/events.' },
+    bodyAsBytes: true,
+    bodyLimit: MAX_BODY_BYTES,
+    openApi: {
+      title: 'Nunchi ingestion',
+      description: 'The HTTP door for channel adapters: POST /v1/events.',
+    },
   });
 });

@@ -9,8 +9,6 @@ import {
   IsInt,
   IsISO4217CurrencyCode,
   IsISO8601,
-  IsLatitude,
-  IsLongitude,
   IsNumber,
   IsObject,
   IsOptional,
@@ -22,6 +20,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
+import { Describe, IsStringMap } from './describe.js';
 
 export const EVENT_TYPES = [
   'purchase',
@@ -39,95 +38,214 @@ export type EventType = (typeof EVENT_TYPES)[number];
 /** Channel names are open-ended (adapters add their own) but must be subject tokens. */
 export const KNOWN_CHANNELS = ['pos', 'web', 'app', 'callcenter', 'kiosk'] as const;
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+/** Printable ASCII without spaces: ids travel in NATS headers and subjects' neighbours. */
+const PRINTABLE = /^[\x21-\x7e]+$/;
+const PHONE = /^\+?[0-9 ()-]{6,24}$/;
+/** Linear-time on any input: the domain part is dot-separated labels, so there is one way to match. */
+const EMAIL = /^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$/;
+/** Money: the currency's major unit (KRW has no minor unit), at most 10^12. */
+const MAX_MONEY = 1e12;
+const FINITE = { allowNaN: false, allowInfinity: false };
+/** Free-form attributes (profiles): bounded so one customer cannot grow without limit. */
+export const ATTRIBUTE_BOUNDS = { maxEntries: 50, maxKeyLength: 64, maxValueLength: 256 } as const;
 
 /** Exactly one identifier. "id" is Nunchi's customer id; the others are resolved through `identities`. */
+@Describe(
+  'Exactly one identifier. "id" is a Nunchi customer id; the others are resolved (phone and email are stored only as HMAC).',
+)
 export class CustomerRefDto {
   @IsOptional() @IsString() @Matches(TOKEN, { message: 'id must be 1-64 of [A-Za-z0-9_-]' }) id?: string;
-  @IsOptional() @IsString() @Length(1, 64) loyaltyCard?: string;
-  @IsOptional() @IsString() @Matches(/^\+?[0-9 ()-]{6,24}$/, { message: 'phone must be 6-24 digits, optionally with +, spaces, dashes' }) phone?: string;
-  @IsOptional() @IsString() @MaxLength(254) @Matches(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { message: 'email must be an address' }) email?: string;
-  @IsOptional() @IsString() @Length(1, 128) deviceId?: string;
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  @Matches(PRINTABLE, { message: 'loyaltyCard must be printable ASCII without spaces' })
+  loyaltyCard?: string;
+  @IsOptional()
+  @IsString()
+  @Matches(PHONE, { message: 'phone must be 6-24 digits, optionally with +, spaces, dashes' })
+  phone?: string;
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  @Matches(EMAIL, { message: 'email must be an address' })
+  email?: string;
+  @IsOptional()
+  @IsString()
+  @Length(1, 128)
+  @Matches(PRINTABLE, { message: 'deviceId must be printable ASCII without spaces' })
+  deviceId?: string;
 }
 export const IDENTITY_TYPES = ['loyaltyCard', 'phone', 'email', 'deviceId'] as const;
 export type IdentityType = (typeof IDENTITY_TYPES)[number];
 
+@Describe(
+  'A customer event as a channel adapter sends it, on NATS mkt.in.<channel>.<type> or HTTP POST /v1/events.',
+)
 export class EventEnvelopeDto {
   /** The idempotency key: the same id is one event, however often it is sent. */
-  @IsString() @Length(1, 128) @Matches(/^[\x21-\x7e]+$/, { message: 'id must be printable ASCII without spaces' }) id!: string;
-  @IsIn(EVENT_TYPES) type!: EventType;
-  @IsString() @Matches(TOKEN, { message: 'channel must be 1-64 of [A-Za-z0-9_-]' }) channel!: string;
+  @Describe('The idempotency key: the same id is one event, however often it is sent.')
+  @IsString()
+  @Length(1, 128)
+  @Matches(PRINTABLE, { message: 'id must be printable ASCII without spaces' })
+  id!: string;
+  @Describe('Decides the payload schema (docs/schemas/payloads/<type>.schema.json) and the subject token.')
+  @IsIn(EVENT_TYPES)
+  type!: EventType;
+  @Describe('pos | web | app | callcenter | kiosk, or any other subject token an adapter uses.')
+  @IsString()
+  @Matches(TOKEN, { message: 'channel must be 1-64 of [A-Za-z0-9_-]' })
+  channel!: string;
   /** ISO-8601 with offset; at most 5 minutes in the future of the receiving clock. */
-  @IsString() @IsISO8601({ strict: true }) @Matches(/(Z|[+-]\d\d:?\d\d)$/, { message: 'occurredAt must carry a UTC offset' }) occurredAt!: string;
+  @Describe('ISO-8601 date-time with a UTC offset; at most 5 minutes in the future of the receiving clock.')
+  @IsString()
+  @MaxLength(40)
+  @IsISO8601({ strict: true })
+  @Matches(/(Z|[+-]\d\d:?\d\d)$/, { message: 'occurredAt must carry a UTC offset' })
+  occurredAt!: string;
   @IsObject() @ValidateNested() @Type(() => CustomerRefDto) customer!: CustomerRefDto;
-  @IsOptional() @IsString() @Matches(TOKEN, { message: 'storeId must be 1-64 of [A-Za-z0-9_-]' }) storeId?: string;
-  @IsObject() payload!: Record<string, unknown>;
+  @Describe('The store the event happened at; offers go to mkt.offers.<channel>.<storeId>.')
+  @IsOptional()
+  @IsString()
+  @Matches(TOKEN, { message: 'storeId must be 1-64 of [A-Za-z0-9_-]' })
+  storeId?: string;
+  @Describe('Per type: see the payload schemas.')
+  @IsObject()
+  payload!: Record<string, unknown>;
 }
 
 export class LineItemDto {
   @IsString() @Length(1, 64) sku!: string;
   @IsString() @Matches(TOKEN, { message: 'category must be 1-64 of [A-Za-z0-9_-]' }) category!: string;
-  @IsInt() @Min(1) @Max(10_000) quantity!: number;
+  @Describe('A whole number of units, 1 to 10,000.')
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  quantity!: number;
   /** In the payment currency's major unit (KRW has no minor unit). */
-  @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(1e12) unitPrice!: number;
+  @Describe("Price of one unit, in the currency's major unit (KRW has no minor unit).")
+  @IsNumber(FINITE)
+  @Min(0)
+  @Max(MAX_MONEY)
+  unitPrice!: number;
   @IsOptional() @IsString() @MaxLength(200) name?: string;
 }
 
+@Describe('A purchase at a till, kiosk, web or app checkout.')
 export class PurchasePayloadDto {
-  /** Total paid, in the currency's major unit. Must equal Σ quantity × unitPrice within 1 unit (rounding). */
-  @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(1e12) amount!: number;
-  @IsISO4217CurrencyCode() currency!: string;
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(500) @ValidateNested({ each: true }) @Type(() => LineItemDto) items!: LineItemDto[];
+  /** Total paid, in the currency's major unit. Must equal Σ quantity × unitPrice within rounding (see amountTolerance). */
+  @Describe(
+    "Total paid, in the currency's major unit. Must equal the sum of quantity × unitPrice within rounding: half a minor unit per line plus half for the total, at least one minor unit (1 KRW, 0.01 USD).",
+  )
+  @IsNumber(FINITE)
+  @Min(0)
+  @Max(MAX_MONEY)
+  amount!: number;
+  @Describe('ISO 4217 code, upper case.')
+  @IsISO4217CurrencyCode()
+  @Matches(/^[A-Z]{3}$/, { message: 'currency must be an upper-case ISO 4217 code' })
+  currency!: string;
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(500)
+  @ValidateNested({ each: true })
+  @Type(() => LineItemDto)
+  items!: LineItemDto[];
   @IsOptional() @IsString() @MaxLength(64) receiptId?: string;
 }
 
+@Describe('The customer entered a store (e.g. scanned a loyalty card at the entrance).')
 export class VisitPayloadDto {
   @IsOptional() @IsString() @MaxLength(64) entrance?: string;
 }
 
+@Describe('A page seen on the web shop.')
 export class PageViewPayloadDto {
   @IsString() @MaxLength(2048) url!: string;
   @IsOptional() @IsString() @MaxLength(2048) referrer?: string;
 }
 
+@Describe('A product looked at (web, app or kiosk).')
 export class ProductViewPayloadDto {
   @IsString() @Length(1, 64) sku!: string;
-  @IsString() @Matches(TOKEN) category!: string;
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) price?: number;
+  @IsString() @Matches(TOKEN, { message: 'category must be 1-64 of [A-Za-z0-9_-]' }) category!: string;
+  @Describe("Shown price, in the currency's major unit.")
+  @IsOptional()
+  @IsNumber(FINITE)
+  @Min(0)
+  @Max(MAX_MONEY)
+  price?: number;
 }
 
+@Describe('A product added to or removed from a cart.')
 export class CartPayloadDto {
   @IsIn(['add', 'remove']) action!: 'add' | 'remove';
   @IsString() @Length(1, 64) sku!: string;
-  @IsString() @Matches(TOKEN) category!: string;
+  @IsString() @Matches(TOKEN, { message: 'category must be 1-64 of [A-Za-z0-9_-]' }) category!: string;
   @IsInt() @Min(1) @Max(10_000) quantity!: number;
-  @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) unitPrice?: number;
+  @Describe("Price of one unit, in the currency's major unit.")
+  @IsOptional()
+  @IsNumber(FINITE)
+  @Min(0)
+  @Max(MAX_MONEY)
+  unitPrice?: number;
 }
 
+@Describe('The mobile app came to the foreground.')
 export class AppOpenPayloadDto {
   @IsOptional() @IsString() @MaxLength(32) appVersion?: string;
   @IsOptional() @IsIn(['ios', 'android', 'other']) platform?: string;
 }
 
+@Describe('A position reported by the app.')
 export class LocationPayloadDto {
-  @IsLatitude() lat!: number;
-  @IsLongitude() lon!: number;
+  @Describe('Latitude, WGS 84 degrees.')
+  @IsNumber(FINITE)
+  @Min(-90)
+  @Max(90)
+  lat!: number;
+  @Describe('Longitude, WGS 84 degrees.')
+  @IsNumber(FINITE)
+  @Min(-180)
+  @Max(180)
+  lon!: number;
   /** metres */
-  @IsOptional() @IsNumber() @Min(0) @Max(100_000) accuracyM?: number;
+  @Describe('Radius of uncertainty, metres.')
+  @IsOptional()
+  @IsNumber(FINITE)
+  @Min(0)
+  @Max(100_000)
+  accuracyM?: number;
 }
 
+@Describe("The customer's answer to an offer; decisionId is the offer's decisionId.")
 export class OfferResponsePayloadDto {
-  @IsString() @Length(1, 128) decisionId!: string;
+  @IsString()
+  @Length(1, 128)
+  @Matches(PRINTABLE, { message: 'decisionId must be printable ASCII without spaces' })
+  decisionId!: string;
   @IsIn(['accepted', 'redeemed', 'dismissed']) response!: 'accepted' | 'redeemed' | 'dismissed';
-  @IsOptional() @IsString() @Matches(TOKEN) campaignId?: string;
+  @IsOptional()
+  @IsString()
+  @Matches(TOKEN, { message: 'campaignId must be 1-64 of [A-Za-z0-9_-]' })
+  campaignId?: string;
 }
 
+@Describe("Changes to the customer's profile; absent fields are left as they are.")
 export class ProfileUpdatePayloadDto {
-  @IsOptional() @IsInt() @Min(0) @Max(130) age?: number;
+  @Describe('Years.')
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(130)
+  age?: number;
   @IsOptional() @IsIn(['M', 'F', 'X']) gender?: string;
   @IsOptional() @IsString() @MaxLength(64) region?: string;
   @IsOptional() @IsString() @MaxLength(8) creditTier?: string;
   @IsOptional() @IsBoolean() marketingConsent?: boolean;
-  @IsOptional() @IsObject() attributes?: Record<string, string>;
+  @Describe('Merged into the stored attributes: at most 50, keys ≤ 64 and values ≤ 256 characters.')
+  @IsOptional()
+  @IsStringMap(ATTRIBUTE_BOUNDS)
+  attributes?: Record<string, string>;
 }
 
 export const PAYLOAD_DTOS: Record<EventType, new () => object> = {
@@ -166,16 +284,39 @@ export interface PurchasePayload {
 }
 
 /** One line of a customer import file (NDJSON). Identities are optional; phone and email are stored hashed. */
+@Describe(
+  'One line of a customer import file (NDJSON): `nunchi customers import <file>`. Phone and email are stored only as HMAC.',
+)
 export class CustomerImportDto {
   @IsString() @Matches(TOKEN, { message: 'id must be 1-64 of [A-Za-z0-9_-]' }) id!: string;
-  @IsOptional() @IsInt() @Min(0) @Max(130) age?: number;
+  @Describe('Years.')
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(130)
+  age?: number;
   @IsOptional() @IsIn(['M', 'F', 'X']) gender?: string;
   @IsOptional() @IsString() @MaxLength(64) region?: string;
   @IsOptional() @IsString() @MaxLength(8) creditTier?: string;
   @IsOptional() @IsBoolean() marketingConsent?: boolean;
-  @IsOptional() @IsObject() attributes?: Record<string, string>;
-  @IsOptional() @IsString() @Length(1, 64) loyaltyCard?: string;
-  @IsOptional() @IsString() @Matches(/^\+?[0-9 ()-]{6,24}$/, { message: 'phone must be 6-24 digits' }) phone?: string;
-  @IsOptional() @IsString() @MaxLength(254) @Matches(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, { message: 'email must be an address' }) email?: string;
-  @IsOptional() @IsString() @Length(1, 128) deviceId?: string;
+  @Describe('At most 50, keys ≤ 64 and values ≤ 256 characters.')
+  @IsOptional()
+  @IsStringMap(ATTRIBUTE_BOUNDS)
+  attributes?: Record<string, string>;
+  @IsOptional()
+  @IsString()
+  @Length(1, 64)
+  @Matches(PRINTABLE, { message: 'loyaltyCard must be printable ASCII without spaces' })
+  loyaltyCard?: string;
+  @IsOptional() @IsString() @Matches(PHONE, { message: 'phone must be 6-24 digits' }) phone?: string;
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  @Matches(EMAIL, { message: 'email must be an address' })
+  email?: string;
+  @IsOptional()
+  @IsString()
+  @Length(1, 128)
+  @Matches(PRINTABLE, { message: 'deviceId must be printable ASCII without spaces' })
+  deviceId?: string;
 }

@@ -5,3 +5,5 @@ export * from './events.js';
 export * from './context.js';
 export * from './decisions.js';
 export * from './validate.js';
+export * from './describe.js';
+export * from './dto-check.js';

@@ -11,7 +11,8 @@ export function isSubjectToken(value: string): boolean {
 }
 
 function token(value: string, what: string): string {
-  if (!TOKEN.test(value)) throw new Error(`${what} "${value}" is not a valid subject token ([A-Za-z0-9_-]{1,64})`);
+  if (!TOKEN.test(value))
+    throw new Error(`${what} "${value}" is not a valid subject token ([A-Za-z0-9_-]{1,64})`);
   return value;
 }
 
@@ -36,6 +37,8 @@ export const Subjects = {
   /** Rejected input: mkt.dlq.<stage>. */
   dlq: (stage: DlqStage) => `mkt.dlq.${stage}`,
   dlqAll: 'mkt.dlq.>',
+  /** On DLQ: one marker per DLQ entry that `nunchi dlq replay` got accepted, so it is not replayed twice. */
+  dlqReplayed: 'mkt.dlq.replayed',
   /** Campaign set changed: decision replicas reload. Core NATS, a hint only (the source of truth is Cassandra). */
   campaignsChanged: 'mkt.ctl.campaigns.changed',
   /** Profiles changed outside the event flow (import, erasure): context replicas drop them from the hot tier. Core NATS. */
@@ -61,4 +64,8 @@ export const Headers = {
   receivedAt: 'Nunchi-Received-At',
   dlqReason: 'Nunchi-Dlq-Reason',
   dlqSubject: 'Nunchi-Dlq-Subject',
+  /** ISO-8601 instant the input was rejected */
+  dlqAt: 'Nunchi-Dlq-At',
+  /** on a request sent by `nunchi dlq replay`, and on the DLQ record of a replay rejected again: the DLQ sequence replayed */
+  dlqReplayOf: 'Nunchi-Dlq-Replay-Of',
 } as const;

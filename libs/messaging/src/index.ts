@@ -7,3 +7,4 @@ export * from './publisher.js';
 export * from './consumer-runner.js';
 export * from './keyed-serializer.js';
 export * from './nest/messaging.module.js';
+export * from './pub-ack-inbox.js';

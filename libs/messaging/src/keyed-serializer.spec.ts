@@ -18,7 +18,26 @@ describe('KeyedSerializer', () => {
 
   it('keeps going after a failed task', async () => {
     const s = new KeyedSerializer();
-    await assert.rejects(s.run('a', () => Promise.reject(new Error('boom'))), /boom/);
+    await assert.rejects(
+      s.run('a', () => Promise.reject(new Error('boom'))),
+      /boom/,
+    );
     assert.equal(await s.run('a', () => Promise.resolve(7)), 7);
+  });
+
+  it('starts a task at once when its key is idle, and reports whether a key is busy', async () => {
+    const s = new KeyedSerializer();
+    let started = false;
+    assert.equal(s.isIdle('a'), true);
+    const first = s.run('a', async () => {
+      started = true;
+      await sleep(5);
+    });
+    assert.equal(started, true, 'synchronously: an idle key adds no tick, so arrival order is kept');
+    assert.equal(s.isIdle('a'), false);
+    assert.equal(s.isIdle('b'), true);
+    await first;
+    await sleep(0);
+    assert.equal(s.isIdle('a'), true, 'the key is forgotten once its queue is empty');
   });
 });

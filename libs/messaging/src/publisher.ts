@@ -1,8 +1,9 @@
-import { jetstream, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
+import { jetstream, PubHeaders, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Headers, type DlqStage, Subjects } from '@nunchi/contracts';
 import { context, type Context } from '@nunchi/telemetry';
 import { encodeJson } from './codec.js';
+import { PubAckInbox } from './pub-ack-inbox.js';
 import { headersWithTrace } from './trace-headers.js';
 
 export interface PublishOptions {
@@ -18,21 +19,22 @@ export interface PublishOptions {
 /** All publishing goes through here, so every message carries trace context. */
 export class Publisher {
   readonly js: JetStreamClient;
+  private readonly acks: PubAckInbox;
   constructor(readonly nc: NatsConnection) {
     this.js = jetstream(nc, { timeout: 5_000 });
+    this.acks = new PubAckInbox(nc, 5_000);
   }
 
   /** Stores the message in JetStream; resolves once the stream has it (PubAck.duplicate for a repeat msgID). */
-  async persist(subject: string, body: unknown, options: PublishOptions = {}): Promise<PubAck> {
+  persist(subject: string, body: unknown, options: PublishOptions = {}): Promise<PubAck> {
     return this.persistRaw(subject, encodeJson(body), options);
   }
 
-  async persistRaw(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PubAck> {
-    return this.js.publish(subject, data, {
-      msgID: options.msgID,
-      headers: headersWithTrace(options.headers, options.traceContext ?? context.active()),
-      timeout: options.timeoutMs,
-    });
+  /** Handed to the connection synchronously (publishes keep their call order); resolves with the stream's answer. */
+  persistRaw(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PubAck> {
+    const headers = headersWithTrace(options.headers, options.traceContext ?? context.active());
+    if (options.msgID) headers.set(PubHeaders.MsgIdHdr, options.msgID);
+    return this.acks.publish(subject, data, headers, options.timeoutMs);
   }
 
   /** Core NATS: fire and forget (offers to adapters; losing one to a disconnected adapter is acceptable, it is also on DECISIONS). */
@@ -41,13 +43,21 @@ export class Publisher {
   }
 
   /** Rejected input with its original bytes, subject and reason. Stored, never dropped. */
-  async deadLetter(stage: DlqStage, originalSubject: string, data: Uint8Array, reason: string, dedupeKey?: string): Promise<void> {
+  async deadLetter(
+    stage: DlqStage,
+    originalSubject: string,
+    data: Uint8Array,
+    reason: string,
+    dedupeKey?: string,
+    headers: Record<string, string> = {},
+  ): Promise<void> {
     await this.persistRaw(Subjects.dlq(stage), data, {
       msgID: dedupeKey ? `dlq:${stage}:${dedupeKey}` : undefined,
       headers: {
+        ...headers,
         [Headers.dlqReason]: reason.slice(0, 1024).replace(/[\r\n]+/g, ' '),
         [Headers.dlqSubject]: originalSubject,
-        'Nunchi-Dlq-At': new Date().toISOString(),
+        [Headers.dlqAt]: new Date().toISOString(),
       },
     });
   }

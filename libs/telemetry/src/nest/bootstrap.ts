@@ -11,17 +11,29 @@ export interface ServiceOptions {
   bodyLimit?: number;
   /** keep request.rawBody (the bytes as received) for JSON bodies */
   rawBody?: boolean;
+  /**
+   * No framework body parsing: every request body, whatever its content type, reaches the handler as the
+   * Buffer received (within bodyLimit). For a service that must judge and keep malformed bodies itself.
+   */
+  bodyAsBytes?: boolean;
   /** serve OpenAPI docs at /docs */
   openApi?: { title: string; description: string };
 }
 
 /** Creates the Nest app on Fastify, serves health/metrics, listens, and shuts down cleanly on SIGTERM/SIGINT. */
 export async function runService(module: Type<unknown> | DynamicModule, options: ServiceOptions): Promise<INestApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit: options.bodyLimit ?? 1_048_576 }), {
+  const bodyLimit = options.bodyLimit ?? 1_048_576;
+  const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit }), {
     bufferLogs: false,
     abortOnError: false,
     rawBody: options.rawBody ?? false,
+    bodyParser: !options.bodyAsBytes,
   });
+  if (options.bodyAsBytes) {
+    const fastify = app.getHttpAdapter().getInstance();
+    fastify.removeAllContentTypeParsers();
+    fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+  }
   app.enableShutdownHooks();
   if (options.openApi) {
     const document = SwaggerModule.createDocument(

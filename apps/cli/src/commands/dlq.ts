@@ -1,0 +1,257 @@
+import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import {
+  Headers,
+  isSubjectToken,
+  Streams,
+  Subjects,
+  type DlqStage,
+  type IngestReply,
+} from '@nunchi/contracts';
+import { decodeJson } from '@nunchi/messaging';
+import type { Resources } from '../resources.js';
+
+/** One rejected input, as the DLQ stream keeps it. */
+export interface DlqEntry {
+  /** DLQ stream sequence: the entry's name in `dlq replay --seq` */
+  seq: number;
+  stage: string;
+  /** where it came in: mkt.in.<channel>.<type>, POST /v1/events, or a stream subject for later stages */
+  subject: string;
+  reason: string;
+  /** ISO-8601 instant of the rejection */
+  at: string;
+  /** the bytes exactly as received (empty when they were never read: a body over the size limit) */
+  data: Uint8Array;
+  /** set on the record of a replay that was rejected again: the DLQ sequence that was replayed */
+  replayOf?: number;
+  /** set when `dlq replay` got this entry accepted */
+  replayed?: ReplayMarker;
+}
+
+/** What `dlq replay` records on mkt.dlq.replayed when an entry is accepted, so it is never replayed twice. */
+export interface ReplayMarker {
+  seq: number;
+  id: string;
+  customerId: string;
+  duplicate: boolean;
+  /** ISO-8601 */
+  at: string;
+}
+
+export type ReplayOutcome = 'accepted' | 'rejected' | 'skipped' | 'no-answer';
+
+export interface ReplayResult {
+  seq: number;
+  subject: string;
+  outcome: ReplayOutcome;
+  detail: string;
+}
+
+/** The newest `limit` entries (oldest first), of one stage or all, with their replay status. */
+export async function listDlq(
+  resources: Resources,
+  options: { stage?: string; limit?: number } = {},
+): Promise<DlqEntry[]> {
+  const nc = await resources.nc();
+  const limit = options.limit ?? 20;
+  const markers = await readReplayMarkers(nc);
+  const entries: DlqEntry[] = [];
+  for (const msg of await readDlq(
+    nc,
+    options.stage ? Subjects.dlq(stageOf(options.stage)) : Subjects.dlqAll,
+  )) {
+    if (msg.subject === Subjects.dlqReplayed) continue;
+    entries.push(entryOf(msg, markers));
+    if (entries.length > limit) entries.shift();
+  }
+  return entries;
+}
+
+/**
+ * Sends ingestion-stage entries through the NATS door again (after a fix: a contract change, a customer
+ * import, a store that now exists), in DLQ order, and reports each outcome. An accepted entry gets a marker
+ * on mkt.dlq.replayed (msgID dlq-replayed:<seq>), and entries with a marker are skipped: one entry is never
+ * accepted twice. An entry rejected again is kept once more by ingestion, marked as a replay of this one.
+ */
+export async function replayDlq(
+  resources: Resources,
+  options: { stage?: string; seq?: number; timeoutMs?: number } = {},
+): Promise<ReplayResult[]> {
+  const stage = stageOf(options.stage ?? 'ingestion');
+  if (stage !== 'ingestion') {
+    throw new Error(
+      `only ingestion-stage entries can be replayed through the door; ${stage} entries are accepted events a later stage refused`,
+    );
+  }
+  const nc = await resources.nc();
+  const js = jetstream(nc);
+  const markers = await readReplayMarkers(nc);
+  const results: ReplayResult[] = [];
+  const entries = (await readDlq(nc, Subjects.dlq(stage)))
+    .map((m) => entryOf(m, markers))
+    .filter((e) => options.seq === undefined || e.seq === options.seq);
+  if (options.seq !== undefined && entries.length === 0)
+    throw new Error(`no ingestion-stage DLQ entry has sequence ${options.seq}`);
+
+  for (const entry of entries) {
+    const skip = (detail: string) =>
+      results.push({ seq: entry.seq, subject: entry.subject, outcome: 'skipped', detail });
+    if (entry.replayed) {
+      skip(
+        `already replayed: accepted at ${entry.replayed.at} as ${entry.replayed.id} (${entry.replayed.customerId})`,
+      );
+      continue;
+    }
+    if (entry.replayOf !== undefined) {
+      skip(`the record of a failed replay of #${entry.replayOf}; replay #${entry.replayOf} itself`);
+      continue;
+    }
+    const subject = doorSubjectOf(entry);
+    if (typeof subject !== 'string') {
+      skip(subject.why);
+      continue;
+    }
+    const h = natsHeaders();
+    h.set(Headers.dlqReplayOf, String(entry.seq));
+    let reply: IngestReply;
+    try {
+      reply = decodeJson(
+        (await nc.request(subject, entry.data, { headers: h, timeout: options.timeoutMs ?? 10_000 })).data,
+      ) as IngestReply;
+    } catch (error) {
+      results.push({
+        seq: entry.seq,
+        subject,
+        outcome: 'no-answer',
+        detail: `${(error as Error).message} (is the ingestion service running?)`,
+      });
+      continue;
+    }
+    if (!reply.ok) {
+      const details = reply.error.details.map((d) => `${d.path || '(root)'} ${d.message}`).join('; ');
+      results.push({
+        seq: entry.seq,
+        subject,
+        outcome: 'rejected',
+        detail: `${reply.error.code}${details ? `: ${details}` : ''}`,
+      });
+      continue;
+    }
+    const marker: ReplayMarker = {
+      seq: entry.seq,
+      id: reply.id,
+      customerId: reply.customerId,
+      duplicate: reply.duplicate ?? false,
+      at: new Date().toISOString(),
+    };
+    await js.publish(Subjects.dlqReplayed, JSON.stringify(marker), { msgID: `dlq-replayed:${entry.seq}` });
+    results.push({
+      seq: entry.seq,
+      subject,
+      outcome: 'accepted',
+      detail: `${reply.id} → ${reply.customerId}${reply.duplicate ? ' (already stored before: duplicate)' : ''}`,
+    });
+  }
+  return results;
+}
+
+/** mkt.in.<channel>.<type> to send an entry to, or why it cannot be replayed. */
+function doorSubjectOf(entry: DlqEntry): string | { why: string } {
+  const [mkt, door, channel, type, ...rest] = entry.subject.split('.');
+  if (
+    mkt === 'mkt' &&
+    door === 'in' &&
+    channel &&
+    type &&
+    rest.length === 0 &&
+    isSubjectToken(channel) &&
+    isSubjectToken(type)
+  )
+    return entry.subject;
+  if (entry.data.length === 0)
+    return { why: 'no bytes were kept (a body over the size limit): have the sender send it again' };
+  let body: unknown;
+  try {
+    body = decodeJson(entry.data);
+  } catch {
+    return { why: 'not JSON: nothing to replay until the sender fixes it' };
+  }
+  const event = body as { channel?: unknown; type?: unknown } | null;
+  if (Array.isArray(body)) return { why: 'a whole batch: send its events with `nunchi events send`' };
+  if (
+    !event ||
+    typeof event.channel !== 'string' ||
+    typeof event.type !== 'string' ||
+    !isSubjectToken(event.channel) ||
+    !isSubjectToken(event.type)
+  ) {
+    return { why: 'no valid "channel" and "type" to choose a subject from' };
+  }
+  return Subjects.inbound(event.channel, event.type);
+}
+
+function stageOf(stage: string): DlqStage {
+  const stages: DlqStage[] = ['ingestion', 'context', 'decision', 'analytics'];
+  if (!stages.includes(stage as DlqStage))
+    throw new Error(`unknown stage "${stage}": one of ${stages.join(', ')}`);
+  return stage as DlqStage;
+}
+
+function entryOf(msg: JsMsg, markers: Map<number, ReplayMarker>): DlqEntry {
+  const header = (name: string) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined);
+  const replayOf = header(Headers.dlqReplayOf);
+  const replayed = markers.get(msg.seq);
+  return {
+    seq: msg.seq,
+    stage: msg.subject.split('.').slice(2).join('.'),
+    subject: header(Headers.dlqSubject) ?? '',
+    reason: header(Headers.dlqReason) ?? '',
+    at: header(Headers.dlqAt) ?? new Date(msg.info.timestampNanos / 1e6).toISOString(),
+    data: msg.data,
+    ...(replayOf ? { replayOf: Number(replayOf) } : {}),
+    ...(replayed ? { replayed } : {}),
+  };
+}
+
+async function readReplayMarkers(nc: NatsConnection): Promise<Map<number, ReplayMarker>> {
+  const markers = new Map<number, ReplayMarker>();
+  for (const msg of await readDlq(nc, Subjects.dlqReplayed)) {
+    try {
+      const marker = decodeJson(msg.data) as ReplayMarker;
+      markers.set(marker.seq, marker);
+    } catch {
+      // a marker that is not ours: ignore it
+    }
+  }
+  return markers;
+}
+
+/** Every DLQ message on the filter subject, oldest first, read with an ephemeral ordered consumer. */
+async function readDlq(nc: NatsConnection, filter: string): Promise<JsMsg[]> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(Streams.DLQ.name, { subjects_filter: filter });
+  const expected = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+  if (expected === 0) return [];
+  const consumer = await jetstream(nc).consumers.get(Streams.DLQ.name, {
+    filter_subjects: filter,
+    deliver_policy: DeliverPolicy.All,
+  });
+  const messages = await consumer.consume();
+  const out: JsMsg[] = [];
+  for await (const msg of messages) {
+    out.push(msg);
+    if (msg.info.pending === 0) break;
+  }
+  await messages.close();
+  return out;
+}
+
+/** The first bytes of an entry, printable: for a listing. */
+export function preview(data: Uint8Array, max = 100): string {
+  const text = Buffer.from(data.subarray(0, max * 4)).toString('utf8');
+  const shown = text.replace(/[^\x20-\x7e]/g, (c) =>
+    c === '\uFFFD' ? '\\ufffd' : JSON.stringify(c).slice(1, -1),
+  );
+  return shown.length > max ? `${shown.slice(0, max)}…` : shown + (data.length > max * 4 ? '…' : '');
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { loadConfig } from '@nunchi/config';
+import {
+  decisionIdOf,
+  partitionOf,
+  Streams,
+  Subjects,
+  type AcceptedEvent,
+  type EnrichedEvent,
+} from '@nunchi/contracts';
+import { ensureStreams } from '@nunchi/messaging';
+import { dadsPurchase, request, runId, startHarness, waitFor, type Harness } from './support/harness.js';
+import { lastSeq, post, readStream } from './support/streams.js';
+
+/**
+ * The same event id is one event, however often and through whichever door it comes: JetStream drops
+ * repeats inside its duplicate window, and context remembers applied ids (seen_events) beyond it.
+ */
+describe('ingestion: idempotency', () => {
+  let h: Harness;
+  const run = runId();
+  const customer = `t${run}-c`;
+  const at = new Date(Date.now() - 120_000).toISOString();
+
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  const partition = () => partitionOf(customer, h.config.nats.partitions);
+  const eventsOf = async (id: string, from: number) =>
+    (await readStream(h.nc, Streams.EVENTS.name, Subjects.eventsOfPartition(partition()), from + 1)).filter(
+      (m) => m.json<AcceptedEvent>().id === id,
+    );
+  const enrichedOf = async (id: string, from: number) =>
+    (await readStream(h.nc, Streams.ENRICHED.name, Subjects.enriched(partition()), from + 1)).filter(
+      (m) => m.json<EnrichedEvent>().event.id === id,
+    );
+
+  it('stores an id sent twice inside the duplicate window once, and says "duplicate" the second time', async () => {
+    const events = await lastSeq(h.nc, Streams.EVENTS.name);
+    const enriched = await lastSeq(h.nc, Streams.ENRICHED.name);
+    const event = dadsPurchase(`t${run}-twice`, { id: customer }, 'store-1', at);
+    assert.deepEqual(await request(h.nc, Subjects.inbound('pos', 'purchase'), event), {
+      ok: true,
+      id: event.id,
+      customerId: customer,
+    });
+    const viaHttp = await post(`${h.services.urls.ingestion}/v1/events`, JSON.stringify(event));
+    assert.deepEqual(viaHttp.body, { ok: true, id: event.id, customerId: customer, duplicate: true });
+    assert.deepEqual(await request(h.nc, Subjects.inbound('pos', 'purchase'), event), {
+      ok: true,
+      id: event.id,
+      customerId: customer,
+      duplicate: true,
+    });
+
+    assert.equal((await eventsOf(event.id, events)).length, 1, 'one message on EVENTS');
+    await waitFor('the enriched event', async () =>
+      (await enrichedOf(event.id, enriched)).length ? true : undefined,
+    );
+    assert.equal((await enrichedOf(event.id, enriched)).length, 1, 'applied once by context');
+  });
+});
+
+describe('ingestion: idempotency after the duplicate window (a window of 1 s, on this test’s NATS server)', () => {
+  let h: Harness;
+  const run = runId();
+  const customer = `t${run}-c`;
+  const at = new Date(Date.now() - 120_000).toISOString();
+  const WINDOW_MS = 1_000;
+
+  before(async () => {
+    // Every service re-applies the stream configuration at start: the next harness restores the window.
+    h = await startHarness({ NUNCHI_DUPLICATE_WINDOW_MS: String(WINDOW_MS) });
+  });
+  after(async () => {
+    // Put the configured window back on the streams, as the next service start would.
+    if (h)
+      await ensureStreams(h.nc, loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' }).nats);
+    await h?.close();
+  });
+
+  it('applies an id sent again after the window once: context remembers it, so one ENRICHED message and one decision', async () => {
+    const jsm = await jetstreamManager(h.nc);
+    assert.equal(
+      (await jsm.streams.info(Streams.EVENTS.name)).config.duplicate_window,
+      WINDOW_MS * 1_000_000,
+    );
+    const p = partitionOf(customer, h.config.nats.partitions);
+    const events = await lastSeq(h.nc, Streams.EVENTS.name);
+    const enriched = await lastSeq(h.nc, Streams.ENRICHED.name);
+    const event = dadsPurchase(`t${run}-later`, { id: customer }, 'store-1', at);
+    assert.deepEqual(await request(h.nc, Subjects.inbound('pos', 'purchase'), event), {
+      ok: true,
+      id: event.id,
+      customerId: customer,
+    });
+    await waitFor('context to apply it and remember the id', async () => {
+      const seen = await h.cql.execute('SELECT event_id FROM seen_events WHERE event_id = ?', [event.id], {
+        prepare: true,
+      });
+      return seen.rowLength ? true : undefined;
+    });
+    await new Promise((r) => setTimeout(r, WINDOW_MS + 500));
+
+    // JetStream has forgotten the id: the sender's retry is stored again, not reported as a duplicate.
+    assert.deepEqual(await request(h.nc, Subjects.inbound('pos', 'purchase'), event), {
+      ok: true,
+      id: event.id,
+      customerId: customer,
+    });
+    const copies = (
+      await readStream(h.nc, Streams.EVENTS.name, Subjects.eventsOfPartition(p), events + 1)
+    ).filter((m) => m.json<AcceptedEvent>().id === event.id);
+    assert.equal(copies.length, 2, 'EVENTS holds it twice');
+    await waitFor('context to consume the repeat', async () => {
+      const info = await jsm.consumers.info(Streams.EVENTS.name, `context-p${p}`);
+      return info.ack_floor.stream_seq >= copies[1].seq ? true : undefined;
+    });
+    // ENRICHED's own window has passed too: a second application would be stored there, and decided again.
+    const applied = (
+      await readStream(h.nc, Streams.ENRICHED.name, Subjects.enriched(p), enriched + 1)
+    ).filter((m) => m.json<EnrichedEvent>().event.id === event.id);
+    assert.equal(applied.length, 1, 'context applied it once');
+    const decision = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
+    assert.equal(decision.status, 200, 'the one decision exists');
+    const view = (await (
+      await fetch(`${h.services.urls.context}/v1/customers/${customer}/context`)
+    ).json()) as { ctx: { recent: Array<{ id: string }>; all: { d7: { purchases: number } } } };
+    assert.equal(
+      view.ctx.recent.filter((r) => r.id === event.id).length,
+      1,
+      'once in the customer’s recent events',
+    );
+    assert.equal(view.ctx.all.d7.purchases, 1, 'counted once');
+  });
+});

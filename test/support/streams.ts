@@ -1,0 +1,101 @@
+import { request as httpRequest } from 'node:http';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
+import { decodeJson } from '@nunchi/messaging';
+
+export interface StoredMsg {
+  seq: number;
+  subject: string;
+  data: Uint8Array;
+  headers?: MsgHdrs;
+  json<T>(): T;
+}
+
+/** The stream's last sequence: read before an action, then read the stream from the next one. */
+export async function lastSeq(nc: NatsConnection, stream: string): Promise<number> {
+  return (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
+}
+
+/** Every message of a stream on `filter` from sequence `fromSeq` on, in stream order (an ephemeral consumer). */
+export async function readStream(
+  nc: NatsConnection,
+  stream: string,
+  filter: string,
+  fromSeq = 1,
+): Promise<StoredMsg[]> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.consumers.add(stream, {
+    filter_subject: filter,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: Math.max(1, fromSeq),
+    ack_policy: AckPolicy.None,
+    inactive_threshold: 30_000_000_000,
+    mem_storage: true,
+  });
+  const out: StoredMsg[] = [];
+  try {
+    const consumer = await jetstream(nc).consumers.get(stream, info.name);
+    while (out.length < info.num_pending) {
+      const batch = await consumer.fetch({
+        max_messages: Math.min(1_000, info.num_pending - out.length),
+        expires: 2_000,
+      });
+      let got = 0;
+      for await (const m of batch) {
+        got++;
+        out.push({
+          seq: m.seq,
+          subject: m.subject,
+          data: m.data,
+          headers: m.headers,
+          json: <T>() => decodeJson(m.data) as T,
+        });
+      }
+      if (got === 0) throw new Error(`${stream}: ${info.num_pending - out.length} messages did not arrive`);
+    }
+  } finally {
+    await jsm.consumers.delete(stream, info.name).catch(() => undefined);
+  }
+  return out;
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: unknown;
+  text: string;
+}
+
+/** POST with exactly these bytes (fetch would re-encode strings and refuses some bodies). */
+export function post(
+  url: string,
+  body: string | Uint8Array,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<HttpAnswer> {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: 'POST', headers: { ...headers, 'content-length': bytes.length } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = undefined;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON: the test will say so
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed, text });
+        });
+        res.on('error', reject);
+      },
+    );
+    // A server may answer (413) and close before reading everything: that is an answer, not an error.
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error),
+    );
+    req.end(bytes);
+  });
+}
