@@ -122,7 +122,8 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     log(`campaigns: ${campaignFiles.length} applied`);
 
     services = await startServices({ env, log: () => undefined });
-    const pids: Record<string, number> = { ...services.pids, nats: nats.pid };
+    const pids: Record<string, number> = { nats: nats.pid };
+    for (const [name, pid] of Object.entries(services.pids)) if (pid) pids[name] = pid;
     for (const [name, r] of Object.entries(infra) as Array<[string, { pid?: number | null }]>) if (r.pid && name !== 'nats') pids[name] = r.pid;
     await waitCampaigns(services.urls.decision, campaignFiles.length);
 

@@ -6,8 +6,6 @@ export const SERVICES = ['ingestion', 'context', 'decision', 'analytics'] as con
 export interface RunningServices {
   /** base URL of each service's HTTP API */
   urls: Record<(typeof SERVICES)[number], string>;
-  /** process id of each service */
-  pids: Record<string, number>;
   stop(): Promise<void>;
   /** resolves with the service that exited unexpectedly */
   crashed: Promise<string>;
