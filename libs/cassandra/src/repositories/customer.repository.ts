@@ -16,6 +16,12 @@ const Q = defineStatements({
     'customers.upsert',
     'INSERT INTO customers (customer_id, age, gender, region, credit_tier, marketing_consent, attributes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   ),
+  // A profile_update event: only the fields it names, at the event's time, so that per field the latest event
+  // wins whatever order events arrive in (a late update never overwrites a newer one).
+  update: statement(
+    'customers.update_fields',
+    'UPDATE customers USING TIMESTAMP ? SET age = ?, gender = ?, region = ?, credit_tier = ?, marketing_consent = ?, attributes = attributes + ?, updated_at = ? WHERE customer_id = ?',
+  ),
   isErased: statement('erased_customers.get', 'SELECT erased_at FROM erased_customers WHERE customer_id = ?'),
   linkIdentity: statement('identities.upsert', 'INSERT INTO identities (id_type, id_value, customer_id, created_at) VALUES (?, ?, ?, ?)'),
   indexIdentity: statement('customer_identities.upsert', 'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)'),
@@ -52,6 +58,25 @@ export class CustomerRepository {
       at,
     ];
     await (quiet ? runQuiet(this.client, Q.upsert, params) : run(this.client, Q.upsert, params));
+  }
+
+  /**
+   * Applies a partial profile change that happened at `atMs` (epoch ms): fields left undefined are not
+   * touched, attributes are merged key by key, and each written cell carries the event time as its write
+   * timestamp, so the latest change of each field wins even when changes arrive out of order.
+   */
+  async updateFields(customerId: string, fields: Omit<Partial<CustomerProfile>, 'id'>, atMs: number): Promise<void> {
+    await run(this.client, Q.update, [
+      atMs * 1000,
+      fields.age,
+      fields.gender,
+      fields.region,
+      fields.creditTier,
+      fields.marketingConsent,
+      fields.attributes ?? {},
+      new Date(atMs),
+      customerId,
+    ]);
   }
 
   async linkIdentity(customerId: string, type: string, storedValue: string, at: Date): Promise<void> {
