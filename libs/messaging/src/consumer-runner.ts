@@ -34,6 +34,13 @@ export interface ConsumerSpec<T> {
   ackWaitMs?: number;
   /** deliveries after which a message that still fails goes to the DLQ; @default 20 */
   maxDeliveries?: number;
+  /**
+   * Taking over a partition from another replica: messages it had pulled but not acknowledged would wait
+   * for ackWaitMs, and arrive after later ones. With this set, a consumer with unacknowledged messages is
+   * recreated at its ack floor, so they are redelivered at once and in order (acknowledged ones after the
+   * floor come again too: handlers are idempotent).
+   */
+  fromAckFloor?: boolean;
 }
 
 export interface Logger {
@@ -68,8 +75,14 @@ export class ConsumerRunner {
       max_deliver: -1,
     };
     try {
-      await jsm.consumers.info(spec.stream, spec.durable);
-      await jsm.consumers.update(spec.stream, spec.durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+      const info = await jsm.consumers.info(spec.stream, spec.durable);
+      if (spec.fromAckFloor && info.num_ack_pending > 0) {
+        await jsm.consumers.delete(spec.stream, spec.durable);
+        await jsm.consumers.add(spec.stream, { ...config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.ack_floor.stream_seq + 1 });
+        this.logger.log(`${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${info.ack_floor.stream_seq + 1}`);
+      } else {
+        await jsm.consumers.update(spec.stream, spec.durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+      }
     } catch (error) {
       if (!/consumer not found/i.test((error as Error).message)) throw error;
       await jsm.consumers.add(spec.stream, config);

@@ -5,4 +5,6 @@ export * from './streams.js';
 export * from './outcome.js';
 export * from './publisher.js';
 export * from './consumer-runner.js';
+export * from './lease-store.js';
+export * from './partition-ownership.js';
 export * from './nest/messaging.module.js';
