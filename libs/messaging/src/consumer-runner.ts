@@ -151,7 +151,9 @@ export class ConsumerRunner {
         case 'reject':
           // Stored in the DLQ before the original is terminated: nothing is lost between the two.
           await this.publisher.deadLetter(spec.stage, msg.subject, msg.data, outcome.reason, `${spec.stream}:${msg.seq}`);
-          msg.term(outcome.reason);
+          // No reason on the ack: nats-server 2.9 only recognises a bare "+TERM" and silently ignores
+          // "+TERM <reason>", leaving the message pending and redelivered forever. The DLQ copy has the reason.
+          msg.term();
           this.logger.warn(`${spec.durable}: ${msg.subject} #${msg.seq} rejected to DLQ: ${outcome.reason}`);
           return;
       }
