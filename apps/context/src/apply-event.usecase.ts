@@ -1,14 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import {
-  buildSnapshot,
-  localDay,
-  localDayRange,
-  mergeRows,
-  pruneRows,
-  pushRecent,
-  rollupDay,
-} from '@nunchi/context-model';
+import { localDay, localDayRange, mergeRows, pruneRows, pushRecent, rollupDay } from '@nunchi/context-model';
 import {
   Headers,
   partitionOf,
@@ -20,6 +12,7 @@ import {
 import { ContextRepository, CustomerRepository } from '@nunchi/cassandra';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
 import { withSpan } from '@nunchi/telemetry';
+import { snapshotOf } from './customer-snapshot.js';
 import { CustomerStateCache, type CustomerState } from './customer-state.cache.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
 
@@ -89,14 +82,8 @@ export class ApplyEventUseCase {
       },
     );
 
-    const ctx = buildSnapshot({
-      customerId: event.customerId,
-      rows: state.rows,
-      recent: state.recent,
-      nowMs,
-      timeZone: tz,
-      currentStoreId: event.storeId,
-    });
+    // Built once per event; memoised in the state, it also serves reads of this customer until the next write.
+    const ctx = snapshotOf(event.customerId, state, nowMs, tz, event.storeId);
     const enriched: EnrichedEvent = { event, customer: state.profile, ctx };
     await this.publisher.persist(
       Subjects.enriched(partitionOf(event.customerId, this.config.nats.partitions)),

@@ -36,7 +36,7 @@ describe('CustomerStateCache (the hot tier)', () => {
 
   it('evicts beyond the byte bound, counting estimated bytes', () => {
     const cache = cacheOf(1_000_000, 1); // 1 MiB
-    const big = stateWith(1_000); // ~170 KB each
+    const big = stateWith(1_000); // ~180 KB each
     for (let i = 0; i < 10; i++) cache.fill(`c${i}`, big, cache.ticket());
     const { entries, bytes } = cache.stats();
     assert.ok(bytes <= 1_048_576, `${bytes} bytes`);

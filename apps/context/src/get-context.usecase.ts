@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { buildSnapshot } from '@nunchi/context-model';
 import type { ContextSnapshot, CustomerProfile } from '@nunchi/contracts';
+import { snapshotOf } from './customer-snapshot.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
 
 export interface CustomerContextView {
@@ -26,14 +26,7 @@ export class GetContextUseCase {
       customerId,
       erased: state.erased,
       profile: state.profile,
-      ctx: buildSnapshot({
-        customerId,
-        rows: state.rows,
-        recent: state.recent,
-        nowMs,
-        timeZone: this.config.domain.timeZone,
-        currentStoreId: storeId,
-      }),
+      ctx: snapshotOf(customerId, state, nowMs, this.config.domain.timeZone, storeId),
     };
   }
 }
