@@ -1,5 +1,6 @@
 import type { AcceptedEvent } from '@nunchi/contracts';
-import { dayIndex, type DailyRollup } from '@nunchi/context-model';
+import { dayIndex, localDay, rollupEvents, type DailyRollup } from '@nunchi/context-model';
+import type { BulkWrite } from '../bulk.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
 
@@ -140,6 +141,60 @@ export class ContextRepository {
       ],
     }));
     await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+  }
+
+  /**
+   * The rows the live path would have written for a customer's whole history — events, month index, daily
+   * rollups with their timestamps — as bulk writes (writeBatched): for backfills and benchmarks.
+   */
+  historyWrites(events: readonly AcceptedEvent[], timeZone: string): BulkWrite[] {
+    const writes: BulkWrite[] = [];
+    const months = new Set<string>();
+    const perDay = new Map<string, number>();
+    for (const e of events) {
+      const day = localDay(e.occurredAtMs, timeZone);
+      perDay.set(day, (perDay.get(day) ?? 0) + 1);
+      if (!months.has(`${e.customerId}/${day.slice(0, 7)}`)) {
+        months.add(`${e.customerId}/${day.slice(0, 7)}`);
+        writes.push({ query: Q.indexMonth.cql, params: [e.customerId, day.slice(0, 7), this.ttlSeconds] });
+      }
+      writes.push({
+        query: Q.insertEvent.cql,
+        params: [
+          e.customerId,
+          day.slice(0, 7),
+          new Date(e.occurredAtMs),
+          e.id,
+          day,
+          e.type,
+          e.channel,
+          e.storeId ?? null,
+          JSON.stringify(e),
+          this.ttlSeconds,
+        ],
+      });
+    }
+    const customerId = events[0]?.customerId;
+    for (const r of rollupEvents(events, timeZone)) {
+      writes.push({
+        query: Q.upsertDaily.cql,
+        params: [
+          customerId,
+          r.day,
+          r.dim,
+          r.spend,
+          r.purchases,
+          r.visits,
+          r.items,
+          r.events,
+          toDate(r.lastVisitMs),
+          toDate(r.lastPurchaseMs),
+          this.ttlSeconds,
+          dailyRowsTimestamp(r.day, perDay.get(r.day) ?? 0),
+        ],
+      });
+    }
+    return writes;
   }
 
   async dailySince(customerId: string, fromDay: string): Promise<DailyRollup[]> {
