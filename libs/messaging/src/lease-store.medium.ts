@@ -37,7 +37,9 @@ describe('JetStreamLeaseStore (real NATS)', () => {
       'conflict',
       'a stale revision must fail',
     );
-    assert.deepEqual(await store.get(key), { value: { owner: 'a' }, revision: r2 });
+    const record = await store.get(key);
+    assert.deepEqual([record?.value, record?.revision], [{ owner: 'a' }, r2]);
+    assert.ok(Math.abs(record!.writtenAtMs - Date.now()) < 60_000, 'stamped by the server at write time');
   });
 
   it('lists keys under a prefix', async () => {

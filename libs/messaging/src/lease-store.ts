@@ -21,6 +21,8 @@ export interface LeaseRecord {
   value: LeaseValue;
   /** increases with every write of the key */
   revision: number;
+  /** epoch ms the store stamped on the write (the store's clock: comparable only with its other stamps) */
+  writtenAtMs: number;
 }
 
 /**
@@ -63,7 +65,7 @@ export class JetStreamLeaseStore implements LeaseStore {
       await this.jsm
     ).streams.getMessage(Streams.LEASES.name, { last_by_subj: Subjects.lease(key) });
     if (!msg) return undefined;
-    return { value: decodeJson(msg.data) as LeaseValue, revision: msg.seq };
+    return { value: decodeJson(msg.data) as LeaseValue, revision: msg.seq, writtenAtMs: msg.time.getTime() };
   }
 
   async put(key: string, value: LeaseValue, expectedRevision?: number): Promise<number | 'conflict'> {
@@ -95,10 +97,13 @@ export class MemoryLeaseStore implements LeaseStore {
   /** when set, every call fails with this error (an unreachable store) */
   failWith: Error | undefined;
 
+  /** @param clock the store's clock, epoch ms (a test's fake clock) */
+  constructor(private readonly clock: () => number = Date.now) {}
+
   get(key: string): Promise<LeaseRecord | undefined> {
     if (this.failWith) return Promise.reject(this.failWith);
     const r = this.records.get(key);
-    return Promise.resolve(r && { value: { ...r.value }, revision: r.revision });
+    return Promise.resolve(r && { value: { ...r.value }, revision: r.revision, writtenAtMs: r.writtenAtMs });
   }
 
   put(key: string, value: LeaseValue, expectedRevision?: number): Promise<number | 'conflict'> {
@@ -106,7 +111,7 @@ export class MemoryLeaseStore implements LeaseStore {
     if (expectedRevision !== undefined && (this.records.get(key)?.revision ?? 0) !== expectedRevision)
       return Promise.resolve('conflict');
     const revision = ++this.sequence;
-    this.records.set(key, { value: { ...value }, revision });
+    this.records.set(key, { value: { ...value }, revision, writtenAtMs: this.clock() });
     return Promise.resolve(revision);
   }
 

@@ -7,8 +7,8 @@ const TTL = 6_000;
 
 /** Replicas sharing one store and one fake clock; records who consumes what and fails on any overlap. */
 function cluster(partitions = 16) {
-  const store = new MemoryLeaseStore();
   let now = 0;
+  const store = new MemoryLeaseStore(() => now);
   const consuming = new Map<number, string>();
   const overlaps: string[] = [];
   const releases: Array<{ member: string; partition: number; reason: ReleaseReason }> = [];
@@ -109,6 +109,19 @@ describe('PartitionOwnership', () => {
     );
     await c.rounds(3, b);
     assert.deepEqual(b.owned, all(16));
+    assert.deepEqual(c.overlaps, []);
+  });
+
+  it('a replica starting long after another was killed counts it dead at once (the store stamps records)', async () => {
+    const c = cluster();
+    const a = c.replica('a');
+    await c.rounds(2, a);
+    for (const p of a.owned) c.consuming.delete(p); // a is killed: no release
+    c.advance(3 * TTL);
+    const b = c.replica('b');
+    await b.tick();
+    assert.deepEqual(b.owned, all(16));
+    assert.deepEqual(b.members, ['b']);
     assert.deepEqual(c.overlaps, []);
   });
 

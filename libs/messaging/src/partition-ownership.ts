@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from './consumer-runner.js';
-import type { LeaseStore } from './lease-store.js';
+import type { LeaseRecord, LeaseStore } from './lease-store.js';
 
 /** Why a replica stopped consuming a partition. */
 export type ReleaseReason =
@@ -61,7 +61,9 @@ interface Seen {
  *   consuming (onRelease 'lost'), and one that cannot reach the store stops at half a TTL ('expired').
  * - Expiry needs no synchronised clocks: an observer counts a TTL from when it first saw a revision, which
  *   is after the owner wrote it, and the owner counts half a TTL from before it wrote; so the old owner has
- *   stopped a quarter TTL or more before anyone else may start.
+ *   stopped a quarter TTL or more before anyone else may start. Records the store stamped two TTLs or more
+ *   before this round's own heartbeat are expired at first sight (one clock, the store's), so a replica
+ *   starting after another was killed does not wait a TTL to count it dead.
  * - Over its share, a replica releases partitions (onRelease 'rebalance', then an empty record others may
  *   take at once); under it, it takes free or expired ones, preferring partitions by rendezvous hashing so
  *   that replicas rarely contend for the same one.
@@ -149,9 +151,16 @@ export class PartitionOwnership {
         Promise.all(Array.from({ length: partitions }, (_, p) => store.get(this.leaseKey(p)))),
       ]);
       const readAt = this.clock();
+      // The store's time of this round: our own heartbeat, just written. Records stamped two TTLs before it
+      // are expired at first sight (a replica killed minutes ago is not waited for); younger ones are judged
+      // by observation, which needs no clock but one TTL of watching.
+      const storeNow = members.find(([key]) => key === this.memberKey(memberId))?.[1]?.writtenAtMs;
+      const expired = (key: string, record: LeaseRecord) =>
+        this.expired(key, record.revision, readAt) ||
+        (storeNow !== undefined && storeNow - record.writtenAtMs >= 2 * this.ttlMs);
       const live = new Set([memberId]);
       for (const [key, record] of members) {
-        if (record && !record.value.left && record.value.owner && !this.expired(key, record.revision, readAt))
+        if (record && !record.value.left && record.value.owner && !expired(key, record))
           live.add(record.value.owner);
       }
       this.liveMembers = [...live].sort();
@@ -172,8 +181,8 @@ export class PartitionOwnership {
         .map((record, partition) => ({ record, partition }))
         .filter(({ record, partition }) => {
           if (this.held.has(partition)) return false;
-          const expired = record ? this.expired(this.leaseKey(partition), record.revision, readAt) : true;
-          return !record || record.value.owner === null || record.value.owner === memberId || expired;
+          const lapsed = record ? expired(this.leaseKey(partition), record) : true;
+          return !record || record.value.owner === null || record.value.owner === memberId || lapsed;
         })
         .sort((a, b) => this.preference(b.partition) - this.preference(a.partition));
       if (this.held.size < share) {
