@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm test: unit specs (pure code), then medium and end-to-end tests against a real Cassandra, NATS and
+// npm test: unit specs (pure code), then medium (*.medium.ts) and end-to-end tests (test/*.e2e.ts) against a real Cassandra, NATS and
 // Zipkin, which this script starts when they are not running. Expects a build in dist/ (npm test builds first).
 //   node scripts/test.mjs            everything
 //   node scripts/test.mjs --unit     unit specs only (no infrastructure)
@@ -31,7 +31,8 @@ function find(dir, suffix, out = []) {
 
 const select = (files) => files.filter((f) => !filter || relative(root, f).includes(filter)).sort();
 const unit = select(find(dist, '.spec.js'));
-const e2e = unitOnly ? [] : select(find(join(dist, 'test'), '.e2e.js'));
+// Medium tests (*.medium.ts: one repository or component against the real Cassandra/NATS) and end-to-end tests.
+const e2e = unitOnly ? [] : select([...find(dist, '.medium.js'), ...find(join(dist, 'test'), '.e2e.js')]);
 
 /** Test env: a keyspace of its own and ports that do not clash with `npm start` (each can be overridden). */
 const testEnv = {

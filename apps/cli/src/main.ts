@@ -8,6 +8,7 @@ import { CampaignInvalidError } from '@nunchi/rules';
 import { Resources } from './resources.js';
 import { applyCampaign, listCampaigns, setCampaignState } from './commands/campaigns.js';
 import { importCustomers } from './commands/customers.js';
+import { eraseCustomer, formatReceipt } from './commands/erase.js';
 import { explainDecisionById } from './commands/decisions.js';
 import { sendEventsFile } from './commands/events.js';
 import { tailOffers } from './commands/offers.js';
@@ -61,6 +62,20 @@ customers
       if (report.rejected.length) process.exitCode = 2;
     }),
   );
+
+// ── customers erase ─────────────────────────────────────────────────────────────────────────────────────────
+// Right to erasure: the same as DELETE /v1/customers/:id on the context service (docs/context-model.md, Erasure).
+customers
+  .command('erase <customerId>')
+  .description('erase a customer everywhere (profile, identities, events, rollups, decisions, seen ids, hot tiers); prints rows removed per table; safe to repeat')
+  .option('--json', 'print the receipt as JSON')
+  .action(
+    action(async (r, customerId: string, options: { json?: boolean }) => {
+      const receipt = await eraseCustomer(r, customerId);
+      console.log(options.json ? JSON.stringify(receipt) : formatReceipt(receipt).join('\n'));
+    }),
+  );
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────
 
 const campaigns = program.command('campaigns').description('campaigns as code');
 campaigns

@@ -22,13 +22,29 @@ export class ContextRpcListener implements OnApplicationBootstrap {
           try {
             const request = decodeJson(msg.data) as { customerId?: unknown; storeId?: unknown };
             if (typeof request.customerId !== 'string' || !isSubjectToken(request.customerId)) {
-              msg.respond(encodeJson({ ok: false, error: { code: 'VALIDATION_FAILED', details: [{ path: 'customerId', message: 'required, 1-64 of [A-Za-z0-9_-]' }] } }));
+              msg.respond(
+                encodeJson({
+                  ok: false,
+                  error: {
+                    code: 'VALIDATION_FAILED',
+                    details: [{ path: 'customerId', message: 'required, 1-64 of [A-Za-z0-9_-]' }],
+                  },
+                }),
+              );
               return;
             }
-            const view = await this.getContext.execute(request.customerId, typeof request.storeId === 'string' ? request.storeId : undefined);
+            const view = await this.getContext.execute(
+              request.customerId,
+              typeof request.storeId === 'string' ? request.storeId : undefined,
+            );
             msg.respond(encodeJson({ ok: true, ...view }));
           } catch (e) {
-            msg.respond(encodeJson({ ok: false, error: { code: 'INTERNAL', message: (e as Error).message, details: [] } }));
+            msg.respond(
+              encodeJson({
+                ok: false,
+                error: { code: 'INTERNAL', message: (e as Error).message, details: [] },
+              }),
+            );
           }
         })();
       },

@@ -1,13 +1,22 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { CassandraModule, ContextRepository, CQL_CLIENT, CustomerRepository, type CqlClient } from '@nunchi/cassandra';
+import {
+  CassandraModule,
+  ContextRepository,
+  CQL_CLIENT,
+  CustomerRepository,
+  ErasureRepository,
+  type CqlClient,
+} from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry';
 import { ApplyEventUseCase } from './apply-event.usecase.js';
 import { ContextRpcListener } from './context-rpc.listener.js';
 import { CustomersChangedListener } from './customers-changed.listener.js';
+import { ContextStatsController } from './context-stats.controller.js';
 import { ContextController } from './context.controller.js';
 import { CustomerStateCache } from './customer-state.cache.js';
+import { EraseCustomerUseCase } from './erase-customer.usecase.js';
 import { EventsConsumer } from './events.consumer.js';
 import { GetContextUseCase } from './get-context.usecase.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
@@ -20,18 +29,29 @@ export class ContextModule {
     return {
       module: ContextModule,
       imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule, CassandraModule],
-      controllers: [ContextController],
+      controllers: [ContextController, ContextStatsController],
       providers: [
-        { provide: CustomerRepository, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new CustomerRepository(c) },
+        {
+          provide: CustomerRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new CustomerRepository(c),
+        },
+        {
+          provide: ErasureRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new ErasureRepository(c),
+        },
         {
           provide: ContextRepository,
           inject: [CQL_CLIENT],
-          useFactory: (c: CqlClient) => new ContextRepository(c, config.domain.eventTtlDays * DAY_S, config.domain.seenIdTtlDays * DAY_S),
+          useFactory: (c: CqlClient) =>
+            new ContextRepository(c, config.domain.eventTtlDays * DAY_S, config.domain.seenIdTtlDays * DAY_S),
         },
         CustomerStateCache,
         LoadCustomerStateUseCase,
         ApplyEventUseCase,
         GetContextUseCase,
+        EraseCustomerUseCase,
         EventsConsumer,
         ContextRpcListener,
         CustomersChangedListener,

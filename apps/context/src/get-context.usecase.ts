@@ -1,15 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { buildSnapshot } from '@nunchi/context-model';
 import type { ContextSnapshot, CustomerProfile } from '@nunchi/contracts';
+import { snapshotOf } from './customer-snapshot.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
 
 export interface CustomerContextView {
   customerId: string;
+  /** true once the customer was erased: profile null, context empty */
+  erased: boolean;
   profile: CustomerProfile | null;
   ctx: ContextSnapshot;
 }
 
+/** A customer's profile and context snapshot as of now (hot tier, else Cassandra): HTTP and NATS RPC. */
 @Injectable()
 export class GetContextUseCase {
   constructor(
@@ -17,13 +20,13 @@ export class GetContextUseCase {
     private readonly load: LoadCustomerStateUseCase,
   ) {}
 
-  async execute(customerId: string, storeId?: string): Promise<CustomerContextView> {
-    const nowMs = Date.now();
+  async execute(customerId: string, storeId?: string, nowMs = Date.now()): Promise<CustomerContextView> {
     const state = await this.load.execute(customerId, nowMs);
     return {
       customerId,
+      erased: state.erased,
       profile: state.profile,
-      ctx: buildSnapshot({ customerId, rows: state.rows, recent: state.recent, nowMs, timeZone: this.config.domain.timeZone, currentStoreId: storeId }),
+      ctx: snapshotOf(customerId, state, nowMs, this.config.domain.timeZone, storeId),
     };
   }
 }

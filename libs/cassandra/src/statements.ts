@@ -1,3 +1,4 @@
+import type cassandra from 'cassandra-driver';
 import type { CqlClient } from './client.js';
 import { SpanKind, withSpan } from '@nunchi/telemetry';
 
@@ -23,6 +24,21 @@ export async function run(client: CqlClient, stmt: Statement, params: unknown[],
   return withSpan(`cassandra ${stmt.name}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'cassandra', 'db.operation.name': stmt.name } }, () =>
     client.execute(stmt.cql, params, { prepare: true, isIdempotent: stmt.idempotent, ...options }),
   );
+}
+
+/**
+ * Executes a prepared SELECT and follows every page: `run` returns only the first `fetchSize` rows, which
+ * silently truncates an unusually busy partition (a customer with more events in a day than one page).
+ */
+export async function runAll(client: CqlClient, stmt: Statement, params: unknown[], fetchSize = 5_000): Promise<cassandra.types.Row[]> {
+  const rows: cassandra.types.Row[] = [];
+  let pageState: string | undefined;
+  do {
+    const result = await run(client, stmt, params, { fetchSize, pageState });
+    rows.push(...result.rows);
+    pageState = result.pageState ?? undefined;
+  } while (pageState);
+  return rows;
 }
 
 /** Executes without a span: for bulk paths where one span per row would be noise. */

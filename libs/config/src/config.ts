@@ -12,6 +12,8 @@ export interface NatsConfig {
   partitions: number;
   /** JetStream duplicate window, milliseconds */
   duplicateWindowMs: number;
+  /** partition lease lifetime without renewal, milliseconds: a dead replica's partitions move after about 1.25× this */
+  leaseTtlMs: number;
 }
 
 export interface CassandraConfig {
@@ -48,6 +50,8 @@ export interface DomainConfig {
   maxOffersPerCustomerPerDay: number;
   /** hot-tier size, customers */
   cacheMaxEntries: number;
+  /** hot-tier size, MiB of estimated heap (a customer with a year of varied activity takes ~20–40 KiB) */
+  cacheMaxMiB: number;
 }
 
 export interface NunchiConfig {
@@ -115,6 +119,7 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       streamReplicas: r.int('NUNCHI_STREAM_REPLICAS', 1, 1, 5),
       partitions: r.int('NUNCHI_PARTITIONS', 16, 1, 1024),
       duplicateWindowMs: r.int('NUNCHI_DUPLICATE_WINDOW_MS', 120_000, 1_000, 86_400_000),
+      leaseTtlMs: r.int('NUNCHI_LEASE_TTL_MS', 6_000, 1_000, 60_000),
     },
     cassandra: {
       contactPoints,
@@ -139,6 +144,7 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       slaMs: r.int('NUNCHI_SLA_MS', 2_000, 1, 600_000),
       maxOffersPerCustomerPerDay: r.int('NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', 3, 0, 1000),
       cacheMaxEntries: r.int('NUNCHI_CACHE_MAX_ENTRIES', 100_000, 0, 100_000_000),
+      cacheMaxMiB: r.int('NUNCHI_CACHE_MAX_MIB', 512, 0, 1_048_576),
     },
   };
   if (r.problems.length) throw new ConfigError(r.problems);
@@ -160,6 +166,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_STREAM_REPLICAS', default: '1', meaning: 'replicas of each JetStream stream (3 on a NATS cluster)' },
   { name: 'NUNCHI_PARTITIONS', default: '16', meaning: 'customer partitions of EVENTS/ENRICHED (fixed when streams are created)' },
   { name: 'NUNCHI_DUPLICATE_WINDOW_MS', default: '120000', meaning: 'JetStream duplicate window, ms' },
+  { name: 'NUNCHI_LEASE_TTL_MS', default: '6000', meaning: "partition lease lifetime, ms: a dead replica's partitions move after ~1.25× this" },
   { name: 'CASSANDRA_CONTACT_POINTS', default: '127.0.0.1:9042', meaning: 'comma-separated host:port; set it to use an existing cluster (infra:up then starts none)' },
   { name: 'CASSANDRA_LOCAL_DC', default: 'datacenter1', meaning: 'local data centre for the driver' },
   { name: 'CASSANDRA_KEYSPACE', default: 'nunchi', meaning: 'keyspace' },
@@ -174,6 +181,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_SLA_MS', default: '2000', meaning: 'event-to-offer deadline; later decisions are recorded as late, no offer sent' },
   { name: 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', default: '3', meaning: 'global contact policy' },
   { name: 'NUNCHI_CACHE_MAX_ENTRIES', default: '100000', meaning: 'hot-tier size of the context service, customers' },
+  { name: 'NUNCHI_CACHE_MAX_MIB', default: '512', meaning: 'hot-tier size of the context service, MiB (estimated heap)' },
   { name: 'OTEL_TRACES_EXPORTER', default: 'zipkin', meaning: 'zipkin | otlp | console | none' },
   { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: 'http://127.0.0.1:9411/api/v2/spans', meaning: 'Zipkin span endpoint' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: 'http://127.0.0.1:4318', meaning: 'OTLP/HTTP collector (traces go to /v1/traces)' },

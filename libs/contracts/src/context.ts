@@ -13,6 +13,20 @@ export interface CustomerProfile {
   attributes: Record<string, string>;
 }
 
+/**
+ * What an erasure removed: returned by DELETE /v1/customers/:id and `nunchi customers erase`, and kept with
+ * the customer's tombstone (`erased_customers`).
+ */
+export interface ErasureReceipt {
+  customerId: string;
+  /** ISO-8601 instant of the first erasure (a repeat keeps it) */
+  erasedAt: string;
+  /** true when the customer had been erased before: this run removed whatever had arrived since */
+  alreadyErased: boolean;
+  /** rows removed, per Cassandra table */
+  removed: Record<string, number>;
+}
+
 /** Totals over one window. Money in the currency's major unit (KRW); counts are plain counts. */
 export interface WindowTotals {
   /** sum of purchase amounts */
@@ -39,7 +53,10 @@ export interface RecentEvent {
   id: string;
   type: string;
   channel: string;
+  /** as sent, ISO-8601 with offset */
   occurredAt: string;
+  /** epoch milliseconds of occurredAt (always set by the context service) */
+  occurredAtMs?: number;
   storeId?: string;
   /** purchases only, major currency unit */
   amount?: number;
@@ -47,11 +64,12 @@ export interface RecentEvent {
 
 /**
  * What a decision knows about a customer besides the profile. Pure function of (history, now):
- * libs/context-model computes it, live and in simulation alike. docs/cel-reference.md documents each field.
+ * libs/context-model computes it, live and in simulation alike. docs/context-model.md documents each field
+ * with its unit (docs/cel-reference.md for campaign authors).
  */
 export interface ContextSnapshot {
   customerId: string;
-  /** ISO-8601 instant the snapshot describes */
+  /** ISO-8601 UTC instant the snapshot describes; "today" is its local day in the business time zone */
   asOf: string;
   all: Windows;
   /** windows at the store of the current event (zeros when the event has no store) */
@@ -59,12 +77,12 @@ export interface ContextSnapshot {
   store: Record<string, Windows>;
   category: Record<string, Windows>;
   channel: Record<string, Windows>;
-  /** whole days since the last visit / purchase; -1 when there was none in the last 365 days */
+  /** local calendar days since the last store-visit day / purchase day (0 = today); -1 when none in 365 days */
   daysSinceLastVisit: number;
   daysSinceLastPurchase: number;
-  /** recency, frequency and monetary scores 1 (low) to 5 (high) over 365 days, 0 when no purchase */
+  /** recency, frequency and monetary scores 1 (low) to 5 (high) over 365 days, all 0 when no purchase */
   rfm: { r: number; f: number; m: number };
-  /** most spent-at store / category over 365 days, "" when none */
+  /** store id / category with the highest 365-day spend (ties: first in code-point order), "" when none */
   favouriteStore: string;
   favouriteCategory: string;
   /** newest first, at most 20 */

@@ -45,6 +45,9 @@ export const Subjects = {
   customersChanged: 'mkt.ctl.customers.changed',
   /** Request/reply: read a customer's context snapshot. */
   contextGet: 'mkt.rpc.context.get',
+  /** Partition leases and member heartbeats of consumer groups (context, decision): mkt.lease.<group>.<kind>.<id>. */
+  lease: (key: string) => `mkt.lease.${key.split('.').map((k) => token(k, 'lease key token')).join('.')}`,
+  leasesAll: 'mkt.lease.>',
 } as const;
 
 export type DlqStage = 'ingestion' | 'context' | 'decision' | 'analytics';
@@ -54,6 +57,8 @@ export const Streams = {
   ENRICHED: { name: 'ENRICHED', subjects: [Subjects.enrichedAll] },
   DECISIONS: { name: 'DECISIONS', subjects: [Subjects.decisionsAll] },
   DLQ: { name: 'DLQ', subjects: [Subjects.dlqAll] },
+  /** One message per lease key (the latest): partition ownership by compare-and-set on the subject's sequence. */
+  LEASES: { name: 'LEASES', subjects: [Subjects.leasesAll] },
 } as const;
 
 export type StreamName = keyof typeof Streams;

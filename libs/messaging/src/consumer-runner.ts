@@ -43,6 +43,13 @@ export interface ConsumerSpec<T> {
   orderingKey?: (body: T) => string;
   /** messages of one consumer in flight when orderingKey is given; @default 32 */
   concurrency?: number;
+  /**
+   * Taking over a partition from another replica: messages it had pulled but not acknowledged would wait
+   * for ackWaitMs, and arrive after later ones. With this set, a consumer with unacknowledged messages is
+   * recreated at its ack floor, so they are redelivered at once and in order (acknowledged ones after the
+   * floor come again too: handlers are idempotent).
+   */
+  fromAckFloor?: boolean;
 }
 
 export interface Logger {
@@ -78,8 +85,14 @@ export class ConsumerRunner {
       max_deliver: -1,
     };
     try {
-      await jsm.consumers.info(spec.stream, spec.durable);
-      await jsm.consumers.update(spec.stream, spec.durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+      const info = await jsm.consumers.info(spec.stream, spec.durable);
+      if (spec.fromAckFloor && info.num_ack_pending > 0) {
+        await jsm.consumers.delete(spec.stream, spec.durable);
+        await jsm.consumers.add(spec.stream, { ...config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.ack_floor.stream_seq + 1 });
+        this.logger.log(`${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${info.ack_floor.stream_seq + 1}`);
+      } else {
+        await jsm.consumers.update(spec.stream, spec.durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+      }
     } catch (error) {
       if (!/consumer not found/i.test((error as Error).message)) throw error;
       await jsm.consumers.add(spec.stream, config);
@@ -171,7 +184,9 @@ export class ConsumerRunner {
         case 'reject':
           // Stored in the DLQ before the original is terminated: nothing is lost between the two.
           await this.publisher.deadLetter(spec.stage, msg.subject, msg.data, outcome.reason, `${spec.stream}:${msg.seq}`);
-          msg.term(outcome.reason);
+          // No reason on the ack: nats-server 2.9 only recognises a bare "+TERM" and silently ignores
+          // "+TERM <reason>", leaving the message pending and redelivered forever. The DLQ copy has the reason.
+          msg.term();
           this.logger.warn(`${spec.durable}: ${msg.subject} #${msg.seq} rejected to DLQ: ${outcome.reason}`);
           return;
       }

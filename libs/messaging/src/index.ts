@@ -6,5 +6,7 @@ export * from './outcome.js';
 export * from './publisher.js';
 export * from './consumer-runner.js';
 export * from './keyed-serializer.js';
+export * from './lease-store.js';
+export * from './partition-ownership.js';
 export * from './nest/messaging.module.js';
 export * from './pub-ack-inbox.js';

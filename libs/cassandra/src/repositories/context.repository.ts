@@ -1,64 +1,114 @@
 import type { AcceptedEvent } from '@nunchi/contracts';
-import type { DailyRollup } from '@nunchi/context-model';
+import { dayIndex, localDay, rollupEvents, type DailyRollup } from '@nunchi/context-model';
+import type { BulkWrite } from '../bulk.js';
 import type { CqlClient } from '../client.js';
-import { defineStatements, run, statement } from '../statements.js';
+import { defineStatements, run, runAll, statement } from '../statements.js';
 
 const Q = defineStatements({
   insertEvent: statement(
     'customer_events.insert',
     'INSERT INTO customer_events (customer_id, month, occurred_at, event_id, local_day, type, channel, store_id, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?',
   ),
+  indexMonth: statement(
+    'customer_event_months.insert',
+    'INSERT INTO customer_event_months (customer_id, month) VALUES (?, ?) USING TTL ?',
+  ),
+  months: statement(
+    'customer_event_months.list',
+    'SELECT month FROM customer_event_months WHERE customer_id = ?',
+  ),
   eventsBetween: statement(
     'customer_events.range',
     'SELECT event_id, local_day, body FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at >= ? AND occurred_at < ?',
   ),
-  recentEvents: statement('customer_events.recent', 'SELECT body FROM customer_events WHERE customer_id = ? AND month = ? LIMIT ?'),
+  recentEvents: statement(
+    'customer_events.recent',
+    'SELECT body FROM customer_events WHERE customer_id = ? AND month = ? LIMIT ?',
+  ),
   upsertDaily: statement(
     'customer_daily.upsert',
-    'INSERT INTO customer_daily (customer_id, day, dim, spend, purchases, visits, items, events, last_visit_at, last_purchase_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?',
+    'INSERT INTO customer_daily (customer_id, day, dim, spend, purchases, visits, items, events, last_visit_at, last_purchase_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?',
   ),
   dailySince: statement(
     'customer_daily.since',
     'SELECT day, dim, spend, purchases, visits, items, events, last_visit_at, last_purchase_at FROM customer_daily WHERE customer_id = ? AND day >= ?',
   ),
   seen: statement('seen_events.get', 'SELECT customer_id FROM seen_events WHERE event_id = ?'),
-  markSeen: statement('seen_events.insert', 'INSERT INTO seen_events (event_id, customer_id, accepted_at) VALUES (?, ?, ?) USING TTL ?'),
+  markSeen: statement(
+    'seen_events.insert',
+    'INSERT INTO seen_events (event_id, customer_id, accepted_at) VALUES (?, ?, ?) USING TTL ?',
+  ),
 });
+
+/**
+ * The write timestamp of a day's rollup rows, in "microseconds": the day's number times a million plus the
+ * number of events the rows were computed from. Two writers recomputing the same day at once (a partition
+ * handed over while its old owner finishes a message) each read a set of the day's events; the later
+ * reader's set contains the earlier one's, so it holds more events and its rows win whatever order the
+ * writes land in — a lost update cannot happen. The value is far below any wall-clock timestamp, so an
+ * erasure (a deletion at the current time) always shadows the rows.
+ */
+export function dailyRowsTimestamp(day: string, eventCount: number): number {
+  return dayIndex(day) * 1_000_000 + Math.min(eventCount, 999_999);
+}
 
 /** A customer's history: events as wide rows bucketed by local month, and daily rollups. */
 export class ContextRepository {
   constructor(
     private readonly client: CqlClient,
-    /** seconds an event and its rollups are kept */
+    /** seconds an event, its month index row and its rollups are kept */
     private readonly ttlSeconds: number,
+    /** seconds an applied event id is remembered */
     private readonly seenTtlSeconds: number,
   ) {}
 
+  /** Stores the event and records its month bucket (both keyed upserts: safe to repeat). */
   async insertEvent(event: AcceptedEvent, localDay: string): Promise<void> {
-    await run(this.client, Q.insertEvent, [
-      event.customerId,
-      localDay.slice(0, 7),
-      new Date(event.occurredAtMs),
-      event.id,
-      localDay,
-      event.type,
-      event.channel,
-      event.storeId ?? null,
-      JSON.stringify(event),
-      this.ttlSeconds,
+    const month = localDay.slice(0, 7);
+    await Promise.all([
+      run(this.client, Q.insertEvent, [
+        event.customerId,
+        month,
+        new Date(event.occurredAtMs),
+        event.id,
+        localDay,
+        event.type,
+        event.channel,
+        event.storeId ?? null,
+        JSON.stringify(event),
+        this.ttlSeconds,
+      ]),
+      run(this.client, Q.indexMonth, [event.customerId, month, this.ttlSeconds]),
     ]);
   }
 
   /** Every stored event of one local day (the day's instants [startMs, endMs) lie in one month bucket). */
-  async eventsOfDay(customerId: string, day: string, startMs: number, endMs: number): Promise<AcceptedEvent[]> {
-    const result = await run(this.client, Q.eventsBetween, [customerId, day.slice(0, 7), new Date(startMs), new Date(endMs)], { fetchSize: 5_000 });
-    return result.rows.filter((r) => r['local_day'] === day).map((r) => JSON.parse(r['body'] as string) as AcceptedEvent);
+  async eventsOfDay(
+    customerId: string,
+    day: string,
+    startMs: number,
+    endMs: number,
+  ): Promise<AcceptedEvent[]> {
+    const rows = await runAll(this.client, Q.eventsBetween, [
+      customerId,
+      day.slice(0, 7),
+      new Date(startMs),
+      new Date(endMs),
+    ]);
+    return rows
+      .filter((r) => r['local_day'] === day)
+      .map((r) => JSON.parse(r['body'] as string) as AcceptedEvent);
   }
 
-  /** The newest events across the given month buckets (newest month first), at most `limit`. */
-  async recentEvents(customerId: string, months: string[], limit: number): Promise<AcceptedEvent[]> {
+  /** Month buckets ('YYYY-MM') holding the customer's events, newest first. */
+  async months(customerId: string): Promise<string[]> {
+    return (await runAll(this.client, Q.months, [customerId])).map((r) => r['month'] as string);
+  }
+
+  /** The newest `limit` events over all of the customer's month buckets, newest first. */
+  async recentEvents(customerId: string, limit: number): Promise<AcceptedEvent[]> {
     const out: AcceptedEvent[] = [];
-    for (const month of months) {
+    for (const month of await this.months(customerId)) {
       if (out.length >= limit) break;
       const rows = (await run(this.client, Q.recentEvents, [customerId, month, limit - out.length])).rows;
       for (const r of rows) out.push(JSON.parse(r['body'] as string) as AcceptedEvent);
@@ -66,19 +116,90 @@ export class ContextRepository {
     return out;
   }
 
-  async upsertDaily(customerId: string, rows: DailyRollup[]): Promise<void> {
+  /**
+   * Replaces one day's rollup rows, recomputed from `eventCount` events of that day. One partition: an
+   * unlogged batch is a single mutation, applied together. See dailyRowsTimestamp for why the timestamp.
+   */
+  async upsertDay(customerId: string, day: string, rows: DailyRollup[], eventCount: number): Promise<void> {
     if (!rows.length) return;
+    const timestamp = dailyRowsTimestamp(day, eventCount);
     const queries = rows.map((r) => ({
       query: Q.upsertDaily.cql,
-      params: [customerId, r.day, r.dim, r.spend, r.purchases, r.visits, r.items, r.events, toDate(r.lastVisitMs), toDate(r.lastPurchaseMs), this.ttlSeconds],
+      params: [
+        customerId,
+        r.day,
+        r.dim,
+        r.spend,
+        r.purchases,
+        r.visits,
+        r.items,
+        r.events,
+        toDate(r.lastVisitMs),
+        toDate(r.lastPurchaseMs),
+        this.ttlSeconds,
+        timestamp,
+      ],
     }));
-    // One partition: an unlogged batch is a single mutation, applied together.
     await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
   }
 
+  /**
+   * The rows the live path would have written for a customer's whole history — events, month index, daily
+   * rollups with their timestamps — as bulk writes (writeBatched): for backfills and benchmarks.
+   */
+  historyWrites(events: readonly AcceptedEvent[], timeZone: string): BulkWrite[] {
+    const writes: BulkWrite[] = [];
+    const months = new Set<string>();
+    const perDay = new Map<string, number>();
+    for (const e of events) {
+      const day = localDay(e.occurredAtMs, timeZone);
+      perDay.set(day, (perDay.get(day) ?? 0) + 1);
+      if (!months.has(`${e.customerId}/${day.slice(0, 7)}`)) {
+        months.add(`${e.customerId}/${day.slice(0, 7)}`);
+        writes.push({ query: Q.indexMonth.cql, params: [e.customerId, day.slice(0, 7), this.ttlSeconds] });
+      }
+      writes.push({
+        query: Q.insertEvent.cql,
+        params: [
+          e.customerId,
+          day.slice(0, 7),
+          new Date(e.occurredAtMs),
+          e.id,
+          day,
+          e.type,
+          e.channel,
+          e.storeId ?? null,
+          JSON.stringify(e),
+          this.ttlSeconds,
+        ],
+      });
+    }
+    const customerId = events[0]?.customerId;
+    for (const r of rollupEvents(events, timeZone)) {
+      writes.push({
+        query: Q.upsertDaily.cql,
+        params: [
+          customerId,
+          r.day,
+          r.dim,
+          r.spend,
+          r.purchases,
+          r.visits,
+          r.items,
+          r.events,
+          toDate(r.lastVisitMs),
+          toDate(r.lastPurchaseMs),
+          this.ttlSeconds,
+          dailyRowsTimestamp(r.day, perDay.get(r.day) ?? 0),
+        ],
+      });
+    }
+    return writes;
+  }
+
   async dailySince(customerId: string, fromDay: string): Promise<DailyRollup[]> {
-    const result = await run(this.client, Q.dailySince, [customerId, fromDay], { fetchSize: 10_000 });
-    return result.rows.map((r) => ({
+    const rows = await runAll(this.client, Q.dailySince, [customerId, fromDay], 10_000);
+    return rows.map((r) => ({
       day: r['day'] as string,
       dim: r['dim'] as string,
       spend: (r['spend'] as number) ?? 0,

@@ -1,24 +1,44 @@
 import { createHmac } from 'node:crypto';
 import type { CustomerProfile, IdentityType } from '@nunchi/contracts';
 import type { CqlClient } from '../client.js';
+import type { BulkWrite } from '../bulk.js';
 import { defineStatements, run, runQuiet, statement } from '../statements.js';
 
 /** How an identifier is stored: phones and emails only as keyed hashes, never in clear. */
 export function storedIdentityValue(type: IdentityType, value: string, secret: string): string {
-  if (type === 'phone') return createHmac('sha256', secret).update(`phone:${value.replace(/\D/g, '')}`).digest('hex');
-  if (type === 'email') return createHmac('sha256', secret).update(`email:${value.trim().toLowerCase()}`).digest('hex');
+  if (type === 'phone')
+    return createHmac('sha256', secret)
+      .update(`phone:${value.replace(/\D/g, '')}`)
+      .digest('hex');
+  if (type === 'email')
+    return createHmac('sha256', secret).update(`email:${value.trim().toLowerCase()}`).digest('hex');
   return value;
 }
 
 const Q = defineStatements({
-  get: statement('customers.get', 'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, attributes FROM customers WHERE customer_id = ?'),
+  get: statement(
+    'customers.get',
+    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, attributes FROM customers WHERE customer_id = ?',
+  ),
   upsert: statement(
     'customers.upsert',
     'INSERT INTO customers (customer_id, age, gender, region, credit_tier, marketing_consent, attributes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   ),
+  // A profile_update event: only the fields it names, at the event's time, so that per field the latest event
+  // wins whatever order events arrive in (a late update never overwrites a newer one).
+  update: statement(
+    'customers.update_fields',
+    'UPDATE customers USING TIMESTAMP ? SET age = ?, gender = ?, region = ?, credit_tier = ?, marketing_consent = ?, attributes = attributes + ?, updated_at = ? WHERE customer_id = ?',
+  ),
   isErased: statement('erased_customers.get', 'SELECT erased_at FROM erased_customers WHERE customer_id = ?'),
-  linkIdentity: statement('identities.upsert', 'INSERT INTO identities (id_type, id_value, customer_id, created_at) VALUES (?, ?, ?, ?)'),
-  indexIdentity: statement('customer_identities.upsert', 'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)'),
+  linkIdentity: statement(
+    'identities.upsert',
+    'INSERT INTO identities (id_type, id_value, customer_id, created_at) VALUES (?, ?, ?, ?)',
+  ),
+  indexIdentity: statement(
+    'customer_identities.upsert',
+    'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)',
+  ),
 });
 
 /** Profiles and their identities. A profile_update changes only the fields it names (unset stays as it was). */
@@ -52,6 +72,61 @@ export class CustomerRepository {
       at,
     ];
     await (quiet ? runQuiet(this.client, Q.upsert, params) : run(this.client, Q.upsert, params));
+  }
+
+  /**
+   * Applies a partial profile change that happened at `atMs` (epoch ms): fields left undefined are not
+   * touched, attributes are merged key by key, and each written cell carries the event time as its write
+   * timestamp, so the latest change of each field wins even when changes arrive out of order.
+   */
+  async updateFields(
+    customerId: string,
+    fields: Omit<Partial<CustomerProfile>, 'id'>,
+    atMs: number,
+  ): Promise<void> {
+    await run(this.client, Q.update, [
+      atMs * 1000,
+      fields.age,
+      fields.gender,
+      fields.region,
+      fields.creditTier,
+      fields.marketingConsent,
+      fields.attributes ?? {},
+      new Date(atMs),
+      customerId,
+    ]);
+  }
+
+  /**
+   * The writes that import one profile with its identities (stored values: see storedIdentityValue), for
+   * bulk execution (writeBatched): the profile and its reverse-index rows share one partition key, so in one
+   * batch Cassandra applies them as a single mutation.
+   */
+  importWrites(
+    profile: CustomerProfile,
+    identities: ReadonlyArray<{ type: IdentityType; storedValue: string }>,
+    at: Date,
+  ): BulkWrite[] {
+    const writes: BulkWrite[] = [
+      {
+        query: Q.upsert.cql,
+        params: [
+          profile.id,
+          profile.age,
+          profile.gender,
+          profile.region,
+          profile.creditTier,
+          profile.marketingConsent,
+          Object.keys(profile.attributes ?? {}).length ? profile.attributes : undefined,
+          at,
+        ],
+      },
+    ];
+    for (const { type, storedValue } of identities) {
+      writes.push({ query: Q.indexIdentity.cql, params: [profile.id, type, storedValue] });
+      writes.push({ query: Q.linkIdentity.cql, params: [type, storedValue, profile.id, at] });
+    }
+    return writes;
   }
 
   async linkIdentity(customerId: string, type: string, storedValue: string, at: Date): Promise<void> {

@@ -1,0 +1,34 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CustomerStateCache } from './customer-state.cache.js';
+import { EventsConsumer } from './events.consumer.js';
+
+@ApiTags('context')
+@Controller('v1/context')
+export class ContextStatsController {
+  constructor(
+    @Inject(CONFIG) private readonly config: NunchiConfig,
+    private readonly cache: CustomerStateCache,
+    private readonly events: EventsConsumer,
+  ) {}
+
+  @Get('stats')
+  @ApiOperation({
+    summary:
+      'This replica: partitions it owns (of how many, among which live replicas) and its hot tier (size, hit ratio).',
+  })
+  stats() {
+    const { ownership } = this.events;
+    return {
+      replica: ownership.memberId,
+      partitions: {
+        total: this.config.nats.partitions,
+        owned: ownership.owned,
+        share: ownership.share,
+        members: ownership.members,
+      },
+      cache: this.cache.stats(),
+    };
+  }
+}

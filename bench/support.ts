@@ -1,0 +1,60 @@
+import { connectCassandra, migrate, type CqlClient } from '@nunchi/cassandra';
+import { loadConfig, projectPath, type NunchiConfig } from '@nunchi/config';
+
+/**
+ * Configuration for a benchmark: the environment's, with its own Cassandra keyspace (NUNCHI_BENCH_KEYSPACE,
+ * default nunchi_bench) so that measurements neither read nor pollute real or test data.
+ */
+export function benchConfig(env: Record<string, string | undefined> = process.env): NunchiConfig {
+  return loadConfig('cli', {
+    ...env,
+    OTEL_TRACES_EXPORTER: 'none',
+    CASSANDRA_KEYSPACE: env['NUNCHI_BENCH_KEYSPACE'] ?? 'nunchi_bench',
+  });
+}
+
+/** Creates and migrates the bench keyspace; returns a client on it. */
+export async function benchKeyspace(config: NunchiConfig): Promise<CqlClient> {
+  await migrate(config.cassandra, projectPath('cql'));
+  return connectCassandra(config.cassandra, { applicationName: 'nunchi-bench' });
+}
+
+/** Drops the bench keyspace (refuses any other). */
+export async function dropBenchKeyspace(client: CqlClient, config: NunchiConfig): Promise<void> {
+  if (!/bench/.test(config.cassandra.keyspace))
+    throw new Error(`refusing to drop ${config.cassandra.keyspace}: not a bench keyspace`);
+  await client.execute(`DROP KEYSPACE IF EXISTS ${config.cassandra.keyspace}`, [], { readTimeout: 60_000 });
+}
+
+/** Deterministic PRNG (mulberry32): the same seed gives the same data set. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** p-th percentile (0..100) of a sorted array. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+export const round = (x: number, digits = 3) => Number(x.toFixed(digits));
+
+export const REGIONS = [
+  'Bundang',
+  'Seoul',
+  'Busan',
+  'Incheon',
+  'Daegu',
+  'Daejeon',
+  'Gwangju',
+  'Suwon',
+  'Ulsan',
+  'Jeju',
+];

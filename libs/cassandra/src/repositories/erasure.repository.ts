@@ -1,0 +1,228 @@
+import { decisionIdOf, type ErasureReceipt } from '@nunchi/contracts';
+import { localDay } from '@nunchi/context-model';
+import { mapBounded } from '../bulk.js';
+import type { CqlClient } from '../client.js';
+import { defineStatements, run, runAll, statement } from '../statements.js';
+
+/*
+ * Every row of one customer is found through keys, never by scanning a table:
+ *   customers, customer_identities, customer_event_months, customer_daily, decisions: partitioned by customer;
+ *   identities:             the keys listed in customer_identities (the reverse index);
+ *   customer_events:        one partition per month listed in customer_event_months;
+ *   seen_events:            keyed by the ids of the customer's events;
+ *   decisions_by_id:        the ids in `decisions`, plus decisionIdOf(event id) of every event (decisions
+ *                           without a campaign outcome are kept by id only);
+ *   decisions_by_campaign:  (campaign_id, local day of decided_at, decided_at, decision_id) of each `decisions` row.
+ */
+const Q = defineStatements({
+  tombstone: statement(
+    'erased_customers.get_receipt',
+    'SELECT erased_at, receipt FROM erased_customers WHERE customer_id = ?',
+  ),
+  writeTombstone: statement(
+    'erased_customers.insert',
+    'INSERT INTO erased_customers (customer_id, erased_at, receipt) VALUES (?, ?, ?)',
+  ),
+  profile: statement('customers.exists', 'SELECT customer_id FROM customers WHERE customer_id = ?'),
+  identitiesOf: statement(
+    'customer_identities.list',
+    'SELECT id_type, id_value FROM customer_identities WHERE customer_id = ?',
+  ),
+  identityOwner: statement(
+    'identities.owner',
+    'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',
+  ),
+  months: statement(
+    'customer_event_months.list_for_erasure',
+    'SELECT month FROM customer_event_months WHERE customer_id = ?',
+  ),
+  eventIds: statement(
+    'customer_events.ids_of_month',
+    'SELECT event_id FROM customer_events WHERE customer_id = ? AND month = ?',
+  ),
+  dailyKeys: statement('customer_daily.keys', 'SELECT day FROM customer_daily WHERE customer_id = ?'),
+  seen: statement('seen_events.exists', 'SELECT event_id FROM seen_events WHERE event_id = ?'),
+  decisionsOf: statement(
+    'decisions.of_customer',
+    'SELECT decided_at, decision_id, campaign_id FROM decisions WHERE customer_id = ?',
+  ),
+  decisionById: statement(
+    'decisions_by_id.exists',
+    'SELECT decision_id FROM decisions_by_id WHERE decision_id = ?',
+  ),
+  decisionByCampaign: statement(
+    'decisions_by_campaign.exists',
+    'SELECT decision_id FROM decisions_by_campaign WHERE campaign_id = ? AND day = ? AND decided_at = ? AND decision_id = ?',
+  ),
+
+  // Deletions of the customer's own partitions (and of rows written on its behalf) carry a fence timestamp a
+  // little in the future: a write already past the tombstone check when the erasure started (an event being
+  // applied, a decision being recorded) lands with an earlier timestamp and stays invisible.
+  deleteProfile: statement(
+    'customers.erase',
+    'DELETE FROM customers USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deleteIdentityIndex: statement(
+    'customer_identities.erase',
+    'DELETE FROM customer_identities USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deleteIdentity: statement('identities.erase', 'DELETE FROM identities WHERE id_type = ? AND id_value = ?'),
+  deleteMonth: statement(
+    'customer_events.erase_month',
+    'DELETE FROM customer_events USING TIMESTAMP ? WHERE customer_id = ? AND month = ?',
+  ),
+  deleteMonths: statement(
+    'customer_event_months.erase',
+    'DELETE FROM customer_event_months USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deleteDaily: statement(
+    'customer_daily.erase',
+    'DELETE FROM customer_daily USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deleteSeen: statement('seen_events.erase', 'DELETE FROM seen_events WHERE event_id = ?'),
+  deleteDecisions: statement(
+    'decisions.erase',
+    'DELETE FROM decisions USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deleteDecisionById: statement(
+    'decisions_by_id.erase',
+    'DELETE FROM decisions_by_id USING TIMESTAMP ? WHERE decision_id = ?',
+  ),
+  deleteDecisionByCampaign: statement(
+    'decisions_by_campaign.erase',
+    'DELETE FROM decisions_by_campaign USING TIMESTAMP ? WHERE campaign_id = ? AND day = ? AND decided_at = ? AND decision_id = ?',
+  ),
+});
+
+export interface ErasureOptions {
+  /** business IANA time zone: decisions_by_campaign is keyed by the local day of each decision */
+  timeZone: string;
+  /** the erasure's instant; @default now */
+  now?: Date;
+  /** milliseconds the deletions' timestamp lies ahead of `now` (the fence); @default 60_000 */
+  fenceMs?: number;
+}
+
+/** reads or deletes in flight at once during an erasure */
+const CONCURRENCY = 64;
+
+/**
+ * Erases one customer from every table, returns what was removed, and leaves a tombstone so that a
+ * redelivered or late event cannot bring the customer back (the context service refuses events of an
+ * erased customer). Safe to run again: a repeat removes whatever arrived since and keeps the first date.
+ */
+export class ErasureRepository {
+  constructor(private readonly client: CqlClient) {}
+
+  async erase(customerId: string, options: ErasureOptions): Promise<ErasureReceipt> {
+    const now = options.now ?? new Date();
+    const fence = (now.getTime() + (options.fenceMs ?? 60_000)) * 1000;
+    const previous = (await run(this.client, Q.tombstone, [customerId])).first();
+    const erasedAt = (previous?.['erased_at'] as Date | undefined) ?? now;
+    // The tombstone first: from here on the context service refuses this customer's events.
+    await run(this.client, Q.writeTombstone, [customerId, erasedAt, null]);
+
+    const [profile, identities, months, dailyKeys, decisions] = await Promise.all([
+      run(this.client, Q.profile, [customerId]),
+      runAll(this.client, Q.identitiesOf, [customerId]),
+      runAll(this.client, Q.months, [customerId]),
+      runAll(this.client, Q.dailyKeys, [customerId]),
+      runAll(this.client, Q.decisionsOf, [customerId]),
+    ]);
+    const monthNames = months.map((r) => r['month'] as string);
+    const eventIds = (
+      await mapBounded(monthNames, CONCURRENCY, (m) => runAll(this.client, Q.eventIds, [customerId, m]))
+    )
+      .flat()
+      .map((r) => r['event_id'] as string);
+
+    const byCampaign = decisions
+      .filter((d) => d['campaign_id'] !== null)
+      .map((d) => {
+        const decidedAt = d['decided_at'] as Date;
+        return [
+          d['campaign_id'] as string,
+          localDay(decidedAt.getTime(), options.timeZone),
+          decidedAt,
+          d['decision_id'] as string,
+        ] as const;
+      });
+    const decisionIds = [
+      ...new Set([...decisions.map((d) => d['decision_id'] as string), ...eventIds.map(decisionIdOf)]),
+    ];
+
+    // Point reads to count what exists (and, for identities, to leave a card that now belongs to someone else).
+    const [ownedIdentities, seenIds, byIdIds, byCampaignKeys] = await Promise.all([
+      mapBounded(identities, CONCURRENCY, async (r) => {
+        const owner = (await run(this.client, Q.identityOwner, [r['id_type'], r['id_value']])).first();
+        return owner?.['customer_id'] === customerId
+          ? ([r['id_type'] as string, r['id_value'] as string] as const)
+          : undefined;
+      }),
+      mapBounded(eventIds, CONCURRENCY, async (id) =>
+        (await run(this.client, Q.seen, [id])).rowLength ? id : undefined,
+      ),
+      mapBounded(decisionIds, CONCURRENCY, async (id) =>
+        (await run(this.client, Q.decisionById, [id])).rowLength ? id : undefined,
+      ),
+      mapBounded(byCampaign, CONCURRENCY, async (key) =>
+        (await run(this.client, Q.decisionByCampaign, [...key])).rowLength ? key : undefined,
+      ),
+    ]);
+    const present = <T>(xs: Array<T | undefined>): T[] => xs.filter((x): x is T => x !== undefined);
+
+    const deletions: Array<[(typeof Q)[keyof typeof Q], unknown[]]> = [
+      [Q.deleteProfile, [fence, customerId]],
+      [Q.deleteIdentityIndex, [fence, customerId]],
+      [Q.deleteMonths, [fence, customerId]],
+      [Q.deleteDaily, [fence, customerId]],
+      [Q.deleteDecisions, [fence, customerId]],
+      ...monthNames.map((m): [typeof Q.deleteMonth, unknown[]] => [Q.deleteMonth, [fence, customerId, m]]),
+      ...present(ownedIdentities).map(([type, value]): [typeof Q.deleteIdentity, unknown[]] => [
+        Q.deleteIdentity,
+        [type, value],
+      ]),
+      ...present(seenIds).map((id): [typeof Q.deleteSeen, unknown[]] => [Q.deleteSeen, [id]]),
+      // Every derivable decision id, found or not: a decision still being recorded is fenced off too.
+      ...decisionIds.map((id): [typeof Q.deleteDecisionById, unknown[]] => [
+        Q.deleteDecisionById,
+        [fence, id],
+      ]),
+      ...byCampaign.map((key): [typeof Q.deleteDecisionByCampaign, unknown[]] => [
+        Q.deleteDecisionByCampaign,
+        [fence, ...key],
+      ]),
+    ];
+    await mapBounded(deletions, CONCURRENCY, ([stmt, params]) => run(this.client, stmt, params));
+
+    const receipt: ErasureReceipt = {
+      customerId,
+      erasedAt: erasedAt.toISOString(),
+      alreadyErased: previous !== null && previous !== undefined,
+      removed: {
+        customers: profile.rowLength,
+        identities: present(ownedIdentities).length,
+        customer_identities: identities.length,
+        customer_events: eventIds.length,
+        customer_event_months: monthNames.length,
+        customer_daily: dailyKeys.length,
+        seen_events: present(seenIds).length,
+        decisions: decisions.length,
+        decisions_by_campaign: present(byCampaignKeys).length,
+        decisions_by_id: present(byIdIds).length,
+      },
+    };
+    await run(this.client, Q.writeTombstone, [customerId, erasedAt, JSON.stringify(receipt)]);
+    return receipt;
+  }
+
+  /** The receipt kept with the tombstone, if the customer was erased. */
+  async receiptOf(customerId: string): Promise<ErasureReceipt | undefined> {
+    const row = (await run(this.client, Q.tombstone, [customerId])).first();
+    if (!row) return undefined;
+    const text = row['receipt'] as string | null;
+    return text
+      ? (JSON.parse(text) as ErasureReceipt)
+      : { customerId, erasedAt: (row['erased_at'] as Date).toISOString(), alreadyErased: false, removed: {} };
+  }
+}
