@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CampaignRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
@@ -22,6 +28,8 @@ export class CampaignSetHolder implements OnApplicationBootstrap, OnApplicationS
   private timer?: NodeJS.Timeout;
   private subscription?: Subscription;
   private reloading?: Promise<void>;
+  /** a reload was asked for while one was running: that one may have read before the change */
+  private reloadAgain = false;
 
   constructor(
     @Inject(CONFIG) private readonly config: NunchiConfig,
@@ -45,9 +53,25 @@ export class CampaignSetHolder implements OnApplicationBootstrap, OnApplicationS
     this.subscription?.unsubscribe();
   }
 
-  /** Coalesces concurrent reloads into one. */
+  /**
+   * Coalesces reloads: one runs at a time, and a request that arrives while one runs gets one more run
+   * after it (a hint can arrive just after the running reload read the index, and must not wait for the poll).
+   */
   reload(): Promise<void> {
-    this.reloading ??= this.load().finally(() => (this.reloading = undefined));
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      try {
+        do {
+          this.reloadAgain = false;
+          await this.load();
+        } while (this.reloadAgain);
+      } finally {
+        this.reloading = undefined;
+      }
+    })();
     return this.reloading;
   }
 
@@ -71,7 +95,9 @@ export class CampaignSetHolder implements OnApplicationBootstrap, OnApplicationS
       const changed = next.size !== this.compiled.size || [...next.keys()].some((k) => !this.compiled.has(k));
       if (changed || !this.currentSet) {
         this.compiled = next;
-        this.currentSet = new CampaignSet([...next.values()], { maxOffersPerCustomerPerDay: this.config.domain.maxOffersPerCustomerPerDay });
+        this.currentSet = new CampaignSet([...next.values()], {
+          maxOffersPerCustomerPerDay: this.config.domain.maxOffersPerCustomerPerDay,
+        });
         this.logger.log(`campaign set loaded: ${[...next.keys()].join(', ') || '(none)'}`);
       }
     } catch (error) {
