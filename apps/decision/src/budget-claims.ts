@@ -1,5 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { DecisionRepository, MAX_BUDGET_GROUP, type BudgetClaim, type BudgetLimits } from '@nunchi/cassandra';
+import {
+  DecisionRepository,
+  MAX_BUDGET_GROUP,
+  type BudgetClaim,
+  type BudgetLimits,
+  type BudgetTotals,
+} from '@nunchi/cassandra';
 
 interface Waiting {
   decisionId: string;
@@ -21,10 +27,16 @@ interface Queue {
  * p99 1.8 s with three replicas). Here a replica keeps at most one transaction in flight per campaign;
  * claims that arrive meanwhile wait and go together in the next one. Nothing is held in advance, so
  * there are no leases to expire or return and a crashed replica strands no budget.
+ *
+ * The totals each campaign had after this replica's last transaction are kept as a guess for the next
+ * one (tried without reading first; a stale guess costs one failed condition), and to tell the decision
+ * that a campaign looks exhausted before it claims anything else for it.
  */
 @Injectable()
 export class BudgetClaims {
   private readonly queues = new Map<string, Queue>();
+  /** campaign id → totals after this replica's last claim or read (a guess: others claim too) */
+  private readonly lastTotals = new Map<string, BudgetTotals>();
 
   constructor(private readonly decisions: DecisionRepository) {}
 
@@ -40,17 +52,35 @@ export class BudgetClaims {
     });
   }
 
-  release(campaignId: string, decisionId: string): Promise<void> {
-    return this.decisions.releaseBudget(campaignId, decisionId);
+  /** As far as this replica last saw, one more offer of this cost does not fit (the claim will read to be sure). */
+  looksExhausted(campaignId: string, cost: number, limits: BudgetLimits): boolean {
+    const t = this.lastTotals.get(campaignId);
+    if (!t) return false;
+    return (
+      (limits.maxOffers !== undefined && (t.offers ?? 0) + 1 > limits.maxOffers) ||
+      (limits.maxCost !== undefined && t.cost + cost > limits.maxCost)
+    );
+  }
+
+  async release(campaignId: string, decisionId: string): Promise<void> {
+    this.lastTotals.delete(campaignId);
+    await this.decisions.releaseBudget(campaignId, decisionId);
   }
 
   private async drain(key: string, queue: Queue): Promise<void> {
     while (queue.waiting.length > 0) {
       const group = queue.waiting.splice(0, MAX_BUDGET_GROUP);
       try {
-        const results = await this.decisions.claimBudgets(queue.campaignId, group, queue.limits);
+        const { results, totals } = await this.decisions.claimBudgets(
+          queue.campaignId,
+          group,
+          queue.limits,
+          this.lastTotals.get(queue.campaignId),
+        );
+        this.lastTotals.set(queue.campaignId, totals);
         for (const w of group) w.resolve(results.get(w.decisionId) ?? 'exhausted');
       } catch (error) {
+        this.lastTotals.delete(queue.campaignId);
         for (const w of group) w.reject(error);
       }
     }

@@ -36,25 +36,23 @@ export class ContactClaims {
     return { ok: hasClaim(fresh, claim.decisionId, claim.campaignId), ledger: fresh };
   }
 
-  /** Gives the slot back (an offer claimed but then not made). Best effort: keeping it only under-contacts. */
+  /**
+   * Gives the slot back (an offer claimed but then not made); returns the ledger as it now is. Best
+   * effort: a slot kept only under-contacts.
+   */
   async release(
     customerId: string,
     ledger: StoredContacts,
     decisionId: string,
     campaignId: string,
     today: string,
-  ): Promise<void> {
+  ): Promise<StoredContacts> {
     let current = ledger;
     for (let attempt = 0; attempt < 5 && hasClaim(current, decisionId, campaignId); attempt++) {
-      if (
-        (await this.decisions.saveContacts(
-          customerId,
-          withoutClaim(current, decisionId, campaignId, today),
-          current.seq,
-        )) === 'applied'
-      )
-        return;
+      const next = withoutClaim(current, decisionId, campaignId, today);
+      if ((await this.decisions.saveContacts(customerId, next, current.seq)) === 'applied') return next;
       current = await this.decisions.contacts(customerId);
     }
+    return current;
   }
 }

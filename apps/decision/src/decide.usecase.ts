@@ -216,10 +216,11 @@ export class DecideUseCase {
   private async walk(
     d: Deciding,
     evaluation: Evaluation,
-    ledger: StoredContacts,
+    initial: StoredContacts,
     excludeOwn: boolean,
   ): Promise<Walk> {
     const { event } = d.enriched;
+    let ledger = initial;
     const losses: CandidateLoss[] = [...evaluation.losses];
     const chosen = (index: number, outcome: DecisionOutcome): Walk => ({
       kind: 'chosen',
@@ -230,23 +231,19 @@ export class DecideUseCase {
         losses: [...losses, ...lowerRankLosses(evaluation, index)],
       },
     });
-    /** the ledger with the claim in it, or the walk to do again */
-    const claimContact = async (
-      c: Candidate,
-      outcome: 'offer' | 'control',
-    ): Promise<{ ledger: StoredContacts } | { again: Walk }> => {
-      // A new claim beside an earlier attempt's claim on another campaign: judge again with that claim counted.
-      if (excludeOwn) return { again: { kind: 'again', ledger, includeOwn: true } };
-      const result = await this.contacts.claim(
+    const claimContact = (c: Candidate, outcome: 'offer' | 'control') =>
+      this.contacts.claim(
         event.customerId,
         ledger,
         { decisionId: d.decisionId, campaignId: c.campaignId, day: d.today, channel: event.channel, outcome },
         d.today,
       );
-      return result.ok
-        ? { ledger: result.ledger }
-        : { again: { kind: 'again', ledger: result.ledger, includeOwn: false } };
-    };
+    // A new claim beside an earlier attempt's claim on another campaign: judge again with that claim counted.
+    const again = (fresh: StoredContacts, includeOwn = false): Walk => ({
+      kind: 'again',
+      ledger: fresh,
+      includeOwn,
+    });
 
     for (let i = 0; i < evaluation.candidates.length; i++) {
       const c = evaluation.candidates[i];
@@ -254,40 +251,52 @@ export class DecideUseCase {
       if (c.holdout) {
         // Control decisions count towards the campaign's caps (see contact-ledger.ts); uncapped: nothing to claim.
         if (hasCaps(c) && !claimedBefore) {
+          if (excludeOwn) return again(ledger, true);
           const claimed = await claimContact(c, 'control');
-          if ('again' in claimed) return claimed.again;
+          if (!claimed.ok) return again(claimed.ledger);
         }
         return chosen(i, 'control');
       }
       if (this.isLate(d.receivedAtMs)) return chosen(i, 'late');
-      if (
-        (c.budget.maxOffers !== undefined || c.budget.maxCost !== undefined) &&
-        !d.budgets.has(c.campaignId)
-      ) {
-        const claim = await this.budgets.claim(c.campaignId, d.decisionId, c.offer.cost, c.budget);
-        if (claim === 'exhausted') {
-          losses.push({
-            campaignId: c.campaignId,
-            campaignVersion: c.campaignVersion,
-            offerId: c.offer.id,
-            reason: 'budget',
-            detail: budgetDetail(c),
-          });
-          continue;
-        }
-        d.budgets.set(c.campaignId, claim === 'claimed' ? 'now' : 'earlier');
+
+      const needsBudget =
+        (c.budget.maxOffers !== undefined || c.budget.maxCost !== undefined) && !d.budgets.has(c.campaignId);
+      if (!claimedBefore && excludeOwn) return again(ledger, true);
+      // Budget and contact slot are claimed at the same time (one round trip of latency, not two); the
+      // rare loser of the pair is given back. When the budget looks spent, it is asked alone first, so
+      // that a spent campaign does not cost a contact claim and its release on every event.
+      const budgetFirst = needsBudget && this.budgets.looksExhausted(c.campaignId, c.offer.cost, c.budget);
+      const claimBudget = () =>
+        needsBudget ? this.budgets.claim(c.campaignId, d.decisionId, c.offer.cost, c.budget) : undefined;
+      let budget = budgetFirst ? await claimBudget() : undefined;
+      let contact: Awaited<ReturnType<typeof claimContact>> | undefined;
+      if (budget !== 'exhausted') {
+        [budget, contact] = await Promise.all([
+          budgetFirst ? budget : claimBudget(),
+          claimedBefore ? undefined : claimContact(c, 'offer'),
+        ]);
       }
-      let claimedNow: StoredContacts | undefined;
-      if (!claimedBefore) {
-        const claimed = await claimContact(c, 'offer');
-        if ('again' in claimed) return claimed.again;
-        claimedNow = claimed.ledger;
+      if (budget === 'claimed' || budget === 'already-claimed')
+        d.budgets.set(c.campaignId, budget === 'claimed' ? 'now' : 'earlier');
+      if (contact && !contact.ok) return again(contact.ledger); // a budget claimed here is reused or given back in choose
+      if (contact) ledger = contact.ledger;
+      if (budget === 'exhausted') {
+        if (contact)
+          ledger = await this.contacts.release(event.customerId, ledger, d.decisionId, c.campaignId, d.today);
+        losses.push({
+          campaignId: c.campaignId,
+          campaignVersion: c.campaignVersion,
+          offerId: c.offer.id,
+          reason: 'budget',
+          detail: budgetDetail(c),
+        });
+        continue;
       }
       if (this.isLate(d.receivedAtMs)) {
         // The claims' round trips took the decision past its deadline: nothing is sent, the slot goes back
         // (the budget in choose). Claims of an earlier attempt stay: that attempt may have sent the offer.
-        if (claimedNow)
-          await this.contacts.release(event.customerId, claimedNow, d.decisionId, c.campaignId, d.today);
+        if (contact)
+          await this.contacts.release(event.customerId, ledger, d.decisionId, c.campaignId, d.today);
         return chosen(i, 'late');
       }
       return chosen(i, 'offer');
