@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
+import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
 import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
 import {
   campaignFile,
@@ -43,7 +43,11 @@ describe('decision limits with three replicas: budgets and caps are exact under 
     for (const port of extraPorts) replicas.push(await startDecisionReplica(port, env, h.logs));
   });
 
+  const created: string[] = [];
+
   after(async () => {
+    // Leave no active campaign behind in the shared keyspace.
+    for (const id of created) await setCampaignState(h.resources, id, 'ended').catch(() => undefined);
     await Promise.all(replicas.map((r) => r.stop()));
     await h?.close();
   });
@@ -73,6 +77,7 @@ describe('decision limits with three replicas: budgets and caps are exact under 
   }
 
   async function apply(definition: Parameters<typeof campaignFile>[0]): Promise<void> {
+    created.push(definition.id);
     const result = await applyCampaign(h.resources, campaignFile(definition));
     await waitLoaded(urls(), definition.id, result.version);
   }
