@@ -31,6 +31,9 @@ export interface CaseFigures {
   p50Ms: number;
   p99Ms: number;
   meanMs: number;
+  /** milliseconds from the start of the decision to the offer leaving for the channel (offers only) */
+  toOfferP50Ms?: number;
+  toOfferP99Ms?: number;
   /** repository method → mean milliseconds per event spent in it (calls per event in brackets) */
   breakdown: Record<string, string>;
 }
@@ -87,13 +90,20 @@ export async function runDecideCost(options: { events?: number } = {}): Promise<
       }
     };
   }
+  const publisher = new Publisher(nc);
+  let offerSentAt = 0;
+  const emit = publisher.emit.bind(publisher);
+  publisher.emit = (...args) => {
+    offerSentAt = performance.now();
+    emit(...args);
+  };
   const useCase = new DecideUseCase(
     config,
     { current: set } as CampaignSetHolder,
     repo,
     new ContactClaims(repo),
     new BudgetClaims(repo),
-    new Publisher(nc),
+    publisher,
   );
 
   const delivery = (id: string, customerId: string, storeId: string): Delivery<EnrichedEvent> => {
@@ -133,13 +143,17 @@ export async function runDecideCost(options: { events?: number } = {}): Promise<
       for (let i = 0; i < 30; i++) await useCase.execute(make(-1 - i)); // warm-up: prepared statements, JIT
       spent.clear();
       const latencies: number[] = [];
+      const toOffer: number[] = [];
       for (let i = 0; i < n; i++) {
         const d = make(i);
+        offerSentAt = 0;
         const t = performance.now();
         await useCase.execute(d);
         latencies.push(performance.now() - t);
+        if (offerSentAt) toOffer.push(offerSentAt - t);
       }
       latencies.sort((a, b) => a - b);
+      toOffer.sort((a, b) => a - b);
       const round = (x: number) => Math.round(x * 100) / 100;
       out.push({
         case: name,
@@ -147,6 +161,12 @@ export async function runDecideCost(options: { events?: number } = {}): Promise<
         p50Ms: round(latencies[Math.floor(n / 2)]),
         p99Ms: round(latencies[Math.min(n - 1, Math.floor(n * 0.99))]),
         meanMs: round(latencies.reduce((a, b) => a + b, 0) / n),
+        ...(toOffer.length
+          ? {
+              toOfferP50Ms: round(toOffer[Math.floor(toOffer.length / 2)]),
+              toOfferP99Ms: round(toOffer[Math.min(toOffer.length - 1, Math.floor(toOffer.length * 0.99))]),
+            }
+          : {}),
         breakdown: Object.fromEntries(
           [...spent].map(([k, v]) => [k, `${round(v.ms / n)} ms (${round(v.calls / n)}×)`]),
         ),
