@@ -15,6 +15,7 @@ import type { Delivery, Publisher } from '@nunchi/messaging';
 import { CampaignSet, compileCampaign, parseCampaign, type CampaignDefinition } from '@nunchi/rules';
 import { BudgetClaims } from '../apps/decision/src/budget-claims.js';
 import type { CampaignSetHolder } from '../apps/decision/src/campaign-set.holder.js';
+import { OfferChooser } from '../apps/decision/src/choose-offer.js';
 import { ContactClaims } from '../apps/decision/src/contact-claims.js';
 import { DecideUseCase } from '../apps/decision/src/decide.usecase.js';
 import { runId } from './support/harness.js';
@@ -59,8 +60,7 @@ describe('decide use case against Cassandra: claims, redelivery, deadline', () =
       cfg,
       { current: set } as CampaignSetHolder,
       repo,
-      contacts,
-      new BudgetClaims(repo),
+      new OfferChooser(cfg, contacts, new BudgetClaims(repo)),
       publisher,
     );
     return { useCase, sent, published, repo };

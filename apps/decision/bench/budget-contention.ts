@@ -62,9 +62,9 @@ export async function runBudgetContention(
         return mode === 'group'
           ? (id: string) => group.claim(campaignId, id, 1, { maxOffers: budget })
           : async (id: string) =>
-              (await repo.claimBudgets(campaignId, [{ decisionId: id, cost: 1 }], { maxOffers: budget })).results.get(
-                id,
-              )!;
+              (
+                await repo.claimBudgets(campaignId, [{ decisionId: id, cost: 1 }], { maxOffers: budget })
+              ).results.get(id)!;
       });
       let next = 0;
       let granted = 0;

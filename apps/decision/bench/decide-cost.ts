@@ -22,6 +22,7 @@ import { CampaignSet, compileCampaign, parseCampaign } from '@nunchi/rules';
 import { BudgetClaims } from '../src/budget-claims.js';
 import type { CampaignSetHolder } from '../src/campaign-set.holder.js';
 import { ContactClaims } from '../src/contact-claims.js';
+import { OfferChooser } from '../src/choose-offer.js';
 import { DecideUseCase } from '../src/decide.usecase.js';
 
 export interface CaseFigures {
@@ -101,8 +102,7 @@ export async function runDecideCost(options: { events?: number } = {}): Promise<
     config,
     { current: set } as CampaignSetHolder,
     repo,
-    new ContactClaims(repo),
-    new BudgetClaims(repo),
+    new OfferChooser(config, new ContactClaims(repo), new BudgetClaims(repo)),
     publisher,
   );
 

@@ -1,56 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DecisionRepository, type StoredContacts } from '@nunchi/cassandra';
+import { DecisionRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
 import {
   decisionIdOf,
   Headers,
   Subjects,
-  type CandidateLoss,
-  type DecisionOutcome,
   type DecisionRecord,
   type EnrichedEvent,
   type OfferMessage,
 } from '@nunchi/contracts';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
-import { lowerRankLosses, NO_USAGE, type CampaignSet, type Candidate, type Evaluation } from '@nunchi/rules';
 import { currentTraceId, latencyHistogram, meter, withSpan } from '@nunchi/telemetry';
-import { BudgetClaims } from './budget-claims.js';
 import { CampaignSetHolder } from './campaign-set.holder.js';
-import { ContactClaims } from './contact-claims.js';
-import { hasClaim, ownClaims, usageOf } from './contact-ledger.js';
+import { OfferChooser } from './choose-offer.js';
 
-/** decisions again after a contact-ledger conflict before giving up (and retrying the message) */
-const MAX_ATTEMPTS = 10;
 /** milliseconds: how far before ingestion's receipt an earlier attempt's record may lie (clock skew between hosts) */
 const CLOCK_SKEW_MS = 60_000;
 
-interface Choice {
-  evaluation: Evaluation;
-  outcome: DecisionOutcome;
-  winner?: Candidate;
-  losses: CandidateLoss[];
-}
-
-/** How one walk over the candidates ended: a choice, or a conflict that needs a fresh ledger. */
-type Walk =
-  { kind: 'chosen'; choice: Choice } | { kind: 'again'; ledger: StoredContacts; includeOwn: boolean };
-
-interface Deciding {
-  enriched: EnrichedEvent;
-  set: CampaignSet;
-  decisionId: string;
-  receivedAtMs: number;
-  /** local day (business time zone) the caps count in */
-  today: string;
-  /** campaign id → whether this attempt claimed its budget ('now') or found an earlier attempt's claim */
-  budgets: Map<string, 'now' | 'earlier'>;
-}
-
 /**
- * Decides one enriched event: evaluate the campaign set, walk the candidates best first (holdout →
- * control; deadline; budget and contact claims, each exactly once per decision id), then send the offer,
- * store the record and publish it on DECISIONS.
+ * Decides one enriched event: choose (OfferChooser: evaluate, claim budget and contact slot), send the
+ * offer, store the record with its explanation and publish it on DECISIONS.
  *
  * Safe to run twice and on several replicas at once: a decision already recorded under this id is not
  * made again; a half-made one (the replica died) finds its own claims and reuses them.
@@ -71,16 +41,12 @@ export class DecideUseCase {
   private readonly redeliveries = meter().createCounter('nunchi_decision_redeliveries_total', {
     description: 'events delivered to the decision service more than once',
   });
-  private readonly conflicts = meter().createCounter('nunchi_contact_claim_conflicts_total', {
-    description: 'contact-ledger claims that lost a race and were decided again',
-  });
 
   constructor(
     @Inject(CONFIG) private readonly config: NunchiConfig,
     private readonly campaigns: CampaignSetHolder,
     private readonly decisions: DecisionRepository,
-    private readonly contacts: ContactClaims,
-    private readonly budgets: BudgetClaims,
+    private readonly chooser: OfferChooser,
     private readonly publisher: Publisher,
   ) {}
 
@@ -99,20 +65,19 @@ export class DecideUseCase {
     const receivedAtMs = Number(delivery.header(Headers.receivedAt) ?? event.receivedAtMs);
     const tz = this.config.domain.timeZone;
     // One set for the whole decision, however often it is evaluated: one consistent set of versions.
-    const deciding: Deciding = {
+    const input = {
       enriched,
       set: this.campaigns.current,
       decisionId,
       receivedAtMs,
       today: localDay(Date.now(), tz),
-      budgets: new Map(),
     };
 
     const record = await withSpan(
       'decision.evaluate',
       { attributes: { 'nunchi.event.id': event.id } },
       async (span) => {
-        const choice = await this.choose(deciding);
+        const choice = await this.chooser.choose(input);
         let decidedAtMs = Date.now();
         // A redelivered decision keeps the instant of an attempt that already wrote its rows: same keys, no copies.
         if (redelivered && choice.outcome !== 'none')
@@ -176,138 +141,6 @@ export class DecideUseCase {
     return Outcome.done();
   }
 
-  private async choose(d: Deciding): Promise<Choice> {
-    const { event, customer, ctx } = d.enriched;
-    const base = { event, customer, ctx, nowMs: event.occurredAtMs }; // rules see the moment the customer acted
-    // What the customer already received can only take candidates away: with none eligible on no usage at
-    // all, none is eligible on the real usage either, and the ledger need not be read (most events).
-    const optimistic = d.set.evaluate({ ...base, usage: NO_USAGE });
-    if (optimistic.candidates.length === 0)
-      return { evaluation: optimistic, outcome: 'none', losses: optimistic.losses };
-
-    let ledger = await this.contacts.read(event.customerId);
-    let includeOwn = false;
-    let choice: Choice | undefined;
-    try {
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        // A redelivered decision is first judged without its own earlier claims, so it is not capped by itself.
-        const excludeOwn = !includeOwn && ownClaims(ledger, d.decisionId).length > 0;
-        const evaluation = d.set.evaluate({
-          ...base,
-          usage: usageOf(ledger, d.today, excludeOwn ? d.decisionId : undefined),
-        });
-        const walk = await this.walk(d, evaluation, ledger, excludeOwn);
-        if (walk.kind === 'chosen') return (choice = walk.choice);
-        this.conflicts.add(1);
-        ledger = walk.ledger;
-        includeOwn ||= walk.includeOwn;
-      }
-      throw new Error(`contact ledger of ${event.customerId}: too much contention; retry`);
-    } finally {
-      // Budget claimed for a campaign that did not make the offer in the end goes back.
-      for (const [campaignId, when] of d.budgets) {
-        if (when === 'now' && !(choice?.outcome === 'offer' && choice.winner?.campaignId === campaignId))
-          await this.budgets.release(campaignId, d.decisionId);
-      }
-    }
-  }
-
-  /** One pass over the candidates, best first, claiming what the winner needs. */
-  private async walk(
-    d: Deciding,
-    evaluation: Evaluation,
-    initial: StoredContacts,
-    excludeOwn: boolean,
-  ): Promise<Walk> {
-    const { event } = d.enriched;
-    let ledger = initial;
-    const losses: CandidateLoss[] = [...evaluation.losses];
-    const chosen = (index: number, outcome: DecisionOutcome): Walk => ({
-      kind: 'chosen',
-      choice: {
-        evaluation,
-        outcome,
-        winner: evaluation.candidates[index],
-        losses: [...losses, ...lowerRankLosses(evaluation, index)],
-      },
-    });
-    const claimContact = (c: Candidate, outcome: 'offer' | 'control') =>
-      this.contacts.claim(
-        event.customerId,
-        ledger,
-        { decisionId: d.decisionId, campaignId: c.campaignId, day: d.today, channel: event.channel, outcome },
-        d.today,
-      );
-    // A new claim beside an earlier attempt's claim on another campaign: judge again with that claim counted.
-    const again = (fresh: StoredContacts, includeOwn = false): Walk => ({
-      kind: 'again',
-      ledger: fresh,
-      includeOwn,
-    });
-
-    for (let i = 0; i < evaluation.candidates.length; i++) {
-      const c = evaluation.candidates[i];
-      const claimedBefore = hasClaim(ledger, d.decisionId, c.campaignId);
-      if (c.holdout) {
-        // Control decisions count towards the campaign's caps (see contact-ledger.ts); uncapped: nothing to claim.
-        if (hasCaps(c) && !claimedBefore) {
-          if (excludeOwn) return again(ledger, true);
-          const claimed = await claimContact(c, 'control');
-          if (!claimed.ok) return again(claimed.ledger);
-        }
-        return chosen(i, 'control');
-      }
-      if (this.isLate(d.receivedAtMs)) return chosen(i, 'late');
-
-      const needsBudget =
-        (c.budget.maxOffers !== undefined || c.budget.maxCost !== undefined) && !d.budgets.has(c.campaignId);
-      if (!claimedBefore && excludeOwn) return again(ledger, true);
-      // Budget and contact slot are claimed at the same time (one round trip of latency, not two); the
-      // rare loser of the pair is given back. When the budget looks spent, it is asked alone first, so
-      // that a spent campaign does not cost a contact claim and its release on every event.
-      const budgetFirst = needsBudget && this.budgets.looksExhausted(c.campaignId, c.offer.cost, c.budget);
-      const claimBudget = () =>
-        needsBudget ? this.budgets.claim(c.campaignId, d.decisionId, c.offer.cost, c.budget) : undefined;
-      let budget = budgetFirst ? await claimBudget() : undefined;
-      let contact: Awaited<ReturnType<typeof claimContact>> | undefined;
-      if (budget !== 'exhausted') {
-        [budget, contact] = await Promise.all([
-          budgetFirst ? budget : claimBudget(),
-          claimedBefore ? undefined : claimContact(c, 'offer'),
-        ]);
-      }
-      if (budget === 'claimed' || budget === 'already-claimed')
-        d.budgets.set(c.campaignId, budget === 'claimed' ? 'now' : 'earlier');
-      if (contact && !contact.ok) return again(contact.ledger); // a budget claimed here is reused or given back in choose
-      if (contact) ledger = contact.ledger;
-      if (budget === 'exhausted') {
-        if (contact)
-          ledger = await this.contacts.release(event.customerId, ledger, d.decisionId, c.campaignId, d.today);
-        losses.push({
-          campaignId: c.campaignId,
-          campaignVersion: c.campaignVersion,
-          offerId: c.offer.id,
-          reason: 'budget',
-          detail: budgetDetail(c),
-        });
-        continue;
-      }
-      if (this.isLate(d.receivedAtMs)) {
-        // The claims' round trips took the decision past its deadline: nothing is sent, the slot goes back
-        // (the budget in choose). Claims of an earlier attempt stay: that attempt may have sent the offer.
-        if (contact)
-          await this.contacts.release(event.customerId, ledger, d.decisionId, c.campaignId, d.today);
-        return chosen(i, 'late');
-      }
-      return chosen(i, 'offer');
-    }
-    return { kind: 'chosen', choice: { evaluation, outcome: 'none', losses } };
-  }
-
-  private isLate(receivedAtMs: number): boolean {
-    return Date.now() - receivedAtMs > this.config.domain.slaMs;
-  }
-
   private sendOffer(record: DecisionRecord): void {
     const offer: OfferMessage = {
       decisionId: record.decisionId,
@@ -326,20 +159,4 @@ export class DecideUseCase {
       this.publisher.emit(Subjects.offer(record.channel, record.storeId), offer),
     );
   }
-}
-
-function hasCaps(c: Candidate): boolean {
-  return (
-    c.caps.perCustomerPerDay !== undefined ||
-    c.caps.perCustomerLifetime !== undefined ||
-    c.caps.perChannelPerDay !== undefined
-  );
-}
-
-function budgetDetail(c: Candidate): string {
-  const limits = [
-    c.budget.maxOffers !== undefined ? `maxOffers ${c.budget.maxOffers}` : '',
-    c.budget.maxCost !== undefined ? `maxCost ${c.budget.maxCost}` : '',
-  ].filter(Boolean);
-  return `${limits.join(', ')} used up`;
 }

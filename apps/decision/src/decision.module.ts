@@ -11,6 +11,7 @@ import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry';
 import { BudgetClaims } from './budget-claims.js';
 import { CampaignSetHolder } from './campaign-set.holder.js';
+import { OfferChooser } from './choose-offer.js';
 import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
 import { DecisionsController } from './decisions.controller.js';
@@ -37,6 +38,7 @@ export class DecisionModule {
         CampaignSetHolder,
         BudgetClaims,
         ContactClaims,
+        OfferChooser,
         DecideUseCase,
         EnrichedConsumer,
       ],
