@@ -6,7 +6,7 @@ import { ConfigError, projectPath } from '@nunchi/config';
 import { ContractError } from '@nunchi/contracts';
 import { CampaignInvalidError } from '@nunchi/rules';
 import { Resources } from './resources.js';
-import { applyCampaign, listCampaigns, setCampaignState } from './commands/campaigns.js';
+import { applyCampaign, listCampaigns, setCampaignState, testCampaign } from './commands/campaigns.js';
 import { importCustomers } from './commands/customers.js';
 import { eraseCustomer, formatReceipt } from './commands/erase.js';
 import { explainDecisionById } from './commands/decisions.js';
@@ -95,6 +95,19 @@ campaigns
       const list = await listCampaigns(r);
       if (!list.length) return console.log('no campaigns');
       for (const c of list) console.log(`${c.campaignId.padEnd(32)} v${String(c.version).padEnd(4)} ${c.state.padEnd(7)} applied ${c.appliedAt.toISOString()}`);
+    }),
+  );
+campaigns
+  .command('test <file>')
+  .description('dry run: validate and compile the campaign, decide one event for one customer on their stored profile, context and caps, and explain every campaign; sends and writes nothing')
+  .requiredOption('--event <file>', 'the event as JSON, as an adapter sends it (its customer reference is replaced by --customer)')
+  .requiredOption('--customer <id>', 'customer id')
+  .option('--with-live', 'arbitrate against the live campaigns too (the file replaces its stored version)')
+  .option('--json', 'the evaluation as JSON')
+  .action(
+    action(async (r, file: string, options: { event: string; customer: string; withLive?: boolean; json?: boolean }) => {
+      const report = await testCampaign(r, file, { eventFile: options.event, customerId: options.customer, withLive: options.withLive });
+      console.log(options.json ? JSON.stringify(report.evaluation, null, 2) : report.lines.join('\n'));
     }),
   );
 for (const [verb, state] of [['pause', 'paused'], ['resume', 'active'], ['end', 'ended']] as const) {

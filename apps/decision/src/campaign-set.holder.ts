@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CampaignRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
@@ -22,6 +28,8 @@ export class CampaignSetHolder implements OnApplicationBootstrap, OnApplicationS
   private timer?: NodeJS.Timeout;
   private subscription?: Subscription;
   private reloading?: Promise<void>;
+  /** a reload was asked for while one was running: that one may have read before the change */
+  private reloadAgain = false;
 
   constructor(
     @Inject(CONFIG) private readonly config: NunchiConfig,
@@ -45,34 +53,61 @@ export class CampaignSetHolder implements OnApplicationBootstrap, OnApplicationS
     this.subscription?.unsubscribe();
   }
 
-  /** Coalesces concurrent reloads into one. */
+  /**
+   * Coalesces reloads: one runs at a time, and a request that arrives while one runs gets one more run
+   * after it (a hint can arrive just after the running reload read the index, and must not wait for the poll).
+   */
   reload(): Promise<void> {
-    this.reloading ??= this.load().finally(() => (this.reloading = undefined));
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      try {
+        do {
+          this.reloadAgain = false;
+          await this.load();
+        } while (this.reloadAgain);
+      } finally {
+        this.reloading = undefined;
+      }
+    })();
     return this.reloading;
   }
 
+  /** Reads which versions are current (one small partition) and fetches and compiles only new ones. */
   private async load(): Promise<void> {
     try {
-      const stored = await this.campaigns.current();
+      // Paused and ended campaigns are never evaluated: not even fetched.
+      const current = (await this.campaigns.currentVersions()).filter((c) => c.state === 'active');
       const next = new Map<string, CompiledCampaign>();
-      for (const s of stored) {
-        const key = `${s.campaignId}@${s.version}`;
-        const existing = this.compiled.get(key);
-        if (existing) {
-          next.set(key, existing);
-          continue;
-        }
-        try {
-          next.set(key, compileCampaign(parseCampaign(JSON.parse(s.definition) as unknown), s.version));
-        } catch (error) {
-          this.logger.error(`campaign ${key} does not compile and is skipped: ${(error as Error).message}`);
-        }
-      }
+      await Promise.all(
+        current.map(async ({ campaignId, version }) => {
+          const key = `${campaignId}@${version}`;
+          const existing = this.compiled.get(key);
+          if (existing) return void next.set(key, existing);
+          const stored = await this.campaigns.get(campaignId, version);
+          if (!stored) {
+            // Not readable yet (the version row is written before the index, so only a failing replica
+            // could cause this): keep what this replica had for the campaign until the next reload.
+            for (const [k, c] of this.compiled) if (c.id === campaignId) next.set(k, c);
+            return;
+          }
+          try {
+            next.set(key, compileCampaign(parseCampaign(JSON.parse(stored.definition) as unknown), version));
+          } catch (error) {
+            this.logger.error(`campaign ${key} does not compile and is skipped: ${(error as Error).message}`);
+          }
+        }),
+      );
       const changed = next.size !== this.compiled.size || [...next.keys()].some((k) => !this.compiled.has(k));
       if (changed || !this.currentSet) {
         this.compiled = next;
-        this.currentSet = new CampaignSet([...next.values()], { maxOffersPerCustomerPerDay: this.config.domain.maxOffersPerCustomerPerDay });
-        this.logger.log(`campaign set loaded: ${[...next.keys()].join(', ') || '(none)'}`);
+        // Built aside and swapped in one assignment: a decision holds the set it started with.
+        this.currentSet = new CampaignSet([...next.values()], {
+          maxOffersPerCustomerPerDay: this.config.domain.maxOffersPerCustomerPerDay,
+        });
+        this.logger.log(`campaign set loaded: ${[...next.keys()].sort().join(', ') || '(none)'}`);
       }
     } catch (error) {
       this.logger.error(`campaign reload failed (keeping the previous set): ${(error as Error).message}`);

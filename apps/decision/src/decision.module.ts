@@ -1,9 +1,18 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { CampaignRepository, CassandraModule, CQL_CLIENT, DecisionRepository, type CqlClient } from '@nunchi/cassandra';
+import {
+  CampaignRepository,
+  CassandraModule,
+  CQL_CLIENT,
+  DecisionRepository,
+  type CqlClient,
+} from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry';
+import { BudgetClaims } from './budget-claims.js';
 import { CampaignSetHolder } from './campaign-set.holder.js';
+import { OfferChooser } from './choose-offer.js';
+import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
 import { DecisionsController } from './decisions.controller.js';
 import { EnrichedConsumer } from './enriched.consumer.js';
@@ -16,9 +25,20 @@ export class DecisionModule {
       imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule, CassandraModule],
       controllers: [DecisionsController],
       providers: [
-        { provide: CampaignRepository, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new CampaignRepository(c) },
-        { provide: DecisionRepository, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new DecisionRepository(c) },
+        {
+          provide: CampaignRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new CampaignRepository(c),
+        },
+        {
+          provide: DecisionRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new DecisionRepository(c),
+        },
         CampaignSetHolder,
+        BudgetClaims,
+        ContactClaims,
+        OfferChooser,
         DecideUseCase,
         EnrichedConsumer,
       ],

@@ -14,7 +14,10 @@ export class DecisionsController {
   ) {}
 
   @Get('decisions/:id')
-  @ApiOperation({ summary: 'A decision with its explanation: versions, inputs, the chosen offer and why every other candidate lost.' })
+  @ApiOperation({
+    summary:
+      'A decision with its explanation: versions, inputs, the chosen offer and why every other candidate lost.',
+  })
   async decision(@Param('id') id: string) {
     const record = await this.decisions.findById(id);
     if (!record) throw new NotFoundException(`no decision ${id}`);
@@ -26,7 +29,12 @@ export class DecisionsController {
   async list() {
     const stored = await this.campaigns.current();
     return {
-      campaigns: stored.map((s) => ({ id: s.campaignId, version: s.version, state: s.state, appliedAt: s.appliedAt })),
+      campaigns: stored.map((s) => ({
+        id: s.campaignId,
+        version: s.version,
+        state: s.state,
+        appliedAt: s.appliedAt,
+      })),
       loaded: this.holder.current.versions,
     };
   }

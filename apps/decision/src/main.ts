@@ -11,6 +11,9 @@ await bootOrExit(async () => {
     name: 'decision',
     port: config.httpPort,
     host: config.httpHost,
-    openApi: { title: 'Nunchi decision', description: 'Decisions with explanations, and the loaded campaign set.' },
+    openApi: {
+      title: 'Nunchi decision',
+      description: 'Decisions with explanations, and the loaded campaign set.',
+    },
   });
 });

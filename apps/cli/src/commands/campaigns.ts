@@ -1,7 +1,40 @@
 import { readFile } from 'node:fs/promises';
-import { CampaignRepository } from '@nunchi/cassandra';
-import { Subjects } from '@nunchi/contracts';
-import { compileCampaign, parseCampaign, type CampaignDefinition } from '@nunchi/rules';
+import {
+  CampaignRepository,
+  ContextRepository,
+  CustomerRepository,
+  DecisionRepository,
+} from '@nunchi/cassandra';
+import {
+  addDays,
+  buildSnapshot,
+  HORIZON_DAYS,
+  localDay,
+  localDayRange,
+  mergeRows,
+  pushRecent,
+  RECENT_MAX,
+  rollupDay,
+} from '@nunchi/context-model';
+import {
+  Subjects,
+  toAcceptedEvent,
+  validateEvent,
+  type AcceptedEvent,
+  type ContextSnapshot,
+  type CustomerProfile,
+  type RecentEvent,
+} from '@nunchi/contracts';
+import {
+  CampaignSet,
+  compileCampaign,
+  explain,
+  parseCampaign,
+  type CampaignDefinition,
+  type Evaluation,
+} from '@nunchi/rules';
+// Pure: how the decision service counts caps. A candidate for libs/rules, where both could share it.
+import { usageOf } from '../../../decision/src/contact-ledger.js';
 import type { Resources } from '../resources.js';
 
 export interface ApplyResult {
@@ -11,16 +44,21 @@ export interface ApplyResult {
 }
 
 /** Validates and compiles the campaign, then stores a new version (unless unchanged) and tells decision replicas. */
-export async function applyCampaign(resources: Resources, file: string, appliedBy = process.env['USER'] ?? 'nunchi'): Promise<ApplyResult> {
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new Error(error.code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${error.message}`);
-  });
-  const definition = parseCampaign(text);
+export async function applyCampaign(
+  resources: Resources,
+  file: string,
+  appliedBy = process.env['USER'] ?? 'nunchi',
+): Promise<ApplyResult> {
+  const definition = parseCampaign(await readText(file));
   compileCampaign(definition, 0); // refuse what would not compile before anything is stored
   return store(resources, definition, appliedBy);
 }
 
-export async function setCampaignState(resources: Resources, id: string, state: 'active' | 'paused' | 'ended'): Promise<ApplyResult> {
+export async function setCampaignState(
+  resources: Resources,
+  id: string,
+  state: 'active' | 'paused' | 'ended',
+): Promise<ApplyResult> {
   const repo = new CampaignRepository(await resources.cassandra());
   const latest = await repo.latest(id);
   if (!latest) throw new Error(`no campaign ${id}`);
@@ -32,16 +70,164 @@ export async function listCampaigns(resources: Resources) {
   return new CampaignRepository(await resources.cassandra()).current();
 }
 
-async function store(resources: Resources, definition: CampaignDefinition, appliedBy: string): Promise<ApplyResult> {
+async function store(
+  resources: Resources,
+  definition: CampaignDefinition,
+  appliedBy: string,
+): Promise<ApplyResult> {
   const repo = new CampaignRepository(await resources.cassandra());
   // The store assigns versions: a version in the file is not part of the definition.
   const withoutVersion: Partial<CampaignDefinition> & { version?: number } = { ...definition };
   delete withoutVersion.version;
-  const result = await repo.apply(definition.id, JSON.stringify(withoutVersion), definition.state ?? 'active', appliedBy);
+  const result = await repo.apply(
+    definition.id,
+    JSON.stringify(withoutVersion),
+    definition.state ?? 'active',
+    appliedBy,
+  );
   if (result.changed) {
     const nc = await resources.nc();
     nc.publish(Subjects.campaignsChanged, JSON.stringify({ id: definition.id, version: result.version }));
     await nc.flush();
   }
   return { id: definition.id, ...result };
+}
+
+export interface CampaignTestOptions {
+  /** the event as JSON: the envelope an adapter sends */
+  eventFile: string;
+  customerId: string;
+  /** arbitrate against the live campaigns too (the file replaces its stored version) */
+  withLive?: boolean;
+}
+
+export interface CampaignTestReport {
+  campaignId: string;
+  evaluation: Evaluation;
+  /** what the explanation says, line by line */
+  lines: string[];
+}
+
+/**
+ * A dry run: validates and compiles the campaign, reads the customer's profile, context and caps from
+ * Cassandra (the source of truth; the context service's hot tier is only a cache of it), folds the event
+ * into the day's context exactly as the context service would, and decides with every campaign's reason.
+ * Reads only: nothing is sent, nothing is written, no budget or cap is claimed.
+ */
+export async function testCampaign(
+  resources: Resources,
+  file: string,
+  options: CampaignTestOptions,
+): Promise<CampaignTestReport> {
+  const definition = parseCampaign(await readText(file));
+  const event = await readEvent(options.eventFile, options.customerId);
+  const cql = await resources.cassandra();
+  const tz = resources.config.domain.timeZone;
+  const nowMs = Date.now();
+  const decisions = new DecisionRepository(cql);
+  const [stored, latest] = await Promise.all([
+    options.withLive ? new CampaignRepository(cql).current() : Promise.resolve([]),
+    new CampaignRepository(cql).latest(definition.id),
+  ]);
+  // The file is tested as if active, with the version it would get if applied now.
+  const draft = compileCampaign({ ...definition, state: 'active' }, (latest?.version ?? 0) + 1);
+  const live = stored
+    .filter((s) => s.campaignId !== definition.id)
+    .map((s) => compileCampaign(parseCampaign(JSON.parse(s.definition) as unknown), s.version));
+  const set = new CampaignSet([draft, ...live], {
+    maxOffersPerCustomerPerDay: resources.config.domain.maxOffersPerCustomerPerDay,
+  });
+
+  const [{ customer, ctx }, ledger] = await Promise.all([
+    contextWithEvent(resources, event, nowMs),
+    decisions.contacts(event.customerId),
+  ]);
+  const evaluation = set.evaluate(
+    { event, customer, ctx, nowMs: event.occurredAtMs, usage: usageOf(ledger, localDay(nowMs, tz)) },
+    { exhaustive: true },
+  );
+
+  const lines = [
+    `dry run of ${definition.id} (would be v${draft.version}) for customer ${event.customerId}${customer ? '' : ' (no profile: rules see defaults)'}, event ${event.id} (${event.type} on ${event.channel})`,
+  ];
+  if (definition.state && definition.state !== 'active')
+    lines.push(`note: the file says state ${definition.state}; tested as if active`);
+  lines.push(...explain(evaluation));
+  for (const c of evaluation.candidates) {
+    if (c.budget.maxOffers === undefined && c.budget.maxCost === undefined) continue;
+    const used = await decisions.budgetUsage(c.campaignId);
+    const limits = [
+      c.budget.maxOffers !== undefined ? `${used.offers}/${c.budget.maxOffers} offers` : '',
+      c.budget.maxCost !== undefined ? `${used.cost}/${c.budget.maxCost} cost` : '',
+    ].filter(Boolean);
+    lines.push(`budget of ${c.campaignId}: ${limits.join(', ')} used`);
+  }
+  lines.push('nothing was sent or written');
+  return { campaignId: definition.id, evaluation, lines };
+}
+
+async function readText(file: string): Promise<string> {
+  return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      error.code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${error.message}`,
+    );
+  });
+}
+
+/** The event file validated as ingestion would, for the given customer (its own customer reference is replaced). */
+async function readEvent(file: string, customerId: string): Promise<AcceptedEvent> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readText(file));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new Error(`${file} is not JSON: ${error.message}`);
+    throw error;
+  }
+  const nowMs = Date.now();
+  const envelope = validateEvent(
+    { ...(raw as Record<string, unknown>), customer: { id: customerId } },
+    { nowMs },
+  );
+  return toAcceptedEvent(envelope, customerId, nowMs);
+}
+
+/** Profile and context snapshot as the context service would hand them to the decision service with this event. */
+async function contextWithEvent(
+  resources: Resources,
+  event: AcceptedEvent,
+  nowMs: number,
+): Promise<{ customer: CustomerProfile | null; ctx: ContextSnapshot }> {
+  const cql = await resources.cassandra();
+  const domain = resources.config.domain;
+  const history = new ContextRepository(cql, domain.eventTtlDays * 86_400, domain.seenIdTtlDays * 86_400);
+  const tz = domain.timeZone;
+  const today = localDay(nowMs, tz);
+  const day = localDay(event.occurredAtMs, tz);
+  const range = localDayRange(day, tz);
+  const month = (d: string) => d.slice(0, 7);
+  const [customer, rows, dayEvents, recentEvents] = await Promise.all([
+    new CustomerRepository(cql).get(event.customerId),
+    history.dailySince(event.customerId, addDays(today, -(HORIZON_DAYS - 1))),
+    history.eventsOfDay(event.customerId, day, range.startMs, range.endMs),
+    history.recentEvents(
+      event.customerId,
+      [month(today), month(addDays(`${month(today)}-01`, -1))],
+      RECENT_MAX,
+    ),
+  ]);
+  const withEvent = mergeRows(
+    rows,
+    rollupDay([...dayEvents.filter((e) => e.id !== event.id), event], day, tz),
+  );
+  let recent: RecentEvent[] = [];
+  for (const e of [...recentEvents, event]) recent = pushRecent(recent, e);
+  const ctx = buildSnapshot({
+    customerId: event.customerId,
+    rows: withEvent,
+    recent,
+    nowMs,
+    timeZone: tz,
+    currentStoreId: event.storeId,
+  });
+  return { customer, ctx };
 }

@@ -7,10 +7,22 @@ const Q = defineStatements({
     'INSERT INTO campaigns (campaign_id, version, state, definition, applied_at, applied_by) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS',
     false,
   ),
-  latest: statement('campaigns.latest', 'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ? LIMIT 1'),
-  version: statement('campaigns.version', 'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ? AND version = ?'),
-  index: statement('campaign_index.list', 'SELECT campaign_id, latest_version, state, updated_at FROM campaign_index WHERE bucket = 0'),
-  setIndex: statement('campaign_index.upsert', 'INSERT INTO campaign_index (bucket, campaign_id, latest_version, state, updated_at) VALUES (0, ?, ?, ?, ?)'),
+  latest: statement(
+    'campaigns.latest',
+    'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ? LIMIT 1',
+  ),
+  version: statement(
+    'campaigns.version',
+    'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ? AND version = ?',
+  ),
+  index: statement(
+    'campaign_index.list',
+    'SELECT campaign_id, latest_version, state, updated_at FROM campaign_index WHERE bucket = 0',
+  ),
+  setIndex: statement(
+    'campaign_index.upsert',
+    'INSERT INTO campaign_index (bucket, campaign_id, latest_version, state, updated_at) VALUES (0, ?, ?, ?, ?)',
+  ),
 });
 
 export interface StoredCampaign {
@@ -30,13 +42,21 @@ export class CampaignRepository {
    * Stores a new version unless the definition is unchanged; returns the current version either way.
    * Versions are claimed with a lightweight transaction, so two concurrent applies cannot share a number.
    */
-  async apply(campaignId: string, definition: string, state: string, appliedBy: string): Promise<{ version: number; changed: boolean }> {
+  async apply(
+    campaignId: string,
+    definition: string,
+    state: string,
+    appliedBy: string,
+  ): Promise<{ version: number; changed: boolean }> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const latest = await this.latest(campaignId);
-      if (latest && latest.definition === definition && latest.state === state) return { version: latest.version, changed: false };
+      if (latest && latest.definition === definition && latest.state === state)
+        return { version: latest.version, changed: false };
       const version = (latest?.version ?? 0) + 1;
       const now = new Date();
-      const claimed = (await run(this.client, Q.insertVersion, [campaignId, version, state, definition, now, appliedBy])).first();
+      const claimed = (
+        await run(this.client, Q.insertVersion, [campaignId, version, state, definition, now, appliedBy])
+      ).first();
       if (claimed['[applied]'] as boolean) {
         await run(this.client, Q.setIndex, [campaignId, version, state, now]);
         return { version, changed: true };
@@ -55,13 +75,26 @@ export class CampaignRepository {
 
   /** The current version of every campaign (one partition read, then one row per campaign). */
   async current(): Promise<StoredCampaign[]> {
-    const index = (await run(this.client, Q.index, [], { fetchSize: 20_000 })).rows;
-    const all = await Promise.all(index.map((r) => this.get(r['campaign_id'] as string, r['latest_version'] as number)));
+    const index = await this.currentVersions();
+    const all = await Promise.all(index.map((r) => this.get(r.campaignId, r.version)));
     return all.filter((c): c is StoredCampaign => c !== undefined);
+  }
+
+  /** Which version of each campaign is current: one small partition, cheap enough to poll. */
+  async currentVersions(): Promise<Array<{ campaignId: string; version: number; state: string }>> {
+    const rows = (await run(this.client, Q.index, [], { fetchSize: 20_000 })).rows;
+    return rows.map((r) => ({
+      campaignId: r['campaign_id'] as string,
+      version: r['latest_version'] as number,
+      state: r['state'] as string,
+    }));
   }
 }
 
-function toStored(campaignId: string, row: Record<string, unknown> | null | undefined): StoredCampaign | undefined {
+function toStored(
+  campaignId: string,
+  row: Record<string, unknown> | null | undefined,
+): StoredCampaign | undefined {
   if (!row) return undefined;
   return {
     campaignId,

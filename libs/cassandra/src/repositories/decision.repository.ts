@@ -1,10 +1,15 @@
+import cassandra from 'cassandra-driver';
 import type { DecisionRecord } from '@nunchi/contracts';
+import { SpanKind, withSpan } from '@nunchi/telemetry';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, statement } from '../statements.js';
 
 const Q = defineStatements({
   byId: statement('decisions_by_id.get', 'SELECT record FROM decisions_by_id WHERE decision_id = ?'),
-  insertById: statement('decisions_by_id.insert', 'INSERT INTO decisions_by_id (decision_id, customer_id, decided_at, record) VALUES (?, ?, ?, ?)'),
+  insertById: statement(
+    'decisions_by_id.insert',
+    'INSERT INTO decisions_by_id (decision_id, customer_id, decided_at, record) VALUES (?, ?, ?, ?)',
+  ),
   insertByCustomer: statement(
     'decisions.insert',
     'INSERT INTO decisions (customer_id, decided_at, decision_id, event_id, outcome, campaign_id, campaign_version, offer_id, channel, store_id, value, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -13,27 +18,114 @@ const Q = defineStatements({
     'decisions_by_campaign.insert',
     'INSERT INTO decisions_by_campaign (campaign_id, day, decided_at, decision_id, customer_id, outcome, offer_id, value, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   ),
-  history: statement('decisions.history', 'SELECT decided_at, outcome, campaign_id, channel FROM decisions WHERE customer_id = ? LIMIT 5000'),
-  byCampaignDay: statement('decisions_by_campaign.day', 'SELECT decision_id, customer_id, outcome, offer_id, value, cost FROM decisions_by_campaign WHERE campaign_id = ? AND day = ?'),
-  // The three parts of the conditional budget batch (see claimBudget).
-  claimUpdate: statement('campaign_budget.claim_update', 'UPDATE campaign_budget SET offers_used = ?, cost_used = ? WHERE campaign_id = ? IF offers_used = ?', false),
-  claimUpdateFirst: statement('campaign_budget.claim_first', 'UPDATE campaign_budget SET offers_used = ?, cost_used = ? WHERE campaign_id = ? IF offers_used = null', false),
-  claimInsert: statement('campaign_budget.claim_insert', 'INSERT INTO campaign_budget (campaign_id, decision_id, cost, claimed_at) VALUES (?, ?, ?, ?) IF NOT EXISTS', false),
-  budgetOf: statement('campaign_budget.get', 'SELECT offers_used, cost_used FROM campaign_budget WHERE campaign_id = ? LIMIT 1'),
-  claimOf: statement('campaign_budget.claim_of', 'SELECT decision_id FROM campaign_budget WHERE campaign_id = ? AND decision_id = ?'),
+  // A redelivered decision reuses the instant of its earlier attempt, so its rows are upserts, not copies.
+  decidedSince: statement(
+    'decisions.decided_since',
+    'SELECT decided_at, decision_id FROM decisions WHERE customer_id = ? AND decided_at >= ? LIMIT 500',
+  ),
+  byCampaignDay: statement(
+    'decisions_by_campaign.day',
+    'SELECT decision_id, customer_id, outcome, offer_id, value, cost FROM decisions_by_campaign WHERE campaign_id = ? AND day = ?',
+  ),
+
+  // Budgets (see claimBudgets): static running totals and one claim row per decision id.
+  budgetOf: statement(
+    'campaign_budget.get',
+    'SELECT offers_used, cost_used FROM campaign_budget WHERE campaign_id = ? LIMIT 1',
+  ),
+  claimsOf: statement(
+    'campaign_budget.claims_of',
+    'SELECT decision_id, cost FROM campaign_budget WHERE campaign_id = ? AND decision_id IN ?',
+  ),
+  totalsUpdate: statement(
+    'campaign_budget.totals_update',
+    'UPDATE campaign_budget SET offers_used = ?, cost_used = ? WHERE campaign_id = ? IF offers_used = ?',
+    false,
+  ),
+  totalsFirst: statement(
+    'campaign_budget.totals_first',
+    'UPDATE campaign_budget SET offers_used = ?, cost_used = ? WHERE campaign_id = ? IF offers_used = null',
+    false,
+  ),
+  claimInsert: statement(
+    'campaign_budget.claim_insert',
+    'INSERT INTO campaign_budget (campaign_id, decision_id, cost, claimed_at) VALUES (?, ?, ?, ?) IF NOT EXISTS',
+    false,
+  ),
+  claimDelete: statement(
+    'campaign_budget.claim_delete',
+    'DELETE FROM campaign_budget WHERE campaign_id = ? AND decision_id = ? IF EXISTS',
+    false,
+  ),
+
+  // Contact ledger (see saveContacts): one row per customer, versioned by seq.
+  contactsOf: statement(
+    'customer_contacts.get',
+    'SELECT seq, claims, lifetime FROM customer_contacts WHERE customer_id = ?',
+  ),
+  contactsFirst: statement(
+    'customer_contacts.insert',
+    'INSERT INTO customer_contacts (customer_id, seq, claims, lifetime) VALUES (?, ?, ?, ?) IF NOT EXISTS',
+    false,
+  ),
+  contactsUpdate: statement(
+    'customer_contacts.update',
+    'UPDATE customer_contacts SET seq = ?, claims = ?, lifetime = ? WHERE customer_id = ? IF seq = ?',
+    false,
+  ),
 });
 
-
-export interface PastDecision {
-  decidedAtMs: number;
-  outcome: string;
-  campaignId: string | null;
-  channel: string;
-}
+/** Claims of one conditional batch: more would exceed Cassandra's batch size warning for little gain. */
+export const MAX_BUDGET_GROUP = 64;
 
 export type BudgetClaim = 'claimed' | 'already-claimed' | 'exhausted';
 
-/** Decision records: by customer (caps), by campaign and day (reports), by id (explanations, redelivery). */
+/** A campaign's running budget totals. */
+export interface BudgetTotals {
+  /** offers claimed so far; null before the first claim (no totals row yet) */
+  offers: number | null;
+  /** cost claimed so far, major currency unit */
+  cost: number;
+}
+
+export interface BudgetLimits {
+  /** total offers the campaign may make */
+  maxOffers?: number;
+  /** total cost the campaign may commit, major currency unit */
+  maxCost?: number;
+}
+
+/** The contact ledger row as stored; apps/decision/src/contact-ledger.ts gives it meaning. */
+export interface StoredContacts {
+  /** version for optimistic concurrency; 0 when the customer has no row yet */
+  seq: number;
+  claims: Record<string, string>;
+  lifetime: Record<string, number>;
+}
+
+/** Result of a lightweight transaction whose outcome may be unknown (a timeout after the proposal went out). */
+export type ConditionalWrite = 'applied' | 'conflict' | 'unknown';
+
+const { responseErrorCodes } = cassandra.types;
+
+/**
+ * A failure after which a lightweight transaction may or may not have been applied (or was not tried):
+ * the caller reads again and decides. Everything else is a real error.
+ */
+function isUncertain(error: unknown): boolean {
+  if (error instanceof cassandra.errors.OperationTimedOutError) return true;
+  if (error instanceof cassandra.errors.ResponseError) {
+    return [
+      responseErrorCodes.writeTimeout,
+      responseErrorCodes.readTimeout,
+      responseErrorCodes.unavailableException,
+      responseErrorCodes.overloaded,
+    ].includes(error.code);
+  }
+  return false;
+}
+
+/** Decision records: by customer, by campaign and day (reports), by id (explanations, redelivery); budgets; contact ledger. */
 export class DecisionRepository {
   constructor(private readonly client: CqlClient) {}
 
@@ -42,26 +134,62 @@ export class DecisionRepository {
     return row ? (JSON.parse(row['record'] as string) as DecisionRecord) : undefined;
   }
 
-  /** Every decision is kept by id (explanations); only campaign outcomes go to the per-customer and per-campaign tables. */
-  async record(d: DecisionRecord, localDay: string): Promise<void> {
+  /**
+   * The per-customer and per-campaign rows of a campaign outcome (offer, control, late); none for `none`.
+   * Keyed upserts: written again with the same decidedAt, they do not add a row.
+   */
+  async recordRows(d: DecisionRecord, localDay: string): Promise<void> {
+    if (d.outcome === 'none') return;
     const at = new Date(d.decidedAt);
-    const writes = d.outcome === 'none' ? [] : [run(this.client, Q.insertByCustomer, [d.customerId, at, d.decisionId, d.eventId, d.outcome, d.campaignId ?? null, d.campaignVersion ?? null, d.offerId ?? null, d.channel, d.storeId ?? null, d.value ?? null, d.cost ?? null])];
-    if (d.campaignId && d.outcome !== 'none') {
-      writes.push(run(this.client, Q.insertByCampaign, [d.campaignId, localDay, at, d.decisionId, d.customerId, d.outcome, d.offerId ?? null, d.value ?? null, d.cost ?? null]));
+    const writes = [
+      run(this.client, Q.insertByCustomer, [
+        d.customerId,
+        at,
+        d.decisionId,
+        d.eventId,
+        d.outcome,
+        d.campaignId ?? null,
+        d.campaignVersion ?? null,
+        d.offerId ?? null,
+        d.channel,
+        d.storeId ?? null,
+        d.value ?? null,
+        d.cost ?? null,
+      ]),
+    ];
+    if (d.campaignId) {
+      writes.push(
+        run(this.client, Q.insertByCampaign, [
+          d.campaignId,
+          localDay,
+          at,
+          d.decisionId,
+          d.customerId,
+          d.outcome,
+          d.offerId ?? null,
+          d.value ?? null,
+          d.cost ?? null,
+        ]),
+      );
     }
     await Promise.all(writes);
-    // Written last: its presence means the decision is complete (redelivery skips it).
-    await run(this.client, Q.insertById, [d.decisionId, d.customerId, at, JSON.stringify(d)]);
   }
 
-  async history(customerId: string): Promise<PastDecision[]> {
-    const rows = (await run(this.client, Q.history, [customerId], { fetchSize: 5_000 })).rows;
-    return rows.map((r) => ({
-      decidedAtMs: (r['decided_at'] as Date).getTime(),
-      outcome: r['outcome'] as string,
-      campaignId: (r['campaign_id'] as string | null) ?? null,
-      channel: r['channel'] as string,
-    }));
+  /** The full record by id. Written last: its presence means the decision is complete (redelivery skips it). */
+  async recordById(d: DecisionRecord): Promise<void> {
+    await run(this.client, Q.insertById, [
+      d.decisionId,
+      d.customerId,
+      new Date(d.decidedAt),
+      JSON.stringify(d),
+    ]);
+  }
+
+  /** When an earlier attempt of this decision was recorded in the per-customer table (redelivery only). */
+  async decidedAtOf(customerId: string, decisionId: string, sinceMs: number): Promise<number | undefined> {
+    const rows = (await run(this.client, Q.decidedSince, [customerId, new Date(sinceMs)])).rows;
+    const row = rows.find((r) => r['decision_id'] === decisionId);
+    return row ? (row['decided_at'] as Date).getTime() : undefined;
   }
 
   async byCampaignDay(campaignId: string, day: string) {
@@ -69,40 +197,185 @@ export class DecisionRepository {
   }
 
   /**
-   * Claims one offer (and its cost) from a campaign's budget, exactly once per decision id, under any
-   * concurrency: a conditional batch in one partition moves the totals and inserts the claim together.
+   * Claims budget for a group of decisions of one campaign at once (group commit), each exactly once
+   * under any concurrency: one conditional batch in the campaign's partition moves the static running
+   * totals (on the condition that nobody moved them since they were read) and inserts one claim row per
+   * decision id (on the condition that none exists). Claims are granted in the order given while they fit.
+   * A decision id that already holds a claim (a redelivery) is 'already-claimed' and not counted again.
+   *
+   * `expected`: the totals as the caller last saw them. When the whole group fits in them, the batch is
+   * tried without reading first (one round trip instead of two in a burst on one replica); a stale guess
+   * only fails the condition, and the claim then reads and retries. Exhaustion is only ever concluded
+   * from totals read from Cassandra.
    */
-  async claimBudget(campaignId: string, decisionId: string, cost: number, budget: { maxOffers?: number; maxCost?: number }): Promise<BudgetClaim> {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const [totals, existing] = await Promise.all([
-        run(this.client, Q.budgetOf, [campaignId]),
-        run(this.client, Q.claimOf, [campaignId, decisionId]),
-      ]);
-      if (existing.rowLength) return 'already-claimed';
-      const row = totals.first();
-      const used = (row?.['offers_used'] as number | null) ?? null;
-      const costUsed = (row?.['cost_used'] as number | null) ?? 0;
-      if (budget.maxOffers !== undefined && (used ?? 0) + 1 > budget.maxOffers) return 'exhausted';
-      if (budget.maxCost !== undefined && costUsed + cost > budget.maxCost) return 'exhausted';
+  async claimBudgets(
+    campaignId: string,
+    claims: ReadonlyArray<{ decisionId: string; cost: number }>,
+    limits: BudgetLimits,
+    expected?: BudgetTotals,
+  ): Promise<{ results: Map<string, BudgetClaim>; totals: BudgetTotals }> {
+    const results = new Map<string, BudgetClaim>();
+    let open = [...new Map(claims.map((c) => [c.decisionId, c])).values()];
+    if (open.length > MAX_BUDGET_GROUP) throw new RangeError(`at most ${MAX_BUDGET_GROUP} claims per group`);
+    let guess = expected;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      let totals: BudgetTotals;
+      const guessed = guess !== undefined;
+      if (guess) {
+        totals = guess;
+        guess = undefined;
+      } else {
+        const [row, existing] = await Promise.all([
+          run(this.client, Q.budgetOf, [campaignId]).then((r) => r.first()),
+          run(this.client, Q.claimsOf, [campaignId, open.map((c) => c.decisionId)]),
+        ]);
+        for (const r of existing.rows) results.set(r['decision_id'] as string, 'already-claimed');
+        open = open.filter((c) => !results.has(c.decisionId));
+        totals = {
+          offers: (row?.['offers_used'] as number | null | undefined) ?? null,
+          cost: (row?.['cost_used'] as number | null | undefined) ?? 0,
+        };
+        if (open.length === 0) return { results, totals };
+      }
+
+      let offers = totals.offers ?? 0;
+      let cost = totals.cost;
+      const granted: Array<{ decisionId: string; cost: number }> = [];
+      const exhausted: string[] = [];
+      for (const c of open) {
+        const fits =
+          (limits.maxOffers === undefined || offers + 1 <= limits.maxOffers) &&
+          (limits.maxCost === undefined || cost + c.cost <= limits.maxCost);
+        if (!fits) {
+          exhausted.push(c.decisionId);
+          continue;
+        }
+        granted.push(c);
+        offers++;
+        cost += c.cost;
+      }
+      if (guessed && exhausted.length > 0) continue; // never conclude exhaustion from a guess: read
+      if (granted.length === 0) {
+        for (const id of exhausted) results.set(id, 'exhausted');
+        return { results, totals };
+      }
       const now = new Date();
-      const result = await this.client.batch(
-        [
-          used === null
-            ? { query: Q.claimUpdateFirst.cql, params: [1, cost, campaignId] }
-            : { query: Q.claimUpdate.cql, params: [used + 1, costUsed + cost, campaignId, used] },
-          { query: Q.claimInsert.cql, params: [campaignId, decisionId, cost, now] },
-        ],
-        { prepare: true },
-      );
-      if (result.wasApplied()) return 'claimed';
-      // Lost a race with another replica: read again and retry, with a little jitter.
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
+      const outcome = await this.conditionalBatch('campaign_budget.claim', [
+        totals.offers === null
+          ? { query: Q.totalsFirst.cql, params: [offers, cost, campaignId] }
+          : { query: Q.totalsUpdate.cql, params: [offers, cost, campaignId, totals.offers] },
+        ...granted.map((c) => ({
+          query: Q.claimInsert.cql,
+          params: [campaignId, c.decisionId, c.cost, now],
+        })),
+      ]);
+      if (outcome === 'applied') {
+        for (const c of granted) results.set(c.decisionId, 'claimed');
+        for (const id of exhausted) results.set(id, 'exhausted');
+        return { results, totals: { offers, cost } };
+      }
+      // Another replica moved the totals first (or our guess was stale, or the outcome is unknown): read
+      // again; claims that did land show up as already-claimed. After a conflict on totals we had read, a
+      // little jitter keeps replicas from colliding in step.
+      if (!guessed) await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 2 * (attempt + 1))));
     }
     throw new Error(`budget of ${campaignId}: too much contention; retry`);
   }
 
+  /** Gives a decision's claimed budget back (the offer was not made after all). No claim: nothing to do. */
+  async releaseBudget(campaignId: string, decisionId: string): Promise<void> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const [totals, existing] = await Promise.all([
+        run(this.client, Q.budgetOf, [campaignId]),
+        run(this.client, Q.claimsOf, [campaignId, [decisionId]]),
+      ]);
+      const claim = existing.first();
+      if (!claim) return;
+      const row = totals.first();
+      const used = (row?.['offers_used'] as number | null | undefined) ?? 0;
+      const costUsed = (row?.['cost_used'] as number | null | undefined) ?? 0;
+      const outcome = await this.conditionalBatch('campaign_budget.release', [
+        {
+          query: Q.totalsUpdate.cql,
+          params: [used - 1, costUsed - (claim['cost'] as number), campaignId, used],
+        },
+        { query: Q.claimDelete.cql, params: [campaignId, decisionId] },
+      ]);
+      if (outcome === 'applied') return;
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(20, 2 * (attempt + 1))));
+    }
+    throw new Error(`budget of ${campaignId}: could not release ${decisionId}; retry`);
+  }
+
   async budgetUsage(campaignId: string): Promise<{ offers: number; cost: number }> {
     const row = (await run(this.client, Q.budgetOf, [campaignId])).first();
-    return { offers: (row?.['offers_used'] as number | null) ?? 0, cost: (row?.['cost_used'] as number | null) ?? 0 };
+    return {
+      offers: (row?.['offers_used'] as number | null) ?? 0,
+      cost: (row?.['cost_used'] as number | null) ?? 0,
+    };
+  }
+
+  /** A customer's contact ledger (seq 0 and empty when there is none). */
+  async contacts(customerId: string): Promise<StoredContacts> {
+    const row = (await run(this.client, Q.contactsOf, [customerId])).first();
+    if (!row) return { seq: 0, claims: {}, lifetime: {} };
+    return {
+      seq: (row['seq'] as number | null) ?? 0,
+      claims: (row['claims'] as Record<string, string> | null) ?? {},
+      lifetime: (row['lifetime'] as Record<string, number> | null) ?? {},
+    };
+  }
+
+  /**
+   * Replaces the ledger with `next` (seq = expectedSeq + 1) if nobody changed it since it was read at
+   * expectedSeq: a lightweight transaction on one row, so two replicas cannot both take the last slot
+   * of a cap.
+   */
+  async saveContacts(
+    customerId: string,
+    next: StoredContacts,
+    expectedSeq: number,
+  ): Promise<ConditionalWrite> {
+    try {
+      const result =
+        expectedSeq === 0
+          ? await run(this.client, Q.contactsFirst, [customerId, next.seq, next.claims, next.lifetime])
+          : await run(this.client, Q.contactsUpdate, [
+              next.seq,
+              next.claims,
+              next.lifetime,
+              customerId,
+              expectedSeq,
+            ]);
+      return result.wasApplied() ? 'applied' : 'conflict';
+    } catch (error) {
+      if (isUncertain(error)) return 'unknown';
+      throw error;
+    }
+  }
+
+  private async conditionalBatch(
+    name: string,
+    queries: Array<{ query: string; params: unknown[] }>,
+  ): Promise<ConditionalWrite> {
+    return withSpan(
+      `cassandra ${name}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system': 'cassandra',
+          'db.operation.name': name,
+          'db.operation.batch.size': queries.length,
+        },
+      },
+      async () => {
+        try {
+          return (await this.client.batch(queries, { prepare: true })).wasApplied() ? 'applied' : 'conflict';
+        } catch (error) {
+          if (isUncertain(error)) return 'unknown';
+          throw error;
+        }
+      },
+    );
   }
 }

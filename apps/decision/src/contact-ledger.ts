@@ -1,0 +1,126 @@
+import { addDays } from '@nunchi/context-model';
+import type { StoredContacts } from '@nunchi/cassandra';
+import type { CustomerUsage } from '@nunchi/rules';
+
+/**
+ * The contact ledger: what a customer was offered (and held out of), as the caps and the contact policy
+ * count it. Pure: the repository stores it (one row per customer, replaced by a lightweight transaction
+ * on `seq`), the decision service reads it once per event that has candidates and claims in it before an
+ * offer goes out. Note for later: this and the CustomerUsage it yields are what a simulation on history
+ * needs too — a candidate to move into libs/rules next to the engine.
+ *
+ *   claims:   '<decision id>/<campaign id>' → '<local day> <channel> <offer|control>'
+ *   lifetime: campaign id → offers and control decisions ever
+ *
+ * Control decisions of a capped campaign count towards its caps (the control group is capped exactly
+ * like the treatment group, else lift compares unlike groups), but not towards the contact policy
+ * (nothing was sent).
+ */
+
+/** local days of claims kept: today's counts need one; a redelivered decision finds its own claim for a week */
+export const CLAIM_DAYS = 8;
+
+export type ContactOutcome = 'offer' | 'control';
+
+export interface ContactClaim {
+  decisionId: string;
+  campaignId: string;
+  /** local day (business time zone) of the decision, YYYY-MM-DD */
+  day: string;
+  channel: string;
+  outcome: ContactOutcome;
+}
+
+/** never mutated: every change makes a new ledger */
+export const EMPTY_LEDGER: StoredContacts = Object.freeze({ seq: 0, claims: {}, lifetime: {} });
+
+const keyOf = (decisionId: string, campaignId: string) => `${decisionId}/${campaignId}`;
+
+function parse(key: string, value: string): ContactClaim | undefined {
+  const slash = key.indexOf('/');
+  const [day, channel, outcome] = value.split(' ');
+  if (slash < 0 || !day || !channel || (outcome !== 'offer' && outcome !== 'control')) return undefined;
+  return { decisionId: key.slice(0, slash), campaignId: key.slice(slash + 1), day, channel, outcome };
+}
+
+export function claimsOf(ledger: StoredContacts): ContactClaim[] {
+  const out: ContactClaim[] = [];
+  for (const [key, value] of Object.entries(ledger.claims)) {
+    const claim = parse(key, value);
+    if (claim) out.push(claim);
+  }
+  return out;
+}
+
+/** Claims an earlier attempt of this decision made (a redelivery after a crash). */
+export function ownClaims(ledger: StoredContacts, decisionId: string): ContactClaim[] {
+  return claimsOf(ledger).filter((c) => c.decisionId === decisionId);
+}
+
+/**
+ * What the engine needs to apply caps and the contact policy. `excludeDecisionId` leaves out that
+ * decision's own earlier claims, so that a redelivered decision is not capped by itself.
+ */
+export function usageOf(ledger: StoredContacts, today: string, excludeDecisionId?: string): CustomerUsage {
+  const usage: CustomerUsage = {
+    offersToday: 0,
+    byCampaignToday: {},
+    byCampaignLifetime: { ...ledger.lifetime },
+    byChannelToday: {},
+  };
+  for (const c of claimsOf(ledger)) {
+    if (c.decisionId === excludeDecisionId) {
+      usage.byCampaignLifetime[c.campaignId] = Math.max(0, (usage.byCampaignLifetime[c.campaignId] ?? 0) - 1);
+      continue;
+    }
+    if (c.day !== today) continue;
+    if (c.outcome === 'offer') usage.offersToday++;
+    usage.byCampaignToday[c.campaignId] = (usage.byCampaignToday[c.campaignId] ?? 0) + 1;
+    const byChannel = (usage.byChannelToday[c.campaignId] ??= {});
+    byChannel[c.channel] = (byChannel[c.channel] ?? 0) + 1;
+  }
+  return usage;
+}
+
+export function hasClaim(ledger: StoredContacts, decisionId: string, campaignId: string): boolean {
+  return keyOf(decisionId, campaignId) in ledger.claims;
+}
+
+/** The ledger with the claim added (unchanged counts if it is already there), old days pruned, seq moved on. */
+export function withClaim(ledger: StoredContacts, claim: ContactClaim, today: string): StoredContacts {
+  const key = keyOf(claim.decisionId, claim.campaignId);
+  const claims = pruned(ledger.claims, today);
+  const lifetime = { ...ledger.lifetime };
+  if (!(key in ledger.claims)) lifetime[claim.campaignId] = (lifetime[claim.campaignId] ?? 0) + 1;
+  claims[key] = `${claim.day} ${claim.channel} ${claim.outcome}`;
+  return { seq: ledger.seq + 1, claims, lifetime };
+}
+
+/** The ledger without the decision's claim on the campaign (an offer that was not made after all). */
+export function withoutClaim(
+  ledger: StoredContacts,
+  decisionId: string,
+  campaignId: string,
+  today: string,
+): StoredContacts {
+  const key = keyOf(decisionId, campaignId);
+  const claims = pruned(ledger.claims, today);
+  const lifetime = { ...ledger.lifetime };
+  if (key in ledger.claims) {
+    delete claims[key];
+    const left = (lifetime[campaignId] ?? 0) - 1;
+    if (left > 0) lifetime[campaignId] = left;
+    else delete lifetime[campaignId];
+  }
+  return { seq: ledger.seq + 1, claims, lifetime };
+}
+
+function pruned(claims: Record<string, string>, today: string): Record<string, string> {
+  const oldest = addDays(today, -(CLAIM_DAYS - 1));
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(claims)) {
+    // Days are YYYY-MM-DD: text order is date order.
+    if (value.slice(0, 10) >= oldest) out[key] = value;
+  }
+  return out;
+}

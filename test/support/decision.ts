@@ -1,0 +1,227 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { CqlClient } from '@nunchi/cassandra';
+import { decisionIdOf, Streams, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts';
+import { decodeJson, encodeJson } from '@nunchi/messaging';
+import type { CampaignDefinition } from '@nunchi/rules';
+import { startServices, type RunningServices } from '../../tools/services.js';
+import { waitFor } from './harness.js';
+
+/** Helpers of the decision end-to-end tests: campaigns as files, bursts of purchases, what came out. */
+
+const dir = mkdtempSync(join(tmpdir(), 'nunchi-decision-'));
+
+/** A campaign as a file (JSON is YAML), as an operator would apply it. */
+export function campaignFile(definition: Partial<CampaignDefinition> & { id: string }): string {
+  const full = {
+    name: definition.id,
+    trigger: { types: ['purchase'], channels: ['pos'] },
+    offers: [{ id: 'thanks', title: 'Thank you', value: 1000 }],
+    schedule: { timezone: 'Asia/Seoul' },
+    ...definition,
+  };
+  const path = join(dir, `${definition.id}-${Math.random().toString(36).slice(2, 8)}.yaml`);
+  writeFileSync(path, JSON.stringify(full, null, 2));
+  return path;
+}
+
+/** A valid purchase envelope (amount in KRW), happening now. */
+export function purchase(id: string, customerId: string, storeId: string, amount = 12_000, channel = 'pos') {
+  return {
+    id,
+    type: 'purchase',
+    channel,
+    occurredAt: new Date().toISOString(),
+    customer: { id: customerId },
+    storeId,
+    payload: {
+      amount,
+      currency: 'KRW',
+      items: [{ sku: 'sku-1', category: 'snacks', quantity: 1, unitPrice: amount }],
+    },
+  };
+}
+
+/** Requests every event on its NATS door with `concurrency` requests in flight; fails on any rejection. */
+export async function sendAll(
+  nc: NatsConnection,
+  events: Array<{ id: string; type: string; channel: string }>,
+  concurrency = 32,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < events.length) {
+      const e = events[next++];
+      const reply = decodeJson(
+        (await nc.request(Subjects.inbound(e.channel, e.type), encodeJson(e), { timeout: 15_000 })).data,
+      ) as { ok: boolean };
+      if (!reply.ok) throw new Error(`event ${e.id} rejected: ${JSON.stringify(reply)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));
+}
+
+/** Waits until every event has its decision stored by id, and returns the records. */
+export async function decisionsOf(
+  cql: CqlClient,
+  eventIds: string[],
+  timeoutMs = 60_000,
+): Promise<DecisionRecord[]> {
+  const ids = eventIds.map(decisionIdOf);
+  const found = new Map<string, DecisionRecord>();
+  await waitFor(
+    `${ids.length} decisions`,
+    async () => {
+      const missing = ids.filter((id) => !found.has(id));
+      for (let i = 0; i < missing.length; i += 50) {
+        const rows = (
+          await cql.execute(
+            'SELECT decision_id, record FROM decisions_by_id WHERE decision_id IN ?',
+            [missing.slice(i, i + 50)],
+            { prepare: true },
+          )
+        ).rows;
+        for (const r of rows)
+          found.set(r['decision_id'] as string, JSON.parse(r['record'] as string) as DecisionRecord);
+      }
+      return found.size === ids.length ? true : undefined;
+    },
+    timeoutMs,
+  );
+  return ids.map((id) => found.get(id)!);
+}
+
+/** Every record on DECISIONS for one campaign (a replay of the stream, filtered by subject). */
+export async function decisionStream(nc: NatsConnection, campaignId: string): Promise<DecisionRecord[]> {
+  // A string filter (not an array): nats-server 2.9 knows filter_subject only.
+  const consumer = await jetstream(nc).consumers.get(Streams.DECISIONS.name, {
+    filter_subjects: Subjects.decision(campaignId),
+    deliver_policy: DeliverPolicy.All,
+  });
+  const out: DecisionRecord[] = [];
+  let pending = (await consumer.info(true)).num_pending;
+  while (pending > 0) {
+    const batch = await consumer.fetch({ max_messages: Math.min(500, pending), expires: 2_000 });
+    for await (const m of batch) {
+      out.push(decodeJson(m.data) as DecisionRecord);
+      pending = m.info.pending;
+    }
+  }
+  await consumer.delete();
+  return out;
+}
+
+/** Collects offers on mkt.offers.<channel>.<store> until closed. */
+export function collectOffers(
+  nc: NatsConnection,
+  channel: string,
+  storeId: string,
+): { offers: OfferMessage[]; close(): void } {
+  const offers: OfferMessage[] = [];
+  const sub = nc.subscribe(Subjects.offer(channel, storeId), {
+    callback: (_e, m) => void offers.push(decodeJson(m.data) as OfferMessage),
+  });
+  return { offers, close: () => sub.unsubscribe() };
+}
+
+/** Another decision replica on its own HTTP port (the same durable consumers as the others). */
+export function startDecisionReplica(
+  port: number,
+  env: Record<string, string>,
+  logs: string[],
+): Promise<RunningServices> {
+  return startServices({
+    services: ['decision'],
+    env: { ...env, NUNCHI_DECISION_PORT: String(port) },
+    log: (s, line) => logs.push(`${s}:${port} ${line}`),
+  });
+}
+
+/** What a decision replica has loaded: campaign id → version. */
+export async function loadedOn(url: string): Promise<Record<string, number>> {
+  const body = (await (await fetch(`${url}/v1/campaigns`)).json()) as { loaded: Record<string, number> };
+  return body.loaded;
+}
+
+/** Waits until every replica has loaded `version` of the campaign (undefined: has dropped it). */
+export async function waitLoaded(
+  urls: string[],
+  campaignId: string,
+  version: number | undefined,
+  timeoutMs = 15_000,
+): Promise<void> {
+  await waitFor(
+    `${campaignId} ${version === undefined ? 'unloaded' : `v${version}`} on ${urls.length} replica(s)`,
+    async () =>
+      (await Promise.all(urls.map(loadedOn))).every((l) => l[campaignId] === version) ? true : undefined,
+    timeoutMs,
+  );
+}
+
+/** Local days (Asia/Seoul) between two instants, for the per-campaign-and-day table. */
+export function seoulDays(fromMs: number, toMs: number): string[] {
+  const day = (ms: number) => new Date(ms + 9 * 3_600_000).toISOString().slice(0, 10);
+  return [...new Set([day(fromMs), day(toMs)])];
+}
+
+/** Offer rows of a campaign in the per-campaign-and-day table, over the given days. */
+export async function campaignRows(
+  cql: CqlClient,
+  campaignId: string,
+  days: string[],
+): Promise<Array<{ decisionId: string; customerId: string; outcome: string }>> {
+  const out: Array<{ decisionId: string; customerId: string; outcome: string }> = [];
+  for (const day of days) {
+    const rows = (
+      await cql.execute(
+        'SELECT decision_id, customer_id, outcome FROM decisions_by_campaign WHERE campaign_id = ? AND day = ?',
+        [campaignId, day],
+        { prepare: true },
+      )
+    ).rows;
+    for (const r of rows)
+      out.push({
+        decisionId: r['decision_id'] as string,
+        customerId: r['customer_id'] as string,
+        outcome: r['outcome'] as string,
+      });
+  }
+  return out;
+}
+
+/** Rows of a customer in the per-customer decisions table. */
+export async function customerRows(
+  cql: CqlClient,
+  customerId: string,
+): Promise<Array<{ decisionId: string; outcome: string; campaignId: string | null }>> {
+  const rows = (
+    await cql.execute(
+      'SELECT decision_id, outcome, campaign_id FROM decisions WHERE customer_id = ?',
+      [customerId],
+      { prepare: true },
+    )
+  ).rows;
+  return rows.map((r) => ({
+    decisionId: r['decision_id'] as string,
+    outcome: r['outcome'] as string,
+    campaignId: (r['campaign_id'] as string | null) ?? null,
+  }));
+}
+
+/** Sum of a Prometheus counter's samples at GET /metrics whose labels include `labels` (e.g. 'outcome="late"'). */
+export async function metricValue(url: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
+    if (labels && !line.includes(labels)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+export const countBy = <T>(items: T[], key: (t: T) => string): Record<string, number> =>
+  items.reduce<Record<string, number>>((acc, t) => ((acc[key(t)] = (acc[key(t)] ?? 0) + 1), acc), {});
