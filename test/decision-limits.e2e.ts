@@ -10,7 +10,6 @@ import {
   customerRows,
   decisionsOf,
   decisionStream,
-  metricValue,
   purchase,
   sendAll,
   seoulDays,
@@ -218,25 +217,26 @@ describe('decision limits with three replicas: budgets and caps are exact under 
     });
     const offers = collectOffers(h.nc, 'pos', shop);
     const events = Array.from({ length: 240 }, (_, i) => purchase(`t${run}-k${i}`, `t${run}-kc${i}`, shop));
-    // The two extra replicas hang (SIGSTOP) as the burst starts: their open pulls still receive messages
-    // they cannot acknowledge. Then they die (SIGKILL): JetStream redelivers those to the survivor after the
-    // ack wait. (Both, because JetStream does not promise any one replica a share of a pull consumer.)
-    for (const r of replicas) process.kill(r.pids['decision'], 'SIGSTOP');
+    // The replicas split the partitions by lease. The two extra ones hang (SIGSTOP) as the burst starts:
+    // their partitions' messages wait, and those they had pulled cannot be acknowledged. Then they die
+    // (SIGKILL): their leases expire and the survivor takes their partitions over from the ack floor.
     const survivor = h.services.urls.decision;
-    const redeliveredBefore = await metricValue(survivor, 'nunchi_decision_redeliveries_total');
+    const ownedBefore = await waitFor('the partitions to be shared', async () => {
+      const owned = await ownedPartitions(survivor);
+      return owned < PARTITIONS ? owned : undefined;
+    });
+    for (const r of replicas) process.kill(r.pids['decision']!, 'SIGSTOP');
     await sendAll(h.nc, events, 64);
     await new Promise((r) => setTimeout(r, 1_000));
-    for (const r of replicas) process.kill(r.pids['decision'], 'SIGKILL');
+    for (const r of replicas) process.kill(r.pids['decision']!, 'SIGKILL');
     // Redelivery waits for the consumer's ack wait (30 s).
     const decisions = await decisionsOf(
       h.cql,
       events.map((e) => e.id),
       90_000,
     );
-    assert.ok(
-      (await metricValue(survivor, 'nunchi_decision_redeliveries_total')) > redeliveredBefore,
-      'the kill left messages to redeliver (else this test proves nothing)',
-    );
+    assert.ok(ownedBefore < PARTITIONS, 'the killed replicas owned partitions (else this test proves nothing)');
+    assert.equal(await ownedPartitions(survivor), PARTITIONS, 'the survivor took every partition over');
 
     assert.equal(
       decisions.filter((d) => d.outcome === 'offer').length,
@@ -264,3 +264,11 @@ describe('decision limits with three replicas: budgets and caps are exact under 
     assert.equal(budget?.['offers_used'], 40);
   });
 });
+
+const PARTITIONS = 16;
+
+/** Partitions a decision replica owns, from its readiness detail ("5 of 16 owned, 3 replica(s)"). */
+async function ownedPartitions(url: string): Promise<number> {
+  const body = (await (await fetch(`${url}/ready`)).json()) as { checks: Record<string, { detail?: string }> };
+  return Number(/^(\d+) of/.exec(body.checks['partitions']?.detail ?? '')?.[1] ?? -1);
+}

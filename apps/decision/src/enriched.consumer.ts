@@ -1,25 +1,54 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { Streams, Subjects, type EnrichedEvent } from '@nunchi/contracts';
-import { ConsumerRunner } from '@nunchi/messaging';
+import { ConsumerRunner, JetStreamLeaseStore, NATS_CONNECTION, newMemberId, PartitionOwnership } from '@nunchi/messaging';
+import { Readiness } from '@nunchi/telemetry';
 import { DecideUseCase } from './decide.usecase.js';
 
 /**
- * ENRICHED → decision: one durable consumer per partition (one customer's decisions in order within a
- * replica). Today every replica consumes every partition through the shared durable consumers; partition
- * ownership (leases, being built in libs/messaging) will call startPartition/stopPartition as leases move.
- * Caps and budgets do not depend on it: they are exact however many replicas decide one customer at once.
+ * ENRICHED → decision. Replicas split the partitions by lease (libs/messaging PartitionOwnership), as the
+ * context service does: each partition is decided by one replica at a time, so one customer's decisions
+ * are made in order. Caps and budgets do not depend on it: they are exact however many replicas decide
+ * one customer at once (during a handover, for example).
  */
 @Injectable()
-export class EnrichedConsumer implements OnApplicationBootstrap {
+export class EnrichedConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('partitions');
+  readonly ownership: PartitionOwnership;
+
   constructor(
-    @Inject(CONFIG) private readonly config: NunchiConfig,
+    @Inject(CONFIG) config: NunchiConfig,
+    @Inject(NATS_CONNECTION) nc: NatsConnection,
     private readonly runner: ConsumerRunner,
     private readonly decide: DecideUseCase,
-  ) {}
+    readiness: Readiness,
+  ) {
+    const ttlMs = config.nats.leaseTtlMs;
+    this.ownership = new PartitionOwnership({
+      group: 'decision',
+      memberId: newMemberId(),
+      partitions: config.nats.partitions,
+      ttlMs,
+      store: new JetStreamLeaseStore(nc, ttlMs / 4),
+      onAcquire: (p) => this.startPartition(p),
+      onRelease: (p) => this.stopPartition(p),
+      logger: this.logger,
+    });
+    readiness.register('partitions', () =>
+      Promise.resolve({
+        ok: true,
+        detail: `${this.ownership.owned.length} of ${config.nats.partitions} owned, ${this.ownership.members.length} replica(s)`,
+      }),
+    );
+  }
 
   async onApplicationBootstrap(): Promise<void> {
-    for (let p = 0; p < this.config.nats.partitions; p++) await this.startPartition(p);
+    await this.ownership.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.ownership.stop();
   }
 
   async startPartition(partition: number): Promise<void> {
@@ -31,6 +60,7 @@ export class EnrichedConsumer implements OnApplicationBootstrap {
       stage: 'decision',
       orderingKey: (enriched) => enriched.event.customerId,
       handler: (delivery) => this.decide.execute(delivery),
+      fromAckFloor: true,
     });
   }
 

@@ -204,16 +204,11 @@ async function contextWithEvent(
   const today = localDay(nowMs, tz);
   const day = localDay(event.occurredAtMs, tz);
   const range = localDayRange(day, tz);
-  const month = (d: string) => d.slice(0, 7);
   const [customer, rows, dayEvents, recentEvents] = await Promise.all([
     new CustomerRepository(cql).get(event.customerId),
     history.dailySince(event.customerId, addDays(today, -(HORIZON_DAYS - 1))),
     history.eventsOfDay(event.customerId, day, range.startMs, range.endMs),
-    history.recentEvents(
-      event.customerId,
-      [month(today), month(addDays(`${month(today)}-01`, -1))],
-      RECENT_MAX,
-    ),
+    history.recentEvents(event.customerId, RECENT_MAX),
   ]);
   const withEvent = mergeRows(
     rows,
