@@ -42,6 +42,7 @@ import {
   type DecisionInput,
   type Weekday,
 } from '@nunchi/rules';
+import { prng } from '@nunchi/testing';
 
 export interface DecisionBenchOptions {
   /** campaign counts to measure; @default [100, 1000, 10000] */
@@ -114,17 +115,6 @@ export interface DecisionBenchResult {
 
 // ---------------------------------------------------------------- seeded data
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 type Rng = () => number;
 const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));

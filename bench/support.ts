@@ -26,17 +26,9 @@ export async function dropBenchKeyspace(client: CqlClient, config: NunchiConfig)
   await client.execute(`DROP KEYSPACE IF EXISTS ${config.cassandra.keyspace}`, [], { readTimeout: 60_000 });
 }
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same data set. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '@nunchi/testing';
+
+export { prng };
 
 /** p-th percentile (0..100) of a sorted array. */
 export function percentile(sorted: readonly number[], p: number): number {

@@ -41,7 +41,7 @@ export const DEMO_STEPS: DemoStep[] = [
   },
   {
     at: '20:10',
-    expect: 'rejected: the amount disagrees with the items, the currency is not ISO 4217',
+    expect: 'rejected: "WON" is not an ISO 4217 currency code (KRW is)',
     event: { type: 'purchase', channel: 'pos', storeId: 'bundang-01', customer: { loyaltyCard: 'LC-0042' }, payload: { amount: 5, currency: 'WON', items: dadsBasket } },
   },
 ];

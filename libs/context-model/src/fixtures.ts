@@ -51,14 +51,6 @@ export function purchase(
   return event({ ...o, type: 'purchase', payload: payload as unknown as Record<string, unknown> });
 }
 
-/** mulberry32: a small seeded PRNG for property-style specs */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { prng } from '@nunchi/testing';
+
+export { prng };

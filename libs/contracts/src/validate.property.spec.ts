@@ -5,18 +5,8 @@ import { ContractError } from './errors.js';
 import { EventEnvelopeDto, PAYLOAD_DTOS, type EventType } from './events.js';
 import { exampleEvents } from './example-events.js';
 import { guardStructure, toAcceptedEvent, validateEvent, validateEventFully } from './validate.js';
+import { prng } from '@nunchi/testing';
 
-/** mulberry32: a seeded PRNG, so a failure names a case that can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const HOSTILE: unknown[] = [
   null,

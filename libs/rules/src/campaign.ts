@@ -1,3 +1,5 @@
+import { EVENT_TYPES } from '@nunchi/contracts';
+
 /**
  * The campaign format: one YAML file per campaign. docs/campaigns.md explains each field;
  * docs/schemas/campaign.schema.json is the published JSON Schema (generated from campaign.schema.ts).
@@ -9,18 +11,8 @@ export type Weekday = (typeof WEEKDAYS)[number];
 export const CAMPAIGN_STATES = ['active', 'paused', 'ended'] as const;
 export type CampaignState = (typeof CAMPAIGN_STATES)[number];
 
-/** Kept in step with EVENT_TYPES in @nunchi/contracts (a spec test compares them). */
-export const TRIGGER_EVENT_TYPES = [
-  'purchase',
-  'visit',
-  'page_view',
-  'product_view',
-  'cart',
-  'app_open',
-  'location',
-  'offer_response',
-  'profile_update',
-] as const;
+/** Campaigns can be triggered by every event type of the contract. */
+export const TRIGGER_EVENT_TYPES = EVENT_TYPES;
 export type TriggerEventType = (typeof TRIGGER_EVENT_TYPES)[number];
 
 export interface CampaignTrigger {

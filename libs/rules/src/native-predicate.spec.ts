@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { CelContext, CelCustomer, CelEvent, CelNow, type CelVars } from './cel-environment.js';
 import { compileExpression, isCelProblem, type CompiledExpression } from './cel-expression.js';
 import { context, profile, purchase, windows } from './testing/fixtures.js';
+import { prng } from '@nunchi/testing';
 
 function compile(src: string): CompiledExpression {
   const c = compileExpression(src);
@@ -10,17 +11,6 @@ function compile(src: string): CompiledExpression {
   return c;
 }
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const r = prng(7);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
