@@ -8,14 +8,11 @@
  * hide queued requests (no coordinated omission). Every purchase gets a decision (a receipt campaign
  * matches all of them), so lost and duplicated decisions and offers are counted exactly.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { connectCassandra, migrate } from '@nunchi/cassandra';
 import { loadConfig, projectPath } from '@nunchi/config';
 import { Subjects, type DecisionRecord, type IngestReply, type OfferMessage } from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
@@ -23,6 +20,7 @@ import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { Resources } from '../apps/cli/src/resources.js';
 import { ensureInfra } from '../tools/infra.js';
+import { freshKeyspace, startOwnNats } from '../tools/sandbox.js';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { customers, EventFactory, STORES } from './population.js';
 import { sampleProcess, usageBetween, type ProcSample, type ProcUsage } from './proc-stats.js';
@@ -100,13 +98,10 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
   const population = options.population ?? Math.max(10_000, Math.ceil(expectedPurchases / 2));
 
   const infra = await ensureInfra((line) => log(`infra ${line}`));
-  const nats = await startOwnNats(log);
+  const nats = await startOwnNats(BENCH_NATS_PORT, log);
   const env = { ...BENCH_ENV, NATS_URL: nats.url };
   const config = loadConfig('cli', { ...process.env, ...env });
-  const admin = await connectCassandra(config.cassandra, { keyspace: false });
-  await admin.execute(`DROP KEYSPACE IF EXISTS ${config.cassandra.keyspace}`, [], { readTimeout: 60_000 });
-  await admin.shutdown();
-  await migrate(config.cassandra, projectPath('cql'));
+  await freshKeyspace(config.cassandra);
   log(`bench keyspace ${config.cassandra.keyspace} recreated; NATS of its own at ${nats.url}`);
 
   const resources = new Resources({ ...process.env, ...env });
@@ -327,35 +322,4 @@ async function waitCampaigns(decisionUrl: string, count: number): Promise<void> 
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`the decision service did not load ${count} campaigns in time`);
-}
-
-/** A NATS server of the bench's own, so streams start empty; the system's own server otherwise. */
-async function startOwnNats(log: (line: string) => void): Promise<{ url: string; pid: number; stop: () => void }> {
-  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
-  if (!binary) {
-    const url = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
-    log(`nats-server not found: using ${url} (streams may hold earlier runs' messages)`);
-    return { url, pid: 0, stop: () => undefined };
-  }
-  const store = mkdtempSync(join(tmpdir(), 'nunchi-bench-nats-'));
-  const child: ChildProcess = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(BENCH_NATS_PORT), '-sd', store], { stdio: 'ignore' });
-  const url = `nats://127.0.0.1:${BENCH_NATS_PORT}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (await portAnswers(BENCH_NATS_PORT)) break;
-    if (Date.now() > deadline) throw new Error(`nats-server did not start on ${url}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, pid: child.pid ?? 0, stop: () => child.kill('SIGTERM') };
-}
-
-/** Resolves once something accepts TCP connections on the port (the NATS server sends INFO at once). */
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
 }

@@ -1,5 +1,4 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { migrate } from '@nunchi/cassandra';
 import { projectPath } from '@nunchi/config';
 import { decisionIdOf, type DecisionRecord } from '@nunchi/contracts';
 import { Resources } from '../apps/cli/src/resources.js';
@@ -8,28 +7,33 @@ import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { sendEvents } from '../apps/cli/src/commands/events.js';
 import { DEMO_STEPS, demoDay } from './demo-script.js';
 import { ensureInfra } from './infra.js';
+import { freshKeyspace, startOwnNats } from './sandbox.js';
 import { startServices, type RunningServices } from './services.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const ZIPKIN_UI = 'http://127.0.0.1:9411/zipkin/traces/';
+/** the demo's own NATS server */
+const DEMO_NATS_PORT = 14298;
 
 async function main(): Promise<void> {
   const started = Date.now();
   say('Nunchi demo — one day at a Bundang hypermarket\n');
 
   say('1. infrastructure (Cassandra, NATS, Zipkin)');
-  const infra = await ensureInfra((line) => say(`   ${line}`));
-  for (const [name, r] of Object.entries(infra)) say(`   ${name}: ${r.started ? `started in ${((r.startedMs ?? 0) / 1000).toFixed(1)} s (${r.cold ? 'cold' : 'warm'})` : 'already running'}`);
-
-  const resources = new Resources();
+  await ensureInfra((line) => say(`   ${line}`));
+  // A keyspace and NATS server of the demo's own, fresh each run: the same day plays the same way every
+  // time, and nothing else on the machine mixes into its decisions or statistics.
+  const nats = await startOwnNats(DEMO_NATS_PORT, (line) => say(`   ${line}`));
+  const env = { CASSANDRA_KEYSPACE: 'nunchi_demo', NATS_URL: nats.url };
+  const resources = new Resources({ ...process.env, ...env });
   let services: RunningServices | undefined;
   try {
-    const report = await migrate(resources.config.cassandra, projectPath('cql'));
-    say(`2. schema: ${report.applied.length} migrations applied, ${report.skipped.length} already there`);
+    await freshKeyspace(resources.config.cassandra);
+    say(`2. a fresh keyspace ${resources.config.cassandra.keyspace} (migrated) and a NATS server of the demo's own at ${nats.url}`);
 
     mkdirSync(projectPath('.nunchi', 'logs'), { recursive: true });
     const logFile = createWriteStream(projectPath('.nunchi', 'logs', 'demo-services.log'), { flags: 'a' });
-    services = await startServices({ log: (service, line) => logFile.write(`${service} ${line}\n`) });
+    services = await startServices({ env, log: (service, line) => logFile.write(`${service} ${line}\n`) });
     say('3. services: ingestion, context, decision, analytics ready (logs: .nunchi/logs/demo-services.log)');
 
     const customers = await importCustomers(resources, projectPath('demo', 'customers.ndjson'), { quiet: true });
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
   } finally {
     await services?.stop();
     await resources.close();
+    nats.stop();
   }
 }
 
@@ -104,7 +109,7 @@ function describeDecision(d: DecisionRecord): string {
     case 'late':
       return `→ LATE (${d.latencyMs} ms), nothing sent`;
     default:
-      return `→ no offer, ${d.latencyMs} ms${why ? ` — ${why}` : ''}`;
+      return `→ no offer, ${d.latencyMs} ms — ${why || 'no campaign considered: the trigger and guard index ruled every one out (region, categories, …)'}`;
   }
 }
 

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectCassandra, migrate } from '@nunchi/cassandra';
+import { projectPath, type CassandraConfig } from '@nunchi/config';
+
+export interface OwnNats {
+  url: string;
+  /** 0 when the configured server is used instead */
+  pid: number;
+  stop(): void;
+}
+
+/**
+ * A NATS server of a run's own (demo, benchmark), so its streams start empty and other work on the machine's
+ * server cannot mix in. Falls back to NATS_URL when nats-server is not installed.
+ */
+export async function startOwnNats(port: number, log: (line: string) => void): Promise<OwnNats> {
+  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
+  if (!binary) {
+    const url = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+    log(`nats-server not found: using ${url} (its streams may hold earlier runs' messages)`);
+    return { url, pid: 0, stop: () => undefined };
+  }
+  if (await portAnswers(port)) throw new Error(`port ${port} is taken: stop what listens there, or the earlier run that left it`);
+  const store = mkdtempSync(join(tmpdir(), 'nunchi-nats-'));
+  const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: 'ignore' });
+  const url = `nats://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  while (!(await portAnswers(port))) {
+    if (Date.now() > deadline) throw new Error(`nats-server did not start on ${url}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid ?? 0,
+    stop: () => {
+      child.once('exit', () => rmSync(store, { recursive: true, force: true }));
+      child.kill('SIGTERM');
+    },
+  };
+}
+
+/** Drops the keyspace and migrates it anew: a run that starts from nothing. */
+export async function freshKeyspace(config: CassandraConfig): Promise<void> {
+  const admin = await connectCassandra(config, { keyspace: false });
+  try {
+    await admin.execute(`DROP KEYSPACE IF EXISTS ${config.keyspace}`, [], { readTimeout: 60_000 });
+  } finally {
+    await admin.shutdown();
+  }
+  await migrate(config, projectPath('cql'));
+}
+
+/** Resolves true once something accepts TCP connections on the port. */
+function portAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
