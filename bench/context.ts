@@ -564,6 +564,29 @@ function line(label: string, l: Latency): string {
   return `  ${label.padEnd(52)} ${l.p50Ms.toFixed(3).padStart(8)} ms ${l.p99Ms.toFixed(3).padStart(9)} ms   (${l.samples.toLocaleString()} samples, max ${l.maxMs} ms)`;
 }
 
+/** The figures as the table `npm run bench:context` and `npm run bench` print. */
+export function formatContextBench(f: ContextBenchFigures): string {
+  const out: string[] = [];
+  out.push(
+    `\nContext benchmark — ${f.historicalEvents.toLocaleString()} historical events of ${f.customers.toLocaleString()} customers; ` +
+      `${f.measuredCustomers} measured (${f.eventsPerMeasuredCustomer} events, ${f.rowsPerMeasuredCustomer} rollup rows each on average)`,
+  );
+  out.push(`${''.padEnd(54)}      p50          p99`);
+  out.push('live path: Cassandra wide rows + hot tier');
+  out.push(line('update + snapshot per event (warm)', f.updateAndSnapshot));
+  out.push(line('snapshot from the hot tier (as served)', f.hotSnapshot));
+  out.push(line('snapshot built from hot rows (first read after a write)', f.hotSnapshotBuilt));
+  out.push(line('snapshot on a miss (cold read from Cassandra)', f.coldSnapshot));
+  out.push('the old way: SQL over a raw events table (PostgreSQL)');
+  out.push(line('snapshot: aggregate query + 20 recent events', f.sqlSnapshot));
+  out.push(
+    `hot tier vs SQL: ${f.ratioP50}× faster at p50, ${f.ratioP99}× at p99; built from hot rows: ${f.ratioBuiltP50}× at p50, ${f.ratioBuiltP99}× at p99 ` +
+      `(same answers: verified on ${f.verifiedCustomers} customers)`,
+  );
+  out.push(`setup ${f.setupSeconds} s, load average ${f.loadAverage} (2 shared cores)`);
+  return out.join('\n');
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = process.argv.includes('--quick');
   const started = Date.now();
@@ -574,22 +597,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     keep: process.argv.includes('--keep'),
     log: (l) => console.log(`· ${l}`),
   });
-  console.log(
-    `\nContext benchmark — ${f.historicalEvents.toLocaleString()} historical events of ${f.customers.toLocaleString()} customers; ` +
-      `${f.measuredCustomers} measured (${f.eventsPerMeasuredCustomer} events, ${f.rowsPerMeasuredCustomer} rollup rows each on average)`,
-  );
-  console.log(`${''.padEnd(54)}      p50          p99`);
-  console.log('live path: Cassandra wide rows + hot tier');
-  console.log(line('update + snapshot per event (warm)', f.updateAndSnapshot));
-  console.log(line('snapshot from the hot tier (as served)', f.hotSnapshot));
-  console.log(line('snapshot built from hot rows (first read after a write)', f.hotSnapshotBuilt));
-  console.log(line('snapshot on a miss (cold read from Cassandra)', f.coldSnapshot));
-  console.log('the old way: SQL over a raw events table (PostgreSQL)');
-  console.log(line('snapshot: aggregate query + 20 recent events', f.sqlSnapshot));
-  console.log(
-    `hot tier vs SQL: ${f.ratioP50}× faster at p50, ${f.ratioP99}× at p99; built from hot rows: ${f.ratioBuiltP50}× at p50, ${f.ratioBuiltP99}× at p99 ` +
-      `(same answers: verified on ${f.verifiedCustomers} customers)`,
-  );
+  console.log(formatContextBench(f));
   console.log(
     `setup ${f.setupSeconds} s, whole run ${((Date.now() - started) / 1000).toFixed(0)} s, load average ${f.loadAverage} (2 shared cores)`,
   );

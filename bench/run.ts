@@ -37,8 +37,8 @@ interface ComponentRun {
 /** Component benchmarks live beside this file; each exports run…Bench(opts) and optionally format…Bench(result). */
 const COMPONENTS: ComponentRun[] = [
   { name: 'decision', module: './decision.js', fn: 'runDecisionBench', format: 'formatDecisionBench', quickOptions: { sizes: [100, 1000], measureMs: 1000, jreMs: 2000, events: 500 } },
-  { name: 'ingestion', module: './ingestion.js', fn: 'runIngestionBench', format: 'formatIngestionBench' },
-  { name: 'context', module: './context.js', fn: 'runContextBench', format: 'formatContextBench' },
+  { name: 'ingestion', module: './ingestion.js', fn: 'runIngestionBench', format: 'formatIngestionBench', quickOptions: { events: 5_000, customers: 2_000 } },
+  { name: 'context', module: './context.js', fn: 'runContextBench', format: 'formatContextBench', quickOptions: { events: 100_000, customers: 1_000, measured: 100, updates: 300, snapshots: 3_000, sqlQueries: 300 } },
 ];
 
 async function main(): Promise<void> {

@@ -91,7 +91,7 @@ const BENCH_ENV = {
 export async function runSystemBench(options: SystemBenchOptions = {}): Promise<SystemBenchResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const quick = options.quick ?? false;
-  const rates = options.rates ?? (quick ? [250, 500, 1000] : [250, 500, 1000, 1500, 2000, 3000, 4000]);
+  const rates = options.rates ?? (quick ? [50, 100, 200] : [25, 50, 100, 150, 200, 300, 400]);
   const stepSeconds = options.stepSeconds ?? (quick ? 10 : 20);
   const seed = options.seed ?? 20261124;
   const expectedPurchases = rates.reduce((s, r) => s + r * stepSeconds, 0) * 0.5 + 5 * rates[0];
