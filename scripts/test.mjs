@@ -4,8 +4,10 @@
 //   node scripts/test.mjs            everything
 //   node scripts/test.mjs --unit     unit specs only (no infrastructure)
 //   node scripts/test.mjs <filter>   only test files whose path contains <filter>
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -44,6 +46,44 @@ const testEnv = {
   NUNCHI_ANALYTICS_PORT: process.env.NUNCHI_ANALYTICS_PORT ?? '3104',
   NODE_ENV: 'test',
 };
+
+/**
+ * A NATS server of the tests' own (empty streams, no consumers left by other work on this machine), unless
+ * NATS_URL is set or nats-server is not installed. Stopped when the tests end.
+ */
+const TEST_NATS_PORT = 14297;
+let ownNats;
+if (e2e.length && !process.env.NATS_URL) {
+  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
+  if (binary) {
+    const store = mkdtempSync(join(tmpdir(), 'nunchi-test-nats-'));
+    ownNats = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(TEST_NATS_PORT), '-sd', store], { stdio: 'ignore' });
+    process.on('exit', () => {
+      ownNats.kill('SIGTERM');
+      rmSync(store, { recursive: true, force: true });
+    });
+    const deadline = Date.now() + 10_000;
+    while (!(await portAnswers(TEST_NATS_PORT))) {
+      if (Date.now() > deadline) {
+        console.error(`nats-server did not start on port ${TEST_NATS_PORT}`);
+        process.exit(1);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    testEnv.NATS_URL = `nats://127.0.0.1:${TEST_NATS_PORT}`;
+    console.log(`tests use a NATS server of their own at ${testEnv.NATS_URL}`);
+  }
+}
+
+function portAnswers(port) {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}
 
 if (e2e.length) {
   const started = Date.now();
