@@ -126,11 +126,13 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const name = `${startedAt.slice(0, 10)}-${result.commit}${quick ? '-quick' : ''}.json`;
   writeFileSync(`${dir}/${name}`, `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(`${dir}/latest.json`, `${JSON.stringify(result, null, 2)}\n`);
+  // A quick run never replaces the committed full results.
+  const latest = quick ? 'latest-quick' : 'latest';
+  writeFileSync(`${dir}/${latest}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const points = (key: 'p50' | 'p95' | 'p99') =>
     system.steps.map((s) => ({ x: s.offeredRate, y: s.eventToOffer[key] }));
   writeFileSync(
-    `${dir}/latency.svg`,
+    `${dir}/${quick ? 'latency-quick' : 'latency'}.svg`,
     latencyChart(
       `Nunchi event → offer latency, ${result.machine.cpus} cores (${result.commit})`,
       [
@@ -155,7 +157,7 @@ async function main(): Promise<void> {
   console.log(
     `\nhighest rate with event→offer p99 ≤ 50 ms and nothing lost: ${system.maxRateP99Under50ms ?? 'none of the rates tried'} events/s`,
   );
-  console.log(`results: bench/results/${name}, bench/results/latest.json, chart bench/results/latency.svg`);
+  console.log(`results: bench/results/${name}, bench/results/${latest}.json, chart bench/results/${quick ? 'latency-quick' : 'latency'}.svg`);
 }
 
 main().then(
