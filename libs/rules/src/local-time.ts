@@ -1,3 +1,5 @@
+import { dayFromIndex } from '@nunchi/context-model';
+
 /**
  * Local wall-clock time in an IANA time zone, from an epoch instant, with Intl only (pure: no clock).
  *
@@ -93,20 +95,9 @@ export function weekdayOfDay(day: number): number {
   return (((day + 4) % 7) + 7) % 7;
 }
 
-/** 'YYYY-MM-DD' of a day number (proleptic Gregorian; H. Hinnant's civil_from_days). */
+/** 'YYYY-MM-DD' of a day number (days since 1970-01-01): the same calendar arithmetic as daily rollups. */
 export function isoOfDay(day: number): string {
-  const z = day + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`;
+  return dayFromIndex(day);
 }
 
 /** Day number of 'YYYY-MM-DD', or undefined when it is not a real calendar date. */
