@@ -125,20 +125,7 @@ export class ContextRepository {
     const timestamp = dailyRowsTimestamp(day, eventCount);
     const queries = rows.map((r) => ({
       query: Q.upsertDaily.cql,
-      params: [
-        customerId,
-        r.day,
-        r.dim,
-        r.spend,
-        r.purchases,
-        r.visits,
-        r.items,
-        r.events,
-        toDate(r.lastVisitMs),
-        toDate(r.lastPurchaseMs),
-        this.ttlSeconds,
-        timestamp,
-      ],
+      params: this.dailyRowParams(customerId, r, timestamp),
     }));
     await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
   }
@@ -178,23 +165,28 @@ export class ContextRepository {
     for (const r of rollupEvents(events, timeZone)) {
       writes.push({
         query: Q.upsertDaily.cql,
-        params: [
-          customerId,
-          r.day,
-          r.dim,
-          r.spend,
-          r.purchases,
-          r.visits,
-          r.items,
-          r.events,
-          toDate(r.lastVisitMs),
-          toDate(r.lastPurchaseMs),
-          this.ttlSeconds,
-          dailyRowsTimestamp(r.day, perDay.get(r.day) ?? 0),
-        ],
+        params: this.dailyRowParams(customerId, r, dailyRowsTimestamp(r.day, perDay.get(r.day) ?? 0)),
       });
     }
     return writes;
+  }
+
+  /** Parameters of Q.upsertDaily for one rollup row, in column order. */
+  private dailyRowParams(customerId: string, r: DailyRollup, timestamp: number): unknown[] {
+    return [
+      customerId,
+      r.day,
+      r.dim,
+      r.spend,
+      r.purchases,
+      r.visits,
+      r.items,
+      r.events,
+      toDate(r.lastVisitMs),
+      toDate(r.lastPurchaseMs),
+      this.ttlSeconds,
+      timestamp,
+    ];
   }
 
   async dailySince(customerId: string, fromDay: string): Promise<DailyRollup[]> {
