@@ -507,6 +507,7 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
           subject: 'mkt.events.0.x',
           seq: u,
           deliveryCount: 1,
+          redelivered: false,
           header: () => undefined,
         };
         return apply.execute(delivery);

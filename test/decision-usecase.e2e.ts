@@ -111,6 +111,7 @@ describe('decide use case against Cassandra: claims, redelivery, deadline', () =
       subject: 'mkt.enriched.0',
       seq: 1,
       deliveryCount,
+      redelivered: deliveryCount > 1,
       header: (name) => (name === Headers.receivedAt ? String(receivedAtMs) : undefined),
     };
   }
@@ -152,7 +153,7 @@ describe('decide use case against Cassandra: claims, redelivery, deadline', () =
 
     fail = false;
     const other = replica(clients[1], set);
-    const again = { ...first, deliveryCount: 2 };
+    const again = { ...first, deliveryCount: 2, redelivered: true };
     assert.deepEqual(await other.useCase.execute(again), { kind: 'done' });
     assert.equal(other.sent.length, 1);
     assert.equal(other.sent[0].decisionId, dying.sent[0].decisionId, 'the same decision, sent again');
@@ -174,8 +175,14 @@ describe('decide use case against Cassandra: claims, redelivery, deadline', () =
 
     // and a third delivery finds the finished record and does nothing
     const third = replica(clients[2], set);
-    await third.useCase.execute({ ...first, deliveryCount: 3 });
+    await third.useCase.execute({ ...first, deliveryCount: 3, redelivered: true });
     assert.equal(third.sent.length, 0);
+
+    // a partition taken over from the ack floor replays it with deliveryCount 1, flagged redelivered
+    const takeover = replica(clients[2], set);
+    await takeover.useCase.execute({ ...first, deliveryCount: 1, redelivered: true });
+    assert.equal(takeover.sent.length, 0, 'nothing sent again after a takeover replay');
+    assert.equal(takeover.published.length, 0, 'nothing published again after a takeover replay');
   });
 
   it('a deadline that passes during the claims sends nothing, records late and gives the claims back', async () => {

@@ -128,6 +128,7 @@ export async function runDecideCost(options: { events?: number } = {}): Promise<
       subject: 'mkt.enriched.0',
       seq: 1,
       deliveryCount: 1,
+      redelivered: false,
       header: (h) => (h === Headers.receivedAt ? String(now) : undefined),
     };
   };

@@ -56,7 +56,7 @@ export class DecideUseCase {
     const event = enriched.event;
     if (!event?.id || !enriched.ctx) return Outcome.reject('not an EnrichedEvent');
     const decisionId = decisionIdOf(event.id);
-    const redelivered = delivery.deliveryCount > 1;
+    const redelivered = delivery.redelivered;
     if (redelivered) {
       this.redeliveries.add(1);
       if (await this.decisions.findById(decisionId)) return Outcome.done();

@@ -15,6 +15,12 @@ export interface Delivery<T> {
   seq: number;
   /** 1 on first delivery */
   deliveryCount: number;
+  /**
+   * The message may have been handled before: a redelivery, or a message replayed from the ack floor when
+   * this replica took the partition over (those arrive with deliveryCount 1). Handlers that skip work on
+   * repeats must check this, not deliveryCount.
+   */
+  redelivered: boolean;
   header(name: string): string | undefined;
 }
 
@@ -75,6 +81,8 @@ export class ConsumerRunner {
   async start<T>(spec: ConsumerSpec<T>): Promise<void> {
     if (this.running.has(spec.durable)) throw new Error(`Consumer ${spec.durable} is already running in this process`);
     const jsm = await jetstreamManager(this.nc);
+    /** stream sequences up to this one were delivered before a takeover: they may have been handled */
+    let replayedUpTo = 0;
     const config = {
       durable_name: spec.durable,
       filter_subject: spec.filterSubject,
@@ -87,6 +95,7 @@ export class ConsumerRunner {
     try {
       const info = await jsm.consumers.info(spec.stream, spec.durable);
       if (spec.fromAckFloor && info.num_ack_pending > 0) {
+        replayedUpTo = info.delivered.stream_seq;
         await jsm.consumers.delete(spec.stream, spec.durable);
         await jsm.consumers.add(spec.stream, { ...config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.ack_floor.stream_seq + 1 });
         this.logger.log(`${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${info.ack_floor.stream_seq + 1}`);
@@ -99,7 +108,8 @@ export class ConsumerRunner {
     }
     const consumer = await jetstream(this.nc).consumers.get(spec.stream, spec.durable);
     const messages = await consumer.consume({ max_messages: Math.min(256, config.max_ack_pending) });
-    const loop = (spec.orderingKey ? this.keyedLoop(spec, messages, spec.orderingKey) : this.sequentialLoop(spec, messages)).catch((error: unknown) =>
+    const handle = (msg: JsMsg) => this.handle(spec, msg, replayedUpTo);
+    const loop = (spec.orderingKey ? this.keyedLoop(messages, spec.orderingKey, spec.concurrency ?? 32, handle) : this.sequentialLoop(messages, handle)).catch((error: unknown) =>
       this.logger.error(`consumer ${spec.durable} stopped: ${(error as Error).message}`),
     );
     this.running.set(spec.durable, { messages, loop });
@@ -123,14 +133,13 @@ export class ConsumerRunner {
     return [...this.running.keys()];
   }
 
-  private async sequentialLoop<T>(spec: ConsumerSpec<T>, messages: ConsumerMessages): Promise<void> {
-    for await (const msg of messages) await this.handle(spec, msg);
+  private async sequentialLoop(messages: ConsumerMessages, handle: (msg: JsMsg) => Promise<void>): Promise<void> {
+    for await (const msg of messages) await handle(msg);
   }
 
   /** Different keys concurrently (bounded), the same key in stream order. */
-  private async keyedLoop<T>(spec: ConsumerSpec<T>, messages: ConsumerMessages, keyOf: (body: T) => string): Promise<void> {
+  private async keyedLoop<T>(messages: ConsumerMessages, keyOf: (body: T) => string, limit: number, handle: (msg: JsMsg) => Promise<void>): Promise<void> {
     const serializer = new KeyedSerializer();
-    const limit = spec.concurrency ?? 32;
     const inFlight = new Set<Promise<void>>();
     for await (const msg of messages) {
       let key = '';
@@ -139,14 +148,14 @@ export class ConsumerRunner {
       } catch {
         // undecodable: handled (and rejected) alone under the empty key
       }
-      const task = serializer.run(key, () => this.handle(spec, msg)).finally(() => inFlight.delete(task));
+      const task = serializer.run(key, () => handle(msg)).finally(() => inFlight.delete(task));
       inFlight.add(task);
       if (inFlight.size >= limit) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
   }
 
-  private async handle<T>(spec: ConsumerSpec<T>, msg: JsMsg): Promise<void> {
+  private async handle<T>(spec: ConsumerSpec<T>, msg: JsMsg, replayedUpTo: number): Promise<void> {
     const parent = traceContextOf(msg.headers);
     const deliveryCount = msg.info.deliveryCount;
     await withSpan(spec.spanName, { parent, kind: SpanKind.CONSUMER, attributes: { 'messaging.destination.name': msg.subject, 'messaging.message.delivery_count': deliveryCount } }, async (span) => {
@@ -158,6 +167,7 @@ export class ConsumerRunner {
           subject: msg.subject,
           seq: msg.seq,
           deliveryCount,
+          redelivered: deliveryCount > 1 || msg.seq <= replayedUpTo,
           header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
         });
       } catch (error) {
