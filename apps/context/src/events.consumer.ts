@@ -10,10 +10,9 @@ import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { partitionOf, Streams, Subjects, type AcceptedEvent } from '@nunchi/contracts';
 import {
   ConsumerRunner,
-  JetStreamLeaseStore,
   NATS_CONNECTION,
-  newMemberId,
-  PartitionOwnership,
+  partitionOwnershipFor,
+  type PartitionOwnership,
   type ReleaseReason,
 } from '@nunchi/messaging';
 import { Readiness } from '@nunchi/telemetry';
@@ -38,23 +37,16 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
     private readonly cache: CustomerStateCache,
     readiness: Readiness,
   ) {
-    const ttlMs = config.nats.leaseTtlMs;
-    this.ownership = new PartitionOwnership({
+    this.ownership = partitionOwnershipFor({
       group: 'context',
-      memberId: newMemberId(),
+      nc,
       partitions: config.nats.partitions,
-      ttlMs,
-      store: new JetStreamLeaseStore(nc, ttlMs / 4),
+      ttlMs: config.nats.leaseTtlMs,
+      readiness,
       onAcquire: (p) => this.startPartition(p),
       onRelease: (p, reason) => this.stopPartition(p, reason),
       logger: this.logger,
     });
-    readiness.register('partitions', () =>
-      Promise.resolve({
-        ok: true,
-        detail: `${this.ownership.owned.length} of ${config.nats.partitions} owned, ${this.ownership.members.length} replica(s)`,
-      }),
-    );
   }
 
   async onApplicationBootstrap(): Promise<void> {

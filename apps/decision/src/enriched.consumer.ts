@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnAppl
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { Streams, Subjects, type EnrichedEvent } from '@nunchi/contracts';
-import { ConsumerRunner, JetStreamLeaseStore, NATS_CONNECTION, newMemberId, PartitionOwnership } from '@nunchi/messaging';
+import { ConsumerRunner, NATS_CONNECTION, partitionOwnershipFor, type PartitionOwnership } from '@nunchi/messaging';
 import { Readiness } from '@nunchi/telemetry';
 import { DecideUseCase } from './decide.usecase.js';
 
@@ -24,23 +24,16 @@ export class EnrichedConsumer implements OnApplicationBootstrap, BeforeApplicati
     private readonly decide: DecideUseCase,
     readiness: Readiness,
   ) {
-    const ttlMs = config.nats.leaseTtlMs;
-    this.ownership = new PartitionOwnership({
+    this.ownership = partitionOwnershipFor({
       group: 'decision',
-      memberId: newMemberId(),
+      nc,
       partitions: config.nats.partitions,
-      ttlMs,
-      store: new JetStreamLeaseStore(nc, ttlMs / 4),
+      ttlMs: config.nats.leaseTtlMs,
+      readiness,
       onAcquire: (p) => this.startPartition(p),
       onRelease: (p) => this.stopPartition(p),
       logger: this.logger,
     });
-    readiness.register('partitions', () =>
-      Promise.resolve({
-        ok: true,
-        detail: `${this.ownership.owned.length} of ${config.nats.partitions} owned, ${this.ownership.members.length} replica(s)`,
-      }),
-    );
   }
 
   async onApplicationBootstrap(): Promise<void> {

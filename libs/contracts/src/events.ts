@@ -230,6 +230,7 @@ export class OfferResponsePayloadDto {
   campaignId?: string;
 }
 
+/** The profile fields a customer has; import lines (CustomerImportDto) extend them with id and identities. */
 @Describe("Changes to the customer's profile; absent fields are left as they are.")
 export class ProfileUpdatePayloadDto {
   @Describe('Years.')
@@ -242,7 +243,7 @@ export class ProfileUpdatePayloadDto {
   @IsOptional() @IsString() @MaxLength(64) region?: string;
   @IsOptional() @IsString() @MaxLength(8) creditTier?: string;
   @IsOptional() @IsBoolean() marketingConsent?: boolean;
-  @Describe('Merged into the stored attributes: at most 50, keys ≤ 64 and values ≤ 256 characters.')
+  @Describe('At most 50, keys ≤ 64 and values ≤ 256 characters; a profile_update merges them into the stored ones.')
   @IsOptional()
   @IsStringMap(ATTRIBUTE_BOUNDS)
   attributes?: Record<string, string>;
@@ -287,22 +288,8 @@ export interface PurchasePayload {
 @Describe(
   'One line of a customer import file (NDJSON): `nunchi customers import <file>`. Phone and email are stored only as HMAC.',
 )
-export class CustomerImportDto {
+export class CustomerImportDto extends ProfileUpdatePayloadDto {
   @IsString() @Matches(TOKEN, { message: 'id must be 1-64 of [A-Za-z0-9_-]' }) id!: string;
-  @Describe('Years.')
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(130)
-  age?: number;
-  @IsOptional() @IsIn(['M', 'F', 'X']) gender?: string;
-  @IsOptional() @IsString() @MaxLength(64) region?: string;
-  @IsOptional() @IsString() @MaxLength(8) creditTier?: string;
-  @IsOptional() @IsBoolean() marketingConsent?: boolean;
-  @Describe('At most 50, keys ≤ 64 and values ≤ 256 characters.')
-  @IsOptional()
-  @IsStringMap(ATTRIBUTE_BOUNDS)
-  attributes?: Record<string, string>;
   @IsOptional()
   @IsString()
   @Length(1, 64)

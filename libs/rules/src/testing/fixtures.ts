@@ -1,3 +1,4 @@
+import { emptySnapshot } from '@nunchi/context-model';
 import type {
   AcceptedEvent,
   ContextSnapshot,
@@ -20,22 +21,7 @@ export function windows(w: Partial<Record<keyof Windows, Partial<WindowTotals>>>
 }
 
 export function context(customerId: string, over: Partial<ContextSnapshot> = {}): ContextSnapshot {
-  return {
-    customerId,
-    asOf: '2026-11-24T10:05:00.000Z',
-    all: windows(),
-    thisStore: windows(),
-    store: {},
-    category: {},
-    channel: {},
-    daysSinceLastVisit: -1,
-    daysSinceLastPurchase: -1,
-    rfm: { r: 0, f: 0, m: 0 },
-    favouriteStore: '',
-    favouriteCategory: '',
-    recent: [],
-    ...over,
-  };
+  return { ...emptySnapshot(customerId, Date.parse('2026-11-24T10:05:00.000Z')), ...over };
 }
 
 export function profile(id: string, over: Partial<CustomerProfile> = {}): CustomerProfile {
