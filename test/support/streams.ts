@@ -35,6 +35,8 @@ export async function readStream(
   const out: StoredMsg[] = [];
   try {
     const consumer = await jetstream(nc).consumers.get(stream, info.name);
+    // An empty fetch can be a pull that expired on a busy server: only several in a row mean loss.
+    let emptyFetches = 0;
     while (out.length < info.num_pending) {
       const batch = await consumer.fetch({
         max_messages: Math.min(1_000, info.num_pending - out.length),
@@ -51,7 +53,8 @@ export async function readStream(
           json: <T>() => decodeJson(m.data) as T,
         });
       }
-      if (got === 0) throw new Error(`${stream}: ${info.num_pending - out.length} messages did not arrive`);
+      emptyFetches = got === 0 ? emptyFetches + 1 : 0;
+      if (emptyFetches === 5) throw new Error(`${stream}: ${info.num_pending - out.length} messages did not arrive in 5 fetches of 2 s`);
     }
   } finally {
     await jsm.consumers.delete(stream, info.name).catch(() => undefined);
