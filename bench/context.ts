@@ -378,11 +378,7 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
   await admin.query(`CREATE DATABASE ${dbName}`);
   const pool = new pg.Pool({ ...pgOptions, database: dbName, max: 4 });
   const customersRepo = new CustomerRepository(cql);
-  const history = new ContextRepository(
-    cql,
-    config.domain.eventTtlDays * 86_400,
-    config.domain.seenIdTtlDays * 86_400,
-  );
+  const history = new ContextRepository(cql, config.domain.eventTtlDays * 86_400);
   try {
     await pool.query(SQL_SCHEMA);
     // Generate customer by customer; PostgreSQL gets every event, Cassandra the measured customers' histories.

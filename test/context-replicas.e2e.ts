@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
-import { Streams, type EnrichedEvent } from '@nunchi/contracts';
+import { partitionOf, Streams, type EnrichedEvent } from '@nunchi/contracts';
 import { connectNats, decodeJson, ensureStreams } from '@nunchi/messaging';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { runId, waitFor } from './support/harness.js';
@@ -234,5 +234,138 @@ describe('context replicas: partition ownership', () => {
     const run = `t${runId()}`;
     await sendEvents(nc, stream(run, 60, 5));
     await assertExact(run, 60, 5, joiner);
+  });
+  /** Customer ids of this run whose partitions are among `owned`. */
+  function customersIn(run: string, owned: number[], count: number): string[] {
+    const ids: string[] = [];
+    for (let i = 0; ids.length < count; i++) {
+      const id = `${run}-x${i}`;
+      if (owned.includes(partitionOf(id, config.nats.partitions))) ids.push(id);
+    }
+    return ids;
+  }
+
+  /**
+   * `perCustomer` purchases of 1,000 KRW for each of the given customers, interleaved; event ids are
+   * `<event prefix>-e<k>`, the prefix the customer id unless `prefixOf` says otherwise.
+   */
+  function purchasesOf(ids: string[], perCustomer: number, prefixOf = (id: string) => id) {
+    const now = Date.now();
+    const events = [];
+    for (let k = 0; k < perCustomer; k++)
+      for (const id of ids)
+        events.push({
+          id: `${prefixOf(id)}-e${k}`,
+          type: 'purchase',
+          channel: 'pos',
+          occurredAt: new Date(now - (perCustomer - k) * 1_000).toISOString(),
+          customer: { id },
+          storeId: 'store-1',
+          payload: {
+            amount: 1_000,
+            currency: 'KRW',
+            items: [{ sku: 'x', category: `cat${k % 5}`, quantity: 1, unitPrice: 1_000 }],
+          },
+        });
+    return events;
+  }
+
+  const isLive = (r: Replica) => r.child.exitCode === null && r.child.signalCode === null;
+
+  it('a replica killed between its write and the acknowledgement: the next owner counts the event once', async () => {
+    const run = `t${runId()}`;
+    const owners = replicas.filter(isLive);
+    // A replica that dies right after storing the event `<run>-crash-e2` (NUNCHI_FAILPOINT), before acknowledging it.
+    const crasher = await startContextReplica(basePort + 3, {
+      ...env,
+      NUNCHI_FAILPOINT: `context.after-write=${run}-crash-e2`,
+    });
+    replicas.push(crasher);
+    await balanced([...owners, crasher]);
+    const ids = customersIn(run, (await crasher.stats()).partitions.owned, 6);
+    // The first customer's events carry the ids the failpoint knows.
+    const events = purchasesOf(ids, 6, (id) => (id === ids[0] ? `${run}-crash` : id));
+
+    const started = Date.now();
+    await sendEvents(nc, events);
+    await waitFor(
+      'the crasher to die at its failpoint',
+      () => Promise.resolve(crasher.child.signalCode === 'SIGKILL' ? true : undefined),
+      30_000,
+    );
+    await waitFor(
+      'the survivors to apply every event',
+      async () => {
+        for (const id of ids) if ((await storedTotals(cql, id)).events < 6) return undefined;
+        return true;
+      },
+      60_000,
+    );
+    for (const id of ids)
+      assert.deepEqual(await storedTotals(cql, id), { events: 6, spend: 6_000, purchases: 6, days: 1 }, id);
+    const { counts, wrong } = await enriched(run, started - 1_000);
+    assert.equal(counts.size, 36, 'every event reached ENRICHED');
+    assert.ok(
+      [...counts.values()].every((n) => n === 1),
+      'ENRICHED holds each event once',
+    );
+    assert.deepEqual(wrong.slice(0, 10), [], 'snapshots that missed earlier events of the customer');
+  });
+
+  it('a stalled owner that wakes up after losing its lease stops, and its late writes change nothing', async () => {
+    const run = `t${runId()}`;
+    const live = replicas.filter(isLive);
+    await balanced(live);
+    const [sleeper, ...others] = live as [Replica, ...Replica[]];
+    const sleeperOwned = (await sleeper.stats()).partitions.owned;
+    const ids = customersIn(run, sleeperOwned, 8);
+    const events = purchasesOf(ids, 10);
+    const started = Date.now();
+    // Half the events reach the sleeper; then it hangs (SIGSTOP) in the middle of the stream.
+    await sendEvents(nc, events.slice(0, 40));
+    process.kill(sleeper.child.pid!, 'SIGSTOP');
+    await sendEvents(nc, events.slice(40));
+    // Its leases expire; the others take its partitions over from the ack floor.
+    await waitFor(
+      "the others to take the stalled replica's partitions",
+      async () => {
+        const owned = (await Promise.all(others.map(async (r) => (await r.stats()).partitions.owned))).flat();
+        return sleeperOwned.every((p) => owned.includes(p)) ? true : undefined;
+      },
+      8 * LEASE_TTL_MS,
+    );
+    await waitFor(
+      'every event applied by the new owners',
+      async () => {
+        for (const id of ids) if ((await storedTotals(cql, id)).events < 10) return undefined;
+        return true;
+      },
+      60_000,
+    );
+    const logsBefore = sleeper.logs.length;
+    process.kill(sleeper.child.pid!, 'SIGCONT');
+    // Awake: it finds its leases gone and stops those partitions instead of consuming or writing on.
+    await waitFor(
+      'the woken replica to give up the partitions it lost',
+      () =>
+        Promise.resolve(
+          sleeper.logs.slice(logsBefore).some((l) => /lost|expired/.test(l)) ? true : undefined,
+        ),
+      8 * LEASE_TTL_MS,
+    );
+    await balanced(live);
+    for (const id of ids)
+      assert.deepEqual(
+        await storedTotals(cql, id),
+        { events: 10, spend: 10_000, purchases: 10, days: 1 },
+        id,
+      );
+    const { counts, wrong } = await enriched(run, started - 1_000);
+    assert.equal(counts.size, 80);
+    assert.ok(
+      [...counts.values()].every((n) => n === 1),
+      'ENRICHED holds each event once',
+    );
+    assert.deepEqual(wrong.slice(0, 10), [], 'snapshots that missed earlier events of the customer');
   });
 });

@@ -1,3 +1,4 @@
+import { localDay } from '@nunchi/context-model';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -16,7 +17,7 @@ import { lastSeq, post, readStream } from './support/streams.js';
 
 /**
  * The same event id is one event, however often and through whichever door it comes: JetStream drops
- * repeats inside its duplicate window, and context remembers applied ids (seen_events) beyond it.
+ * repeats inside its duplicate window, and context recognises applied ids beyond it (from the customer's stored events).
  */
 describe('ingestion: idempotency', () => {
   let h: Harness;
@@ -100,11 +101,13 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
       id: event.id,
       customerId: customer,
     });
-    await waitFor('context to apply it and remember the id', async () => {
-      const seen = await h.cql.execute('SELECT event_id FROM seen_events WHERE event_id = ?', [event.id], {
-        prepare: true,
-      });
-      return seen.rowLength ? true : undefined;
+    await waitFor('context to apply and store it', async () => {
+      const stored = await h.cql.execute(
+        'SELECT event_id FROM customer_events WHERE customer_id = ? AND month = ?',
+        [customer, localDay(Date.parse(event.occurredAt), h.config.domain.timeZone).slice(0, 7)],
+        { prepare: true },
+      );
+      return stored.rows.some((r) => r['event_id'] === event.id) ? true : undefined;
     });
     await new Promise((r) => setTimeout(r, WINDOW_MS + 500));
 

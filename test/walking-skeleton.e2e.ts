@@ -93,7 +93,7 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     );
     assert.deepEqual([...services.names].sort(), ['nunchi-analytics', 'nunchi-context', 'nunchi-decision', 'nunchi-ingestion']);
     const spanNames = new Set(services.spans.map((s) => s.name));
-    for (const name of ['ingestion.receive', 'ingestion.validate', 'ingestion.publish', 'context.apply', 'context.update', 'decision.decide', 'decision.evaluate', 'analytics.count']) {
+    for (const name of ['ingestion.receive', 'ingestion.validate', 'ingestion.publish', 'context.apply', 'decision.decide', 'decision.evaluate', 'analytics.count']) {
       assert.ok(spanNames.has(name), `span ${name} missing: ${[...spanNames].join(', ')}`);
     }
   });

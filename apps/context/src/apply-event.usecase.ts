@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { localDay, localDayRange, mergeRows, pruneRows, pushRecent, rollupDay } from '@nunchi/context-model';
+import { foldEvent, foldIntoClosedDay, localDayRange, type FoldResult } from '@nunchi/context-model';
 import {
   Headers,
   partitionOf,
@@ -11,16 +11,22 @@ import {
 } from '@nunchi/contracts';
 import { ContextRepository, CustomerRepository } from '@nunchi/cassandra';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
-import { withSpan } from '@nunchi/telemetry';
 import { snapshotOf } from './customer-snapshot.js';
 import { CustomerStateCache, type CustomerState } from './customer-state.cache.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
 
 /**
- * Applies one accepted event to the customer's context and emits it enriched with a snapshot.
- * Safe to run twice, and safe to stop anywhere (a killed replica's message is redelivered): the event row
- * is a keyed upsert, the day's rollups are recomputed from the day's events (never incremented), ENRICHED
- * deduplicates on the event id, and the seen mark — which skips all of this on a repeat — is written last.
+ * Folds one accepted event into the customer's context (libs/context-model foldEvent) and emits it enriched
+ * with a snapshot. This replica owns the customer's partition, so its hot tier is the source of truth: a warm
+ * customer costs no read at all. The fold is published on ENRICHED at once and written to Cassandra at the
+ * same time (one batch: the event row and the day's rollup rows); the EVENTS message is acknowledged only
+ * after both are stored.
+ *
+ * Safe to run twice and to stop anywhere. A crash before the write redelivers the event to a replica that
+ * loads the customer from Cassandra without it, folds it again and publishes the same ENRICHED message (its
+ * msgID is the event id). A repeat is recognised in the open days' events (memory) or in the stored events of
+ * a closed day; a redelivered repeat rewrites its day and publishes again, in case the first attempt was cut
+ * short between the two. A write that fails evicts the customer, so the retry starts from Cassandra.
  */
 @Injectable()
 export class ApplyEventUseCase {
@@ -43,47 +49,54 @@ export class ApplyEventUseCase {
     ) {
       return Outcome.reject('not an AcceptedEvent');
     }
-    const tz = this.config.domain.timeZone;
-    // Read every time, not from the hot tier: an erasure on another replica must stop the very next event.
-    const [seen, erased] = await Promise.all([
-      this.history.wasSeen(event.id),
-      this.customers.isErased(event.customerId),
-    ]);
-    if (erased) return Outcome.reject(`customer ${event.customerId} was erased; event refused`);
-    // Fully applied before (seen is written last): a duplicate beyond JetStream's window, or a redelivery.
-    if (seen) return Outcome.done();
-
+    const customerId = event.customerId;
     const nowMs = Date.now();
-    const before = await this.load.execute(event.customerId, nowMs);
-    const day = localDay(event.occurredAtMs, tz);
-    const state = await withSpan(
-      'context.update',
-      { attributes: { 'nunchi.customer.id': event.customerId, 'nunchi.day': day } },
-      async () => {
-        let profile = before.profile;
-        if (event.type === 'profile_update') {
-          await this.customers.updateFields(event.customerId, profileFields(event), event.occurredAtMs);
-          // Read back: Cassandra resolved it field by field on event time, which a late update may have lost.
-          profile = await this.customers.get(event.customerId);
-        }
-        await this.history.insertEvent(event, day);
-        const range = localDayRange(day, tz);
-        const dayEvents = await this.history.eventsOfDay(event.customerId, day, range.startMs, range.endMs);
-        const rows = rollupDay(dayEvents, day, tz);
-        await this.history.upsertDay(event.customerId, day, rows, dayEvents.length);
-        const next: CustomerState = {
-          profile,
-          rows: pruneRows(mergeRows(before.rows, rows), localDay(nowMs, tz)),
-          recent: pushRecent(before.recent, event),
-          erased: false,
-        };
-        this.cache.commit(event.customerId, before, next);
-        return next;
-      },
-    );
+    const options = { timeZone: this.config.domain.timeZone, nowMs };
+    const before = await this.load.execute(customerId, nowMs);
+    if (before.erased) return Outcome.reject(`customer ${customerId} was erased; event refused`);
 
-    // Built once per event; memoised in the state, it also serves reads of this customer until the next write.
-    const ctx = snapshotOf(event.customerId, state, nowMs, tz, event.storeId);
+    let result: FoldResult = foldEvent(before, event, options);
+    if (result.kind === 'closed-day') {
+      // A late event: its day left memory, so the day's stored events are read (the one read on this path).
+      const range = localDayRange(result.day, options.timeZone);
+      const stored = await this.history.eventsOfDay(customerId, result.day, range.startMs, range.endMs);
+      result = foldIntoClosedDay(result.context, event, stored, options);
+    }
+    if (result.kind === 'closed-day') throw new Error('unreachable: a closed day folded as closed');
+    // A repeat that is not a redelivery (a sender's retry beyond JetStream's window) was fully handled before.
+    if (result.kind === 'duplicate' && !delivery.redelivered) return Outcome.done();
+
+    let next: CustomerState = { ...result.context, erased: false };
+    if (result.kind === 'applied' && event.type === 'profile_update') {
+      await this.customers.updateFields(customerId, profileFields(event), event.occurredAtMs);
+      // Read back: Cassandra resolves the fields one by one on event time, which a late update may have lost.
+      next = { ...next, profile: await this.customers.get(customerId) };
+    }
+    this.cache.commit(customerId, before, next);
+    try {
+      await Promise.all([
+        this.history.writeFolded(event, result.day, result.dayRows, result.dayEventCount),
+        this.publishEnriched(event, next, delivery, nowMs),
+      ]);
+    } catch (error) {
+      this.cache.evict(customerId);
+      throw error;
+    }
+    // Crash tests: die between the write and the acknowledgement.
+    const failpoint = this.config.failpoint;
+    if (failpoint?.point === 'context.after-write' && failpoint.eventId === event.id)
+      process.kill(process.pid, 'SIGKILL');
+    return Outcome.done();
+  }
+
+  private async publishEnriched(
+    event: AcceptedEvent,
+    state: CustomerState,
+    delivery: Delivery<AcceptedEvent>,
+    nowMs: number,
+  ): Promise<void> {
+    // Built once per event; memoised in the state, it also serves reads of this customer until the next fold.
+    const ctx = snapshotOf(event.customerId, state, nowMs, this.config.domain.timeZone, event.storeId);
     const enriched: EnrichedEvent = { event, customer: state.profile, ctx };
     await this.publisher.persist(
       Subjects.enriched(partitionOf(event.customerId, this.config.nats.partitions)),
@@ -93,8 +106,6 @@ export class ApplyEventUseCase {
         headers: { [Headers.receivedAt]: delivery.header(Headers.receivedAt) ?? String(event.receivedAtMs) },
       },
     );
-    await this.history.markSeen(event.id, event.customerId, new Date(nowMs));
-    return Outcome.done();
   }
 }
 

@@ -44,8 +44,7 @@ export class ContextModule {
         {
           provide: ContextRepository,
           inject: [CQL_CLIENT],
-          useFactory: (c: CqlClient) =>
-            new ContextRepository(c, config.domain.eventTtlDays * DAY_S, config.domain.seenIdTtlDays * DAY_S),
+          useFactory: (c: CqlClient) => new ContextRepository(c, config.domain.eventTtlDays * DAY_S),
         },
         CustomerStateCache,
         LoadCustomerStateUseCase,

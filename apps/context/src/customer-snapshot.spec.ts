@@ -36,6 +36,8 @@ const stateOf = (es: AcceptedEvent[]): CustomerState => ({
   profile: null,
   rows: rollupEvents(es, TZ),
   recent: [],
+  openFrom: 0,
+  openEvents: [],
   erased: false,
 });
 const expected = (state: CustomerState, nowMs: number, storeId?: string) =>

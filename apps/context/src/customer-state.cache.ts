@@ -1,23 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import type { ContextSnapshot, CustomerProfile, RecentEvent } from '@nunchi/contracts';
-import type { DailyRollup } from '@nunchi/context-model';
+import type { ContextSnapshot } from '@nunchi/contracts';
+import type { CustomerContext } from '@nunchi/context-model';
 import { meter } from '@nunchi/telemetry';
 
-/** What the hot tier holds per customer: enough to build a snapshot without touching Cassandra. */
-export interface CustomerState {
-  profile: CustomerProfile | null;
-  /** daily rollups of the last 365 days */
-  rows: DailyRollup[];
-  /** newest first */
-  recent: RecentEvent[];
+/**
+ * What the hot tier holds per customer: the folded context (libs/context-model), enough to fold the next
+ * event and build a snapshot without touching Cassandra.
+ */
+export interface CustomerState extends CustomerContext {
   erased: boolean;
   /** the snapshot of one local day (index), built on first read: see snapshotOf */
   snapshot?: { day: number; ctx: ContextSnapshot };
 }
 
-/** Taken before reading Cassandra on a miss; a fill with a stale ticket is refused. */
-export type LoadTicket = number & { readonly __ticket: unique symbol };
+/** Taken before reading Cassandra on a miss: the customer's eviction count then; a fill with a stale ticket is refused. */
+export interface LoadTicket {
+  readonly customerId: string;
+  readonly evictions: number;
+}
+
+/** evicted customers remembered for stale-fill checks; a ticket older than the oldest forgotten one is refused */
+const EVICTIONS_REMEMBERED = 100_000;
 
 /**
  * Estimated heap bytes of one state. Measured on Node 20 (`node --expose-gc`, 5,000 states): ~170 B per
@@ -29,7 +33,9 @@ export function estimateBytes(state: CustomerState): number {
   let attributes = 0;
   for (const [k, v] of Object.entries(state.profile?.attributes ?? {}))
     attributes += 2 * (k.length + v.length) + 32;
-  return 400 + state.rows.length * 180 + state.recent.length * 200 + attributes;
+  return (
+    400 + state.rows.length * 180 + state.recent.length * 200 + state.openEvents.length * 600 + attributes
+  );
 }
 
 interface Entry {
@@ -39,13 +45,13 @@ interface Entry {
 
 /**
  * The hot tier: an LRU of customer states bounded by count (NUNCHI_CACHE_MAX_ENTRIES) and by estimated heap
- * (NUNCHI_CACHE_MAX_MIB), updated on write and filled from Cassandra on a miss. Never the only copy:
- * everything here was written to Cassandra first.
- *
- * Only customers of partitions this replica owns are kept (see admitOnly): their events are applied here and
- * nowhere else, so their entries cannot go stale behind this replica's back. Reads of other customers go to
- * Cassandra. Two rules keep a slow read from overwriting a newer write:
- * - a miss fills the tier only if nothing was evicted while it read Cassandra (LoadTicket);
+ * (NUNCHI_CACHE_MAX_MIB), updated on write and filled from Cassandra on a miss. It is the source of truth for
+ * the customers of the partitions this replica owns (see admitOnly): their events are folded here and nowhere
+ * else, one at a time per customer, and what is folded is written to Cassandra before the event is
+ * acknowledged (a failed write evicts the customer, so the retry starts again from Cassandra).
+ * Reads of other customers go to Cassandra. Two rules keep a slow read from overwriting a newer write:
+ * - a miss fills the tier only if that customer was not evicted while it read Cassandra (LoadTicket, per
+ *   customer: a capacity eviction or another customer's invalidation refuses nothing);
  * - a write updates the tier only if the entry it started from is still the one cached (commit), else it
  *   evicts, and the next read refills from Cassandra.
  */
@@ -53,8 +59,12 @@ interface Entry {
 export class CustomerStateCache {
   private readonly entries = new Map<string, Entry>();
   private bytes = 0;
-  /** increments on every eviction: a load that saw another value may have read what was just invalidated */
+  /** increments on every invalidation (evict, evictWhere, clear) */
   private evictions = 0;
+  /** customer id → the value of `evictions` when it was last invalidated (bounded, oldest first) */
+  private readonly evictedAt = new Map<string, number>();
+  /** tickets with fewer evictions than this predate an invalidation no longer remembered: refused */
+  private forgottenBefore = 0;
   private admit: (customerId: string) => boolean = () => true;
   private readonly maxEntries: number;
   private readonly maxBytes: number;
@@ -105,14 +115,23 @@ export class CustomerStateCache {
   }
 
   /** Before reading Cassandra on a miss. */
-  ticket(): LoadTicket {
-    return this.evictions as LoadTicket;
+  ticket(customerId: string): LoadTicket {
+    return { customerId, evictions: this.evictions };
   }
 
-  /** After a miss: keeps the state read from Cassandra unless something was evicted meanwhile or it is cached already. */
-  fill(customerId: string, state: CustomerState, ticket: LoadTicket): void {
-    if (ticket !== this.evictions || this.entries.has(customerId) || !this.admit(customerId)) return;
+  /** After a miss: keeps the state read from Cassandra unless the customer was invalidated meanwhile or is cached already. */
+  fill(state: CustomerState, ticket: LoadTicket): boolean {
+    const { customerId } = ticket;
+    if (!this.isCurrent(ticket) || this.entries.has(customerId) || !this.admit(customerId)) return false;
     this.put(customerId, state);
+    return true;
+  }
+
+  /** Nothing invalidated this customer since the ticket was taken. */
+  isCurrent(ticket: LoadTicket): boolean {
+    if (ticket.evictions < this.forgottenBefore) return false;
+    const at = this.evictedAt.get(ticket.customerId);
+    return at === undefined || at <= ticket.evictions;
   }
 
   /**
@@ -124,14 +143,24 @@ export class CustomerStateCache {
     else this.evict(customerId);
   }
 
+  /** Invalidates one customer: dropped now, and a load of it already under way will not fill. */
   evict(customerId: string): void {
     this.evictions++;
+    this.evictedAt.delete(customerId);
+    this.evictedAt.set(customerId, this.evictions);
+    if (this.evictedAt.size > EVICTIONS_REMEMBERED) {
+      const [, oldest] = this.evictedAt.entries().next().value!;
+      this.evictedAt.delete(this.evictedAt.keys().next().value!);
+      this.forgottenBefore = oldest;
+    }
     this.remove(customerId);
   }
 
-  /** Evicts every customer matching; returns how many. */
+  /**
+   * Evicts every cached customer matching (a partition handed over); returns how many. Loads under way for
+   * such customers are refused by admitOnly's predicate, which the caller changes with the ownership.
+   */
   evictWhere(predicate: (customerId: string) => boolean): number {
-    this.evictions++;
     let n = 0;
     for (const id of [...this.entries.keys()]) {
       if (predicate(id)) {
@@ -143,7 +172,8 @@ export class CustomerStateCache {
   }
 
   clear(): void {
-    this.evictions++;
+    this.forgottenBefore = ++this.evictions;
+    this.evictedAt.clear();
     this.entries.clear();
     this.bytes = 0;
   }

@@ -1,17 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import {
-  addDays,
-  HORIZON_DAYS,
-  localDay,
-  RECENT_MAX,
-  sortRecent,
-  toRecentEvent,
-} from '@nunchi/context-model';
+import { openContext } from '@nunchi/context-model';
 import { ContextRepository, CustomerRepository } from '@nunchi/cassandra';
 import { CustomerStateCache, type CustomerState } from './customer-state.cache.js';
 
-/** Reads a customer's state from the hot tier, or from Cassandra on a miss (four reads in parallel, then the newest month buckets). */
+/** Reads a customer's state from the hot tier, or from Cassandra on a miss (see ContextRepository.storedHistory). */
 @Injectable()
 export class LoadCustomerStateUseCase {
   constructor(
@@ -27,21 +20,15 @@ export class LoadCustomerStateUseCase {
 
   /** Always from Cassandra (benchmarks and tests measure this path); fills the hot tier when allowed. */
   async loadCold(customerId: string, nowMs: number): Promise<CustomerState> {
-    const ticket = this.cache.ticket();
-    const today = localDay(nowMs, this.config.domain.timeZone);
-    const [profile, rows, erased, recentEvents] = await Promise.all([
+    const ticket = this.cache.ticket(customerId);
+    const timeZone = this.config.domain.timeZone;
+    const [profile, erased, stored] = await Promise.all([
       this.customers.get(customerId),
-      this.history.dailySince(customerId, addDays(today, -(HORIZON_DAYS - 1))),
       this.customers.isErased(customerId),
-      this.history.recentEvents(customerId, RECENT_MAX),
+      this.history.storedHistory(customerId, { nowMs, timeZone }),
     ]);
-    const state: CustomerState = {
-      profile,
-      rows,
-      recent: sortRecent(recentEvents.map(toRecentEvent)),
-      erased,
-    };
-    this.cache.fill(customerId, state, ticket);
+    const state: CustomerState = { ...openContext({ profile, ...stored, timeZone }), erased };
+    this.cache.fill(state, ticket);
     return state;
   }
 }

@@ -42,8 +42,6 @@ export interface DomainConfig {
   identitySecret: string;
   /** days an event is kept in customer_events */
   eventTtlDays: number;
-  /** days an event id is remembered for idempotency beyond the JetStream window */
-  seenIdTtlDays: number;
   /** milliseconds from receipt within which an offer must reach the channel, else recorded as late */
   slaMs: number;
   /** offers per customer per local day across all campaigns */
@@ -63,6 +61,17 @@ export interface NunchiConfig {
   cassandra: CassandraConfig;
   telemetry: TelemetryConfig;
   domain: DomainConfig;
+  /** fault injection for crash tests (NUNCHI_FAILPOINT); undefined in any real deployment */
+  failpoint?: Failpoint;
+}
+
+/** Failpoints the services know: where a crash test may stop a process dead (SIGKILL of itself). */
+export const FAILPOINTS = ['context.after-write'] as const;
+
+/** `<point>=<event id>`: kill the process when the event with that id reaches the point. */
+export interface Failpoint {
+  point: (typeof FAILPOINTS)[number];
+  eventId: string;
 }
 
 export class ConfigError extends Error {
@@ -140,13 +149,21 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       timeZone,
       identitySecret,
       eventTtlDays: r.int('NUNCHI_EVENT_TTL_DAYS', 400, 1, 3650),
-      seenIdTtlDays: r.int('NUNCHI_SEEN_ID_TTL_DAYS', 30, 1, 3650),
       slaMs: r.int('NUNCHI_SLA_MS', 2_000, 1, 600_000),
       maxOffersPerCustomerPerDay: r.int('NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', 3, 0, 1000),
       cacheMaxEntries: r.int('NUNCHI_CACHE_MAX_ENTRIES', 100_000, 0, 100_000_000),
       cacheMaxMiB: r.int('NUNCHI_CACHE_MAX_MIB', 512, 0, 1_048_576),
     },
   };
+  const failpoint = r.optional('NUNCHI_FAILPOINT');
+  if (failpoint !== undefined) {
+    const [point, eventId] = failpoint.split('=', 2);
+    if (!FAILPOINTS.includes(point as Failpoint['point']) || !eventId)
+      r.problems.push(
+        `NUNCHI_FAILPOINT="${failpoint}" must be <point>=<event id>, point one of ${FAILPOINTS.join(', ')}`,
+      );
+    else config.failpoint = { point: point as Failpoint['point'], eventId };
+  }
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
 }
@@ -177,7 +194,6 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_TIMEZONE', default: 'Asia/Seoul', meaning: 'business timezone: local days for rollups and caps' },
   { name: 'NUNCHI_IDENTITY_SECRET', default: '(dev secret; required in production)', meaning: 'HMAC key for phone/email identities' },
   { name: 'NUNCHI_EVENT_TTL_DAYS', default: '400', meaning: 'event history retention, days' },
-  { name: 'NUNCHI_SEEN_ID_TTL_DAYS', default: '30', meaning: 'how long an event id is remembered for idempotency, days' },
   { name: 'NUNCHI_SLA_MS', default: '2000', meaning: 'event-to-offer deadline; later decisions are recorded as late, no offer sent' },
   { name: 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', default: '3', meaning: 'global contact policy' },
   { name: 'NUNCHI_CACHE_MAX_ENTRIES', default: '100000', meaning: 'hot-tier size of the context service, customers' },
@@ -186,5 +202,6 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: 'http://127.0.0.1:9411/api/v2/spans', meaning: 'Zipkin span endpoint' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: 'http://127.0.0.1:4318', meaning: 'OTLP/HTTP collector (traces go to /v1/traces)' },
   { name: 'OTEL_SERVICE_NAME', default: 'nunchi-<service>', meaning: 'service name on spans' },
+  { name: 'NUNCHI_FAILPOINT', default: '(none)', meaning: 'crash tests only: `context.after-write=<event id>` kills the context service after that event is stored, before it is acknowledged' },
   { name: 'NUNCHI_OTEL_MAX_QUEUE', default: '65536', meaning: 'span export queue; the SDK default 2048 drops spans in bursts' },
 ];

@@ -21,6 +21,19 @@ export { compareRows, rollupDay, rollupEvents, type DailyRollup } from './daily-
 export { mergeRows, pruneRows } from './merge-rows.js';
 export { RECENT_MAX, pushRecent, sortRecent, toRecentEvent, type TimedRecentEvent } from './recent.js';
 export { DEFAULT_RFM_THRESHOLDS, rfmScores, type RfmScores, type RfmThresholds } from './rfm.js';
+export {
+  OPEN_DAYS,
+  closeOldDays,
+  foldEvent,
+  foldIntoClosedDay,
+  newContext,
+  openContext,
+  openFromAt,
+  withProfileUpdate,
+  type CustomerContext,
+  type FoldOptions,
+  type FoldResult,
+} from './fold.js';
 export { buildSnapshot, emptySnapshot, type SnapshotInput } from './snapshot.js';
 export {
   benchRollupDay,

@@ -1,7 +1,14 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { DlqStage } from '@nunchi/contracts';
-import { SpanKind, withSpan } from '@nunchi/telemetry';
+import { meter, SpanKind, withSpan } from '@nunchi/telemetry';
 import { decodeJson, DecodeError } from './codec.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import type { Outcome } from './outcome.js';
@@ -58,6 +65,18 @@ export interface ConsumerSpec<T> {
   fromAckFloor?: boolean;
 }
 
+/** How far behind one running consumer is. */
+export interface ConsumerLag {
+  durable: string;
+  /** messages stored but not yet acknowledged: waiting in the stream plus delivered and in hand (last poll) */
+  pending: number;
+  /** seconds since the oldest message in hand was stored; 0 when none is in hand */
+  oldestAgeS: number;
+}
+
+/** milliseconds between polls of each running consumer's pending count */
+const LAG_POLL_MS = 5_000;
+
 export interface Logger {
   log(message: string): void;
   warn(message: string): void;
@@ -70,16 +89,44 @@ export interface Logger {
  * consumers run concurrently.
  */
 export class ConsumerRunner {
-  private readonly running = new Map<string, { messages: ConsumerMessages; loop: Promise<void> }>();
+  private readonly running = new Map<string, Running>();
+  private lagTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly publisher: Publisher,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const m = meter();
+    m.createObservableGauge('nunchi_consumer_pending_messages', {
+      description: 'messages stored but not yet acknowledged, per durable consumer (polled every 5 s)',
+    }).addCallback((r) => {
+      for (const lag of this.lag()) r.observe(lag.pending, { consumer: lag.durable });
+    });
+    m.createObservableGauge('nunchi_consumer_oldest_age_seconds', {
+      description: 'age of the oldest message in hand (time since it was stored), per durable consumer',
+      unit: 's',
+    }).addCallback((r) => {
+      for (const lag of this.lag()) r.observe(lag.oldestAgeS, { consumer: lag.durable });
+    });
+  }
+
+  /** How far behind each running consumer is (see ConsumerLag). */
+  lag(nowMs = Date.now()): ConsumerLag[] {
+    return [...this.running.entries()].map(([durable, r]) => {
+      let oldest = Infinity;
+      for (const ms of r.inHand.values()) if (ms < oldest) oldest = ms;
+      return {
+        durable,
+        pending: Math.max(r.pending, r.inHand.size),
+        oldestAgeS: oldest === Infinity ? 0 : Math.max(0, (nowMs - oldest) / 1000),
+      };
+    });
+  }
 
   async start<T>(spec: ConsumerSpec<T>): Promise<void> {
-    if (this.running.has(spec.durable)) throw new Error(`Consumer ${spec.durable} is already running in this process`);
+    if (this.running.has(spec.durable))
+      throw new Error(`Consumer ${spec.durable} is already running in this process`);
     const jsm = await jetstreamManager(this.nc);
     /** stream sequences up to this one were delivered before a takeover: they may have been handled */
     let replayedUpTo = 0;
@@ -97,10 +144,19 @@ export class ConsumerRunner {
       if (spec.fromAckFloor && info.num_ack_pending > 0) {
         replayedUpTo = info.delivered.stream_seq;
         await jsm.consumers.delete(spec.stream, spec.durable);
-        await jsm.consumers.add(spec.stream, { ...config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: info.ack_floor.stream_seq + 1 });
-        this.logger.log(`${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${info.ack_floor.stream_seq + 1}`);
+        await jsm.consumers.add(spec.stream, {
+          ...config,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: info.ack_floor.stream_seq + 1,
+        });
+        this.logger.log(
+          `${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${info.ack_floor.stream_seq + 1}`,
+        );
       } else {
-        await jsm.consumers.update(spec.stream, spec.durable, { ack_wait: config.ack_wait, max_ack_pending: config.max_ack_pending });
+        await jsm.consumers.update(spec.stream, spec.durable, {
+          ack_wait: config.ack_wait,
+          max_ack_pending: config.max_ack_pending,
+        });
       }
     } catch (error) {
       if (!/consumer not found/i.test((error as Error).message)) throw error;
@@ -108,11 +164,44 @@ export class ConsumerRunner {
     }
     const consumer = await jetstream(this.nc).consumers.get(spec.stream, spec.durable);
     const messages = await consumer.consume({ max_messages: Math.min(256, config.max_ack_pending) });
-    const handle = (msg: JsMsg) => this.handle(spec, msg, replayedUpTo);
-    const loop = (spec.orderingKey ? this.keyedLoop(messages, spec.orderingKey, spec.concurrency ?? 32, handle) : this.sequentialLoop(messages, handle)).catch((error: unknown) =>
+    const running: Running = {
+      stream: spec.stream,
+      messages,
+      loop: Promise.resolve(),
+      inHand: new Map(),
+      pending: 0,
+    };
+    const handle = async (msg: JsMsg, body: Decoded<T>) => {
+      running.inHand.set(msg.seq, msg.info.timestampNanos / 1_000_000);
+      try {
+        await this.handle(spec, msg, body, replayedUpTo);
+      } finally {
+        running.inHand.delete(msg.seq);
+      }
+    };
+    running.loop = (
+      spec.orderingKey
+        ? this.keyedLoop(messages, spec.orderingKey, spec.concurrency ?? 32, handle)
+        : this.sequentialLoop(messages, handle)
+    ).catch((error: unknown) =>
       this.logger.error(`consumer ${spec.durable} stopped: ${(error as Error).message}`),
     );
-    this.running.set(spec.durable, { messages, loop });
+    this.running.set(spec.durable, running);
+    this.lagTimer ??= setInterval(() => void this.pollPending(), LAG_POLL_MS).unref();
+  }
+
+  private async pollPending(): Promise<void> {
+    const jsm = await jetstreamManager(this.nc);
+    await Promise.all(
+      [...this.running.entries()].map(async ([durable, r]) => {
+        try {
+          const info = await jsm.consumers.info(r.stream, durable);
+          r.pending = info.num_pending + info.num_ack_pending;
+        } catch {
+          // stopped meanwhile, or NATS unreachable: the last figure stands until the next poll
+        }
+      }),
+    );
   }
 
   /** Stops pulling; waits for the message in hand to finish. */
@@ -127,79 +216,148 @@ export class ConsumerRunner {
         await entry.loop;
       }),
     );
+    if (this.running.size === 0 && this.lagTimer) {
+      clearInterval(this.lagTimer);
+      this.lagTimer = undefined;
+    }
   }
 
   get consumers(): string[] {
     return [...this.running.keys()];
   }
 
-  private async sequentialLoop(messages: ConsumerMessages, handle: (msg: JsMsg) => Promise<void>): Promise<void> {
-    for await (const msg of messages) await handle(msg);
+  private async sequentialLoop<T>(
+    messages: ConsumerMessages,
+    handle: (msg: JsMsg, body: Decoded<T>) => Promise<void>,
+  ): Promise<void> {
+    for await (const msg of messages) await handle(msg, decode<T>(msg));
   }
 
   /** Different keys concurrently (bounded), the same key in stream order. */
-  private async keyedLoop<T>(messages: ConsumerMessages, keyOf: (body: T) => string, limit: number, handle: (msg: JsMsg) => Promise<void>): Promise<void> {
+  private async keyedLoop<T>(
+    messages: ConsumerMessages,
+    keyOf: (body: T) => string,
+    limit: number,
+    handle: (msg: JsMsg, body: Decoded<T>) => Promise<void>,
+  ): Promise<void> {
     const serializer = new KeyedSerializer();
     const inFlight = new Set<Promise<void>>();
     for await (const msg of messages) {
+      // Decoded once, here: the key and the handler share the body.
+      const body = decode<T>(msg);
       let key = '';
       try {
-        key = keyOf(decodeJson(msg.data) as T);
+        if (!(body instanceof DecodeError)) key = keyOf(body);
       } catch {
-        // undecodable: handled (and rejected) alone under the empty key
+        // no key in a malformed body: handled (and rejected) alone under the empty key
       }
-      const task = serializer.run(key, () => handle(msg)).finally(() => inFlight.delete(task));
+      const task = serializer.run(key, () => handle(msg, body)).finally(() => inFlight.delete(task));
       inFlight.add(task);
       if (inFlight.size >= limit) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
   }
 
-  private async handle<T>(spec: ConsumerSpec<T>, msg: JsMsg, replayedUpTo: number): Promise<void> {
+  private async handle<T>(
+    spec: ConsumerSpec<T>,
+    msg: JsMsg,
+    decoded: Decoded<T>,
+    replayedUpTo: number,
+  ): Promise<void> {
     const parent = traceContextOf(msg.headers);
     const deliveryCount = msg.info.deliveryCount;
-    await withSpan(spec.spanName, { parent, kind: SpanKind.CONSUMER, attributes: { 'messaging.destination.name': msg.subject, 'messaging.message.delivery_count': deliveryCount } }, async (span) => {
-      let outcome: Outcome;
-      try {
-        const body = decodeJson(msg.data) as T;
-        outcome = await spec.handler({
-          body,
-          subject: msg.subject,
-          seq: msg.seq,
-          deliveryCount,
-          redelivered: deliveryCount > 1 || msg.seq <= replayedUpTo,
-          header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
-        });
-      } catch (error) {
-        if (error instanceof DecodeError) {
-          outcome = { kind: 'reject', reason: error.message };
-        } else {
-          // Unexpected: retry with back-off; infrastructure hiccups heal, real bugs reach the DLQ eventually.
-          this.logger.error(`${spec.durable}: ${msg.subject} #${msg.seq} failed (delivery ${deliveryCount}): ${(error as Error).stack ?? String(error)}`);
-          span.recordException(error as Error);
-          outcome = { kind: 'retry', delayMs: Math.min(30_000, 250 * 2 ** Math.min(deliveryCount, 7)), reason: (error as Error).message };
+    await withSpan(
+      spec.spanName,
+      {
+        parent,
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.destination.name': msg.subject,
+          'messaging.message.delivery_count': deliveryCount,
+        },
+      },
+      async (span) => {
+        let outcome: Outcome;
+        try {
+          if (decoded instanceof DecodeError) throw decoded;
+          const body = decoded;
+          outcome = await spec.handler({
+            body,
+            subject: msg.subject,
+            seq: msg.seq,
+            deliveryCount,
+            redelivered: deliveryCount > 1 || msg.seq <= replayedUpTo,
+            header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
+          });
+        } catch (error) {
+          if (error instanceof DecodeError) {
+            outcome = { kind: 'reject', reason: error.message };
+          } else {
+            // Unexpected: retry with back-off; infrastructure hiccups heal, real bugs reach the DLQ eventually.
+            this.logger.error(
+              `${spec.durable}: ${msg.subject} #${msg.seq} failed (delivery ${deliveryCount}): ${(error as Error).stack ?? String(error)}`,
+            );
+            span.recordException(error as Error);
+            outcome = {
+              kind: 'retry',
+              delayMs: Math.min(30_000, 250 * 2 ** Math.min(deliveryCount, 7)),
+              reason: (error as Error).message,
+            };
+          }
         }
-      }
-      if (outcome.kind === 'retry' && deliveryCount >= (spec.maxDeliveries ?? 20)) {
-        outcome = { kind: 'reject', reason: `gave up after ${deliveryCount} deliveries: ${outcome.reason}` };
-      }
-      span.setAttribute('nunchi.outcome', outcome.kind);
-      switch (outcome.kind) {
-        case 'done':
-          msg.ack();
-          return;
-        case 'retry':
-          msg.nak(outcome.delayMs);
-          return;
-        case 'reject':
-          // Stored in the DLQ before the original is terminated: nothing is lost between the two.
-          await this.publisher.deadLetter(spec.stage, msg.subject, msg.data, outcome.reason, `${spec.stream}:${msg.seq}`);
-          // No reason on the ack: nats-server 2.9 only recognises a bare "+TERM" and silently ignores
-          // "+TERM <reason>", leaving the message pending and redelivered forever. The DLQ copy has the reason.
-          msg.term();
-          this.logger.warn(`${spec.durable}: ${msg.subject} #${msg.seq} rejected to DLQ: ${outcome.reason}`);
-          return;
-      }
-    });
+        if (outcome.kind === 'retry' && deliveryCount >= (spec.maxDeliveries ?? 20)) {
+          outcome = {
+            kind: 'reject',
+            reason: `gave up after ${deliveryCount} deliveries: ${outcome.reason}`,
+          };
+        }
+        span.setAttribute('nunchi.outcome', outcome.kind);
+        switch (outcome.kind) {
+          case 'done':
+            msg.ack();
+            return;
+          case 'retry':
+            msg.nak(outcome.delayMs);
+            return;
+          case 'reject':
+            // Stored in the DLQ before the original is terminated: nothing is lost between the two.
+            await this.publisher.deadLetter(
+              spec.stage,
+              msg.subject,
+              msg.data,
+              outcome.reason,
+              `${spec.stream}:${msg.seq}`,
+            );
+            // No reason on the ack: nats-server 2.9 only recognises a bare "+TERM" and silently ignores
+            // "+TERM <reason>", leaving the message pending and redelivered forever. The DLQ copy has the reason.
+            msg.term();
+            this.logger.warn(
+              `${spec.durable}: ${msg.subject} #${msg.seq} rejected to DLQ: ${outcome.reason}`,
+            );
+            return;
+        }
+      },
+    );
+  }
+}
+
+interface Running {
+  stream: string;
+  messages: ConsumerMessages;
+  loop: Promise<void>;
+  /** stream sequence → epoch ms the message was stored, for messages taken from the loop and not yet settled */
+  inHand: Map<number, number>;
+  /** num_pending + num_ack_pending at the last poll */
+  pending: number;
+}
+
+type Decoded<T> = T | DecodeError;
+
+function decode<T>(msg: JsMsg): Decoded<T> {
+  try {
+    return decodeJson(msg.data) as T;
+  } catch (error) {
+    if (error instanceof DecodeError) return error;
+    throw error;
   }
 }

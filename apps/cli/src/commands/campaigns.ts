@@ -6,15 +6,12 @@ import {
   DecisionRepository,
 } from '@nunchi/cassandra';
 import {
-  addDays,
   buildSnapshot,
-  HORIZON_DAYS,
+  foldEvent,
+  foldIntoClosedDay,
   localDay,
   localDayRange,
-  mergeRows,
-  pushRecent,
-  RECENT_MAX,
-  rollupDay,
+  openContext,
 } from '@nunchi/context-model';
 import {
   Subjects,
@@ -23,7 +20,6 @@ import {
   type AcceptedEvent,
   type ContextSnapshot,
   type CustomerProfile,
-  type RecentEvent,
 } from '@nunchi/contracts';
 import {
   CampaignSet,
@@ -191,7 +187,10 @@ async function readEvent(file: string, customerId: string): Promise<AcceptedEven
   return toAcceptedEvent(envelope, customerId, nowMs);
 }
 
-/** Profile and context snapshot as the context service would hand them to the decision service with this event. */
+/**
+ * Profile and context snapshot as the context service would hand them to the decision service with this
+ * event: the stored history folded exactly as live (libs/context-model foldEvent), then the event.
+ */
 async function contextWithEvent(
   resources: Resources,
   event: AcceptedEvent,
@@ -199,30 +198,26 @@ async function contextWithEvent(
 ): Promise<{ customer: CustomerProfile | null; ctx: ContextSnapshot }> {
   const cql = await resources.cassandra();
   const domain = resources.config.domain;
-  const history = new ContextRepository(cql, domain.eventTtlDays * 86_400, domain.seenIdTtlDays * 86_400);
-  const tz = domain.timeZone;
-  const today = localDay(nowMs, tz);
-  const day = localDay(event.occurredAtMs, tz);
-  const range = localDayRange(day, tz);
-  const [customer, rows, dayEvents, recentEvents] = await Promise.all([
+  const history = new ContextRepository(cql, domain.eventTtlDays * 86_400);
+  const options = { timeZone: domain.timeZone, nowMs };
+  const [profile, stored] = await Promise.all([
     new CustomerRepository(cql).get(event.customerId),
-    history.dailySince(event.customerId, addDays(today, -(HORIZON_DAYS - 1))),
-    history.eventsOfDay(event.customerId, day, range.startMs, range.endMs),
-    history.recentEvents(event.customerId, RECENT_MAX),
+    history.storedHistory(event.customerId, options),
   ]);
-  const withEvent = mergeRows(
-    rows,
-    rollupDay([...dayEvents.filter((e) => e.id !== event.id), event], day, tz),
-  );
-  let recent: RecentEvent[] = [];
-  for (const e of [...recentEvents, event]) recent = pushRecent(recent, e);
+  let result = foldEvent(openContext({ profile, ...stored, timeZone: domain.timeZone }), event, options);
+  if (result.kind === 'closed-day') {
+    const range = localDayRange(result.day, domain.timeZone);
+    const dayEvents = await history.eventsOfDay(event.customerId, result.day, range.startMs, range.endMs);
+    result = foldIntoClosedDay(result.context, event, dayEvents, options);
+  }
+  const folded = result.context;
   const ctx = buildSnapshot({
     customerId: event.customerId,
-    rows: withEvent,
-    recent,
+    rows: folded.rows,
+    recent: folded.recent,
     nowMs,
-    timeZone: tz,
+    timeZone: domain.timeZone,
     currentStoreId: event.storeId,
   });
-  return { customer, ctx };
+  return { customer: folded.profile, ctx };
 }

@@ -1,5 +1,18 @@
-import type { AcceptedEvent } from '@nunchi/contracts';
-import { dayIndex, localDay, rollupEvents, type DailyRollup } from '@nunchi/context-model';
+import type { AcceptedEvent, RecentEvent } from '@nunchi/contracts';
+import {
+  addDays,
+  dayFromIndex,
+  dayIndex,
+  HORIZON_DAYS,
+  localDay,
+  localDayRange,
+  openFromAt,
+  RECENT_MAX,
+  rollupEvents,
+  toRecentEvent,
+  type DailyRollup,
+  type FoldOptions,
+} from '@nunchi/context-model';
 import type { BulkWrite } from '../bulk.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
@@ -17,6 +30,10 @@ const Q = defineStatements({
     'customer_event_months.list',
     'SELECT month FROM customer_event_months WHERE customer_id = ?',
   ),
+  eventsFrom: statement(
+    'customer_events.from',
+    'SELECT body FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at >= ?',
+  ),
   eventsBetween: statement(
     'customer_events.range',
     'SELECT event_id, local_day, body FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at >= ? AND occurred_at < ?',
@@ -33,11 +50,6 @@ const Q = defineStatements({
     'customer_daily.since',
     'SELECT day, dim, spend, purchases, visits, items, events, last_visit_at, last_purchase_at FROM customer_daily WHERE customer_id = ? AND day >= ?',
   ),
-  seen: statement('seen_events.get', 'SELECT customer_id FROM seen_events WHERE event_id = ?'),
-  markSeen: statement(
-    'seen_events.insert',
-    'INSERT INTO seen_events (event_id, customer_id, accepted_at) VALUES (?, ?, ?) USING TTL ?',
-  ),
 });
 
 /**
@@ -52,34 +64,64 @@ export function dailyRowsTimestamp(day: string, eventCount: number): number {
   return dayIndex(day) * 1_000_000 + Math.min(eventCount, 999_999);
 }
 
+/** A customer's stored history as context folds it: see storedHistory and libs/context-model openContext. */
+export interface StoredHistory {
+  rows: DailyRollup[];
+  recent: RecentEvent[];
+  /** first open day (day index) */
+  openFrom: number;
+  /** every stored event of the open days */
+  openEvents: AcceptedEvent[];
+}
+
 /** A customer's history: events as wide rows bucketed by local month, and daily rollups. */
 export class ContextRepository {
   constructor(
     private readonly client: CqlClient,
     /** seconds an event, its month index row and its rollups are kept */
     private readonly ttlSeconds: number,
-    /** seconds an applied event id is remembered */
-    private readonly seenTtlSeconds: number,
   ) {}
 
   /** Stores the event and records its month bucket (both keyed upserts: safe to repeat). */
   async insertEvent(event: AcceptedEvent, localDay: string): Promise<void> {
     const month = localDay.slice(0, 7);
     await Promise.all([
-      run(this.client, Q.insertEvent, [
-        event.customerId,
-        month,
-        new Date(event.occurredAtMs),
-        event.id,
-        localDay,
-        event.type,
-        event.channel,
-        event.storeId ?? null,
-        JSON.stringify(event),
-        this.ttlSeconds,
-      ]),
+      run(this.client, Q.insertEvent, this.eventRowParams(event, localDay)),
       run(this.client, Q.indexMonth, [event.customerId, month, this.ttlSeconds]),
     ]);
+  }
+
+  /**
+   * Everything one folded event changes, in one unlogged batch (one request): the event row, its month index
+   * row and the day's rollup rows recomputed from `dayEventCount` events (timestamped as dailyRowsTimestamp
+   * says, so a stale writer's rows lose). All keyed upserts: safe to repeat. Partitions: the event's month
+   * bucket, the month index and the daily rows, all of one customer.
+   */
+  async writeFolded(
+    event: AcceptedEvent,
+    localDay: string,
+    dayRows: readonly DailyRollup[],
+    dayEventCount: number,
+  ): Promise<void> {
+    const month = localDay.slice(0, 7);
+    const timestamp = dailyRowsTimestamp(localDay, dayEventCount);
+    const queries = [
+      { query: Q.insertEvent.cql, params: this.eventRowParams(event, localDay) },
+      { query: Q.indexMonth.cql, params: [event.customerId, month, this.ttlSeconds] },
+      ...dayRows.map((r) => ({
+        query: Q.upsertDaily.cql,
+        params: this.dailyRowParams(event.customerId, r, timestamp),
+      })),
+    ];
+    await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+  }
+
+  /** Every stored event at or after `fromMs` in the given month buckets ('YYYY-MM'), in no particular order. */
+  async eventsFrom(customerId: string, months: readonly string[], fromMs: number): Promise<AcceptedEvent[]> {
+    const pages = await Promise.all(
+      months.map((month) => runAll(this.client, Q.eventsFrom, [customerId, month, new Date(fromMs)])),
+    );
+    return pages.flat().map((r) => JSON.parse(r['body'] as string) as AcceptedEvent);
   }
 
   /** Every stored event of one local day (the day's instants [startMs, endMs) lie in one month bucket). */
@@ -105,15 +147,44 @@ export class ContextRepository {
     return (await runAll(this.client, Q.months, [customerId])).map((r) => r['month'] as string);
   }
 
-  /** The newest `limit` events over all of the customer's month buckets, newest first. */
-  async recentEvents(customerId: string, limit: number): Promise<AcceptedEvent[]> {
+  /** The newest `limit` events over the customer's month buckets (newest first; all of them by default), newest first. */
+  async recentEvents(
+    customerId: string,
+    limit: number,
+    months?: readonly string[],
+  ): Promise<AcceptedEvent[]> {
     const out: AcceptedEvent[] = [];
-    for (const month of await this.months(customerId)) {
+    for (const month of months ?? (await this.months(customerId))) {
       if (out.length >= limit) break;
       const rows = (await run(this.client, Q.recentEvents, [customerId, month, limit - out.length])).rows;
       for (const r of rows) out.push(JSON.parse(r['body'] as string) as AcceptedEvent);
     }
     return out;
+  }
+
+  /**
+   * What a customer's context is folded from (libs/context-model openContext), as of `nowMs`: the daily rows
+   * of the horizon, the recent events, and every event of the open days. Three reads in parallel, then the
+   * newest month buckets.
+   */
+  async storedHistory(customerId: string, options: FoldOptions): Promise<StoredHistory> {
+    const today = localDay(options.nowMs, options.timeZone);
+    const openFrom = openFromAt(options);
+    const openFromMs = localDayRange(dayFromIndex(openFrom), options.timeZone).startMs;
+    const openMonth = dayFromIndex(openFrom).slice(0, 7);
+    const [rows, months] = await Promise.all([
+      this.dailySince(customerId, addDays(today, -(HORIZON_DAYS - 1))),
+      this.months(customerId),
+    ]);
+    const [recent, openEvents] = await Promise.all([
+      this.recentEvents(customerId, RECENT_MAX, months),
+      this.eventsFrom(
+        customerId,
+        months.filter((m) => m >= openMonth),
+        openFromMs,
+      ),
+    ]);
+    return { rows, recent: recent.map(toRecentEvent), openFrom, openEvents };
   }
 
   /**
@@ -145,21 +216,7 @@ export class ContextRepository {
         months.add(`${e.customerId}/${day.slice(0, 7)}`);
         writes.push({ query: Q.indexMonth.cql, params: [e.customerId, day.slice(0, 7), this.ttlSeconds] });
       }
-      writes.push({
-        query: Q.insertEvent.cql,
-        params: [
-          e.customerId,
-          day.slice(0, 7),
-          new Date(e.occurredAtMs),
-          e.id,
-          day,
-          e.type,
-          e.channel,
-          e.storeId ?? null,
-          JSON.stringify(e),
-          this.ttlSeconds,
-        ],
-      });
+      writes.push({ query: Q.insertEvent.cql, params: this.eventRowParams(e, day) });
     }
     const customerId = events[0]?.customerId;
     for (const r of rollupEvents(events, timeZone)) {
@@ -169,6 +226,22 @@ export class ContextRepository {
       });
     }
     return writes;
+  }
+
+  /** Parameters of Q.insertEvent for one event, in column order. */
+  private eventRowParams(event: AcceptedEvent, localDay: string): unknown[] {
+    return [
+      event.customerId,
+      localDay.slice(0, 7),
+      new Date(event.occurredAtMs),
+      event.id,
+      localDay,
+      event.type,
+      event.channel,
+      event.storeId ?? null,
+      JSON.stringify(event),
+      this.ttlSeconds,
+    ];
   }
 
   /** Parameters of Q.upsertDaily for one rollup row, in column order. */
@@ -202,14 +275,6 @@ export class ContextRepository {
       ...(r['last_visit_at'] ? { lastVisitMs: (r['last_visit_at'] as Date).getTime() } : {}),
       ...(r['last_purchase_at'] ? { lastPurchaseMs: (r['last_purchase_at'] as Date).getTime() } : {}),
     }));
-  }
-
-  async wasSeen(eventId: string): Promise<boolean> {
-    return (await run(this.client, Q.seen, [eventId])).rowLength > 0;
-  }
-
-  async markSeen(eventId: string, customerId: string, at: Date): Promise<void> {
-    await run(this.client, Q.markSeen, [eventId, customerId, at, this.seenTtlSeconds]);
   }
 }
 

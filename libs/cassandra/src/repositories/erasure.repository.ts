@@ -9,7 +9,6 @@ import { defineStatements, run, runAll, statement } from '../statements.js';
  *   customers, customer_identities, customer_event_months, customer_daily, decisions: partitioned by customer;
  *   identities:             the keys listed in customer_identities (the reverse index);
  *   customer_events:        one partition per month listed in customer_event_months;
- *   seen_events:            keyed by the ids of the customer's events;
  *   decisions_by_id:        the ids in `decisions`, plus decisionIdOf(event id) of every event (decisions
  *                           without a campaign outcome are kept by id only);
  *   decisions_by_campaign:  (campaign_id, local day of decided_at, decided_at, decision_id) of each `decisions` row.
@@ -41,7 +40,6 @@ const Q = defineStatements({
     'SELECT event_id FROM customer_events WHERE customer_id = ? AND month = ?',
   ),
   dailyKeys: statement('customer_daily.keys', 'SELECT day FROM customer_daily WHERE customer_id = ?'),
-  seen: statement('seen_events.exists', 'SELECT event_id FROM seen_events WHERE event_id = ?'),
   decisionsOf: statement(
     'decisions.of_customer',
     'SELECT decided_at, decision_id, campaign_id FROM decisions WHERE customer_id = ?',
@@ -79,7 +77,6 @@ const Q = defineStatements({
     'customer_daily.erase',
     'DELETE FROM customer_daily USING TIMESTAMP ? WHERE customer_id = ?',
   ),
-  deleteSeen: statement('seen_events.erase', 'DELETE FROM seen_events WHERE event_id = ?'),
   deleteDecisions: statement(
     'decisions.erase',
     'DELETE FROM decisions USING TIMESTAMP ? WHERE customer_id = ?',
@@ -152,16 +149,13 @@ export class ErasureRepository {
     ];
 
     // Point reads to count what exists (and, for identities, to leave a card that now belongs to someone else).
-    const [ownedIdentities, seenIds, byIdIds, byCampaignKeys] = await Promise.all([
+    const [ownedIdentities, byIdIds, byCampaignKeys] = await Promise.all([
       mapBounded(identities, CONCURRENCY, async (r) => {
         const owner = (await run(this.client, Q.identityOwner, [r['id_type'], r['id_value']])).first();
         return owner?.['customer_id'] === customerId
           ? ([r['id_type'] as string, r['id_value'] as string] as const)
           : undefined;
       }),
-      mapBounded(eventIds, CONCURRENCY, async (id) =>
-        (await run(this.client, Q.seen, [id])).rowLength ? id : undefined,
-      ),
       mapBounded(decisionIds, CONCURRENCY, async (id) =>
         (await run(this.client, Q.decisionById, [id])).rowLength ? id : undefined,
       ),
@@ -182,7 +176,6 @@ export class ErasureRepository {
         Q.deleteIdentity,
         [type, value],
       ]),
-      ...present(seenIds).map((id): [typeof Q.deleteSeen, unknown[]] => [Q.deleteSeen, [id]]),
       // Every derivable decision id, found or not: a decision still being recorded is fenced off too.
       ...decisionIds.map((id): [typeof Q.deleteDecisionById, unknown[]] => [
         Q.deleteDecisionById,
@@ -206,7 +199,6 @@ export class ErasureRepository {
         customer_events: eventIds.length,
         customer_event_months: monthNames.length,
         customer_daily: dailyKeys.length,
-        seen_events: present(seenIds).length,
         decisions: decisions.length,
         decisions_by_campaign: present(byCampaignKeys).length,
         decisions_by_id: present(byIdIds).length,

@@ -16,7 +16,7 @@ export class HealthController {
     return { ok: true };
   }
 
-  /** Readiness: one indicator per dependency; 503 while any is down. */
+  /** Readiness: one indicator per dependency; 503 while any is down; 200 with status "degraded" while behind. */
   @Get('ready')
   async ready(@Res() reply: FastifyReply) {
     const result = await this.readiness.check();
@@ -30,6 +30,8 @@ export class HealthController {
     if (!exporter) return reply.status(404).send('telemetry not started');
     const { resourceMetrics } = await exporter.collect();
     const { PrometheusSerializer } = await import('@opentelemetry/exporter-prometheus');
-    await reply.header('content-type', 'text/plain; version=0.0.4').send(new PrometheusSerializer().serialize(resourceMetrics));
+    await reply
+      .header('content-type', 'text/plain; version=0.0.4')
+      .send(new PrometheusSerializer().serialize(resourceMetrics));
   }
 }
