@@ -54,11 +54,16 @@ const customers = program.command('customers').description('customer profiles');
 customers
   .command('import <file>')
   .description('import profiles from NDJSON: id, age, gender, region, creditTier, attributes{}, loyaltyCard?, phone?, email?')
+  .option('--move-identifiers', 'an identifier that belongs to another customer moves to the imported one (default: the line is rejected as a conflict)')
   .action(
-    action(async (r, file: string) => {
-      const report = await importCustomers(r, file);
-      console.log(`imported ${report.imported} customers in ${report.seconds.toFixed(1)} s (${report.rate}/s), ${report.rejected.length} rejected`);
+    action(async (r, file: string, options: { moveIdentifiers?: boolean }) => {
+      const report = await importCustomers(r, file, { moveIdentifiers: options.moveIdentifiers });
+      console.log(
+        `imported ${report.imported} customers in ${report.seconds.toFixed(1)} s (${report.rate}/s), ${report.rejected.length} rejected` +
+          ` (${report.conflicts.length} identifier conflicts), ${report.moved.length} identifiers moved`,
+      );
       for (const bad of report.rejected.slice(0, 20)) console.log(`  line ${bad.line}: ${bad.problems}`);
+      for (const m of report.moved.slice(0, 20)) console.log(`  line ${m.line}: ${m.type} moved from customer ${m.owner}`);
       if (report.rejected.length) process.exitCode = 2;
     }),
   );

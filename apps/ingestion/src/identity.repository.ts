@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   CQL_CLIENT,
@@ -10,6 +10,7 @@ import {
 } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import type { IdentityType } from '@nunchi/contracts';
+import { meter } from '@nunchi/telemetry';
 
 const Q = defineStatements({
   findIdentity: statement(
@@ -25,50 +26,151 @@ const Q = defineStatements({
     'customer_identities.insert',
     'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)',
   ),
+  tombstone: statement('erased_customers.exists', 'SELECT customer_id FROM erased_customers WHERE customer_id = ?'),
 });
 
+/** Who an event is for, as far as ingestion can tell before storing it. */
+export type Resolution =
+  | { kind: 'customer'; customerId: string; created: boolean }
+  /** the customer (named by id, or owning the identifier) was erased: the event would be refused downstream */
+  | { kind: 'erased'; customerId: string }
+  /** no customer has the identifier and NUNCHI_UNKNOWN_IDENTIFIERS=refuse */
+  | { kind: 'unknown' };
+
+/** Whether a customer id is erased, as read from `erased_customers` when checkedAtMs was the time. */
+interface Status {
+  erased: boolean;
+  checkedAtMs: number;
+}
+
+/** The owner of an identifier, read at checkedAtMs; valid only while `status` is still the owner's entry. */
+interface Owner {
+  customerId: string;
+  checkedAtMs: number;
+  status: Status;
+}
+
+/** entries of each cache; the oldest written goes first */
+const CACHE_MAX = 200_000;
+
 /**
- * Resolves identifiers to customer ids through `identities`. An unknown identifier creates one customer:
- * the new id is derived from the stored identity value, and the claim is a lightweight transaction, so two
- * concurrent first sightings agree on one customer. Resolved mappings are cached (they never change).
+ * Resolves identifiers to customer ids through `identities`, and tells erased customers apart through the
+ * tombstone `erased_customers`. An unknown identifier creates one customer (or is refused, by configuration):
+ * the claim is a lightweight transaction, so two concurrent first sightings agree on one customer.
+ *
+ * What it reads is cached per process for NUNCHI_IDENTITY_CACHE_TTL_MS, counted from the moment the read was
+ * sent, so no entry outlives a change by more than that. Erasure and identifier moves (import) return no
+ * sooner than that after writing, and also send the `mkt.ctl.customers.changed` hint, which drops the
+ * customers' entries at once (forget): the hint makes a change visible at once, the TTL makes it certain.
+ * An identifier's entry holds the status entry of its owner it was checked with: dropping or renewing the
+ * owner's status invalidates every identifier of that customer without a reverse index.
  */
 @Injectable()
 export class IdentityRepository {
-  private readonly cache = new Map<string, string>();
-  private static readonly CACHE_MAX = 200_000;
+  private readonly owners = new Map<string, Owner>();
+  private readonly statuses = new Map<string, Status>();
+  private readonly ttlMs: number;
+  /** counts hints: a read sent before the latest hint may predate its change and is used once, not cached */
+  private hints = 0;
+  private readonly created = meter().createCounter('nunchi_ingestion_customers_created_total', {
+    description: 'anonymous customers created for an identifier seen for the first time, by id_type',
+  });
 
   constructor(
     @Inject(CQL_CLIENT) private readonly client: CqlClient,
     @Inject(CONFIG) private readonly config: NunchiConfig,
-  ) {}
-
-  /** The customer id if this identifier was resolved before by this process; no I/O. */
-  cached(type: IdentityType, rawValue: string): string | undefined {
-    return this.cache.get(
-      `${type}\u0000${storedIdentityValue(type, rawValue, this.config.domain.identitySecret)}`,
-    );
+  ) {
+    this.ttlMs = config.domain.identityCacheTtlMs;
   }
 
-  async resolve(type: IdentityType, rawValue: string): Promise<{ customerId: string; created: boolean }> {
+  /** What this process knows, still fresh, about a customer id; no I/O. */
+  cachedCustomer(customerId: string): Resolution | undefined {
+    const status = this.statuses.get(customerId);
+    if (!status || !this.fresh(status.checkedAtMs)) return undefined;
+    return status.erased ? { kind: 'erased', customerId } : { kind: 'customer', customerId, created: false };
+  }
+
+  /** A customer id as sent: erased or not, read from the tombstone unless fresh in the cache. */
+  async checkCustomer(customerId: string): Promise<Resolution> {
+    const status = await this.status(customerId);
+    return status.erased ? { kind: 'erased', customerId } : { kind: 'customer', customerId, created: false };
+  }
+
+  /** The live customer owning this identifier if this process resolved it recently; no I/O. */
+  cachedIdentifier(type: IdentityType, rawValue: string): string | undefined {
+    const owner = this.owners.get(this.keyOf(type, rawValue));
+    if (!owner || !this.fresh(owner.checkedAtMs)) return undefined;
+    const status = this.statuses.get(owner.customerId);
+    return status === owner.status && this.fresh(status.checkedAtMs) && !status.erased
+      ? owner.customerId
+      : undefined;
+  }
+
+  /** Reads the identifier's owner (always: the caller found nothing fresh in the cache), creating one if allowed. */
+  async resolve(type: IdentityType, rawValue: string): Promise<Resolution> {
     const value = storedIdentityValue(type, rawValue, this.config.domain.identitySecret);
     const key = `${type}\u0000${value}`;
-    const cached = this.cache.get(key);
-    if (cached) return { customerId: cached, created: false };
-
+    const readAtMs = performance.now();
+    const hints = this.hints;
     const found = (await run(this.client, Q.findIdentity, [type, value])).first();
-    if (found) return { customerId: this.remember(key, found['customer_id'] as string), created: false };
+    if (found) return this.owned(key, found['customer_id'] as string, readAtMs, hints, false);
+    if (this.config.domain.unknownIdentifiers === 'refuse') return { kind: 'unknown' };
 
-    const candidate = `c-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
+    // The id is derived from the identifier, unless a customer of that id was erased: an erased id is never
+    // reused (its tombstone would refuse the new customer's events), so that one gets a random id instead.
+    const derived = `c-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
+    const candidate = (await this.status(derived)).erased ? `c-${randomBytes(12).toString('hex')}` : derived;
     const claim = (await run(this.client, Q.claimIdentity, [type, value, candidate, new Date()])).first();
     const applied = claim['[applied]'] as boolean;
     const customerId = applied ? candidate : (claim['customer_id'] as string);
-    if (applied) await run(this.client, Q.indexIdentity, [customerId, type, value]);
-    return { customerId: this.remember(key, customerId), created: applied };
+    if (applied) {
+      await run(this.client, Q.indexIdentity, [customerId, type, value]);
+      this.created.add(1, { id_type: type });
+    }
+    return this.owned(key, customerId, readAtMs, hints, applied);
   }
 
-  private remember(key: string, customerId: string): string {
-    if (this.cache.size >= IdentityRepository.CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(key, customerId);
-    return customerId;
+  /** Drops what is cached about these customers (the customers-changed hint): the next event reads again. */
+  forget(customerIds: Iterable<string>): void {
+    this.hints++;
+    for (const id of customerIds) this.statuses.delete(id);
   }
+
+  private async owned(
+    key: string,
+    customerId: string,
+    readAtMs: number,
+    hints: number,
+    created: boolean,
+  ): Promise<Resolution> {
+    const status = await this.status(customerId);
+    if (status.erased) return { kind: 'erased', customerId };
+    if (hints === this.hints) remember(this.owners, key, { customerId, checkedAtMs: readAtMs, status });
+    return { kind: 'customer', customerId, created };
+  }
+
+  private async status(customerId: string): Promise<Status> {
+    const cached = this.statuses.get(customerId);
+    if (cached && this.fresh(cached.checkedAtMs)) return cached;
+    const checkedAtMs = performance.now();
+    const hints = this.hints;
+    const erased = (await run(this.client, Q.tombstone, [customerId])).rowLength > 0;
+    const status = { erased, checkedAtMs };
+    if (hints === this.hints) remember(this.statuses, customerId, status);
+    return status;
+  }
+
+  private keyOf(type: IdentityType, rawValue: string): string {
+    return `${type}\u0000${storedIdentityValue(type, rawValue, this.config.domain.identitySecret)}`;
+  }
+
+  private fresh(checkedAtMs: number): boolean {
+    return performance.now() - checkedAtMs < this.ttlMs;
+  }
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  if (map.size >= CACHE_MAX) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }

@@ -14,7 +14,7 @@ import {
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { decodeJson, DecodeError, KeyedSerializer, Publisher } from '@nunchi/messaging';
 import { context, SpanStatusCode, trace, tracer, withSpan, type Context, type Span } from '@nunchi/telemetry';
-import { IdentityRepository } from './identity.repository.js';
+import { IdentityRepository, type Resolution } from './identity.repository.js';
 import { ThrottledLog } from './throttled-log.js';
 
 export interface IngestInput {
@@ -46,9 +46,10 @@ const UNAVAILABLE = (id: string, what: string): IngestReply => ({
  * with a retryable error and nothing is acknowledged that was not stored.
  *
  * Everything up to handing the event to JetStream runs synchronously when the customer is known (a customer
- * id, or an identifier resolved before): events reach the stream in the order they arrived, without a
- * per-customer queue, and the publishes of one burst share a socket write. Only a first look-up of an
- * identifier waits, and later events with that identifier queue behind it (KeyedSerializer).
+ * id or an identifier this process checked within NUNCHI_IDENTITY_CACHE_TTL_MS): events reach the stream in
+ * the order they arrived, without a per-customer queue, and the publishes of one burst share a socket write.
+ * Only a look-up (an identifier's owner, or whether a customer was erased) waits, and later events with the
+ * same customer reference queue behind it (KeyedSerializer).
  */
 @Injectable()
 export class IngestEventUseCase {
@@ -80,7 +81,9 @@ export class IngestEventUseCase {
         'nunchi.event.type': envelope.type,
         'nunchi.channel': envelope.channel,
       });
-      reply = this.route(envelope, receivedAtMs, ctx);
+      reply = this.route(envelope, receivedAtMs, ctx, (error) =>
+        context.with(ctx, () => this.reject({ ...input, body: decoded.body }, error, span)),
+      );
     } catch (error) {
       reply = context.with(ctx, () => this.reject({ ...input, body: decoded.body }, error, span));
     }
@@ -117,27 +120,69 @@ export class IngestEventUseCase {
     }
   }
 
-  /** Publishes now when the customer is known and nothing of this identifier is queued; else queues. */
-  private route(envelope: EventEnvelopeDto, receivedAtMs: number, ctx: Context): Promise<IngestReply> {
+  /**
+   * Publishes now when this process knows, fresh, that the customer is live (IdentityRepository) and nothing
+   * for the same customer reference is queued; else queues behind the reference's look-up. An erased
+   * customer, or an unknown identifier under NUNCHI_UNKNOWN_IDENTIFIERS=refuse, is refused here: nothing is
+   * answered `ok` that the context service would refuse.
+   */
+  private route(
+    envelope: EventEnvelopeDto,
+    receivedAtMs: number,
+    ctx: Context,
+    refuse: (error: ContractError) => Promise<IngestReply>,
+  ): Promise<IngestReply> {
     const ref = envelope.customer;
-    if (ref.id) return this.store(envelope, ref.id, receivedAtMs, ctx);
-    const type = IDENTITY_TYPES.find((t) => ref[t] !== undefined) as IdentityType;
-    const value = ref[type]!;
-    const key = `${type}\u0000${value}`;
-    const known = this.order.isIdle(key) ? this.identities.cached(type, value) : undefined;
-    if (known) return this.store(envelope, known, receivedAtMs, ctx);
+    const id = ref.id;
+    const type = id ? undefined : (IDENTITY_TYPES.find((t) => ref[t] !== undefined) as IdentityType);
+    const value = type ? ref[type]! : '';
+    const key = id ? `id\u0000${id}` : `${type}\u0000${value}`;
+    const answer = (resolution: Resolution): Promise<IngestReply> => {
+      if (resolution.kind === 'customer')
+        return this.store(envelope, resolution.customerId, receivedAtMs, ctx);
+      // Identifier values are never named: phones and e-mails must not reach answers or logs.
+      const path = id ? 'customer.id' : `customer.${type}`;
+      return refuse(
+        resolution.kind === 'erased'
+          ? new ContractError('CUSTOMER_ERASED', [
+              {
+                path,
+                message: id
+                  ? `customer ${id} was erased; their events are refused`
+                  : `the customer this ${type} belonged to was erased; their events are refused`,
+              },
+            ])
+          : new ContractError('UNKNOWN_CUSTOMER', [
+              {
+                path,
+                message: `no customer has this ${type}, and unknown identifiers are refused (NUNCHI_UNKNOWN_IDENTIFIERS=refuse)`,
+              },
+            ]),
+      );
+    };
+    if (this.order.isIdle(key)) {
+      if (id) {
+        const known = this.identities.cachedCustomer(id);
+        if (known) return answer(known);
+      } else {
+        const known = this.identities.cachedIdentifier(type!, value);
+        if (known) return this.store(envelope, known, receivedAtMs, ctx);
+      }
+    }
     // The queue is released once the event is handed to JetStream, not once it is stored: the reply is
     // wrapped so that the serializer does not wait for the acknowledgement.
     return this.order
       .run(key, async () => {
-        let customerId: string;
+        let resolution: Resolution;
         try {
-          customerId = (await this.identities.resolve(type, value)).customerId;
+          resolution = id
+            ? await this.identities.checkCustomer(id)
+            : await this.identities.resolve(type!, value);
         } catch (error) {
           this.logger.error(`identity resolution failed for ${envelope.id}: ${(error as Error).message}`);
           return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'identity store')) };
         }
-        return { reply: this.store(envelope, customerId, receivedAtMs, ctx) };
+        return { reply: answer(resolution) };
       })
       .then((queued) => queued.reply);
   }

@@ -4,6 +4,7 @@ import { CassandraModule } from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry';
+import { CustomersChangedListener } from './customers-changed.listener.js';
 import { EventsController } from './events.controller.js';
 import { HttpErrorFilter } from './http-error.filter.js';
 import { IdentityRepository } from './identity.repository.js';
@@ -21,6 +22,7 @@ export class IngestionModule {
         IdentityRepository,
         IngestEventUseCase,
         InboundListener,
+        CustomersChangedListener,
         { provide: APP_FILTER, useClass: HttpErrorFilter },
       ],
     };

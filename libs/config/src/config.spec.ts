@@ -28,4 +28,13 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig('ingestion', { NODE_ENV: 'production' }), /NUNCHI_IDENTITY_SECRET/);
     assert.equal(loadConfig('ingestion', { NODE_ENV: 'production', NUNCHI_IDENTITY_SECRET: 'x'.repeat(32) }).domain.identitySecret.length, 32);
   });
+
+  it('reads what ingestion does with unknown identifiers, and how long it trusts its identity cache', () => {
+    const defaults = loadConfig('ingestion', {}).domain;
+    assert.deepEqual([defaults.unknownIdentifiers, defaults.identityCacheTtlMs], ['create', 5000]);
+    const set = loadConfig('ingestion', { NUNCHI_UNKNOWN_IDENTIFIERS: 'refuse', NUNCHI_IDENTITY_CACHE_TTL_MS: '1500' }).domain;
+    assert.deepEqual([set.unknownIdentifiers, set.identityCacheTtlMs], ['refuse', 1500]);
+    assert.throws(() => loadConfig('ingestion', { NUNCHI_UNKNOWN_IDENTIFIERS: 'ignore' }), /NUNCHI_UNKNOWN_IDENTIFIERS/);
+    assert.throws(() => loadConfig('ingestion', { NUNCHI_IDENTITY_CACHE_TTL_MS: '0' }), /NUNCHI_IDENTITY_CACHE_TTL_MS/);
+  });
 });

@@ -50,6 +50,14 @@ export interface DomainConfig {
   cacheMaxEntries: number;
   /** hot-tier size, MiB of estimated heap (a customer with a year of varied activity takes ~20–40 KiB) */
   cacheMaxMiB: number;
+  /**
+   * milliseconds an ingestion replica trusts what it cached about an identifier or a customer (owner, erased
+   * or not) without reading Cassandra again; erasure and identifier moves return no sooner than this after
+   * their change is written, so that no replica still answers from before the change
+   */
+  identityCacheTtlMs: number;
+  /** what ingestion does with an identifier no customer has: create an anonymous customer, or refuse the event */
+  unknownIdentifiers: 'create' | 'refuse';
 }
 
 export interface NunchiConfig {
@@ -153,6 +161,8 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       maxOffersPerCustomerPerDay: r.int('NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', 3, 0, 1000),
       cacheMaxEntries: r.int('NUNCHI_CACHE_MAX_ENTRIES', 100_000, 0, 100_000_000),
       cacheMaxMiB: r.int('NUNCHI_CACHE_MAX_MIB', 512, 0, 1_048_576),
+      identityCacheTtlMs: r.int('NUNCHI_IDENTITY_CACHE_TTL_MS', 5_000, 100, 600_000),
+      unknownIdentifiers: r.oneOf('NUNCHI_UNKNOWN_IDENTIFIERS', 'create', ['create', 'refuse'] as const),
     },
   };
   const failpoint = r.optional('NUNCHI_FAILPOINT');
@@ -198,6 +208,8 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', default: '3', meaning: 'global contact policy' },
   { name: 'NUNCHI_CACHE_MAX_ENTRIES', default: '100000', meaning: 'hot-tier size of the context service, customers' },
   { name: 'NUNCHI_CACHE_MAX_MIB', default: '512', meaning: 'hot-tier size of the context service, MiB (estimated heap)' },
+  { name: 'NUNCHI_IDENTITY_CACHE_TTL_MS', default: '5000', meaning: 'how long ingestion trusts a cached identifier owner or "not erased" without reading Cassandra, ms; erasure and identifier moves take at least this long' },
+  { name: 'NUNCHI_UNKNOWN_IDENTIFIERS', default: 'create', meaning: 'create | refuse: an identifier no customer has creates an anonymous customer, or is refused with UNKNOWN_CUSTOMER' },
   { name: 'OTEL_TRACES_EXPORTER', default: 'zipkin', meaning: 'zipkin | otlp | console | none' },
   { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: 'http://127.0.0.1:9411/api/v2/spans', meaning: 'Zipkin span endpoint' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: 'http://127.0.0.1:4318', meaning: 'OTLP/HTTP collector (traces go to /v1/traces)' },

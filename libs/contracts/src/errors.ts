@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'SUBJECT_MISMATCH'
   | 'TOO_LARGE'
   | 'CUSTOMER_ERASED'
+  | 'UNKNOWN_CUSTOMER'
   | 'UNAVAILABLE_RETRY'
   | 'NOT_FOUND'
   | 'INTERNAL';

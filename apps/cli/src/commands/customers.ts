@@ -1,12 +1,38 @@
-import { ContractError, IDENTITY_TYPES, Subjects, validateCustomerImport } from '@nunchi/contracts';
-import { CustomerRepository, storedIdentityValue, writeBatched, type BulkWrite } from '@nunchi/cassandra';
+import {
+  ContractError,
+  IDENTITY_TYPES,
+  Subjects,
+  validateCustomerImport,
+  type CustomerProfile,
+  type IdentityType,
+} from '@nunchi/contracts';
+import {
+  CustomerRepository,
+  mapBounded,
+  storedIdentityValue,
+  writeBatched,
+  type BulkWrite,
+} from '@nunchi/cassandra';
 import type { Resources } from '../resources.js';
 import { readNdjson } from '../ndjson.js';
 import { progress } from '../progress.js';
 
+/** An identifier of an imported line that already resolves to another customer. */
+export interface IdentifierConflict {
+  line: number;
+  type: IdentityType;
+  /** the customer the identifier resolves to (or the earlier line of this file that claims it) */
+  owner: string;
+}
+
 export interface ImportReport {
   imported: number;
+  /** every line not imported, conflicts included */
   rejected: Array<{ line: number; problems: string }>;
+  /** identifiers that belong to another customer: their lines are rejected, unless moveIdentifiers */
+  conflicts: IdentifierConflict[];
+  /** identifiers taken from their previous owner (moveIdentifiers) */
+  moved: IdentifierConflict[];
   seconds: number;
   /** profiles per second */
   rate: number;
@@ -18,12 +44,29 @@ export interface ImportOptions {
   batchCustomers?: number;
   /** batches in flight; @default 16 */
   concurrency?: number;
+  /** an identifier owned by another customer moves to the imported one, instead of rejecting the line */
+  moveIdentifiers?: boolean;
 }
 
+interface Candidate {
+  line: number;
+  profile: CustomerProfile;
+  identities: Array<{ type: IdentityType; storedValue: string }>;
+}
+
+/** point reads in flight while checking lines against what is stored */
+const CHECK_CONCURRENCY = 64;
+
 /**
- * Imports profiles and identities from NDJSON; bad lines are reported, not fatal. Lines are validated first,
- * then written as unlogged batches of whole customers, a bounded number in flight (libs/cassandra
- * writeBatched): every write is an idempotent upsert, so a repeated import is harmless.
+ * Imports profiles and identities from NDJSON; bad lines are reported, not fatal. Lines are validated, then
+ * checked against what is stored: the id of an erased customer is not reused, and an identifier that resolves
+ * to another customer (or is claimed by an earlier line) rejects its line, naming the identifier's type and
+ * owner, unless moveIdentifiers. Then whole customers are written as unlogged batches, a bounded number in
+ * flight (libs/cassandra writeBatched): every write is an idempotent upsert, so a repeated import is harmless.
+ *
+ * Afterwards the customers-changed hint tells context and ingestion replicas; when identifiers moved, the
+ * import returns no sooner than NUNCHI_IDENTITY_CACHE_TTL_MS after writing them, so that from then on every
+ * ingestion replica resolves them to their new owner, hint or not.
  */
 export async function importCustomers(
   resources: Resources,
@@ -36,30 +79,27 @@ export async function importCustomers(
   const repo = new CustomerRepository(client);
   const secret = resources.config.domain.identitySecret;
   const rejected: ImportReport['rejected'] = [];
-  const ids: string[] = [];
-  const lineOf: number[] = [];
-  const groups: BulkWrite[][] = [];
-  const at = new Date();
+  const candidates: Candidate[] = [];
   for (const line of lines) {
     try {
       if (line.error) throw new Error(line.error);
       const c = validateCustomerImport(line.value);
-      const identities = IDENTITY_TYPES.filter((type) => c[type]).map((type) => ({
-        type,
-        storedValue: storedIdentityValue(type, c[type]!, secret),
-      }));
-      const profile = {
-        id: c.id,
-        age: c.age,
-        gender: c.gender,
-        region: c.region,
-        creditTier: c.creditTier,
-        marketingConsent: c.marketingConsent,
-        attributes: c.attributes ?? {},
-      };
-      groups.push(repo.importWrites(profile, identities, at));
-      ids.push(c.id);
-      lineOf.push(line.line);
+      candidates.push({
+        line: line.line,
+        profile: {
+          id: c.id,
+          age: c.age,
+          gender: c.gender,
+          region: c.region,
+          creditTier: c.creditTier,
+          marketingConsent: c.marketingConsent,
+          attributes: c.attributes ?? {},
+        },
+        identities: IDENTITY_TYPES.filter((type) => c[type]).map((type) => ({
+          type,
+          storedValue: storedIdentityValue(type, c[type]!, secret),
+        })),
+      });
     } catch (error) {
       rejected.push({
         line: line.line,
@@ -70,6 +110,67 @@ export async function importCustomers(
       });
     }
   }
+
+  // What is stored now: tombstones of the ids, owners of the identifiers.
+  const stored = await mapBounded(candidates, CHECK_CONCURRENCY, async (c) => ({
+    erased: await repo.isErased(c.profile.id, true),
+    owners: await Promise.all(c.identities.map((i) => repo.ownerOf(i.type, i.storedValue))),
+  }));
+  const conflicts: IdentifierConflict[] = [];
+  const moved: IdentifierConflict[] = [];
+  /** identifier (type + stored value) → the line of this file that claims it */
+  const claimed = new Map<string, { line: number; id: string }>();
+  const ids: string[] = [];
+  const lineOf: number[] = [];
+  const groups: BulkWrite[][] = [];
+  const previousOwners = new Set<string>();
+  const at = new Date();
+  for (const [k, c] of candidates.entries()) {
+    if (stored[k].erased) {
+      rejected.push({
+        line: c.line,
+        problems: `id ${c.profile.id} belongs to an erased customer and is not reused (its events would be refused)`,
+      });
+      continue;
+    }
+    const problems: string[] = [];
+    const lineConflicts: IdentifierConflict[] = [];
+    const lineMoves: IdentifierConflict[] = [];
+    for (const [j, { type, storedValue }] of c.identities.entries()) {
+      const key = `${type}\u0000${storedValue}`;
+      const earlier = claimed.get(key);
+      const owner = stored[k].owners[j];
+      if (earlier && earlier.id !== c.profile.id) {
+        lineConflicts.push({ line: c.line, type, owner: earlier.id });
+        problems.push(`${type} is also given to ${earlier.id} on line ${earlier.line}; not imported`);
+      } else if (owner !== undefined && owner !== c.profile.id && !options.moveIdentifiers) {
+        lineConflicts.push({ line: c.line, type, owner });
+        problems.push(
+          `${type} already belongs to customer ${owner}; not imported (--move-identifiers moves it to ${c.profile.id})`,
+        );
+      } else if (owner !== undefined && owner !== c.profile.id) {
+        lineMoves.push({ line: c.line, type, owner });
+      }
+    }
+    if (problems.length) {
+      conflicts.push(...lineConflicts);
+      rejected.push({ line: c.line, problems: problems.join('; ') });
+      continue;
+    }
+    for (const { type, storedValue } of c.identities)
+      claimed.set(`${type}\u0000${storedValue}`, { line: c.line, id: c.profile.id });
+    const writes = repo.importWrites(c.profile, c.identities, at);
+    for (const m of lineMoves) {
+      const storedValue = c.identities.find((i) => i.type === m.type)!.storedValue;
+      writes.push(repo.unlinkWrite(m.owner, m.type, storedValue));
+      previousOwners.add(m.owner);
+    }
+    moved.push(...lineMoves);
+    groups.push(writes);
+    ids.push(c.profile.id);
+    lineOf.push(c.line);
+  }
+
   const bar = options.quiet
     ? { tick: () => undefined, stop: () => undefined }
     : progress('customers', lines.length);
@@ -79,20 +180,31 @@ export async function importCustomers(
     concurrency: options.concurrency,
     onBatch: (n) => bar.tick(n),
   });
+  const written = Date.now();
   bar.stop();
   for (const f of failed)
     rejected.push({ line: lineOf[f.group], problems: `not stored: ${f.error.message}` });
   const notStored = new Set(failed.map((f) => f.group));
-  const stored = notStored.size ? ids.filter((_, i) => !notStored.has(i)) : ids;
-  // Running context services drop these customers from their hot tier.
+  const storedIds = notStored.size ? ids.filter((_, i) => !notStored.has(i)) : ids;
+  const failedLines = new Set(failed.map((f) => lineOf[f.group]));
+  const storedMoves = moved.filter((m) => !failedLines.has(m.line));
+  // Running context replicas drop these customers from their hot tier, ingestion replicas from their caches
+  // (the previous owners of moved identifiers included).
+  const changed = [...new Set([...storedIds, ...previousOwners])];
   const nc = await resources.nc().catch(() => undefined);
-  for (let i = 0; nc && i < stored.length; i += 1000)
-    nc.publish(Subjects.customersChanged, JSON.stringify({ ids: stored.slice(i, i + 1000) }));
+  for (let i = 0; nc && i < changed.length; i += 1000)
+    nc.publish(Subjects.customersChanged, JSON.stringify({ ids: changed.slice(i, i + 1000) }));
+  if (storedMoves.length) {
+    const wait = written + resources.config.domain.identityCacheTtlMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
   const seconds = (Date.now() - started) / 1000;
   return {
-    imported: stored.length,
+    imported: storedIds.length,
     rejected: rejected.sort((a, b) => a.line - b.line),
+    conflicts,
+    moved: storedMoves,
     seconds,
-    rate: Math.round(stored.length / Math.max(seconds, 0.001)),
+    rate: Math.round(storedIds.length / Math.max(seconds, 0.001)),
   };
 }

@@ -4,20 +4,22 @@ import { ContractError, isSubjectToken, Subjects, type ErasureReceipt } from '@n
 import type { Resources } from '../resources.js';
 
 /**
- * Erases one customer (the same as DELETE /v1/customers/:id on the context service): every table, then a hint
- * so running context replicas drop the customer from their hot tier. Returns the receipt.
+ * Erases one customer (the same as DELETE /v1/customers/:id on the context service): the tombstone, a hint so
+ * running context and ingestion replicas drop what they cached about the customer, then every table. Returns
+ * the receipt no sooner than NUNCHI_IDENTITY_CACHE_TTL_MS after the tombstone: from then on every ingestion
+ * replica refuses the customer's events (CUSTOMER_ERASED), hint or not.
  */
 export async function eraseCustomer(resources: Resources, customerId: string): Promise<ErasureReceipt> {
   if (!isSubjectToken(customerId))
     throw new ContractError('VALIDATION_FAILED', [
       { path: 'customerId', message: 'must be 1-64 of [A-Za-z0-9_-]' },
     ]);
-  const receipt = await new ErasureRepository(await resources.cassandra()).erase(customerId, {
-    timeZone: resources.config.domain.timeZone,
-  });
   const nc = await resources.nc().catch(() => undefined);
-  nc?.publish(Subjects.customersChanged, encodeJson({ ids: [customerId] }));
-  return receipt;
+  return new ErasureRepository(await resources.cassandra()).erase(customerId, {
+    timeZone: resources.config.domain.timeZone,
+    settleMs: resources.config.domain.identityCacheTtlMs,
+    onTombstone: () => nc?.publish(Subjects.customersChanged, encodeJson({ ids: [customerId] })),
+  });
 }
 
 /** The receipt as lines for a terminal. */

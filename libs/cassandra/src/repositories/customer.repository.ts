@@ -39,6 +39,14 @@ const Q = defineStatements({
     'customer_identities.upsert',
     'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)',
   ),
+  identityOwner: statement(
+    'identities.owner_of',
+    'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',
+  ),
+  unindexIdentity: statement(
+    'customer_identities.delete',
+    'DELETE FROM customer_identities WHERE customer_id = ? AND id_type = ? AND id_value = ?',
+  ),
 });
 
 /** Profiles and their identities. A profile_update changes only the fields it names (unset stays as it was). */
@@ -129,12 +137,25 @@ export class CustomerRepository {
     return writes;
   }
 
+  /** The write that takes an identifier off its previous owner's reverse index, when it moves to another customer. */
+  unlinkWrite(previousOwner: string, type: IdentityType, storedValue: string): BulkWrite {
+    return { query: Q.unindexIdentity.cql, params: [previousOwner, type, storedValue] };
+  }
+
+  /** The customer an identifier (stored value) resolves to, if any. */
+  async ownerOf(type: IdentityType, storedValue: string): Promise<string | undefined> {
+    const row = (await runQuiet(this.client, Q.identityOwner, [type, storedValue])).first();
+    return row ? (row['customer_id'] as string) : undefined;
+  }
+
   async linkIdentity(customerId: string, type: string, storedValue: string, at: Date): Promise<void> {
     await runQuiet(this.client, Q.linkIdentity, [type, storedValue, customerId, at]);
     await runQuiet(this.client, Q.indexIdentity, [customerId, type, storedValue]);
   }
 
-  async isErased(customerId: string): Promise<boolean> {
-    return (await run(this.client, Q.isErased, [customerId])).rowLength > 0;
+  async isErased(customerId: string, quiet = false): Promise<boolean> {
+    return (
+      await (quiet ? runQuiet(this.client, Q.isErased, [customerId]) : run(this.client, Q.isErased, [customerId]))
+    ).rowLength > 0;
   }
 }

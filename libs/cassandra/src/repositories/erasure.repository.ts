@@ -98,6 +98,14 @@ export interface ErasureOptions {
   now?: Date;
   /** milliseconds the deletions' timestamp lies ahead of `now` (the fence); @default 60_000 */
   fenceMs?: number;
+  /**
+   * milliseconds after the tombstone is written before erase() returns, at the least: ingestion replicas
+   * trust a cached "not erased" for up to NUNCHI_IDENTITY_CACHE_TTL_MS, so once erase() has returned with
+   * this at that value, none of them accepts the customer's events even if it missed the hint; @default 0
+   */
+  settleMs?: number;
+  /** called once the tombstone is written, before the deletions: send the customers-changed hint here */
+  onTombstone?: () => void;
 }
 
 /** reads or deletes in flight at once during an erasure */
@@ -118,6 +126,8 @@ export class ErasureRepository {
     const erasedAt = (previous?.['erased_at'] as Date | undefined) ?? now;
     // The tombstone first: from here on the context service refuses this customer's events.
     await run(this.client, Q.writeTombstone, [customerId, erasedAt, null]);
+    const settled = Date.now() + (options.settleMs ?? 0);
+    options.onTombstone?.();
 
     const [profile, identities, months, dailyKeys, decisions] = await Promise.all([
       run(this.client, Q.profile, [customerId]),
@@ -205,6 +215,8 @@ export class ErasureRepository {
       },
     };
     await run(this.client, Q.writeTombstone, [customerId, erasedAt, JSON.stringify(receipt)]);
+    const wait = settled - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     return receipt;
   }
 
