@@ -64,7 +64,7 @@ export interface SystemBenchOptions {
   historyMonths?: number;
   /** events/s of the overload step; default twice the measured capacity */
   overloadRate?: number;
-  /** seconds of the overload step; default 60 (quick 20) */
+  /** seconds of the overload step; default 60 (quick 15) */
   overloadSeconds?: number;
   seed?: number;
   log?: (line: string) => void;
@@ -240,7 +240,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
   const seed = options.seed ?? 20261124;
   const population = options.population ?? (quick ? 5_000 : 20_000);
   const historyMonths = options.historyMonths ?? (quick ? 3 : 6);
-  const overloadSeconds = options.overloadSeconds ?? (quick ? 20 : 60);
+  const overloadSeconds = options.overloadSeconds ?? (quick ? 15 : 60);
 
   const infra = await ensureInfra((line) => log(`infra ${line}`));
   const nats = await startOwnNats(BENCH_NATS_PORT, log);
@@ -741,7 +741,7 @@ async function idleProbe(b: Bench, probes: SyntheticCustomer[]): Promise<IdlePro
     await sleep(300);
     const id = `probe-${Date.now().toString(36)}-${i}-p`;
     const sentMs = nowMs();
-    const items = [{ sku: 'mea-1', category: 'meat', quantity: 2, unitPrice: 32000 }];
+    const items = [{ sku: 'mea-1', category: 'meat', quantity: 5, unitPrice: 32000 }];
     request(
       b,
       phase,
@@ -752,7 +752,7 @@ async function idleProbe(b: Bench, probes: SyntheticCustomer[]): Promise<IdlePro
         occurredAt: new Date().toISOString(),
         customer: { id: customer.id },
         storeId: 'bundang-01',
-        payload: { amount: 64000, currency: 'KRW', items },
+        payload: { amount: 160000, currency: 'KRW', items },
       },
       sentMs,
       true,
@@ -926,12 +926,15 @@ function writeCampaigns(dir: string): string[] {
   const files = ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml'].map(
     (f) => projectPath('campaigns', 'examples', f),
   );
+  // Big-shop promotions: the category in a basket of at least this much (KRW). About a fifth of purchases
+  // meet one's condition at their store; audiences, the holdout, caps and the contact policy leave offers
+  // on roughly one purchase in six or seven (printed per step).
   const promos: Array<[string, number]> = [
-    ['meat', 50000],
-    ['seafood', 40000],
-    ['wine', 30000],
-    ['cosmetics', 40000],
-    ['household', 30000],
+    ['meat', 150000],
+    ['seafood', 120000],
+    ['wine', 90000],
+    ['cosmetics', 120000],
+    ['household', 90000],
   ];
   STORES.forEach((store, s) =>
     promos.forEach(([category, minimum], c) => {
