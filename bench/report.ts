@@ -60,7 +60,7 @@ export function report(system: SystemBenchResult): string {
     const peak = (stream: string) => Math.max(0, ...o.lag.map((l) => l.streams[stream]?.pending ?? 0));
     const oldest = (stream: string) => Math.max(0, ...o.lag.map((l) => l.streams[stream]?.oldestAgeMs ?? 0));
     out.push(
-      `  lag peak: EVENTS ${peak('EVENTS')} pending (oldest ${oldest('EVENTS')} ms), ENRICHED ${peak('ENRICHED')} pending (oldest ${oldest('ENRICHED')} ms); back to zero ${o.drainS ?? 'not within the deadline:'} s after the overload's last send; lost ${o.lost}`,
+      `  lag peak: EVENTS ${peak('EVENTS')} pending (oldest ${oldest('EVENTS')} ms), ENRICHED ${peak('ENRICHED')} pending (oldest ${oldest('ENRICHED')} ms); backlog gone (oldest < 500 ms) ${o.drainS ?? 'not within the deadline:'} s and nothing pending ${o.emptyS ?? 'not within the deadline:'} s after the overload's last send; lost ${o.lost}`,
     );
   }
 

@@ -40,7 +40,7 @@ import { Resources } from '../apps/cli/src/resources.js';
 import { ensureInfra } from '../tools/infra.js';
 import { freshKeyspace, startOwnNats } from '../tools/sandbox.js';
 import { startServices, type RunningServices } from '../tools/services.js';
-import { LagProbe, totalPending, type StreamLag } from './lag.js';
+import { LAG_STREAMS, LagProbe, totalPending, type StreamLag } from './lag.js';
 import {
   customers,
   EventFactory,
@@ -160,8 +160,14 @@ export interface OverloadResult {
   /** lowest ofCapacity over the overload step's windows */
   minOfCapacity: number | null;
   lag: LagSample[];
-  /** s from the end of the overload step's sending until EVENTS and ENRICHED had nothing pending */
+  /**
+   * s from the overload's last send until the backlog was gone: the oldest unacknowledged message on EVENTS
+   * and ENRICHED younger than 500 ms (under the recovery's load a stream is never quite empty); null when
+   * that never happened before the drain deadline
+   */
   drainS: number | null;
+  /** s from the overload's last send until nothing at all was pending (necessarily after the recovery's load) */
+  emptyS: number | null;
   /** decisions and offers lost over overload and recovery */
   lost: number;
   overload: StepResult;
@@ -214,6 +220,8 @@ const zipf = (population: number) => ({ s: 1, q: Math.max(1, Math.round(populati
 const HISTORY_EVENTS_PER_MONTH = 2;
 const HISTORY_MAX_EVENTS = 600;
 const WINDOW_S = 5;
+/** ms: the backlog is gone when the oldest unacknowledged message is younger than this (the capacity threshold) */
+const CAUGHT_UP_MS = CAPACITY_P99_MS;
 const DAY_MS = 86_400_000;
 
 type Nc = Awaited<ReturnType<Resources['nc']>>;
@@ -843,13 +851,24 @@ async function runOverload(
   sampling = false;
   await sampler;
   let lastLagAt = 0;
-  const drainS = await settle(b, [overload, recovery], overload.endMs, o.drainDeadlineS, (l) => {
+  const emptyS = await settle(b, [overload, recovery], overload.endMs, o.drainDeadlineS, (l) => {
     if (nowMs() - lastLagAt >= 1_000) {
       lastLagAt = nowMs();
       record(l);
     }
   });
   const after = await snapshot(b);
+  const overloadEndS = (overload.endMs - t0) / 1000;
+  const caughtUp = lag.find(
+    (l) =>
+      l.tS >= overloadEndS &&
+      LAG_STREAMS.every((stream) => l.streams[stream] && l.streams[stream].oldestAgeMs < CAUGHT_UP_MS),
+  );
+  const drainS = caughtUp ? Math.round((caughtUp.tS - overloadEndS) * 10) / 10 : emptyS;
+  const recoveryEmptyS =
+    emptyS === null
+      ? null
+      : Math.max(0, Math.round((emptyS - (recovery.endMs - overload.endMs) / 1000) * 10) / 10);
 
   // Windows before measure() forgets the events.
   const capacityRate = o.reference ? o.reference.onTimeOffers / o.reference.durationS : null;
@@ -882,7 +901,7 @@ async function runOverload(
   const overloadWindows = windows.filter((w) => w.offeredRate === o.rate && w.startS < o.seconds);
   const shares = overloadWindows.map((w) => w.ofCapacity).filter((x): x is number => x !== null);
   const overloadStep = measure(b, 'overload', overload, before, boundary, drainS);
-  const recoveryStep = measure(b, 'recovery', recovery, boundary, after, drainS);
+  const recoveryStep = measure(b, 'recovery', recovery, boundary, after, recoveryEmptyS);
   return {
     capacity: o.capacity,
     capacitySource: o.capacitySource,
@@ -896,6 +915,7 @@ async function runOverload(
     minOfCapacity: shares.length ? Math.min(...shares) : null,
     lag,
     drainS,
+    emptyS,
     lost:
       overloadStep.lostDecisions +
       overloadStep.lostOffers +
