@@ -57,16 +57,94 @@ export type EventKind = 'purchase' | 'visit' | 'product_view' | 'app_open' | 'ca
 export const EVENT_MIX: ReadonlyArray<readonly [EventKind, number]> = [['purchase', 50], ['visit', 20], ['product_view', 15], ['app_open', 10], ['cart', 5]];
 
 /**
- * Makes events. Purchases go round-robin over the population so no customer buys more than
- * ⌈purchases / population⌉ times in a run (the default contact policy allows 3 offers a day).
+ * How often each customer comes: Zipf–Mandelbrot over a seeded ranking, the customer of rank k (1-based)
+ * weighing 1 / (k + q)^s. With s = 1 and q = population / 50 the top 1 % of customers make about a tenth of
+ * the events, the top fifth about three in five, and a long tail is rarely seen at all — the shape of a
+ * hypermarket's loyalty base, and what decides whether a hot tier pays.
+ */
+export class VisitFrequency {
+  /** cumulative weights by rank, normalised to end at 1 */
+  private readonly cumulative: Float64Array;
+  /** rank (0-based) → index in the population */
+  private readonly byRank: Uint32Array;
+  /** index in the population → weight relative to the mean (mean 1) */
+  private readonly relative: Float64Array;
+
+  constructor(count: number, seed: number, shape: { s?: number; q?: number } = {}) {
+    const s = shape.s ?? 1;
+    const q = shape.q ?? 10;
+    const rnd = prng(seed ^ 0x2f6b3c1d);
+    this.byRank = Uint32Array.from({ length: count }, (_, i) => i);
+    for (let i = count - 1; i > 0; i--) {
+      const j = Math.floor(rnd() * (i + 1));
+      [this.byRank[i], this.byRank[j]] = [this.byRank[j], this.byRank[i]];
+    }
+    const weights = Float64Array.from({ length: count }, (_, k) => 1 / Math.pow(k + 1 + q, s));
+    const total = weights.reduce((a, w) => a + w, 0);
+    this.cumulative = new Float64Array(count);
+    this.relative = new Float64Array(count);
+    let sum = 0;
+    for (let k = 0; k < count; k++) {
+      sum += weights[k] / total;
+      this.cumulative[k] = sum;
+      this.relative[this.byRank[k]] = (weights[k] / total) * count;
+    }
+    this.cumulative[count - 1] = 1;
+  }
+
+  get size(): number {
+    return this.cumulative.length;
+  }
+
+  /** A customer index drawn by visit frequency. */
+  pick(rnd: () => number): number {
+    const r = rnd();
+    let lo = 0;
+    let hi = this.cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.cumulative[mid] < r) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.byRank[lo];
+  }
+
+  /** The customer's visit frequency relative to the mean customer (the mean is 1). */
+  weight(index: number): number {
+    return this.relative[index];
+  }
+
+  /** Share of all events made by the most frequent `fraction` of customers (0..1). */
+  shareOfTop(fraction: number): number {
+    return this.cumulative[Math.max(0, Math.ceil(fraction * this.cumulative.length) - 1)];
+  }
+}
+
+/** An event as ingestion stores it (AcceptedEvent), for history written straight to Cassandra. */
+export interface HistoryEvent {
+  id: string;
+  type: EventKind;
+  channel: string;
+  occurredAt: string;
+  occurredAtMs: number;
+  receivedAtMs: number;
+  customerId: string;
+  storeId?: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Makes events: the customer by visit frequency (VisitFrequency), the kind by EVENT_MIX. Frequent customers
+ * buy often, so caps and the contact policy (3 offers a day by default) turn many of their purchases into
+ * "none" decisions — as in a real store.
  */
 export class EventFactory {
   private readonly rnd: () => number;
-  private purchases = 0;
   private seq = 0;
 
   constructor(
     private readonly population: SyntheticCustomer[],
+    private readonly frequency: VisitFrequency,
     seed: number,
     private readonly runTag: string,
   ) {
@@ -75,10 +153,37 @@ export class EventFactory {
 
   next(occurredAt: string): { kind: EventKind; body: Record<string, unknown> } {
     const kind = weighted(this.rnd, EVENT_MIX);
-    const id = `${this.runTag}-${this.seq++}`;
-    const customer =
-      kind === 'purchase' ? this.population[this.purchases++ % this.population.length] : this.population[Math.floor(this.rnd() * this.population.length)];
-    const home = STORES.find((s) => s.startsWith(customer.region.toLowerCase().split('-')[0])) ?? pick(this.rnd, STORES);
+    const customer = this.population[this.frequency.pick(this.rnd)];
+    return { kind, body: this.event(kind, customer, occurredAt, `${this.runTag}-${this.seq++}`) };
+  }
+
+  /**
+   * `count` events of one customer spread uniformly over [fromMs, toMs), oldest first, as ingestion would
+   * have accepted them: the months of history the live path finds in Cassandra.
+   */
+  history(customer: SyntheticCustomer, count: number, fromMs: number, toMs: number): HistoryEvent[] {
+    const times = Array.from({ length: count }, () => fromMs + Math.floor(this.rnd() * (toMs - fromMs))).sort((a, b) => a - b);
+    return times.map((occurredAtMs, k) => {
+      const kind = weighted(this.rnd, EVENT_MIX);
+      const occurredAt = new Date(occurredAtMs).toISOString();
+      const body = this.event(kind, customer, occurredAt, `h-${customer.id}-${k}`);
+      return {
+        id: body['id'] as string,
+        type: kind,
+        channel: body['channel'] as string,
+        occurredAt,
+        occurredAtMs,
+        receivedAtMs: occurredAtMs,
+        customerId: customer.id,
+        ...(body['storeId'] ? { storeId: body['storeId'] as string } : {}),
+        payload: body['payload'] as Record<string, unknown>,
+      };
+    });
+  }
+
+  /** One event request body, as a channel adapter sends it to mkt.in.<channel>.<type>. */
+  event(kind: EventKind, customer: SyntheticCustomer, occurredAt: string, id: string): Record<string, unknown> {
+    const home = homeStore(customer) ?? pick(this.rnd, STORES);
     const storeId = this.rnd() < 0.8 ? home : pick(this.rnd, STORES);
     switch (kind) {
       case 'purchase': {
@@ -88,20 +193,24 @@ export class EventFactory {
           return { sku: `${category.slice(0, 3)}-${Math.floor(this.rnd() * 500)}`, category, quantity: 1 + Math.floor(this.rnd() * this.rnd() * 4), unitPrice: Math.round((min + this.rnd() * (max - min)) / 100) * 100 };
         });
         const amount = items.reduce((s, i) => s + i.quantity * i.unitPrice, 0);
-        return { kind, body: { id, type: 'purchase', channel: 'pos', occurredAt, customer: { id: customer.id }, storeId, payload: { amount, currency: 'KRW', items } } };
+        return { id, type: 'purchase', channel: 'pos', occurredAt, customer: { id: customer.id }, storeId, payload: { amount, currency: 'KRW', items } };
       }
       case 'visit':
-        return { kind, body: { id, type: 'visit', channel: 'pos', occurredAt, customer: { id: customer.id }, storeId, payload: {} } };
+        return { id, type: 'visit', channel: 'pos', occurredAt, customer: { id: customer.id }, storeId, payload: {} };
       case 'product_view':
       case 'cart': {
         const [category, min, max] = pick(this.rnd, CATALOGUE);
         const sku = `${category.slice(0, 3)}-${Math.floor(this.rnd() * 500)}`;
         const price = Math.round((min + this.rnd() * (max - min)) / 100) * 100;
         const payload = kind === 'cart' ? { action: 'add', sku, category, quantity: 1, unitPrice: price } : { sku, category, price };
-        return { kind, body: { id, type: kind, channel: 'web', occurredAt, customer: { id: customer.id }, payload } };
+        return { id, type: kind, channel: 'web', occurredAt, customer: { id: customer.id }, payload };
       }
       case 'app_open':
-        return { kind, body: { id, type: 'app_open', channel: 'app', occurredAt, customer: { id: customer.id }, payload: { platform: pick(this.rnd, ['ios', 'android']) } } };
+        return { id, type: 'app_open', channel: 'app', occurredAt, customer: { id: customer.id }, payload: { platform: pick(this.rnd, ['ios', 'android']) } };
     }
   }
 }
+
+/** The store in the customer's region, if there is one. */
+export const homeStore = (customer: SyntheticCustomer): string | undefined =>
+  STORES.find((s) => s.startsWith(customer.region.toLowerCase().split('-')[0]));

@@ -1,17 +1,19 @@
 /**
- * npm run bench [-- --quick] [-- --system-only]
+ * npm run bench [-- --quick] [-- --system-only] [-- --overload-rate N] [-- --allow-dirty]
  *
  * The whole system under open-loop load (bench/system.ts), then the component benchmarks with their peers
- * (decision engine vs json-rules-engine; ingestion; context vs PostgreSQL) where present. Prints tables,
- * writes bench/results/<date>-<commit>.json and latest.json, and the latency chart bench/results/latency.svg.
+ * (decision engine vs json-rules-engine; ingestion; context vs PostgreSQL) where present. Prints tables and
+ * the issue's targets beside the measured figures, writes bench/results/<date>-<commit>.json and
+ * latest.json, and the latency chart bench/results/latency.svg. Refuses to run from a tree with
+ * uncommitted changes (results must name the code they measured) unless --allow-dirty.
  */
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { projectPath } from '@nunchi/config';
-import { latencyChart } from './chart.js';
 import { startOwnNats } from '../tools/sandbox.js';
-import { formatStep, runSystemBench, type SystemBenchResult } from './system.js';
+import { report, systemChart } from './report.js';
+import { runSystemBench, type SystemBenchResult } from './system.js';
 
 /** the component benchmarks' own NATS server */
 const COMPONENT_NATS_PORT = 14296;
@@ -19,13 +21,28 @@ const COMPONENT_NATS_PORT = 14296;
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const systemOnly = args.includes('--system-only');
+const allowDirty = args.includes('--allow-dirty');
+const overloadRate = numberFlag('--overload-rate');
+const SCHEMA_VERSION = 2;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+function numberFlag(name: string): number | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const value = Number(args[i + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} needs a positive number of events/s`);
+  return value;
+}
+
+/**
+ * The commit measured; "-dirty" when tracked files differ from it or untracked files lie in the tree
+ * (a worktree's node_modules symlink aside).
+ */
 function commit(): string {
   try {
     return (
       execSync('git rev-parse --short HEAD', { cwd: projectPath(), encoding: 'utf8' }).trim() +
-      (execSync('git status --porcelain', { cwd: projectPath(), encoding: 'utf8' }).trim() ? '-dirty' : '')
+      (execSync("git status --porcelain -- . ':!node_modules'", { cwd: projectPath(), encoding: 'utf8' }).trim() ? '-dirty' : '')
     );
   } catch {
     return 'unknown';
@@ -74,8 +91,11 @@ const COMPONENTS: ComponentRun[] = [
 ];
 
 async function main(): Promise<void> {
+  const measured = commit();
+  if (measured.endsWith('-dirty') && !allowDirty)
+    throw new Error(`the tree has uncommitted changes (${measured}): commit first, or pass --allow-dirty for a run that is not for the record`);
   const startedAt = new Date().toISOString();
-  const system: SystemBenchResult = await runSystemBench({ quick, log });
+  const system: SystemBenchResult = await runSystemBench({ quick, log, overloadRate });
   const components: Record<string, unknown> = {};
   if (!systemOnly) {
     // Component runs that publish (ingestion) get a NATS server of their own: nothing is left in the
@@ -107,10 +127,10 @@ async function main(): Promise<void> {
   }
 
   const result = {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     startedAt,
     finishedAt: new Date().toISOString(),
-    commit: commit(),
+    commit: measured,
     quick,
     machine: {
       cpus: cpus().length,
@@ -129,35 +149,11 @@ async function main(): Promise<void> {
   // A quick run never replaces the committed full results.
   const latest = quick ? 'latest-quick' : 'latest';
   writeFileSync(`${dir}/${latest}.json`, `${JSON.stringify(result, null, 2)}\n`);
-  const points = (key: 'p50' | 'p95' | 'p99') =>
-    system.steps.map((s) => ({ x: s.offeredRate, y: s.eventToOffer[key] }));
-  writeFileSync(
-    `${dir}/${quick ? 'latency-quick' : 'latency'}.svg`,
-    latencyChart(
-      `Nunchi event → offer latency, ${result.machine.cpus} cores (${result.commit})`,
-      [
-        { name: 'p50', colour: '#2a7', points: points('p50') },
-        { name: 'p95', colour: '#e90', points: points('p95') },
-        { name: 'p99', colour: '#c22', points: points('p99') },
-      ],
-      { sla: 50 },
-    ),
-  );
-
-  console.log('\nNunchi — whole system, open-loop load (latency from the scheduled send time)');
-  for (const step of system.steps) console.log(formatStep(step));
-  console.log('\nCPU % of one core / RSS MiB per process at each rate:');
-  for (const step of system.steps) {
-    console.log(
-      `${String(step.offeredRate).padStart(5)} ev/s: ${Object.entries(step.processes)
-        .map(([n, u]) => (u ? `${n} ${u.cpuPercent}%/${u.rssMiB}M` : `${n} -`))
-        .join(', ')}`,
-    );
-  }
-  console.log(
-    `\nhighest rate with event→offer p99 ≤ 50 ms and nothing lost: ${system.maxRateP99Under50ms ?? 'none of the rates tried'} events/s`,
-  );
-  console.log(`results: bench/results/${name}, bench/results/${latest}.json, chart bench/results/${quick ? 'latency-quick' : 'latency'}.svg`);
+  const chartName = quick ? 'latency-quick' : 'latency';
+  writeFileSync(`${dir}/${chartName}.svg`, systemChart(system, `${result.machine.cpus} cores (${result.commit})`));
+  console.log(report(system));
+  console.log(`results: bench/results/${name}, bench/results/${latest}.json, chart bench/results/${chartName}.svg`);
+  if (!quick) console.log('then: npm run bench:table (the README table from latest.json), and commit both');
 }
 
 main().then(
