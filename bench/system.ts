@@ -273,7 +273,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     const factory = new EventFactory(people, frequency, seed, `bench${Date.now().toString(36)}`);
     const cql = await resources.cassandra();
     const history = await writeHistory(
-      new ContextRepository(cql, config.domain.eventTtlDays * 86_400, config.domain.seenIdTtlDays * 86_400),
+      new ContextRepository(cql, config.domain.eventTtlDays * 86_400),
       cql,
       factory,
       frequency,
