@@ -25,7 +25,7 @@ export interface ChooseInput {
   decisionId: string;
   /** epoch ms at which ingestion received the event: the start of the deadline */
   receivedAtMs: number;
-  /** local day (business time zone) the caps count in */
+  /** local day (business time zone) of the event's occurredAt: the day the caps count in */
   today: string;
 }
 

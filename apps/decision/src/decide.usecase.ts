@@ -70,7 +70,9 @@ export class DecideUseCase {
       set: this.campaigns.current,
       decisionId,
       receivedAtMs,
-      today: localDay(Date.now(), tz),
+      // Caps count the local day on which the event occurred, the instant the rules see as `now` (not the day
+      // it happens to be processed: a Saturday purchase delivered after midnight is capped against Saturday).
+      today: localDay(event.occurredAtMs, tz),
     };
 
     const record = await withSpan(
