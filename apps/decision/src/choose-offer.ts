@@ -61,6 +61,30 @@ export class OfferChooser {
     return this.decide({ ...input, budgets: new Map() });
   }
 
+  /**
+   * An event already past its deadline when it arrives: `late` for the candidate that would have been tried
+   * first (held-out customers too: nobody was contacted), judged on the rules alone — no ledger read (so
+   * caps are not applied: the record names what the rules chose, not what the caps would have left) and
+   * nothing claimed. Candidates: none → `none`.
+   */
+  lateOnArrival(input: ChooseInput): Choice {
+    const { event, customer, ctx } = input.enriched;
+    const evaluation = input.set.evaluate({
+      event,
+      customer,
+      ctx,
+      nowMs: event.occurredAtMs,
+      usage: NO_USAGE,
+    });
+    if (evaluation.candidates.length === 0) return { evaluation, outcome: 'none', losses: evaluation.losses };
+    return {
+      evaluation,
+      outcome: 'late',
+      winner: evaluation.candidates[0],
+      losses: [...evaluation.losses, ...lowerRankLosses(evaluation, 0)],
+    };
+  }
+
   private async decide(d: Deciding): Promise<Choice> {
     const { event, customer, ctx } = d.enriched;
     const base = { event, customer, ctx, nowMs: event.occurredAtMs }; // rules see the moment the customer acted
