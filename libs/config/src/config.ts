@@ -33,6 +33,11 @@ export interface TelemetryConfig {
   otlpEndpoint: string;
   /** spans buffered before export; the SDK default (2048) drops spans in bursts */
   maxQueueSize: number;
+  /**
+   * `events`: about six spans per event across the services (receive, context apply, decide, offer publish,
+   * analytics); `statements`: also one span per Cassandra statement (diagnosis; several per event)
+   */
+  detail: 'events' | 'statements';
 }
 
 export interface DomainConfig {
@@ -135,6 +140,7 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       zipkinEndpoint: r.url('OTEL_EXPORTER_ZIPKIN_ENDPOINT', 'http://127.0.0.1:9411/api/v2/spans', ['http:', 'https:']),
       otlpEndpoint: r.url('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://127.0.0.1:4318', ['http:', 'https:']),
       maxQueueSize: r.int('NUNCHI_OTEL_MAX_QUEUE', 65_536, 128, 10_000_000),
+      detail: r.oneOf('NUNCHI_TRACE_DETAIL', 'events', ['events', 'statements'] as const),
     },
     domain: {
       timeZone,
@@ -187,4 +193,6 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: 'http://127.0.0.1:4318', meaning: 'OTLP/HTTP collector (traces go to /v1/traces)' },
   { name: 'OTEL_SERVICE_NAME', default: 'nunchi-<service>', meaning: 'service name on spans' },
   { name: 'NUNCHI_OTEL_MAX_QUEUE', default: '65536', meaning: 'span export queue; the SDK default 2048 drops spans in bursts' },
+  { name: 'NUNCHI_TRACE_DETAIL', default: 'events', meaning: 'events: ~6 spans per event across services; statements: also one span per Cassandra statement' },
+  { name: 'OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG', default: 'parentbased_always_on', meaning: 'standard OpenTelemetry sampler, e.g. parentbased_traceidratio and 0.01 (read by the SDK)' },
 ];

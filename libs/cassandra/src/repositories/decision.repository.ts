@@ -1,6 +1,6 @@
 import cassandra from 'cassandra-driver';
 import type { DecisionRecord } from '@nunchi/contracts';
-import { SpanKind, withSpan } from '@nunchi/telemetry';
+import { SpanKind, statementSpans, withSpan } from '@nunchi/telemetry';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, statement } from '../statements.js';
 
@@ -294,6 +294,15 @@ export class DecisionRepository {
     name: string,
     queries: Array<{ query: string; params: unknown[] }>,
   ): Promise<ConditionalWrite> {
+    const execute = async (): Promise<ConditionalWrite> => {
+      try {
+        return (await this.client.batch(queries, { prepare: true })).wasApplied() ? 'applied' : 'conflict';
+      } catch (error) {
+        if (isUncertain(error)) return 'unknown';
+        throw error;
+      }
+    };
+    if (!statementSpans()) return execute();
     return withSpan(
       `cassandra ${name}`,
       {
@@ -304,14 +313,7 @@ export class DecisionRepository {
           'db.operation.batch.size': queries.length,
         },
       },
-      async () => {
-        try {
-          return (await this.client.batch(queries, { prepare: true })).wasApplied() ? 'applied' : 'conflict';
-        } catch (error) {
-          if (isUncertain(error)) return 'unknown';
-          throw error;
-        }
-      },
+      execute,
     );
   }
 }
