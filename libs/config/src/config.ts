@@ -57,6 +57,10 @@ export interface DomainConfig {
   cacheMaxEntries: number;
   /** hot-tier size, MiB of estimated heap (a customer with a year of varied activity takes ~20–40 KiB) */
   cacheMaxMiB: number;
+  /** contact ledgers the decision service keeps, customers (0: none, every decision with candidates reads) */
+  ledgerCacheMaxEntries: number;
+  /** contact ledgers the decision service keeps, MiB of estimated heap (a ledger takes ~0.3–2 KiB) */
+  ledgerCacheMaxMiB: number;
 }
 
 export interface NunchiConfig {
@@ -151,6 +155,8 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       maxOffersPerCustomerPerDay: r.int('NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', 3, 0, 1000),
       cacheMaxEntries: r.int('NUNCHI_CACHE_MAX_ENTRIES', 100_000, 0, 100_000_000),
       cacheMaxMiB: r.int('NUNCHI_CACHE_MAX_MIB', 512, 0, 1_048_576),
+      ledgerCacheMaxEntries: r.int('NUNCHI_LEDGER_CACHE_MAX_ENTRIES', 200_000, 0, 100_000_000),
+      ledgerCacheMaxMiB: r.int('NUNCHI_LEDGER_CACHE_MAX_MIB', 128, 0, 1_048_576),
     },
   };
   if (r.problems.length) throw new ConfigError(r.problems);
@@ -188,6 +194,8 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', default: '3', meaning: 'global contact policy' },
   { name: 'NUNCHI_CACHE_MAX_ENTRIES', default: '100000', meaning: 'hot-tier size of the context service, customers' },
   { name: 'NUNCHI_CACHE_MAX_MIB', default: '512', meaning: 'hot-tier size of the context service, MiB (estimated heap)' },
+  { name: 'NUNCHI_LEDGER_CACHE_MAX_ENTRIES', default: '200000', meaning: 'contact ledgers the decision service caches, customers (0: none)' },
+  { name: 'NUNCHI_LEDGER_CACHE_MAX_MIB', default: '128', meaning: 'contact ledgers the decision service caches, MiB (estimated heap)' },
   { name: 'OTEL_TRACES_EXPORTER', default: 'zipkin', meaning: 'zipkin | otlp | console | none' },
   { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: 'http://127.0.0.1:9411/api/v2/spans', meaning: 'Zipkin span endpoint' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: 'http://127.0.0.1:4318', meaning: 'OTLP/HTTP collector (traces go to /v1/traces)' },
