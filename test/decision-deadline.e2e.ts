@@ -11,7 +11,6 @@ import {
   metricValue,
   purchase,
   sendAll,
-  seoulDays,
   waitLoaded,
 } from './support/decision.js';
 
@@ -25,7 +24,6 @@ describe('deadline: late decisions send nothing, are recorded late and counted',
   const run = runId();
   const campaignId = `t${run}-sla`;
   const shop = `t${run}-sla-s`;
-  const started = Date.now();
 
   before(async () => {
     h = await startHarness({ NUNCHI_SLA_MS: '1' });
@@ -75,12 +73,7 @@ describe('deadline: late decisions send nothing, are recorded late and counted',
       3,
       'late records on DECISIONS',
     );
-    assert.equal(
-      (await campaignRows(h.cql, campaignId, seoulDays(started, Date.now()))).filter(
-        (r) => r.outcome === 'late',
-      ).length,
-      3,
-    );
+    assert.equal((await campaignRows(h.nc, campaignId)).filter((r) => r.outcome === 'late').length, 3);
     // Nothing was sent, so nothing counts against the caps or the budget: all three were decided, none capped.
     assert.equal(
       (

@@ -48,7 +48,7 @@ describe('CQL statements (prepared against the migrated keyspace)', () => {
       'customers.get',
       'customer_events.insert',
       'campaigns.insert',
-      'decisions.insert',
+      'decisions_by_id.insert',
       'customers.erase',
       'identities.find',
     ]) {

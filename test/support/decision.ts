@@ -95,10 +95,14 @@ export async function decisionsOf(
 }
 
 /** Every record on DECISIONS for one campaign (a replay of the stream, filtered by subject). */
-export async function decisionStream(nc: NatsConnection, campaignId: string): Promise<DecisionRecord[]> {
+export function decisionStream(nc: NatsConnection, campaignId: string): Promise<DecisionRecord[]> {
+  return replayDecisions(nc, Subjects.decision(campaignId));
+}
+
+async function replayDecisions(nc: NatsConnection, filter: string): Promise<DecisionRecord[]> {
   // A string filter (not an array): nats-server 2.9 knows filter_subject only.
   const consumer = await jetstream(nc).consumers.get(Streams.DECISIONS.name, {
-    filter_subjects: Subjects.decision(campaignId),
+    filter_subjects: filter,
     deliver_policy: DeliverPolicy.All,
   });
   const out: DecisionRecord[] = [];
@@ -161,54 +165,34 @@ export async function waitLoaded(
   );
 }
 
-/** Local days (Asia/Seoul) between two instants, for the per-campaign-and-day table. */
-export function seoulDays(fromMs: number, toMs: number): string[] {
-  const day = (ms: number) => new Date(ms + 9 * 3_600_000).toISOString().slice(0, 10);
-  return [...new Set([day(fromMs), day(toMs)])];
-}
-
-/** Offer rows of a campaign in the per-campaign-and-day table, over the given days. */
+/**
+ * A campaign's decisions with a campaign outcome (offer, control, late), one per decision id, from DECISIONS:
+ * the decision service records each once by id and publishes it there; nothing else is written per campaign.
+ */
 export async function campaignRows(
-  cql: CqlClient,
+  nc: NatsConnection,
   campaignId: string,
-  days: string[],
 ): Promise<Array<{ decisionId: string; customerId: string; outcome: string }>> {
-  const out: Array<{ decisionId: string; customerId: string; outcome: string }> = [];
-  for (const day of days) {
-    const rows = (
-      await cql.execute(
-        'SELECT decision_id, customer_id, outcome FROM decisions_by_campaign WHERE campaign_id = ? AND day = ?',
-        [campaignId, day],
-        { prepare: true },
-      )
-    ).rows;
-    for (const r of rows)
-      out.push({
-        decisionId: r['decision_id'] as string,
-        customerId: r['customer_id'] as string,
-        outcome: r['outcome'] as string,
-      });
-  }
-  return out;
+  const byId = new Map<string, { decisionId: string; customerId: string; outcome: string }>();
+  for (const d of await decisionStream(nc, campaignId))
+    byId.set(d.decisionId, { decisionId: d.decisionId, customerId: d.customerId, outcome: d.outcome });
+  return [...byId.values()];
 }
 
-/** Rows of a customer in the per-customer decisions table. */
+/** A customer's decisions with a campaign outcome, from DECISIONS (every campaign). */
 export async function customerRows(
-  cql: CqlClient,
+  nc: NatsConnection,
   customerId: string,
 ): Promise<Array<{ decisionId: string; outcome: string; campaignId: string | null }>> {
-  const rows = (
-    await cql.execute(
-      'SELECT decision_id, outcome, campaign_id FROM decisions WHERE customer_id = ?',
-      [customerId],
-      { prepare: true },
-    )
-  ).rows;
-  return rows.map((r) => ({
-    decisionId: r['decision_id'] as string,
-    outcome: r['outcome'] as string,
-    campaignId: (r['campaign_id'] as string | null) ?? null,
-  }));
+  const byId = new Map<string, { decisionId: string; outcome: string; campaignId: string | null }>();
+  for (const d of await replayDecisions(nc, Subjects.decisionsAll))
+    if (d.customerId === customerId)
+      byId.set(d.decisionId, {
+        decisionId: d.decisionId,
+        outcome: d.outcome,
+        campaignId: d.campaignId ?? null,
+      });
+  return [...byId.values()];
 }
 
 /** Sum of a Prometheus counter's samples at GET /metrics whose labels include `labels` (e.g. 'outcome="late"'). */

@@ -25,7 +25,7 @@ export interface ChooseInput {
   decisionId: string;
   /** epoch ms at which ingestion received the event: the start of the deadline */
   receivedAtMs: number;
-  /** local day (business time zone) the caps count in */
+  /** local day (business time zone) of the event's occurredAt: the day the caps count in */
   today: string;
 }
 
@@ -59,6 +59,30 @@ export class OfferChooser {
 
   choose(input: ChooseInput): Promise<Choice> {
     return this.decide({ ...input, budgets: new Map() });
+  }
+
+  /**
+   * An event already past its deadline when it arrives: `late` for the candidate that would have been tried
+   * first (held-out customers too: nobody was contacted), judged on the rules alone — no ledger read (so
+   * caps are not applied: the record names what the rules chose, not what the caps would have left) and
+   * nothing claimed. Candidates: none → `none`.
+   */
+  lateOnArrival(input: ChooseInput): Choice {
+    const { event, customer, ctx } = input.enriched;
+    const evaluation = input.set.evaluate({
+      event,
+      customer,
+      ctx,
+      nowMs: event.occurredAtMs,
+      usage: NO_USAGE,
+    });
+    if (evaluation.candidates.length === 0) return { evaluation, outcome: 'none', losses: evaluation.losses };
+    return {
+      evaluation,
+      outcome: 'late',
+      winner: evaluation.candidates[0],
+      losses: [...evaluation.losses, ...lowerRankLosses(evaluation, 0)],
+    };
   }
 
   private async decide(d: Deciding): Promise<Choice> {

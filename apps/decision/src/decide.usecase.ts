@@ -11,16 +11,20 @@ import {
   type OfferMessage,
 } from '@nunchi/contracts';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
-import { currentTraceId, latencyHistogram, meter, withSpan } from '@nunchi/telemetry';
+import { currentTraceId, latencyHistogram, meter, trace, withSpan } from '@nunchi/telemetry';
 import { CampaignSetHolder } from './campaign-set.holder.js';
 import { OfferChooser } from './choose-offer.js';
 
-/** milliseconds: how far before ingestion's receipt an earlier attempt's record may lie (clock skew between hosts) */
-const CLOCK_SKEW_MS = 60_000;
-
 /**
  * Decides one enriched event: choose (OfferChooser: evaluate, claim budget and contact slot), send the
- * offer, store the record with its explanation and publish it on DECISIONS.
+ * offer, publish the record on DECISIONS (campaign outcomes) and store it with its explanation by id.
+ *
+ * What it costs, cheapest first (docs/architecture.md "Which decisions are recorded"):
+ * - no active campaign's trigger takes the event (most events): nothing — no read, no write, no
+ *   publication, no span of its own; acknowledged and counted;
+ * - past its deadline on arrival (a backlog): recorded `late` without any claim or ledger/budget read;
+ * - otherwise: the decision, then one record write (`decisions_by_id`) and, for a campaign outcome, one
+ *   DECISIONS publication.
  *
  * Safe to run twice and on several replicas at once: a decision already recorded under this id is not
  * made again; a half-made one (the replica died) finds its own claims and reuses them.
@@ -29,14 +33,19 @@ const CLOCK_SKEW_MS = 60_000;
 export class DecideUseCase {
   private readonly eventToOffer = latencyHistogram(
     'nunchi_event_to_offer_ms',
-    'milliseconds from ingestion receipt to decision, every event',
+    'milliseconds from ingestion receipt to decision, every decided event',
   );
   private readonly decideMs = latencyHistogram(
     'nunchi_decide_ms',
-    'milliseconds the decision service spends on one event: reads, claims, record, publish',
+    'milliseconds the decision service spends on one decided event: reads, claims, record, publish',
   );
   private readonly outcomes = meter().createCounter('nunchi_decisions_total', {
-    description: 'decisions by outcome',
+    description:
+      'decisions by outcome (events no campaign triggers on are not decisions: see nunchi_events_untriggered_total)',
+  });
+  private readonly untriggered = meter().createCounter('nunchi_events_untriggered_total', {
+    description:
+      'events no active campaign triggers on: acknowledged without a decision, record or publication',
   });
   private readonly redeliveries = meter().createCounter('nunchi_decision_redeliveries_total', {
     description: 'events delivered to the decision service more than once',
@@ -55,6 +64,12 @@ export class DecideUseCase {
     const enriched = delivery.body ?? ({} as EnrichedEvent);
     const event = enriched.event;
     if (!event?.id || !enriched.ctx) return Outcome.reject('not an EnrichedEvent');
+    // One set for the whole decision, however often it is evaluated: one consistent set of versions.
+    const set = this.campaigns.current;
+    if (!set.triggeredBy(event)) {
+      this.untriggered.add(1);
+      return Outcome.done();
+    }
     const decisionId = decisionIdOf(event.id);
     const redelivered = delivery.redelivered;
     if (redelivered) {
@@ -63,78 +78,70 @@ export class DecideUseCase {
     }
 
     const receivedAtMs = Number(delivery.header(Headers.receivedAt) ?? event.receivedAtMs);
-    const tz = this.config.domain.timeZone;
-    // One set for the whole decision, however often it is evaluated: one consistent set of versions.
     const input = {
       enriched,
-      set: this.campaigns.current,
+      set,
       decisionId,
       receivedAtMs,
-      today: localDay(Date.now(), tz),
+      // Caps count the local day on which the event occurred, the instant the rules see as `now` (not the day
+      // it happens to be processed: a Saturday purchase delivered after midnight is capped against Saturday).
+      today: localDay(event.occurredAtMs, this.config.domain.timeZone),
     };
-
-    const record = await withSpan(
-      'decision.evaluate',
-      { attributes: { 'nunchi.event.id': event.id } },
-      async (span) => {
-        const choice = await this.chooser.choose(input);
-        let decidedAtMs = Date.now();
-        // A redelivered decision keeps the instant of an attempt that already wrote its rows: same keys, no copies.
-        if (redelivered && choice.outcome !== 'none')
-          decidedAtMs =
-            (await this.decisions.decidedAtOf(event.customerId, decisionId, receivedAtMs - CLOCK_SKEW_MS)) ??
-            decidedAtMs;
-        const winner = choice.winner;
-        span.setAttributes({
-          'nunchi.campaigns.considered': choice.evaluation.considered,
-          'nunchi.campaigns.matched': choice.evaluation.candidates.length,
-          'nunchi.outcome': choice.outcome,
-          ...(winner
-            ? {
-                'nunchi.campaign.id': winner.campaignId,
-                'nunchi.campaign.version': winner.campaignVersion,
-                'nunchi.offer.id': winner.offer.id,
-              }
-            : {}),
-        });
-        const decision: DecisionRecord = {
-          decisionId,
-          eventId: event.id,
-          customerId: event.customerId,
-          channel: event.channel,
-          ...(event.storeId ? { storeId: event.storeId } : {}),
-          outcome: choice.outcome,
-          ...(winner
-            ? {
-                campaignId: winner.campaignId,
-                campaignVersion: winner.campaignVersion,
-                offerId: winner.offer.id,
-                title: winner.offer.title,
-                value: winner.offer.value,
-                cost: winner.offer.cost,
-                inputs: winner.inputs,
-              }
-            : {}),
-          decidedAt: new Date(decidedAtMs).toISOString(),
-          latencyMs: decidedAtMs - receivedAtMs,
-          traceId: currentTraceId(),
-          campaignVersions: choice.evaluation.campaignVersions,
-          losses: choice.losses,
-        };
-        return decision;
-      },
-    );
+    // Already past the deadline on arrival (a backlog): late, decided on the rules alone — no ledger or
+    // budget read, no claim — so that a backlog drains at full speed.
+    const choice =
+      Date.now() - receivedAtMs > this.config.domain.slaMs
+        ? this.chooser.lateOnArrival(input)
+        : await this.chooser.choose(input);
+    const decidedAtMs = Date.now();
+    const winner = choice.winner;
+    // Attributes on the consumer's span (decision.decide): no nested span for the evaluation.
+    trace.getActiveSpan()?.setAttributes({
+      'nunchi.event.id': event.id,
+      'nunchi.campaigns.considered': choice.evaluation.considered,
+      'nunchi.campaigns.matched': choice.evaluation.candidates.length,
+      'nunchi.decision.outcome': choice.outcome,
+      ...(winner
+        ? {
+            'nunchi.campaign.id': winner.campaignId,
+            'nunchi.campaign.version': winner.campaignVersion,
+            'nunchi.offer.id': winner.offer.id,
+          }
+        : {}),
+    });
+    const record: DecisionRecord = {
+      decisionId,
+      eventId: event.id,
+      customerId: event.customerId,
+      channel: event.channel,
+      ...(event.storeId ? { storeId: event.storeId } : {}),
+      outcome: choice.outcome,
+      ...(winner
+        ? {
+            campaignId: winner.campaignId,
+            campaignVersion: winner.campaignVersion,
+            offerId: winner.offer.id,
+            title: winner.offer.title,
+            value: winner.offer.value,
+            cost: winner.offer.cost,
+            inputs: winner.inputs,
+          }
+        : {}),
+      decidedAt: new Date(decidedAtMs).toISOString(),
+      latencyMs: decidedAtMs - receivedAtMs,
+      traceId: currentTraceId(),
+      campaignVersions: choice.evaluation.campaignVersions,
+      losses: choice.losses,
+    };
 
     // The offer first: the till is waiting for it, not for our bookkeeping. A crash before the record is
     // complete redelivers the event, which finds its claims and sends the same offer (same decision id) again.
     if (record.outcome === 'offer') this.sendOffer(record);
-    await Promise.all([
-      this.decisions.recordRows(record, localDay(Date.parse(record.decidedAt), tz)),
-      record.campaignId
-        ? this.publisher.persist(Subjects.decision(record.campaignId), record, { msgID: decisionId })
-        : undefined,
-    ]);
-    await this.decisions.recordById(record);
+    // DECISIONS before the record by id: the record's presence means "complete" (a redelivery skips it), so
+    // everything else must have happened. DECISIONS deduplicates a repeat on the decision id.
+    if (record.campaignId)
+      await this.publisher.persist(Subjects.decision(record.campaignId), record, { msgID: decisionId });
+    await this.decisions.record(record);
     this.eventToOffer.record(record.latencyMs, { outcome: record.outcome });
     this.decideMs.record(performance.now() - startedMs, { outcome: record.outcome });
     this.outcomes.add(1, { outcome: record.outcome });

@@ -15,6 +15,7 @@ import { OfferChooser } from './choose-offer.js';
 import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
 import { DecisionsController } from './decisions.controller.js';
+import { LedgerCache } from './ledger-cache.js';
 import { EnrichedConsumer } from './enriched.consumer.js';
 
 @Module({})
@@ -37,7 +38,18 @@ export class DecisionModule {
         },
         CampaignSetHolder,
         BudgetClaims,
-        ContactClaims,
+        {
+          provide: ContactClaims,
+          inject: [DecisionRepository],
+          useFactory: (r: DecisionRepository) =>
+            new ContactClaims(
+              r,
+              new LedgerCache(
+                config.domain.ledgerCacheMaxEntries,
+                config.domain.ledgerCacheMaxMiB * 1024 * 1024,
+              ),
+            ),
+        },
         OfferChooser,
         DecideUseCase,
         EnrichedConsumer,

@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { Streams, Subjects, type EnrichedEvent } from '@nunchi/contracts';
+import { partitionOf, Streams, Subjects, type EnrichedEvent } from '@nunchi/contracts';
 import { ConsumerRunner, NATS_CONNECTION, partitionOwnershipFor, type PartitionOwnership } from '@nunchi/messaging';
 import { Readiness } from '@nunchi/telemetry';
+import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
 
 /**
@@ -22,16 +23,22 @@ export class EnrichedConsumer implements OnApplicationBootstrap, BeforeApplicati
     @Inject(NATS_CONNECTION) nc: NatsConnection,
     private readonly runner: ConsumerRunner,
     private readonly decide: DecideUseCase,
+    private readonly contacts: ContactClaims,
     readiness: Readiness,
   ) {
+    const partitions = config.nats.partitions;
     this.ownership = partitionOwnershipFor({
       group: 'decision',
       nc,
-      partitions: config.nats.partitions,
+      partitions,
       ttlMs: config.nats.leaseTtlMs,
       readiness,
       onAcquire: (p) => this.startPartition(p),
-      onRelease: (p) => this.stopPartition(p),
+      onRelease: async (p) => {
+        await this.stopPartition(p);
+        // Its customers are decided elsewhere now: their cached ledgers would only go stale.
+        this.contacts.forget((customerId) => partitionOf(customerId, partitions) === p);
+      },
       logger: this.logger,
     });
   }

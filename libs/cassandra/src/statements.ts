@@ -1,6 +1,6 @@
 import type cassandra from 'cassandra-driver';
 import type { CqlClient } from './client.js';
-import { SpanKind, withSpan } from '@nunchi/telemetry';
+import { SpanKind, statementSpans, withSpan } from '@nunchi/telemetry';
 
 /** A named CQL statement: queries stay visible in review, and a test prepares every one of them. */
 export interface Statement {
@@ -19,8 +19,9 @@ export function defineStatements<T extends Record<string, Statement>>(statements
   return statements;
 }
 
-/** Executes a prepared statement inside a client span named for it. */
+/** Executes a prepared statement; inside a client span named for it with NUNCHI_TRACE_DETAIL=statements. */
 export async function run(client: CqlClient, stmt: Statement, params: unknown[], options: { fetchSize?: number; pageState?: string } = {}) {
+  if (!statementSpans()) return client.execute(stmt.cql, params, { prepare: true, isIdempotent: stmt.idempotent, ...options });
   return withSpan(`cassandra ${stmt.name}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'cassandra', 'db.operation.name': stmt.name } }, () =>
     client.execute(stmt.cql, params, { prepare: true, isIdempotent: stmt.idempotent, ...options }),
   );

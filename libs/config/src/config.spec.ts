@@ -24,6 +24,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('traces events by default; statement spans only with NUNCHI_TRACE_DETAIL=statements', () => {
+    assert.equal(loadConfig('decision', {}).telemetry.detail, 'events');
+    assert.equal(loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'statements' }).telemetry.detail, 'statements');
+    assert.throws(() => loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'all' }), /NUNCHI_TRACE_DETAIL/);
+  });
+
   it('requires an identity secret in production', () => {
     assert.throws(() => loadConfig('ingestion', { NODE_ENV: 'production' }), /NUNCHI_IDENTITY_SECRET/);
     assert.equal(loadConfig('ingestion', { NODE_ENV: 'production', NUNCHI_IDENTITY_SECRET: 'x'.repeat(32) }).domain.identitySecret.length, 32);

@@ -33,6 +33,11 @@ export interface TelemetryConfig {
   otlpEndpoint: string;
   /** spans buffered before export; the SDK default (2048) drops spans in bursts */
   maxQueueSize: number;
+  /**
+   * `events`: about six spans per event across the services (receive, context apply, decide, offer publish,
+   * analytics); `statements`: also one span per Cassandra statement (diagnosis; several per event)
+   */
+  detail: 'events' | 'statements';
 }
 
 export interface DomainConfig {
@@ -58,6 +63,10 @@ export interface DomainConfig {
   identityCacheTtlMs: number;
   /** what ingestion does with an identifier no customer has: create an anonymous customer, or refuse the event */
   unknownIdentifiers: 'create' | 'refuse';
+  /** contact ledgers the decision service keeps, customers (0: none, every decision with candidates reads) */
+  ledgerCacheMaxEntries: number;
+  /** contact ledgers the decision service keeps, MiB of estimated heap (a ledger takes ~0.3–2 KiB) */
+  ledgerCacheMaxMiB: number;
 }
 
 export interface NunchiConfig {
@@ -152,6 +161,7 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       zipkinEndpoint: r.url('OTEL_EXPORTER_ZIPKIN_ENDPOINT', 'http://127.0.0.1:9411/api/v2/spans', ['http:', 'https:']),
       otlpEndpoint: r.url('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://127.0.0.1:4318', ['http:', 'https:']),
       maxQueueSize: r.int('NUNCHI_OTEL_MAX_QUEUE', 65_536, 128, 10_000_000),
+      detail: r.oneOf('NUNCHI_TRACE_DETAIL', 'events', ['events', 'statements'] as const),
     },
     domain: {
       timeZone,
@@ -163,6 +173,8 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       cacheMaxMiB: r.int('NUNCHI_CACHE_MAX_MIB', 512, 0, 1_048_576),
       identityCacheTtlMs: r.int('NUNCHI_IDENTITY_CACHE_TTL_MS', 5_000, 100, 600_000),
       unknownIdentifiers: r.oneOf('NUNCHI_UNKNOWN_IDENTIFIERS', 'create', ['create', 'refuse'] as const),
+      ledgerCacheMaxEntries: r.int('NUNCHI_LEDGER_CACHE_MAX_ENTRIES', 200_000, 0, 100_000_000),
+      ledgerCacheMaxMiB: r.int('NUNCHI_LEDGER_CACHE_MAX_MIB', 128, 0, 1_048_576),
     },
   };
   const failpoint = r.optional('NUNCHI_FAILPOINT');
@@ -210,10 +222,14 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_CACHE_MAX_MIB', default: '512', meaning: 'hot-tier size of the context service, MiB (estimated heap)' },
   { name: 'NUNCHI_IDENTITY_CACHE_TTL_MS', default: '5000', meaning: 'how long ingestion trusts a cached identifier owner or "not erased" without reading Cassandra, ms; erasure and identifier moves take at least this long' },
   { name: 'NUNCHI_UNKNOWN_IDENTIFIERS', default: 'create', meaning: 'create | refuse: an identifier no customer has creates an anonymous customer, or is refused with UNKNOWN_CUSTOMER' },
+  { name: 'NUNCHI_LEDGER_CACHE_MAX_ENTRIES', default: '200000', meaning: 'contact ledgers the decision service caches, customers (0: none)' },
+  { name: 'NUNCHI_LEDGER_CACHE_MAX_MIB', default: '128', meaning: 'contact ledgers the decision service caches, MiB (estimated heap)' },
   { name: 'OTEL_TRACES_EXPORTER', default: 'zipkin', meaning: 'zipkin | otlp | console | none' },
   { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: 'http://127.0.0.1:9411/api/v2/spans', meaning: 'Zipkin span endpoint' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: 'http://127.0.0.1:4318', meaning: 'OTLP/HTTP collector (traces go to /v1/traces)' },
   { name: 'OTEL_SERVICE_NAME', default: 'nunchi-<service>', meaning: 'service name on spans' },
   { name: 'NUNCHI_FAILPOINT', default: '(none)', meaning: 'crash tests only: `context.after-write=<event id>` kills the context service after that event is stored, before it is acknowledged' },
   { name: 'NUNCHI_OTEL_MAX_QUEUE', default: '65536', meaning: 'span export queue; the SDK default 2048 drops spans in bursts' },
+  { name: 'NUNCHI_TRACE_DETAIL', default: 'events', meaning: 'events: ~6 spans per event across services; statements: also one span per Cassandra statement' },
+  { name: 'OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG', default: 'parentbased_always_on', meaning: 'standard OpenTelemetry sampler, e.g. parentbased_traceidratio and 0.01 (read by the SDK)' },
 ];

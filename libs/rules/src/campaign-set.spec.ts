@@ -293,3 +293,20 @@ void describe('guard checks', () => {
     assert.match(ev.losses[0].detail!, /customer\.gender='F'/);
   });
 });
+
+void describe('triggeredBy', () => {
+  void it('is true exactly when an active campaign triggers on the event type, channel and store', () => {
+    const set = new CampaignSet([
+      compiled({ id: 'pos-buy', trigger: { types: ['purchase'], channels: ['pos'] } }),
+      compiled({ id: 'store-visit', trigger: { types: ['visit'], stores: ['gangnam-02'] } }),
+      compiled({ id: 'paused-view', state: 'paused', trigger: { types: ['product_view'] } }),
+    ]);
+    assert.equal(set.triggeredBy(purchase([{ category: 'beer', unitPrice: 1 }])), true);
+    assert.equal(set.triggeredBy(purchase([{ category: 'beer', unitPrice: 1 }], { channel: 'web' })), false);
+    assert.equal(set.triggeredBy(event({ type: 'visit', storeId: 'gangnam-02' })), true);
+    assert.equal(set.triggeredBy(event({ type: 'visit', storeId: 'bundang-01' })), false);
+    assert.equal(set.triggeredBy(event({ type: 'visit', storeId: undefined })), false);
+    assert.equal(set.triggeredBy(event({ type: 'product_view' })), false, 'paused campaigns trigger nothing');
+    assert.equal(set.triggeredBy(event({ type: 'cart' })), false);
+  });
+});

@@ -172,6 +172,21 @@ export class CampaignSet {
     return this.#entries.map((e) => e.c);
   }
 
+  /**
+   * Does any active campaign's trigger (type, channel, store) take this event? Three map lookups, no CEL:
+   * an event no trigger takes is not a decision at all (the decision service acks it and records nothing).
+   */
+  triggeredBy(event: AcceptedEvent): boolean {
+    const byChannel = this.#index.get(event.type);
+    if (!byChannel) return false;
+    for (const channel of [event.channel, ANY]) {
+      const byStore = byChannel.get(channel);
+      if (byStore && (byStore.has(ANY) || (event.storeId !== undefined && byStore.has(event.storeId))))
+        return true;
+    }
+    return false;
+  }
+
   /** Decide one event: which campaigns are eligible (best first) and why the others are not. */
   evaluate(input: DecisionInput, options: EvaluateOptions = {}): Evaluation {
     const event = input.event;

@@ -17,6 +17,15 @@ export interface Telemetry {
 }
 
 let active: Telemetry | undefined;
+/** NUNCHI_TRACE_DETAIL of this process; 'events' until startTelemetry says otherwise */
+let detail: TelemetryConfig['detail'] = 'events';
+
+/**
+ * Are spans of single statements (Cassandra) wanted? Only with NUNCHI_TRACE_DETAIL=statements: by default a
+ * trace holds about six spans per event (receive, context apply, decide, offer publish, analytics), and a
+ * statement span per round trip would multiply the tracing cost of the hot path.
+ */
+export const statementSpans = (): boolean => detail === 'statements';
 
 export const activeTelemetry = (): Telemetry | undefined => active;
 
@@ -26,8 +35,12 @@ export const activeTelemetry = (): Telemetry | undefined => active;
  */
 export function startTelemetry(config: TelemetryConfig): Telemetry {
   if (active) return active;
+  detail = config.detail;
   const resource = resourceFromAttributes({ [ATTR_SERVICE_NAME]: config.serviceName });
   const exporter = spanExporter(config);
+  // No `sampler` here on purpose: the SDK then builds it from the standard OTEL_TRACES_SAMPLER and
+  // OTEL_TRACES_SAMPLER_ARG (default parentbased_always_on; e.g. parentbased_traceidratio with 0.01 keeps one
+  // trace in a hundred, decided once at ingestion and followed by every service through the traceparent).
   const tracerProvider = new NodeTracerProvider({
     resource,
     spanProcessors: exporter

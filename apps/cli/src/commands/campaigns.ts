@@ -139,7 +139,7 @@ export async function testCampaign(
     decisions.contacts(event.customerId),
   ]);
   const evaluation = set.evaluate(
-    { event, customer, ctx, nowMs: event.occurredAtMs, usage: usageOf(ledger, localDay(nowMs, tz)) },
+    { event, customer, ctx, nowMs: event.occurredAtMs, usage: usageOf(ledger, localDay(event.occurredAtMs, tz)) },
     { exhaustive: true },
   );
 

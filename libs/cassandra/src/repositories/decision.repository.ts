@@ -1,6 +1,6 @@
 import cassandra from 'cassandra-driver';
 import type { DecisionRecord } from '@nunchi/contracts';
-import { SpanKind, withSpan } from '@nunchi/telemetry';
+import { SpanKind, statementSpans, withSpan } from '@nunchi/telemetry';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, statement } from '../statements.js';
 
@@ -9,23 +9,6 @@ const Q = defineStatements({
   insertById: statement(
     'decisions_by_id.insert',
     'INSERT INTO decisions_by_id (decision_id, customer_id, decided_at, record) VALUES (?, ?, ?, ?)',
-  ),
-  insertByCustomer: statement(
-    'decisions.insert',
-    'INSERT INTO decisions (customer_id, decided_at, decision_id, event_id, outcome, campaign_id, campaign_version, offer_id, channel, store_id, value, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  ),
-  insertByCampaign: statement(
-    'decisions_by_campaign.insert',
-    'INSERT INTO decisions_by_campaign (campaign_id, day, decided_at, decision_id, customer_id, outcome, offer_id, value, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  ),
-  // A redelivered decision reuses the instant of its earlier attempt, so its rows are upserts, not copies.
-  decidedSince: statement(
-    'decisions.decided_since',
-    'SELECT decided_at, decision_id FROM decisions WHERE customer_id = ? AND decided_at >= ? LIMIT 500',
-  ),
-  byCampaignDay: statement(
-    'decisions_by_campaign.day',
-    'SELECT decision_id, customer_id, outcome, offer_id, value, cost FROM decisions_by_campaign WHERE campaign_id = ? AND day = ?',
   ),
 
   // Budgets (see claimBudgets): static running totals and one claim row per decision id.
@@ -125,7 +108,7 @@ function isUncertain(error: unknown): boolean {
   return false;
 }
 
-/** Decision records: by customer, by campaign and day (reports), by id (explanations, redelivery); budgets; contact ledger. */
+/** Decision records by id (explanations, redelivery); budgets; contact ledger. */
 export class DecisionRepository {
   constructor(private readonly client: CqlClient) {}
 
@@ -135,65 +118,18 @@ export class DecisionRepository {
   }
 
   /**
-   * The per-customer and per-campaign rows of a campaign outcome (offer, control, late); none for `none`.
-   * Keyed upserts: written again with the same decidedAt, they do not add a row.
+   * The decision's one write: the full record by id, with its explanation (explain, and the redelivery
+   * check: its presence means the decision is complete). The per-customer (`decisions`) and per-campaign
+   * (`decisions_by_campaign`) tables are no longer written: nothing on a live path read them (analytics
+   * follows DECISIONS); they keep the rows written before, which erasure still removes.
    */
-  async recordRows(d: DecisionRecord, localDay: string): Promise<void> {
-    if (d.outcome === 'none') return;
-    const at = new Date(d.decidedAt);
-    const writes = [
-      run(this.client, Q.insertByCustomer, [
-        d.customerId,
-        at,
-        d.decisionId,
-        d.eventId,
-        d.outcome,
-        d.campaignId ?? null,
-        d.campaignVersion ?? null,
-        d.offerId ?? null,
-        d.channel,
-        d.storeId ?? null,
-        d.value ?? null,
-        d.cost ?? null,
-      ]),
-    ];
-    if (d.campaignId) {
-      writes.push(
-        run(this.client, Q.insertByCampaign, [
-          d.campaignId,
-          localDay,
-          at,
-          d.decisionId,
-          d.customerId,
-          d.outcome,
-          d.offerId ?? null,
-          d.value ?? null,
-          d.cost ?? null,
-        ]),
-      );
-    }
-    await Promise.all(writes);
-  }
-
-  /** The full record by id. Written last: its presence means the decision is complete (redelivery skips it). */
-  async recordById(d: DecisionRecord): Promise<void> {
+  async record(d: DecisionRecord): Promise<void> {
     await run(this.client, Q.insertById, [
       d.decisionId,
       d.customerId,
       new Date(d.decidedAt),
       JSON.stringify(d),
     ]);
-  }
-
-  /** When an earlier attempt of this decision was recorded in the per-customer table (redelivery only). */
-  async decidedAtOf(customerId: string, decisionId: string, sinceMs: number): Promise<number | undefined> {
-    const rows = (await run(this.client, Q.decidedSince, [customerId, new Date(sinceMs)])).rows;
-    const row = rows.find((r) => r['decision_id'] === decisionId);
-    return row ? (row['decided_at'] as Date).getTime() : undefined;
-  }
-
-  async byCampaignDay(campaignId: string, day: string) {
-    return (await run(this.client, Q.byCampaignDay, [campaignId, day], { fetchSize: 5_000 })).rows;
   }
 
   /**
@@ -358,6 +294,15 @@ export class DecisionRepository {
     name: string,
     queries: Array<{ query: string; params: unknown[] }>,
   ): Promise<ConditionalWrite> {
+    const execute = async (): Promise<ConditionalWrite> => {
+      try {
+        return (await this.client.batch(queries, { prepare: true })).wasApplied() ? 'applied' : 'conflict';
+      } catch (error) {
+        if (isUncertain(error)) return 'unknown';
+        throw error;
+      }
+    };
+    if (!statementSpans()) return execute();
     return withSpan(
       `cassandra ${name}`,
       {
@@ -368,14 +313,7 @@ export class DecisionRepository {
           'db.operation.batch.size': queries.length,
         },
       },
-      async () => {
-        try {
-          return (await this.client.batch(queries, { prepare: true })).wasApplied() ? 'applied' : 'conflict';
-        } catch (error) {
-          if (isUncertain(error)) return 'unknown';
-          throw error;
-        }
-      },
+      execute,
     );
   }
 }
