@@ -23,6 +23,7 @@ const quick = args.includes('--quick');
 const systemOnly = args.includes('--system-only');
 const allowDirty = args.includes('--allow-dirty');
 const overloadRate = numberFlag('--overload-rate');
+const rates = ratesFlag('--rates');
 const SCHEMA_VERSION = 2;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -32,6 +33,16 @@ function numberFlag(name: string): number | undefined {
   const value = Number(args[i + 1]);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} needs a positive number of events/s`);
   return value;
+}
+
+/** `--rates 300,600,1000`: the ramp's rates instead of the default ones. */
+function ratesFlag(name: string): number[] | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const values = (args[i + 1] ?? '').split(',').map(Number);
+  if (!values.length || values.some((v) => !Number.isFinite(v) || v <= 0))
+    throw new Error(`${name} needs comma-separated positive events/s, e.g. 300,600,1000`);
+  return values;
 }
 
 /**
@@ -95,7 +106,7 @@ async function main(): Promise<void> {
   if (measured.endsWith('-dirty') && !allowDirty)
     throw new Error(`the tree has uncommitted changes (${measured}): commit first, or pass --allow-dirty for a run that is not for the record`);
   const startedAt = new Date().toISOString();
-  const system: SystemBenchResult = await runSystemBench({ quick, log, overloadRate });
+  const system: SystemBenchResult = await runSystemBench({ quick, log, overloadRate, rates });
   const components: Record<string, unknown> = {};
   if (!systemOnly) {
     // Component runs that publish (ingestion) get a NATS server of their own: nothing is left in the
