@@ -11,6 +11,7 @@ import {
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import type { IdentityType } from '@nunchi/contracts';
 import { meter } from '@nunchi/telemetry';
+import { ErasedCustomers } from './erased-customers.js';
 
 const Q = defineStatements({
   findIdentity: statement(
@@ -26,7 +27,10 @@ const Q = defineStatements({
     'customer_identities.insert',
     'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)',
   ),
-  tombstone: statement('erased_customers.exists', 'SELECT customer_id FROM erased_customers WHERE customer_id = ?'),
+  tombstone: statement(
+    'erased_customers.exists',
+    'SELECT customer_id FROM erased_customers WHERE customer_id = ?',
+  ),
 });
 
 /** Who an event is for, as far as ingestion can tell before storing it. */
@@ -54,8 +58,8 @@ interface Owner {
 const CACHE_MAX = 200_000;
 
 /**
- * Resolves identifiers to customer ids through `identities`, and tells erased customers apart through the
- * tombstone `erased_customers`. An unknown identifier creates one customer (or is refused, by configuration):
+ * Resolves identifiers to customer ids through `identities`, and tells erased customers apart (ErasedCustomers:
+ * the set in memory; the tombstone `erased_customers` only while that set is not current). An unknown identifier creates one customer (or is refused, by configuration):
  * the claim is a lightweight transaction, so two concurrent first sightings agree on one customer.
  *
  * What it reads is cached per process for NUNCHI_IDENTITY_CACHE_TTL_MS, counted from the moment the read was
@@ -79,12 +83,16 @@ export class IdentityRepository {
   constructor(
     @Inject(CQL_CLIENT) private readonly client: CqlClient,
     @Inject(CONFIG) private readonly config: NunchiConfig,
+    private readonly erased: ErasedCustomers,
   ) {
     this.ttlMs = config.domain.identityCacheTtlMs;
   }
 
   /** What this process knows, still fresh, about a customer id; no I/O. */
   cachedCustomer(customerId: string): Resolution | undefined {
+    const erased = this.erased.isErased(customerId);
+    if (erased !== undefined)
+      return erased ? { kind: 'erased', customerId } : { kind: 'customer', customerId, created: false };
     const status = this.statuses.get(customerId);
     if (!status || !this.fresh(status.checkedAtMs)) return undefined;
     return status.erased ? { kind: 'erased', customerId } : { kind: 'customer', customerId, created: false };
@@ -134,6 +142,7 @@ export class IdentityRepository {
   forget(customerIds: Iterable<string>): void {
     this.hints++;
     for (const id of customerIds) this.statuses.delete(id);
+    void this.erased.refresh();
   }
 
   private async owned(
@@ -151,6 +160,15 @@ export class IdentityRepository {
 
   private async status(customerId: string): Promise<Status> {
     const cached = this.statuses.get(customerId);
+    const known = this.erased.isErased(customerId);
+    if (known !== undefined) {
+      // The in-memory set answers (no read); a status object is kept per customer so that identifiers
+      // cached with it are dropped when it changes.
+      if (cached && cached.erased === known && this.fresh(cached.checkedAtMs)) return cached;
+      const status = { erased: known, checkedAtMs: this.erased.asOf };
+      remember(this.statuses, customerId, status);
+      return status;
+    }
     if (cached && this.fresh(cached.checkedAtMs)) return cached;
     const checkedAtMs = performance.now();
     const hints = this.hints;

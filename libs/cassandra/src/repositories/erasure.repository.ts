@@ -22,6 +22,12 @@ const Q = defineStatements({
     'erased_customers.insert',
     'INSERT INTO erased_customers (customer_id, erased_at, receipt) VALUES (?, ?, ?)',
   ),
+  logErasure: statement(
+    'erasures_by_day.insert',
+    'INSERT INTO erasures_by_day (day, erased_at, customer_id) VALUES (?, ?, ?)',
+  ),
+  allErased: statement('erased_customers.all', 'SELECT customer_id FROM erased_customers'),
+  erasedOn: statement('erasures_by_day.of_day', 'SELECT customer_id FROM erasures_by_day WHERE day = ?'),
   profile: statement('customers.exists', 'SELECT customer_id FROM customers WHERE customer_id = ?'),
   identitiesOf: statement(
     'customer_identities.list',
@@ -108,6 +114,9 @@ export interface ErasureOptions {
   onTombstone?: () => void;
 }
 
+/** 'YYYY-MM-DD' of an instant in UTC: the partition of erasures_by_day */
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
 /** reads or deletes in flight at once during an erasure */
 const CONCURRENCY = 64;
 
@@ -119,13 +128,29 @@ const CONCURRENCY = 64;
 export class ErasureRepository {
   constructor(private readonly client: CqlClient) {}
 
+  /** Every erased customer id (a paged scan of the tombstones: at start, not per event). */
+  async allErased(): Promise<string[]> {
+    return (await runAll(this.client, Q.allErased, [])).map((r) => r['customer_id'] as string);
+  }
+
+  /** Customers erased on the UTC days of `sinceMs` up to now (one small partition per day). */
+  async erasedSince(sinceMs: number, nowMs: number): Promise<string[]> {
+    const days = new Set([utcDay(sinceMs), utcDay(nowMs)]);
+    const pages = await Promise.all([...days].map((day) => runAll(this.client, Q.erasedOn, [day])));
+    return pages.flat().map((r) => r['customer_id'] as string);
+  }
+
   async erase(customerId: string, options: ErasureOptions): Promise<ErasureReceipt> {
     const now = options.now ?? new Date();
     const fence = (now.getTime() + (options.fenceMs ?? 60_000)) * 1000;
     const previous = (await run(this.client, Q.tombstone, [customerId])).first();
     const erasedAt = (previous?.['erased_at'] as Date | undefined) ?? now;
-    // The tombstone first: from here on the context service refuses this customer's events.
-    await run(this.client, Q.writeTombstone, [customerId, erasedAt, null]);
+    // The tombstone first: from here on the context service refuses this customer's events, and ingestion
+    // replicas learn of it from the day's log (erasedSince) within their refresh interval.
+    await Promise.all([
+      run(this.client, Q.writeTombstone, [customerId, erasedAt, null]),
+      run(this.client, Q.logErasure, [utcDay(now.getTime()), now, customerId]),
+    ]);
     const settled = Date.now() + (options.settleMs ?? 0);
     options.onTombstone?.();
 
