@@ -181,7 +181,8 @@ async function send(
       );
       return;
     }
-    if (reply && reply.error.code !== 'UNAVAILABLE_RETRY') {
+    const retryable = reply?.error.code === 'UNAVAILABLE_RETRY' || reply?.error.code === 'OVERLOADED_RETRY';
+    if (reply && !retryable) {
       report.rejected++;
       print(
         `till ${till}  ${event.id}: REFUSED ${reply.error.code} ${reply.error.details.map((d) => `${d.path} ${d.message}`).join('; ')}`,
@@ -189,7 +190,9 @@ async function send(
       return;
     }
     report.retries++;
-    await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** attempt)));
+    // OVERLOADED_RETRY says when trying again is worth it; otherwise back off exponentially.
+    const hintMs = reply && !reply.ok ? reply.error.retryAfterMs : undefined;
+    await new Promise((r) => setTimeout(r, hintMs ?? Math.min(10_000, 200 * 2 ** attempt)));
   }
 }
 

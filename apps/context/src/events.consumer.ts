@@ -72,6 +72,7 @@ export class EventsConsumer implements OnApplicationBootstrap, BeforeApplication
       orderingKey: (event) => event.customerId,
       handler: (delivery) => this.applyEvent.execute(delivery),
       fromAckFloor: true,
+      lag: { group: 'context', partition },
     });
   }
 

@@ -61,6 +61,7 @@ export class EnrichedConsumer implements OnApplicationBootstrap, BeforeApplicati
       orderingKey: (enriched) => enriched.event.customerId,
       handler: (delivery) => this.decide.execute(delivery),
       fromAckFloor: true,
+      lag: { group: 'decision', partition },
     });
   }
 

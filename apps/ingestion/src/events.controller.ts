@@ -39,7 +39,8 @@ export class EventsController {
   })
   @ApiResponse({
     status: 503,
-    description: 'UNAVAILABLE_RETRY: the event store did not store it (or some batch items); retry.',
+    description:
+      'UNAVAILABLE_RETRY: the event store did not store it (or some batch items); retry. OVERLOADED_RETRY: the customer’s partition is behind; nothing stored, retry after `retryAfterMs` (also the Retry-After header).',
   })
   async post(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     const bytes = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -55,9 +56,9 @@ export class EventsController {
       }
       if (!Array.isArray(body)) {
         const result = await this.ingest.execute({ bytes, body, origin: ORIGIN });
-        return reply
-          .status(result.ok ? 200 : result.error.code === 'UNAVAILABLE_RETRY' ? 503 : 422)
-          .send(result);
+        if (!result.ok && result.error.retryAfterMs !== undefined)
+          void reply.header('retry-after', String(Math.ceil(result.error.retryAfterMs / 1000)));
+        return reply.status(result.ok ? 200 : isRetry(result.error.code) ? 503 : 422).send(result);
       }
       if (body.length === 0 || body.length > MAX_BATCH) {
         const error = new ContractError('VALIDATION_FAILED', [
@@ -69,11 +70,14 @@ export class EventsController {
       const results: IngestReply[] = await Promise.all(
         body.map((item) => this.ingest.execute({ body: item, origin: ORIGIN })),
       );
-      const unavailable = results.some((r) => !r.ok && r.error.code === 'UNAVAILABLE_RETRY');
+      const unavailable = results.some((r) => !r.ok && isRetry(r.error.code));
       return reply.status(unavailable ? 503 : 200).send({ results });
     });
   }
 }
+
+/** Nothing was stored, for a reason on our side: the same request later can succeed (503). */
+const isRetry = (code: string) => code === 'UNAVAILABLE_RETRY' || code === 'OVERLOADED_RETRY';
 
 function header(request: FastifyRequest, key: string): string | undefined {
   const value = request.headers[key];

@@ -14,6 +14,7 @@ import {
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { decodeJson, DecodeError, KeyedSerializer, Publisher } from '@nunchi/messaging';
 import { context, SpanStatusCode, trace, tracer, withSpan, type Context, type Span } from '@nunchi/telemetry';
+import { Admission } from './admission.js';
 import { IdentityRepository, type Resolution } from './identity.repository.js';
 import { ThrottledLog } from './throttled-log.js';
 
@@ -40,6 +41,17 @@ const UNAVAILABLE = (id: string, what: string): IngestReply => ({
   },
 });
 
+const OVERLOADED = (id: string, lagMs: number, retryAfterMs: number): IngestReply => ({
+  ok: false,
+  id,
+  error: {
+    code: 'OVERLOADED_RETRY',
+    message: `overloaded: this customer's partition is ${lagMs} ms behind; nothing was stored, send it again in ${retryAfterMs} ms`,
+    details: [],
+    retryAfterMs,
+  },
+});
+
 /**
  * The front door's one behaviour, whichever door: decode → validate → resolve identity → store in EVENTS
  * (msgID = event id) → answer. Rejected input is answered and kept in the DLQ; storage failure is answered
@@ -61,6 +73,7 @@ export class IngestEventUseCase {
     @Inject(CONFIG) private readonly config: NunchiConfig,
     private readonly publisher: Publisher,
     private readonly identities: IdentityRepository,
+    private readonly admission: Admission,
   ) {}
 
   execute(input: IngestInput): Promise<IngestReply> {
@@ -194,8 +207,14 @@ export class IngestEventUseCase {
     receivedAtMs: number,
     parent: Context,
   ): Promise<IngestReply> {
-    const event = toAcceptedEvent(envelope, customerId, receivedAtMs);
     const partition = partitionOf(customerId, this.config.nats.partitions);
+    const admitted = this.admission.admit(partition, receivedAtMs);
+    if (!admitted.ok) {
+      // Not stored, not dead-lettered: nothing is wrong with the event, the adapter sends it again later.
+      trace.getSpan(parent)?.setAttribute('nunchi.rejected', 'OVERLOADED_RETRY');
+      return Promise.resolve(OVERLOADED(envelope.id, admitted.lagMs, admitted.retryAfterMs));
+    }
+    const event = toAcceptedEvent(envelope, customerId, receivedAtMs);
     const span = tracer().startSpan(
       'ingestion.publish',
       { attributes: { 'nunchi.partition': partition } },

@@ -5,6 +5,7 @@ import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry';
 import { CustomersChangedListener } from './customers-changed.listener.js';
+import { Admission } from './admission.js';
 import { ErasedCustomers } from './erased-customers.js';
 import { EventsController } from './events.controller.js';
 import { HttpErrorFilter } from './http-error.filter.js';
@@ -20,6 +21,7 @@ export class IngestionModule {
       imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule, CassandraModule],
       controllers: [EventsController],
       providers: [
+        Admission,
         ErasedCustomers,
         IdentityRepository,
         IngestEventUseCase,

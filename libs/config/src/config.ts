@@ -64,6 +64,11 @@ export interface DomainConfig {
   /** what ingestion does with an identifier no customer has: create an anonymous customer, or refuse the event */
   unknownIdentifiers: 'create' | 'refuse';
   /** contact ledgers the decision service keeps, customers (0: none, every decision with candidates reads) */
+  /**
+   * milliseconds: while a partition's context or decision consumer holds a message older than this, ingestion
+   * refuses new events of that partition with OVERLOADED_RETRY (0: never)
+   */
+  admissionMaxLagMs: number;
   ledgerCacheMaxEntries: number;
   /** contact ledgers the decision service keeps, MiB of estimated heap (a ledger takes ~0.3–2 KiB) */
   ledgerCacheMaxMiB: number;
@@ -173,6 +178,7 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       cacheMaxMiB: r.int('NUNCHI_CACHE_MAX_MIB', 512, 0, 1_048_576),
       identityCacheTtlMs: r.int('NUNCHI_IDENTITY_CACHE_TTL_MS', 5_000, 100, 600_000),
       unknownIdentifiers: r.oneOf('NUNCHI_UNKNOWN_IDENTIFIERS', 'create', ['create', 'refuse'] as const),
+      admissionMaxLagMs: r.int('NUNCHI_ADMISSION_MAX_LAG_MS', 1_000, 0, 600_000),
       ledgerCacheMaxEntries: r.int('NUNCHI_LEDGER_CACHE_MAX_ENTRIES', 200_000, 0, 100_000_000),
       ledgerCacheMaxMiB: r.int('NUNCHI_LEDGER_CACHE_MAX_MIB', 128, 0, 1_048_576),
     },
@@ -222,6 +228,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_CACHE_MAX_MIB', default: '512', meaning: 'hot-tier size of the context service, MiB (estimated heap)' },
   { name: 'NUNCHI_IDENTITY_CACHE_TTL_MS', default: '5000', meaning: 'how long ingestion trusts a cached identifier owner or "not erased" without reading Cassandra, ms; erasure and identifier moves take at least this long' },
   { name: 'NUNCHI_UNKNOWN_IDENTIFIERS', default: 'create', meaning: 'create | refuse: an identifier no customer has creates an anonymous customer, or is refused with UNKNOWN_CUSTOMER' },
+  { name: 'NUNCHI_ADMISSION_MAX_LAG_MS', default: '1000', meaning: 'ingestion refuses events of a partition whose consumers are this far behind, ms (OVERLOADED_RETRY); 0: never' },
   { name: 'NUNCHI_LEDGER_CACHE_MAX_ENTRIES', default: '200000', meaning: 'contact ledgers the decision service caches, customers (0: none)' },
   { name: 'NUNCHI_LEDGER_CACHE_MAX_MIB', default: '128', meaning: 'contact ledgers the decision service caches, MiB (estimated heap)' },
   { name: 'OTEL_TRACES_EXPORTER', default: 'zipkin', meaning: 'zipkin | otlp | console | none' },

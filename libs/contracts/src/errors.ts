@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CUSTOMER_ERASED'
   | 'UNKNOWN_CUSTOMER'
   | 'UNAVAILABLE_RETRY'
+  | 'OVERLOADED_RETRY'
   | 'NOT_FOUND'
   | 'INTERNAL';
 
@@ -30,4 +31,14 @@ export class ContractError extends Error {
 /** Reply body of the inbound request/reply door and of each HTTP batch item. */
 export type IngestReply =
   | { ok: true; id: string; customerId: string; duplicate?: boolean }
-  | { ok: false; id?: string; error: { code: ErrorCode; message?: string; details: ProblemDetail[] } };
+  | {
+      ok: false;
+      id?: string;
+      error: {
+        code: ErrorCode;
+        message?: string;
+        details: ProblemDetail[];
+        /** OVERLOADED_RETRY: milliseconds after which sending it again is worth trying */
+        retryAfterMs?: number;
+      };
+    };

@@ -43,12 +43,34 @@ export const Subjects = {
   campaignsChanged: 'mkt.ctl.campaigns.changed',
   /** Profiles changed outside the event flow (import, erasure): context replicas drop them from the hot tier. Core NATS. */
   customersChanged: 'mkt.ctl.customers.changed',
+  /**
+   * How far behind each partition's consumer is, reported by the context and decision replicas every 500 ms
+   * (core NATS, LagReport): ingestion's admission control reads it. mkt.ctl.lag.<group>.
+   */
+  lag: (group: string) => `mkt.ctl.lag.${token(group, 'group')}`,
+  lagAll: 'mkt.ctl.lag.>',
   /** Request/reply: read a customer's context snapshot. */
   contextGet: 'mkt.rpc.context.get',
   /** Partition leases and member heartbeats of consumer groups (context, decision): mkt.lease.<group>.<kind>.<id>. */
   lease: (key: string) => `mkt.lease.${key.split('.').map((k) => token(k, 'lease key token')).join('.')}`,
   leasesAll: 'mkt.lease.>',
 } as const;
+
+/** What a replica reports on Subjects.lag(group): its partitions' consumers and how far behind they are. */
+export interface LagReport {
+  group: string;
+  /** the reporting replica */
+  member: string;
+  /** epoch milliseconds of the report */
+  atMs: number;
+  partitions: Array<{
+    partition: number;
+    /** milliseconds since the oldest message it holds unacknowledged was stored; 0 when it holds none */
+    oldestAgeMs: number;
+    /** messages stored and not yet acknowledged (polled every 5 s) */
+    pending: number;
+  }>;
+}
 
 export type DlqStage = 'ingestion' | 'context' | 'decision' | 'analytics';
 

@@ -63,11 +63,15 @@ export interface ConsumerSpec<T> {
    * floor come again too: handlers are idempotent).
    */
   fromAckFloor?: boolean;
+  /** the consumer group and partition it serves: its lag is reported on Subjects.lag(group) */
+  lag?: { group: string; partition: number };
 }
 
 /** How far behind one running consumer is. */
 export interface ConsumerLag {
   durable: string;
+  /** the consumer group and partition this consumer serves, when it serves one (ConsumerSpec.lag) */
+  of?: { group: string; partition: number };
   /** messages stored but not yet acknowledged: waiting in the stream plus delivered and in hand (last poll) */
   pending: number;
   /** seconds since the oldest message in hand was stored; 0 when none is in hand */
@@ -118,6 +122,7 @@ export class ConsumerRunner {
       for (const ms of r.inHand.values()) if (ms < oldest) oldest = ms;
       return {
         durable,
+        ...(r.of ? { of: r.of } : {}),
         pending: Math.max(r.pending, r.inHand.size),
         oldestAgeS: oldest === Infinity ? 0 : Math.max(0, (nowMs - oldest) / 1000),
       };
@@ -170,6 +175,7 @@ export class ConsumerRunner {
       loop: Promise.resolve(),
       inHand: new Map(),
       pending: 0,
+      ...(spec.lag ? { of: spec.lag } : {}),
     };
     const handle = async (msg: JsMsg, body: Decoded<T>) => {
       running.inHand.set(msg.seq, msg.info.timestampNanos / 1_000_000);
@@ -343,6 +349,7 @@ export class ConsumerRunner {
 
 interface Running {
   stream: string;
+  of?: { group: string; partition: number };
   messages: ConsumerMessages;
   loop: Promise<void>;
   /** stream sequence → epoch ms the message was stored, for messages taken from the loop and not yet settled */

@@ -12,6 +12,7 @@ import { Readiness, type IndicatorResult } from '@nunchi/telemetry';
 import { connectNats } from '../connection.js';
 import { ConsumerRunner } from '../consumer-runner.js';
 import { Publisher } from '../publisher.js';
+import { LagReporter } from '../lag-reporter.js';
 import { ensureStreams } from '../streams.js';
 
 export const NATS_CONNECTION = Symbol('NatsConnection');
@@ -39,14 +40,20 @@ export const NATS_CONNECTION = Symbol('NatsConnection');
   exports: [NATS_CONNECTION, Publisher, ConsumerRunner],
 })
 export class MessagingModule implements OnModuleInit, OnApplicationShutdown {
+  private readonly lagReporter: LagReporter;
+
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly runner: ConsumerRunner,
     private readonly readiness: Readiness,
     @Inject(CONFIG) private readonly config: NunchiConfig,
-  ) {}
+    publisher: Publisher,
+  ) {
+    this.lagReporter = new LagReporter(runner, publisher);
+  }
 
   onModuleInit(): void {
+    this.lagReporter.start();
     this.readiness.register('nats', async () => {
       if (this.nc.isClosed()) return { ok: false, detail: 'connection closed' };
       const rtt = await this.nc.rtt();
@@ -69,6 +76,7 @@ export class MessagingModule implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.lagReporter.stop();
     await this.runner.stop();
     if (!this.nc.isClosed()) await this.nc.drain();
   }
