@@ -85,7 +85,9 @@ export interface StepResult {
   /** events/s actually sent by the generator */
   achievedSendRate: number;
   sendErrors: number;
+  /** events answered with an error: refused as overload (OVERLOADED_RETRY), not stored and not expected to be decided */
   rejected: number;
+  /** purchases accepted (refused ones are not counted: they were never stored) */
   purchases: number;
   /** purchases with a decision of any outcome (offer, control, late, none); other events' decisions are not counted here */
   decisions: number;
@@ -333,10 +335,11 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
       if (
         step.eventToDecision.p99 > CAPACITY_P99_MS ||
         step.lostDecisions > step.purchases * 0.01 ||
+        step.rejected > step.sent * 0.01 ||
         step.achievedSendRate < 0.9 * rate
       ) {
         log(
-          `ramp stops: event→decision p99 passed ${CAPACITY_P99_MS} ms (or decisions were lost, or the generator fell behind) at ${rate} events/s`,
+          `ramp stops: event→decision p99 passed ${CAPACITY_P99_MS} ms (or decisions were lost, or over 1 % of events were refused as overload, or the generator fell behind) at ${rate} events/s`,
         );
         break;
       }
@@ -347,6 +350,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
           s.eventToDecision.p99 <= limit &&
           s.lostDecisions === 0 &&
           s.lostOffers === 0 &&
+          s.rejected <= s.sent * 0.01 &&
           s.achievedSendRate >= 0.95 * s.offeredRate,
       );
     const best = (list: StepResult[]) => (list.length ? Math.max(...list.map((s) => s.offeredRate)) : null);
@@ -458,7 +462,8 @@ function probeCustomers(): SyntheticCustomer[] {
 
 /** Follows DECISIONS and offers, keyed by event id. */
 class Tracker {
-  scheduled = new Map<string, { atMs: number; purchase: boolean }>();
+  /** refused: answered OVERLOADED_RETRY or another error, so not stored and not expected to be decided */
+  scheduled = new Map<string, { atMs: number; purchase: boolean; refused?: boolean }>();
   decisions = new Map<string, { decidedAtMs: number; outcome: string; count: number; latencyMs: number }>();
   offers = new Map<string, { atMs: number; count: number }>();
 
@@ -543,7 +548,10 @@ function request(
       .then(
         (m) => {
           phase.acks.push(nowMs() - scheduledMs);
-          if (!(decodeJson(m.data) as IngestReply).ok) phase.rejected++;
+          if (!(decodeJson(m.data) as IngestReply).ok) {
+            phase.rejected++;
+            b.tracker.scheduled.get(id)!.refused = true;
+          }
         },
         () => void phase.sendErrors++,
       ),
@@ -579,7 +587,10 @@ async function settle(
     await sleep(drainedAt ? 50 : 250);
   }
   const unpublished = ids.filter(
-    (id) => b.tracker.scheduled.get(id)?.purchase && !b.tracker.decisions.has(id),
+    (id) =>
+      b.tracker.scheduled.get(id)?.purchase &&
+      !b.tracker.scheduled.get(id)?.refused &&
+      !b.tracker.decisions.has(id),
   );
   await mapBounded(unpublished, 32, async (id) => {
     const record = await b.decisions.findById(decisionIdOf(id));
@@ -657,7 +668,7 @@ function measure(
     if (d && d.count > 1) duplicateDecisions += d.count - 1;
     if (d?.outcome === 'offer' && !o) lostOffers++;
     // Latency and outcomes over purchases: each has a decision, published or (none) read back from Cassandra.
-    if (scheduled.purchase) {
+    if (scheduled.purchase && !scheduled.refused) {
       purchases++;
       if (d) {
         toDecision.push(d.decidedAtMs - scheduled.atMs);
@@ -933,7 +944,7 @@ export function formatStep(s: StepResult): string {
     `${s.kind === 'ramp' ? '' : `${s.kind} `}${String(s.offeredRate).padStart(5)} ev/s offered, ${String(s.achievedSendRate).padStart(5)} sent` +
     ` | event→decision p50 ${f(s.eventToDecision.p50)} p95 ${f(s.eventToDecision.p95)} p99 ${f(s.eventToDecision.p99)} max ${f(s.eventToDecision.max)} ms` +
     ` | event→offer p99 ${f(s.eventToOffer.p99)} ms | late ${pct(s.lateShare)} | offers/purchases ${pct(s.offerShare)}` +
-    ` | hot-tier hits ${s.hotTier ? pct(s.hotTier.hitRatio) : '-'} | lost ${s.lostDecisions}+${s.lostOffers}, dup ${s.duplicateDecisions}+${s.duplicateOffers}` +
+    ` | hot-tier hits ${s.hotTier ? pct(s.hotTier.hitRatio) : '-'}${s.rejected ? ` | refused ${s.rejected}` : ''} | lost ${s.lostDecisions}+${s.lostOffers}, dup ${s.duplicateDecisions}+${s.duplicateOffers}` +
     ` | CPU ${s.cpuMsPerEvent} ms/event | drain ${s.drainS ?? '>deadline'} s`
   );
 }
