@@ -79,3 +79,49 @@ void test('pruneRows keeps the 365 days ending today and anything later', () => 
     ['2026-11-25', '2026-11-24'],
   );
 });
+
+void test('mergeRows gives the sorted result whether or not the existing rows were in order', () => {
+  const row = (day: string, dim: string): DailyRollup => ({
+    day,
+    dim,
+    spend: 0,
+    purchases: 0,
+    visits: 0,
+    items: 0,
+    events: 1,
+  });
+  const sorted = [
+    row('2026-11-25', 'all'),
+    row('2026-11-24', 'all'),
+    row('2026-11-24', 'store:a'),
+    row('2026-11-20', 'all'),
+  ];
+  const replacement = [row('2026-11-24', 'store:b'), row('2026-11-24', 'all')];
+  const expected = ['2026-11-25 all', '2026-11-24 all', '2026-11-24 store:b', '2026-11-20 all'];
+  const keys = (rows: DailyRollup[]) => rows.map((r) => `${r.day} ${r.dim}`);
+  assert.deepEqual(keys(mergeRows(sorted, replacement)), expected);
+  assert.deepEqual(
+    keys(mergeRows([...sorted].reverse(), replacement)),
+    expected,
+    'unordered input is sorted',
+  );
+  assert.deepEqual(
+    keys(mergeRows(sorted, [row('2026-11-30', 'all')]))[0],
+    '2026-11-30 all',
+    'a new newest day',
+  );
+  assert.deepEqual(
+    keys(mergeRows(sorted, [row('2026-01-01', 'all')])).at(-1),
+    '2026-01-01 all',
+    'a new oldest day',
+  );
+  // pruneRows keeps the order it is given, in order or not
+  assert.deepEqual(
+    pruneRows([...sorted].reverse(), '2026-11-25', 2).map((r) => r.day),
+    ['2026-11-24', '2026-11-24', '2026-11-25'],
+  );
+  assert.deepEqual(
+    pruneRows(sorted, '2026-11-25', 2).map((r) => r.day),
+    ['2026-11-25', '2026-11-24', '2026-11-24'],
+  );
+});

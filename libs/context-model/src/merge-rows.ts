@@ -13,6 +13,11 @@ export function mergeRows(
   replacement: readonly DailyRollup[],
 ): DailyRollup[] {
   if (replacement.length === 0) return [...existing];
+  const day = replacement[0].day;
+  if (replacement.every((r) => r.day === day)) {
+    const spliced = spliceDay(existing, day, replacement);
+    if (spliced) return spliced;
+  }
   const days = new Set<string>();
   for (const r of replacement) days.add(r.day);
   const out: DailyRollup[] = [];
@@ -20,6 +25,32 @@ export function mergeRows(
   for (const r of replacement) out.push(r);
   // Two sorted runs (already-sorted existing rows, then one day's rows): TimSort merges them in linear time.
   return out.sort(compareRows);
+}
+
+/**
+ * One day's rows replaced in rows already in `customer_daily` order (the live fold, every event): the rows
+ * before the day, the day's new rows, the rows after — a copy, no sort. Undefined when `existing` turns out
+ * not to be ordered by day (the caller then sorts).
+ */
+function spliceDay(
+  existing: readonly DailyRollup[],
+  day: string,
+  replacement: readonly DailyRollup[],
+): DailyRollup[] | undefined {
+  const out: DailyRollup[] = [];
+  let i = 0;
+  for (; i < existing.length && existing[i].day > day; i++) {
+    if (i > 0 && existing[i].day > existing[i - 1].day) return undefined;
+    out.push(existing[i]);
+  }
+  for (const r of [...replacement].sort(compareRows)) out.push(r);
+  while (i < existing.length && existing[i].day === day) i++;
+  for (; i < existing.length; i++) {
+    if (existing[i].day >= day || (out.length > 0 && existing[i].day > out[out.length - 1].day))
+      return undefined;
+    out.push(existing[i]);
+  }
+  return out;
 }
 
 /**
@@ -32,5 +63,13 @@ export function pruneRows(
   keepDays: number = HORIZON_DAYS,
 ): DailyRollup[] {
   const oldest = dayIndex(today) - keepDays + 1;
+  // Rows in customer_daily order end with the oldest day: nothing to drop is the common case, and costs one look.
+  const last = rows[rows.length - 1];
+  if (last === undefined || (parseDayIndex(last.day) >= oldest && isByDayDesc(rows))) return [...rows];
   return rows.filter((r) => parseDayIndex(r.day) >= oldest);
+}
+
+function isByDayDesc(rows: readonly DailyRollup[]): boolean {
+  for (let i = 1; i < rows.length; i++) if (rows[i].day > rows[i - 1].day) return false;
+  return true;
 }
