@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --system-only] [-- --overload-rate N] [-- --allow-dirty]
+ * npm run bench [-- --quick] [-- --system-only] [-- --rates 300,600] [-- --overload-rate N] [-- --profile] [-- --allow-dirty]
  *
  * The whole system under open-loop load (bench/system.ts), then the component benchmarks with their peers
  * (decision engine vs json-rules-engine; ingestion; context vs PostgreSQL) where present. Prints tables and
@@ -8,10 +8,12 @@
  * uncommitted changes (results must name the code they measured) unless --allow-dirty.
  */
 import { execSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, release } from 'node:os';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { projectPath } from '@nunchi/config';
 import { startOwnNats } from '../tools/sandbox.js';
+import { reportProfiles } from './profile.js';
 import { report, systemChart } from './report.js';
 import { runSystemBench, type SystemBenchResult } from './system.js';
 
@@ -24,6 +26,7 @@ const systemOnly = args.includes('--system-only');
 const allowDirty = args.includes('--allow-dirty');
 const overloadRate = numberFlag('--overload-rate');
 const rates = ratesFlag('--rates');
+const profile = args.includes('--profile');
 const SCHEMA_VERSION = 2;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -106,7 +109,12 @@ async function main(): Promise<void> {
   if (measured.endsWith('-dirty') && !allowDirty)
     throw new Error(`the tree has uncommitted changes (${measured}): commit first, or pass --allow-dirty for a run that is not for the record`);
   const startedAt = new Date().toISOString();
-  const system: SystemBenchResult = await runSystemBench({ quick, log, overloadRate, rates });
+  const profileDir = profile ? mkdtempSync(join(tmpdir(), 'nunchi-profile-')) : undefined;
+  const system: SystemBenchResult = await runSystemBench({ quick, log, overloadRate, rates, ...(profileDir ? { profileDir } : {}) });
+  if (profileDir) {
+    log(`\nCPU profiles of the services over the whole run (${profileDir}):`);
+    reportProfiles(profileDir, log);
+  }
   const components: Record<string, unknown> = {};
   if (!systemOnly) {
     // Component runs that publish (ingestion) get a NATS server of their own: nothing is left in the

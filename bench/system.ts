@@ -68,6 +68,8 @@ export interface SystemBenchOptions {
   overloadSeconds?: number;
   seed?: number;
   log?: (line: string) => void;
+  /** a folder: every service runs with --cpu-prof and writes its CPU profile there when stopped */
+  profileDir?: string;
 }
 
 /** CPU and RSS of one process over a step, and its CPU per event offered. */
@@ -290,7 +292,11 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     for (const file of campaignFiles) await applyCampaign(resources, file, 'bench');
     log(`campaigns: ${campaignFiles.length} applied`);
 
-    services = await startServices({ env, log: () => undefined });
+    services = await startServices({
+      env,
+      log: () => undefined,
+      ...(options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {}),
+    });
     const pids: Record<string, number> = { nats: nats.pid };
     for (const [name, pid] of Object.entries(services.pids)) if (pid) pids[name] = pid;
     for (const [name, r] of Object.entries(infra) as Array<[string, { pid?: number | null }]>)

@@ -31,6 +31,8 @@ export interface StartOptions {
   /** milliseconds to wait for every /ready; @default 60_000 */
   readyTimeoutMs?: number;
   services?: ReadonlyArray<(typeof SERVICES)[number]>;
+  /** extra Node flags for every service, e.g. `--cpu-prof` (the bench's --profile) */
+  nodeArgs?: string[];
 }
 
 /** Starts the services as child processes (exactly as deployed: one process each) and waits until all are ready. */
@@ -47,7 +49,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
   for (const name of options.services ?? SERVICES) {
     const port = Number(env[`NUNCHI_${name.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[name]);
     urls[name] = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, ['--enable-source-maps', ...(NODE_FLAGS[name] ?? []), projectPath('dist', 'apps', name, 'src', 'main.js')], {
+    const child = spawn(process.execPath, ['--enable-source-maps', ...(NODE_FLAGS[name] ?? []), ...(options.nodeArgs ?? []), projectPath('dist', 'apps', name, 'src', 'main.js')], {
       env: { ...env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
