@@ -1,4 +1,4 @@
-import { ErasureRepository } from '@nunchi/cassandra';
+import { ContextRepository, CustomerRepository, ErasureRepository } from '@nunchi/cassandra';
 import { encodeJson } from '@nunchi/messaging';
 import { ContractError, isSubjectToken, Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import type { Resources } from '../resources.js';
@@ -7,11 +7,18 @@ import type { Resources } from '../resources.js';
  * Erases one customer (the same as DELETE /v1/customers/:id on the context service): every table, then a hint
  * so running context replicas drop the customer from their hot tier. Returns the receipt.
  */
-export async function eraseCustomer(resources: Resources, customerId: string): Promise<ErasureReceipt> {
+export async function eraseCustomer(
+  resources: Resources,
+  customerId: string,
+  options: { force?: boolean } = {},
+): Promise<ErasureReceipt> {
   if (!isSubjectToken(customerId))
     throw new ContractError('VALIDATION_FAILED', [
       { path: 'customerId', message: 'must be 1-64 of [A-Za-z0-9_-]' },
     ]);
+  // An erasure leaves a permanent tombstone that refuses the id's later events: a typo must not leave one.
+  if (!options.force && !(await isKnown(resources, customerId)))
+    throw new UnknownCustomerError(customerId);
   const receipt = await new ErasureRepository(await resources.cassandra()).erase(customerId, {
     timeZone: resources.config.domain.timeZone,
   });
@@ -27,4 +34,30 @@ export function formatReceipt(receipt: ErasureReceipt): string[] {
     `${receipt.customerId}: erased${receipt.alreadyErased ? ' again (first erased ' + receipt.erasedAt + ')' : ' at ' + receipt.erasedAt}; ${total} rows removed`,
     ...Object.entries(receipt.removed).map(([table, n]) => `  ${table.padEnd(24)} ${n}`),
   ];
+}
+
+/** Refused: the id has no profile, no events and no earlier erasure (`--force` erases it anyway). */
+export class UnknownCustomerError extends Error {
+  override readonly name = 'UnknownCustomerError';
+  constructor(customerId: string) {
+    super(
+      `no customer ${customerId}: no profile, no events, never erased. Nothing was erased. ` +
+        'An erasure leaves a permanent tombstone that refuses every later event of this id; ' +
+        'if that is what you want (e.g. an id known only elsewhere), repeat with --force.',
+    );
+  }
+}
+
+/** Whether the id has a profile, events, or an earlier erasure (repeating one is always allowed). */
+async function isKnown(resources: Resources, customerId: string): Promise<boolean> {
+  const cql = await resources.cassandra();
+  const customers = new CustomerRepository(cql);
+  const domain = resources.config.domain;
+  const history = new ContextRepository(cql, domain.eventTtlDays * 86_400, domain.seenIdTtlDays * 86_400);
+  const [profile, months, erased] = await Promise.all([
+    customers.get(customerId),
+    history.months(customerId),
+    customers.isErased(customerId),
+  ]);
+  return profile !== null || months.length > 0 || erased;
 }

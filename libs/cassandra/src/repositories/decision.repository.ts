@@ -27,6 +27,15 @@ const Q = defineStatements({
     'decisions_by_campaign.day',
     'SELECT decision_id, customer_id, outcome, offer_id, value, cost FROM decisions_by_campaign WHERE campaign_id = ? AND day = ?',
   ),
+  // Listings for operators (`nunchi decisions list`): newest first, bounded.
+  ofCustomer: statement(
+    'decisions.of_customer',
+    'SELECT decided_at, decision_id, event_id, outcome, campaign_id, campaign_version, offer_id, channel, store_id, value, cost FROM decisions WHERE customer_id = ? AND decided_at >= ? LIMIT ?',
+  ),
+  ofCampaignDay: statement(
+    'decisions_by_campaign.of_day',
+    'SELECT decided_at, decision_id, customer_id, outcome, offer_id, value, cost FROM decisions_by_campaign WHERE campaign_id = ? AND day = ? AND decided_at >= ? ORDER BY decided_at DESC LIMIT ?',
+  ),
 
   // Budgets (see claimBudgets): static running totals and one claim row per decision id.
   budgetOf: statement(
@@ -75,6 +84,25 @@ const Q = defineStatements({
   ),
 });
 
+/** One row of a decision listing (the per-customer or per-campaign table: outcomes offer, control, late). */
+export interface DecisionSummary {
+  decisionId: string;
+  /** ISO-8601 */
+  decidedAt: string;
+  outcome: string;
+  customerId: string;
+  campaignId?: string;
+  campaignVersion?: number;
+  offerId?: string;
+  /** per-customer listing only */
+  eventId?: string;
+  channel?: string;
+  storeId?: string;
+  /** major currency unit */
+  value?: number;
+  cost?: number;
+}
+
 /** Claims of one conditional batch: more would exceed Cassandra's batch size warning for little gain. */
 export const MAX_BUDGET_GROUP = 64;
 
@@ -107,6 +135,20 @@ export interface StoredContacts {
 export type ConditionalWrite = 'applied' | 'conflict' | 'unknown';
 
 const { responseErrorCodes } = cassandra.types;
+
+const optional = <K extends string, V>(key: K, value: V | null | undefined) =>
+  (value === null || value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
+
+function summaryOf(r: cassandra.types.Row) {
+  return {
+    decisionId: r['decision_id'] as string,
+    decidedAt: (r['decided_at'] as Date).toISOString(),
+    outcome: r['outcome'] as string,
+    ...optional('offerId', r['offer_id'] as string | null),
+    ...optional('value', r['value'] as number | null),
+    ...optional('cost', r['cost'] as number | null),
+  };
+}
 
 /**
  * A failure after which a lightweight transaction may or may not have been applied (or was not tried):
@@ -190,6 +232,31 @@ export class DecisionRepository {
     const rows = (await run(this.client, Q.decidedSince, [customerId, new Date(sinceMs)])).rows;
     const row = rows.find((r) => r['decision_id'] === decisionId);
     return row ? (row['decided_at'] as Date).getTime() : undefined;
+  }
+
+  /** A customer's decisions with a campaign (offer, control, late) since sinceMs, newest first. */
+  async ofCustomer(customerId: string, sinceMs: number, limit: number): Promise<DecisionSummary[]> {
+    const rows = (await run(this.client, Q.ofCustomer, [customerId, new Date(sinceMs), limit])).rows;
+    return rows.map((r) => ({
+      ...summaryOf(r),
+      customerId,
+      ...optional('eventId', r['event_id'] as string | null),
+      ...optional('campaignId', r['campaign_id'] as string | null),
+      ...optional('campaignVersion', r['campaign_version'] as number | null),
+      ...optional('channel', r['channel'] as string | null),
+      ...optional('storeId', r['store_id'] as string | null),
+    }));
+  }
+
+  /** A campaign's decisions of one local day at or after sinceMs, newest first. */
+  async ofCampaignDay(
+    campaignId: string,
+    day: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<DecisionSummary[]> {
+    const rows = (await run(this.client, Q.ofCampaignDay, [campaignId, day, new Date(sinceMs), limit])).rows;
+    return rows.map((r) => ({ ...summaryOf(r), customerId: r['customer_id'] as string, campaignId }));
   }
 
   async byCampaignDay(campaignId: string, day: string) {
