@@ -5,7 +5,7 @@ import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry';
 import { EventsController } from './events.controller.js';
-import { HttpErrorFilter } from './http-error.filter.js';
+import { IngestionHttpErrorFilter } from './http-error.filter.js';
 import { IdentityRepository } from './identity.repository.js';
 import { InboundListener } from './inbound.listener.js';
 import { IngestEventUseCase } from './ingest-event.usecase.js';
@@ -21,7 +21,7 @@ export class IngestionModule {
         IdentityRepository,
         IngestEventUseCase,
         InboundListener,
-        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_FILTER, useClass: IngestionHttpErrorFilter },
       ],
     };
   }

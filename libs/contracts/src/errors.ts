@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'CUSTOMER_ERASED'
   | 'UNAVAILABLE_RETRY'
   | 'NOT_FOUND'
+  | 'CUSTOMER_NOT_FOUND'
   | 'INTERNAL';
 
 /** A contract violation: the input is wrong and sending it again unchanged will not help. */
@@ -24,6 +25,12 @@ export class ContractError extends Error {
   ) {
     super(`${code}: ${details.map((d) => `${d.path || '(root)'} ${d.message}`).join('; ')}`, options);
   }
+}
+
+/** The error body of every HTTP API (and of a refused NATS request): `{"ok":false,"error":{...}}`. */
+export interface ErrorReply {
+  ok: false;
+  error: { code: ErrorCode; message?: string; details: ProblemDetail[] };
 }
 
 /** Reply body of the inbound request/reply door and of each HTTP batch item. */
