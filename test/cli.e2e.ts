@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { getMetadataStorage } from 'class-validator';
-import { CustomerRepository, DecisionRepository, type CqlClient } from '@nunchi/cassandra';
+import {
+  CampaignRepository,
+  CustomerRepository,
+  DecisionRepository,
+  type CqlClient,
+} from '@nunchi/cassandra';
 import { projectPath } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
 import { CustomerImportDto, decisionIdOf, type DecisionRecord } from '@nunchi/contracts';
@@ -25,10 +30,14 @@ interface Run {
 /** The nunchi tool as an operator runs it (same environment: keyspace, NATS); never throws. */
 const nunchi = async (...args: string[]): Promise<Run> => {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [projectPath('dist', 'apps', 'cli', 'src', 'main.js'), ...args], {
-      env: process.env,
-      timeout: 30_000,
-    });
+    const { stdout, stderr } = await exec(
+      process.execPath,
+      [projectPath('dist', 'apps', 'cli', 'src', 'main.js'), ...args],
+      {
+        env: process.env,
+        timeout: 30_000,
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code?: number; stdout?: string; stderr?: string; killed?: boolean };
@@ -209,7 +218,14 @@ describe('nunchi CLI', () => {
       cost: 5000,
     });
     const none = record(`t${run}-e-none`, 10_000, {
-      losses: [{ campaignId: campaign, campaignVersion: 3, reason: 'audience', detail: 'audience false: customer.age=20' }],
+      losses: [
+        {
+          campaignId: campaign,
+          campaignVersion: 3,
+          reason: 'audience',
+          detail: 'audience false: customer.age=20',
+        },
+      ],
     });
 
     before(async () => {
@@ -236,7 +252,10 @@ describe('nunchi CLI', () => {
     it('explain of an unknown event or id fails (exit 1) saying what it looked for', async () => {
       const r = await nunchi('decisions', 'explain', '--event', `t${run}-never`);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`no decision for event t${run}-never \\(decision id ${decisionIdOf(`t${run}-never`)}\\)`));
+      assert.match(
+        r.stderr,
+        new RegExp(`no decision for event t${run}-never \\(decision id ${decisionIdOf(`t${run}-never`)}\\)`),
+      );
       const eventAsId = await nunchi('decisions', 'explain', `t${run}-never`);
       assert.equal(eventAsId.code, 1);
       assert.match(eventAsId.stderr, /for an event id use --event/);
@@ -261,7 +280,10 @@ describe('nunchi CLI', () => {
 
     it('list --since and --limit bound the listing; --json prints one object per line', async () => {
       const recent = await nunchi('decisions', 'list', '--customer', customer, '--since', '1d', '--json');
-      const objects = recent.stdout.trim().split('\n').map((l) => JSON.parse(l) as { decisionId: string; eventId: string });
+      const objects = recent.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { decisionId: string; eventId: string });
       assert.deepEqual(
         objects.map((o) => o.decisionId),
         [control.decisionId, offer.decisionId],
@@ -269,7 +291,14 @@ describe('nunchi CLI', () => {
       assert.equal(objects[1].eventId, offer.eventId);
       const one = await nunchi('decisions', 'list', '--customer', customer, '--limit', '1');
       assert.equal(one.stdout.trim().split('\n').length, 2, 'header and one row');
-      const future = await nunchi('decisions', 'list', '--customer', customer, '--since', new Date(nowMs + 3_600_000).toISOString());
+      const future = await nunchi(
+        'decisions',
+        'list',
+        '--customer',
+        customer,
+        '--since',
+        new Date(nowMs + 3_600_000).toISOString(),
+      );
       assert.match(future.stdout, /^no decisions since/);
     });
 
@@ -282,9 +311,22 @@ describe('nunchi CLI', () => {
         lines.slice(1).map((l) => l.split(/ +/)[1]),
         [control.decisionId, offer.decisionId, old.decisionId],
       );
-      const today = await nunchi('decisions', 'list', '--campaign', campaign, '--since', '1h', '--limit', '1');
+      const today = await nunchi(
+        'decisions',
+        'list',
+        '--campaign',
+        campaign,
+        '--since',
+        '1h',
+        '--limit',
+        '1',
+      );
       assert.deepEqual(
-        today.stdout.trim().split('\n').slice(1).map((l) => l.split(/ +/)[1]),
+        today.stdout
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(/ +/)[1]),
         [control.decisionId],
       );
     });
@@ -300,11 +342,17 @@ describe('nunchi CLI', () => {
       const r = await nunchi('campaigns', 'list', ...args);
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.trim().split('\n');
-      return { header: lines[0], rows: lines.filter((l) => l.startsWith(`t${run}-`)).map((l) => l.split(/ {2,}/)) };
+      return {
+        header: lines[0],
+        rows: lines.filter((l) => l.startsWith(`t${run}-`)).map((l) => l.split(/ {2,}/)),
+      };
     };
 
     it('list: a header row, names, state and budget used; --state filters; ended only with --all', async () => {
-      assert.equal((await apply({ id: id('live'), name: 'Live one', budget: { maxOffers: 5, maxCost: 9000 } })).code, 0);
+      assert.equal(
+        (await apply({ id: id('live'), name: 'Live one', budget: { maxOffers: 5, maxCost: 9000 } })).code,
+        0,
+      );
       assert.equal((await apply({ id: id('held'), name: 'Held one', state: 'paused' })).code, 0);
       assert.equal((await apply({ id: id('gone'), name: 'Gone one' })).code, 0);
       assert.equal((await nunchi('campaigns', 'end', id('gone'))).code, 0);
@@ -318,12 +366,45 @@ describe('nunchi CLI', () => {
           [id('live'), 'Live one', 'active', 'v1', '0/5', '0/9000'],
         ],
       );
-      assert.deepEqual((await listed('--state', 'paused')).rows.map((r) => r[0]), [id('held')]);
-      assert.deepEqual((await listed('--state', 'ended')).rows.map((r) => r[0]), [id('gone')]);
-      assert.deepEqual((await listed('--all')).rows.map((r) => r[0]), [id('gone'), id('held'), id('live')]);
+      assert.deepEqual(
+        (await listed('--state', 'paused')).rows.map((r) => r[0]),
+        [id('held')],
+      );
+      assert.deepEqual(
+        (await listed('--state', 'ended')).rows.map((r) => r[0]),
+        [id('gone')],
+      );
+      assert.deepEqual(
+        (await listed('--all')).rows.map((r) => r[0]),
+        [id('gone'), id('held'), id('live')],
+      );
       const bad = await nunchi('campaigns', 'list', '--state', 'sleeping');
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--state must be one of active, paused, ended/);
+    });
+
+    it('an always-on campaign needs no schedule: stored with the business time zone (NUNCHI_TIMEZONE)', async () => {
+      const always = id('always');
+      created.push(always);
+      const file = join(dir, 'always.yaml');
+      writeFileSync(
+        file,
+        `id: ${always}\nname: Always\ntrigger: { types: [purchase] }\noffers: [{ id: a, title: A, value: 1 }]\n`,
+      );
+      const r = await nunchi('campaigns', 'apply', file);
+      assert.equal(r.code, 0, r.stderr);
+      const stored = await new CampaignRepository(cql).latest(always);
+      assert.deepEqual((JSON.parse(stored!.definition) as { schedule: unknown }).schedule, {
+        timezone: resources.config.domain.timeZone,
+      });
+      // A misspelt field is refused with a suggestion, as `path: message`.
+      writeFileSync(
+        file,
+        `id: ${always}\nname: Always\naudiance: "true"\ntrigger: { types: [purchase] }\noffers: [{ id: a, title: A, value: 1 }]\n`,
+      );
+      const typo = await nunchi('campaigns', 'apply', file);
+      assert.equal(typo.code, 1);
+      assert.match(typo.stderr, /\n {2}audiance: is not a known field \(did you mean audience\?\)/);
     });
 
     it('apply keeps a paused campaign paused unless the file sets a state', async () => {
@@ -333,7 +414,10 @@ describe('nunchi CLI', () => {
       const again = await apply({ id: held, name: 'renamed' });
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /applied as version 3 \(paused\)/);
-      assert.deepEqual((await listed('--state', 'paused')).rows.filter((r) => r[0] === held).map((r) => r[1]), ['renamed']);
+      assert.deepEqual(
+        (await listed('--state', 'paused')).rows.filter((r) => r[0] === held).map((r) => r[1]),
+        ['renamed'],
+      );
       const resumed = await apply({ id: held, name: 'renamed', state: 'active' });
       assert.match(resumed.stdout, /applied as version 4 \(active\)/);
     });
@@ -344,7 +428,10 @@ describe('nunchi CLI', () => {
       assert.equal((await nunchi('campaigns', 'end', gone)).code, 0);
       const resume = await nunchi('campaigns', 'resume', gone);
       assert.equal(resume.code, 1);
-      assert.match(resume.stderr, new RegExp(`${gone} has ended and cannot be resumed: ending a campaign is final`));
+      assert.match(
+        resume.stderr,
+        new RegExp(`${gone} has ended and cannot be resumed: ending a campaign is final`),
+      );
       assert.equal((await nunchi('campaigns', 'pause', gone)).code, 1);
       const reapply = await apply({ id: gone, state: 'active' });
       assert.equal(reapply.code, 1);

@@ -23,7 +23,9 @@ describe('one error shape on every HTTP API', () => {
     assert.equal(body.ok, false, JSON.stringify(body));
     // message is optional in the contract (ingestion's validation replies say it all in details)
     assert.deepEqual(
-      Object.keys(body.error).filter((k) => k !== 'message').sort(),
+      Object.keys(body.error)
+        .filter((k) => k !== 'message')
+        .sort(),
       ['code', 'details'],
       JSON.stringify(body),
     );

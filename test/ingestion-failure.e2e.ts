@@ -142,7 +142,7 @@ describe('ingestion: failure without loss', () => {
     assert.match(
       listed.out,
       new RegExp(
-        `#${first} \\S+Z ingestion mkt\\.in\\.pos\\.visit\\n    reason: VALIDATION_FAILED: occurredAt more than 5 minutes in the future\\n    \\d+ bytes: \\{"id":"t${run}-ahead"`,
+        `#${first} \\S+Z ingestion mkt\\.in\\.pos\\.visit\\n    reason: VALIDATION_FAILED: occurredAt: more than 5 minutes in the future\\n    \\d+ bytes: \\{"id":"t${run}-ahead"`,
       ),
     );
     assert.match(

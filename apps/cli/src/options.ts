@@ -35,11 +35,12 @@ export function integerOption(min = 1, max = Number.MAX_SAFE_INTEGER): (value: s
 export function parseInteger(value: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const text = value.trim();
   const n = /^[+-]?\d+$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(n))
-    throw new InvalidArgumentError(`"${value}" is not a whole number.`);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
   if (n < min || n > max)
     throw new InvalidArgumentError(
-      max === Number.MAX_SAFE_INTEGER ? `must be at least ${min}, got ${n}.` : `must be ${min}-${max}, got ${n}.`,
+      max === Number.MAX_SAFE_INTEGER
+        ? `must be at least ${min}, got ${n}.`
+        : `must be ${min}-${max}, got ${n}.`,
     );
   return n;
 }

@@ -33,7 +33,12 @@ export class IngestionHttpErrorFilter extends HttpErrorFilter {
     ]);
     await reply
       .status(413)
-      .send(await this.ingest.refuse({ origin: `${request.method} ${request.url}`, bytes: new Uint8Array(0) }, error));
+      .send(
+        await this.ingest.refuse(
+          { origin: `${request.method} ${request.url}`, bytes: new Uint8Array(0) },
+          error,
+        ),
+      );
     return true;
   }
 }

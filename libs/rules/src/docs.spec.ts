@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CEL_TYPES, CEL_VARIABLES } from './cel-environment.js';
 import { compileExpression, isCelProblem } from './cel-expression.js';
+import { parseCampaign } from './parse-campaign.js';
 
 function repoFile(rel: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -39,5 +40,22 @@ void describe('docs/cel-reference.md', () => {
       const c = compileExpression(line);
       assert.ok(!isCelProblem(c), `${line}\n${isCelProblem(c) ? c.message : ''}`);
     }
+  });
+});
+
+void describe('docs/campaigns.md', () => {
+  void it('shows a refused campaign with exactly the problems, layout and CEL carets the code prints', () => {
+    const doc = readFileSync(repoFile('docs/campaigns.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Validation errors'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    const shown = /```text\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(yaml && shown, 'a ```yaml and a ```text block under "## Validation errors"');
+    let printed = '';
+    try {
+      parseCampaign(yaml, { timeZone: 'Asia/Seoul' });
+    } catch (e) {
+      printed = (e as Error).message;
+    }
+    assert.equal(shown.trimEnd(), printed);
   });
 });

@@ -55,7 +55,7 @@ export async function applyCampaign(
   file: string,
   appliedBy = process.env['USER'] ?? 'nunchi',
 ): Promise<ApplyResult> {
-  const definition = parseCampaign(await readText(file));
+  const definition = parseCampaign(await readText(file), { timeZone: resources.config.domain.timeZone });
   compileCampaign(definition, 0); // refuse what would not compile before anything is stored
   const latest = await new CampaignRepository(await resources.cassandra()).latest(definition.id);
   // A file without `state` keeps the stored one: re-applying a paused campaign to fix a typo does not
@@ -195,7 +195,7 @@ export async function testCampaign(
   file: string,
   options: CampaignTestOptions,
 ): Promise<CampaignTestReport> {
-  const definition = parseCampaign(await readText(file));
+  const definition = parseCampaign(await readText(file), { timeZone: resources.config.domain.timeZone });
   const event = await readEvent(options.eventFile, options.customerId);
   const cql = await resources.cassandra();
   const tz = resources.config.domain.timeZone;

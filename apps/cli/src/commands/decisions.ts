@@ -39,12 +39,19 @@ export interface ListOptions {
  */
 export async function listDecisions(resources: Resources, options: ListOptions): Promise<DecisionSummary[]> {
   const repo = new DecisionRepository(await resources.cassandra());
-  if (options.customerId !== undefined) return repo.ofCustomer(options.customerId, options.sinceMs, options.limit);
+  if (options.customerId !== undefined)
+    return repo.ofCustomer(options.customerId, options.sinceMs, options.limit);
   const tz = resources.config.domain.timeZone;
   const first = localDay(options.sinceMs, tz);
   const out: DecisionSummary[] = [];
-  for (let day = localDay(options.nowMs ?? Date.now(), tz); day >= first && out.length < options.limit; day = addDays(day, -1))
-    out.push(...(await repo.ofCampaignDay(options.campaignId!, day, options.sinceMs, options.limit - out.length)));
+  for (
+    let day = localDay(options.nowMs ?? Date.now(), tz);
+    day >= first && out.length < options.limit;
+    day = addDays(day, -1)
+  )
+    out.push(
+      ...(await repo.ofCampaignDay(options.campaignId!, day, options.sinceMs, options.limit - out.length)),
+    );
   return out;
 }
 
@@ -54,12 +61,23 @@ export function formatDecisions(list: DecisionSummary[], by: 'customer' | 'campa
     d.decidedAt,
     d.decisionId,
     d.outcome,
-    by === 'customer' ? `${d.campaignId ?? '-'}${d.campaignVersion !== undefined ? ` v${d.campaignVersion}` : ''}` : d.customerId,
+    by === 'customer'
+      ? `${d.campaignId ?? '-'}${d.campaignVersion !== undefined ? ` v${d.campaignVersion}` : ''}`
+      : d.customerId,
     d.offerId ?? '-',
     d.value !== undefined ? String(d.value) : '-',
-    ...(by === 'customer' ? [`${d.channel ?? '-'}${d.storeId ? `@${d.storeId}` : ''}`, d.eventId ?? '-'] : []),
+    ...(by === 'customer'
+      ? [`${d.channel ?? '-'}${d.storeId ? `@${d.storeId}` : ''}`, d.eventId ?? '-']
+      : []),
   ]);
-  const header = ['DECIDED AT', 'DECISION', 'OUTCOME', by === 'customer' ? 'CAMPAIGN' : 'CUSTOMER', 'OFFER', 'VALUE'];
+  const header = [
+    'DECIDED AT',
+    'DECISION',
+    'OUTCOME',
+    by === 'customer' ? 'CAMPAIGN' : 'CUSTOMER',
+    'OFFER',
+    'VALUE',
+  ];
   if (by === 'customer') header.push('CHANNEL', 'EVENT');
   return table([header, ...rows]);
 }

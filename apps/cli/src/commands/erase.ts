@@ -17,8 +17,7 @@ export async function eraseCustomer(
       { path: 'customerId', message: 'must be 1-64 of [A-Za-z0-9_-]' },
     ]);
   // An erasure leaves a permanent tombstone that refuses the id's later events: a typo must not leave one.
-  if (!options.force && !(await isKnown(resources, customerId)))
-    throw new UnknownCustomerError(customerId);
+  if (!options.force && !(await isKnown(resources, customerId))) throw new UnknownCustomerError(customerId);
   const receipt = await new ErasureRepository(await resources.cassandra()).erase(customerId, {
     timeZone: resources.config.domain.timeZone,
   });

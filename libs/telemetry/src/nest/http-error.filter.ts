@@ -1,10 +1,4 @@
-import {
-  Catch,
-  HttpException,
-  Logger,
-  type ArgumentsHost,
-  type ExceptionFilter,
-} from '@nestjs/common';
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ContractError, type ErrorCode, type ErrorReply, type ProblemDetail } from '@nunchi/contracts';
 
@@ -48,21 +42,35 @@ export class HttpErrorFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const status = statusOf(exception);
     if (status >= 500)
-      this.logger.error(`${request.method} ${request.url}: ${(exception as Error)?.stack ?? String(exception)}`);
+      this.logger.error(
+        `${request.method} ${request.url}: ${(exception as Error)?.stack ?? String(exception)}`,
+      );
     if (await this.answer(exception, status, request, reply)) return;
     await reply.status(status).send(this.bodyOf(exception, status));
   }
 
   /** A subclass answers some errors itself: true when it has sent the reply. */
-  protected answer(_exception: unknown, _status: number, _request: FastifyRequest, _reply: FastifyReply): Promise<boolean> {
+  protected answer(
+    _exception: unknown,
+    _status: number,
+    _request: FastifyRequest,
+    _reply: FastifyReply,
+  ): Promise<boolean> {
     return Promise.resolve(false);
   }
 
   bodyOf(exception: unknown, status: number): ErrorReply {
     if (exception instanceof ContractError)
-      return { ok: false, error: { code: exception.code, message: exception.message, details: exception.details } };
+      return {
+        ok: false,
+        error: { code: exception.code, message: exception.message, details: exception.details },
+      };
     const response = exception instanceof HttpException ? exception.getResponse() : undefined;
-    if (response !== null && typeof response === 'object' && typeof (response as { code?: unknown }).code === 'string') {
+    if (
+      response !== null &&
+      typeof response === 'object' &&
+      typeof (response as { code?: unknown }).code === 'string'
+    ) {
       const r = response as { code: ErrorCode; message?: string; details?: ProblemDetail[] };
       return { ok: false, error: { code: r.code, message: r.message ?? '', details: r.details ?? [] } };
     }
