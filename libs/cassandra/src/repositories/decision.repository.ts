@@ -29,11 +29,11 @@ const Q = defineStatements({
   ),
   // Listings for operators (`nunchi decisions list`): newest first, bounded.
   ofCustomer: statement(
-    'decisions.of_customer',
+    'decisions.list_of_customer',
     'SELECT decided_at, decision_id, event_id, outcome, campaign_id, campaign_version, offer_id, channel, store_id, value, cost FROM decisions WHERE customer_id = ? AND decided_at >= ? LIMIT ?',
   ),
   ofCampaignDay: statement(
-    'decisions_by_campaign.of_day',
+    'decisions_by_campaign.list_of_day',
     'SELECT decided_at, decision_id, customer_id, outcome, offer_id, value, cost FROM decisions_by_campaign WHERE campaign_id = ? AND day = ? AND decided_at >= ? ORDER BY decided_at DESC LIMIT ?',
   ),
 
