@@ -3,9 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { RecentEvent } from '@nunchi/contracts';
 import { CEL_TYPES, CEL_VARIABLES } from './cel-environment.js';
 import { compileExpression, isCelProblem } from './cel-expression.js';
 import { parseCampaign } from './parse-campaign.js';
+import { CONTRACT_LOSS_REASONS } from './testing/loss-reasons.js';
 
 function repoFile(rel: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -29,6 +31,24 @@ void describe('docs/cel-reference.md', () => {
     for (const total of Object.keys(CEL_TYPES.Totals))
       assert.ok(reference.includes(`| \`${total}\` |`), total);
     for (const w of Object.keys(CEL_TYPES.Windows)) assert.ok(reference.includes(`\`${w}\``), w);
+  });
+
+  void it("documents every field of RecentEvent (ctx.recent[i]) as a table row, the contract's and CEL's alike", () => {
+    const rows = reference.slice(reference.indexOf('**RecentEvent**'));
+    // A Record over the contract's keys: adding a field to RecentEvent without listing it here does not compile.
+    const fields: Record<keyof RecentEvent, true> = {
+      id: true,
+      type: true,
+      channel: true,
+      occurredAt: true,
+      occurredAtMs: true,
+      storeId: true,
+      amount: true,
+    };
+    const contract = Object.keys(fields) as Array<keyof RecentEvent>;
+    assert.deepEqual(Object.keys(CEL_TYPES.RecentEvent).sort(), [...contract].sort());
+    for (const field of contract)
+      assert.match(rows, new RegExp(`\\n\\| \`${field}\` \\| ${CEL_TYPES.RecentEvent[field]} \\|`), field);
   });
 
   void it('every example compiles', () => {
@@ -57,5 +77,10 @@ void describe('docs/campaigns.md', () => {
       printed = (e as Error).message;
     }
     assert.equal(shown.trimEnd(), printed);
+  });
+
+  void it('lists every loss reason of the contract by its own name', () => {
+    const doc = readFileSync(repoFile('docs/campaigns.md'), 'utf8');
+    for (const reason of CONTRACT_LOSS_REASONS) assert.ok(doc.includes(`| \`${reason}\` |`), reason);
   });
 });
