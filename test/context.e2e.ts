@@ -270,6 +270,8 @@ describe('customer context: exact under real conditions', () => {
         {
           ...receipt.removed,
           customer_daily: receipt.removed['customer_daily'] > 0,
+          decisions: receipt.removed['decisions'] > 0,
+          decisions_by_campaign: receipt.removed['decisions_by_campaign'] > 0,
         },
         {
           customers: 1,
@@ -278,9 +280,8 @@ describe('customer context: exact under real conditions', () => {
           customer_events: 2,
           customer_event_months: 1,
           customer_daily: true,
-          // decisions and decisions_by_campaign are no longer written (only decisions_by_id): none to remove
-          decisions: 0,
-          decisions_by_campaign: 0,
+          decisions: true,
+          decisions_by_campaign: true,
           decisions_by_id: 2,
         },
       );

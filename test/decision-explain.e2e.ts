@@ -254,9 +254,9 @@ describe('decision explanations, control groups, outputs and the campaign dry ru
       `decision ${d.decisionId}`,
       `trace ${d.traceId}`,
       'outcome: OFFER small',
-      `${id('spent')} v1 / thanks: budget`,
+      `${id('spent')} v1 offer thanks: budget`,
       `${id('capped')} v1: cap`,
-      `${id('lower')} v1 / thanks: lower_rank`,
+      `${id('lower')} v1 offer thanks: lower_rank`,
       `${id('old')} v1: outside_schedule`,
       `${id('aud')} v1: audience`,
     ]) {
@@ -376,7 +376,7 @@ describe('decision explanations, control groups, outputs and the campaign dry ru
       await nunchi('campaigns', 'test', file, '--event', eventFile, '--customer', `${customer}-2`)
     ).stdout.toString();
     assert.match(other, /decision: no offer/);
-    assert.match(other, /not in audience — audience false: customer\.region='Seoul'/);
+    assert.match(other, /: audience — audience false: customer\.region='Seoul'/);
 
     // An invalid campaign is refused with every problem by path.
     const bad = campaignFile({ id: `t${run}-bad`, condition: 'event.amount >= ', offers: [] });

@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
-import { HealthModule } from '@nunchi/telemetry';
+import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { CampaignStatsAggregator } from './campaign-stats.js';
 import { StatsController } from './stats.controller.js';
 import { StreamReplay } from './stream-replay.js';
@@ -13,7 +14,11 @@ export class AnalyticsModule {
       module: AnalyticsModule,
       imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule],
       controllers: [StatsController],
-      providers: [{ provide: CampaignStatsAggregator, useValue: new CampaignStatsAggregator() }, StreamReplay],
+      providers: [
+        { provide: APP_FILTER, useValue: new HttpErrorFilter() },
+        { provide: CampaignStatsAggregator, useValue: new CampaignStatsAggregator() },
+        StreamReplay,
+      ],
     };
   }
 }

@@ -1,23 +1,43 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { migrate } from '@nunchi/cassandra';
 import { ConfigError, projectPath } from '@nunchi/config';
 import { ContractError } from '@nunchi/contracts';
 import { CampaignInvalidError } from '@nunchi/rules';
 import { Resources } from './resources.js';
-import { applyCampaign, listCampaigns, setCampaignState, testCampaign } from './commands/campaigns.js';
+import { applyCampaign, formatCampaigns, listCampaigns, setCampaignState, testCampaign } from './commands/campaigns.js';
 import { importCustomers } from './commands/customers.js';
 import { eraseCustomer, formatReceipt } from './commands/erase.js';
-import { explainDecisionById } from './commands/decisions.js';
+import { explainDecision, formatDecisions, listDecisions } from './commands/decisions.js';
 import { sendEventsFile } from './commands/events.js';
 import { tailOffers } from './commands/offers.js';
 import { listDlq, preview, replayDlq } from './commands/dlq.js';
+import { EXIT_CODES, EXIT_CODES_HELP, integerOption, parseSince, UsageError } from './options.js';
+
+/** `nunchi <command> --help` ends with these examples. */
+const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 
 const program = new Command('nunchi')
   .description('Operate Nunchi: import customers, apply campaigns, send events, follow offers, explain decisions.')
   .showHelpAfterError()
-  .addHelpText('after', '\nEnvironment: NATS_URL, CASSANDRA_CONTACT_POINTS and the rest are listed in the README.');
+  // Every usage error commander finds (unknown option, missing argument, a value an option parser refuses)
+  // exits with EXIT_CODES.usage; help and --version exit 0.
+  .exitOverride((error: CommanderError) => {
+    process.exit(error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage);
+  })
+  .addHelpText(
+    'after',
+    `${examples(
+      'nunchi migrate',
+      'nunchi customers import demo/customers.ndjson',
+      'nunchi campaigns apply campaigns/examples/bundang-dad-beer.yaml',
+      'nunchi events send events.ndjson',
+      'nunchi offers tail --limit 5',
+      'nunchi decisions list --customer c-000042',
+    )}${EXIT_CODES_HELP}\n\nEnvironment: NATS_URL, CASSANDRA_CONTACT_POINTS and the rest are listed in the README.\n` +
+      'Every command has --help with examples.',
+  );
 
 /** Runs a command with connections that are closed afterwards; known errors end with a message, not a stack. */
 function action<A extends unknown[]>(fn: (resources: Resources, ...args: A) => Promise<void>) {
@@ -28,12 +48,19 @@ function action<A extends unknown[]>(fn: (resources: Resources, ...args: A) => P
       await fn(resources, ...args);
     } catch (error) {
       const e = error as Error;
-      if (e instanceof CampaignInvalidError || e instanceof ContractError) {
-        process.stderr.write(`${e.message.split(':')[0]}:\n${e.details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n')}\n`);
+      if (e instanceof UsageError) {
+        process.stderr.write(`error: ${e.message}\n(run with --help for usage)\n`);
+        process.exitCode = EXIT_CODES.usage;
+        return;
+      }
+      if (e instanceof CampaignInvalidError) {
+        process.stderr.write(`${e.message}\n`);
+      } else if (e instanceof ContractError) {
+        process.stderr.write(`${e.code}:\n${e.details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n')}\n`);
       } else {
         process.stderr.write(`${e instanceof ConfigError || e.name.endsWith('Error') ? e.message : String(e)}\n`);
       }
-      process.exitCode = 1;
+      process.exitCode = EXIT_CODES.failure;
     } finally {
       await resources?.close().catch(() => undefined);
     }
@@ -43,6 +70,7 @@ function action<A extends unknown[]>(fn: (resources: Resources, ...args: A) => P
 program
   .command('migrate')
   .description('apply cql/NNNN_*.cql migrations in order (idempotent; refuses edited applied files)')
+  .addHelpText('after', examples('nunchi migrate', 'CASSANDRA_KEYSPACE=nunchi_staging nunchi migrate'))
   .action(
     action(async (r) => {
       const report = await migrate(r.config.cassandra, projectPath('cql'), (line) => console.log(line));
@@ -50,11 +78,36 @@ program
     }),
   );
 
-const customers = program.command('customers').description('customer profiles');
+const customers = program
+  .command('customers')
+  .description('customer profiles')
+  .addHelpText('after', examples('nunchi customers import customers.ndjson', 'nunchi customers erase c-000042'));
 customers
   .command('import <file>')
-  .description('import profiles from NDJSON: id, age, gender, region, creditTier, attributes{}, loyaltyCard?, phone?, email?')
+  .description('import profiles (and identities) from NDJSON, one customer per line; bad lines are reported, the rest imported')
   .option('--move-identifiers', 'an identifier that belongs to another customer moves to the imported one (default: the line is rejected as a conflict)')
+  .addHelpText(
+    'after',
+    `
+Fields of an import line (a JSON object; only id is required):
+  id                string, 1-64 of [A-Za-z0-9_-]: the customer id
+  age               integer 0-130, years
+  gender            "M" | "F" | "X"
+  region            string, at most 64 characters
+  creditTier        string, at most 8 characters
+  marketingConsent  boolean
+  attributes        object of string values: at most 50, keys <= 64 and values <= 256 characters
+  loyaltyCard       identity: printable ASCII without spaces, 1-64 characters
+  phone             identity: 6-24 digits (stored hashed)
+  email             identity: an address, at most 254 characters (stored hashed)
+  deviceId          identity: printable ASCII without spaces, 1-128 characters
+Events may name the customer by any of the identities instead of the id.
+${examples(
+  'nunchi customers import demo/customers.ndjson',
+  `echo '{"id":"c-000042","age":34,"gender":"M","region":"Bundang","loyaltyCard":"LC-1"}' > one.ndjson && nunchi customers import one.ndjson`,
+)}
+Exit code 3 when some lines were rejected (they are listed with line number and problem).`,
+  )
   .action(
     action(async (r, file: string, options: { moveIdentifiers?: boolean }) => {
       const report = await importCustomers(r, file, { moveIdentifiers: options.moveIdentifiers });
@@ -64,7 +117,7 @@ customers
       );
       for (const bad of report.rejected.slice(0, 20)) console.log(`  line ${bad.line}: ${bad.problems}`);
       for (const m of report.moved.slice(0, 20)) console.log(`  line ${m.line}: ${m.type} moved from customer ${m.owner}`);
-      if (report.rejected.length) process.exitCode = 2;
+      if (report.rejected.length) process.exitCode = EXIT_CODES.rejected;
     }),
   );
 
@@ -74,32 +127,52 @@ customers
   .command('erase <customerId>')
   .description('erase a customer everywhere (profile, identities, events, rollups, decisions, seen ids, hot tiers); prints rows removed per table; safe to repeat')
   .option('--json', 'print the receipt as JSON')
+  .option('--force', 'erase even an id with no profile, no events and no earlier erasure (leaves a tombstone that refuses its events)')
+  .addHelpText(
+    'after',
+    `${examples('nunchi customers erase c-000042', 'nunchi customers erase c-000042 --json', 'nunchi customers erase known-only-to-crm-7 --force')}
+An unknown id is refused (exit code 1) unless --force is given: the tombstone is permanent.`,
+  )
   .action(
-    action(async (r, customerId: string, options: { json?: boolean }) => {
-      const receipt = await eraseCustomer(r, customerId);
+    action(async (r, customerId: string, options: { json?: boolean; force?: boolean }) => {
+      const receipt = await eraseCustomer(r, customerId, { force: options.force });
       console.log(options.json ? JSON.stringify(receipt) : formatReceipt(receipt).join('\n'));
     }),
   );
 // ────────────────────────────────────────────────────────────────────────────────────────────────────────────
 
-const campaigns = program.command('campaigns').description('campaigns as code');
+const campaigns = program
+  .command('campaigns')
+  .description('campaigns as code')
+  .addHelpText('after', examples('nunchi campaigns apply campaigns/examples/bundang-dad-beer.yaml', 'nunchi campaigns list'));
 campaigns
   .command('apply <file>')
   .description('validate, compile and store a campaign YAML as a new version; decision replicas reload within a second')
+  .addHelpText(
+    'after',
+    `${examples('nunchi campaigns apply campaigns/examples/bundang-dad-beer.yaml')}
+A file without \`state\` keeps the campaign's stored state (a paused campaign stays paused); a new campaign
+starts active. An ended campaign cannot be applied again (ending is final): use a new id.`,
+  )
   .action(
     action(async (r, file: string) => {
       const result = await applyCampaign(r, file);
-      console.log(result.changed ? `${result.id}: applied as version ${result.version}` : `${result.id}: unchanged (version ${result.version})`);
+      console.log(result.changed ? `${result.id}: applied as version ${result.version} (${result.state})` : `${result.id}: unchanged (version ${result.version}, ${result.state})`);
     }),
   );
 campaigns
   .command('list')
-  .description('current version and state of every campaign')
+  .description('the current version of every campaign: name, state, budget used against its limits; ended ones only with --all')
+  .option('--state <state>', 'only campaigns in this state: active | paused | ended')
+  .option('--all', 'include ended campaigns')
+  .option('--json', 'one JSON object per line')
+  .addHelpText('after', examples('nunchi campaigns list', 'nunchi campaigns list --state paused', 'nunchi campaigns list --all --json'))
   .action(
-    action(async (r) => {
-      const list = await listCampaigns(r);
-      if (!list.length) return console.log('no campaigns');
-      for (const c of list) console.log(`${c.campaignId.padEnd(32)} v${String(c.version).padEnd(4)} ${c.state.padEnd(7)} applied ${c.appliedAt.toISOString()}`);
+    action(async (r, options: { state?: string; all?: boolean; json?: boolean }) => {
+      const list = await listCampaigns(r, options);
+      if (options.json) for (const c of list) console.log(JSON.stringify(c));
+      else if (!list.length) console.log(options.state ? `no ${options.state} campaigns` : 'no campaigns');
+      else for (const line of formatCampaigns(list)) console.log(line);
     }),
   );
 campaigns
@@ -109,20 +182,32 @@ campaigns
   .requiredOption('--customer <id>', 'customer id')
   .option('--with-live', 'arbitrate against the live campaigns too (the file replaces its stored version)')
   .option('--json', 'the evaluation as JSON')
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi campaigns test campaigns/examples/bundang-dad-beer.yaml --event purchase.json --customer c-000042',
+      'nunchi campaigns test campaigns/examples/bundang-dad-beer.yaml --event purchase.json --customer c-000042 --with-live --json',
+    ),
+  )
   .action(
     action(async (r, file: string, options: { event: string; customer: string; withLive?: boolean; json?: boolean }) => {
       const report = await testCampaign(r, file, { eventFile: options.event, customerId: options.customer, withLive: options.withLive });
       console.log(options.json ? JSON.stringify(report.evaluation, null, 2) : report.lines.join('\n'));
     }),
   );
-for (const [verb, state] of [['pause', 'paused'], ['resume', 'active'], ['end', 'ended']] as const) {
+for (const [verb, state, note] of [
+  ['pause', 'paused', 'A paused campaign decides nothing until resumed; its caps and budget are kept.'],
+  ['resume', 'active', 'An ended campaign cannot be resumed: ending is final.'],
+  ['end', 'ended', 'Final: an ended campaign cannot be resumed, paused or applied again (use a new id).'],
+] as const) {
   campaigns
     .command(`${verb} <id>`)
     .description(`${verb} a campaign (stored as a new version)`)
+    .addHelpText('after', `${examples(`nunchi campaigns ${verb} bundang-dad-beer`)}\n${note}`)
     .action(
       action(async (r, id: string) => {
         const result = await setCampaignState(r, id, state);
-        console.log(`${id}: ${state} (version ${result.version})`);
+        console.log(result.changed ? `${id}: ${state} (version ${result.version})` : `${id}: already ${state} (version ${result.version})`);
       }),
     );
 }
@@ -130,53 +215,111 @@ for (const [verb, state] of [['pause', 'paused'], ['resume', 'active'], ['end', 
 program
   .command('events')
   .description('events')
+  .addHelpText('after', examples('nunchi events send events.ndjson'))
   .command('send <file>')
   .description('send NDJSON events through the NATS door (request on mkt.in.<channel>.<type>); reports accepted and rejected')
+  .addHelpText(
+    'after',
+    `${examples('nunchi events send events.ndjson')}
+One event envelope per line (docs/schemas/ has the JSON Schema of each type). Exit code 3 when some were rejected.`,
+  )
   .action(
     action(async (r, file: string) => {
       const report = await sendEventsFile(r, file);
       console.log(`accepted ${report.accepted} (${report.duplicates} duplicates), rejected ${report.rejected.length}, in ${report.seconds.toFixed(1)} s`);
       for (const bad of report.rejected.slice(0, 20)) console.log(`  line ${bad.line}${bad.id ? ` (${bad.id})` : ''}: ${bad.code} ${bad.details}`);
-      if (report.rejected.length) process.exitCode = 2;
+      if (report.rejected.length) process.exitCode = EXIT_CODES.rejected;
     }),
   );
 
 program
   .command('offers')
   .description('offers')
+  .addHelpText('after', examples('nunchi offers tail'))
   .command('tail')
-  .description('print offers as adapters receive them, until Ctrl-C')
+  .description('print offers as adapters receive them, until Ctrl-C (or --limit)')
   .option('--channel <channel>', 'only this channel')
   .option('--store <storeId>', 'only this store')
-  .option('--limit <n>', 'stop after n offers', (v) => Number.parseInt(v, 10))
+  .option('--limit <n>', 'stop after n offers (a whole number, at least 1)', integerOption(1))
   .option('--json', 'one JSON object per line')
+  .addHelpText('after', examples('nunchi offers tail', 'nunchi offers tail --channel pos --store bundang-01 --limit 10', 'nunchi offers tail --json'))
   .action(
     action(async (r, options: { channel?: string; store?: string; limit?: number; json?: boolean }) => {
       await tailOffers(r, options, (offer, subject) =>
-        console.log(options.json ? JSON.stringify(offer) : `${offer.decidedAt} ${subject} ${offer.customerId} ← ${offer.campaignId}/${offer.offerId} "${offer.title}" (${offer.latencyMs} ms, trace ${offer.traceId})`),
+        console.log(options.json ? JSON.stringify(offer) : `${offer.decidedAt} ${subject} ${offer.customerId} ← ${offer.campaignId}/${offer.offerId} "${offer.title}" (${offer.latencyMs} ms, decision ${offer.decisionId}, trace ${offer.traceId})`),
       );
     }),
   );
 
-program
+const decisions = program
   .command('decisions')
-  .description('decisions')
-  .command('explain <decisionId>')
+  .description('decisions: find them, explain them')
+  .addHelpText('after', examples('nunchi decisions list --customer c-000042', 'nunchi decisions explain --event pos-000123'));
+decisions
+  .command('explain [decisionId]')
   .description('why a decision came out as it did: versions, inputs, the chosen offer and why every other candidate lost')
+  .option('--event <eventId>', 'the decision of this event (every event has one, whatever its outcome: offer, control, late or none)')
+  .addHelpText(
+    'after',
+    `${examples('nunchi decisions explain --event pos-000123', 'nunchi decisions explain d-4f2a9c0e51b7d3a8e6c1f092')}
+Decision ids are shown by \`offers tail\` and \`decisions list\`; the id of the event is enough (decisions without
+an offer have no other trace).`,
+  )
   .action(
-    action(async (r, id: string) => {
-      for (const line of await explainDecisionById(r, id)) console.log(line);
+    action(async (r, id: string | undefined, options: { event?: string }) => {
+      if ((id === undefined) === (options.event === undefined))
+        throw new UsageError('give either a decision id or --event <eventId>');
+      for (const line of await explainDecision(r, { decisionId: id, eventId: options.event })) console.log(line);
+    }),
+  );
+decisions
+  .command('list')
+  .description("a customer's or a campaign's decisions with a campaign (offer, control, late), newest first")
+  .option('--customer <id>', "this customer's decisions")
+  .option('--campaign <id>', "this campaign's decisions")
+  .option('--since <when>', 'only from then on: a duration back from now (30m, 12h, 7d, 2w), a local day (YYYY-MM-DD) or an ISO-8601 instant (default: 30d)')
+  .option('--limit <n>', 'at most n decisions (default 20)', integerOption(1, 10_000), 20)
+  .option('--json', 'one JSON object per line')
+  .addHelpText(
+    'after',
+    `${examples(
+      'nunchi decisions list --customer c-000042',
+      'nunchi decisions list --campaign bundang-dad-beer --since 2d --limit 100',
+      'nunchi decisions list --campaign bundang-dad-beer --since 2026-11-24 --json',
+    )}
+Decisions without any campaign (outcome none) are not listed: \`decisions explain --event <id>\` finds them.
+Days are local days in the business time zone (NUNCHI_TIMEZONE).`,
+  )
+  .action(
+    action(async (r, options: { customer?: string; campaign?: string; since?: string; limit: number; json?: boolean }) => {
+      if ((options.customer === undefined) === (options.campaign === undefined))
+        throw new UsageError('give either --customer <id> or --campaign <id>');
+      const nowMs = Date.now();
+      let sinceMs: number;
+      try {
+        sinceMs = parseSince(options.since ?? '30d', nowMs, r.config.domain.timeZone);
+      } catch (error) {
+        throw new UsageError(`option '--since <when>' argument '${options.since}' is invalid. ${(error as Error).message}`);
+      }
+      const list = await listDecisions(r, { customerId: options.customer, campaignId: options.campaign, sinceMs, limit: options.limit, nowMs });
+      if (options.json) for (const d of list) console.log(JSON.stringify(d));
+      else if (!list.length) console.log(`no decisions since ${new Date(sinceMs).toISOString()}`);
+      else for (const line of formatDecisions(list, options.customer !== undefined ? 'customer' : 'campaign')) console.log(line);
     }),
   );
 
 // ---- dlq: rejected input kept in the DLQ stream (apps/cli/src/commands/dlq.ts) -------------------------
-const dlq = program.command('dlq').description('rejected input, kept in the DLQ stream with its bytes, subject, reason and time');
+const dlq = program
+  .command('dlq')
+  .description('rejected input, kept in the DLQ stream with its bytes, subject, reason and time')
+  .addHelpText('after', examples('nunchi dlq list', 'nunchi dlq replay'));
 dlq
   .command('list')
   .description('the newest rejected inputs, oldest first, with whether a replay got them accepted')
   .option('--stage <stage>', 'ingestion | context | decision | analytics (default: all)')
-  .option('--limit <n>', 'at most n entries (default 20)', (v) => Number.parseInt(v, 10))
+  .option('--limit <n>', 'at most n entries (default 20)', integerOption(1))
   .option('--json', 'one JSON object per line (bytes as base64)')
+  .addHelpText('after', examples('nunchi dlq list', 'nunchi dlq list --stage ingestion --limit 5', 'nunchi dlq list --json'))
   .action(
     action(async (r, options: { stage?: string; limit?: number; json?: boolean }) => {
       const entries = await listDlq(r, options);
@@ -195,7 +338,12 @@ dlq
   .command('replay')
   .description('send ingestion-stage entries through the NATS door again (after a fix) and report each outcome; an accepted entry is never replayed twice')
   .option('--stage <stage>', 'only ingestion entries can be replayed (default: ingestion)')
-  .option('--seq <n>', 'only the entry with this DLQ sequence', (v) => Number.parseInt(v, 10))
+  .option('--seq <n>', 'only the entry with this DLQ sequence', integerOption(1))
+  .addHelpText(
+    'after',
+    `${examples('nunchi dlq replay', 'nunchi dlq replay --seq 42')}
+Exit code 3 when an entry was rejected again or got no answer.`,
+  )
   .action(
     action(async (r, options: { stage?: string; seq?: number }) => {
       const results = await replayDlq(r, options);
@@ -203,7 +351,7 @@ dlq
       for (const x of results) console.log(`#${x.seq} ${x.subject}: ${x.outcome} — ${x.detail}`);
       const count = (o: string) => results.filter((x) => x.outcome === o).length;
       console.log(`accepted ${count('accepted')}, rejected again ${count('rejected')}, skipped ${count('skipped')}, no answer ${count('no-answer')}`);
-      if (count('rejected') || count('no-answer')) process.exitCode = 2;
+      if (count('rejected') || count('no-answer')) process.exitCode = EXIT_CODES.rejected;
     }),
   );
 // ---- end dlq ---------------------------------------------------------------------------------------------

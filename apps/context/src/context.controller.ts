@@ -1,6 +1,7 @@
-import { BadRequestException, Controller, Delete, Get, Param, Query } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { isSubjectToken, type ErasureReceipt } from '@nunchi/contracts';
+import { ApiError } from '@nunchi/telemetry';
 import { EraseCustomerUseCase } from './erase-customer.usecase.js';
 import { GetContextUseCase } from './get-context.usecase.js';
 
@@ -15,10 +16,18 @@ export class ContextController {
   @Get(':id/context')
   @ApiOperation({
     summary:
-      "A customer's profile and context snapshot (docs/context-model.md lists every field with its unit).",
+      "A customer's profile and context snapshot (docs/context-model.md lists every field with its unit). " +
+      '404 CUSTOMER_NOT_FOUND for an id with no profile, no events and no erasure.',
   })
   async context(@Param('id') id: string, @Query('storeId') storeId?: string) {
-    return this.getContext.execute(checkedId(id), storeId);
+    const view = await this.getContext.execute(checkedId(id), storeId);
+    // An empty profile with 200 would hide a typo in the id: an unknown customer is a 404. (An erased one
+    // is known: it answers erased: true.)
+    if (!view.erased && !view.profile && view.ctx.all.d365.events === 0 && view.ctx.recent.length === 0)
+      throw new ApiError(404, 'CUSTOMER_NOT_FOUND', `no customer ${id}: no profile, no events`, [
+        { path: 'id', message: 'no such customer' },
+      ]);
+    return view;
   }
 
   @Delete(':id')
@@ -33,6 +42,9 @@ export class ContextController {
 }
 
 function checkedId(id: string): string {
-  if (!isSubjectToken(id)) throw new BadRequestException('customer id must be 1-64 of [A-Za-z0-9_-]');
+  if (!isSubjectToken(id))
+    throw new ApiError(400, 'VALIDATION_FAILED', 'customer id must be 1-64 of [A-Za-z0-9_-]', [
+      { path: 'id', message: 'must be 1-64 of [A-Za-z0-9_-]' },
+    ]);
   return id;
 }

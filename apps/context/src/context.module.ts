@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import {
   CassandraModule,
   ContextRepository,
@@ -9,7 +10,7 @@ import {
 } from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
-import { HealthModule } from '@nunchi/telemetry';
+import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { ApplyEventUseCase } from './apply-event.usecase.js';
 import { ContextRpcListener } from './context-rpc.listener.js';
 import { CustomersChangedListener } from './customers-changed.listener.js';
@@ -31,6 +32,7 @@ export class ContextModule {
       imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule, CassandraModule],
       controllers: [ContextController, ContextStatsController],
       providers: [
+        { provide: APP_FILTER, useValue: new HttpErrorFilter() },
         {
           provide: CustomerRepository,
           inject: [CQL_CLIENT],

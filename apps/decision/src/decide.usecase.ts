@@ -15,6 +15,9 @@ import { currentTraceId, latencyHistogram, meter, trace, withSpan } from '@nunch
 import { CampaignSetHolder } from './campaign-set.holder.js';
 import { OfferChooser } from './choose-offer.js';
 
+/** milliseconds: how far before ingestion's receipt an earlier attempt's record may lie (clock skew between hosts) */
+const CLOCK_SKEW_MS = 60_000;
+
 /**
  * Decides one enriched event: choose (OfferChooser: evaluate, claim budget and contact slot), send the
  * offer, publish the record on DECISIONS (campaign outcomes) and store it with its explanation by id.
@@ -93,7 +96,13 @@ export class DecideUseCase {
       Date.now() - receivedAtMs > this.config.domain.slaMs
         ? this.chooser.lateOnArrival(input)
         : await this.chooser.choose(input);
-    const decidedAtMs = Date.now();
+    let decidedAtMs = Date.now();
+    // A redelivered campaign outcome keeps the instant of an attempt that already wrote its index rows (same
+    // keys, no copies in `nunchi decisions list`); one read, on redelivery only.
+    if (redelivered && choice.evaluation.candidates.length > 0)
+      decidedAtMs =
+        (await this.decisions.decidedAtOf(event.customerId, decisionId, receivedAtMs - CLOCK_SKEW_MS)) ??
+        decidedAtMs;
     const winner = choice.winner;
     // Attributes on the consumer's span (decision.decide): no nested span for the evaluation.
     trace.getActiveSpan()?.setAttributes({
@@ -141,7 +150,7 @@ export class DecideUseCase {
     // everything else must have happened. DECISIONS deduplicates a repeat on the decision id.
     if (record.campaignId)
       await this.publisher.persist(Subjects.decision(record.campaignId), record, { msgID: decisionId });
-    await this.decisions.record(record);
+    await this.decisions.record(record, localDay(decidedAtMs, this.config.domain.timeZone));
     this.eventToOffer.record(record.latencyMs, { outcome: record.outcome });
     this.decideMs.record(performance.now() - startedMs, { outcome: record.outcome });
     this.outcomes.add(1, { outcome: record.outcome });

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import {
   CampaignRepository,
   CassandraModule,
@@ -8,7 +9,7 @@ import {
 } from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
-import { HealthModule } from '@nunchi/telemetry';
+import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { BudgetClaims } from './budget-claims.js';
 import { CampaignSetHolder } from './campaign-set.holder.js';
 import { OfferChooser } from './choose-offer.js';
@@ -26,6 +27,7 @@ export class DecisionModule {
       imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule, CassandraModule],
       controllers: [DecisionsController],
       providers: [
+        { provide: APP_FILTER, useValue: new HttpErrorFilter() },
         {
           provide: CampaignRepository,
           inject: [CQL_CLIENT],

@@ -1,7 +1,9 @@
-import { Controller, Get, NotFoundException, Param } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CampaignRepository, DecisionRepository } from '@nunchi/cassandra';
+import { decisionIdOf } from '@nunchi/contracts';
 import { explainRecord } from '@nunchi/rules';
+import { ApiError } from '@nunchi/telemetry';
 import { CampaignSetHolder } from './campaign-set.holder.js';
 
 @ApiTags('decisions')
@@ -20,7 +22,22 @@ export class DecisionsController {
   })
   async decision(@Param('id') id: string) {
     const record = await this.decisions.findById(id);
-    if (!record) throw new NotFoundException(`no decision ${id}`);
+    if (!record) throw new ApiError(404, 'NOT_FOUND', `no decision ${id}`, [{ path: 'id', message: 'no such decision' }]);
+    return { ...record, explanation: explainRecord(record) };
+  }
+
+  @Get('events/:eventId/decision')
+  @ApiOperation({
+    summary:
+      'The decision of an event (every event has one, whatever its outcome: offer, control, late or none), with its explanation.',
+  })
+  async decisionOfEvent(@Param('eventId') eventId: string) {
+    const id = decisionIdOf(eventId);
+    const record = await this.decisions.findById(id);
+    if (!record)
+      throw new ApiError(404, 'NOT_FOUND', `no decision for event ${eventId} (decision id ${id})`, [
+        { path: 'eventId', message: 'no decision for this event (not decided yet, refused, or expired)' },
+      ]);
     return { ...record, explanation: explainRecord(record) };
   }
 

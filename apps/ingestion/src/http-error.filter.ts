@@ -1,55 +1,44 @@
-import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ContractError, type ErrorCode } from '@nunchi/contracts';
+import { ContractError } from '@nunchi/contracts';
+import { HttpErrorFilter } from '@nunchi/telemetry';
 import { MAX_BODY_BYTES } from './http-limits.js';
 import { IngestEventUseCase } from './ingest-event.usecase.js';
 
-const CODES: Record<number, ErrorCode> = { 400: 'MALFORMED_JSON', 404: 'NOT_FOUND', 413: 'TOO_LARGE' };
-
 /**
- * Errors raised before or outside a handler, in the contract's error shape. A body over the size limit is
- * refused by Fastify before any handler runs; it still leaves a DLQ record (without the bytes, which were
- * never read), so no refused input disappears silently.
+ * The shared error shape (libs/telemetry HttpErrorFilter), plus what only ingestion does: a body over the
+ * size limit is refused by Fastify before any handler runs; it still leaves a DLQ record (without the bytes,
+ * which were never read), so no refused input disappears silently. A 400 raised outside a handler is a body
+ * Fastify could not read: MALFORMED_JSON.
  */
-@Catch()
-export class HttpErrorFilter implements ExceptionFilter {
-  private readonly logger = new Logger('http');
+@Injectable()
+export class IngestionHttpErrorFilter extends HttpErrorFilter {
+  constructor(private readonly ingest: IngestEventUseCase) {
+    super({ 400: 'MALFORMED_JSON' });
+  }
 
-  constructor(private readonly ingest: IngestEventUseCase) {}
-
-  async catch(exception: unknown, host: ArgumentsHost): Promise<void> {
-    const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
-    const request = http.getRequest<FastifyRequest>();
-    const status =
-      exception instanceof HttpException
-        ? exception.getStatus()
-        : ((exception as { statusCode?: number }).statusCode ?? 500);
-    const code = CODES[status] ?? (status === 415 ? 'MALFORMED_JSON' : 'INTERNAL');
-    if (status >= 500)
-      this.logger.error(
-        `${request.method} ${request.url}: ${(exception as Error)?.stack ?? String(exception)}`,
+  protected override async answer(
+    _exception: unknown,
+    status: number,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<boolean> {
+    if (status !== 413) return false;
+    const length = request.headers['content-length'] ?? 'unknown';
+    const error = new ContractError('TOO_LARGE', [
+      {
+        path: '',
+        message: `body of ${length} bytes is above the limit of ${MAX_BODY_BYTES} bytes; not read, not kept`,
+      },
+    ]);
+    await reply
+      .status(413)
+      .send(
+        await this.ingest.refuse(
+          { origin: `${request.method} ${request.url}`, bytes: new Uint8Array(0) },
+          error,
+        ),
       );
-    if (status === 413) {
-      const length = request.headers['content-length'] ?? 'unknown';
-      const error = new ContractError('TOO_LARGE', [
-        {
-          path: '',
-          message: `body of ${length} bytes is above the limit of ${MAX_BODY_BYTES} bytes; not read, not kept`,
-        },
-      ]);
-      await reply
-        .status(413)
-        .send(
-          await this.ingest.refuse(
-            { origin: `${request.method} ${request.url}`, bytes: new Uint8Array(0) },
-            error,
-          ),
-        );
-      return;
-    }
-    const message =
-      status >= 500 ? 'unexpected error' : exception instanceof Error ? exception.message : 'bad request';
-    await reply.status(status).send({ ok: false, error: { code, message, details: [] } });
+    return true;
   }
 }

@@ -8,7 +8,7 @@ import { CustomersChangedListener } from './customers-changed.listener.js';
 import { Admission } from './admission.js';
 import { ErasedCustomers } from './erased-customers.js';
 import { EventsController } from './events.controller.js';
-import { HttpErrorFilter } from './http-error.filter.js';
+import { IngestionHttpErrorFilter } from './http-error.filter.js';
 import { IdentityRepository } from './identity.repository.js';
 import { InboundListener } from './inbound.listener.js';
 import { IngestEventUseCase } from './ingest-event.usecase.js';
@@ -27,7 +27,7 @@ export class IngestionModule {
         IngestEventUseCase,
         InboundListener,
         CustomersChangedListener,
-        { provide: APP_FILTER, useClass: HttpErrorFilter },
+        { provide: APP_FILTER, useClass: IngestionHttpErrorFilter },
       ],
     };
   }

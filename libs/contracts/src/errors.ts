@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'UNAVAILABLE_RETRY'
   | 'OVERLOADED_RETRY'
   | 'NOT_FOUND'
+  | 'CUSTOMER_NOT_FOUND'
   | 'INTERNAL';
 
 /** A contract violation: the input is wrong and sending it again unchanged will not help. */
@@ -24,8 +25,14 @@ export class ContractError extends Error {
     readonly details: ProblemDetail[],
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${details.map((d) => `${d.path || '(root)'} ${d.message}`).join('; ')}`, options);
+    super(`${code}: ${details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`, options);
   }
+}
+
+/** The error body of every HTTP API (and of a refused NATS request): `{"ok":false,"error":{...}}`. */
+export interface ErrorReply {
+  ok: false;
+  error: { code: ErrorCode; message?: string; details: ProblemDetail[] };
 }
 
 /** Reply body of the inbound request/reply door and of each HTTP batch item. */

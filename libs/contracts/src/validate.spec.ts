@@ -174,10 +174,7 @@ describe('validateEvent', () => {
         },
       });
     assert.deepEqual(problems(pay('USD')), []);
-    assert.match(
-      problems(pay('krw')).join(),
-      /payload.currency: currency must be an upper-case ISO 4217 code/,
-    );
+    assert.match(problems(pay('krw')).join(), /payload.currency: must be an upper-case ISO 4217 code/);
     assert.match(problems(pay('ABC')).join(), /payload.currency/);
   });
 
@@ -232,7 +229,7 @@ describe('validateEvent', () => {
     );
     assert.match(
       problems(purchase({ payload: { amount: 50_100, currency: 'KRW', items: lines(501) } })).join(),
-      /payload.items: items must contain no more than 500/,
+      /payload.items: must contain no more than 500/,
     );
   });
 
@@ -256,7 +253,7 @@ describe('validateEvent', () => {
     assert.deepEqual(problems(profile({ household: 'family' })), []);
     assert.match(
       problems(profile({ n: 1 })).join(),
-      /payload.attributes: attributes must be an object of at most 50 string values/,
+      /payload.attributes: must be an object of at most 50 string values/,
     );
     assert.match(
       problems(profile(Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])))).join(),
@@ -274,6 +271,27 @@ describe('validateEvent', () => {
         purchase({ payload: { currency: 'KRW', items: [{ sku: 'a', category: 'x', unitPrice: 1 }] } }),
       ),
       ['payload.amount: required', 'payload.items[0].quantity: required'],
+    );
+  });
+
+  it('says each problem once, as `path: message` without repeating the property, and suggests a misspelt one', () => {
+    const bad = purchase({
+      payload: {
+        amount: 'abc',
+        currency: 'KRW',
+        items: [{ sku: 'a', category: 'x', quantity: 1.5, unitPrice: -1 }],
+      },
+      storeid: 's-1',
+    });
+    assert.deepEqual(problems(bad), [
+      'storeid: unknown property (did you mean storeId?)',
+      'payload.amount: must be a number',
+      'payload.items[0].quantity: must be a whole number',
+      'payload.items[0].unitPrice: must not be less than 0',
+    ]);
+    assert.deepEqual(
+      problems(purchase({ customer: { idd: 'c-1' } }))[0],
+      'customer.idd: unknown property (did you mean id?)',
     );
   });
 

@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
-import { validateSync, type ValidationError } from 'class-validator';
+import { getMetadataStorage, validateSync, type ValidationError } from 'class-validator';
+import { didYouMean } from './did-you-mean.js';
 import { compileDtoCheck, type DtoCheck } from './dto-check.js';
 import { ContractError, type ProblemDetail } from './errors.js';
 import {
@@ -27,7 +28,8 @@ const VALIDATOR_OPTIONS = {
   whitelist: true,
   forbidNonWhitelisted: true,
   forbidUnknownValues: true,
-  validationError: { target: false, value: true },
+  // target: the object holding each bad property (its class names the known properties for "did you mean")
+  validationError: { target: true, value: true },
 };
 
 const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
@@ -77,6 +79,37 @@ export function guardStructure(raw: unknown): ProblemDetail[] {
   return problems;
 }
 
+/**
+ * class-validator's constraints that say what type a value must have. When one fails, the value's other
+ * constraints (ranges, lengths, patterns) say nothing useful: one message per bad value.
+ */
+const TYPE_MESSAGES: Record<string, string> = {
+  isString: 'must be a string',
+  isNumber: 'must be a number',
+  isInt: 'must be a whole number',
+  isBoolean: 'must be true or false',
+  isArray: 'must be an array',
+  isObject: 'must be an object',
+  nestedValidation: 'must be an object',
+};
+
+/** Known property names of a DTO class, for "did you mean" on an unknown one. */
+function propertiesOf(target: object | undefined): string[] {
+  if (!target || typeof target !== 'object') return [];
+  return [
+    ...new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(target.constructor, '', true, false)
+        .map((m) => m.propertyName),
+    ),
+  ];
+}
+
+/**
+ * class-validator's error tree as `path: message` problems: the message does not repeat the path, a value
+ * of the wrong type gets one message (not one per constraint), and an unknown property names the known
+ * one it is closest to.
+ */
 function flatten(errors: ValidationError[], prefix: string, out: ProblemDetail[]): ProblemDetail[] {
   for (const error of errors) {
     const path = /^\d+$/.test(error.property)
@@ -84,17 +117,31 @@ function flatten(errors: ValidationError[], prefix: string, out: ProblemDetail[]
       : prefix
         ? `${prefix}.${error.property}`
         : error.property;
-    const messages = Object.values(error.constraints ?? {});
-    if (error.value === undefined && messages.length && !error.constraints?.['whitelistValidation']) {
+    const constraints = error.constraints ?? {};
+    const keys = Object.keys(constraints);
+    if (constraints['whitelistValidation']) {
+      out.push({
+        path,
+        message: `unknown property${didYouMean(error.property, propertiesOf(error.target))}`,
+      });
+    } else if (error.value === undefined && keys.length) {
       // A missing field fails every rule it has; one line says it better.
       out.push({ path, message: 'required' });
     } else {
-      for (const message of messages)
-        out.push({ path, message: message.replace(/^property (\S+) should not exist$/, 'unknown property') });
+      const typeKey = keys.find((k) => TYPE_MESSAGES[k]);
+      if (typeKey) out.push({ path, message: TYPE_MESSAGES[typeKey] });
+      else
+        for (const key of keys)
+          out.push({ path, message: withoutProperty(constraints[key], error.property) });
     }
     if (error.children?.length) flatten(error.children, path, out);
   }
   return out;
+}
+
+/** "amount must not be less than 0" → "must not be less than 0": the path already names the property. */
+function withoutProperty(message: string, property: string): string {
+  return message.startsWith(`${property} `) ? message.slice(property.length + 1) : message;
 }
 
 export interface ValidateOptions {

@@ -20,7 +20,7 @@ export const campaignSchema = {
     'One campaign: who, on which event, when, which offer. docs/campaigns.md explains every field.',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'trigger', 'schedule', 'offers'],
+  required: ['id', 'name', 'trigger', 'offers'],
   properties: {
     id: {
       type: 'string',
@@ -60,8 +60,8 @@ export const campaignSchema = {
     schedule: {
       type: 'object',
       additionalProperties: false,
-      required: ['timezone'],
-      description: 'When the campaign runs, in local time of `timezone`.',
+      description:
+        'When the campaign runs, in local time of `timezone`. Absent: always, in the business time zone (NUNCHI_TIMEZONE).',
       properties: {
         from: { type: 'string', pattern: DATE, description: 'First local day, inclusive (YYYY-MM-DD).' },
         to: { type: 'string', pattern: DATE, description: 'Last local day, inclusive (YYYY-MM-DD).' },
@@ -77,7 +77,11 @@ export const campaignSchema = {
           description:
             'HH:MM-HH:MM, start inclusive, end exclusive; comma-separated for several; end < start runs over midnight.',
         },
-        timezone: { type: 'string', minLength: 1, description: 'IANA time zone, e.g. Asia/Seoul.' },
+        timezone: {
+          type: 'string',
+          minLength: 1,
+          description: 'IANA time zone, e.g. Asia/Seoul. Default: the business time zone (NUNCHI_TIMEZONE).',
+        },
       },
     },
     offers: {

@@ -36,7 +36,10 @@ export interface CampaignSchedule {
    * A window whose end is before its start runs over midnight. Absent = all day.
    */
   hours?: string;
-  /** IANA time zone of the dates, weekdays, hours and of the CEL variable `now` */
+  /**
+   * IANA time zone of the dates, weekdays, hours and of the CEL variable `now`. A file may leave it out
+   * (or leave out `schedule` altogether: always): parseCampaign fills in the business time zone.
+   */
   timezone: string;
 }
 
@@ -81,6 +84,7 @@ export interface CampaignDefinition {
   audience?: string;
   /** CEL: what the triggering event must look like; @default "true" */
   condition?: string;
+  /** when the campaign runs; absent in a file = always, in the business time zone (filled in by parseCampaign) */
   schedule: CampaignSchedule;
   /** alternatives, in order of preference: the first eligible one is offered */
   offers: OfferDefinition[];

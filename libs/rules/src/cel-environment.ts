@@ -73,6 +73,8 @@ export class CelRecentEvent {
   readonly type: string;
   readonly channel: string;
   readonly occurredAt: string;
+  /** epoch milliseconds of occurredAt */
+  readonly occurredAtMs: number;
   readonly storeId: string;
   readonly amount: number;
   constructor(e: RecentEvent) {
@@ -80,6 +82,7 @@ export class CelRecentEvent {
     this.type = e.type;
     this.channel = e.channel;
     this.occurredAt = e.occurredAt;
+    this.occurredAtMs = e.occurredAtMs ?? Date.parse(e.occurredAt);
     this.storeId = e.storeId ?? '';
     this.amount = e.amount ?? 0;
   }
@@ -321,6 +324,7 @@ export const CEL_TYPES = {
     type: 'string',
     channel: 'string',
     occurredAt: 'string',
+    occurredAtMs: 'double',
     storeId: 'string',
     amount: 'double',
   },

@@ -1,5 +1,6 @@
 import type { ASTNode } from '@marcbachmann/cel-js';
-import { CEL_VARIABLES, celEnvironment, type CelVars } from './cel-environment.js';
+import { didYouMean } from '@nunchi/contracts';
+import { CEL_TYPES, CEL_VARIABLES, celEnvironment, type CelVars } from './cel-environment.js';
 import { planNative } from './native-predicate.js';
 
 /** A CEL expression parsed and type-checked once; `run` evaluates it many times. */
@@ -111,7 +112,39 @@ function problemOf(source: string, kind: string, e: unknown): CelProblem {
   const err = (e ?? {}) as CelError;
   const offset = err.range?.start ?? err.node?.start ?? err.node?.pos ?? 0;
   const summary = err.summary ?? (err.message ?? String(e)).split('\n')[0];
-  return positioned(source, kind, offset, summary);
+  return positioned(source, kind, offset, summary + suggestion(summary, err.node));
+}
+
+/** Every declared field, by name, as a path from its variable (customer.age): for "did you mean". */
+const QUALIFIED_FIELDS = new Map<string, string>();
+for (const [variable, type] of Object.entries(CEL_VARIABLES))
+  for (const field of Object.keys(CEL_TYPES[type]))
+    if (!QUALIFIED_FIELDS.has(field)) QUALIFIED_FIELDS.set(field, `${variable}.${field}`);
+
+/**
+ * " (did you mean customer.age?)" for a misspelt field or variable: `customer.agee` (a field of the
+ * accessed type), `agee` (a variable, or a field written without its variable), or "".
+ */
+function suggestion(summary: string, node: CelError['node']): string {
+  const noKey = /^No such key: (\w+)$/.exec(summary);
+  if (noKey) {
+    const access = node as { op?: string; args?: [{ checkedType?: { name?: string } }, string] } | undefined;
+    const typeName = access?.op === '.' ? access.args?.[0]?.checkedType?.name : undefined;
+    const fields =
+      typeName && Object.hasOwn(CEL_TYPES, typeName)
+        ? Object.keys(CEL_TYPES[typeName as keyof typeof CEL_TYPES])
+        : [];
+    const chain = access?.op === '.' ? chainOf(access.args![0] as unknown as ASTNode) : undefined;
+    return didYouMean(noKey[1], fields, (f) => (chain ? `${pathText(chain)}.${f}` : f));
+  }
+  const unknown = /^Unknown variable: (\w+)$/.exec(summary);
+  if (unknown) {
+    const candidates = [...Object.keys(CEL_VARIABLES), ...QUALIFIED_FIELDS.keys()];
+    return didYouMean(unknown[1], candidates, (c) =>
+      Object.hasOwn(CEL_VARIABLES, c) ? c : QUALIFIED_FIELDS.get(c)!,
+    );
+  }
+  return '';
 }
 
 function positioned(source: string, kind: string, offset: number, summary: string): CelProblem {

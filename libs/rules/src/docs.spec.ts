@@ -3,8 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { RecentEvent } from '@nunchi/contracts';
 import { CEL_TYPES, CEL_VARIABLES } from './cel-environment.js';
 import { compileExpression, isCelProblem } from './cel-expression.js';
+import { parseCampaign } from './parse-campaign.js';
+import { CONTRACT_LOSS_REASONS } from './testing/loss-reasons.js';
 
 function repoFile(rel: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -30,6 +33,24 @@ void describe('docs/cel-reference.md', () => {
     for (const w of Object.keys(CEL_TYPES.Windows)) assert.ok(reference.includes(`\`${w}\``), w);
   });
 
+  void it("documents every field of RecentEvent (ctx.recent[i]) as a table row, the contract's and CEL's alike", () => {
+    const rows = reference.slice(reference.indexOf('**RecentEvent**'));
+    // A Record over the contract's keys: adding a field to RecentEvent without listing it here does not compile.
+    const fields: Record<keyof RecentEvent, true> = {
+      id: true,
+      type: true,
+      channel: true,
+      occurredAt: true,
+      occurredAtMs: true,
+      storeId: true,
+      amount: true,
+    };
+    const contract = Object.keys(fields) as Array<keyof RecentEvent>;
+    assert.deepEqual(Object.keys(CEL_TYPES.RecentEvent).sort(), [...contract].sort());
+    for (const field of contract)
+      assert.match(rows, new RegExp(`\\n\\| \`${field}\` \\| ${CEL_TYPES.RecentEvent[field]} \\|`), field);
+  });
+
   void it('every example compiles', () => {
     const block = /```cel\n([\s\S]*?)```/.exec(reference)?.[1];
     assert.ok(block, 'no ```cel block');
@@ -39,5 +60,27 @@ void describe('docs/cel-reference.md', () => {
       const c = compileExpression(line);
       assert.ok(!isCelProblem(c), `${line}\n${isCelProblem(c) ? c.message : ''}`);
     }
+  });
+});
+
+void describe('docs/campaigns.md', () => {
+  void it('shows a refused campaign with exactly the problems, layout and CEL carets the code prints', () => {
+    const doc = readFileSync(repoFile('docs/campaigns.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Validation errors'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    const shown = /```text\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(yaml && shown, 'a ```yaml and a ```text block under "## Validation errors"');
+    let printed = '';
+    try {
+      parseCampaign(yaml, { timeZone: 'Asia/Seoul' });
+    } catch (e) {
+      printed = (e as Error).message;
+    }
+    assert.equal(shown.trimEnd(), printed);
+  });
+
+  void it('lists every loss reason of the contract by its own name', () => {
+    const doc = readFileSync(repoFile('docs/campaigns.md'), 'utf8');
+    for (const reason of CONTRACT_LOSS_REASONS) assert.ok(doc.includes(`| \`${reason}\` |`), reason);
   });
 });

@@ -1,4 +1,5 @@
 import type { DecisionRecord } from '@nunchi/contracts';
+import { lossLine } from './explain.js';
 
 /** A stored decision as lines a marketer can read: what was chosen, on which inputs, and why others lost. */
 export function explainRecord(d: DecisionRecord): string[] {
@@ -20,8 +21,7 @@ export function explainRecord(d: DecisionRecord): string[] {
       lines.push('outcome: no offer');
   }
   for (const [path, value] of Object.entries(d.inputs ?? {})) lines.push(`  saw ${path} = ${JSON.stringify(value)}`);
-  for (const loss of d.losses) {
-    lines.push(`  ${loss.campaignId} v${loss.campaignVersion}${loss.offerId ? ` / ${loss.offerId}` : ''}: ${loss.reason}${loss.detail ? ` — ${loss.detail}` : ''}`);
-  }
+  if (d.losses.length) lines.push('not chosen:');
+  for (const loss of d.losses) lines.push(lossLine(loss));
   return lines;
 }

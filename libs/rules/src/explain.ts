@@ -2,20 +2,15 @@ import type { CandidateLoss } from '@nunchi/contracts';
 import type { Evaluation } from './decision.types.js';
 import { formatValue } from './inputs.js';
 
-const REASON_TEXT: Record<CandidateLoss['reason'], string> = {
-  not_triggered: 'not triggered',
-  outside_schedule: 'outside schedule',
-  audience: 'not in audience',
-  condition: 'condition not met',
-  offer_ineligible: 'offer not eligible',
-  no_eligible_offer: 'no eligible offer',
-  cap: 'frequency cap',
-  contact_policy: 'contact policy',
-  budget: 'budget exhausted',
-  holdout: 'control group',
-  lower_rank: 'lower rank',
-  error: 'rule error',
-};
+/**
+ * One loss as a line, the same in `campaigns test`, `decisions explain` and the decision API's
+ * `explanation`: the reason is the contract's own name (CandidateLoss['reason']: cap, offer_ineligible,
+ * budget, …), as in the stored record, the API and docs/campaigns.md — one vocabulary everywhere.
+ */
+export function lossLine(l: CandidateLoss): string {
+  const who = `${l.campaignId} v${l.campaignVersion}${l.offerId ? ` offer ${l.offerId}` : ''}`;
+  return `  - ${who}: ${l.reason}${l.detail ? ` — ${l.detail}` : ''}`;
+}
 
 /**
  * The evaluation as text lines, for `nunchi decisions explain` and `nunchi campaigns test`.
@@ -54,17 +49,15 @@ export function explain(evaluation: Evaluation): string[] {
         : c.expectedValue !== w.expectedValue
           ? `expected value ${c.expectedValue} < ${w.expectedValue}`
           : 'same rank, campaign id orders after';
+    // What the decision service records as a `lower_rank` loss.
     lines.push(
-      `  #${i + 1} ${c.campaignId} v${c.campaignVersion} offer ${c.offer.id}${c.holdout ? ' (holdout)' : ''}: ${why}`,
+      `  #${i + 1} ${c.campaignId} v${c.campaignVersion} offer ${c.offer.id}${c.holdout ? ' (holdout)' : ''}: lower_rank — ${why}`,
     );
   }
 
   if (losses.length > 0) {
     lines.push('not chosen:');
-    for (const l of losses) {
-      const who = `${l.campaignId} v${l.campaignVersion}${l.offerId ? ` offer ${l.offerId}` : ''}`;
-      lines.push(`  - ${who}: ${REASON_TEXT[l.reason]}${l.detail ? ` — ${l.detail}` : ''}`);
-    }
+    for (const l of losses) lines.push(lossLine(l));
   }
   return lines;
 }

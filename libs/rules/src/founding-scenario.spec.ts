@@ -67,7 +67,7 @@ void describe('founding scenario: Bundang 30s dad buys formula and beer', () => 
 
     const text = explain(ev).join('\n');
     assert.match(text, /bundang-dad-beer v7 offers chicken-discount/);
-    assert.match(text, /double-points: offer not eligible/);
+    assert.match(text, /double-points: offer_ineligible/);
   });
 
   void it('credit tier A gets double points', () => {

@@ -5,7 +5,7 @@ export { parseCampaign, validateCampaign } from './parse-campaign.js';
 export { compileCampaign, type CompiledCampaign, type CompiledOffer } from './compile-campaign.js';
 export { CampaignSet, compareCandidates, lowerRankLosses, type CampaignSetOptions } from './campaign-set.js';
 export * from './decision.types.js';
-export { explain } from './explain.js';
+export { explain, lossLine } from './explain.js';
 export { isHeldOut, holdoutBucket } from './holdout.js';
 export {
   compileExpression,

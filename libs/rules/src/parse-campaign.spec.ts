@@ -25,6 +25,58 @@ offers: [{ id: a, title: A, value: 1 }]
 `;
 
 void describe('parseCampaign', () => {
+  void it('an always-on campaign needs no schedule: always, in the default time zone given', () => {
+    const always = `
+id: always
+name: Always
+trigger: { types: [purchase] }
+offers: [{ id: a, title: A, value: 1 }]
+`;
+    assert.deepEqual(parseCampaign(always, { timeZone: 'Europe/Paris' }).schedule, {
+      timezone: 'Europe/Paris',
+    });
+    const hours = always + 'schedule: { hours: "10:00-22:00" }\n';
+    assert.deepEqual(parseCampaign(hours, { timeZone: 'Asia/Seoul' }).schedule, {
+      hours: '10:00-22:00',
+      timezone: 'Asia/Seoul',
+    });
+    // The file's own zone wins over the default.
+    assert.equal(parseCampaign(valid, { timeZone: 'Europe/Paris' }).schedule.timezone, 'Asia/Seoul');
+    // Without a default, the campaign must say its zone.
+    assert.deepEqual(problems(always), [
+      { path: 'schedule', message: 'is required when no default time zone (NUNCHI_TIMEZONE) is given' },
+    ]);
+    assert.deepEqual(
+      problems(hours).map((p) => p.path),
+      ['schedule.timezone'],
+    );
+  });
+
+  void it('suggests the field or CEL variable a misspelt one was meant to be, one message per problem', () => {
+    const yaml = `
+id: typo
+name: Typo
+audiance: "true"
+trigger: { types: [purchase], chanels: [pos] }
+condition: "agee > 30 && customer.regoin == 'Seoul'"
+offers: [{ id: a, title: A, value: "cheap", propensty: 0.5, when: "ctx.all.d30.spnd > 5" }]
+`;
+    const got = problems(yaml).map((p) => `${p.path}: ${p.message.split('\n')[0]}`);
+    assert.deepEqual(got, [
+      'audiance: is not a known field (did you mean audience?)',
+      'trigger.chanels: is not a known field (did you mean channels?)',
+      'offers[0].propensty: is not a known field (did you mean propensity?)',
+      'offers[0].value: must be number',
+      'condition: CEL type error at line 1, column 1 (file line 6): Unknown variable: agee (did you mean customer.age?)',
+      'offers[0].when: CEL type error at line 1, column 13 (file line 7): No such key: spnd (did you mean ctx.all.d30.spend?)',
+      'schedule: is required when no default time zone (NUNCHI_TIMEZONE) is given',
+    ]);
+    for (const p of problems(yaml))
+      assert.ok(!p.message.includes(p.path), `"${p.message}" repeats "${p.path}"`);
+    const field = problems(valid.replace('offers:', 'condition: "customer.regoin == \'x\'"\noffers:'));
+    assert.match(field[0].message, /No such key: regoin \(did you mean customer\.region\?\)/);
+  });
+
   void it('accepts a minimal campaign, from YAML or from an object', () => {
     const def = parseCampaign(valid);
     assert.equal(def.id, 'ok');

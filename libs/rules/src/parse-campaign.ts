@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import type { ProblemDetail } from '@nunchi/contracts';
+import { didYouMean, type ProblemDetail } from '@nunchi/contracts';
 import type { CampaignDefinition } from './campaign.js';
 import { campaignSchema } from './campaign.schema.js';
 import { CampaignInvalidError } from './campaign-invalid.error.js';
@@ -13,12 +13,23 @@ function validatorOf(): ValidateFunction {
   return (validator ??= new Ajv({ allErrors: true, strict: true }).compile(campaignSchema));
 }
 
+export interface ParseOptions {
+  /**
+   * IANA time zone of a campaign without `schedule` (or without `schedule.timezone`): the business time
+   * zone (NUNCHI_TIMEZONE). Without it, a campaign must say its time zone itself.
+   */
+  timeZone?: string;
+}
+
 /**
  * Read a campaign from YAML (or JSON) text (a string) or from a plain object, and check it completely:
  * shape (the JSON Schema), then what a schema cannot see (CEL syntax and types, dates, time zone,
  * unique offer ids). Throws CampaignInvalidError listing every problem by path.
+ *
+ * A campaign without `schedule` runs always, in `options.timeZone`: the result then has
+ * `schedule: { timezone }` (a schedule without `timezone` gets it too), so what is stored says its zone.
  */
-export function parseCampaign(input: unknown): CampaignDefinition {
+export function parseCampaign(input: unknown, options: ParseOptions = {}): CampaignDefinition {
   let doc: Document | undefined;
   let lines: LineCounter | undefined;
   let value: unknown = input;
@@ -38,7 +49,7 @@ export function parseCampaign(input: unknown): CampaignDefinition {
     }
     value = doc.toJS();
   }
-  const normalized = normalize(value);
+  const normalized = withDefaultTimeZone(normalize(value), options.timeZone);
   const problems = validateCampaign(normalized, (path) => fileLineOf(doc, lines, path));
   if (problems.length > 0) throw new CampaignInvalidError(problems, idOf(normalized));
   return normalized as CampaignDefinition;
@@ -112,8 +123,18 @@ function collectProblems(
       cel(offer.when, ['offers', i, 'when']);
     });
   }
-  if (c.schedule !== null && typeof c.schedule === 'object' && !Array.isArray(c.schedule)) {
-    problems.push(...scheduleProblems(c.schedule as CampaignDefinition['schedule'], 'schedule'));
+  if (c.schedule === undefined) {
+    problems.push({
+      path: 'schedule',
+      message: 'is required when no default time zone (NUNCHI_TIMEZONE) is given',
+    });
+  } else if (c.schedule !== null && typeof c.schedule === 'object' && !Array.isArray(c.schedule)) {
+    if ((c.schedule as { timezone?: unknown }).timezone === undefined)
+      problems.push({
+        path: 'schedule.timezone',
+        message: 'is required when no default time zone (NUNCHI_TIMEZONE) is given',
+      });
+    else problems.push(...scheduleProblems(c.schedule as CampaignDefinition['schedule'], 'schedule'));
   }
   return dedupe(problems);
 }
@@ -128,11 +149,13 @@ function problemOfAjv(e: ErrorObject): ProblemDetail {
   switch (e.keyword) {
     case 'required':
       return { path: pathText([...base, String(params.missingProperty)]), message: 'is required' };
-    case 'additionalProperties':
+    case 'additionalProperties': {
+      const field = String(params.additionalProperty);
       return {
-        path: pathText([...base, String(params.additionalProperty)]),
-        message: 'is not a known field',
+        path: pathText([...base, field]),
+        message: `is not a known field${didYouMean(field, knownFieldsAt(e.schemaPath))}`,
       };
+    }
     case 'enum':
       return {
         path: pathText(base),
@@ -151,6 +174,16 @@ function problemOfAjv(e: ErrorObject): ProblemDetail {
     default:
       return { path: pathText(base), message: e.message ?? e.keyword };
   }
+}
+
+/** The field names the schema allows where an additionalProperties error was found ("#/properties/trigger/additionalProperties"). */
+function knownFieldsAt(schemaPath: string): string[] {
+  let node: unknown = campaignSchema;
+  for (const segment of schemaPath.split('/').slice(1, -1)) {
+    node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[segment] : undefined;
+  }
+  const properties = (node as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return properties ? Object.keys(properties) : [];
 }
 
 /** ["offers", 1, "when"] → "offers[1].when" (the contracts' ProblemDetail path style). */
@@ -173,6 +206,22 @@ function dedupe(problems: ProblemDetail[]): ProblemDetail[] {
 function idOf(v: unknown): string | undefined {
   const id = v !== null && typeof v === 'object' ? (v as { id?: unknown }).id : undefined;
   return typeof id === 'string' ? id : undefined;
+}
+
+/** No schedule: always, in the default time zone; a schedule without timezone: in the default time zone. */
+function withDefaultTimeZone(v: unknown, timeZone: string | undefined): unknown {
+  if (timeZone === undefined || v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const c = v as Record<string, unknown>;
+  if (c.schedule === undefined) return { ...c, schedule: { timezone: timeZone } };
+  const s = c.schedule;
+  if (
+    s !== null &&
+    typeof s === 'object' &&
+    !Array.isArray(s) &&
+    (s as { timezone?: unknown }).timezone === undefined
+  )
+    return { ...c, schedule: { ...s, timezone: timeZone } };
+  return v;
 }
 
 /** Dates given as Date objects (YAML 1.1 timestamps, hand-built objects) become 'YYYY-MM-DD'. */

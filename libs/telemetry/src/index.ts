@@ -3,3 +3,4 @@ export * from './latency.js';
 export * from './nest/readiness.js';
 export * from './nest/health.module.js';
 export * from './nest/bootstrap.js';
+export * from './nest/http-error.filter.js';

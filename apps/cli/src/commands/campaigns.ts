@@ -22,21 +22,27 @@ import {
   type CustomerProfile,
 } from '@nunchi/contracts';
 import {
+  CAMPAIGN_STATES,
   CampaignSet,
   compileCampaign,
   explain,
   parseCampaign,
   type CampaignDefinition,
+  type CampaignState,
   type Evaluation,
 } from '@nunchi/rules';
 // Pure: how the decision service counts caps. A candidate for libs/rules, where both could share it.
 import { usageOf } from '../../../decision/src/contact-ledger.js';
 import type { Resources } from '../resources.js';
+import { UsageError } from '../options.js';
+import { table } from './decisions.js';
 
 export interface ApplyResult {
   id: string;
   version: number;
   changed: boolean;
+  /** the state stored */
+  state: string;
 }
 
 /** Validates and compiles the campaign, then stores a new version (unless unchanged) and tells decision replicas. */
@@ -45,9 +51,23 @@ export async function applyCampaign(
   file: string,
   appliedBy = process.env['USER'] ?? 'nunchi',
 ): Promise<ApplyResult> {
-  const definition = parseCampaign(await readText(file));
+  const definition = parseCampaign(await readText(file), { timeZone: resources.config.domain.timeZone });
   compileCampaign(definition, 0); // refuse what would not compile before anything is stored
-  return store(resources, definition, appliedBy);
+  const latest = await new CampaignRepository(await resources.cassandra()).latest(definition.id);
+  // A file without `state` keeps the stored one: re-applying a paused campaign to fix a typo does not
+  // resume it. `end` is final: an ended campaign stays ended.
+  const state = definition.state ?? (latest?.state as CampaignState | undefined) ?? 'active';
+  if (latest?.state === 'ended' && state !== 'ended') throw new EndedCampaignError(definition.id, `set it ${state}`);
+  // (An active campaign from a file without `state` is stored as before: no new version on re-apply.)
+  return store(resources, definition.state || state !== 'active' ? { ...definition, state } : definition, appliedBy);
+}
+
+/** A change to an ended campaign: `end` is final (its budget, caps and statistics stay closed). */
+export class EndedCampaignError extends Error {
+  override readonly name = 'EndedCampaignError';
+  constructor(id: string, what: string) {
+    super(`${id} has ended and cannot ${what}: ending a campaign is final. Apply it under a new id to run it again.`);
+  }
 }
 
 export async function setCampaignState(
@@ -58,12 +78,68 @@ export async function setCampaignState(
   const repo = new CampaignRepository(await resources.cassandra());
   const latest = await repo.latest(id);
   if (!latest) throw new Error(`no campaign ${id}`);
+  if (latest.state === 'ended' && state !== 'ended')
+    throw new EndedCampaignError(id, state === 'active' ? 'be resumed' : 'be paused');
   const definition = { ...(JSON.parse(latest.definition) as CampaignDefinition), state };
   return store(resources, definition, process.env['USER'] ?? 'nunchi');
 }
 
-export async function listCampaigns(resources: Resources) {
-  return new CampaignRepository(await resources.cassandra()).current();
+export interface CampaignListing {
+  campaignId: string;
+  name: string;
+  version: number;
+  state: string;
+  appliedAt: Date;
+  /** budget used so far against the campaign's limits (campaign_budget) */
+  budget: { offers: number; cost: number; maxOffers?: number; maxCost?: number };
+}
+
+/**
+ * The current version of every campaign with its name, state and budget used, by id. Ended campaigns only
+ * when asked for (`all`, or `state: 'ended'`).
+ */
+export async function listCampaigns(
+  resources: Resources,
+  options: { state?: string; all?: boolean } = {},
+): Promise<CampaignListing[]> {
+  if (options.state !== undefined && !(CAMPAIGN_STATES as readonly string[]).includes(options.state))
+    throw new UsageError(`--state must be one of ${CAMPAIGN_STATES.join(', ')}, got "${options.state}"`);
+  const cql = await resources.cassandra();
+  const decisions = new DecisionRepository(cql);
+  const shown = (await new CampaignRepository(cql).current())
+    .filter((c) => (options.state ? c.state === options.state : options.all || c.state !== 'ended'))
+    .sort((a, b) => (a.campaignId < b.campaignId ? -1 : a.campaignId > b.campaignId ? 1 : 0));
+  return Promise.all(
+    shown.map(async (c) => {
+      const definition = JSON.parse(c.definition) as Partial<CampaignDefinition>;
+      const used = await decisions.budgetUsage(c.campaignId);
+      return {
+        campaignId: c.campaignId,
+        name: definition.name ?? '',
+        version: c.version,
+        state: c.state,
+        appliedAt: c.appliedAt,
+        budget: { ...used, ...definition.budget },
+      };
+    }),
+  );
+}
+
+/** The listing as a table with a header row. */
+export function formatCampaigns(list: CampaignListing[]): string[] {
+  const limit = (used: number, max: number | undefined) => (max === undefined ? `${used}` : `${used}/${max}`);
+  return table([
+    ['ID', 'NAME', 'STATE', 'VERSION', 'OFFERS', 'COST', 'APPLIED'],
+    ...list.map((c) => [
+      c.campaignId,
+      c.name,
+      c.state,
+      `v${c.version}`,
+      limit(c.budget.offers, c.budget.maxOffers),
+      limit(c.budget.cost, c.budget.maxCost),
+      c.appliedAt.toISOString(),
+    ]),
+  ]);
 }
 
 async function store(
@@ -86,7 +162,7 @@ async function store(
     nc.publish(Subjects.campaignsChanged, JSON.stringify({ id: definition.id, version: result.version }));
     await nc.flush();
   }
-  return { id: definition.id, ...result };
+  return { id: definition.id, ...result, state: definition.state ?? 'active' };
 }
 
 export interface CampaignTestOptions {
@@ -115,7 +191,7 @@ export async function testCampaign(
   file: string,
   options: CampaignTestOptions,
 ): Promise<CampaignTestReport> {
-  const definition = parseCampaign(await readText(file));
+  const definition = parseCampaign(await readText(file), { timeZone: resources.config.domain.timeZone });
   const event = await readEvent(options.eventFile, options.customerId);
   const cql = await resources.cassandra();
   const tz = resources.config.domain.timeZone;

@@ -129,7 +129,7 @@ export async function replayDlq(
       continue;
     }
     if (!reply.ok) {
-      const details = reply.error.details.map((d) => `${d.path || '(root)'} ${d.message}`).join('; ');
+      const details = reply.error.details.map((d) => `${d.path || '(root)'}: ${d.message}`).join('; ');
       results.push({
         seq: entry.seq,
         subject,

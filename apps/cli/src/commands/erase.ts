@@ -1,4 +1,4 @@
-import { ErasureRepository } from '@nunchi/cassandra';
+import { ContextRepository, CustomerRepository, ErasureRepository } from '@nunchi/cassandra';
 import { encodeJson } from '@nunchi/messaging';
 import { ContractError, isSubjectToken, Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import type { Resources } from '../resources.js';
@@ -9,11 +9,17 @@ import type { Resources } from '../resources.js';
  * the receipt no sooner than NUNCHI_IDENTITY_CACHE_TTL_MS after the tombstone: from then on every ingestion
  * replica refuses the customer's events (CUSTOMER_ERASED), hint or not.
  */
-export async function eraseCustomer(resources: Resources, customerId: string): Promise<ErasureReceipt> {
+export async function eraseCustomer(
+  resources: Resources,
+  customerId: string,
+  options: { force?: boolean } = {},
+): Promise<ErasureReceipt> {
   if (!isSubjectToken(customerId))
     throw new ContractError('VALIDATION_FAILED', [
       { path: 'customerId', message: 'must be 1-64 of [A-Za-z0-9_-]' },
     ]);
+  // An erasure leaves a permanent tombstone that refuses the id's later events: a typo must not leave one.
+  if (!options.force && !(await isKnown(resources, customerId))) throw new UnknownCustomerError(customerId);
   const nc = await resources.nc().catch(() => undefined);
   return new ErasureRepository(await resources.cassandra()).erase(customerId, {
     timeZone: resources.config.domain.timeZone,
@@ -29,4 +35,30 @@ export function formatReceipt(receipt: ErasureReceipt): string[] {
     `${receipt.customerId}: erased${receipt.alreadyErased ? ' again (first erased ' + receipt.erasedAt + ')' : ' at ' + receipt.erasedAt}; ${total} rows removed`,
     ...Object.entries(receipt.removed).map(([table, n]) => `  ${table.padEnd(24)} ${n}`),
   ];
+}
+
+/** Refused: the id has no profile, no events and no earlier erasure (`--force` erases it anyway). */
+export class UnknownCustomerError extends Error {
+  override readonly name = 'UnknownCustomerError';
+  constructor(customerId: string) {
+    super(
+      `no customer ${customerId}: no profile, no events, never erased. Nothing was erased. ` +
+        'An erasure leaves a permanent tombstone that refuses every later event of this id; ' +
+        'if that is what you want (e.g. an id known only elsewhere), repeat with --force.',
+    );
+  }
+}
+
+/** Whether the id has a profile, events, or an earlier erasure (repeating one is always allowed). */
+async function isKnown(resources: Resources, customerId: string): Promise<boolean> {
+  const cql = await resources.cassandra();
+  const customers = new CustomerRepository(cql);
+  const domain = resources.config.domain;
+  const history = new ContextRepository(cql, domain.eventTtlDays * 86_400);
+  const [profile, months, erased] = await Promise.all([
+    customers.get(customerId),
+    history.months(customerId),
+    customers.isErased(customerId),
+  ]);
+  return profile !== null || months.length > 0 || erased;
 }

@@ -33,7 +33,7 @@ export async function sendEvents(resources: Resources, events: Array<{ line: num
         report.accepted++;
         if (reply.duplicate) report.duplicates++;
       } else {
-        report.rejected.push({ line: item.line, id: reply.id, code: reply.error.code, details: reply.error.details.map((d) => `${d.path} ${d.message}`).join('; ') || (reply.error.message ?? '') });
+        report.rejected.push({ line: item.line, id: reply.id, code: reply.error.code, details: reply.error.details.map((d) => `${d.path || '(root)'}: ${d.message}`).join('; ') || (reply.error.message ?? '') });
       }
     } catch (error) {
       report.rejected.push({ line: item.line, code: 'NO_ANSWER', details: `${(error as Error).message} (is the ingestion service running?)` });

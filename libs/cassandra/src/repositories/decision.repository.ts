@@ -10,6 +10,28 @@ const Q = defineStatements({
     'decisions_by_id.insert',
     'INSERT INTO decisions_by_id (decision_id, customer_id, decided_at, record) VALUES (?, ?, ?, ?)',
   ),
+  insertByCustomer: statement(
+    'decisions.insert',
+    'INSERT INTO decisions (customer_id, decided_at, decision_id, event_id, outcome, campaign_id, campaign_version, offer_id, channel, store_id, value, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ),
+  insertByCampaign: statement(
+    'decisions_by_campaign.insert',
+    'INSERT INTO decisions_by_campaign (campaign_id, day, decided_at, decision_id, customer_id, outcome, offer_id, value, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  ),
+  // A redelivered decision reuses the instant of its earlier attempt, so its rows are upserts, not copies.
+  decidedSince: statement(
+    'decisions.decided_since',
+    'SELECT decided_at, decision_id FROM decisions WHERE customer_id = ? AND decided_at >= ? LIMIT 500',
+  ),
+  // Listings for operators (`nunchi decisions list`): newest first, bounded.
+  ofCustomer: statement(
+    'decisions.list_of_customer',
+    'SELECT decided_at, decision_id, event_id, outcome, campaign_id, campaign_version, offer_id, channel, store_id, value, cost FROM decisions WHERE customer_id = ? AND decided_at >= ? LIMIT ?',
+  ),
+  ofCampaignDay: statement(
+    'decisions_by_campaign.list_of_day',
+    'SELECT decided_at, decision_id, customer_id, outcome, offer_id, value, cost FROM decisions_by_campaign WHERE campaign_id = ? AND day = ? AND decided_at >= ? ORDER BY decided_at DESC LIMIT ?',
+  ),
 
   // Budgets (see claimBudgets): static running totals and one claim row per decision id.
   budgetOf: statement(
@@ -58,6 +80,25 @@ const Q = defineStatements({
   ),
 });
 
+/** One row of a decision listing (the per-customer or per-campaign table: outcomes offer, control, late). */
+export interface DecisionSummary {
+  decisionId: string;
+  /** ISO-8601 */
+  decidedAt: string;
+  outcome: string;
+  customerId: string;
+  campaignId?: string;
+  campaignVersion?: number;
+  offerId?: string;
+  /** per-customer listing only */
+  eventId?: string;
+  channel?: string;
+  storeId?: string;
+  /** major currency unit */
+  value?: number;
+  cost?: number;
+}
+
 /** Claims of one conditional batch: more would exceed Cassandra's batch size warning for little gain. */
 export const MAX_BUDGET_GROUP = 64;
 
@@ -91,6 +132,20 @@ export type ConditionalWrite = 'applied' | 'conflict' | 'unknown';
 
 const { responseErrorCodes } = cassandra.types;
 
+const optional = <K extends string, V>(key: K, value: V | null | undefined) =>
+  (value === null || value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
+
+function summaryOf(r: cassandra.types.Row) {
+  return {
+    decisionId: r['decision_id'] as string,
+    decidedAt: (r['decided_at'] as Date).toISOString(),
+    outcome: r['outcome'] as string,
+    ...optional('offerId', r['offer_id'] as string | null),
+    ...optional('value', r['value'] as number | null),
+    ...optional('cost', r['cost'] as number | null),
+  };
+}
+
 /**
  * A failure after which a lightweight transaction may or may not have been applied (or was not tried):
  * the caller reads again and decides. Everything else is a real error.
@@ -123,13 +178,87 @@ export class DecisionRepository {
    * (`decisions_by_campaign`) tables are no longer written: nothing on a live path read them (analytics
    * follows DECISIONS); they keep the rows written before, which erasure still removes.
    */
-  async record(d: DecisionRecord): Promise<void> {
-    await run(this.client, Q.insertById, [
-      d.decisionId,
-      d.customerId,
-      new Date(d.decidedAt),
-      JSON.stringify(d),
-    ]);
+  /**
+   * Stores a decision: a campaign outcome (offer, control, late) first in the per-customer and per-campaign
+   * indexes (one unlogged batch; `day` is the local day of decidedAt they are listed under), then every
+   * decision by id — last, because its presence means "complete" to a redelivery.
+   */
+  async record(d: DecisionRecord, day: string): Promise<void> {
+    const decidedAt = new Date(d.decidedAt);
+    if (d.campaignId) {
+      const value = d.value ?? null;
+      const cost = d.cost ?? null;
+      const offerId = d.offerId ?? null;
+      await this.client.batch(
+        [
+          {
+            query: Q.insertByCustomer.cql,
+            params: [
+              d.customerId,
+              decidedAt,
+              d.decisionId,
+              d.eventId,
+              d.outcome,
+              d.campaignId,
+              d.campaignVersion ?? null,
+              offerId,
+              d.channel,
+              d.storeId ?? null,
+              value,
+              cost,
+            ],
+          },
+          {
+            query: Q.insertByCampaign.cql,
+            params: [
+              d.campaignId,
+              day,
+              decidedAt,
+              d.decisionId,
+              d.customerId,
+              d.outcome,
+              offerId,
+              value,
+              cost,
+            ],
+          },
+        ],
+        { prepare: true, logged: false, isIdempotent: true },
+      );
+    }
+    await run(this.client, Q.insertById, [d.decisionId, d.customerId, decidedAt, JSON.stringify(d)]);
+  }
+
+  /** When an earlier attempt of this decision was recorded in the per-customer table (redelivery only). */
+  async decidedAtOf(customerId: string, decisionId: string, sinceMs: number): Promise<number | undefined> {
+    const rows = (await run(this.client, Q.decidedSince, [customerId, new Date(sinceMs)])).rows;
+    const row = rows.find((r) => r['decision_id'] === decisionId);
+    return row ? (row['decided_at'] as Date).getTime() : undefined;
+  }
+
+  /** A customer's decisions with a campaign (offer, control, late) since sinceMs, newest first. */
+  async ofCustomer(customerId: string, sinceMs: number, limit: number): Promise<DecisionSummary[]> {
+    const rows = (await run(this.client, Q.ofCustomer, [customerId, new Date(sinceMs), limit])).rows;
+    return rows.map((r) => ({
+      ...summaryOf(r),
+      customerId,
+      ...optional('eventId', r['event_id'] as string | null),
+      ...optional('campaignId', r['campaign_id'] as string | null),
+      ...optional('campaignVersion', r['campaign_version'] as number | null),
+      ...optional('channel', r['channel'] as string | null),
+      ...optional('storeId', r['store_id'] as string | null),
+    }));
+  }
+
+  /** A campaign's decisions of one local day at or after sinceMs, newest first. */
+  async ofCampaignDay(
+    campaignId: string,
+    day: string,
+    sinceMs: number,
+    limit: number,
+  ): Promise<DecisionSummary[]> {
+    const rows = (await run(this.client, Q.ofCampaignDay, [campaignId, day, new Date(sinceMs), limit])).rows;
+    return rows.map((r) => ({ ...summaryOf(r), customerId: r['customer_id'] as string, campaignId }));
   }
 
   /**
