@@ -7,3 +7,4 @@ export * from './decisions.js';
 export * from './validate.js';
 export * from './describe.js';
 export * from './dto-check.js';
+export * from './text.js';
