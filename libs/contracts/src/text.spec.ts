@@ -87,6 +87,13 @@ describe('names are Unicode text', () => {
   it('normalises only what needs it: an ASCII body is returned as is', () => {
     const body = basket([item('beer')]);
     assert.equal(normalizeStrings(body), body);
+    // what the shortcut must not skip: a syllable followed by a trailing jamo, a Latin letter and a combining mark
+    assert.deepEqual(normalizeStrings(['\uac00\u11a8', 'Cafe\u0301', 'Café', '맥주']), [
+      '각',
+      'Café',
+      'Café',
+      '맥주',
+    ]);
     const keyed = normalizeStrings({ [BUN_NFD]: [BUN_NFD, 1] });
     assert.deepEqual(keyed, { 분: ['분', 1] });
   });
