@@ -11,6 +11,8 @@ export interface DemoStep {
 
 const line = (sku: string, category: string, quantity: number, unitPrice: number) => ({ sku, category, quantity, unitPrice });
 const purchase = (items: ReturnType<typeof line>[]) => ({ amount: items.reduce((s, i) => s + i.quantity * i.unitPrice, 0), currency: 'KRW', items });
+/** The founding retailer's tills write Korean category names: 분유 (formula), 수입 맥주 (imported beer), 냉동식품 (frozen foods). */
+const koreanBasket = [line('분유-800g', '분유', 2, 32000), line('CASS 500ml × 4', '수입 맥주', 4, 3900), line('880999', '냉동식품', 1, 7500)];
 const dadsBasket = [line('880123', 'infant_formula', 2, 32000), line('880555', 'beer', 6, 4500), line('880777', 'diapers', 1, 19000)];
 
 export const DEMO_STEPS: DemoStep[] = [
@@ -28,6 +30,11 @@ export const DEMO_STEPS: DemoStep[] = [
     at: '16:45',
     expect: 'no offer: the basket has no beer',
     event: { type: 'purchase', channel: 'pos', storeId: 'bundang-01', customer: { loyaltyCard: 'LC-0043' }, payload: purchase([line('880123', 'infant_formula', 4, 32000)]) },
+  },
+  {
+    at: '18:30',
+    expect: 'a Korean basket (분유 + 수입 맥주) in Bundang → bundang-formula-beer-ko offers 기저귀 20% 할인 쿠폰 (diaper coupon)',
+    event: { type: 'purchase', channel: 'pos', storeId: 'bundang-01', storeName: '분당점', customer: { email: 'jiwoo@example.com' }, payload: purchase(koreanBasket) },
   },
   {
     at: '19:05',

@@ -38,11 +38,12 @@ async function main(): Promise<void> {
 
     const customers = await importCustomers(resources, projectPath('demo', 'customers.ndjson'), { quiet: true });
     say(`4. customers: ${customers.imported} imported`);
-    for (const file of ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml']) {
+    for (const file of ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml', 'bundang-formula-beer-ko.yaml']) {
       const applied = await applyCampaign(resources, projectPath('campaigns', 'examples', file));
       say(`   campaign ${applied.id} v${applied.version}${applied.changed ? '' : ' (unchanged)'}`);
     }
     await waitCampaignsLoaded(services.urls.decision, 'bundang-dad-beer');
+    await waitCampaignsLoaded(services.urls.decision, 'bundang-formula-beer-ko');
 
     const day = demoDay(Date.now());
     say(`\n5. the day of ${day} (Asia/Seoul), event by event:`);
@@ -96,7 +97,9 @@ function describe(event: Record<string, unknown>): string {
   const payload = event['payload'] as { amount?: number; items?: Array<{ category: string }> };
   const who = Object.values(event['customer'] as Record<string, string>)[0];
   const categories = [...new Set(payload.items?.map((i) => i.category))].join('+');
-  return `${who} ${event['type']} ${payload.amount?.toLocaleString('en-US')} KRW (${categories}) at ${event['storeId']}`;
+  const storeName = event['storeName'] as string | undefined;
+  const store = storeName ? `${event['storeId'] as string} (${storeName})` : (event['storeId'] as string);
+  return `${who} ${event['type']} ${payload.amount?.toLocaleString('en-US')} KRW (${categories}) at ${store}`;
 }
 
 function describeDecision(d: DecisionRecord): string {

@@ -1,6 +1,7 @@
 /**
- * Rollup dimensions: the `dim` clustering column of `customer_daily`.
- * Store ids, categories and channels are subject tokens ([A-Za-z0-9_-]), so they never contain ':'.
+ * Rollup dimensions: the `dim` clustering column of `customer_daily`, `<kind>:<name>`.
+ * Store ids and channels are subject tokens ([A-Za-z0-9_-]); categories are Unicode text and may contain
+ * ':' and spaces ("category:Beer: Cider"), so a dim splits at its first ':' — the kind never has one.
  */
 
 /** the customer's totals over every store, category and channel */

@@ -21,6 +21,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { Describe, IsStringMap } from './describe.js';
+import { IsText } from './text.js';
 
 export const EVENT_TYPES = [
   'purchase',
@@ -48,6 +49,21 @@ const MAX_MONEY = 1e12;
 const FINITE = { allowNaN: false, allowInfinity: false };
 /** Free-form attributes (profiles): bounded so one customer cannot grow without limit. */
 export const ATTRIBUTE_BOUNDS = { maxEntries: 50, maxKeyLength: 64, maxValueLength: 256 } as const;
+/**
+ * Names people write: printable Unicode text (Korean, spaces, punctuation), NFC-normalised at ingestion,
+ * in characters (code points). They never become part of a NATS subject or a metric label.
+ */
+export const NAME_BOUNDS = {
+  category: { minLength: 1, maxLength: 100 },
+  sku: { minLength: 1, maxLength: 64 },
+  productName: { minLength: 1, maxLength: 200 },
+  storeName: { minLength: 1, maxLength: 200 },
+} as const;
+const CATEGORY_TEXT =
+  'Printable Unicode text, 1-100 characters ("Beer & Cider", "맥주"); no control characters. Stored NFC-normalised.';
+const SKU_TEXT = 'Printable Unicode text, 1-64 characters; no control characters. Stored NFC-normalised.';
+const PRODUCT_NAME_TEXT =
+  'Printable Unicode text, 1-200 characters; no control characters. Stored NFC-normalised.';
 
 /** Exactly one identifier. "id" is Nunchi's customer id; the others are resolved through `identities`. */
 @Describe(
@@ -103,19 +119,27 @@ export class EventEnvelopeDto {
   @Matches(/(Z|[+-]\d\d:?\d\d)$/, { message: 'occurredAt must carry a UTC offset' })
   occurredAt!: string;
   @IsObject() @ValidateNested() @Type(() => CustomerRefDto) customer!: CustomerRefDto;
-  @Describe('The store the event happened at; offers go to mkt.offers.<channel>.<storeId>.')
+  @Describe(
+    'The store the event happened at, a subject token (1-64 of [A-Za-z0-9_-]): offers go to mkt.offers.<channel>.<storeId>. Its human name goes in storeName.',
+  )
   @IsOptional()
   @IsString()
   @Matches(TOKEN, { message: 'storeId must be 1-64 of [A-Za-z0-9_-]' })
   storeId?: string;
+  @Describe(
+    'The store\'s display name beside its id ("분당점", "Bundang #1"): printable Unicode text, 1-200 characters, stored NFC-normalised.',
+  )
+  @IsOptional()
+  @IsText(NAME_BOUNDS.storeName)
+  storeName?: string;
   @Describe('Per type: see the payload schemas.')
   @IsObject()
   payload!: Record<string, unknown>;
 }
 
 export class LineItemDto {
-  @IsString() @Length(1, 64) sku!: string;
-  @IsString() @Matches(TOKEN, { message: 'category must be 1-64 of [A-Za-z0-9_-]' }) category!: string;
+  @Describe(SKU_TEXT) @IsText(NAME_BOUNDS.sku) sku!: string;
+  @Describe(CATEGORY_TEXT) @IsText(NAME_BOUNDS.category) category!: string;
   @Describe('A whole number of units, 1 to 10,000.')
   @IsInt()
   @Min(1)
@@ -127,7 +151,7 @@ export class LineItemDto {
   @Min(0)
   @Max(MAX_MONEY)
   unitPrice!: number;
-  @IsOptional() @IsString() @MaxLength(200) name?: string;
+  @Describe(PRODUCT_NAME_TEXT) @IsOptional() @IsText(NAME_BOUNDS.productName) name?: string;
 }
 
 @Describe('A purchase at a till, kiosk, web or app checkout.')
@@ -166,8 +190,8 @@ export class PageViewPayloadDto {
 
 @Describe('A product looked at (web, app or kiosk).')
 export class ProductViewPayloadDto {
-  @IsString() @Length(1, 64) sku!: string;
-  @IsString() @Matches(TOKEN, { message: 'category must be 1-64 of [A-Za-z0-9_-]' }) category!: string;
+  @Describe(SKU_TEXT) @IsText(NAME_BOUNDS.sku) sku!: string;
+  @Describe(CATEGORY_TEXT) @IsText(NAME_BOUNDS.category) category!: string;
   @Describe("Shown price, in the currency's major unit.")
   @IsOptional()
   @IsNumber(FINITE)
@@ -179,8 +203,8 @@ export class ProductViewPayloadDto {
 @Describe('A product added to or removed from a cart.')
 export class CartPayloadDto {
   @IsIn(['add', 'remove']) action!: 'add' | 'remove';
-  @IsString() @Length(1, 64) sku!: string;
-  @IsString() @Matches(TOKEN, { message: 'category must be 1-64 of [A-Za-z0-9_-]' }) category!: string;
+  @Describe(SKU_TEXT) @IsText(NAME_BOUNDS.sku) sku!: string;
+  @Describe(CATEGORY_TEXT) @IsText(NAME_BOUNDS.category) category!: string;
   @IsInt() @Min(1) @Max(10_000) quantity!: number;
   @Describe("Price of one unit, in the currency's major unit.")
   @IsOptional()
@@ -243,7 +267,9 @@ export class ProfileUpdatePayloadDto {
   @IsOptional() @IsString() @MaxLength(64) region?: string;
   @IsOptional() @IsString() @MaxLength(8) creditTier?: string;
   @IsOptional() @IsBoolean() marketingConsent?: boolean;
-  @Describe('At most 50, keys ≤ 64 and values ≤ 256 characters; a profile_update merges them into the stored ones.')
+  @Describe(
+    'At most 50, keys ≤ 64 and values ≤ 256 characters; a profile_update merges them into the stored ones.',
+  )
   @IsOptional()
   @IsStringMap(ATTRIBUTE_BOUNDS)
   attributes?: Record<string, string>;
@@ -274,6 +300,8 @@ export interface AcceptedEvent {
   receivedAtMs: number;
   customerId: string;
   storeId?: string;
+  /** the store's display name, when the event carried one */
+  storeName?: string;
   payload: Record<string, unknown>;
 }
 

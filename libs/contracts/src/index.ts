@@ -8,3 +8,4 @@ export * from './validate.js';
 export * from './describe.js';
 export * from './dto-check.js';
 export * from './did-you-mean.js';
+export * from './text.js';

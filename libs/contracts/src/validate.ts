@@ -11,6 +11,7 @@ import {
   type AcceptedEvent,
   type EventType,
 } from './events.js';
+import { isWellFormedText, normalizeStrings } from './text.js';
 
 /** How far in the future occurredAt may lie, milliseconds (clock skew between tills and us). */
 export const MAX_FUTURE_SKEW_MS = 5 * 60_000;
@@ -44,6 +45,8 @@ export function guardStructure(raw: unknown): ProblemDetail[] {
     if (typeof value === 'string') {
       if (value.length > MAX_STRING_LENGTH)
         problems.push({ path: path(), message: `string longer than ${MAX_STRING_LENGTH} characters` });
+      else if (!isWellFormedText(value))
+        problems.push({ path: path(), message: 'not well-formed Unicode (lone surrogate)' });
       return;
     }
     if (value === null || typeof value !== 'object') return;
@@ -169,7 +172,9 @@ export function validateEvent(raw: unknown, options: ValidateOptions): EventEnve
   }
   const structural = guardStructure(raw);
   if (structural.length) throw new ContractError('VALIDATION_FAILED', structural);
-  return acceptedAsIs(raw as Record<string, unknown>, options) ?? validateEventFully(raw, options);
+  // NFC before any check: equal names are equal strings from here on (rollups, CEL, stored events).
+  const body = normalizeStrings(raw);
+  return acceptedAsIs(body as Record<string, unknown>, options) ?? validateEventFully(body, options);
 }
 
 /** The compiled check: the event itself when it is valid, undefined when the full run must judge it. */
@@ -316,6 +321,7 @@ export function toAcceptedEvent(
     receivedAtMs,
     customerId,
     ...(envelope.storeId ? { storeId: envelope.storeId } : {}),
+    ...(envelope.storeName ? { storeName: envelope.storeName } : {}),
     payload: envelope.payload,
   };
 }
@@ -326,7 +332,7 @@ export function validateCustomerImport(raw: unknown): CustomerImportDto {
     throw new ContractError('VALIDATION_FAILED', [{ path: '', message: 'a customer must be a JSON object' }]);
   const structural = guardStructure(raw);
   if (structural.length) throw new ContractError('VALIDATION_FAILED', structural);
-  const dto = plainToInstance(CustomerImportDto, raw, { enableImplicitConversion: false });
+  const dto = plainToInstance(CustomerImportDto, normalizeStrings(raw), { enableImplicitConversion: false });
   const problems = flatten(validateSync(dto, VALIDATOR_OPTIONS), '', []);
   if (problems.length) throw new ContractError('VALIDATION_FAILED', problems);
   return dto;

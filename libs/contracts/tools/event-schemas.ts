@@ -21,9 +21,12 @@ import {
   EVENT_TYPES,
   EventEnvelopeDto,
   IS_STRING_MAP,
+  IS_TEXT,
   MAX_FUTURE_SKEW_MS,
   PAYLOAD_DTOS,
+  TEXT_PATTERN,
   type StringMapBounds,
+  type TextBounds,
 } from '@nunchi/contracts';
 
 const transformerMetadata = (
@@ -46,6 +49,16 @@ const converters = {
       maxProperties: bounds.maxEntries,
       propertyNames: { maxLength: bounds.maxKeyLength },
       additionalProperties: { type: 'string', maxLength: bounds.maxValueLength },
+    };
+  },
+  // JSON Schema counts characters (code points), as the DTO does; the pattern refuses control characters.
+  [IS_TEXT]: (meta: { constraints: unknown[] }) => {
+    const bounds = (meta.constraints as [TextBounds])[0];
+    return {
+      type: 'string',
+      minLength: bounds.minLength,
+      maxLength: bounds.maxLength,
+      pattern: TEXT_PATTERN,
     };
   },
 } as unknown as Converters;

@@ -135,6 +135,8 @@ export class CelEvent {
   readonly channel: string;
   /** "" when the event has no store */
   readonly storeId: string;
+  /** the store's display name; "" when the event carried none */
+  readonly storeName: string;
   readonly customerId: string;
   readonly occurredAt: string;
   readonly occurredAtMs: number;
@@ -155,6 +157,7 @@ export class CelEvent {
     this.type = e.type;
     this.channel = e.channel;
     this.storeId = e.storeId ?? '';
+    this.storeName = e.storeName ?? '';
     this.customerId = e.customerId;
     this.occurredAt = e.occurredAt;
     this.occurredAtMs = e.occurredAtMs;
@@ -333,6 +336,7 @@ export const CEL_TYPES = {
     type: 'string',
     channel: 'string',
     storeId: 'string',
+    storeName: 'string',
     customerId: 'string',
     occurredAt: 'string',
     occurredAtMs: 'double',

@@ -91,6 +91,14 @@ export function compileExpression(
     return positioned(source, 'type', 0, `must be a bool expression, but it is ${checked.type}`);
   }
   const ast = parsed.ast;
+  const decomposed = literalNotNfc(ast);
+  if (decomposed)
+    return positioned(
+      source,
+      'syntax',
+      decomposed.start ?? 0,
+      'string literal is not Unicode NFC (decomposed, e.g. from \\u escapes of jamo): event names are stored NFC, so it could never match; write the characters themselves',
+    );
   const run = parsed as unknown as (vars: CelVars) => unknown;
   const { exact, prefilter } = planNative(ast);
   const evaluate = exact ?? (prefilter ? (v: CelVars) => (prefilter(v) ? run(v) : false) : run);
@@ -161,6 +169,17 @@ function positioned(source: string, kind: string, offset: number, summary: strin
 }
 
 // ---------------------------------------------------------------- static analysis
+
+/** The first string literal that NFC would change. Campaign text is normalised; escapes can still spell one. */
+function literalNotNfc(node: ASTNode): { start?: number } | undefined {
+  if (node.op === 'value')
+    return typeof node.args === 'string' && node.args.normalize('NFC') !== node.args ? node : undefined;
+  for (const child of children(node)) {
+    const found = literalNotNfc(child);
+    if (found) return found;
+  }
+  return undefined;
+}
 
 function children(node: ASTNode): ASTNode[] {
   const out: ASTNode[] = [];

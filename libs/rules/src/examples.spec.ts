@@ -23,8 +23,13 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 const load = (name: string) => compileCampaign(parseCampaign(readFileSync(join(dir, name), 'utf8')), 1);
 
 void describe('campaigns/examples', () => {
-  void it('has the three documented examples', () => {
-    for (const f of ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml'])
+  void it('has the documented examples', () => {
+    for (const f of [
+      'bundang-dad-beer.yaml',
+      'app-winback-30d.yaml',
+      'web-wine-cheese-cross-sell.yaml',
+      'bundang-formula-beer-ko.yaml',
+    ])
       assert.ok(files.includes(f), f);
   });
 

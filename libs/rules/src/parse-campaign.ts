@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import { didYouMean, type ProblemDetail } from '@nunchi/contracts';
+import { didYouMean, normalizeStrings, type ProblemDetail } from '@nunchi/contracts';
 import type { CampaignDefinition } from './campaign.js';
 import { campaignSchema } from './campaign.schema.js';
 import { CampaignInvalidError } from './campaign-invalid.error.js';
@@ -224,8 +224,13 @@ function withDefaultTimeZone(v: unknown, timeZone: string | undefined): unknown 
   return v;
 }
 
-/** Dates given as Date objects (YAML 1.1 timestamps, hand-built objects) become 'YYYY-MM-DD'. */
-function normalize(v: unknown): unknown {
+/**
+ * Every string in Unicode NFC, as ingestion stores event names ('분유' typed with decomposed jamo in an
+ * editor equals the till's '분유'); dates given as Date objects (YAML 1.1 timestamps, hand-built objects)
+ * become 'YYYY-MM-DD'.
+ */
+function normalize(input: unknown): unknown {
+  const v = normalizeStrings(input);
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
   const c = v as Record<string, unknown>;
   const s = c.schedule;
