@@ -64,6 +64,21 @@ export function report(system: SystemBenchResult): string {
     );
   }
 
+  const t = system.tracing;
+  if (t) {
+    const per = (s: StepResult) =>
+      Object.entries(s.processes)
+        .filter(([name, u]) => u && name !== 'loadgen')
+        .map(([name, u]) => `${name} ${u!.cpuMsPerEvent}`)
+        .join(', ');
+    out.push(
+      `\ntracing at ${t.rate} events/s (same step, fresh start each): every event traced ${t.on.cpuMsPerEvent} ms CPU/event, event→decision p50 ${f1(t.on.eventToDecision.p50)} p99 ${f1(t.on.eventToDecision.p99)} ms; ` +
+        `tracing off ${t.off.cpuMsPerEvent} ms CPU/event, p50 ${f1(t.off.eventToDecision.p50)} p99 ${f1(t.off.eventToDecision.p99)} ms`,
+      `  on:  ${per(t.on)}`,
+      `  off: ${per(t.off)}`,
+    );
+  }
+
   const at1000 = system.steps.find((s) => s.offeredRate === TARGETS.p99AtRate.rate);
   const at500 = system.steps.find((s) => s.offeredRate === 500);
   const lines: Array<[string, string, string, boolean | null]> = [

@@ -68,6 +68,8 @@ export interface SystemBenchOptions {
   overloadSeconds?: number;
   seed?: number;
   log?: (line: string) => void;
+  /** run the tracing on/off comparison at the end; @default true */
+  tracingComparison?: boolean;
   /** a folder: every service runs with --cpu-prof and writes its CPU profile there when stopped */
   profileDir?: string;
 }
@@ -206,6 +208,11 @@ export interface SystemBenchResult {
   /** highest ramp rate with event→decision p99 ≤ 500 ms, nothing lost, ≥ 95 % of the load sent */
   capacity: number | null;
   overload: OverloadResult | null;
+  /**
+   * The cost of tracing: the same step (rate, seconds, a fresh start of the services each) with every event
+   * traced (the default) and with tracing off (OTEL_TRACES_SAMPLER=always_off), back to back
+   */
+  tracing: { rate: number; on: StepResult; off: StepResult } | null;
 }
 
 const P99_AIM_MS = 50;
@@ -292,11 +299,13 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     for (const file of campaignFiles) await applyCampaign(resources, file, 'bench');
     log(`campaigns: ${campaignFiles.length} applied`);
 
-    services = await startServices({
-      env,
-      log: () => undefined,
-      ...(options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {}),
-    });
+    const start = (extra: Record<string, string> = {}) =>
+      startServices({
+        env: { ...env, ...extra },
+        log: () => undefined,
+        ...(options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {}),
+      });
+    services = await start();
     const pids: Record<string, number> = { nats: nats.pid };
     for (const [name, pid] of Object.entries(services.pids)) if (pid) pids[name] = pid;
     for (const [name, r] of Object.entries(infra) as Array<[string, { pid?: number | null }]>)
@@ -379,6 +388,27 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     } else
       log('overload step skipped: no ramp rate kept event→decision p99 under 500 ms (give --overload-rate)');
 
+    // The cost of tracing, measured rather than assumed: the same step with a fresh start each, on then off.
+    let tracing: SystemBenchResult['tracing'] = null;
+    if (options.tracingComparison ?? true) {
+      const rate = capacity ? Math.max(rates[0], Math.round(capacity / 2)) : rates[0];
+      const measure = async (extra: Record<string, string>) => {
+        await services?.stop();
+        services = await start(extra);
+        for (const [name, pid] of Object.entries(services.pids)) if (pid) bench.pids[name] = pid;
+        await waitCampaigns(services.urls.decision, campaignFiles.length);
+        await runStep(bench, 'ramp', rate, 3, drainDeadlineS); // warm-up
+        return runStep(bench, 'ramp', rate, stepSeconds, drainDeadlineS);
+      };
+      const on = await measure({});
+      const off = await measure({ OTEL_TRACES_SAMPLER: 'always_off' });
+      tracing = { rate, on, off };
+      log(
+        `tracing at ${rate} events/s: every event traced ${on.cpuMsPerEvent} ms CPU/event, p99 ${on.eventToDecision.p99.toFixed(1)} ms; ` +
+          `off ${off.cpuMsPerEvent} ms CPU/event, p99 ${off.eventToDecision.p99.toFixed(1)} ms`,
+      );
+    }
+
     return {
       rates,
       stepSeconds,
@@ -397,6 +427,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
       maxRateP99Under50ms: best(within(P99_AIM_MS)),
       capacity,
       overload,
+      tracing,
     };
   } finally {
     await services?.stop();
