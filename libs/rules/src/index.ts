@@ -19,3 +19,16 @@ export {
 export { CEL_TYPES, CEL_VARIABLES } from './cel-environment.js';
 export { isValidTimeZone, utcOffsetMs } from './local-time.js';
 export { explainRecord } from './explain-record.js';
+export {
+  CLAIM_DAYS,
+  EMPTY_LEDGER,
+  claimsOf,
+  hasClaim,
+  ownClaims,
+  usageOf,
+  withClaim,
+  withoutClaim,
+  type ContactClaim,
+  type ContactLedger,
+  type ContactOutcome,
+} from './contact-ledger.js';

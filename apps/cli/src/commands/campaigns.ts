@@ -27,10 +27,9 @@ import {
   explain,
   parseCampaign,
   type CampaignDefinition,
+  usageOf,
   type Evaluation,
 } from '@nunchi/rules';
-// Pure: how the decision service counts caps. A candidate for libs/rules, where both could share it.
-import { usageOf } from '../../../decision/src/contact-ledger.js';
 import type { Resources } from '../resources.js';
 
 export interface ApplyResult {
