@@ -3,6 +3,8 @@ import type { StoredContacts } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import type { CandidateLoss, DecisionOutcome, EnrichedEvent } from '@nunchi/contracts';
 import {
+  budgetDetail,
+  hasCaps,
   hasClaim,
   lowerRankLosses,
   NO_USAGE,
@@ -229,20 +231,4 @@ export class OfferChooser {
   private isLate(receivedAtMs: number): boolean {
     return Date.now() - receivedAtMs > this.config.domain.slaMs;
   }
-}
-
-function hasCaps(c: Candidate): boolean {
-  return (
-    c.caps.perCustomerPerDay !== undefined ||
-    c.caps.perCustomerLifetime !== undefined ||
-    c.caps.perChannelPerDay !== undefined
-  );
-}
-
-function budgetDetail(c: Candidate): string {
-  const limits = [
-    c.budget.maxOffers !== undefined ? `maxOffers ${c.budget.maxOffers}` : '',
-    c.budget.maxCost !== undefined ? `maxCost ${c.budget.maxCost}` : '',
-  ].filter(Boolean);
-  return `${limits.join(', ')} used up`;
 }

@@ -32,3 +32,31 @@ export {
   type ContactLedger,
   type ContactOutcome,
 } from './contact-ledger.js';
+export { budgetDetail, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
+export {
+  ContextReplay,
+  DecisionWorld,
+  SetsOverTime,
+  Simulation,
+  alwaysActive,
+  localHour,
+  type CampaignTimeline,
+  type CustomerBase,
+  type DraftFate,
+  type SimulatedChoice,
+  type SimulatedDecision,
+  type SimulatedOutcome,
+  type SimulationOptions,
+  type VersionFrom,
+} from './simulate.js';
+export {
+  SimulationReportBuilder,
+  decisionLine,
+  type BudgetDay,
+  type DecisionLine,
+  type ExplainedDecision,
+  type OfferTotals,
+  type Overlap,
+  type ReportOptions,
+  type SimulationReport,
+} from './simulation-report.js';
