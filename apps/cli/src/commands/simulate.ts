@@ -236,7 +236,9 @@ function instant(flag: string, text: string, timeZone: string, edge: 'start' | '
     const ms = Date.parse(text);
     if (Number.isFinite(ms)) return ms;
   }
-  throw new Error(`${flag}: not a date: ${text} (YYYY-MM-DD, a local day, or an ISO-8601 instant with its offset)`);
+  throw new Error(
+    `${flag}: not a date: ${text} (YYYY-MM-DD, a local day, or an ISO-8601 instant with its offset)`,
+  );
 }
 
 /** The campaign to simulate: a file (as a draft), `id@version` (that version) or `id` (as it ran). */
@@ -291,7 +293,7 @@ function oneLine<T>(file: string, fn: () => T): T {
   } catch (error) {
     if (error instanceof CampaignInvalidError)
       throw new Error(
-        `${file} does not compile: ${error.details.map((d) => `${d.path || '(root)'}: ${d.message}`).join('; ')}`,
+        `${file} does not compile: ${error.details.map((d) => `${d.path || '(root)'}: ${d.message.split('\n')[0]}`).join('; ')}`,
       );
     throw error;
   }
