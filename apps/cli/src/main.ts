@@ -7,7 +7,7 @@ import { ContractError } from '@nunchi/contracts';
 import { CampaignInvalidError } from '@nunchi/rules';
 import { Resources } from './resources.js';
 import { applyCampaign, listCampaigns, setCampaignState, testCampaign } from './commands/campaigns.js';
-import { formatReport, simulateCampaign } from './commands/simulate.js';
+import { formatReport, formatTimings, simulateCampaign } from './commands/simulate.js';
 import { importCustomers } from './commands/customers.js';
 import { eraseCustomer, formatReceipt } from './commands/erase.js';
 import { explainDecisionById } from './commands/decisions.js';
@@ -129,6 +129,7 @@ campaigns
     action(async (r, target: string, options: { from?: string; to?: string; withLive?: boolean; sample?: number; out?: string; json?: boolean }) => {
       const result = await simulateCampaign(r, target, { ...options, progress: process.stderr });
       const written = options.out ? { count: result.written, path: options.out } : undefined;
+      process.stderr.write(`${formatTimings(result.timings)}\n`);
       console.log(options.json ? JSON.stringify(result.report, null, 2) : formatReport(result.report, written).join('\n'));
     }),
   );

@@ -129,7 +129,10 @@ export class ContextReplay {
     private readonly baseOf: (customerId: string) => CustomerBase | undefined,
   ) {}
 
-  /** Folds the event; its profile and snapshot, or undefined when it was folded before (a repeat: live skips it). */
+  /**
+   * Folds the event; its profile and snapshot (built when first read: most events trigger nothing and need
+   * none), or undefined when it was folded before (a repeat: live skips it).
+   */
   fold(event: AcceptedEvent): { customer: CustomerProfile | null; ctx: ContextSnapshot } | undefined {
     const options = { timeZone: this.timeZone, nowMs: event.receivedAtMs };
     const customerId = event.customerId;
@@ -148,7 +151,8 @@ export class ContextReplay {
     const index = localDayIndex(event.occurredAtMs, this.timeZone);
     let days = this.#days.get(customerId);
     if (!days) this.#days.set(customerId, (days = new Map<number, AcceptedEvent[]>()));
-    const dayEvents = days.get(index) ?? [];
+    let dayEvents = days.get(index);
+    if (!dayEvents) days.set(index, (dayEvents = []));
     let result = foldEvent(context, event, options);
     if (result.kind === 'closed-day') {
       // Before the replayed days the base's rows hold it already (they are stored as they are now).
@@ -157,16 +161,23 @@ export class ContextReplay {
     }
     if (result.kind !== 'applied') return undefined;
     this.#contexts.set(customerId, result.context);
-    days.set(index, [...dayEvents, event]);
-    const ctx = buildSnapshot({
-      customerId,
-      rows: result.context.rows,
-      recent: result.context.recent,
-      nowMs: event.receivedAtMs,
-      timeZone: this.timeZone,
-      currentStoreId: event.storeId,
-    });
-    return { customer: result.context.profile, ctx };
+    dayEvents.push(event); // after the fold: it saw the day as stored before this event
+    const folded = result.context;
+    const timeZone = this.timeZone;
+    let ctx: ContextSnapshot | undefined;
+    return {
+      customer: folded.profile,
+      get ctx() {
+        return (ctx ??= buildSnapshot({
+          customerId,
+          rows: folded.rows,
+          recent: folded.recent,
+          nowMs: event.receivedAtMs,
+          timeZone,
+          currentStoreId: event.storeId,
+        }));
+      },
+    };
   }
 }
 
@@ -328,14 +339,17 @@ export class Simulation {
     // As live: the set current when the event was processed (received), caps on the day it occurred.
     const at = event.receivedAtMs;
     const today = dayFromIndex(localDayIndex(event.occurredAtMs, o.timeZone));
-    const input = { event, customer: folded.customer, ctx: folded.ctx, today };
     const set = o.sets.at(at);
-    const choice = set.triggeredBy(event) ? this.world.decide({ ...input, set }) : undefined;
     const baselineSet = o.baseline?.at(at);
-    const baseline =
-      baselineSet?.triggeredBy(event) === true
-        ? this.baselineWorld.decide({ ...input, set: baselineSet })
-        : undefined;
+    const triggered = set.triggeredBy(event);
+    const baselineTriggered = baselineSet?.triggeredBy(event) === true;
+    // The draft is in `sets`: an event neither set triggers on is no decision and needs no snapshot.
+    if (!triggered && !baselineTriggered) return { event, inPeriod, draft };
+    const input = { event, customer: folded.customer, ctx: folded.ctx, today };
+    const choice = triggered ? this.world.decide({ ...input, set }) : undefined;
+    const baseline = baselineTriggered
+      ? this.baselineWorld.decide({ ...input, set: baselineSet })
+      : undefined;
     return { event, inPeriod, choice, baseline, draft: this.#fate(event, folded, choice) };
   }
 
