@@ -221,15 +221,21 @@ export class ContextRepository {
     const scan = async (range: (typeof ranges)[number]) => {
       // Unwrapped, only a range that ends at the ring's minimum token (the whole ring on one node
       // without vnodes) has start >= end: it runs to the end of the ring, with no upper bound.
-      const rows =
+      const [stmt, params] =
         range.start.compare(range.end) >= 0
-          ? await runAll(this.client, Q.scanTail, [range.start.getValue()])
-          : await runAll(this.client, Q.scanRange, [range.start.getValue(), range.end.getValue()]);
-      for (const r of rows) {
-        if (!wanted.has(r['month'] as string)) continue;
-        const at = (r['occurred_at'] as Date).getTime();
-        if (at >= fromMs && at < toMs) out.push(JSON.parse(r['body'] as string) as AcceptedEvent);
-      }
+          ? [Q.scanTail, [range.start.getValue()]]
+          : [Q.scanRange, [range.start.getValue(), range.end.getValue()]];
+      let pageState: string | undefined;
+      do {
+        // Page by page, keeping only the period's rows: a range holds every month of its customers.
+        const page = await run(this.client, stmt, params, { fetchSize: 5_000, pageState });
+        for (const r of page.rows) {
+          if (!wanted.has(r['month'] as string)) continue;
+          const at = (r['occurred_at'] as Date).getTime();
+          if (at >= fromMs && at < toMs) out.push(JSON.parse(r['body'] as string) as AcceptedEvent);
+        }
+        pageState = page.pageState ?? undefined;
+      } while (pageState);
       onRange?.(++done, ranges.length);
     };
     let next = 0;
