@@ -173,6 +173,9 @@ describe('campaigns simulate: exact on a day that ran live', () => {
       JSON.stringify(report.overlap),
     );
     assert.ok(report.sample.length > 0);
+    // Per event, which moved: the line names what the live campaigns alone decided.
+    const moved = lines.filter((l) => l.campaignId === main && l.baseline?.campaignId === rival);
+    assert.equal(moved.length, report.overlap.find((o) => o.campaignId === rival)!.movedToDraft);
 
     // Nothing live was touched.
     const budgetAfter = await h.cql.execute(

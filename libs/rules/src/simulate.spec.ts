@@ -175,12 +175,21 @@ describe('simulation on history', () => {
       withLive: true,
       budget: {},
     });
-    for (const d of run(sim, [
+    const decisions = run(sim, [
       buy('c1', '2026-11-24T10:00', 10_000),
       buy('c2', '2026-11-24T11:00', 1_000),
       buy('c3', '2026-11-25T21:30', 20_000, { storeId: 'gangnam-02' }),
-    ]))
-      report.add(d);
+    ]);
+    for (const d of decisions) report.add(d);
+    assert.deepEqual(
+      decisions.map((d) => decisionLine(d, { withLive: true })?.baseline),
+      [
+        { campaignId: 'live', offerId: 'l', outcome: 'offer' },
+        { campaignId: null, offerId: null, outcome: 'none' },
+        { campaignId: 'live', offerId: 'l', outcome: 'offer' },
+      ],
+    );
+    assert.equal(decisionLine(decisions[0])?.baseline, undefined, 'without --with-live: no baseline');
     const r = report.report();
     assert.deepEqual(r.overlap, [
       { campaignId: 'live', bothEligible: 2, movedToDraft: 2, offersLost: 2, valueLost: 600 },

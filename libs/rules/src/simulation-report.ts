@@ -293,11 +293,32 @@ export interface DecisionLine {
   outcome: string;
   /** the draft's fate: won, holdout, or why it lost (`reason: detail`) */
   reason: string;
+  /**
+   * With --with-live: what the live campaigns alone decided on this event (null: none of them triggers on
+   * it). Where it names another campaign than the line, the event moved.
+   */
+  baseline?: { campaignId: string | null; offerId: string | null; outcome: string } | null;
 }
 
-export function decisionLine(d: SimulatedDecision): DecisionLine | undefined {
+/** The line of a decision; undefined when no simulated campaign triggers on the event (no decision). */
+export function decisionLine(
+  d: SimulatedDecision,
+  options: { withLive?: boolean } = {},
+): DecisionLine | undefined {
   if (!d.choice) return undefined;
   const w = d.choice.winner;
+  const b = d.baseline;
+  const baseline = options.withLive
+    ? {
+        baseline: b
+          ? {
+              campaignId: b.winner?.campaignId ?? null,
+              offerId: b.winner?.offer.id ?? null,
+              outcome: b.outcome,
+            }
+          : null,
+      }
+    : {};
   return {
     eventId: d.event.id,
     customerId: d.event.customerId,
@@ -307,5 +328,6 @@ export function decisionLine(d: SimulatedDecision): DecisionLine | undefined {
     offerId: w?.offer.id ?? null,
     outcome: d.choice.outcome,
     reason: d.draft.detail ? `${d.draft.status}: ${d.draft.detail}` : d.draft.status,
+    ...baseline,
   };
 }

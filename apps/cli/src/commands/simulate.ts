@@ -139,7 +139,7 @@ export async function simulateCampaign(
       const decision = simulation.step(events[i]);
       if (decision) {
         builder.add(decision);
-        const line = out && decisionLine(decision);
+        const line = out && decisionLine(decision, { withLive: options.withLive });
         if (line) {
           written++;
           if (!out.write(`${JSON.stringify(line)}\n`)) await out.drained();
