@@ -4,7 +4,7 @@ import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
 import { addDays, localDay } from '@nunchi/context-model';
 import { decisionIdOf } from '@nunchi/contracts';
-import { EMPTY_LEDGER, withClaim } from '../apps/decision/src/contact-ledger.js';
+import { EMPTY_LEDGER, withClaim } from '@nunchi/rules';
 import { campaignSet, decideReplica, purchaseDelivery } from './support/decide-replica.js';
 import { runId } from './support/harness.js';
 

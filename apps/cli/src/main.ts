@@ -7,6 +7,7 @@ import { ContractError } from '@nunchi/contracts';
 import { CampaignInvalidError } from '@nunchi/rules';
 import { Resources } from './resources.js';
 import { applyCampaign, formatCampaigns, listCampaigns, setCampaignState, testCampaign } from './commands/campaigns.js';
+import { formatReport, formatTimings, simulateCampaign } from './commands/simulate.js';
 import { importCustomers } from './commands/customers.js';
 import { eraseCustomer, formatReceipt } from './commands/erase.js';
 import { explainDecision, formatDecisions, listDecisions } from './commands/decisions.js';
@@ -193,6 +194,30 @@ campaigns
     action(async (r, file: string, options: { event: string; customer: string; withLive?: boolean; json?: boolean }) => {
       const report = await testCampaign(r, file, { eventFile: options.event, customerId: options.customer, withLive: options.withLive });
       console.log(options.json ? JSON.stringify(report.evaluation, null, 2) : report.lines.join('\n'));
+    }),
+  );
+campaigns
+  .command('simulate <target>')
+  .description('replay stored events of a period through the live context fold and decision rules for a campaign (a YAML file as a draft, <id> as it ran, <id>@<version>); reads only: nothing is sent, written or claimed')
+  .option('--from <date>', 'YYYY-MM-DD (local day, from its start) or an ISO-8601 instant (default: 30 days before --to)')
+  .option('--to <date>', 'YYYY-MM-DD (local day, inclusive) or an ISO-8601 instant, exclusive (default: now)')
+  .option('--with-live', 'compete with the campaigns live at each event, in their versions of that time (shows cannibalisation)')
+  .option('--sample <percent>', 'only this percentage of customers, 1-100 (stable by customer id)', integerOption(1, 100))
+  .option('--out <file>', 'one NDJSON line per decision: eventId, customerId, occurredAt, campaignId, campaignVersion, offerId, outcome, reason')
+  .option('--json', 'the report as JSON')
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi campaigns simulate campaigns/examples/bundang-dad-beer.yaml --from 2026-11-01 --to 2026-11-30',
+      'nunchi campaigns simulate bundang-dad-beer@2 --with-live --out decisions.ndjson',
+    ),
+  )
+  .action(
+    action(async (r, target: string, options: { from?: string; to?: string; withLive?: boolean; sample?: number; out?: string; json?: boolean }) => {
+      const result = await simulateCampaign(r, target, { ...options, progress: process.stderr });
+      const written = options.out ? { count: result.written, path: options.out } : undefined;
+      process.stderr.write(`${formatTimings(result.timings)}\n`);
+      console.log(options.json ? JSON.stringify(result.report, null, 2) : formatReport(result.report, written).join('\n'));
     }),
   );
 for (const [verb, state, note] of [

@@ -2,11 +2,21 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { StoredContacts } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import type { CandidateLoss, DecisionOutcome, EnrichedEvent } from '@nunchi/contracts';
-import { lowerRankLosses, NO_USAGE, type CampaignSet, type Candidate, type Evaluation } from '@nunchi/rules';
+import {
+  budgetDetail,
+  hasCaps,
+  hasClaim,
+  lowerRankLosses,
+  NO_USAGE,
+  ownClaims,
+  usageOf,
+  type CampaignSet,
+  type Candidate,
+  type Evaluation,
+} from '@nunchi/rules';
 import { meter } from '@nunchi/telemetry';
 import { BudgetClaims } from './budget-claims.js';
 import { ContactClaims } from './contact-claims.js';
-import { hasClaim, ownClaims, usageOf } from './contact-ledger.js';
 
 /** decisions again after a contact-ledger conflict before giving up (and retrying the message) */
 const MAX_ATTEMPTS = 10;
@@ -158,7 +168,7 @@ export class OfferChooser {
       const c = evaluation.candidates[i];
       const claimedBefore = hasClaim(ledger, d.decisionId, c.campaignId);
       if (c.holdout) {
-        // Control decisions count towards the campaign's caps (see contact-ledger.ts); uncapped: nothing to claim.
+        // Control decisions count towards the campaign's caps (see libs/rules contact-ledger.ts); uncapped: nothing to claim.
         if (hasCaps(c) && !claimedBefore) {
           if (excludeOwn) return again(ledger, true);
           const claimed = await claimContact(c, 'control');
@@ -221,20 +231,4 @@ export class OfferChooser {
   private isLate(receivedAtMs: number): boolean {
     return Date.now() - receivedAtMs > this.config.domain.slaMs;
   }
-}
-
-function hasCaps(c: Candidate): boolean {
-  return (
-    c.caps.perCustomerPerDay !== undefined ||
-    c.caps.perCustomerLifetime !== undefined ||
-    c.caps.perChannelPerDay !== undefined
-  );
-}
-
-function budgetDetail(c: Candidate): string {
-  const limits = [
-    c.budget.maxOffers !== undefined ? `maxOffers ${c.budget.maxOffers}` : '',
-    c.budget.maxCost !== undefined ? `maxCost ${c.budget.maxCost}` : '',
-  ].filter(Boolean);
-  return `${limits.join(', ')} used up`;
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DecisionRepository, type StoredContacts } from '@nunchi/cassandra';
-import { hasClaim, withClaim, withoutClaim, type ContactClaim } from './contact-ledger.js';
+import { hasClaim, withClaim, withoutClaim, type ContactClaim } from '@nunchi/rules';
 import { LedgerCache } from './ledger-cache.js';
 
 /** ledgers cached when no cache is given (tests, benches): NUNCHI_LEDGER_CACHE_* configure the service's */

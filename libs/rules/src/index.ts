@@ -19,3 +19,44 @@ export {
 export { CEL_TYPES, CEL_VARIABLES } from './cel-environment.js';
 export { isValidTimeZone, utcOffsetMs } from './local-time.js';
 export { explainRecord } from './explain-record.js';
+export {
+  CLAIM_DAYS,
+  EMPTY_LEDGER,
+  claimsOf,
+  hasClaim,
+  ownClaims,
+  usageOf,
+  withClaim,
+  withoutClaim,
+  type ContactClaim,
+  type ContactLedger,
+  type ContactOutcome,
+} from './contact-ledger.js';
+export { budgetDetail, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
+export {
+  ContextReplay,
+  DecisionWorld,
+  SetsOverTime,
+  Simulation,
+  alwaysActive,
+  localHour,
+  type CampaignTimeline,
+  type CustomerBase,
+  type DraftFate,
+  type SimulatedChoice,
+  type SimulatedDecision,
+  type SimulatedOutcome,
+  type SimulationOptions,
+  type VersionFrom,
+} from './simulate.js';
+export {
+  SimulationReportBuilder,
+  decisionLine,
+  type BudgetDay,
+  type DecisionLine,
+  type ExplainedDecision,
+  type OfferTotals,
+  type Overlap,
+  type ReportOptions,
+  type SimulationReport,
+} from './simulation-report.js';

@@ -29,10 +29,9 @@ import {
   parseCampaign,
   type CampaignDefinition,
   type CampaignState,
+  usageOf,
   type Evaluation,
 } from '@nunchi/rules';
-// Pure: how the decision service counts caps. A candidate for libs/rules, where both could share it.
-import { usageOf } from '../../../decision/src/contact-ledger.js';
 import type { Resources } from '../resources.js';
 import { UsageError } from '../options.js';
 import { table } from './decisions.js';

@@ -1,5 +1,5 @@
 import type { CqlClient } from '../client.js';
-import { defineStatements, run, statement } from '../statements.js';
+import { defineStatements, run, runAll, statement } from '../statements.js';
 
 const Q = defineStatements({
   insertVersion: statement(
@@ -14,6 +14,10 @@ const Q = defineStatements({
   version: statement(
     'campaigns.version',
     'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ? AND version = ?',
+  ),
+  versions: statement(
+    'campaigns.versions',
+    'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ?',
   ),
   index: statement(
     'campaign_index.list',
@@ -71,6 +75,12 @@ export class CampaignRepository {
 
   async get(campaignId: string, version: number): Promise<StoredCampaign | undefined> {
     return toStored(campaignId, (await run(this.client, Q.version, [campaignId, version])).first());
+  }
+
+  /** Every stored version of a campaign, oldest first (the audit trail: when each was applied, in which state). */
+  async versions(campaignId: string): Promise<StoredCampaign[]> {
+    const rows = await runAll(this.client, Q.versions, [campaignId], 1_000);
+    return rows.map((r) => toStored(campaignId, r)!).sort((a, b) => a.version - b.version);
   }
 
   /** The current version of every campaign (one partition read, then one row per campaign). */

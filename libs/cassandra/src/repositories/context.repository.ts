@@ -38,6 +38,19 @@ const Q = defineStatements({
     'customer_events.range',
     'SELECT event_id, local_day, body FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at >= ? AND occurred_at < ?',
   ),
+  eventsBefore: statement(
+    'customer_events.before',
+    'SELECT body FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at < ? LIMIT ?',
+  ),
+  // Simulation on history: the whole table, one token range at a time (there is no index by time).
+  scanRange: statement(
+    'customer_events.scan_range',
+    'SELECT month, occurred_at, body FROM customer_events WHERE token(customer_id, month) > ? AND token(customer_id, month) <= ?',
+  ),
+  scanTail: statement(
+    'customer_events.scan_tail',
+    'SELECT month, occurred_at, body FROM customer_events WHERE token(customer_id, month) > ?',
+  ),
   recentEvents: statement(
     'customer_events.recent',
     'SELECT body FROM customer_events WHERE customer_id = ? AND month = ? LIMIT ?',
@@ -185,6 +198,80 @@ export class ContextRepository {
       ),
     ]);
     return { rows, recent: recent.map(toRecentEvent), openFrom, openEvents };
+  }
+
+  /**
+   * Every stored event whose month bucket ('YYYY-MM', the local month) is in `months` and that occurred in
+   * [fromMs, toMs), in no particular order: for simulation on history, never a live path. There is no index
+   * by time, so this reads the whole table, one token range of the ring at a time (a few in parallel, each
+   * paged); rows of other months are dropped as they arrive, so memory holds only the selected events.
+   * `onRange` is told after each range (done, total).
+   */
+  async scanEvents(
+    months: readonly string[],
+    fromMs: number,
+    toMs: number,
+    onRange?: (done: number, total: number) => void,
+  ): Promise<AcceptedEvent[]> {
+    const wanted = new Set(months);
+    const metadata = this.client.metadata;
+    const ranges = [...metadata.getTokenRanges()].flatMap((r) => r.unwrap());
+    const out: AcceptedEvent[] = [];
+    let done = 0;
+    const scan = async (range: (typeof ranges)[number]) => {
+      // Unwrapped, only a range that ends at the ring's minimum token (the whole ring on one node
+      // without vnodes) has start >= end: it runs to the end of the ring, with no upper bound.
+      const [stmt, params] =
+        range.start.compare(range.end) >= 0
+          ? [Q.scanTail, [range.start.getValue()]]
+          : [Q.scanRange, [range.start.getValue(), range.end.getValue()]];
+      let pageState: string | undefined;
+      do {
+        // Page by page, keeping only the period's rows: a range holds every month of its customers.
+        const page = await run(this.client, stmt, params, { fetchSize: 5_000, pageState });
+        for (const r of page.rows) {
+          if (!wanted.has(r['month'] as string)) continue;
+          const at = (r['occurred_at'] as Date).getTime();
+          if (at >= fromMs && at < toMs) out.push(JSON.parse(r['body'] as string) as AcceptedEvent);
+        }
+        pageState = page.pageState ?? undefined;
+      } while (pageState);
+      onRange?.(++done, ranges.length);
+    };
+    let next = 0;
+    const worker = async () => {
+      while (next < ranges.length) await scan(ranges[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(4, ranges.length) }, worker));
+    return out;
+  }
+
+  /**
+   * A customer's history before a local day, as stored now: the rollup rows of the horizon's earlier days
+   * and the newest events (short form) that occurred before the day began. What simulation starts from.
+   */
+  async historyBefore(
+    customerId: string,
+    day: string,
+    timeZone: string,
+  ): Promise<{ rows: DailyRollup[]; recent: RecentEvent[] }> {
+    const startMs = localDayRange(day, timeZone).startMs;
+    const [rows, months] = await Promise.all([
+      this.dailySince(customerId, addDays(day, -HORIZON_DAYS)),
+      this.months(customerId),
+    ]);
+    const recent: AcceptedEvent[] = [];
+    for (const month of months.filter((m) => m <= day.slice(0, 7))) {
+      if (recent.length >= RECENT_MAX) break;
+      const page = await run(this.client, Q.eventsBefore, [
+        customerId,
+        month,
+        new Date(startMs),
+        RECENT_MAX - recent.length,
+      ]);
+      for (const r of page.rows) recent.push(JSON.parse(r['body'] as string) as AcceptedEvent);
+    }
+    return { rows: rows.filter((r) => r.day < day), recent: recent.map(toRecentEvent) };
   }
 
   /**

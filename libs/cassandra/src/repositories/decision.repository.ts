@@ -119,7 +119,7 @@ export interface BudgetLimits {
   maxCost?: number;
 }
 
-/** The contact ledger row as stored; apps/decision/src/contact-ledger.ts gives it meaning. */
+/** The contact ledger row as stored; libs/rules contact-ledger.ts (ContactLedger) gives it meaning. */
 export interface StoredContacts {
   /** version for optimistic concurrency; 0 when the customer has no row yet */
   seq: number;

@@ -1,13 +1,12 @@
 import { addDays } from '@nunchi/context-model';
-import type { StoredContacts } from '@nunchi/cassandra';
-import type { CustomerUsage } from '@nunchi/rules';
+import type { CustomerUsage } from './decision.types.js';
 
 /**
  * The contact ledger: what a customer was offered (and held out of), as the caps and the contact policy
- * count it. Pure: the repository stores it (one row per customer, replaced by a lightweight transaction
- * on `seq`), the decision service reads it once per event that has candidates and claims in it before an
- * offer goes out. Note for later: this and the CustomerUsage it yields are what a simulation on history
- * needs too — a candidate to move into libs/rules next to the engine.
+ * count it. Pure and shared: the decision service reads it once per event that has candidates and claims in
+ * it before an offer goes out (the repository stores it, one row per customer, replaced by a lightweight
+ * transaction on `seq`); simulation on history (simulate.ts) keeps one per customer in memory. Both count
+ * caps with the same usageOf.
  *
  *   claims:   '<decision id>/<campaign id>' → '<local day> <channel> <offer|control>'
  *   lifetime: campaign id → offers and control decisions ever
@@ -22,6 +21,16 @@ export const CLAIM_DAYS = 8;
 
 export type ContactOutcome = 'offer' | 'control';
 
+/** One customer's ledger, as stored (customer_contacts) and as simulation keeps it. Never mutated. */
+export interface ContactLedger {
+  /** version for optimistic concurrency; 0 when the customer has no row yet */
+  seq: number;
+  /** '<decision id>/<campaign id>' → '<local day> <channel> <offer|control>' */
+  claims: Record<string, string>;
+  /** campaign id → offers and control decisions ever */
+  lifetime: Record<string, number>;
+}
+
 export interface ContactClaim {
   decisionId: string;
   campaignId: string;
@@ -32,7 +41,7 @@ export interface ContactClaim {
 }
 
 /** never mutated: every change makes a new ledger */
-export const EMPTY_LEDGER: StoredContacts = Object.freeze({ seq: 0, claims: {}, lifetime: {} });
+export const EMPTY_LEDGER: ContactLedger = Object.freeze({ seq: 0, claims: {}, lifetime: {} });
 
 const keyOf = (decisionId: string, campaignId: string) => `${decisionId}/${campaignId}`;
 
@@ -43,7 +52,7 @@ function parse(key: string, value: string): ContactClaim | undefined {
   return { decisionId: key.slice(0, slash), campaignId: key.slice(slash + 1), day, channel, outcome };
 }
 
-export function claimsOf(ledger: StoredContacts): ContactClaim[] {
+export function claimsOf(ledger: ContactLedger): ContactClaim[] {
   const out: ContactClaim[] = [];
   for (const [key, value] of Object.entries(ledger.claims)) {
     const claim = parse(key, value);
@@ -53,7 +62,7 @@ export function claimsOf(ledger: StoredContacts): ContactClaim[] {
 }
 
 /** Claims an earlier attempt of this decision made (a redelivery after a crash). */
-export function ownClaims(ledger: StoredContacts, decisionId: string): ContactClaim[] {
+export function ownClaims(ledger: ContactLedger, decisionId: string): ContactClaim[] {
   return claimsOf(ledger).filter((c) => c.decisionId === decisionId);
 }
 
@@ -61,7 +70,7 @@ export function ownClaims(ledger: StoredContacts, decisionId: string): ContactCl
  * What the engine needs to apply caps and the contact policy. `excludeDecisionId` leaves out that
  * decision's own earlier claims, so that a redelivered decision is not capped by itself.
  */
-export function usageOf(ledger: StoredContacts, today: string, excludeDecisionId?: string): CustomerUsage {
+export function usageOf(ledger: ContactLedger, today: string, excludeDecisionId?: string): CustomerUsage {
   const usage: CustomerUsage = {
     offersToday: 0,
     byCampaignToday: {},
@@ -82,12 +91,12 @@ export function usageOf(ledger: StoredContacts, today: string, excludeDecisionId
   return usage;
 }
 
-export function hasClaim(ledger: StoredContacts, decisionId: string, campaignId: string): boolean {
+export function hasClaim(ledger: ContactLedger, decisionId: string, campaignId: string): boolean {
   return keyOf(decisionId, campaignId) in ledger.claims;
 }
 
 /** The ledger with the claim added (unchanged counts if it is already there), old days pruned, seq moved on. */
-export function withClaim(ledger: StoredContacts, claim: ContactClaim, today: string): StoredContacts {
+export function withClaim(ledger: ContactLedger, claim: ContactClaim, today: string): ContactLedger {
   const key = keyOf(claim.decisionId, claim.campaignId);
   const claims = pruned(ledger.claims, today);
   const lifetime = { ...ledger.lifetime };
@@ -98,11 +107,11 @@ export function withClaim(ledger: StoredContacts, claim: ContactClaim, today: st
 
 /** The ledger without the decision's claim on the campaign (an offer that was not made after all). */
 export function withoutClaim(
-  ledger: StoredContacts,
+  ledger: ContactLedger,
   decisionId: string,
   campaignId: string,
   today: string,
-): StoredContacts {
+): ContactLedger {
   const key = keyOf(decisionId, campaignId);
   const claims = pruned(ledger.claims, today);
   const lifetime = { ...ledger.lifetime };

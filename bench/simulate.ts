@@ -1,0 +1,187 @@
+/**
+ * Simulation benchmark: `nunchi campaigns simulate` end to end — the token-range scan of customer_events,
+ * each customer's history before the period, and the replay (context fold, decisions, report) — on a
+ * generated month of history.
+ *
+ *   npm run bench:simulate                    (200,000 events of 5,000 customers; a few minutes on 2 cores)
+ *   node dist/bench/simulate.js --quick       (30,000 events of 2,000 customers)
+ *   node dist/bench/simulate.js --events N --customers M
+ *
+ * The history (bench/population.ts, seeded): customers by Zipf–Mandelbrot visit frequency, events of the
+ * mix of the whole-system run (half purchases) over the 30 days before yesterday, written as the live path
+ * would have written them (ContextRepository.historyWrites) into a keyspace of its own
+ * (NUNCHI_BENCH_KEYSPACE, default nunchi_bench_simulate, dropped first). Customers have no profile (rules
+ * see defaults). Campaigns: the three examples and 50 store × category promotions with caps, budgets and a
+ * 10 % holdout, stored as versions applied before the month began, so that `--with-live` finds them live.
+ * Measured: `simulate bundang-dad-beer --with-live` over the month, by phase, events/s.
+ */
+import 'reflect-metadata';
+import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { ContextRepository, writeBatched, type BulkWrite } from '@nunchi/cassandra';
+import { projectPath } from '@nunchi/config';
+import { parseCampaign } from '@nunchi/rules';
+import { Resources } from '../apps/cli/src/resources.js';
+import { formatTimings, simulateCampaign } from '../apps/cli/src/commands/simulate.js';
+import { customers, EventFactory, STORES, VisitFrequency } from './population.js';
+import { benchConfig, benchKeyspace, dropBenchKeyspace, prng } from './support.js';
+
+const DAY_MS = 86_400_000;
+
+export interface SimulateBenchOptions {
+  /** events of history @default 200_000 */
+  events?: number;
+  /** customers sharing them @default 5_000 */
+  customers?: number;
+  log?: (line: string) => void;
+}
+
+export async function runSimulateBench(options: SimulateBenchOptions = {}) {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const total = options.events ?? 200_000;
+  const count = options.customers ?? 5_000;
+  const env = {
+    ...process.env,
+    NUNCHI_BENCH_KEYSPACE: process.env['NUNCHI_BENCH_KEYSPACE'] ?? 'nunchi_bench_simulate',
+  };
+  const config = benchConfig(env);
+  const timeZone = config.domain.timeZone;
+  let cql = await benchKeyspace(config);
+  await dropBenchKeyspace(cql, config);
+  await cql.shutdown();
+  cql = await benchKeyspace(config);
+  try {
+    const seed = 20261202;
+    const people = customers(count, seed);
+    const frequency = new VisitFrequency(count, seed, { q: count / 50 });
+    const factory = new EventFactory(people, frequency, seed, 'sim');
+    const toMs = Date.now() - DAY_MS;
+    const fromMs = toMs - 30 * DAY_MS;
+    const repo = new ContextRepository(cql, config.domain.eventTtlDays * 86_400);
+    const rnd = prng(seed);
+    const started = performance.now();
+    let written = 0;
+    for (let i = 0; i < people.length; i += 1_000) {
+      const groups: BulkWrite[][] = [];
+      people.slice(i, i + 1_000).forEach((customer, k) => {
+        const n = Math.floor(frequency.weight(i + k) * (total / count) + rnd());
+        if (!n) return;
+        written += n;
+        const writes = repo.historyWrites(factory.history(customer, n, fromMs, toMs), timeZone);
+        for (let w = 0; w < writes.length; w += 40) groups.push(writes.slice(w, w + 40));
+      });
+      const failed = await writeBatched(cql, groups, { groupsPerBatch: 1, concurrency: 32 });
+      if (failed.length)
+        throw new Error(`history: ${failed.length} batches failed: ${failed[0].error.message}`);
+    }
+    log(
+      `history: ${written} events of ${count} customers written in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+
+    const definitions = campaigns();
+    const appliedAt = new Date(fromMs - DAY_MS);
+    for (const d of definitions) {
+      await cql.execute(
+        'INSERT INTO campaigns (campaign_id, version, state, definition, applied_at, applied_by) VALUES (?, 1, ?, ?, ?, ?)',
+        [d.id, 'active', JSON.stringify(d), appliedAt, 'bench'],
+        { prepare: true },
+      );
+      await cql.execute(
+        'INSERT INTO campaign_index (bucket, campaign_id, latest_version, state, updated_at) VALUES (0, ?, 1, ?, ?)',
+        [d.id, 'active', appliedAt],
+        { prepare: true },
+      );
+    }
+    log(`campaigns: ${definitions.length} stored as applied on ${appliedAt.toISOString()}`);
+
+    const resources = new Resources({ ...env, CASSANDRA_KEYSPACE: config.cassandra.keyspace });
+    try {
+      const result = await simulateCampaign(resources, 'bundang-dad-beer', {
+        from: new Date(fromMs).toISOString(),
+        to: new Date(toMs).toISOString(),
+        withLive: true,
+        progress: process.stderr,
+      });
+      log(formatTimings(result.timings));
+      const t = result.timings;
+      const seconds = (t.scanMs + t.customersMs + t.replayMs) / 1000;
+      const figures = {
+        events: t.events,
+        customers: count,
+        campaigns: definitions.length,
+        seconds: Math.round(seconds * 10) / 10,
+        eventsPerSecond: Math.round(t.events / seconds),
+        replayEventsPerSecond: Math.round(t.events / (t.replayMs / 1000)),
+        scanSeconds: Math.round(t.scanMs / 100) / 10,
+        customersSeconds: Math.round(t.customersMs / 100) / 10,
+        decisions: result.report.events.decisions,
+        outcomes: result.report.outcomes,
+      };
+      log(JSON.stringify(figures));
+      return figures;
+    } finally {
+      await resources.close();
+    }
+  } finally {
+    await cql.shutdown();
+  }
+}
+
+/** The three examples and store × category promotions (as bench/system.ts applies them). */
+function campaigns(): Array<Record<string, unknown> & { id: string }> {
+  const examples = ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml'].map(
+    (f) => {
+      const d: Record<string, unknown> & { id: string } = {
+        ...parseCampaign(readFileSync(projectPath('campaigns', 'examples', f), 'utf8')),
+      };
+      delete d['version'];
+      return d;
+    },
+  );
+  const promos: Array<[string, number]> = [
+    ['meat', 150000],
+    ['seafood', 120000],
+    ['wine', 90000],
+    ['cosmetics', 120000],
+    ['household', 90000],
+  ];
+  const generated = STORES.flatMap((store, s) =>
+    promos.map(([category, minimum], c) => ({
+      id: `promo-${store}-${category}`,
+      name: `${store}: ${category} promotion`,
+      trigger: { types: ['purchase'], channels: ['pos'], stores: [store] },
+      audience:
+        c % 2 ? 'customer.age >= 30 && ctx.all.d90.purchases >= 1' : "customer.creditTier in ['A', 'B', 'C']",
+      condition: `'${category}' in event.categories && event.amount >= ${minimum}`,
+      offers: [
+        {
+          id: `${category}-double`,
+          title: `Double points on ${category}`,
+          value: 4000,
+          cost: 2000,
+          when: 'ctx.thisStore.d90.visits >= 2',
+        },
+        { id: `${category}-coupon`, title: `10% off ${category} next time`, value: 3000, cost: 1500 },
+      ],
+      caps: { perCustomerPerDay: 1 },
+      budget: { maxOffers: 1_000_000 },
+      holdoutPercent: 10,
+      priority: 10 + ((s * 5 + c) % 30),
+      schedule: { timezone: 'Asia/Seoul' },
+    })),
+  );
+  return [...examples, ...generated];
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const args = process.argv.slice(2);
+  const value = (flag: string) => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? Number(args[i + 1]) : undefined;
+  };
+  const quick = args.includes('--quick');
+  await runSimulateBench({
+    events: value('--events') ?? (quick ? 30_000 : undefined),
+    customers: value('--customers') ?? (quick ? 2_000 : undefined),
+  });
+}

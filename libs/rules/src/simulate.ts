@@ -1,0 +1,387 @@
+/**
+ * Simulation on history: the live pipeline — context fold, evaluation, arbitration, holdout, caps, the
+ * contact policy and budgets — replayed over stored events, in memory. The same code decides as live:
+ * libs/context-model foldEvent and buildSnapshot build the context (as apps/context does), CampaignSet
+ * evaluates, and the walk over the candidates is the one of apps/decision/src/choose-offer.ts without its
+ * I/O: the contact ledger (contact-ledger.ts) and the budget totals (limits.ts) live in maps here instead of
+ * Cassandra rows. Pure: no clock, no I/O; the caller reads the events, the campaigns' versions and each
+ * customer's history before the period, and feeds the events in the order live received them.
+ *
+ * What it does not reproduce (docs/campaigns.md "Simulation on history"): the deadline (nothing is `late`),
+ * ledgers and budgets used before the period (they start empty at --from), and profile fields set outside
+ * events (the profile is the stored one, as it is now).
+ */
+import {
+  buildSnapshot,
+  dayFromIndex,
+  foldEvent,
+  foldIntoClosedDay,
+  localDayIndex,
+  zoneOffsetMs,
+  type CustomerContext,
+  type DailyRollup,
+} from '@nunchi/context-model';
+import {
+  decisionIdOf,
+  type AcceptedEvent,
+  type CandidateLoss,
+  type ContextSnapshot,
+  type CustomerProfile,
+  type RecentEvent,
+} from '@nunchi/contracts';
+import { CampaignSet, lowerRankLosses, type CampaignSetOptions } from './campaign-set.js';
+import type { CompiledCampaign } from './compile-campaign.js';
+import { EMPTY_LEDGER, usageOf, withClaim, type ContactLedger } from './contact-ledger.js';
+import { NO_USAGE, type Candidate, type Evaluation } from './decision.types.js';
+import { budgetDetail, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
+
+// ── campaigns over time ─────────────────────────────────────────────────────────────────────────────────
+
+/** One version of a campaign and the instant it was applied; `campaign` null when it is not active. */
+export interface VersionFrom {
+  /** epoch ms from which this version is the current one */
+  fromMs: number;
+  version: number;
+  campaign: CompiledCampaign | null;
+}
+
+/** A campaign's versions in the order applied (fromMs ascending). */
+export interface CampaignTimeline {
+  campaignId: string;
+  versions: readonly VersionFrom[];
+}
+
+/** A timeline with one version active throughout (a draft file, or a stored version tried as is). */
+export function alwaysActive(campaign: CompiledCampaign): CampaignTimeline {
+  return { campaignId: campaign.id, versions: [{ fromMs: -Infinity, version: campaign.version, campaign }] };
+}
+
+/**
+ * The campaign sets in force over time: the set at an instant holds, of each campaign, the version
+ * current then (the last applied at or before it) when that version is active. One CampaignSet is built
+ * per interval between two changes, so the events of an interval share it (as live, between reloads).
+ */
+export class SetsOverTime {
+  readonly #changes: number[];
+  readonly #sets = new Map<number, CampaignSet>();
+
+  constructor(
+    private readonly timelines: readonly CampaignTimeline[],
+    private readonly options: CampaignSetOptions = {},
+  ) {
+    this.#changes = [...new Set(timelines.flatMap((t) => t.versions.map((v) => v.fromMs)))].sort(
+      (a, b) => a - b,
+    );
+  }
+
+  at(ms: number): CampaignSet {
+    // Index of the last change at or before ms (−1: before every change).
+    let lo = 0;
+    let hi = this.#changes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#changes[mid] <= ms) lo = mid + 1;
+      else hi = mid;
+    }
+    const interval = lo - 1;
+    let set = this.#sets.get(interval);
+    if (!set) {
+      const start = interval < 0 ? -Infinity : this.#changes[interval];
+      const active: CompiledCampaign[] = [];
+      for (const t of this.timelines) {
+        let current: VersionFrom | undefined;
+        for (const v of t.versions) if (v.fromMs <= start) current = v;
+        if (current?.campaign) active.push(current.campaign);
+      }
+      set = new CampaignSet(active, this.options);
+      this.#sets.set(interval, set);
+    }
+    return set;
+  }
+}
+
+// ── context ─────────────────────────────────────────────────────────────────────────────────────────────
+
+/** A customer as stored before the simulated events: profile, rollups of earlier days, recent events. */
+export interface CustomerBase {
+  profile: CustomerProfile | null;
+  /** daily rollup rows of days before the first replayed day (later rows are ignored) */
+  rows: readonly DailyRollup[];
+  /** recent events before the first replayed day */
+  recent: readonly RecentEvent[];
+}
+
+/**
+ * Every customer's context as the context service had it, event after event: the live fold
+ * (foldEvent, foldIntoClosedDay) at the instant live processed the event (its receipt), and the snapshot
+ * live built from the result (apps/context/src/customer-snapshot.ts). Days from `firstDay` on are replayed
+ * from the given events; earlier days come from each customer's base.
+ */
+export class ContextReplay {
+  readonly #contexts = new Map<string, CustomerContext>();
+  /** customer id → day index → events folded so far (what a closed day's stored events were) */
+  readonly #days = new Map<string, Map<number, AcceptedEvent[]>>();
+
+  constructor(
+    private readonly timeZone: string,
+    /** day index (business time zone) of the first replayed day */
+    private readonly firstDay: number,
+    private readonly baseOf: (customerId: string) => CustomerBase | undefined,
+  ) {}
+
+  /**
+   * Folds the event; its profile and snapshot (built when first read: most events trigger nothing and need
+   * none), or undefined when it was folded before (a repeat: live skips it).
+   */
+  fold(event: AcceptedEvent): { customer: CustomerProfile | null; ctx: ContextSnapshot } | undefined {
+    const options = { timeZone: this.timeZone, nowMs: event.receivedAtMs };
+    const customerId = event.customerId;
+    let context = this.#contexts.get(customerId);
+    if (!context) {
+      const base = this.baseOf(customerId);
+      const first = dayFromIndex(this.firstDay);
+      context = {
+        profile: base?.profile ?? null,
+        rows: (base?.rows ?? []).filter((r) => r.day < first),
+        recent: base?.recent ?? [],
+        openFrom: this.firstDay,
+        openEvents: [],
+      };
+    }
+    const index = localDayIndex(event.occurredAtMs, this.timeZone);
+    let days = this.#days.get(customerId);
+    if (!days) this.#days.set(customerId, (days = new Map<number, AcceptedEvent[]>()));
+    let dayEvents = days.get(index);
+    if (!dayEvents) days.set(index, (dayEvents = []));
+    let result = foldEvent(context, event, options);
+    if (result.kind === 'closed-day') {
+      // Before the replayed days the base's rows hold it already (they are stored as they are now).
+      if (index < this.firstDay) return undefined;
+      result = foldIntoClosedDay(result.context, event, dayEvents, options);
+    }
+    if (result.kind !== 'applied') return undefined;
+    this.#contexts.set(customerId, result.context);
+    dayEvents.push(event); // after the fold: it saw the day as stored before this event
+    const folded = result.context;
+    const timeZone = this.timeZone;
+    let ctx: ContextSnapshot | undefined;
+    return {
+      customer: folded.profile,
+      get ctx() {
+        return (ctx ??= buildSnapshot({
+          customerId,
+          rows: folded.rows,
+          recent: folded.recent,
+          nowMs: event.receivedAtMs,
+          timeZone,
+          currentStoreId: event.storeId,
+        }));
+      },
+    };
+  }
+}
+
+// ── decisions ───────────────────────────────────────────────────────────────────────────────────────────
+
+export type SimulatedOutcome = 'offer' | 'control' | 'none';
+
+export interface SimulatedChoice {
+  outcome: SimulatedOutcome;
+  winner?: Candidate;
+  evaluation: Evaluation;
+  /** every candidate and campaign that did not win, and why (as a live record's `losses`) */
+  losses: CandidateLoss[];
+}
+
+/**
+ * One simulated world's decisions: contact ledgers per customer and budget totals per campaign, moved by
+ * the decisions made in it. The walk is choose-offer.ts's without a deadline and without contention
+ * (one decision at a time, so a claim never conflicts).
+ */
+export class DecisionWorld {
+  readonly #ledgers = new Map<string, ContactLedger>();
+  readonly #budgets = new Map<string, BudgetUsed>();
+
+  budgetUsed(campaignId: string): BudgetUsed {
+    return this.#budgets.get(campaignId) ?? { offers: 0, cost: 0 };
+  }
+
+  decide(input: {
+    event: AcceptedEvent;
+    customer: CustomerProfile | null;
+    ctx: ContextSnapshot;
+    set: CampaignSet;
+    /** local day (business time zone) of the event's occurredAt: the day the caps count in */
+    today: string;
+  }): SimulatedChoice {
+    const { event, set, today } = input;
+    const base = { event, customer: input.customer, ctx: input.ctx, nowMs: event.occurredAtMs };
+    const optimistic = set.evaluate({ ...base, usage: NO_USAGE });
+    if (optimistic.candidates.length === 0)
+      return { evaluation: optimistic, outcome: 'none', losses: optimistic.losses };
+    const customerId = event.customerId;
+    const ledger = this.#ledgers.get(customerId) ?? EMPTY_LEDGER;
+    const evaluation = set.evaluate({ ...base, usage: usageOf(ledger, today) });
+    const losses: CandidateLoss[] = [...evaluation.losses];
+    const decisionId = decisionIdOf(event.id);
+    const claim = (c: Candidate, outcome: 'offer' | 'control') =>
+      this.#ledgers.set(
+        customerId,
+        withClaim(
+          ledger,
+          { decisionId, campaignId: c.campaignId, day: today, channel: event.channel, outcome },
+          today,
+        ),
+      );
+    const chosen = (index: number, outcome: SimulatedOutcome): SimulatedChoice => ({
+      evaluation,
+      outcome,
+      winner: evaluation.candidates[index],
+      losses: [...losses, ...lowerRankLosses(evaluation, index)],
+    });
+    for (let i = 0; i < evaluation.candidates.length; i++) {
+      const c = evaluation.candidates[i];
+      if (c.holdout) {
+        if (hasCaps(c)) claim(c, 'control');
+        return chosen(i, 'control');
+      }
+      if (hasBudget(c)) {
+        const used = this.budgetUsed(c.campaignId);
+        if (!fitsBudget(c, used)) {
+          losses.push({
+            campaignId: c.campaignId,
+            campaignVersion: c.campaignVersion,
+            offerId: c.offer.id,
+            reason: 'budget',
+            detail: budgetDetail(c),
+          });
+          continue;
+        }
+        this.#budgets.set(c.campaignId, { offers: used.offers + 1, cost: used.cost + c.offer.cost });
+      }
+      claim(c, 'offer');
+      return chosen(i, 'offer');
+    }
+    return { evaluation, outcome: 'none', losses };
+  }
+}
+
+// ── the simulation ──────────────────────────────────────────────────────────────────────────────────────
+
+/** How the simulated campaign (the draft) fared on one event. */
+export interface DraftFate {
+  /** its trigger takes the event */
+  triggered: boolean;
+  /** triggered, in schedule and its audience holds */
+  inAudience: boolean;
+  /** in audience, its condition holds and an offer is eligible (before caps, budget and arbitration) */
+  matching: boolean;
+  /** 'won' (it made the offer), 'holdout' (its control decision), or why it lost (a CandidateLoss reason) */
+  status: string;
+  detail?: string;
+  /** the draft's candidate when it was one in the decision */
+  candidate?: Candidate;
+}
+
+export interface SimulatedDecision {
+  event: AcceptedEvent;
+  /** false: the event occurred before --from and was only folded into context */
+  inPeriod: boolean;
+  /** the decision with the draft; undefined when no campaign of the simulated set triggers (live records none) */
+  choice?: SimulatedChoice;
+  /** the decision without the draft (live campaigns only), with --with-live */
+  baseline?: SimulatedChoice;
+  draft: DraftFate;
+}
+
+export interface SimulationOptions {
+  timeZone: string;
+  /** events occurring in [fromMs, toMs) are decided; earlier ones are only folded into context */
+  fromMs: number;
+  toMs: number;
+  /** day index of the first replayed day: every stored event of it and later days is given to step */
+  firstDay: number;
+  draftId: string;
+  /** the sets decided with: the draft, plus the live campaigns with --with-live */
+  sets: SetsOverTime;
+  /** the live campaigns without the draft (--with-live): what live would have decided */
+  baseline?: SetsOverTime;
+  /** the draft alone: its funnel (triggered, in audience, matching) */
+  draftOnly: SetsOverTime;
+  baseOf: (customerId: string) => CustomerBase | undefined;
+}
+
+/**
+ * Steps through the events in the order live received them: folds each into its customer's context and,
+ * when it occurred in the period, decides it in the simulated world (and in the baseline world).
+ */
+export class Simulation {
+  readonly world = new DecisionWorld();
+  readonly baselineWorld = new DecisionWorld();
+  readonly #replay: ContextReplay;
+
+  constructor(private readonly options: SimulationOptions) {
+    this.#replay = new ContextReplay(options.timeZone, options.firstDay, options.baseOf);
+  }
+
+  step(event: AcceptedEvent): SimulatedDecision | undefined {
+    const o = this.options;
+    const folded = this.#replay.fold(event);
+    if (!folded) return undefined;
+    const inPeriod = event.occurredAtMs >= o.fromMs && event.occurredAtMs < o.toMs;
+    const draft: DraftFate = {
+      triggered: false,
+      inAudience: false,
+      matching: false,
+      status: 'not_triggered',
+    };
+    if (!inPeriod) return { event, inPeriod, draft };
+    // As live: the set current when the event was processed (received), caps on the day it occurred.
+    const at = event.receivedAtMs;
+    const today = dayFromIndex(localDayIndex(event.occurredAtMs, o.timeZone));
+    const set = o.sets.at(at);
+    const baselineSet = o.baseline?.at(at);
+    const triggered = set.triggeredBy(event);
+    const baselineTriggered = baselineSet?.triggeredBy(event) === true;
+    // The draft is in `sets`: an event neither set triggers on is no decision and needs no snapshot.
+    if (!triggered && !baselineTriggered) return { event, inPeriod, draft };
+    const input = { event, customer: folded.customer, ctx: folded.ctx, today };
+    const choice = triggered ? this.world.decide({ ...input, set }) : undefined;
+    const baseline = baselineTriggered
+      ? this.baselineWorld.decide({ ...input, set: baselineSet })
+      : undefined;
+    return { event, inPeriod, choice, baseline, draft: this.#fate(event, folded, choice) };
+  }
+
+  #fate(
+    event: AcceptedEvent,
+    folded: { customer: CustomerProfile | null; ctx: ContextSnapshot },
+    choice: SimulatedChoice | undefined,
+  ): DraftFate {
+    const id = this.options.draftId;
+    const alone = this.options.draftOnly.at(event.receivedAtMs);
+    if (!alone.triggeredBy(event))
+      return { triggered: false, inAudience: false, matching: false, status: 'not_triggered' };
+    const funnel = alone.evaluate(
+      { event, customer: folded.customer, ctx: folded.ctx, nowMs: event.occurredAtMs, usage: NO_USAGE },
+      { exhaustive: true },
+    );
+    const early = funnel.losses.find((l) => l.campaignId === id && l.reason !== 'offer_ineligible');
+    const inAudience =
+      early === undefined ||
+      !['outside_schedule', 'audience', 'error', 'not_triggered'].includes(early.reason);
+    const matching = funnel.candidates.length > 0;
+    const fate = { triggered: true, inAudience, matching };
+    const candidate = choice?.evaluation.candidates.find((c) => c.campaignId === id);
+    if (choice?.winner?.campaignId === id)
+      return { ...fate, status: choice.outcome === 'offer' ? 'won' : 'holdout', candidate };
+    const lost = choice?.losses.find((l) => l.campaignId === id && l.reason !== 'offer_ineligible') ?? early;
+    return { ...fate, status: lost?.reason ?? 'not_considered', detail: lost?.detail, candidate };
+  }
+}
+
+/** The local hour (0–23, business time zone) of an instant. */
+export function localHour(epochMs: number, timeZone: string): number {
+  const local = epochMs + zoneOffsetMs(epochMs, timeZone);
+  return Math.floor((((local % 86_400_000) + 86_400_000) % 86_400_000) / 3_600_000);
+}

@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isHeldOut, type DecisionLine } from '@nunchi/rules';
+import { prng } from '@nunchi/testing';
+import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
+import { simulateCampaign } from '../apps/cli/src/commands/simulate.js';
+import { runId, startHarness, type Harness } from './support/harness.js';
+import { campaignFile, countBy, decisionsOf, purchase, sendAll, waitLoaded } from './support/decision.js';
+
+const cli = join(dirname(fileURLToPath(import.meta.url)), '../apps/cli/src/main.js');
+
+/** Runs the nunchi CLI with the harness's environment; its exit code and output. */
+function nunchi(
+  args: string[],
+  env: Record<string, string>,
+  onStart?: (child: ReturnType<typeof spawn>) => void,
+): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    onStart?.(child);
+  });
+}
+
+/**
+ * Simulation on history reproduces live (issue 10, item 3): a campaign with a per-day cap, a small budget
+ * and a holdout competes live with two other campaigns over a generated day of repeat purchases; then
+ * `campaigns simulate <id> --with-live` over the same period decides every event as live did.
+ */
+describe('campaigns simulate: exact on a day that ran live', () => {
+  let h: Harness;
+  const run = runId();
+  const shop = `t${run}-sim`;
+  // A generous deadline: nothing may be `late` (a late decision is the one thing simulation cannot repeat).
+  const env = { NUNCHI_SLA_MS: '600000', NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY: '3' };
+  const main = `t${run}-main`;
+  const rival = `t${run}-rival`;
+  const big = `t${run}-big`;
+  const dir = mkdtempSync(join(tmpdir(), 'nunchi-simulate-'));
+
+  before(async () => {
+    h = await startHarness(env);
+  });
+
+  after(async () => {
+    for (const id of [main, rival, big])
+      await setCampaignState(h.resources, id, 'ended').catch(() => undefined);
+    await h?.close();
+  });
+
+  it('reproduces the live decisions: same events, same offers, same outcomes', async () => {
+    const fromMs = Date.now() - 1_000;
+    const apply = async (definition: Parameters<typeof campaignFile>[0]) => {
+      const result = await applyCampaign(h.resources, campaignFile(definition));
+      await waitLoaded([h.services.urls.decision], definition.id, result.version);
+    };
+    const trigger = { types: ['purchase' as const], channels: ['pos'], stores: [shop] };
+    await apply({
+      id: main,
+      trigger,
+      priority: 2,
+      holdoutPercent: 20,
+      caps: { perCustomerPerDay: 2 },
+      budget: { maxOffers: 6 },
+      offers: [
+        { id: 'big', title: 'Big', value: 3000, when: 'event.amount >= 20000' },
+        { id: 'small', title: 'Small', value: 1000 },
+      ],
+    });
+    await apply({
+      id: rival,
+      trigger,
+      priority: 1,
+      caps: { perCustomerPerDay: 3 },
+      condition: 'event.amount >= 8000',
+      offers: [{ id: 'r', title: 'Rival', value: 500 }],
+    });
+    await apply({
+      id: big,
+      trigger,
+      priority: 3,
+      caps: { perCustomerLifetime: 1 },
+      // Needs the context: only from the customer's third purchase of the day at this shop.
+      condition: 'event.amount >= 25000 && ctx.thisStore.d7.purchases >= 3',
+      offers: [{ id: 'b', title: 'Big spender', value: 5000 }],
+    });
+
+    // One customer in main's control group, five in its treatment group; repeat purchases.
+    const candidates = Array.from({ length: 200 }, (_, i) => `t${run}-c${i}`);
+    const held = candidates.filter((c) => isHeldOut(main, c, 20)).slice(0, 1);
+    const treated = candidates.filter((c) => !isHeldOut(main, c, 20)).slice(0, 5);
+    const customers = [...held, ...treated];
+    const random = prng(Number.parseInt(run, 16));
+    // Each customer buys three times early on (caps and the holdout bite), then at random.
+    const events = Array.from({ length: 36 }, (_, i) => {
+      const customer =
+        i < 18 ? customers[i % customers.length] : customers[Math.floor(random() * customers.length)];
+      const amount = [3_000, 9_000, 22_000, 30_000][Math.floor(random() * 4)];
+      return purchase(`t${run}-e${i}`, customer, shop, amount);
+    });
+    // One at a time, each decided before the next is sent: live's order is the order of receipt.
+    for (const e of events) {
+      await sendAll(h.nc, [e], 1);
+      await decisionsOf(h.cql, [e.id]);
+    }
+    const live = await decisionsOf(
+      h.cql,
+      events.map((e) => e.id),
+    );
+    const outcomes = countBy(live, (d) => d.outcome);
+    assert.equal(outcomes['late'], undefined, 'no live decision was late');
+    // The day is rich enough to prove something: every limit bit and every campaign won somewhere.
+    assert.ok(outcomes['control'] > 0, JSON.stringify(outcomes));
+    assert.ok(live.some((d) => d.losses.some((l) => l.campaignId === main && l.reason === 'budget')));
+    assert.ok(live.some((d) => d.losses.some((l) => l.campaignId === main && l.reason === 'cap')));
+    assert.ok(live.some((d) => d.campaignId === rival && d.outcome === 'offer'));
+    const budgetBefore = await h.cql.execute(
+      'SELECT offers_used FROM campaign_budget WHERE campaign_id = ? LIMIT 1',
+      [main],
+      { prepare: true },
+    );
+
+    const out = join(dir, 'decisions.ndjson');
+    const { report, written } = await simulateCampaign(h.resources, main, {
+      from: new Date(fromMs).toISOString(),
+      to: new Date(Date.now() + 1_000).toISOString(),
+      withLive: true,
+      out,
+    });
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as DecisionLine);
+    assert.equal(lines.length, written);
+    const simulated = new Map(lines.map((l) => [l.eventId, l]));
+    const view = (x: {
+      outcome: string;
+      campaignId?: string | null;
+      campaignVersion?: number | null;
+      offerId?: string | null;
+    }) => `${x.outcome} ${x.campaignId ?? '-'}@${x.campaignVersion ?? '-'} ${x.offerId ?? '-'}`;
+    assert.deepEqual(
+      events.map((e) => (simulated.has(e.id) ? view(simulated.get(e.id)!) : 'missing')),
+      live.map(view),
+    );
+    for (const e of events) {
+      const line = simulated.get(e.id)!;
+      assert.equal(line.customerId, e.customer.id);
+      assert.equal(line.occurredAt, new Date(e.occurredAt).toISOString());
+    }
+
+    // The report agrees with live.
+    const liveMain = live.filter((d) => d.campaignId === main);
+    assert.equal(report.offers.offers, liveMain.filter((d) => d.outcome === 'offer').length);
+    assert.equal(report.offers.offers, 6, 'the budget was spent');
+    assert.equal(report.holdout.decisions, liveMain.filter((d) => d.outcome === 'control').length);
+    assert.equal(report.holdout.customers, 1);
+    assert.ok(report.budget.exhaustedOn, 'the day the budget ran out');
+    assert.ok(report.caps.cap > 0);
+    assert.equal(report.reach.eventsTriggering, events.length);
+    assert.deepEqual(report.breakdown.byStore, { [shop]: 6 });
+    assert.ok(
+      report.overlap.some((o) => o.campaignId === rival && o.movedToDraft > 0),
+      JSON.stringify(report.overlap),
+    );
+    assert.ok(report.sample.length > 0);
+    // Per event, which moved: the line names what the live campaigns alone decided.
+    const moved = lines.filter((l) => l.campaignId === main && l.baseline?.campaignId === rival);
+    assert.equal(moved.length, report.overlap.find((o) => o.campaignId === rival)!.movedToDraft);
+
+    // Nothing live was touched.
+    const budgetAfter = await h.cql.execute(
+      'SELECT offers_used FROM campaign_budget WHERE campaign_id = ? LIMIT 1',
+      [main],
+      { prepare: true },
+    );
+    assert.equal(budgetAfter.first()?.['offers_used'], budgetBefore.first()?.['offers_used']);
+    assert.equal(budgetAfter.first()?.['offers_used'], 6);
+  });
+
+  it('bad input: a one-line error and a non-zero exit', async () => {
+    const cliEnv = {
+      ...env,
+      CASSANDRA_KEYSPACE: h.config.cassandra.keyspace,
+      NATS_URL: process.env['NATS_URL'] ?? '',
+    };
+    const bad = join(dir, 'bad.yaml');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        id: 'x',
+        name: 'x',
+        trigger: { types: ['purchase'] },
+        offers: [],
+        condition: 'ctx.nope > 1',
+      }),
+    );
+    for (const [args, message] of [
+      [[`t${run}-unknown`], /^no campaign t\w+-unknown/],
+      [[`${main}@99`], new RegExp(`^campaign ${main} has no version 99 \\(versions 1 to 1\\)`)],
+      [
+        [main, '--from', '2026-11-02', '--to', '2026-11-01'],
+        /^empty date range: --from .* is not before --to/,
+      ],
+      [[main, '--from', '2026-11-01T00:00:00Z', '--to', '2026-11-01T00:00:00Z'], /^empty date range/],
+      [[main, '--from', 'yesterday'], /^--from: not a date: yesterday/],
+      [[bad], /does not compile: /],
+    ] as const) {
+      const result = await nunchi(['campaigns', 'simulate', ...args], cliEnv);
+      assert.notEqual(result.code, 0, `${args.join(' ')}: exit code`);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split('\n').length, 1, `one line: ${result.stderr}`);
+    }
+  });
+
+  it('interrupted with Ctrl-C, it leaves no output file behind', async () => {
+    const cliEnv = {
+      ...env,
+      CASSANDRA_KEYSPACE: h.config.cassandra.keyspace,
+      NATS_URL: process.env['NATS_URL'] ?? '',
+    };
+    const outDir = mkdtempSync(join(tmpdir(), 'nunchi-simulate-int-'));
+    const out = join(outDir, 'decisions.ndjson');
+    const result = await nunchi(
+      ['campaigns', 'simulate', main, '--with-live', '--out', out],
+      cliEnv,
+      (child) => {
+        // As soon as it has started scanning (Ctrl-C arrives while it works).
+        child.stderr?.once('data', () => child.kill('SIGINT'));
+        setTimeout(() => child.kill('SIGINT'), 1_500).unref();
+      },
+    );
+    assert.ok(result.code !== 0 || result.signal === 'SIGINT', `exit ${result.code} ${result.signal}`);
+    assert.equal(existsSync(out), false);
+    assert.deepEqual(readdirSync(outDir), [], 'no partial file either');
+  });
+});
