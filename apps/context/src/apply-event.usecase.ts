@@ -66,7 +66,13 @@ export class ApplyEventUseCase {
     // A repeat that is not a redelivery (a sender's retry beyond JetStream's window) was fully handled before.
     if (result.kind === 'duplicate' && !delivery.redelivered) return Outcome.done();
 
-    let next: CustomerState = { ...result.context, erased: false };
+    const month = result.day.slice(0, 7);
+    const newMonth = !before.months.has(month);
+    let next: CustomerState = {
+      ...result.context,
+      erased: false,
+      months: newMonth ? new Set([...before.months, month]) : before.months,
+    };
     if (result.kind === 'applied' && event.type === 'profile_update') {
       await this.customers.updateFields(customerId, profileFields(event), event.occurredAtMs);
       // Read back: Cassandra resolves the fields one by one on event time, which a late update may have lost.
@@ -75,7 +81,7 @@ export class ApplyEventUseCase {
     this.cache.commit(customerId, before, next);
     try {
       await Promise.all([
-        this.history.writeFolded(event, result.day, result.dayRows, result.dayEventCount),
+        this.history.writeFolded(event, result.day, result.dayRows, result.dayEventCount, newMonth),
         this.publishEnriched(event, next, delivery, nowMs),
       ]);
     } catch (error) {

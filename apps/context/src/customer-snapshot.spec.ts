@@ -39,6 +39,7 @@ const stateOf = (es: AcceptedEvent[]): CustomerState => ({
   openFrom: 0,
   openEvents: [],
   erased: false,
+  months: new Set(),
 });
 const expected = (state: CustomerState, nowMs: number, storeId?: string) =>
   buildSnapshot({

@@ -22,6 +22,7 @@ const stateWith = (rows: number): CustomerState => ({
   openFrom: 0,
   openEvents: [],
   erased: false,
+  months: new Set(),
 });
 const fill = (cache: CustomerStateCache, id: string, state: CustomerState) =>
   cache.fill(state, cache.ticket(id));

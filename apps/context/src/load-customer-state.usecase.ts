@@ -27,7 +27,11 @@ export class LoadCustomerStateUseCase {
       this.customers.isErased(customerId),
       this.history.storedHistory(customerId, { nowMs, timeZone }),
     ]);
-    const state: CustomerState = { ...openContext({ profile, ...stored, timeZone }), erased };
+    const state: CustomerState = {
+      ...openContext({ profile, ...stored, timeZone }),
+      erased,
+      months: new Set(stored.months),
+    };
     this.cache.fill(state, ticket);
     return state;
   }

@@ -2,6 +2,7 @@ import type { AcceptedEvent, RecentEvent } from '@nunchi/contracts';
 import {
   addDays,
   dayFromIndex,
+  DIM_ALL,
   dayIndex,
   HORIZON_DAYS,
   localDay,
@@ -85,42 +86,76 @@ export interface StoredHistory {
   openFrom: number;
   /** every stored event of the open days */
   openEvents: AcceptedEvent[];
+  /** month buckets ('YYYY-MM') holding the customer's events, newest first */
+  months: string[];
+}
+
+/**
+ * Which month buckets (newest first) hold a customer's latest RECENT_MAX events, and how many to read from
+ * each, from the events counted in the daily rows of dim `all`.
+ */
+function recentPlan(rows: readonly DailyRollup[], months: readonly string[]): Array<[string, number]> {
+  const perMonth = new Map<string, number>();
+  for (const r of rows)
+    if (r.dim === DIM_ALL) perMonth.set(r.day.slice(0, 7), (perMonth.get(r.day.slice(0, 7)) ?? 0) + r.events);
+  const plan: Array<[string, number]> = [];
+  let needed = RECENT_MAX;
+  for (const month of months) {
+    if (needed <= 0) break;
+    const n = perMonth.get(month) ?? 0;
+    if (n === 0) break; // not accounted for by the rows: read from here on month by month
+    plan.push([month, Math.min(n, needed)]);
+    needed -= n;
+  }
+  return plan;
 }
 
 /** A customer's history: events as wide rows bucketed by local month, and daily rollups. */
 export class ContextRepository {
   constructor(
     private readonly client: CqlClient,
-    /** seconds an event, its month index row and its rollups are kept */
+    /** seconds an event and its rollups are kept */
     private readonly ttlSeconds: number,
   ) {}
+
+  /**
+   * seconds a month index row is kept: a month longer than its events, so that a row written once for the
+   * month's first event (the live path skips months it knows) outlives the month's last event
+   */
+  private get monthIndexTtlSeconds(): number {
+    return this.ttlSeconds + 32 * 86_400;
+  }
 
   /** Stores the event and records its month bucket (both keyed upserts: safe to repeat). */
   async insertEvent(event: AcceptedEvent, localDay: string): Promise<void> {
     const month = localDay.slice(0, 7);
     await Promise.all([
       run(this.client, Q.insertEvent, this.eventRowParams(event, localDay)),
-      run(this.client, Q.indexMonth, [event.customerId, month, this.ttlSeconds]),
+      run(this.client, Q.indexMonth, [event.customerId, month, this.monthIndexTtlSeconds]),
     ]);
   }
 
   /**
    * Everything one folded event changes, in one unlogged batch (one request): the event row, its month index
-   * row and the day's rollup rows recomputed from `dayEventCount` events (timestamped as dailyRowsTimestamp
-   * says, so a stale writer's rows lose). All keyed upserts: safe to repeat. Partitions: the event's month
-   * bucket, the month index and the daily rows, all of one customer.
+   * row (unless the caller knows it is written: `indexMonth` false) and the day's rollup rows recomputed from
+   * `dayEventCount` events (timestamped as dailyRowsTimestamp says, so a stale writer's rows lose). All keyed
+   * upserts: safe to repeat. Partitions: the event's month bucket, the month index and the daily rows, all of
+   * one customer.
    */
   async writeFolded(
     event: AcceptedEvent,
     localDay: string,
     dayRows: readonly DailyRollup[],
     dayEventCount: number,
+    indexMonth = true,
   ): Promise<void> {
     const month = localDay.slice(0, 7);
     const timestamp = dailyRowsTimestamp(localDay, dayEventCount);
     const queries = [
       { query: Q.insertEvent.cql, params: this.eventRowParams(event, localDay) },
-      { query: Q.indexMonth.cql, params: [event.customerId, month, this.ttlSeconds] },
+      ...(indexMonth
+        ? [{ query: Q.indexMonth.cql, params: [event.customerId, month, this.monthIndexTtlSeconds] }]
+        : []),
       ...dayRows.map((r) => ({
         query: Q.upsertDaily.cql,
         params: this.dailyRowParams(event.customerId, r, timestamp),
@@ -189,15 +224,28 @@ export class ContextRepository {
       this.dailySince(customerId, addDays(today, -(HORIZON_DAYS - 1))),
       this.months(customerId),
     ]);
-    const [recent, openEvents] = await Promise.all([
-      this.recentEvents(customerId, RECENT_MAX, months),
+    // One more round trip, in parallel: the open months since the open days began, and the newest events of
+    // just the months that hold the latest RECENT_MAX (counted from the daily rows just read). Only when the
+    // rows do not account for them (events older than the horizon) does it read further back, month by month.
+    const plan = recentPlan(rows, months);
+    const [openEvents, ...latest] = await Promise.all([
       this.eventsFrom(
         customerId,
         months.filter((m) => m >= openMonth),
         openFromMs,
       ),
+      ...plan.map(([month, limit]) => this.latestOfMonth(customerId, month, limit)),
     ]);
-    return { rows, recent: recent.map(toRecentEvent), openFrom, openEvents };
+    const recent = latest.flat();
+    const rest = months.filter((m) => !plan.some(([planned]) => planned === m));
+    if (recent.length < RECENT_MAX && rest.length)
+      recent.push(...(await this.recentEvents(customerId, RECENT_MAX - recent.length, rest)));
+    return { rows, recent: recent.map(toRecentEvent), openFrom, openEvents, months };
+  }
+
+  private async latestOfMonth(customerId: string, month: string, limit: number): Promise<AcceptedEvent[]> {
+    const rows = (await run(this.client, Q.recentEvents, [customerId, month, limit])).rows;
+    return rows.map((r) => JSON.parse(r['body'] as string) as AcceptedEvent);
   }
 
   /**
@@ -301,7 +349,10 @@ export class ContextRepository {
       perDay.set(day, (perDay.get(day) ?? 0) + 1);
       if (!months.has(`${e.customerId}/${day.slice(0, 7)}`)) {
         months.add(`${e.customerId}/${day.slice(0, 7)}`);
-        writes.push({ query: Q.indexMonth.cql, params: [e.customerId, day.slice(0, 7), this.ttlSeconds] });
+        writes.push({
+          query: Q.indexMonth.cql,
+          params: [e.customerId, day.slice(0, 7), this.monthIndexTtlSeconds],
+        });
       }
       writes.push({ query: Q.insertEvent.cql, params: this.eventRowParams(e, day) });
     }
