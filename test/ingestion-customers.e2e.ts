@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { ErasureRepository } from '@nunchi/cassandra';
+import { CustomerRepository, ErasureRepository, storedIdentityValue } from '@nunchi/cassandra';
 import { Headers, Subjects, type IngestReply } from '@nunchi/contracts';
 import { importCustomers, type ImportOptions } from '../apps/cli/src/commands/customers.js';
 import { eraseCustomer } from '../apps/cli/src/commands/erase.js';
@@ -35,8 +35,12 @@ describe('ingestion: customers changed outside the event flow', () => {
   });
   const replicas = () => [h.services.urls.ingestion, second.urls.ingestion];
   const send = async (url: string, customer: Record<string, string>) =>
-    (await post(`${url}/v1/events`, JSON.stringify(visit(customer)))) as { status: number; body: IngestReply };
-  const customerOf = (r: { body: IngestReply }) => (r.body.ok ? r.body.customerId : `not ok: ${JSON.stringify(r.body)}`);
+    (await post(`${url}/v1/events`, JSON.stringify(visit(customer)))) as {
+      status: number;
+      body: IngestReply;
+    };
+  const customerOf = (r: { body: IngestReply }) =>
+    r.body.ok ? r.body.customerId : `not ok: ${JSON.stringify(r.body)}`;
   const importLines = async (lines: object[], options: ImportOptions = {}) => {
     const file = join(mkdtempSync(join(tmpdir(), 'nunchi-')), 'c.ndjson');
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
@@ -51,7 +55,10 @@ describe('ingestion: customers changed outside the event flow', () => {
     h = await startHarness({ NUNCHI_IDENTITY_CACHE_TTL_MS: String(TTL_MS) });
     const port = Number(new URL(h.services.urls.ingestion).port);
     const env = { NUNCHI_IDENTITY_CACHE_TTL_MS: String(TTL_MS) };
-    second = await startServices({ services: ['ingestion'], env: { ...env, NUNCHI_INGESTION_PORT: String(port + 50) } });
+    second = await startServices({
+      services: ['ingestion'],
+      env: { ...env, NUNCHI_INGESTION_PORT: String(port + 50) },
+    });
     refusing = await startServices({
       services: ['ingestion'],
       env: { ...env, NUNCHI_INGESTION_PORT: String(port + 60), NUNCHI_UNKNOWN_IDENTIFIERS: 'refuse' },
@@ -126,6 +133,25 @@ describe('ingestion: customers changed outside the event flow', () => {
     }
   });
 
+  it('a cached owner outlives the TTL, and a move whose hint was lost still reaches every replica from the change log', async () => {
+    const kang = `t${run}-kang`;
+    const lim = `t${run}-lim`;
+    const card = `LC-${run}-KANG`;
+    await importLines([{ id: kang, age: 30, attributes: {}, loyaltyCard: card }]);
+    for (const url of replicas()) assert.equal(customerOf(await send(url, { loyaltyCard: card })), kang);
+    // Past the TTL, with no change, the owner is still the cached one; and it is right.
+    await new Promise((r) => setTimeout(r, 2 * TTL_MS));
+    for (const url of replicas()) assert.equal(customerOf(await send(url, { loyaltyCard: card })), kang);
+
+    // The card moves to lim as an import with --move-identifiers writes it, but no hint is sent (lost).
+    const repo = new CustomerRepository(h.cql);
+    const value = storedIdentityValue('loyaltyCard', card, h.config.domain.identitySecret);
+    await repo.linkIdentity(lim, 'loyaltyCard', value, new Date());
+    await repo.logIdentifierChanges([kang], new Date());
+    await new Promise((r) => setTimeout(r, TTL_MS)); // what the import waits before it returns
+    for (const url of replicas()) assert.equal(customerOf(await send(url, { loyaltyCard: card })), lim);
+  });
+
   it('import: an identifier owned by another customer is a reported conflict, or moves with moveIdentifiers', async () => {
     const han = `t${run}-han`;
     const yoon = `t${run}-yoon`;
@@ -148,14 +174,20 @@ describe('ingestion: customers changed outside the event flow', () => {
       ],
     );
     assert.match(refused.rejected[0].problems, new RegExp(`loyaltyCard already belongs to customer ${han}`));
-    assert.ok(!refused.rejected[0].problems.includes(phone.replace(/\D/g, '').slice(2)), 'no phone in the report');
+    assert.ok(
+      !refused.rejected[0].problems.includes(phone.replace(/\D/g, '').slice(2)),
+      'no phone in the report',
+    );
     for (const url of replicas()) assert.equal(customerOf(await send(url, { loyaltyCard: card })), han);
 
     const moved = await importLines([{ id: yoon, age: 33, attributes: {}, loyaltyCard: card }], {
       moveIdentifiers: true,
     });
     assert.deepEqual([moved.imported, moved.rejected.length], [1, 0]);
-    assert.deepEqual(moved.moved.map((m) => [m.line, m.type, m.owner]), [[1, 'loyaltyCard', han]]);
+    assert.deepEqual(
+      moved.moved.map((m) => [m.line, m.type, m.owner]),
+      [[1, 'loyaltyCard', han]],
+    );
     for (const url of replicas()) assert.equal(customerOf(await send(url, { loyaltyCard: card })), yoon);
     const index = await h.cql.execute(
       "SELECT id_value FROM customer_identities WHERE customer_id = ? AND id_type = 'loyaltyCard'",
@@ -169,13 +201,21 @@ describe('ingestion: customers changed outside the event flow', () => {
       { id: `t${run}-a`, age: 20, attributes: {}, loyaltyCard: `LC-${run}-TWICE` },
       { id: `t${run}-b`, age: 21, attributes: {}, loyaltyCard: `LC-${run}-TWICE` },
     ]);
-    assert.deepEqual(twice.conflicts.map((c) => [c.line, c.owner]), [[2, `t${run}-a`]]);
+    assert.deepEqual(
+      twice.conflicts.map((c) => [c.line, c.owner]),
+      [[2, `t${run}-a`]],
+    );
   });
 
   it('unknown identifiers: created and counted by default; refused with UNKNOWN_CUSTOMER when configured', async () => {
     const metric = async () => {
       const text = await (await fetch(`${h.services.urls.ingestion}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('nunchi_ingestion_customers_created_total{') && l.includes('id_type="loyaltyCard"'));
+      const line = text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('nunchi_ingestion_customers_created_total{') && l.includes('id_type="loyaltyCard"'),
+        );
       return line ? Number(line.split(' ').at(-1)) : 0;
     };
     const before = await metric();
@@ -193,6 +233,9 @@ describe('ingestion: customers changed outside the event flow', () => {
     const dead = await lastDlq('ingestion');
     assert.match(dead?.header.get(Headers.dlqReason) ?? '', /UNKNOWN_CUSTOMER/);
     // A known identifier is accepted by the refusing replica.
-    assert.equal(customerOf(await send(refusing.urls.ingestion, { loyaltyCard: `NO-SUCH-CARD-${run}` })), customerOf(created));
+    assert.equal(
+      customerOf(await send(refusing.urls.ingestion, { loyaltyCard: `NO-SUCH-CARD-${run}` })),
+      customerOf(created),
+    );
   });
 });

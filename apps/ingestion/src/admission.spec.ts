@@ -7,11 +7,20 @@ import { Admission } from './admission.js';
 
 const admission = (admissionMaxLagMs: number) =>
   new Admission({} as NatsConnection, { domain: { admissionMaxLagMs } } as NunchiConfig);
-const report = (member: string, atMs: number, lags: Record<number, number>, group = 'context'): LagReport => ({
+const report = (
+  member: string,
+  atMs: number,
+  lags: Record<number, number>,
+  group = 'context',
+): LagReport => ({
   group,
   member,
   atMs,
-  partitions: Object.entries(lags).map(([p, oldestAgeMs]) => ({ partition: Number(p), oldestAgeMs, pending: 1 })),
+  partitions: Object.entries(lags).map(([p, oldestAgeMs]) => ({
+    partition: Number(p),
+    oldestAgeMs,
+    pending: 1,
+  })),
 });
 
 describe('Admission (overload control at the door)', () => {

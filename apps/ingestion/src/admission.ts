@@ -29,7 +29,8 @@ export class Admission implements OnApplicationBootstrap {
   private computedAt = -Infinity;
   private subscription: Subscription | undefined;
   private readonly refused = meter().createCounter('nunchi_ingestion_overloaded_total', {
-    description: 'events refused with OVERLOADED_RETRY: their partition was behind NUNCHI_ADMISSION_MAX_LAG_MS',
+    description:
+      'events refused with OVERLOADED_RETRY: their partition was behind NUNCHI_ADMISSION_MAX_LAG_MS',
   });
 
   constructor(

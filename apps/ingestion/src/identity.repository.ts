@@ -11,7 +11,7 @@ import {
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import type { IdentityType } from '@nunchi/contracts';
 import { meter } from '@nunchi/telemetry';
-import { ErasedCustomers } from './erased-customers.js';
+import { CustomerChanges } from './customer-changes.js';
 
 const Q = defineStatements({
   findIdentity: statement(
@@ -58,7 +58,7 @@ interface Owner {
 const CACHE_MAX = 200_000;
 
 /**
- * Resolves identifiers to customer ids through `identities`, and tells erased customers apart (ErasedCustomers:
+ * Resolves identifiers to customer ids through `identities`, and tells erased customers apart (CustomerChanges:
  * the set in memory; the tombstone `erased_customers` only while that set is not current). An unknown identifier creates one customer (or is refused, by configuration):
  * the claim is a lightweight transaction, so two concurrent first sightings agree on one customer.
  *
@@ -83,14 +83,15 @@ export class IdentityRepository {
   constructor(
     @Inject(CQL_CLIENT) private readonly client: CqlClient,
     @Inject(CONFIG) private readonly config: NunchiConfig,
-    private readonly erased: ErasedCustomers,
+    private readonly changes: CustomerChanges,
   ) {
     this.ttlMs = config.domain.identityCacheTtlMs;
+    changes.onIdentifiersChanged((ids) => this.drop(ids));
   }
 
   /** What this process knows, still fresh, about a customer id; no I/O. */
   cachedCustomer(customerId: string): Resolution | undefined {
-    const erased = this.erased.isErased(customerId);
+    const erased = this.changes.isErased(customerId);
     if (erased !== undefined)
       return erased ? { kind: 'erased', customerId } : { kind: 'customer', customerId, created: false };
     const status = this.statuses.get(customerId);
@@ -108,6 +109,8 @@ export class IdentityRepository {
   cachedIdentifier(type: IdentityType, rawValue: string): string | undefined {
     const owner = this.owners.get(this.keyOf(type, rawValue));
     if (!owner || !this.fresh(owner.checkedAtMs)) return undefined;
+    // Erased since it was cached (the erased set is current even when the hint was lost): read again.
+    if (this.changes.isErased(owner.customerId) === true) return undefined;
     const status = this.statuses.get(owner.customerId);
     return status === owner.status && this.fresh(status.checkedAtMs) && !status.erased
       ? owner.customerId
@@ -140,9 +143,14 @@ export class IdentityRepository {
 
   /** Drops what is cached about these customers (the customers-changed hint): the next event reads again. */
   forget(customerIds: Iterable<string>): void {
+    this.drop(customerIds);
+    void this.changes.refresh();
+  }
+
+  /** Drops the customers' status entries, and with them every identifier cached with them. */
+  private drop(customerIds: Iterable<string>): void {
     this.hints++;
     for (const id of customerIds) this.statuses.delete(id);
-    void this.erased.refresh();
   }
 
   private async owned(
@@ -160,12 +168,12 @@ export class IdentityRepository {
 
   private async status(customerId: string): Promise<Status> {
     const cached = this.statuses.get(customerId);
-    const known = this.erased.isErased(customerId);
+    const known = this.changes.isErased(customerId);
     if (known !== undefined) {
       // The in-memory set answers (no read); a status object is kept per customer so that identifiers
       // cached with it are dropped when it changes.
       if (cached && cached.erased === known && this.fresh(cached.checkedAtMs)) return cached;
-      const status = { erased: known, checkedAtMs: this.erased.asOf };
+      const status = { erased: known, checkedAtMs: this.changes.asOf };
       remember(this.statuses, customerId, status);
       return status;
     }
@@ -182,8 +190,12 @@ export class IdentityRepository {
     return `${type}\u0000${storedIdentityValue(type, rawValue, this.config.domain.identitySecret)}`;
   }
 
+  /**
+   * An entry is trusted while the change logs are current (CustomerChanges: every change since reaches this
+   * process within the TTL and drops what it touches), else for the TTL from when its read was sent.
+   */
   private fresh(checkedAtMs: number): boolean {
-    return performance.now() - checkedAtMs < this.ttlMs;
+    return this.changes.current() || performance.now() - checkedAtMs < this.ttlMs;
   }
 }
 

@@ -6,7 +6,7 @@ import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry';
 import { CustomersChangedListener } from './customers-changed.listener.js';
 import { Admission } from './admission.js';
-import { ErasedCustomers } from './erased-customers.js';
+import { CustomerChanges } from './customer-changes.js';
 import { EventsController } from './events.controller.js';
 import { IngestionHttpErrorFilter } from './http-error.filter.js';
 import { IdentityRepository } from './identity.repository.js';
@@ -22,7 +22,7 @@ export class IngestionModule {
       controllers: [EventsController],
       providers: [
         Admission,
-        ErasedCustomers,
+        CustomerChanges,
         IdentityRepository,
         IngestEventUseCase,
         InboundListener,

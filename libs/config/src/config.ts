@@ -56,9 +56,9 @@ export interface DomainConfig {
   /** hot-tier size, MiB of estimated heap (a customer with a year of varied activity takes ~20–40 KiB) */
   cacheMaxMiB: number;
   /**
-   * milliseconds an ingestion replica trusts what it cached about an identifier or a customer (owner, erased
-   * or not) without reading Cassandra again; erasure and identifier moves return no sooner than this after
-   * their change is written, so that no replica still answers from before the change
+   * milliseconds: ingestion replicas read the erasure and identifier-change logs every half of this (and trust
+   * a cached entry only this long while they cannot); erasure and identifier moves return no sooner than this
+   * after their change is written, so that no replica still answers from before the change
    */
   identityCacheTtlMs: number;
   /** what ingestion does with an identifier no customer has: create an anonymous customer, or refuse the event */
@@ -226,7 +226,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', default: '3', meaning: 'global contact policy' },
   { name: 'NUNCHI_CACHE_MAX_ENTRIES', default: '100000', meaning: 'hot-tier size of the context service, customers' },
   { name: 'NUNCHI_CACHE_MAX_MIB', default: '512', meaning: 'hot-tier size of the context service, MiB (estimated heap)' },
-  { name: 'NUNCHI_IDENTITY_CACHE_TTL_MS', default: '5000', meaning: 'how long ingestion trusts a cached identifier owner or "not erased" without reading Cassandra, ms; erasure and identifier moves take at least this long' },
+  { name: 'NUNCHI_IDENTITY_CACHE_TTL_MS', default: '5000', meaning: 'ingestion reads the erasure and identifier-change logs every half of this, ms; erasure and identifier moves take at least this long' },
   { name: 'NUNCHI_UNKNOWN_IDENTIFIERS', default: 'create', meaning: 'create | refuse: an identifier no customer has creates an anonymous customer, or is refused with UNKNOWN_CUSTOMER' },
   { name: 'NUNCHI_ADMISSION_MAX_LAG_MS', default: '1000', meaning: 'ingestion refuses events of a partition whose consumers are this far behind, ms (OVERLOADED_RETRY); 0: never' },
   { name: 'NUNCHI_LEDGER_CACHE_MAX_ENTRIES', default: '200000', meaning: 'contact ledgers the decision service caches, customers (0: none)' },

@@ -191,6 +191,10 @@ export async function importCustomers(
   // Running context replicas drop these customers from their hot tier, ingestion replicas from their caches
   // (the previous owners of moved identifiers included).
   const changed = [...new Set([...storedIds, ...previousOwners])];
+  // The log first: a replica that misses the hint still drops the previous owners' identifiers within
+  // NUNCHI_IDENTITY_CACHE_TTL_MS (it reads the log twice as often), which the wait below covers.
+  const losers = [...new Set(storedMoves.map((m) => m.owner))];
+  if (losers.length) await repo.logIdentifierChanges(losers, new Date());
   const nc = await resources.nc().catch(() => undefined);
   for (let i = 0; nc && i < changed.length; i += 1000)
     nc.publish(Subjects.customersChanged, JSON.stringify({ ids: changed.slice(i, i + 1000) }));

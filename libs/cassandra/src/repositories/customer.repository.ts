@@ -15,7 +15,18 @@ export function storedIdentityValue(type: IdentityType, value: string, secret: s
   return value;
 }
 
+/** 'YYYY-MM-DD' of an instant in UTC: the partition of the by-day change logs */
+export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
 const Q = defineStatements({
+  logIdentifierChange: statement(
+    'identifier_changes_by_day.insert',
+    'INSERT INTO identifier_changes_by_day (day, changed_at, customer_id) VALUES (?, ?, ?)',
+  ),
+  identifierChangesOn: statement(
+    'identifier_changes_by_day.of_day',
+    'SELECT changed_at, customer_id FROM identifier_changes_by_day WHERE day = ?',
+  ),
   get: statement(
     'customers.get',
     'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, attributes FROM customers WHERE customer_id = ?',
@@ -142,6 +153,28 @@ export class CustomerRepository {
     return { query: Q.unindexIdentity.cql, params: [previousOwner, type, storedValue] };
   }
 
+  /** Records that these customers lost identifiers (ingestion replicas drop their cached owners). */
+  async logIdentifierChanges(customerIds: readonly string[], at: Date): Promise<void> {
+    await Promise.all(
+      customerIds.map((id) => run(this.client, Q.logIdentifierChange, [utcDay(at.getTime()), at, id])),
+    );
+  }
+
+  /** Customers who lost identifiers on the UTC days of `sinceMs` up to `nowMs`, and when (epoch ms). */
+  async identifierChangesSince(
+    sinceMs: number,
+    nowMs: number,
+  ): Promise<Array<{ customerId: string; atMs: number }>> {
+    const days = new Set([utcDay(sinceMs), utcDay(nowMs)]);
+    const pages = await Promise.all([...days].map((day) => run(this.client, Q.identifierChangesOn, [day])));
+    return pages.flatMap((p) =>
+      p.rows.map((r) => ({
+        customerId: r['customer_id'] as string,
+        atMs: (r['changed_at'] as Date).getTime(),
+      })),
+    );
+  }
+
   /** The customer an identifier (stored value) resolves to, if any. */
   async ownerOf(type: IdentityType, storedValue: string): Promise<string | undefined> {
     const row = (await runQuiet(this.client, Q.identityOwner, [type, storedValue])).first();
@@ -155,7 +188,11 @@ export class CustomerRepository {
 
   async isErased(customerId: string, quiet = false): Promise<boolean> {
     return (
-      await (quiet ? runQuiet(this.client, Q.isErased, [customerId]) : run(this.client, Q.isErased, [customerId]))
-    ).rowLength > 0;
+      (
+        await (quiet
+          ? runQuiet(this.client, Q.isErased, [customerId])
+          : run(this.client, Q.isErased, [customerId]))
+      ).rowLength > 0
+    );
   }
 }

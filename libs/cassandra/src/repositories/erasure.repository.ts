@@ -3,6 +3,7 @@ import { localDay } from '@nunchi/context-model';
 import { mapBounded } from '../bulk.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
+import { utcDay } from './customer.repository.js';
 
 /*
  * Every row of one customer is found through keys, never by scanning a table:
@@ -113,9 +114,6 @@ export interface ErasureOptions {
   /** called once the tombstone is written, before the deletions: send the customers-changed hint here */
   onTombstone?: () => void;
 }
-
-/** 'YYYY-MM-DD' of an instant in UTC: the partition of erasures_by_day */
-const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** reads or deletes in flight at once during an erasure */
 const CONCURRENCY = 64;

@@ -1,24 +1,32 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { CQL_CLIENT, ErasureRepository, type CqlClient } from '@nunchi/cassandra';
+import { CQL_CLIENT, CustomerRepository, ErasureRepository, type CqlClient } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { Readiness } from '@nunchi/telemetry';
 
 /**
- * Every erased customer id, in memory, so that ingestion refuses an erased customer's events without reading
- * a tombstone per event. Loaded whole from `erased_customers` at start (the service is not ready before),
- * then kept current by reading the erasure log of today and yesterday (`erasures_by_day`, one small partition
- * a day) every half NUNCHI_IDENTITY_CACHE_TTL_MS, and at once on the customers-changed hint. Erasures never
- * end, so the set only grows: ~50 bytes an erased customer.
+ * What ingestion must know of changes to customers, without a read per event:
+ * - every erased customer id, in memory, so that an erased customer's events are refused without reading a
+ *   tombstone. Loaded whole from `erased_customers` at start (the service is not ready before), then kept
+ *   current from the erasure log (`erasures_by_day`). Erasures never end, so the set only grows: ~50 bytes
+ *   an erased customer;
+ * - customers who lost an identifier to another (`identifier_changes_by_day`): each new one is handed to
+ *   `onIdentifiersChanged` (IdentityRepository drops the owners it cached for them).
+ * Both logs are read for today and yesterday (one small partition a day each) every half
+ * NUNCHI_IDENTITY_CACHE_TTL_MS, and at once on the customers-changed hint.
  *
  * An erasure returns no sooner than NUNCHI_IDENTITY_CACHE_TTL_MS after its tombstone is written (settleMs), so
  * by then every replica has refreshed at least once. A replica that cannot refresh for longer than that says
  * so (`isErased` → undefined) and its caller reads the tombstone instead.
  */
 @Injectable()
-export class ErasedCustomers implements OnModuleInit, OnModuleDestroy {
+export class CustomerChanges implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('erasures');
   private readonly ids = new Set<string>();
   private readonly erasure: ErasureRepository;
+  private readonly customers: CustomerRepository;
+  /** identifier changes already handed on (today's and yesterday's log) */
+  private readonly changesSeen = new Set<string>();
+  private onChanged: (customerIds: string[]) => void = () => undefined;
   private readonly ttlMs: number;
   /** performance.now() when the last complete refresh was sent; -Infinity before the first */
   private refreshedAt = -Infinity;
@@ -31,6 +39,7 @@ export class ErasedCustomers implements OnModuleInit, OnModuleDestroy {
     readiness: Readiness,
   ) {
     this.erasure = new ErasureRepository(client);
+    this.customers = new CustomerRepository(client);
     this.ttlMs = config.domain.identityCacheTtlMs;
     readiness.register('erasures', () =>
       Promise.resolve(
@@ -53,6 +62,16 @@ export class ErasedCustomers implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     clearInterval(this.timer);
+  }
+
+  /** Called with the customers who lost identifiers since the last refresh (each once). */
+  onIdentifiersChanged(listener: (customerIds: string[]) => void): void {
+    this.onChanged = listener;
+  }
+
+  /** The logs were read within the last NUNCHI_IDENTITY_CACHE_TTL_MS: what they would say is known. */
+  current(): boolean {
+    return this.fresh();
   }
 
   /** true or false while the set is current; undefined when it could not be refreshed for a TTL. */
@@ -82,7 +101,17 @@ export class ErasedCustomers implements OnModuleInit, OnModuleDestroy {
   }
 
   private async refreshSince(sinceMs: number): Promise<void> {
-    for (const id of await this.erasure.erasedSince(sinceMs, Date.now())) this.ids.add(id);
+    const nowMs = Date.now();
+    const [erased, changed] = await Promise.all([
+      this.erasure.erasedSince(sinceMs, nowMs),
+      this.customers.identifierChangesSince(sinceMs, nowMs),
+    ]);
+    for (const id of erased) this.ids.add(id);
+    // Each change once; the log keeps a day or two of entries, so what is seen is bounded the same way.
+    const fresh = changed.filter((c) => !this.changesSeen.has(`${c.atMs}/${c.customerId}`));
+    if (this.changesSeen.size > 100_000) this.changesSeen.clear();
+    for (const c of fresh) this.changesSeen.add(`${c.atMs}/${c.customerId}`);
+    if (fresh.length) this.onChanged(fresh.map((c) => c.customerId));
   }
 
   private fresh(): boolean {
