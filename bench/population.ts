@@ -214,3 +214,46 @@ export class EventFactory {
 /** The store in the customer's region, if there is one. */
 export const homeStore = (customer: SyntheticCustomer): string | undefined =>
   STORES.find((s) => s.startsWith(customer.region.toLowerCase().split('-')[0]));
+
+/** The example campaigns the benchmarks apply beside the store promotions (campaigns/examples/). */
+export const EXAMPLE_CAMPAIGNS = ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml'];
+
+/**
+ * Big-shop promotions, one per store × category: the category in a basket of at least this much (KRW). About a
+ * fifth of purchases meet one's condition at their store; audiences, the holdout, caps and the contact policy
+ * leave offers on roughly one purchase in six or seven.
+ */
+export function storePromotions(): Array<Record<string, unknown> & { id: string }> {
+  const promos: Array<[string, number]> = [
+    ['meat', 150000],
+    ['seafood', 120000],
+    ['wine', 90000],
+    ['cosmetics', 120000],
+    ['household', 90000],
+  ];
+  return STORES.flatMap((store, s) =>
+    promos.map(([category, minimum], c) => ({
+      id: `promo-${store}-${category}`,
+      name: `${store}: ${category} promotion`,
+      trigger: { types: ['purchase'], channels: ['pos'], stores: [store] },
+      audience:
+        c % 2 ? 'customer.age >= 30 && ctx.all.d90.purchases >= 1' : "customer.creditTier in ['A', 'B', 'C']",
+      condition: `'${category}' in event.categories && event.amount >= ${minimum}`,
+      offers: [
+        {
+          id: `${category}-double`,
+          title: `Double points on ${category}`,
+          value: 4000,
+          cost: 2000,
+          when: 'ctx.thisStore.d90.visits >= 2',
+        },
+        { id: `${category}-coupon`, title: `10% off ${category} next time`, value: 3000, cost: 1500 },
+      ],
+      caps: { perCustomerPerDay: 1 },
+      budget: { maxOffers: 1_000_000 },
+      holdoutPercent: 10,
+      priority: 10 + ((s * 5 + c) % 30),
+      schedule: { timezone: 'Asia/Seoul' },
+    })),
+  );
+}

@@ -23,7 +23,7 @@ import { projectPath } from '@nunchi/config';
 import { parseCampaign } from '@nunchi/rules';
 import { Resources } from '../apps/cli/src/resources.js';
 import { formatTimings, simulateCampaign } from '../apps/cli/src/commands/simulate.js';
-import { customers, EventFactory, STORES, VisitFrequency } from './population.js';
+import { customers, EventFactory, EXAMPLE_CAMPAIGNS, storePromotions, VisitFrequency } from './population.js';
 import { benchConfig, benchKeyspace, dropBenchKeyspace, prng } from './support.js';
 
 const DAY_MS = 86_400_000;
@@ -129,48 +129,14 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
 
 /** The three examples and store × category promotions (as bench/system.ts applies them). */
 function campaigns(): Array<Record<string, unknown> & { id: string }> {
-  const examples = ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml'].map(
-    (f) => {
-      const d: Record<string, unknown> & { id: string } = {
-        ...parseCampaign(readFileSync(projectPath('campaigns', 'examples', f), 'utf8')),
-      };
-      delete d['version'];
-      return d;
-    },
-  );
-  const promos: Array<[string, number]> = [
-    ['meat', 150000],
-    ['seafood', 120000],
-    ['wine', 90000],
-    ['cosmetics', 120000],
-    ['household', 90000],
-  ];
-  const generated = STORES.flatMap((store, s) =>
-    promos.map(([category, minimum], c) => ({
-      id: `promo-${store}-${category}`,
-      name: `${store}: ${category} promotion`,
-      trigger: { types: ['purchase'], channels: ['pos'], stores: [store] },
-      audience:
-        c % 2 ? 'customer.age >= 30 && ctx.all.d90.purchases >= 1' : "customer.creditTier in ['A', 'B', 'C']",
-      condition: `'${category}' in event.categories && event.amount >= ${minimum}`,
-      offers: [
-        {
-          id: `${category}-double`,
-          title: `Double points on ${category}`,
-          value: 4000,
-          cost: 2000,
-          when: 'ctx.thisStore.d90.visits >= 2',
-        },
-        { id: `${category}-coupon`, title: `10% off ${category} next time`, value: 3000, cost: 1500 },
-      ],
-      caps: { perCustomerPerDay: 1 },
-      budget: { maxOffers: 1_000_000 },
-      holdoutPercent: 10,
-      priority: 10 + ((s * 5 + c) % 30),
-      schedule: { timezone: 'Asia/Seoul' },
-    })),
-  );
-  return [...examples, ...generated];
+  const examples = EXAMPLE_CAMPAIGNS.map((f) => {
+    const d: Record<string, unknown> & { id: string } = {
+      ...parseCampaign(readFileSync(projectPath('campaigns', 'examples', f), 'utf8')),
+    };
+    delete d['version'];
+    return d;
+  });
+  return [...examples, ...storePromotions()];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

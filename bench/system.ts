@@ -45,9 +45,10 @@ import {
   customers,
   EventFactory,
   prng,
-  STORES,
   VisitFrequency,
   type SyntheticCustomer,
+  EXAMPLE_CAMPAIGNS,
+  storePromotions,
 } from './population.js';
 import { sampleProcess, usageBetween, type ProcSample, type ProcUsage } from './proc-stats.js';
 import { summarize, type LatencySummary } from './stats.js';
@@ -1010,54 +1011,12 @@ export function formatStep(s: StepResult): string {
  * (no campaign that matches every purchase), so offers are a minority of purchases, as in a store.
  */
 function writeCampaigns(dir: string): string[] {
-  const files = ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml'].map(
-    (f) => projectPath('campaigns', 'examples', f),
-  );
-  // Big-shop promotions: the category in a basket of at least this much (KRW). About a fifth of purchases
-  // meet one's condition at their store; audiences, the holdout, caps and the contact policy leave offers
-  // on roughly one purchase in six or seven (printed per step).
-  const promos: Array<[string, number]> = [
-    ['meat', 150000],
-    ['seafood', 120000],
-    ['wine', 90000],
-    ['cosmetics', 120000],
-    ['household', 90000],
-  ];
-  STORES.forEach((store, s) =>
-    promos.forEach(([category, minimum], c) => {
-      const id = `promo-${store}-${category}`;
-      const file = join(dir, `${id}.yaml`);
-      writeFileSync(
-        file,
-        stringify({
-          id,
-          name: `${store}: ${category} promotion`,
-          trigger: { types: ['purchase'], channels: ['pos'], stores: [store] },
-          audience:
-            c % 2
-              ? 'customer.age >= 30 && ctx.all.d90.purchases >= 1'
-              : "customer.creditTier in ['A', 'B', 'C']",
-          condition: `'${category}' in event.categories && event.amount >= ${minimum}`,
-          offers: [
-            {
-              id: `${category}-double`,
-              title: `Double points on ${category}`,
-              value: 4000,
-              cost: 2000,
-              when: 'ctx.thisStore.d90.visits >= 2',
-            },
-            { id: `${category}-coupon`, title: `10% off ${category} next time`, value: 3000, cost: 1500 },
-          ],
-          caps: { perCustomerPerDay: 1 },
-          budget: { maxOffers: 1_000_000 },
-          holdoutPercent: 10,
-          priority: 10 + ((s * 5 + c) % 30),
-          schedule: { timezone: 'Asia/Seoul' },
-        }),
-      );
-      files.push(file);
-    }),
-  );
+  const files = EXAMPLE_CAMPAIGNS.map((f) => projectPath('campaigns', 'examples', f));
+  for (const definition of storePromotions()) {
+    const file = join(dir, `${definition.id}.yaml`);
+    writeFileSync(file, stringify(definition));
+    files.push(file);
+  }
   return files;
 }
 
