@@ -1,23 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ALL_STATEMENTS, connectCassandra, DecisionRepository, type CqlClient } from '@nunchi/cassandra';
+import { ALL_STATEMENTS, connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
-import { emptySnapshot } from '@nunchi/context-model';
-import {
-  decisionIdOf,
-  Headers,
-  type AcceptedEvent,
-  type DecisionRecord,
-  type EnrichedEvent,
-  type OfferMessage,
-} from '@nunchi/contracts';
-import type { Delivery, Publisher } from '@nunchi/messaging';
-import { CampaignSet, compileCampaign, parseCampaign, type CampaignDefinition } from '@nunchi/rules';
-import { BudgetClaims } from '../apps/decision/src/budget-claims.js';
-import type { CampaignSetHolder } from '../apps/decision/src/campaign-set.holder.js';
-import { OfferChooser } from '../apps/decision/src/choose-offer.js';
-import { ContactClaims } from '../apps/decision/src/contact-claims.js';
-import { DecideUseCase } from '../apps/decision/src/decide.usecase.js';
+import { decisionIdOf } from '@nunchi/contracts';
+import type { CampaignDefinition, CampaignSet } from '@nunchi/rules';
+import { campaignSet, decideReplica, purchaseDelivery } from './support/decide-replica.js';
 import { runId } from './support/harness.js';
 
 /**
@@ -30,91 +17,14 @@ describe('decide use case against Cassandra: claims, redelivery, deadline', () =
   let config: NunchiConfig;
   const clients: CqlClient[] = [];
 
-  /** A use case as one replica has it: its own Cassandra client, a publisher that records (or fails). */
-  function replica(
+  const replica = (
     cql: CqlClient,
     set: CampaignSet,
     options: { slaMs?: number; failPersist?: () => boolean; slowClaimsMs?: number } = {},
-  ) {
-    const sent: OfferMessage[] = [];
-    const published: DecisionRecord[] = [];
-    const publisher = {
-      emit: (_subject: string, body: unknown) => void sent.push(body as OfferMessage),
-      persist: (_subject: string, body: unknown) => {
-        if (options.failPersist?.()) return Promise.reject(new Error('NATS went away'));
-        published.push(body as DecisionRecord);
-        return Promise.resolve({ duplicate: false });
-      },
-    } as unknown as Publisher;
-    const repo = new DecisionRepository(cql);
-    const contacts = new ContactClaims(repo);
-    if (options.slowClaimsMs) {
-      const claim = contacts.claim.bind(contacts);
-      contacts.claim = async (...args) => {
-        await new Promise((r) => setTimeout(r, options.slowClaimsMs));
-        return claim(...args);
-      };
-    }
-    const cfg = { ...config, domain: { ...config.domain, slaMs: options.slaMs ?? 600_000 } };
-    const useCase = new DecideUseCase(
-      cfg,
-      { current: set } as CampaignSetHolder,
-      repo,
-      new OfferChooser(cfg, contacts, new BudgetClaims(repo)),
-      publisher,
-    );
-    return { useCase, sent, published, repo };
-  }
-
-  function setOf(...definitions: Array<Partial<CampaignDefinition> & { id: string }>): CampaignSet {
-    return new CampaignSet(
-      definitions.map((d) =>
-        compileCampaign(
-          parseCampaign({
-            name: d.id,
-            trigger: { types: ['purchase'] },
-            schedule: { timezone: 'Asia/Seoul' },
-            offers: [{ id: 'thanks', title: 'Thanks', value: 1000 }],
-            ...d,
-          }),
-          1,
-        ),
-      ),
-      { maxOffersPerCustomerPerDay: config.domain.maxOffersPerCustomerPerDay },
-    );
-  }
-
-  function delivery(
-    id: string,
-    customerId: string,
-    deliveryCount = 1,
-    receivedAtMs = Date.now(),
-  ): Delivery<EnrichedEvent> {
-    const now = Date.now();
-    const event: AcceptedEvent = {
-      id,
-      type: 'purchase',
-      channel: 'pos',
-      occurredAt: new Date(now).toISOString(),
-      occurredAtMs: now,
-      receivedAtMs,
-      customerId,
-      storeId: 'store-1',
-      payload: {
-        amount: 10_000,
-        currency: 'KRW',
-        items: [{ sku: 's', category: 'snacks', quantity: 1, unitPrice: 10_000 }],
-      },
-    };
-    return {
-      body: { event, customer: null, ctx: emptySnapshot(customerId, now) },
-      subject: 'mkt.enriched.0',
-      seq: 1,
-      deliveryCount,
-      redelivered: deliveryCount > 1,
-      header: (name) => (name === Headers.receivedAt ? String(receivedAtMs) : undefined),
-    };
-  }
+  ) => decideReplica(cql, config, set, { slaMs: 600_000, ...options });
+  const setOf = (...definitions: Array<Partial<CampaignDefinition> & { id: string }>) =>
+    campaignSet(config, ...definitions);
+  const delivery = (id: string, customerId: string) => purchaseDelivery(id, customerId);
 
   before(async () => {
     config = loadConfig('decision', {

@@ -19,24 +19,46 @@ import { DecideUseCase } from '../../apps/decision/src/decide.usecase.js';
 
 /** Medium tests of the decide use case: one replica as its parts, against the real Cassandra. */
 
-/** A use case as one replica has it: its own Cassandra client, a publisher that records what it is given. */
-export function decideReplica(cql: CqlClient, config: NunchiConfig, set: CampaignSet) {
+/** A use case as one replica has it: its own Cassandra client, a publisher that records (or fails). */
+export function decideReplica(
+  cql: CqlClient,
+  config: NunchiConfig,
+  set: CampaignSet,
+  options: {
+    /** the deadline, ms; @default config's */
+    slaMs?: number;
+    /** DECISIONS publications fail while this says so (NATS gone) */
+    failPersist?: () => boolean;
+    /** each contact claim waits this long first, ms */
+    slowClaimsMs?: number;
+  } = {},
+) {
   const sent: OfferMessage[] = [];
   const published: DecisionRecord[] = [];
   const publisher = {
     emit: (_subject: string, body: unknown) => void sent.push(body as OfferMessage),
     persist: (_subject: string, body: unknown) => {
+      if (options.failPersist?.()) return Promise.reject(new Error('NATS went away'));
       published.push(body as DecisionRecord);
       return Promise.resolve({ duplicate: false });
     },
   } as unknown as Publisher;
   const repo = new DecisionRepository(cql);
   const contacts = new ContactClaims(repo);
+  if (options.slowClaimsMs) {
+    const claim = contacts.claim.bind(contacts);
+    contacts.claim = async (...args) => {
+      await new Promise((r) => setTimeout(r, options.slowClaimsMs));
+      return claim(...args);
+    };
+  }
+  const cfg =
+    options.slaMs === undefined ? config : { ...config, domain: { ...config.domain, slaMs: options.slaMs } };
   const useCase = new DecideUseCase(
-    config,
+    cfg,
     { current: set } as CampaignSetHolder,
     repo,
-    new OfferChooser(config, contacts, new BudgetClaims(repo)),
+    new OfferChooser(cfg, contacts, new BudgetClaims(repo)),
     publisher,
   );
   return { useCase, sent, published, repo, contacts };
