@@ -3,7 +3,7 @@ import type { StoredContacts } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import type { CandidateLoss, DecisionOutcome, EnrichedEvent } from '@nunchi/contracts';
 import {
-  budgetDetail,
+  budgetLoss,
   hasCaps,
   hasClaim,
   lowerRankLosses,
@@ -207,13 +207,7 @@ export class OfferChooser {
       if (budget === 'exhausted') {
         if (contact)
           ledger = await this.contacts.release(event.customerId, ledger, d.decisionId, c.campaignId, d.today);
-        losses.push({
-          campaignId: c.campaignId,
-          campaignVersion: c.campaignVersion,
-          offerId: c.offer.id,
-          reason: 'budget',
-          detail: budgetDetail(c),
-        });
+        losses.push(budgetLoss(c));
         continue;
       }
       if (this.isLate(d.receivedAtMs)) {

@@ -32,7 +32,7 @@ export {
   type ContactLedger,
   type ContactOutcome,
 } from './contact-ledger.js';
-export { budgetDetail, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
+export { budgetLoss, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
 export {
   ContextReplay,
   DecisionWorld,

@@ -1,3 +1,4 @@
+import type { CandidateLoss } from '@nunchi/contracts';
 import type { Candidate } from './decision.types.js';
 
 /** A campaign's running budget totals. */
@@ -30,8 +31,19 @@ export function fitsBudget(c: Candidate, used: BudgetUsed): boolean {
   );
 }
 
+/** The candidate lost because its campaign's budget is used up (live and simulation say it alike). */
+export function budgetLoss(c: Candidate): CandidateLoss {
+  return {
+    campaignId: c.campaignId,
+    campaignVersion: c.campaignVersion,
+    offerId: c.offer.id,
+    reason: 'budget',
+    detail: budgetDetail(c),
+  };
+}
+
 /** The detail of a `budget` loss. */
-export function budgetDetail(c: Candidate): string {
+function budgetDetail(c: Candidate): string {
   const limits = [
     c.budget.maxOffers !== undefined ? `maxOffers ${c.budget.maxOffers}` : '',
     c.budget.maxCost !== undefined ? `maxCost ${c.budget.maxCost}` : '',

@@ -33,7 +33,7 @@ import { CampaignSet, lowerRankLosses, type CampaignSetOptions } from './campaig
 import type { CompiledCampaign } from './compile-campaign.js';
 import { EMPTY_LEDGER, usageOf, withClaim, type ContactLedger } from './contact-ledger.js';
 import { NO_USAGE, type Candidate, type Evaluation } from './decision.types.js';
-import { budgetDetail, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
+import { budgetLoss, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
 
 // ── campaigns over time ─────────────────────────────────────────────────────────────────────────────────
 
@@ -248,13 +248,7 @@ export class DecisionWorld {
       if (hasBudget(c)) {
         const used = this.budgetUsed(c.campaignId);
         if (!fitsBudget(c, used)) {
-          losses.push({
-            campaignId: c.campaignId,
-            campaignVersion: c.campaignVersion,
-            offerId: c.offer.id,
-            reason: 'budget',
-            detail: budgetDetail(c),
-          });
+          losses.push(budgetLoss(c));
           continue;
         }
         this.#budgets.set(c.campaignId, { offers: used.offers + 1, cost: used.cost + c.offer.cost });
