@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { RecentEvent } from '@nunchi/contracts';
 import { CEL_TYPES, CEL_VARIABLES } from './cel-environment.js';
 import { compileExpression, isCelProblem } from './cel-expression.js';
 import { parseCampaign } from './parse-campaign.js';
 import { CONTRACT_LOSS_REASONS } from './testing/loss-reasons.js';
+import { projectPath } from '@nunchi/config';
 
-function repoFile(rel: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, rel))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`${rel} not found`);
-    dir = up;
-  }
-  return join(dir, rel);
-}
-
-const reference = readFileSync(repoFile('docs/cel-reference.md'), 'utf8');
+const reference = readFileSync(projectPath('docs/cel-reference.md'), 'utf8');
 
 void describe('docs/cel-reference.md', () => {
   void it('documents every field of event, customer, ctx and now', () => {
@@ -65,7 +54,7 @@ void describe('docs/cel-reference.md', () => {
 
 void describe('docs/campaigns.md', () => {
   void it('shows a refused campaign with exactly the problems, layout and CEL carets the code prints', () => {
-    const doc = readFileSync(repoFile('docs/campaigns.md'), 'utf8');
+    const doc = readFileSync(projectPath('docs/campaigns.md'), 'utf8');
     const section = doc.slice(doc.indexOf('## Validation errors'));
     const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
     const shown = /```text\n([\s\S]*?)```/.exec(section)?.[1];
@@ -80,7 +69,7 @@ void describe('docs/campaigns.md', () => {
   });
 
   void it('lists every loss reason of the contract by its own name', () => {
-    const doc = readFileSync(repoFile('docs/campaigns.md'), 'utf8');
+    const doc = readFileSync(projectPath('docs/campaigns.md'), 'utf8');
     for (const reason of CONTRACT_LOSS_REASONS) assert.ok(doc.includes(`| \`${reason}\` |`), reason);
   });
 });

@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CampaignSet } from './campaign-set.js';
 import { compileCampaign } from './compile-campaign.js';
 import { parseCampaign } from './parse-campaign.js';
 import { context, event, input, profile, seoul, windows } from './testing/fixtures.js';
+import { projectPath } from '@nunchi/config';
 
-function repoDir(rel: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, rel))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`${rel} not found`);
-    dir = up;
-  }
-  return join(dir, rel);
-}
-
-const dir = repoDir('campaigns/examples');
+const dir = projectPath('campaigns/examples');
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 const load = (name: string) => compileCampaign(parseCampaign(readFileSync(join(dir, name), 'utf8')), 1);
 

@@ -1,26 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CampaignSet } from './campaign-set.js';
 import { compileCampaign } from './compile-campaign.js';
 import { explain } from './explain.js';
 import { isHeldOut } from './holdout.js';
 import { parseCampaign } from './parse-campaign.js';
 import { input, profile, purchase, seoul } from './testing/fixtures.js';
+import { projectPath } from '@nunchi/config';
 
-function repoFile(rel: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, rel))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`${rel} not found above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return join(dir, rel);
-}
-
-const yaml = readFileSync(repoFile('campaigns/examples/bundang-dad-beer.yaml'), 'utf8');
+const yaml = readFileSync(projectPath('campaigns/examples/bundang-dad-beer.yaml'), 'utf8');
 const set = new CampaignSet([compileCampaign(parseCampaign(yaml), 7)]);
 
 const dad = (over: Parameters<typeof profile>[1] = {}) =>

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { CampaignSet } from './campaign-set.js';
 import { CampaignInvalidError } from './campaign-invalid.error.js';
 import { CelContext, CelCustomer, CelEvent, CelNow } from './cel-environment.js';
@@ -10,19 +8,10 @@ import { compileExpression, isCelProblem } from './cel-expression.js';
 import { compileCampaign } from './compile-campaign.js';
 import { parseCampaign } from './parse-campaign.js';
 import { context, input, profile, purchase, windows } from './testing/fixtures.js';
+import { projectPath } from '@nunchi/config';
 
 /** '분유' in conjoining jamo (NFD): what some editors save. NFC makes it '분유'. */
 const BUNYU_NFD = '\u1107\u116e\u11ab\u110b\u1172';
-
-function repoFile(rel: string): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, rel))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`${rel} not found`);
-    dir = up;
-  }
-  return join(dir, rel);
-}
 
 const koreanBasket = purchase(
   [
@@ -108,7 +97,7 @@ void describe('campaign files name Korean categories', () => {
 
   void it('campaigns/examples/bundang-formula-beer-ko.yaml: a Korean basket gets the diaper coupon', () => {
     const def = parseCampaign(
-      readFileSync(repoFile('campaigns/examples/bundang-formula-beer-ko.yaml'), 'utf8'),
+      readFileSync(projectPath('campaigns/examples/bundang-formula-beer-ko.yaml'), 'utf8'),
     );
     const set = new CampaignSet([compileCampaign(def, 1)]);
     const parent = profile('c-000077', { region: 'Bundang' });
