@@ -3,6 +3,7 @@
  * gives the same population and the same event sequence, so runs compare.
  */
 
+import type { AcceptedEvent } from '@nunchi/contracts';
 import { prng } from '@nunchi/testing';
 
 export { prng };
@@ -120,18 +121,8 @@ export class VisitFrequency {
   }
 }
 
-/** An event as ingestion stores it (AcceptedEvent), for history written straight to Cassandra. */
-export interface HistoryEvent {
-  id: string;
-  type: EventKind;
-  channel: string;
-  occurredAt: string;
-  occurredAtMs: number;
-  receivedAtMs: number;
-  customerId: string;
-  storeId?: string;
-  payload: Record<string, unknown>;
-}
+/** An event as ingestion stores it, for history written straight to Cassandra. */
+export type HistoryEvent = AcceptedEvent & { type: EventKind };
 
 /**
  * Makes events: the customer by visit frequency (VisitFrequency), the kind by EVENT_MIX. Frequent customers

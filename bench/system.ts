@@ -873,16 +873,10 @@ async function idleProbe(b: Bench, probes: SyntheticCustomer[]): Promise<IdlePro
  */
 async function runOverload(
   b: Bench,
-  o: {
-    capacity: number;
-    capacitySource: 'measured' | 'flag';
-    rate: number;
-    seconds: number;
-    recoveryRate: number;
-    recoverySeconds: number;
-    drainDeadlineS: number;
-    reference: StepResult | null;
-  },
+  o: Pick<
+    OverloadResult,
+    'capacity' | 'capacitySource' | 'rate' | 'seconds' | 'recoveryRate' | 'recoverySeconds'
+  > & { drainDeadlineS: number; reference: StepResult | null },
 ): Promise<OverloadResult> {
   b.log(
     `overload: ${o.rate} events/s for ${o.seconds} s (2 × ${o.capacity}), then ${o.recoveryRate} events/s for ${o.recoverySeconds} s`,
