@@ -89,6 +89,13 @@ const COMPONENTS: ComponentRun[] = [
     quickOptions: { events: 5_000, customers: 2_000 },
   },
   {
+    name: 'transport',
+    module: './transport.js',
+    fn: 'runTransportBench',
+    format: 'formatTransportBench',
+    quickOptions: { messages: 5_000, calls: 30_000 },
+  },
+  {
     name: 'context',
     module: './context.js',
     fn: 'runContextBench',

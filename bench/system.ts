@@ -33,7 +33,8 @@ import {
   type IngestReply,
   type OfferMessage,
 } from '@nunchi/contracts';
-import { decodeJson, encodeJson } from '@nunchi/messaging';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { Resources } from '../apps/cli/src/resources.js';
@@ -236,7 +237,7 @@ const WINDOW_S = 5;
 const CAUGHT_UP_MS = CAPACITY_P99_MS;
 const DAY_MS = 86_400_000;
 
-type Nc = Awaited<ReturnType<Resources['nc']>>;
+type Nc = NatsConnection;
 
 interface Bench {
   nc: Nc;
@@ -271,6 +272,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
 
   const resources = new Resources({ ...process.env, ...env });
   let services: RunningServices | undefined;
+  let nc: Nc | undefined;
   try {
     const dir = mkdtempSync(join(tmpdir(), 'nunchi-bench-'));
     const people = customers(population, seed);
@@ -317,7 +319,8 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     pids['loadgen'] = process.pid;
     await waitCampaigns(services.urls.decision, campaignFiles.length);
 
-    const nc = await resources.nc();
+    // The load generator is an outside client (an adapter): it speaks NATS directly.
+    nc = await connectNats(resources.config.nats, 'nunchi-bench');
     const tracker = new Tracker();
     nc.subscribe(Subjects.decisionsAll, {
       callback: (_e, m) => tracker.decision(decodeJson(m.data) as DecisionRecord),
@@ -435,6 +438,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     };
   } finally {
     await services?.stop();
+    if (nc && !nc.isClosed()) await nc.drain();
     await resources.close();
     nats.stop();
   }

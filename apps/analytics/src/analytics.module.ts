@@ -1,23 +1,23 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
+import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { CampaignStatsAggregator } from './campaign-stats.js';
 import { StatsController } from './stats.controller.js';
-import { StreamReplay } from './stream-replay.js';
+import { AnalyticsMessagesController } from './analytics-messages.controller.js';
 
 @Module({})
 export class AnalyticsModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: AnalyticsModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule],
-      controllers: [StatsController],
+      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.EVENTS.name, Streams.DECISIONS.name] })],
+      controllers: [StatsController, AnalyticsMessagesController],
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },
         { provide: CampaignStatsAggregator, useValue: new CampaignStatsAggregator() },
-        StreamReplay,
       ],
     };
   }

@@ -7,10 +7,12 @@ await bootOrExit(async () => {
   const config = loadConfig('analytics');
   startTelemetry(config.telemetry);
   const { AnalyticsModule } = await import('./analytics.module.js');
+  const { connectMessaging } = await import('@nunchi/messaging');
   await runService(AnalyticsModule.forRoot(config), {
     name: 'analytics',
     port: config.httpPort,
     host: config.httpHost,
+    beforeInit: connectMessaging,
     openApi: { title: 'Nunchi analytics', description: 'Live campaign statistics with lift against the control group.' },
   });
 });

@@ -1,23 +1,20 @@
-import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
-import { connectNats, ensureStreams } from '@nunchi/messaging';
+import { MessagingSession } from '@nunchi/messaging';
 
 /** Connections a command needs, opened on first use and closed once at the end. */
 export class Resources {
   readonly config: NunchiConfig;
-  private nats?: Promise<NatsConnection>;
+  private nats?: Promise<MessagingSession>;
   private cql?: Promise<CqlClient>;
 
   constructor(env: Record<string, string | undefined> = process.env) {
     this.config = loadConfig('cli', { OTEL_TRACES_EXPORTER: 'none', ...env });
   }
 
-  nc(): Promise<NatsConnection> {
-    this.nats ??= connectNats(this.config.nats, 'nunchi-cli').then(async (nc) => {
-      await ensureStreams(nc, this.config.nats);
-      return nc;
-    });
+  /** NATS: the typed client, stream reads and subscriptions. */
+  messaging(): Promise<MessagingSession> {
+    this.nats ??= MessagingSession.open(this.config.nats, 'nunchi-cli');
     return this.nats;
   }
 
@@ -28,7 +25,7 @@ export class Resources {
 
   async close(): Promise<void> {
     const [nc, cql] = await Promise.allSettled([this.nats, this.cql]);
-    if (nc.status === 'fulfilled' && nc.value && !nc.value.isClosed()) await nc.value.drain();
+    if (nc.status === 'fulfilled' && nc.value) await nc.value.close();
     if (cql.status === 'fulfilled' && cql.value) await cql.value.shutdown();
   }
 }

@@ -2,7 +2,8 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { CustomerStateCache } from './customer-state.cache.js';
-import { EventsConsumer } from './events.consumer.js';
+import { PartitionAssignments } from '@nunchi/messaging';
+import { CONTEXT_GROUP } from './events.controller.js';
 
 @ApiTags('context')
 @Controller('v1/context')
@@ -10,7 +11,7 @@ export class ContextStatsController {
   constructor(
     @Inject(CONFIG) private readonly config: NunchiConfig,
     private readonly cache: CustomerStateCache,
-    private readonly events: EventsConsumer,
+    private readonly assignments: PartitionAssignments,
   ) {}
 
   @Get('stats')
@@ -19,7 +20,7 @@ export class ContextStatsController {
       'This replica: partitions it owns (of how many, among which live replicas) and its hot tier (size, hit ratio).',
   })
   stats() {
-    const { ownership } = this.events;
+    const { ownership } = this.assignments.group(CONTEXT_GROUP);
     return {
       replica: ownership.memberId,
       partitions: {

@@ -9,16 +9,17 @@ import {
   type CqlClient,
 } from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
+import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { ApplyEventUseCase } from './apply-event.usecase.js';
-import { ContextRpcListener } from './context-rpc.listener.js';
-import { CustomersChangedListener } from './customers-changed.listener.js';
 import { ContextStatsController } from './context-stats.controller.js';
+import { ContextMessagesController } from './context-messages.controller.js';
+import { EventsController } from './events.controller.js';
+import { HotTierPartitions } from './hot-tier-partitions.js';
 import { ContextController } from './context.controller.js';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { EraseCustomerUseCase } from './erase-customer.usecase.js';
-import { EventsConsumer } from './events.consumer.js';
 import { GetContextUseCase } from './get-context.usecase.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
 
@@ -29,8 +30,8 @@ export class ContextModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: ContextModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule, CassandraModule],
-      controllers: [ContextController, ContextStatsController],
+      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.EVENTS.name] }), CassandraModule],
+      controllers: [ContextController, ContextStatsController, EventsController, ContextMessagesController],
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },
         {
@@ -53,9 +54,7 @@ export class ContextModule {
         ApplyEventUseCase,
         GetContextUseCase,
         EraseCustomerUseCase,
-        EventsConsumer,
-        ContextRpcListener,
-        CustomersChangedListener,
+        HotTierPartitions,
       ],
     };
   }

@@ -7,10 +7,12 @@ await bootOrExit(async () => {
   const config = loadConfig('context');
   startTelemetry(config.telemetry);
   const { ContextModule } = await import('./context.module.js');
+  const { connectMessaging } = await import('@nunchi/messaging');
   await runService(ContextModule.forRoot(config), {
     name: 'context',
     port: config.httpPort,
     host: config.httpHost,
+    beforeInit: connectMessaging,
     openApi: { title: 'Nunchi context', description: "Customers' profiles and context snapshots." },
   });
 });

@@ -5,19 +5,16 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { CampaignRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { Subjects } from '@nunchi/contracts';
-import { NATS_CONNECTION } from '@nunchi/messaging';
 import { CampaignSet, compileCampaign, parseCampaign, type CompiledCampaign } from '@nunchi/rules';
 
 /** milliseconds between reloads when no change hint arrives (a lost hint heals within this) */
 const POLL_MS = 5_000;
 
 /**
- * Holds the current compiled campaign set. Reloaded on the change hint (core NATS, within a second) and
- * by polling; swapped atomically, so each event is decided against one consistent set of versions.
+ * Holds the current compiled campaign set. Reloaded on the change hint (core NATS, within a second; see
+ * DecisionMessagesController) and by polling; swapped atomically, so each event is decided against one consistent set of versions.
  * Unchanged versions are not recompiled.
  */
 @Injectable()
@@ -26,14 +23,12 @@ export class CampaignSetHolder implements OnApplicationBootstrap, OnApplicationS
   private compiled = new Map<string, CompiledCampaign>();
   private currentSet!: CampaignSet;
   private timer?: NodeJS.Timeout;
-  private subscription?: Subscription;
   private reloading?: Promise<void>;
   /** a reload was asked for while one was running: that one may have read before the change */
   private reloadAgain = false;
 
   constructor(
     @Inject(CONFIG) private readonly config: NunchiConfig,
-    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly campaigns: CampaignRepository,
   ) {}
 
@@ -43,14 +38,12 @@ export class CampaignSetHolder implements OnApplicationBootstrap, OnApplicationS
 
   async onApplicationBootstrap(): Promise<void> {
     await this.reload();
-    this.subscription = this.nc.subscribe(Subjects.campaignsChanged, { callback: () => void this.reload() });
     this.timer = setInterval(() => void this.reload(), POLL_MS);
     this.timer.unref();
   }
 
   onApplicationShutdown(): void {
     clearInterval(this.timer);
-    this.subscription?.unsubscribe();
   }
 
   /**

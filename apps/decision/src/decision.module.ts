@@ -8,6 +8,7 @@ import {
   type CqlClient,
 } from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
+import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { BudgetClaims } from './budget-claims.js';
@@ -17,15 +18,15 @@ import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
 import { DecisionsController } from './decisions.controller.js';
 import { LedgerCache } from './ledger-cache.js';
-import { EnrichedConsumer } from './enriched.consumer.js';
+import { DecisionMessagesController } from './decision-messages.controller.js';
 
 @Module({})
 export class DecisionModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: DecisionModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule, CassandraModule],
-      controllers: [DecisionsController],
+      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.ENRICHED.name] }), CassandraModule],
+      controllers: [DecisionsController, DecisionMessagesController],
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },
         {
@@ -54,7 +55,6 @@ export class DecisionModule {
         },
         OfferChooser,
         DecideUseCase,
-        EnrichedConsumer,
       ],
     };
   }

@@ -7,10 +7,12 @@ await bootOrExit(async () => {
   const config = loadConfig('decision');
   startTelemetry(config.telemetry);
   const { DecisionModule } = await import('./decision.module.js');
+  const { connectMessaging } = await import('@nunchi/messaging');
   await runService(DecisionModule.forRoot(config), {
     name: 'decision',
     port: config.httpPort,
     host: config.httpHost,
+    beforeInit: connectMessaging,
     openApi: {
       title: 'Nunchi decision',
       description: 'Decisions with explanations, and the loaded campaign set.',

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NatsConnection } from '@nats-io/transport-node';
 import type { NunchiConfig } from '@nunchi/config';
 import type { LagReport } from '@nunchi/contracts';
 import { Admission } from './admission.js';
 
 const admission = (admissionMaxLagMs: number) =>
-  new Admission({} as NatsConnection, { domain: { admissionMaxLagMs } } as NunchiConfig);
+  new Admission({ domain: { admissionMaxLagMs } } as NunchiConfig);
 const report = (
   member: string,
   atMs: number,

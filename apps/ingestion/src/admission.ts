@@ -1,8 +1,6 @@
-import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { Subjects, type LagReport } from '@nunchi/contracts';
-import { decodeJson, NATS_CONNECTION } from '@nunchi/messaging';
+import type { LagReport } from '@nunchi/contracts';
 import { meter } from '@nunchi/telemetry';
 
 /** milliseconds after which a replica's lag report no longer counts (it stopped, or lost the partition) */
@@ -17,44 +15,29 @@ export type Admit = { ok: true } | { ok: false; lagMs: number; retryAfterMs: num
  * NUNCHI_ADMISSION_MAX_LAG_MS, new events for that partition are refused with OVERLOADED_RETRY and a
  * `retryAfterMs`: nothing is accepted that is not processed in time, and what is accepted gets its offer.
  * The adapter keeps the event and sends it again later (it then counts in the customer's context, late).
- * Lag comes from the consumers' own reports (LagReport, every 500 ms); 0 turns admission control off.
+ * Lag comes from the consumers' own reports (LagReport, every 500 ms, through IngestionMessagesController);
+ * 0 turns admission control off.
  */
 @Injectable()
-export class Admission implements OnApplicationBootstrap {
+export class Admission {
   private readonly maxLagMs: number;
   /** `<group>/<member>` → its latest report */
   private readonly reports = new Map<string, LagReport>();
   /** partition → the largest oldestAgeMs over live reports, and when that was computed */
   private lagByPartition = new Map<number, number>();
   private computedAt = -Infinity;
-  private subscription: Subscription | undefined;
   private readonly refused = meter().createCounter('nunchi_ingestion_overloaded_total', {
     description:
       'events refused with OVERLOADED_RETRY: their partition was behind NUNCHI_ADMISSION_MAX_LAG_MS',
   });
 
-  constructor(
-    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
-    @Inject(CONFIG) config: NunchiConfig,
-  ) {
+  constructor(@Inject(CONFIG) config: NunchiConfig) {
     this.maxLagMs = config.domain.admissionMaxLagMs;
-  }
-
-  onApplicationBootstrap(): void {
-    if (this.maxLagMs === 0) return;
-    this.subscription = this.nc.subscribe(Subjects.lagAll, {
-      callback: (_error, msg) => {
-        try {
-          this.receive(decodeJson(msg.data) as LagReport);
-        } catch {
-          // a malformed report is ignored: the next one replaces it
-        }
-      },
-    });
   }
 
   /** A replica's report replaces its previous one. */
   receive(report: LagReport): void {
+    if (this.maxLagMs === 0) return;
     if (typeof report?.group === 'string' && Array.isArray(report.partitions)) {
       this.reports.set(`${report.group}/${report.member}`, report);
       this.computedAt = -Infinity;
@@ -70,10 +53,6 @@ export class Admission implements OnApplicationBootstrap {
     this.refused.add(1);
     // Roughly when the backlog ahead will have drained below the bound, within reason.
     return { ok: false, lagMs, retryAfterMs: Math.min(10_000, Math.max(250, lagMs - this.maxLagMs)) };
-  }
-
-  close(): void {
-    this.subscription?.unsubscribe();
   }
 
   private compute(nowMs: number): void {

@@ -8,10 +8,12 @@ await bootOrExit(async () => {
   const config = loadConfig('ingestion');
   startTelemetry(config.telemetry);
   const { IngestionModule } = await import('./ingestion.module.js');
+  const { connectMessaging } = await import('@nunchi/messaging');
   await runService(IngestionModule.forRoot(config), {
     name: 'ingestion',
     port: config.httpPort,
     host: config.httpHost,
+    beforeInit: connectMessaging,
     bodyAsBytes: true,
     bodyLimit: MAX_BODY_BYTES,
     openApi: {

@@ -1,4 +1,6 @@
+import { IsOptional, IsString, Matches } from 'class-validator';
 import type { AcceptedEvent } from './events.js';
+import { SUBJECT_TOKEN } from './subjects.js';
 
 /** A customer's profile, as imported (NDJSON) or changed by profile_update events. */
 export interface CustomerProfile {
@@ -94,4 +96,17 @@ export interface EnrichedEvent {
   event: AcceptedEvent;
   customer: CustomerProfile | null;
   ctx: ContextSnapshot;
+}
+
+/** Request body of the context RPC (Subjects.contextGet); the reply is `{ ok: true, ...ContextView }`. */
+export class ContextRequestDto {
+  @IsString()
+  @Matches(SUBJECT_TOKEN, { message: 'customerId must be 1-64 of [A-Za-z0-9_-]' })
+  customerId!: string;
+
+  /** a store id: the context then includes the customer's record at that store */
+  @IsOptional()
+  @IsString()
+  @Matches(SUBJECT_TOKEN, { message: 'storeId must be 1-64 of [A-Za-z0-9_-]' })
+  storeId?: string;
 }

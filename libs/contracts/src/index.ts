@@ -9,3 +9,4 @@ export * from './describe.js';
 export * from './dto-check.js';
 export * from './did-you-mean.js';
 export * from './text.js';
+export * from './messages.js';

@@ -4,38 +4,40 @@
  */
 
 /** Tokens may not contain NATS wildcards, separators or whitespace. */
-const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+export const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function isSubjectToken(value: string): boolean {
-  return TOKEN.test(value);
+  return SUBJECT_TOKEN.test(value);
 }
 
 function token(value: string, what: string): string {
-  if (!TOKEN.test(value))
+  if (!SUBJECT_TOKEN.test(value))
     throw new Error(`${what} "${value}" is not a valid subject token ([A-Za-z0-9_-]{1,64})`);
   return value;
 }
 
 export const Subjects = {
   /** Channel adapters publish or request here: mkt.in.<channel>.<type>. */
-  inbound: (channel: string, type: string) => `mkt.in.${token(channel, 'channel')}.${token(type, 'type')}`,
+  inbound: (channel: string, type: string): `mkt.in.${string}` =>
+    `mkt.in.${token(channel, 'channel')}.${token(type, 'type')}`,
   inboundAll: 'mkt.in.>',
   /** Accepted events, partitioned by customer: mkt.events.<partition>.<type>. */
-  event: (partition: number, type: string) => `mkt.events.${partition}.${token(type, 'type')}`,
+  event: (partition: number, type: string): `mkt.events.${string}` =>
+    `mkt.events.${partition}.${token(type, 'type')}`,
   eventsAll: 'mkt.events.>',
   eventsOfPartition: (partition: number) => `mkt.events.${partition}.>`,
   /** Events with the customer's context snapshot: mkt.enriched.<partition>. */
-  enriched: (partition: number) => `mkt.enriched.${partition}`,
+  enriched: (partition: number): `mkt.enriched.${number}` => `mkt.enriched.${partition}`,
   enrichedAll: 'mkt.enriched.>',
   /** Offers for adapters: mkt.offers.<channel>.<storeId> (storeId "none" when the event had none). */
-  offer: (channel: string, storeId: string | undefined) =>
+  offer: (channel: string, storeId: string | undefined): `mkt.offers.${string}` =>
     `mkt.offers.${token(channel, 'channel')}.${storeId ? token(storeId, 'storeId') : 'none'}`,
   offersAll: 'mkt.offers.>',
   /** Every decision, offer or not: mkt.decisions.<campaignId>. */
-  decision: (campaignId: string) => `mkt.decisions.${token(campaignId, 'campaignId')}`,
+  decision: (campaignId: string): `mkt.decisions.${string}` => `mkt.decisions.${token(campaignId, 'campaignId')}`,
   decisionsAll: 'mkt.decisions.>',
   /** Rejected input: mkt.dlq.<stage>. */
-  dlq: (stage: DlqStage) => `mkt.dlq.${stage}`,
+  dlq: (stage: DlqStage): `mkt.dlq.${DlqStage}` => `mkt.dlq.${stage}`,
   dlqAll: 'mkt.dlq.>',
   /** On DLQ: one marker per DLQ entry that `nunchi dlq replay` got accepted, so it is not replayed twice. */
   dlqReplayed: 'mkt.dlq.replayed',
@@ -47,7 +49,7 @@ export const Subjects = {
    * How far behind each partition's consumer is, reported by the context and decision replicas every 500 ms
    * (core NATS, LagReport): ingestion's admission control reads it. mkt.ctl.lag.<group>.
    */
-  lag: (group: string) => `mkt.ctl.lag.${token(group, 'group')}`,
+  lag: (group: string): `mkt.ctl.lag.${string}` => `mkt.ctl.lag.${token(group, 'group')}`,
   lagAll: 'mkt.ctl.lag.>',
   /** Request/reply: read a customer's context snapshot. */
   contextGet: 'mkt.rpc.context.get',

@@ -337,3 +337,24 @@ export function validateCustomerImport(raw: unknown): CustomerImportDto {
   if (problems.length) throw new ContractError('VALIDATION_FAILED', problems);
   return dto;
 }
+
+/**
+ * Validates a plain decoded object against a DTO class (class-validator), with the problems by path as every
+ * door reports them. Throws ContractError('VALIDATION_FAILED').
+ */
+export function validateDto<T extends object>(dto: new () => T, raw: unknown): T {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new ContractError('VALIDATION_FAILED', [{ path: '', message: 'must be a JSON object' }]);
+  const instance = plainToInstance(dto, normalizeStrings(raw), { enableImplicitConversion: false });
+  const problems = flatten(validateSync(instance, VALIDATOR_OPTIONS), '', []);
+  if (problems.length) throw new ContractError('VALIDATION_FAILED', problems);
+  return instance;
+}
+
+/** Whether a class carries class-validator constraints (is a DTO validateDto can check). */
+export function isDtoClass(type: unknown): type is new () => object {
+  return (
+    typeof type === 'function' &&
+    getMetadataStorage().getTargetValidationMetadatas(type, '', true, false).length > 0
+  );
+}

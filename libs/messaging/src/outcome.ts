@@ -3,9 +3,7 @@
  * done → ack, retry → nak(delay), reject → term + DLQ.
  */
 export type Outcome =
-  | { kind: 'done' }
-  | { kind: 'retry'; delayMs: number; reason: string }
-  | { kind: 'reject'; reason: string };
+  { kind: 'done' } | { kind: 'retry'; delayMs: number; reason: string } | { kind: 'reject'; reason: string };
 
 export const Outcome = {
   done: (): Outcome => ({ kind: 'done' }),

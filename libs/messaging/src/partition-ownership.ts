@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from './consumer-runner.js';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { JetStreamLeaseStore, type LeaseRecord, type LeaseStore } from './lease-store.js';
+import type { LeaseRecord, LeaseStore } from './lease-store.js';
 
 /** Why a replica stopped consuming a partition. */
 export type ReleaseReason =
@@ -314,37 +313,4 @@ function fnv1a(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
-}
-
-/**
- * The lease-based ownership a partitioned consumer service uses, with its readiness indicator: each
- * partition is consumed by exactly one live replica of the group (context and decision use it alike).
- */
-export function partitionOwnershipFor(options: {
-  group: string;
-  nc: NatsConnection;
-  partitions: number;
-  ttlMs: number;
-  readiness: { register(name: string, check: () => Promise<{ ok: boolean; detail?: string }>): void };
-  onAcquire(partition: number): Promise<void>;
-  onRelease(partition: number, reason: ReleaseReason): Promise<void>;
-  logger?: Logger;
-}): PartitionOwnership {
-  const ownership = new PartitionOwnership({
-    group: options.group,
-    memberId: newMemberId(),
-    partitions: options.partitions,
-    ttlMs: options.ttlMs,
-    store: new JetStreamLeaseStore(options.nc, options.ttlMs / 4),
-    onAcquire: options.onAcquire,
-    onRelease: options.onRelease,
-    logger: options.logger,
-  });
-  options.readiness.register('partitions', () =>
-    Promise.resolve({
-      ok: true,
-      detail: `${ownership.owned.length} of ${options.partitions} owned, ${ownership.members.length} replica(s)`,
-    }),
-  );
-  return ownership;
 }

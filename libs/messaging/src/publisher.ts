@@ -1,6 +1,6 @@
 import { jetstream, PubHeaders, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Headers, type DlqStage, Subjects } from '@nunchi/contracts';
+import { Headers, type DlqStage, type PayloadOf, Subjects } from '@nunchi/contracts';
 import { context, type Context } from '@nunchi/telemetry';
 import { encodeJson } from './codec.js';
 import { PubAckInbox } from './pub-ack-inbox.js';
@@ -26,7 +26,7 @@ export class Publisher {
   }
 
   /** Stores the message in JetStream; resolves once the stream has it (PubAck.duplicate for a repeat msgID). */
-  persist(subject: string, body: unknown, options: PublishOptions = {}): Promise<PubAck> {
+  persist<S extends string>(subject: S, body: PayloadOf<S>, options: PublishOptions = {}): Promise<PubAck> {
     return this.persistRaw(subject, encodeJson(body), options);
   }
 
@@ -38,8 +38,14 @@ export class Publisher {
   }
 
   /** Core NATS: fire and forget (offers to adapters; losing one to a disconnected adapter is acceptable, it is also on DECISIONS). */
-  emit(subject: string, body: unknown, options: Pick<PublishOptions, 'headers' | 'traceContext'> = {}): void {
-    this.nc.publish(subject, encodeJson(body), { headers: headersWithTrace(options.headers, options.traceContext ?? context.active()) });
+  emit<S extends string>(
+    subject: S,
+    body: PayloadOf<S>,
+    options: Pick<PublishOptions, 'headers' | 'traceContext'> = {},
+  ): void {
+    this.nc.publish(subject, encodeJson(body), {
+      headers: headersWithTrace(options.headers, options.traceContext ?? context.active()),
+    });
   }
 
   /** Rejected input with its original bytes, subject and reason. Stored, never dropped. */

@@ -1,4 +1,10 @@
-import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy, type StreamConfig } from '@nats-io/jetstream';
+import {
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  DiscardPolicy,
+  type StreamConfig,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Streams, type StreamName } from '@nunchi/contracts';
 import type { NatsConfig } from '@nunchi/config';
@@ -34,7 +40,12 @@ function configFor(name: StreamName, nats: NatsConfig): Partial<StreamConfig> {
     case 'LEASES':
       // Only the latest record per key matters (compare-and-set on the subject's last sequence); records of
       // members gone for good age out. Leases live seconds (NUNCHI_LEASE_TTL_MS ≤ 60 s), far below max_age.
-      return { ...base, max_msgs_per_subject: 1, max_age: 10 * 60_000_000_000, duplicate_window: msToNs(1_000) };
+      return {
+        ...base,
+        max_msgs_per_subject: 1,
+        max_age: 10 * 60_000_000_000,
+        duplicate_window: msToNs(1_000),
+      };
   }
 }
 
@@ -42,7 +53,11 @@ function configFor(name: StreamName, nats: NatsConfig): Partial<StreamConfig> {
  * Creates the streams if missing, updates them otherwise. Fails when the partition count differs from
  * the one the streams were created with: changing it would reorder in-flight customers.
  */
-export async function ensureStreams(nc: NatsConnection, nats: NatsConfig, names: StreamName[] = ['EVENTS', 'ENRICHED', 'DECISIONS', 'DLQ', 'LEASES']): Promise<void> {
+export async function ensureStreams(
+  nc: NatsConnection,
+  nats: NatsConfig,
+  names: StreamName[] = ['EVENTS', 'ENRICHED', 'DECISIONS', 'DLQ', 'LEASES'],
+): Promise<void> {
   const jsm = await jetstreamManager(nc);
   for (const name of names) {
     const wanted = configFor(name, nats);

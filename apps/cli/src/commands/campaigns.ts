@@ -32,6 +32,7 @@ import {
   usageOf,
   type Evaluation,
 } from '@nunchi/rules';
+import { lastValueFrom } from 'rxjs';
 import type { Resources } from '../resources.js';
 import { UsageError } from '../options.js';
 import { table } from './decisions.js';
@@ -157,9 +158,8 @@ async function store(
     appliedBy,
   );
   if (result.changed) {
-    const nc = await resources.nc();
-    nc.publish(Subjects.campaignsChanged, JSON.stringify({ id: definition.id, version: result.version }));
-    await nc.flush();
+    const { client } = await resources.messaging();
+    await lastValueFrom(client.emit(Subjects.campaignsChanged, { id: definition.id, version: result.version }));
   }
   return { id: definition.id, ...result, state: definition.state ?? 'active' };
 }

@@ -195,9 +195,9 @@ export async function importCustomers(
   // NUNCHI_IDENTITY_CACHE_TTL_MS (it reads the log twice as often), which the wait below covers.
   const losers = [...new Set(storedMoves.map((m) => m.owner))];
   if (losers.length) await repo.logIdentifierChanges(losers, new Date());
-  const nc = await resources.nc().catch(() => undefined);
-  for (let i = 0; nc && i < changed.length; i += 1000)
-    nc.publish(Subjects.customersChanged, JSON.stringify({ ids: changed.slice(i, i + 1000) }));
+  const messaging = await resources.messaging().catch(() => undefined);
+  for (let i = 0; messaging && i < changed.length; i += 1000)
+    void messaging.client.emit(Subjects.customersChanged, { ids: changed.slice(i, i + 1000) });
   if (storedMoves.length) {
     const wait = written + resources.config.domain.identityCacheTtlMs - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));

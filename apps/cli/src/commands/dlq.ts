@@ -1,5 +1,3 @@
-import { DeliverPolicy, jetstream, jetstreamManager, type JsMsg } from '@nats-io/jetstream';
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import {
   Headers,
   isSubjectToken,
@@ -8,7 +6,8 @@ import {
   type DlqStage,
   type IngestReply,
 } from '@nunchi/contracts';
-import { decodeJson } from '@nunchi/messaging';
+import { decodeJson, MessageRecord, type MessagingSession, type StoredMessage } from '@nunchi/messaging';
+import { lastValueFrom } from 'rxjs';
 import type { Resources } from '../resources.js';
 
 /** One rejected input, as the DLQ stream keeps it. */
@@ -53,12 +52,12 @@ export async function listDlq(
   resources: Resources,
   options: { stage?: string; limit?: number } = {},
 ): Promise<DlqEntry[]> {
-  const nc = await resources.nc();
+  const messaging = await resources.messaging();
   const limit = options.limit ?? 20;
-  const markers = await readReplayMarkers(nc);
+  const markers = await readReplayMarkers(messaging);
   const entries: DlqEntry[] = [];
-  for (const msg of await readDlq(
-    nc,
+  for (const msg of await messaging.readStream(
+    Streams.DLQ.name,
     options.stage ? Subjects.dlq(stageOf(options.stage)) : Subjects.dlqAll,
   )) {
     if (msg.subject === Subjects.dlqReplayed) continue;
@@ -84,11 +83,10 @@ export async function replayDlq(
       `only ingestion-stage entries can be replayed through the door; ${stage} entries are accepted events a later stage refused`,
     );
   }
-  const nc = await resources.nc();
-  const js = jetstream(nc);
-  const markers = await readReplayMarkers(nc);
+  const messaging = await resources.messaging();
+  const markers = await readReplayMarkers(messaging);
   const results: ReplayResult[] = [];
-  const entries = (await readDlq(nc, Subjects.dlq(stage)))
+  const entries = (await messaging.readStream(Streams.DLQ.name, Subjects.dlq(stage)))
     .map((m) => entryOf(m, markers))
     .filter((e) => options.seq === undefined || e.seq === options.seq);
   if (options.seq !== undefined && entries.length === 0)
@@ -112,13 +110,17 @@ export async function replayDlq(
       skip(subject.why);
       continue;
     }
-    const h = natsHeaders();
-    h.set(Headers.dlqReplayOf, String(entry.seq));
     let reply: IngestReply;
     try {
-      reply = decodeJson(
-        (await nc.request(subject, entry.data, { headers: h, timeout: options.timeoutMs ?? 10_000 })).data,
-      ) as IngestReply;
+      reply = await lastValueFrom(
+        messaging.client.send(
+          subject,
+          new MessageRecord(entry.data, {
+            headers: { [Headers.dlqReplayOf]: String(entry.seq) },
+            timeoutMs: options.timeoutMs ?? 10_000,
+          }),
+        ),
+      );
     } catch (error) {
       results.push({
         seq: entry.seq,
@@ -145,7 +147,9 @@ export async function replayDlq(
       duplicate: reply.duplicate ?? false,
       at: new Date().toISOString(),
     };
-    await js.publish(Subjects.dlqReplayed, JSON.stringify(marker), { msgID: `dlq-replayed:${entry.seq}` });
+    await lastValueFrom(
+      messaging.client.emit(Subjects.dlqReplayed, new MessageRecord(marker, { msgID: `dlq-replayed:${entry.seq}` })),
+    );
     results.push({
       seq: entry.seq,
       subject,
@@ -157,7 +161,7 @@ export async function replayDlq(
 }
 
 /** mkt.in.<channel>.<type> to send an entry to, or why it cannot be replayed. */
-function doorSubjectOf(entry: DlqEntry): string | { why: string } {
+function doorSubjectOf(entry: DlqEntry): `mkt.in.${string}` | { why: string } {
   const [mkt, door, channel, type, ...rest] = entry.subject.split('.');
   if (
     mkt === 'mkt' &&
@@ -168,7 +172,7 @@ function doorSubjectOf(entry: DlqEntry): string | { why: string } {
     isSubjectToken(channel) &&
     isSubjectToken(type)
   )
-    return entry.subject;
+    return Subjects.inbound(channel, type);
   if (entry.data.length === 0)
     return { why: 'no bytes were kept (a body over the size limit): have the sender send it again' };
   let body: unknown;
@@ -198,8 +202,8 @@ function stageOf(stage: string): DlqStage {
   return stage as DlqStage;
 }
 
-function entryOf(msg: JsMsg, markers: Map<number, ReplayMarker>): DlqEntry {
-  const header = (name: string) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined);
+function entryOf(msg: StoredMessage, markers: Map<number, ReplayMarker>): DlqEntry {
+  const header = msg.header;
   const replayOf = header(Headers.dlqReplayOf);
   const replayed = markers.get(msg.seq);
   return {
@@ -207,16 +211,16 @@ function entryOf(msg: JsMsg, markers: Map<number, ReplayMarker>): DlqEntry {
     stage: msg.subject.split('.').slice(2).join('.'),
     subject: header(Headers.dlqSubject) ?? '',
     reason: header(Headers.dlqReason) ?? '',
-    at: header(Headers.dlqAt) ?? new Date(msg.info.timestampNanos / 1e6).toISOString(),
+    at: header(Headers.dlqAt) ?? new Date(msg.storedAtMs).toISOString(),
     data: msg.data,
     ...(replayOf ? { replayOf: Number(replayOf) } : {}),
     ...(replayed ? { replayed } : {}),
   };
 }
 
-async function readReplayMarkers(nc: NatsConnection): Promise<Map<number, ReplayMarker>> {
+async function readReplayMarkers(messaging: MessagingSession): Promise<Map<number, ReplayMarker>> {
   const markers = new Map<number, ReplayMarker>();
-  for (const msg of await readDlq(nc, Subjects.dlqReplayed)) {
+  for (const msg of await messaging.readStream(Streams.DLQ.name, Subjects.dlqReplayed)) {
     try {
       const marker = decodeJson(msg.data) as ReplayMarker;
       markers.set(marker.seq, marker);
@@ -225,26 +229,6 @@ async function readReplayMarkers(nc: NatsConnection): Promise<Map<number, Replay
     }
   }
   return markers;
-}
-
-/** Every DLQ message on the filter subject, oldest first, read with an ephemeral ordered consumer. */
-async function readDlq(nc: NatsConnection, filter: string): Promise<JsMsg[]> {
-  const jsm = await jetstreamManager(nc);
-  const info = await jsm.streams.info(Streams.DLQ.name, { subjects_filter: filter });
-  const expected = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
-  if (expected === 0) return [];
-  const consumer = await jetstream(nc).consumers.get(Streams.DLQ.name, {
-    filter_subjects: filter,
-    deliver_policy: DeliverPolicy.All,
-  });
-  const messages = await consumer.consume();
-  const out: JsMsg[] = [];
-  for await (const msg of messages) {
-    out.push(msg);
-    if (msg.info.pending === 0) break;
-  }
-  await messages.close();
-  return out;
 }
 
 /** The first bytes of an entry, printable: for a listing. */

@@ -1,5 +1,4 @@
 import { ContextRepository, CustomerRepository, ErasureRepository } from '@nunchi/cassandra';
-import { encodeJson } from '@nunchi/messaging';
 import { ContractError, isSubjectToken, Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import type { Resources } from '../resources.js';
 
@@ -20,11 +19,11 @@ export async function eraseCustomer(
     ]);
   // An erasure leaves a permanent tombstone that refuses the id's later events: a typo must not leave one.
   if (!options.force && !(await isKnown(resources, customerId))) throw new UnknownCustomerError(customerId);
-  const nc = await resources.nc().catch(() => undefined);
+  const messaging = await resources.messaging().catch(() => undefined);
   return new ErasureRepository(await resources.cassandra()).erase(customerId, {
     timeZone: resources.config.domain.timeZone,
     settleMs: resources.config.domain.identityCacheTtlMs,
-    onTombstone: () => nc?.publish(Subjects.customersChanged, encodeJson({ ids: [customerId] })),
+    onTombstone: () => void messaging?.client.emit(Subjects.customersChanged, { ids: [customerId] }),
   });
 }
 

@@ -1,5 +1,5 @@
-import { isSubjectToken, Subjects, type IngestReply } from '@nunchi/contracts';
-import { decodeJson, encodeJson } from '@nunchi/messaging';
+import { isSubjectToken, Subjects } from '@nunchi/contracts';
+import { lastValueFrom } from 'rxjs';
 import type { Resources } from '../resources.js';
 import { readNdjson } from '../ndjson.js';
 import { forEachBounded, progress } from '../progress.js';
@@ -16,7 +16,7 @@ const SEND_CONCURRENCY = 64;
 
 /** Sends events through the NATS door (request on mkt.in.<channel>.<type>), in file order per customer. */
 export async function sendEvents(resources: Resources, events: Array<{ line: number; value?: unknown; error?: string }>, options: { quiet?: boolean } = {}): Promise<SendReport> {
-  const nc = await resources.nc();
+  const { client } = await resources.messaging();
   const bar = options.quiet ? { tick: () => undefined, stop: () => undefined } : progress('events', events.length);
   const report: SendReport = { accepted: 0, duplicates: 0, rejected: [], seconds: 0 };
   const started = Date.now();
@@ -27,8 +27,7 @@ export async function sendEvents(resources: Resources, events: Array<{ line: num
         report.rejected.push({ line: item.line, code: 'NOT_SENT', details: item.error ?? 'needs string "channel" and "type" to choose the subject' });
         return;
       }
-      const msg = await nc.request(Subjects.inbound(body.channel, body.type), encodeJson(body), { timeout: 10_000 });
-      const reply = decodeJson(msg.data) as IngestReply;
+      const reply = await lastValueFrom(client.send(Subjects.inbound(body.channel, body.type), body));
       if (reply.ok) {
         report.accepted++;
         if (reply.duplicate) report.duplicates++;

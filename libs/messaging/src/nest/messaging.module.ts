@@ -3,6 +3,8 @@ import {
   Inject,
   Logger,
   Module,
+  type DynamicModule,
+  type INestApplication,
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
@@ -11,40 +13,95 @@ import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { Readiness, type IndicatorResult } from '@nunchi/telemetry';
 import { connectNats } from '../connection.js';
 import { ConsumerRunner } from '../consumer-runner.js';
-import { Publisher } from '../publisher.js';
 import { LagReporter } from '../lag-reporter.js';
+import { Publisher } from '../publisher.js';
 import { ensureStreams } from '../streams.js';
+import { NatsClient } from '../transport/nats-client.js';
+import { NatsTransport } from '../transport/nats-transport.js';
+import { PartitionAssignments } from '../transport/partition-assignments.js';
+import {
+  MessageExceptionFilter,
+  MessageMetricsInterceptor,
+  MessageValidationPipe,
+} from '../transport/pipeline.js';
 
 export const NATS_CONNECTION = Symbol('NatsConnection');
 
+export interface MessagingOptions {
+  /** streams this service exists to consume (Streams.X.name): boot fails when one has no handler */
+  consumes?: string[];
+}
+
+/**
+ * One NATS connection per process, and on it: the Publisher, the NestJS transport (NatsTransport, started
+ * by connectMessaging), the typed ClientProxy (NatsClient) and the partition groups of this replica.
+ */
 @Global()
-@Module({
-  providers: [
-    {
-      provide: NATS_CONNECTION,
-      inject: [CONFIG],
-      useFactory: async (config: NunchiConfig) => {
-        const nc = await connectNats(config.nats, `nunchi-${config.service}`);
-        await ensureStreams(nc, config.nats);
-        return nc;
-      },
-    },
-    { provide: Publisher, inject: [NATS_CONNECTION], useFactory: (nc: NatsConnection) => new Publisher(nc) },
-    {
-      provide: ConsumerRunner,
-      inject: [NATS_CONNECTION, Publisher],
-      useFactory: (nc: NatsConnection, publisher: Publisher) =>
-        new ConsumerRunner(nc, publisher, new Logger('consumer')),
-    },
-  ],
-  exports: [NATS_CONNECTION, Publisher, ConsumerRunner],
-})
+@Module({})
 export class MessagingModule implements OnModuleInit, OnApplicationShutdown {
+  static forRoot(options: MessagingOptions = {}): DynamicModule {
+    return {
+      module: MessagingModule,
+      providers: [
+        {
+          provide: NATS_CONNECTION,
+          inject: [CONFIG],
+          useFactory: async (config: NunchiConfig) => {
+            const nc = await connectNats(config.nats, `nunchi-${config.service}`);
+            await ensureStreams(nc, config.nats);
+            return nc;
+          },
+        },
+        {
+          provide: Publisher,
+          inject: [NATS_CONNECTION],
+          useFactory: (nc: NatsConnection) => new Publisher(nc),
+        },
+        {
+          provide: ConsumerRunner,
+          inject: [NATS_CONNECTION, Publisher],
+          useFactory: (nc: NatsConnection, publisher: Publisher) =>
+            new ConsumerRunner(nc, publisher, new Logger('consumer')),
+        },
+        {
+          provide: PartitionAssignments,
+          inject: [NATS_CONNECTION, CONFIG],
+          useFactory: (nc: NatsConnection, config: NunchiConfig) =>
+            new PartitionAssignments({
+              nc,
+              partitions: config.nats.partitions,
+              leaseTtlMs: config.nats.leaseTtlMs,
+              logger: new Logger('partitions'),
+            }),
+        },
+        {
+          provide: NatsTransport,
+          inject: [NATS_CONNECTION, ConsumerRunner, PartitionAssignments],
+          useFactory: (nc: NatsConnection, runner: ConsumerRunner, assignments: PartitionAssignments) =>
+            new NatsTransport({
+              nc,
+              runner,
+              assignments,
+              logger: new Logger('transport'),
+              ...(options.consumes ? { consumes: options.consumes } : {}),
+            }),
+        },
+        {
+          provide: NatsClient,
+          inject: [NATS_CONNECTION, Publisher],
+          useFactory: (nc: NatsConnection, publisher: Publisher) => new NatsClient(nc, publisher),
+        },
+      ],
+      exports: [NATS_CONNECTION, Publisher, ConsumerRunner, PartitionAssignments, NatsTransport, NatsClient],
+    };
+  }
+
   private readonly lagReporter: LagReporter;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     private readonly runner: ConsumerRunner,
+    private readonly assignments: PartitionAssignments,
     private readonly readiness: Readiness,
     @Inject(CONFIG) private readonly config: NunchiConfig,
     publisher: Publisher,
@@ -73,6 +130,20 @@ export class MessagingModule implements OnModuleInit, OnApplicationShutdown {
         : { ok: true, detail: `${lags.length} consumers, ${pending} messages pending` };
       return Promise.resolve(result);
     });
+    this.readiness.register('partitions', () => {
+      const groups = this.assignments.all();
+      return Promise.resolve({
+        ok: true,
+        detail: groups.length
+          ? groups
+              .map(
+                (g) =>
+                  `${g.ownership.owned.length} of ${this.assignments.partitions} owned, ${g.ownership.members.length} replica(s) (${g.name})`,
+              )
+              .join('; ')
+          : 'none consumed here',
+      });
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -80,4 +151,19 @@ export class MessagingModule implements OnModuleInit, OnApplicationShutdown {
     await this.runner.stop();
     if (!this.nc.isClosed()) await this.nc.drain();
   }
+}
+
+/**
+ * Starts the NATS transport beside the HTTP server, with Nest's pipeline for messages: DTO validation,
+ * the message exception filter (contract errors → reply or DLQ; others → retried) and handler metrics.
+ * Call before `app.init()` (runService's `beforeInit`).
+ */
+export function connectMessaging(app: INestApplication): void {
+  const microservice = app.connectMicroservice(
+    { strategy: app.get(NatsTransport) },
+    { inheritAppConfig: false },
+  );
+  microservice.useGlobalPipes(new MessageValidationPipe());
+  microservice.useGlobalFilters(new MessageExceptionFilter());
+  microservice.useGlobalInterceptors(new MessageMetricsInterceptor());
 }

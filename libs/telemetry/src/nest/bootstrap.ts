@@ -18,6 +18,8 @@ export interface ServiceOptions {
   bodyAsBytes?: boolean;
   /** serve OpenAPI docs at /docs */
   openApi?: { title: string; description: string };
+  /** connect transports before the app initialises (libs/messaging connectMessaging): they start after it */
+  beforeInit?: (app: INestApplication) => void;
 }
 
 /** Creates the Nest app on Fastify, serves health/metrics, listens, and shuts down cleanly on SIGTERM/SIGINT. */
@@ -42,6 +44,12 @@ export async function runService(module: Type<unknown> | DynamicModule, options:
     );
     SwaggerModule.setup('docs', app, document);
   }
+  if (options.beforeInit) {
+    options.beforeInit(app);
+    // Providers first (campaigns loaded, caches ready), then messages, then HTTP.
+    await app.init();
+    await app.startAllMicroservices();
+  }
   await app.listen(options.port, options.host);
   new Logger(options.name).log(`${options.name} listening on http://${options.host}:${options.port}`);
   return app;
@@ -55,7 +63,7 @@ export async function bootOrExit(start: () => Promise<unknown>): Promise<void> {
   try {
     await start();
   } catch (error) {
-    const known = ['ConfigError', 'NatsUnavailableError', 'CassandraUnavailableError', 'StreamLayoutError', 'MigrationError'];
+    const known = ['TransportBindingError', 'ConfigError', 'NatsUnavailableError', 'CassandraUnavailableError', 'StreamLayoutError', 'MigrationError'];
     const e = error as Error;
     process.stderr.write(known.includes(e.name) ? `${e.message}\n` : `${e.stack ?? String(e)}\n`);
     process.exit(1);

@@ -1,0 +1,64 @@
+import { Inject, type OnModuleInit } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { partitionOf, Streams, Subjects, type CampaignsChanged, type EnrichedEvent } from '@nunchi/contracts';
+import {
+  JetStreamContext,
+  onStream,
+  PartitionAssignments,
+  type Outcome,
+  MessageController,
+} from '@nunchi/messaging';
+import { CampaignSetHolder } from './campaign-set.holder.js';
+import { ContactClaims } from './contact-claims.js';
+import { DecideUseCase } from './decide.usecase.js';
+
+/** The consumer group of decision replicas: they split ENRICHED's partitions by lease. */
+export const DECISION_GROUP = 'decision';
+
+/**
+ * ENRICHED → decision. Each partition is decided by one replica at a time, as in context, so one customer's
+ * decisions are made in order. Caps and budgets do not depend on it: they are exact however many replicas
+ * decide one customer at once (during a handover, for example).
+ */
+@MessageController()
+export class DecisionMessagesController implements OnModuleInit {
+  constructor(
+    @Inject(CONFIG) private readonly config: NunchiConfig,
+    private readonly decide: DecideUseCase,
+    private readonly campaigns: CampaignSetHolder,
+    private readonly contacts: ContactClaims,
+    private readonly assignments: PartitionAssignments,
+  ) {}
+
+  onModuleInit(): void {
+    const partitions = this.config.nats.partitions;
+    this.assignments.group(DECISION_GROUP).onChange({
+      // Its customers are decided elsewhere now: their cached ledgers would only go stale.
+      released: (partition) => {
+        this.contacts.forget((customerId) => partitionOf(customerId, partitions) === partition);
+      },
+    });
+  }
+
+  @EventPattern(
+    Subjects.enrichedAll,
+    onStream<EnrichedEvent>({
+      stream: Streams.ENRICHED.name,
+      group: DECISION_GROUP,
+      partitionSubject: Subjects.enriched,
+      stage: 'decision',
+      span: 'decision.decide',
+      orderingKey: (enriched) => enriched.event.customerId,
+    }),
+  )
+  decideEvent(@Ctx() message: JetStreamContext<EnrichedEvent>): Promise<Outcome> {
+    return this.decide.execute(message.delivery);
+  }
+
+  /** A campaign was applied or changed state: reload now rather than at the next poll. */
+  @EventPattern(Subjects.campaignsChanged)
+  campaignsChanged(@Payload() _hint: CampaignsChanged): void {
+    void this.campaigns.reload();
+  }
+}
