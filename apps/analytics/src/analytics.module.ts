@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
+import { AnalyticsMetrics } from './analytics.metrics.js';
 import { CampaignStatsAggregator } from './campaign-stats.js';
 import { StatsController } from './stats.controller.js';
 import { StreamReplay } from './stream-replay.js';
@@ -18,6 +19,7 @@ export class AnalyticsModule {
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },
         { provide: CampaignStatsAggregator, useValue: new CampaignStatsAggregator() },
         StreamReplay,
+        AnalyticsMetrics,
       ],
     };
   }

@@ -1,0 +1,3 @@
+export * from './slo-spec.js';
+export * from './prometheus-rules.js';
+export * from './grafana-dashboard.js';
