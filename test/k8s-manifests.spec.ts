@@ -969,7 +969,7 @@ describe('Dockerfile and .dockerignore', () => {
   });
 
   it('copies what the services and the migration Job read at run time', () => {
-    for (const what of ['dist', 'cql', 'campaigns', 'bin', 'node_modules', 'package.json']) {
+    for (const what of ['dist', 'cql', 'campaigns', 'bin', 'node_modules', 'package.json', 'slo/slo.yaml']) {
       assert.match(
         dockerfile,
         new RegExp(`^COPY --from=build /app/${what} `, 'm'),
