@@ -51,6 +51,7 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/cql ./cql
 COPY --from=build /app/campaigns ./campaigns
 COPY --from=build /app/bin ./bin
+COPY --from=build /app/slo/slo.yaml ./slo/slo.yaml
 
 # The "node" user of the official image (uid/gid 1000), numeric so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000

@@ -116,6 +116,8 @@ describe('nunchi CLI', () => {
       ['dlq'],
       ['dlq', 'list'],
       ['dlq', 'replay'],
+      ['slo'],
+      ['slo', 'report'],
     ];
     it('every command has examples, and the top level documents the exit codes', async () => {
       for (const command of commands) {

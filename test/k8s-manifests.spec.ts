@@ -1,13 +1,16 @@
 // The Kubernetes manifests (k8s/) and the Dockerfile, checked against the code: ports, environment variable
-// names and values (through loadConfig itself), entry points, references between objects. No cluster and no
-// kubectl are needed: a small renderer below does what kustomize does with the features k8s/ uses, and fails
-// on any other feature, so that a manifest cannot silently escape these checks.
+// names and values (through loadConfig itself), entry points, references between objects, network paths,
+// autoscaling. No cluster is needed: every kustomization is rendered by `kubectl kustomize` (Debian package
+// kubernetes-client, or any kubectl ≥ 1.21; .ci/run installs one when missing), and every rendered object is
+// validated against the Kubernetes API's OpenAPI schemas (test/k8s-schemas.spec.ts).
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import {
   DEFAULT_PORTS,
   ENVIRONMENT_VARIABLES,
@@ -50,6 +53,12 @@ interface Expectation {
   namespace: string | undefined;
   /** the image every Nunchi container runs; a RegExp for "pinned" */
   image: string | RegExp;
+  /** KEDA ScaledObjects' minReplicaCount for context and decision, or null when the rendering has none */
+  kedaMin: number | null;
+  /** an OpenTelemetry Collector is deployed (the services send OTLP to it) */
+  collector: boolean;
+  /** NATS and Cassandra clusters are part of the rendering (StatefulSets of 3), streams replicated 3 times */
+  clusters: boolean;
 }
 
 const RENDERINGS: Record<string, Expectation> = {
@@ -61,6 +70,9 @@ const RENDERINGS: Record<string, Expectation> = {
     secretInOutput: true,
     namespace: undefined,
     image: 'nunchi',
+    kedaMin: 2,
+    collector: true,
+    clusters: false,
   },
   'overlays/local': {
     replicas: { ingestion: 1, context: 1, decision: 1, analytics: 1 },
@@ -70,6 +82,9 @@ const RENDERINGS: Record<string, Expectation> = {
     secretInOutput: true,
     namespace: 'nunchi',
     image: 'nunchi:dev',
+    kedaMin: null,
+    collector: false,
+    clusters: false,
   },
   'overlays/production': {
     replicas: { ingestion: 3, context: 3, decision: 3, analytics: 1 },
@@ -80,6 +95,9 @@ const RENDERINGS: Record<string, Expectation> = {
     namespace: 'nunchi',
     // a registry path and an explicit version tag or digest, never "latest"
     image: /^[a-z0-9.-]+(:\d+)?\/[a-z0-9/._-]+(:(?!latest$)[\w][\w.-]*|@sha256:[0-9a-f]{64})$/,
+    kedaMin: 3,
+    collector: true,
+    clusters: true,
   },
 };
 
@@ -104,7 +122,6 @@ function at(o: unknown, path: string): unknown {
   for (const key of path.split('.')) cur = isObj(cur) ? cur[key] : undefined;
   return cur;
 }
-const clone = <T>(v: T): T => structuredClone(v);
 
 /** Every document of a YAML file, parsed like Kubernetes does (YAML 1.1: yes/no/on/off are booleans). */
 function readYaml(file: string): Obj[] {
@@ -138,64 +155,100 @@ const KUSTOMIZATION_DIRS = ALL_YAML.filter((f) => /(^|[/\\])kustomization\.yaml$
 );
 
 // ---------------------------------------------------------------------------------------------------------
-// A kustomize subset: resources (files and directories), strategic-merge patches by path (with
-// `$patch: delete`), namespace, images. Anything else in a kustomization fails the checks below.
-
-const SUPPORTED_KUSTOMIZATION_KEYS = new Set([
-  'apiVersion',
-  'kind',
-  'namespace',
-  'resources',
-  'patches',
-  'images',
-]);
+// Kustomizations: what they refer to (for the "every file is used" check); rendering is kubectl's.
 
 interface Kustomization {
   dir: string;
-  raw: Obj;
+  kind: 'Kustomization' | 'Component';
+  /** files and directories */
   resources: string[];
+  /** patch files */
   patches: string[];
-  images: Array<{ name: string; newName?: string; newTag?: string; digest?: string }>;
-  namespace?: string;
+  components: string[];
 }
 
 function readKustomization(dir: string): Kustomization {
   const file = join(dir, 'kustomization.yaml');
   const [raw, ...more] = readYaml(file);
   assert.ok(raw && more.length === 0, `${rel(file)}: one document`);
-  assert.equal(raw['kind'], 'Kustomization', `${rel(file)}: kind`);
-  const unsupported = Object.keys(raw).filter((k) => !SUPPORTED_KUSTOMIZATION_KEYS.has(k));
-  assert.deepEqual(
-    unsupported,
-    [],
-    `${rel(file)} uses kustomize features this spec does not render: extend the renderer in ${rel(fileURLToPath(import.meta.url))}`,
+  const kind = raw['kind'];
+  assert.ok(
+    kind === 'Kustomization' || kind === 'Component',
+    `${rel(file)}: kind Kustomization or Component`,
   );
   const patches = arr(raw['patches']).map((p, i) => {
     const patch = obj(p, `${rel(file)} patches[${i}]`);
-    assert.deepEqual(
-      Object.keys(patch),
-      ['path'],
-      `${rel(file)} patches[${i}]: only { path } is rendered by this spec`,
+    assert.ok(
+      typeof patch['path'] === 'string',
+      `${rel(file)} patches[${i}]: a patch file (path), so that it is reviewed as YAML`,
     );
-    return String(patch['path']);
+    return patch['path'];
   });
-  const images = arr(raw['images']).map((i, n) => {
-    const image = obj(i, `${rel(file)} images[${n}]`);
-    return {
-      name: String(image['name']),
-      newName: str(image['newName']),
-      newTag: image['newTag'] === undefined ? undefined : text(image['newTag']),
-      digest: str(image['digest']),
-    };
-  });
+  assert.equal(
+    raw['patchesStrategicMerge'],
+    undefined,
+    `${rel(file)}: patchesStrategicMerge is deprecated: use patches`,
+  );
   return {
     dir,
-    raw,
+    kind,
     resources: arr(raw['resources']).map(String),
     patches,
-    images,
-    namespace: str(raw['namespace']),
+    components: arr(raw['components']).map(String),
   };
+}
+
+/** kubectl kustomize, or a failure that names the install step. */
+function kustomize(dir: string): string {
+  const run = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (run.error && (run.error as NodeJS.ErrnoException).code === 'ENOENT')
+    assert.fail(
+      'kubectl is not installed: apt-get install -y kubernetes-client (Debian; .ci/run installs it)',
+    );
+  if (run.status !== 0 && /patchesStrategicMerge|must be a file/.test(run.stderr))
+    assert.fail(
+      `kubectl kustomize ${rel(dir)} failed: this kubectl's kustomize is too old for patches: and directory resources (kubectl ≥ 1.21 is needed; \`kubectl version --client\`):\n${run.stderr}`,
+    );
+  assert.equal(run.status, 0, `kubectl kustomize ${rel(dir)}:\n${run.stderr}`);
+  return run.stdout;
+}
+
+const rendered = new Map<string, Obj[]>();
+/** What `kubectl kustomize <dir>` gives, parsed; `components` are added on top (relative to k8s/). */
+function render(dir: string, components: string[] = []): Obj[] {
+  const key = [dir, ...components].join('\u0000');
+  const cached = rendered.get(key);
+  if (cached) return structuredClone(cached);
+  let text: string;
+  if (components.length === 0) text = kustomize(dir);
+  else {
+    // kustomize takes relative paths only: a throw-away kustomization that points back at the tree
+    const tmp = mkdtempSync(join(tmpdir(), 'nunchi-kustomize-'));
+    try {
+      writeFileSync(
+        join(tmp, 'kustomization.yaml'),
+        stringify({
+          resources: [relative(tmp, dir)],
+          components: components.map((c) => relative(tmp, join(K8S, c))),
+        }),
+      );
+      text = kustomize(tmp);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  const objects: Obj[] = [];
+  for (const doc of parseAllDocuments(text, { version: '1.1' })) {
+    assert.deepEqual(
+      doc.errors.map((e) => e.message),
+      [],
+      `kubectl kustomize ${rel(dir)} printed YAML that does not parse`,
+    );
+    const value: unknown = doc.toJS();
+    if (value !== null && value !== undefined) objects.push(obj(value, rel(dir)));
+  }
+  rendered.set(key, objects);
+  return structuredClone(objects);
 }
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicaSet']);
@@ -225,42 +278,6 @@ const containersOf = (o: Obj): Obj[] => {
 const nameOf = (o: Obj) => String(at(o, 'metadata.name'));
 const idOf = (o: Obj) => `${String(o['kind'])}/${nameOf(o)}`;
 
-/** Strategic merge: maps merge, null deletes, lists with a merge key merge item by item, other lists replace. */
-const MERGE_KEYS: Record<string, string[]> = {
-  containers: ['name'],
-  initContainers: ['name'],
-  env: ['name'],
-  volumes: ['name'],
-  volumeMounts: ['mountPath'],
-  ports: ['containerPort', 'port'],
-};
-function strategicMerge(base: unknown, patch: unknown, field?: string): unknown {
-  if (isObj(base) && isObj(patch)) {
-    const out: Obj = { ...base };
-    for (const [key, value] of Object.entries(patch)) {
-      if (key === '$patch') continue;
-      if (value === null) delete out[key];
-      else out[key] = strategicMerge(base[key], value, key);
-    }
-    return out;
-  }
-  if (Array.isArray(base) && Array.isArray(patch) && field && MERGE_KEYS[field]) {
-    const key = MERGE_KEYS[field].find((k) => patch.every((p) => isObj(p) && p[k] !== undefined));
-    if (key) {
-      const out: unknown[] = (base as unknown[]).map((b) => clone(b));
-      for (const item of patch as Obj[]) {
-        const i = out.findIndex((b) => isObj(b) && b[key] === item[key]);
-        if (item['$patch'] === 'delete') {
-          if (i >= 0) out.splice(i, 1);
-        } else if (i >= 0) out[i] = strategicMerge(out[i], item, undefined);
-        else out.push(clone(item));
-      }
-      return out;
-    }
-  }
-  return clone(patch);
-}
-
 function splitImage(image: string): { name: string; tag?: string; digest?: string } {
   const [withTag, digest] = image.split('@') as [string, string | undefined];
   const slash = withTag.lastIndexOf('/');
@@ -268,51 +285,6 @@ function splitImage(image: string): { name: string; tag?: string; digest?: strin
   return colon > slash
     ? { name: withTag.slice(0, colon), tag: withTag.slice(colon + 1), digest }
     : { name: withTag, digest };
-}
-
-/** What `kustomize build <dir>` gives, for the subset above. */
-function render(dir: string): Obj[] {
-  const k = readKustomization(dir);
-  let objects: Obj[] = [];
-  for (const r of k.resources) {
-    const path = resolve(dir, r);
-    objects.push(...(statSync(path).isDirectory() ? render(path) : readYaml(path).map((o) => ({ ...o }))));
-  }
-  for (const p of k.patches) {
-    const file = resolve(dir, p);
-    for (const patch of readYaml(file)) {
-      const matches = objects.filter((o) => o['kind'] === patch['kind'] && nameOf(o) === nameOf(patch));
-      assert.equal(
-        matches.length,
-        1,
-        `${rel(file)}: the patch target ${idOf(patch)} must exist exactly once in the resources of ${rel(dir)}`,
-      );
-      objects =
-        patch['$patch'] === 'delete'
-          ? objects.filter((o) => o !== matches[0])
-          : objects.map((o) => (o === matches[0] ? (strategicMerge(o, patch) as Obj) : o));
-    }
-  }
-  if (k.namespace) {
-    for (const o of objects) {
-      // like kustomize's namespace transformer, which also renames Namespace objects to the namespace
-      if (o['kind'] === 'Namespace') o['metadata'] = { ...obj(o['metadata'], idOf(o)), name: k.namespace };
-      else if (!CLUSTER_SCOPED.has(String(o['kind'])))
-        o['metadata'] = { ...obj(o['metadata'], idOf(o)), namespace: k.namespace };
-    }
-  }
-  for (const image of k.images) {
-    for (const o of objects) {
-      for (const c of containersOf(o)) {
-        const current = splitImage(String(c['image']));
-        if (current.name !== image.name) continue;
-        const digest = image.digest ?? (image.newTag ? undefined : current.digest);
-        const tag = image.newTag ?? current.tag;
-        c['image'] = `${image.newName ?? current.name}${digest ? `@${digest}` : tag ? `:${tag}` : ''}`;
-      }
-    }
-  }
-  return objects;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -462,6 +434,111 @@ function entryPointOf(container: Obj): { app: string; args: string[] } | undefin
 const isNunchiContainer = (c: Obj) => splitImage(String(c['image'])).name.split('/').pop() === 'nunchi';
 
 // ---------------------------------------------------------------------------------------------------------
+// Schemas: kubernetes-models (the Kubernetes API's OpenAPI schemas as JSON Schema validators) and
+// @kubernetes-models/keda for KEDA's CRDs. Types, required fields and enums are checked; unknown fields are not.
+
+async function validateSchema(o: Obj): Promise<void> {
+  const [group, version] = String(o['apiVersion']).includes('/')
+    ? String(o['apiVersion']).split('/')
+    : ['', String(o['apiVersion'])];
+  const kind = String(o['kind']);
+  const module =
+    group === 'keda.sh'
+      ? `@kubernetes-models/keda/keda.sh/${version}/${kind}`
+      : `kubernetes-models/${group ? `${group}/` : ''}${version}/${kind}`;
+  let Model: new (data: unknown) => { validate(): void };
+  try {
+    Model = ((await import(module)) as Record<string, new (data: unknown) => { validate(): void }>)[kind];
+  } catch {
+    assert.fail(
+      `${idOf(o)}: no schema for ${String(o['apiVersion'])} ${kind} (kubernetes-models, @kubernetes-models/keda)`,
+    );
+  }
+  try {
+    new Model(o).validate();
+  } catch (error) {
+    assert.fail(
+      `${idOf(o)} does not match the ${String(o['apiVersion'])} ${kind} schema: ${(error as Error).message}`,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// NetworkPolicies, evaluated as Kubernetes does: a pod selected by no policy of a direction is open in that
+// direction; otherwise only what some rule allows passes. A connection needs the sender's egress and the
+// receiver's ingress. The policies live in the nunchi namespace.
+
+type Labels = Record<string, string>;
+interface Peer {
+  pod: Labels;
+  /** labels of the pod's namespace (kubernetes.io/metadata.name is its name) */
+  ns: Labels;
+}
+
+function selects(selector: unknown, labels: Labels): boolean {
+  if (!isObj(selector)) return false;
+  const matchLabels = isObj(selector['matchLabels']) ? selector['matchLabels'] : {};
+  if (!Object.entries(matchLabels).every(([k, v]) => labels[k] === v)) return false;
+  return arr(selector['matchExpressions']).every((e) => {
+    const key = String(at(e, 'key'));
+    const values = arr(at(e, 'values')).map(String);
+    switch (at(e, 'operator')) {
+      case 'In':
+        return labels[key] !== undefined && values.includes(labels[key]);
+      case 'NotIn':
+        return labels[key] === undefined || !values.includes(labels[key]);
+      case 'Exists':
+        return labels[key] !== undefined;
+      case 'DoesNotExist':
+        return labels[key] === undefined;
+      default:
+        assert.fail(`matchExpressions operator ${String(at(e, 'operator'))}`);
+    }
+  });
+}
+
+const inNunchi = (p: Peer) => p.ns['kubernetes.io/metadata.name'] === 'nunchi';
+
+/** a `from`/`to` entry of a rule: podSelector alone means pods of the policy's own namespace */
+function peerMatches(entry: unknown, peer: Peer): boolean {
+  const pod = at(entry, 'podSelector');
+  const nsSel = at(entry, 'namespaceSelector');
+  if (at(entry, 'ipBlock') !== undefined) return false;
+  const nsOk = nsSel === undefined ? inNunchi(peer) : selects(nsSel, peer.ns);
+  const podOk = pod === undefined ? true : selects(pod, peer.pod);
+  return nsOk && podOk;
+}
+
+function ruleAllows(rule: unknown, peers: 'from' | 'to', peer: Peer, port: number): boolean {
+  const entries = arr(at(rule, peers));
+  const ports = arr(at(rule, 'ports'));
+  return (
+    (at(rule, peers) === undefined || entries.some((e) => peerMatches(e, peer))) &&
+    (at(rule, 'ports') === undefined || ports.some((p) => at(p, 'port') === port))
+  );
+}
+
+function sideAllows(
+  policies: Obj[],
+  self: Peer,
+  other: Peer,
+  port: number,
+  direction: 'Ingress' | 'Egress',
+): boolean {
+  if (!inNunchi(self)) return true; // not ours to restrict
+  const applying = policies.filter(
+    (p) => selects(at(p, 'spec.podSelector'), self.pod) && arr(at(p, 'spec.policyTypes')).includes(direction),
+  );
+  if (applying.length === 0) return true;
+  const key = direction === 'Ingress' ? 'spec.ingress' : 'spec.egress';
+  const peers = direction === 'Ingress' ? 'from' : 'to';
+  return applying.some((p) => arr(at(p, key)).some((rule) => ruleAllows(rule, peers, other, port)));
+}
+
+function allowed(policies: Obj[], from: Peer, to: Peer, port: number): boolean {
+  return sideAllows(policies, from, to, port, 'Egress') && sideAllows(policies, to, from, port, 'Ingress');
+}
+// ---------------------------------------------------------------------------------------------------------
 
 describe('k8s/: files and kustomizations', () => {
   it('every YAML file parses, and every object in it names its apiVersion, kind and metadata.name', () => {
@@ -472,7 +549,7 @@ describe('k8s/: files and kustomizations', () => {
           typeof o['apiVersion'] === 'string' && typeof o['kind'] === 'string',
           `${rel(file)}: apiVersion and kind`,
         );
-        if (o['kind'] !== 'Kustomization')
+        if (o['kind'] !== 'Kustomization' && o['kind'] !== 'Component')
           assert.ok(
             typeof at(o, 'metadata.name') === 'string',
             `${rel(file)}: ${String(o['kind'])} without metadata.name`,
@@ -511,6 +588,13 @@ describe('k8s/: files and kustomizations', () => {
         );
         used.add(path);
       }
+      for (const c of k.components) {
+        const path = resolve(dir, c);
+        assert.ok(
+          existsSync(join(path, 'kustomization.yaml')) && readKustomization(path).kind === 'Component',
+          `${rel(dir)}/kustomization.yaml: component ${c} is not a folder with a kind: Component kustomization`,
+        );
+      }
     }
     assert.deepEqual(
       ALL_YAML.filter((f) => !used.has(f)).map(rel),
@@ -519,15 +603,25 @@ describe('k8s/: files and kustomizations', () => {
     );
   });
 
-  it('every kustomization renders', () => {
-    for (const dir of KUSTOMIZATION_DIRS) assert.ok(render(dir).length > 0, `${rel(dir)} renders nothing`);
+  it('every kustomization renders with kubectl kustomize (components on top of production), every object valid by its schema', async () => {
+    for (const dir of KUSTOMIZATION_DIRS) {
+      const k = readKustomization(dir);
+      const objects =
+        k.kind === 'Component'
+          ? render(join(K8S, 'overlays/production'), [rel(dir).replace(/^k8s\//, '')])
+          : render(dir);
+      assert.ok(objects.length > 0, `${rel(dir)} renders nothing`);
+      for (const o of objects) await validateSchema(o);
+    }
   });
 
   it('renders base, local and production, and only those contain Nunchi workloads', () => {
     for (const name of Object.keys(RENDERINGS))
       assert.ok(KUSTOMIZATION_DIRS.includes(join(K8S, name)), `k8s/${name}/kustomization.yaml is missing`);
     for (const dir of KUSTOMIZATION_DIRS.filter(
-      (d) => !Object.keys(RENDERINGS).includes(rel(d).replace(/^k8s\//, '')),
+      (d) =>
+        !Object.keys(RENDERINGS).includes(rel(d).replace(/^k8s\//, '')) &&
+        readKustomization(d).kind !== 'Component',
     )) {
       const nunchi = render(dir).filter((o) => containersOf(o).some(isNunchiContainer));
       assert.deepEqual(
@@ -785,8 +879,14 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
       );
       for (const o of [
         job,
+        // the Namespace, and the ConfigMaps and Secrets the Job reads
         ...objects.filter(
-          (x) => x['kind'] === 'ConfigMap' || x['kind'] === 'Namespace' || x['kind'] === 'Secret',
+          (x) =>
+            x['kind'] === 'Namespace' ||
+            ((x['kind'] === 'ConfigMap' || x['kind'] === 'Secret') &&
+              arr(c['envFrom']).some(
+                (f) => at(f, 'configMapRef.name') === nameOf(x) || at(f, 'secretRef.name') === nameOf(x),
+              )),
         ),
       ]) {
         assert.equal(
@@ -882,14 +982,316 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
       for (const pdb of pdbs) {
         const selected = objects.filter(
           (o) =>
-            o['kind'] === 'Deployment' &&
+            (o['kind'] === 'Deployment' || o['kind'] === 'StatefulSet') &&
             Object.entries(obj(at(pdb, 'spec.selector.matchLabels'), idOf(pdb))).every(
               ([k, v]) => obj(at(o, 'spec.template.metadata.labels'), idOf(o))[k] === v,
             ),
         );
-        assert.equal(selected.length, 1, `${idOf(pdb)} selects exactly one Deployment`);
+        assert.equal(selected.length, 1, `${idOf(pdb)} selects exactly one Deployment or StatefulSet`);
       }
     });
+
+    it("validates every object against the Kubernetes API schemas (and KEDA's for ScaledObjects)", async () => {
+      for (const o of objects) await validateSchema(o);
+    });
+
+    it('scales context and decision on JetStream consumer lag: a KEDA trigger per partition consumer, CPU as fallback', () => {
+      const scaled = objects.filter((o) => o['kind'] === 'ScaledObject');
+      if (expect.kedaMin === null) {
+        assert.deepEqual(scaled.map(idOf), [], 'no ScaledObject expected (no KEDA)');
+        return;
+      }
+      const partitions = Number(
+        resolvedEnv(objects, mainContainer('context'), 'context')['NUNCHI_PARTITIONS'] ?? 16,
+      );
+      for (const [svc, stream] of [
+        ['context', 'EVENTS'],
+        ['decision', 'ENRICHED'],
+      ] as const) {
+        const mine = scaled.filter(
+          (o) => at(o, 'spec.scaleTargetRef.name') === nameOf(deployments.get(svc)!),
+        );
+        assert.equal(mine.length, 1, `${svc}: one ScaledObject targets its Deployment`);
+        const so = mine[0];
+        assert.equal(at(so, 'spec.minReplicaCount'), expect.kedaMin, `${idOf(so)} minReplicaCount`);
+        assert.equal(
+          at(so, 'spec.minReplicaCount'),
+          at(deployments.get(svc), 'spec.replicas'),
+          `${idOf(so)}: min = the Deployment's replicas`,
+        );
+        assert.equal(
+          at(so, 'spec.maxReplicaCount'),
+          partitions,
+          `${idOf(so)}: at most one replica per partition`,
+        );
+        const triggers = arr(at(so, 'spec.triggers')).map((t) => obj(t, idOf(so)));
+        const lag = triggers.filter((t) => t['type'] === 'nats-jetstream');
+        assert.deepEqual(
+          lag.map((t) => [at(t, 'metadata.stream'), at(t, 'metadata.consumer')]),
+          Array.from({ length: partitions }, (_, p) => [stream, `${svc}-p${p}`]),
+          `${idOf(so)}: one nats-jetstream trigger per durable consumer ${svc}-p0..p${partitions - 1} (apps/${svc})`,
+        );
+        for (const t of lag)
+          assert.match(
+            String(at(t, 'metadata.natsServerMonitoringEndpoint')),
+            /^nats\.[a-z-]+\.svc\.cluster\.local:8222$/,
+            `${idOf(so)}: NATS monitoring endpoint`,
+          );
+        assert.ok(
+          triggers.some((t) => t['type'] === 'cpu'),
+          `${idOf(so)}: a CPU trigger as fallback`,
+        );
+        assert.ok(
+          at(so, 'spec.fallback.replicas'),
+          `${idOf(so)}: fallback replicas while lag cannot be read`,
+        );
+        assert.ok(
+          at(mainContainer(svc), 'resources.requests.cpu'),
+          `${svc}: CPU utilisation needs a CPU request`,
+        );
+      }
+      assert.ok(
+        !objects.some(
+          (o) =>
+            o['kind'] === 'HorizontalPodAutoscaler' &&
+            ['nunchi-context', 'nunchi-decision'].includes(String(at(o, 'spec.scaleTargetRef.name'))),
+        ),
+        'no HPA of our own next to KEDA on context or decision (KEDA creates it)',
+      );
+    });
+
+    it('denies by default and opens only the paths of the flow (NetworkPolicies)', () => {
+      const policies = objects.filter((o) => o['kind'] === 'NetworkPolicy');
+      const ns = { 'kubernetes.io/metadata.name': 'nunchi' };
+      const podOf = (name: string): Peer => {
+        const labelsOf = (o: Obj) =>
+          isObj(at(o, 'spec.template.metadata.labels'))
+            ? (at(o, 'spec.template.metadata.labels') as Obj)
+            : {};
+        const w = objects.find((o) => podSpecOf(o) && labelsOf(o)['app.kubernetes.io/name'] === name);
+        return {
+          pod: w
+            ? (obj(at(w, 'spec.template.metadata.labels'), name) as Labels)
+            : { 'app.kubernetes.io/name': name },
+          ns,
+        };
+      };
+      const outside = (nsLabels: Labels): Peer => ({ pod: { app: 'someone' }, ns: nsLabels });
+      assert.ok(
+        policies.some(
+          (p) =>
+            isObj(at(p, 'spec.podSelector')) &&
+            Object.keys(at(p, 'spec.podSelector') as Obj).length === 0 &&
+            arr(at(p, 'spec.policyTypes')).includes('Ingress') &&
+            arr(at(p, 'spec.policyTypes')).includes('Egress') &&
+            at(p, 'spec.ingress') === undefined &&
+            at(p, 'spec.egress') === undefined,
+        ),
+        'a default-deny policy (every pod, ingress and egress, no rule)',
+      );
+      const services = SERVICES.map((s) => podOf(nameOf(deployments.get(s)!)));
+      const migrate = podOf('nunchi-migrate');
+      const [nats, cassandra, collector, zipkin] = ['nats', 'cassandra', 'otel-collector', 'zipkin'].map(
+        podOf,
+      );
+      const client = outside({ 'nunchi.io/client': 'true' });
+      const prometheus = outside({ 'kubernetes.io/metadata.name': 'monitoring' });
+      const keda = outside({ 'kubernetes.io/metadata.name': 'keda' });
+      const dns = outside({ 'kubernetes.io/metadata.name': 'kube-system' });
+      const stranger = outside({ 'kubernetes.io/metadata.name': 'default' });
+      const open: Array<[string, Peer, Peer, number]> = [
+        ...[...services, migrate].flatMap((s): Array<[string, Peer, Peer, number]> => [
+          [`${s.pod['app.kubernetes.io/name']} → nats`, s, nats, 4222],
+          [`${s.pod['app.kubernetes.io/name']} → cassandra`, s, cassandra, 9042],
+          [`${s.pod['app.kubernetes.io/name']} → DNS`, s, dns, 53],
+        ]),
+        ...SERVICES.map((svc, i): [string, Peer, Peer, number] => [
+          `Prometheus → ${svc}`,
+          prometheus,
+          services[i],
+          portOf(svc),
+        ]),
+        ...SERVICES.map((svc, i): [string, Peer, Peer, number] => [
+          `clients → ${svc}`,
+          client,
+          services[i],
+          portOf(svc),
+        ]),
+        ['adapters → nats', client, nats, 4222],
+        ['nats → nats (routes)', nats, nats, 6222],
+        ['cassandra → cassandra (gossip)', cassandra, cassandra, 7000],
+        ['KEDA → nats monitoring', keda, nats, 8222],
+        ['clients → zipkin (nunchi slo report)', client, zipkin, 9411],
+        ...(expect.collector
+          ? [
+              ...services.map((s): [string, Peer, Peer, number] => [
+                `${s.pod['app.kubernetes.io/name']} → collector`,
+                s,
+                collector,
+                4318,
+              ]),
+              ['collector → zipkin', collector, zipkin, 9411] as [string, Peer, Peer, number],
+              ['Prometheus → collector spanmetrics', prometheus, collector, 8889] as [
+                string,
+                Peer,
+                Peer,
+                number,
+              ],
+            ]
+          : services.map((s): [string, Peer, Peer, number] => [
+              `${s.pod['app.kubernetes.io/name']} → zipkin`,
+              s,
+              zipkin,
+              9411,
+            ])),
+      ];
+      for (const [what, from, to, port] of open)
+        assert.ok(allowed(policies, from, to, port), `open: ${what}:${port}`);
+      const closed: Array<[string, Peer, Peer, number]> = [
+        [
+          'decision → context HTTP (no synchronous calls between services)',
+          services[2],
+          services[1],
+          portOf('context'),
+        ],
+        ['ingestion → decision HTTP', services[0], services[2], portOf('decision')],
+        ['adapters → cassandra', client, cassandra, 9042],
+        ['an unlabelled namespace → ingestion', stranger, services[0], portOf('ingestion')],
+        ['an unlabelled namespace → nats', stranger, nats, 4222],
+        ['decision → the outside world', services[2], stranger, 443],
+        ['cassandra → nats', cassandra, nats, 4222],
+      ];
+      for (const [what, from, to, port] of closed)
+        assert.ok(!allowed(policies, from, to, port), `closed: ${what}:${port}`);
+    });
+
+    it(
+      expect.collector
+        ? 'deploys the OpenTelemetry Collector the services send to: spanmetrics, tail sampling'
+        : 'sends traces straight to Zipkin, without a collector',
+      () => {
+        const collector = objects.find((o) => o['kind'] === 'Deployment' && nameOf(o) === 'otel-collector');
+        if (!expect.collector) {
+          assert.equal(collector, undefined, 'no collector');
+          return;
+        }
+        assert.ok(collector, 'Deployment otel-collector');
+        assert.equal(
+          at(collector, 'spec.replicas'),
+          1,
+          'one replica: tail sampling needs every span of a trace on one collector',
+        );
+        const endpoint = new URL(
+          resolvedEnv(objects, mainContainer('ingestion'), 'ingestion')['OTEL_EXPORTER_OTLP_ENDPOINT'],
+        );
+        const service = find(objects, 'Service', endpoint.hostname);
+        assert.ok(service, `a Service named ${endpoint.hostname} (OTEL_EXPORTER_OTLP_ENDPOINT)`);
+        assert.ok(
+          arr(at(service, 'spec.ports')).some((p) => at(p, 'port') === Number(endpoint.port)),
+          `${idOf(service)} serves port ${endpoint.port}`,
+        );
+        assert.deepEqual(
+          at(service, 'spec.selector'),
+          at(collector, 'spec.selector.matchLabels'),
+          `${idOf(service)} selects the collector`,
+        );
+        const configMap = find(
+          objects,
+          'ConfigMap',
+          String(at(arr(at(collector, 'spec.template.spec.volumes'))[0], 'configMap.name')),
+        );
+        assert.ok(configMap, 'the collector mounts its ConfigMap');
+        const config = obj(parseAllDocuments(dataOf(configMap)['config.yaml'])[0].toJS(), 'collector config');
+        assert.ok(at(config, 'connectors.spanmetrics.exemplars.enabled'), 'spanmetrics with exemplars');
+        const buckets = arr(at(config, 'connectors.spanmetrics.histogram.explicit.buckets')).map((b) =>
+          String(b),
+        );
+        for (const threshold of ['100ms', '2s'])
+          assert.ok(
+            buckets.includes(threshold),
+            `spanmetrics bucket ${threshold}: an SLO threshold (slo/slo.yaml)`,
+          );
+        const policies = arr(at(config, 'processors.tail_sampling.policies')).map((p) => obj(p, 'policy'));
+        assert.equal(
+          policies.find((p) => p['type'] === 'latency')?.['latency'] &&
+            at(
+              policies.find((p) => p['type'] === 'latency'),
+              'latency.threshold_ms',
+            ),
+          100,
+          'keeps traces over the 100 ms SLO',
+        );
+        assert.ok(
+          policies.some(
+            (p) => p['type'] === 'status_code' && arr(at(p, 'status_code.status_codes')).includes('ERROR'),
+          ),
+          'keeps failed traces',
+        );
+        assert.ok(
+          policies.some(
+            (p) =>
+              p['type'] === 'string_attribute' &&
+              at(p, 'string_attribute.key') === 'nunchi.decision.outcome' &&
+              arr(at(p, 'string_attribute.values')).includes('late'),
+          ),
+          'keeps late decisions',
+        );
+        const pipelines = obj(at(config, 'service.pipelines'), 'pipelines');
+        const first = Object.values(pipelines).find((p) => arr(at(p, 'receivers')).includes('otlp'));
+        assert.ok(
+          arr(at(first, 'exporters')).includes('spanmetrics'),
+          'spanmetrics sees every span, before sampling',
+        );
+        assert.ok(!arr(at(first, 'processors')).includes('tail_sampling'), 'no sampling before spanmetrics');
+      },
+    );
+
+    it(
+      expect.clusters
+        ? 'runs NATS (JetStream, 3 nodes) and Cassandra (3 nodes) as StatefulSets, streams replicated 3 times'
+        : 'expects NATS and Cassandra from outside the rendering',
+      () => {
+        const sets = objects.filter((o) => o['kind'] === 'StatefulSet');
+        const env = resolvedEnv(objects, mainContainer('context'), 'context');
+        const replicas = loadConfig('context', env).nats.streamReplicas;
+        if (!expect.clusters) {
+          assert.deepEqual(sets.map(idOf), [], 'no StatefulSet');
+          assert.equal(replicas, 1, 'stream replicas 1 without a NATS cluster');
+          return;
+        }
+        const nats = sets.find((o) => nameOf(o) === 'nats');
+        const cassandra = sets.find((o) => nameOf(o) === 'cassandra');
+        assert.equal(at(nats, 'spec.replicas'), 3, 'NATS: 3 servers');
+        assert.equal(at(cassandra, 'spec.replicas'), 3, 'Cassandra: 3 nodes');
+        const args = arr(at(containersOf(nats!)[0], 'args')).map(String);
+        assert.ok(args.includes('--jetstream'), 'NATS runs JetStream');
+        const routes =
+          args
+            .find((a) => a.startsWith('--routes='))
+            ?.slice('--routes='.length)
+            .split(',') ?? [];
+        assert.deepEqual(
+          routes,
+          [0, 1, 2].map((i) => `nats://nats-${i}.${String(at(nats, 'spec.serviceName'))}:6222`),
+          'routes to every server through the headless Service',
+        );
+        assert.equal(replicas, 3, 'NUNCHI_STREAM_REPLICAS=3: every stream on 3 servers');
+        assert.equal(find(objects, 'Service', 'nats')?.['kind'], 'Service', 'Service nats (NATS_URL)');
+        assert.equal(
+          find(objects, 'Service', 'cassandra')?.['kind'],
+          'Service',
+          'Service cassandra (CASSANDRA_CONTACT_POINTS)',
+        );
+        const dc = arr(at(containersOf(cassandra!)[0], 'env')).find((e) => at(e, 'name') === 'CASSANDRA_DC');
+        assert.equal(
+          at(dc, 'value'),
+          loadConfig('context', env).cassandra.localDataCenter,
+          'the Cassandra DC is CASSANDRA_LOCAL_DC',
+        );
+        for (const set of [nats!, cassandra!])
+          assert.ok(arr(at(set, 'spec.volumeClaimTemplates')).length > 0, `${idOf(set)}: persistent volumes`);
+      },
+    );
 
     it('labels everything app.kubernetes.io/name and part-of=nunchi, in the expected namespace', () => {
       for (const o of objects) {
@@ -969,7 +1371,7 @@ describe('Dockerfile and .dockerignore', () => {
   });
 
   it('copies what the services and the migration Job read at run time', () => {
-    for (const what of ['dist', 'cql', 'campaigns', 'bin', 'node_modules', 'package.json']) {
+    for (const what of ['dist', 'cql', 'campaigns', 'bin', 'node_modules', 'package.json', 'slo/slo.yaml']) {
       assert.match(
         dockerfile,
         new RegExp(`^COPY --from=build /app/${what} `, 'm'),

@@ -4,6 +4,7 @@ import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
+import { AnalyticsMetrics } from './analytics.metrics.js';
 import { CampaignStatsAggregator } from './campaign-stats.js';
 import { StatsController } from './stats.controller.js';
 import { AnalyticsMessagesController } from './analytics-messages.controller.js';
@@ -18,6 +19,7 @@ export class AnalyticsModule {
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },
         { provide: CampaignStatsAggregator, useValue: new CampaignStatsAggregator() },
+        AnalyticsMetrics,
       ],
     };
   }

@@ -14,6 +14,7 @@ import { explainDecision, formatDecisions, listDecisions } from './commands/deci
 import { sendEventsFile } from './commands/events.js';
 import { tailOffers } from './commands/offers.js';
 import { listDlq, preview, replayDlq } from './commands/dlq.js';
+import { formatSloReport, sloReport, ZipkinTraceReader } from './commands/slo.js';
 import { EXIT_CODES, EXIT_CODES_HELP, integerOption, parseSince, UsageError } from './options.js';
 
 /** `nunchi <command> --help` ends with these examples. */
@@ -274,6 +275,56 @@ program
         console.log(options.json ? JSON.stringify(offer) : `${offer.decidedAt} ${subject} ${offer.customerId} ← ${offer.campaignId}/${offer.offerId} "${offer.title}" (${offer.latencyMs} ms, decision ${offer.decisionId}, trace ${offer.traceId})`),
       );
     }),
+  );
+
+program
+  .command('slo')
+  .description('service level objectives (slo/slo.yaml): compliance and latency per hop')
+  .addHelpText('after', examples('nunchi slo report --from 1h'))
+  .command('report')
+  .description('SLA compliance and per-hop latency p50/p95/p99 from the traces in Zipkin (and Prometheus), slowest traces with links')
+  .option('--from <when>', 'start: a duration back from now (30m, 12h, 7d), a local day (YYYY-MM-DD) or an ISO-8601 instant (default: 1h)')
+  .option('--to <when>', 'end, in the same forms (default: now)')
+  .option('--limit <n>', 'read at most n traces, the newest (default 1000)', integerOption(1, 100_000), 1000)
+  .option('--slowest <n>', 'list the n slowest traces (default 5)', integerOption(0, 1000), 5)
+  .option('--zipkin <url>', 'Zipkin base URL (default: from OTEL_EXPORTER_ZIPKIN_ENDPOINT)')
+  .option('--service <name>', "the decision service's name on spans (default: nunchi-decision)", 'nunchi-decision')
+  .option('--prometheus <url>', 'also compute compliance from every event counted by Prometheus (e.g. http://prometheus:9090)')
+  .option('--json', 'the report as one JSON object')
+  .addHelpText(
+    'after',
+    `${examples(
+      'nunchi slo report',
+      'nunchi slo report --from 24h --slowest 10',
+      'nunchi slo report --from 2026-11-24 --to 2026-11-25 --json',
+      'nunchi slo report --from 1h --prometheus http://prometheus:9090',
+    )}
+Traces are a sample when OTEL_TRACES_SAMPLER samples; Prometheus (nunchi_event_to_offer_ms) counts every event.
+Objectives and alerts: slo/slo.yaml; what to do when one is missed: docs/runbook.md.`,
+  )
+  .action(
+    action(
+      async (
+        r,
+        options: { from?: string; to?: string; limit: number; slowest: number; zipkin?: string; service: string; prometheus?: string; json?: boolean },
+      ) => {
+        const nowMs = Date.now();
+        const timeZone = r.config.domain.timeZone;
+        const fromMs = parseSince(options.from ?? '1h', nowMs, timeZone);
+        const toMs = options.to ? parseSince(options.to, nowMs, timeZone) : nowMs;
+        if (fromMs >= toMs) throw new UsageError('--from must be before --to');
+        const reader = new ZipkinTraceReader(options.zipkin ?? r.config.telemetry.zipkinEndpoint, options.service);
+        const report = await sloReport(reader, {
+          fromMs,
+          toMs,
+          limit: options.limit,
+          slowest: options.slowest,
+          ...(options.prometheus ? { prometheusUrl: options.prometheus } : {}),
+        });
+        if (options.json) console.log(JSON.stringify(report, null, 2));
+        else for (const line of formatSloReport(report)) console.log(line);
+      },
+    ),
   );
 
 const decisions = program

@@ -11,6 +11,7 @@ import {
 } from '@nunchi/contracts';
 import { ContextRepository, CustomerRepository } from '@nunchi/cassandra';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
+import { latencyHistogram } from '@nunchi/telemetry';
 import { snapshotOf } from './customer-snapshot.js';
 import { CustomerStateCache, type CustomerState } from './customer-state.cache.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
@@ -30,6 +31,11 @@ import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
  */
 @Injectable()
 export class ApplyEventUseCase {
+  private readonly applyMs = latencyHistogram(
+    'nunchi_context_apply_ms',
+    'milliseconds to apply one event: load (hot tier or Cassandra), fold, write and publish on ENRICHED',
+  );
+
   constructor(
     @Inject(CONFIG) private readonly config: NunchiConfig,
     private readonly load: LoadCustomerStateUseCase,
@@ -49,6 +55,7 @@ export class ApplyEventUseCase {
     ) {
       return Outcome.reject('not an AcceptedEvent');
     }
+    const startedMs = performance.now();
     const customerId = event.customerId;
     const nowMs = Date.now();
     const options = { timeZone: this.config.domain.timeZone, nowMs };
@@ -92,6 +99,7 @@ export class ApplyEventUseCase {
     const failpoint = this.config.failpoint;
     if (failpoint?.point === 'context.after-write' && failpoint.eventId === event.id)
       process.kill(process.pid, 'SIGKILL');
+    this.applyMs.record(performance.now() - startedMs, { result: result.kind });
     return Outcome.done();
   }
 

@@ -34,9 +34,10 @@ const CLOCK_SKEW_MS = 60_000;
  */
 @Injectable()
 export class DecideUseCase {
+  /** The latency SLOs read this histogram (slo/slo.yaml). */
   private readonly eventToOffer = latencyHistogram(
     'nunchi_event_to_offer_ms',
-    'milliseconds from ingestion receipt to decision, every decided event',
+    "milliseconds from ingestion's receipt to the offer handed to NATS (to the decision when there is no offer), every decided event",
   );
   private readonly decideMs = latencyHistogram(
     'nunchi_decide_ms',
@@ -52,6 +53,9 @@ export class DecideUseCase {
   });
   private readonly redeliveries = meter().createCounter('nunchi_decision_redeliveries_total', {
     description: 'events delivered to the decision service more than once',
+  });
+  private readonly offers = meter().createCounter('nunchi_offers_total', {
+    description: 'offers sent, by campaign',
   });
 
   constructor(
@@ -145,19 +149,21 @@ export class DecideUseCase {
 
     // The offer first: the till is waiting for it, not for our bookkeeping. A crash before the record is
     // complete redelivers the event, which finds its claims and sends the same offer (same decision id) again.
-    if (record.outcome === 'offer') this.sendOffer(record);
+    // The end of the event's journey when there is an offer: the SLO's latency is measured to this instant.
+    const publishedAtMs = record.outcome === 'offer' ? this.sendOffer(record) : decidedAtMs;
     // DECISIONS before the record by id: the record's presence means "complete" (a redelivery skips it), so
     // everything else must have happened. DECISIONS deduplicates a repeat on the decision id.
     if (record.campaignId)
       await this.publisher.persist(Subjects.decision(record.campaignId), record, { msgID: decisionId });
     await this.decisions.record(record, localDay(decidedAtMs, this.config.domain.timeZone));
-    this.eventToOffer.record(record.latencyMs, { outcome: record.outcome });
+    this.eventToOffer.record(publishedAtMs - receivedAtMs, { outcome: record.outcome });
     this.decideMs.record(performance.now() - startedMs, { outcome: record.outcome });
     this.outcomes.add(1, { outcome: record.outcome });
     return Outcome.done();
   }
 
-  private sendOffer(record: DecisionRecord): void {
+  /** Sends the offer (core NATS, no acknowledgement to wait for); returns the instant it was handed over. */
+  private sendOffer(record: DecisionRecord): number {
     const offer: OfferMessage = {
       decisionId: record.decisionId,
       eventId: record.eventId,
@@ -174,5 +180,7 @@ export class DecideUseCase {
     void withSpan('decision.publish_offer', { attributes: { 'nunchi.offer.id': offer.offerId } }, () =>
       this.publisher.emit(Subjects.offer(record.channel, record.storeId), offer),
     );
+    this.offers.add(1, { campaign: offer.campaignId });
+    return Date.now();
   }
 }

@@ -13,7 +13,17 @@ import {
 } from '@nunchi/contracts';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { decodeJson, DecodeError, KeyedSerializer, Publisher } from '@nunchi/messaging';
-import { context, SpanStatusCode, trace, tracer, withSpan, type Context, type Span } from '@nunchi/telemetry';
+import {
+  context,
+  latencyHistogram,
+  meter,
+  SpanStatusCode,
+  trace,
+  tracer,
+  withSpan,
+  type Context,
+  type Span,
+} from '@nunchi/telemetry';
 import { Admission } from './admission.js';
 import { IdentityRepository, type Resolution } from './identity.repository.js';
 import { ThrottledLog } from './throttled-log.js';
@@ -52,6 +62,9 @@ const OVERLOADED = (id: string, lagMs: number, retryAfterMs: number): IngestRepl
   },
 });
 
+/** Answers that are ingestion's failure, not the event's: they spend the availability SLO's budget. */
+const RETRYABLE_FAILURES = new Set(['UNAVAILABLE_RETRY', 'OVERLOADED_RETRY']);
+
 /**
  * The front door's one behaviour, whichever door: decode → validate → resolve identity → store in EVENTS
  * (msgID = event id) → answer. Rejected input is answered and kept in the DLQ; storage failure is answered
@@ -68,6 +81,15 @@ export class IngestEventUseCase {
   private readonly logger = new Logger('ingest');
   private readonly order = new KeyedSerializer();
   private readonly storeFailures = new ThrottledLog(this.logger, 'EVENTS did not store events');
+  /** The ingestion-availability SLO reads this counter (slo/slo.yaml): outcome "failed" spends its budget. */
+  private readonly answered = meter().createCounter('nunchi_ingestion_events_total', {
+    description:
+      'events answered, by outcome (accepted, duplicate, rejected: a fault in the event, failed: ours — UNAVAILABLE_RETRY, OVERLOADED_RETRY) and error code',
+  });
+  private readonly ackMs = latencyHistogram(
+    'nunchi_ingestion_ack_ms',
+    'milliseconds from receipt to the answer: stored in JetStream, or the error',
+  );
 
   constructor(
     @Inject(CONFIG) private readonly config: NunchiConfig,
@@ -77,6 +99,7 @@ export class IngestEventUseCase {
   ) {}
 
   execute(input: IngestInput): Promise<IngestReply> {
+    const startedMs = performance.now();
     const receivedAtMs = Date.now();
     const parent = context.active();
     const span = tracer().startSpan(
@@ -100,7 +123,7 @@ export class IngestEventUseCase {
     } catch (error) {
       reply = context.with(ctx, () => this.reject({ ...input, body: decoded.body }, error, span));
     }
-    return reply.finally(() => span.end());
+    return this.measured(reply, startedMs).finally(() => span.end());
   }
 
   /**
@@ -109,8 +132,28 @@ export class IngestEventUseCase {
    * kept in the DLQ like any rejected event.
    */
   async refuse(input: IngestInput, error: ContractError | DecodeError): Promise<IngestReply> {
+    const startedMs = performance.now();
     return withSpan('ingestion.receive', { attributes: { 'nunchi.origin': input.origin } }, (span) =>
-      this.reject(input, error, span),
+      this.measured(this.reject(input, error, span), startedMs),
+    );
+  }
+
+  /** Counts the answer by outcome and code, and how long it took. */
+  private measured(reply: Promise<IngestReply>, startedMs: number): Promise<IngestReply> {
+    const count = (outcome: string, code?: string) => {
+      this.answered.add(1, code ? { outcome, code } : { outcome });
+      this.ackMs.record(performance.now() - startedMs, { outcome });
+    };
+    return reply.then(
+      (r) => {
+        if (r.ok) count(r.duplicate ? 'duplicate' : 'accepted');
+        else count(RETRYABLE_FAILURES.has(r.error.code) ? 'failed' : 'rejected', r.error.code);
+        return r;
+      },
+      (error: unknown) => {
+        count('failed', 'INTERNAL');
+        throw error;
+      },
     );
   }
 
