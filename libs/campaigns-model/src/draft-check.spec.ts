@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkDraft, idOfSource, problemsText } from './draft-check.js';
+import { checkDraft, idOfSource, problemsText, readSource } from './draft-check.js';
 import { actorName, auditLine } from './audit.js';
 
 const good = `id: c1
@@ -75,5 +75,13 @@ void describe('audit', () => {
       }),
       '2026-12-02T04:10:00.000Z  activate       v1    draft → active  (draft rev 2)  by kim (unverified) via cli kim@host',
     );
+  });
+});
+
+void describe('readSource', () => {
+  void it('gives the id and name of anything that parses, nothing otherwise', () => {
+    assert.deepEqual(readSource('id: a b\nname: N\noffers: 3'), { id: 'a b', name: 'N' });
+    assert.deepEqual(readSource('id: 3'), { id: undefined, name: undefined });
+    assert.deepEqual(readSource(': ['), {});
   });
 });

@@ -60,10 +60,28 @@ export function problemsText(campaignId: string | undefined, problems: ProblemDe
 
 /** The `id` a draft's source names, if it can be read at all (to file a draft under its campaign). */
 export function idOfSource(source: string): string | undefined {
+  const id = readSource(source).id;
+  return id !== undefined && ID_RE.test(id) ? id : undefined;
+}
+
+/** The id and name a source gives, as far as it parses (for listings of drafts with problems). */
+export function readSource(source: string): { id?: string; name?: string } {
+  const value = looseParse(source);
+  if (!value) return {};
+  const { id, name } = value;
+  return {
+    id: typeof id === 'string' ? id : undefined,
+    name: typeof name === 'string' ? name.slice(0, 200) : undefined,
+  };
+}
+
+/** A source as a plain object when it is YAML (or JSON) of one, without any campaign check. */
+export function looseParse(source: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = parse(source);
-    const id = value !== null && typeof value === 'object' ? (value as { id?: unknown }).id : undefined;
-    return typeof id === 'string' && ID_RE.test(id) ? id : undefined;
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
