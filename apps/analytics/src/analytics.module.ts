@@ -1,9 +1,11 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { CassandraModule } from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { CampaignStatsAggregator } from './campaign-stats.js';
+import { CampaignsModule } from './campaigns/campaigns.module.js';
 import { StatsController } from './stats.controller.js';
 import { StreamReplay } from './stream-replay.js';
 
@@ -12,7 +14,14 @@ export class AnalyticsModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: AnalyticsModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule],
+      // CassandraModule and CampaignsModule: the campaigns API (docs/architecture.md, "The campaigns API").
+      imports: [
+        ConfigModule.forRoot(config),
+        HealthModule,
+        MessagingModule,
+        CassandraModule,
+        CampaignsModule,
+      ],
       controllers: [StatsController],
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },

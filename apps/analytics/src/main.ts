@@ -11,6 +11,10 @@ await bootOrExit(async () => {
     name: 'analytics',
     port: config.httpPort,
     host: config.httpHost,
-    openApi: { title: 'Nunchi analytics', description: 'Live campaign statistics with lift against the control group.' },
+    openApi: {
+      title: 'Nunchi analytics',
+      description:
+        'Live campaign statistics with lift against the control group, and the campaigns API: drafts, lifecycle, history, diff, dry runs and simulations.',
+    },
   });
 });

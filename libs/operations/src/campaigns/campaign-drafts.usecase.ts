@@ -83,12 +83,13 @@ export class CampaignDrafts {
       fromStatus: state.latest || current ? status : undefined,
       toStatus: status,
       draftRevision: revision,
-      detail: [
-        current ? undefined : baseVersion ? `started from v${baseVersion}` : 'new campaign',
-        check.problems.length ? `${check.problems.length} problem(s)` : undefined,
-      ]
-        .filter(Boolean)
-        .join('; '),
+      detail:
+        [
+          current ? undefined : baseVersion ? `started from v${baseVersion}` : 'new campaign',
+          check.problems.length ? `${check.problems.length} problem(s)` : undefined,
+        ]
+          .filter(Boolean)
+          .join('; ') || undefined,
     });
     return { campaignId, revision, baseVersion, problems: check.problems };
   }
