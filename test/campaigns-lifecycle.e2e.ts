@@ -201,6 +201,25 @@ describe('campaigns API: draft → validate → simulate → activate → live �
       simulated.filter((d) => early.some((e) => e.id === d.eventId)).map((d) => d.offerId),
       ['thanks', 'thanks', 'thanks'],
     );
+    // One simulation at a time; a running one can be cancelled (its worker stops, no decisions file).
+    const second = await expect<SimulationJob>(
+      call('POST', `/campaigns/${id}/simulations`, { version: 'draft' }),
+      202,
+    );
+    assert.match(
+      (await refusal(call('POST', `/campaigns/${id}/simulations`), 409)).message,
+      /simulation\(s\) running/,
+    );
+    assert.equal(
+      (await expect<SimulationJob>(call('DELETE', `/simulations/${second.id}`), 200)).status,
+      'cancelled',
+    );
+    assert.equal((await refusal(call('GET', `/simulations/${second.id}/decisions`), 409)).code, 'CONFLICT');
+    assert.equal((await refusal(call('GET', '/simulations/sim-nope'), 404)).code, 'NOT_FOUND');
+    assert.equal(
+      (await refusal(call('POST', `/campaigns/${id}/simulations`, { from: 'yesterday' }), 400)).message,
+      '--from: not a date: yesterday (YYYY-MM-DD, a local day, or an ISO-8601 instant with its offset)',
+    );
     // Not one of those steps reached a decision replica.
     assert.equal((await loaded())[id], undefined);
 
