@@ -2,7 +2,12 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const pureLibs = ['libs/rules/src/**/*.ts', 'libs/context-model/src/**/*.ts', 'libs/slo/src/**/*.ts'];
+const pureLibs = [
+  'libs/rules/src/**/*.ts',
+  'libs/context-model/src/**/*.ts',
+  'libs/slo/src/**/*.ts',
+  'libs/campaigns-model/src/**/*.ts',
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', '.nunchi/**', 'node_modules/**', 'scripts/**', 'bin/**', 'eslint.config.mjs'] },

@@ -48,6 +48,8 @@ describe('CQL statements (prepared against the migrated keyspace)', () => {
       'customers.get',
       'customer_events.insert',
       'campaigns.insert',
+      'campaign_drafts.update',
+      'campaign_audit.insert',
       'decisions_by_id.insert',
       'customers.erase',
       'identities.find',

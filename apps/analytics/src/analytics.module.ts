@@ -1,11 +1,13 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { CassandraModule } from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { AnalyticsMetrics } from './analytics.metrics.js';
 import { CampaignStatsAggregator } from './campaign-stats.js';
+import { CampaignsModule } from './campaigns/campaigns.module.js';
 import { StatsController } from './stats.controller.js';
 import { AnalyticsMessagesController } from './analytics-messages.controller.js';
 
@@ -14,7 +16,14 @@ export class AnalyticsModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: AnalyticsModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.EVENTS.name, Streams.DECISIONS.name] })],
+      // CassandraModule and CampaignsModule: the campaigns API (docs/architecture.md, "The campaigns API").
+      imports: [
+        ConfigModule.forRoot(config),
+        HealthModule,
+        MessagingModule.forRoot({ consumes: [Streams.EVENTS.name, Streams.DECISIONS.name] }),
+        CassandraModule,
+        CampaignsModule,
+      ],
       controllers: [StatsController, AnalyticsMessagesController],
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },

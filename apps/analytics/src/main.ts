@@ -13,6 +13,10 @@ await bootOrExit(async () => {
     port: config.httpPort,
     host: config.httpHost,
     beforeInit: connectMessaging,
-    openApi: { title: 'Nunchi analytics', description: 'Live campaign statistics with lift against the control group.' },
+    openApi: {
+      title: 'Nunchi analytics',
+      description:
+        'Live campaign statistics with lift against the control group, and the campaigns API: drafts, lifecycle, history, diff, dry runs and simulations.',
+    },
   });
 });

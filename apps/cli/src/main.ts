@@ -1,12 +1,28 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { migrate } from '@nunchi/cassandra';
 import { ConfigError, projectPath } from '@nunchi/config';
 import { ContractError } from '@nunchi/contracts';
 import { CampaignInvalidError } from '@nunchi/rules';
 import { Resources } from './resources.js';
-import { applyCampaign, formatCampaigns, listCampaigns, setCampaignState, testCampaign } from './commands/campaigns.js';
+import { CAMPAIGN_STATUSES, problemsText } from '@nunchi/campaigns-model';
+import {
+  applyCampaign,
+  CampaignDrafts,
+  CampaignLifecycle,
+  CampaignQueries,
+  cliActor,
+  formatCampaigns,
+  formatHistory,
+  listCampaigns,
+  looksLikeFile,
+  portsOf,
+  readText,
+  setCampaignState,
+  testCampaign,
+} from './commands/campaigns.js';
+import { parseVersionRef } from '@nunchi/operations';
 import { formatReport, formatTimings, simulateCampaign } from './commands/simulate.js';
 import { importCustomers } from './commands/customers.js';
 import { eraseCustomer, formatReceipt } from './commands/erase.js';
@@ -145,30 +161,162 @@ An unknown id is refused (exit code 1) unless --force is given: the tombstone is
 
 const campaigns = program
   .command('campaigns')
-  .description('campaigns as code')
-  .addHelpText('after', examples('nunchi campaigns apply campaigns/examples/bundang-dad-beer.yaml', 'nunchi campaigns list'));
-campaigns
-  .command('apply <file>')
-  .description('validate, compile and store a campaign YAML as a new version; decision replicas reload within a second')
+  .description('campaigns as code: drafts, versions, lifecycle, dry runs and simulation on history')
+  .addOption(
+    new Option('--actor <name>', 'who makes the change, for the audit trail (unverified until authentication exists; default: the OS user)').env(
+      'NUNCHI_ACTOR',
+    ),
+  )
   .addHelpText(
     'after',
-    `${examples('nunchi campaigns apply campaigns/examples/bundang-dad-beer.yaml')}
+    `${examples(
+      'nunchi campaigns apply campaigns/examples/bundang-dad-beer.yaml',
+      'nunchi campaigns draft my-campaign.yaml && nunchi campaigns activate my-campaign',
+      'nunchi campaigns list',
+      'nunchi campaigns history bundang-dad-beer',
+    )}
+Lifecycle (docs/campaigns.md, "Lifecycle"): draft → active (scheduled until its schedule begins) ⇄ paused → ended → archived.
+Every change is audited with --actor (or NUNCHI_ACTOR, else the OS user), marked unverified.`,
+  );
+/** The --actor given to `nunchi campaigns` (before or after the subcommand). */
+const actor = () => cliActor(campaigns.opts<{ actor?: string }>().actor);
+
+campaigns
+  .command('apply <file>')
+  .description('validate, compile and store a campaign YAML as its next version at once (campaigns as code); decision replicas reload within a second')
+  .addHelpText(
+    'after',
+    `${examples('nunchi campaigns apply campaigns/examples/bundang-dad-beer.yaml', 'nunchi campaigns --actor kim apply my-campaign.yaml')}
 A file without \`state\` keeps the campaign's stored state (a paused campaign stays paused); a new campaign
-starts active. An ended campaign cannot be applied again (ending is final): use a new id.`,
+starts active. An ended campaign stays ended (ending is final): use a new id. A draft of the campaign, if
+any, is left alone (activating it later is refused until --force, since this version is newer than its base).`,
   )
   .action(
     action(async (r, file: string) => {
-      const result = await applyCampaign(r, file);
+      const result = await applyCampaign(r, file, actor().name);
       console.log(result.changed ? `${result.id}: applied as version ${result.version} (${result.state})` : `${result.id}: unchanged (version ${result.version}, ${result.state})`);
     }),
   );
 campaigns
+  .command('draft <file>')
+  .description('save a campaign YAML as the draft of its campaign (created or replaced): checked and reported, never seen by a decision replica')
+  .option('--revision <n>', 'the draft revision this edit was made from: refused if the draft changed since', integerOption(1))
+  .addHelpText(
+    'after',
+    `${examples(
+      'nunchi campaigns draft my-campaign.yaml',
+      'nunchi campaigns show bundang-dad-beer > dad.yaml && $EDITOR dad.yaml && nunchi campaigns draft dad.yaml',
+    )}
+A draft with problems is saved all the same (work in progress) and its problems printed (exit code 3);
+activation refuses it until they are fixed. Then: validate, test, simulate <id>@draft, activate.`,
+  )
+  .action(
+    action(async (r, file: string, options: { revision?: number }) => {
+      const saved = await new CampaignDrafts(await portsOf(r)).save(await readText(file), { revision: options.revision }, actor());
+      console.log(
+        `${saved.campaignId}: draft saved as revision ${saved.revision}${saved.baseVersion ? ` (started from v${saved.baseVersion})` : ' (a new campaign)'}`,
+      );
+      if (saved.problems.length) {
+        process.stderr.write(`${problemsText(saved.campaignId, saved.problems)}\n`);
+        process.exitCode = EXIT_CODES.rejected;
+      }
+    }),
+  );
+campaigns
+  .command('discard <id>')
+  .description("throw a campaign's draft away (its versions are untouched)")
+  .option('--revision <n>', 'only if the draft is still at this revision', integerOption(1))
+  .addHelpText('after', examples('nunchi campaigns discard bundang-dad-beer'))
+  .action(
+    action(async (r, id: string, options: { revision?: number }) => {
+      const result = await new CampaignDrafts(await portsOf(r)).discard(id, { revision: options.revision }, actor());
+      console.log(`${id}: draft revision ${result.revision} discarded`);
+    }),
+  );
+campaigns
+  .command('validate <target>')
+  .description("check a file, or a campaign's draft (<id>), as activation would: every problem by path")
+  .addHelpText('after', `${examples('nunchi campaigns validate my-campaign.yaml', 'nunchi campaigns validate bundang-dad-beer')}\nExit code 1 when there are problems.`)
+  .action(
+    action(async (r, target: string) => {
+      const drafts = new CampaignDrafts(await portsOf(r));
+      const result = looksLikeFile(target) ? drafts.validateSource(await readText(target)) : await drafts.validateDraft(target);
+      if (result.valid) console.log(`${result.campaignId}: valid`);
+      else {
+        process.stderr.write(`${result.text}\n`);
+        process.exitCode = EXIT_CODES.failure;
+      }
+    }),
+  );
+campaigns
+  .command('activate <id>')
+  .description("make the campaign's draft its next version, active (or scheduled until its schedule begins); decision replicas load it within a second")
+  .option('--revision <n>', 'only if the draft is still at this revision', integerOption(1))
+  .option('--force', 'activate even though the campaign got a version since the draft was started (that change is replaced)')
+  .addHelpText('after', examples('nunchi campaigns activate bundang-dad-beer', 'nunchi campaigns diff bundang-dad-beer current draft && nunchi campaigns activate bundang-dad-beer --force'))
+  .action(
+    action(async (r, id: string, options: { revision?: number; force?: boolean }) => {
+      const result = await new CampaignLifecycle(await portsOf(r)).activate(id, options, actor());
+      console.log(`${id}: draft revision ${result.draftRevision} activated as version ${result.version} (${result.status})`);
+    }),
+  );
+campaigns
+  .command('rollback <id> <version>')
+  .description('activate an earlier version again, as the next version (history is never rewritten)')
+  .addHelpText('after', examples('nunchi campaigns rollback bundang-dad-beer 2'))
+  .action(
+    action(async (r, id: string, versionText: string) => {
+      const version = parseVersionRef(versionText, 'version');
+      if (typeof version !== 'number') throw new UsageError(`version: a number, not ${versionText}`);
+      const result = await new CampaignLifecycle(await portsOf(r)).rollback(id, version, actor());
+      console.log(
+        result.changed
+          ? `${id}: version ${version} activated again as version ${result.version} (${result.status})`
+          : `${id}: already version ${version}'s definition, active (version ${result.version})`,
+      );
+    }),
+  );
+campaigns
+  .command('history <id>')
+  .description('every version (state, when, by whom) and every audited change: who (unverified), when, what, from where')
+  .option('--json', 'the history as JSON')
+  .addHelpText('after', examples('nunchi campaigns history bundang-dad-beer', 'nunchi campaigns history bundang-dad-beer --json'))
+  .action(
+    action(async (r, id: string, options: { json?: boolean }) => {
+      const history = await new CampaignQueries(await portsOf(r)).history(id);
+      console.log(options.json ? JSON.stringify(history, null, 2) : formatHistory(history).join('\n'));
+    }),
+  );
+campaigns
+  .command('diff <id> <from> <to>')
+  .description('what changed between two versions, as a unified diff of their YAML; a version is a number, current or draft')
+  .option('--json', 'both sides and the diff as JSON')
+  .addHelpText('after', examples('nunchi campaigns diff bundang-dad-beer 1 2', 'nunchi campaigns diff bundang-dad-beer current draft'))
+  .action(
+    action(async (r, id: string, from: string, to: string, options: { json?: boolean }) => {
+      const result = await new CampaignQueries(await portsOf(r)).diff(id, parseVersionRef(from, 'from'), parseVersionRef(to, 'to'));
+      if (options.json) return console.log(JSON.stringify(result, null, 2));
+      process.stdout.write(result.diff.endsWith('\n') ? result.diff : `${result.diff}\n`);
+      if (result.identical) console.log('(no differences)');
+    }),
+  );
+campaigns
+  .command('show <id> [version]')
+  .description('a version (default: current) or the draft as YAML, ready to edit and save as a draft')
+  .addHelpText('after', examples('nunchi campaigns show bundang-dad-beer', 'nunchi campaigns show bundang-dad-beer 2', 'nunchi campaigns show bundang-dad-beer draft'))
+  .action(
+    action(async (r, id: string, version: string | undefined) => {
+      const shown = await new CampaignQueries(await portsOf(r)).show(id, version === undefined ? 'current' : parseVersionRef(version, 'version'));
+      process.stdout.write(shown.yaml.endsWith('\n') ? shown.yaml : `${shown.yaml}\n`);
+    }),
+  );
+campaigns
   .command('list')
-  .description('the current version of every campaign: name, state, budget used against its limits; ended ones only with --all')
-  .option('--state <state>', 'only campaigns in this state: active | paused | ended')
-  .option('--all', 'include ended campaigns')
+  .description('every campaign: name, status, version (and pending draft), budget used against its limits; ended and archived ones only with --all')
+  .option('--state <state>', `only campaigns in this state: ${CAMPAIGN_STATUSES.join(' | ')}`)
+  .option('--all', 'include ended and archived campaigns')
   .option('--json', 'one JSON object per line')
-  .addHelpText('after', examples('nunchi campaigns list', 'nunchi campaigns list --state paused', 'nunchi campaigns list --all --json'))
+  .addHelpText('after', examples('nunchi campaigns list', 'nunchi campaigns list --state paused', 'nunchi campaigns list --state draft', 'nunchi campaigns list --all --json'))
   .action(
     action(async (r, options: { state?: string; all?: boolean; json?: boolean }) => {
       const list = await listCampaigns(r, options);
@@ -178,28 +326,28 @@ campaigns
     }),
   );
 campaigns
-  .command('test <file>')
-  .description('dry run: validate and compile the campaign, decide one event for one customer on their stored profile, context and caps, and explain every campaign; sends and writes nothing')
+  .command('test <target>')
+  .description('dry run: decide one event for one customer on their stored profile, context and caps, and explain every campaign; sends and writes nothing. <target>: a file, <id> (its draft, else its current version), <id>@draft or <id>@<version>')
   .requiredOption('--event <file>', 'the event as JSON, as an adapter sends it (its customer reference is replaced by --customer)')
   .requiredOption('--customer <id>', 'customer id')
-  .option('--with-live', 'arbitrate against the live campaigns too (the file replaces its stored version)')
+  .option('--with-live', 'arbitrate against the live campaigns too (the tested campaign replaces its stored version)')
   .option('--json', 'the evaluation as JSON')
   .addHelpText(
     'after',
     examples(
       'nunchi campaigns test campaigns/examples/bundang-dad-beer.yaml --event purchase.json --customer c-000042',
-      'nunchi campaigns test campaigns/examples/bundang-dad-beer.yaml --event purchase.json --customer c-000042 --with-live --json',
+      'nunchi campaigns test bundang-dad-beer@draft --event purchase.json --customer c-000042 --with-live --json',
     ),
   )
   .action(
-    action(async (r, file: string, options: { event: string; customer: string; withLive?: boolean; json?: boolean }) => {
-      const report = await testCampaign(r, file, { eventFile: options.event, customerId: options.customer, withLive: options.withLive });
+    action(async (r, target: string, options: { event: string; customer: string; withLive?: boolean; json?: boolean }) => {
+      const report = await testCampaign(r, target, { eventFile: options.event, customerId: options.customer, withLive: options.withLive });
       console.log(options.json ? JSON.stringify(report.evaluation, null, 2) : report.lines.join('\n'));
     }),
   );
 campaigns
   .command('simulate <target>')
-  .description('replay stored events of a period through the live context fold and decision rules for a campaign (a YAML file as a draft, <id> as it ran, <id>@<version>); reads only: nothing is sent, written or claimed')
+  .description('replay stored events of a period through the live context fold and decision rules for a campaign (a YAML file or <id>@draft as a new version, <id> as it ran, <id>@<version>); reads only: nothing is sent, written or claimed')
   .option('--from <date>', 'YYYY-MM-DD (local day, from its start) or an ISO-8601 instant (default: 30 days before --to)')
   .option('--to <date>', 'YYYY-MM-DD (local day, inclusive) or an ISO-8601 instant, exclusive (default: now)')
   .option('--with-live', 'compete with the campaigns live at each event, in their versions of that time (shows cannibalisation)')
@@ -210,6 +358,7 @@ campaigns
     'after',
     examples(
       'nunchi campaigns simulate campaigns/examples/bundang-dad-beer.yaml --from 2026-11-01 --to 2026-11-30',
+      'nunchi campaigns simulate bundang-dad-beer@draft --with-live',
       'nunchi campaigns simulate bundang-dad-beer@2 --with-live --out decisions.ndjson',
     ),
   )
@@ -225,6 +374,7 @@ for (const [verb, state, note] of [
   ['pause', 'paused', 'A paused campaign decides nothing until resumed; its caps and budget are kept.'],
   ['resume', 'active', 'An ended campaign cannot be resumed: ending is final.'],
   ['end', 'ended', 'Final: an ended campaign cannot be resumed, paused or applied again (use a new id).'],
+  ['archive', 'archived', 'Only an ended campaign can be archived: it leaves every listing but --all, for good.'],
 ] as const) {
   campaigns
     .command(`${verb} <id>`)
@@ -232,7 +382,7 @@ for (const [verb, state, note] of [
     .addHelpText('after', `${examples(`nunchi campaigns ${verb} bundang-dad-beer`)}\n${note}`)
     .action(
       action(async (r, id: string) => {
-        const result = await setCampaignState(r, id, state);
+        const result = await setCampaignState(r, id, state, actor().name);
         console.log(result.changed ? `${id}: ${state} (version ${result.version})` : `${id}: already ${state} (version ${result.version})`);
       }),
     );

@@ -6,5 +6,7 @@ export * from './nest/cassandra.module.js';
 export * from './repositories/customer.repository.js';
 export * from './repositories/context.repository.js';
 export * from './repositories/campaign.repository.js';
+export * from './repositories/campaign-draft.repository.js';
+export * from './repositories/campaign-audit.repository.js';
 export * from './repositories/decision.repository.js';
 export * from './repositories/erasure.repository.js';

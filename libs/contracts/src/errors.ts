@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'OVERLOADED_RETRY'
   | 'NOT_FOUND'
   | 'CUSTOMER_NOT_FOUND'
+  /** the request is valid but not now: the resource's state forbids it, or it changed since it was read */
+  | 'CONFLICT'
   | 'INTERNAL';
 
 /** A contract violation: the input is wrong and sending it again unchanged will not help. */

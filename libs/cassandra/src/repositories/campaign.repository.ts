@@ -9,15 +9,15 @@ const Q = defineStatements({
   ),
   latest: statement(
     'campaigns.latest',
-    'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ? LIMIT 1',
+    'SELECT version, state, definition, applied_at, applied_by FROM campaigns WHERE campaign_id = ? LIMIT 1',
   ),
   version: statement(
     'campaigns.version',
-    'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ? AND version = ?',
+    'SELECT version, state, definition, applied_at, applied_by FROM campaigns WHERE campaign_id = ? AND version = ?',
   ),
   versions: statement(
     'campaigns.versions',
-    'SELECT version, state, definition, applied_at FROM campaigns WHERE campaign_id = ?',
+    'SELECT version, state, definition, applied_at, applied_by FROM campaigns WHERE campaign_id = ?',
   ),
   index: statement(
     'campaign_index.list',
@@ -36,6 +36,8 @@ export interface StoredCampaign {
   /** the campaign as JSON text (normalised from the YAML) */
   definition: string;
   appliedAt: Date;
+  /** who stored it, as they said (see campaign_audit for how and from where) */
+  appliedBy?: string;
 }
 
 /** Campaign versions (append-only audit) and the index of current versions that decision replicas load. */
@@ -57,16 +59,30 @@ export class CampaignRepository {
       if (latest && latest.definition === definition && latest.state === state)
         return { version: latest.version, changed: false };
       const version = (latest?.version ?? 0) + 1;
-      const now = new Date();
-      const claimed = (
-        await run(this.client, Q.insertVersion, [campaignId, version, state, definition, now, appliedBy])
-      ).first();
-      if (claimed['[applied]'] as boolean) {
-        await run(this.client, Q.setIndex, [campaignId, version, state, now]);
+      if (await this.append(campaignId, version, definition, state, appliedBy, new Date()))
         return { version, changed: true };
-      }
     }
     throw new Error(`campaign ${campaignId}: too many concurrent applies; try again`);
+  }
+
+  /**
+   * Stores `version` if no version of that number exists yet, then points the index at it; false when
+   * another writer claimed the number first (the caller read a latest version that is no longer latest).
+   */
+  async append(
+    campaignId: string,
+    version: number,
+    definition: string,
+    state: string,
+    appliedBy: string,
+    appliedAt: Date,
+  ): Promise<boolean> {
+    const claimed = (
+      await run(this.client, Q.insertVersion, [campaignId, version, state, definition, appliedAt, appliedBy])
+    ).first();
+    if (!(claimed['[applied]'] as boolean)) return false;
+    await run(this.client, Q.setIndex, [campaignId, version, state, appliedAt]);
+    return true;
   }
 
   async latest(campaignId: string): Promise<StoredCampaign | undefined> {
@@ -112,5 +128,6 @@ function toStored(
     state: row['state'] as string,
     definition: row['definition'] as string,
     appliedAt: row['applied_at'] as Date,
+    appliedBy: (row['applied_by'] as string | null) ?? undefined,
   };
 }

@@ -1,0 +1,14 @@
+import type { SimulateOptions, SimulateResult, SimulationPhase, SimulationTarget } from '@nunchi/operations';
+
+/** What the campaigns API sends the simulation worker (one message, then it follows the worker's). */
+export interface StartSimulation {
+  type: 'start';
+  target: SimulationTarget;
+  options: Pick<SimulateOptions, 'from' | 'to' | 'withLive' | 'sample' | 'sampleSize' | 'out'>;
+}
+
+/** What the worker sends back: progress while it runs, then a result or an error, then it exits. */
+export type WorkerMessage =
+  | { type: 'progress'; phase: SimulationPhase; done: number; total: number }
+  | ({ type: 'result' } & SimulateResult)
+  | { type: 'error'; name: string; message: string };

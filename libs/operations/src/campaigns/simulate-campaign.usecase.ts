@@ -1,0 +1,390 @@
+import { createWriteStream, existsSync, renameSync, unlinkSync, type WriteStream } from 'node:fs';
+import type { CampaignRepository, StoredCampaign } from '@nunchi/cassandra';
+import { addDays, dayFromIndex, localDayIndex, localDayRange } from '@nunchi/context-model';
+import type { AcceptedEvent } from '@nunchi/contracts';
+import {
+  alwaysActive,
+  CampaignInvalidError,
+  compileCampaign,
+  decisionLine,
+  holdoutBucket,
+  parseCampaign,
+  SetsOverTime,
+  Simulation,
+  SimulationReportBuilder,
+  type CampaignTimeline,
+  type CompiledCampaign,
+  type CustomerBase,
+  type SimulationReport,
+} from '@nunchi/rules';
+import { forEachBounded } from '../bounded.js';
+import { BadInputError, CampaignNotFoundError } from './errors.js';
+import type { CampaignPorts } from './ports.js';
+
+export interface SimulateOptions {
+  /** 'YYYY-MM-DD' (start of that local day) or an ISO-8601 instant; default: 30 days before --to */
+  from?: string;
+  /** 'YYYY-MM-DD' (end of that local day, inclusive) or an ISO-8601 instant (exclusive); default: now */
+  to?: string;
+  /** compete with the campaigns that were live at each event's time, in their versions of that time */
+  withLive?: boolean;
+  /** simulate only this percentage of customers (a stable hash of the customer id), 0 < p <= 100 */
+  sample?: number;
+  /** write one NDJSON line per decision here (under a temporary name until complete) */
+  out?: string;
+  /** progress of each phase: `done` of `total` token ranges, customers or events */
+  onProgress?: (phase: SimulationPhase, done: number, total: number) => void;
+  /** checked between steps: true stops the run (SimulationCancelledError), leaving no output file */
+  cancelled?: () => boolean;
+  /** explained decisions in the report @default 10 */
+  sampleSize?: number;
+}
+
+/** scan: token ranges of customer_events; customers: histories before the period; replay: events decided */
+export type SimulationPhase = 'scan' | 'customers' | 'replay';
+
+/** What to simulate: a campaign as text (a file or a draft), or a stored one as it ran (or one version of it). */
+export type SimulationTarget =
+  | {
+      kind: 'source';
+      source: string;
+      /** names it in one-line errors: a file path, "<id> draft" */
+      label: string;
+    }
+  | { kind: 'stored'; campaignId: string; version?: number };
+
+export class SimulationCancelledError extends Error {
+  override readonly name = 'SimulationCancelledError';
+  constructor() {
+    super('simulation cancelled');
+  }
+}
+
+export interface SimulateResult {
+  report: SimulationReport;
+  /** decisions written to --out */
+  written: number;
+  /** where the time went, milliseconds; `events` replayed */
+  timings: { scanMs: number; customersMs: number; replayMs: number; events: number };
+}
+
+/** One way the draft is given: a file, a stored version, or a stored campaign as it ran (its versions over time). */
+interface Draft {
+  id: string;
+  /** what is simulated */
+  timeline: CampaignTimeline;
+  /** the stored campaign of the same id, which the draft replaces in the baseline (file or id@version) */
+  replaces?: CampaignTimeline;
+  budget: CompiledCampaign['budget'];
+}
+
+/**
+ * Simulation on history (`nunchi campaigns simulate`, and the campaigns API's simulation worker): replays the stored events of a period through the live fold and decision
+ * procedure (libs/rules simulate.ts), in memory. Reads Cassandra only: nothing is written to live tables,
+ * nothing is sent, no budget or cap is touched. Memory: every event of the period (and of the day --from
+ * falls in) is held and sorted at once, plus one context and one contact ledger per customer seen.
+ */
+export async function simulateCampaign(
+  ports: Pick<CampaignPorts, 'campaigns' | 'history' | 'customers' | 'domain' | 'now'>,
+  target: SimulationTarget,
+  options: SimulateOptions = {},
+): Promise<SimulateResult> {
+  const tz = ports.domain.timeZone;
+  const { fromMs, toMs } = period(options.from, options.to, tz, ports.now());
+  checkSample(options.sample);
+  const campaigns = ports.campaigns;
+  const draft = await resolveDraft(campaigns, target, tz);
+  const live = options.withLive ? await liveTimelines(campaigns, draft.id) : [];
+  const report = options.onProgress ?? (() => undefined);
+  const stopIfCancelled = () => {
+    if (options.cancelled?.()) throw new SimulationCancelledError();
+  };
+
+  const setOptions = { maxOffersPerCustomerPerDay: ports.domain.maxOffersPerCustomerPerDay };
+  const firstDay = localDayIndex(fromMs, tz);
+  const firstDayText = dayFromIndex(firstDay);
+  const lastDay = dayFromIndex(localDayIndex(toMs - 1, tz));
+  const months: string[] = [];
+  for (let d = firstDayText; d <= lastDay; d = addDays(d, 1))
+    if (months.at(-1) !== d.slice(0, 7)) months.push(d.slice(0, 7));
+
+  const history = ports.history;
+  const startedMs = performance.now();
+  let events = await history.scanEvents(
+    months,
+    localDayRange(firstDayText, tz).startMs,
+    toMs,
+    (done, total) => report('scan', done, total),
+  );
+  stopIfCancelled();
+  if (options.sample !== undefined) {
+    const percent = options.sample;
+    events = events.filter((e) => holdoutBucket('nunchi-simulate-sample', e.customerId) < percent);
+  }
+  // The order live processed them in: received first (its context, caps and budgets followed that order).
+  events.sort(
+    (a, b) => a.receivedAtMs - b.receivedAtMs || a.occurredAtMs - b.occurredAtMs || cmp(a.id, b.id),
+  );
+
+  const scannedMs = performance.now();
+  const bases = await loadBases(ports, events, firstDayText, report, stopIfCancelled);
+  const simulation = new Simulation({
+    timeZone: tz,
+    fromMs,
+    toMs,
+    firstDay,
+    draftId: draft.id,
+    sets: new SetsOverTime([draft.timeline, ...live], setOptions),
+    baseline: options.withLive
+      ? new SetsOverTime(draft.replaces ? [draft.replaces, ...live] : live, setOptions)
+      : undefined,
+    draftOnly: new SetsOverTime([draft.timeline], setOptions),
+    baseOf: (id) => bases.get(id),
+  });
+  const builder = new SimulationReportBuilder({
+    campaignId: draft.id,
+    timeZone: tz,
+    from: new Date(fromMs).toISOString(),
+    to: new Date(toMs).toISOString(),
+    withLive: options.withLive === true,
+    budget: draft.budget,
+    sampleSize: options.sampleSize,
+  });
+
+  const loadedMs = performance.now();
+  const out = options.out ? new PartialFile(options.out) : undefined;
+  let written = 0;
+  try {
+    report('replay', 0, events.length);
+    for (let i = 0; i < events.length; i++) {
+      const decision = simulation.step(events[i]);
+      if (decision) {
+        builder.add(decision);
+        const line = out && decisionLine(decision, { withLive: options.withLive });
+        if (line) {
+          written++;
+          if (!out.write(`${JSON.stringify(line)}\n`)) await out.drained();
+        }
+      }
+      // Let progress be drawn (or sent), and Ctrl-C or a cancellation be heard.
+      if (i % 1_000 === 999) {
+        report('replay', i + 1, events.length);
+        stopIfCancelled();
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    report('replay', events.length, events.length);
+    await out?.commit();
+  } finally {
+    out?.discard();
+  }
+  const timings = {
+    scanMs: scannedMs - startedMs,
+    customersMs: loadedMs - scannedMs,
+    replayMs: performance.now() - loadedMs,
+    events: events.length,
+  };
+  return { report: builder.report(), written, timings };
+}
+
+/**
+ * An output file written under a temporary name and renamed into place only when complete: an interrupted
+ * simulation (Ctrl-C, an error) leaves nothing behind.
+ */
+class PartialFile {
+  readonly #temp: string;
+  readonly #stream: WriteStream;
+  #done = false;
+  readonly #onSignal = () => {
+    this.discard();
+    process.exit(130);
+  };
+
+  constructor(private readonly path: string) {
+    this.#temp = `${path}.partial-${process.pid}`;
+    this.#stream = createWriteStream(this.#temp);
+    process.once('SIGINT', this.#onSignal);
+    process.once('SIGTERM', this.#onSignal);
+  }
+
+  write(text: string): boolean {
+    return this.#stream.write(text);
+  }
+
+  drained(): Promise<void> {
+    return new Promise((resolve) => this.#stream.once('drain', resolve));
+  }
+
+  async commit(): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.#stream.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
+    renameSync(this.#temp, this.path);
+    this.#done = true;
+    this.#unlisten();
+  }
+
+  discard(): void {
+    this.#unlisten();
+    if (this.#done) return;
+    this.#done = true;
+    this.#stream.destroy();
+    if (existsSync(this.#temp)) unlinkSync(this.#temp);
+  }
+
+  #unlisten(): void {
+    process.off('SIGINT', this.#onSignal);
+    process.off('SIGTERM', this.#onSignal);
+  }
+}
+
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The period [fromMs, toMs) from --from and --to; a bad or empty range is a one-line error. */
+export function period(
+  from: string | undefined,
+  to: string | undefined,
+  timeZone: string,
+  nowMs: number,
+): { fromMs: number; toMs: number } {
+  const toMs = to === undefined ? nowMs : instant('--to', to, timeZone, 'end');
+  const fromMs = from === undefined ? toMs - 30 * 86_400_000 : instant('--from', from, timeZone, 'start');
+  if (fromMs >= toMs)
+    throw new BadInputError(
+      `empty date range: --from ${new Date(fromMs).toISOString()} is not before --to ${new Date(toMs).toISOString()}`,
+    );
+  return { fromMs, toMs };
+}
+
+function instant(flag: string, text: string, timeZone: string, edge: 'start' | 'end'): number {
+  if (DAY_RE.test(text)) {
+    try {
+      const range = localDayRange(text, timeZone);
+      return edge === 'start' ? range.startMs : range.endMs;
+    } catch {
+      // not a calendar day: the one-line error below
+    }
+  } else if (/^\d{4}-\d{2}-\d{2}T.*(Z|[+-]\d{2}:?\d{2})$/.test(text)) {
+    const ms = Date.parse(text);
+    if (Number.isFinite(ms)) return ms;
+  }
+  throw new BadInputError(
+    `${flag}: not a date: ${text} (YYYY-MM-DD, a local day, or an ISO-8601 instant with its offset)`,
+    flag.replace(/^--/, ''),
+  );
+}
+
+/** The campaign to simulate: a text (as a draft), `id@version` (that version) or `id` (as it ran). */
+async function resolveDraft(
+  campaigns: CampaignRepository,
+  target: SimulationTarget,
+  timeZone: string,
+): Promise<Draft> {
+  if (target.kind === 'source') {
+    const definition = oneLine(target.label, () => parseCampaign(target.source, { timeZone }));
+    const stored = await campaigns.versions(definition.id);
+    const version = (stored.at(-1)?.version ?? 0) + 1;
+    // Tried as if active from the start of the period, with the version it would get if activated now.
+    const draft = oneLine(target.label, () => compileCampaign({ ...definition, state: 'active' }, version));
+    return {
+      id: draft.id,
+      timeline: alwaysActive(draft),
+      replaces: stored.length ? timelineOf(draft.id, stored) : undefined,
+      budget: draft.budget,
+    };
+  }
+  const id = target.campaignId;
+  const stored = await campaigns.versions(id);
+  if (!stored.length) throw new CampaignNotFoundError(`no campaign ${id} (and no such file)`);
+  if (target.version === undefined) {
+    const timeline = timelineOf(id, stored);
+    const latest = compileStored(stored.at(-1)!, true);
+    return { id, timeline, budget: latest?.budget ?? {} };
+  }
+  const version = target.version;
+  const chosen = stored.find((s) => s.version === version);
+  if (!chosen)
+    throw new CampaignNotFoundError(
+      `campaign ${id} has no version ${version} (versions 1 to ${stored.at(-1)!.version})`,
+      'version',
+    );
+  const draft = compileStored(chosen, true);
+  if (!draft) throw new BadInputError(`campaign ${id} version ${version} no longer compiles`, 'version');
+  return { id, timeline: alwaysActive(draft), replaces: timelineOf(id, stored), budget: draft.budget };
+}
+
+/** `--sample`: a percentage in (0, 100]. */
+export function checkSample(sample: number | undefined): void {
+  if (sample !== undefined && !(sample > 0 && sample <= 100))
+    throw new BadInputError(`--sample must be a percentage in (0, 100], not ${sample}`, 'sample');
+}
+
+/** Runs fn; a campaign that does not parse or compile becomes one line naming the file and every problem. */
+function oneLine<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof CampaignInvalidError)
+      throw new BadInputError(
+        `${file} does not compile: ${error.details.map((d) => `${d.path || '(root)'}: ${d.message.split('\n')[0]}`).join('; ')}`,
+      );
+    throw error;
+  }
+}
+
+/** A stored campaign's versions over time: each current from its applied_at, in force when its state is active. */
+function timelineOf(campaignId: string, stored: readonly StoredCampaign[]): CampaignTimeline {
+  return {
+    campaignId,
+    versions: stored.map((s) => ({
+      fromMs: s.appliedAt.getTime(),
+      version: s.version,
+      campaign: s.state === 'active' ? (compileStored(s, false) ?? null) : null,
+    })),
+  };
+}
+
+/** A stored version compiled as the decision service compiles it; undefined when it no longer compiles. */
+function compileStored(s: StoredCampaign, asActive: boolean): CompiledCampaign | undefined {
+  try {
+    const definition = parseCampaign(JSON.parse(s.definition) as unknown);
+    return compileCampaign(asActive ? { ...definition, state: 'active' } : definition, s.version);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every other campaign's versions over time (all campaigns ever applied are in the index). */
+async function liveTimelines(campaigns: CampaignRepository, draftId: string): Promise<CampaignTimeline[]> {
+  const ids = (await campaigns.currentVersions()).map((c) => c.campaignId).filter((id) => id !== draftId);
+  const out: CampaignTimeline[] = [];
+  await forEachBounded(ids, 16, async (id) => {
+    out.push(timelineOf(id, await campaigns.versions(id)));
+  });
+  return out.sort((a, b) => cmp(a.campaignId, b.campaignId));
+}
+
+/** Each customer's profile and history before the first replayed day. */
+async function loadBases(
+  ports: Pick<CampaignPorts, 'history' | 'customers' | 'domain'>,
+  events: readonly AcceptedEvent[],
+  firstDay: string,
+  report: (phase: SimulationPhase, done: number, total: number) => void,
+  stopIfCancelled: () => void,
+): Promise<Map<string, CustomerBase>> {
+  const ids = [...new Set(events.map((e) => e.customerId))];
+  const bases = new Map<string, CustomerBase>();
+  report('customers', 0, ids.length);
+  await forEachBounded(ids, 16, async (id) => {
+    stopIfCancelled();
+    const [profile, before] = await Promise.all([
+      ports.customers.get(id),
+      ports.history.historyBefore(id, firstDay, ports.domain.timeZone),
+    ]);
+    bases.set(id, { profile, ...before });
+    report('customers', bases.size, ids.length);
+  });
+  return bases;
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
