@@ -11,6 +11,7 @@ await bootOrExit(async () => {
     name: 'analytics',
     port: config.httpPort,
     host: config.httpHost,
+    timeouts: config.httpTimeouts,
     openApi: { title: 'Nunchi analytics', description: 'Live campaign statistics with lift against the control group.' },
   });
 });

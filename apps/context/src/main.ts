@@ -11,6 +11,7 @@ await bootOrExit(async () => {
     name: 'context',
     port: config.httpPort,
     host: config.httpHost,
+    timeouts: config.httpTimeouts,
     openApi: { title: 'Nunchi context', description: "Customers' profiles and context snapshots." },
   });
 });

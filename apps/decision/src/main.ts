@@ -11,6 +11,7 @@ await bootOrExit(async () => {
     name: 'decision',
     port: config.httpPort,
     host: config.httpHost,
+    timeouts: config.httpTimeouts,
     openApi: {
       title: 'Nunchi decision',
       description: 'Decisions with explanations, and the loaded campaign set.',

@@ -12,6 +12,7 @@ await bootOrExit(async () => {
     name: 'ingestion',
     port: config.httpPort,
     host: config.httpHost,
+    timeouts: config.httpTimeouts,
     bodyAsBytes: true,
     bodyLimit: MAX_BODY_BYTES,
     openApi: {

@@ -43,4 +43,29 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig('ingestion', { NUNCHI_UNKNOWN_IDENTIFIERS: 'ignore' }), /NUNCHI_UNKNOWN_IDENTIFIERS/);
     assert.throws(() => loadConfig('ingestion', { NUNCHI_IDENTITY_CACHE_TTL_MS: '0' }), /NUNCHI_IDENTITY_CACHE_TTL_MS/);
   });
+
+  it('gives every stream a byte limit, in MiB from the environment', () => {
+    const defaults = loadConfig('decision', {}).nats.streamMaxBytes;
+    assert.deepEqual(defaults, {
+      events: 4096 * 1_048_576,
+      enriched: 2048 * 1_048_576,
+      decisions: 1024 * 1_048_576,
+      dlq: 256 * 1_048_576,
+      leases: 16 * 1_048_576,
+    });
+    assert.equal(loadConfig('decision', { NUNCHI_STREAM_DLQ_MAX_MIB: '8' }).nats.streamMaxBytes.dlq, 8 * 1_048_576);
+    assert.throws(() => loadConfig('decision', { NUNCHI_STREAM_EVENTS_MAX_MIB: '0' }), /NUNCHI_STREAM_EVENTS_MAX_MIB/);
+  });
+
+  it('bounds HTTP requests in time, leaving an erasure the time it waits', () => {
+    assert.deepEqual(loadConfig('context', {}).httpTimeouts, { requestMs: 10_000, handlerMs: 60_000, keepAliveMs: 30_000 });
+    assert.throws(
+      () => loadConfig('context', { NUNCHI_IDENTITY_CACHE_TTL_MS: '60000' }),
+      /NUNCHI_HTTP_HANDLER_TIMEOUT_MS must exceed NUNCHI_IDENTITY_CACHE_TTL_MS \+ 10000 \(70000\)/,
+    );
+    assert.equal(
+      loadConfig('context', { NUNCHI_IDENTITY_CACHE_TTL_MS: '60000', NUNCHI_HTTP_HANDLER_TIMEOUT_MS: '90000' }).httpTimeouts.handlerMs,
+      90_000,
+    );
+  });
 });

@@ -14,6 +14,41 @@ export interface NatsConfig {
   duplicateWindowMs: number;
   /** partition lease lifetime without renewal, milliseconds: a dead replica's partitions move after about 1.25× this */
   leaseTtlMs: number;
+  /** byte limit of each JetStream stream (see StreamMaxBytes) */
+  streamMaxBytes: StreamMaxBytes;
+}
+
+/**
+ * Bytes each stream may hold. JetStream reserves them on its disk when the stream is created, so a flood on
+ * one stream (rejected input into DLQ, say) cannot take the space another needs. At the limit, EVENTS and
+ * ENRICHED refuse new messages (nothing accepted is ever dropped: ingestion answers UNAVAILABLE_RETRY), while
+ * DECISIONS, DLQ and LEASES drop their oldest. Size EVENTS for its 7 days of retention at the peak rate.
+ */
+export interface StreamMaxBytes {
+  events: number;
+  enriched: number;
+  decisions: number;
+  dlq: number;
+  leases: number;
+}
+
+/** MiB per stream unless configured: 7.3 GiB in all, which a laptop's or a CI runner's disk can reserve. */
+export const DEFAULT_STREAM_MAX_MIB: Readonly<StreamMaxBytes> = Object.freeze({
+  events: 4096,
+  enriched: 2048,
+  decisions: 1024,
+  dlq: 256,
+  leases: 16,
+});
+
+/** Time limits of the HTTP servers, milliseconds: a slow or stuck client cannot hold a socket for ever. */
+export interface HttpTimeouts {
+  /** to receive a whole request, headers and body (slow senders are cut off with 408) */
+  requestMs: number;
+  /** to answer a request once received; past it the caller gets 503 (the work itself is not interrupted) */
+  handlerMs: number;
+  /** an idle connection, kept alive between requests, is closed after this */
+  keepAliveMs: number;
 }
 
 export interface CassandraConfig {
@@ -79,6 +114,7 @@ export interface NunchiConfig {
   /** HTTP port of this service */
   httpPort: number;
   httpHost: string;
+  httpTimeouts: HttpTimeouts;
   nats: NatsConfig;
   cassandra: CassandraConfig;
   telemetry: TelemetryConfig;
@@ -110,6 +146,8 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
   analytics: 3004,
   cli: 0,
 };
+
+const MIB = 1_048_576;
 
 const DEV_IDENTITY_SECRET = 'nunchi-dev-only-identity-secret';
 
@@ -144,6 +182,11 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
     service,
     httpPort: r.int(`NUNCHI_${upper}_PORT`, DEFAULT_PORTS[service], 0, 65535),
     httpHost: r.string('NUNCHI_HTTP_HOST', '127.0.0.1'),
+    httpTimeouts: {
+      requestMs: r.int('NUNCHI_HTTP_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
+      handlerMs: r.int('NUNCHI_HTTP_HANDLER_TIMEOUT_MS', 60_000, 100, 3_600_000),
+      keepAliveMs: r.int('NUNCHI_HTTP_KEEP_ALIVE_MS', 30_000, 100, 600_000),
+    },
     nats: {
       url: natsUrl,
       servers: natsUrl.split(',').map((s) => s.trim()),
@@ -151,6 +194,13 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       partitions: r.int('NUNCHI_PARTITIONS', 16, 1, 1024),
       duplicateWindowMs: r.int('NUNCHI_DUPLICATE_WINDOW_MS', 120_000, 1_000, 86_400_000),
       leaseTtlMs: r.int('NUNCHI_LEASE_TTL_MS', 6_000, 1_000, 60_000),
+      streamMaxBytes: {
+        events: r.int('NUNCHI_STREAM_EVENTS_MAX_MIB', DEFAULT_STREAM_MAX_MIB.events, 1, 16_777_216) * MIB,
+        enriched: r.int('NUNCHI_STREAM_ENRICHED_MAX_MIB', DEFAULT_STREAM_MAX_MIB.enriched, 1, 16_777_216) * MIB,
+        decisions: r.int('NUNCHI_STREAM_DECISIONS_MAX_MIB', DEFAULT_STREAM_MAX_MIB.decisions, 1, 16_777_216) * MIB,
+        dlq: r.int('NUNCHI_STREAM_DLQ_MAX_MIB', DEFAULT_STREAM_MAX_MIB.dlq, 1, 16_777_216) * MIB,
+        leases: r.int('NUNCHI_STREAM_LEASES_MAX_MIB', DEFAULT_STREAM_MAX_MIB.leases, 1, 16_777_216) * MIB,
+      },
     },
     cassandra: {
       contactPoints,
@@ -183,6 +233,12 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       ledgerCacheMaxMiB: r.int('NUNCHI_LEDGER_CACHE_MAX_MIB', 128, 0, 1_048_576),
     },
   };
+  // An erasure answers no sooner than the identity cache TTL (README, "Who an event is for"): leave it room.
+  r.check(
+    'NUNCHI_HTTP_HANDLER_TIMEOUT_MS',
+    config.httpTimeouts.handlerMs > config.domain.identityCacheTtlMs + 10_000,
+    `must exceed NUNCHI_IDENTITY_CACHE_TTL_MS + 10000 (${config.domain.identityCacheTtlMs + 10_000}): an erasure waits that long before it answers`,
+  );
   const failpoint = r.optional('NUNCHI_FAILPOINT');
   if (failpoint !== undefined) {
     const [point, eventId] = failpoint.split('=', 2);
@@ -211,6 +267,14 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_STREAM_REPLICAS', default: '1', meaning: 'replicas of each JetStream stream (3 on a NATS cluster)' },
   { name: 'NUNCHI_PARTITIONS', default: '16', meaning: 'customer partitions of EVENTS/ENRICHED (fixed when streams are created)' },
   { name: 'NUNCHI_DUPLICATE_WINDOW_MS', default: '120000', meaning: 'JetStream duplicate window, ms' },
+  { name: 'NUNCHI_STREAM_EVENTS_MAX_MIB', default: '4096', meaning: 'byte limit of EVENTS, MiB (reserved by JetStream; when full, new events are refused with UNAVAILABLE_RETRY): size it for 7 days at the peak rate' },
+  { name: 'NUNCHI_STREAM_ENRICHED_MAX_MIB', default: '2048', meaning: 'byte limit of ENRICHED, MiB (when full, context retries; nothing is dropped): one day at the peak rate' },
+  { name: 'NUNCHI_STREAM_DECISIONS_MAX_MIB', default: '1024', meaning: 'byte limit of DECISIONS, MiB (when full, the oldest go)' },
+  { name: 'NUNCHI_STREAM_DLQ_MAX_MIB', default: '256', meaning: 'byte limit of DLQ, MiB (when full, the oldest rejected input goes)' },
+  { name: 'NUNCHI_STREAM_LEASES_MAX_MIB', default: '16', meaning: 'byte limit of LEASES, MiB' },
+  { name: 'NUNCHI_HTTP_REQUEST_TIMEOUT_MS', default: '10000', meaning: 'HTTP: time to receive a whole request, ms (408 after)' },
+  { name: 'NUNCHI_HTTP_HANDLER_TIMEOUT_MS', default: '60000', meaning: 'HTTP: time to answer a received request, ms (503 after); more than NUNCHI_IDENTITY_CACHE_TTL_MS + 10000' },
+  { name: 'NUNCHI_HTTP_KEEP_ALIVE_MS', default: '30000', meaning: 'HTTP: an idle kept-alive connection is closed after this, ms' },
   { name: 'NUNCHI_LEASE_TTL_MS', default: '6000', meaning: "partition lease lifetime, ms: a dead replica's partitions move after ~1.25× this" },
   { name: 'CASSANDRA_CONTACT_POINTS', default: '127.0.0.1:9042', meaning: 'comma-separated host:port; set it to use an existing cluster (infra:up then starts none)' },
   { name: 'CASSANDRA_LOCAL_DC', default: 'datacenter1', meaning: 'local data centre for the driver' },
