@@ -11,8 +11,8 @@ import {
   type IdentityType,
   type IngestReply,
 } from '@nunchi/contracts';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { decodeJson, DecodeError, KeyedSerializer, Publisher } from '@nunchi/messaging';
+import { CONFIG, requireIdentityKey, type IdentityKey, type NunchiConfig } from '@nunchi/config';
+import { decodeJson, DecodeError, KeyedSerializer, Publisher, sealPersonalData } from '@nunchi/messaging';
 import { context, SpanStatusCode, trace, tracer, withSpan, type Context, type Span } from '@nunchi/telemetry';
 import { Admission } from './admission.js';
 import { IdentityRepository, type Resolution } from './identity.repository.js';
@@ -68,13 +68,17 @@ export class IngestEventUseCase {
   private readonly logger = new Logger('ingest');
   private readonly order = new KeyedSerializer();
   private readonly storeFailures = new ThrottledLog(this.logger, 'EVENTS did not store events');
+  /** seals personal data in what goes to the DLQ */
+  private readonly identityKey: IdentityKey;
 
   constructor(
     @Inject(CONFIG) private readonly config: NunchiConfig,
     private readonly publisher: Publisher,
     private readonly identities: IdentityRepository,
     private readonly admission: Admission,
-  ) {}
+  ) {
+    this.identityKey = requireIdentityKey(config);
+  }
 
   execute(input: IngestInput): Promise<IngestReply> {
     const receivedAtMs = Date.now();
@@ -254,14 +258,19 @@ export class IngestEventUseCase {
     const id = idOf(input.body);
     try {
       const bytes = input.bytes ?? new TextEncoder().encode(JSON.stringify(input.body) ?? '');
+      // Loyalty cards, phones, e-mails and device ids are kept sealed, not as sent (docs/security.md).
+      const sealed = sealPersonalData(bytes, this.identityKey);
       // A replay that fails again is kept once per DLQ entry (within the duplicate window), marked as such.
       await this.publisher.deadLetter(
         'ingestion',
         input.origin,
-        bytes,
+        sealed.data,
         contract.message,
         input.replayOf ? `replay-of:${input.replayOf}` : undefined,
-        input.replayOf ? { [Headers.dlqReplayOf]: input.replayOf } : undefined,
+        {
+          ...(input.replayOf ? { [Headers.dlqReplayOf]: input.replayOf } : {}),
+          ...(sealed.paths.length ? { [Headers.dlqSealed]: sealed.paths.join(',').slice(0, 1024) } : {}),
+        },
       );
     } catch (dlqError) {
       this.logger.error(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, identityKeys, loadConfig, requireIdentityKey } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults', () => {
@@ -30,15 +30,60 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'all' }), /NUNCHI_TRACE_DETAIL/);
   });
 
-  it('requires an identity secret in production', () => {
-    assert.throws(() => loadConfig('ingestion', { NODE_ENV: 'production' }), /NUNCHI_IDENTITY_SECRET/);
-    assert.equal(loadConfig('ingestion', { NODE_ENV: 'production', NUNCHI_IDENTITY_SECRET: 'x'.repeat(32) }).domain.identitySecret.length, 32);
+  it('requires an identity key outside an explicit development mode, naming the variable and the way out', () => {
+    for (const env of [{}, { NODE_ENV: 'production' }, { NODE_ENV: 'staging' }, { NUNCHI_DEV_MODE: '0', NODE_ENV: 'test' }]) {
+      assert.equal(loadConfig('ingestion', { NUNCHI_IDENTITY_SECRET: 'x'.repeat(32), ...env }).domain.identityKey?.secret, 'x'.repeat(32));
+      assert.throws(
+        () => loadConfig('ingestion', env),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.match(e.message, /NUNCHI_IDENTITY_SECRET is not set, and outside development mode there is no default/);
+          assert.match(e.message, /NUNCHI_DEV_MODE=1/);
+          return true;
+        },
+        JSON.stringify(env),
+      );
+    }
+    // The CLI and the services that never hash identities start without one; a command that needs it says so.
+    const cli = loadConfig('cli', {});
+    assert.equal(cli.domain.identityKey, undefined);
+    assert.throws(() => requireIdentityKey(cli), /NUNCHI_IDENTITY_SECRET is not set/);
+    assert.equal(loadConfig('decision', {}).domain.identityKey, undefined);
+  });
+
+  it('uses the public development key only in development mode, said explicitly', () => {
+    for (const env of [{ NUNCHI_DEV_MODE: '1' }, { NODE_ENV: 'development' }, { NODE_ENV: 'test' }]) {
+      const c = loadConfig('ingestion', env);
+      assert.equal(c.devMode, true);
+      assert.equal(requireIdentityKey(c).id, 'dev');
+    }
+    assert.equal(loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_SECRET: 'y'.repeat(20) }).domain.identityKey?.id, 'k1');
+    assert.throws(() => loadConfig('ingestion', { NODE_ENV: 'production', NUNCHI_DEV_MODE: '1' }), /NUNCHI_DEV_MODE cannot be on when NODE_ENV=production/);
+  });
+
+  it('reads the key id and the previous keys of a rotation', () => {
+    const c = loadConfig('ingestion', {
+      NUNCHI_IDENTITY_SECRET: 'n'.repeat(24),
+      NUNCHI_IDENTITY_KEY_ID: '2026-12',
+      NUNCHI_IDENTITY_PREVIOUS_KEYS: 'k1:' + 'o'.repeat(24) + ', k0:' + 'p:q'.repeat(8),
+    });
+    assert.deepEqual(identityKeys(c), [
+      { id: '2026-12', secret: 'n'.repeat(24) },
+      { id: 'k1', secret: 'o'.repeat(24) },
+      { id: 'k0', secret: 'p:q'.repeat(8) },
+    ]);
+    assert.throws(() => loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_KEY_ID: 'a b' }), /NUNCHI_IDENTITY_KEY_ID/);
+    assert.throws(() => loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_PREVIOUS_KEYS: 'k1:short' }), /NUNCHI_IDENTITY_PREVIOUS_KEYS must be/);
+    assert.throws(
+      () => loadConfig('ingestion', { NUNCHI_IDENTITY_SECRET: 'n'.repeat(24), NUNCHI_IDENTITY_PREVIOUS_KEYS: 'k1:' + 'o'.repeat(24) }),
+      /names key id "k1" twice/,
+    );
   });
 
   it('reads what ingestion does with unknown identifiers, and how long it trusts its identity cache', () => {
-    const defaults = loadConfig('ingestion', {}).domain;
+    const defaults = loadConfig('ingestion', { NUNCHI_DEV_MODE: '1' }).domain;
     assert.deepEqual([defaults.unknownIdentifiers, defaults.identityCacheTtlMs], ['create', 5000]);
-    const set = loadConfig('ingestion', { NUNCHI_UNKNOWN_IDENTIFIERS: 'refuse', NUNCHI_IDENTITY_CACHE_TTL_MS: '1500' }).domain;
+    const set = loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_UNKNOWN_IDENTIFIERS: 'refuse', NUNCHI_IDENTITY_CACHE_TTL_MS: '1500' }).domain;
     assert.deepEqual([set.unknownIdentifiers, set.identityCacheTtlMs], ['refuse', 1500]);
     assert.throws(() => loadConfig('ingestion', { NUNCHI_UNKNOWN_IDENTIFIERS: 'ignore' }), /NUNCHI_UNKNOWN_IDENTIFIERS/);
     assert.throws(() => loadConfig('ingestion', { NUNCHI_IDENTITY_CACHE_TTL_MS: '0' }), /NUNCHI_IDENTITY_CACHE_TTL_MS/);

@@ -78,8 +78,17 @@ export interface TelemetryConfig {
 export interface DomainConfig {
   /** IANA timezone whose local day bounds daily rollups and caps */
   timeZone: string;
-  /** HMAC key for phone and email identities; never logged */
-  identitySecret: string;
+  /**
+   * The current key of identities: the HMAC key of stored phone numbers and e-mail addresses, and the key that
+   * seals personal data in the DLQ. Undefined when none is configured outside development mode: ingestion then
+   * refuses to start, and a CLI command that needs it fails naming the variable (requireIdentityKey). Never logged.
+   */
+  identityKey: IdentityKey | undefined;
+  /**
+   * Keys retired by a rotation and still read (NUNCHI_IDENTITY_PREVIOUS_KEYS): an identity stored under one is
+   * found and stored again under the current key; a DLQ entry sealed with one can still be replayed.
+   */
+  previousIdentityKeys: IdentityKey[];
   /** days an event is kept in customer_events */
   eventTtlDays: number;
   /** milliseconds from receipt within which an offer must reach the channel, else recorded as late */
@@ -109,8 +118,21 @@ export interface DomainConfig {
   ledgerCacheMaxMiB: number;
 }
 
+/** A secret with the id that names it wherever its work is kept (sealed DLQ entries) and in a rotation. */
+export interface IdentityKey {
+  /** [A-Za-z0-9_-]{1,32}; "dev" for the development key */
+  id: string;
+  /** at least 16 characters */
+  secret: string;
+}
+
 export interface NunchiConfig {
   service: ServiceName;
+  /**
+   * An explicit development mode (NUNCHI_DEV_MODE=1, or NODE_ENV=development or test): the only mode in which
+   * the public development identity key stands in for a missing NUNCHI_IDENTITY_SECRET.
+   */
+  devMode: boolean;
   /** HTTP port of this service */
   httpPort: number;
   httpHost: string;
@@ -149,15 +171,77 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
 
 const MIB = 1_048_576;
 
-const DEV_IDENTITY_SECRET = 'nunchi-dev-only-identity-secret';
+/** Public (it is in the source): protects nothing, so it is used only in an explicit development mode. */
+const DEV_IDENTITY_KEY: IdentityKey = Object.freeze({ id: 'dev', secret: 'nunchi-dev-only-identity-secret' });
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** What to do without a key, for every message that reports one missing. */
+const NO_KEY =
+  'is not set, and outside development mode there is no default: it is the key that protects customers\' phone ' +
+  'numbers and e-mail addresses (HMAC) and the personal data kept in the DLQ. Set it to a random secret of at ' +
+  'least 16 characters, the same for every service and the CLI (e.g. `openssl rand -base64 48`); or, on a ' +
+  'development machine, set NUNCHI_DEV_MODE=1 to use the public development key';
+
+/**
+ * The identity key, or a ConfigError naming NUNCHI_IDENTITY_SECRET: for the CLI commands that hash or seal
+ * personal data (the services that need it check at boot).
+ */
+export function requireIdentityKey(config: NunchiConfig): IdentityKey {
+  if (!config.domain.identityKey) throw new ConfigError([`NUNCHI_IDENTITY_SECRET ${NO_KEY}`]);
+  return config.domain.identityKey;
+}
+
+/** Every key the process can read with, the current one first. */
+export function identityKeys(config: NunchiConfig): IdentityKey[] {
+  return [...(config.domain.identityKey ? [config.domain.identityKey] : []), ...config.domain.previousIdentityKeys];
+}
+
+/** The services that hash or seal personal data on every event, and so cannot start without the key. */
+const NEEDS_IDENTITY_KEY: readonly ServiceName[] = ['ingestion'];
+
+function readIdentityKeys(
+  r: EnvReader,
+  service: ServiceName,
+  devMode: boolean,
+): { identityKey: IdentityKey | undefined; previousIdentityKeys: IdentityKey[] } {
+  const secret = r.optional('NUNCHI_IDENTITY_SECRET');
+  const keyId = r.optional('NUNCHI_IDENTITY_KEY_ID');
+  if (keyId !== undefined) r.check('NUNCHI_IDENTITY_KEY_ID', KEY_ID.test(keyId), 'must be 1-32 of [A-Za-z0-9_-]');
+  let identityKey: IdentityKey | undefined;
+  if (secret !== undefined) {
+    r.check('NUNCHI_IDENTITY_SECRET', secret.length >= 16, 'must be at least 16 characters');
+    identityKey = { id: keyId ?? 'k1', secret };
+  } else if (devMode) identityKey = DEV_IDENTITY_KEY;
+  else if (NEEDS_IDENTITY_KEY.includes(service)) r.problems.push(`NUNCHI_IDENTITY_SECRET ${NO_KEY}`);
+
+  const previousIdentityKeys: IdentityKey[] = [];
+  for (const item of (r.optional('NUNCHI_IDENTITY_PREVIOUS_KEYS') ?? '').split(',')) {
+    if (item.trim() === '') continue;
+    const at = item.indexOf(':');
+    const id = item.slice(0, Math.max(0, at)).trim();
+    const old = item.slice(at + 1).trim();
+    if (at < 0 || !KEY_ID.test(id) || old.length < 16) {
+      r.problems.push(
+        `NUNCHI_IDENTITY_PREVIOUS_KEYS must be <key id>:<secret> pairs, comma-separated (ids 1-32 of [A-Za-z0-9_-], secrets of 16 characters or more)`,
+      );
+      continue;
+    }
+    if (id === identityKey?.id || previousIdentityKeys.some((k) => k.id === id))
+      r.problems.push(`NUNCHI_IDENTITY_PREVIOUS_KEYS names key id "${id}" twice (or the current key's id)`);
+    else previousIdentityKeys.push({ id, secret: old });
+  }
+  return { identityKey, previousIdentityKeys };
+}
 
 /** The one place that reads the environment. Throws ConfigError listing every bad key. */
 export function loadConfig(service: ServiceName, env: Record<string, string | undefined> = process.env): NunchiConfig {
   const r = new EnvReader(env);
   const upper = service.toUpperCase();
-  const production = r.string('NODE_ENV', 'development') === 'production';
-  const identitySecret = r.string('NUNCHI_IDENTITY_SECRET', production ? '' : DEV_IDENTITY_SECRET);
-  r.check('NUNCHI_IDENTITY_SECRET', identitySecret.length >= 16, 'must be at least 16 characters (required when NODE_ENV=production)');
+  // Development mode is said explicitly, never assumed from a missing NODE_ENV: an operator's shell sets nothing.
+  const nodeEnv = r.optional('NODE_ENV');
+  const devMode = r.bool('NUNCHI_DEV_MODE', nodeEnv === 'development' || nodeEnv === 'test');
+  r.check('NUNCHI_DEV_MODE', !(devMode && nodeEnv === 'production'), 'cannot be on when NODE_ENV=production');
+  const { identityKey, previousIdentityKeys } = readIdentityKeys(r, service, devMode);
   const timeZone = r.string('NUNCHI_TIMEZONE', 'Asia/Seoul');
   r.check('NUNCHI_TIMEZONE', isTimeZone(timeZone), `"${timeZone}" is not an IANA timezone`);
   const contactPoints = r
@@ -180,6 +264,7 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
 
   const config: NunchiConfig = {
     service,
+    devMode,
     httpPort: r.int(`NUNCHI_${upper}_PORT`, DEFAULT_PORTS[service], 0, 65535),
     httpHost: r.string('NUNCHI_HTTP_HOST', '127.0.0.1'),
     httpTimeouts: {
@@ -220,7 +305,8 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
     },
     domain: {
       timeZone,
-      identitySecret,
+      identityKey,
+      previousIdentityKeys,
       eventTtlDays: r.int('NUNCHI_EVENT_TTL_DAYS', 400, 1, 3650),
       slaMs: r.int('NUNCHI_SLA_MS', 2_000, 1, 600_000),
       maxOffersPerCustomerPerDay: r.int('NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', 3, 0, 1000),
@@ -284,7 +370,10 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_<SERVICE>_PORT', default: 'ingestion 3001, context 3002, decision 3003, analytics 3004', meaning: 'HTTP port of each service' },
   { name: 'NUNCHI_HTTP_HOST', default: '127.0.0.1', meaning: 'HTTP bind address (0.0.0.0 in Kubernetes)' },
   { name: 'NUNCHI_TIMEZONE', default: 'Asia/Seoul', meaning: 'business timezone: local days for rollups and caps' },
-  { name: 'NUNCHI_IDENTITY_SECRET', default: '(dev secret; required in production)', meaning: 'HMAC key for phone/email identities' },
+  { name: 'NUNCHI_DEV_MODE', default: 'on when NODE_ENV=development or test, else off', meaning: 'development mode: the public development key stands in for a missing NUNCHI_IDENTITY_SECRET (npm start, npm run demo and the tests turn it on)' },
+  { name: 'NUNCHI_IDENTITY_SECRET', default: '(none; the public development key in development mode)', meaning: 'key of identities: HMAC of phone/email, seals personal data in the DLQ; ingestion will not start without it' },
+  { name: 'NUNCHI_IDENTITY_KEY_ID', default: 'k1', meaning: "the id of NUNCHI_IDENTITY_SECRET, kept with what it seals; change it with the secret (rotation: docs/security.md)" },
+  { name: 'NUNCHI_IDENTITY_PREVIOUS_KEYS', default: '(none)', meaning: 'keys retired by a rotation, still read: <key id>:<secret>, comma-separated' },
   { name: 'NUNCHI_EVENT_TTL_DAYS', default: '400', meaning: 'event history retention, days' },
   { name: 'NUNCHI_SLA_MS', default: '2000', meaning: 'event-to-offer deadline; later decisions are recorded as late, no offer sent' },
   { name: 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', default: '3', meaning: 'global contact policy' },

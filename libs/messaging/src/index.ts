@@ -10,3 +10,4 @@ export * from './lease-store.js';
 export * from './partition-ownership.js';
 export * from './nest/messaging.module.js';
 export * from './pub-ack-inbox.js';
+export * from './personal-data.js';

@@ -8,7 +8,8 @@ import {
   type DlqStage,
   type IngestReply,
 } from '@nunchi/contracts';
-import { decodeJson } from '@nunchi/messaging';
+import { identityKeys, requireIdentityKey } from '@nunchi/config';
+import { decodeJson, hasSealedValues, UnsealError, unsealPersonalData } from '@nunchi/messaging';
 import type { Resources } from '../resources.js';
 
 /** One rejected input, as the DLQ stream keeps it. */
@@ -21,8 +22,13 @@ export interface DlqEntry {
   reason: string;
   /** ISO-8601 instant of the rejection */
   at: string;
-  /** the bytes exactly as received (empty when they were never read: a body over the size limit) */
+  /**
+   * the bytes as received, personal data sealed (`sealed` names the fields; `dlq replay` opens them), empty
+   * when they were never read (a body over the size limit)
+   */
   data: Uint8Array;
+  /** paths of the personal data sealed in `data` (customer.phone, …) */
+  sealed?: string[];
   /** set on the record of a replay that was rejected again: the DLQ sequence that was replayed */
   replayOf?: number;
   /** set when `dlq replay` got this entry accepted */
@@ -112,12 +118,23 @@ export async function replayDlq(
       skip(subject.why);
       continue;
     }
+    let data = entry.data;
+    if (entry.sealed?.length || hasSealedValues(data)) {
+      requireIdentityKey(resources.config); // no key at all: stop here, naming the variable
+      try {
+        data = unsealPersonalData(data, identityKeys(resources.config));
+      } catch (error) {
+        if (!(error instanceof UnsealError)) throw error;
+        skip(`its personal data cannot be opened: ${error.message}`);
+        continue;
+      }
+    }
     const h = natsHeaders();
     h.set(Headers.dlqReplayOf, String(entry.seq));
     let reply: IngestReply;
     try {
       reply = decodeJson(
-        (await nc.request(subject, entry.data, { headers: h, timeout: options.timeoutMs ?? 10_000 })).data,
+        (await nc.request(subject, data, { headers: h, timeout: options.timeoutMs ?? 10_000 })).data,
       ) as IngestReply;
     } catch (error) {
       results.push({
@@ -201,6 +218,7 @@ function stageOf(stage: string): DlqStage {
 function entryOf(msg: JsMsg, markers: Map<number, ReplayMarker>): DlqEntry {
   const header = (name: string) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined);
   const replayOf = header(Headers.dlqReplayOf);
+  const sealed = header(Headers.dlqSealed);
   const replayed = markers.get(msg.seq);
   return {
     seq: msg.seq,
@@ -210,6 +228,7 @@ function entryOf(msg: JsMsg, markers: Map<number, ReplayMarker>): DlqEntry {
     at: header(Headers.dlqAt) ?? new Date(msg.info.timestampNanos / 1e6).toISOString(),
     data: msg.data,
     ...(replayOf ? { replayOf: Number(replayOf) } : {}),
+    ...(sealed ? { sealed: sealed.split(',') } : {}),
     ...(replayed ? { replayed } : {}),
   };
 }
