@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, identityKeys, loadConfig, requireIdentityKey } from './config.js';
 
@@ -112,5 +115,17 @@ describe('loadConfig', () => {
       loadConfig('context', { NUNCHI_IDENTITY_CACHE_TTL_MS: '60000', NUNCHI_HTTP_HANDLER_TIMEOUT_MS: '90000' }).httpTimeouts.handlerMs,
       90_000,
     );
+  });
+
+  it('reads a NATS identity from the environment or a password file, and names its reply subjects after it', () => {
+    assert.deepEqual([loadConfig('decision', {}).nats.auth, loadConfig('decision', {}).nats.inboxPrefix], [undefined, '_INBOX']);
+    const direct = loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD: 's3cret' }).nats;
+    assert.deepEqual([direct.auth, direct.inboxPrefix], [{ user: 'decision', password: 's3cret' }, '_INBOX_decision']);
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-config-'));
+    writeFileSync(join(dir, 'password'), 'from-a-file\n');
+    assert.equal(loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'password') }).nats.auth?.password, 'from-a-file');
+    assert.throws(() => loadConfig('decision', { NATS_USER: 'decision' }), /NATS_USER is set without NATS_PASSWORD/);
+    assert.throws(() => loadConfig('decision', { NATS_PASSWORD: 'x' }), /without NATS_USER/);
+    assert.throws(() => loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'missing') }), /NATS_PASSWORD_FILE=.* cannot be read/);
   });
 });

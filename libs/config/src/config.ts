@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { EnvReader } from './env-reader.js';
 
 export type ServiceName = 'ingestion' | 'context' | 'decision' | 'analytics' | 'cli';
@@ -16,6 +17,21 @@ export interface NatsConfig {
   leaseTtlMs: number;
   /** byte limit of each JetStream stream (see StreamMaxBytes) */
   streamMaxBytes: StreamMaxBytes;
+  /** who this process is to NATS; undefined: no credentials (a server without accounts: development, tests) */
+  auth: NatsAuth | undefined;
+  /**
+   * prefix of this process's reply subjects: `_INBOX_<user>` with credentials, so that the server can let each
+   * identity read its own replies only (docs/security.md); `_INBOX` without
+   */
+  inboxPrefix: string;
+  /** PEM file of the CA that signed the server's certificate: TLS to NATS (NATS_TLS_CA_FILE) */
+  tlsCaFile?: string;
+}
+
+/** User and password of one identity of the generated NATS configuration (`npm run nats:config`). */
+export interface NatsAuth {
+  user: string;
+  password: string;
 }
 
 /**
@@ -261,6 +277,7 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
     r.check('NATS_URL', ok, `"${server.trim()}" must be a nats://, tls://, ws:// or wss:// URL (several: comma-separated)`);
   }
   r.check('CASSANDRA_KEYSPACE', /^[a-z][a-z0-9_]{0,47}$/.test(keyspace), 'must be a lower-case CQL identifier');
+  const natsAuth = readNatsAuth(r);
 
   const config: NunchiConfig = {
     service,
@@ -286,6 +303,9 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
         dlq: r.int('NUNCHI_STREAM_DLQ_MAX_MIB', DEFAULT_STREAM_MAX_MIB.dlq, 1, 16_777_216) * MIB,
         leases: r.int('NUNCHI_STREAM_LEASES_MAX_MIB', DEFAULT_STREAM_MAX_MIB.leases, 1, 16_777_216) * MIB,
       },
+      auth: natsAuth,
+      inboxPrefix: natsAuth ? `_INBOX_${natsAuth.user}` : '_INBOX',
+      tlsCaFile: r.optional('NATS_TLS_CA_FILE'),
     },
     cassandra: {
       contactPoints,
@@ -338,6 +358,31 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
   return config;
 }
 
+/** NATS_USER with NATS_PASSWORD or NATS_PASSWORD_FILE (a mounted secret), or nothing. */
+function readNatsAuth(r: EnvReader): NatsAuth | undefined {
+  const user = r.optional('NATS_USER');
+  let password = r.optional('NATS_PASSWORD');
+  const file = r.optional('NATS_PASSWORD_FILE');
+  if (file !== undefined) {
+    try {
+      password = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      r.problems.push(`NATS_PASSWORD_FILE="${file}" cannot be read: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+  if (user === undefined) {
+    if (password !== undefined) r.problems.push('NATS_PASSWORD (or NATS_PASSWORD_FILE) is set without NATS_USER');
+    return undefined;
+  }
+  r.check('NATS_USER', /^[A-Za-z0-9_-]{1,64}$/.test(user), 'must be 1-64 of [A-Za-z0-9_-] (it names the reply subjects)');
+  if (!password) {
+    r.problems.push('NATS_USER is set without NATS_PASSWORD or NATS_PASSWORD_FILE');
+    return undefined;
+  }
+  return { user, password };
+}
+
 function isTimeZone(zone: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: zone });
@@ -353,6 +398,9 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_STREAM_REPLICAS', default: '1', meaning: 'replicas of each JetStream stream (3 on a NATS cluster)' },
   { name: 'NUNCHI_PARTITIONS', default: '16', meaning: 'customer partitions of EVENTS/ENRICHED (fixed when streams are created)' },
   { name: 'NUNCHI_DUPLICATE_WINDOW_MS', default: '120000', meaning: 'JetStream duplicate window, ms' },
+  { name: 'NATS_USER / NATS_PASSWORD', default: '(none)', meaning: 'this process\'s NATS identity (one per service and adapter: `npm run nats:config`, docs/security.md); none: a server without accounts' },
+  { name: 'NATS_PASSWORD_FILE', default: '(none)', meaning: 'read NATS_PASSWORD from this file (a mounted secret)' },
+  { name: 'NATS_TLS_CA_FILE', default: '(none)', meaning: 'PEM CA of the NATS server\'s certificate: connect with TLS (tls:// URLs)' },
   { name: 'NUNCHI_STREAM_EVENTS_MAX_MIB', default: '4096', meaning: 'byte limit of EVENTS, MiB (reserved by JetStream; when full, new events are refused with UNAVAILABLE_RETRY): size it for 7 days at the peak rate' },
   { name: 'NUNCHI_STREAM_ENRICHED_MAX_MIB', default: '2048', meaning: 'byte limit of ENRICHED, MiB (when full, context retries; nothing is dropped): one day at the peak rate' },
   { name: 'NUNCHI_STREAM_DECISIONS_MAX_MIB', default: '1024', meaning: 'byte limit of DECISIONS, MiB (when full, the oldest go)' },

@@ -18,6 +18,8 @@ export interface TestNatsServer {
   readonly port: number;
   /** the store directory (JetStream) and config file live here; removed by stop() */
   readonly dir: string;
+  /** what the server has logged so far (permission violations, …) */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -65,7 +67,7 @@ export async function startNatsServer(options: TestNatsOptions = {}): Promise<Te
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url: `nats://127.0.0.1:${port}`, port, dir, stop };
+  return { url: `nats://127.0.0.1:${port}`, port, dir, log: () => stderr, stop };
 }
 
 function freePort(): Promise<number> {
