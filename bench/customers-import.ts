@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { Resources } from '../apps/cli/src/resources.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { benchConfig, benchKeyspace, dropBenchKeyspace, prng, REGIONS } from './support.js';
+import { developmentModeUnlessConfigured } from '../tools/dev-mode.js';
 
 export interface ImportBenchOptions {
   /** profiles to import; @default 200_000 */
@@ -81,6 +82,7 @@ export function generateProfiles(n: number, seed = 7, identities: IdentityMix = 
 }
 
 export async function runImportBench(opts: ImportBenchOptions = {}): Promise<ImportBenchFigures> {
+  developmentModeUnlessConfigured((line) => (opts.log ?? console.log)(line));
   const log = opts.log ?? (() => undefined);
   const n = opts.customers ?? 200_000;
   const config = benchConfig();

@@ -34,6 +34,7 @@ import { loadConfig } from '@nunchi/config';
 import { Streams, Subjects, type IngestReply } from '@nunchi/contracts';
 import { connectNats, decodeJson, ensureStreams } from '@nunchi/messaging';
 import { startServices } from '../tools/services.js';
+import { developmentModeUnlessConfigured } from '../tools/dev-mode.js';
 
 export type Door = 'nats' | 'http' | 'http-batch';
 export type IdentifierKind = 'id' | 'loyaltyCard';
@@ -96,6 +97,7 @@ const DEFAULT_RUNS: Array<{ door: Door; identifier: IdentifierKind }> = [
 ];
 
 export async function runIngestionBench(opts: IngestionBenchOptions = {}): Promise<IngestionBenchResult> {
+  developmentModeUnlessConfigured((line) => (opts.log ?? console.log)(line));
   const log = opts.log ?? (() => undefined);
   const total = opts.events ?? 60_000;
   const customers = opts.customers ?? 20_000;

@@ -53,6 +53,7 @@ import {
 } from './population.js';
 import { sampleProcess, usageBetween, type ProcSample, type ProcUsage } from './proc-stats.js';
 import { summarize, type LatencySummary } from './stats.js';
+import { developmentModeUnlessConfigured } from '../tools/dev-mode.js';
 
 export interface SystemBenchOptions {
   quick?: boolean;
@@ -253,6 +254,7 @@ interface Bench {
 }
 
 export async function runSystemBench(options: SystemBenchOptions = {}): Promise<SystemBenchResult> {
+  developmentModeUnlessConfigured((line) => (options.log ?? console.log)(line));
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const quick = options.quick ?? false;
   const rates =

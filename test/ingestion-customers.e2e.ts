@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { requireIdentityKey } from '@nunchi/config';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { CustomerRepository, ErasureRepository, storedIdentityValue } from '@nunchi/cassandra';
 import { Headers, Subjects, type IngestReply } from '@nunchi/contracts';
@@ -145,7 +146,7 @@ describe('ingestion: customers changed outside the event flow', () => {
 
     // The card moves to lim as an import with --move-identifiers writes it, but no hint is sent (lost).
     const repo = new CustomerRepository(h.cql);
-    const value = storedIdentityValue('loyaltyCard', card, h.config.domain.identitySecret);
+    const value = storedIdentityValue('loyaltyCard', card, requireIdentityKey(h.config).secret);
     await repo.linkIdentity(lim, 'loyaltyCard', value, new Date());
     await repo.logIdentifierChanges([kang], new Date());
     await new Promise((r) => setTimeout(r, TTL_MS)); // what the import waits before it returns

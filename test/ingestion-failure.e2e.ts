@@ -116,8 +116,14 @@ describe('ingestion: failure without loss', () => {
 
   it('nunchi dlq list shows rejected input with its subject, reason, time and bytes; replay gets a fixed entry accepted once', async () => {
     const from = await lastSeq(h.nc, Streams.DLQ.name);
-    // A till whose clock runs 5 min 3 s ahead: rejected now, valid a few seconds later.
-    const ahead = { ...visit('ahead'), occurredAt: new Date(Date.now() + 303_000).toISOString() };
+    // A till whose clock runs 5 min 3 s ahead: rejected now, valid a few seconds later. It names its customer
+    // by phone, which the DLQ keeps sealed and the replay opens.
+    const phone = `010-${run.replace(/\D/g, '').padEnd(4, '7').slice(0, 4)}-5678`;
+    const ahead = {
+      ...visit('ahead'),
+      customer: { phone },
+      occurredAt: new Date(Date.now() + 303_000).toISOString(),
+    };
     const hopeless = {
       ...visit('hopeless'),
       type: 'purchase',
@@ -139,10 +145,11 @@ describe('ingestion: failure without loss', () => {
 
     const listed = await nunchi('dlq', 'list', '--stage', 'ingestion', '--limit', '1000');
     assert.equal(listed.code, 0, listed.out);
+    assert.ok(!listed.out.includes(phone), 'the phone number is not in the DLQ');
     assert.match(
       listed.out,
       new RegExp(
-        `#${first} \\S+Z ingestion mkt\\.in\\.pos\\.visit\\n    reason: VALIDATION_FAILED: occurredAt: more than 5 minutes in the future\\n    \\d+ bytes: \\{"id":"t${run}-ahead"`,
+        `#${first} \\S+Z ingestion mkt\\.in\\.pos\\.visit\\n    reason: VALIDATION_FAILED: occurredAt: more than 5 minutes in the future\\n    sealed \\(personal data\\): customer\\.phone\\n    \\d+ bytes: \\{"id":"t${run}-ahead"`,
       ),
     );
     assert.match(
@@ -160,7 +167,7 @@ describe('ingestion: failure without loss', () => {
     assert.equal(replayed.code, 0, replayed.out);
     assert.match(
       replayed.out,
-      new RegExp(`#${first} mkt\\.in\\.pos\\.visit: accepted — t${run}-ahead → t${run}-c`),
+      new RegExp(`#${first} mkt\\.in\\.pos\\.visit: accepted — t${run}-ahead → c-[0-9a-f]{24}`),
     );
     const again = await nunchi('dlq', 'replay', '--seq', String(first));
     assert.match(again.out, new RegExp(`#${first} mkt\\.in\\.pos\\.visit: skipped — already replayed`));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { requireIdentityKey } from '@nunchi/config';
 import { storedIdentityValue } from '@nunchi/cassandra';
 import { Streams, Subjects, type IngestReply } from '@nunchi/contracts';
 import { startServices, type RunningServices } from '../tools/services.js';
@@ -75,7 +76,7 @@ describe('ingestion: identity resolution', () => {
   });
 
   it('stores phone and e-mail only as HMAC: no clear text in identities, customer_identities or EVENTS', async () => {
-    const secret = h.config.domain.identitySecret;
+    const secret = requireIdentityKey(h.config).secret;
     for (const phone of phones) {
       const found = await h.cql.execute(
         'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',

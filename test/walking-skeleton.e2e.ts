@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { projectPath } from '@nunchi/config';
+import { identityKeys, projectPath } from '@nunchi/config';
 import { isHeldOut } from '@nunchi/rules';
 import { decisionIdOf, Headers, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts';
-import { decodeJson } from '@nunchi/messaging';
+import { decodeJson, unsealPersonalData } from '@nunchi/messaging';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { dadsPurchase, request, runId, seoulTime, startHarness, waitFor, type Harness } from './support/harness.js';
@@ -113,7 +113,7 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     assert.ok(decision.explanation.some((l) => l.includes('audience')));
   });
 
-  it('answers an invalid event with every problem by path and keeps its bytes in the DLQ', async () => {
+  it('answers an invalid event with every problem by path and keeps its bytes in the DLQ, the loyalty card sealed', async () => {
     const jsm = await jetstreamManager(h.nc);
     const before = (await jsm.streams.info('DLQ')).state.last_seq;
     const bad = { ...dadsPurchase(`t${run}-bad`, { loyaltyCard: dad.card }, store, seoulTime('19:08')), payload: { amount: 5, currency: 'WON', items: [] } };
@@ -129,7 +129,13 @@ describe('walking skeleton: till → ingestion → context → decision → offe
       if (info.state.last_seq <= before) return undefined;
       return jsm.streams.getMessage('DLQ', { last_by_subj: Subjects.dlq('ingestion') });
     });
-    assert.deepEqual(JSON.parse(new TextDecoder().decode(stored!.data)), bad);
+    const kept = new TextDecoder().decode(stored!.data);
+    assert.ok(!kept.includes(dad.card), 'the loyalty card is not kept readable');
+    const body = JSON.parse(kept) as typeof bad;
+    assert.match(body.customer.loyaltyCard ?? '', /^sealed:v1:dev:/);
+    assert.deepEqual({ ...body, customer: bad.customer }, bad, 'everything else is kept as sent');
+    assert.equal(stored!.header.get(Headers.dlqSealed), 'customer.loyaltyCard');
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(unsealPersonalData(stored!.data, identityKeys(h.config)))), bad);
     assert.equal(stored!.header.get(Headers.dlqSubject), Subjects.inbound('pos', 'purchase'));
     assert.match(stored!.header.get(Headers.dlqReason), /payload\.currency/);
   });

@@ -6,6 +6,7 @@ import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { sendEvents } from '../apps/cli/src/commands/events.js';
 import { DEMO_STEPS, demoDay } from './demo-script.js';
+import { developmentModeUnlessConfigured } from './dev-mode.js';
 import { ensureInfra } from './infra.js';
 import { freshKeyspace, startOwnNats } from './sandbox.js';
 import { startServices, type RunningServices } from './services.js';
@@ -18,6 +19,7 @@ const DEMO_NATS_PORT = 14298;
 async function main(): Promise<void> {
   const started = Date.now();
   say('Nunchi demo — one day at a Bundang hypermarket\n');
+  developmentModeUnlessConfigured((line) => say(`   ${line}\n`));
 
   say('1. infrastructure (Cassandra, NATS, Zipkin)');
   await ensureInfra((line) => say(`   ${line}`));

@@ -33,6 +33,8 @@ export interface StartOptions {
   services?: ReadonlyArray<(typeof SERVICES)[number]>;
   /** extra Node flags for every service, e.g. `--cpu-prof` (the bench's --profile) */
   nodeArgs?: string[];
+  /** environment of one service on top of `env`: its own NATS identity (NATS_USER, NATS_PASSWORD), say */
+  envOf?: (service: (typeof SERVICES)[number]) => Record<string, string | undefined>;
 }
 
 /** Starts the services as child processes (exactly as deployed: one process each) and waits until all are ready. */
@@ -50,7 +52,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
     const port = Number(env[`NUNCHI_${name.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[name]);
     urls[name] = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, ['--enable-source-maps', ...(NODE_FLAGS[name] ?? []), ...(options.nodeArgs ?? []), projectPath('dist', 'apps', name, 'src', 'main.js')], {
-      env: { ...env, FORCE_COLOR: '0' },
+      env: { ...env, ...options.envOf?.(name), FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.set(name, child);

@@ -1,10 +1,12 @@
 import { migrate } from '@nunchi/cassandra';
 import { loadConfig, projectPath } from '@nunchi/config';
+import { developmentModeUnlessConfigured } from './dev-mode.js';
 import { ensureInfra } from './infra.js';
 import { startServices } from './services.js';
 
 /** npm start: infrastructure if needed, migrations, then the four services in the foreground until Ctrl-C. */
 async function main(): Promise<void> {
+  developmentModeUnlessConfigured((line) => console.log(`start     ${line}`));
   await ensureInfra((line) => console.log(`infra     ${line}`));
   const config = loadConfig('cli');
   const report = await migrate(config.cassandra, projectPath('cql'), (line) => console.log(`migrate   ${line}`));

@@ -556,7 +556,8 @@ dlq
           continue;
         }
         const status = e.replayed ? ` [replayed: accepted as ${e.replayed.id}]` : e.replayOf !== undefined ? ` [failed replay of #${e.replayOf}]` : '';
-        console.log(`#${e.seq} ${e.at} ${e.stage} ${e.subject}${status}\n    reason: ${e.reason}\n    ${e.data.length} bytes: ${preview(e.data)}`);
+        const sealed = e.sealed ? `\n    sealed (personal data): ${e.sealed.join(', ')}` : '';
+        console.log(`#${e.seq} ${e.at} ${e.stage} ${e.subject}${status}\n    reason: ${e.reason}${sealed}\n    ${e.data.length} bytes: ${preview(e.data)}`);
       }
     }),
   );

@@ -13,6 +13,7 @@ await bootOrExit(async () => {
     port: config.httpPort,
     host: config.httpHost,
     beforeInit: connectMessaging,
+    timeouts: config.httpTimeouts,
     openApi: { title: 'Nunchi context', description: "Customers' profiles and context snapshots." },
   });
 });

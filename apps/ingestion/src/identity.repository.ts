@@ -8,7 +8,7 @@ import {
   storedIdentityValue,
   type CqlClient,
 } from '@nunchi/cassandra';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG, requireIdentityKey, type IdentityKey, type NunchiConfig } from '@nunchi/config';
 import type { IdentityType } from '@nunchi/contracts';
 import { meter } from '@nunchi/telemetry';
 import { CustomerChanges } from './customer-changes.js';
@@ -79,6 +79,13 @@ export class IdentityRepository {
   private readonly created = meter().createCounter('nunchi_ingestion_customers_created_total', {
     description: 'anonymous customers created for an identifier seen for the first time, by id_type',
   });
+  private readonly rekeyed = meter().createCounter('nunchi_ingestion_identities_rekeyed_total', {
+    description:
+      'identities found under a previous identity key and stored again under the current one, by id_type',
+  });
+  /** the key identities are stored under; the previous ones are read during a rotation (docs/security.md) */
+  private readonly key: IdentityKey;
+  private readonly previousKeys: IdentityKey[];
 
   constructor(
     @Inject(CQL_CLIENT) private readonly client: CqlClient,
@@ -86,6 +93,8 @@ export class IdentityRepository {
     private readonly changes: CustomerChanges,
   ) {
     this.ttlMs = config.domain.identityCacheTtlMs;
+    this.key = requireIdentityKey(config);
+    this.previousKeys = config.domain.previousIdentityKeys;
     changes.onIdentifiersChanged((ids) => this.drop(ids));
   }
 
@@ -119,12 +128,14 @@ export class IdentityRepository {
 
   /** Reads the identifier's owner (always: the caller found nothing fresh in the cache), creating one if allowed. */
   async resolve(type: IdentityType, rawValue: string): Promise<Resolution> {
-    const value = storedIdentityValue(type, rawValue, this.config.domain.identitySecret);
+    const value = storedIdentityValue(type, rawValue, this.key.secret);
     const key = `${type}\u0000${value}`;
     const readAtMs = performance.now();
     const hints = this.hints;
     const found = (await run(this.client, Q.findIdentity, [type, value])).first();
     if (found) return this.owned(key, found['customer_id'] as string, readAtMs, hints, false);
+    const rekeyed = await this.rekey(type, rawValue, value);
+    if (rekeyed) return this.owned(key, rekeyed, readAtMs, hints, false);
     if (this.config.domain.unknownIdentifiers === 'refuse') return { kind: 'unknown' };
 
     // The id is derived from the identifier, unless a customer of that id was erased: an erased id is never
@@ -139,6 +150,28 @@ export class IdentityRepository {
       this.created.add(1, { id_type: type });
     }
     return this.owned(key, customerId, readAtMs, hints, applied);
+  }
+
+  /**
+   * During a key rotation: the owner of an identity stored under a previous key, now stored under the current
+   * one too (a claim, so a concurrent first sighting under the new key agrees), or undefined. Only for
+   * identifiers no current-key row has, so a rotation costs reads for new identifiers only.
+   */
+  private async rekey(type: IdentityType, rawValue: string, value: string): Promise<string | undefined> {
+    for (const previous of this.previousKeys) {
+      const old = storedIdentityValue(type, rawValue, previous.secret);
+      if (old === value) continue; // a type stored as sent (loyalty card, device id): no other row to find
+      const found = (await run(this.client, Q.findIdentity, [type, old])).first();
+      if (!found) continue;
+      const owner = found['customer_id'] as string;
+      const claim = (await run(this.client, Q.claimIdentity, [type, value, owner, new Date()])).first();
+      if (!(claim['[applied]'] as boolean)) return claim['customer_id'] as string;
+      // indexed with the customer, so that erasure deletes the new row with the old one
+      await run(this.client, Q.indexIdentity, [owner, type, value]);
+      this.rekeyed.add(1, { id_type: type });
+      return owner;
+    }
+    return undefined;
   }
 
   /** Drops what is cached about these customers (the customers-changed hint): the next event reads again. */
@@ -187,7 +220,7 @@ export class IdentityRepository {
   }
 
   private keyOf(type: IdentityType, rawValue: string): string {
-    return `${type}\u0000${storedIdentityValue(type, rawValue, this.config.domain.identitySecret)}`;
+    return `${type}\u0000${storedIdentityValue(type, rawValue, this.key.secret)}`;
   }
 
   /**

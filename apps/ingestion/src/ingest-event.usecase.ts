@@ -11,8 +11,8 @@ import {
   type IdentityType,
   type IngestReply,
 } from '@nunchi/contracts';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { decodeJson, DecodeError, KeyedSerializer, Publisher } from '@nunchi/messaging';
+import { CONFIG, requireIdentityKey, type IdentityKey, type NunchiConfig } from '@nunchi/config';
+import { decodeJson, DecodeError, KeyedSerializer, Publisher, sealPersonalData } from '@nunchi/messaging';
 import {
   context,
   latencyHistogram,
@@ -90,13 +90,17 @@ export class IngestEventUseCase {
     'nunchi_ingestion_ack_ms',
     'milliseconds from receipt to the answer: stored in JetStream, or the error',
   );
+  /** seals personal data in what goes to the DLQ */
+  private readonly identityKey: IdentityKey;
 
   constructor(
     @Inject(CONFIG) private readonly config: NunchiConfig,
     private readonly publisher: Publisher,
     private readonly identities: IdentityRepository,
     private readonly admission: Admission,
-  ) {}
+  ) {
+    this.identityKey = requireIdentityKey(config);
+  }
 
   execute(input: IngestInput): Promise<IngestReply> {
     const startedMs = performance.now();
@@ -297,14 +301,19 @@ export class IngestEventUseCase {
     const id = idOf(input.body);
     try {
       const bytes = input.bytes ?? new TextEncoder().encode(JSON.stringify(input.body) ?? '');
+      // Loyalty cards, phones, e-mails and device ids are kept sealed, not as sent (docs/security.md).
+      const sealed = sealPersonalData(bytes, this.identityKey);
       // A replay that fails again is kept once per DLQ entry (within the duplicate window), marked as such.
       await this.publisher.deadLetter(
         'ingestion',
         input.origin,
-        bytes,
+        sealed.data,
         contract.message,
         input.replayOf ? `replay-of:${input.replayOf}` : undefined,
-        input.replayOf ? { [Headers.dlqReplayOf]: input.replayOf } : undefined,
+        {
+          ...(input.replayOf ? { [Headers.dlqReplayOf]: input.replayOf } : {}),
+          ...(sealed.paths.length ? { [Headers.dlqSealed]: sealed.paths.join(',').slice(0, 1024) } : {}),
+        },
       );
     } catch (dlqError) {
       this.logger.error(

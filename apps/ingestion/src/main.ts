@@ -14,6 +14,7 @@ await bootOrExit(async () => {
     port: config.httpPort,
     host: config.httpHost,
     beforeInit: connectMessaging,
+    timeouts: config.httpTimeouts,
     bodyAsBytes: true,
     bodyLimit: MAX_BODY_BYTES,
     openApi: {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, identityKeys, loadConfig, requireIdentityKey } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults', () => {
@@ -30,17 +33,99 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'all' }), /NUNCHI_TRACE_DETAIL/);
   });
 
-  it('requires an identity secret in production', () => {
-    assert.throws(() => loadConfig('ingestion', { NODE_ENV: 'production' }), /NUNCHI_IDENTITY_SECRET/);
-    assert.equal(loadConfig('ingestion', { NODE_ENV: 'production', NUNCHI_IDENTITY_SECRET: 'x'.repeat(32) }).domain.identitySecret.length, 32);
+  it('requires an identity key outside an explicit development mode, naming the variable and the way out', () => {
+    for (const env of [{}, { NODE_ENV: 'production' }, { NODE_ENV: 'staging' }, { NUNCHI_DEV_MODE: '0', NODE_ENV: 'test' }]) {
+      assert.equal(loadConfig('ingestion', { NUNCHI_IDENTITY_SECRET: 'x'.repeat(32), ...env }).domain.identityKey?.secret, 'x'.repeat(32));
+      assert.throws(
+        () => loadConfig('ingestion', env),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError);
+          assert.match(e.message, /NUNCHI_IDENTITY_SECRET is not set, and outside development mode there is no default/);
+          assert.match(e.message, /NUNCHI_DEV_MODE=1/);
+          return true;
+        },
+        JSON.stringify(env),
+      );
+    }
+    // The CLI and the services that never hash identities start without one; a command that needs it says so.
+    const cli = loadConfig('cli', {});
+    assert.equal(cli.domain.identityKey, undefined);
+    assert.throws(() => requireIdentityKey(cli), /NUNCHI_IDENTITY_SECRET is not set/);
+    assert.equal(loadConfig('decision', {}).domain.identityKey, undefined);
+  });
+
+  it('uses the public development key only in development mode, said explicitly', () => {
+    for (const env of [{ NUNCHI_DEV_MODE: '1' }, { NODE_ENV: 'development' }, { NODE_ENV: 'test' }]) {
+      const c = loadConfig('ingestion', env);
+      assert.equal(c.devMode, true);
+      assert.equal(requireIdentityKey(c).id, 'dev');
+    }
+    assert.equal(loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_SECRET: 'y'.repeat(20) }).domain.identityKey?.id, 'k1');
+    assert.throws(() => loadConfig('ingestion', { NODE_ENV: 'production', NUNCHI_DEV_MODE: '1' }), /NUNCHI_DEV_MODE cannot be on when NODE_ENV=production/);
+  });
+
+  it('reads the key id and the previous keys of a rotation', () => {
+    const c = loadConfig('ingestion', {
+      NUNCHI_IDENTITY_SECRET: 'n'.repeat(24),
+      NUNCHI_IDENTITY_KEY_ID: '2026-12',
+      NUNCHI_IDENTITY_PREVIOUS_KEYS: 'k1:' + 'o'.repeat(24) + ', k0:' + 'p:q'.repeat(8),
+    });
+    assert.deepEqual(identityKeys(c), [
+      { id: '2026-12', secret: 'n'.repeat(24) },
+      { id: 'k1', secret: 'o'.repeat(24) },
+      { id: 'k0', secret: 'p:q'.repeat(8) },
+    ]);
+    assert.throws(() => loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_KEY_ID: 'a b' }), /NUNCHI_IDENTITY_KEY_ID/);
+    assert.throws(() => loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_PREVIOUS_KEYS: 'k1:short' }), /NUNCHI_IDENTITY_PREVIOUS_KEYS must be/);
+    assert.throws(
+      () => loadConfig('ingestion', { NUNCHI_IDENTITY_SECRET: 'n'.repeat(24), NUNCHI_IDENTITY_PREVIOUS_KEYS: 'k1:' + 'o'.repeat(24) }),
+      /names key id "k1" twice/,
+    );
   });
 
   it('reads what ingestion does with unknown identifiers, and how long it trusts its identity cache', () => {
-    const defaults = loadConfig('ingestion', {}).domain;
+    const defaults = loadConfig('ingestion', { NUNCHI_DEV_MODE: '1' }).domain;
     assert.deepEqual([defaults.unknownIdentifiers, defaults.identityCacheTtlMs], ['create', 5000]);
-    const set = loadConfig('ingestion', { NUNCHI_UNKNOWN_IDENTIFIERS: 'refuse', NUNCHI_IDENTITY_CACHE_TTL_MS: '1500' }).domain;
+    const set = loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_UNKNOWN_IDENTIFIERS: 'refuse', NUNCHI_IDENTITY_CACHE_TTL_MS: '1500' }).domain;
     assert.deepEqual([set.unknownIdentifiers, set.identityCacheTtlMs], ['refuse', 1500]);
     assert.throws(() => loadConfig('ingestion', { NUNCHI_UNKNOWN_IDENTIFIERS: 'ignore' }), /NUNCHI_UNKNOWN_IDENTIFIERS/);
     assert.throws(() => loadConfig('ingestion', { NUNCHI_IDENTITY_CACHE_TTL_MS: '0' }), /NUNCHI_IDENTITY_CACHE_TTL_MS/);
+  });
+
+  it('gives every stream a byte limit, in MiB from the environment', () => {
+    const defaults = loadConfig('decision', {}).nats.streamMaxBytes;
+    assert.deepEqual(defaults, {
+      events: 4096 * 1_048_576,
+      enriched: 2048 * 1_048_576,
+      decisions: 1024 * 1_048_576,
+      dlq: 256 * 1_048_576,
+      leases: 16 * 1_048_576,
+    });
+    assert.equal(loadConfig('decision', { NUNCHI_STREAM_DLQ_MAX_MIB: '8' }).nats.streamMaxBytes.dlq, 8 * 1_048_576);
+    assert.throws(() => loadConfig('decision', { NUNCHI_STREAM_EVENTS_MAX_MIB: '0' }), /NUNCHI_STREAM_EVENTS_MAX_MIB/);
+  });
+
+  it('bounds HTTP requests in time, leaving an erasure the time it waits', () => {
+    assert.deepEqual(loadConfig('context', {}).httpTimeouts, { requestMs: 10_000, handlerMs: 60_000, keepAliveMs: 30_000 });
+    assert.throws(
+      () => loadConfig('context', { NUNCHI_IDENTITY_CACHE_TTL_MS: '60000' }),
+      /NUNCHI_HTTP_HANDLER_TIMEOUT_MS must exceed NUNCHI_IDENTITY_CACHE_TTL_MS \+ 10000 \(70000\)/,
+    );
+    assert.equal(
+      loadConfig('context', { NUNCHI_IDENTITY_CACHE_TTL_MS: '60000', NUNCHI_HTTP_HANDLER_TIMEOUT_MS: '90000' }).httpTimeouts.handlerMs,
+      90_000,
+    );
+  });
+
+  it('reads a NATS identity from the environment or a password file, and names its reply subjects after it', () => {
+    assert.deepEqual([loadConfig('decision', {}).nats.auth, loadConfig('decision', {}).nats.inboxPrefix], [undefined, '_INBOX']);
+    const direct = loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD: 's3cret' }).nats;
+    assert.deepEqual([direct.auth, direct.inboxPrefix], [{ user: 'decision', password: 's3cret' }, '_INBOX_decision']);
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-config-'));
+    writeFileSync(join(dir, 'password'), 'from-a-file\n');
+    assert.equal(loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'password') }).nats.auth?.password, 'from-a-file');
+    assert.throws(() => loadConfig('decision', { NATS_USER: 'decision' }), /NATS_USER is set without NATS_PASSWORD/);
+    assert.throws(() => loadConfig('decision', { NATS_PASSWORD: 'x' }), /without NATS_USER/);
+    assert.throws(() => loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'missing') }), /NATS_PASSWORD_FILE=.* cannot be read/);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { EnvReader } from './env-reader.js';
 
 export type ServiceName = 'ingestion' | 'context' | 'decision' | 'analytics' | 'cli';
@@ -14,6 +15,56 @@ export interface NatsConfig {
   duplicateWindowMs: number;
   /** partition lease lifetime without renewal, milliseconds: a dead replica's partitions move after about 1.25× this */
   leaseTtlMs: number;
+  /** byte limit of each JetStream stream (see StreamMaxBytes) */
+  streamMaxBytes: StreamMaxBytes;
+  /** who this process is to NATS; undefined: no credentials (a server without accounts: development, tests) */
+  auth: NatsAuth | undefined;
+  /**
+   * prefix of this process's reply subjects: `_INBOX_<user>` with credentials, so that the server can let each
+   * identity read its own replies only (docs/security.md); `_INBOX` without
+   */
+  inboxPrefix: string;
+  /** PEM file of the CA that signed the server's certificate: TLS to NATS (NATS_TLS_CA_FILE) */
+  tlsCaFile?: string;
+}
+
+/** User and password of one identity of the generated NATS configuration (`npm run nats:config`). */
+export interface NatsAuth {
+  user: string;
+  password: string;
+}
+
+/**
+ * Bytes each stream may hold. JetStream reserves them on its disk when the stream is created, so a flood on
+ * one stream (rejected input into DLQ, say) cannot take the space another needs. At the limit, EVENTS and
+ * ENRICHED refuse new messages (nothing accepted is ever dropped: ingestion answers UNAVAILABLE_RETRY), while
+ * DECISIONS, DLQ and LEASES drop their oldest. Size EVENTS for its 7 days of retention at the peak rate.
+ */
+export interface StreamMaxBytes {
+  events: number;
+  enriched: number;
+  decisions: number;
+  dlq: number;
+  leases: number;
+}
+
+/** MiB per stream unless configured: 7.3 GiB in all, which a laptop's or a CI runner's disk can reserve. */
+export const DEFAULT_STREAM_MAX_MIB: Readonly<StreamMaxBytes> = Object.freeze({
+  events: 4096,
+  enriched: 2048,
+  decisions: 1024,
+  dlq: 256,
+  leases: 16,
+});
+
+/** Time limits of the HTTP servers, milliseconds: a slow or stuck client cannot hold a socket for ever. */
+export interface HttpTimeouts {
+  /** to receive a whole request, headers and body (slow senders are cut off with 408) */
+  requestMs: number;
+  /** to answer a request once received; past it the caller gets 503 (the work itself is not interrupted) */
+  handlerMs: number;
+  /** an idle connection, kept alive between requests, is closed after this */
+  keepAliveMs: number;
 }
 
 export interface CassandraConfig {
@@ -43,8 +94,17 @@ export interface TelemetryConfig {
 export interface DomainConfig {
   /** IANA timezone whose local day bounds daily rollups and caps */
   timeZone: string;
-  /** HMAC key for phone and email identities; never logged */
-  identitySecret: string;
+  /**
+   * The current key of identities: the HMAC key of stored phone numbers and e-mail addresses, and the key that
+   * seals personal data in the DLQ. Undefined when none is configured outside development mode: ingestion then
+   * refuses to start, and a CLI command that needs it fails naming the variable (requireIdentityKey). Never logged.
+   */
+  identityKey: IdentityKey | undefined;
+  /**
+   * Keys retired by a rotation and still read (NUNCHI_IDENTITY_PREVIOUS_KEYS): an identity stored under one is
+   * found and stored again under the current key; a DLQ entry sealed with one can still be replayed.
+   */
+  previousIdentityKeys: IdentityKey[];
   /** days an event is kept in customer_events */
   eventTtlDays: number;
   /** milliseconds from receipt within which an offer must reach the channel, else recorded as late */
@@ -74,11 +134,25 @@ export interface DomainConfig {
   ledgerCacheMaxMiB: number;
 }
 
+/** A secret with the id that names it wherever its work is kept (sealed DLQ entries) and in a rotation. */
+export interface IdentityKey {
+  /** [A-Za-z0-9_-]{1,32}; "dev" for the development key */
+  id: string;
+  /** at least 16 characters */
+  secret: string;
+}
+
 export interface NunchiConfig {
   service: ServiceName;
+  /**
+   * An explicit development mode (NUNCHI_DEV_MODE=1, or NODE_ENV=development or test): the only mode in which
+   * the public development identity key stands in for a missing NUNCHI_IDENTITY_SECRET.
+   */
+  devMode: boolean;
   /** HTTP port of this service */
   httpPort: number;
   httpHost: string;
+  httpTimeouts: HttpTimeouts;
   nats: NatsConfig;
   cassandra: CassandraConfig;
   telemetry: TelemetryConfig;
@@ -111,15 +185,79 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
   cli: 0,
 };
 
-const DEV_IDENTITY_SECRET = 'nunchi-dev-only-identity-secret';
+const MIB = 1_048_576;
+
+/** Public (it is in the source): protects nothing, so it is used only in an explicit development mode. */
+const DEV_IDENTITY_KEY: IdentityKey = Object.freeze({ id: 'dev', secret: 'nunchi-dev-only-identity-secret' });
+const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** What to do without a key, for every message that reports one missing. */
+const NO_KEY =
+  'is not set, and outside development mode there is no default: it is the key that protects customers\' phone ' +
+  'numbers and e-mail addresses (HMAC) and the personal data kept in the DLQ. Set it to a random secret of at ' +
+  'least 16 characters, the same for every service and the CLI (e.g. `openssl rand -base64 48`); or, on a ' +
+  'development machine, set NUNCHI_DEV_MODE=1 to use the public development key';
+
+/**
+ * The identity key, or a ConfigError naming NUNCHI_IDENTITY_SECRET: for the CLI commands that hash or seal
+ * personal data (the services that need it check at boot).
+ */
+export function requireIdentityKey(config: NunchiConfig): IdentityKey {
+  if (!config.domain.identityKey) throw new ConfigError([`NUNCHI_IDENTITY_SECRET ${NO_KEY}`]);
+  return config.domain.identityKey;
+}
+
+/** Every key the process can read with, the current one first. */
+export function identityKeys(config: NunchiConfig): IdentityKey[] {
+  return [...(config.domain.identityKey ? [config.domain.identityKey] : []), ...config.domain.previousIdentityKeys];
+}
+
+/** The services that hash or seal personal data on every event, and so cannot start without the key. */
+const NEEDS_IDENTITY_KEY: readonly ServiceName[] = ['ingestion'];
+
+function readIdentityKeys(
+  r: EnvReader,
+  service: ServiceName,
+  devMode: boolean,
+): { identityKey: IdentityKey | undefined; previousIdentityKeys: IdentityKey[] } {
+  const secret = r.optional('NUNCHI_IDENTITY_SECRET');
+  const keyId = r.optional('NUNCHI_IDENTITY_KEY_ID');
+  if (keyId !== undefined) r.check('NUNCHI_IDENTITY_KEY_ID', KEY_ID.test(keyId), 'must be 1-32 of [A-Za-z0-9_-]');
+  let identityKey: IdentityKey | undefined;
+  if (secret !== undefined) {
+    r.check('NUNCHI_IDENTITY_SECRET', secret.length >= 16, 'must be at least 16 characters');
+    identityKey = { id: keyId ?? 'k1', secret };
+  } else if (devMode) identityKey = DEV_IDENTITY_KEY;
+  else if (NEEDS_IDENTITY_KEY.includes(service)) r.problems.push(`NUNCHI_IDENTITY_SECRET ${NO_KEY}`);
+
+  const previousIdentityKeys: IdentityKey[] = [];
+  for (const item of (r.optional('NUNCHI_IDENTITY_PREVIOUS_KEYS') ?? '').split(',')) {
+    if (item.trim() === '') continue;
+    const at = item.indexOf(':');
+    const id = item.slice(0, Math.max(0, at)).trim();
+    const old = item.slice(at + 1).trim();
+    if (at < 0 || !KEY_ID.test(id) || old.length < 16) {
+      r.problems.push(
+        `NUNCHI_IDENTITY_PREVIOUS_KEYS must be <key id>:<secret> pairs, comma-separated (ids 1-32 of [A-Za-z0-9_-], secrets of 16 characters or more)`,
+      );
+      continue;
+    }
+    if (id === identityKey?.id || previousIdentityKeys.some((k) => k.id === id))
+      r.problems.push(`NUNCHI_IDENTITY_PREVIOUS_KEYS names key id "${id}" twice (or the current key's id)`);
+    else previousIdentityKeys.push({ id, secret: old });
+  }
+  return { identityKey, previousIdentityKeys };
+}
 
 /** The one place that reads the environment. Throws ConfigError listing every bad key. */
 export function loadConfig(service: ServiceName, env: Record<string, string | undefined> = process.env): NunchiConfig {
   const r = new EnvReader(env);
   const upper = service.toUpperCase();
-  const production = r.string('NODE_ENV', 'development') === 'production';
-  const identitySecret = r.string('NUNCHI_IDENTITY_SECRET', production ? '' : DEV_IDENTITY_SECRET);
-  r.check('NUNCHI_IDENTITY_SECRET', identitySecret.length >= 16, 'must be at least 16 characters (required when NODE_ENV=production)');
+  // Development mode is said explicitly, never assumed from a missing NODE_ENV: an operator's shell sets nothing.
+  const nodeEnv = r.optional('NODE_ENV');
+  const devMode = r.bool('NUNCHI_DEV_MODE', nodeEnv === 'development' || nodeEnv === 'test');
+  r.check('NUNCHI_DEV_MODE', !(devMode && nodeEnv === 'production'), 'cannot be on when NODE_ENV=production');
+  const { identityKey, previousIdentityKeys } = readIdentityKeys(r, service, devMode);
   const timeZone = r.string('NUNCHI_TIMEZONE', 'Asia/Seoul');
   r.check('NUNCHI_TIMEZONE', isTimeZone(timeZone), `"${timeZone}" is not an IANA timezone`);
   const contactPoints = r
@@ -139,11 +277,18 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
     r.check('NATS_URL', ok, `"${server.trim()}" must be a nats://, tls://, ws:// or wss:// URL (several: comma-separated)`);
   }
   r.check('CASSANDRA_KEYSPACE', /^[a-z][a-z0-9_]{0,47}$/.test(keyspace), 'must be a lower-case CQL identifier');
+  const natsAuth = readNatsAuth(r);
 
   const config: NunchiConfig = {
     service,
+    devMode,
     httpPort: r.int(`NUNCHI_${upper}_PORT`, DEFAULT_PORTS[service], 0, 65535),
     httpHost: r.string('NUNCHI_HTTP_HOST', '127.0.0.1'),
+    httpTimeouts: {
+      requestMs: r.int('NUNCHI_HTTP_REQUEST_TIMEOUT_MS', 10_000, 100, 600_000),
+      handlerMs: r.int('NUNCHI_HTTP_HANDLER_TIMEOUT_MS', 60_000, 100, 3_600_000),
+      keepAliveMs: r.int('NUNCHI_HTTP_KEEP_ALIVE_MS', 30_000, 100, 600_000),
+    },
     nats: {
       url: natsUrl,
       servers: natsUrl.split(',').map((s) => s.trim()),
@@ -151,6 +296,16 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       partitions: r.int('NUNCHI_PARTITIONS', 16, 1, 1024),
       duplicateWindowMs: r.int('NUNCHI_DUPLICATE_WINDOW_MS', 120_000, 1_000, 86_400_000),
       leaseTtlMs: r.int('NUNCHI_LEASE_TTL_MS', 6_000, 1_000, 60_000),
+      streamMaxBytes: {
+        events: r.int('NUNCHI_STREAM_EVENTS_MAX_MIB', DEFAULT_STREAM_MAX_MIB.events, 1, 16_777_216) * MIB,
+        enriched: r.int('NUNCHI_STREAM_ENRICHED_MAX_MIB', DEFAULT_STREAM_MAX_MIB.enriched, 1, 16_777_216) * MIB,
+        decisions: r.int('NUNCHI_STREAM_DECISIONS_MAX_MIB', DEFAULT_STREAM_MAX_MIB.decisions, 1, 16_777_216) * MIB,
+        dlq: r.int('NUNCHI_STREAM_DLQ_MAX_MIB', DEFAULT_STREAM_MAX_MIB.dlq, 1, 16_777_216) * MIB,
+        leases: r.int('NUNCHI_STREAM_LEASES_MAX_MIB', DEFAULT_STREAM_MAX_MIB.leases, 1, 16_777_216) * MIB,
+      },
+      auth: natsAuth,
+      inboxPrefix: natsAuth ? `_INBOX_${natsAuth.user}` : '_INBOX',
+      tlsCaFile: r.optional('NATS_TLS_CA_FILE'),
     },
     cassandra: {
       contactPoints,
@@ -170,7 +325,8 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
     },
     domain: {
       timeZone,
-      identitySecret,
+      identityKey,
+      previousIdentityKeys,
       eventTtlDays: r.int('NUNCHI_EVENT_TTL_DAYS', 400, 1, 3650),
       slaMs: r.int('NUNCHI_SLA_MS', 2_000, 1, 600_000),
       maxOffersPerCustomerPerDay: r.int('NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', 3, 0, 1000),
@@ -183,6 +339,12 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       ledgerCacheMaxMiB: r.int('NUNCHI_LEDGER_CACHE_MAX_MIB', 128, 0, 1_048_576),
     },
   };
+  // An erasure answers no sooner than the identity cache TTL (README, "Who an event is for"): leave it room.
+  r.check(
+    'NUNCHI_HTTP_HANDLER_TIMEOUT_MS',
+    config.httpTimeouts.handlerMs > config.domain.identityCacheTtlMs + 10_000,
+    `must exceed NUNCHI_IDENTITY_CACHE_TTL_MS + 10000 (${config.domain.identityCacheTtlMs + 10_000}): an erasure waits that long before it answers`,
+  );
   const failpoint = r.optional('NUNCHI_FAILPOINT');
   if (failpoint !== undefined) {
     const [point, eventId] = failpoint.split('=', 2);
@@ -194,6 +356,31 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
   }
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
+}
+
+/** NATS_USER with NATS_PASSWORD or NATS_PASSWORD_FILE (a mounted secret), or nothing. */
+function readNatsAuth(r: EnvReader): NatsAuth | undefined {
+  const user = r.optional('NATS_USER');
+  let password = r.optional('NATS_PASSWORD');
+  const file = r.optional('NATS_PASSWORD_FILE');
+  if (file !== undefined) {
+    try {
+      password = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      r.problems.push(`NATS_PASSWORD_FILE="${file}" cannot be read: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+  if (user === undefined) {
+    if (password !== undefined) r.problems.push('NATS_PASSWORD (or NATS_PASSWORD_FILE) is set without NATS_USER');
+    return undefined;
+  }
+  r.check('NATS_USER', /^[A-Za-z0-9_-]{1,64}$/.test(user), 'must be 1-64 of [A-Za-z0-9_-] (it names the reply subjects)');
+  if (!password) {
+    r.problems.push('NATS_USER is set without NATS_PASSWORD or NATS_PASSWORD_FILE');
+    return undefined;
+  }
+  return { user, password };
 }
 
 function isTimeZone(zone: string): boolean {
@@ -211,6 +398,17 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_STREAM_REPLICAS', default: '1', meaning: 'replicas of each JetStream stream (3 on a NATS cluster)' },
   { name: 'NUNCHI_PARTITIONS', default: '16', meaning: 'customer partitions of EVENTS/ENRICHED (fixed when streams are created)' },
   { name: 'NUNCHI_DUPLICATE_WINDOW_MS', default: '120000', meaning: 'JetStream duplicate window, ms' },
+  { name: 'NATS_USER / NATS_PASSWORD', default: '(none)', meaning: 'this process\'s NATS identity (one per service and adapter: `npm run nats:config`, docs/security.md); none: a server without accounts' },
+  { name: 'NATS_PASSWORD_FILE', default: '(none)', meaning: 'read NATS_PASSWORD from this file (a mounted secret)' },
+  { name: 'NATS_TLS_CA_FILE', default: '(none)', meaning: 'PEM CA of the NATS server\'s certificate: connect with TLS (tls:// URLs)' },
+  { name: 'NUNCHI_STREAM_EVENTS_MAX_MIB', default: '4096', meaning: 'byte limit of EVENTS, MiB (reserved by JetStream; when full, new events are refused with UNAVAILABLE_RETRY): size it for 7 days at the peak rate' },
+  { name: 'NUNCHI_STREAM_ENRICHED_MAX_MIB', default: '2048', meaning: 'byte limit of ENRICHED, MiB (when full, context retries; nothing is dropped): one day at the peak rate' },
+  { name: 'NUNCHI_STREAM_DECISIONS_MAX_MIB', default: '1024', meaning: 'byte limit of DECISIONS, MiB (when full, the oldest go)' },
+  { name: 'NUNCHI_STREAM_DLQ_MAX_MIB', default: '256', meaning: 'byte limit of DLQ, MiB (when full, the oldest rejected input goes)' },
+  { name: 'NUNCHI_STREAM_LEASES_MAX_MIB', default: '16', meaning: 'byte limit of LEASES, MiB' },
+  { name: 'NUNCHI_HTTP_REQUEST_TIMEOUT_MS', default: '10000', meaning: 'HTTP: time to receive a whole request, ms (408 after)' },
+  { name: 'NUNCHI_HTTP_HANDLER_TIMEOUT_MS', default: '60000', meaning: 'HTTP: time to answer a received request, ms (503 after); more than NUNCHI_IDENTITY_CACHE_TTL_MS + 10000' },
+  { name: 'NUNCHI_HTTP_KEEP_ALIVE_MS', default: '30000', meaning: 'HTTP: an idle kept-alive connection is closed after this, ms' },
   { name: 'NUNCHI_LEASE_TTL_MS', default: '6000', meaning: "partition lease lifetime, ms: a dead replica's partitions move after ~1.25× this" },
   { name: 'CASSANDRA_CONTACT_POINTS', default: '127.0.0.1:9042', meaning: 'comma-separated host:port; set it to use an existing cluster (infra:up then starts none)' },
   { name: 'CASSANDRA_LOCAL_DC', default: 'datacenter1', meaning: 'local data centre for the driver' },
@@ -220,7 +418,10 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_<SERVICE>_PORT', default: 'ingestion 3001, context 3002, decision 3003, analytics 3004', meaning: 'HTTP port of each service' },
   { name: 'NUNCHI_HTTP_HOST', default: '127.0.0.1', meaning: 'HTTP bind address (0.0.0.0 in Kubernetes)' },
   { name: 'NUNCHI_TIMEZONE', default: 'Asia/Seoul', meaning: 'business timezone: local days for rollups and caps' },
-  { name: 'NUNCHI_IDENTITY_SECRET', default: '(dev secret; required in production)', meaning: 'HMAC key for phone/email identities' },
+  { name: 'NUNCHI_DEV_MODE', default: 'on when NODE_ENV=development or test, else off', meaning: 'development mode: the public development key stands in for a missing NUNCHI_IDENTITY_SECRET (npm start, npm run demo and the tests turn it on)' },
+  { name: 'NUNCHI_IDENTITY_SECRET', default: '(none; the public development key in development mode)', meaning: 'key of identities: HMAC of phone/email, seals personal data in the DLQ; ingestion will not start without it' },
+  { name: 'NUNCHI_IDENTITY_KEY_ID', default: 'k1', meaning: "the id of NUNCHI_IDENTITY_SECRET, kept with what it seals; change it with the secret (rotation: docs/security.md)" },
+  { name: 'NUNCHI_IDENTITY_PREVIOUS_KEYS', default: '(none)', meaning: 'keys retired by a rotation, still read: <key id>:<secret>, comma-separated' },
   { name: 'NUNCHI_EVENT_TTL_DAYS', default: '400', meaning: 'event history retention, days' },
   { name: 'NUNCHI_SLA_MS', default: '2000', meaning: 'event-to-offer deadline; later decisions are recorded as late, no offer sent' },
   { name: 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', default: '3', meaning: 'global contact policy' },

@@ -46,6 +46,8 @@ const PHONE = /^\+?[0-9 ()-]{6,24}$/;
 const EMAIL = /^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$/;
 /** Money: the currency's major unit (KRW has no minor unit), at most 10^12. */
 const MAX_MONEY = 1e12;
+/** Lines of one purchase; also what CEL's cost check assumes of event.categories and event.skus. */
+export const MAX_PURCHASE_LINES = 500;
 const FINITE = { allowNaN: false, allowInfinity: false };
 /** Free-form attributes (profiles): bounded so one customer cannot grow without limit. */
 export const ATTRIBUTE_BOUNDS = { maxEntries: 50, maxKeyLength: 64, maxValueLength: 256 } as const;
@@ -170,7 +172,7 @@ export class PurchasePayloadDto {
   currency!: string;
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(500)
+  @ArrayMaxSize(MAX_PURCHASE_LINES)
   @ValidateNested({ each: true })
   @Type(() => LineItemDto)
   items!: LineItemDto[];

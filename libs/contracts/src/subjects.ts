@@ -97,4 +97,6 @@ export const Headers = {
   dlqAt: 'Nunchi-Dlq-At',
   /** on a request sent by `nunchi dlq replay`, and on the DLQ record of a replay rejected again: the DLQ sequence replayed */
   dlqReplayOf: 'Nunchi-Dlq-Replay-Of',
+  /** on a DLQ entry whose personal data was sealed (libs/messaging personal-data.ts): the paths sealed, comma-separated */
+  dlqSealed: 'Nunchi-Dlq-Sealed',
 } as const;

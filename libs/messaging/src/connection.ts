@@ -11,6 +11,11 @@ export async function connectNats(config: NatsConfig, name: string): Promise<Nat
     return await connect({
       servers: config.servers,
       name,
+      // One identity per service and adapter when the server has accounts (docs/security.md); replies come to
+      // this identity's own inbox prefix, the only one its permissions let it read.
+      ...(config.auth ? { user: config.auth.user, pass: config.auth.password } : {}),
+      inboxPrefix: config.inboxPrefix,
+      ...(config.tlsCaFile ? { tls: { caFile: config.tlsCaFile } } : {}),
       // The client README: "greatly improves performance of request/reply and JetStream publishers".
       noAsyncTraces: true,
       maxReconnectAttempts: -1,
@@ -18,7 +23,10 @@ export async function connectNats(config: NatsConfig, name: string): Promise<Nat
     });
   } catch (error) {
     throw new NatsUnavailableError(
-      `Cannot reach NATS at ${config.url}: ${(error as Error).message}. Start it with "npm run infra:up" or set NATS_URL.`,
+      `Cannot reach NATS at ${config.url}${config.auth ? ` as ${config.auth.user}` : ''}: ${(error as Error).message}. ` +
+        (/authorization/i.test((error as Error).message)
+          ? "Check NATS_USER and NATS_PASSWORD (or NATS_PASSWORD_FILE) against the server's configuration."
+          : 'Start it with "npm run infra:up" or set NATS_URL.'),
       { cause: error },
     );
   }

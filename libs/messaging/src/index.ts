@@ -11,3 +11,5 @@ export * from './partition-ownership.js';
 export * from './nest/messaging.module.js';
 export * from './pub-ack-inbox.js';
 export * from './transport/index.js';
+export * from './personal-data.js';
+export * from './nats-accounts.js';

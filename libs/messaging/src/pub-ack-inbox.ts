@@ -25,7 +25,8 @@ const decoder = new TextDecoder();
  * reply or no answer means not acknowledged.
  */
 export class PubAckInbox {
-  private readonly prefix = `${createInbox()}.`;
+  /** under the connection's inbox prefix: the subjects its NATS identity may read */
+  private readonly prefix: string;
   private readonly pending = new Map<number, Pending>();
   private next = 0;
   private readonly subscription: Subscription;
@@ -36,6 +37,9 @@ export class PubAckInbox {
     /** milliseconds to wait for the stream's acknowledgement; @default 5_000 */
     private readonly timeoutMs = 5_000,
   ) {
+    // The connection's options are not in NatsConnection's type; JetStream's own consumers read them the same way.
+    const options = (nc as NatsConnection & { options?: { inboxPrefix?: string } }).options;
+    this.prefix = `${createInbox(options?.inboxPrefix)}.`;
     this.subscription = nc.subscribe(`${this.prefix}*`, {
       callback: (error, msg) => (error ? undefined : this.settle(msg.subject, msg.data, msg.headers)),
     });

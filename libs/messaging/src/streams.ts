@@ -16,7 +16,28 @@ export class StreamLayoutError extends Error {
   override readonly name = 'StreamLayoutError';
 }
 
-/** Retention per stream: EVENTS is the durable record of accepted input until context has applied it. */
+/** The configured byte limit of each stream. */
+const MAX_BYTES_KEY: Record<StreamName, keyof NatsConfig['streamMaxBytes']> = {
+  EVENTS: 'events',
+  ENRICHED: 'enriched',
+  DECISIONS: 'decisions',
+  DLQ: 'dlq',
+  LEASES: 'leases',
+};
+
+/** The variable that sets a stream's byte limit, for messages. */
+export const maxBytesVariable = (name: StreamName): string => `NUNCHI_STREAM_${name}_MAX_MIB`;
+
+/**
+ * Retention per stream: EVENTS is the durable record of accepted input until context has applied it.
+ *
+ * Every stream has a byte limit, which JetStream reserves on its disk at creation: a flood into one stream
+ * cannot take the space of another. What happens at the limit protects accepted input: EVENTS and ENRICHED
+ * discard *new* messages — ingestion's publish fails and the adapter is answered UNAVAILABLE_RETRY, context
+ * retries — so an event that was answered ok is never dropped before it is applied. DECISIONS (also kept in
+ * Cassandra), DLQ (the usual target of a flood of invalid input) and LEASES drop their oldest instead, so
+ * that they never stop the pipeline.
+ */
 function configFor(name: StreamName, nats: NatsConfig): Partial<StreamConfig> {
   const base = {
     name: Streams[name].name,
@@ -24,15 +45,26 @@ function configFor(name: StreamName, nats: NatsConfig): Partial<StreamConfig> {
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
     discard: DiscardPolicy.Old,
+    max_bytes: nats.streamMaxBytes[MAX_BYTES_KEY[name]],
     num_replicas: nats.streamReplicas,
     duplicate_window: msToNs(nats.duplicateWindowMs),
   };
   switch (name) {
     case 'EVENTS':
       // The partition count is part of the layout; it is recorded here and checked at every start.
-      return { ...base, max_age: 7 * DAY_NS, description: `partitions=${nats.partitions}` };
+      return {
+        ...base,
+        discard: DiscardPolicy.New,
+        max_age: 7 * DAY_NS,
+        description: `partitions=${nats.partitions}`,
+      };
     case 'ENRICHED':
-      return { ...base, max_age: 1 * DAY_NS, description: `partitions=${nats.partitions}` };
+      return {
+        ...base,
+        discard: DiscardPolicy.New,
+        max_age: 1 * DAY_NS,
+        description: `partitions=${nats.partitions}`,
+      };
     case 'DECISIONS':
       return { ...base, max_age: 30 * DAY_NS };
     case 'DLQ':
@@ -68,7 +100,7 @@ export async function ensureStreams(
       if (!/stream not found/i.test((error as Error).message)) throw error;
     }
     if (!existing) {
-      await jsm.streams.add({ ...wanted, name: wanted.name! });
+      await reserving(name, () => jsm.streams.add({ ...wanted, name: wanted.name! }));
       continue;
     }
     const had = /partitions=(\d+)/.exec(existing.description ?? '')?.[1];
@@ -78,6 +110,22 @@ export async function ensureStreams(
           `Set NUNCHI_PARTITIONS=${had}, or drain and delete the stream to re-partition.`,
       );
     }
-    await jsm.streams.update(wanted.name!, { ...existing, ...wanted });
+    await reserving(name, () => jsm.streams.update(wanted.name!, { ...existing, ...wanted }));
+  }
+}
+
+/** JetStream's "insufficient storage resources" (10047), said with the variable that fixes it. */
+async function reserving(name: StreamName, change: () => Promise<unknown>): Promise<void> {
+  try {
+    await change();
+  } catch (error) {
+    const e = error as Error & { code?: number; api_error?: { err_code?: number } };
+    if (e.api_error?.err_code !== 10047 && !/insufficient storage/i.test(e.message)) throw error;
+    throw new StreamLayoutError(
+      `JetStream cannot reserve the byte limit of stream ${name} (${maxBytesVariable(name)}): the server has ` +
+        `less storage left than the streams' limits add up to. Lower ${maxBytesVariable(name)} (or the other ` +
+        `NUNCHI_STREAM_*_MAX_MIB), or give JetStream more storage (max_file_store).`,
+      { cause: error },
+    );
   }
 }

@@ -7,6 +7,7 @@ import type {
   WindowTotals,
   Windows,
 } from '@nunchi/contracts';
+import { CEL_LIMITS } from './cel-budget.js';
 
 /**
  * The CEL world of a campaign: four variables (event, customer, ctx, now), each a declared message
@@ -404,11 +405,12 @@ function createEnvironment(): Environment {
   const env = new Environment({
     // [1, 2.5] is refused at compile time (write [1.0, 2.5]): with mixed lists cel-js can only fail at run time
     homogeneousAggregateLiterals: true,
+    // expression size and nesting: see cel-budget.ts (the rest of the budget is checked in cel-cost.ts)
     limits: {
-      maxAstNodes: 2000,
-      maxDepth: 64,
-      maxListElements: 500,
-      maxMapEntries: 200,
+      maxAstNodes: CEL_LIMITS.maxAstNodes,
+      maxDepth: CEL_LIMITS.maxDepth,
+      maxListElements: CEL_LIMITS.maxListElements,
+      maxMapEntries: CEL_LIMITS.maxMapEntries,
       maxCallArguments: 16,
     },
   });

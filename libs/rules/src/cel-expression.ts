@@ -1,5 +1,7 @@
 import type { ASTNode } from '@marcbachmann/cel-js';
 import { didYouMean } from '@nunchi/contracts';
+import { CEL_LIMITS, startMetering } from './cel-budget.js';
+import { analyseCost, isCostRefusal } from './cel-cost.js';
 import { CEL_TYPES, CEL_VARIABLES, celEnvironment, type CelVars } from './cel-environment.js';
 import { planNative } from './native-predicate.js';
 
@@ -15,6 +17,8 @@ export interface CompiledExpression {
   readonly evaluate: (vars: CelVars) => unknown;
   /** true when `evaluate` never calls cel-js */
   readonly native: boolean;
+  /** worst-case cost units of one evaluation (cel-cost.ts), at most CEL_LIMITS.maxCost */
+  readonly cost: number;
   /** the variable paths the expression reads (e.g. "customer.age"), for explanations */
   readonly paths: readonly VarPath[];
   /** facts that must hold for the expression to be true: used to index campaigns (see guards below) */
@@ -50,7 +54,7 @@ export interface Guard {
 }
 
 export interface CelProblem {
-  /** "syntax" | "type" */
+  /** "syntax" | "type" | "regex" (not RE2) | "cost" (over the budget of cel-budget.ts) */
   readonly kind: string;
   /** the error alone, e.g. "Unexpected token: PLUS" */
   readonly summary: string;
@@ -99,7 +103,17 @@ export function compileExpression(
       decomposed.start ?? 0,
       'string literal is not Unicode NFC (decomposed, e.g. from \\u escapes of jamo): event names are stored NFC, so it could never match; write the characters themselves',
     );
-  const run = parsed as unknown as (vars: CelVars) => unknown;
+  const analysis = analyseCost(ast, source);
+  if (isCostRefusal(analysis)) return positioned(source, analysis.kind, analysis.offset, analysis.message);
+  analysis.install();
+  const unmetered = parsed as unknown as (vars: CelVars) => unknown;
+  // only comprehensions can loop: an expression without one needs no meter
+  const run = analysis.metered
+    ? (vars: CelVars) => {
+        startMetering();
+        return unmetered(vars);
+      }
+    : unmetered;
   const { exact, prefilter } = planNative(ast);
   const evaluate = exact ?? (prefilter ? (v: CelVars) => (prefilter(v) ? run(v) : false) : run);
   return {
@@ -107,6 +121,7 @@ export function compileExpression(
     run,
     evaluate,
     native: exact !== undefined,
+    cost: analysis.cost,
     paths: collectPaths(ast),
     guards: collectGuards(ast),
   };
@@ -120,7 +135,7 @@ function problemOf(source: string, kind: string, e: unknown): CelProblem {
   const err = (e ?? {}) as CelError;
   const offset = err.range?.start ?? err.node?.start ?? err.node?.pos ?? 0;
   const summary = err.summary ?? (err.message ?? String(e)).split('\n')[0];
-  return positioned(source, kind, offset, summary + suggestion(summary, err.node));
+  return positioned(source, kind, offset, summary + suggestion(summary, err.node) + limitHint(summary));
 }
 
 /** Every declared field, by name, as a path from its variable (customer.age): for "did you mean". */
@@ -153,6 +168,13 @@ function suggestion(summary: string, node: CelError['node']): string {
     );
   }
   return '';
+}
+
+/** cel-js says "Exceeded maxDepth (32)": say what that limit is for. */
+function limitHint(summary: string): string {
+  const limit = /^Exceeded (max\w+)/.exec(summary)?.[1];
+  if (limit === undefined || !Object.hasOwn(CEL_LIMITS, limit)) return '';
+  return ': the expression is too large or too deeply nested for one campaign rule (docs/cel-reference.md#limits)';
 }
 
 function positioned(source: string, kind: string, offset: number, summary: string): CelProblem {

@@ -1,1 +1,2 @@
 export * from './prng.js';
+export * from './nats-server.js';

@@ -1,3 +1,4 @@
+import { requireIdentityKey } from '@nunchi/config';
 import {
   ContractError,
   IDENTITY_TYPES,
@@ -77,7 +78,7 @@ export async function importCustomers(
   const started = Date.now();
   const client = await resources.cassandra();
   const repo = new CustomerRepository(client);
-  const secret = resources.config.domain.identitySecret;
+  const secret = requireIdentityKey(resources.config).secret;
   const rejected: ImportReport['rejected'] = [];
   const candidates: Candidate[] = [];
   for (const line of lines) {

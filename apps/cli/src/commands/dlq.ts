@@ -6,7 +6,16 @@ import {
   type DlqStage,
   type IngestReply,
 } from '@nunchi/contracts';
-import { decodeJson, MessageRecord, type MessagingSession, type StoredMessage } from '@nunchi/messaging';
+import { identityKeys, requireIdentityKey } from '@nunchi/config';
+import {
+  decodeJson,
+  hasSealedValues,
+  MessageRecord,
+  UnsealError,
+  unsealPersonalData,
+  type MessagingSession,
+  type StoredMessage,
+} from '@nunchi/messaging';
 import { lastValueFrom } from 'rxjs';
 import type { Resources } from '../resources.js';
 
@@ -20,8 +29,13 @@ export interface DlqEntry {
   reason: string;
   /** ISO-8601 instant of the rejection */
   at: string;
-  /** the bytes exactly as received (empty when they were never read: a body over the size limit) */
+  /**
+   * the bytes as received, personal data sealed (`sealed` names the fields; `dlq replay` opens them), empty
+   * when they were never read (a body over the size limit)
+   */
   data: Uint8Array;
+  /** paths of the personal data sealed in `data` (customer.phone, …) */
+  sealed?: string[];
   /** set on the record of a replay that was rejected again: the DLQ sequence that was replayed */
   replayOf?: number;
   /** set when `dlq replay` got this entry accepted */
@@ -110,12 +124,23 @@ export async function replayDlq(
       skip(subject.why);
       continue;
     }
+    let data = entry.data;
+    if (entry.sealed?.length || hasSealedValues(data)) {
+      requireIdentityKey(resources.config); // no key at all: stop here, naming the variable
+      try {
+        data = unsealPersonalData(data, identityKeys(resources.config));
+      } catch (error) {
+        if (!(error instanceof UnsealError)) throw error;
+        skip(`its personal data cannot be opened: ${error.message}`);
+        continue;
+      }
+    }
     let reply: IngestReply;
     try {
       reply = await lastValueFrom(
         messaging.client.send(
           subject,
-          new MessageRecord(entry.data, {
+          new MessageRecord(data, {
             headers: { [Headers.dlqReplayOf]: String(entry.seq) },
             timeoutMs: options.timeoutMs ?? 10_000,
           }),
@@ -205,6 +230,7 @@ function stageOf(stage: string): DlqStage {
 function entryOf(msg: StoredMessage, markers: Map<number, ReplayMarker>): DlqEntry {
   const header = msg.header;
   const replayOf = header(Headers.dlqReplayOf);
+  const sealed = header(Headers.dlqSealed);
   const replayed = markers.get(msg.seq);
   return {
     seq: msg.seq,
@@ -214,6 +240,7 @@ function entryOf(msg: StoredMessage, markers: Map<number, ReplayMarker>): DlqEnt
     at: header(Headers.dlqAt) ?? new Date(msg.storedAtMs).toISOString(),
     data: msg.data,
     ...(replayOf ? { replayOf: Number(replayOf) } : {}),
+    ...(sealed ? { sealed: sealed.split(',') } : {}),
     ...(replayed ? { replayed } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { Logger, type DynamicModule, type INestApplication, type Type } from '@n
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { HttpTimeouts } from '@nunchi/config';
 
 export interface ServiceOptions {
   name: string;
@@ -16,6 +17,8 @@ export interface ServiceOptions {
    * Buffer received (within bodyLimit). For a service that must judge and keep malformed bodies itself.
    */
   bodyAsBytes?: boolean;
+  /** how long a request may take to arrive, to be answered, and a kept-alive connection may idle */
+  timeouts: HttpTimeouts;
   /** serve OpenAPI docs at /docs */
   openApi?: { title: string; description: string };
   /** connect transports before the app initialises (libs/messaging connectMessaging): they start after it */
@@ -25,7 +28,20 @@ export interface ServiceOptions {
 /** Creates the Nest app on Fastify, serves health/metrics, listens, and shuts down cleanly on SIGTERM/SIGINT. */
 export async function runService(module: Type<unknown> | DynamicModule, options: ServiceOptions): Promise<INestApplication> {
   const bodyLimit = options.bodyLimit ?? 1_048_576;
-  const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ bodyLimit }), {
+  const { timeouts } = options;
+  const adapter = new FastifyAdapter({
+    bodyLimit,
+    // A slow sender (slowloris) is cut off with 408; headers must arrive within the same time.
+    requestTimeout: timeouts.requestMs,
+    // Node checks those limits every connectionsCheckingInterval (30 s by default): check often enough to matter.
+    http: {
+      headersTimeout: timeouts.requestMs,
+      connectionsCheckingInterval: Math.min(1_000, Math.ceil(timeouts.requestMs / 4)),
+    },
+    handlerTimeout: timeouts.handlerMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
     bufferLogs: false,
     abortOnError: false,
     rawBody: options.rawBody ?? false,

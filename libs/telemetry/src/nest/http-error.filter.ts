@@ -41,7 +41,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const status = statusOf(exception);
-    if (status >= 500)
+    if (isHandlerTimeout(exception))
+      this.logger.warn(`${request.method} ${request.url}: no answer in time (503)`);
+    else if (status >= 500)
       this.logger.error(
         `${request.method} ${request.url}: ${(exception as Error)?.stack ?? String(exception)}`,
       );
@@ -74,11 +76,26 @@ export class HttpErrorFilter implements ExceptionFilter {
       const r = response as { code: ErrorCode; message?: string; details?: ProblemDetail[] };
       return { ok: false, error: { code: r.code, message: r.message ?? '', details: r.details ?? [] } };
     }
+    if (isHandlerTimeout(exception))
+      return {
+        ok: false,
+        error: {
+          code: 'UNAVAILABLE_RETRY',
+          message:
+            'no answer within the time limit (NUNCHI_HTTP_HANDLER_TIMEOUT_MS); the work may still complete: retry',
+          details: [],
+        },
+      };
     const code = this.codes[status] ?? CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'VALIDATION_FAILED');
     const message =
       status >= 500 ? 'unexpected error' : exception instanceof Error ? exception.message : 'bad request';
     return { ok: false, error: { code, message, details: [] } };
   }
+}
+
+/** Fastify's handlerTimeout fired (libs/config httpTimeouts.handlerMs): a 503, not a fault of ours. */
+function isHandlerTimeout(exception: unknown): boolean {
+  return (exception as { code?: unknown } | null)?.code === 'FST_ERR_HANDLER_TIMEOUT';
 }
 
 function statusOf(exception: unknown): number {

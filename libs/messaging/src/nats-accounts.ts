@@ -1,0 +1,200 @@
+import { isSubjectToken, Streams, Subjects, type DlqStage, type StreamName } from '@nunchi/contracts';
+
+/**
+ * Who may do what on NATS: one identity per service, per channel adapter, and the operator (the CLI), each
+ * with the least subjects it needs. `npm run nats:config` renders it as a nats-server configuration with a
+ * password per identity; each process connects with NATS_USER and NATS_PASSWORD (libs/config). Every
+ * identity reads replies only under its own inbox prefix `_INBOX_<user>` (connection.ts sets it), so none can
+ * read another's answers — a profile sent to the CLI, say.
+ *
+ * JetStream is reached through its API subjects (`$JS.API.…`, acknowledgements on `$JS.ACK.…`), so the same
+ * publish permissions decide who may create a consumer on EVENTS or delete a stream. Services may create and
+ * update the streams' layout at start (ensureStreams is idempotent) but never delete or purge them: only the
+ * operator manages streams.
+ *
+ * test/nats-permissions.e2e.ts starts a server with this configuration, checks each identity is refused
+ * outside its subjects, and runs the four services and an adapter through an event-to-offer round trip on it.
+ */
+
+export interface NatsPermissions {
+  /** subjects the identity may publish to (and request on) */
+  publish: { allow: string[]; deny?: string[] };
+  subscribe: { allow: string[]; deny?: string[] };
+  /** may answer requests sent to it (reply subjects are granted for the one response) */
+  allowResponses: boolean;
+}
+
+export interface NatsIdentity {
+  /** NATS_USER of the process */
+  user: string;
+  /** what it is, for the generated file's comments */
+  role: string;
+  permissions: NatsPermissions;
+}
+
+/** The channels that get an adapter identity unless told otherwise. */
+export const DEFAULT_CHANNELS = ['pos', 'web', 'app', 'callcenter', 'kiosk'] as const;
+
+/** The reply subjects of an identity: connection.ts uses `_INBOX_<user>` as its inbox prefix. */
+export const inboxOf = (user: string) => `_INBOX_${user}.>`;
+
+const JS_ACCOUNT_INFO = '$JS.API.INFO';
+
+/** Create, update and read the layout of every stream (ensureStreams at start); never delete or purge. */
+const STREAM_LAYOUT = [
+  JS_ACCOUNT_INFO,
+  '$JS.API.STREAM.NAMES',
+  '$JS.API.STREAM.LIST',
+  ...(Object.keys(Streams) as StreamName[]).flatMap((s) => [
+    `$JS.API.STREAM.INFO.${s}`,
+    `$JS.API.STREAM.CREATE.${s}`,
+    `$JS.API.STREAM.UPDATE.${s}`,
+  ]),
+];
+
+/** Create, read, fetch from and delete consumers of one stream, and acknowledge its messages. */
+function consumersOf(stream: StreamName): string[] {
+  return [
+    `$JS.API.CONSUMER.CREATE.${stream}`,
+    `$JS.API.CONSUMER.CREATE.${stream}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.*`,
+    `$JS.API.CONSUMER.INFO.${stream}.*`,
+    `$JS.API.CONSUMER.DELETE.${stream}.*`,
+    `$JS.API.CONSUMER.MSG.NEXT.${stream}.*`,
+    `$JS.API.CONSUMER.NAMES.${stream}`,
+    `$JS.API.CONSUMER.LIST.${stream}`,
+    `$JS.ACK.${stream}.>`,
+    // flow control and heartbeats of push (ordered) consumers
+    `$JS.FC.${stream}.>`,
+  ];
+}
+
+/**
+ * Partition leases of one consumer group (lease-store.ts): records on LEASES under mkt.lease.<group>.>, so a
+ * group cannot forge another's; read back by subject.
+ */
+function leasesOf(group: 'context' | 'decision'): string[] {
+  return [
+    `mkt.lease.${group}.>`,
+    '$JS.API.STREAM.MSG.GET.LEASES',
+    '$JS.API.DIRECT.GET.LEASES',
+    `$JS.API.DIRECT.GET.LEASES.mkt.lease.${group}.>`,
+  ];
+}
+
+/** Every identity of a deployment: the four services, the operator, one adapter per channel. */
+export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): NatsIdentity[] {
+  for (const channel of channels)
+    if (!isSubjectToken(channel))
+      throw new Error(`channel "${channel}" is not a subject token ([A-Za-z0-9_-]{1,64})`);
+  const service = (
+    user: DlqStage,
+    role: string,
+    publish: string[],
+    subscribe: string[],
+    allowResponses = false,
+  ): NatsIdentity => ({
+    user,
+    role,
+    permissions: {
+      // rejected input goes to the DLQ subject of the service's own stage only
+      publish: { allow: [...STREAM_LAYOUT, Subjects.dlq(user), ...publish] },
+      subscribe: { allow: [inboxOf(user), ...subscribe] },
+      allowResponses,
+    },
+  });
+  return [
+    service(
+      'ingestion',
+      'service: validates input from adapters and stores it in EVENTS; never publishes offers',
+      [Subjects.eventsAll],
+      [Subjects.inboundAll, Subjects.customersChanged, Subjects.lagAll],
+      true,
+    ),
+    service(
+      'context',
+      'service: folds EVENTS into context, publishes ENRICHED, answers context reads',
+      // customersChanged: the hint of an erasure through DELETE /v1/customers/:id
+      [
+        Subjects.enrichedAll,
+        Subjects.customersChanged,
+        Subjects.lag('context'),
+        ...consumersOf('EVENTS'),
+        ...leasesOf('context'),
+      ],
+      [Subjects.contextGet, Subjects.customersChanged],
+      true,
+    ),
+    service(
+      'decision',
+      'service: decides on ENRICHED, publishes offers and DECISIONS',
+      [
+        Subjects.offersAll,
+        Subjects.decisionsAll,
+        Subjects.lag('decision'),
+        ...consumersOf('ENRICHED'),
+        ...leasesOf('decision'),
+      ],
+      [Subjects.campaignsChanged],
+    ),
+    service(
+      'analytics',
+      'service: reads EVENTS and DECISIONS for statistics; publishes nothing of the pipeline',
+      [...consumersOf('EVENTS'), ...consumersOf('DECISIONS')],
+      [],
+    ),
+    {
+      user: 'operator',
+      role: 'operators and the CLI: import, campaigns, DLQ and replays, stream management',
+      permissions: { publish: { allow: ['>'] }, subscribe: { allow: ['>'] }, allowResponses: true },
+    },
+    ...channels.map((channel): NatsIdentity => ({
+      user: `adapter-${channel}`,
+      role: `channel adapter ${channel}: sends its channel's events, receives its channel's offers`,
+      permissions: {
+        publish: { allow: [`mkt.in.${channel}.>`] },
+        subscribe: { allow: [inboxOf(`adapter-${channel}`), `mkt.offers.${channel}.>`] },
+        allowResponses: false,
+      },
+    })),
+  ];
+}
+
+/**
+ * A nats-server configuration (the `authorization` block and JetStream) for these identities. Passwords are
+ * written as given: keep the file readable by the server only (nats-server also accepts bcrypt hashes there).
+ */
+export function renderNatsServerConfig(options: {
+  identities: readonly NatsIdentity[];
+  passwords: Readonly<Record<string, string>>;
+  /** JetStream store directory; the server's default when omitted */
+  storeDir?: string;
+  /** extra top-level lines (port, tls { … }, …) */
+  extra?: string[];
+}): string {
+  const q = (s: string) => JSON.stringify(s);
+  const list = (xs: readonly string[]) => `[${xs.map(q).join(', ')}]`;
+  const lines = [
+    '# Generated by `npm run nats:config` from libs/messaging/src/nats-accounts.ts: edit that file, not this one.',
+    '# One identity per service, per channel adapter, and the operator; see docs/security.md.',
+    ...(options.extra ?? []),
+    options.storeDir ? `jetstream { store_dir: ${q(options.storeDir)} }` : 'jetstream {}',
+    'authorization {',
+    '  users = [',
+  ];
+  for (const id of options.identities) {
+    const password = options.passwords[id.user];
+    if (!password) throw new Error(`no password for NATS identity ${id.user}`);
+    const p = id.permissions;
+    lines.push(
+      `    # ${id.role}`,
+      `    { user: ${q(id.user)}, password: ${q(password)}, permissions: {`,
+      `        publish: { allow: ${list(p.publish.allow)}${p.publish.deny ? `, deny: ${list(p.publish.deny)}` : ''} }`,
+      `        subscribe: { allow: ${list(p.subscribe.allow)}${p.subscribe.deny ? `, deny: ${list(p.subscribe.deny)}` : ''} }`,
+      ...(p.allowResponses ? ['        allow_responses: true'] : []),
+      '    } }',
+    );
+  }
+  lines.push('  ]', '}', '');
+  return lines.join('\n');
+}

@@ -1,0 +1,252 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { loadConfig, projectPath } from '@nunchi/config';
+import { Subjects, type IngestReply, type OfferMessage } from '@nunchi/contracts';
+import {
+  connectNats,
+  decodeJson,
+  encodeJson,
+  inboxOf,
+  NatsUnavailableError,
+  natsIdentities,
+  renderNatsServerConfig,
+} from '@nunchi/messaging';
+import { startNatsServer, type TestNatsServer } from '@nunchi/testing';
+import { Resources } from '../apps/cli/src/resources.js';
+import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
+import { importCustomers } from '../apps/cli/src/commands/customers.js';
+import { startServices, type RunningServices } from '../tools/services.js';
+import { dadsPurchase, runId, seoulTime, waitFor } from './support/harness.js';
+
+/**
+ * NATS accounts and permissions (libs/messaging nats-accounts.ts) on a nats-server of the test's own, started
+ * with the generated configuration: every identity is refused outside its subjects — an adapter cannot forge
+ * an offer, inject an event past validation, read a profile or delete a stream — and the four services, each
+ * with its own identity, still take an event from an adapter to an offer, with no permission violation.
+ */
+const identities = natsIdentities(['pos', 'web']);
+const passwords = Object.fromEntries(identities.map((i) => [i.user, randomBytes(18).toString('base64url')]));
+const PROBE_MS = 250;
+
+describe('NATS permissions (own nats-server with the generated configuration)', () => {
+  let server: TestNatsServer;
+  const connections = new Map<string, NatsConnection>();
+  const as = async (user: string): Promise<NatsConnection> => {
+    let nc = connections.get(user);
+    if (!nc) {
+      nc = await connect({ servers: server.url, user, pass: passwords[user], inboxPrefix: `_INBOX_${user}` });
+      connections.set(user, nc);
+    }
+    return nc;
+  };
+
+  before(async () => {
+    server = await startNatsServer({
+      config: renderNatsServerConfig({ identities, passwords, storeDir: '{{store}}' }),
+    });
+  });
+  after(async () => {
+    for (const nc of connections.values()) await nc.close();
+    await server?.stop();
+  });
+
+  /** Whether a message `user` publishes on `subject` reaches a subscriber (the operator may read anything). */
+  const canPublish = async (user: string, subject: string): Promise<boolean> => {
+    const operator = await as('operator');
+    const marker = randomBytes(8).toString('hex');
+    let seen = false;
+    const sub = operator.subscribe(subject, {
+      callback: (_e, m) => {
+        if (m.string() === marker) seen = true;
+      },
+    });
+    await operator.flush();
+    const nc = await as(user);
+    nc.publish(subject, marker);
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, PROBE_MS));
+    sub.unsubscribe();
+    return seen;
+  };
+
+  /** Whether `user` receives what the operator publishes on `subject`. */
+  const canSubscribe = async (user: string, subject: string, sample = subject): Promise<boolean> => {
+    const nc = await as(user);
+    let seen = false;
+    const sub = nc.subscribe(subject, {
+      callback: (e) => {
+        if (!e) seen = true;
+      },
+    });
+    await nc.flush();
+    const operator = await as('operator');
+    operator.publish(sample, 'x');
+    await operator.flush();
+    await new Promise((r) => setTimeout(r, PROBE_MS));
+    sub.unsubscribe();
+    return seen;
+  };
+
+  it('lets an adapter send its own channel and read its own offers, and nothing else', async () => {
+    const pos = 'adapter-pos';
+    assert.equal(await canPublish(pos, Subjects.inbound('pos', 'purchase')), true);
+    assert.equal(await canSubscribe(pos, 'mkt.offers.pos.>', Subjects.offer('pos', 'bundang-01')), true);
+    const refused: Array<[string, string]> = [
+      ['send as another channel', Subjects.inbound('web', 'purchase')],
+      ['forge an offer to a till', Subjects.offer('pos', 'bundang-01')],
+      ['inject an event past validation', Subjects.event(0, 'purchase')],
+      ['read a profile', Subjects.contextGet],
+      ['forge a lease', Subjects.lease('context.partition.0')],
+      ['delete a stream', '$JS.API.STREAM.DELETE.EVENTS'],
+      ['purge a stream', '$JS.API.STREAM.PURGE.DLQ'],
+      ['create a consumer on EVENTS', '$JS.API.CONSUMER.CREATE.EVENTS'],
+      ['tell decision to reload', Subjects.campaignsChanged],
+    ];
+    for (const [what, subject] of refused)
+      assert.equal(await canPublish(pos, subject), false, `${what}: ${subject}`);
+    assert.equal(
+      await canSubscribe(pos, 'mkt.offers.web.>', Subjects.offer('web', 'none')),
+      false,
+      "another channel's offers",
+    );
+    assert.equal(
+      await canSubscribe(pos, Subjects.inboundAll, Subjects.inbound('web', 'visit')),
+      false,
+      "other adapters' events",
+    );
+    assert.equal(
+      await canSubscribe(pos, inboxOf('operator'), '_INBOX_operator.x'),
+      false,
+      "another identity's replies",
+    );
+  });
+
+  it('keeps each service to its part: ingestion cannot publish offers, analytics publishes nothing of the pipeline', async () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['ingestion', Subjects.event(3, 'visit'), true],
+      ['ingestion', Subjects.offer('pos', 'bundang-01'), false],
+      ['ingestion', Subjects.enriched(3), false],
+      ['ingestion', '$JS.API.STREAM.DELETE.EVENTS', false],
+      ['ingestion', Subjects.dlqReplayed, false],
+      ['ingestion', Subjects.dlq('decision'), false],
+      ['context', Subjects.enriched(3), true],
+      ['context', Subjects.offer('pos', 'bundang-01'), false],
+      ['context', Subjects.event(3, 'visit'), false],
+      ['decision', Subjects.offer('pos', 'bundang-01'), true],
+      ['decision', Subjects.decision('bundang-dad-beer'), true],
+      ['decision', Subjects.event(3, 'visit'), false],
+      ['decision', Subjects.inbound('pos', 'visit'), false],
+      ['decision', Subjects.lease('decision.partition.3'), true],
+      ['decision', Subjects.lease('context.partition.3'), false],
+      ['analytics', Subjects.decision('bundang-dad-beer'), false],
+      ['analytics', Subjects.offer('pos', 'bundang-01'), false],
+      ['analytics', '$JS.API.STREAM.PURGE.EVENTS', false],
+    ];
+    for (const [user, subject, allowed] of cases)
+      assert.equal(await canPublish(user, subject), allowed, `${user} publish ${subject}`);
+    assert.equal(await canSubscribe('ingestion', Subjects.offersAll, Subjects.offer('pos', 'x')), false);
+    assert.equal(await canSubscribe('context', Subjects.contextGet), true);
+    assert.equal(await canSubscribe('decision', Subjects.contextGet), false);
+  });
+
+  it('refuses a wrong password, naming the variables to check', async () => {
+    const config = loadConfig('cli', {
+      NATS_URL: server.url,
+      NATS_USER: 'decision',
+      NATS_PASSWORD: 'not-the-password',
+      OTEL_TRACES_EXPORTER: 'none',
+    });
+    await assert.rejects(connectNats(config.nats, 'wrong-password'), (e: unknown) => {
+      assert.ok(e instanceof NatsUnavailableError);
+      assert.match(e.message, /as decision: .*Check NATS_USER and NATS_PASSWORD/);
+      return true;
+    });
+  });
+
+  describe('the four services, each with its own identity', () => {
+    let services: RunningServices;
+    let operator: Resources;
+    const logs: string[] = [];
+    const run = runId();
+    const credentials = (user: string) => ({ NATS_USER: user, NATS_PASSWORD: passwords[user] });
+    const env: Record<string, string> = {};
+    /** where the server's log stood before the services started */
+    let startLog = 0;
+
+    before(async () => {
+      // The probes above were refused on purpose; from the services' start on, nothing may be.
+      startLog = server.log().length;
+      const port = (name: string, offset: number) =>
+        String(Number(process.env[`NUNCHI_${name}_PORT`] ?? 3100) + offset);
+      Object.assign(env, {
+        NATS_URL: server.url,
+        NUNCHI_INGESTION_PORT: port('INGESTION', 80),
+        NUNCHI_CONTEXT_PORT: port('CONTEXT', 80),
+        NUNCHI_DECISION_PORT: port('DECISION', 80),
+        NUNCHI_ANALYTICS_PORT: port('ANALYTICS', 80),
+      });
+      services = await startServices({
+        env,
+        envOf: (service) => credentials(service),
+        log: (service, line) => void logs.push(`${service} ${line}`),
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}\n${logs.slice(-30).join('\n')}\n${server.log()}`);
+      });
+      operator = new Resources({ ...process.env, ...env, ...credentials('operator') });
+    });
+    after(async () => {
+      await services?.stop();
+      await operator?.close();
+    });
+
+    it('take an event from the pos adapter to an offer on its channel, with no permission violation', async () => {
+      const card = `LC-${run}`;
+      const file = join(mkdtempSync(join(tmpdir(), 'nunchi-acl-')), 'customers.ndjson');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          id: `t${run}-dad`,
+          age: 35,
+          gender: 'M',
+          region: 'Bundang',
+          creditTier: 'A',
+          loyaltyCard: card,
+        }) + '\n',
+      );
+      await importCustomers(operator, file, { quiet: true });
+      await applyCampaign(operator, projectPath('campaigns', 'examples', 'bundang-dad-beer.yaml'));
+      await waitFor('the campaign loaded', async () => {
+        const body = await (await fetch(`${services.urls.decision}/v1/campaigns`)).json();
+        return JSON.stringify(body).includes('bundang-dad-beer') ? true : undefined;
+      });
+
+      const till = await as('adapter-pos');
+      const offers: OfferMessage[] = [];
+      till.subscribe('mkt.offers.pos.>', {
+        callback: (_e, m) => void offers.push(decodeJson(m.data) as OfferMessage),
+      });
+      await till.flush();
+      const event = dadsPurchase(`t${run}-e1`, { loyaltyCard: card }, 'bundang-01', seoulTime('19:05'));
+      const reply = decodeJson(
+        (await till.request(Subjects.inbound('pos', 'purchase'), encodeJson(event), { timeout: 10_000 }))
+          .data,
+      ) as IngestReply;
+      assert.ok(reply.ok, JSON.stringify(reply));
+      const offer = await waitFor('the offer on mkt.offers.pos.>', () =>
+        Promise.resolve(offers.find((o) => o.eventId === event.id)),
+      );
+      assert.equal(offer.campaignId, 'bundang-dad-beer');
+      const violations = server
+        .log()
+        .slice(startLog)
+        .split('\n')
+        .filter((l) => /Violation/.test(l));
+      assert.deepEqual(violations, [], 'no identity was refused on the way');
+    });
+  });
+});
