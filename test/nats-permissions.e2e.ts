@@ -146,6 +146,8 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
       ['analytics', Subjects.decision('bundang-dad-beer'), false],
       ['analytics', Subjects.offer('pos', 'bundang-01'), false],
       ['analytics', '$JS.API.STREAM.PURGE.EVENTS', false],
+      ['analytics', Subjects.campaignsChanged, true],
+      ['context', Subjects.campaignsChanged, false],
     ];
     for (const [user, subject, allowed] of cases)
       assert.equal(await canPublish(user, subject), allowed, `${user} publish ${subject}`);

@@ -139,8 +139,8 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
     ),
     service(
       'analytics',
-      'service: reads EVENTS and DECISIONS for statistics; publishes nothing of the pipeline',
-      [...consumersOf('EVENTS'), ...consumersOf('DECISIONS')],
+      'service: reads EVENTS and DECISIONS for statistics; hosts the campaigns API, so announces campaign changes; publishes nothing of the pipeline',
+      [Subjects.campaignsChanged, ...consumersOf('EVENTS'), ...consumersOf('DECISIONS')],
       [],
     ),
     {
