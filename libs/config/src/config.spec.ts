@@ -30,6 +30,17 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'all' }), /NUNCHI_TRACE_DETAIL/);
   });
 
+  it("points the console at this machine's services on their configured ports, and at Zipkin", () => {
+    const c = loadConfig('analytics', { NUNCHI_CONTEXT_PORT: '3202' }).console;
+    assert.deepEqual(c, {
+      traceUrl: 'http://127.0.0.1:9411/zipkin/traces/{traceId}',
+      contextUrl: 'http://127.0.0.1:3202',
+      decisionUrl: 'http://127.0.0.1:3003',
+    });
+    assert.equal(loadConfig('analytics', { NUNCHI_DECISION_URL: 'http://decision:3003' }).console.decisionUrl, 'http://decision:3003');
+    assert.throws(() => loadConfig('analytics', { NUNCHI_TRACE_URL: 'zipkin' }), /NUNCHI_TRACE_URL/);
+  });
+
   it('requires an identity secret in production', () => {
     assert.throws(() => loadConfig('ingestion', { NODE_ENV: 'production' }), /NUNCHI_IDENTITY_SECRET/);
     assert.equal(loadConfig('ingestion', { NODE_ENV: 'production', NUNCHI_IDENTITY_SECRET: 'x'.repeat(32) }).domain.identitySecret.length, 32);
