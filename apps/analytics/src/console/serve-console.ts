@@ -2,6 +2,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Logger, type INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply } from 'fastify';
+
+type StaticOptions = Parameters<NestFastifyApplication['useStaticAssets']>[0];
 
 /** where `npm run build` puts the console (vite: apps/console → dist/console) */
 export const CONSOLE_DIR = fileURLToPath(new URL('../../../../console/', import.meta.url));
@@ -18,11 +21,13 @@ export function serveConsole(app: INestApplication): void {
     new Logger('console').warn(`no console build in ${CONSOLE_DIR} (npm run build makes it): /console/ is not served`);
     return;
   }
+  const cacheControl = (reply: FastifyReply, path: string) =>
+    reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
   fastify.useStaticAssets({
     root: CONSOLE_DIR,
     prefix: CONSOLE_PATH,
-    setHeaders: (res: { setHeader(name: string, value: string): void }, path: string) =>
-      res.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'),
+    // @fastify/static 10 hands setHeaders the Fastify reply; Nest's option type still describes a raw response.
+    setHeaders: cacheControl as unknown as StaticOptions['setHeaders'],
   });
   fastify.getHttpAdapter().getInstance().get('/console', (_request, reply) => reply.redirect(CONSOLE_PATH));
 }
