@@ -15,6 +15,8 @@ export default defineConfig({
     // One chunk per concern keeps the first page small; the editor (CodeMirror) loads with its page.
     chunkSizeWarningLimit: 700,
     reportCompressedSize: false,
+    // the bundler's timing report is noise in `npm run build` on a busy machine
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
   server: {
     // `npx vite apps/console` during development: the API from a running analytics service.

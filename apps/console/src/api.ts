@@ -39,8 +39,15 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   const text = await response.text();
   const json: unknown = text ? JSON.parse(text) : undefined;
   if (!response.ok) {
-    const error = (json as { error?: { code?: string; message?: string; details?: ProblemDetail[] } } | undefined)?.error;
-    throw new ApiFailure(response.status, error?.code ?? 'HTTP_ERROR', error?.message ?? `${response.status} ${response.statusText}`, error?.details ?? []);
+    const error = (
+      json as { error?: { code?: string; message?: string; details?: ProblemDetail[] } } | undefined
+    )?.error;
+    throw new ApiFailure(
+      response.status,
+      error?.code ?? 'HTTP_ERROR',
+      error?.message ?? `${response.status} ${response.statusText}`,
+      error?.details ?? [],
+    );
   }
   return json as T;
 }
@@ -73,10 +80,19 @@ export interface CampaignStats {
   treatment?: GroupStats;
   holdout?: GroupStats;
   /** today: relative lift as a number; later an object with an interval (stats-view.ts reads both) */
-  lift?: number | null | { relative?: number | null; absolute?: number | null; interval?: Interval; relativeInterval?: Interval };
+  lift?:
+    | number
+    | null
+    | {
+        relative?: number | null;
+        absolute?: number | null;
+        interval?: Interval;
+        relativeInterval?: Interval;
+      };
   liftInterval?: Interval;
   /** per offer (alternative), when the statistics have it */
-  byOffer?: Array<{ offerId: string; offers: number; [k: string]: unknown }> | Record<string, { offers: number }>;
+  byOffer?:
+    Array<{ offerId: string; offers: number; [k: string]: unknown }> | Record<string, { offers: number }>;
   /** per local day, when the statistics have it */
   days?: Array<{ day: string; decisions?: number; offers: number; control?: number; late?: number }>;
   /** the funnel, when the statistics have it */
@@ -112,7 +128,12 @@ export interface CampaignDetail {
   campaignId: string;
   status: string;
   actions: string[];
-  current?: { version: number; state: string; definition: { name?: string; offers?: OfferDefinition[]; holdoutPercent?: number }; yaml: string };
+  current?: {
+    version: number;
+    state: string;
+    definition: { name?: string; offers?: OfferDefinition[]; holdoutPercent?: number };
+    yaml: string;
+  };
   draft?: { revision: number; source: string; baseVersion?: number; problems: ProblemDetail[] };
   versions: Array<{ version: number; state: string; appliedAt: string }>;
 }
@@ -152,12 +173,19 @@ export const campaignsApi = {
   list: () => call<{ campaigns: CampaignListing[] }>('GET', '/campaigns'),
   get: (id: string) => call<CampaignDetail>('GET', `/campaigns/${encodeURIComponent(id)}`),
   create: (source: string) => call<DraftSaved>('POST', '/campaigns', { source }),
-  saveDraft: (id: string, source: string, revision?: number) => call<DraftSaved>('PUT', `/campaigns/${encodeURIComponent(id)}/draft`, { source, revision }),
+  saveDraft: (id: string, source: string, revision?: number) =>
+    call<DraftSaved>('PUT', `/campaigns/${encodeURIComponent(id)}/draft`, { source, revision }),
   validate: (source: string) => call<ValidationResult>('POST', '/campaigns/validate', { source }),
-  test: (id: string, event: Record<string, unknown>, customerId: string) => call<TestReport>('POST', `/campaigns/${encodeURIComponent(id)}/test`, { event, customerId }),
-  simulate: (id: string, from?: string, to?: string) => call<SimulationJob>('POST', `/campaigns/${encodeURIComponent(id)}/simulations`, { from: from || undefined, to: to || undefined }),
+  test: (id: string, event: Record<string, unknown>, customerId: string) =>
+    call<TestReport>('POST', `/campaigns/${encodeURIComponent(id)}/test`, { event, customerId }),
+  simulate: (id: string, from?: string, to?: string) =>
+    call<SimulationJob>('POST', `/campaigns/${encodeURIComponent(id)}/simulations`, {
+      from: from || undefined,
+      to: to || undefined,
+    }),
   simulation: (sid: string) => call<SimulationJob>('GET', `/simulations/${encodeURIComponent(sid)}`),
-  activate: (id: string, revision?: number) => call<ChangeResult>('POST', `/campaigns/${encodeURIComponent(id)}/activate`, { revision }),
+  activate: (id: string, revision?: number) =>
+    call<ChangeResult>('POST', `/campaigns/${encodeURIComponent(id)}/activate`, { revision }),
 };
 
 // ---- the console's own API (apps/analytics/src/console) --------------------------------------------------
@@ -191,7 +219,16 @@ export interface DecisionView {
 
 export interface CustomerPage {
   customerId: string;
-  context: { status: number; body: { profile?: Record<string, unknown> | null; ctx?: { recent?: Array<{ id: string; type: string; channel: string; occurredAt: string; amount?: number }> } & Record<string, unknown>; error?: { message?: string } } | null };
+  context: {
+    status: number;
+    body: {
+      profile?: Record<string, unknown> | null;
+      ctx?: {
+        recent?: Array<{ id: string; type: string; channel: string; occurredAt: string; amount?: number }>;
+      } & Record<string, unknown>;
+      error?: { message?: string };
+    } | null;
+  };
   decisions: DecisionView[];
 }
 
@@ -213,7 +250,11 @@ export interface LiveFigures {
 }
 
 export const consoleApi = {
-  dlq: (stage?: string) => call<{ counts: Record<string, number>; entries: DlqEntry[]; scanned: number }>('GET', `/console/dlq${stage ? `?stage=${encodeURIComponent(stage)}` : ''}`),
+  dlq: (stage?: string) =>
+    call<{ counts: Record<string, number>; entries: DlqEntry[]; scanned: number }>(
+      'GET',
+      `/console/dlq${stage ? `?stage=${encodeURIComponent(stage)}` : ''}`,
+    ),
   customer: (id: string) => call<CustomerPage>('GET', `/console/customers/${encodeURIComponent(id)}`),
   stats: () => call<StatsSnapshot>('GET', '/stats'),
 };

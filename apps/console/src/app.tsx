@@ -37,7 +37,13 @@ export function App() {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const target = e.target as HTMLElement;
-      if (e.altKey || e.ctrlKey || e.metaKey || target.closest('input, textarea, select, [contenteditable="true"]')) return;
+      if (
+        e.altKey ||
+        e.ctrlKey ||
+        e.metaKey ||
+        target.closest('input, textarea, select, [contenteditable="true"]')
+      )
+        return;
       const item = NAV.find((n) => n.shortcut === e.key);
       if (item) {
         location.hash = item.to;
@@ -61,7 +67,11 @@ export function App() {
           <ul>
             {NAV.map((n) => (
               <li key={n.key}>
-                <a href={n.to} aria-current={n.pages.includes(route.page) ? 'page' : undefined} aria-keyshortcuts={n.shortcut}>
+                <a
+                  href={n.to}
+                  aria-current={n.pages.includes(route.page) ? 'page' : undefined}
+                  aria-keyshortcuts={n.shortcut}
+                >
                   {t(n.key)}
                 </a>
               </li>

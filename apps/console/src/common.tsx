@@ -17,7 +17,17 @@ export function PageTitle({ children }: { children: ReactNode }) {
 }
 
 /** A figure on a card: its name, its value (or "not available yet"), and a note under it. */
-export function Figure({ label, value, note, testId }: { label: string; value: ReactNode | undefined; note?: ReactNode; testId?: string }) {
+export function Figure({
+  label,
+  value,
+  note,
+  testId,
+}: {
+  label: string;
+  value: ReactNode | undefined;
+  note?: ReactNode;
+  testId?: string;
+}) {
   const { t } = useI18n();
   return (
     <div className="figure" data-testid={testId}>

@@ -4,7 +4,10 @@ export function formatNumber(locale: string, n: number, digits = 0): string {
 }
 
 export function formatPercent(locale: string, ratio: number, digits = 1): string {
-  return (ratio * 100).toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits }) + ' %';
+  return (
+    (ratio * 100).toLocaleString(locale, { maximumFractionDigits: digits, minimumFractionDigits: digits }) +
+    ' %'
+  );
 }
 
 /** A signed percentage: +12.0 %, −3.5 %. */

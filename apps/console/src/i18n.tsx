@@ -81,6 +81,7 @@ const en = {
   customerId: 'Customer id',
   open: 'Open',
   profile: 'Profile',
+  noProfile: 'No profile imported: what is known comes from events alone.',
   context: 'Context',
   recentEvents: 'Recent events',
   recentDecisions: 'Recent decisions',
@@ -203,6 +204,7 @@ const ko: Record<MessageKey, string> = {
   customerId: '고객 ID',
   open: '열기',
   profile: '프로필',
+  noProfile: '가져온 프로필 없음: 이벤트로만 알려진 고객입니다.',
   context: '컨텍스트',
   recentEvents: '최근 이벤트',
   recentDecisions: '최근 결정',
@@ -274,7 +276,9 @@ export function I18nProvider({ children }: { children: ReactNode }) {
     localStorage.setItem(STORAGE_KEY, language);
   }, [language]);
   const t: Translate = (key, values) =>
-    dictionaries[language][key].replace(/\{(\w+)\}/g, (_, name: string) => String(values?.[name] ?? `{${name}}`));
+    dictionaries[language][key].replace(/\{(\w+)\}/g, (_, name: string) =>
+      String(values?.[name] ?? `{${name}}`),
+    );
   return (
     <I18nContext.Provider value={{ language, setLanguage, t, locale: language === 'ko' ? 'ko-KR' : 'en-GB' }}>
       {children}

@@ -13,7 +13,9 @@ export function LiftText({ lift }: { lift: LiftView | undefined }) {
       {lift.interval ? (
         <span className="interval" data-testid="lift-interval">
           [{formatLift(locale, lift.interval.lower)}, {formatLift(locale, lift.interval.upper)}]
-          {lift.interval.level !== undefined ? ` ${t('liftInterval', { level: Math.round(lift.interval.level * 100) })}` : ''}
+          {lift.interval.level !== undefined
+            ? ` ${t('liftInterval', { level: Math.round(lift.interval.level * 100) })}`
+            : ''}
         </span>
       ) : (
         <span className="na">({t('liftNoInterval')})</span>
@@ -28,7 +30,8 @@ export function LiftText({ lift }: { lift: LiftView | undefined }) {
  */
 export function LiftChart({ lift }: { lift: LiftView | undefined }) {
   const { t, locale } = useI18n();
-  if (!lift || lift.relative === null) return <p className="na">{lift ? t('liftNotYet') : t('notAvailable')}</p>;
+  if (!lift || lift.relative === null)
+    return <p className="na">{lift ? t('liftNotYet') : t('notAvailable')}</p>;
   const low = Math.min(0, lift.interval?.lower ?? lift.relative, lift.relative);
   const high = Math.max(0, lift.interval?.upper ?? lift.relative, lift.relative);
   const pad = (high - low || 1) * 0.15;
@@ -43,7 +46,16 @@ export function LiftChart({ lift }: { lift: LiftView | undefined }) {
         <text x={x(0)} y="68" textAnchor="middle" fontSize="10" fill="#333">
           {t('zeroLine')}
         </text>
-        {lift.interval && <rect x={x(lift.interval.lower)} width={Math.max(2, x(lift.interval.upper) - x(lift.interval.lower))} y="27" height="16" fill="#9ec5fe" stroke="#0b5ed7" />}
+        {lift.interval && (
+          <rect
+            x={x(lift.interval.lower)}
+            width={Math.max(2, x(lift.interval.upper) - x(lift.interval.lower))}
+            y="27"
+            height="16"
+            fill="#9ec5fe"
+            stroke="#0b5ed7"
+          />
+        )}
         <circle cx={x(lift.relative)} cy="35" r="6" fill="#0b5ed7" />
         <text x={x(lift.relative)} y="18" textAnchor="middle" fontSize="12" fill="#111">
           {formatLift(locale, lift.relative)}

@@ -27,7 +27,10 @@ export function pathKeys(path: string): Array<string | number> {
  * (`|`); for a multi-line quoted or folded one, the line's first character plus the column.
  * Without a CEL position it is the field's value (or key); undefined when the path is not in the text.
  */
-export function problemPosition(source: string, problem: { path: string; message: string }): ProblemPosition | undefined {
+export function problemPosition(
+  source: string,
+  problem: { path: string; message: string },
+): ProblemPosition | undefined {
   const doc = parseDocument(source, { keepSourceTokens: false });
   const keys = pathKeys(problem.path);
   if (keys.length === 0) return undefined;

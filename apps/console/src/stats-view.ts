@@ -41,7 +41,9 @@ export function offersByAlternative(c: CampaignStats): OfferCount[] | undefined 
 export const FUNNEL_STEPS = ['triggered', 'audience', 'condition', 'caps', 'offered'] as const;
 
 /** The funnel's steps with their counts, when the statistics have a funnel. */
-export function funnelOf(c: CampaignStats): Array<{ step: (typeof FUNNEL_STEPS)[number]; count: number }> | undefined {
+export function funnelOf(
+  c: CampaignStats,
+): Array<{ step: (typeof FUNNEL_STEPS)[number]; count: number }> | undefined {
   const funnel = c.funnel;
   if (!funnel) return undefined;
   return FUNNEL_STEPS.filter((s) => funnel[s] !== undefined).map((step) => ({ step, count: funnel[step]! }));

@@ -14,7 +14,17 @@ export interface ChartSeries {
  * A time series chart (uPlot, canvas), with the same numbers as a table for screen readers and keyboard
  * users (the canvas itself is hidden from them): the newest rows only, to stay short.
  */
-export function TimeChart({ title, times, series, height = 180 }: { title: string; times: number[]; series: ChartSeries[]; height?: number }) {
+export function TimeChart({
+  title,
+  times,
+  series,
+  height = 180,
+}: {
+  title: string;
+  times: number[];
+  series: ChartSeries[];
+  height?: number;
+}) {
   const { t, locale } = useI18n();
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot>(undefined);
@@ -28,7 +38,7 @@ export function TimeChart({ title, times, series, height = 180 }: { title: strin
         height,
         legend: { show: true },
         axes: [{ stroke: '#333' }, { stroke: '#333' }],
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
+        series: [{ label: t('time') }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2 }))],
       },
       data,
       element,
@@ -47,7 +57,10 @@ export function TimeChart({ title, times, series, height = 180 }: { title: strin
     plot.current?.setData(data);
   });
 
-  const rows = times.map((ms, i) => ({ ms, values: series.map((s) => s.values[i]) })).slice(-5).reverse();
+  const rows = times
+    .map((ms, i) => ({ ms, values: series.map((s) => s.values[i]) }))
+    .slice(-5)
+    .reverse();
   return (
     <figure className="chart">
       <figcaption>{title}</figcaption>

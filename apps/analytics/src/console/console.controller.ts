@@ -31,7 +31,10 @@ export class ConsoleController {
   @Get('config')
   @ApiOperation({ summary: "The console's settings: the trace link template, how often live figures come." })
   config() {
-    return { traceUrl: this.services.traceUrl('{traceId}')?.replace(encodeURIComponent('{traceId}'), '{traceId}'), sampleEveryMs: SAMPLE_EVERY_MS };
+    return {
+      traceUrl: this.services.traceUrl('{traceId}')?.replace(encodeURIComponent('{traceId}'), '{traceId}'),
+      sampleEveryMs: SAMPLE_EVERY_MS,
+    };
   }
 
   @Sse('live')
@@ -51,16 +54,25 @@ export class ConsoleController {
   }
 
   @Get('dlq')
-  @ApiOperation({ summary: `Rejected input with its reason, newest first (among the last ${MAX_SCAN} entries of the DLQ), and counts by stage.` })
+  @ApiOperation({
+    summary: `Rejected input with its reason, newest first (among the last ${MAX_SCAN} entries of the DLQ), and counts by stage.`,
+  })
   @ApiQuery({ name: 'stage', required: false, enum: ['ingestion', 'context', 'decision', 'analytics'] })
   @ApiQuery({ name: 'limit', required: false, type: Number })
   async dlqEntries(@Query('stage') stage?: string, @Query('limit') limit?: string) {
     if (stage !== undefined && stage !== '' && !DlqReader.isStage(stage))
-      throw new ApiError(400, 'VALIDATION_FAILED', `unknown stage ${stage}`, [{ path: 'stage', message: 'one of ingestion, context, decision, analytics' }]);
+      throw new ApiError(400, 'VALIDATION_FAILED', `unknown stage ${stage}`, [
+        { path: 'stage', message: 'one of ingestion, context, decision, analytics' },
+      ]);
     const n = limit === undefined || limit === '' ? 50 : Number(limit);
     if (!Number.isInteger(n) || n < 1 || n > 500)
-      throw new ApiError(400, 'VALIDATION_FAILED', 'limit must be 1 to 500', [{ path: 'limit', message: 'must be an integer from 1 to 500' }]);
-    const [counts, newest] = await Promise.all([this.dlq.counts(), this.dlq.newest({ stage: stage || undefined, limit: n })]);
+      throw new ApiError(400, 'VALIDATION_FAILED', 'limit must be 1 to 500', [
+        { path: 'limit', message: 'must be an integer from 1 to 500' },
+      ]);
+    const [counts, newest] = await Promise.all([
+      this.dlq.counts(),
+      this.dlq.newest({ stage: stage || undefined, limit: n }),
+    ]);
     return { counts, ...newest };
   }
 
@@ -71,15 +83,33 @@ export class ConsoleController {
   })
   async customer(@Param('id') id: string) {
     if (!isSubjectToken(id))
-      throw new ApiError(400, 'VALIDATION_FAILED', 'customer id must be 1-64 of [A-Za-z0-9_-]', [{ path: 'id', message: 'must be 1-64 of [A-Za-z0-9_-]' }]);
-    const context = await this.services.customerContext(id).catch((error: Error) => ({ status: 503, body: { ok: false, error: { code: 'UNAVAILABLE', message: `the context service did not answer: ${error.message}`, details: [] } } }));
+      throw new ApiError(400, 'VALIDATION_FAILED', 'customer id must be 1-64 of [A-Za-z0-9_-]', [
+        { path: 'id', message: 'must be 1-64 of [A-Za-z0-9_-]' },
+      ]);
+    const context = await this.services
+      .customerContext(id)
+      .catch((error: Error) => ({
+        status: 503,
+        body: {
+          ok: false,
+          error: {
+            code: 'UNAVAILABLE',
+            message: `the context service did not answer: ${error.message}`,
+            details: [],
+          },
+        },
+      }));
     const repo = new DecisionRepository(this.cql);
     // Decisions with a campaign from the per-customer listing; those of the recent events too (outcome
     // none: why no campaign made an offer), found by the id every event's decision has.
     const listed = await repo.ofCustomer(id, Date.now() - CUSTOMER_DECISIONS_SINCE_MS, CUSTOMER_DECISIONS);
-    const recent = ((context.body as { ctx?: { recent?: RecentEvent[] } } | null)?.ctx?.recent ?? []).map((e) => decisionIdOf(e.id));
+    const recent = ((context.body as { ctx?: { recent?: RecentEvent[] } } | null)?.ctx?.recent ?? []).map(
+      (e) => decisionIdOf(e.id),
+    );
     const ids = [...new Set([...listed.map((d) => d.decisionId), ...recent])];
-    const records = (await Promise.all(ids.map((d) => repo.findById(d)))).filter((r): r is DecisionRecord => r !== undefined && r.customerId === id);
+    const records = (await Promise.all(ids.map((d) => repo.findById(d)))).filter(
+      (r): r is DecisionRecord => r !== undefined && r.customerId === id,
+    );
     records.sort((a, b) => b.decidedAt.localeCompare(a.decidedAt));
     return {
       customerId: id,

@@ -40,7 +40,9 @@ export class DlqReader {
 
   /** entries by stage, replay markers left out */
   async counts(): Promise<Record<string, number>> {
-    const info = await (await this.manager()).streams.info(Streams.DLQ.name, { subjects_filter: Subjects.dlqAll });
+    const info = await (
+      await this.manager()
+    ).streams.info(Streams.DLQ.name, { subjects_filter: Subjects.dlqAll });
     const counts: Record<string, number> = {};
     for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
       if (subject === Subjects.dlqReplayed) continue;
@@ -51,12 +53,19 @@ export class DlqReader {
   }
 
   /** The newest `limit` entries (newest first), of one stage or all, among the last MAX_SCAN of the stream. */
-  async newest(options: { stage?: string; limit: number }): Promise<{ entries: DlqEntryView[]; scanned: number }> {
+  async newest(options: {
+    stage?: string;
+    limit: number;
+  }): Promise<{ entries: DlqEntryView[]; scanned: number }> {
     const jsm = await this.manager();
     const { state } = await jsm.streams.info(Streams.DLQ.name);
     const entries: DlqEntryView[] = [];
     let scanned = 0;
-    for (let seq = state.last_seq; seq >= state.first_seq && seq > 0 && scanned < MAX_SCAN && entries.length < options.limit; seq--) {
+    for (
+      let seq = state.last_seq;
+      seq >= state.first_seq && seq > 0 && scanned < MAX_SCAN && entries.length < options.limit;
+      seq--
+    ) {
       scanned++;
       const msg = await jsm.streams.getMessage(Streams.DLQ.name, { seq }).catch(() => null);
       if (!msg || msg.subject === Subjects.dlqReplayed) continue;

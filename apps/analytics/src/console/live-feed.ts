@@ -49,7 +49,9 @@ export class LiveFeed {
  * The counters a sample needs, from the statistics analytics keeps. The one place that knows their shape:
  * when the statistics move (to Cassandra, per offer and day), only this changes.
  */
-export function countsOf(stats: CampaignStatsAggregator): Pick<LiveSample, 'eventsByChannel' | 'decisions' | 'campaigns'> {
+export function countsOf(
+  stats: CampaignStatsAggregator,
+): Pick<LiveSample, 'eventsByChannel' | 'decisions' | 'campaigns'> {
   const snapshot = stats.snapshot();
   const decisions = { offers: 0, control: 0, late: 0 };
   const campaigns: LiveSample['campaigns'] = {};

@@ -46,12 +46,26 @@ describe('live figures', () => {
     assert.equal(p.count, 100);
     assert.equal(percentilesOf([{ le: Infinity, count: 0 }]), null);
     // beyond the highest finite bound: that bound, the most one can say
-    assert.equal(percentilesOf([{ le: 10, count: 1 }, { le: Infinity, count: 100 }])!.p99, 10);
+    assert.equal(
+      percentilesOf([
+        { le: 10, count: 1 },
+        { le: Infinity, count: 100 },
+      ])!.p99,
+      10,
+    );
   });
 
   it('percentiles cover only the last minute: the older part of the histogram is subtracted', () => {
-    const old = [{ le: 10, count: 1000 }, { le: 100, count: 1000 }, { le: Infinity, count: 1000 }];
-    const now = [{ le: 10, count: 1000 }, { le: 100, count: 1010 }, { le: Infinity, count: 1010 }];
+    const old = [
+      { le: 10, count: 1000 },
+      { le: 100, count: 1000 },
+      { le: Infinity, count: 1000 },
+    ];
+    const now = [
+      { le: 10, count: 1000 },
+      { le: 100, count: 1010 },
+      { le: Infinity, count: 1010 },
+    ];
     const f = liveFigures([
       sample(0, 0, 0, { eventToOfferBuckets: old }),
       sample(30_000, 0, 0, { eventToOfferBuckets: now }),
@@ -80,6 +94,10 @@ describe('live figures', () => {
     ]);
     assert.deepEqual(histogramBuckets(samples, 'nunchi_event_to_offer_ms')?.[0], { le: 10, count: 11 });
     assert.equal(histogramBuckets(samples, 'nunchi_missing'), undefined);
-    assert.deepEqual(samples.at(-1), { name: 'nunchi_decisions_total', labels: { outcome: 'late', note: 'a "quoted" label' }, value: 2 });
+    assert.deepEqual(samples.at(-1), {
+      name: 'nunchi_decisions_total',
+      labels: { outcome: 'late', note: 'a "quoted" label' },
+      value: 2,
+    });
   });
 });

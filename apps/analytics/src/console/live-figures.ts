@@ -71,13 +71,15 @@ export function liveFigures(samples: readonly LiveSample[]): LiveFigures | undef
   const seconds = (last.atMs - rateFrom.atMs) / 1000;
   const byChannel: Record<string, number> = {};
   for (const [channel, n] of Object.entries(last.eventsByChannel))
-    byChannel[channel] = seconds > 0 ? Math.max(0, n - (rateFrom.eventsByChannel[channel] ?? 0)) / seconds : 0;
+    byChannel[channel] =
+      seconds > 0 ? Math.max(0, n - (rateFrom.eventsByChannel[channel] ?? 0)) / seconds : 0;
   const series = samples.map((s, i) => {
-    const before = samples[i - 1];
+    const before = i > 0 ? samples[i - 1] : undefined;
     const dt = before ? (s.atMs - before.atMs) / 1000 : 0;
     return {
       atMs: s.atMs,
-      eventsPerSecond: dt > 0 ? Math.max(0, sum(s.eventsByChannel) - sum(before!.eventsByChannel)) / dt : 0,
+      eventsPerSecond:
+        before && dt > 0 ? Math.max(0, sum(s.eventsByChannel) - sum(before.eventsByChannel)) / dt : 0,
       campaigns: s.campaigns,
     };
   });
@@ -90,9 +92,7 @@ export function liveFigures(samples: readonly LiveSample[]): LiveFigures | undef
     eventToOfferMs:
       last.eventToOfferBuckets === undefined
         ? null
-        : percentilesOf(
-            subtractBuckets(last.eventToOfferBuckets, percentileFrom.eventToOfferBuckets ?? [])
-          ),
+        : percentilesOf(subtractBuckets(last.eventToOfferBuckets, percentileFrom.eventToOfferBuckets ?? [])),
     decisions: last.decisions,
     dlq: last.dlqByStage ? { total: sum(last.dlqByStage), byStage: last.dlqByStage } : null,
     series,

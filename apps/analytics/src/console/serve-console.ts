@@ -18,16 +18,24 @@ export const CONSOLE_PATH = '/console/';
 export function serveConsole(app: INestApplication): void {
   const fastify = app as NestFastifyApplication;
   if (!existsSync(`${CONSOLE_DIR}index.html`)) {
-    new Logger('console').warn(`no console build in ${CONSOLE_DIR} (npm run build makes it): /console/ is not served`);
+    new Logger('console').warn(
+      `no console build in ${CONSOLE_DIR} (npm run build makes it): /console/ is not served`,
+    );
     return;
   }
   const cacheControl = (reply: FastifyReply, path: string) =>
-    reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+    reply.header(
+      'cache-control',
+      path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+    );
   fastify.useStaticAssets({
     root: CONSOLE_DIR,
     prefix: CONSOLE_PATH,
     // @fastify/static 10 hands setHeaders the Fastify reply; Nest's option type still describes a raw response.
     setHeaders: cacheControl as unknown as StaticOptions['setHeaders'],
   });
-  fastify.getHttpAdapter().getInstance().get('/console', (_request, reply) => reply.redirect(CONSOLE_PATH));
+  fastify
+    .getHttpAdapter()
+    .getInstance()
+    .get('/console', (_request, reply) => reply.redirect(CONSOLE_PATH));
 }

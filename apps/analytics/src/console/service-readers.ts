@@ -20,9 +20,13 @@ export class ServiceReaders {
    */
   async eventToOfferBuckets(): Promise<Bucket[] | undefined> {
     try {
-      const response = await fetch(`${this.config.console.decisionUrl}/metrics`, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+      const response = await fetch(`${this.config.console.decisionUrl}/metrics`, {
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      });
       if (!response.ok) return undefined;
-      return histogramBuckets(parseExposition(await response.text()), 'nunchi_event_to_offer_ms', { outcome: 'offer' });
+      return histogramBuckets(parseExposition(await response.text()), 'nunchi_event_to_offer_ms', {
+        outcome: 'offer',
+      });
     } catch {
       return undefined;
     }
@@ -30,14 +34,19 @@ export class ServiceReaders {
 
   /** The context service's answer for a customer: its status and JSON body, relayed as they are. */
   async customerContext(customerId: string): Promise<{ status: number; body: unknown }> {
-    const response = await fetch(`${this.config.console.contextUrl}/v1/customers/${encodeURIComponent(customerId)}/context`, {
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
+    const response = await fetch(
+      `${this.config.console.contextUrl}/v1/customers/${encodeURIComponent(customerId)}/context`,
+      {
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      },
+    );
     return { status: response.status, body: await response.json().catch(() => null) };
   }
 
   /** A decision's trace in the trace backend. */
   traceUrl(traceId: string): string | undefined {
-    return traceId ? this.config.console.traceUrl.replace('{traceId}', encodeURIComponent(traceId)) : undefined;
+    return traceId
+      ? this.config.console.traceUrl.replace('{traceId}', encodeURIComponent(traceId))
+      : undefined;
   }
 }

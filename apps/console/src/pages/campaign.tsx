@@ -27,8 +27,8 @@ export function CampaignPage({ id }: { id: string }) {
       {detail.error && <Failure error={detail.error} />}
       {d && (
         <p>
-          <span className={`badge ${d.status}`}>{d.status}</span> {d.current ? `${t('version')} ${d.current.version}` : ''}{' '}
-          <a href={href.edit(id)}>{t('edit')}</a>
+          <span className={`badge ${d.status}`}>{d.status}</span>{' '}
+          {d.current ? `${t('version')} ${d.current.version}` : ''} <a href={href.edit(id)}>{t('edit')}</a>
         </p>
       )}
       <section aria-labelledby="figures">
@@ -41,19 +41,34 @@ export function CampaignPage({ id }: { id: string }) {
           <Figure
             label={`${t('treatment')}: ${t('conversionRate')}`}
             value={s?.treatment && formatPercent(locale, s.treatment.rate)}
-            note={s?.treatment && `${formatNumber(locale, s.treatment.converted)} / ${formatNumber(locale, s.treatment.customers)}`}
+            note={
+              s?.treatment &&
+              `${formatNumber(locale, s.treatment.converted)} / ${formatNumber(locale, s.treatment.customers)}`
+            }
           />
           <Figure
             label={`${t('holdout')}: ${t('conversionRate')}`}
             value={s?.holdout && formatPercent(locale, s.holdout.rate)}
-            note={s?.holdout && `${formatNumber(locale, s.holdout.converted)} / ${formatNumber(locale, s.holdout.customers)}`}
+            note={
+              s?.holdout &&
+              `${formatNumber(locale, s.holdout.converted)} / ${formatNumber(locale, s.holdout.customers)}`
+            }
           />
           <Figure
             label={t('responses')}
-            value={s?.responses && formatNumber(locale, s.responses.accepted + s.responses.redeemed + s.responses.dismissed)}
-            note={s?.responses && `${t('accepted')} ${s.responses.accepted} · ${t('redeemed')} ${s.responses.redeemed} · ${t('dismissed')} ${s.responses.dismissed}`}
+            value={
+              s?.responses &&
+              formatNumber(locale, s.responses.accepted + s.responses.redeemed + s.responses.dismissed)
+            }
+            note={
+              s?.responses &&
+              `${t('accepted')} ${s.responses.accepted} · ${t('redeemed')} ${s.responses.redeemed} · ${t('dismissed')} ${s.responses.dismissed}`
+            }
           />
-          <Figure label={t('valueSent')} value={s?.valueSent !== undefined ? `₩${formatNumber(locale, s.valueSent)}` : undefined} />
+          <Figure
+            label={t('valueSent')}
+            value={s?.valueSent !== undefined ? `₩${formatNumber(locale, s.valueSent)}` : undefined}
+          />
         </dl>
       </section>
       <section aria-labelledby="lift" data-testid="lift-card">
@@ -108,7 +123,13 @@ export function CampaignPage({ id }: { id: string }) {
                   <th scope="row">{o.id}</th>
                   <td>{o.title}</td>
                   <td className="num">₩{formatNumber(locale, o.value)}</td>
-                  <td className="num">{count !== undefined ? formatNumber(locale, count) : <span className="na">{t('notAvailable')}</span>}</td>
+                  <td className="num">
+                    {count !== undefined ? (
+                      formatNumber(locale, count)
+                    ) : (
+                      <span className="na">{t('notAvailable')}</span>
+                    )}
+                  </td>
                 </tr>
               );
             })}

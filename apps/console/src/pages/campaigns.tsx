@@ -74,9 +74,15 @@ export function CampaignsPage() {
           <Burn used={c.budget.offers} max={c.budget.maxOffers} unit={t('offers')} />
           {c.budget.maxCost !== undefined && <Burn used={c.budget.cost} max={c.budget.maxCost} unit="₩" />}
         </td>
-        <td data-testid="lift">{s ? <LiftText lift={liftOf(s)} /> : <span className="na">{t('notAvailable')}</span>}</td>
+        <td data-testid="lift">
+          {s ? <LiftText lift={liftOf(s)} /> : <span className="na">{t('notAvailable')}</span>}
+        </td>
         <td>
-          {c.draft ? <a href={href.edit(c.campaignId)}>{t('revision', { n: c.draft.revision })}</a> : <a href={href.edit(c.campaignId)}>{t('edit')}</a>}
+          {c.draft ? (
+            <a href={href.edit(c.campaignId)}>{t('revision', { n: c.draft.revision })}</a>
+          ) : (
+            <a href={href.edit(c.campaignId)}>{t('edit')}</a>
+          )}
         </td>
       </tr>
     );

@@ -21,7 +21,13 @@ export function CustomersPage({ id }: { id?: string }) {
         }}
       >
         <label>
-          {t('customerId')} <input value={typed} onChange={(e) => setTyped(e.target.value)} name="customer" pattern="[A-Za-z0-9_-]{1,64}" />
+          {t('customerId')}{' '}
+          <input
+            value={typed}
+            onChange={(e) => setTyped(e.target.value)}
+            name="customer"
+            pattern="[A-Za-z0-9_-]{1,64}"
+          />
         </label>{' '}
         <button type="submit">{t('open')}</button>
       </form>
@@ -50,20 +56,25 @@ function Customer({ id }: { id: string }) {
         ) : (
           <>
             <h3>{t('profile')}</h3>
-            <dl className="pairs" data-testid="profile">
-              {Object.entries(body.profile ?? {}).map(([k, v]) => (
-                <div key={k}>
-                  <dt>{k}</dt>
-                  <dd>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd>
-                </div>
-              ))}
-            </dl>
+            {body.profile ? (
+              <dl className="pairs" data-testid="profile">
+                {Object.entries(body.profile).map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{k}</dt>
+                    <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+                  </div>
+                ))}
+              </dl>
+            ) : (
+              <p className="na">{t('noProfile')}</p>
+            )}
             <h3>{t('recentEvents')}</h3>
             <ul>
               {(body.ctx?.recent ?? []).map((e) => (
                 <li key={e.id}>
                   {formatDateTime(locale, e.occurredAt)} · {e.type} · {e.channel}
-                  {e.amount !== undefined ? ` · ₩${formatNumber(locale, e.amount)}` : ''} <span className="muted">{e.id}</span>
+                  {e.amount !== undefined ? ` · ₩${formatNumber(locale, e.amount)}` : ''}{' '}
+                  <span className="muted">{e.id}</span>
                 </li>
               ))}
             </ul>

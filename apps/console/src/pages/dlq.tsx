@@ -55,7 +55,9 @@ export function DlqPage({ stage }: { stage?: string }) {
                   </td>
                   <td className="reason">
                     {e.reason}
-                    {e.replayOf !== undefined && <div className="muted">{t('replayOf', { n: e.replayOf })}</div>}
+                    {e.replayOf !== undefined && (
+                      <div className="muted">{t('replayOf', { n: e.replayOf })}</div>
+                    )}
                   </td>
                   <td>
                     <details>

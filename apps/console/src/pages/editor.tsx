@@ -29,7 +29,11 @@ const SAMPLE_EVENT = JSON.stringify(
     occurredAt: new Date().toISOString(),
     customer: { id: 'c-000042' },
     storeId: 'bundang-01',
-    payload: { amount: 60000, currency: 'KRW', items: [{ sku: '1', category: 'snacks', quantity: 1, unitPrice: 60000 }] },
+    payload: {
+      amount: 60000,
+      currency: 'KRW',
+      items: [{ sku: '1', category: 'snacks', quantity: 1, unitPrice: 60000 }],
+    },
   },
   null,
   2,
@@ -153,7 +157,11 @@ export function EditorPage({ id }: { id?: string }) {
   const onTest = () =>
     act(async () => {
       const campaignId = await save();
-      const result = await campaignsApi.test(campaignId, JSON.parse(event) as Record<string, unknown>, customerId);
+      const result = await campaignsApi.test(
+        campaignId,
+        JSON.parse(event) as Record<string, unknown>,
+        customerId,
+      );
       setReport(result.lines);
     });
 
@@ -206,7 +214,13 @@ export function EditorPage({ id }: { id?: string }) {
             {problems.map((p, i) => (
               <li key={i}>
                 {p.at ? (
-                  <button type="button" className="link" onClick={() => goTo(p.at!)} data-line={p.at.line} data-column={p.at.column}>
+                  <button
+                    type="button"
+                    className="link"
+                    onClick={() => goTo(p.at!)}
+                    data-line={p.at.line}
+                    data-column={p.at.column}
+                  >
                     {p.path} — {t('problemAt', { line: p.at.line, column: p.at.column })}
                   </button>
                 ) : (
@@ -246,7 +260,13 @@ export function EditorPage({ id }: { id?: string }) {
         {job && (
           <div aria-live="polite" data-testid="simulation">
             {job.status === 'running' ? (
-              <p>{t('simulationRunning', { phase: job.progress?.phase ?? '', done: job.progress?.done ?? 0, total: job.progress?.total ?? 0 })}</p>
+              <p>
+                {t('simulationRunning', {
+                  phase: job.progress?.phase ?? '',
+                  done: job.progress?.done ?? 0,
+                  total: job.progress?.total ?? 0,
+                })}
+              </p>
             ) : job.status === 'done' ? (
               <>
                 <p>{t('simulationDone')}</p>

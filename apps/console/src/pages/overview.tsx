@@ -18,7 +18,8 @@ export function OverviewPage() {
     <>
       <PageTitle>{t('overviewTitle')}</PageTitle>
       <p className="status" aria-live="polite" data-testid="live-status">
-        <span className={connected ? 'dot on' : 'dot'} aria-hidden="true" /> {connected ? t('live') : t('reconnecting')}
+        <span className={connected ? 'dot on' : 'dot'} aria-hidden="true" />{' '}
+        {connected ? t('live') : t('reconnecting')}
       </p>
       {!f ? (
         <p>{t('loading')}</p>
@@ -34,8 +35,16 @@ export function OverviewPage() {
             <Figure
               testId="event-to-offer"
               label={`${t('eventToOffer')} ${t('p50')} / ${t('p99')}`}
-              value={f.eventToOfferMs ? `${formatMs(locale, f.eventToOfferMs.p50)} / ${formatMs(locale, f.eventToOfferMs.p99)} ms` : undefined}
-              note={f.eventToOfferMs ? t('lastMinuteOffers', { n: formatNumber(locale, f.eventToOfferMs.count) }) : t('noOffersLastMinute')}
+              value={
+                f.eventToOfferMs
+                  ? `${formatMs(locale, f.eventToOfferMs.p50)} / ${formatMs(locale, f.eventToOfferMs.p99)} ms`
+                  : undefined
+              }
+              note={
+                f.eventToOfferMs
+                  ? t('lastMinuteOffers', { n: formatNumber(locale, f.eventToOfferMs.count) })
+                  : t('noOffersLastMinute')
+              }
             />
             <Figure testId="offers" label={t('offers')} value={formatNumber(locale, f.decisions.offers)} />
             <Figure testId="control" label={t('control')} value={formatNumber(locale, f.decisions.control)} />
@@ -44,13 +53,24 @@ export function OverviewPage() {
               testId="dlq-total"
               label={t('dlqEntries')}
               value={f.dlq ? <a href={href.dlq()}>{formatNumber(locale, f.dlq.total)}</a> : undefined}
-              note={f.dlq && Object.entries(f.dlq.byStage).map(([stage, n]) => `${stage} ${formatNumber(locale, n)}`).join(' · ')}
+              note={
+                f.dlq &&
+                Object.entries(f.dlq.byStage)
+                  .map(([stage, n]) => `${stage} ${formatNumber(locale, n)}`)
+                  .join(' · ')
+              }
             />
           </dl>
           <TimeChart
             title={t('eventsChart')}
             times={f.series.map((p) => p.atMs)}
-            series={[{ label: t('eventsPerSecond'), values: f.series.map((p) => p.eventsPerSecond), color: '#0b5ed7' }]}
+            series={[
+              {
+                label: t('eventsPerSecond'),
+                values: f.series.map((p) => p.eventsPerSecond),
+                color: '#0b5ed7',
+              },
+            ]}
           />
           <table data-testid="channels">
             <caption>{t('eventsPerSecondByChannel')}</caption>
