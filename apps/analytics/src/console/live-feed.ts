@@ -1,5 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { exhaustMap, map, share, timer, type Observable } from 'rxjs';
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { exhaustMap, map, share, Subject, takeUntil, timer, type Observable } from 'rxjs';
 import { CampaignStatsAggregator } from '../campaign-stats.js';
 import { DlqReader } from './dlq-reader.js';
 import { liveFigures, SERIES_MS, type LiveFigures, type LiveSample } from './live-figures.js';
@@ -14,9 +14,10 @@ export const SAMPLE_EVERY_MS = 1_000;
  * are kept, so a console that connects gets the recent series at once.
  */
 @Injectable()
-export class LiveFeed {
+export class LiveFeed implements BeforeApplicationShutdown {
   private readonly logger = new Logger('console');
   private readonly samples: LiveSample[] = [];
+  private readonly closing = new Subject<void>();
   readonly figures$: Observable<LiveFigures>;
 
   constructor(
@@ -27,8 +28,15 @@ export class LiveFeed {
     this.figures$ = timer(0, SAMPLE_EVERY_MS).pipe(
       exhaustMap(() => this.sample()),
       map(() => liveFigures(this.samples)!),
+      // An open event stream would keep the HTTP server from closing: end them all first.
+      takeUntil(this.closing),
       share(),
     );
+  }
+
+  beforeApplicationShutdown(): void {
+    this.closing.next();
+    this.closing.complete();
   }
 
   private async sample(): Promise<void> {
