@@ -59,9 +59,9 @@ function celOffset(source: string, node: Scalar, line: number, column: number): 
   if (node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED) {
     // header line (| or >), then the content lines, indented
     const lines = raw.split('\n');
-    const content = lines[line];
-    if (content === undefined) return undefined;
-    const indent = /^ */.exec(content)![0].length;
+    if (lines[line] === undefined) return undefined;
+    // the block's indentation is its first content line's; deeper indentation is part of the value
+    const indent = /^ */.exec(lines.slice(1).find((l) => l.trim() !== '') ?? '')![0].length;
     const lineStart = start + lines.slice(0, line).reduce((n, l) => n + l.length + 1, 0);
     return lineStart + indent + column - 1;
   }
