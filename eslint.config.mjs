@@ -10,7 +10,7 @@ const pureLibs = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', '.nunchi/**', 'node_modules/**', 'scripts/**', 'bin/**', 'eslint.config.mjs'] },
+  { ignores: ['dist/**', '.nunchi/**', 'node_modules/**', 'scripts/**', 'bin/**', 'eslint.config.mjs', 'apps/console/vite.config.mjs'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

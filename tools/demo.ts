@@ -12,6 +12,8 @@ import { freshKeyspace, startOwnNats } from './sandbox.js';
 import { startServices, type RunningServices } from './services.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
+/** the console's path on the analytics service (apps/analytics/src/console/serve-console.ts) */
+const CONSOLE_PATH = '/console/';
 const ZIPKIN_UI = 'http://127.0.0.1:9411/zipkin/traces/';
 /** the demo's own NATS server */
 const DEMO_NATS_PORT = 14298;
@@ -88,11 +90,25 @@ async function main(): Promise<void> {
     say(
       `\ndemo: ${DEMO_STEPS.length} events, ${offers} offers, ${rejected} rejected; event-to-decision ${latencies.length ? `${latencies[0]}–${latencies[latencies.length - 1]} ms` : 'n/a'}; ${((Date.now() - started) / 1000).toFixed(0)} s in all`,
     );
+    await showConsole(`${services.urls.analytics}${CONSOLE_PATH}`);
   } finally {
     await services?.stop();
     await resources.close();
     nats.stop();
   }
+}
+
+/**
+ * The demo's last words: the console's address. In a terminal the services stay up for it until Ctrl-C;
+ * otherwise (CI, a pipe) the demo ends and says how to look at it.
+ */
+async function showConsole(url: string): Promise<void> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    say(`\nconsole: ${url} (up while the demo's services run: run \`npm run demo\` in a terminal to keep them until Ctrl-C)`);
+    return;
+  }
+  say(`\nconsole: ${url} — open it in a browser; Ctrl-C stops the services`);
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
 }
 
 function describe(event: Record<string, unknown>): string {

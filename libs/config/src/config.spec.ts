@@ -33,6 +33,17 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'all' }), /NUNCHI_TRACE_DETAIL/);
   });
 
+  it("points the console at this machine's services on their configured ports, and at Zipkin", () => {
+    const c = loadConfig('analytics', { NUNCHI_CONTEXT_PORT: '3202' }).console;
+    assert.deepEqual(c, {
+      traceUrl: 'http://127.0.0.1:9411/zipkin/traces/{traceId}',
+      contextUrl: 'http://127.0.0.1:3202',
+      decisionUrl: 'http://127.0.0.1:3003',
+    });
+    assert.equal(loadConfig('analytics', { NUNCHI_DECISION_URL: 'http://decision:3003' }).console.decisionUrl, 'http://decision:3003');
+    assert.throws(() => loadConfig('analytics', { NUNCHI_TRACE_URL: 'zipkin' }), /NUNCHI_TRACE_URL/);
+  });
+
   it('requires an identity key outside an explicit development mode, naming the variable and the way out', () => {
     for (const env of [{}, { NODE_ENV: 'production' }, { NODE_ENV: 'staging' }, { NUNCHI_DEV_MODE: '0', NODE_ENV: 'test' }]) {
       assert.equal(loadConfig('ingestion', { NUNCHI_IDENTITY_SECRET: 'x'.repeat(32), ...env }).domain.identityKey?.secret, 'x'.repeat(32));

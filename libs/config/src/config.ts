@@ -134,6 +134,16 @@ export interface DomainConfig {
   ledgerCacheMaxMiB: number;
 }
 
+/** What the web console (served by the analytics service) links to and reads from. */
+export interface ConsoleConfig {
+  /** a decision's trace in the trace backend; `{traceId}` is replaced by the trace id */
+  traceUrl: string;
+  /** the context service's HTTP base URL: the console relays a customer's context from it */
+  contextUrl: string;
+  /** the decision service's HTTP base URL: the console reads event → offer latency from its /metrics */
+  decisionUrl: string;
+}
+
 /** A secret with the id that names it wherever its work is kept (sealed DLQ entries) and in a rotation. */
 export interface IdentityKey {
   /** [A-Za-z0-9_-]{1,32}; "dev" for the development key */
@@ -157,6 +167,7 @@ export interface NunchiConfig {
   cassandra: CassandraConfig;
   telemetry: TelemetryConfig;
   domain: DomainConfig;
+  console: ConsoleConfig;
   /** fault injection for crash tests (NUNCHI_FAILPOINT); undefined in any real deployment */
   failpoint?: Failpoint;
 }
@@ -338,6 +349,12 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       ledgerCacheMaxEntries: r.int('NUNCHI_LEDGER_CACHE_MAX_ENTRIES', 200_000, 0, 100_000_000),
       ledgerCacheMaxMiB: r.int('NUNCHI_LEDGER_CACHE_MAX_MIB', 128, 0, 1_048_576),
     },
+    console: {
+      traceUrl: r.url('NUNCHI_TRACE_URL', 'http://127.0.0.1:9411/zipkin/traces/{traceId}', ['http:', 'https:']),
+      // By default the services of this machine, on the ports they are given (tests and the demo move them).
+      contextUrl: r.url('NUNCHI_CONTEXT_URL', `http://127.0.0.1:${r.int('NUNCHI_CONTEXT_PORT', DEFAULT_PORTS.context, 0, 65535)}`, ['http:', 'https:']),
+      decisionUrl: r.url('NUNCHI_DECISION_URL', `http://127.0.0.1:${r.int('NUNCHI_DECISION_PORT', DEFAULT_PORTS.decision, 0, 65535)}`, ['http:', 'https:']),
+    },
   };
   // An erasure answers no sooner than the identity cache TTL (README, "Who an event is for"): leave it room.
   r.check(
@@ -432,6 +449,8 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_ADMISSION_MAX_LAG_MS', default: '1000', meaning: 'ingestion refuses events of a partition whose consumers are this far behind, ms (OVERLOADED_RETRY); 0: never' },
   { name: 'NUNCHI_LEDGER_CACHE_MAX_ENTRIES', default: '200000', meaning: 'contact ledgers the decision service caches, customers (0: none)' },
   { name: 'NUNCHI_LEDGER_CACHE_MAX_MIB', default: '128', meaning: 'contact ledgers the decision service caches, MiB (estimated heap)' },
+  { name: 'NUNCHI_TRACE_URL', default: 'http://127.0.0.1:9411/zipkin/traces/{traceId}', meaning: "analytics (console): a decision's trace in the trace backend, `{traceId}` replaced" },
+  { name: 'NUNCHI_CONTEXT_URL / NUNCHI_DECISION_URL', default: 'http://127.0.0.1:<NUNCHI_CONTEXT_PORT / NUNCHI_DECISION_PORT>', meaning: "analytics (console): where it reads a customer's context, and event → offer latency from /metrics" },
   { name: 'OTEL_TRACES_EXPORTER', default: 'zipkin', meaning: 'zipkin | otlp | console | none' },
   { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: 'http://127.0.0.1:9411/api/v2/spans', meaning: 'Zipkin span endpoint' },
   { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: 'http://127.0.0.1:4318', meaning: 'OTLP/HTTP collector (traces go to /v1/traces)' },

@@ -1,0 +1,73 @@
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { exhaustMap, map, share, Subject, takeUntil, timer, type Observable } from 'rxjs';
+import { CampaignStatsAggregator } from '../campaign-stats.js';
+import { DlqReader } from './dlq-reader.js';
+import { liveFigures, SERIES_MS, type LiveFigures, type LiveSample } from './live-figures.js';
+import { ServiceReaders } from './service-readers.js';
+
+/** how often the overview's figures are sampled while someone watches, milliseconds */
+export const SAMPLE_EVERY_MS = 1_000;
+
+/**
+ * The overview's live figures, sampled once a second while at least one console is connected (share():
+ * the timer stops with the last subscriber) and pushed to every one of them. Samples of the last SERIES_MS
+ * are kept, so a console that connects gets the recent series at once.
+ */
+@Injectable()
+export class LiveFeed implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('console');
+  private readonly samples: LiveSample[] = [];
+  private readonly closing = new Subject<void>();
+  readonly figures$: Observable<LiveFigures>;
+
+  constructor(
+    private readonly stats: CampaignStatsAggregator,
+    private readonly dlq: DlqReader,
+    private readonly services: ServiceReaders,
+  ) {
+    this.figures$ = timer(0, SAMPLE_EVERY_MS).pipe(
+      exhaustMap(() => this.sample()),
+      map(() => liveFigures(this.samples)!),
+      // An open event stream would keep the HTTP server from closing: end them all first.
+      takeUntil(this.closing),
+      share(),
+    );
+  }
+
+  beforeApplicationShutdown(): void {
+    this.closing.next();
+    this.closing.complete();
+  }
+
+  private async sample(): Promise<void> {
+    const [dlqByStage, eventToOfferBuckets] = await Promise.all([
+      this.dlq.counts().catch((error: Error) => {
+        this.logger.warn(`DLQ counts unavailable: ${error.message}`);
+        return undefined;
+      }),
+      this.services.eventToOfferBuckets(),
+    ]);
+    const atMs = Date.now();
+    this.samples.push({ atMs, ...countsOf(this.stats), dlqByStage, eventToOfferBuckets });
+    while (this.samples.length && this.samples[0].atMs < atMs - SERIES_MS) this.samples.shift();
+  }
+}
+
+/**
+ * The counters a sample needs, from the statistics analytics keeps. The one place that knows their shape:
+ * when the statistics move (to Cassandra, per offer and day), only this changes.
+ */
+export function countsOf(
+  stats: CampaignStatsAggregator,
+): Pick<LiveSample, 'eventsByChannel' | 'decisions' | 'campaigns'> {
+  const snapshot = stats.snapshot();
+  const decisions = { offers: 0, control: 0, late: 0 };
+  const campaigns: LiveSample['campaigns'] = {};
+  for (const c of snapshot.campaigns) {
+    decisions.offers += c.offers;
+    decisions.control += c.control;
+    decisions.late += c.late;
+    campaigns[c.campaignId] = { decisions: c.decisions, offers: c.offers, control: c.control, late: c.late };
+  }
+  return { eventsByChannel: { ...snapshot.events.byChannel }, decisions, campaigns };
+}
