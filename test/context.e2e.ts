@@ -269,7 +269,7 @@ describe('customer context: exact under real conditions', () => {
       assert.deepEqual(
         {
           ...receipt.removed,
-          customer_daily: receipt.removed['customer_daily'] > 0,
+          customer_days: receipt.removed['customer_days'] > 0,
           decisions: receipt.removed['decisions'] > 0,
           decisions_by_campaign: receipt.removed['decisions_by_campaign'] > 0,
         },
@@ -279,7 +279,7 @@ describe('customer context: exact under real conditions', () => {
           customer_identities: 2,
           customer_events: 2,
           customer_event_months: 1,
-          customer_daily: true,
+          customer_days: true,
           decisions: true,
           decisions_by_campaign: true,
           decisions_by_id: 2,
@@ -290,7 +290,7 @@ describe('customer context: exact under real conditions', () => {
         'customers',
         'customer_identities',
         'customer_event_months',
-        'customer_daily',
+        'customer_days',
         'decisions',
       ]) {
         assert.equal(await countRows(h.cql, table, dad.id), 0, `${table} still has rows`);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { CqlClient } from '@nunchi/cassandra';
+import { decodeDayTotals, type CqlClient } from '@nunchi/cassandra';
 import { projectPath } from '@nunchi/config';
 import {
   partitionOf,
@@ -114,23 +114,24 @@ export function accepted(e: Record<string, unknown>, customerId: string): Accept
   };
 }
 
-/** Σ over a customer's `all` rollup rows in Cassandra: what the context service actually stored. */
+/** Σ over the `all` rollups of a customer's days in Cassandra: what the context service actually stored. */
 export async function storedTotals(
   cql: CqlClient,
   customerId: string,
 ): Promise<{ events: number; spend: number; purchases: number; days: number }> {
   const rows = (
-    await cql.execute(
-      'SELECT dim, events, spend, purchases FROM customer_daily WHERE customer_id = ?',
-      [customerId],
-      { prepare: true, fetchSize: 10_000 },
-    )
+    await cql.execute('SELECT day, totals FROM customer_days WHERE customer_id = ?', [customerId], {
+      prepare: true,
+      fetchSize: 10_000,
+    })
   ).rows;
-  const all = rows.filter((r) => r['dim'] === 'all');
+  const all = rows
+    .flatMap((r) => decodeDayTotals(r['day'] as string, r['totals'] as Buffer))
+    .filter((r) => r.dim === 'all');
   return {
-    events: all.reduce((a, r) => a + (r['events'] as number), 0),
-    spend: all.reduce((a, r) => a + (r['spend'] as number), 0),
-    purchases: all.reduce((a, r) => a + (r['purchases'] as number), 0),
+    events: all.reduce((a, r) => a + r.events, 0),
+    spend: all.reduce((a, r) => a + r.spend, 0),
+    purchases: all.reduce((a, r) => a + r.purchases, 0),
     days: all.length,
   };
 }

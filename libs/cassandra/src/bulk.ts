@@ -101,9 +101,11 @@ function estimateBytes(writes: readonly BulkWrite[]): number {
       n +=
         typeof p === 'string'
           ? p.length * 2
-          : p && typeof p === 'object' && !(p instanceof Date)
-            ? JSON.stringify(p).length * 2
-            : 8;
+          : Buffer.isBuffer(p)
+            ? p.length
+            : p && typeof p === 'object' && !(p instanceof Date)
+              ? JSON.stringify(p).length * 2
+              : 8;
   }
   return n;
 }

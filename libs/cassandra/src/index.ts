@@ -2,6 +2,8 @@ export * from './client.js';
 export * from './statements.js';
 export * from './bulk.js';
 export * from './migrations.js';
+export * from './day-totals.js';
+export * from './backfill-customer-days.js';
 export * from './nest/cassandra.module.js';
 export * from './repositories/customer.repository.js';
 export * from './repositories/context.repository.js';

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CassandraConfig } from '@nunchi/config';
+import { backfillCustomerDays } from './backfill-customer-days.js';
 import { connectCassandra, type CqlClient } from './client.js';
 
 export interface MigrationFile {
@@ -15,6 +16,24 @@ export class MigrationError extends Error {
 }
 
 const FILE_PATTERN = /^(\d{4})_[a-z0-9_]+\.cql$/;
+
+/**
+ * Data steps: code that runs right after a migration file's statements and before the file is recorded as
+ * applied, so a step that fails runs again (with the file's idempotent statements) on the next `migrate`.
+ * Keyed by the file's name without its number, so renumbering a file does not lose its step.
+ */
+const DATA_STEPS: Record<string, (client: CqlClient, log: (line: string) => void) => Promise<string>> = {
+  customer_days: async (client, log) => {
+    const copied = await backfillCustomerDays(client, log);
+    return `copied ${copied.days} days of ${copied.customers} customers (${copied.rows} rows) from customer_daily`;
+  },
+};
+
+/** The data step of a migration file (see DATA_STEPS), if it has one. */
+export function dataStepOf(fileName: string): string | undefined {
+  const key = fileName.replace(/^\d{4}_/, '').replace(/\.cql$/, '');
+  return Object.hasOwn(DATA_STEPS, key) ? key : undefined;
+}
 
 /** Splits a .cql file into statements: `--` and `//` comments dropped, `;` ends a statement. */
 export function splitStatements(text: string): string[] {
@@ -75,6 +94,8 @@ export async function migrate(config: CassandraConfig, dir: string, log: (line: 
         continue;
       }
       for (const cql of file.statements) await client.execute(cql);
+      const step = dataStepOf(file.name);
+      if (step) log(`${file.name}: ${await DATA_STEPS[step](client, log)}`);
       await client.execute('INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, ?)', [file.name, file.checksum, new Date()], { prepare: true });
       report.applied.push(file.name);
       log(`applied ${file.name} (${file.statements.length} statements)`);

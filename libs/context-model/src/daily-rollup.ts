@@ -1,5 +1,6 @@
 /**
- * The daily rollup: one customer's totals for one local day, per dimension — a row of `customer_daily`.
+ * The daily rollup: one customer's totals for one local day, per dimension. A day's rollups, every dim, are
+ * stored together as one `customer_days` row (libs/cassandra day-totals.ts).
  *
  * The rollup of a day is a pure function of that day's events, and is always recomputed from all of them
  * (never incremented), so it is exact under redelivery, duplicates and late or out-of-order events.
@@ -192,7 +193,7 @@ export function rollupDay(events: readonly AcceptedEvent[], day: string, timeZon
   return rollupGroup(ofDay, day);
 }
 
-/** newest day first, then dim ascending: the clustering order of `customer_daily` */
+/** newest day first, then dim ascending: the order rows are stored and held in (`customer_days`, then dims) */
 export function compareRows(a: DailyRollup, b: DailyRollup): number {
   if (a.day !== b.day) return a.day > b.day ? -1 : 1;
   return compareDim(a, b);

@@ -1,5 +1,5 @@
 /**
- * Rollup dimensions: the `dim` clustering column of `customer_daily`, `<kind>:<name>`.
+ * Rollup dimensions, `<kind>:<name>`: a day's rollups hold one entry per dim (a `customer_days` row).
  * Store ids and channels are subject tokens ([A-Za-z0-9_-]); categories are Unicode text and may contain
  * ':' and spaces ("category:Beer: Cider"), so a dim splits at its first ':' — the kind never has one.
  */

@@ -24,7 +24,7 @@ export const OPEN_DAYS = 2;
 /** What context knows of one customer: enough to fold the next event and build a snapshot. Never mutated. */
 export interface CustomerContext {
   profile: CustomerProfile | null;
-  /** daily rollup rows within the horizon, `customer_daily` order (newest day first, dims ascending) */
+  /** daily rollup rows within the horizon, stored order (newest day first, dims ascending) */
   rows: readonly DailyRollup[];
   /** newest first, at most RECENT_MAX */
   recent: readonly RecentEvent[];

@@ -5,7 +5,7 @@ import { HORIZON_DAYS } from './windows.js';
 /**
  * Update a customer's rows with freshly recomputed days (the hot in-memory tier, on write): every existing row
  * of a day present in `replacement` is dropped — including dims the day no longer touches — and the
- * replacement rows take their place. Result in `customer_daily` order (newest day first, dims ascending).
+ * replacement rows take their place. Result in stored order (newest day first, dims ascending).
  * Inputs are not modified.
  */
 export function mergeRows(
@@ -28,7 +28,7 @@ export function mergeRows(
 }
 
 /**
- * One day's rows replaced in rows already in `customer_daily` order (the live fold, every event): the rows
+ * One day's rows replaced in rows already in stored order (the live fold, every event): the rows
  * before the day, the day's new rows, the rows after — a copy, no sort. Undefined when `existing` turns out
  * not to be ordered by day (the caller then sorts).
  */
@@ -63,7 +63,7 @@ export function pruneRows(
   keepDays: number = HORIZON_DAYS,
 ): DailyRollup[] {
   const oldest = dayIndex(today) - keepDays + 1;
-  // Rows in customer_daily order end with the oldest day: nothing to drop is the common case, and costs one look.
+  // Rows in stored order end with the oldest day: nothing to drop is the common case, and costs one look.
   const last = rows[rows.length - 1];
   if (last === undefined || (parseDayIndex(last.day) >= oldest && isByDayDesc(rows))) return [...rows];
   return rows.filter((r) => parseDayIndex(r.day) >= oldest);

@@ -286,7 +286,7 @@ void test('the hot tier (per event: recompute that day, merge, push recent), in 
     const events = history(rnd, nowMs, 1 + Math.floor(rnd() * 80));
     const arrivals = shuffle([...events, ...events.filter(() => rnd() < 0.2)], rnd);
     const stored: AcceptedEvent[] = []; // customer_events
-    let rows: DailyRollup[] = []; // customer_daily / hot tier
+    let rows: DailyRollup[] = []; // customer_days / hot tier
     let recent: RecentEvent[] = [];
     for (const e of arrivals) {
       stored.push(e);

@@ -15,6 +15,7 @@ import {
   type FoldOptions,
 } from '@nunchi/context-model';
 import type { BulkWrite } from '../bulk.js';
+import { decodeDayTotals, encodeDayTotals } from '../day-totals.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
 
@@ -56,21 +57,21 @@ const Q = defineStatements({
     'customer_events.recent',
     'SELECT body FROM customer_events WHERE customer_id = ? AND month = ? LIMIT ?',
   ),
-  upsertDaily: statement(
-    'customer_daily.upsert',
-    'INSERT INTO customer_daily (customer_id, day, dim, spend, purchases, visits, items, events, last_visit_at, last_purchase_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ? AND TIMESTAMP ?',
+  upsertDay: statement(
+    'customer_days.upsert',
+    'INSERT INTO customer_days (customer_id, day, totals) VALUES (?, ?, ?) USING TTL ? AND TIMESTAMP ?',
   ),
-  dailySince: statement(
-    'customer_daily.since',
-    'SELECT day, dim, spend, purchases, visits, items, events, last_visit_at, last_purchase_at FROM customer_daily WHERE customer_id = ? AND day >= ?',
+  daysSince: statement(
+    'customer_days.since',
+    'SELECT day, totals FROM customer_days WHERE customer_id = ? AND day >= ?',
   ),
 });
 
 /**
- * The write timestamp of a day's rollup rows, in "microseconds": the day's number times a million plus the
- * number of events the rows were computed from. Two writers recomputing the same day at once (a partition
+ * The write timestamp of a day's rollups (its `customer_days` row), in "microseconds": the day's number times
+ * a million plus the number of events the rollups were computed from. Two writers recomputing the same day at once (a partition
  * handed over while its old owner finishes a message) each read a set of the day's events; the later
- * reader's set contains the earlier one's, so it holds more events and its rows win whatever order the
+ * reader's set contains the earlier one's, so it holds more events and its row wins whatever order the
  * writes land in — a lost update cannot happen. The value is far below any wall-clock timestamp, so an
  * erasure (a deletion at the current time) always shadows the rows.
  */
@@ -110,7 +111,11 @@ function recentPlan(rows: readonly DailyRollup[], months: readonly string[]): Ar
   return plan;
 }
 
-/** A customer's history: events as wide rows bucketed by local month, and daily rollups. */
+/**
+ * A customer's history: events as wide rows bucketed by local month, and daily rollups — one `customer_days`
+ * row per local day holding every dimension of it (encoded by day-totals.ts), so a cold load reads one row
+ * per active day and a fold writes one.
+ */
 export class ContextRepository {
   constructor(
     private readonly client: CqlClient,
@@ -137,10 +142,10 @@ export class ContextRepository {
 
   /**
    * Everything one folded event changes, in one unlogged batch (one request): the event row, its month index
-   * row (unless the caller knows it is written: `indexMonth` false) and the day's rollup rows recomputed from
-   * `dayEventCount` events (timestamped as dailyRowsTimestamp says, so a stale writer's rows lose). All keyed
-   * upserts: safe to repeat. Partitions: the event's month bucket, the month index and the daily rows, all of
-   * one customer.
+   * row (unless the caller knows it is written: `indexMonth` false) and the day's row of rollups recomputed
+   * from `dayEventCount` events (timestamped as dailyRowsTimestamp says, so a stale writer's row loses). All
+   * keyed upserts: safe to repeat. Partitions: the event's month bucket, the month index and the customer's
+   * days, all of one customer.
    */
   async writeFolded(
     event: AcceptedEvent,
@@ -156,10 +161,7 @@ export class ContextRepository {
       ...(indexMonth
         ? [{ query: Q.indexMonth.cql, params: [event.customerId, month, this.monthIndexTtlSeconds] }]
         : []),
-      ...dayRows.map((r) => ({
-        query: Q.upsertDaily.cql,
-        params: this.dailyRowParams(event.customerId, r, timestamp),
-      })),
+      { query: Q.upsertDay.cql, params: this.dayRowParams(event.customerId, localDay, dayRows, timestamp) },
     ];
     await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
   }
@@ -323,17 +325,16 @@ export class ContextRepository {
   }
 
   /**
-   * Replaces one day's rollup rows, recomputed from `eventCount` events of that day. One partition: an
-   * unlogged batch is a single mutation, applied together. See dailyRowsTimestamp for why the timestamp.
+   * Replaces one day's rollups (its `customer_days` row), recomputed from `eventCount` events of that day. See
+   * dailyRowsTimestamp for why the timestamp.
    */
   async upsertDay(customerId: string, day: string, rows: DailyRollup[], eventCount: number): Promise<void> {
     if (!rows.length) return;
-    const timestamp = dailyRowsTimestamp(day, eventCount);
-    const queries = rows.map((r) => ({
-      query: Q.upsertDaily.cql,
-      params: this.dailyRowParams(customerId, r, timestamp),
-    }));
-    await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+    await run(
+      this.client,
+      Q.upsertDay,
+      this.dayRowParams(customerId, day, rows, dailyRowsTimestamp(day, eventCount)),
+    );
   }
 
   /**
@@ -357,11 +358,17 @@ export class ContextRepository {
       writes.push({ query: Q.insertEvent.cql, params: this.eventRowParams(e, day) });
     }
     const customerId = events[0]?.customerId;
-    for (const r of rollupEvents(events, timeZone)) {
+    const rows = rollupEvents(events, timeZone); // newest day first
+    for (let i = 0; i < rows.length;) {
+      const day = rows[i].day;
+      let end = i;
+      while (end < rows.length && rows[end].day === day) end++;
+      const timestamp = dailyRowsTimestamp(day, perDay.get(day) ?? 0);
       writes.push({
-        query: Q.upsertDaily.cql,
-        params: this.dailyRowParams(customerId, r, dailyRowsTimestamp(r.day, perDay.get(r.day) ?? 0)),
+        query: Q.upsertDay.cql,
+        params: this.dayRowParams(customerId, day, rows.slice(i, end), timestamp),
       });
+      i = end;
     }
     return writes;
   }
@@ -382,38 +389,23 @@ export class ContextRepository {
     ];
   }
 
-  /** Parameters of Q.upsertDaily for one rollup row, in column order. */
-  private dailyRowParams(customerId: string, r: DailyRollup, timestamp: number): unknown[] {
-    return [
-      customerId,
-      r.day,
-      r.dim,
-      r.spend,
-      r.purchases,
-      r.visits,
-      r.items,
-      r.events,
-      toDate(r.lastVisitMs),
-      toDate(r.lastPurchaseMs),
-      this.ttlSeconds,
-      timestamp,
-    ];
+  /** Parameters of Q.upsertDay: one day's rollup rows (every dim), encoded into one cell. */
+  private dayRowParams(
+    customerId: string,
+    day: string,
+    rows: readonly DailyRollup[],
+    timestamp: number,
+  ): unknown[] {
+    return [customerId, day, encodeDayTotals(day, rows), this.ttlSeconds, timestamp];
   }
 
+  /** The rollup rows of the days from `fromDay` on: newest day first, dims ascending (as stored). */
   async dailySince(customerId: string, fromDay: string): Promise<DailyRollup[]> {
-    const rows = await runAll(this.client, Q.dailySince, [customerId, fromDay], 10_000);
-    return rows.map((r) => ({
-      day: r['day'] as string,
-      dim: r['dim'] as string,
-      spend: (r['spend'] as number) ?? 0,
-      purchases: (r['purchases'] as number) ?? 0,
-      visits: (r['visits'] as number) ?? 0,
-      items: (r['items'] as number) ?? 0,
-      events: (r['events'] as number) ?? 0,
-      ...(r['last_visit_at'] ? { lastVisitMs: (r['last_visit_at'] as Date).getTime() } : {}),
-      ...(r['last_purchase_at'] ? { lastPurchaseMs: (r['last_purchase_at'] as Date).getTime() } : {}),
-    }));
+    const rows = await runAll(this.client, Q.daysSince, [customerId, fromDay], 10_000);
+    const out: DailyRollup[] = [];
+    for (const r of rows) {
+      for (const rollup of decodeDayTotals(r['day'] as string, r['totals'] as Buffer)) out.push(rollup);
+    }
+    return out;
   }
 }
-
-const toDate = (ms: number | undefined) => (ms === undefined ? null : new Date(ms));

@@ -7,7 +7,9 @@ import { utcDay } from './customer.repository.js';
 
 /*
  * Every row of one customer is found through keys, never by scanning a table:
- *   customers, customer_identities, customer_event_months, customer_daily, decisions: partitioned by customer;
+ *   customers, customer_identities, customer_event_months, customer_days, decisions: partitioned by customer
+ *                           (and customer_daily, the rollups' former table, where a deployment may still hold
+ *                           the customer's rows from before migration 0010);
  *   identities:             the keys listed in customer_identities (the reverse index);
  *   customer_events:        one partition per month listed in customer_event_months;
  *   decisions_by_id:        the ids in `decisions`, plus decisionIdOf(event id) of every event (decisions
@@ -46,7 +48,8 @@ const Q = defineStatements({
     'customer_events.ids_of_month',
     'SELECT event_id FROM customer_events WHERE customer_id = ? AND month = ?',
   ),
-  dailyKeys: statement('customer_daily.keys', 'SELECT day FROM customer_daily WHERE customer_id = ?'),
+  dayKeys: statement('customer_days.keys', 'SELECT day FROM customer_days WHERE customer_id = ?'),
+  legacyDailyKeys: statement('customer_daily.keys', 'SELECT day FROM customer_daily WHERE customer_id = ?'),
   decisionsOf: statement(
     'decisions.of_customer',
     'SELECT decided_at, decision_id, campaign_id FROM decisions WHERE customer_id = ?',
@@ -80,7 +83,11 @@ const Q = defineStatements({
     'customer_event_months.erase',
     'DELETE FROM customer_event_months USING TIMESTAMP ? WHERE customer_id = ?',
   ),
-  deleteDaily: statement(
+  deleteDays: statement(
+    'customer_days.erase',
+    'DELETE FROM customer_days USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deleteLegacyDaily: statement(
     'customer_daily.erase',
     'DELETE FROM customer_daily USING TIMESTAMP ? WHERE customer_id = ?',
   ),
@@ -152,11 +159,12 @@ export class ErasureRepository {
     const settled = Date.now() + (options.settleMs ?? 0);
     options.onTombstone?.();
 
-    const [profile, identities, months, dailyKeys, decisions] = await Promise.all([
+    const [profile, identities, months, dayKeys, legacyDaily, decisions] = await Promise.all([
       run(this.client, Q.profile, [customerId]),
       runAll(this.client, Q.identitiesOf, [customerId]),
       runAll(this.client, Q.months, [customerId]),
-      runAll(this.client, Q.dailyKeys, [customerId]),
+      runAll(this.client, Q.dayKeys, [customerId]),
+      runAll(this.client, Q.legacyDailyKeys, [customerId]),
       runAll(this.client, Q.decisionsOf, [customerId]),
     ]);
     const monthNames = months.map((r) => r['month'] as string);
@@ -202,7 +210,9 @@ export class ErasureRepository {
       [Q.deleteProfile, [fence, customerId]],
       [Q.deleteIdentityIndex, [fence, customerId]],
       [Q.deleteMonths, [fence, customerId]],
-      [Q.deleteDaily, [fence, customerId]],
+      [Q.deleteDays, [fence, customerId]],
+      // Rows from before migration 0010 (copied to customer_days, never read again), if any.
+      [Q.deleteLegacyDaily, [fence, customerId]],
       [Q.deleteDecisions, [fence, customerId]],
       ...monthNames.map((m): [typeof Q.deleteMonth, unknown[]] => [Q.deleteMonth, [fence, customerId, m]]),
       ...present(ownedIdentities).map(([type, value]): [typeof Q.deleteIdentity, unknown[]] => [
@@ -231,7 +241,9 @@ export class ErasureRepository {
         customer_identities: identities.length,
         customer_events: eventIds.length,
         customer_event_months: monthNames.length,
-        customer_daily: dailyKeys.length,
+        customer_days: dayKeys.length,
+        // Named only where there was something: deployments from before migration 0010 (copies of customer_days).
+        ...(legacyDaily.length ? { customer_daily: legacyDaily.length } : {}),
         decisions: decisions.length,
         decisions_by_campaign: present(byCampaignKeys).length,
         decisions_by_id: present(byIdIds).length,
