@@ -7,7 +7,7 @@ import { ServiceReaders } from './service-readers.js';
 
 /**
  * The web console's own API (its pages are static files, serve-console.ts). Needs from its host:
- * CQL_CLIENT, NATS_CONNECTION and CONFIG (global), and the statistics it samples.
+ * CQL_CLIENT, StreamReader and CONFIG (global), and the statistics it samples.
  */
 @Module({})
 export class ConsoleModule {

@@ -1,8 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { Injectable } from '@nestjs/common';
 import { Headers, Streams, Subjects } from '@nunchi/contracts';
-import { NATS_CONNECTION } from '@nunchi/messaging';
+import { StreamReader } from '@nunchi/messaging';
 
 /** One rejected input as the console shows it (`nunchi dlq list` shows the same, bytes in full). */
 export interface DlqEntryView {
@@ -34,17 +32,14 @@ const STAGES = ['ingestion', 'context', 'decision', 'analytics'];
  */
 @Injectable()
 export class DlqReader {
-  private jsm?: Promise<JetStreamManager>;
-
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  constructor(private readonly stream: StreamReader) {}
 
   /** entries by stage, replay markers left out */
   async counts(): Promise<Record<string, number>> {
-    const info = await (
-      await this.manager()
-    ).streams.info(Streams.DLQ.name, { subjects_filter: Subjects.dlqAll });
     const counts: Record<string, number> = {};
-    for (const [subject, n] of Object.entries(info.state.subjects ?? {})) {
+    for (const [subject, n] of Object.entries(
+      await this.stream.subjectCounts(Streams.DLQ.name, Subjects.dlqAll),
+    )) {
       if (subject === Subjects.dlqReplayed) continue;
       const stage = subject.split('.').slice(2).join('.');
       counts[stage] = (counts[stage] ?? 0) + n;
@@ -57,41 +52,30 @@ export class DlqReader {
     stage?: string;
     limit: number;
   }): Promise<{ entries: DlqEntryView[]; scanned: number }> {
-    const jsm = await this.manager();
-    const { state } = await jsm.streams.info(Streams.DLQ.name);
     const entries: DlqEntryView[] = [];
     let scanned = 0;
-    for (
-      let seq = state.last_seq;
-      seq >= state.first_seq && seq > 0 && scanned < MAX_SCAN && entries.length < options.limit;
-      seq--
-    ) {
+    for await (const msg of this.stream.newestFirst(Streams.DLQ.name, MAX_SCAN)) {
       scanned++;
-      const msg = await jsm.streams.getMessage(Streams.DLQ.name, { seq }).catch(() => null);
-      if (!msg || msg.subject === Subjects.dlqReplayed) continue;
+      if (msg.subject === Subjects.dlqReplayed) continue;
       const stage = msg.subject.split('.').slice(2).join('.');
       if (options.stage && stage !== options.stage) continue;
-      const header = (name: string) => (msg.header?.has(name) ? msg.header.get(name) : undefined);
-      const replayOf = header(Headers.dlqReplayOf);
+      const replayOf = msg.header(Headers.dlqReplayOf);
       entries.push({
         seq: msg.seq,
         stage,
-        subject: header(Headers.dlqSubject) ?? '',
-        reason: header(Headers.dlqReason) ?? '',
-        at: header(Headers.dlqAt) ?? msg.time.toISOString(),
+        subject: msg.header(Headers.dlqSubject) ?? '',
+        reason: msg.header(Headers.dlqReason) ?? '',
+        at: msg.header(Headers.dlqAt) ?? new Date(msg.storedAtMs).toISOString(),
         size: msg.data.length,
         preview: Buffer.from(msg.data.subarray(0, PREVIEW_BYTES)).toString('utf8'),
         ...(replayOf ? { replayOf: Number(replayOf) } : {}),
       });
+      if (entries.length >= options.limit) break;
     }
     return { entries, scanned };
   }
 
   static isStage(stage: string): boolean {
     return STAGES.includes(stage);
-  }
-
-  private manager(): Promise<JetStreamManager> {
-    return (this.jsm ??= jetstreamManager(this.nc));
   }
 }

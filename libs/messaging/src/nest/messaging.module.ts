@@ -19,6 +19,7 @@ import { ensureStreams } from '../streams.js';
 import { NatsClient } from '../transport/nats-client.js';
 import { NatsTransport } from '../transport/nats-transport.js';
 import { PartitionAssignments } from '../transport/partition-assignments.js';
+import { StreamReader } from '../transport/stream-reader.js';
 import {
   MessageExceptionFilter,
   MessageMetricsInterceptor,
@@ -87,12 +88,25 @@ export class MessagingModule implements OnModuleInit, OnApplicationShutdown {
             }),
         },
         {
+          provide: StreamReader,
+          inject: [NATS_CONNECTION],
+          useFactory: (nc: NatsConnection) => new StreamReader(nc),
+        },
+        {
           provide: NatsClient,
           inject: [NATS_CONNECTION, Publisher],
           useFactory: (nc: NatsConnection, publisher: Publisher) => new NatsClient(nc, publisher),
         },
       ],
-      exports: [NATS_CONNECTION, Publisher, ConsumerRunner, PartitionAssignments, NatsTransport, NatsClient],
+      exports: [
+        NATS_CONNECTION,
+        Publisher,
+        ConsumerRunner,
+        PartitionAssignments,
+        NatsTransport,
+        NatsClient,
+        StreamReader,
+      ],
     };
   }
 

@@ -5,3 +5,4 @@ export * from './nats-transport.js';
 export * from './partition-assignments.js';
 export * from './pipeline.js';
 export * from './messaging-session.js';
+export * from './stream-reader.js';
