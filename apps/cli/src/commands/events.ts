@@ -2,7 +2,8 @@ import { isSubjectToken, Subjects } from '@nunchi/contracts';
 import { lastValueFrom } from 'rxjs';
 import type { Resources } from '../resources.js';
 import { readNdjson } from '../ndjson.js';
-import { forEachBounded, progress } from '../progress.js';
+import { forEachBounded } from '@nunchi/operations';
+import { progress } from '../progress.js';
 
 export interface SendReport {
   accepted: number;
