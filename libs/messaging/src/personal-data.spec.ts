@@ -89,4 +89,17 @@ void describe('personal data in the DLQ', () => {
     const noJsonNoData = Buffer.from('{"id": "t-1234567", oops}');
     assert.deepEqual(sealPersonalData(noJsonNoData, key), { data: noJsonNoData, paths: [] });
   });
+
+  it('takes linear time on hostile input: a megabyte without an address, in JSON or not', () => {
+    const long = 'a'.repeat(1_000_000);
+    for (const body of [JSON.stringify({ id: 'e-1', note: long }), `{"id": "e-1", ${long}`]) {
+      const started = performance.now();
+      const sealed = sealPersonalData(Buffer.from(body), key);
+      assert.deepEqual(sealed.paths, [], 'nothing to seal');
+      // quadratic scanning took ~1 s for 10,000 characters and minutes for a megabyte
+      assert.ok(performance.now() - started < 1_000, `took ${(performance.now() - started).toFixed(0)} ms`);
+    }
+    const mixed = sealPersonalData(Buffer.from(JSON.stringify({ note: `${'b'.repeat(50_000)} kim@example.com` })), key);
+    assert.deepEqual(mixed.paths, ['note'], 'an address after a long run is still found');
+  });
 });
