@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { projectPath } from '@nunchi/config';
+import { identityKeys, projectPath } from '@nunchi/config';
 import { decisionIdOf, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts';
-import { decodeJson } from '@nunchi/messaging';
+import { decodeJson, unsealPersonalData } from '@nunchi/messaging';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { request, runId, seoulTime, startHarness, waitFor, type Harness } from './support/harness.js';
@@ -162,9 +162,14 @@ describe('Korean names end to end: a Korean basket through the NATS door meets a
       if ((await jsm.streams.info('DLQ')).state.last_seq <= before) return undefined;
       const m = await jsm.streams.getMessage('DLQ', { last_by_subj: Subjects.dlq('ingestion') });
       const body = m ? (JSON.parse(new TextDecoder().decode(m.data)) as { id?: string }) : undefined;
-      return body?.id === event.id ? body : undefined;
+      return body?.id === event.id ? m!.data : undefined;
     });
-    assert.deepEqual(kept, event);
+    // Kept with the loyalty card sealed (docs/security.md), and exactly the event once opened.
+    assert.match(
+      (JSON.parse(new TextDecoder().decode(kept)) as { customer: { loyaltyCard: string } }).customer.loyaltyCard,
+      /^sealed:v1:/,
+    );
+    assert.deepEqual(JSON.parse(new TextDecoder().decode(unsealPersonalData(kept, identityKeys(h.config)))), event);
     // Nothing half-applied: no decision, no rollup for the customer (the good lines were not taken either).
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(
