@@ -43,6 +43,21 @@ export function report(system: SystemBenchResult): string {
     );
   }
 
+  out.push('\nCassandra requests per accepted event, all services (a batch counts once), the most frequent first:');
+  for (const step of steps) {
+    const c = step.cassandraPerEvent;
+    const top = c
+      ? Object.entries(c.byStatement)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 8)
+          .map(([name, n]) => `${name} ${n}`)
+          .join(', ')
+      : '';
+    out.push(
+      `${step.kind === 'ramp' ? '' : `${step.kind} `}${String(step.offeredRate).padStart(5)} ev/s: ${c ? `${c.total} — ${top}` : '-'}`,
+    );
+  }
+
   const idle = system.idle;
   out.push(
     `\nidle probe (${idle.count} single events, hot customers): send→decision p50 ${f1(idle.sendToDecision.p50)} max ${f1(idle.sendToDecision.max)} ms; receipt→decision (decision service) p50 ${f1(idle.receiptToDecision.p50)} max ${f1(idle.receiptToDecision.max)} ms; send→offer p50 ${f1(idle.sendToOffer.p50)} max ${f1(idle.sendToOffer.max)} ms (${idle.sendToOffer.count} offers)`,

@@ -131,6 +131,11 @@ export interface StepResult {
   processes: Record<string, ProcessUsage | undefined>;
   /** CPU ms per event summed over the system's processes (services, NATS, Cassandra, Zipkin; not loadgen) */
   cpuMsPerEvent: number;
+  /**
+   * Cassandra requests per accepted event over the step, all services, by `service/statement`
+   * (nunchi_cassandra_requests_total; a batch counts once), and their sum; null when /metrics was not readable
+   */
+  cassandraPerEvent: { total: number; byStatement: Record<string, number> } | null;
 }
 
 /** One window of the overload and recovery steps, by the events' scheduled send times. */
@@ -248,6 +253,8 @@ interface Bench {
   decisions: DecisionRepository;
   pids: Record<string, number>;
   contextUrl: string;
+  /** each service's base URL, for /metrics */
+  serviceUrls: Record<string, string>;
   /** NUNCHI_SLA_MS: an offer later than this after the event's scheduled send is not on time */
   slaMs: number;
   log: (line: string) => void;
@@ -338,6 +345,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
       decisions: new DecisionRepository(cql),
       pids,
       contextUrl: services.urls.context,
+      serviceUrls: services.urls,
       slaMs: config.domain.slaMs,
       log,
     };
@@ -679,9 +687,45 @@ async function hotTier(b: Bench): Promise<{ hits: number; misses: number } | nul
   }
 }
 
+/** `service/statement` → requests so far, from every service's /metrics; null when one cannot be read. */
+async function cassandraRequests(b: Bench): Promise<Map<string, number> | null> {
+  const counts = new Map<string, number>();
+  try {
+    for (const [service, url] of Object.entries(b.serviceUrls)) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      for (const match of text.matchAll(/^nunchi_cassandra_requests_total\{([^}]*)\} (\d+)/gm)) {
+        const name = /statement="([^"]*)"/.exec(match[1])?.[1] ?? 'other';
+        const key = `${service}/${name}`;
+        counts.set(key, (counts.get(key) ?? 0) + Number(match[2]));
+      }
+    }
+  } catch {
+    return null;
+  }
+  return counts;
+}
+
+function cassandraPerEvent(
+  before: Map<string, number> | null,
+  after: Map<string, number> | null,
+  events: number,
+): StepResult['cassandraPerEvent'] {
+  if (!before || !after || events === 0) return null;
+  const byStatement: Record<string, number> = {};
+  let total = 0;
+  for (const [key, count] of after) {
+    const delta = count - (before.get(key) ?? 0);
+    if (delta <= 0) continue;
+    byStatement[key] = Math.round((delta / events) * 1000) / 1000;
+    total += delta;
+  }
+  return { total: Math.round((total / events) * 1000) / 1000, byStatement };
+}
+
 interface Snapshot {
   procs: Record<string, ProcSample | undefined>;
   hot: { hits: number; misses: number } | null;
+  cassandra: Map<string, number> | null;
   atMs: number;
 }
 
@@ -689,6 +733,7 @@ async function snapshot(b: Bench): Promise<Snapshot> {
   return {
     procs: Object.fromEntries(Object.entries(b.pids).map(([n, pid]) => [n, sampleProcess(pid)])),
     hot: await hotTier(b),
+    cassandra: await cassandraRequests(b),
     atMs: nowMs(),
   };
 }
@@ -794,6 +839,7 @@ function measure(
     drainS,
     processes,
     cpuMsPerEvent: Math.round((systemCpuMs / Math.max(sent, 1)) * 1000) / 1000,
+    cassandraPerEvent: cassandraPerEvent(before.cassandra, after.cassandra, sent - phase.rejected),
   };
 }
 

@@ -138,6 +138,9 @@ describe('metrics: what the SLO rules and the dashboard read, every service expo
     has('nunchi_context_apply_ms_count', 'result="applied"');
     has('nunchi_decide_ms_count', 'outcome="offer"');
     has('nunchi_analytics_decisions_counted_total', 'campaign="bundang-dad-beer"', 'outcome="offer"');
+    // Cassandra requests by the statement's declared name (the cold customer's profile read; the fold's batch)
+    has('nunchi_cassandra_requests_total', 'statement="customers.get"', 'outcome="ok"');
+    has('nunchi_cassandra_requests_total', 'statement="batch:customer_events.insert"', 'outcome="ok"');
     // the SLO thresholds are bucket bounds, so Prometheus counts them exactly
     assert.match(exposition, /^nunchi_event_to_offer_ms_bucket\{[^}]*le="100"\}/m);
     assert.match(exposition, /^nunchi_event_to_offer_ms_bucket\{[^}]*le="2000"\}/m);

@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import type { CassandraConfig } from '@nunchi/config';
+import { StatementMetrics } from './statement-metrics.js';
 
 export type CqlClient = cassandra.Client;
 export const { types: cqlTypes } = cassandra;
@@ -19,6 +20,7 @@ export async function connectCassandra(config: CassandraConfig, options: { keysp
     queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },
     socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
     pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
+    requestTracker: new StatementMetrics(),
   });
   try {
     await client.connect();

@@ -1,5 +1,6 @@
 export * from './client.js';
 export * from './statements.js';
+export * from './statement-metrics.js';
 export * from './bulk.js';
 export * from './migrations.js';
 export * from './day-totals.js';
