@@ -604,6 +604,7 @@ function generateEvent(r: Rng, i: number): GeneratedEvent {
     favouriteStore: zipf(r, STORES),
     favouriteCategory: zipf(r, CATEGORIES),
     recent: [],
+    responses: {},
   };
 
   // json-rules-engine facts: the same data, flattened the way its JSONPath conditions read it

@@ -8,6 +8,7 @@ import {
   toAcceptedEvent,
   validateEvent,
   type EventEnvelopeDto,
+  type ProblemDetail,
   type IdentityType,
   type IngestReply,
 } from '@nunchi/contracts';
@@ -24,7 +25,9 @@ import {
   type Context,
   type Span,
 } from '@nunchi/telemetry';
+import { DecisionRepository } from '@nunchi/cassandra';
 import { Admission } from './admission.js';
+import { offerResponseProblem, type OfferResponsePayload } from './offer-responses.js';
 import { IdentityRepository, type Resolution } from './identity.repository.js';
 import { ThrottledLog } from './throttled-log.js';
 
@@ -98,6 +101,7 @@ export class IngestEventUseCase {
     private readonly publisher: Publisher,
     private readonly identities: IdentityRepository,
     private readonly admission: Admission,
+    private readonly decisions: DecisionRepository,
   ) {
     this.identityKey = requireIdentityKey(config);
   }
@@ -220,7 +224,9 @@ export class IngestEventUseCase {
             ]),
       );
     };
-    if (this.order.isIdle(key)) {
+    // A response is checked against the decision it answers (a read): it always takes the queued path.
+    const answersOffer = envelope.type === 'offer_response';
+    if (this.order.isIdle(key) && !answersOffer) {
       if (id) {
         const known = this.identities.cachedCustomer(id);
         if (known) return answer(known);
@@ -242,9 +248,32 @@ export class IngestEventUseCase {
           this.logger.error(`identity resolution failed for ${envelope.id}: ${(error as Error).message}`);
           return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'identity store')) };
         }
+        if (answersOffer && resolution.kind === 'customer') {
+          let problem: ProblemDetail | undefined;
+          try {
+            problem = await this.answeredOffer(envelope, resolution.customerId);
+          } catch (error) {
+            this.logger.error(`decision look-up failed for ${envelope.id}: ${(error as Error).message}`);
+            return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'decision store')) };
+          }
+          if (problem) return { reply: refuse(new ContractError('UNKNOWN_DECISION', [problem])) };
+        }
         return { reply: answer(resolution) };
       })
       .then((queued) => queued.reply);
+  }
+
+  /**
+   * An offer_response must answer an offer made to this customer (offerResponseProblem). When it does, the
+   * payload carries that decision's campaign from here on, so context and analytics never credit a campaign
+   * the adapter merely named.
+   */
+  private async answeredOffer(envelope: EventEnvelopeDto, customerId: string): Promise<ProblemDetail | undefined> {
+    const payload = envelope.payload as unknown as OfferResponsePayload;
+    const decision = await this.decisions.findById(payload.decisionId);
+    const problem = offerResponseProblem(payload, customerId, decision);
+    if (!problem) payload.campaignId = decision!.campaignId;
+    return problem;
   }
 
   /** Hands the event to JetStream synchronously; the promise settles with the stream's answer. */

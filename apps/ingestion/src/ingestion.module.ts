@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { CassandraModule } from '@nunchi/cassandra';
+import { CassandraModule, CQL_CLIENT, DecisionRepository, type CqlClient } from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry';
@@ -24,6 +24,7 @@ export class IngestionModule {
         CustomerChanges,
         IdentityRepository,
         IngestEventUseCase,
+        { provide: DecisionRepository, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new DecisionRepository(c) },
         { provide: APP_FILTER, useClass: IngestionHttpErrorFilter },
       ],
     };

@@ -236,3 +236,29 @@ void test('malformed purchase payloads count as zero rather than NaN', () => {
   assert.equal(rows['category:beer'].spend, 0);
   assert.equal(rows['category:beer'].items, 0);
 });
+
+void test("an offer response counts on its answer and the decision's campaign, once per event id", () => {
+  const dismissed = event({
+    id: 'r1',
+    type: 'offer_response',
+    channel: 'app',
+    at: '2026-11-24T20:00:00+09:00',
+    payload: { decisionId: 'd-1', response: 'dismissed', campaignId: 'bundang-dad-beer' },
+  });
+  const unnamed = event({
+    id: 'r2',
+    type: 'offer_response',
+    channel: 'app',
+    at: '2026-11-24T20:01:00+09:00',
+    payload: { decisionId: 'd-2', response: 'accepted' },
+  });
+  const rows = rollupDay([dismissed, dismissed, unnamed], DAY, TZ);
+  assert.deepEqual(
+    rows.map((r) => [r.dim, r.events]),
+    [
+      ['all', 2],
+      ['channel:app', 2],
+      ['response:dismissed:bundang-dad-beer', 1],
+    ],
+  );
+});

@@ -7,7 +7,7 @@
  */
 import type { AcceptedEvent } from '@nunchi/contracts';
 import { dayFromIndex, dayIndex } from './day-index.js';
-import { categoryDim, channelDim, DIM_ALL, storeDim } from './dims.js';
+import { categoryDim, channelDim, DIM_ALL, OFFER_RESPONSES, responseDim, storeDim, type OfferResponse } from './dims.js';
 import { localDayIndex } from './local-day.js';
 
 export interface DailyRollup {
@@ -70,6 +70,19 @@ function purchaseLines(payload: Record<string, unknown>): {
     }
   }
   return { amount: num(payload['amount']), items, categories };
+}
+
+/**
+ * The dim an offer_response counts on: its answer and the campaign of the decision it answers (ingestion sets
+ * payload.campaignId from the stored decision), if both are there.
+ */
+function responseOf(e: AcceptedEvent): string | undefined {
+  if (e.type !== 'offer_response') return undefined;
+  const response = e.payload['response'];
+  const campaignId = e.payload['campaignId'];
+  if (typeof campaignId !== 'string' || campaignId === '') return undefined;
+  if (!(OFFER_RESPONSES as readonly unknown[]).includes(response)) return undefined;
+  return responseDim(response as OfferResponse, campaignId);
 }
 
 /** The category a product_view or cart event is about, if any. */
@@ -151,6 +164,8 @@ function rollupGroup(events: readonly AcceptedEvent[], day: string): DailyRollup
     } else {
       const category = interestCategory(e);
       if (category !== undefined) acc(categoryDim(category)).events += 1;
+      const response = responseOf(e);
+      if (response !== undefined) acc(response).events += 1;
     }
   }
 
@@ -178,7 +193,8 @@ function rollupGroup(events: readonly AcceptedEvent[], day: string): DailyRollup
  * the result does not depend on input order. No events → no rows.
  *
  * - every event: events += 1 on `all`, `channel:<channel>`, `store:<storeId>` (if any), and on
- *   `category:<c>` for the categories it is about (a purchase's item categories; product_view/cart payload.category)
+ *   `category:<c>` for the categories it is about (a purchase's item categories; product_view/cart payload.category),
+ *   and an offer_response on `response:<answer>:<campaignId>` (see dims.ts)
  * - purchase: spend += amount, purchases += 1, items += Σ quantity on all / channel / store; on each of its
  *   categories spend += Σ quantity × unitPrice of that category's items, items += Σ their quantities, purchases += 1
  * - visit or purchase with a storeId is a store visit: visits = distinct such stores that day (store rows: 1);

@@ -7,7 +7,11 @@
 /** the customer's totals over every store, category and channel */
 export const DIM_ALL = 'all';
 
-export type DimKind = 'all' | 'store' | 'category' | 'channel';
+export type DimKind = 'all' | 'store' | 'category' | 'channel' | 'response';
+
+/** the answers an offer_response can give */
+export const OFFER_RESPONSES = ['accepted', 'redeemed', 'dismissed'] as const;
+export type OfferResponse = (typeof OFFER_RESPONSES)[number];
 
 export function storeDim(storeId: string): string {
   return `store:${storeId}`;
@@ -17,6 +21,14 @@ export function categoryDim(category: string): string {
 }
 export function channelDim(channel: string): string {
   return `channel:${channel}`;
+}
+
+/**
+ * offer responses of one kind to one campaign's offers: `response:dismissed:<campaignId>` (campaign ids are
+ * tokens, so the name splits at its one ':')
+ */
+export function responseDim(response: OfferResponse, campaignId: string): string {
+  return `response:${response}:${campaignId}`;
 }
 
 export interface ParsedDim {
@@ -31,6 +43,6 @@ export function parseDim(dim: string): ParsedDim | undefined {
   const colon = dim.indexOf(':');
   if (colon <= 0 || colon === dim.length - 1) return undefined;
   const kind = dim.slice(0, colon);
-  if (kind !== 'store' && kind !== 'category' && kind !== 'channel') return undefined;
+  if (kind !== 'store' && kind !== 'category' && kind !== 'channel' && kind !== 'response') return undefined;
   return { kind, name: dim.slice(colon + 1) };
 }

@@ -10,6 +10,7 @@ import type {
   AcceptedEvent,
   ContextSnapshot,
   EventType,
+  OfferResponses,
   RecentEvent,
   WindowTotals,
   Windows,
@@ -81,6 +82,7 @@ function naiveSnapshot(
   const dim = (k: string): NaiveDim => dims.get(k) ?? (dims.set(k, naiveDim()), dims.get(k)!);
   let lastVisit = Infinity;
   let lastPurchase = Infinity;
+  const answers: Record<string, OfferResponses> = {};
 
   for (const e of events) {
     const day = oracleDay(e.occurredAtMs, tz);
@@ -97,6 +99,12 @@ function naiveSnapshot(
     const storeVisit = (e.type === 'visit' || isPurchase) && !!e.storeId;
     if (storeVisit) lastVisit = Math.min(lastVisit, age);
     if (isPurchase) lastPurchase = Math.min(lastPurchase, age);
+    if (e.type === 'offer_response' && typeof e.payload['campaignId'] === 'string') {
+      const answer = e.payload['response'] as 'accepted' | 'redeemed' | 'dismissed';
+      const r = (answers[e.payload['campaignId']] ??= { accepted: 0, redeemed: 0, dismissed: 0, daysSinceDismissed: -1 });
+      if (age < 30) r[answer] += 1;
+      if (answer === 'dismissed' && (r.daysSinceDismissed === -1 || age < r.daysSinceDismissed)) r.daysSinceDismissed = age;
+    }
     for (const [w, len] of WINDOWS) {
       if (age >= len) continue;
       for (const k of main) {
@@ -187,6 +195,7 @@ function naiveSnapshot(
     favouriteStore: fav(store),
     favouriteCategory: fav(category),
     recent,
+    responses: Object.fromEntries(Object.entries(answers).sort(([a], [b]) => (a < b ? -1 : 1))),
   };
 }
 
@@ -230,6 +239,9 @@ function history(rnd: () => number, nowMs: number, n: number): AcceptedEvent[] {
       payload = { amount, currency: 'KRW', items };
     } else if (type === 'product_view' || type === 'cart') {
       payload = { sku: 'x', category: pick(CATEGORIES), action: 'add', quantity: 1 };
+    } else if (type === 'offer_response') {
+      payload = { decisionId: `d-${i}`, response: pick(['accepted', 'redeemed', 'dismissed', 'dismissed']) };
+      if (rnd() < 0.9) payload['campaignId'] = pick(['beer-promo', 'formula-ko']);
     }
     const e: AcceptedEvent = {
       id: `e-${i}`,

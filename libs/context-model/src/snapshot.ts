@@ -3,7 +3,7 @@
  * Hot path (every event): ~800 rows take ~25 µs (bench.ts). Each day string is parsed once (rows come grouped
  * by day), each dim once per call; the rest is integer comparisons and additions — no Date on the way.
  */
-import type { ContextSnapshot, RecentEvent, WindowTotals, Windows } from '@nunchi/contracts';
+import type { ContextSnapshot, OfferResponses, RecentEvent, WindowTotals, Windows } from '@nunchi/contracts';
 import type { DailyRollup } from './daily-rollup.js';
 import { parseDayIndex } from './day-index.js';
 import { DIM_ALL, parseDim, type DimKind } from './dims.js';
@@ -45,6 +45,8 @@ interface DimEntry {
   kind: Exclude<DimKind, 'all'>;
   name: string;
   windows: Windows;
+  /** local days since the newest day with a row of this dim */
+  newestAge: number;
 }
 
 /** The most spent-at name over 365 days; ties by name (code-unit order); "" when nothing was spent. */
@@ -109,10 +111,11 @@ export function buildSnapshot(input: SnapshotInput): ContextSnapshot {
         entry =
           parsed === undefined || parsed.kind === 'all'
             ? null
-            : { kind: parsed.kind, name: parsed.name, windows: emptyWindows() };
+            : { kind: parsed.kind, name: parsed.name, windows: emptyWindows(), newestAge: age };
         dims.set(r.dim, entry);
       }
       if (entry === null) continue; // a dim this version does not know
+      if (age < entry.newestAge) entry.newestAge = age;
       w = entry.windows;
     }
     add(w.d365, r);
@@ -128,9 +131,11 @@ export function buildSnapshot(input: SnapshotInput): ContextSnapshot {
   const stores: DimEntry[] = [];
   const categories: DimEntry[] = [];
   const channels: DimEntry[] = [];
+  const answers: DimEntry[] = [];
   for (const e of dims.values()) {
     if (e === null) continue;
-    (e.kind === 'store' ? stores : e.kind === 'category' ? categories : channels).push(e);
+    if (e.kind === 'response') answers.push(e);
+    else (e.kind === 'store' ? stores : e.kind === 'category' ? categories : channels).push(e);
   }
   const store = record(stores);
   const category = record(categories);
@@ -159,7 +164,25 @@ export function buildSnapshot(input: SnapshotInput): ContextSnapshot {
     favouriteStore: favourite(stores),
     favouriteCategory: favourite(categories),
     recent: sortRecent(input.recent, RECENT_MAX),
+    responses: responsesOf(answers),
   };
+}
+
+/** By campaign id (ascending): 30-day counts of each answer, and days since the latest dismissal. */
+function responsesOf(entries: readonly DimEntry[]): Record<string, OfferResponses> {
+  const byCampaign = new Map<string, OfferResponses>();
+  for (const e of entries) {
+    const colon = e.name.indexOf(':');
+    const answer = e.name.slice(0, colon);
+    const campaignId = e.name.slice(colon + 1);
+    if (colon <= 0 || campaignId === '' || (answer !== 'accepted' && answer !== 'redeemed' && answer !== 'dismissed'))
+      continue;
+    let r = byCampaign.get(campaignId);
+    if (r === undefined) byCampaign.set(campaignId, (r = { accepted: 0, redeemed: 0, dismissed: 0, daysSinceDismissed: -1 }));
+    r[answer] += e.windows.d30.events;
+    if (answer === 'dismissed') r.daysSinceDismissed = e.newestAge;
+  }
+  return Object.fromEntries([...byCampaign].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** The snapshot of a customer with no history: all zeros, -1 recencies, RFM 0, no favourites, no recent events. */
@@ -178,5 +201,6 @@ export function emptySnapshot(customerId: string, nowMs: number): ContextSnapsho
     favouriteStore: '',
     favouriteCategory: '',
     recent: [],
+    responses: {},
   };
 }

@@ -69,6 +69,16 @@ export interface RecentEvent {
  * libs/context-model computes it, live and in simulation alike. docs/context-model.md documents each field
  * with its unit (docs/cel-reference.md for campaign authors).
  */
+/** A customer's answers to one campaign's offers (offer_response events). */
+export interface OfferResponses {
+  /** responses over the last 30 local days, today included */
+  accepted: number;
+  redeemed: number;
+  dismissed: number;
+  /** local calendar days since the latest dismissal (0 = today); -1 when none in 365 days */
+  daysSinceDismissed: number;
+}
+
 export interface ContextSnapshot {
   customerId: string;
   /** ISO-8601 UTC instant the snapshot describes; "today" is its local day in the business time zone */
@@ -89,6 +99,8 @@ export interface ContextSnapshot {
   favouriteCategory: string;
   /** newest first, at most 20 */
   recent: RecentEvent[];
+  /** by campaign id, every campaign whose offers the customer answered in the last 365 days */
+  responses: Record<string, OfferResponses>;
 }
 
 /** The message on ENRICHED: an accepted event with the context it was decided on. */

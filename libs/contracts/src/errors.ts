@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'TOO_LARGE'
   | 'CUSTOMER_ERASED'
   | 'UNKNOWN_CUSTOMER'
+  /** an offer_response that answers no offer made to this customer */
+  | 'UNKNOWN_DECISION'
   | 'UNAVAILABLE_RETRY'
   | 'OVERLOADED_RETRY'
   | 'NOT_FOUND'

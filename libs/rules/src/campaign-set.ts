@@ -121,7 +121,10 @@ export class CampaignSet {
         end0: c.schedule.end0,
         audience: c.audience?.evaluate,
         condition: c.condition?.evaluate,
-        capped: Object.values(c.caps).some((x) => x !== undefined),
+        capped:
+          c.caps.perCustomerPerDay !== undefined ||
+          c.caps.perCustomerLifetime !== undefined ||
+          c.caps.perChannelPerDay !== undefined,
         mark: 0,
         checks: useGuards
           ? c.guards.filter((g) => g.key !== c.guard?.key || g.values !== c.guard.values)
@@ -246,6 +249,15 @@ export class CampaignSet {
         const capped = capDetail(e.c, usage, event.channel, flags);
         if (capped !== undefined) {
           losses.push(loss(e, 'cap', capped));
+          continue;
+        }
+      }
+
+      const suppressDays = e.c.caps.suppressAfterDismissDays;
+      if (suppressDays !== undefined) {
+        const since = input.ctx.responses?.[e.id]?.daysSinceDismissed ?? -1;
+        if (since >= 0 && since < suppressDays) {
+          losses.push(loss(e, 'cap', dismissedDetail(since, suppressDays)));
           continue;
         }
       }
@@ -482,6 +494,11 @@ function capDetail(
       return `${n} offer(s) today on ${channel}, cap perChannelPerDay ${caps.perChannelPerDay}`;
   }
   return undefined;
+}
+
+function dismissedDetail(daysSince: number, suppressDays: number): string {
+  const when = daysSince === 0 ? 'today' : `${daysSince} day(s) ago`;
+  return `the customer dismissed this campaign's offer ${when}, suppressAfterDismissDays ${suppressDays}`;
 }
 
 const ERROR: unique symbol = Symbol('error');

@@ -120,6 +120,13 @@ export const campaignSchema = {
         perCustomerPerDay: { type: 'integer', minimum: 1 },
         perCustomerLifetime: { type: 'integer', minimum: 1 },
         perChannelPerDay: { type: 'integer', minimum: 1 },
+        suppressAfterDismissDays: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 365,
+          description:
+            'Local days without an offer of this campaign after the customer dismissed one, the dismissal day included.',
+        },
       },
     },
     budget: {

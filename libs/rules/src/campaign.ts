@@ -63,6 +63,11 @@ export interface CampaignCaps {
   perCustomerLifetime?: number;
   /** offers of this campaign to one customer on one channel per local day */
   perChannelPerDay?: number;
+  /**
+   * local days without an offer of this campaign after the customer dismissed one (offer_response
+   * `dismissed`), the day of the dismissal included: 7 → the dismissal day and the six after
+   */
+  suppressAfterDismissDays?: number;
 }
 
 export interface CampaignBudget {

@@ -3,6 +3,7 @@ import type {
   AcceptedEvent,
   ContextSnapshot,
   CustomerProfile,
+  OfferResponses,
   RecentEvent,
   WindowTotals,
   Windows,
@@ -67,6 +68,28 @@ export class CelRfm {
     readonly f: number,
     readonly m: number,
   ) {}
+}
+
+/** `ctx.responses[campaignId]`: the customer's answers to that campaign's offers (zeros, -1 when none). */
+export class CelResponses {
+  constructor(
+    readonly accepted: number,
+    readonly redeemed: number,
+    readonly dismissed: number,
+    readonly daysSinceDismissed: number,
+  ) {}
+}
+
+const NO_RESPONSES = new CelResponses(0, 0, 0, -1);
+
+function responsesMap(src: Record<string, OfferResponses> | undefined): TotalMap<CelResponses> {
+  const m = totalMap<CelResponses>(NO_RESPONSES);
+  if (src)
+    for (const k in src) {
+      const r = src[k];
+      m.set(k, new CelResponses(r.accepted, r.redeemed, r.dismissed, r.daysSinceDismissed));
+    }
+  return m;
 }
 
 export class CelRecentEvent {
@@ -263,6 +286,7 @@ export class CelContext {
   #channel: Map<string, CelWindows> | undefined;
   #rfm: CelRfm | undefined;
   #recent: CelRecentEvent[] | undefined;
+  #responses: TotalMap<CelResponses> | undefined;
 
   constructor(c: ContextSnapshot) {
     this.#src = c;
@@ -296,6 +320,9 @@ export class CelContext {
   get recent(): CelRecentEvent[] {
     return (this.#recent ??= (this.#src.recent ?? []).map((e) => new CelRecentEvent(e)));
   }
+  get responses(): TotalMap<CelResponses> {
+    return (this.#responses ??= responsesMap(this.#src.responses));
+  }
 }
 
 /** `now`: the decision instant in the campaign's time zone. */
@@ -323,6 +350,7 @@ export const CEL_TYPES = {
   Totals: { spend: 'double', purchases: 'double', visits: 'double', items: 'double', events: 'double' },
   Windows: { d7: 'Totals', d30: 'Totals', d90: 'Totals', d365: 'Totals' },
   Rfm: { r: 'double', f: 'double', m: 'double' },
+  Responses: { accepted: 'double', redeemed: 'double', dismissed: 'double', daysSinceDismissed: 'double' },
   RecentEvent: {
     id: 'string',
     type: 'string',
@@ -373,6 +401,7 @@ export const CEL_TYPES = {
     favouriteStore: 'string',
     favouriteCategory: 'string',
     recent: 'list<RecentEvent>',
+    responses: 'map<string, Responses>',
   },
   Now: {
     hour: 'double',
@@ -418,6 +447,7 @@ function createEnvironment(): Environment {
     Totals: CelTotals,
     Windows: CelWindows,
     Rfm: CelRfm,
+    Responses: CelResponses,
     RecentEvent: CelRecentEvent,
     Event: CelEvent,
     Customer: CelCustomer,

@@ -156,6 +156,19 @@ void describe('CEL maps and defaults', () => {
   });
 });
 
+void describe('ctx.responses: answers to offers by campaign, a total map', () => {
+  const ctx = context('c-000042', {
+    responses: { 'bundang-dad-beer': { accepted: 0, redeemed: 2, dismissed: 1, daysSinceDismissed: 3 } },
+  });
+  for (const [src, expected] of [
+    ["ctx.responses['bundang-dad-beer'].redeemed >= 2", true],
+    ["ctx.responses['bundang-dad-beer'].daysSinceDismissed == 3", true],
+    ["ctx.responses['never-answered'].dismissed == 0 && ctx.responses['never-answered'].daysSinceDismissed == -1", true],
+    ['size(ctx.responses) == 1', true],
+  ] as const)
+    void it(`${src} → ${expected}`, () => assert.equal(run(src, vars({ ctx })), expected));
+});
+
 void describe('static analysis', () => {
   void it('collects the paths an expression reads', () => {
     const c = compile(
