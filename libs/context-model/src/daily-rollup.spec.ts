@@ -237,7 +237,7 @@ void test('malformed purchase payloads count as zero rather than NaN', () => {
   assert.equal(rows['category:beer'].items, 0);
 });
 
-void test("an offer response counts on its answer and the decision's campaign, once per event id", () => {
+void test("an offer response counts on its answer and the decision's campaign, once per decision and answer", () => {
   const dismissed = event({
     id: 'r1',
     type: 'offer_response',
@@ -252,12 +252,13 @@ void test("an offer response counts on its answer and the decision's campaign, o
     at: '2026-11-24T20:01:00+09:00',
     payload: { decisionId: 'd-2', response: 'accepted' },
   });
-  const rows = rollupDay([dismissed, dismissed, unnamed], DAY, TZ);
+  const sentAgain = { ...dismissed, id: 'r3' }; // the same answer to the same decision, a new event id
+  const rows = rollupDay([dismissed, dismissed, sentAgain, unnamed], DAY, TZ);
   assert.deepEqual(
     rows.map((r) => [r.dim, r.events]),
     [
-      ['all', 2],
-      ['channel:app', 2],
+      ['all', 3],
+      ['channel:app', 3],
       ['response:dismissed:bundang-dad-beer', 1],
     ],
   );

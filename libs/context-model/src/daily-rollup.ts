@@ -135,6 +135,7 @@ function rollupGroup(events: readonly AcceptedEvent[], day: string): DailyRollup
     if (ms > a.lastVisitMs) a.lastVisitMs = ms;
   };
 
+  const answered = new Set<string>();
   for (const e of uniqueById(events)) {
     const ms = e.occurredAtMs;
     const storeId = e.storeId !== undefined && e.storeId !== '' ? e.storeId : undefined;
@@ -165,7 +166,11 @@ function rollupGroup(events: readonly AcceptedEvent[], day: string): DailyRollup
       const category = interestCategory(e);
       if (category !== undefined) acc(categoryDim(category)).events += 1;
       const response = responseOf(e);
-      if (response !== undefined) acc(response).events += 1;
+      // The same answer to the same decision, sent again under a new event id, counts once.
+      if (response !== undefined && !answered.has(`${response}|${String(e.payload['decisionId'])}`)) {
+        answered.add(`${response}|${String(e.payload['decisionId'])}`);
+        acc(response).events += 1;
+      }
     }
   }
 
