@@ -113,7 +113,8 @@ Fields of an import line (a JSON object; only id is required):
   gender            "M" | "F" | "X"
   region            string, at most 64 characters
   creditTier        string, at most 8 characters
-  marketingConsent  boolean
+  marketingConsent  boolean: consent to marketing on every channel not named in channelConsent
+  channelConsent    object of channel to boolean, e.g. {"app": false}: at most 20 channels
   attributes        object of string values: at most 50, keys <= 64 and values <= 256 characters
   loyaltyCard       identity: printable ASCII without spaces, 1-64 characters
   phone             identity: 6-24 digits (stored hashed)

@@ -132,6 +132,7 @@ function profileFields(event: AcceptedEvent): Omit<Partial<CustomerProfile>, 'id
     region: p.region,
     creditTier: p.creditTier,
     marketingConsent: p.marketingConsent,
+    channelConsent: p.channelConsent,
     attributes: p.attributes,
   };
 }

@@ -99,6 +99,8 @@ export class CampaignSetHolder implements OnApplicationBootstrap, OnApplicationS
         // Built aside and swapped in one assignment: a decision holds the set it started with.
         this.currentSet = new CampaignSet([...next.values()], {
           maxOffersPerCustomerPerDay: this.config.domain.maxOffersPerCustomerPerDay,
+          contactPolicy: this.config.domain.contactPolicy,
+          timeZone: this.config.domain.timeZone,
         });
         this.logger.log(`campaign set loaded: ${[...next.keys()].sort().join(', ') || '(none)'}`);
       }

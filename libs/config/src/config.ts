@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseChannelList, parseQuietHours, type ContactPolicy } from '@nunchi/contracts';
 import { EnvReader } from './env-reader.js';
 
 export type ServiceName = 'ingestion' | 'context' | 'decision' | 'analytics' | 'cli';
@@ -111,6 +112,8 @@ export interface DomainConfig {
   slaMs: number;
   /** offers per customer per local day across all campaigns */
   maxOffersPerCustomerPerDay: number;
+  /** consent per channel and quiet hours, checked for every campaign (libs/rules contactRefusal) */
+  contactPolicy: ContactPolicy;
   /** hot-tier size, customers */
   cacheMaxEntries: number;
   /** hot-tier size, MiB of estimated heap (a customer with a year of varied activity takes ~20–40 KiB) */
@@ -225,6 +228,21 @@ export function identityKeys(config: NunchiConfig): IdentityKey[] {
 
 /** The services that hash or seal personal data on every event, and so cannot start without the key. */
 const NEEDS_IDENTITY_KEY: readonly ServiceName[] = ['ingestion'];
+
+function readContactPolicy(r: EnvReader): ContactPolicy {
+  const parsed = <T>(key: string, parse: (text: string) => T, empty: T): T => {
+    try {
+      return parse(r.optional(key) ?? '');
+    } catch (error) {
+      r.problems.push(`${key}: ${(error as Error).message}`);
+      return empty;
+    }
+  };
+  return {
+    optInChannels: parsed('NUNCHI_CONSENT_OPT_IN_CHANNELS', parseChannelList, []),
+    quietHours: parsed('NUNCHI_QUIET_HOURS', parseQuietHours, {}),
+  };
+}
 
 function readIdentityKeys(
   r: EnvReader,
@@ -341,6 +359,7 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       eventTtlDays: r.int('NUNCHI_EVENT_TTL_DAYS', 400, 1, 3650),
       slaMs: r.int('NUNCHI_SLA_MS', 2_000, 1, 600_000),
       maxOffersPerCustomerPerDay: r.int('NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', 3, 0, 1000),
+      contactPolicy: readContactPolicy(r),
       cacheMaxEntries: r.int('NUNCHI_CACHE_MAX_ENTRIES', 100_000, 0, 100_000_000),
       cacheMaxMiB: r.int('NUNCHI_CACHE_MAX_MIB', 512, 0, 1_048_576),
       identityCacheTtlMs: r.int('NUNCHI_IDENTITY_CACHE_TTL_MS', 5_000, 100, 600_000),
@@ -442,6 +461,8 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_EVENT_TTL_DAYS', default: '400', meaning: 'event history retention, days' },
   { name: 'NUNCHI_SLA_MS', default: '2000', meaning: 'event-to-offer deadline; later decisions are recorded as late, no offer sent' },
   { name: 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', default: '3', meaning: 'global contact policy' },
+  { name: 'NUNCHI_CONSENT_OPT_IN_CHANNELS', default: '(none)', meaning: "channels where an offer needs the customer's explicit marketing consent, comma-separated (e.g. `app,web`); elsewhere only a refusal stops offers" },
+  { name: 'NUNCHI_QUIET_HOURS', default: '(none)', meaning: 'no offers on a channel at these local hours: `app=21:00-08:00,web=21:00-08:00`' },
   { name: 'NUNCHI_CACHE_MAX_ENTRIES', default: '100000', meaning: 'hot-tier size of the context service, customers' },
   { name: 'NUNCHI_CACHE_MAX_MIB', default: '512', meaning: 'hot-tier size of the context service, MiB (estimated heap)' },
   { name: 'NUNCHI_IDENTITY_CACHE_TTL_MS', default: '5000', meaning: 'ingestion reads the erasure and identifier-change logs every half of this, ms; erasure and identifier moves take at least this long' },

@@ -207,6 +207,7 @@ export function withProfileUpdate(profile: CustomerProfile | null, event: Accept
   if (p.region !== undefined) next.region = p.region;
   if (p.creditTier !== undefined) next.creditTier = p.creditTier;
   if (p.marketingConsent !== undefined) next.marketingConsent = p.marketingConsent;
+  if (p.channelConsent !== undefined) next.channelConsent = { ...next.channelConsent, ...p.channelConsent };
   if (p.attributes !== undefined) next.attributes = { ...next.attributes, ...p.attributes };
   return next;
 }

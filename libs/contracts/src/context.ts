@@ -12,6 +12,8 @@ export interface CustomerProfile {
   region?: string;
   creditTier?: string;
   marketingConsent?: boolean;
+  /** consent per channel; a channel absent here follows marketingConsent (the contact policy reads both) */
+  channelConsent?: Record<string, boolean>;
   attributes: Record<string, string>;
 }
 

@@ -61,3 +61,33 @@ export function IsStringMap(bounds: StringMapBounds, options?: ValidationOptions
     options,
   );
 }
+
+/** A channel → consent map: keys are channel tokens, values booleans (channelConsent). */
+export const IS_CONSENT_MAP = 'isConsentMap';
+export const CONSENT_MAP_MAX_ENTRIES = 20;
+const CHANNEL_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function isConsentMap(value: unknown): boolean {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  let n = 0;
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    if (++n > CONSENT_MAP_MAX_ENTRIES || !CHANNEL_KEY.test(key)) return false;
+    if (typeof (value as Record<string, unknown>)[key] !== 'boolean') return false;
+  }
+  return true;
+}
+
+export function IsConsentMap(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: IS_CONSENT_MAP,
+      validator: {
+        validate: (value: unknown) => isConsentMap(value),
+        defaultMessage: (args) =>
+          `${args?.property} must be an object of at most ${CONSENT_MAP_MAX_ENTRIES} channels ([A-Za-z0-9_-]{1,64}) to true or false`,
+      },
+    },
+    options,
+  );
+}

@@ -20,7 +20,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { Describe, IsStringMap } from './describe.js';
+import { Describe, IsConsentMap, IsStringMap } from './describe.js';
 import { IsText } from './text.js';
 
 export const EVENT_TYPES = [
@@ -269,6 +269,12 @@ export class ProfileUpdatePayloadDto {
   @IsOptional() @IsString() @MaxLength(64) region?: string;
   @IsOptional() @IsString() @MaxLength(8) creditTier?: string;
   @IsOptional() @IsBoolean() marketingConsent?: boolean;
+  @Describe(
+    'Consent to marketing per channel ({"app": false, "pos": true}); a channel absent here follows marketingConsent. A profile_update merges it into the stored one.',
+  )
+  @IsOptional()
+  @IsConsentMap()
+  channelConsent?: Record<string, boolean>;
   @Describe(
     'At most 50, keys ≤ 64 and values ≤ 256 characters; a profile_update merges them into the stored ones.',
   )

@@ -10,3 +10,4 @@ export * from './dto-check.js';
 export * from './did-you-mean.js';
 export * from './text.js';
 export * from './messages.js';
+export * from './contact-policy.js';

@@ -21,6 +21,8 @@ import {
   EVENT_TYPES,
   EventEnvelopeDto,
   IS_STRING_MAP,
+  IS_CONSENT_MAP,
+  CONSENT_MAP_MAX_ENTRIES,
   IS_TEXT,
   MAX_FUTURE_SKEW_MS,
   PAYLOAD_DTOS,
@@ -50,6 +52,12 @@ const converters = {
       propertyNames: { maxLength: bounds.maxKeyLength },
       additionalProperties: { type: 'string', maxLength: bounds.maxValueLength },
     };
+  },
+  [IS_CONSENT_MAP]: {
+    type: 'object',
+    maxProperties: CONSENT_MAP_MAX_ENTRIES,
+    propertyNames: { pattern: '^[A-Za-z0-9_-]{1,64}$' },
+    additionalProperties: { type: 'boolean' },
   },
   // JSON Schema counts characters (code points), as the DTO does; the pattern refuses control characters.
   [IS_TEXT]: (meta: { constraints: unknown[] }) => {

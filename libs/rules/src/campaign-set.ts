@@ -1,5 +1,6 @@
-import type { AcceptedEvent, CandidateLoss } from '@nunchi/contracts';
+import type { AcceptedEvent, CandidateLoss, ContactPolicy } from '@nunchi/contracts';
 import { CampaignInvalidError } from './campaign-invalid.error.js';
+import { contactRefusal } from './contact-policy.js';
 import { CelContext, CelCustomer, CelEvent, CelNow, type CelVars } from './cel-environment.js';
 import type { CompiledExpression, Guard, GuardKey } from './cel-expression.js';
 import type { CompiledCampaign } from './compile-campaign.js';
@@ -18,6 +19,10 @@ import { describeLocal, inSchedule, type ScheduleFields } from './schedule.js';
 export interface CampaignSetOptions {
   /** global contact policy: offers of all campaigns per customer per day; @default unlimited */
   maxOffersPerCustomerPerDay?: number;
+  /** consent per channel and quiet hours (contactRefusal), in `timeZone`; @default none */
+  contactPolicy?: ContactPolicy;
+  /** the business IANA time zone the quiet hours are in; required with quiet hours */
+  timeZone?: string;
   /**
    * Index campaigns by the guard found in their audience/condition (e.g. `'beer' in event.categories`,
    * `customer.region == 'Bundang'`), on top of the trigger index. @default true
@@ -87,6 +92,8 @@ export class CampaignSet {
   /** campaign id → version of every active campaign */
   readonly versions: Readonly<Record<string, number>>;
   readonly maxOffersPerCustomerPerDay: number;
+  readonly #contactPolicy: ContactPolicy | undefined;
+  readonly #timeZone: string;
   readonly #entries: readonly Entry[];
   readonly #byId: ReadonlyMap<string, CompiledCampaign>;
   readonly #index = new Map<string, Map<string, Map<string, Bucket>>>();
@@ -94,6 +101,11 @@ export class CampaignSet {
 
   constructor(campaigns: readonly CompiledCampaign[], options: CampaignSetOptions = {}) {
     this.maxOffersPerCustomerPerDay = options.maxOffersPerCustomerPerDay ?? Infinity;
+    const policy = options.contactPolicy;
+    if (policy && Object.keys(policy.quietHours).length > 0 && options.timeZone === undefined)
+      throw new RangeError('CampaignSetOptions: quiet hours need the business timeZone');
+    this.#contactPolicy = policy;
+    this.#timeZone = options.timeZone ?? 'UTC';
     const byId = new Map<string, CompiledCampaign>();
     const entries: Entry[] = [];
     const versions: Record<string, number> = {};
@@ -190,6 +202,11 @@ export class CampaignSet {
     return false;
   }
 
+  /** Why the contact policy stops every offer of this event (consent, quiet hours), or undefined. */
+  #contactRefusal(customer: DecisionInput['customer'], channel: string, nowMs: number): string | undefined {
+    return this.#contactPolicy && contactRefusal(this.#contactPolicy, customer, channel, nowMs, this.#timeZone);
+  }
+
   /** Decide one event: which campaigns are eligible (best first) and why the others are not. */
   evaluate(input: DecisionInput, options: EvaluateOptions = {}): Evaluation {
     const event = input.event;
@@ -206,6 +223,12 @@ export class CampaignSet {
     if (usage.offersToday >= this.maxOffersPerCustomerPerDay) {
       const detail = `customer already has ${usage.offersToday} offer(s) today (limit ${this.maxOffersPerCustomerPerDay})`;
       for (const e of entries) losses.push(loss(e, 'contact_policy', detail));
+      return evaluationOf(candidates, losses, entries);
+    }
+    const refusal =
+      entries.length === 0 ? undefined : this.#contactRefusal(input.customer, event.channel, input.nowMs);
+    if (refusal !== undefined) {
+      for (const e of entries) losses.push(loss(e, 'contact_policy', refusal));
       return evaluationOf(candidates, losses, entries);
     }
 

@@ -32,6 +32,7 @@ export {
   type ContactLedger,
   type ContactOutcome,
 } from './contact-ledger.js';
+export { consentOn, contactRefusal } from './contact-policy.js';
 export { budgetLoss, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
 export {
   ContextReplay,

@@ -94,6 +94,7 @@ export async function importCustomers(
           region: c.region,
           creditTier: c.creditTier,
           marketingConsent: c.marketingConsent,
+          ...(c.channelConsent ? { channelConsent: c.channelConsent } : {}),
           attributes: c.attributes ?? {},
         },
         identities: IDENTITY_TYPES.filter((type) => c[type]).map((type) => ({

@@ -29,17 +29,17 @@ const Q = defineStatements({
   ),
   get: statement(
     'customers.get',
-    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, attributes FROM customers WHERE customer_id = ?',
+    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes FROM customers WHERE customer_id = ?',
   ),
   upsert: statement(
     'customers.upsert',
-    'INSERT INTO customers (customer_id, age, gender, region, credit_tier, marketing_consent, attributes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO customers (customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   ),
   // A profile_update event: only the fields it names, at the event's time, so that per field the latest event
   // wins whatever order events arrive in (a late update never overwrites a newer one).
   update: statement(
     'customers.update_fields',
-    'UPDATE customers USING TIMESTAMP ? SET age = ?, gender = ?, region = ?, credit_tier = ?, marketing_consent = ?, attributes = attributes + ?, updated_at = ? WHERE customer_id = ?',
+    'UPDATE customers USING TIMESTAMP ? SET age = ?, gender = ?, region = ?, credit_tier = ?, marketing_consent = ?, channel_consent = channel_consent + ?, attributes = attributes + ?, updated_at = ? WHERE customer_id = ?',
   ),
   isErased: statement('erased_customers.get', 'SELECT erased_at FROM erased_customers WHERE customer_id = ?'),
   linkIdentity: statement(
@@ -60,6 +60,11 @@ const Q = defineStatements({
   ),
 });
 
+/** A map worth writing: undefined (left unset) when empty or absent. */
+function nonEmpty<V>(map: Record<string, V> | undefined): Record<string, V> | undefined {
+  return map && Object.keys(map).length ? map : undefined;
+}
+
 /** Profiles and their identities. A profile_update changes only the fields it names (unset stays as it was). */
 export class CustomerRepository {
   constructor(private readonly client: CqlClient) {}
@@ -74,6 +79,7 @@ export class CustomerRepository {
       ...(row['region'] !== null ? { region: row['region'] as string } : {}),
       ...(row['credit_tier'] !== null ? { creditTier: row['credit_tier'] as string } : {}),
       ...(row['marketing_consent'] !== null ? { marketingConsent: row['marketing_consent'] as boolean } : {}),
+      ...(row['channel_consent'] !== null ? { channelConsent: row['channel_consent'] as Record<string, boolean> } : {}),
       attributes: (row['attributes'] as Record<string, string> | null) ?? {},
     };
   }
@@ -87,7 +93,8 @@ export class CustomerRepository {
       profile.region,
       profile.creditTier,
       profile.marketingConsent,
-      Object.keys(profile.attributes ?? {}).length ? profile.attributes : undefined,
+      nonEmpty(profile.channelConsent),
+      nonEmpty(profile.attributes),
       at,
     ];
     await (quiet ? runQuiet(this.client, Q.upsert, params) : run(this.client, Q.upsert, params));
@@ -110,6 +117,7 @@ export class CustomerRepository {
       fields.region,
       fields.creditTier,
       fields.marketingConsent,
+      fields.channelConsent ?? {},
       fields.attributes ?? {},
       new Date(atMs),
       customerId,
@@ -136,7 +144,8 @@ export class CustomerRepository {
           profile.region,
           profile.creditTier,
           profile.marketingConsent,
-          Object.keys(profile.attributes ?? {}).length ? profile.attributes : undefined,
+          nonEmpty(profile.channelConsent),
+          nonEmpty(profile.attributes),
           at,
         ],
       },

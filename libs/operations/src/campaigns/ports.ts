@@ -25,7 +25,7 @@ export interface CampaignPorts {
   announce(campaignId: string, version: number): Promise<void>;
   /** epoch milliseconds */
   now(): number;
-  domain: Pick<DomainConfig, 'timeZone' | 'maxOffersPerCustomerPerDay' | 'eventTtlDays'>;
+  domain: Pick<DomainConfig, 'timeZone' | 'maxOffersPerCustomerPerDay' | 'contactPolicy' | 'eventTtlDays'>;
 }
 
 /** Ports over one Cassandra client. */

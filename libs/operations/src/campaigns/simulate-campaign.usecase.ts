@@ -100,7 +100,11 @@ export async function simulateCampaign(
     if (options.cancelled?.()) throw new SimulationCancelledError();
   };
 
-  const setOptions = { maxOffersPerCustomerPerDay: ports.domain.maxOffersPerCustomerPerDay };
+  const setOptions = {
+    maxOffersPerCustomerPerDay: ports.domain.maxOffersPerCustomerPerDay,
+    contactPolicy: ports.domain.contactPolicy,
+    timeZone: ports.domain.timeZone,
+  };
   const firstDay = localDayIndex(fromMs, tz);
   const firstDayText = dayFromIndex(firstDay);
   const lastDay = dayFromIndex(localDayIndex(toMs - 1, tz));

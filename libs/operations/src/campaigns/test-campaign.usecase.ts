@@ -70,6 +70,8 @@ export class TestCampaign {
       .map((s) => compileCampaign(parseCampaign(JSON.parse(s.definition) as unknown), s.version));
     const set = new CampaignSet([tested, ...live], {
       maxOffersPerCustomerPerDay: this.ports.domain.maxOffersPerCustomerPerDay,
+      contactPolicy: this.ports.domain.contactPolicy,
+      timeZone: this.ports.domain.timeZone,
     });
 
     const [{ customer, ctx }, ledger] = await Promise.all([
