@@ -128,6 +128,7 @@ export class DecideUseCase {
       customerId: event.customerId,
       channel: event.channel,
       ...(event.storeId ? { storeId: event.storeId } : {}),
+      ...(event.sessionId ? { sessionId: event.sessionId } : {}),
       outcome: choice.outcome,
       ...(winner
         ? {
@@ -178,7 +179,7 @@ export class DecideUseCase {
       traceId: record.traceId,
     };
     void withSpan('decision.publish_offer', { attributes: { 'nunchi.offer.id': offer.offerId } }, () =>
-      this.publisher.emit(Subjects.offer(record.channel, record.storeId), offer),
+      this.publisher.emit(Subjects.offerTo(record), offer),
     );
     this.offers.add(1, { campaign: offer.campaignId });
     return Date.now();

@@ -49,6 +49,8 @@ export interface DecisionRecord {
   customerId: string;
   channel: string;
   storeId?: string;
+  /** the event's web or app session: the offer went to mkt.offers.<channel>.session.<sessionId> */
+  sessionId?: string;
   outcome: DecisionOutcome;
   campaignId?: string;
   campaignVersion?: number;

@@ -134,6 +134,13 @@ export class EventEnvelopeDto {
   @IsOptional()
   @IsText(NAME_BOUNDS.storeName)
   storeName?: string;
+  @Describe(
+    "The web or app session the event came from, a subject token (1-64 of [A-Za-z0-9_-]): its offers go to mkt.offers.<channel>.session.<sessionId>, where that session's client listens, instead of mkt.offers.<channel>.<storeId>.",
+  )
+  @IsOptional()
+  @IsString()
+  @Matches(TOKEN, { message: 'sessionId must be 1-64 of [A-Za-z0-9_-]' })
+  sessionId?: string;
   @Describe('Per type: see the payload schemas.')
   @IsObject()
   payload!: Record<string, unknown>;
@@ -310,6 +317,8 @@ export interface AcceptedEvent {
   storeId?: string;
   /** the store's display name, when the event carried one */
   storeName?: string;
+  /** the web or app session the event came from: its offers go to that session (Subjects.offerTo) */
+  sessionId?: string;
   payload: Record<string, unknown>;
 }
 

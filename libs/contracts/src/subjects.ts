@@ -32,6 +32,12 @@ export const Subjects = {
   /** Offers for adapters: mkt.offers.<channel>.<storeId> (storeId "none" when the event had none). */
   offer: (channel: string, storeId: string | undefined): `mkt.offers.${string}` =>
     `mkt.offers.${token(channel, 'channel')}.${storeId ? token(storeId, 'storeId') : 'none'}`,
+  /** Offers for one web or app session: mkt.offers.<channel>.session.<sessionId> (one token more than a store's). */
+  offerToSession: (channel: string, sessionId: string): `mkt.offers.${string}` =>
+    `mkt.offers.${token(channel, 'channel')}.session.${token(sessionId, 'sessionId')}`,
+  /** Where a decision's offer goes: its session when the event had one, else its channel and store. */
+  offerTo: (d: { channel: string; storeId?: string; sessionId?: string }): `mkt.offers.${string}` =>
+    d.sessionId ? Subjects.offerToSession(d.channel, d.sessionId) : Subjects.offer(d.channel, d.storeId),
   offersAll: 'mkt.offers.>',
   /** Every decision, offer or not: mkt.decisions.<campaignId>. */
   decision: (campaignId: string): `mkt.decisions.${string}` => `mkt.decisions.${token(campaignId, 'campaignId')}`,

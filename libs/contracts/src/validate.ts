@@ -322,6 +322,7 @@ export function toAcceptedEvent(
     customerId,
     ...(envelope.storeId ? { storeId: envelope.storeId } : {}),
     ...(envelope.storeName ? { storeName: envelope.storeName } : {}),
+    ...(envelope.sessionId ? { sessionId: envelope.sessionId } : {}),
     payload: envelope.payload,
   };
 }
