@@ -32,7 +32,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { createInbox, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '@nunchi/config';
 import { Streams, Subjects, type IngestReply } from '@nunchi/contracts';
-import { connectNats, decodeJson, ensureStreams } from '@nunchi/messaging';
+import { connectNats, decodeJson, applyStreams } from '@nunchi/messaging';
 import { startServices } from '../tools/services.js';
 import { developmentModeUnlessConfigured } from '../tools/dev-mode.js';
 
@@ -107,7 +107,7 @@ export async function runIngestionBench(opts: IngestionBenchOptions = {}): Promi
   const runTag = Date.now().toString(36);
 
   const nc = await connectNats(config.nats, 'nunchi-bench');
-  await ensureStreams(nc, config.nats);
+  await applyStreams(nc, config.nats);
   const serviceLog: string[] = [];
   log(`starting the ingestion service against ${config.nats.url} (keyspace ${config.cassandra.keyspace})`);
   const services = await startServices({

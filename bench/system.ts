@@ -41,6 +41,7 @@ import { Resources } from '../apps/cli/src/resources.js';
 import { ensureInfra } from '../tools/infra.js';
 import { freshKeyspace, startOwnNats } from '../tools/sandbox.js';
 import { startServices, type RunningServices } from '../tools/services.js';
+import { applyStreamLayout } from '../apps/cli/src/commands/streams.js';
 import { LAG_STREAMS, LagProbe, totalPending, type StreamLag } from './lag.js';
 import {
   customers,
@@ -280,6 +281,8 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
   log(`bench keyspace ${config.cassandra.keyspace} recreated; NATS of its own at ${nats.url}`);
 
   const resources = new Resources({ ...process.env, ...env });
+  // The streams, as the migration step lays them out: services only check them.
+  await applyStreamLayout(resources);
   let services: RunningServices | undefined;
   let nc: Nc | undefined;
   try {

@@ -10,9 +10,9 @@ import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
 import { partitionOf, Streams, type EnrichedEvent } from '@nunchi/contracts';
-import { connectNats, decodeJson, ensureStreams } from '@nunchi/messaging';
+import { connectNats, decodeJson } from '@nunchi/messaging';
 import { startServices, type RunningServices } from '../tools/services.js';
-import { runId, waitFor } from './support/harness.js';
+import { migrateStreams, runId, waitFor } from './support/harness.js';
 import {
   contextOf,
   sendEvents,
@@ -36,7 +36,7 @@ describe('context replicas: partition ownership', () => {
   before(async () => {
     config = loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
     nc = await connectNats(config.nats, 'nunchi-test');
-    await ensureStreams(nc, config.nats);
+    await migrateStreams();
     cql = await connectCassandra(config.cassandra);
     ingestion = await startServices({ services: ['ingestion'], env, log: () => undefined });
   });

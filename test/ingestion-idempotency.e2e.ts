@@ -2,7 +2,6 @@ import { localDay } from '@nunchi/context-model';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { loadConfig } from '@nunchi/config';
 import {
   decisionIdOf,
   partitionOf,
@@ -11,8 +10,7 @@ import {
   type AcceptedEvent,
   type EnrichedEvent,
 } from '@nunchi/contracts';
-import { ensureStreams } from '@nunchi/messaging';
-import { dadsPurchase, request, runId, startHarness, waitFor, type Harness } from './support/harness.js';
+import { dadsPurchase, migrateStreams, request, runId, startHarness, waitFor, type Harness } from './support/harness.js';
 import { lastSeq, post, readStream } from './support/streams.js';
 
 /**
@@ -76,13 +74,12 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
   const WINDOW_MS = 1_000;
 
   before(async () => {
-    // Every service re-applies the stream configuration at start: the next harness restores the window.
+    // The harness lays the streams out as the migration step would with this window (services only check).
     h = await startHarness({ NUNCHI_DUPLICATE_WINDOW_MS: String(WINDOW_MS) });
   });
   after(async () => {
-    // Put the configured window back on the streams, as the next service start would.
-    if (h)
-      await ensureStreams(h.nc, loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' }).nats);
+    // Put the configured window back on the streams, as the operator would (nunchi streams apply).
+    if (h) await migrateStreams();
     await h?.close();
   });
 

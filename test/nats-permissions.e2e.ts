@@ -19,6 +19,7 @@ import {
 import { startNatsServer, type TestNatsServer } from '@nunchi/testing';
 import { Resources } from '../apps/cli/src/resources.js';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
+import { applyStreamLayout } from '../apps/cli/src/commands/streams.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { dadsPurchase, runId, seoulTime, waitFor } from './support/harness.js';
@@ -192,6 +193,9 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
         NUNCHI_DECISION_PORT: port('DECISION', 80),
         NUNCHI_ANALYTICS_PORT: port('ANALYTICS', 80),
       });
+      // The operator lays the streams out (the migration step); the services may only read the layout.
+      operator = new Resources({ ...process.env, ...env, ...credentials('operator') });
+      await applyStreamLayout(operator);
       services = await startServices({
         env,
         envOf: (service) => credentials(service),
@@ -199,7 +203,6 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
       }).catch((error: Error) => {
         throw new Error(`${error.message}\n${logs.slice(-30).join('\n')}\n${server.log()}`);
       });
-      operator = new Resources({ ...process.env, ...env, ...credentials('operator') });
     });
     after(async () => {
       await services?.stop();

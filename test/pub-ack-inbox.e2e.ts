@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '@nunchi/config';
 import { Subjects } from '@nunchi/contracts';
-import { connectNats, ensureStreams, PubAckInbox, PubAckTimeoutError } from '@nunchi/messaging';
-import { runId } from './support/harness.js';
+import { connectNats, PubAckInbox, PubAckTimeoutError } from '@nunchi/messaging';
+import { migrateStreams, runId } from './support/harness.js';
 
 /** libs/messaging PubAckInbox against the real NATS server: every way a publish can end. */
 describe('PubAckInbox (medium: real NATS, no services)', () => {
@@ -15,7 +15,7 @@ describe('PubAckInbox (medium: real NATS, no services)', () => {
   before(async () => {
     const config = loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
     nc = await connectNats(config.nats, 'nunchi-test-pubacks');
-    await ensureStreams(nc, config.nats);
+    await migrateStreams();
     inbox = new PubAckInbox(nc, 400);
   });
   after(async () => {

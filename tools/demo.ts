@@ -9,6 +9,7 @@ import { DEMO_STEPS, demoDay } from './demo-script.js';
 import { developmentModeUnlessConfigured } from './dev-mode.js';
 import { ensureInfra } from './infra.js';
 import { freshKeyspace, startOwnNats } from './sandbox.js';
+import { applyStreamLayout } from '../apps/cli/src/commands/streams.js';
 import { startServices, type RunningServices } from './services.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   let services: RunningServices | undefined;
   try {
     await freshKeyspace(resources.config.cassandra);
+    await applyStreamLayout(resources); // the migration step's streams: services only check them
     say(`2. a fresh keyspace ${resources.config.cassandra.keyspace} (migrated) and a NATS server of the demo's own at ${nats.url}`);
 
     mkdirSync(projectPath('.nunchi', 'logs'), { recursive: true });

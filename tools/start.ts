@@ -3,6 +3,8 @@ import { loadConfig, projectPath } from '@nunchi/config';
 import { developmentModeUnlessConfigured } from './dev-mode.js';
 import { ensureInfra } from './infra.js';
 import { startServices } from './services.js';
+import { Resources } from '../apps/cli/src/resources.js';
+import { applyStreamLayout, formatLayout } from '../apps/cli/src/commands/streams.js';
 
 /** npm start: infrastructure if needed, migrations, then the four services in the foreground until Ctrl-C. */
 async function main(): Promise<void> {
@@ -11,6 +13,13 @@ async function main(): Promise<void> {
   const config = loadConfig('cli');
   const report = await migrate(config.cassandra, projectPath('cql'), (line) => console.log(`migrate   ${line}`));
   console.log(`migrate   ${report.applied.length} applied, ${report.skipped.length} already applied`);
+  // The streams too, as `nunchi migrate` does: services only check them at start.
+  const resources = new Resources();
+  try {
+    for (const line of formatLayout(await applyStreamLayout(resources))) console.log(`migrate   stream ${line}`);
+  } finally {
+    await resources.close();
+  }
   const services = await startServices();
   console.log(`all four services ready: ${Object.entries(services.urls).map(([n, u]) => `${n} ${u}`).join(', ')}. Ctrl-C stops them.`);
   let stopping = false;

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
-import { connectNats, decodeJson, encodeJson, ensureStreams } from '@nunchi/messaging';
+import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
 import type { IngestReply } from '@nunchi/contracts';
 import { Resources } from '../../apps/cli/src/resources.js';
+import { applyStreamLayout } from '../../apps/cli/src/commands/streams.js';
 import { startServices, type RunningServices } from '../../tools/services.js';
 
 /** A short id unique to this test run, safe as a subject token. */
@@ -20,15 +21,29 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * The streams as the migration step lays them out (`nunchi migrate` runs the same code) for this environment:
+ * services only check them. Needed before services start on a NATS server of a test's own, or when a test
+ * changes the layout (scripts/test.mjs migrates the suite's server before any test).
+ */
+export async function migrateStreams(env: Record<string, string | undefined> = {}): Promise<void> {
+  const resources = new Resources({ ...process.env, ...env, OTEL_TRACES_EXPORTER: 'none' });
+  try {
+    await applyStreamLayout(resources);
+  } finally {
+    await resources.close();
+  }
+}
+
 /** The four services as separate processes, plus client connections to the same NATS and Cassandra. */
 export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
   const logs: string[] = [];
+  await migrateStreams(env);
   const services = await startServices({ env, log: (service, line) => logs.push(`${service} ${line}`) }).catch((error: Error) => {
     throw new Error(`${error.message}\n${logs.slice(-40).join('\n')}`);
   });
   const config = loadConfig('cli', { ...process.env, ...env, OTEL_TRACES_EXPORTER: 'none' });
   const nc = await connectNats(config.nats, 'nunchi-test');
-  await ensureStreams(nc, config.nats);
   const cql = await connectCassandra(config.cassandra);
   const resources = new Resources({ ...process.env, ...env });
   return {

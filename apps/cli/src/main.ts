@@ -30,6 +30,7 @@ import { explainDecision, formatDecisions, listDecisions } from './commands/deci
 import { sendEventsFile } from './commands/events.js';
 import { tailOffers } from './commands/offers.js';
 import { listDlq, preview, replayDlq } from './commands/dlq.js';
+import { applyStreamLayout, checkStreamLayout, formatLayout } from './commands/streams.js';
 import { formatSloReport, sloReport, ZipkinTraceReader } from './commands/slo.js';
 import { EXIT_CODES, EXIT_CODES_HELP, integerOption, parseSince, UsageError } from './options.js';
 
@@ -87,12 +88,40 @@ function action<A extends unknown[]>(fn: (resources: Resources, ...args: A) => P
 
 program
   .command('migrate')
-  .description('apply cql/NNNN_*.cql migrations in order (idempotent; refuses edited applied files)')
-  .addHelpText('after', examples('nunchi migrate', 'CASSANDRA_KEYSPACE=nunchi_staging nunchi migrate'))
+  .description(
+    'apply cql/NNNN_*.cql migrations in order (idempotent; refuses edited applied files), then the JetStream streams (nunchi streams apply)',
+  )
+  .option('--no-streams', 'Cassandra only: leave the JetStream streams as they are')
+  .addHelpText('after', examples('nunchi migrate', 'CASSANDRA_KEYSPACE=nunchi_staging nunchi migrate', 'nunchi migrate --no-streams'))
   .action(
-    action(async (r) => {
+    action(async (r, options: { streams: boolean }) => {
       const report = await migrate(r.config.cassandra, projectPath('cql'), (line) => console.log(line));
       console.log(`migrations: ${report.applied.length} applied, ${report.skipped.length} already applied`);
+      if (!options.streams) return;
+      for (const line of formatLayout(await applyStreamLayout(r))) console.log(`stream ${line}`);
+    }),
+  );
+
+// ---- streams: the JetStream layout, owned by the migration step (apps/cli/src/commands/streams.ts) ----------
+const streams = program
+  .command('streams')
+  .description('the JetStream streams: created and changed only here (and by migrate); services check them at start')
+  .addHelpText('after', examples('nunchi streams check', 'NUNCHI_STREAM_REPLICAS=3 nunchi streams apply'));
+streams
+  .command('apply')
+  .description('create missing streams and bring replicas, byte limits and the duplicate window to this configuration')
+  .action(
+    action(async (r) => {
+      for (const line of formatLayout(await applyStreamLayout(r))) console.log(line);
+    }),
+  );
+streams
+  .command('check')
+  .description('check the streams as a service does at start (exist, enough replicas, same partitions); change nothing')
+  .action(
+    action(async (r) => {
+      for (const line of formatLayout(await checkStreamLayout(r))) console.log(line);
+      console.log('streams ok');
     }),
   );
 
@@ -564,12 +593,12 @@ dlq
   );
 dlq
   .command('replay')
-  .description('send ingestion-stage entries through the NATS door again (after a fix) and report each outcome; an accepted entry is never replayed twice')
-  .option('--stage <stage>', 'only ingestion entries can be replayed (default: ingestion)')
+  .description("replay a stage's entries after a fix — ingestion: through the NATS door again; context, decision: back onto EVENTS or ENRICHED — and report each outcome; an accepted entry is never replayed twice")
+  .option('--stage <stage>', 'ingestion | context | decision (default: ingestion)')
   .option('--seq <n>', 'only the entry with this DLQ sequence', integerOption(1))
   .addHelpText(
     'after',
-    `${examples('nunchi dlq replay', 'nunchi dlq replay --seq 42')}
+    `${examples('nunchi dlq replay', 'nunchi dlq replay --seq 42', 'nunchi dlq replay --stage context')}
 Exit code 3 when an entry was rejected again or got no answer.`,
   )
   .action(

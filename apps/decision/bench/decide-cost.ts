@@ -19,7 +19,7 @@ import { connectCassandra, DecisionRepository } from '@nunchi/cassandra';
 import { loadConfig, projectPath } from '@nunchi/config';
 import { emptySnapshot } from '@nunchi/context-model';
 import { Headers, type AcceptedEvent, type EnrichedEvent } from '@nunchi/contracts';
-import { connectNats, ensureStreams, Publisher, type Delivery } from '@nunchi/messaging';
+import { connectNats, applyStreams, Publisher, type Delivery } from '@nunchi/messaging';
 import { CampaignSet, compileCampaign, parseCampaign } from '@nunchi/rules';
 import { BudgetClaims } from '../src/budget-claims.js';
 import type { CampaignSetHolder } from '../src/campaign-set.holder.js';
@@ -50,7 +50,7 @@ export async function runDecideCost(options: { events?: number } = {}): Promise<
   const config = loadConfig('decision', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
   const cql = await connectCassandra(config.cassandra);
   const nc = await connectNats(config.nats, 'bench-decide-cost');
-  await ensureStreams(nc, config.nats);
+  await applyStreams(nc, config.nats);
   const run = Date.now().toString(36);
   const examples = readdirSync(projectPath('campaigns', 'examples')).map((f) =>
     compileCampaign(parseCampaign(readFileSync(projectPath('campaigns', 'examples', f), 'utf8')), 1),

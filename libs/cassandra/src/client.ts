@@ -21,6 +21,9 @@ export async function connectCassandra(config: CassandraConfig, options: { keysp
     socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
     pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
     requestTracker: new StatementMetrics(),
+    // The driver's default waits up to 10 minutes between attempts to reach a node that went down; consumers
+    // wait an outage out (libs/messaging OutageGate), so a node back up must be found again within seconds.
+    policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false) },
   });
   try {
     await client.connect();

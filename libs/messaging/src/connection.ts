@@ -31,3 +31,29 @@ export async function connectNats(config: NatsConfig, name: string): Promise<Nat
     );
   }
 }
+
+/**
+ * Whether the connection is up, from its status events: a disconnect is an outage to wait out (the client
+ * reconnects forever), not a reason to leave service.
+ */
+export class ConnectionWatch {
+  private downSinceMs: number | undefined;
+
+  constructor(private readonly nc: NatsConnection) {
+    void (async () => {
+      for await (const status of nc.status()) {
+        if (status.type === 'disconnect') this.downSinceMs ??= Date.now();
+        else if (status.type === 'reconnect') this.downSinceMs = undefined;
+      }
+    })().catch(() => undefined);
+  }
+
+  /** epoch ms since when the connection is down, or undefined while it is up */
+  get disconnectedSinceMs(): number | undefined {
+    return this.downSinceMs;
+  }
+
+  get closed(): boolean {
+    return this.nc.isClosed();
+  }
+}

@@ -7,9 +7,11 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { DlqStage } from '@nunchi/contracts';
+import { Headers, type DlqStage } from '@nunchi/contracts';
 import { meter, SpanKind, withSpan } from '@nunchi/telemetry';
 import { decodeJson, DecodeError } from './codec.js';
+import { unavailableDependency } from './infrastructure.js';
+import { OutageGate, sleep, StoppedError, type Outage } from './outage-gate.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import type { Outcome } from './outcome.js';
 import type { Publisher } from './publisher.js';
@@ -78,6 +80,17 @@ export interface ConsumerLag {
   oldestAgeS: number;
 }
 
+/**
+ * How one consumer's loop is doing. `waiting`: its messages wait out an infrastructure outage (nothing is
+ * acknowledged, nacked or dead-lettered meanwhile). `restarting`: its loop ended unexpectedly and is being
+ * started again (with back-off). `failing`: restarts keep failing.
+ */
+export interface ConsumerHealth {
+  durable: string;
+  state: 'running' | 'waiting' | 'restarting' | 'failing';
+  detail?: string;
+}
+
 /** milliseconds between polls of each running consumer's pending count */
 const LAG_POLL_MS = 5_000;
 
@@ -95,13 +108,28 @@ export interface Logger {
 export class ConsumerRunner {
   private readonly running = new Map<string, Running>();
   private lagTimer: NodeJS.Timeout | undefined;
+  /** One for the process: an outage of Cassandra or NATS is everybody's. */
+  private readonly gate: OutageGate;
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly publisher: Publisher,
     private readonly logger: Logger,
   ) {
+    this.gate = new OutageGate({
+      onChange: (outage, previous) =>
+        outage
+          ? this.logger.warn(
+              `${outage.dependency} unavailable (${outage.reason}): consumers pause, nothing is acknowledged or dead-lettered until it answers again`,
+            )
+          : this.logger.log(
+              `${previous?.dependency ?? 'dependency'} answers again after ${((Date.now() - (previous?.sinceMs ?? Date.now())) / 1000).toFixed(1)} s: consumers resume`,
+            ),
+    });
     const m = meter();
+    m.createObservableGauge('nunchi_consumer_waiting_for_infrastructure', {
+      description: '1 while consumers wait out an outage of Cassandra or NATS, else 0',
+    }).addCallback((r) => r.observe(this.gate.outage ? 1 : 0));
     m.createObservableGauge('nunchi_consumer_pending_messages', {
       description: 'messages stored but not yet acknowledged, per durable consumer (polled every 5 s)',
     }).addCallback((r) => {
@@ -129,9 +157,47 @@ export class ConsumerRunner {
     });
   }
 
+  /** The infrastructure outage consumers are waiting out, if any. */
+  get outage(): Outage | undefined {
+    return this.gate.outage;
+  }
+
+  /** Each running consumer's loop: running, waiting out an outage, or being restarted. */
+  health(): ConsumerHealth[] {
+    const outage = this.gate.outage;
+    return [...this.running.entries()].map(([durable, r]): ConsumerHealth => {
+      if (r.failure)
+        return {
+          durable,
+          state: r.failure.attempts >= 3 ? 'failing' : 'restarting',
+          detail: `loop ended (${r.failure.reason}); restart attempt ${r.failure.attempts}`,
+        };
+      if (outage && r.inHand.size > 0)
+        return { durable, state: 'waiting', detail: `waiting for ${outage.dependency}: ${outage.reason}` };
+      return { durable, state: 'running' };
+    });
+  }
+
   async start<T>(spec: ConsumerSpec<T>): Promise<void> {
     if (this.running.has(spec.durable))
       throw new Error(`Consumer ${spec.durable} is already running in this process`);
+    const opened = await this.open(spec);
+    const running: Running = {
+      stream: spec.stream,
+      messages: opened.messages,
+      loop: Promise.resolve(),
+      inHand: new Map(),
+      pending: 0,
+      abort: new AbortController(),
+      ...(spec.lag ? { of: spec.lag } : {}),
+    };
+    this.running.set(spec.durable, running);
+    running.loop = this.supervise(spec, running, opened.replayedUpTo);
+    this.lagTimer ??= setInterval(() => void this.pollPending(), LAG_POLL_MS).unref();
+  }
+
+  /** Creates or updates the durable consumer and starts pulling; see ConsumerSpec.fromAckFloor. */
+  private async open<T>(spec: ConsumerSpec<T>): Promise<{ messages: ConsumerMessages; replayedUpTo: number }> {
     const jsm = await jetstreamManager(this.nc);
     /** stream sequences up to this one were delivered before a takeover: they may have been handled */
     let replayedUpTo = 0;
@@ -168,36 +234,75 @@ export class ConsumerRunner {
       await jsm.consumers.add(spec.stream, config);
     }
     const consumer = await jetstream(this.nc).consumers.get(spec.stream, spec.durable);
-    const messages = await consumer.consume({ max_messages: Math.min(256, config.max_ack_pending) });
-    const running: Running = {
-      stream: spec.stream,
-      messages,
-      loop: Promise.resolve(),
-      inHand: new Map(),
-      pending: 0,
-      ...(spec.lag ? { of: spec.lag } : {}),
-    };
+    const messages = await consumer.consume({
+      max_messages: Math.min(256, config.max_ack_pending),
+      // A consumer gone (deleted, or lost with a NATS server's store) ends the pull instead of waiting for
+      // someone to recreate it: the supervisor reopens it at its ack floor.
+      abort_on_missing_resource: true,
+    });
+    return { messages, replayedUpTo };
+  }
+
+  /**
+   * Runs the consumer's loop, and starts it again whenever it ends without stop() (the pull failed, the
+   * consumer vanished with a NATS restart, a bug): a partition whose lease this replica renews is never left
+   * unconsumed. The loop's messages in hand finish first, and the consumer is reopened at its ack floor, so
+   * nothing is handled twice at once or out of order.
+   */
+  private async supervise<T>(spec: ConsumerSpec<T>, running: Running, replayedUpTo: number): Promise<void> {
+    let upTo = replayedUpTo;
+    for (;;) {
+      let reason = 'the message stream ended';
+      try {
+        await this.runLoop(spec, running, upTo);
+      } catch (error) {
+        reason = (error as Error).message;
+      }
+      if (running.abort.signal.aborted) return;
+      let attempts = 0;
+      for (;;) {
+        attempts++;
+        running.failure = { reason, attempts };
+        this.logger.error(`consumer ${spec.durable} stopped unexpectedly (${reason}); restarting (attempt ${attempts})`);
+        try {
+          await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempts - 1, 6)), running.abort.signal);
+          await running.messages.close().catch(() => undefined);
+          const opened = await this.open({ ...spec, fromAckFloor: true });
+          if (running.abort.signal.aborted) {
+            await opened.messages.close().catch(() => undefined);
+            return;
+          }
+          running.messages = opened.messages;
+          upTo = Math.max(upTo, opened.replayedUpTo);
+          running.failure = undefined;
+          this.logger.log(`consumer ${spec.durable} restarted`);
+          break;
+        } catch (error) {
+          if (error instanceof StoppedError) return;
+          reason = (error as Error).message;
+        }
+      }
+    }
+  }
+
+  private runLoop<T>(spec: ConsumerSpec<T>, running: Running, replayedUpTo: number): Promise<void> {
     const handle = async (msg: JsMsg, body: Decoded<T>) => {
       running.inHand.set(msg.seq, msg.info.timestampNanos / 1_000_000);
       try {
-        await this.handle(spec, msg, body, replayedUpTo);
+        await this.handle(spec, msg, body, replayedUpTo, running.abort.signal);
       } finally {
         running.inHand.delete(msg.seq);
       }
     };
-    running.loop = (
-      spec.orderingKey
-        ? this.keyedLoop(messages, spec.orderingKey, spec.concurrency ?? 32, handle)
-        : this.sequentialLoop(messages, handle)
-    ).catch((error: unknown) =>
-      this.logger.error(`consumer ${spec.durable} stopped: ${(error as Error).message}`),
-    );
-    this.running.set(spec.durable, running);
-    this.lagTimer ??= setInterval(() => void this.pollPending(), LAG_POLL_MS).unref();
+    return spec.orderingKey
+      ? this.keyedLoop(running.messages, spec.orderingKey, spec.concurrency ?? 32, handle)
+      : this.sequentialLoop(running.messages, handle);
   }
 
   private async pollPending(): Promise<void> {
-    const jsm = await jetstreamManager(this.nc);
+    // Never rejects (it runs from a timer): NATS unreachable leaves the last figures standing.
+    const jsm = await jetstreamManager(this.nc).catch(() => undefined);
+    if (!jsm) return;
     await Promise.all(
       [...this.running.entries()].map(async ([durable, r]) => {
         try {
@@ -210,7 +315,7 @@ export class ConsumerRunner {
     );
   }
 
-  /** Stops pulling; waits for the message in hand to finish. */
+  /** Stops pulling; waits for the messages in hand to finish (those waiting out an outage are left for redelivery). */
   async stop(durable?: string): Promise<void> {
     const names = durable ? [durable] : [...this.running.keys()];
     await Promise.all(
@@ -218,7 +323,10 @@ export class ConsumerRunner {
         const entry = this.running.get(name);
         if (!entry) return;
         this.running.delete(name);
-        await entry.messages.close();
+        // Messages waiting out an outage (or a DLQ write) give up and stay unacknowledged; messages being
+        // handled finish (they are acknowledged), and so do the ones queued behind them for the same key.
+        entry.abort.abort();
+        await entry.messages.close().catch(() => undefined);
         await entry.loop;
       }),
     );
@@ -248,6 +356,22 @@ export class ConsumerRunner {
   ): Promise<void> {
     const serializer = new KeyedSerializer();
     const inFlight = new Set<Promise<void>>();
+    try {
+      await this.pullKeyed(messages, keyOf, limit, handle, serializer, inFlight);
+    } finally {
+      // Also when the pull failed: a restart must not run a key's next message beside its current one.
+      await Promise.allSettled(inFlight);
+    }
+  }
+
+  private async pullKeyed<T>(
+    messages: ConsumerMessages,
+    keyOf: (body: T) => string,
+    limit: number,
+    handle: (msg: JsMsg, body: Decoded<T>) => Promise<void>,
+    serializer: KeyedSerializer,
+    inFlight: Set<Promise<void>>,
+  ): Promise<void> {
     for await (const msg of messages) {
       // Decoded once, here: the key and the handler share the body.
       const body = decode<T>(msg);
@@ -259,9 +383,8 @@ export class ConsumerRunner {
       }
       const task = serializer.run(key, () => handle(msg, body)).finally(() => inFlight.delete(task));
       inFlight.add(task);
-      if (inFlight.size >= limit) await Promise.race(inFlight);
+      if (inFlight.size >= limit) await Promise.race(inFlight).catch(() => undefined);
     }
-    await Promise.all(inFlight);
   }
 
   private async handle<T>(
@@ -269,9 +392,23 @@ export class ConsumerRunner {
     msg: JsMsg,
     decoded: Decoded<T>,
     replayedUpTo: number,
+    signal: AbortSignal,
   ): Promise<void> {
     const parent = traceContextOf(msg.headers);
     const deliveryCount = msg.info.deliveryCount;
+    // While a message waits (an outage, a DLQ write), JetStream is told it is still being worked on, so
+    // that it is not redelivered meanwhile: the wait uses up no delivery.
+    const ackWaitMs = spec.ackWaitMs ?? 30_000;
+    let lastProgressMs = Date.now();
+    const keepAlive = () => {
+      if (Date.now() - lastProgressMs < ackWaitMs / 3) return;
+      lastProgressMs = Date.now();
+      try {
+        msg.working();
+      } catch {
+        // NATS unreachable: the redelivery this may cause is handled idempotently
+      }
+    };
     await withSpan(
       spec.spanName,
       {
@@ -284,22 +421,38 @@ export class ConsumerRunner {
       },
       async (span) => {
         let outcome: Outcome;
+        let attempt = 0;
         try {
           if (decoded instanceof DecodeError) throw decoded;
           const body = decoded;
-          outcome = await spec.handler({
-            body,
-            subject: msg.subject,
-            seq: msg.seq,
-            deliveryCount,
-            redelivered: deliveryCount > 1 || msg.seq <= replayedUpTo,
-            header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
-          });
+          const deliver = () =>
+            spec.handler({
+              body,
+              subject: msg.subject,
+              seq: msg.seq,
+              deliveryCount,
+              // A retry after an infrastructure failure may follow a half-done attempt, as a redelivery
+              // would; so may a message `nunchi dlq replay` published again.
+              redelivered:
+                attempt++ > 0 ||
+                deliveryCount > 1 ||
+                msg.seq <= replayedUpTo ||
+                (msg.headers?.has(Headers.dlqReplayOf) ?? false),
+              header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
+            });
+          outcome = await this.gate.run(deliver, unavailableDependency, signal, keepAlive);
         } catch (error) {
+          if (error instanceof StoppedError) {
+            // Stopping while waiting out an outage: left unacknowledged, redelivered in order to whoever
+            // consumes the partition next (at once: consumers are reopened at their ack floor).
+            span.setAttribute('nunchi.outcome', 'left');
+            return;
+          }
           if (error instanceof DecodeError) {
             outcome = { kind: 'reject', reason: error.message };
           } else {
-            // Unexpected: retry with back-off; infrastructure hiccups heal, real bugs reach the DLQ eventually.
+            // Not the infrastructure's (those are waited out above): a bug or bad data. Retried with
+            // back-off in case it is transient after all; what keeps failing reaches the DLQ.
             this.logger.error(
               `${spec.durable}: ${msg.subject} #${msg.seq} failed (delivery ${deliveryCount}): ${(error as Error).stack ?? String(error)}`,
             );
@@ -320,35 +473,76 @@ export class ConsumerRunner {
         span.setAttribute('nunchi.outcome', outcome.kind);
         switch (outcome.kind) {
           case 'done':
-            msg.ack();
+            settle(() => msg.ack());
             return;
           case 'retry':
-            msg.nak(outcome.delayMs);
+            settle(() => msg.nak(outcome.delayMs));
             return;
-          case 'reject':
-            // Stored in the DLQ before the original is terminated: nothing is lost between the two.
-            await this.publisher.deadLetter(
-              spec.stage,
-              msg.subject,
-              msg.data,
-              outcome.reason,
-              `${spec.stream}:${msg.seq}`,
+          case 'reject': {
+            // Stored in the DLQ before the original is terminated: nothing is lost between the two. A DLQ
+            // write that fails is retried (the message kept, unacknowledged) until it is stored or this
+            // consumer stops; it never ends the loop.
+            const reason = outcome.reason;
+            const stored = await this.untilStored(spec, msg, signal, keepAlive, () =>
+              this.publisher.deadLetter(spec.stage, msg.subject, msg.data, reason, `${spec.stream}:${msg.seq}`),
             );
+            if (!stored) {
+              span.setAttribute('nunchi.outcome', 'left');
+              return;
+            }
             // No reason on the ack: nats-server 2.9 only recognises a bare "+TERM" and silently ignores
             // "+TERM <reason>", leaving the message pending and redelivered forever. The DLQ copy has the reason.
-            msg.term();
-            this.logger.warn(
-              `${spec.durable}: ${msg.subject} #${msg.seq} rejected to DLQ: ${outcome.reason}`,
-            );
+            settle(() => msg.term());
+            this.logger.warn(`${spec.durable}: ${msg.subject} #${msg.seq} rejected to DLQ: ${reason}`);
             return;
+          }
         }
       },
     );
+  }
+
+  /** Retries write with back-off (250 ms doubling to 30 s) until it succeeds (true) or the consumer stops (false). */
+  private async untilStored<T>(
+    spec: ConsumerSpec<T>,
+    msg: JsMsg,
+    signal: AbortSignal,
+    keepAlive: () => void,
+    write: () => Promise<void>,
+  ): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await write();
+        return true;
+      } catch (error) {
+        this.logger.error(
+          `${spec.durable}: ${msg.subject} #${msg.seq}: DLQ write failed (attempt ${attempt + 1}), kept and retried: ${(error as Error).message}`,
+        );
+      }
+      try {
+        keepAlive();
+        await sleep(Math.min(30_000, 250 * 2 ** Math.min(attempt, 7)), signal);
+      } catch {
+        return false;
+      }
+    }
+  }
+}
+
+/** Acknowledgements are fire-and-forget; one that cannot be sent is a redelivery, handled idempotently. */
+function settle(ack: () => void): void {
+  try {
+    ack();
+  } catch {
+    // connection closed: the message is redelivered
   }
 }
 
 interface Running {
   stream: string;
+  /** aborted by stop(): waits end, the loop is not restarted */
+  abort: AbortController;
+  /** set while the loop is being restarted after it ended unexpectedly */
+  failure?: { reason: string; attempts: number };
   of?: { group: string; partition: number };
   messages: ConsumerMessages;
   loop: Promise<void>;

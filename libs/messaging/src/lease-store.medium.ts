@@ -7,7 +7,7 @@ import { loadConfig } from '@nunchi/config';
 import { connectNats } from './connection.js';
 import { JetStreamLeaseStore } from './lease-store.js';
 import { PartitionOwnership } from './partition-ownership.js';
-import { ensureStreams } from './streams.js';
+import { applyStreams } from './streams.js';
 
 describe('JetStreamLeaseStore (real NATS)', () => {
   let nc: NatsConnection;
@@ -17,7 +17,7 @@ describe('JetStreamLeaseStore (real NATS)', () => {
   before(async () => {
     const config = loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
     nc = await connectNats(config.nats, 'nunchi-medium-test');
-    await ensureStreams(nc, config.nats, ['LEASES']);
+    await applyStreams(nc, config.nats, ['LEASES']);
     store = new JetStreamLeaseStore(nc);
   });
   after(async () => {

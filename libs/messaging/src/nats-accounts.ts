@@ -8,9 +8,9 @@ import { isSubjectToken, Streams, Subjects, type DlqStage, type StreamName } fro
  * read another's answers — a profile sent to the CLI, say.
  *
  * JetStream is reached through its API subjects (`$JS.API.…`, acknowledgements on `$JS.ACK.…`), so the same
- * publish permissions decide who may create a consumer on EVENTS or delete a stream. Services may create and
- * update the streams' layout at start (ensureStreams is idempotent) but never delete or purge them: only the
- * operator manages streams.
+ * publish permissions decide who may create a consumer on EVENTS or delete a stream. Services may only read
+ * the streams' layout (checkStreams at start); only the operator creates, changes, deletes or purges streams
+ * (`nunchi migrate`, `nunchi streams apply`), so no service started with a stale configuration can reset them.
  *
  * test/nats-permissions.e2e.ts starts a server with this configuration, checks each identity is refused
  * outside its subjects, and runs the four services and an adapter through an event-to-offer round trip on it.
@@ -40,16 +40,12 @@ export const inboxOf = (user: string) => `_INBOX_${user}.>`;
 
 const JS_ACCOUNT_INFO = '$JS.API.INFO';
 
-/** Create, update and read the layout of every stream (ensureStreams at start); never delete or purge. */
+/** Read the layout of every stream (checkStreams at start); never create, change, delete or purge. */
 const STREAM_LAYOUT = [
   JS_ACCOUNT_INFO,
   '$JS.API.STREAM.NAMES',
   '$JS.API.STREAM.LIST',
-  ...(Object.keys(Streams) as StreamName[]).flatMap((s) => [
-    `$JS.API.STREAM.INFO.${s}`,
-    `$JS.API.STREAM.CREATE.${s}`,
-    `$JS.API.STREAM.UPDATE.${s}`,
-  ]),
+  ...(Object.keys(Streams) as StreamName[]).map((s) => `$JS.API.STREAM.INFO.${s}`),
 ];
 
 /** Create, read, fetch from and delete consumers of one stream, and acknowledge its messages. */

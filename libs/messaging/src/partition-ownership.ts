@@ -100,7 +100,13 @@ export class PartitionOwnership {
     };
     loop();
     // Independent of the round (which may hang on an unreachable store): stop consuming before a lease can lapse.
-    this.fenceTimer = setInterval(() => void this.fence(), this.ttlMs / 8);
+    this.fenceTimer = setInterval(
+      () =>
+        void this.fence().catch((error: Error) =>
+          this.options.logger?.error(`partition ownership (${this.options.group}): fence failed: ${error.message}`),
+        ),
+      this.ttlMs / 8,
+    );
   }
 
   /** Releases every partition (others take them over at their next round) and leaves the group. */
@@ -258,7 +264,9 @@ export class PartitionOwnership {
   async fence(): Promise<void> {
     const now = this.clock();
     for (const [partition, held] of [...this.held]) {
-      if (now - held.renewedAt < this.ttlMs / 2) continue;
+      // Still the lease this round saw: an earlier fence (still stopping consumers) or a renewal may have
+      // released it, and it may even have been acquired again since.
+      if (this.held.get(partition) !== held || now - held.renewedAt < this.ttlMs / 2) continue;
       this.held.delete(partition);
       this.options.logger?.warn(
         `partition ${partition}: lease not renewed for ${Math.round(now - held.renewedAt)} ms; stopping`,

@@ -10,7 +10,7 @@ import { DEFAULT_STREAM_MAX_MIB, loadConfig, type NunchiConfig } from '@nunchi/c
 import { Streams, Subjects, type StreamName } from '@nunchi/contracts';
 import { startNatsServer, type TestNatsServer } from '@nunchi/testing';
 import { connectNats } from './connection.js';
-import { ensureStreams, StreamLayoutError } from './streams.js';
+import { applyStreams, checkStreams, StreamLayoutError } from './streams.js';
 
 const MIB = 1_048_576;
 const configFor = (url: string, env: Record<string, string> = {}): NunchiConfig =>
@@ -31,7 +31,7 @@ describe('stream byte limits (own nats-server)', () => {
   it('gives every stream its byte limit; EVENTS and ENRICHED discard new messages, the others old ones', async () => {
     const config = configFor(server.url);
     nc = await connectNats(config.nats, 'streams-medium');
-    await ensureStreams(nc, config.nats);
+    await applyStreams(nc, config.nats);
     const jsm = await jetstreamManager(nc);
     const seen: Record<string, [number, string]> = {};
     for (const name of Object.keys(Streams) as StreamName[]) {
@@ -48,12 +48,12 @@ describe('stream byte limits (own nats-server)', () => {
   });
 
   it('at its limit, DLQ drops its oldest entries while EVENTS refuses new events and keeps every stored one', async () => {
-    // Limits changed on the existing streams: ensureStreams updates them in place.
+    // Limits changed on the existing streams: applyStreams updates them in place.
     const config = configFor(server.url, {
       NUNCHI_STREAM_DLQ_MAX_MIB: '1',
       NUNCHI_STREAM_EVENTS_MAX_MIB: '1',
     });
-    await ensureStreams(nc, config.nats, ['EVENTS', 'DLQ']);
+    await applyStreams(nc, config.nats, ['EVENTS', 'DLQ']);
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const chunk = new Uint8Array(64 * 1024).fill(120);
@@ -97,7 +97,7 @@ describe('stream byte limits on a server without room for them', () => {
   it('says which variable to lower instead of failing on a JetStream error code', async () => {
     const config = configFor(server.url);
     nc = await connectNats(config.nats, 'streams-medium-small');
-    await assert.rejects(ensureStreams(nc, config.nats), (e: unknown) => {
+    await assert.rejects(applyStreams(nc, config.nats), (e: unknown) => {
       assert.ok(e instanceof StreamLayoutError, String(e));
       assert.match(
         e.message,
@@ -113,6 +113,43 @@ describe('stream byte limits on a server without room for them', () => {
       NUNCHI_STREAM_DLQ_MAX_MIB: '8',
       NUNCHI_STREAM_LEASES_MAX_MIB: '1',
     });
-    await ensureStreams(nc, small.nats);
+    await applyStreams(nc, small.nats);
+  });
+});
+
+describe('streams are owned by the migration step (own nats-server)', () => {
+  let server: TestNatsServer;
+  let nc: NatsConnection;
+
+  before(async () => {
+    server = await startNatsServer();
+    nc = await connectNats(configFor(server.url).nats, 'streams-medium-owned');
+  });
+  after(async () => {
+    await nc?.drain();
+    await server?.stop();
+  });
+
+  it('a service refuses missing streams and fewer replicas than configured, names the fix, and changes nothing', async () => {
+    const config = configFor(server.url);
+    await assert.rejects(checkStreams(nc, config.nats), (e: unknown) => {
+      assert.ok(e instanceof StreamLayoutError);
+      assert.match(e.message, /stream EVENTS does not exist/);
+      assert.match(e.message, /run "nunchi migrate" \(or "nunchi streams apply"\)/);
+      return true;
+    });
+    const jsm = await jetstreamManager(nc);
+    assert.deepEqual((await jsm.streams.names().next()).length, 0, 'the check created nothing');
+
+    await applyStreams(nc, config.nats);
+    await checkStreams(nc, config.nats);
+    const production = configFor(server.url, { NUNCHI_STREAM_REPLICAS: '3' });
+    await assert.rejects(checkStreams(nc, production.nats), (e: unknown) => {
+      assert.ok(e instanceof StreamLayoutError);
+      assert.match(e.message, /stream EVENTS has 1 replica\(s\), fewer than NUNCHI_STREAM_REPLICAS=3/);
+      assert.match(e.message, /NATS cluster of at least that many servers/);
+      return true;
+    });
+    assert.equal((await jsm.streams.info('EVENTS')).config.num_replicas, 1, 'not reset by the check');
   });
 });

@@ -81,14 +81,20 @@ function configFor(name: StreamName, nats: NatsConfig): Partial<StreamConfig> {
   }
 }
 
+/** Every stream, in the order they are applied and checked. */
+export const ALL_STREAMS: StreamName[] = ['EVENTS', 'ENRICHED', 'DECISIONS', 'DLQ', 'LEASES'];
+
 /**
- * Creates the streams if missing, updates them otherwise. Fails when the partition count differs from
- * the one the streams were created with: changing it would reorder in-flight customers.
+ * The operator's step (`nunchi migrate`, `nunchi streams apply`), never a service's: creates the streams if
+ * missing, updates them otherwise (replicas, limits, duplicate window) to this configuration. Fails when the
+ * partition count differs from the one the streams were created with: changing it would reorder in-flight
+ * customers. Services only check the layout (checkStreams): a process started with a stale or default
+ * configuration must not reset what production set (say, three replicas down to one).
  */
-export async function ensureStreams(
+export async function applyStreams(
   nc: NatsConnection,
   nats: NatsConfig,
-  names: StreamName[] = ['EVENTS', 'ENRICHED', 'DECISIONS', 'DLQ', 'LEASES'],
+  names: StreamName[] = ALL_STREAMS,
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
   for (const name of names) {
@@ -103,13 +109,7 @@ export async function ensureStreams(
       await reserving(name, () => jsm.streams.add({ ...wanted, name: wanted.name! }));
       continue;
     }
-    const had = /partitions=(\d+)/.exec(existing.description ?? '')?.[1];
-    if (had && Number(had) !== nats.partitions) {
-      throw new StreamLayoutError(
-        `Stream ${wanted.name} was created with ${had} partitions but NUNCHI_PARTITIONS=${nats.partitions}. ` +
-          `Set NUNCHI_PARTITIONS=${had}, or drain and delete the stream to re-partition.`,
-      );
-    }
+    checkPartitions(wanted.name!, existing, nats);
     await reserving(name, () => jsm.streams.update(wanted.name!, { ...existing, ...wanted }));
   }
 }
@@ -128,4 +128,48 @@ async function reserving(name: StreamName, change: () => Promise<unknown>): Prom
       { cause: error },
     );
   }
+}
+
+function checkPartitions(stream: string, existing: StreamConfig, nats: NatsConfig): void {
+  const had = /partitions=(\d+)/.exec(existing.description ?? '')?.[1];
+  if (had && Number(had) !== nats.partitions) {
+    throw new StreamLayoutError(
+      `Stream ${stream} was created with ${had} partitions but NUNCHI_PARTITIONS=${nats.partitions}. ` +
+        `Set NUNCHI_PARTITIONS=${had}, or drain and delete the stream to re-partition.`,
+    );
+  }
+}
+
+/**
+ * What a service does at start instead of applying the layout: every stream exists, has at least the
+ * configured replicas (NUNCHI_STREAM_REPLICAS) and the configured partition count. Anything else is a
+ * StreamLayoutError naming the fix; nothing is changed.
+ */
+export async function checkStreams(
+  nc: NatsConnection,
+  nats: NatsConfig,
+  names: StreamName[] = ALL_STREAMS,
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const problems: string[] = [];
+  for (const name of names) {
+    const stream = Streams[name].name;
+    let existing: StreamConfig;
+    try {
+      existing = (await jsm.streams.info(stream)).config;
+    } catch (error) {
+      if (!/stream not found/i.test((error as Error).message)) throw error;
+      problems.push(`stream ${stream} does not exist`);
+      continue;
+    }
+    const replicas = existing.num_replicas ?? 1;
+    if (replicas < nats.streamReplicas)
+      problems.push(`stream ${stream} has ${replicas} replica(s), fewer than NUNCHI_STREAM_REPLICAS=${nats.streamReplicas}`);
+    checkPartitions(stream, existing, nats);
+  }
+  if (problems.length)
+    throw new StreamLayoutError(
+      `${problems.join('; ')}. Streams are created and changed by the migration step only: run "nunchi migrate" ` +
+        `(or "nunchi streams apply") with this configuration${problems.some((p) => p.includes('replica')) ? ' on a NATS cluster of at least that many servers' : ''}, then start the service again.`,
+    );
 }

@@ -1,2 +1,3 @@
 export * from './prng.js';
 export * from './nats-server.js';
+export * from './tcp-fault-proxy.js';

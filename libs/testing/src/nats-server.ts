@@ -21,6 +21,10 @@ export interface TestNatsServer {
   /** what the server has logged so far (permission violations, …) */
   log(): string;
   stop(): Promise<void>;
+  /** kill -9 (or the signal given): the store stays, restart() brings the same server back on the same port */
+  crash(signal?: NodeJS.Signals): Promise<void>;
+  /** starts the server again on the same port and store (after crash) */
+  restart(): Promise<void>;
 }
 
 export interface TestNatsOptions {
@@ -46,28 +50,43 @@ export async function startNatsServer(options: TestNatsOptions = {}): Promise<Te
   const configFile = join(dir, 'nats.conf');
   const body = options.config ?? 'jetstream { store_dir: "{{store}}" }';
   writeFileSync(configFile, body.replaceAll('{{store}}', store));
-  const child: ChildProcess = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-c', configFile], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const stop = async () => {
-    if (child.exitCode === null) {
+  let child: ChildProcess;
+  const launch = async () => {
+    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-c', configFile], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
+    while (!(await answers(port))) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw new Error(`nats-server did not start on port ${port}: ${stderr.trim()}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const kill = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
+      child.kill(signal);
       await exited;
     }
+  };
+  const stop = async () => {
+    await kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
-  while (!(await answers(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`nats-server did not start on port ${port}: ${stderr.trim()}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url: `nats://127.0.0.1:${port}`, port, dir, log: () => stderr, stop };
+  await launch();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    dir,
+    log: () => stderr,
+    stop,
+    crash: (signal: NodeJS.Signals = 'SIGKILL') => kill(signal),
+    restart: launch,
+  };
 }
 
 function freePort(): Promise<number> {

@@ -82,21 +82,24 @@ export async function listDlq(
 }
 
 /**
- * Sends ingestion-stage entries through the NATS door again (after a fix: a contract change, a customer
- * import, a store that now exists), in DLQ order, and reports each outcome. An accepted entry gets a marker
- * on mkt.dlq.replayed (msgID dlq-replayed:<seq>), and entries with a marker are skipped: one entry is never
- * accepted twice. An entry rejected again is kept once more by ingestion, marked as a replay of this one.
+ * Replays a stage's entries, in DLQ order, after a fix, and reports each outcome:
+ * - ingestion: sent through the NATS door again (validated, deduplicated, identity resolved anew);
+ * - context, decision: accepted events a later stage refused (or, before outages were waited out, gave up
+ *   on): published again on the stage's input stream (EVENTS, ENRICHED), on the subject they were refused
+ *   on, marked as a replay so the handler treats them as a possible repeat (its effects are idempotent).
+ * An accepted entry gets a marker on mkt.dlq.replayed (msgID dlq-replayed:<seq>), and entries with a marker
+ * are skipped: one entry is never accepted twice. An ingestion entry rejected again is kept once more by
+ * ingestion, marked as a replay of this one.
  */
 export async function replayDlq(
   resources: Resources,
   options: { stage?: string; seq?: number; timeoutMs?: number } = {},
 ): Promise<ReplayResult[]> {
   const stage = stageOf(options.stage ?? 'ingestion');
-  if (stage !== 'ingestion') {
+  if (stage === 'analytics')
     throw new Error(
-      `only ingestion-stage entries can be replayed through the door; ${stage} entries are accepted events a later stage refused`,
+      'analytics entries are not replayed: analytics rebuilds its figures from EVENTS and DECISIONS at every start',
     );
-  }
   const messaging = await resources.messaging();
   const markers = await readReplayMarkers(messaging);
   const results: ReplayResult[] = [];
@@ -104,7 +107,7 @@ export async function replayDlq(
     .map((m) => entryOf(m, markers))
     .filter((e) => options.seq === undefined || e.seq === options.seq);
   if (options.seq !== undefined && entries.length === 0)
-    throw new Error(`no ingestion-stage DLQ entry has sequence ${options.seq}`);
+    throw new Error(`no ${stage}-stage DLQ entry has sequence ${options.seq}`);
 
   for (const entry of entries) {
     const skip = (detail: string) =>
@@ -119,7 +122,7 @@ export async function replayDlq(
       skip(`the record of a failed replay of #${entry.replayOf}; replay #${entry.replayOf} itself`);
       continue;
     }
-    const subject = doorSubjectOf(entry);
+    const subject = stage === 'ingestion' ? doorSubjectOf(entry) : streamSubjectOf(entry, stage);
     if (typeof subject !== 'string') {
       skip(subject.why);
       continue;
@@ -135,43 +138,15 @@ export async function replayDlq(
         continue;
       }
     }
-    let reply: IngestReply;
-    try {
-      reply = await lastValueFrom(
-        messaging.client.send(
-          subject,
-          new MessageRecord(data, {
-            headers: { [Headers.dlqReplayOf]: String(entry.seq) },
-            timeoutMs: options.timeoutMs ?? 10_000,
-          }),
-        ),
-      );
-    } catch (error) {
-      results.push({
-        seq: entry.seq,
-        subject,
-        outcome: 'no-answer',
-        detail: `${(error as Error).message} (is the ingestion service running?)`,
-      });
+    const result =
+      stage === 'ingestion'
+        ? await throughDoor(messaging, entry, subject as `mkt.in.${string}`, data, options.timeoutMs)
+        : await ontoStream(messaging, entry, stage, subject, data, options.timeoutMs);
+    if ('outcome' in result) {
+      results.push({ seq: entry.seq, subject, ...result });
       continue;
     }
-    if (!reply.ok) {
-      const details = reply.error.details.map((d) => `${d.path || '(root)'}: ${d.message}`).join('; ');
-      results.push({
-        seq: entry.seq,
-        subject,
-        outcome: 'rejected',
-        detail: `${reply.error.code}${details ? `: ${details}` : ''}`,
-      });
-      continue;
-    }
-    const marker: ReplayMarker = {
-      seq: entry.seq,
-      id: reply.id,
-      customerId: reply.customerId,
-      duplicate: reply.duplicate ?? false,
-      at: new Date().toISOString(),
-    };
+    const marker: ReplayMarker = { seq: entry.seq, ...result, at: new Date().toISOString() };
     await lastValueFrom(
       messaging.client.emit(Subjects.dlqReplayed, new MessageRecord(marker, { msgID: `dlq-replayed:${entry.seq}` })),
     );
@@ -179,10 +154,89 @@ export async function replayDlq(
       seq: entry.seq,
       subject,
       outcome: 'accepted',
-      detail: `${reply.id} → ${reply.customerId}${reply.duplicate ? ' (already stored before: duplicate)' : ''}`,
+      detail: `${result.id} → ${result.customerId}${result.duplicate ? ' (already stored before: duplicate)' : ''}`,
     });
   }
   return results;
+}
+
+type Accepted = Pick<ReplayMarker, 'id' | 'customerId' | 'duplicate'>;
+type NotAccepted = { outcome: Exclude<ReplayOutcome, 'accepted'>; detail: string };
+
+/** An ingestion entry through the NATS door, as an adapter would send it. */
+async function throughDoor(
+  messaging: MessagingSession,
+  entry: DlqEntry,
+  subject: `mkt.in.${string}`,
+  data: Uint8Array,
+  timeoutMs = 10_000,
+): Promise<Accepted | NotAccepted> {
+  let reply: IngestReply;
+  try {
+    reply = await lastValueFrom(
+      messaging.client.send(
+        subject,
+        new MessageRecord(data, { headers: { [Headers.dlqReplayOf]: String(entry.seq) }, timeoutMs }),
+      ),
+    );
+  } catch (error) {
+    return { outcome: 'no-answer', detail: `${(error as Error).message} (is the ingestion service running?)` };
+  }
+  if (!reply.ok) {
+    const details = reply.error.details.map((d) => `${d.path || '(root)'}: ${d.message}`).join('; ');
+    return { outcome: 'rejected', detail: `${reply.error.code}${details ? `: ${details}` : ''}` };
+  }
+  return { id: reply.id, customerId: reply.customerId, duplicate: reply.duplicate ?? false };
+}
+
+/**
+ * A context or decision entry back onto the stage's input stream. Deduplicated on the DLQ sequence (a
+ * replay interrupted and run again within the stream's window publishes once), not on the event id: the
+ * original is inside that window when the entry is recent, and would swallow the replay.
+ */
+async function ontoStream(
+  messaging: MessagingSession,
+  entry: DlqEntry,
+  stage: DlqStage,
+  subject: string,
+  data: Uint8Array,
+  timeoutMs = 10_000,
+): Promise<Accepted | NotAccepted> {
+  let body: { id?: unknown; customerId?: unknown; event?: { id?: unknown; customerId?: unknown } };
+  try {
+    body = decodeJson(data) as typeof body;
+  } catch {
+    return { outcome: 'skipped', detail: 'not JSON: it never was an accepted event' };
+  }
+  const event = stage === 'decision' ? body?.event : body;
+  if (typeof event?.id !== 'string' || typeof event.customerId !== 'string')
+    return { outcome: 'skipped', detail: `not an ${stage === 'decision' ? 'EnrichedEvent' : 'AcceptedEvent'}` };
+  try {
+    const ack = await lastValueFrom(
+      messaging.client.emit(
+        subject,
+        // The bytes as stored, sent as they are (not re-encoded): typed as the subject's payload.
+        new MessageRecord(data as never, {
+          msgID: `dlq-replay:${entry.seq}`,
+          headers: { [Headers.dlqReplayOf]: String(entry.seq) },
+          timeoutMs,
+        }),
+      ),
+    );
+    return { id: event.id, customerId: event.customerId, duplicate: ack?.duplicate ?? false };
+  } catch (error) {
+    return { outcome: 'no-answer', detail: `the stream did not store it: ${(error as Error).message}` };
+  }
+}
+
+/** The input stream subject a context or decision entry was refused on (kept in its Nunchi-Dlq-Subject). */
+function streamSubjectOf(entry: DlqEntry, stage: DlqStage): string | { why: string } {
+  const input = stage === 'context' ? /^mkt\.events\.\d+\.[A-Za-z0-9_-]+$/ : /^mkt\.enriched\.\d+$/;
+  if (!input.test(entry.subject))
+    return {
+      why: `refused on ${entry.subject || '(no subject)'}, not on the ${stage} stage's input stream: nothing to replay it onto`,
+    };
+  return entry.subject;
 }
 
 /** mkt.in.<channel>.<type> to send an entry to, or why it cannot be replayed. */

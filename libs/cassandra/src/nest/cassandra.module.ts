@@ -23,10 +23,16 @@ export class CassandraModule implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
+    // Unreachable after start-up is an outage the driver reconnects from and consumers wait out: degraded,
+    // not down (a 503 from every replica at once would only add restarts to the outage).
     this.readiness.register('cassandra', async () => {
       const hosts = this.client.getState().getConnectedHosts().length;
-      if (!hosts) return { ok: false, detail: 'no connected host' };
-      await this.client.execute('SELECT release_version FROM system.local', [], { prepare: true });
+      try {
+        if (!hosts) throw new Error('no connected host');
+        await this.client.execute('SELECT release_version FROM system.local', [], { prepare: true, readTimeout: 1_500 });
+      } catch (error) {
+        return { ok: true, degraded: true, detail: `unavailable (${(error as Error).message}); waiting for it` };
+      }
       return { ok: true, detail: `${hosts} host(s)` };
     });
   }

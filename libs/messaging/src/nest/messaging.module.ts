@@ -11,11 +11,11 @@ import {
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { Readiness, type IndicatorResult } from '@nunchi/telemetry';
-import { connectNats } from '../connection.js';
+import { ConnectionWatch, connectNats } from '../connection.js';
 import { ConsumerRunner } from '../consumer-runner.js';
 import { LagReporter } from '../lag-reporter.js';
 import { Publisher } from '../publisher.js';
-import { ensureStreams } from '../streams.js';
+import { checkStreams } from '../streams.js';
 import { NatsClient } from '../transport/nats-client.js';
 import { NatsTransport } from '../transport/nats-transport.js';
 import { PartitionAssignments } from '../transport/partition-assignments.js';
@@ -49,7 +49,9 @@ export class MessagingModule implements OnModuleInit, OnApplicationShutdown {
           inject: [CONFIG],
           useFactory: async (config: NunchiConfig) => {
             const nc = await connectNats(config.nats, `nunchi-${config.service}`);
-            await ensureStreams(nc, config.nats);
+            // Streams belong to the migration step (nunchi migrate): a service checks them and refuses to
+            // start against a missing one or one with fewer replicas than configured; it never changes them.
+            await checkStreams(nc, config.nats);
             return nc;
           },
         },
@@ -111,6 +113,7 @@ export class MessagingModule implements OnModuleInit, OnApplicationShutdown {
   }
 
   private readonly lagReporter: LagReporter;
+  private readonly watch: ConnectionWatch;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
@@ -121,27 +124,51 @@ export class MessagingModule implements OnModuleInit, OnApplicationShutdown {
     publisher: Publisher,
   ) {
     this.lagReporter = new LagReporter(runner, publisher);
+    this.watch = new ConnectionWatch(nc);
   }
 
   onModuleInit(): void {
     this.lagReporter.start();
+    // An outage is waited out (the client reconnects forever, consumers pause): degraded, not down — taking
+    // every replica out of service at once would help nobody. Only a closed connection is down.
     this.readiness.register('nats', async () => {
       if (this.nc.isClosed()) return { ok: false, detail: 'connection closed' };
+      const downSince = this.watch.disconnectedSinceMs;
+      if (downSince !== undefined)
+        return {
+          ok: true,
+          degraded: true,
+          detail: `disconnected for ${((Date.now() - downSince) / 1000).toFixed(1)} s; reconnecting, consumers paused`,
+        };
       const rtt = await this.nc.rtt();
       return { ok: true, detail: `rtt ${rtt.toFixed(2)} ms` };
     });
     // Behind is not down: a replica with a backlog keeps consuming (and says so) rather than leave the service.
+    // A consumer loop that keeps failing to restart is down: its partition would stall while its lease is renewed.
     this.readiness.register('consumers', () => {
       const lags = this.runner.lag();
+      const health = this.runner.health();
+      const failing = health.filter((h) => h.state === 'failing');
+      const restarting = health.filter((h) => h.state === 'restarting');
+      const outage = this.runner.outage;
       const behind = lags.filter((l) => l.oldestAgeS * 1000 > this.config.domain.slaMs);
       const pending = lags.reduce((n, l) => n + l.pending, 0);
-      const result: IndicatorResult = behind.length
-        ? {
-            ok: true,
-            degraded: true,
-            detail: `${behind.length} of ${lags.length} consumers behind their ${this.config.domain.slaMs} ms deadline (oldest ${Math.max(...behind.map((l) => l.oldestAgeS)).toFixed(1)} s); ${pending} messages pending`,
-          }
-        : { ok: true, detail: `${lags.length} consumers, ${pending} messages pending` };
+      const notes: string[] = [];
+      if (outage)
+        notes.push(
+          `paused for ${((Date.now() - outage.sinceMs) / 1000).toFixed(1)} s: ${outage.dependency} unavailable (${outage.reason})`,
+        );
+      for (const h of [...failing, ...restarting]) notes.push(`${h.durable}: ${h.detail}`);
+      if (behind.length)
+        notes.push(
+          `${behind.length} of ${lags.length} consumers behind their ${this.config.domain.slaMs} ms deadline (oldest ${Math.max(...behind.map((l) => l.oldestAgeS)).toFixed(1)} s)`,
+        );
+      const summary = `${lags.length} consumers, ${pending} messages pending`;
+      const result: IndicatorResult = failing.length
+        ? { ok: false, detail: `${notes.join('; ')}; ${summary}` }
+        : notes.length
+          ? { ok: true, degraded: true, detail: `${notes.join('; ')}; ${summary}` }
+          : { ok: true, detail: summary };
       return Promise.resolve(result);
     });
     this.readiness.register('partitions', () => {

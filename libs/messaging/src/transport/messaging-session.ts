@@ -3,7 +3,6 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { NatsConfig } from '@nunchi/config';
 import { connectNats } from '../connection.js';
 import { Publisher } from '../publisher.js';
-import { ensureStreams } from '../streams.js';
 import { NatsClient, type MessageClient } from './nats-client.js';
 
 /** A message as a stream stores it. */
@@ -30,14 +29,13 @@ export interface ReceivedMessage {
 export class MessagingSession {
   readonly client: MessageClient;
 
-  private constructor(private readonly nc: NatsConnection) {
+  private constructor(readonly nc: NatsConnection) {
     this.client = new NatsClient(nc, new Publisher(nc));
   }
 
   static async open(config: NatsConfig, name: string): Promise<MessagingSession> {
-    const nc = await connectNats(config, name);
-    await ensureStreams(nc, config);
-    return new MessagingSession(nc);
+    // The streams are the migration step's (`nunchi migrate`, `nunchi streams apply`): a command only uses them.
+    return new MessagingSession(await connectNats(config, name));
   }
 
   /** Every message of the stream on the filter subject, oldest first (an ephemeral ordered consumer). */

@@ -17,7 +17,7 @@ import { connectNats } from '../connection.js';
 import { ConsumerRunner } from '../consumer-runner.js';
 import { Outcome } from '../outcome.js';
 import { Publisher } from '../publisher.js';
-import { ensureStreams } from '../streams.js';
+import { applyStreams } from '../streams.js';
 import { onStream, onSubject, TransportBindingError } from './bindings.js';
 import { JetStreamContext, NatsMessageContext } from './contexts.js';
 import { MessagingSession } from './messaging-session.js';
@@ -102,7 +102,7 @@ describe('NatsTransport (medium: real NATS, a Nest microservice)', () => {
   before(async () => {
     Logger.overrideLogger(false);
     nc = await connectNats(config.nats, 'nunchi-transport-test');
-    await ensureStreams(nc, config.nats);
+    await applyStreams(nc, config.nats);
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({ name: STREAM, subjects: [`${subjects.stream}.>`] });
     client = new NatsClient(nc, new Publisher(nc));

@@ -51,6 +51,8 @@ interface StreamRoute {
  */
 export class NatsTransport extends Server implements CustomTransportStrategy {
   private readonly subscriptions: Subscription[] = [];
+  /** requests and broadcasts being handled (core NATS): shutdown lets them finish and answer */
+  private readonly handling = new Set<Promise<void>>();
   private readonly replays: ConsumerMessages[] = [];
   private readonly durables: string[] = [];
 
@@ -84,6 +86,9 @@ export class NatsTransport extends Server implements CustomTransportStrategy {
     await Promise.all(this.durables.splice(0).map((d) => this.options.runner.stop(d)));
     await Promise.all(this.replays.splice(0).map((r) => r.close()));
     await Promise.all(this.subscriptions.splice(0).map((s) => s.drain().catch(() => undefined)));
+    // A drained subscription takes no more messages, but handlers of the last ones may still be storing an
+    // event: they finish and answer before the connection is drained (the adapter gets its reply).
+    await Promise.allSettled([...this.handling]);
   }
 
   on(): never {
@@ -127,7 +132,7 @@ export class NatsTransport extends Server implements CustomTransportStrategy {
         const info = await jsm.streams.info(stream).catch(() => undefined);
         if (!info)
           throw new TransportBindingError(
-            `${route.pattern}: stream ${stream} does not exist; streams are created at connection (ensureStreams) — check the stream name`,
+            `${route.pattern}: stream ${stream} does not exist; streams are created by the migration step (nunchi migrate) — check the stream name`,
           );
         subjectsOf.set(stream, info.config.subjects ?? []);
       }
@@ -236,7 +241,9 @@ export class NatsTransport extends Server implements CustomTransportStrategy {
           this.options.logger.warn(`${binding.stream} #${msg.seq} skipped: ${(error as Error).message}`);
         }
       }
-    })();
+    })().catch((error: unknown) =>
+      this.options.logger.error(`${binding.stream}: replay stopped: ${(error as Error).message}`),
+    );
   }
 
   private subscribe(pattern: string, handler: MessageHandler): void {
@@ -274,7 +281,7 @@ export class NatsTransport extends Server implements CustomTransportStrategy {
     }
     const ctx = new NatsMessageContext([msg]);
     const parent = msg.headers ? traceContextOf(msg.headers) : context.active();
-    void context.with(parent, async () => {
+    const handled: Promise<void> = context.with(parent, async () => {
       for (let h: MessageHandler | undefined = handler; h; h = h.next) {
         try {
           respond(await settle(h(body, ctx)));
@@ -290,6 +297,9 @@ export class NatsTransport extends Server implements CustomTransportStrategy {
         }
       }
     });
+    this.handling.add(handled);
+    const settled = () => void this.handling.delete(handled);
+    handled.then(settled, settled);
   }
 }
 

@@ -1,0 +1,48 @@
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Streams } from '@nunchi/contracts';
+import { ALL_STREAMS, applyStreams, checkStreams } from '@nunchi/messaging';
+import type { Resources } from '../resources.js';
+
+/** One stream as the server has it. */
+export interface StreamLayout {
+  name: string;
+  replicas: number;
+  maxMiB: number;
+  messages: number;
+}
+
+/**
+ * The migration step for NATS (`nunchi migrate`, `nunchi streams apply`): creates the streams if missing and
+ * brings replicas, limits and duplicate window to this configuration. The only place streams change:
+ * services check them at start and refuse a missing one or one with fewer replicas than configured.
+ */
+export async function applyStreamLayout(resources: Resources): Promise<StreamLayout[]> {
+  const messaging = await resources.messaging();
+  await applyStreams(messaging.nc, resources.config.nats);
+  return streamLayout(resources);
+}
+
+/** Checks the streams as a service does at start (StreamLayoutError naming the fix), changing nothing. */
+export async function checkStreamLayout(resources: Resources): Promise<StreamLayout[]> {
+  const messaging = await resources.messaging();
+  await checkStreams(messaging.nc, resources.config.nats);
+  return streamLayout(resources);
+}
+
+async function streamLayout(resources: Resources): Promise<StreamLayout[]> {
+  const jsm = await jetstreamManager((await resources.messaging()).nc);
+  const out: StreamLayout[] = [];
+  for (const name of ALL_STREAMS) {
+    const info = await jsm.streams.info(Streams[name].name);
+    out.push({
+      name: info.config.name,
+      replicas: info.config.num_replicas ?? 1,
+      maxMiB: Math.round((info.config.max_bytes ?? 0) / 1_048_576),
+      messages: info.state.messages,
+    });
+  }
+  return out;
+}
+
+export const formatLayout = (layout: StreamLayout[]): string[] =>
+  layout.map((s) => `${s.name.padEnd(10)} replicas ${s.replicas}  limit ${s.maxMiB} MiB  ${s.messages} messages`);

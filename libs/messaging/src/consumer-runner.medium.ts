@@ -1,0 +1,112 @@
+/**
+ * ConsumerRunner against a nats-server of the test's own: a loop whose consumer vanishes is restarted (and says
+ * so in health()), and a DLQ write that fails neither stalls nor ends the loop — the rejected message is kept
+ * until the DLQ has it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { loadConfig } from '@nunchi/config';
+import { Streams, Subjects } from '@nunchi/contracts';
+import { startNatsServer, type TestNatsServer } from '@nunchi/testing';
+import { encodeJson } from './codec.js';
+import { connectNats } from './connection.js';
+import { ConsumerRunner } from './consumer-runner.js';
+import { Outcome } from './outcome.js';
+import { Publisher } from './publisher.js';
+import { applyStreams } from './streams.js';
+
+const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)', () => {
+  let server: TestNatsServer;
+  let nc: NatsConnection;
+  let runner: ConsumerRunner;
+
+  before(async () => {
+    server = await startNatsServer();
+    const config = loadConfig('cli', { NATS_URL: server.url, OTEL_TRACES_EXPORTER: 'none' });
+    nc = await connectNats(config.nats, 'runner-medium');
+    await applyStreams(nc, config.nats);
+    runner = new ConsumerRunner(nc, new Publisher(nc), quiet);
+  });
+  after(async () => {
+    await runner?.stop();
+    await nc?.drain();
+    await server?.stop();
+  });
+
+  const publish = (subject: string, body: unknown) => jetstream(nc).publish(subject, encodeJson(body));
+
+  it('restarts a loop whose consumer was deleted under it, and consumes what came meanwhile', async () => {
+    const seen: number[] = [];
+    await runner.start<{ n: number }>({
+      stream: Streams.EVENTS.name,
+      durable: 'sup-p0',
+      filterSubject: Subjects.event(0, 'purchase'),
+      spanName: 'test',
+      stage: 'context',
+      handler: (d) => {
+        seen.push(d.body.n);
+        return Promise.resolve(Outcome.done());
+      },
+      orderingKey: () => 'one',
+      fromAckFloor: true,
+    });
+    await publish(Subjects.event(0, 'purchase'), { n: 1 });
+    await until('the first message', () => (seen.includes(1) ? true : undefined));
+    await (await jetstreamManager(nc)).consumers.delete(Streams.EVENTS.name, 'sup-p0');
+    await until('the loop to notice and restart', () =>
+      runner.health().some((h) => h.durable === 'sup-p0' && h.state !== 'running') ? true : undefined,
+    );
+    await publish(Subjects.event(0, 'purchase'), { n: 2 });
+    await until('the message sent after the restart', () => (seen.includes(2) ? true : undefined), 30_000);
+    assert.deepEqual(runner.health().find((h) => h.durable === 'sup-p0')?.state, 'running');
+    await runner.stop('sup-p0');
+  });
+
+  it('keeps a rejected message while its DLQ write fails, goes on with other keys, and stores it once the DLQ is back', async () => {
+    const jsm = await jetstreamManager(nc);
+    const dlq = (await jsm.streams.info(Streams.DLQ.name)).config;
+    await jsm.streams.delete(Streams.DLQ.name); // every DLQ write fails: no stream answers
+    const done: string[] = [];
+    await runner.start<{ key: string; bad?: boolean }>({
+      stream: Streams.EVENTS.name,
+      durable: 'dlq-p1',
+      filterSubject: Subjects.event(1, 'purchase'),
+      spanName: 'test',
+      stage: 'context',
+      handler: (d) => Promise.resolve(d.body.bad ? Outcome.reject('invalid for this test') : (done.push(d.body.key), Outcome.done())),
+      orderingKey: (b) => b.key,
+      fromAckFloor: true,
+    });
+    await publish(Subjects.event(1, 'purchase'), { key: 'a', bad: true });
+    await publish(Subjects.event(1, 'purchase'), { key: 'b' });
+    await until('another key handled meanwhile', () => (done.includes('b') ? true : undefined));
+    const held = await jsm.consumers.info(Streams.EVENTS.name, 'dlq-p1');
+    assert.equal(held.num_ack_pending, 1, 'the rejected message is kept, unacknowledged');
+    assert.deepEqual(runner.health().find((h) => h.durable === 'dlq-p1')?.state, 'running', 'the loop goes on');
+
+    await jsm.streams.add({ ...dlq });
+    await until('the DLQ entry', async () => {
+      const info = await jsm.streams.info(Streams.DLQ.name);
+      return info.state.messages === 1 ? true : undefined;
+    }, 40_000);
+    await until('the rejected message settled', async () => {
+      const info = await jsm.consumers.info(Streams.EVENTS.name, 'dlq-p1');
+      return info.num_ack_pending === 0 ? true : undefined;
+    });
+    await runner.stop('dlq-p1');
+  });
+});
