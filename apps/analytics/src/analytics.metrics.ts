@@ -16,7 +16,8 @@ export class AnalyticsMetrics {
       for (const [channel, n] of Object.entries(counts.byChannel)) r.observe(n, { channel });
     });
     m.createObservableCounter('nunchi_analytics_decisions_counted_total', {
-      description: 'campaign decisions analytics has handled since it started (DECISIONS stream), by campaign and outcome',
+      description:
+        'campaign decisions analytics has handled since it started (DECISIONS stream), by campaign and outcome',
     }).addCallback((r) => {
       for (const [campaign, byOutcome] of counts.decisions)
         for (const [outcome, n] of Object.entries(byOutcome)) r.observe(n, { campaign, outcome });

@@ -25,13 +25,19 @@ export class StatsController {
 
   @Get('campaigns/:id')
   @ApiOperation({
-    summary: "One campaign's figures as in GET /v1/stats, plus per day (and per offer within a day) and per hour for the last two days.",
+    summary:
+      "One campaign's figures as in GET /v1/stats, plus per day (and per offer within a day) and per hour for the last two days.",
   })
   async campaign(@Param('id') id: string) {
     if (!isSubjectToken(id))
-      throw new ApiError(400, 'VALIDATION_FAILED', 'campaign id must be 1-64 of [A-Za-z0-9_-]', [{ path: 'id', message: 'not a campaign id' }]);
+      throw new ApiError(400, 'VALIDATION_FAILED', 'campaign id must be 1-64 of [A-Za-z0-9_-]', [
+        { path: 'id', message: 'not a campaign id' },
+      ]);
     const report = await this.results.report(id);
-    if (!report) throw new ApiError(404, 'NOT_FOUND', `no campaign ${id}`, [{ path: 'id', message: `no campaign ${id}` }]);
+    if (!report)
+      throw new ApiError(404, 'NOT_FOUND', `no campaign ${id}`, [
+        { path: 'id', message: `no campaign ${id}` },
+      ]);
     return report;
   }
 }

@@ -29,7 +29,11 @@ export interface Attribution {
  * The purchases after `startMs` (the decision instant, or a customer's first exposure) and at most
  * `windowDays` later. The purchase that triggered a decision happened before it, so it never counts.
  */
-export function attribute(startMs: number, windowDays: number, purchases: readonly PurchaseFact[]): Attribution {
+export function attribute(
+  startMs: number,
+  windowDays: number,
+  purchases: readonly PurchaseFact[],
+): Attribution {
   const endMs = startMs + windowDays * DAY_MS;
   let revenue = 0;
   let count = 0;

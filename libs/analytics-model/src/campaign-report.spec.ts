@@ -27,7 +27,15 @@ describe('campaign report', () => {
     t.addDecision(row({ customerId: 'c3', decisionId: 'd4', outcome: 'late', offerId: null, value: null }));
     t.addDecision(row({ day: '2026-12-02', hour: 9, customerId: 'c1', decisionId: 'd5', accepted: true }));
     t.addDecision(
-      row({ day: '2026-12-02', customerId: 'c4', decisionId: 'd6', outcome: null, offerId: null, value: null, redeemed: true }),
+      row({
+        day: '2026-12-02',
+        customerId: 'c4',
+        decisionId: 'd6',
+        outcome: null,
+        offerId: null,
+        value: null,
+        redeemed: true,
+      }),
     );
     const r = t.report({ campaignId: 'k', expectedHoldoutShare: 0.1, hoursFromDay: '2026-12-02' });
     assert.equal(r.decisions, 5);
@@ -44,17 +52,39 @@ describe('campaign report', () => {
     assert.equal(d1.customersHeldOut, 1);
     assert.deepEqual(
       d1.byOffer.map((o) => [o.offerId, o.offers, o.customersTreated]),
-      [['(none)', 0, 0], ['cola', 1, 1], ['coupon', 1, 1]],
+      [
+        ['(none)', 0, 0],
+        ['cola', 1, 1],
+        ['coupon', 1, 1],
+      ],
     );
     assert.equal(d2.offers, 1);
-    assert.deepEqual(r.hours.map((h) => [h.hour, h.offers]), [['2026-12-02T09', 1], ['2026-12-02T10', 0]]);
+    assert.deepEqual(
+      r.hours.map((h) => [h.hour, h.offers]),
+      [
+        ['2026-12-02T09', 1],
+        ['2026-12-02T10', 0],
+      ],
+    );
   });
 
   it('treatment vs holdout from exposures: rates, revenue, lift with intervals, SRM, warnings', () => {
     const t = new CampaignTally('2026-12-01');
-    const add = (group: ExposureRow['group'], n: number, converted: number, revenue: number, offerId = 'coupon') => {
+    const add = (
+      group: ExposureRow['group'],
+      n: number,
+      converted: number,
+      revenue: number,
+      offerId = 'coupon',
+    ) => {
       for (let i = 0; i < n; i++)
-        t.addExposure({ customerId: `${group}-${offerId}-${i}`, group, offerId, converted: i < converted, revenue: i < converted ? revenue : 0 });
+        t.addExposure({
+          customerId: `${group}-${offerId}-${i}`,
+          group,
+          offerId,
+          converted: i < converted,
+          revenue: i < converted ? revenue : 0,
+        });
     };
     add('treatment', 1_000, 120, 10_000);
     add('holdout', 1_000, 100, 10_000);
@@ -74,16 +104,25 @@ describe('campaign report', () => {
 
   it('warns on small groups, few conversions and a broken split', () => {
     const t = new CampaignTally('2026-12-01');
-    for (let i = 0; i < 50; i++) t.addExposure({ customerId: `t${i}`, group: 'treatment', offerId: 'o', converted: i < 3, revenue: 0 });
-    for (let i = 0; i < 50; i++) t.addExposure({ customerId: `h${i}`, group: 'holdout', offerId: 'o', converted: false, revenue: 0 });
+    for (let i = 0; i < 50; i++)
+      t.addExposure({ customerId: `t${i}`, group: 'treatment', offerId: 'o', converted: i < 3, revenue: 0 });
+    for (let i = 0; i < 50; i++)
+      t.addExposure({ customerId: `h${i}`, group: 'holdout', offerId: 'o', converted: false, revenue: 0 });
     const r = t.report({ campaignId: 'k', expectedHoldoutShare: 0.1, hoursFromDay: '2026-12-01' });
     assert.deepEqual(
       r.warnings.map((w) => w.code),
       ['few-customers', 'few-conversions', 'few-customers', 'few-conversions', 'sample-ratio-mismatch'],
     );
     assert.equal(r.lift!.relative, null); // no holdout conversion
-    const none = new CampaignTally('2026-12-01').report({ campaignId: 'k', expectedHoldoutShare: 0, hoursFromDay: '2026-12-01' });
+    const none = new CampaignTally('2026-12-01').report({
+      campaignId: 'k',
+      expectedHoldoutShare: 0,
+      hoursFromDay: '2026-12-01',
+    });
     assert.equal(none.lift, null);
-    assert.deepEqual(none.warnings.map((w) => w.code), ['no-holdout']);
+    assert.deepEqual(
+      none.warnings.map((w) => w.code),
+      ['no-holdout'],
+    );
   });
 });

@@ -199,7 +199,10 @@ export class CampaignTally {
   constructor(private readonly hoursFromDay: string) {}
 
   addDecision(row: DecisionRow): void {
-    const day = this.days.get(row.day) ?? { total: emptyCounts(), byOffer: new Map<string, DecisionCounts>() };
+    const day = this.days.get(row.day) ?? {
+      total: emptyCounts(),
+      byOffer: new Map<string, DecisionCounts>(),
+    };
     this.days.set(row.day, day);
     const offerId = row.offerId ?? '(none)';
     const byOffer = day.byOffer.get(offerId) ?? emptyCounts();
@@ -255,23 +258,37 @@ export class CampaignTally {
       .map(([day, d]) => ({
         day,
         ...d.total,
-        byOffer: [...d.byOffer.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([offerId, c]) => ({ offerId, ...c })),
+        byOffer: [...d.byOffer.entries()]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([offerId, c]) => ({ offerId, ...c })),
       }));
     const totals = sumCounts(days);
     const offerTotals = new Map<string, DecisionCounts>();
     for (const d of days)
-      for (const o of d.byOffer) offerTotals.set(o.offerId, sumCounts([offerTotals.get(o.offerId) ?? emptyCounts(), o]));
-    for (const offerId of this.splitByOffer.keys()) if (!offerTotals.has(offerId)) offerTotals.set(offerId, emptyCounts());
+      for (const o of d.byOffer)
+        offerTotals.set(o.offerId, sumCounts([offerTotals.get(o.offerId) ?? emptyCounts(), o]));
+    for (const offerId of this.splitByOffer.keys())
+      if (!offerTotals.has(offerId)) offerTotals.set(offerId, emptyCounts());
     const byOffer = [...offerTotals.entries()]
       .filter(([offerId]) => offerId !== '(none)')
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([offerId, counts]) => {
         const split = splitFigures(this.splitByOffer.get(offerId) ?? emptySplit(), cap, alpha, tuning);
         // distinct customers by the offer of their first exposure (each customer once)
-        return { offerId, ...counts, customersTreated: split.treatment.customers, customersHeldOut: split.holdout.customers, ...split };
+        return {
+          offerId,
+          ...counts,
+          customersTreated: split.treatment.customers,
+          customersHeldOut: split.holdout.customers,
+          ...split,
+        };
       });
     const campaign = splitFigures(this.split, cap, alpha, tuning);
-    const sampleRatio = sampleRatioCheck(campaign.treatment.customers, campaign.holdout.customers, options.expectedHoldoutShare);
+    const sampleRatio = sampleRatioCheck(
+      campaign.treatment.customers,
+      campaign.holdout.customers,
+      options.expectedHoldoutShare,
+    );
     return {
       campaignId: options.campaignId,
       ...totals,
@@ -284,7 +301,9 @@ export class CampaignTally {
       warnings: warningsOf(campaign, sampleRatio),
       byOffer,
       days,
-      hours: [...this.hours.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([hour, c]) => ({ hour, ...c })),
+      hours: [...this.hours.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([hour, c]) => ({ hour, ...c })),
     };
   }
 }
@@ -305,7 +324,12 @@ function splitFigures(split: Split, cap: number, alpha: number, tuning: number) 
     holdout: figures(split.holdout),
     lift: liftOf(effectOf(split.treatment.conversion, split.holdout.conversion, alpha, tuning)),
     revenueLift: liftOf(
-      effectOf(split.treatment.revenue.cappedMoments(cap), split.holdout.revenue.cappedMoments(cap), alpha, tuning),
+      effectOf(
+        split.treatment.revenue.cappedMoments(cap),
+        split.holdout.revenue.cappedMoments(cap),
+        alpha,
+        tuning,
+      ),
     ),
   };
 }
@@ -315,8 +339,14 @@ const liftOf = (e: Effect | null): Lift | null => e && { ...e };
 function warningsOf(c: { treatment: GroupFigures; holdout: GroupFigures }, srm: SampleRatioCheck): Warning[] {
   const warnings: Warning[] = [];
   if (c.holdout.customers === 0)
-    warnings.push({ code: 'no-holdout', message: 'no customer is held out yet: lift cannot be estimated (is holdoutPercent 0?)' });
-  for (const [name, g] of [['treatment', c.treatment], ['holdout', c.holdout]] as const) {
+    warnings.push({
+      code: 'no-holdout',
+      message: 'no customer is held out yet: lift cannot be estimated (is holdoutPercent 0?)',
+    });
+  for (const [name, g] of [
+    ['treatment', c.treatment],
+    ['holdout', c.holdout],
+  ] as const) {
     if (g.customers > 0 && g.customers < MIN_CUSTOMERS_PER_GROUP)
       warnings.push({
         code: 'few-customers',

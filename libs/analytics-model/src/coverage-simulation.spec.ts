@@ -61,7 +61,8 @@ function study(draw: (random: () => number) => number, seed: number): Study {
       if (Math.min(...nonZero) < MIN_NONZERO_PER_GROUP) continue;
       const e = effectOf(groups[0], groups[1])!;
       if (e.interval.lower > 0 || e.interval.upper < 0) covered = false;
-      if (e.relativeInterval && (e.relativeInterval.lower > 0 || e.relativeInterval.upper < 0)) coveredRelative = false;
+      if (e.relativeInterval && (e.relativeInterval.lower > 0 || e.relativeInterval.upper < 0))
+        coveredRelative = false;
       // the ordinary 95 % interval: absolute ± 1.96 · SE
       const halfwidth = ((e.interval.upper - e.interval.lower) / 2) * fixedToSequentialRatio(groups);
       if (Math.abs(e.absolute) > halfwidth) coveredFixed = false;
@@ -70,7 +71,11 @@ function study(draw: (random: () => number) => number, seed: number): Study {
     alwaysValidRelative += coveredRelative ? 1 : 0;
     fixedSample += coveredFixed ? 1 : 0;
   }
-  return { alwaysValid: alwaysValid / RUNS, alwaysValidRelative: alwaysValidRelative / RUNS, fixedSample: fixedSample / RUNS };
+  return {
+    alwaysValid: alwaysValid / RUNS,
+    alwaysValidRelative: alwaysValidRelative / RUNS,
+    fixedSample: fixedSample / RUNS,
+  };
 }
 
 /** 1.96 · SE over the sequence's halfwidth: the sequence's halfwidth is SE · sqrt(N) · sqrt(discriminant) */

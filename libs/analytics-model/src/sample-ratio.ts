@@ -18,7 +18,11 @@ export interface SampleRatioCheck {
   mismatch: boolean;
 }
 
-export function sampleRatioCheck(treated: number, heldOut: number, expectedHoldoutShare: number): SampleRatioCheck {
+export function sampleRatioCheck(
+  treated: number,
+  heldOut: number,
+  expectedHoldoutShare: number,
+): SampleRatioCheck {
   const total = treated + heldOut;
   if (total === 0 || expectedHoldoutShare <= 0 || expectedHoldoutShare >= 1)
     return {
@@ -67,7 +71,11 @@ export function erfc(x: number): number {
               (0.37409196 +
                 t *
                   (0.09678418 +
-                    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
 }

@@ -68,7 +68,10 @@ export class RevenueHistogram {
 }
 
 /** The cap: the upper edge of the bucket holding the WINSORISE_QUANTILE of the pooled non-zero revenue; Infinity when none. */
-export function winsorisationCap(histograms: readonly RevenueHistogram[], quantile = WINSORISE_QUANTILE): number {
+export function winsorisationCap(
+  histograms: readonly RevenueHistogram[],
+  quantile = WINSORISE_QUANTILE,
+): number {
   const pooled = new Map<number, number>();
   let total = 0;
   for (const h of histograms)

@@ -57,8 +57,17 @@ export class LiveFeed implements BeforeApplicationShutdown {
     // Without fresh campaign figures, the last sample's stand (a gap in Cassandra is not a drop to zero).
     const counts = campaigns
       ? countsOf(campaigns)
-      : { decisions: this.samples.at(-1)?.decisions ?? { offers: 0, control: 0, late: 0 }, campaigns: this.samples.at(-1)?.campaigns ?? {} };
-    this.samples.push({ atMs, eventsByChannel: { ...this.events.byChannel }, ...counts, dlqByStage, eventToOfferBuckets });
+      : {
+          decisions: this.samples.at(-1)?.decisions ?? { offers: 0, control: 0, late: 0 },
+          campaigns: this.samples.at(-1)?.campaigns ?? {},
+        };
+    this.samples.push({
+      atMs,
+      eventsByChannel: { ...this.events.byChannel },
+      ...counts,
+      dlqByStage,
+      eventToOfferBuckets,
+    });
     while (this.samples.length && this.samples[0].atMs < atMs - SERIES_MS) this.samples.shift();
   }
 }

@@ -1,5 +1,11 @@
 import { Module } from '@nestjs/common';
-import { AnalyticsRepository, CampaignRepository, CQL_CLIENT, DecisionRepository, type CqlClient } from '@nunchi/cassandra';
+import {
+  AnalyticsRepository,
+  CampaignRepository,
+  CQL_CLIENT,
+  DecisionRepository,
+  type CqlClient,
+} from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { CampaignResults, CampaignSettings } from '@nunchi/operations';
 import { Attribution } from './attribution.js';
@@ -14,10 +20,26 @@ import { ANALYTICS_REPOSITORY, CAMPAIGN_REPOSITORY, DECISION_REPOSITORY } from '
  */
 @Module({
   providers: [
-    { provide: ANALYTICS_REPOSITORY, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new AnalyticsRepository(c) },
-    { provide: DECISION_REPOSITORY, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new DecisionRepository(c) },
-    { provide: CAMPAIGN_REPOSITORY, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new CampaignRepository(c) },
-    { provide: CampaignSettings, inject: [CAMPAIGN_REPOSITORY], useFactory: (r: CampaignRepository) => new CampaignSettings(r) },
+    {
+      provide: ANALYTICS_REPOSITORY,
+      inject: [CQL_CLIENT],
+      useFactory: (c: CqlClient) => new AnalyticsRepository(c),
+    },
+    {
+      provide: DECISION_REPOSITORY,
+      inject: [CQL_CLIENT],
+      useFactory: (c: CqlClient) => new DecisionRepository(c),
+    },
+    {
+      provide: CAMPAIGN_REPOSITORY,
+      inject: [CQL_CLIENT],
+      useFactory: (c: CqlClient) => new CampaignRepository(c),
+    },
+    {
+      provide: CampaignSettings,
+      inject: [CAMPAIGN_REPOSITORY],
+      useFactory: (r: CampaignRepository) => new CampaignSettings(r),
+    },
     {
       provide: CampaignResults,
       inject: [ANALYTICS_REPOSITORY, CampaignSettings, CONFIG],

@@ -23,7 +23,12 @@ export class Attribution {
     const { afterMs, untilMs } = attributionRange(decidedAtMs, windowDays);
     const purchases = await this.repository.purchasesBetween(key.customerId, afterMs, untilMs);
     const a = attribute(decidedAtMs, windowDays, purchases);
-    await this.repository.writeDecisionConversion(key, a.converted, a.revenue, conversionWriteTimestamp(a.purchases));
+    await this.repository.writeDecisionConversion(
+      key,
+      a.converted,
+      a.revenue,
+      conversionWriteTimestamp(a.purchases),
+    );
   }
 
   async refreshExposure(campaignId: string, customerId: string): Promise<void> {

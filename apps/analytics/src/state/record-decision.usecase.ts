@@ -35,7 +35,8 @@ export class RecordDecision {
 
   private async record(d: DecisionRecord, campaignId: string): Promise<Outcome> {
     const decidedAtMs = Date.parse(d.decidedAt);
-    if (!Number.isFinite(decidedAtMs)) return Outcome.reject(`decision ${d.decisionId}: decidedAt "${d.decidedAt}" is not an instant`);
+    if (!Number.isFinite(decidedAtMs))
+      return Outcome.reject(`decision ${d.decisionId}: decidedAt "${d.decidedAt}" is not an instant`);
     const outcome = d.outcome as 'offer' | 'control' | 'late';
     const windowDays = await this.settings.attributionWindowDays(campaignId, d.campaignVersion);
     const { day, hour } = localDayAndHour(decidedAtMs, this.config.domain.timeZone);

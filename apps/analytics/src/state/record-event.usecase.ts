@@ -41,7 +41,9 @@ export class RecordEvent {
   private async purchase(event: AcceptedEvent): Promise<Outcome> {
     const amount = (event.payload as { amount?: unknown }).amount;
     if (typeof amount !== 'number' || !Number.isFinite(amount))
-      return Outcome.reject(`purchase ${event.id}: payload.amount must be a number, got ${JSON.stringify(amount)}`);
+      return Outcome.reject(
+        `purchase ${event.id}: payload.amount must be a number, got ${JSON.stringify(amount)}`,
+      );
     await this.repository.recordPurchase(event.customerId, event.occurredAtMs, event.id, amount);
     const recent = await this.repository.customerDecisionsBetween(
       event.customerId,
@@ -56,17 +58,25 @@ export class RecordEvent {
   }
 
   private async response(event: AcceptedEvent): Promise<Outcome> {
-    const { decisionId, response, campaignId } = event.payload as { decisionId?: unknown; response?: unknown; campaignId?: unknown };
+    const { decisionId, response, campaignId } = event.payload as {
+      decisionId?: unknown;
+      response?: unknown;
+      campaignId?: unknown;
+    };
     const what = `offer_response ${event.id}`;
-    if (typeof decisionId !== 'string' || !decisionId) return Outcome.reject(`${what}: payload.decisionId is missing`);
+    if (typeof decisionId !== 'string' || !decisionId)
+      return Outcome.reject(`${what}: payload.decisionId is missing`);
     if (typeof response !== 'string' || !RESPONSES.has(response))
       return Outcome.reject(`${what}: payload.response must be accepted, redeemed or dismissed`);
     const decision = await this.decisions.findById(decisionId);
-    if (!decision) return Outcome.reject(`${what} names decision ${decisionId}, which is not a stored decision`);
+    if (!decision)
+      return Outcome.reject(`${what} names decision ${decisionId}, which is not a stored decision`);
     if (decision.customerId !== event.customerId)
       return Outcome.reject(`${what} names decision ${decisionId}, which was made for another customer`);
     if (!decision.campaignId || decision.outcome !== 'offer')
-      return Outcome.reject(`${what} names decision ${decisionId}, which made no offer (outcome ${decision.outcome})`);
+      return Outcome.reject(
+        `${what} names decision ${decisionId}, which made no offer (outcome ${decision.outcome})`,
+      );
     if (typeof campaignId === 'string' && campaignId !== decision.campaignId)
       return Outcome.reject(
         `${what} names campaign ${campaignId}, but decision ${decisionId} was made for campaign ${decision.campaignId}`,

@@ -1,6 +1,12 @@
 import { AnalyticsRepository, CampaignRepository } from '@nunchi/cassandra';
 import type { CampaignReport, Lift } from '@nunchi/analytics-model';
-import { CampaignNotFoundError, CampaignResults, CampaignSettings, summaryOf, type CampaignSummary } from '@nunchi/operations';
+import {
+  CampaignNotFoundError,
+  CampaignResults,
+  CampaignSettings,
+  summaryOf,
+  type CampaignSummary,
+} from '@nunchi/operations';
 import type { Resources } from '../resources.js';
 
 /**
@@ -8,7 +14,11 @@ import type { Resources } from '../resources.js';
  * same code (libs/operations CampaignResults) straight from Cassandra: the analytics service need not run.
  */
 function resultsOf(cql: Awaited<ReturnType<Resources['cassandra']>>, timeZone: string): CampaignResults {
-  return new CampaignResults(new AnalyticsRepository(cql), new CampaignSettings(new CampaignRepository(cql)), timeZone);
+  return new CampaignResults(
+    new AnalyticsRepository(cql),
+    new CampaignSettings(new CampaignRepository(cql)),
+    timeZone,
+  );
 }
 
 export async function campaignSummaries(r: Resources): Promise<CampaignSummary[]> {
@@ -18,7 +28,8 @@ export async function campaignSummaries(r: Resources): Promise<CampaignSummary[]
 /** @throws CampaignNotFoundError for a campaign neither stored nor seen in decisions */
 export async function campaignReport(r: Resources, campaignId: string): Promise<CampaignReport> {
   const report = await resultsOf(await r.cassandra(), r.config.domain.timeZone).report(campaignId);
-  if (!report) throw new CampaignNotFoundError(`no campaign ${campaignId} (neither stored nor seen in decisions)`);
+  if (!report)
+    throw new CampaignNotFoundError(`no campaign ${campaignId} (neither stored nor seen in decisions)`);
   return report;
 }
 
@@ -36,7 +47,11 @@ export function liftText(lift: Lift | null): string {
 
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
@@ -44,7 +59,19 @@ export function formatSummaries(campaigns: readonly CampaignSummary[]): string[]
   if (!campaigns.length) return ['no campaign decisions yet'];
   return [
     ...table(
-      ['campaign', 'decisions', 'offers', 'control', 'late', 'treated', 'held out', 'conv. T', 'conv. H', 'lift (conversion, 95 % always-valid)', 'warnings'],
+      [
+        'campaign',
+        'decisions',
+        'offers',
+        'control',
+        'late',
+        'treated',
+        'held out',
+        'conv. T',
+        'conv. H',
+        'lift (conversion, 95 % always-valid)',
+        'warnings',
+      ],
       campaigns.map((c) => [
         c.campaignId,
         count(c.decisions),
@@ -75,7 +102,9 @@ export function formatCampaignReport(c: CampaignReport): string[] {
     `  lift, conversion rate: ${liftText(c.lift)}`,
     `  lift, revenue per customer: ${liftText(c.revenueLift)}${c.revenueCap !== null ? ` (revenue capped at ${count(Math.round(c.revenueCap))})` : ''}`,
     `  sample ratio: holdout ${c.sampleRatio.observedHoldoutShare === null ? 'n/a' : percent(c.sampleRatio.observedHoldoutShare)} of ${percent(c.sampleRatio.expectedHoldoutShare)} expected, p = ${c.sampleRatio.pValue.toPrecision(3)}${c.sampleRatio.mismatch ? ' — MISMATCH' : ''}`,
-    ...(summary.warnings.length ? summary.warnings.map((w) => `  warning: ${w.message}`) : ['  warnings: none']),
+    ...(summary.warnings.length
+      ? summary.warnings.map((w) => `  warning: ${w.message}`)
+      : ['  warnings: none']),
     '',
     'by offer',
     ...table(
@@ -94,7 +123,20 @@ export function formatCampaignReport(c: CampaignReport): string[] {
     '',
     'by day (business-local)',
     ...table(
-      ['day', 'decisions', 'offers', 'control', 'late', 'treated', 'held out', 'conversions', 'revenue', 'accepted', 'redeemed', 'dismissed'],
+      [
+        'day',
+        'decisions',
+        'offers',
+        'control',
+        'late',
+        'treated',
+        'held out',
+        'conversions',
+        'revenue',
+        'accepted',
+        'redeemed',
+        'dismissed',
+      ],
       c.days.map((d) => [
         d.day,
         count(d.decisions),

@@ -32,10 +32,22 @@ const Q = defineStatements({
     'analytics_decisions.of_day',
     'SELECT customer_id, decision_id, hour, outcome, offer_id, value, converted, revenue, accepted, redeemed, dismissed FROM analytics_decisions WHERE campaign_id = ? AND day = ?',
   ),
-  dayInsert: statement('analytics_campaign_days.insert', 'INSERT INTO analytics_campaign_days (campaign_id, day) VALUES (?, ?)'),
-  daysOf: statement('analytics_campaign_days.of_campaign', 'SELECT day FROM analytics_campaign_days WHERE campaign_id = ? LIMIT ?'),
-  campaignInsert: statement('analytics_campaigns.insert', "INSERT INTO analytics_campaigns (scope, campaign_id) VALUES ('all', ?)"),
-  campaigns: statement('analytics_campaigns.all', "SELECT campaign_id FROM analytics_campaigns WHERE scope = 'all'"),
+  dayInsert: statement(
+    'analytics_campaign_days.insert',
+    'INSERT INTO analytics_campaign_days (campaign_id, day) VALUES (?, ?)',
+  ),
+  daysOf: statement(
+    'analytics_campaign_days.of_campaign',
+    'SELECT day FROM analytics_campaign_days WHERE campaign_id = ? LIMIT ?',
+  ),
+  campaignInsert: statement(
+    'analytics_campaigns.insert',
+    "INSERT INTO analytics_campaigns (scope, campaign_id) VALUES ('all', ?)",
+  ),
+  campaigns: statement(
+    'analytics_campaigns.all',
+    "SELECT campaign_id FROM analytics_campaigns WHERE scope = 'all'",
+  ),
   exposureFirst: statement(
     'analytics_exposures.first',
     'UPDATE analytics_exposures USING TIMESTAMP ? SET first_at = ?, grp = ?, offer_id = ?, window_days = ? WHERE campaign_id = ? AND shard = ? AND customer_id = ?',
@@ -172,7 +184,12 @@ export class AnalyticsRepository {
   }
 
   /** `writeTimestamp`: microseconds, from libs/analytics-model conversionWriteTimestamp. */
-  async writeDecisionConversion(key: DecisionRowKey, converted: boolean, revenue: number, writeTimestamp: number): Promise<void> {
+  async writeDecisionConversion(
+    key: DecisionRowKey,
+    converted: boolean,
+    revenue: number,
+    writeTimestamp: number,
+  ): Promise<void> {
     await run(this.client, Q.decisionConversion, [
       long(writeTimestamp),
       converted,
@@ -190,7 +207,15 @@ export class AnalyticsRepository {
 
   /** The customer's exposure cells, written at `writeTimestamp` (exposureWriteTimestamp: the first exposure wins). */
   async recordExposure(
-    e: { campaignId: string; shard: number; customerId: string; firstAtMs: number; group: 'treatment' | 'holdout'; offerId?: string; windowDays: number },
+    e: {
+      campaignId: string;
+      shard: number;
+      customerId: string;
+      firstAtMs: number;
+      group: 'treatment' | 'holdout';
+      offerId?: string;
+      windowDays: number;
+    },
     writeTimestamp: number,
   ): Promise<void> {
     await run(this.client, Q.exposureFirst, [
@@ -205,10 +230,17 @@ export class AnalyticsRepository {
     ]);
   }
 
-  async exposureOf(campaignId: string, shard: number, customerId: string): Promise<{ firstAtMs: number; windowDays: number } | undefined> {
+  async exposureOf(
+    campaignId: string,
+    shard: number,
+    customerId: string,
+  ): Promise<{ firstAtMs: number; windowDays: number } | undefined> {
     const row = (await run(this.client, Q.exposureGet, [campaignId, shard, customerId])).first();
     if (!row || !row['first_at']) return undefined;
-    return { firstAtMs: (row['first_at'] as Date).getTime(), windowDays: (row['window_days'] as number | null) ?? 7 };
+    return {
+      firstAtMs: (row['first_at'] as Date).getTime(),
+      windowDays: (row['window_days'] as number | null) ?? 7,
+    };
   }
 
   async writeExposureConversion(
@@ -219,22 +251,49 @@ export class AnalyticsRepository {
     revenue: number,
     writeTimestamp: number,
   ): Promise<void> {
-    await run(this.client, Q.exposureConversion, [long(writeTimestamp), converted, revenue, campaignId, shard, customerId]);
+    await run(this.client, Q.exposureConversion, [
+      long(writeTimestamp),
+      converted,
+      revenue,
+      campaignId,
+      shard,
+      customerId,
+    ]);
   }
 
-  async recordPurchase(customerId: string, occurredAtMs: number, eventId: string, amount: number): Promise<void> {
+  async recordPurchase(
+    customerId: string,
+    occurredAtMs: number,
+    eventId: string,
+    amount: number,
+  ): Promise<void> {
     await run(this.client, Q.purchaseInsert, [customerId, new Date(occurredAtMs), eventId, amount]);
   }
 
   /** The customer's purchases in (afterMs, untilMs], epoch milliseconds. */
   async purchasesBetween(customerId: string, afterMs: number, untilMs: number): Promise<StoredPurchase[]> {
-    const rows = await allRows(this.client, Q.purchasesBetween, [customerId, new Date(afterMs), new Date(untilMs)]);
-    return rows.map((r) => ({ occurredAtMs: (r['occurred_at'] as Date).getTime(), amount: (r['amount'] as number | null) ?? 0 }));
+    const rows = await allRows(this.client, Q.purchasesBetween, [
+      customerId,
+      new Date(afterMs),
+      new Date(untilMs),
+    ]);
+    return rows.map((r) => ({
+      occurredAtMs: (r['occurred_at'] as Date).getTime(),
+      amount: (r['amount'] as number | null) ?? 0,
+    }));
   }
 
   /** The customer's offer and control decisions in [sinceMs, untilMs), epoch milliseconds. */
-  async customerDecisionsBetween(customerId: string, sinceMs: number, untilMs: number): Promise<CustomerDecision[]> {
-    const rows = await allRows(this.client, Q.customerDecisionsBetween, [customerId, new Date(sinceMs), new Date(untilMs)]);
+  async customerDecisionsBetween(
+    customerId: string,
+    sinceMs: number,
+    untilMs: number,
+  ): Promise<CustomerDecision[]> {
+    const rows = await allRows(this.client, Q.customerDecisionsBetween, [
+      customerId,
+      new Date(sinceMs),
+      new Date(untilMs),
+    ]);
     return rows.map((r) => ({
       customerId,
       decidedAtMs: (r['decided_at'] as Date).getTime(),
@@ -256,7 +315,11 @@ export class AnalyticsRepository {
   }
 
   /** Every row of one campaign day, page by page, grouped by customer (clustering order). */
-  async forEachDecisionRow(campaignId: string, day: string, visit: (row: StoredDecisionRow) => void): Promise<void> {
+  async forEachDecisionRow(
+    campaignId: string,
+    day: string,
+    visit: (row: StoredDecisionRow) => void,
+  ): Promise<void> {
     await forEachRow(this.client, Q.decisionsOfDay, [campaignId, day], (r) =>
       visit({
         customerId: r['customer_id'] as string,
@@ -275,7 +338,11 @@ export class AnalyticsRepository {
   }
 
   /** Every exposure of the campaign (all shards), page by page; rows without a group yet are skipped. */
-  async forEachExposure(campaignId: string, shards: number, visit: (row: StoredExposure) => void): Promise<void> {
+  async forEachExposure(
+    campaignId: string,
+    shards: number,
+    visit: (row: StoredExposure) => void,
+  ): Promise<void> {
     for (let shard = 0; shard < shards; shard++)
       await forEachRow(this.client, Q.exposuresOfShard, [campaignId, shard], (r) => {
         const group = r['grp'] as 'treatment' | 'holdout' | null;
@@ -308,7 +375,11 @@ async function forEachRow(
   } while (pageState);
 }
 
-async function allRows(client: CqlClient, stmt: Statement, params: unknown[]): Promise<cassandra.types.Row[]> {
+async function allRows(
+  client: CqlClient,
+  stmt: Statement,
+  params: unknown[],
+): Promise<cassandra.types.Row[]> {
   const rows: cassandra.types.Row[] = [];
   await forEachRow(client, stmt, params, (r) => rows.push(r));
   return rows;

@@ -60,7 +60,10 @@ export class CampaignResults {
     ]);
     if (!days.length && holdoutShare === undefined) return undefined;
     const today = localDayAndHour(nowMs, this.timeZone).day;
-    const hoursFromDay = localDayAndHour(Date.parse(`${today}T12:00:00Z`) - (HOURLY_DAYS - 1) * 86_400_000, 'UTC').day;
+    const hoursFromDay = localDayAndHour(
+      Date.parse(`${today}T12:00:00Z`) - (HOURLY_DAYS - 1) * 86_400_000,
+      'UTC',
+    ).day;
     const tally = new CampaignTally(hoursFromDay);
     for (const day of [...days].reverse())
       await this.repository.forEachDecisionRow(campaignId, day, (row) => tally.addDecision({ ...row, day }));
@@ -70,6 +73,8 @@ export class CampaignResults {
 }
 
 export function summaryOf(report: CampaignReport): CampaignSummary {
-  const { days: _days, hours: _hours, ...summary } = report;
-  return summary;
+  const summary: Partial<CampaignReport> = { ...report };
+  delete summary.days;
+  delete summary.hours;
+  return summary as CampaignSummary;
 }

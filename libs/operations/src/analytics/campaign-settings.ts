@@ -19,7 +19,8 @@ export class CampaignSettings {
     const key = `${campaignId}@${version ?? stored?.version}`;
     const known = this.windows.get(key);
     if (known !== undefined) return known;
-    const definition = stored ?? (version === undefined ? undefined : await this.campaigns.get(campaignId, version));
+    const definition =
+      stored ?? (version === undefined ? undefined : await this.campaigns.get(campaignId, version));
     const days = attributionWindowOf(definition ? (JSON.parse(definition.definition) as object) : undefined);
     if (this.windows.size >= MAX_REMEMBERED) this.windows.clear();
     if (definition) this.windows.set(key, days);
