@@ -7,6 +7,7 @@ const pureLibs = [
   'libs/context-model/src/**/*.ts',
   'libs/slo/src/**/*.ts',
   'libs/campaigns-model/src/**/*.ts',
+  'libs/analytics-model/src/**/*.ts',
 ];
 
 export default tseslint.config(

@@ -6,7 +6,7 @@ import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
 import type { IngestReply } from '@nunchi/contracts';
 import { Resources } from '../../apps/cli/src/resources.js';
 import { applyStreamLayout } from '../../apps/cli/src/commands/streams.js';
-import { startServices, type RunningServices } from '../../tools/services.js';
+import { startServices, type RunningServices, type StartOptions } from '../../tools/services.js';
 
 /** A short id unique to this test run, safe as a subject token. */
 export const runId = () => randomUUID().slice(0, 8);
@@ -35,11 +35,21 @@ export async function migrateStreams(env: Record<string, string | undefined> = {
   }
 }
 
-/** The four services as separate processes, plus client connections to the same NATS and Cassandra. */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+/**
+ * The four services as separate processes (or those of `services`, e.g. all but one a test starts and stops
+ * itself), plus client connections to the same NATS and Cassandra.
+ */
+export async function startHarness(
+  env: Record<string, string> = {},
+  options: { services?: StartOptions['services'] } = {},
+): Promise<Harness> {
   const logs: string[] = [];
   await migrateStreams(env);
-  const services = await startServices({ env, log: (service, line) => logs.push(`${service} ${line}`) }).catch((error: Error) => {
+  const services = await startServices({
+    env,
+    log: (service, line) => logs.push(`${service} ${line}`),
+    ...(options.services ? { services: options.services } : {}),
+  }).catch((error: Error) => {
     throw new Error(`${error.message}\n${logs.slice(-40).join('\n')}`);
   });
   const config = loadConfig('cli', { ...process.env, ...env, OTEL_TRACES_EXPORTER: 'none' });

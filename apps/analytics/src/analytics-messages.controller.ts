@@ -1,41 +1,47 @@
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { Streams, Subjects, type AcceptedEvent, type DecisionRecord } from '@nunchi/contracts';
-import { onStream, MessageController } from '@nunchi/messaging';
-import { CampaignStatsAggregator } from './campaign-stats.js';
+import { onStream, MessageController, type Outcome } from '@nunchi/messaging';
+import { RecordDecision } from './state/record-decision.usecase.js';
+import { RecordEvent } from './state/record-event.usecase.js';
 
 /**
- * Feeds the aggregator by replaying EVENTS and DECISIONS from their start, then following them live
- * (ephemeral ordered consumers: nothing to clean up, and a restart rebuilds the same state).
+ * EVENTS and DECISIONS into analytics state, through durable consumers: a restart resumes where the last
+ * acknowledged message left off (nothing is replayed from the streams' start), and a message is
+ * acknowledged only after its effects are in Cassandra. One customer's messages are handled in order within
+ * each stream; across the two streams any order gives the same figures (docs/analytics.md).
  */
 @MessageController()
 export class AnalyticsMessagesController {
-  constructor(private readonly stats: CampaignStatsAggregator) {}
+  constructor(
+    private readonly recordEvent: RecordEvent,
+    private readonly recordDecision: RecordDecision,
+  ) {}
 
   @EventPattern(
     Subjects.eventsAll,
-    onStream({
+    onStream<AcceptedEvent>({
       stream: Streams.EVENTS.name,
-      group: 'analytics',
-      mode: 'replay',
+      group: 'analytics-events',
       stage: 'analytics',
       span: 'analytics.count',
+      orderingKey: (event) => event.customerId,
     }),
   )
-  event(@Payload() event: AcceptedEvent): void {
-    this.stats.addEvent(event);
+  event(@Payload() event: AcceptedEvent): Promise<Outcome> {
+    return this.recordEvent.execute(event);
   }
 
   @EventPattern(
     Subjects.decisionsAll,
-    onStream({
+    onStream<DecisionRecord>({
       stream: Streams.DECISIONS.name,
-      group: 'analytics',
-      mode: 'replay',
+      group: 'analytics-decisions',
       stage: 'analytics',
       span: 'analytics.count',
+      orderingKey: (decision) => decision.customerId,
     }),
   )
-  decision(@Payload() decision: DecisionRecord): void {
-    this.stats.addDecision(decision);
+  decision(@Payload() decision: DecisionRecord): Promise<Outcome> {
+    return this.recordDecision.execute(decision);
   }
 }

@@ -1,35 +1,26 @@
 import { Injectable } from '@nestjs/common';
 import { meter } from '@nunchi/telemetry';
-import { CampaignStatsAggregator } from './campaign-stats.js';
+import { EventCounts } from './state/event-counts.js';
 
 /**
- * What analytics has counted, on /metrics: read from the aggregator at each scrape (one snapshot for all
- * instruments), so that the aggregator stays pure and the hot path pays nothing. The counts include the
- * replay of both streams at start, so they restart from the streams' contents, not from zero.
+ * What analytics has handled, on /metrics: events by channel and campaign decisions by outcome since the
+ * process started (the console's events/s). Campaign figures are not metrics: they live in Cassandra (GET /v1/stats).
  */
 @Injectable()
 export class AnalyticsMetrics {
-  constructor(stats: CampaignStatsAggregator) {
+  constructor(counts: EventCounts) {
     const m = meter();
-    const events = m.createObservableCounter('nunchi_analytics_events_counted_total', {
-      description: 'distinct events analytics has counted (EVENTS stream)',
+    m.createObservableCounter('nunchi_analytics_events_counted_total', {
+      description: 'events analytics has handled since it started (EVENTS stream), by channel',
+    }).addCallback((r) => {
+      for (const [channel, n] of Object.entries(counts.byChannel)) r.observe(n, { channel });
     });
-    const decisions = m.createObservableCounter('nunchi_analytics_decisions_counted_total', {
+    m.createObservableCounter('nunchi_analytics_decisions_counted_total', {
       description:
-        'distinct campaign decisions analytics has counted (DECISIONS stream), by campaign and outcome',
+        'campaign decisions analytics has handled since it started (DECISIONS stream), by campaign and outcome',
+    }).addCallback((r) => {
+      for (const [campaign, byOutcome] of counts.decisions)
+        for (const [outcome, n] of Object.entries(byOutcome)) r.observe(n, { campaign, outcome });
     });
-    m.addBatchObservableCallback(
-      (r) => {
-        const snapshot = stats.snapshot();
-        r.observe(events, snapshot.events.total);
-        for (const c of snapshot.campaigns) {
-          const late = c.late;
-          const other = c.decisions - c.offers - c.control - late;
-          for (const [outcome, n] of Object.entries({ offer: c.offers, control: c.control, late, other }))
-            r.observe(decisions, n, { campaign: c.campaignId, outcome });
-        }
-      },
-      [events, decisions],
-    );
   }
 }

@@ -6,33 +6,29 @@ import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { AnalyticsMetrics } from './analytics.metrics.js';
-import { CampaignStatsAggregator } from './campaign-stats.js';
 import { CampaignsModule } from './campaigns/campaigns.module.js';
 import { ConsoleModule } from './console/console.module.js';
 import { StatsController } from './stats.controller.js';
 import { AnalyticsMessagesController } from './analytics-messages.controller.js';
+import { AnalyticsStateModule } from './state/analytics-state.module.js';
 
 @Module({})
 export class AnalyticsModule {
   static forRoot(config: NunchiConfig): DynamicModule {
-    const stats = new CampaignStatsAggregator();
     return {
       module: AnalyticsModule,
-      // CassandraModule and CampaignsModule: the campaigns API (docs/architecture.md, "The campaigns API").
+      // CassandraModule: analytics state (docs/analytics.md) and the campaigns API (docs/architecture.md).
       imports: [
         ConfigModule.forRoot(config),
         HealthModule,
         MessagingModule.forRoot({ consumes: [Streams.EVENTS.name, Streams.DECISIONS.name] }),
         CassandraModule,
+        AnalyticsStateModule,
         CampaignsModule,
-        ConsoleModule.forRoot(stats),
+        ConsoleModule,
       ],
       controllers: [StatsController, AnalyticsMessagesController],
-      providers: [
-        { provide: APP_FILTER, useValue: new HttpErrorFilter() },
-        { provide: CampaignStatsAggregator, useValue: stats },
-        AnalyticsMetrics,
-      ],
+      providers: [{ provide: APP_FILTER, useValue: new HttpErrorFilter() }, AnalyticsMetrics],
     };
   }
 }

@@ -1,15 +1,43 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CampaignStatsAggregator } from './campaign-stats.js';
+import { isSubjectToken } from '@nunchi/contracts';
+import { ApiError } from '@nunchi/telemetry';
+import { CampaignResults } from '@nunchi/operations';
+import { EventCounts } from './state/event-counts.js';
 
+/** The campaign figures of docs/analytics.md, from analytics state in Cassandra (CampaignResults). */
 @ApiTags('stats')
-@Controller('v1')
+@Controller('v1/stats')
 export class StatsController {
-  constructor(private readonly stats: CampaignStatsAggregator) {}
+  constructor(
+    private readonly results: CampaignResults,
+    private readonly events: EventCounts,
+  ) {}
 
-  @Get('stats')
-  @ApiOperation({ summary: 'Events by type and channel; per campaign: decisions, offers, control, late, responses, conversion and lift vs control.' })
-  get() {
-    return this.stats.snapshot();
+  @Get()
+  @ApiOperation({
+    summary:
+      'Every campaign: decisions, offers, control, late, responses, conversions and revenue; treatment vs holdout with lift and its always-valid interval, per offer; sample-ratio check and warnings. `events`: events this analytics process handled since it started (a rate source).',
+  })
+  async all() {
+    return { events: this.events.snapshot(), campaigns: await this.results.summaries() };
+  }
+
+  @Get('campaigns/:id')
+  @ApiOperation({
+    summary:
+      "One campaign's figures as in GET /v1/stats, plus per day (and per offer within a day) and per hour for the last two days.",
+  })
+  async campaign(@Param('id') id: string) {
+    if (!isSubjectToken(id))
+      throw new ApiError(400, 'VALIDATION_FAILED', 'campaign id must be 1-64 of [A-Za-z0-9_-]', [
+        { path: 'id', message: 'not a campaign id' },
+      ]);
+    const report = await this.results.report(id);
+    if (!report)
+      throw new ApiError(404, 'NOT_FOUND', `no campaign ${id}`, [
+        { path: 'id', message: `no campaign ${id}` },
+      ]);
+    return report;
   }
 }

@@ -32,6 +32,7 @@ import { tailOffers } from './commands/offers.js';
 import { listDlq, preview, replayDlq } from './commands/dlq.js';
 import { applyStreamLayout, checkStreamLayout, formatLayout } from './commands/streams.js';
 import { formatSloReport, sloReport, ZipkinTraceReader } from './commands/slo.js';
+import { campaignReport, campaignSummaries, formatCampaignReport, formatSummaries } from './commands/stats.js';
 import { EXIT_CODES, EXIT_CODES_HELP, integerOption, parseSince, UsageError } from './options.js';
 
 /** `nunchi <command> --help` ends with these examples. */
@@ -54,6 +55,7 @@ const program = new Command('nunchi')
       'nunchi events send events.ndjson',
       'nunchi offers tail --limit 5',
       'nunchi decisions list --customer c-000042',
+      'nunchi stats --campaign bundang-dad-beer',
     )}${EXIT_CODES_HELP}\n\nEnvironment: NATS_URL, CASSANDRA_CONTACT_POINTS and the rest are listed in the README.\n` +
       'Every command has --help with examples.',
   );
@@ -505,6 +507,31 @@ Objectives and alerts: slo/slo.yaml; what to do when one is missed: docs/runbook
         else for (const line of formatSloReport(report)) console.log(line);
       },
     ),
+  );
+
+program
+  .command('stats')
+  .description('campaign results: decisions, offers, control, conversions, revenue, responses; lift vs holdout with its always-valid interval')
+  .option('--campaign <id>', 'one campaign in detail: per offer and per day, sample-ratio check and warnings')
+  .option('--json', "the analytics API's JSON (GET /v1/stats/campaigns/<id>; without --campaign: {campaigns} as GET /v1/stats)")
+  .addHelpText(
+    'after',
+    `${examples('nunchi stats', 'nunchi stats --campaign bundang-dad-beer', 'nunchi stats --campaign bundang-dad-beer --json')}
+The figures are computed from Cassandra by the same code as the analytics service's: every figure is explained in
+docs/analytics.md. Days are local days in the business time zone (NUNCHI_TIMEZONE).`,
+  )
+  .action(
+    action(async (r, options: { campaign?: string; json?: boolean }) => {
+      if (options.campaign !== undefined) {
+        const report = await campaignReport(r, options.campaign);
+        if (options.json) console.log(JSON.stringify(report, null, 2));
+        else for (const line of formatCampaignReport(report)) console.log(line);
+        return;
+      }
+      const campaigns = await campaignSummaries(r);
+      if (options.json) console.log(JSON.stringify({ campaigns }, null, 2));
+      else for (const line of formatSummaries(campaigns)) console.log(line);
+    }),
   );
 
 const decisions = program

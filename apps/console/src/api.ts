@@ -69,6 +69,14 @@ export interface Interval {
   level?: number;
 }
 
+/** A lift with its intervals (GET /v1/stats: docs/analytics.md). */
+export interface LiftFigure {
+  relative?: number | null;
+  absolute?: number | null;
+  interval?: Interval;
+  relativeInterval?: Interval | null;
+}
+
 export interface CampaignStats {
   campaignId: string;
   decisions: number;
@@ -80,21 +88,33 @@ export interface CampaignStats {
   treatment?: GroupStats;
   holdout?: GroupStats;
   /** today: relative lift as a number; later an object with an interval (stats-view.ts reads both) */
-  lift?:
-    | number
-    | null
-    | {
-        relative?: number | null;
-        absolute?: number | null;
-        interval?: Interval;
-        relativeInterval?: Interval;
-      };
+  lift?: number | null | LiftFigure;
   liftInterval?: Interval;
+  /** winsorised revenue per customer: the same shape as `lift` */
+  revenueLift?: LiftFigure | null;
+  /** sample-ratio check of the holdout split */
+  sampleRatio?: {
+    expectedHoldoutShare: number;
+    observedHoldoutShare: number | null;
+    pValue: number;
+    mismatch: boolean;
+  };
+  warnings?: Array<{ code: string; message: string }>;
+  conversions?: number;
+  /** purchases within the attribution window after offer and control decisions, major currency unit */
+  revenue?: number;
   /** per offer (alternative), when the statistics have it */
   byOffer?:
     Array<{ offerId: string; offers: number; [k: string]: unknown }> | Record<string, { offers: number }>;
-  /** per local day, when the statistics have it */
-  days?: Array<{ day: string; decisions?: number; offers: number; control?: number; late?: number }>;
+  /** per local day, when the statistics have it (GET /v1/stats/campaigns/:id) */
+  days?: Array<{
+    day: string;
+    decisions?: number;
+    offers: number;
+    control?: number;
+    late?: number;
+    conversions?: number;
+  }>;
   /** the funnel, when the statistics have it */
   funnel?: { triggered?: number; audience?: number; condition?: number; caps?: number; offered?: number };
 }
@@ -257,6 +277,8 @@ export const consoleApi = {
     ),
   customer: (id: string) => call<CustomerPage>('GET', `/console/customers/${encodeURIComponent(id)}`),
   stats: () => call<StatsSnapshot>('GET', '/stats'),
+  /** one campaign's figures with per offer, per day and per hour (404 for an unknown campaign) */
+  campaignStats: (id: string) => call<CampaignStats>('GET', `/stats/campaigns/${encodeURIComponent(id)}`),
 };
 
 // ---- hooks -----------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ export interface LiftView {
   interval?: Interval;
 }
 
-export function liftOf(c: CampaignStats): LiftView | undefined {
+export function liftOf(c: Pick<CampaignStats, 'lift' | 'liftInterval'>): LiftView | undefined {
   const lift = c.lift;
   if (lift === undefined) return undefined;
   if (lift === null || typeof lift === 'number') return { relative: lift, interval: c.liftInterval };
@@ -23,6 +23,18 @@ export function liftOf(c: CampaignStats): LiftView | undefined {
     absolute: lift.absolute,
     interval: lift.relativeInterval ?? lift.interval ?? c.liftInterval,
   };
+}
+
+/** The revenue-per-customer lift, read as liftOf reads the conversion lift. */
+export function revenueLiftOf(c: CampaignStats): LiftView | undefined {
+  return c.revenueLift === undefined ? undefined : liftOf({ lift: c.revenueLift });
+}
+
+/** Per offer: offers made and, when the split allows, its conversion lift. */
+export function offerLiftOf(c: CampaignStats, offerId: string): LiftView | undefined {
+  if (!Array.isArray(c.byOffer)) return undefined;
+  const o = c.byOffer.find((b) => b.offerId === offerId) as { lift?: CampaignStats['lift'] } | undefined;
+  return o && o.lift !== undefined ? liftOf({ lift: o.lift }) : undefined;
 }
 
 export interface OfferCount {

@@ -14,6 +14,7 @@ const FIELD_ORDER = [
   'caps',
   'budget',
   'holdoutPercent',
+  'attributionWindowDays',
   'priority',
   'state',
 ];

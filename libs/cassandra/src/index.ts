@@ -13,3 +13,4 @@ export * from './repositories/campaign-draft.repository.js';
 export * from './repositories/campaign-audit.repository.js';
 export * from './repositories/decision.repository.js';
 export * from './repositories/erasure.repository.js';
+export * from './repositories/analytics.repository.js';

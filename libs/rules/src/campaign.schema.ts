@@ -144,6 +144,13 @@ export const campaignSchema = {
       maximum: 100,
       description: 'Control-group share, 0-100. Default 0.',
     },
+    attributionWindowDays: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 30,
+      description:
+        'Analytics: a purchase this many days after a decision (or a customer\'s first exposure) counts as its conversion. Default 7.',
+    },
     priority: {
       type: 'integer',
       minimum: -1000000,

@@ -97,6 +97,8 @@ export interface CampaignDefinition {
   budget?: CampaignBudget;
   /** share of the audience (0-100) kept as control group: decided but not offered; @default 0 */
   holdoutPercent?: number;
+  /** analytics: purchases up to this many days after a decision are its conversions, 1-30; @default 7 */
+  attributionWindowDays?: number;
   /** higher wins arbitration; @default 0 */
   priority?: number;
   /** only active campaigns are evaluated; @default 'active' */

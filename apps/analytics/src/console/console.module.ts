@@ -1,5 +1,5 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { CampaignStatsAggregator } from '../campaign-stats.js';
+import { Module } from '@nestjs/common';
+import { AnalyticsStateModule } from '../state/analytics-state.module.js';
 import { ConsoleController } from './console.controller.js';
 import { DlqReader } from './dlq-reader.js';
 import { LiveFeed } from './live-feed.js';
@@ -7,16 +7,12 @@ import { ServiceReaders } from './service-readers.js';
 
 /**
  * The web console's own API (its pages are static files, serve-console.ts). Needs from its host:
- * CQL_CLIENT, StreamReader and CONFIG (global), and the statistics it samples.
+ * CQL_CLIENT, StreamReader and CONFIG (global); the figures come from AnalyticsStateModule (CampaignResults,
+ * the same the stats API serves).
  */
-@Module({})
-export class ConsoleModule {
-  /** `stats`: the statistics the service keeps (the live figures sample them) */
-  static forRoot(stats: CampaignStatsAggregator): DynamicModule {
-    return {
-      module: ConsoleModule,
-      controllers: [ConsoleController],
-      providers: [{ provide: CampaignStatsAggregator, useValue: stats }, LiveFeed, DlqReader, ServiceReaders],
-    };
-  }
-}
+@Module({
+  imports: [AnalyticsStateModule],
+  controllers: [ConsoleController],
+  providers: [LiveFeed, DlqReader, ServiceReaders],
+})
+export class ConsoleModule {}

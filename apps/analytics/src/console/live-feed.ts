@@ -1,6 +1,7 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { exhaustMap, map, share, Subject, takeUntil, timer, type Observable } from 'rxjs';
-import { CampaignStatsAggregator } from '../campaign-stats.js';
+import { CampaignResults, type CampaignSummary } from '@nunchi/operations';
+import { EventCounts } from '../state/event-counts.js';
 import { DlqReader } from './dlq-reader.js';
 import { liveFigures, SERIES_MS, type LiveFigures, type LiveSample } from './live-figures.js';
 import { ServiceReaders } from './service-readers.js';
@@ -21,7 +22,8 @@ export class LiveFeed implements BeforeApplicationShutdown {
   readonly figures$: Observable<LiveFigures>;
 
   constructor(
-    private readonly stats: CampaignStatsAggregator,
+    private readonly results: CampaignResults,
+    private readonly events: EventCounts,
     private readonly dlq: DlqReader,
     private readonly services: ServiceReaders,
   ) {
@@ -40,34 +42,48 @@ export class LiveFeed implements BeforeApplicationShutdown {
   }
 
   private async sample(): Promise<void> {
-    const [dlqByStage, eventToOfferBuckets] = await Promise.all([
+    const [dlqByStage, eventToOfferBuckets, campaigns] = await Promise.all([
       this.dlq.counts().catch((error: Error) => {
         this.logger.warn(`DLQ counts unavailable: ${error.message}`);
         return undefined;
       }),
       this.services.eventToOfferBuckets(),
+      this.results.summaries().catch((error: Error) => {
+        this.logger.warn(`campaign figures unavailable: ${error.message}`);
+        return undefined;
+      }),
     ]);
     const atMs = Date.now();
-    this.samples.push({ atMs, ...countsOf(this.stats), dlqByStage, eventToOfferBuckets });
+    // Without fresh campaign figures, the last sample's stand (a gap in Cassandra is not a drop to zero).
+    const counts = campaigns
+      ? countsOf(campaigns)
+      : {
+          decisions: this.samples.at(-1)?.decisions ?? { offers: 0, control: 0, late: 0 },
+          campaigns: this.samples.at(-1)?.campaigns ?? {},
+        };
+    this.samples.push({
+      atMs,
+      eventsByChannel: { ...this.events.byChannel },
+      ...counts,
+      dlqByStage,
+      eventToOfferBuckets,
+    });
     while (this.samples.length && this.samples[0].atMs < atMs - SERIES_MS) this.samples.shift();
   }
 }
 
 /**
- * The counters a sample needs, from the statistics analytics keeps. The one place that knows their shape:
- * when the statistics move (to Cassandra, per offer and day), only this changes.
+ * The campaign counters a sample needs, from the campaign figures (CampaignResults: the same the stats API
+ * and the campaign pages show). Events by channel come from EventCounts (metrics), not from here.
  */
-export function countsOf(
-  stats: CampaignStatsAggregator,
-): Pick<LiveSample, 'eventsByChannel' | 'decisions' | 'campaigns'> {
-  const snapshot = stats.snapshot();
+export function countsOf(campaigns: readonly CampaignSummary[]): Pick<LiveSample, 'decisions' | 'campaigns'> {
   const decisions = { offers: 0, control: 0, late: 0 };
-  const campaigns: LiveSample['campaigns'] = {};
-  for (const c of snapshot.campaigns) {
+  const byCampaign: LiveSample['campaigns'] = {};
+  for (const c of campaigns) {
     decisions.offers += c.offers;
     decisions.control += c.control;
     decisions.late += c.late;
-    campaigns[c.campaignId] = { decisions: c.decisions, offers: c.offers, control: c.control, late: c.late };
+    byCampaign[c.campaignId] = { decisions: c.decisions, offers: c.offers, control: c.control, late: c.late };
   }
-  return { eventsByChannel: { ...snapshot.events.byChannel }, decisions, campaigns };
+  return { decisions, campaigns: byCampaign };
 }

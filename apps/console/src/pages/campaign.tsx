@@ -2,22 +2,25 @@ import { campaignsApi, consoleApi, useLive, useLoad } from '../api';
 import { Failure, Figure, PageTitle } from '../common';
 import { formatNumber, formatPercent } from '../format';
 import { useI18n } from '../i18n';
-import { LiftChart } from '../lift';
+import { LiftChart, LiftText } from '../lift';
 import { href } from '../router';
-import { daysOf, funnelOf, liftOf, offersByAlternative } from '../stats-view';
+import { daysOf, funnelOf, liftOf, offerLiftOf, offersByAlternative, revenueLiftOf } from '../stats-view';
 import { TimeChart } from '../time-chart';
 
 /** One campaign: its figures, time series, offers by alternative, funnel and lift. */
 export function CampaignPage({ id }: { id: string }) {
   const { t, locale } = useI18n();
   const detail = useLoad(() => campaignsApi.get(id), `campaign-${id}`);
-  const stats = useLoad(() => consoleApi.stats(), `stats-${id}`, 5_000);
+  // The campaign's own report (per offer, per day): the same figures GET /v1/stats lists, in detail.
+  const stats = useLoad(() => consoleApi.campaignStats(id), `stats-${id}`, 5_000);
   const { figures } = useLive();
-  const s = stats.data?.campaigns.find((c) => c.campaignId === id);
+  const s = stats.data;
   const d = detail.data;
   const name = d?.current?.definition.name ?? d?.campaignId ?? id;
   const series = (figures?.series ?? []).filter((p) => p.campaigns[id]);
-  const days = s && daysOf(s);
+  // A chart of days needs two of them; before that the live series (per second) says more.
+  const allDays = s && daysOf(s);
+  const days = allDays && allDays.length > 1 ? allDays : undefined;
   const byOffer = s && offersByAlternative(s);
   const funnel = s && funnelOf(s);
   const offers = d?.current?.definition.offers ?? [];
@@ -73,7 +76,40 @@ export function CampaignPage({ id }: { id: string }) {
       </section>
       <section aria-labelledby="lift" data-testid="lift-card">
         <h2 id="lift">{t('liftChart')}</h2>
+        <h3>{t('liftConversion')}</h3>
         <LiftChart lift={s && liftOf(s)} />
+        {s?.revenueLift !== undefined && (
+          <>
+            <h3>{t('liftRevenue')}</h3>
+            <p data-testid="revenue-lift">
+              <LiftText lift={revenueLiftOf(s)} />
+            </p>
+          </>
+        )}
+        {s?.sampleRatio && (
+          <p data-testid="sample-ratio" className={s.sampleRatio.mismatch ? 'warning' : 'muted'}>
+            {t('sampleRatio')}:{' '}
+            {t(s.sampleRatio.mismatch ? 'sampleRatioMismatch' : 'sampleRatioOk', {
+              observed:
+                s.sampleRatio.observedHoldoutShare === null
+                  ? '–'
+                  : formatPercent(locale, s.sampleRatio.observedHoldoutShare),
+              expected: formatPercent(locale, s.sampleRatio.expectedHoldoutShare),
+              p: s.sampleRatio.pValue.toPrecision(2),
+            })}
+          </p>
+        )}
+        {s?.warnings && s.warnings.length > 0 && (
+          <>
+            <h3>{t('warnings')}</h3>
+            <ul data-testid="warnings">
+              {s.warnings.map((w, i) => (
+                <li key={i}>{w.message}</li>
+              ))}
+            </ul>
+          </>
+        )}
+        <p className="muted">{t('liftAlwaysValid')}</p>
       </section>
       <section aria-labelledby="series">
         <h2 id="series">{days ? t('timeSeriesDays') : t('timeSeries')}</h2>
@@ -113,6 +149,7 @@ export function CampaignPage({ id }: { id: string }) {
               <th scope="col" className="num">
                 {t('offers')}
               </th>
+              <th scope="col">{t('liftConversion')}</th>
             </tr>
           </thead>
           <tbody>
@@ -130,6 +167,7 @@ export function CampaignPage({ id }: { id: string }) {
                       <span className="na">{t('notAvailable')}</span>
                     )}
                   </td>
+                  <td>{s && <LiftText lift={offerLiftOf(s, o.id)} />}</td>
                 </tr>
               );
             })}

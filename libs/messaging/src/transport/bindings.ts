@@ -14,12 +14,6 @@ export interface StreamBinding<T = unknown> {
    */
   group: string;
   /**
-   * 'durable' (default): a durable pull consumer, every message acknowledged after its handler's Outcome.
-   * 'replay': an ephemeral ordered consumer that reads the stream from its start on every boot and then
-   * follows it; nothing is acknowledged and a failing message is logged and skipped (an in-memory view).
-   */
-  mode?: 'durable' | 'replay';
-  /**
    * Split the stream among the group's live replicas by lease (PartitionOwnership): the filter subject of
    * one partition, e.g. Subjects.eventsOfPartition. One replica consumes a partition at a time.
    */

@@ -1,7 +1,7 @@
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
-import { context, SpanKind, withSpan } from '@nunchi/telemetry';
+import { context } from '@nunchi/telemetry';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { decodeJson, DecodeError, encodeJson } from '../codec.js';
 import type { ConsumerRunner, Delivery, Logger } from '../consumer-runner.js';
@@ -53,7 +53,6 @@ export class NatsTransport extends Server implements CustomTransportStrategy {
   private readonly subscriptions: Subscription[] = [];
   /** requests and broadcasts being handled (core NATS): shutdown lets them finish and answer */
   private readonly handling = new Set<Promise<void>>();
-  private readonly replays: ConsumerMessages[] = [];
   private readonly durables: string[] = [];
 
   constructor(private readonly options: NatsTransportOptions) {
@@ -67,8 +66,7 @@ export class NatsTransport extends Server implements CustomTransportStrategy {
       for (const [pattern, handler] of core) this.subscribe(pattern, handler);
       const groups = new Set<string>();
       for (const route of streams) {
-        if (route.binding.mode === 'replay') await this.replay(route);
-        else if (route.binding.partitionSubject) {
+        if (route.binding.partitionSubject) {
           this.bindPartitioned(route);
           groups.add(route.binding.group);
         } else await this.startDurable(route, route.binding.group, route.pattern);
@@ -84,7 +82,6 @@ export class NatsTransport extends Server implements CustomTransportStrategy {
     // Leases first: each partition's consumers stop (messages in hand finish) before its lease is freed.
     await Promise.all(this.options.assignments.all().map((g) => g.stop()));
     await Promise.all(this.durables.splice(0).map((d) => this.options.runner.stop(d)));
-    await Promise.all(this.replays.splice(0).map((r) => r.close()));
     await Promise.all(this.subscriptions.splice(0).map((s) => s.drain().catch(() => undefined)));
     // A drained subscription takes no more messages, but handlers of the last ones may still be storing an
     // event: they finish and answer before the connection is drained (the adapter gets its reply).
@@ -200,50 +197,6 @@ export class NatsTransport extends Server implements CustomTransportStrategy {
   private async handleDelivery(handler: MessageHandler, delivery: Delivery<unknown>): Promise<Outcome> {
     const value = await settle(await handler(delivery.body, new JetStreamContext([delivery])));
     return (value as Outcome | undefined) ?? { kind: 'done' };
-  }
-
-  /** An ephemeral ordered consumer from the stream's start: history is applied untraced, live messages traced. */
-  private async replay(route: StreamRoute): Promise<void> {
-    const { binding, handler } = route;
-    const consumer = await jetstream(this.options.nc).consumers.get(binding.stream, {
-      deliver_policy: DeliverPolicy.All,
-      // One subject, not a list: nats-server 2.9 knows a single filter_subject only.
-      filter_subjects: route.pattern,
-    });
-    const messages = await consumer.consume();
-    this.replays.push(messages);
-    const liveSinceNanos = BigInt(Date.now()) * 1_000_000n;
-    void (async () => {
-      for await (const msg of messages) {
-        try {
-          const body = decodeJson(msg.data);
-          const delivery: Delivery<unknown> = {
-            body,
-            subject: msg.subject,
-            seq: msg.seq,
-            deliveryCount: 1,
-            redelivered: false,
-            header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
-          };
-          const run = () => settle(handler(body, new JetStreamContext([delivery])));
-          if (BigInt(msg.info.timestampNanos) >= liveSinceNanos)
-            await withSpan(
-              binding.span,
-              {
-                parent: traceContextOf(msg.headers),
-                kind: SpanKind.CONSUMER,
-                attributes: { 'messaging.destination.name': msg.subject },
-              },
-              run,
-            );
-          else await run();
-        } catch (error) {
-          this.options.logger.warn(`${binding.stream} #${msg.seq} skipped: ${(error as Error).message}`);
-        }
-      }
-    })().catch((error: unknown) =>
-      this.options.logger.error(`${binding.stream}: replay stopped: ${(error as Error).message}`),
-    );
   }
 
   private subscribe(pattern: string, handler: MessageHandler): void {

@@ -1,0 +1,91 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AnalyticsRepository, DecisionRepository } from '@nunchi/cassandra';
+import { MAX_ATTRIBUTION_WINDOW_DAYS } from '@nunchi/analytics-model';
+import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import type { AcceptedEvent } from '@nunchi/contracts';
+import { Outcome } from '@nunchi/messaging';
+import { localDayAndHour } from '@nunchi/operations';
+import { Attribution } from './attribution.js';
+import { EventCounts } from './event-counts.js';
+import { ANALYTICS_REPOSITORY, DECISION_REPOSITORY } from './tokens.js';
+
+const DAY_MS = 86_400_000;
+const RESPONSES = new Set(['accepted', 'redeemed', 'dismissed']);
+
+/**
+ * An event into analytics state: every event is counted for the live rates; a purchase is stored and
+ * re-attributes the customer's recent decisions; an offer response is checked against the stored decision
+ * and marks it (once, however often it comes).
+ */
+@Injectable()
+export class RecordEvent {
+  constructor(
+    @Inject(ANALYTICS_REPOSITORY) private readonly repository: AnalyticsRepository,
+    @Inject(DECISION_REPOSITORY) private readonly decisions: DecisionRepository,
+    private readonly attribution: Attribution,
+    private readonly counts: EventCounts,
+    @Inject(CONFIG) private readonly config: NunchiConfig,
+  ) {}
+
+  async execute(event: AcceptedEvent): Promise<Outcome> {
+    const outcome =
+      event.type === 'purchase'
+        ? await this.purchase(event)
+        : event.type === 'offer_response'
+          ? await this.response(event)
+          : Outcome.done();
+    if (outcome.kind === 'done') this.counts.add(event);
+    return outcome;
+  }
+
+  private async purchase(event: AcceptedEvent): Promise<Outcome> {
+    const amount = (event.payload as { amount?: unknown }).amount;
+    if (typeof amount !== 'number' || !Number.isFinite(amount))
+      return Outcome.reject(
+        `purchase ${event.id}: payload.amount must be a number, got ${JSON.stringify(amount)}`,
+      );
+    await this.repository.recordPurchase(event.customerId, event.occurredAtMs, event.id, amount);
+    const recent = await this.repository.customerDecisionsBetween(
+      event.customerId,
+      event.occurredAtMs - MAX_ATTRIBUTION_WINDOW_DAYS * DAY_MS,
+      event.occurredAtMs,
+    );
+    const converted = recent.filter((d) => event.occurredAtMs - d.decidedAtMs <= d.windowDays * DAY_MS);
+    for (const d of converted) await this.attribution.refreshDecision(d, d.decidedAtMs, d.windowDays);
+    for (const campaignId of new Set(converted.map((d) => d.campaignId)))
+      await this.attribution.refreshExposure(campaignId, event.customerId);
+    return Outcome.done();
+  }
+
+  private async response(event: AcceptedEvent): Promise<Outcome> {
+    const { decisionId, response, campaignId } = event.payload as {
+      decisionId?: unknown;
+      response?: unknown;
+      campaignId?: unknown;
+    };
+    const what = `offer_response ${event.id}`;
+    if (typeof decisionId !== 'string' || !decisionId)
+      return Outcome.reject(`${what}: payload.decisionId is missing`);
+    if (typeof response !== 'string' || !RESPONSES.has(response))
+      return Outcome.reject(`${what}: payload.response must be accepted, redeemed or dismissed`);
+    const decision = await this.decisions.findById(decisionId);
+    if (!decision)
+      return Outcome.reject(`${what} names decision ${decisionId}, which is not a stored decision`);
+    if (decision.customerId !== event.customerId)
+      return Outcome.reject(`${what} names decision ${decisionId}, which was made for another customer`);
+    if (!decision.campaignId || decision.outcome !== 'offer')
+      return Outcome.reject(
+        `${what} names decision ${decisionId}, which made no offer (outcome ${decision.outcome})`,
+      );
+    if (typeof campaignId === 'string' && campaignId !== decision.campaignId)
+      return Outcome.reject(
+        `${what} names campaign ${campaignId}, but decision ${decisionId} was made for campaign ${decision.campaignId}`,
+      );
+    const { day } = localDayAndHour(Date.parse(decision.decidedAt), this.config.domain.timeZone);
+    await this.repository.recordResponse(
+      { campaignId: decision.campaignId, day, customerId: decision.customerId, decisionId },
+      response as 'accepted' | 'redeemed' | 'dismissed',
+    );
+    return Outcome.done();
+  }
+}
