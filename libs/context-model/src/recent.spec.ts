@@ -65,3 +65,20 @@ void test('equal instants order by id; instants compare across UTC offsets, not 
   );
   assert.deepEqual(sortRecent(recent, 0), []);
 });
+
+void test('pushRecent gives what sortRecent gives, whatever the list (its fast path for a newer event included)', () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const at = (minute: number) => `2026-11-24T10:${String(minute).padStart(2, '0')}:00+09:00`;
+  for (let run = 0; run < 2_000; run++) {
+    // Lists in order, out of order, with repeated ids and equal instants; events newer, older or equal.
+    const size = Math.floor(random() * 24);
+    let recent: RecentEvent[] = Array.from({ length: size }, () =>
+      toRecentEvent(event({ id: `e${Math.floor(random() * 30)}`, at: at(Math.floor(random() * 50)) })),
+    );
+    if (random() < 0.7) recent = sortRecent(recent, 20);
+    const next = event({ id: `e${Math.floor(random() * 40)}`, at: at(Math.floor(random() * 60)) });
+    const max = 1 + Math.floor(random() * 22);
+    assert.deepEqual(pushRecent(recent, next, max), sortRecent([toRecentEvent(next), ...recent], max));
+  }
+});

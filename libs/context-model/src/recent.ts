@@ -70,5 +70,33 @@ export function pushRecent(
   max: number = RECENT_MAX,
 ): RecentEvent[] {
   const item = isAccepted(e) ? toRecentEvent(e) : e;
+  // The common case (every fold): the newest event joins a list already in order. The result is the one
+  // sortRecent gives, without its set and its sort.
+  if (max >= 1 && isOrderedBelow(recent, item)) {
+    const n = Math.min(recent.length, max - 1);
+    const out = new Array<RecentEvent>(n + 1);
+    out[0] = item;
+    for (let i = 0; i < n; i++) out[i + 1] = recent[i];
+    return out;
+  }
   return sortRecent([item, ...recent], max);
+}
+
+/**
+ * Whether `recent` is what sortRecent returns (newest first, ties by id, no repeated id) and `item` sorts
+ * strictly before all of it with an id of its own. Linear in a list of at most RECENT_MAX.
+ */
+function isOrderedBelow(recent: readonly RecentEvent[], item: RecentEvent): boolean {
+  let prevMs = instantOf(item);
+  let prevId = item.id;
+  for (let i = 0; i < recent.length; i++) {
+    const e = recent[i];
+    const ms = instantOf(e);
+    if (!(ms < prevMs || (ms === prevMs && e.id > prevId))) return false;
+    if (e.id === item.id) return false;
+    for (let k = 0; k < i; k++) if (recent[k].id === e.id) return false;
+    prevMs = ms;
+    prevId = e.id;
+  }
+  return true;
 }

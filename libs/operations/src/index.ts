@@ -7,3 +7,4 @@ export * from './campaigns/campaign-drafts.usecase.js';
 export * from './campaigns/campaign-queries.usecase.js';
 export * from './campaigns/test-campaign.usecase.js';
 export * from './campaigns/simulate-campaign.usecase.js';
+export * from './campaigns/simulation-shards.js';

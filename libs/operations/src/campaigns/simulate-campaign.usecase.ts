@@ -16,9 +16,15 @@ import {
   type CompiledCampaign,
   type CustomerBase,
   type SimulationReport,
+  NO_OTHERS,
+  compareEvents,
+  type BudgetCheck,
+  type OthersChecks,
+  type ShardResult,
 } from '@nunchi/rules';
 import { forEachBounded } from '../bounded.js';
 import { BadInputError, CampaignNotFoundError } from './errors.js';
+import { othersDigest } from './simulation-shards.js';
 import type { CampaignPorts } from './ports.js';
 
 export interface SimulateOptions {
@@ -38,9 +44,13 @@ export interface SimulateOptions {
   cancelled?: () => boolean;
   /** explained decisions in the report @default 10 */
   sampleSize?: number;
+  /** simulate only this shard of the customers (token ranges of the ring) @default the whole ring */
+  shard?: Shard;
+  /** a shard's later round: the budget checks the other shards made (libs/rules simulation-merge.ts) */
+  others?: OthersChecks;
 }
 
-/** scan: token ranges of customer_events; customers: histories before the period; replay: events decided */
+/** scan: token ranges of the month index; customers: each customer's history read; replay: events decided */
 export type SimulationPhase = 'scan' | 'customers' | 'replay';
 
 /** What to simulate: a campaign as text (a file or a draft), or a stored one as it ran (or one version of it). */
@@ -60,12 +70,27 @@ export class SimulationCancelledError extends Error {
   }
 }
 
+export interface SimulationTimings {
+  /** events replayed (the period and the day --from falls in) */
+  events: number;
+  /** customers read */
+  customers: number;
+  /** reading Cassandra (month index, then each customer's history), wall-clock milliseconds */
+  readMs: number;
+  /** the in-memory replay (fold, decisions, report), wall-clock milliseconds */
+  replayMs: number;
+  /** CPU time of this process during the replay, milliseconds (what it costs without other load) */
+  replayCpuMs: number;
+}
+
 export interface SimulateResult {
   report: SimulationReport;
   /** decisions written to --out */
   written: number;
-  /** where the time went, milliseconds; `events` replayed */
-  timings: { scanMs: number; customersMs: number; replayMs: number; events: number };
+  /** where the time went */
+  timings: SimulationTimings;
+  /** what the merge of shards needs (`--shard-out`): always given, a whole run is shard 0/1 */
+  shard: ShardResult;
 }
 
 /** One way the draft is given: a file, a stored version, or a stored campaign as it ran (its versions over time). */
@@ -82,7 +107,8 @@ interface Draft {
  * Simulation on history (`nunchi campaigns simulate`, and the campaigns API's simulation worker): replays the stored events of a period through the live fold and decision
  * procedure (libs/rules simulate.ts), in memory. Reads Cassandra only: nothing is written to live tables,
  * nothing is sent, no budget or cap is touched. Memory: every event of the period (and of the day --from
- * falls in) is held and sorted at once, plus one context and one contact ledger per customer seen.
+ * falls in) of the shard's customers is held and sorted at once, plus one context and one contact ledger
+ * per customer.
  */
 export async function simulateCampaign(
   ports: Pick<CampaignPorts, 'campaigns' | 'history' | 'customers' | 'domain' | 'now'>,
@@ -108,26 +134,20 @@ export async function simulateCampaign(
   for (let d = firstDayText; d <= lastDay; d = addDays(d, 1))
     if (months.at(-1) !== d.slice(0, 7)) months.push(d.slice(0, 7));
 
-  const history = ports.history;
   const startedMs = performance.now();
-  let events = await history.scanEvents(
+  const shard = options.shard ?? { index: 0, count: 1 };
+  checkShard(shard);
+  const others = options.others ?? NO_OTHERS;
+  const { events, bases } = await readHistory(ports, {
+    shard,
+    firstDay: firstDayText,
     months,
-    localDayRange(firstDayText, tz).startMs,
     toMs,
-    (done, total) => report('scan', done, total),
-  );
-  stopIfCancelled();
-  if (options.sample !== undefined) {
-    const percent = options.sample;
-    events = events.filter((e) => holdoutBucket('nunchi-simulate-sample', e.customerId) < percent);
-  }
-  // The order live processed them in: received first (its context, caps and budgets followed that order).
-  events.sort(
-    (a, b) => a.receivedAtMs - b.receivedAtMs || a.occurredAtMs - b.occurredAtMs || cmp(a.id, b.id),
-  );
-
+    sample: options.sample,
+    report,
+    stopIfCancelled,
+  });
   const scannedMs = performance.now();
-  const bases = await loadBases(ports, events, firstDayText, report, stopIfCancelled);
   const simulation = new Simulation({
     timeZone: tz,
     fromMs,
@@ -140,6 +160,7 @@ export async function simulateCampaign(
       : undefined,
     draftOnly: new SetsOverTime([draft.timeline], setOptions),
     baseOf: (id) => bases.get(id),
+    others: { world: checksByCampaign(others.world), baseline: checksByCampaign(others.baseline) },
   });
   const builder = new SimulationReportBuilder({
     campaignId: draft.id,
@@ -151,7 +172,7 @@ export async function simulateCampaign(
     sampleSize: options.sampleSize,
   });
 
-  const loadedMs = performance.now();
+  const cpuBefore = process.cpuUsage();
   const out = options.out ? new PartialFile(options.out) : undefined;
   let written = 0;
   try {
@@ -178,13 +199,33 @@ export async function simulateCampaign(
   } finally {
     out?.discard();
   }
-  const timings = {
-    scanMs: scannedMs - startedMs,
-    customersMs: loadedMs - scannedMs,
-    replayMs: performance.now() - loadedMs,
+  const cpu = process.cpuUsage(cpuBefore);
+  const timings: SimulationTimings = {
     events: events.length,
+    customers: bases.size,
+    readMs: scannedMs - startedMs,
+    replayMs: performance.now() - scannedMs,
+    replayCpuMs: (cpu.user + cpu.system) / 1000,
   };
-  return { report: builder.report(), written, timings };
+  const finished = builder.report();
+  return {
+    report: finished,
+    written,
+    timings,
+    shard: {
+      shard,
+      report: finished,
+      samplePool: builder.samplePool(),
+      sampleSize: options.sampleSize ?? 10,
+      checks: { world: simulation.world.checks, baseline: simulation.baselineWorld.checks },
+      refused: simulation.world.refused + simulation.baselineWorld.refused,
+      given: othersDigest(others),
+    },
+  };
+}
+
+function checksByCampaign(by: Record<string, BudgetCheck[]>): Map<string, BudgetCheck[]> {
+  return new Map(Object.entries(by));
 }
 
 /**
@@ -364,27 +405,81 @@ async function liveTimelines(campaigns: CampaignRepository, draftId: string): Pr
   return out.sort((a, b) => cmp(a.campaignId, b.campaignId));
 }
 
-/** Each customer's profile and history before the first replayed day. */
-async function loadBases(
+/**
+ * The history of the shard's customers: the month index over the shard's token ranges gives its customers
+ * (and their month buckets); each customer with a bucket in the period is read whole — profile, history
+ * before the first replayed day, every event from that day's start to --to — a few customers at a time. A
+ * customer is in exactly one shard, so shards never share a context, a contact ledger or a holdout.
+ * Returns the events in the order live received them.
+ */
+async function readHistory(
   ports: Pick<CampaignPorts, 'history' | 'customers' | 'domain'>,
-  events: readonly AcceptedEvent[],
-  firstDay: string,
-  report: (phase: SimulationPhase, done: number, total: number) => void,
-  stopIfCancelled: () => void,
-): Promise<Map<string, CustomerBase>> {
-  const ids = [...new Set(events.map((e) => e.customerId))];
+  input: {
+    shard: Shard;
+    firstDay: string;
+    /** the period's month buckets, ascending */
+    months: readonly string[];
+    toMs: number;
+    sample?: number;
+    report: (phase: SimulationPhase, done: number, total: number) => void;
+    stopIfCancelled: () => void;
+  },
+): Promise<{ events: AcceptedEvent[]; bases: Map<string, CustomerBase> }> {
+  const { history, domain } = ports;
+  const ranges = history.shardRanges(input.shard.index, input.shard.count);
+  input.report('scan', 0, ranges.length);
+  const monthsOf = await history.customersInRanges(ranges, (done, total) => input.report('scan', done, total));
+  input.stopIfCancelled();
+  const first = input.months[0];
+  const last = input.months.at(-1)!;
+  const ids: string[] = [];
+  for (const [id, months] of monthsOf) {
+    if (!months.some((m) => m >= first && m <= last)) continue; // no event in the period
+    if (input.sample !== undefined && holdoutBucket('nunchi-simulate-sample', id) >= input.sample) continue;
+    ids.push(id);
+  }
   const bases = new Map<string, CustomerBase>();
-  report('customers', 0, ids.length);
-  await forEachBounded(ids, 16, async (id) => {
-    stopIfCancelled();
-    const [profile, before] = await Promise.all([
+  const events: AcceptedEvent[] = [];
+  let done = 0;
+  input.report('customers', 0, ids.length);
+  await forEachBounded(ids, CUSTOMER_READS_IN_FLIGHT, async (id) => {
+    input.stopIfCancelled();
+    const [profile, stored] = await Promise.all([
       ports.customers.get(id),
-      ports.history.historyBefore(id, firstDay, ports.domain.timeZone),
+      history.simulationHistory(id, monthsOf.get(id)!, input.firstDay, input.toMs, domain.timeZone),
     ]);
-    bases.set(id, { profile, ...before });
-    report('customers', bases.size, ids.length);
+    bases.set(id, { profile, rows: stored.rows, recent: stored.recent });
+    for (const e of stored.events) events.push(e);
+    input.report('customers', ++done, ids.length);
   });
-  return bases;
+  input.stopIfCancelled();
+  // The order live processed them in: received first (its context, caps and budgets followed that order).
+  events.sort(compareEvents);
+  return { events, bases };
+}
+
+/** customers read at once: enough to keep Cassandra busy, few enough not to queue in the driver */
+const CUSTOMER_READS_IN_FLIGHT = 48;
+
+/** One of `count` parts of the history (0 <= index < count): the customers in 1/count of the token ring. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** `--shard i/N`: 0 <= i < N, whole numbers. */
+export function checkShard(shard: Shard): void {
+  if (
+    !Number.isInteger(shard.index) ||
+    !Number.isInteger(shard.count) ||
+    shard.count < 1 ||
+    shard.index < 0 ||
+    shard.index >= shard.count
+  )
+    throw new BadInputError(
+      `--shard must be i/N with 0 <= i < N (the 0-based shard of N), not ${shard.index}/${shard.count}`,
+      'shard',
+    );
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
