@@ -1,19 +1,22 @@
 /**
- * Simulation benchmark: `nunchi campaigns simulate` end to end — the token-range scan of customer_events,
- * each customer's history before the period, and the replay (context fold, decisions, report) — on a
- * generated month of history.
+ * Simulation benchmark: `nunchi campaigns simulate` end to end — the read (the month index by token range,
+ * then each customer's history: profile, what came before the period, the period's events) and the replay
+ * (context fold, decisions, report) — on a generated month of history.
  *
  *   npm run bench:simulate                    (200,000 events of 5,000 customers; a few minutes on 2 cores)
  *   node dist/bench/simulate.js --quick       (30,000 events of 2,000 customers)
  *   node dist/bench/simulate.js --events N --customers M
+ *   node dist/bench/simulate.js --reuse --workers 2   (keep the history written by an earlier run of the day; and sharded)
  *
  * The history (bench/population.ts, seeded): customers by Zipf–Mandelbrot visit frequency, events of the
- * mix of the whole-system run (half purchases) over the 30 days before yesterday, written as the live path
+ * mix of the whole-system run (half purchases) over the 30 days before today (UTC), written as the live path
  * would have written them (ContextRepository.historyWrites) into a keyspace of its own
  * (NUNCHI_BENCH_KEYSPACE, default nunchi_bench_simulate, dropped first; `--reuse` keeps the history of an
- * earlier run of the same size and day). Customers have profiles (age, gender, region, credit tier). Campaigns: the three examples and 50 store × category promotions with caps, budgets and a
- * 10 % holdout, stored as versions applied before the month began, so that `--with-live` finds them live.
- * Measured: `simulate bundang-dad-beer --with-live` over the month, by phase, events/s.
+ * earlier run of the same size and day). Customers have profiles (age, gender, region, credit tier).
+ * Campaigns: the three examples and 50 store × category promotions with caps, budgets and a 10 % holdout, stored as versions applied before the month began, so that `--with-live` finds them live.
+ * Measured: `simulate bundang-dad-beer --with-live` over the month: the read from Cassandra and the in-memory
+ * replay apart, events/s (wall-clock, and of CPU for the replay); with --workers N also sharded, and checked
+ * to give the same offers.
  */
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
@@ -22,7 +25,7 @@ import { ContextRepository, CustomerRepository, writeBatched, type BulkWrite } f
 import { projectPath } from '@nunchi/config';
 import { parseCampaign } from '@nunchi/rules';
 import { Resources } from '../apps/cli/src/resources.js';
-import { formatTimings, simulateCampaign } from '../apps/cli/src/commands/simulate.js';
+import { formatTimings, simulateCampaign, simulateWithWorkers } from '../apps/cli/src/commands/simulate.js';
 import { customers, EventFactory, EXAMPLE_CAMPAIGNS, storePromotions, VisitFrequency } from './population.js';
 import { benchConfig, benchKeyspace, dropBenchKeyspace, prng } from './support.js';
 
@@ -33,6 +36,8 @@ export interface SimulateBenchOptions {
   events?: number;
   /** keep the history of an earlier run of the same size and day instead of writing it again */
   reuse?: boolean;
+  /** also run it sharded over this many worker processes (`--workers`), and compare the reports */
+  workers?: number;
   /** customers sharing them @default 5_000 */
   customers?: number;
   log?: (line: string) => void;
@@ -159,8 +164,28 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
         decisions: result.report.events.decisions,
         outcomes: result.report.outcomes,
       };
-      log(JSON.stringify(figures));
-      return figures;
+      let sharded: { workers: number; seconds: number; eventsPerSecond: number; rounds: number } | undefined;
+      if (options.workers) {
+        const run = await simulateWithWorkers(resources, 'bundang-dad-beer', {
+          workers: options.workers,
+          from: new Date(fromMs).toISOString(),
+          to: new Date(toMs).toISOString(),
+          withLive: true,
+        });
+        if (JSON.stringify(run.report.offers) !== JSON.stringify(result.report.offers))
+          throw new Error(`--workers ${options.workers} gave other offers than one process`);
+        sharded = {
+          workers: run.workers,
+          seconds: Math.round(run.seconds * 10) / 10,
+          eventsPerSecond: Math.round(t.events / run.seconds),
+          rounds: run.rounds,
+        };
+        log(
+          `${options.workers} worker processes: ${t.events} events in ${sharded.seconds} s (${sharded.eventsPerSecond} events/s, read and replay, process start-up included), ${run.rounds} round(s)`,
+        );
+      }
+      log(JSON.stringify({ ...figures, ...(sharded ? { sharded } : {}) }));
+      return { ...figures, sharded };
     } finally {
       await resources.close();
     }
@@ -191,6 +216,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await runSimulateBench({
     events: value('--events') ?? (quick ? 30_000 : undefined),
     reuse: args.includes('--reuse'),
+    workers: value('--workers'),
     customers: value('--customers') ?? (quick ? 2_000 : undefined),
   });
 }

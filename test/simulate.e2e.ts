@@ -257,6 +257,67 @@ describe('campaigns simulate: exact on a day that ran live', () => {
     assert.match(bad.stderr, /--shard must be i\/N with 0 <= i < N/);
   });
 
+  it('compare: two campaigns on the same history, side by side, each as simulate reports it', async () => {
+    assert.ok(day, 'the live day ran');
+    const cliEnv = {
+      ...env,
+      CASSANDRA_KEYSPACE: h.config.cassandra.keyspace,
+      NATS_URL: process.env['NATS_URL'] ?? '',
+    };
+    const period = ['--from', day[0], '--to', day[1]];
+    // main as a file with a bigger budget, against main as it ran: the budget is what differs.
+    const file = campaignFile({
+        id: main,
+        trigger: { types: ['purchase'], channels: ['pos'], stores: [shop] },
+        priority: 2,
+        holdoutPercent: 20,
+        caps: { perCustomerPerDay: 2 },
+        budget: { maxOffers: 1000 },
+        offers: [
+          { id: 'big', title: 'Big', value: 3000, when: 'event.amount >= 20000' },
+          { id: 'small', title: 'Small', value: 1000 },
+        ],
+    });
+    const compared = await nunchi(['campaigns', 'compare', `${main}@1`, file, ...period, '--json'], cliEnv);
+    assert.equal(compared.code, 0, compared.stderr);
+    const result = JSON.parse(compared.stdout) as {
+      a: SimulationReport;
+      b: SimulationReport;
+      overlap: { eventsOfferedByBoth: number; eventsOfferedByAOnly: number; eventsOfferedByBOnly: number; customersOfferedByBoth: number };
+    };
+    for (const [target, report] of [[`${main}@1`, result.a], [file, result.b]] as const) {
+      const alone = await nunchi(['campaigns', 'simulate', target, ...period, '--json'], cliEnv);
+      assert.equal(alone.code, 0, alone.stderr);
+      assert.deepEqual(normalised(report), normalised(JSON.parse(alone.stdout) as SimulationReport), target);
+    }
+    assert.equal(result.a.offers.offers, 6, 'as it ran: the budget of six');
+    assert.ok(result.b.offers.offers > 6, 'the bigger budget offers more');
+    assert.equal(result.b.budget.refused, 0);
+    const o = result.overlap;
+    assert.equal(o.eventsOfferedByBoth + o.eventsOfferedByAOnly, result.a.offers.offers);
+    assert.equal(o.eventsOfferedByBoth + o.eventsOfferedByBOnly, result.b.offers.offers);
+    assert.ok(o.eventsOfferedByBOnly > 0 && o.customersOfferedByBoth > 0, JSON.stringify(o));
+
+    const text = await nunchi(['campaigns', 'compare', `${main}@1`, file, ...period], cliEnv);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^offers +6 +${result.b.offers.offers}$`, 'm'));
+    assert.match(text.stdout, /^budget runs out on +\d{4}-\d{2}-\d{2} +-$/m);
+    assert.match(text.stdout, /^overlap: \d+ events offered by both/m);
+
+    for (const [args, message] of [
+      [[`${main}@1`, `t${run}-unknown`], /^no campaign t\w+-unknown/],
+      [[`${main}@1`, `${main}@99`], /^campaign \S+ has no version 99/],
+      [[`${main}@1`, file, '--from', '2026-11-02', '--to', '2026-11-01'], /^empty date range/],
+    ] as const) {
+      const result = await nunchi(['campaigns', 'compare', ...args], cliEnv);
+      assert.equal(result.code, 1, `${args.join(' ')}: exit code`);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split('\n').length, 1, `one line: ${result.stderr}`);
+    }
+    const one = await nunchi(['campaigns', 'compare', `${main}@1`], cliEnv);
+    assert.equal(one.code, 2, 'a missing campaign is a usage error');
+  });
+
   it('bad input: a one-line error and a non-zero exit', async () => {
     const cliEnv = {
       ...env,

@@ -24,6 +24,8 @@ import {
 } from './commands/campaigns.js';
 import { parseVersionRef } from '@nunchi/operations';
 import {
+  compareCampaigns,
+  formatComparison,
   formatReport,
   formatTimings,
   mergeShardsOrFail,
@@ -413,6 +415,29 @@ With --shard, give --from and --to as instants or days: every shard must simulat
         console.log(options.json ? JSON.stringify(result.report, null, 2) : formatReport(result.report, written).join('\n'));
       },
     ),
+  );
+campaigns
+  .command('compare <a> <b>')
+  .description('simulate two campaigns on the same history (read once) and print them side by side: reach, offers, value, cost, budget burn, overlap. <a>, <b>: a file, <id> (as it ran), <id>@<version> or <id>@draft')
+  .option('--from <date>', 'YYYY-MM-DD (local day, from its start) or an ISO-8601 instant (default: 30 days before --to)')
+  .option('--to <date>', 'YYYY-MM-DD (local day, inclusive) or an ISO-8601 instant, exclusive (default: now)')
+  .option('--with-live', 'each competes with the campaigns live at each event (not with the other one)')
+  .option('--sample <percent>', 'only this percentage of customers, 1-100 (stable by customer id)', integerOption(1, 100))
+  .option('--json', '{ a, b, overlap, timings } as JSON (a and b: the reports `simulate --json` prints)')
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi campaigns compare bundang-dad-beer campaigns/examples/bundang-dad-beer.yaml --from 2026-11-01 --to 2026-11-30',
+      'nunchi campaigns compare bundang-dad-beer@1 bundang-dad-beer@2 --with-live',
+      'nunchi campaigns compare autumn-wine@draft autumn-wine --json',
+    ),
+  )
+  .action(
+    action(async (r, a: string, b: string, options: { from?: string; to?: string; withLive?: boolean; sample?: number; json?: boolean }) => {
+      const result = await compareCampaigns(r, [a, b], { ...options, progress: process.stderr });
+      process.stderr.write(`${formatTimings(result.timings)}\n`);
+      console.log(options.json ? JSON.stringify(result, null, 2) : formatComparison(result, [a, b]).join('\n'));
+    }),
   );
 campaigns
   .command('merge <files...>')

@@ -2,10 +2,14 @@ import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
 import {
   BadInputError,
+  compareCampaigns as compare,
   mergeShards,
+  type CompareOptions,
+  type CompareResult,
   period,
   simulateCampaign as simulate,
   type Shard,
@@ -39,6 +43,88 @@ export async function simulateCampaign(
     ...rest,
     onProgress: stream ? bars(stream) : undefined,
   });
+}
+
+/**
+ * `nunchi campaigns compare <a> <b>`: both simulated on the same history (read once). Each of a and b is what
+ * `simulate` takes: a file, `id` (as it ran), `id@N`, `id@draft`.
+ */
+export async function compareCampaigns(
+  resources: Resources,
+  targets: readonly [string, string],
+  options: Omit<CompareOptions, 'onProgress'> & { progress?: NodeJS.WriteStream } = {},
+): Promise<CompareResult> {
+  const ports = await portsOf(resources);
+  const { progress: stream, ...rest } = options;
+  return compare(ports, [await targetOf(ports, targets[0]), await targetOf(ports, targets[1])], {
+    ...rest,
+    onProgress: stream ? bars(stream) : undefined,
+  });
+}
+
+/** The two reports side by side, as text lines: one row per figure, then the budget burn by day and the overlap. */
+export function formatComparison(c: CompareResult, labels: readonly [string, string]): string[] {
+  const money = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  const { a, b } = c;
+  const limits = (r: SimulationReport) =>
+    [
+      r.budget.limits.maxOffers !== undefined ? `maxOffers ${r.budget.limits.maxOffers}` : '',
+      r.budget.limits.maxCost !== undefined ? `maxCost ${money(r.budget.limits.maxCost)}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ') || 'none';
+  const rows: Array<[string, string, string]> = [
+    ['campaign', `${a.campaignId}${a.versions.length ? ` (v${a.versions.join(', v')})` : ''}`, `${b.campaignId}${b.versions.length ? ` (v${b.versions.join(', v')})` : ''}`],
+    ['events triggering', String(a.reach.eventsTriggering), String(b.reach.eventsTriggering)],
+    ['  in audience', String(a.reach.eventsInAudience), String(b.reach.eventsInAudience)],
+    ['  matching', String(a.reach.eventsMatching), String(b.reach.eventsMatching)],
+    ['customers triggering', String(a.reach.customersTriggering), String(b.reach.customersTriggering)],
+    ['customers matching', String(a.reach.customersMatching), String(b.reach.customersMatching)],
+    ['customers offered', String(a.reach.customersOffered), String(b.reach.customersOffered)],
+    ['offers', String(a.offers.offers), String(b.offers.offers)],
+    ['value', money(a.offers.value), money(b.offers.value)],
+    ['cost', money(a.offers.cost), money(b.offers.cost)],
+  ];
+  for (const id of [...new Set([...Object.keys(a.offers.byOffer), ...Object.keys(b.offers.byOffer)])].sort())
+    rows.push([`  ${id}`, String(a.offers.byOffer[id]?.offers ?? '-'), String(b.offers.byOffer[id]?.offers ?? '-')]);
+  rows.push(
+    ['holdout (control decisions)', String(a.holdout.decisions), String(b.holdout.decisions)],
+    ['caps hit', String(a.caps.cap), String(b.caps.cap)],
+    ['contact policy hit', String(a.caps.contactPolicy), String(b.caps.contactPolicy)],
+    ['budget', limits(a), limits(b)],
+    ['budget runs out on', a.budget.exhaustedOn ?? '-', b.budget.exhaustedOn ?? '-'],
+    ['offers refused (budget)', String(a.budget.refused), String(b.budget.refused)],
+  );
+  const days = [...new Set([...a.budget.byDay.map((d) => d.day), ...b.budget.byDay.map((d) => d.day)])].sort();
+  const burn = (r: SimulationReport, day: string) => {
+    const d = r.budget.byDay.find((x) => x.day === day);
+    return d ? `${d.offers} / ${money(d.cost)}` : '-';
+  };
+  if (days.length) rows.push(['budget burn (offers / cost)', '', '']);
+  for (const day of days) rows.push([`  ${day}`, burn(a, day), burn(b, day)]);
+  if (a.withLive) {
+    const ids = [...new Set([...a.overlap, ...b.overlap].map((o) => o.campaignId))].sort();
+    if (ids.length) rows.push(['with live (moved / offers lost)', '', '']);
+    for (const id of ids) {
+      const cell = (r: SimulationReport) => {
+        const o = r.overlap.find((x) => x.campaignId === id);
+        return o ? `${o.movedToDraft} / ${o.offersLost}` : '-';
+      };
+      rows.push([`  ${id}`, cell(a), cell(b)]);
+    }
+  }
+  const header: [string, string, string] = ['', labels[0], labels[1]];
+  const widths = [0, 1, 2].map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
+  const line = (r: [string, string, string]) =>
+    `${r[0].padEnd(widths[0])}  ${r[1].padStart(widths[1])}  ${r[2].padStart(widths[2])}`.trimEnd();
+  const o = c.overlap;
+  return [
+    `comparison from ${a.period.from} to ${a.period.to}${a.withLive ? ', each against the live campaigns of the time' : ''}: ${c.timings.events} events of ${c.timings.customers} customers`,
+    line(header),
+    ...rows.map(line),
+    `overlap: ${o.eventsOfferedByBoth} events offered by both (${o.eventsOfferedByAOnly} by ${labels[0]} only, ${o.eventsOfferedByBOnly} by ${labels[1]} only), ${o.customersOfferedByBoth} customers offered by both, ${o.eventsMatchedByBoth} events both matched`,
+    'nothing was sent or written to live tables',
+  ];
 }
 
 /** `--shard i/N`: the 0-based shard i of N (a Kubernetes Indexed Job's completion index is i). */
@@ -117,6 +203,9 @@ export interface ShardedResult {
   seconds: number;
 }
 
+/** the CLI's entry point, which workers run with --shard (whoever calls simulateWithWorkers) */
+const CLI_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+
 /** rounds after which a sharded simulation gives up (each round fixes at least the earliest disagreement) */
 const MAX_ROUNDS = 10;
 
@@ -162,7 +251,7 @@ export async function simulateWithWorkers(
         Array.from({ length: n }, (_, i) => {
           const shardOut = join(dir, `shard-${i}.json`);
           const args = [
-            process.argv[1],
+            CLI_MAIN,
             'campaigns',
             'simulate',
             target,

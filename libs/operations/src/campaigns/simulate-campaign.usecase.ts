@@ -129,10 +129,7 @@ export async function simulateCampaign(
   const setOptions = { maxOffersPerCustomerPerDay: ports.domain.maxOffersPerCustomerPerDay };
   const firstDay = localDayIndex(fromMs, tz);
   const firstDayText = dayFromIndex(firstDay);
-  const lastDay = dayFromIndex(localDayIndex(toMs - 1, tz));
-  const months: string[] = [];
-  for (let d = firstDayText; d <= lastDay; d = addDays(d, 1))
-    if (months.at(-1) !== d.slice(0, 7)) months.push(d.slice(0, 7));
+  const months = monthsOf(firstDayText, dayFromIndex(localDayIndex(toMs - 1, tz)));
 
   const startedMs = performance.now();
   const shard = options.shard ?? { index: 0, count: 1 };
@@ -226,6 +223,150 @@ export async function simulateCampaign(
 
 function checksByCampaign(by: Record<string, BudgetCheck[]>): Map<string, BudgetCheck[]> {
   return new Map(Object.entries(by));
+}
+
+export interface CompareOptions {
+  from?: string;
+  to?: string;
+  /** each campaign competes with the campaigns live at each event (not with the other one) */
+  withLive?: boolean;
+  sample?: number;
+  onProgress?: (phase: SimulationPhase, done: number, total: number) => void;
+  sampleSize?: number;
+}
+
+/** Where two simulated campaigns meet, on the same events. */
+export interface CompareOverlap {
+  /** events on which both made an offer (each in its own simulation) */
+  eventsOfferedByBoth: number;
+  /** events only A, only B made an offer on */
+  eventsOfferedByAOnly: number;
+  eventsOfferedByBOnly: number;
+  /** customers both made at least one offer to */
+  customersOfferedByBoth: number;
+  /** events on which both were eligible candidates */
+  eventsMatchedByBoth: number;
+}
+
+export interface CompareResult {
+  a: SimulationReport;
+  b: SimulationReport;
+  overlap: CompareOverlap;
+  timings: SimulationTimings;
+}
+
+/**
+ * `nunchi campaigns compare a b`: two campaigns (files, drafts, stored versions, or stored campaigns as they
+ * ran) simulated on the same history — read once, replayed in two independent worlds (each as
+ * simulateCampaign replays one, so each report is the one `simulate` gives) — and where their offers meet.
+ */
+export async function compareCampaigns(
+  ports: Pick<CampaignPorts, 'campaigns' | 'history' | 'customers' | 'domain' | 'now'>,
+  targets: readonly [SimulationTarget, SimulationTarget],
+  options: CompareOptions = {},
+): Promise<CompareResult> {
+  const tz = ports.domain.timeZone;
+  const { fromMs, toMs } = period(options.from, options.to, tz, ports.now());
+  checkSample(options.sample);
+  const campaigns = ports.campaigns;
+  const drafts = [await resolveDraft(campaigns, targets[0], tz), await resolveDraft(campaigns, targets[1], tz)];
+  const report = options.onProgress ?? (() => undefined);
+  const setOptions = { maxOffersPerCustomerPerDay: ports.domain.maxOffersPerCustomerPerDay };
+  const firstDay = localDayIndex(fromMs, tz);
+  const firstDayText = dayFromIndex(firstDay);
+  const months = monthsOf(firstDayText, dayFromIndex(localDayIndex(toMs - 1, tz)));
+
+  const startedMs = performance.now();
+  const { events, bases } = await readHistory(ports, {
+    shard: { index: 0, count: 1 },
+    firstDay: firstDayText,
+    months,
+    toMs,
+    sample: options.sample,
+    report,
+    stopIfCancelled: () => undefined,
+  });
+  const readMs = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const worlds = await Promise.all(
+    drafts.map(async (draft) => {
+      const live = options.withLive ? await liveTimelines(campaigns, draft.id) : [];
+      return {
+        draft,
+        simulation: new Simulation({
+          timeZone: tz,
+          fromMs,
+          toMs,
+          firstDay,
+          draftId: draft.id,
+          sets: new SetsOverTime([draft.timeline, ...live], setOptions),
+          baseline: options.withLive
+            ? new SetsOverTime(draft.replaces ? [draft.replaces, ...live] : live, setOptions)
+            : undefined,
+          draftOnly: new SetsOverTime([draft.timeline], setOptions),
+          baseOf: (id) => bases.get(id),
+        }),
+        builder: new SimulationReportBuilder({
+          campaignId: draft.id,
+          timeZone: tz,
+          from: new Date(fromMs).toISOString(),
+          to: new Date(toMs).toISOString(),
+          withLive: options.withLive === true,
+          budget: draft.budget,
+          sampleSize: options.sampleSize,
+        }),
+      };
+    }),
+  );
+  const overlap: CompareOverlap = {
+    eventsOfferedByBoth: 0,
+    eventsOfferedByAOnly: 0,
+    eventsOfferedByBOnly: 0,
+    customersOfferedByBoth: 0,
+    eventsMatchedByBoth: 0,
+  };
+  const offeredBy = [new Set<string>(), new Set<string>()];
+  report('replay', 0, events.length);
+  for (let i = 0; i < events.length; i++) {
+    const fates = worlds.map((w) => {
+      const decision = w.simulation.step(events[i]);
+      if (decision) w.builder.add(decision);
+      return decision?.inPeriod ? decision.draft : undefined;
+    });
+    const offered = fates.map((f) => f?.status === 'won');
+    if (offered[0] && offered[1]) overlap.eventsOfferedByBoth++;
+    else if (offered[0]) overlap.eventsOfferedByAOnly++;
+    else if (offered[1]) overlap.eventsOfferedByBOnly++;
+    offered.forEach((o, k) => o && offeredBy[k].add(events[i].customerId));
+    if (fates[0]?.matching && fates[1]?.matching) overlap.eventsMatchedByBoth++;
+    if (i % 1_000 === 999) {
+      report('replay', i + 1, events.length);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  report('replay', events.length, events.length);
+  for (const id of offeredBy[0]) if (offeredBy[1].has(id)) overlap.customersOfferedByBoth++;
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    a: worlds[0].builder.report(),
+    b: worlds[1].builder.report(),
+    overlap,
+    timings: {
+      events: events.length,
+      customers: bases.size,
+      readMs: readMs - startedMs,
+      replayMs: performance.now() - readMs,
+      replayCpuMs: (cpu.user + cpu.system) / 1000,
+    },
+  };
+}
+
+/** The month buckets ('YYYY-MM') of the local days from `first` to `last`, ascending. */
+function monthsOf(first: string, last: string): string[] {
+  const months: string[] = [];
+  for (let d = first; d <= last; d = addDays(d, 1))
+    if (months.at(-1) !== d.slice(0, 7)) months.push(d.slice(0, 7));
+  return months;
 }
 
 /**
