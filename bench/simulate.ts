@@ -23,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { ContextRepository, CustomerRepository, writeBatched, type BulkWrite } from '@nunchi/cassandra';
 import { projectPath } from '@nunchi/config';
-import { parseCampaign } from '@nunchi/rules';
+import { parseCampaign, type SimulationReport } from '@nunchi/rules';
 import { Resources } from '../apps/cli/src/resources.js';
 import { formatTimings, simulateCampaign, simulateWithWorkers } from '../apps/cli/src/commands/simulate.js';
 import { customers, EventFactory, EXAMPLE_CAMPAIGNS, storePromotions, VisitFrequency } from './population.js';
@@ -164,7 +164,7 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
         decisions: result.report.events.decisions,
         outcomes: result.report.outcomes,
       };
-      let sharded: { workers: number; seconds: number; eventsPerSecond: number; rounds: number } | undefined;
+      let shardedFigures: { workers: number; seconds: number; eventsPerSecond: number; rounds: number } | undefined;
       if (options.workers) {
         const run = await simulateWithWorkers(resources, 'bundang-dad-beer', {
           workers: options.workers,
@@ -172,26 +172,39 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
           to: new Date(toMs).toISOString(),
           withLive: true,
         });
-        if (JSON.stringify(run.report.offers) !== JSON.stringify(result.report.offers))
-          throw new Error(`--workers ${options.workers} gave other offers than one process`);
-        sharded = {
+        const one = canonical(result.report);
+        const sharded = canonical(run.report);
+        if (sharded !== one)
+          throw new Error(`--workers ${options.workers} gave another report than one process:\n${sharded}\n${one}`);
+        shardedFigures = {
           workers: run.workers,
           seconds: Math.round(run.seconds * 10) / 10,
           eventsPerSecond: Math.round(t.events / run.seconds),
           rounds: run.rounds,
         };
         log(
-          `${options.workers} worker processes: ${t.events} events in ${sharded.seconds} s (${sharded.eventsPerSecond} events/s, read and replay, process start-up included), ${run.rounds} round(s)`,
+          `${options.workers} worker processes: ${t.events} events in ${shardedFigures.seconds} s (${shardedFigures.eventsPerSecond} events/s, read and replay, process start-up included), ${run.rounds} round(s), the same report as one process`,
         );
       }
-      log(JSON.stringify({ ...figures, ...(sharded ? { sharded } : {}) }));
-      return { ...figures, sharded };
+      log(JSON.stringify({ ...figures, ...(shardedFigures ? { sharded: shardedFigures } : {}) }));
+      return { ...figures, sharded: shardedFigures };
     } finally {
       await resources.close();
     }
   } finally {
     await cql.shutdown();
   }
+}
+
+/** A report as compared across shard counts: keys in order, money to the cent, without the explained sample. */
+function canonical(report: SimulationReport): string {
+  return JSON.stringify({ ...report, sample: report.sample.map((s) => s.eventId) }, (key, value: unknown) => {
+    if (typeof value === 'number' && ['value', 'cost', 'valueLost', 'totalCost'].includes(key))
+      return Math.round(value * 100) / 100;
+    if (value && typeof value === 'object' && !Array.isArray(value))
+      return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return value;
+  });
 }
 
 /** The three examples and store × category promotions (as bench/system.ts applies them). */

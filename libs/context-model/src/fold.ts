@@ -84,7 +84,7 @@ export function openContext(input: {
 }): CustomerContext {
   const openEvents = uniqueOpen(input.openEvents, input.openFrom, input.timeZone);
   const closedRows = input.rows.filter((r) => parseDayIndex(r.day) < input.openFrom);
-  let recent: RecentEvent[] = [...input.recent];
+  let recent: readonly RecentEvent[] = [...input.recent];
   for (const e of openEvents) recent = pushRecent(recent, e);
   return {
     profile: input.profile,

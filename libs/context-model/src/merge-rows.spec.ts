@@ -139,6 +139,12 @@ void test('replaceDayAndPrune gives what pruneRows(mergeRows(…)) gives, in ord
     const replaced = dayOf(Math.floor(random() * 10));
     const replacement = ['all', 'category:beer'].slice(0, Math.floor(random() * 3)).map((dim) => row(replaced, dim));
     const today = dayOf(-Math.floor(random() * 3));
-    assert.deepEqual(replaceDayAndPrune(rows, replacement, today), pruneRows(mergeRows(rows, replacement), today));
+    const once = replaceDayAndPrune(rows, replacement, today);
+    assert.deepEqual(once, pruneRows(mergeRows(rows, replacement), today));
+    // Again on its own result (trusted to be in order: only the rows down to the replaced day are read).
+    const again = dayOf(Math.floor(random() * 10));
+    const more = [row(again, 'all'), row(again, 'store:s2')];
+    const later = dayOf(-Math.floor(random() * 3));
+    assert.deepEqual(replaceDayAndPrune(once, more, later), pruneRows(mergeRows([...once], more), later));
   }
 });

@@ -31,7 +31,7 @@ void test('toRecentEvent keeps the short form; amount for purchases only', () =>
 });
 
 void test('pushRecent: newest first, ids deduped, capped', () => {
-  let recent: RecentEvent[] = [];
+  let recent: readonly RecentEvent[] = [];
   const at = (i: number) => new Date(Date.UTC(2026, 10, 24, 0, i)).toISOString();
   // arrive out of order
   for (const i of [5, 1, 9, 3, 7, 2, 8, 0, 6, 4])
@@ -79,6 +79,11 @@ void test('pushRecent gives what sortRecent gives, whatever the list (its fast p
     if (random() < 0.7) recent = sortRecent(recent, 20);
     const next = event({ id: `e${Math.floor(random() * 40)}`, at: at(Math.floor(random() * 60)) });
     const max = 1 + Math.floor(random() * 22);
-    assert.deepEqual(pushRecent(recent, next, max), sortRecent([toRecentEvent(next), ...recent], max));
+    const once = pushRecent(recent, next, max);
+    assert.deepEqual(once, sortRecent([toRecentEvent(next), ...recent], max));
+    // Again on its own result (a list it returned is trusted to be in order).
+    const later = event({ id: `e${Math.floor(random() * 40)}`, at: at(Math.floor(random() * 60)) });
+    const max2 = 1 + Math.floor(random() * 22);
+    assert.deepEqual(pushRecent(once, later, max2), sortRecent([toRecentEvent(later), ...once], max2));
   }
 });

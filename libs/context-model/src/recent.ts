@@ -68,18 +68,40 @@ export function pushRecent(
   recent: readonly RecentEvent[],
   e: AcceptedEvent | RecentEvent,
   max: number = RECENT_MAX,
-): RecentEvent[] {
+): readonly RecentEvent[] {
   const item = isAccepted(e) ? toRecentEvent(e) : e;
   // The common case (every fold): the newest event joins a list already in order. The result is the one
-  // sortRecent gives, without its set and its sort.
-  if (max >= 1 && isOrderedBelow(recent, item)) {
+  // sortRecent gives, without its set and its sort. A list this function returned is in order already:
+  // only its head and the ids are read.
+  if (
+    max >= 1 &&
+    (inOrder.has(recent) ? isNewerThanAll(recent, item) : isOrderedBelow(recent, item))
+  ) {
     const n = Math.min(recent.length, max - 1);
     const out = new Array<RecentEvent>(n + 1);
     out[0] = item;
     for (let i = 0; i < n; i++) out[i + 1] = recent[i];
+    inOrder.add(out);
     return out;
   }
-  return sortRecent([item, ...recent], max);
+  const out = sortRecent([item, ...recent], max);
+  inOrder.add(out);
+  return out;
+}
+
+/** Lists pushRecent returned (read-only, as a context holds them): as sortRecent orders them. */
+const inOrder = new WeakSet<readonly RecentEvent[]>();
+
+/** `item` sorts before the head of a list in order, and its id is not in it. */
+function isNewerThanAll(recent: readonly RecentEvent[], item: RecentEvent): boolean {
+  if (recent.length > 0) {
+    const head = recent[0];
+    const ms = instantOf(item);
+    const headMs = instantOf(head);
+    if (!(ms > headMs || (ms === headMs && item.id < head.id))) return false;
+  }
+  for (let i = 0; i < recent.length; i++) if (recent[i].id === item.id) return false;
+  return true;
 }
 
 /**

@@ -268,7 +268,7 @@ export async function simulateWithWorkers(
             ...(checksFile ? ['--budget-checks', checksFile] : []),
             ...(options.out ? ['--out', join(dir, `decisions-${i}.ndjson`)] : []),
           ];
-          return runWorker(args, children).then(() => readShardResults([shardOut]).then((r) => r[0]));
+          return runWorker(args, resources.env, children).then(() => readShardResults([shardOut]).then((r) => r[0]));
         }),
       );
       const merged = mergeShardsOrFail(results);
@@ -301,9 +301,13 @@ export async function simulateWithWorkers(
 }
 
 /** Runs one worker; rejects with its last line of stderr when it fails. */
-function runWorker(args: string[], children: Set<ReturnType<typeof spawn>>): Promise<void> {
+function runWorker(
+  args: string[],
+  env: Record<string, string | undefined>,
+  children: Set<ReturnType<typeof spawn>>,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     children.add(child);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));
