@@ -1,28 +1,31 @@
 /**
- * Simulation benchmark: `nunchi campaigns simulate` end to end — the token-range scan of customer_events,
- * each customer's history before the period, and the replay (context fold, decisions, report) — on a
- * generated month of history.
+ * Simulation benchmark: `nunchi campaigns simulate` end to end — the read (the month index by token range,
+ * then each customer's history: profile, what came before the period, the period's events) and the replay
+ * (context fold, decisions, report) — on a generated month of history.
  *
  *   npm run bench:simulate                    (200,000 events of 5,000 customers; a few minutes on 2 cores)
  *   node dist/bench/simulate.js --quick       (30,000 events of 2,000 customers)
  *   node dist/bench/simulate.js --events N --customers M
+ *   node dist/bench/simulate.js --reuse --workers 2   (keep the history written by an earlier run of the day; and sharded)
  *
  * The history (bench/population.ts, seeded): customers by Zipf–Mandelbrot visit frequency, events of the
- * mix of the whole-system run (half purchases) over the 30 days before yesterday, written as the live path
+ * mix of the whole-system run (half purchases) over the 30 days before today (UTC), written as the live path
  * would have written them (ContextRepository.historyWrites) into a keyspace of its own
- * (NUNCHI_BENCH_KEYSPACE, default nunchi_bench_simulate, dropped first). Customers have no profile (rules
- * see defaults). Campaigns: the three examples and 50 store × category promotions with caps, budgets and a
- * 10 % holdout, stored as versions applied before the month began, so that `--with-live` finds them live.
- * Measured: `simulate bundang-dad-beer --with-live` over the month, by phase, events/s.
+ * (NUNCHI_BENCH_KEYSPACE, default nunchi_bench_simulate, dropped first; `--reuse` keeps the history of an
+ * earlier run of the same size and day). Customers have profiles (age, gender, region, credit tier).
+ * Campaigns: the three examples and 50 store × category promotions with caps, budgets and a 10 % holdout, stored as versions applied before the month began, so that `--with-live` finds them live.
+ * Measured: `simulate bundang-dad-beer --with-live` over the month: the read from Cassandra and the in-memory
+ * replay apart, events/s (wall-clock, and of CPU for the replay); with --workers N also sharded, and checked
+ * to give the same offers.
  */
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { ContextRepository, writeBatched, type BulkWrite } from '@nunchi/cassandra';
+import { ContextRepository, CustomerRepository, writeBatched, type BulkWrite } from '@nunchi/cassandra';
 import { projectPath } from '@nunchi/config';
-import { parseCampaign } from '@nunchi/rules';
+import { parseCampaign, type SimulationReport } from '@nunchi/rules';
 import { Resources } from '../apps/cli/src/resources.js';
-import { formatTimings, simulateCampaign } from '../apps/cli/src/commands/simulate.js';
+import { formatTimings, simulateCampaign, simulateWithWorkers } from '../apps/cli/src/commands/simulate.js';
 import { customers, EventFactory, EXAMPLE_CAMPAIGNS, storePromotions, VisitFrequency } from './population.js';
 import { benchConfig, benchKeyspace, dropBenchKeyspace, prng } from './support.js';
 
@@ -31,6 +34,10 @@ const DAY_MS = 86_400_000;
 export interface SimulateBenchOptions {
   /** events of history @default 200_000 */
   events?: number;
+  /** keep the history of an earlier run of the same size and day instead of writing it again */
+  reuse?: boolean;
+  /** also run it sharded over this many worker processes (`--workers`), and compare the reports */
+  workers?: number;
   /** customers sharing them @default 5_000 */
   customers?: number;
   log?: (line: string) => void;
@@ -47,52 +54,90 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
   const config = benchConfig(env);
   const timeZone = config.domain.timeZone;
   let cql = await benchKeyspace(config);
-  await dropBenchKeyspace(cql, config);
-  await cql.shutdown();
-  cql = await benchKeyspace(config);
+  const seed = 20261202;
+  // The month ends at the start of today (UTC): the same history for every run of a day (--reuse).
+  const toMs = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  const fromMs = toMs - 30 * DAY_MS;
+  const appliedAt = new Date(fromMs - DAY_MS);
+  const label = `bench ${total}/${count} profiles`;
+  const definitions = campaigns();
   try {
-    const seed = 20261202;
-    const people = customers(count, seed);
-    const frequency = new VisitFrequency(count, seed, { q: count / 50 });
-    const factory = new EventFactory(people, frequency, seed, 'sim');
-    const toMs = Date.now() - DAY_MS;
-    const fromMs = toMs - 30 * DAY_MS;
-    const repo = new ContextRepository(cql, config.domain.eventTtlDays * 86_400);
-    const rnd = prng(seed);
-    const started = performance.now();
-    let written = 0;
-    for (let i = 0; i < people.length; i += 1_000) {
-      const groups: BulkWrite[][] = [];
-      people.slice(i, i + 1_000).forEach((customer, k) => {
-        const n = Math.floor(frequency.weight(i + k) * (total / count) + rnd());
-        if (!n) return;
-        written += n;
-        const writes = repo.historyWrites(factory.history(customer, n, fromMs, toMs), timeZone);
-        for (let w = 0; w < writes.length; w += 40) groups.push(writes.slice(w, w + 40));
-      });
-      const failed = await writeBatched(cql, groups, { groupsPerBatch: 1, concurrency: 32 });
-      if (failed.length)
-        throw new Error(`history: ${failed.length} batches failed: ${failed[0].error.message}`);
+    const stored = options.reuse
+      ? (
+          await cql.execute(
+            'SELECT applied_at, applied_by FROM campaigns WHERE campaign_id = ? AND version = 1',
+            [definitions[0].id],
+            { prepare: true },
+          )
+        ).first()
+      : null;
+    if (stored?.['applied_by'] === label && (stored['applied_at'] as Date).getTime() === appliedAt.getTime()) {
+      log(`history: reusing the ${label.slice(6)} (events/customers) of ${config.cassandra.keyspace}`);
+    } else {
+      await writeHistory();
     }
-    log(
-      `history: ${written} events of ${count} customers written in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-    );
 
-    const definitions = campaigns();
-    const appliedAt = new Date(fromMs - DAY_MS);
-    for (const d of definitions) {
-      await cql.execute(
-        'INSERT INTO campaigns (campaign_id, version, state, definition, applied_at, applied_by) VALUES (?, 1, ?, ?, ?, ?)',
-        [d.id, 'active', JSON.stringify(d), appliedAt, 'bench'],
-        { prepare: true },
+    async function writeHistory(): Promise<void> {
+      await dropBenchKeyspace(cql, config);
+      await cql.shutdown();
+      cql = await benchKeyspace(config);
+      const people = customers(count, seed);
+      const frequency = new VisitFrequency(count, seed, { q: count / 50 });
+      const factory = new EventFactory(people, frequency, seed, 'sim');
+      const repo = new ContextRepository(cql, config.domain.eventTtlDays * 86_400);
+      const rnd = prng(seed);
+      const started = performance.now();
+      let written = 0;
+      for (let i = 0; i < people.length; i += 1_000) {
+        const groups: BulkWrite[][] = [];
+        people.slice(i, i + 1_000).forEach((customer, k) => {
+          const n = Math.floor(frequency.weight(i + k) * (total / count) + rnd());
+          if (!n) return;
+          written += n;
+          const writes = repo.historyWrites(factory.history(customer, n, fromMs, toMs), timeZone);
+          for (let w = 0; w < writes.length; w += 40) groups.push(writes.slice(w, w + 40));
+        });
+        const failed = await writeBatched(cql, groups, { groupsPerBatch: 1, concurrency: 32 });
+        if (failed.length)
+          throw new Error(`history: ${failed.length} batches failed: ${failed[0].error.message}`);
+      }
+      // Profiles, so that audiences on age, region and credit tier hold for some and read ctx (as live).
+      const profiles = new CustomerRepository(cql);
+      const at = new Date(fromMs - DAY_MS);
+      for (let i = 0; i < people.length; i += 64)
+        await Promise.all(
+          people.slice(i, i + 64).map((p) =>
+            profiles.upsert(
+              {
+                id: p.id,
+                age: p.age,
+                gender: p.gender,
+                region: p.region,
+                creditTier: p.creditTier,
+                marketingConsent: p.marketingConsent,
+                attributes: p.attributes,
+              },
+              at,
+            ),
+          ),
+        );
+      log(
+        `history: ${written} events of ${count} customers (with profiles) written in ${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
-      await cql.execute(
-        'INSERT INTO campaign_index (bucket, campaign_id, latest_version, state, updated_at) VALUES (0, ?, 1, ?, ?)',
-        [d.id, 'active', appliedAt],
-        { prepare: true },
-      );
+      for (const d of definitions) {
+        await cql.execute(
+          'INSERT INTO campaigns (campaign_id, version, state, definition, applied_at, applied_by) VALUES (?, 1, ?, ?, ?, ?)',
+          [d.id, 'active', JSON.stringify(d), appliedAt, label],
+          { prepare: true },
+        );
+        await cql.execute(
+          'INSERT INTO campaign_index (bucket, campaign_id, latest_version, state, updated_at) VALUES (0, ?, 1, ?, ?)',
+          [d.id, 'active', appliedAt],
+          { prepare: true },
+        );
+      }
+      log(`campaigns: ${definitions.length} stored as applied on ${appliedAt.toISOString()}`);
     }
-    log(`campaigns: ${definitions.length} stored as applied on ${appliedAt.toISOString()}`);
 
     const resources = new Resources({ ...env, CASSANDRA_KEYSPACE: config.cassandra.keyspace });
     try {
@@ -104,27 +149,62 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
       });
       log(formatTimings(result.timings));
       const t = result.timings;
-      const seconds = (t.scanMs + t.customersMs + t.replayMs) / 1000;
+      const seconds = (t.readMs + t.replayMs) / 1000;
       const figures = {
         events: t.events,
         customers: count,
         campaigns: definitions.length,
         seconds: Math.round(seconds * 10) / 10,
         eventsPerSecond: Math.round(t.events / seconds),
+        readSeconds: Math.round(t.readMs / 100) / 10,
+        readEventsPerSecond: Math.round(t.events / (t.readMs / 1000)),
+        replaySeconds: Math.round(t.replayMs / 100) / 10,
         replayEventsPerSecond: Math.round(t.events / (t.replayMs / 1000)),
-        scanSeconds: Math.round(t.scanMs / 100) / 10,
-        customersSeconds: Math.round(t.customersMs / 100) / 10,
+        replayCpuEventsPerSecond: Math.round(t.events / (t.replayCpuMs / 1000)),
         decisions: result.report.events.decisions,
         outcomes: result.report.outcomes,
       };
-      log(JSON.stringify(figures));
-      return figures;
+      let shardedFigures: { workers: number; seconds: number; eventsPerSecond: number; rounds: number } | undefined;
+      if (options.workers) {
+        const run = await simulateWithWorkers(resources, 'bundang-dad-beer', {
+          workers: options.workers,
+          from: new Date(fromMs).toISOString(),
+          to: new Date(toMs).toISOString(),
+          withLive: true,
+        });
+        const one = canonical(result.report);
+        const sharded = canonical(run.report);
+        if (sharded !== one)
+          throw new Error(`--workers ${options.workers} gave another report than one process:\n${sharded}\n${one}`);
+        shardedFigures = {
+          workers: run.workers,
+          seconds: Math.round(run.seconds * 10) / 10,
+          eventsPerSecond: Math.round(t.events / run.seconds),
+          rounds: run.rounds,
+        };
+        log(
+          `${options.workers} worker processes: ${t.events} events in ${shardedFigures.seconds} s (${shardedFigures.eventsPerSecond} events/s, read and replay, process start-up included), ${run.rounds} round(s), the same report as one process`,
+        );
+      }
+      log(JSON.stringify({ ...figures, ...(shardedFigures ? { sharded: shardedFigures } : {}) }));
+      return { ...figures, sharded: shardedFigures };
     } finally {
       await resources.close();
     }
   } finally {
     await cql.shutdown();
   }
+}
+
+/** A report as compared across shard counts: keys in order, money to the cent, without the explained sample. */
+function canonical(report: SimulationReport): string {
+  return JSON.stringify({ ...report, sample: report.sample.map((s) => s.eventId) }, (key, value: unknown) => {
+    if (typeof value === 'number' && ['value', 'cost', 'valueLost', 'totalCost'].includes(key))
+      return Math.round(value * 100) / 100;
+    if (value && typeof value === 'object' && !Array.isArray(value))
+      return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return value;
+  });
 }
 
 /** The three examples and store × category promotions (as bench/system.ts applies them). */
@@ -148,6 +228,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = args.includes('--quick');
   await runSimulateBench({
     events: value('--events') ?? (quick ? 30_000 : undefined),
+    reuse: args.includes('--reuse'),
+    workers: value('--workers'),
     customers: value('--customers') ?? (quick ? 2_000 : undefined),
   });
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isHeldOut, type DecisionLine } from '@nunchi/rules';
+import { isHeldOut, type DecisionLine, type SimulationReport } from '@nunchi/rules';
 import { prng } from '@nunchi/testing';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
 import { simulateCampaign } from '../apps/cli/src/commands/simulate.js';
@@ -32,6 +32,22 @@ function nunchi(
 }
 
 /**
+ * A report as compared across shard counts: money totals rounded to the cent (shards add their sums in
+ * another order), objects with their keys in order.
+ */
+function normalised(r: SimulationReport): unknown {
+  const cents = (x: number) => Math.round(x * 100) / 100;
+  return JSON.parse(
+    JSON.stringify(r, (key, value: unknown) => {
+      if (typeof value === 'number' && ['value', 'cost', 'valueLost', 'totalCost'].includes(key)) return cents(value);
+      if (value && typeof value === 'object' && !Array.isArray(value))
+        return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return value;
+    }),
+  );
+}
+
+/**
  * Simulation on history reproduces live (issue 10, item 3): a campaign with a per-day cap, a small budget
  * and a holdout competes live with two other campaigns over a generated day of repeat purchases; then
  * `campaigns simulate <id> --with-live` over the same period decides every event as live did.
@@ -46,6 +62,8 @@ describe('campaigns simulate: exact on a day that ran live', () => {
   const rival = `t${run}-rival`;
   const big = `t${run}-big`;
   const dir = mkdtempSync(join(tmpdir(), 'nunchi-simulate-'));
+  /** the live day, set by the first test: [from, to] as ISO instants */
+  let day: [string, string] | undefined;
 
   before(async () => {
     h = await startHarness(env);
@@ -130,9 +148,10 @@ describe('campaigns simulate: exact on a day that ran live', () => {
     );
 
     const out = join(dir, 'decisions.ndjson');
+    day = [new Date(fromMs).toISOString(), new Date(Date.now() + 1_000).toISOString()];
     const { report, written } = await simulateCampaign(h.resources, main, {
-      from: new Date(fromMs).toISOString(),
-      to: new Date(Date.now() + 1_000).toISOString(),
+      from: day[0],
+      to: day[1],
       withLive: true,
       out,
     });
@@ -185,6 +204,118 @@ describe('campaigns simulate: exact on a day that ran live', () => {
     );
     assert.equal(budgetAfter.first()?.['offers_used'], budgetBefore.first()?.['offers_used']);
     assert.equal(budgetAfter.first()?.['offers_used'], 6);
+  });
+
+  it('three worker processes give the report of one, budgets merged exactly (--workers, and --shard + merge)', async () => {
+    assert.ok(day, 'the live day ran');
+    const cliEnv = {
+      ...env,
+      CASSANDRA_KEYSPACE: h.config.cassandra.keyspace,
+      NATS_URL: process.env['NATS_URL'] ?? '',
+    };
+    const period = ['--from', day[0], '--to', day[1], '--with-live'];
+    const one = await nunchi(['campaigns', 'simulate', main, ...period, '--json'], cliEnv);
+    assert.equal(one.code, 0, one.stderr);
+    const single = JSON.parse(one.stdout) as SimulationReport;
+    assert.equal(single.offers.offers, 6, 'the budget binds: the shards must agree on who got its six offers');
+    assert.ok(single.budget.refused > 0);
+
+    const three = await nunchi(['campaigns', 'simulate', main, ...period, '--json', '--workers', '3'], cliEnv);
+    assert.equal(three.code, 0, three.stderr);
+    assert.deepEqual(normalised(JSON.parse(three.stdout) as SimulationReport), normalised(single));
+    assert.match(three.stderr, /round 1: 3 workers/);
+    assert.match(three.stderr, /exact/);
+
+    // As a Kubernetes Indexed Job runs it: each shard on its own, merged from files, rounds until exact.
+    const files = [0, 1, 2].map((i) => join(dir, `shard-${i}.json`));
+    const checks = join(dir, 'checks.json');
+    let merged: Awaited<ReturnType<typeof nunchi>> | undefined;
+    for (let round = 1; round <= 10; round++) {
+      for (let i = 0; i < 3; i++) {
+        const shard = await nunchi(
+          [
+            'campaigns', 'simulate', main, ...period, '--shard', `${i}/3`, '--shard-out', files[i],
+            ...(round > 1 ? ['--budget-checks', checks] : []),
+          ],
+          cliEnv,
+        );
+        assert.equal(shard.code, 0, shard.stderr);
+      }
+      merged = await nunchi(['campaigns', 'merge', ...files, '--next', checks, '--json'], cliEnv);
+      if (merged.code !== 4) break;
+      assert.match(merged.stderr, /run every shard again with --budget-checks/);
+    }
+    assert.equal(merged?.code, 0, merged?.stderr);
+    assert.deepEqual(normalised(JSON.parse(merged.stdout) as SimulationReport), normalised(single));
+
+    // Shards that do not belong together: a one-line error.
+    const wrong = await nunchi(['campaigns', 'merge', files[0], files[0]], cliEnv);
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /^shard 0\/3 is given twice/);
+    const bad = await nunchi(['campaigns', 'simulate', main, '--shard', '3/3'], cliEnv);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--shard must be i\/N with 0 <= i < N/);
+  });
+
+  it('compare: two campaigns on the same history, side by side, each as simulate reports it', async () => {
+    assert.ok(day, 'the live day ran');
+    const cliEnv = {
+      ...env,
+      CASSANDRA_KEYSPACE: h.config.cassandra.keyspace,
+      NATS_URL: process.env['NATS_URL'] ?? '',
+    };
+    const period = ['--from', day[0], '--to', day[1]];
+    // main as a file with a bigger budget, against main as it ran: the budget is what differs.
+    const file = campaignFile({
+        id: main,
+        trigger: { types: ['purchase'], channels: ['pos'], stores: [shop] },
+        priority: 2,
+        holdoutPercent: 20,
+        caps: { perCustomerPerDay: 2 },
+        budget: { maxOffers: 1000 },
+        offers: [
+          { id: 'big', title: 'Big', value: 3000, when: 'event.amount >= 20000' },
+          { id: 'small', title: 'Small', value: 1000 },
+        ],
+    });
+    const compared = await nunchi(['campaigns', 'compare', `${main}@1`, file, ...period, '--json'], cliEnv);
+    assert.equal(compared.code, 0, compared.stderr);
+    const result = JSON.parse(compared.stdout) as {
+      a: SimulationReport;
+      b: SimulationReport;
+      overlap: { eventsOfferedByBoth: number; eventsOfferedByAOnly: number; eventsOfferedByBOnly: number; customersOfferedByBoth: number };
+    };
+    for (const [target, report] of [[`${main}@1`, result.a], [file, result.b]] as const) {
+      const alone = await nunchi(['campaigns', 'simulate', target, ...period, '--json'], cliEnv);
+      assert.equal(alone.code, 0, alone.stderr);
+      assert.deepEqual(normalised(report), normalised(JSON.parse(alone.stdout) as SimulationReport), target);
+    }
+    assert.equal(result.a.offers.offers, 6, 'as it ran: the budget of six');
+    assert.ok(result.b.offers.offers > 6, 'the bigger budget offers more');
+    assert.equal(result.b.budget.refused, 0);
+    const o = result.overlap;
+    assert.equal(o.eventsOfferedByBoth + o.eventsOfferedByAOnly, result.a.offers.offers);
+    assert.equal(o.eventsOfferedByBoth + o.eventsOfferedByBOnly, result.b.offers.offers);
+    assert.ok(o.eventsOfferedByBOnly > 0 && o.customersOfferedByBoth > 0, JSON.stringify(o));
+
+    const text = await nunchi(['campaigns', 'compare', `${main}@1`, file, ...period], cliEnv);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`^offers +6 +${result.b.offers.offers}$`, 'm'));
+    assert.match(text.stdout, /^budget runs out on +\d{4}-\d{2}-\d{2} +-$/m);
+    assert.match(text.stdout, /^overlap: \d+ events offered by both/m);
+
+    for (const [args, message] of [
+      [[`${main}@1`, `t${run}-unknown`], /^no campaign t\w+-unknown/],
+      [[`${main}@1`, `${main}@99`], /^campaign \S+ has no version 99/],
+      [[`${main}@1`, file, '--from', '2026-11-02', '--to', '2026-11-01'], /^empty date range/],
+    ] as const) {
+      const result = await nunchi(['campaigns', 'compare', ...args], cliEnv);
+      assert.equal(result.code, 1, `${args.join(' ')}: exit code`);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split('\n').length, 1, `one line: ${result.stderr}`);
+    }
+    const one = await nunchi(['campaigns', 'compare', `${main}@1`], cliEnv);
+    assert.equal(one.code, 2, 'a missing campaign is a usage error');
   });
 
   it('bad input: a one-line error and a non-zero exit', async () => {

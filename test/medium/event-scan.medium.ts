@@ -1,7 +1,7 @@
 /**
- * The reads of simulation on history against the real Cassandra: ContextRepository.scanEvents walks every
- * token range of customer_events (no event of the period missed, none outside it returned), and
- * historyBefore returns only what was stored before a day.
+ * The reads of simulation on history against the real Cassandra: the shards of the ring (token ranges of
+ * the month index) hold every customer exactly once; simulationHistory returns the period's events and
+ * only what was stored before its first day.
  */
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
@@ -59,29 +59,45 @@ describe('event history reads for simulation', () => {
     await client?.shutdown();
   });
 
-  it('scanEvents returns exactly the events of the months and the window, over every token range', async () => {
-    let ranges = 0;
-    const events = await repo.scanEvents([`${year}-03`], at('03-12', 0), at('03-25', 0), (done, total) => {
-      ranges = total;
-      assert.ok(done <= total);
-    });
-    const mine = events.filter((e) => e.id.startsWith(run));
-    assert.equal(mine.length, customers.length * 2);
-    assert.deepEqual(new Set(mine.map((e) => e.id.split('-').pop())), new Set(['1', '2']));
-    assert.equal(
-      new Set(mine.map((e) => e.customerId)).size,
-      customers.length,
-      'every customer, whatever its token',
-    );
-    assert.ok(ranges >= 1);
+  it('the shards of the ring hold every customer exactly once, with its month buckets newest first', async () => {
+    const mine = (m: Map<string, string[]>) => [...m].filter(([id]) => id.startsWith(run));
+    const whole = mine(await repo.customersInRanges(repo.shardRanges(0, 1)));
+    assert.equal(whole.length, customers.length);
+    for (const [, months] of whole) assert.deepEqual(months, [`${year}-04`, `${year}-03`]);
+    const parts = [];
+    for (let i = 0; i < 3; i++) {
+      let ranges = 0;
+      const part = mine(
+        await repo.customersInRanges(repo.shardRanges(i, 3), (done, total) => {
+          ranges = total;
+          assert.ok(done <= total);
+        }),
+      );
+      assert.ok(ranges >= 1);
+      assert.ok(part.length > 0, `shard ${i} of 3 has customers`);
+      parts.push(...part.map(([id]) => id));
+    }
+    assert.equal(parts.length, customers.length, 'no customer in two shards');
+    assert.deepEqual(new Set(parts), new Set(customers));
   });
 
-  it('historyBefore returns the rollups of earlier days and the events that occurred before the day', async () => {
-    const history = await repo.historyBefore(customers[0], `${year}-03-15`, tz);
+  it("simulationHistory returns the period's events, and the rollups and events before its first day", async () => {
+    const c = customers[0];
+    const history = await repo.simulationHistory(
+      c,
+      [`${year}-04`, `${year}-03`],
+      `${year}-03-12`,
+      at('03-25', 0),
+      tz,
+    );
+    assert.deepEqual(
+      history.events.map((e) => e.id).sort(),
+      [`${run}-${c}-1`, `${run}-${c}-2`],
+    );
     assert.deepEqual([...new Set(history.rows.map((r) => r.day))], [`${year}-03-10`]);
     assert.deepEqual(
       history.recent.map((r) => r.id),
-      [`${run}-${customers[0]}-0`],
+      [`${run}-${c}-0`],
     );
   });
 });

@@ -23,7 +23,20 @@ import {
   testCampaign,
 } from './commands/campaigns.js';
 import { parseVersionRef } from '@nunchi/operations';
-import { formatReport, formatTimings, simulateCampaign } from './commands/simulate.js';
+import {
+  compareCampaigns,
+  formatComparison,
+  formatReport,
+  formatTimings,
+  mergeShardsOrFail,
+  othersFromFile,
+  parseShard,
+  readShardResults,
+  simulateCampaign,
+  simulateWithWorkers,
+  writeJsonFile,
+  type BudgetChecksFile,
+} from './commands/simulate.js';
 import { importCustomers } from './commands/customers.js';
 import { eraseCustomer, formatReceipt } from './commands/erase.js';
 import { explainDecision, formatDecisions, listDecisions } from './commands/decisions.js';
@@ -386,20 +399,104 @@ campaigns
   .option('--sample <percent>', 'only this percentage of customers, 1-100 (stable by customer id)', integerOption(1, 100))
   .option('--out <file>', 'one NDJSON line per decision: eventId, customerId, occurredAt, campaignId, campaignVersion, offerId, outcome, reason')
   .option('--json', 'the report as JSON')
+  .option('--workers <n>', 'split the customers in n shards (token ranges of the ring), one worker process each, and merge them exactly', integerOption(1, 64))
+  .option('--shard <i/N>', 'simulate only shard i (0-based) of N: the customers in 1/N of the token ring (a Kubernetes Indexed Job: i = completion index)')
+  .option('--shard-out <file>', 'write this shard\'s result for `nunchi campaigns merge` (JSON) instead of printing a report')
+  .option('--budget-checks <file>', 'a later round of a shard: the other shards\' budget checks, as `nunchi campaigns merge --next` wrote them')
   .addHelpText(
     'after',
-    examples(
+    `${examples(
       'nunchi campaigns simulate campaigns/examples/bundang-dad-beer.yaml --from 2026-11-01 --to 2026-11-30',
       'nunchi campaigns simulate bundang-dad-beer@draft --with-live',
       'nunchi campaigns simulate bundang-dad-beer@2 --with-live --out decisions.ndjson',
+      'nunchi campaigns simulate bundang-dad-beer --from 2026-11-01 --to 2026-11-30 --workers 4',
+      'nunchi campaigns simulate bundang-dad-beer --from 2026-11-01 --to 2026-11-30 --shard 0/4 --shard-out shard-0.json',
+    )}
+Sharding (docs/campaigns.md, "Sharding"): each shard reads and replays only its customers; budgets, shared by
+all customers, are merged exactly — another round runs while a budget ran out and the shards' checks changed.
+With --shard, give --from and --to as instants or days: every shard must simulate the same period.`,
+  )
+  .action(
+    action(
+      async (
+        r,
+        target: string,
+        options: { from?: string; to?: string; withLive?: boolean; sample?: number; out?: string; json?: boolean; workers?: number; shard?: string; shardOut?: string; budgetChecks?: string },
+      ) => {
+        if (options.workers !== undefined && (options.shard || options.shardOut || options.budgetChecks))
+          throw new UsageError('--workers runs the shards itself: not with --shard, --shard-out or --budget-checks');
+        if ((options.budgetChecks || options.shardOut) && !options.shard)
+          throw new UsageError('--shard-out and --budget-checks are for one shard: give --shard i/N');
+        if (options.workers !== undefined) {
+          const result = await simulateWithWorkers(r, target, { ...options, workers: options.workers, log: (line) => process.stderr.write(`${line}\n`) });
+          const written = options.out ? { count: result.written, path: options.out } : undefined;
+          process.stderr.write(`${result.report.events.replayed} events by ${result.workers} workers in ${result.seconds.toFixed(1)} s (${Math.round(result.report.events.replayed / result.seconds)} events/s), ${result.rounds} round(s)\n`);
+          console.log(options.json ? JSON.stringify(result.report, null, 2) : formatReport(result.report, written).join('\n'));
+          return;
+        }
+        const shard = options.shard !== undefined ? parseShard(options.shard) : undefined;
+        const others = options.budgetChecks && shard ? await othersFromFile(options.budgetChecks, shard) : undefined;
+        const result = await simulateCampaign(r, target, { ...options, shard, others, progress: options.shardOut ? undefined : process.stderr });
+        process.stderr.write(`${formatTimings(result.timings)}\n`);
+        if (options.shardOut && shard) {
+          writeJsonFile(options.shardOut, result.shard);
+          console.log(`shard ${shard.index}/${shard.count}: ${result.timings.events} events of ${result.timings.customers} customers, ${result.shard.checks.world.length + result.shard.checks.baseline.length} budget checks; written to ${options.shardOut}`);
+          return;
+        }
+        const written = options.out ? { count: result.written, path: options.out } : undefined;
+        console.log(options.json ? JSON.stringify(result.report, null, 2) : formatReport(result.report, written).join('\n'));
+      },
+    ),
+  );
+campaigns
+  .command('compare <a> <b>')
+  .description('simulate two campaigns on the same history (read once) and print them side by side: reach, offers, value, cost, budget burn, overlap. <a>, <b>: a file, <id> (as it ran), <id>@<version> or <id>@draft')
+  .option('--from <date>', 'YYYY-MM-DD (local day, from its start) or an ISO-8601 instant (default: 30 days before --to)')
+  .option('--to <date>', 'YYYY-MM-DD (local day, inclusive) or an ISO-8601 instant, exclusive (default: now)')
+  .option('--with-live', 'each competes with the campaigns live at each event (not with the other one)')
+  .option('--sample <percent>', 'only this percentage of customers, 1-100 (stable by customer id)', integerOption(1, 100))
+  .option('--json', '{ a, b, overlap, timings } as JSON (a and b: the reports `simulate --json` prints)')
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi campaigns compare bundang-dad-beer campaigns/examples/bundang-dad-beer.yaml --from 2026-11-01 --to 2026-11-30',
+      'nunchi campaigns compare bundang-dad-beer@1 bundang-dad-beer@2 --with-live',
+      'nunchi campaigns compare autumn-wine@draft autumn-wine --json',
     ),
   )
   .action(
-    action(async (r, target: string, options: { from?: string; to?: string; withLive?: boolean; sample?: number; out?: string; json?: boolean }) => {
-      const result = await simulateCampaign(r, target, { ...options, progress: process.stderr });
-      const written = options.out ? { count: result.written, path: options.out } : undefined;
+    action(async (r, a: string, b: string, options: { from?: string; to?: string; withLive?: boolean; sample?: number; json?: boolean }) => {
+      const result = await compareCampaigns(r, [a, b], { ...options, progress: process.stderr });
       process.stderr.write(`${formatTimings(result.timings)}\n`);
-      console.log(options.json ? JSON.stringify(result.report, null, 2) : formatReport(result.report, written).join('\n'));
+      console.log(options.json ? JSON.stringify(result, null, 2) : formatComparison(result, [a, b]).join('\n'));
+    }),
+  );
+campaigns
+  .command('merge <files...>')
+  .description('merge the results of the shards of one simulation (--shard i/N --shard-out FILE, one file per shard) into one report, exactly')
+  .option('--next <file>', 'when the shards must run again (a budget ran out and their checks changed): write the next round\'s budget checks here')
+  .option('--json', 'the report as JSON')
+  .addHelpText(
+    'after',
+    `${examples(
+      'nunchi campaigns merge shard-0.json shard-1.json shard-2.json shard-3.json --next checks.json',
+      'nunchi campaigns merge results/shard-*.json --json',
+    )}
+Exit code 4 when another round is needed: run every shard again with --budget-checks <next file>, then merge
+again (docs/campaigns.md, "Sharding"; k8s/components/simulation-job).`,
+  )
+  .action(
+    action(async (_r, files: string[], options: { next?: string; json?: boolean }) => {
+      const merged = mergeShardsOrFail(await readShardResults(files));
+      if (!merged.exact) {
+        if (!options.next)
+          throw new Error('not exact yet: a budget ran out and the shards\' budget checks changed; merge with --next FILE, then run every shard again with --budget-checks FILE');
+        writeJsonFile(options.next, { count: files.length, others: merged.next! } satisfies BudgetChecksFile);
+        process.stderr.write(`not exact yet: run every shard again with --budget-checks ${options.next}, then merge again\n`);
+        process.exitCode = EXIT_CODES.again;
+        return;
+      }
+      console.log(options.json ? JSON.stringify(merged.report, null, 2) : formatReport(merged.report).join('\n'));
     }),
   );
 for (const [verb, state, note] of [

@@ -15,6 +15,8 @@ export const EXIT_CODES = {
   usage: 2,
   /** done, but some input was rejected (lines of an import or events file, DLQ entries on replay) */
   rejected: 3,
+  /** not finished: run again (campaigns merge: the shards need another round with the checks written) */
+  again: 4,
 } as const;
 
 export const EXIT_CODES_HELP = `
@@ -22,7 +24,8 @@ Exit codes:
   0  ok
   1  failure (bad file, unknown id, unreachable NATS or Cassandra, ...)
   2  usage error (unknown command or option, missing or malformed value; nothing was done)
-  3  done, but some input was rejected (customers import, events send, dlq replay)`;
+  3  done, but some input was rejected (customers import, events send, dlq replay)
+  4  not finished: run again (campaigns merge: another round of the shards, with --budget-checks)`;
 
 /**
  * A whole number within [min, max], for commander's option parser: `--limit abc`, `--limit 1.5` and

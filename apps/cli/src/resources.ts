@@ -8,7 +8,10 @@ export class Resources {
   private nats?: Promise<MessagingSession>;
   private cql?: Promise<CqlClient>;
 
-  constructor(env: Record<string, string | undefined> = process.env) {
+  constructor(
+    /** the environment the configuration came from (worker processes get the same) */
+    readonly env: Record<string, string | undefined> = process.env,
+  ) {
     this.config = loadConfig('cli', { OTEL_TRACES_EXPORTER: 'none', ...env });
   }
 

@@ -15,7 +15,7 @@ import type { AcceptedEvent, CustomerProfile, RecentEvent } from '@nunchi/contra
 import { rollupDay, rollupEvents, type DailyRollup } from './daily-rollup.js';
 import { dayFromIndex, parseDayIndex } from './day-index.js';
 import { localDayIndex } from './local-day.js';
-import { mergeRows, pruneRows } from './merge-rows.js';
+import { mergeRows, replaceDayAndPrune } from './merge-rows.js';
 import { pushRecent } from './recent.js';
 
 /** local days kept open by default: today and yesterday (late-evening events processed after midnight) */
@@ -84,7 +84,7 @@ export function openContext(input: {
 }): CustomerContext {
   const openEvents = uniqueOpen(input.openEvents, input.openFrom, input.timeZone);
   const closedRows = input.rows.filter((r) => parseDayIndex(r.day) < input.openFrom);
-  let recent: RecentEvent[] = [...input.recent];
+  let recent: readonly RecentEvent[] = [...input.recent];
   for (const e of openEvents) recent = pushRecent(recent, e);
   return {
     profile: input.profile,
@@ -160,7 +160,7 @@ function duplicate(
 /** Rows with one day replaced, pruned to the horizon at nowMs. */
 function withDay(rows: readonly DailyRollup[], dayRows: readonly DailyRollup[], options: FoldOptions) {
   const today = dayFromIndex(localDayIndex(options.nowMs, options.timeZone));
-  return pruneRows(mergeRows(rows, dayRows), today);
+  return replaceDayAndPrune(rows, dayRows, today);
 }
 
 function applied(

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compareRows, rollupDay, rollupEvents, type DailyRollup } from './daily-rollup.js';
 import { event, purchase } from './fixtures.js';
-import { mergeRows, pruneRows } from './merge-rows.js';
+import { dayFromIndex, dayIndex } from './day-index.js';
+import { mergeRows, pruneRows, replaceDayAndPrune } from './merge-rows.js';
 
 const TZ = 'Asia/Seoul';
 
@@ -124,4 +125,26 @@ void test('mergeRows gives the sorted result whether or not the existing rows we
     pruneRows(sorted, '2026-11-25', 2).map((r) => r.day),
     ['2026-11-25', '2026-11-24', '2026-11-24'],
   );
+});
+
+void test('replaceDayAndPrune gives what pruneRows(mergeRows(…)) gives, in order or not, pruned or not', () => {
+  let seed = 11;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const dayOf = (n: number) => dayFromIndex(dayIndex('2026-11-24') - n);
+  const row = (day: string, dim: string): DailyRollup => ({ day, dim, spend: 1, purchases: 1, visits: 0, items: 1, events: 1 });
+  for (let run = 0; run < 1_000; run++) {
+    const days = [...new Set(Array.from({ length: Math.floor(random() * 12) }, () => Math.floor(random() * 400)))];
+    let rows = days.flatMap((d) => ['all', 'channel:pos', 'store:s1'].slice(0, 1 + Math.floor(random() * 3)).map((dim) => row(dayOf(d), dim)));
+    rows = random() < 0.8 ? mergeRows([], rows) : rows.reverse();
+    const replaced = dayOf(Math.floor(random() * 10));
+    const replacement = ['all', 'category:beer'].slice(0, Math.floor(random() * 3)).map((dim) => row(replaced, dim));
+    const today = dayOf(-Math.floor(random() * 3));
+    const once = replaceDayAndPrune(rows, replacement, today);
+    assert.deepEqual(once, pruneRows(mergeRows(rows, replacement), today));
+    // Again on its own result (trusted to be in order: only the rows down to the replaced day are read).
+    const again = dayOf(Math.floor(random() * 10));
+    const more = [row(again, 'all'), row(again, 'store:s2')];
+    const later = dayOf(-Math.floor(random() * 3));
+    assert.deepEqual(replaceDayAndPrune(once, more, later), pruneRows(mergeRows([...once], more), later));
+  }
 });

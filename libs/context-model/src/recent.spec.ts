@@ -31,7 +31,7 @@ void test('toRecentEvent keeps the short form; amount for purchases only', () =>
 });
 
 void test('pushRecent: newest first, ids deduped, capped', () => {
-  let recent: RecentEvent[] = [];
+  let recent: readonly RecentEvent[] = [];
   const at = (i: number) => new Date(Date.UTC(2026, 10, 24, 0, i)).toISOString();
   // arrive out of order
   for (const i of [5, 1, 9, 3, 7, 2, 8, 0, 6, 4])
@@ -64,4 +64,26 @@ void test('equal instants order by id; instants compare across UTC offsets, not 
     ['c', 'a', 'b'],
   );
   assert.deepEqual(sortRecent(recent, 0), []);
+});
+
+void test('pushRecent gives what sortRecent gives, whatever the list (its fast path for a newer event included)', () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const at = (minute: number) => `2026-11-24T10:${String(minute).padStart(2, '0')}:00+09:00`;
+  for (let run = 0; run < 2_000; run++) {
+    // Lists in order, out of order, with repeated ids and equal instants; events newer, older or equal.
+    const size = Math.floor(random() * 24);
+    let recent: RecentEvent[] = Array.from({ length: size }, () =>
+      toRecentEvent(event({ id: `e${Math.floor(random() * 30)}`, at: at(Math.floor(random() * 50)) })),
+    );
+    if (random() < 0.7) recent = sortRecent(recent, 20);
+    const next = event({ id: `e${Math.floor(random() * 40)}`, at: at(Math.floor(random() * 60)) });
+    const max = 1 + Math.floor(random() * 22);
+    const once = pushRecent(recent, next, max);
+    assert.deepEqual(once, sortRecent([toRecentEvent(next), ...recent], max));
+    // Again on its own result (a list it returned is trusted to be in order).
+    const later = event({ id: `e${Math.floor(random() * 40)}`, at: at(Math.floor(random() * 60)) });
+    const max2 = 1 + Math.floor(random() * 22);
+    assert.deepEqual(pushRecent(once, later, max2), sortRecent([toRecentEvent(later), ...once], max2));
+  }
 });

@@ -68,7 +68,57 @@ export function pushRecent(
   recent: readonly RecentEvent[],
   e: AcceptedEvent | RecentEvent,
   max: number = RECENT_MAX,
-): RecentEvent[] {
+): readonly RecentEvent[] {
   const item = isAccepted(e) ? toRecentEvent(e) : e;
-  return sortRecent([item, ...recent], max);
+  // The common case (every fold): the newest event joins a list already in order. The result is the one
+  // sortRecent gives, without its set and its sort. A list this function returned is in order already:
+  // only its head and the ids are read.
+  if (
+    max >= 1 &&
+    (inOrder.has(recent) ? isNewerThanAll(recent, item) : isOrderedBelow(recent, item))
+  ) {
+    const n = Math.min(recent.length, max - 1);
+    const out = new Array<RecentEvent>(n + 1);
+    out[0] = item;
+    for (let i = 0; i < n; i++) out[i + 1] = recent[i];
+    inOrder.add(out);
+    return out;
+  }
+  const out = sortRecent([item, ...recent], max);
+  inOrder.add(out);
+  return out;
+}
+
+/** Lists pushRecent returned (read-only, as a context holds them): as sortRecent orders them. */
+const inOrder = new WeakSet<readonly RecentEvent[]>();
+
+/** `item` sorts before the head of a list in order, and its id is not in it. */
+function isNewerThanAll(recent: readonly RecentEvent[], item: RecentEvent): boolean {
+  if (recent.length > 0) {
+    const head = recent[0];
+    const ms = instantOf(item);
+    const headMs = instantOf(head);
+    if (!(ms > headMs || (ms === headMs && item.id < head.id))) return false;
+  }
+  for (let i = 0; i < recent.length; i++) if (recent[i].id === item.id) return false;
+  return true;
+}
+
+/**
+ * Whether `recent` is what sortRecent returns (newest first, ties by id, no repeated id) and `item` sorts
+ * strictly before all of it with an id of its own. Linear in a list of at most RECENT_MAX.
+ */
+function isOrderedBelow(recent: readonly RecentEvent[], item: RecentEvent): boolean {
+  let prevMs = instantOf(item);
+  let prevId = item.id;
+  for (let i = 0; i < recent.length; i++) {
+    const e = recent[i];
+    const ms = instantOf(e);
+    if (!(ms < prevMs || (ms === prevMs && e.id > prevId))) return false;
+    if (e.id === item.id) return false;
+    for (let k = 0; k < i; k++) if (recent[k].id === e.id) return false;
+    prevMs = ms;
+    prevId = e.id;
+  }
+  return true;
 }

@@ -299,7 +299,7 @@ void test('the hot tier (per event: recompute that day, merge, push recent), in 
     const arrivals = shuffle([...events, ...events.filter(() => rnd() < 0.2)], rnd);
     const stored: AcceptedEvent[] = []; // customer_events
     let rows: DailyRollup[] = []; // customer_days / hot tier
-    let recent: RecentEvent[] = [];
+    let recent: readonly RecentEvent[] = [];
     for (const e of arrivals) {
       stored.push(e);
       rows = mergeRows(rows, rollupDay(stored, localDay(e.occurredAtMs, tz), tz));

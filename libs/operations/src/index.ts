@@ -10,3 +10,4 @@ export * from './campaigns/simulate-campaign.usecase.js';
 export * from './analytics/campaign-results.js';
 export * from './analytics/campaign-settings.js';
 export * from './analytics/local-time.js';
+export * from './campaigns/simulation-shards.js';

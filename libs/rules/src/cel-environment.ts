@@ -270,14 +270,11 @@ export class CelCustomer {
   }
 }
 
-/** `ctx`: the context snapshot; each part is converted on first use only. */
+/**
+ * `ctx`: the context snapshot; each part is read and converted on first use only (simulation hands in a
+ * snapshot built when first read: an evaluation that never reads ctx never builds it).
+ */
 export class CelContext {
-  readonly customerId: string;
-  readonly asOf: string;
-  readonly daysSinceLastVisit: number;
-  readonly daysSinceLastPurchase: number;
-  readonly favouriteStore: string;
-  readonly favouriteCategory: string;
   #src: ContextSnapshot;
   #all: CelWindows | undefined;
   #thisStore: CelWindows | undefined;
@@ -290,14 +287,26 @@ export class CelContext {
 
   constructor(c: ContextSnapshot) {
     this.#src = c;
-    this.customerId = c.customerId;
-    this.asOf = c.asOf;
-    this.daysSinceLastVisit = c.daysSinceLastVisit ?? -1;
-    this.daysSinceLastPurchase = c.daysSinceLastPurchase ?? -1;
-    this.favouriteStore = c.favouriteStore ?? '';
-    this.favouriteCategory = c.favouriteCategory ?? '';
   }
 
+  get customerId(): string {
+    return this.#src.customerId;
+  }
+  get asOf(): string {
+    return this.#src.asOf;
+  }
+  get daysSinceLastVisit(): number {
+    return this.#src.daysSinceLastVisit ?? -1;
+  }
+  get daysSinceLastPurchase(): number {
+    return this.#src.daysSinceLastPurchase ?? -1;
+  }
+  get favouriteStore(): string {
+    return this.#src.favouriteStore ?? '';
+  }
+  get favouriteCategory(): string {
+    return this.#src.favouriteCategory ?? '';
+  }
   get all(): CelWindows {
     return (this.#all ??= windowsOf(this.#src.all));
   }

@@ -40,7 +40,11 @@ export {
   SetsOverTime,
   Simulation,
   alwaysActive,
+  compareEvents,
+  compareReplayOrder,
   localHour,
+  replayOrderOf,
+  type BudgetCheck,
   type CampaignTimeline,
   type CustomerBase,
   type DraftFate,
@@ -48,8 +52,20 @@ export {
   type SimulatedDecision,
   type SimulatedOutcome,
   type SimulationOptions,
+  type ReplayOrder,
   type VersionFrom,
 } from './simulate.js';
+export {
+  NO_OTHERS,
+  anyRefused,
+  checkShardSet,
+  mergeReports,
+  othersOf,
+  type MergedSimulation,
+  type OthersChecks,
+  type ShardResult,
+  type WorldChecks,
+} from './simulation-merge.js';
 export {
   SimulationReportBuilder,
   decisionLine,
@@ -59,5 +75,6 @@ export {
   type OfferTotals,
   type Overlap,
   type ReportOptions,
+  type SampledDecision,
   type SimulationReport,
 } from './simulation-report.js';

@@ -20,6 +20,7 @@ import {
   zoneOffsetMs,
   type CustomerContext,
   type DailyRollup,
+  type SnapshotInput,
 } from '@nunchi/context-model';
 import {
   decisionIdOf,
@@ -163,21 +164,77 @@ export class ContextReplay {
     this.#contexts.set(customerId, result.context);
     dayEvents.push(event); // after the fold: it saw the day as stored before this event
     const folded = result.context;
-    const timeZone = this.timeZone;
-    let ctx: ContextSnapshot | undefined;
     return {
       customer: folded.profile,
-      get ctx() {
-        return (ctx ??= buildSnapshot({
-          customerId,
-          rows: folded.rows,
-          recent: folded.recent,
-          nowMs: event.receivedAtMs,
-          timeZone,
-          currentStoreId: event.storeId,
-        }));
-      },
+      ctx: new LazySnapshot({
+        customerId,
+        rows: folded.rows,
+        recent: folded.recent,
+        nowMs: event.receivedAtMs,
+        timeZone: this.timeZone,
+        currentStoreId: event.storeId,
+      }),
     };
+  }
+}
+
+/**
+ * The snapshot live built from a folded context (buildSnapshot, as apps/context/src/customer-snapshot.ts),
+ * built when a field is first read: most events trigger nothing, and most evaluations decide on the event
+ * and the profile alone (CelContext reads ctx only when an expression does).
+ */
+class LazySnapshot implements ContextSnapshot {
+  #input: SnapshotInput;
+  #built: ContextSnapshot | undefined;
+
+  constructor(input: SnapshotInput) {
+    this.#input = input;
+  }
+
+  get #s(): ContextSnapshot {
+    return (this.#built ??= buildSnapshot(this.#input));
+  }
+  get customerId() {
+    return this.#input.customerId;
+  }
+  get asOf() {
+    return this.#s.asOf;
+  }
+  get all() {
+    return this.#s.all;
+  }
+  get thisStore() {
+    return this.#s.thisStore;
+  }
+  get store() {
+    return this.#s.store;
+  }
+  get category() {
+    return this.#s.category;
+  }
+  get channel() {
+    return this.#s.channel;
+  }
+  get daysSinceLastVisit() {
+    return this.#s.daysSinceLastVisit;
+  }
+  get daysSinceLastPurchase() {
+    return this.#s.daysSinceLastPurchase;
+  }
+  get rfm() {
+    return this.#s.rfm;
+  }
+  get favouriteStore() {
+    return this.#s.favouriteStore;
+  }
+  get favouriteCategory() {
+    return this.#s.favouriteCategory;
+  }
+  get recent() {
+    return this.#s.recent;
+  }
+  get responses() {
+    return this.#s.responses;
   }
 }
 
@@ -193,17 +250,86 @@ export interface SimulatedChoice {
   losses: CandidateLoss[];
 }
 
+/** An event's place in the replay: the order live received (and processed) events in. */
+export type ReplayOrder = readonly [receivedAtMs: number, occurredAtMs: number, eventId: string];
+
+export function replayOrderOf(e: AcceptedEvent): ReplayOrder {
+  return [e.receivedAtMs, e.occurredAtMs, e.id];
+}
+
+export function compareReplayOrder(a: ReplayOrder, b: ReplayOrder): number {
+  return a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
+}
+
+/** Events in replay order (the order the simulation steps through them). */
+export function compareEvents(a: AcceptedEvent, b: AcceptedEvent): number {
+  return a.receivedAtMs - b.receivedAtMs || a.occurredAtMs - b.occurredAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/**
+ * One consultation of a campaign's budget: the walk over an event's candidates reached a candidate of a
+ * budgeted campaign (it took the offer if it fitted). Budgets are the one thing the customers of a
+ * simulation share, so shards exchange these (docs/campaigns.md, "Sharding").
+ */
+export interface BudgetCheck {
+  at: ReplayOrder;
+  campaignId: string;
+  /** the offer's cost, major currency unit */
+  cost: number;
+  /** the budget of the campaign's version at the time */
+  maxOffers?: number;
+  maxCost?: number;
+}
+
+/** Would one more offer fit (limits.ts fitsBudget, for a recorded check)? */
+function checkFits(c: BudgetCheck, used: BudgetUsed): boolean {
+  return (
+    (c.maxOffers === undefined || used.offers + 1 <= c.maxOffers) &&
+    (c.maxCost === undefined || used.cost + c.cost <= c.maxCost)
+  );
+}
+
 /**
  * One simulated world's decisions: contact ledgers per customer and budget totals per campaign, moved by
  * the decisions made in it. The walk is choose-offer.ts's without a deadline and without contention
  * (one decision at a time, so a claim never conflicts).
+ *
+ * A shard's world (simulating some of the customers) also takes the budget checks the other shards made
+ * (`others`, by campaign, in replay order): before each of its own checks it walks theirs that came
+ * earlier, taking an offer's cost where it fitted — so its budget totals are those of the whole run, as
+ * long as the others' checks are the ones they make given its own (a fixed point: see mergeShards).
  */
 export class DecisionWorld {
   readonly #ledgers = new Map<string, ContactLedger>();
   readonly #budgets = new Map<string, BudgetUsed>();
+  readonly #others: ReadonlyMap<string, readonly BudgetCheck[]>;
+  readonly #cursors = new Map<string, number>();
+  /** every budget check this world made, in replay order */
+  readonly checks: BudgetCheck[] = [];
+  /** checks that did not fit */
+  refused = 0;
+
+  constructor(others: ReadonlyMap<string, readonly BudgetCheck[]> = new Map()) {
+    this.#others = others;
+  }
 
   budgetUsed(campaignId: string): BudgetUsed {
     return this.#budgets.get(campaignId) ?? { offers: 0, cost: 0 };
+  }
+
+  /** The campaign's budget used before `at`: ours, and the others' checks before it that fitted. */
+  #usedBefore(campaignId: string, at: ReplayOrder): BudgetUsed {
+    const others = this.#others.get(campaignId);
+    if (others) {
+      let i = this.#cursors.get(campaignId) ?? 0;
+      for (; i < others.length && compareReplayOrder(others[i].at, at) < 0; i++) {
+        const used = this.budgetUsed(campaignId);
+        if (checkFits(others[i], used))
+          this.#budgets.set(campaignId, { offers: used.offers + 1, cost: used.cost + others[i].cost });
+      }
+      this.#cursors.set(campaignId, i);
+    }
+    return this.budgetUsed(campaignId);
   }
 
   decide(input: {
@@ -221,7 +347,9 @@ export class DecisionWorld {
       return { evaluation: optimistic, outcome: 'none', losses: optimistic.losses };
     const customerId = event.customerId;
     const ledger = this.#ledgers.get(customerId) ?? EMPTY_LEDGER;
-    const evaluation = set.evaluate({ ...base, usage: usageOf(ledger, today) });
+    // A customer with nothing claimed yet has no usage: the optimistic evaluation is the one.
+    const evaluation =
+      ledger === EMPTY_LEDGER ? optimistic : set.evaluate({ ...base, usage: usageOf(ledger, today) });
     const losses: CandidateLoss[] = [...evaluation.losses];
     const decisionId = decisionIdOf(event.id);
     const claim = (c: Candidate, outcome: 'offer' | 'control') =>
@@ -246,8 +374,16 @@ export class DecisionWorld {
         return chosen(i, 'control');
       }
       if (hasBudget(c)) {
-        const used = this.budgetUsed(c.campaignId);
+        const used = this.#usedBefore(c.campaignId, replayOrderOf(event));
+        this.checks.push({
+          at: replayOrderOf(event),
+          campaignId: c.campaignId,
+          cost: c.offer.cost,
+          ...(c.budget.maxOffers !== undefined ? { maxOffers: c.budget.maxOffers } : {}),
+          ...(c.budget.maxCost !== undefined ? { maxCost: c.budget.maxCost } : {}),
+        });
         if (!fitsBudget(c, used)) {
+          this.refused++;
           losses.push(budgetLoss(c));
           continue;
         }
@@ -303,6 +439,8 @@ export interface SimulationOptions {
   /** the draft alone: its funnel (triggered, in audience, matching) */
   draftOnly: SetsOverTime;
   baseOf: (customerId: string) => CustomerBase | undefined;
+  /** a shard's run: the budget checks of the other shards, by world and campaign, in replay order */
+  others?: { world: ReadonlyMap<string, readonly BudgetCheck[]>; baseline: ReadonlyMap<string, readonly BudgetCheck[]> };
 }
 
 /**
@@ -310,11 +448,13 @@ export interface SimulationOptions {
  * when it occurred in the period, decides it in the simulated world (and in the baseline world).
  */
 export class Simulation {
-  readonly world = new DecisionWorld();
-  readonly baselineWorld = new DecisionWorld();
+  readonly world: DecisionWorld;
+  readonly baselineWorld: DecisionWorld;
   readonly #replay: ContextReplay;
 
   constructor(private readonly options: SimulationOptions) {
+    this.world = new DecisionWorld(options.others?.world);
+    this.baselineWorld = new DecisionWorld(options.others?.baseline);
     this.#replay = new ContextReplay(options.timeZone, options.firstDay, options.baseOf);
   }
 

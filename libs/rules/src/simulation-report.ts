@@ -6,7 +6,13 @@
 import { localDay } from '@nunchi/context-model';
 import type { CampaignBudget } from './campaign.js';
 import { explain } from './explain.js';
-import { localHour, type SimulatedChoice, type SimulatedDecision } from './simulate.js';
+import {
+  localHour,
+  replayOrderOf,
+  type ReplayOrder,
+  type SimulatedChoice,
+  type SimulatedDecision,
+} from './simulate.js';
 
 export interface OfferTotals {
   offers: number;
@@ -99,6 +105,13 @@ export interface SimulationReport {
   sample: ExplainedDecision[];
 }
 
+/** An explained decision with its place in the replay and the draft's fate on it. */
+export interface SampledDecision {
+  at: ReplayOrder;
+  fate: string;
+  decision: ExplainedDecision;
+}
+
 export interface ReportOptions {
   campaignId: string;
   timeZone: string;
@@ -120,6 +133,8 @@ export class SimulationReportBuilder {
   readonly #byDay = new Map<string, OfferTotals>();
   readonly #overlap = new Map<string, Overlap>();
   readonly #sampled = new Map<string, number>();
+  /** the first two explained decisions of each fate, in replay order (the sample is their first sampleSize) */
+  readonly #pool: SampledDecision[] = [];
 
   constructor(private readonly options: ReportOptions) {
     this.#r = {
@@ -231,23 +246,31 @@ export class SimulationReportBuilder {
   }
 
   #sample(d: SimulatedDecision): void {
-    const size = this.options.sampleSize ?? 10;
     const choice = d.choice;
-    if (!choice || !d.draft.triggered || this.#r.sample.length >= size) return;
+    if (!choice || !d.draft.triggered) return;
     // At most two of each fate, so that the sample shows wins, holdouts and the ways the draft lost.
     const seen = this.#sampled.get(d.draft.status) ?? 0;
     if (seen >= 2) return;
     this.#sampled.set(d.draft.status, seen + 1);
-    this.#r.sample.push({
-      eventId: d.event.id,
-      customerId: d.event.customerId,
-      occurredAt: new Date(d.event.occurredAtMs).toISOString(),
-      outcome: choice.outcome,
-      campaignId: choice.winner?.campaignId ?? null,
-      offerId: choice.winner?.offer.id ?? null,
-      draft: d.draft.detail ? `${d.draft.status}: ${d.draft.detail}` : d.draft.status,
-      lines: explain({ ...choice.evaluation, losses: choice.losses }),
+    this.#pool.push({
+      at: replayOrderOf(d.event),
+      fate: d.draft.status,
+      decision: {
+        eventId: d.event.id,
+        customerId: d.event.customerId,
+        occurredAt: new Date(d.event.occurredAtMs).toISOString(),
+        outcome: choice.outcome,
+        campaignId: choice.winner?.campaignId ?? null,
+        offerId: choice.winner?.offer.id ?? null,
+        draft: d.draft.detail ? `${d.draft.status}: ${d.draft.detail}` : d.draft.status,
+        lines: explain({ ...choice.evaluation, losses: choice.losses }),
+      },
     });
+  }
+
+  /** What a shard hands to the merge besides its report: the explained decisions the sample is taken from. */
+  samplePool(): SampledDecision[] {
+    return this.#pool;
   }
 
   report(): SimulationReport {
@@ -267,6 +290,7 @@ export class SimulationReportBuilder {
         return { day, ...t, totalOffers, totalCost };
       });
     r.overlap = [...this.#overlap.values()].sort((a, b) => (a.campaignId < b.campaignId ? -1 : 1));
+    r.sample = this.#pool.slice(0, this.options.sampleSize ?? 10).map((s) => s.decision);
     return r;
   }
 }

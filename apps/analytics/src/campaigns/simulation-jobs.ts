@@ -36,7 +36,7 @@ export interface SimulationJob {
     /** replay phase: seconds left at the current rate */
     etaSeconds?: number;
   };
-  result?: Omit<SimulateResult, 'written'> & { decisionsWritten: number };
+  result?: Omit<SimulateResult, 'written' | 'shard'> & { decisionsWritten: number };
   error?: string;
 }
 

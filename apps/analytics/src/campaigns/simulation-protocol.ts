@@ -10,5 +10,5 @@ export interface StartSimulation {
 /** What the worker sends back: progress while it runs, then a result or an error, then it exits. */
 export type WorkerMessage =
   | { type: 'progress'; phase: SimulationPhase; done: number; total: number }
-  | ({ type: 'result' } & SimulateResult)
+  | ({ type: 'result' } & Omit<SimulateResult, 'shard'>)
   | { type: 'error'; name: string; message: string };

@@ -41,7 +41,7 @@ async function run(start: StartSimulation): Promise<void> {
         void send({ type: 'progress', phase, done, total });
       },
     });
-    await send({ type: 'result', ...result });
+    await send({ type: 'result', report: result.report, written: result.written, timings: result.timings });
   } catch (error) {
     const e = error as Error;
     await send({ type: 'error', name: e.name ?? 'Error', message: e.message ?? String(error) });

@@ -1,17 +1,30 @@
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pipeline } from 'node:stream/promises';
 import {
   BadInputError,
+  compareCampaigns as compare,
+  mergeShards,
+  type CompareOptions,
+  type CompareResult,
+  period,
   simulateCampaign as simulate,
+  type Shard,
   type SimulateOptions,
   type SimulateResult,
   type SimulationPhase,
   type SimulationTarget,
 } from '@nunchi/operations';
-import type { SimulationReport } from '@nunchi/rules';
+import type { OthersChecks, ShardResult, SimulationReport } from '@nunchi/rules';
 import { progress, type Progress } from '../progress.js';
 import type { Resources } from '../resources.js';
+import { UsageError } from '../options.js';
 import { looksLikeFile, portsOf, readText, storedSource } from './campaigns.js';
 
-export { period } from '@nunchi/operations';
+export { period };
 export type { SimulateResult };
 
 /**
@@ -30,6 +43,314 @@ export async function simulateCampaign(
     ...rest,
     onProgress: stream ? bars(stream) : undefined,
   });
+}
+
+/**
+ * `nunchi campaigns compare <a> <b>`: both simulated on the same history (read once). Each of a and b is what
+ * `simulate` takes: a file, `id` (as it ran), `id@N`, `id@draft`.
+ */
+export async function compareCampaigns(
+  resources: Resources,
+  targets: readonly [string, string],
+  options: Omit<CompareOptions, 'onProgress'> & { progress?: NodeJS.WriteStream } = {},
+): Promise<CompareResult> {
+  const ports = await portsOf(resources);
+  const { progress: stream, ...rest } = options;
+  return compare(ports, [await targetOf(ports, targets[0]), await targetOf(ports, targets[1])], {
+    ...rest,
+    onProgress: stream ? bars(stream) : undefined,
+  });
+}
+
+/** The two reports side by side, as text lines: one row per figure, then the budget burn by day and the overlap. */
+export function formatComparison(c: CompareResult, labels: readonly [string, string]): string[] {
+  const money = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  const { a, b } = c;
+  const limits = (r: SimulationReport) =>
+    [
+      r.budget.limits.maxOffers !== undefined ? `maxOffers ${r.budget.limits.maxOffers}` : '',
+      r.budget.limits.maxCost !== undefined ? `maxCost ${money(r.budget.limits.maxCost)}` : '',
+    ]
+      .filter(Boolean)
+      .join(', ') || 'none';
+  const rows: Array<[string, string, string]> = [
+    ['campaign', `${a.campaignId}${a.versions.length ? ` (v${a.versions.join(', v')})` : ''}`, `${b.campaignId}${b.versions.length ? ` (v${b.versions.join(', v')})` : ''}`],
+    ['events triggering', String(a.reach.eventsTriggering), String(b.reach.eventsTriggering)],
+    ['  in audience', String(a.reach.eventsInAudience), String(b.reach.eventsInAudience)],
+    ['  matching', String(a.reach.eventsMatching), String(b.reach.eventsMatching)],
+    ['customers triggering', String(a.reach.customersTriggering), String(b.reach.customersTriggering)],
+    ['customers matching', String(a.reach.customersMatching), String(b.reach.customersMatching)],
+    ['customers offered', String(a.reach.customersOffered), String(b.reach.customersOffered)],
+    ['offers', String(a.offers.offers), String(b.offers.offers)],
+    ['value', money(a.offers.value), money(b.offers.value)],
+    ['cost', money(a.offers.cost), money(b.offers.cost)],
+  ];
+  for (const id of [...new Set([...Object.keys(a.offers.byOffer), ...Object.keys(b.offers.byOffer)])].sort())
+    rows.push([`  ${id}`, String(a.offers.byOffer[id]?.offers ?? '-'), String(b.offers.byOffer[id]?.offers ?? '-')]);
+  rows.push(
+    ['holdout (control decisions)', String(a.holdout.decisions), String(b.holdout.decisions)],
+    ['caps hit', String(a.caps.cap), String(b.caps.cap)],
+    ['contact policy hit', String(a.caps.contactPolicy), String(b.caps.contactPolicy)],
+    ['budget', limits(a), limits(b)],
+    ['budget runs out on', a.budget.exhaustedOn ?? '-', b.budget.exhaustedOn ?? '-'],
+    ['offers refused (budget)', String(a.budget.refused), String(b.budget.refused)],
+  );
+  const days = [...new Set([...a.budget.byDay.map((d) => d.day), ...b.budget.byDay.map((d) => d.day)])].sort();
+  const burn = (r: SimulationReport, day: string) => {
+    const d = r.budget.byDay.find((x) => x.day === day);
+    return d ? `${d.offers} / ${money(d.cost)}` : '-';
+  };
+  if (days.length) rows.push(['budget burn (offers / cost)', '', '']);
+  for (const day of days) rows.push([`  ${day}`, burn(a, day), burn(b, day)]);
+  if (a.withLive) {
+    const ids = [...new Set([...a.overlap, ...b.overlap].map((o) => o.campaignId))].sort();
+    if (ids.length) rows.push(['with live (moved / offers lost)', '', '']);
+    for (const id of ids) {
+      const cell = (r: SimulationReport) => {
+        const o = r.overlap.find((x) => x.campaignId === id);
+        return o ? `${o.movedToDraft} / ${o.offersLost}` : '-';
+      };
+      rows.push([`  ${id}`, cell(a), cell(b)]);
+    }
+  }
+  const header: [string, string, string] = ['', labels[0], labels[1]];
+  const widths = [0, 1, 2].map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
+  const line = (r: [string, string, string]) =>
+    `${r[0].padEnd(widths[0])}  ${r[1].padStart(widths[1])}  ${r[2].padStart(widths[2])}`.trimEnd();
+  const o = c.overlap;
+  return [
+    `comparison from ${a.period.from} to ${a.period.to}${a.withLive ? ', each against the live campaigns of the time' : ''}: ${c.timings.events} events of ${c.timings.customers} customers`,
+    line(header),
+    ...rows.map(line),
+    `overlap: ${o.eventsOfferedByBoth} events offered by both (${o.eventsOfferedByAOnly} by ${labels[0]} only, ${o.eventsOfferedByBOnly} by ${labels[1]} only), ${o.customersOfferedByBoth} customers offered by both, ${o.eventsMatchedByBoth} events both matched`,
+    'nothing was sent or written to live tables',
+  ];
+}
+
+/** `--shard i/N`: the 0-based shard i of N (a Kubernetes Indexed Job's completion index is i). */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const shard = m ? { index: Number(m[1]), count: Number(m[2]) } : undefined;
+  if (!shard || shard.count < 1 || shard.count > MAX_SHARDS || shard.index >= shard.count)
+    throw new UsageError(
+      `--shard must be i/N with 0 <= i < N <= ${MAX_SHARDS} (the 0-based shard i of N), not "${text}"`,
+    );
+  return shard;
+}
+
+const MAX_SHARDS = 1024;
+
+/** What `--budget-checks FILE` holds: for each shard of `count`, the checks the other shards made. */
+export interface BudgetChecksFile {
+  count: number;
+  others: OthersChecks[];
+}
+
+/** The others' checks of one shard, from a file the merge wrote. */
+export async function othersFromFile(file: string, shard: Shard): Promise<OthersChecks> {
+  let parsed: Partial<BudgetChecksFile>;
+  try {
+    parsed = JSON.parse(await readText(file)) as Partial<BudgetChecksFile>;
+  } catch (error) {
+    throw new BadInputError(`--budget-checks ${file}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (parsed.count !== shard.count || !Array.isArray(parsed.others) || parsed.others.length !== shard.count)
+    throw new BadInputError(
+      `--budget-checks ${file} is for ${parsed.count ?? '?'} shards, not ${shard.count} (write it with \`nunchi campaigns merge --next\`)`,
+    );
+  return parsed.others[shard.index];
+}
+
+/** Shard results (`--shard-out` files), merged. */
+export async function readShardResults(files: readonly string[]): Promise<ShardResult[]> {
+  return Promise.all(
+    files.map(async (file) => {
+      const text = await readText(file);
+      try {
+        const r = JSON.parse(text) as ShardResult;
+        if (!r?.shard || !r.report || !r.checks) throw new Error('not a --shard-out file');
+        return r;
+      } catch (error) {
+        throw new BadInputError(`${file}: ${(error as Error).message.split('\n')[0]}`);
+      }
+    }),
+  );
+}
+
+/** The merge of shard files; a set that does not belong together is a one-line error. */
+export function mergeShardsOrFail(results: readonly ShardResult[]): ReturnType<typeof mergeShards> {
+  try {
+    return mergeShards(results);
+  } catch (error) {
+    throw new BadInputError((error as Error).message);
+  }
+}
+
+/** JSON into a file, under a temporary name until complete. */
+export function writeJsonFile(file: string, value: unknown): void {
+  const temp = `${file}.partial-${process.pid}`;
+  writeFileSync(temp, JSON.stringify(value));
+  renameSync(temp, file);
+}
+
+export interface ShardedResult {
+  report: SimulationReport;
+  /** rounds run until the shards' budget checks agreed */
+  rounds: number;
+  workers: number;
+  /** decisions written to --out */
+  written: number;
+  seconds: number;
+}
+
+/** the CLI's entry point, which workers run with --shard (whoever calls simulateWithWorkers) */
+const CLI_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
+
+/** rounds after which a sharded simulation gives up (each round fixes at least the earliest disagreement) */
+const MAX_ROUNDS = 10;
+
+/**
+ * `--workers N`: N worker processes (this CLI with `--shard i/N`) each simulate the customers of 1/N of the
+ * token ring; their results are merged, exactly: while a budget ran out and the shards' budget checks
+ * changed, another round runs with each shard given the others' checks (libs/rules simulation-merge.ts).
+ * The period is fixed here (workers must not each take their own "now"); --out gathers the workers'
+ * decision files, shard after shard.
+ */
+export async function simulateWithWorkers(
+  resources: Resources,
+  target: string,
+  options: {
+    workers: number;
+    from?: string;
+    to?: string;
+    withLive?: boolean;
+    sample?: number;
+    out?: string;
+    /** one line per round */
+    log?: (line: string) => void;
+  },
+): Promise<ShardedResult> {
+  const started = performance.now();
+  const { fromMs, toMs } = period(options.from, options.to, resources.config.domain.timeZone, Date.now());
+  const dir = mkdtempSync(join(tmpdir(), 'nunchi-shards-'));
+  const children = new Set<ReturnType<typeof spawn>>();
+  const onSignal = () => {
+    for (const c of children) c.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const n = options.workers;
+  const log = options.log ?? (() => undefined);
+  try {
+    let checksFile: string | undefined;
+    for (let round = 1; ; round++) {
+      const roundStarted = performance.now();
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) => {
+          const shardOut = join(dir, `shard-${i}.json`);
+          const args = [
+            CLI_MAIN,
+            'campaigns',
+            'simulate',
+            target,
+            '--from',
+            new Date(fromMs).toISOString(),
+            '--to',
+            new Date(toMs).toISOString(),
+            ...(options.withLive ? ['--with-live'] : []),
+            ...(options.sample !== undefined ? ['--sample', String(options.sample)] : []),
+            '--shard',
+            `${i}/${n}`,
+            '--shard-out',
+            shardOut,
+            ...(checksFile ? ['--budget-checks', checksFile] : []),
+            ...(options.out ? ['--out', join(dir, `decisions-${i}.ndjson`)] : []),
+          ];
+          return runWorker(args, resources.env, children).then(() => readShardResults([shardOut]).then((r) => r[0]));
+        }),
+      );
+      const merged = mergeShardsOrFail(results);
+      log(
+        `round ${round}: ${n} workers in ${((performance.now() - roundStarted) / 1000).toFixed(1)} s, ` +
+          `${results.reduce((k, r) => k + r.report.events.replayed, 0)} events; ` +
+          (merged.exact ? 'budget checks agree: exact' : 'a budget ran out and the checks changed: another round'),
+      );
+      if (merged.exact) {
+        let written = 0;
+        if (options.out) written = await gather(dir, n, options.out);
+        return {
+          report: merged.report,
+          rounds: round,
+          workers: n,
+          written,
+          seconds: (performance.now() - started) / 1000,
+        };
+      }
+      if (round >= MAX_ROUNDS)
+        throw new Error(`the shards' budget checks still changed after ${MAX_ROUNDS} rounds: run with fewer --workers`);
+      checksFile = join(dir, `checks-${round + 1}.json`);
+      writeFileSync(checksFile, JSON.stringify({ count: n, others: merged.next! } satisfies BudgetChecksFile));
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs one worker; rejects with its last line of stderr when it fails. */
+function runWorker(
+  args: string[],
+  env: Record<string, string | undefined>,
+  children: Set<ReturnType<typeof spawn>>,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+    children.add(child);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      children.delete(child);
+      const shard = args[args.indexOf('--shard') + 1];
+      if (code === 0) resolve();
+      else
+        reject(
+          new Error(
+            `worker ${shard} failed (${signal ?? `exit ${code}`}): ${stderr.trim().split('\n').at(-1) ?? ''}`,
+          ),
+        );
+    });
+  });
+}
+
+/** The workers' decision files, shard after shard, into `out` (under a temporary name until complete). */
+async function gather(dir: string, n: number, out: string): Promise<number> {
+  const temp = `${out}.partial-${process.pid}`;
+  try {
+    const sink = createWriteStream(temp);
+    let lines = 0;
+    for (let i = 0; i < n; i++) {
+      const file = join(dir, `decisions-${i}.ndjson`);
+      const source = createReadStream(file);
+      source.on('data', (chunk: Buffer | string) => {
+        for (const c of Buffer.from(chunk)) if (c === 10) lines++;
+      });
+      await pipeline(source, sink, { end: false });
+    }
+    await new Promise<void>((resolve, reject) => sink.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    renameSync(temp, out);
+    return lines;
+  } catch (error) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // nothing written
+    }
+    throw error;
+  }
 }
 
 async function targetOf(
@@ -73,14 +394,15 @@ function bars(stream: NodeJS.WriteStream): NonNullable<SimulateOptions['onProgre
   };
 }
 
-/** "replayed 200000 events in 12.3 s (16260 events/s) …": the time line of a run. */
+/** "200000 events of 5000 customers in 9.5 s (21053 events/s): read 4.1 s (48780 events/s), …": a run's times. */
 export function formatTimings(t: SimulateResult['timings']): string {
   const s = (ms: number) => (ms / 1000).toFixed(1);
-  const total = t.scanMs + t.customersMs + t.replayMs;
+  const rate = (ms: number) => Math.round(t.events / Math.max(0.001, ms / 1000));
+  const total = t.readMs + t.replayMs;
   return (
-    `replayed ${t.events} events in ${s(total)} s (${Math.round(t.events / Math.max(0.001, total / 1000))} events/s): ` +
-    `scan ${s(t.scanMs)} s, customers ${s(t.customersMs)} s, decisions ${s(t.replayMs)} s ` +
-    `(${Math.round(t.events / Math.max(0.001, t.replayMs / 1000))} events/s)`
+    `${t.events} events of ${t.customers} customers in ${s(total)} s (${rate(total)} events/s): ` +
+    `read from Cassandra ${s(t.readMs)} s (${rate(t.readMs)} events/s), ` +
+    `replay in memory ${s(t.replayMs)} s (${rate(t.replayMs)} events/s; ${rate(t.replayCpuMs)} events/s of CPU)`
   );
 }
 

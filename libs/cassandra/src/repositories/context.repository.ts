@@ -44,14 +44,15 @@ const Q = defineStatements({
     'customer_events.before',
     'SELECT body FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at < ? LIMIT ?',
   ),
-  // Simulation on history: the whole table, one token range at a time (there is no index by time).
-  scanRange: statement(
-    'customer_events.scan_range',
-    'SELECT month, occurred_at, body FROM customer_events WHERE token(customer_id, month) > ? AND token(customer_id, month) <= ?',
+  // Simulation on history: the customers of a shard of the ring (token ranges of the month index), then
+  // each customer's partitions.
+  monthsInRange: statement(
+    'customer_event_months.scan_range',
+    'SELECT customer_id, month FROM customer_event_months WHERE token(customer_id) > ? AND token(customer_id) <= ?',
   ),
-  scanTail: statement(
-    'customer_events.scan_tail',
-    'SELECT month, occurred_at, body FROM customer_events WHERE token(customer_id, month) > ?',
+  monthsInTail: statement(
+    'customer_event_months.scan_tail',
+    'SELECT customer_id, month FROM customer_event_months WHERE token(customer_id) > ?',
   ),
   recentEvents: statement(
     'customer_events.recent',
@@ -77,6 +78,12 @@ const Q = defineStatements({
  */
 export function dailyRowsTimestamp(day: string, eventCount: number): number {
   return dayIndex(day) * 1_000_000 + Math.min(eventCount, 999_999);
+}
+
+/** A token range for a CQL range query: token > start and, unless `end` is undefined, token <= end. */
+export interface TokenBounds {
+  start: unknown;
+  end: unknown;
 }
 
 /** A customer's stored history as context folds it: see storedHistory and libs/context-model openContext. */
@@ -251,38 +258,46 @@ export class ContextRepository {
   }
 
   /**
-   * Every stored event whose month bucket ('YYYY-MM', the local month) is in `months` and that occurred in
-   * [fromMs, toMs), in no particular order: for simulation on history, never a live path. There is no index
-   * by time, so this reads the whole table, one token range of the ring at a time (a few in parallel, each
-   * paged); rows of other months are dropped as they arrive, so memory holds only the selected events.
-   * `onRange` is told after each range (done, total).
+   * The token ranges of shard `index` (0-based) of `count`: every range of the ring (the driver's token-range
+   * metadata, unwrapped) split evenly in `count` pieces, piece `index` of each. The shards of one count
+   * cover the ring exactly once, so every partition — every customer of a table keyed by customer_id — is in
+   * exactly one shard, and each shard has about 1/count of the ring.
    */
-  async scanEvents(
-    months: readonly string[],
-    fromMs: number,
-    toMs: number,
+  shardRanges(index: number, count: number): TokenBounds[] {
+    const ranges = [...this.client.metadata.getTokenRanges()]
+      .flatMap((r) => r.unwrap())
+      .sort((a, b) => a.compare(b));
+    return ranges.flatMap((range) => {
+      const piece = count === 1 ? range : range.splitEvenly(count)[index];
+      // Unwrapped, only a range that ends at the ring's minimum token has start >= end: it runs to the end of
+      // the ring (one node without vnodes: the whole ring).
+      const tail = piece.start.compare(piece.end) >= 0;
+      return [{ start: piece.start.getValue() as unknown, end: tail ? undefined : (piece.end.getValue() as unknown) }];
+    });
+  }
+
+  /**
+   * Every customer with stored events in the token ranges given (shardRanges), with the month buckets
+   * ('YYYY-MM', newest first) holding their events, read from the month index one range at a time (a few in
+   * parallel, paged): for simulation on history, never a live path. `onRange` is told after each range.
+   */
+  async customersInRanges(
+    ranges: readonly TokenBounds[],
     onRange?: (done: number, total: number) => void,
-  ): Promise<AcceptedEvent[]> {
-    const wanted = new Set(months);
-    const metadata = this.client.metadata;
-    const ranges = [...metadata.getTokenRanges()].flatMap((r) => r.unwrap());
-    const out: AcceptedEvent[] = [];
+  ): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
     let done = 0;
-    const scan = async (range: (typeof ranges)[number]) => {
-      // Unwrapped, only a range that ends at the ring's minimum token (the whole ring on one node
-      // without vnodes) has start >= end: it runs to the end of the ring, with no upper bound.
+    const scan = async (range: TokenBounds) => {
       const [stmt, params] =
-        range.start.compare(range.end) >= 0
-          ? [Q.scanTail, [range.start.getValue()]]
-          : [Q.scanRange, [range.start.getValue(), range.end.getValue()]];
+        range.end === undefined ? [Q.monthsInTail, [range.start]] : [Q.monthsInRange, [range.start, range.end]];
       let pageState: string | undefined;
       do {
-        // Page by page, keeping only the period's rows: a range holds every month of its customers.
-        const page = await run(this.client, stmt, params, { fetchSize: 5_000, pageState });
+        const page = await run(this.client, stmt, params, { fetchSize: 10_000, pageState });
         for (const r of page.rows) {
-          if (!wanted.has(r['month'] as string)) continue;
-          const at = (r['occurred_at'] as Date).getTime();
-          if (at >= fromMs && at < toMs) out.push(JSON.parse(r['body'] as string) as AcceptedEvent);
+          const id = r['customer_id'] as string;
+          const months = out.get(id);
+          if (months) months.push(r['month'] as string);
+          else out.set(id, [r['month'] as string]);
         }
         pageState = page.pageState ?? undefined;
       } while (pageState);
@@ -297,21 +312,41 @@ export class ContextRepository {
   }
 
   /**
-   * A customer's history before a local day, as stored now: the rollup rows of the horizon's earlier days
-   * and the newest events (short form) that occurred before the day began. What simulation starts from.
+   * What simulation needs of one customer, as stored now: the rollup rows of the horizon before local day
+   * `day`, the newest events (short form) that occurred before it began, and every event that occurred in
+   * [start of `day`, `endMs`). `months`: the customer's month buckets, newest first (customersInRanges).
+   * One round trip for the rows and the period's months in parallel, then the months before, newest first,
+   * until RECENT_MAX events are found.
    */
-  async historyBefore(
+  async simulationHistory(
     customerId: string,
+    months: readonly string[],
     day: string,
+    endMs: number,
     timeZone: string,
-  ): Promise<{ rows: DailyRollup[]; recent: RecentEvent[] }> {
+  ): Promise<{ rows: DailyRollup[]; recent: RecentEvent[]; events: AcceptedEvent[] }> {
     const startMs = localDayRange(day, timeZone).startMs;
-    const [rows, months] = await Promise.all([
+    const firstMonth = day.slice(0, 7);
+    const lastMonth = localDay(endMs - 1, timeZone).slice(0, 7);
+    const [rows, ...periodPages] = await Promise.all([
       this.dailySince(customerId, addDays(day, -HORIZON_DAYS)),
-      this.months(customerId),
+      ...months
+        .filter((m) => m >= firstMonth && m <= lastMonth)
+        .map((month) =>
+          run(this.client, Q.eventsBetween, [customerId, month, new Date(startMs), new Date(endMs)], {
+            fetchSize: 5_000,
+          }).then((page) =>
+            page.pageState
+              ? runAll(this.client, Q.eventsBetween, [customerId, month, new Date(startMs), new Date(endMs)])
+              : page.rows,
+          ),
+        ),
     ]);
-    const recent: AcceptedEvent[] = [];
-    for (const month of months.filter((m) => m <= day.slice(0, 7))) {
+    const events: AcceptedEvent[] = [];
+    for (const page of periodPages)
+      for (const r of page) events.push(JSON.parse(r['body'] as string) as AcceptedEvent);
+    const recent: RecentEvent[] = [];
+    for (const month of months.filter((m) => m <= firstMonth)) {
       if (recent.length >= RECENT_MAX) break;
       const page = await run(this.client, Q.eventsBefore, [
         customerId,
@@ -319,9 +354,9 @@ export class ContextRepository {
         new Date(startMs),
         RECENT_MAX - recent.length,
       ]);
-      for (const r of page.rows) recent.push(JSON.parse(r['body'] as string) as AcceptedEvent);
+      for (const r of page.rows) recent.push(toRecentEvent(JSON.parse(r['body'] as string) as AcceptedEvent));
     }
-    return { rows: rows.filter((r) => r.day < day), recent: recent.map(toRecentEvent) };
+    return { rows: rows.filter((r) => r.day < day), recent, events };
   }
 
   /**

@@ -16,9 +16,15 @@ import {
   type CompiledCampaign,
   type CustomerBase,
   type SimulationReport,
+  NO_OTHERS,
+  compareEvents,
+  type BudgetCheck,
+  type OthersChecks,
+  type ShardResult,
 } from '@nunchi/rules';
 import { forEachBounded } from '../bounded.js';
 import { BadInputError, CampaignNotFoundError } from './errors.js';
+import { othersDigest } from './simulation-shards.js';
 import type { CampaignPorts } from './ports.js';
 
 export interface SimulateOptions {
@@ -38,9 +44,13 @@ export interface SimulateOptions {
   cancelled?: () => boolean;
   /** explained decisions in the report @default 10 */
   sampleSize?: number;
+  /** simulate only this shard of the customers (token ranges of the ring) @default the whole ring */
+  shard?: Shard;
+  /** a shard's later round: the budget checks the other shards made (libs/rules simulation-merge.ts) */
+  others?: OthersChecks;
 }
 
-/** scan: token ranges of customer_events; customers: histories before the period; replay: events decided */
+/** scan: token ranges of the month index; customers: each customer's history read; replay: events decided */
 export type SimulationPhase = 'scan' | 'customers' | 'replay';
 
 /** What to simulate: a campaign as text (a file or a draft), or a stored one as it ran (or one version of it). */
@@ -60,12 +70,27 @@ export class SimulationCancelledError extends Error {
   }
 }
 
+export interface SimulationTimings {
+  /** events replayed (the period and the day --from falls in) */
+  events: number;
+  /** customers read */
+  customers: number;
+  /** reading Cassandra (month index, then each customer's history), wall-clock milliseconds */
+  readMs: number;
+  /** the in-memory replay (fold, decisions, report), wall-clock milliseconds */
+  replayMs: number;
+  /** CPU time of this process during the replay, milliseconds (what it costs without other load) */
+  replayCpuMs: number;
+}
+
 export interface SimulateResult {
   report: SimulationReport;
   /** decisions written to --out */
   written: number;
-  /** where the time went, milliseconds; `events` replayed */
-  timings: { scanMs: number; customersMs: number; replayMs: number; events: number };
+  /** where the time went */
+  timings: SimulationTimings;
+  /** what the merge of shards needs (`--shard-out`): always given, a whole run is shard 0/1 */
+  shard: ShardResult;
 }
 
 /** One way the draft is given: a file, a stored version, or a stored campaign as it ran (its versions over time). */
@@ -82,7 +107,8 @@ interface Draft {
  * Simulation on history (`nunchi campaigns simulate`, and the campaigns API's simulation worker): replays the stored events of a period through the live fold and decision
  * procedure (libs/rules simulate.ts), in memory. Reads Cassandra only: nothing is written to live tables,
  * nothing is sent, no budget or cap is touched. Memory: every event of the period (and of the day --from
- * falls in) is held and sorted at once, plus one context and one contact ledger per customer seen.
+ * falls in) of the shard's customers is held and sorted at once, plus one context and one contact ledger
+ * per customer.
  */
 export async function simulateCampaign(
   ports: Pick<CampaignPorts, 'campaigns' | 'history' | 'customers' | 'domain' | 'now'>,
@@ -107,31 +133,22 @@ export async function simulateCampaign(
   };
   const firstDay = localDayIndex(fromMs, tz);
   const firstDayText = dayFromIndex(firstDay);
-  const lastDay = dayFromIndex(localDayIndex(toMs - 1, tz));
-  const months: string[] = [];
-  for (let d = firstDayText; d <= lastDay; d = addDays(d, 1))
-    if (months.at(-1) !== d.slice(0, 7)) months.push(d.slice(0, 7));
+  const months = monthsOf(firstDayText, dayFromIndex(localDayIndex(toMs - 1, tz)));
 
-  const history = ports.history;
   const startedMs = performance.now();
-  let events = await history.scanEvents(
+  const shard = options.shard ?? { index: 0, count: 1 };
+  checkShard(shard);
+  const others = options.others ?? NO_OTHERS;
+  const { events, bases } = await readHistory(ports, {
+    shard,
+    firstDay: firstDayText,
     months,
-    localDayRange(firstDayText, tz).startMs,
     toMs,
-    (done, total) => report('scan', done, total),
-  );
-  stopIfCancelled();
-  if (options.sample !== undefined) {
-    const percent = options.sample;
-    events = events.filter((e) => holdoutBucket('nunchi-simulate-sample', e.customerId) < percent);
-  }
-  // The order live processed them in: received first (its context, caps and budgets followed that order).
-  events.sort(
-    (a, b) => a.receivedAtMs - b.receivedAtMs || a.occurredAtMs - b.occurredAtMs || cmp(a.id, b.id),
-  );
-
+    sample: options.sample,
+    report,
+    stopIfCancelled,
+  });
   const scannedMs = performance.now();
-  const bases = await loadBases(ports, events, firstDayText, report, stopIfCancelled);
   const simulation = new Simulation({
     timeZone: tz,
     fromMs,
@@ -144,6 +161,7 @@ export async function simulateCampaign(
       : undefined,
     draftOnly: new SetsOverTime([draft.timeline], setOptions),
     baseOf: (id) => bases.get(id),
+    others: { world: checksByCampaign(others.world), baseline: checksByCampaign(others.baseline) },
   });
   const builder = new SimulationReportBuilder({
     campaignId: draft.id,
@@ -155,7 +173,7 @@ export async function simulateCampaign(
     sampleSize: options.sampleSize,
   });
 
-  const loadedMs = performance.now();
+  const cpuBefore = process.cpuUsage();
   const out = options.out ? new PartialFile(options.out) : undefined;
   let written = 0;
   try {
@@ -182,13 +200,177 @@ export async function simulateCampaign(
   } finally {
     out?.discard();
   }
-  const timings = {
-    scanMs: scannedMs - startedMs,
-    customersMs: loadedMs - scannedMs,
-    replayMs: performance.now() - loadedMs,
+  const cpu = process.cpuUsage(cpuBefore);
+  const timings: SimulationTimings = {
     events: events.length,
+    customers: bases.size,
+    readMs: scannedMs - startedMs,
+    replayMs: performance.now() - scannedMs,
+    replayCpuMs: (cpu.user + cpu.system) / 1000,
   };
-  return { report: builder.report(), written, timings };
+  const finished = builder.report();
+  return {
+    report: finished,
+    written,
+    timings,
+    shard: {
+      shard,
+      report: finished,
+      samplePool: builder.samplePool(),
+      sampleSize: options.sampleSize ?? 10,
+      checks: { world: simulation.world.checks, baseline: simulation.baselineWorld.checks },
+      refused: simulation.world.refused + simulation.baselineWorld.refused,
+      given: othersDigest(others),
+    },
+  };
+}
+
+function checksByCampaign(by: Record<string, BudgetCheck[]>): Map<string, BudgetCheck[]> {
+  return new Map(Object.entries(by));
+}
+
+export interface CompareOptions {
+  from?: string;
+  to?: string;
+  /** each campaign competes with the campaigns live at each event (not with the other one) */
+  withLive?: boolean;
+  sample?: number;
+  onProgress?: (phase: SimulationPhase, done: number, total: number) => void;
+  sampleSize?: number;
+}
+
+/** Where two simulated campaigns meet, on the same events. */
+export interface CompareOverlap {
+  /** events on which both made an offer (each in its own simulation) */
+  eventsOfferedByBoth: number;
+  /** events only A, only B made an offer on */
+  eventsOfferedByAOnly: number;
+  eventsOfferedByBOnly: number;
+  /** customers both made at least one offer to */
+  customersOfferedByBoth: number;
+  /** events on which both were eligible candidates */
+  eventsMatchedByBoth: number;
+}
+
+export interface CompareResult {
+  a: SimulationReport;
+  b: SimulationReport;
+  overlap: CompareOverlap;
+  timings: SimulationTimings;
+}
+
+/**
+ * `nunchi campaigns compare a b`: two campaigns (files, drafts, stored versions, or stored campaigns as they
+ * ran) simulated on the same history — read once, replayed in two independent worlds (each as
+ * simulateCampaign replays one, so each report is the one `simulate` gives) — and where their offers meet.
+ */
+export async function compareCampaigns(
+  ports: Pick<CampaignPorts, 'campaigns' | 'history' | 'customers' | 'domain' | 'now'>,
+  targets: readonly [SimulationTarget, SimulationTarget],
+  options: CompareOptions = {},
+): Promise<CompareResult> {
+  const tz = ports.domain.timeZone;
+  const { fromMs, toMs } = period(options.from, options.to, tz, ports.now());
+  checkSample(options.sample);
+  const campaigns = ports.campaigns;
+  const drafts = [await resolveDraft(campaigns, targets[0], tz), await resolveDraft(campaigns, targets[1], tz)];
+  const report = options.onProgress ?? (() => undefined);
+  const setOptions = { maxOffersPerCustomerPerDay: ports.domain.maxOffersPerCustomerPerDay };
+  const firstDay = localDayIndex(fromMs, tz);
+  const firstDayText = dayFromIndex(firstDay);
+  const months = monthsOf(firstDayText, dayFromIndex(localDayIndex(toMs - 1, tz)));
+
+  const startedMs = performance.now();
+  const { events, bases } = await readHistory(ports, {
+    shard: { index: 0, count: 1 },
+    firstDay: firstDayText,
+    months,
+    toMs,
+    sample: options.sample,
+    report,
+    stopIfCancelled: () => undefined,
+  });
+  const readMs = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const worlds = await Promise.all(
+    drafts.map(async (draft) => {
+      const live = options.withLive ? await liveTimelines(campaigns, draft.id) : [];
+      return {
+        draft,
+        simulation: new Simulation({
+          timeZone: tz,
+          fromMs,
+          toMs,
+          firstDay,
+          draftId: draft.id,
+          sets: new SetsOverTime([draft.timeline, ...live], setOptions),
+          baseline: options.withLive
+            ? new SetsOverTime(draft.replaces ? [draft.replaces, ...live] : live, setOptions)
+            : undefined,
+          draftOnly: new SetsOverTime([draft.timeline], setOptions),
+          baseOf: (id) => bases.get(id),
+        }),
+        builder: new SimulationReportBuilder({
+          campaignId: draft.id,
+          timeZone: tz,
+          from: new Date(fromMs).toISOString(),
+          to: new Date(toMs).toISOString(),
+          withLive: options.withLive === true,
+          budget: draft.budget,
+          sampleSize: options.sampleSize,
+        }),
+      };
+    }),
+  );
+  const overlap: CompareOverlap = {
+    eventsOfferedByBoth: 0,
+    eventsOfferedByAOnly: 0,
+    eventsOfferedByBOnly: 0,
+    customersOfferedByBoth: 0,
+    eventsMatchedByBoth: 0,
+  };
+  const offeredBy = [new Set<string>(), new Set<string>()];
+  report('replay', 0, events.length);
+  for (let i = 0; i < events.length; i++) {
+    const fates = worlds.map((w) => {
+      const decision = w.simulation.step(events[i]);
+      if (decision) w.builder.add(decision);
+      return decision?.inPeriod ? decision.draft : undefined;
+    });
+    const offered = fates.map((f) => f?.status === 'won');
+    if (offered[0] && offered[1]) overlap.eventsOfferedByBoth++;
+    else if (offered[0]) overlap.eventsOfferedByAOnly++;
+    else if (offered[1]) overlap.eventsOfferedByBOnly++;
+    offered.forEach((o, k) => o && offeredBy[k].add(events[i].customerId));
+    if (fates[0]?.matching && fates[1]?.matching) overlap.eventsMatchedByBoth++;
+    if (i % 1_000 === 999) {
+      report('replay', i + 1, events.length);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  report('replay', events.length, events.length);
+  for (const id of offeredBy[0]) if (offeredBy[1].has(id)) overlap.customersOfferedByBoth++;
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    a: worlds[0].builder.report(),
+    b: worlds[1].builder.report(),
+    overlap,
+    timings: {
+      events: events.length,
+      customers: bases.size,
+      readMs: readMs - startedMs,
+      replayMs: performance.now() - readMs,
+      replayCpuMs: (cpu.user + cpu.system) / 1000,
+    },
+  };
+}
+
+/** The month buckets ('YYYY-MM') of the local days from `first` to `last`, ascending. */
+function monthsOf(first: string, last: string): string[] {
+  const months: string[] = [];
+  for (let d = first; d <= last; d = addDays(d, 1))
+    if (months.at(-1) !== d.slice(0, 7)) months.push(d.slice(0, 7));
+  return months;
 }
 
 /**
@@ -368,27 +550,81 @@ async function liveTimelines(campaigns: CampaignRepository, draftId: string): Pr
   return out.sort((a, b) => cmp(a.campaignId, b.campaignId));
 }
 
-/** Each customer's profile and history before the first replayed day. */
-async function loadBases(
+/**
+ * The history of the shard's customers: the month index over the shard's token ranges gives its customers
+ * (and their month buckets); each customer with a bucket in the period is read whole — profile, history
+ * before the first replayed day, every event from that day's start to --to — a few customers at a time. A
+ * customer is in exactly one shard, so shards never share a context, a contact ledger or a holdout.
+ * Returns the events in the order live received them.
+ */
+async function readHistory(
   ports: Pick<CampaignPorts, 'history' | 'customers' | 'domain'>,
-  events: readonly AcceptedEvent[],
-  firstDay: string,
-  report: (phase: SimulationPhase, done: number, total: number) => void,
-  stopIfCancelled: () => void,
-): Promise<Map<string, CustomerBase>> {
-  const ids = [...new Set(events.map((e) => e.customerId))];
+  input: {
+    shard: Shard;
+    firstDay: string;
+    /** the period's month buckets, ascending */
+    months: readonly string[];
+    toMs: number;
+    sample?: number;
+    report: (phase: SimulationPhase, done: number, total: number) => void;
+    stopIfCancelled: () => void;
+  },
+): Promise<{ events: AcceptedEvent[]; bases: Map<string, CustomerBase> }> {
+  const { history, domain } = ports;
+  const ranges = history.shardRanges(input.shard.index, input.shard.count);
+  input.report('scan', 0, ranges.length);
+  const monthsOf = await history.customersInRanges(ranges, (done, total) => input.report('scan', done, total));
+  input.stopIfCancelled();
+  const first = input.months[0];
+  const last = input.months.at(-1)!;
+  const ids: string[] = [];
+  for (const [id, months] of monthsOf) {
+    if (!months.some((m) => m >= first && m <= last)) continue; // no event in the period
+    if (input.sample !== undefined && holdoutBucket('nunchi-simulate-sample', id) >= input.sample) continue;
+    ids.push(id);
+  }
   const bases = new Map<string, CustomerBase>();
-  report('customers', 0, ids.length);
-  await forEachBounded(ids, 16, async (id) => {
-    stopIfCancelled();
-    const [profile, before] = await Promise.all([
+  const events: AcceptedEvent[] = [];
+  let done = 0;
+  input.report('customers', 0, ids.length);
+  await forEachBounded(ids, CUSTOMER_READS_IN_FLIGHT, async (id) => {
+    input.stopIfCancelled();
+    const [profile, stored] = await Promise.all([
       ports.customers.get(id),
-      ports.history.historyBefore(id, firstDay, ports.domain.timeZone),
+      history.simulationHistory(id, monthsOf.get(id)!, input.firstDay, input.toMs, domain.timeZone),
     ]);
-    bases.set(id, { profile, ...before });
-    report('customers', bases.size, ids.length);
+    bases.set(id, { profile, rows: stored.rows, recent: stored.recent });
+    for (const e of stored.events) events.push(e);
+    input.report('customers', ++done, ids.length);
   });
-  return bases;
+  input.stopIfCancelled();
+  // The order live processed them in: received first (its context, caps and budgets followed that order).
+  events.sort(compareEvents);
+  return { events, bases };
+}
+
+/** customers read at once: enough to keep Cassandra busy, few enough not to queue in the driver */
+const CUSTOMER_READS_IN_FLIGHT = 48;
+
+/** One of `count` parts of the history (0 <= index < count): the customers in 1/count of the token ring. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+/** `--shard i/N`: 0 <= i < N, whole numbers. */
+export function checkShard(shard: Shard): void {
+  if (
+    !Number.isInteger(shard.index) ||
+    !Number.isInteger(shard.count) ||
+    shard.count < 1 ||
+    shard.index < 0 ||
+    shard.index >= shard.count
+  )
+    throw new BadInputError(
+      `--shard must be i/N with 0 <= i < N (the 0-based shard of N), not ${shard.index}/${shard.count}`,
+      'shard',
+    );
 }
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
