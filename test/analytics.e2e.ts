@@ -13,7 +13,8 @@ import {
   type AcceptedEvent,
   type DecisionRecord,
 } from '@nunchi/contracts';
-import { encodeJson } from '@nunchi/messaging';
+import { decodeJson, encodeJson } from '@nunchi/messaging';
+import { accepted } from './support/context-tools.js';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { purchase, sendAll, waitLoaded } from './support/decision.js';
 import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
@@ -257,11 +258,22 @@ describe('analytics state: exact under redelivery, any order and restarts', () =
       await sendAll(h.nc, [
         response(`t${run}-resp1`, responder, decisionId, 'redeemed', responded),
         response(`t${run}-resp2`, responder, decisionId, 'redeemed'), // the same response again
+      ]);
+      // Responses that answer no offer of this customer: ingestion refuses them at the door (UNKNOWN_DECISION);
+      // analytics checks again whatever reaches EVENTS another way (published straight to the stream here).
+      const forged = [
         response(`t${run}-unknown`, responder, `d-unknown-${run}`, 'accepted'),
         response(`t${run}-not-yours`, `t${run}-someone-else`, decisionId, 'accepted'),
         response(`t${run}-wrong-campaign`, responder, decisionId, 'accepted', `t${run}-other`),
-        response(`t${run}-resp3`, responder, decisionId, 'dismissed'), // a marker after the copies
-      ]);
+      ];
+      for (const e of forged) {
+        const answer = decodeJson(
+          (await h.nc.request(Subjects.inbound(e.channel, e.type), encodeJson(e), { timeout: 15_000 })).data,
+        ) as { ok: boolean; error?: { code: string } };
+        assert.deepEqual([answer.ok, answer.error?.code], [false, 'UNKNOWN_DECISION'], e.id);
+        await publishEvent(accepted(e, e.customer.id));
+      }
+      await sendAll(h.nc, [response(`t${run}-resp3`, responder, decisionId, 'dismissed')]); // a marker after them
       const r = await reportWhen('the marker response', responded, (x) => x.responses.dismissed === 1);
       assert.deepEqual(r.responses, { accepted: 0, redeemed: 1, dismissed: 1 });
 

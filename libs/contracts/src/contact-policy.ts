@@ -58,8 +58,12 @@ export function parseChannelList(text: string): string[] {
   return [...new Set(channels)];
 }
 
+/** `21:05` for minute 1265 of the day */
+export function minuteOfDayText(minute: number): string {
+  return `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+}
+
 /** `21:00-08:00` */
 export function describeQuietHours(q: QuietHours): string {
-  const hhmm = (m: number) => `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
-  return `${hhmm(q.fromMinute)}-${hhmm(q.toMinute)}`;
+  return `${minuteOfDayText(q.fromMinute)}-${minuteOfDayText(q.toMinute)}`;
 }

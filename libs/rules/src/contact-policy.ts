@@ -1,4 +1,4 @@
-import { describeQuietHours, type ContactPolicy, type CustomerProfile } from '@nunchi/contracts';
+import { describeQuietHours, minuteOfDayText, type ContactPolicy, type CustomerProfile } from '@nunchi/contracts';
 import { utcOffsetMs } from './local-time.js';
 
 /** The customer's word on marketing through `channel`: the channel's own, else the general one, else unknown. */
@@ -31,10 +31,7 @@ export function contactRefusal(
       quiet.fromMinute < quiet.toMinute
         ? minute >= quiet.fromMinute && minute < quiet.toMinute
         : minute >= quiet.fromMinute || minute < quiet.toMinute;
-    if (inside) {
-      const hhmm = `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
-      return `quiet hours on ${channel} (${describeQuietHours(quiet)}, now ${hhmm} ${timeZone})`;
-    }
+    if (inside) return `quiet hours on ${channel} (${describeQuietHours(quiet)}, now ${minuteOfDayText(minute)} ${timeZone})`;
   }
   return undefined;
 }
