@@ -16,6 +16,7 @@ import {
   type CompiledCampaign,
   type CustomerBase,
   type SimulationReport,
+  type SimulationOptions,
   NO_OTHERS,
   compareEvents,
   type BudgetCheck,
@@ -93,6 +94,39 @@ export interface SimulateResult {
   shard: ShardResult;
 }
 
+/**
+ * One replay of the history for a draft, with the live campaigns it competes with: the same campaign-set
+ * options (contact policy included) as the decision service and the dry run, for simulate and compare alike.
+ */
+function simulationOf(
+  domain: CampaignPorts['domain'],
+  period: { fromMs: number; toMs: number; firstDay: number; withLive: boolean | undefined },
+  draft: Draft,
+  live: CampaignTimeline[],
+  bases: ReadonlyMap<string, CustomerBase>,
+  others?: SimulationOptions['others'],
+): Simulation {
+  const setOptions = {
+    maxOffersPerCustomerPerDay: domain.maxOffersPerCustomerPerDay,
+    contactPolicy: domain.contactPolicy,
+    timeZone: domain.timeZone,
+  };
+  return new Simulation({
+    timeZone: domain.timeZone,
+    fromMs: period.fromMs,
+    toMs: period.toMs,
+    firstDay: period.firstDay,
+    draftId: draft.id,
+    sets: new SetsOverTime([draft.timeline, ...live], setOptions),
+    baseline: period.withLive
+      ? new SetsOverTime(draft.replaces ? [draft.replaces, ...live] : live, setOptions)
+      : undefined,
+    draftOnly: new SetsOverTime([draft.timeline], setOptions),
+    baseOf: (id) => bases.get(id),
+    ...(others ? { others } : {}),
+  });
+}
+
 /** One way the draft is given: a file, a stored version, or a stored campaign as it ran (its versions over time). */
 interface Draft {
   id: string;
@@ -126,11 +160,6 @@ export async function simulateCampaign(
     if (options.cancelled?.()) throw new SimulationCancelledError();
   };
 
-  const setOptions = {
-    maxOffersPerCustomerPerDay: ports.domain.maxOffersPerCustomerPerDay,
-    contactPolicy: ports.domain.contactPolicy,
-    timeZone: ports.domain.timeZone,
-  };
   const firstDay = localDayIndex(fromMs, tz);
   const firstDayText = dayFromIndex(firstDay);
   const months = monthsOf(firstDayText, dayFromIndex(localDayIndex(toMs - 1, tz)));
@@ -149,19 +178,9 @@ export async function simulateCampaign(
     stopIfCancelled,
   });
   const scannedMs = performance.now();
-  const simulation = new Simulation({
-    timeZone: tz,
-    fromMs,
-    toMs,
-    firstDay,
-    draftId: draft.id,
-    sets: new SetsOverTime([draft.timeline, ...live], setOptions),
-    baseline: options.withLive
-      ? new SetsOverTime(draft.replaces ? [draft.replaces, ...live] : live, setOptions)
-      : undefined,
-    draftOnly: new SetsOverTime([draft.timeline], setOptions),
-    baseOf: (id) => bases.get(id),
-    others: { world: checksByCampaign(others.world), baseline: checksByCampaign(others.baseline) },
+  const simulation = simulationOf(ports.domain, { fromMs, toMs, firstDay, withLive: options.withLive }, draft, live, bases, {
+    world: checksByCampaign(others.world),
+    baseline: checksByCampaign(others.baseline),
   });
   const builder = new SimulationReportBuilder({
     campaignId: draft.id,
@@ -275,7 +294,6 @@ export async function compareCampaigns(
   const campaigns = ports.campaigns;
   const drafts = [await resolveDraft(campaigns, targets[0], tz), await resolveDraft(campaigns, targets[1], tz)];
   const report = options.onProgress ?? (() => undefined);
-  const setOptions = { maxOffersPerCustomerPerDay: ports.domain.maxOffersPerCustomerPerDay };
   const firstDay = localDayIndex(fromMs, tz);
   const firstDayText = dayFromIndex(firstDay);
   const months = monthsOf(firstDayText, dayFromIndex(localDayIndex(toMs - 1, tz)));
@@ -297,19 +315,7 @@ export async function compareCampaigns(
       const live = options.withLive ? await liveTimelines(campaigns, draft.id) : [];
       return {
         draft,
-        simulation: new Simulation({
-          timeZone: tz,
-          fromMs,
-          toMs,
-          firstDay,
-          draftId: draft.id,
-          sets: new SetsOverTime([draft.timeline, ...live], setOptions),
-          baseline: options.withLive
-            ? new SetsOverTime(draft.replaces ? [draft.replaces, ...live] : live, setOptions)
-            : undefined,
-          draftOnly: new SetsOverTime([draft.timeline], setOptions),
-          baseOf: (id) => bases.get(id),
-        }),
+        simulation: simulationOf(ports.domain, { fromMs, toMs, firstDay, withLive: options.withLive }, draft, live, bases),
         builder: new SimulationReportBuilder({
           campaignId: draft.id,
           timeZone: tz,
