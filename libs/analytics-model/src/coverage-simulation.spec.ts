@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { effectOf, type Moments } from './confidence-sequence.js';
+import { prng } from '@nunchi/testing';
 
 /**
  * The simulation study of docs/analytics.md: many A/A campaigns (treatment and holdout drawn from the same
@@ -10,17 +11,6 @@ import { effectOf, type Moments } from './confidence-sequence.js';
  * fixed-sample interval, looked at as often, must not (it is why this study exists). Seeded: deterministic.
  */
 
-/** mulberry32: a small seeded generator, enough for a simulation */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const RUNS = 300;
 const CUSTOMERS = 20_000;
@@ -36,7 +26,7 @@ interface Study {
 }
 
 function study(draw: (random: () => number) => number, seed: number): Study {
-  const random = generator(seed);
+  const random = prng(seed);
   let alwaysValid = 0;
   let alwaysValidRelative = 0;
   let fixedSample = 0;
