@@ -18,6 +18,7 @@ import {
   type NunchiConfig,
   type ServiceName,
 } from '@nunchi/config';
+import { kubernetesSecrets, natsCredentialsSecret, natsIdentities, NATS_SERVER_SECRET } from '@nunchi/messaging';
 
 // ---------------------------------------------------------------------------------------------------------
 // Where the repository is: walk up from this file (dist/test/, or another build folder such as
@@ -339,12 +340,22 @@ const READ_BY_ANY = new Set(Object.values(READ_BY).flatMap((s) => [...s]));
 // ---------------------------------------------------------------------------------------------------------
 // Resolving a container's environment as the kubelet would
 
-/** Secret templates anywhere under k8s/, used when a rendering expects the Secret to be created outside it. */
-const SECRET_TEMPLATES = new Map(
-  ALL_YAML.flatMap((f) => readYaml(f))
+/**
+ * Secret templates anywhere under k8s/, used when a rendering expects the Secret to be created outside it, and
+ * the NATS identities' Secrets as `npm run nats:config -- --k8s` writes them (passwords aside).
+ */
+const SECRET_TEMPLATES = new Map([
+  ...ALL_YAML.flatMap((f) => readYaml(f))
     .filter((o) => o['kind'] === 'Secret' && (o['stringData'] !== undefined || o['data'] !== undefined))
     .map((o) => [nameOf(o), o] as const),
-);
+  ...generatedNatsSecrets().map((o) => [nameOf(o), o] as const),
+]);
+
+function generatedNatsSecrets(): Obj[] {
+  const identities = natsIdentities();
+  const passwords = Object.fromEntries(identities.map((i) => [i.user, 'generated']));
+  return kubernetesSecrets({ identities, passwords, serverConfig: '', namespace: 'nunchi' });
+}
 
 function dataOf(o: Obj): Record<string, string> {
   const out: Record<string, string> = {};
@@ -831,9 +842,12 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
         );
       }
       const configs = SERVICES.map((svc) => loadConfig(svc, resolvedEnv(objects, mainContainer(svc), svc)));
+      // The same servers and settings; who each one is to NATS (auth, its reply prefix) is its own.
+      const shared = (c: NunchiConfig, key: 'nats' | 'cassandra') =>
+        key === 'nats' ? { ...c.nats, auth: undefined, inboxPrefix: undefined } : c[key];
       for (const key of ['nats', 'cassandra'] as const) {
         assert.equal(
-          new Set(configs.map((c) => JSON.stringify(c[key]))).size,
+          new Set(configs.map((c) => JSON.stringify(shared(c, key)))).size,
           1,
           `the four services must share one ${key} configuration`,
         );
@@ -1292,6 +1306,34 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
           assert.ok(arr(at(set, 'spec.volumeClaimTemplates')).length > 0, `${idOf(set)}: persistent volumes`);
       },
     );
+
+    if (expect.clusters)
+      it('each workload connects to NATS as its own identity; the NATS servers run with those users (the generated Secrets)', () => {
+        const generated = generatedNatsSecrets().map(nameOf);
+        const credentialsOf = (c: Obj, who: string) => {
+          const env = arr(c['env']).map((e) => obj(e, who));
+          const from = (name: string) => at(env.find((e) => e['name'] === name), 'valueFrom.secretKeyRef') as Obj | undefined;
+          assert.equal(at(from('NATS_USER'), 'key'), 'NATS_USER', `${who}: NATS_USER from a Secret`);
+          assert.equal(at(from('NATS_PASSWORD'), 'key'), 'NATS_PASSWORD', `${who}: NATS_PASSWORD from a Secret`);
+          assert.equal(at(from('NATS_USER'), 'name'), at(from('NATS_PASSWORD'), 'name'), `${who}: one Secret`);
+          return String(at(from('NATS_USER'), 'name'));
+        };
+        for (const svc of SERVICES) assert.equal(credentialsOf(mainContainer(svc), svc), natsCredentialsSecret(svc), `${svc}: its own identity`);
+        const job = find(objects, 'Job', 'nunchi-migrate');
+        assert.ok(job, 'the migration Job');
+        assert.equal(credentialsOf(containersOf(job)[0], 'migrate'), natsCredentialsSecret('operator'), 'the migration manages streams: operator');
+        for (const name of [...SERVICES.map(natsCredentialsSecret), natsCredentialsSecret('operator'), NATS_SERVER_SECRET])
+          assert.ok(generated.includes(name), `npm run nats:config -- --k8s writes the Secret ${name}`);
+
+        const nats = objects.find((o) => o['kind'] === 'StatefulSet' && nameOf(o) === 'nats')!;
+        const server = containersOf(nats)[0];
+        const config = arr(server['args']).map(String).find((a) => a.startsWith('--config='))?.slice('--config='.length);
+        assert.ok(config, 'nats-server starts with --config (the users and their permissions)');
+        const mount = arr(server['volumeMounts']).map((m) => obj(m, 'nats')).find((m) => config.startsWith(`${String(m['mountPath'])}/`));
+        assert.ok(mount, `${config} is on a mounted volume`);
+        const volume = arr(at(nats, 'spec.template.spec.volumes')).map((v) => obj(v, 'nats')).find((v) => v['name'] === mount['name']);
+        assert.equal(at(volume, 'secret.secretName'), NATS_SERVER_SECRET, 'mounted from the generated Secret');
+      });
 
     it('labels everything app.kubernetes.io/name and part-of=nunchi, in the expected namespace', () => {
       for (const o of objects) {

@@ -194,3 +194,37 @@ export function renderNatsServerConfig(options: {
   lines.push('  ]', '}', '');
   return lines.join('\n');
 }
+
+/** The Secret that holds one identity's credentials in Kubernetes (k8s/overlays/production/nats-identities.yaml). */
+export const natsCredentialsSecret = (user: string) => `nunchi-nats-${user}`;
+
+/** The Secret that holds the server's configuration (mounted by k8s/overlays/production/nats.yaml). */
+export const NATS_SERVER_SECRET = 'nunchi-nats-server';
+
+/**
+ * Kubernetes Secrets for a cluster with these identities: the server's configuration (`nats.conf`), and per
+ * identity its NATS_USER and NATS_PASSWORD, which the production overlay hands to that workload only.
+ * Plain objects, to be written as YAML.
+ */
+export function kubernetesSecrets(options: {
+  identities: readonly NatsIdentity[];
+  passwords: Readonly<Record<string, string>>;
+  serverConfig: string;
+  namespace: string;
+}): Array<Record<string, unknown>> {
+  const secret = (name: string, stringData: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: options.namespace, labels: { 'app.kubernetes.io/part-of': 'nunchi' } },
+    type: 'Opaque',
+    stringData,
+  });
+  return [
+    secret(NATS_SERVER_SECRET, { 'nats.conf': options.serverConfig }),
+    ...options.identities.map(({ user }) => {
+      const password = options.passwords[user];
+      if (!password) throw new Error(`no password for NATS identity ${user}`);
+      return secret(natsCredentialsSecret(user), { NATS_USER: user, NATS_PASSWORD: password });
+    }),
+  ];
+}
