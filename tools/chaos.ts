@@ -323,7 +323,11 @@ async function underLoad(
     const missing = accepted.filter((id) => !decisions.has(decisionIdOf(id)));
     for (let i = 0; i < missing.length; i += 100) {
       const ids = missing.slice(i, i + 100).map(decisionIdOf);
-      const rows = (await cql.execute('SELECT decision_id, record FROM decisions_by_id WHERE decision_id IN ?', [ids], { prepare: true })).rows;
+      // The check's own reads meet the faults too (a node just back may time out): tried again next round.
+      const rows = await cql
+        .execute('SELECT decision_id, record FROM decisions_by_id WHERE decision_id IN ?', [ids], { prepare: true })
+        .then((r) => r.rows)
+        .catch(() => []);
       for (const r of rows) decisions.set(r['decision_id'] as string, JSON.parse(r['record'] as string) as DecisionRecord);
     }
     if (decisions.size > before) progressAt = Date.now();
