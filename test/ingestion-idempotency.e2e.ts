@@ -109,7 +109,7 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
     });
     const firstDecision = await waitFor('its decision', async () => {
       const answer = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
-      return answer.status === 200 ? ((await answer.json()) as unknown) : undefined;
+      return answer.status === 200 ? ((await answer.json())) : undefined;
     });
     await new Promise((r) => setTimeout(r, WINDOW_MS + 500));
 
@@ -138,13 +138,13 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
       'published once as applied, then once more marked as a repeat',
     );
     assert.equal(
-      published[1]!.json<EnrichedEvent>().ctx.all.d7.purchases,
-      published[0]!.json<EnrichedEvent>().ctx.all.d7.purchases,
+      published[1].json<EnrichedEvent>().ctx.all.d7.purchases,
+      published[0].json<EnrichedEvent>().ctx.all.d7.purchases,
       'the repeat folded nothing more',
     );
     await waitFor('decision to consume the repeat', async () => {
       const info = await jsm.consumers.info(Streams.ENRICHED.name, `decision-p${p}`);
-      return info.ack_floor.stream_seq >= published[1]!.seq ? true : undefined;
+      return info.ack_floor.stream_seq >= published[1].seq ? true : undefined;
     });
     const decision = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
     assert.equal(decision.status, 200, 'the one decision exists');
