@@ -15,6 +15,7 @@ import { latencyHistogram } from '@nunchi/telemetry';
 import { snapshotOf } from './customer-snapshot.js';
 import { CustomerStateCache, type CustomerState } from './customer-state.cache.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
+import { MergeCustomersUseCase } from './merge-customers.usecase.js';
 
 /**
  * Folds one accepted event into the customer's context (libs/context-model foldEvent) and emits it enriched
@@ -43,6 +44,7 @@ export class ApplyEventUseCase {
     private readonly customers: CustomerRepository,
     private readonly history: ContextRepository,
     private readonly publisher: Publisher,
+    private readonly merges: MergeCustomersUseCase,
   ) {}
 
   async execute(delivery: Delivery<AcceptedEvent>): Promise<Outcome> {
@@ -59,8 +61,17 @@ export class ApplyEventUseCase {
     const customerId = event.customerId;
     const nowMs = Date.now();
     const options = { timeZone: this.config.domain.timeZone, nowMs };
-    const before = await this.load.execute(customerId, nowMs);
+    let before = await this.load.execute(customerId, nowMs);
     if (before.erased) return Outcome.reject(`customer ${customerId} was erased; event refused`);
+    // One customer across identifiers (MergeCustomersUseCase): an event of a customer merged away goes on to
+    // the survivor; a linking event freezes the absorbed customer here, or merges into the survivor here.
+    if (before.mergedInto) return this.merges.passOn(delivery, before.mergedInto);
+    if (event.link?.stage === 'freeze') return this.merges.freeze(delivery, before);
+    if (event.link?.stage === 'absorb') {
+      const merged = await this.merges.absorb(delivery, nowMs);
+      if ('kind' in merged) return merged;
+      before = merged;
+    }
 
     let result: FoldResult = foldEvent(before, event, options);
     if (result.kind === 'closed-day') {

@@ -29,6 +29,8 @@ export interface ErasureReceipt {
   alreadyErased: boolean;
   /** rows removed, per Cassandra table */
   removed: Record<string, number>;
+  /** the customers merged into this one (docs/identity.md), erased with it: one receipt each */
+  merged?: ErasureReceipt[];
 }
 
 /** Totals over one window. Money in the currency's major unit (KRW); counts are plain counts. */

@@ -14,7 +14,7 @@ import {
   type DailyRollup,
   type FoldOptions,
 } from '@nunchi/context-model';
-import type { BulkWrite } from '../bulk.js';
+import { mapBounded, type BulkWrite } from '../bulk.js';
 import { decodeDayTotals, encodeDayTotals } from '../day-totals.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
@@ -197,6 +197,26 @@ export class ContextRepository {
     return rows
       .filter((r) => r['local_day'] === day)
       .map((r) => JSON.parse(r['body'] as string) as AcceptedEvent);
+  }
+
+  /** Every stored event of a customer (a merge reads both histories whole: never a per-event path). */
+  async allEvents(customerId: string): Promise<AcceptedEvent[]> {
+    return this.eventsFrom(customerId, await this.months(customerId), 0);
+  }
+
+  /**
+   * A merge's writes into the survivor (libs/context-model mergeHistories): the moved events (already under
+   * the survivor's id) with their month index rows, and each day they touch rebuilt from both histories,
+   * timestamped like any fold of that many events. Keyed upserts: safe to repeat.
+   */
+  async writeMerged(
+    moved: readonly AcceptedEvent[],
+    days: ReadonlyArray<{ day: string; rows: DailyRollup[]; eventCount: number }>,
+    survivorId: string,
+    timeZone: string,
+  ): Promise<void> {
+    await mapBounded(moved, 32, (e) => this.insertEvent(e, localDay(e.occurredAtMs, timeZone)));
+    await mapBounded(days, 32, (d) => this.upsertDay(survivorId, d.day, d.rows, d.eventCount));
   }
 
   /** Month buckets ('YYYY-MM') holding the customer's events, newest first. */

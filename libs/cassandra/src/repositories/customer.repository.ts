@@ -1,8 +1,11 @@
 import { createHmac } from 'node:crypto';
+import type cassandra from 'cassandra-driver';
 import type { CustomerProfile, IdentityType } from '@nunchi/contracts';
 import type { CqlClient } from '../client.js';
 import type { BulkWrite } from '../bulk.js';
-import { defineStatements, run, runQuiet, statement } from '../statements.js';
+import { defineStatements, run, runAll, runQuiet, statement } from '../statements.js';
+
+type Row = cassandra.types.Row;
 
 /** How an identifier is stored: phones and emails only as keyed hashes, never in clear. */
 export function storedIdentityValue(type: IdentityType, value: string, secret: string): string {
@@ -29,7 +32,7 @@ const Q = defineStatements({
   ),
   get: statement(
     'customers.get',
-    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes FROM customers WHERE customer_id = ?',
+    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes, merged_into FROM customers WHERE customer_id = ?',
   ),
   upsert: statement(
     'customers.upsert',
@@ -54,11 +57,28 @@ const Q = defineStatements({
     'identities.owner_of',
     'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',
   ),
+  identitiesOf: statement(
+    'customer_identities.of_customer',
+    'SELECT id_type, id_value FROM customer_identities WHERE customer_id = ?',
+  ),
   unindexIdentity: statement(
     'customer_identities.delete',
     'DELETE FROM customer_identities WHERE customer_id = ? AND id_type = ? AND id_value = ?',
   ),
 });
+
+function profileOf(customerId: string, row: Row): CustomerProfile {
+  return {
+    id: customerId,
+    ...(row['age'] !== null ? { age: row['age'] as number } : {}),
+    ...(row['gender'] !== null ? { gender: row['gender'] as string } : {}),
+    ...(row['region'] !== null ? { region: row['region'] as string } : {}),
+    ...(row['credit_tier'] !== null ? { creditTier: row['credit_tier'] as string } : {}),
+    ...(row['marketing_consent'] !== null ? { marketingConsent: row['marketing_consent'] as boolean } : {}),
+    ...(row['channel_consent'] !== null ? { channelConsent: row['channel_consent'] as Record<string, boolean> } : {}),
+    attributes: (row['attributes'] as Record<string, string> | null) ?? {},
+  };
+}
 
 /** A map worth writing: undefined (left unset) when empty or absent. */
 function nonEmpty<V>(map: Record<string, V> | undefined): Record<string, V> | undefined {
@@ -70,18 +90,26 @@ export class CustomerRepository {
   constructor(private readonly client: CqlClient) {}
 
   async get(customerId: string): Promise<CustomerProfile | null> {
+    return (await this.getWithLink(customerId)).profile;
+  }
+
+  /**
+   * The profile, and the customer this one was merged into (docs/identity.md) if it was: one read, so that a
+   * cold load learns both at once.
+   */
+  async getWithLink(customerId: string): Promise<{ profile: CustomerProfile | null; mergedInto?: string }> {
     const row = (await run(this.client, Q.get, [customerId])).first();
-    if (!row) return null;
-    return {
-      id: customerId,
-      ...(row['age'] !== null ? { age: row['age'] as number } : {}),
-      ...(row['gender'] !== null ? { gender: row['gender'] as string } : {}),
-      ...(row['region'] !== null ? { region: row['region'] as string } : {}),
-      ...(row['credit_tier'] !== null ? { creditTier: row['credit_tier'] as string } : {}),
-      ...(row['marketing_consent'] !== null ? { marketingConsent: row['marketing_consent'] as boolean } : {}),
-      ...(row['channel_consent'] !== null ? { channelConsent: row['channel_consent'] as Record<string, boolean> } : {}),
-      attributes: (row['attributes'] as Record<string, string> | null) ?? {},
-    };
+    if (!row) return { profile: null };
+    const mergedInto = row['merged_into'] as string | null;
+    return { profile: profileOf(customerId, row), ...(mergedInto ? { mergedInto } : {}) };
+  }
+
+  /** The identities (stored values) listed for a customer in the reverse index. */
+  async identitiesOf(customerId: string): Promise<Array<[IdentityType, string]>> {
+    return (await runAll(this.client, Q.identitiesOf, [customerId])).map((r) => [
+      r['id_type'] as IdentityType,
+      r['id_value'] as string,
+    ]);
   }
 
   /** Writes the whole profile. `undefined` fields are left unset, so a partial update does not erase others. */

@@ -2,7 +2,8 @@ import cassandra from 'cassandra-driver';
 import type { DecisionRecord } from '@nunchi/contracts';
 import { SpanKind, statementSpans, withSpan } from '@nunchi/telemetry';
 import type { CqlClient } from '../client.js';
-import { defineStatements, run, statement } from '../statements.js';
+import { mapBounded } from '../bulk.js';
+import { defineStatements, run, runAll, statement } from '../statements.js';
 
 const Q = defineStatements({
   byId: statement('decisions_by_id.get', 'SELECT record FROM decisions_by_id WHERE decision_id = ?'),
@@ -22,6 +23,11 @@ const Q = defineStatements({
   decidedSince: statement(
     'decisions.decided_since',
     'SELECT decided_at, decision_id FROM decisions WHERE customer_id = ? AND decided_at >= ? LIMIT 500',
+  ),
+  // A merge (docs/identity.md): the absorbed customer's decisions become the survivor's.
+  ofCustomerAll: statement(
+    'decisions.all_of_customer',
+    'SELECT decided_at, decision_id, event_id, outcome, campaign_id, campaign_version, offer_id, channel, store_id, value, cost FROM decisions WHERE customer_id = ?',
   ),
   // Listings for operators (`nunchi decisions list`): newest first, bounded.
   ofCustomer: statement(
@@ -227,6 +233,43 @@ export class DecisionRepository {
       );
     }
     await run(this.client, Q.insertById, [d.decisionId, d.customerId, decidedAt, JSON.stringify(d)]);
+  }
+
+  /**
+   * A merge: the decisions of the absorbed customer's events (`decisionIds`) and its per-customer rows become
+   * the survivor's — the records by id name the survivor (an offer_response by either identifier finds its
+   * decision) and the per-customer rows are copied under the survivor (erasure of the survivor finds them).
+   * Keyed upserts: safe to repeat. Returns how many records were moved.
+   */
+  async moveDecisions(absorbedId: string, survivorId: string, decisionIds: readonly string[]): Promise<number> {
+    const records = await mapBounded(decisionIds, 32, (id) => this.findById(id));
+    const moving = records.filter((r): r is DecisionRecord => r !== undefined && r.customerId === absorbedId);
+    await mapBounded(moving, 32, (d) =>
+      run(this.client, Q.insertById, [
+        d.decisionId,
+        survivorId,
+        new Date(d.decidedAt),
+        JSON.stringify({ ...d, customerId: survivorId }),
+      ]),
+    );
+    const rows = await runAll(this.client, Q.ofCustomerAll, [absorbedId]);
+    await mapBounded(rows, 32, (r) =>
+      run(this.client, Q.insertByCustomer, [
+        survivorId,
+        r['decided_at'],
+        r['decision_id'],
+        r['event_id'],
+        r['outcome'],
+        r['campaign_id'],
+        r['campaign_version'],
+        r['offer_id'],
+        r['channel'],
+        r['store_id'],
+        r['value'],
+        r['cost'],
+      ]),
+    );
+    return moving.length;
   }
 
   /** When an earlier attempt of this decision was recorded in the per-customer table (redelivery only). */
