@@ -62,7 +62,12 @@ export class ApplyEventUseCase {
     const nowMs = Date.now();
     const options = { timeZone: this.config.domain.timeZone, nowMs };
     let before = await this.load.execute(customerId, nowMs);
-    if (before.erased) return Outcome.reject(`customer ${customerId} was erased; event refused`);
+    if (before.erased)
+      return Outcome.reject(
+        event.link
+          ? `cannot merge ${event.link.absorbedId} into ${event.link.survivorId}: ${customerId} was erased; nothing was merged`
+          : `customer ${customerId} was erased; event refused`,
+      );
     // One customer across identifiers (MergeCustomersUseCase): an event of a customer merged away goes on to
     // the survivor; a linking event freezes the absorbed customer here, or merges into the survivor here.
     if (before.mergedInto) return this.merges.passOn(delivery, before.mergedInto);
