@@ -14,7 +14,7 @@ import {
   newContext,
   survivorOf,
 } from '@nunchi/context-model';
-import { Headers, Streams, Subjects, type AcceptedEvent, type ErasureReceipt, type IngestReply } from '@nunchi/contracts';
+import { decisionIdOf, Headers, Streams, Subjects, type AcceptedEvent, type ErasureReceipt, type IngestReply } from '@nunchi/contracts';
 import {
   accepted,
   contextDrained,
@@ -129,7 +129,7 @@ describe('identity: one customer across identifiers', () => {
 
     const owners = await Promise.all(
       [['deviceId', device.deviceId], ['loyaltyCard', card.loyaltyCard]].map(async ([type, value]) =>
-        (await h.cql.execute('SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?', [type, value], { prepare: true })).first()?.['customer_id'],
+        (await h.cql.execute('SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?', [type, value], { prepare: true })).first()?.['customer_id'] as string | undefined,
       ),
     );
     assert.deepEqual(owners, [survivorId, survivorId], 'both identifiers name the survivor');
@@ -226,5 +226,63 @@ describe('identity: one customer across identifiers', () => {
       assert.equal(await merges.get(id), undefined, `no merge record for ${id}`);
     const cardholder = await contextOf(contextUrl(), first.customerId);
     assert.equal(cardholder.ctx.all.d7.events, 1, 'the cardholder kept only their own event');
+  });
+
+  it('unlinks a merge made by mistake: each customer gets back its own history, identities and ledger', async () => {
+    const timeZone = h.config.domain.timeZone;
+    const device = { deviceId: `dev7-${run}` };
+    const card = { loyaltyCard: `LC7-${run}` };
+    const deviceEvents = [event('u1', 'app_open', 'app', 3 * DAY, device), purchase('u2', 'app', DAY, device, '분유', 30000)];
+    const cardEvents = [purchase('u3', 'pos', 3 * DAY + HOUR, card, '맥주', 4000, 'bundang-01'), event('u4', 'visit', 'pos', 2 * HOUR, card, {}, 'bundang-01')];
+    const [d] = await sendEvents(h.nc, deviceEvents, 1);
+    const [c] = await sendEvents(h.nc, cardEvents, 1);
+    assert.ok(d.ok && c.ok);
+    const { survivorId, absorbedId } = survivorOf(d.customerId, c.customerId);
+    const absorbedEvents = absorbedId === d.customerId ? deviceEvents : cardEvents;
+    const survivorEvents = absorbedId === d.customerId ? cardEvents : deviceEvents;
+    const absorbedIdentity = absorbedId === d.customerId ? ['deviceId', device.deviceId] : ['loyaltyCard', card.loyaltyCard];
+    const decisions = new DecisionRepository(h.cql);
+    const today = localDay(nowMs, timeZone);
+    await decisions.saveContacts(absorbedId, { seq: 1, claims: { [`d-u${run}/camp-b`]: `${today} app offer` }, lifetime: { 'camp-b': 1 } }, 0);
+    await contextDrained(h.nc, partitions());
+    const login = event('u-login', 'app_open', 'app', 60_000, { ...device, ...card });
+    assert.deepEqual(await request(h.nc, Subjects.inbound('app', 'app_open'), login), { ok: true, id: login['id'], customerId: survivorId });
+    const merges = new MergeRepository(h.cql);
+    await waitFor('the merge to be done', async () => ((await merges.get(absorbedId))?.state === 'done' ? true : undefined), 30_000);
+    await contextDrained(h.nc, partitions());
+    assert.equal((await contextOf(contextUrl(), survivorId)).ctx.all.d30.events, 5);
+
+    const unlinked = await fetch(`${contextUrl()}/v1/customers/${absorbedId}/unlink`, { method: 'POST' });
+    assert.equal(unlinked.status, 200);
+    const { decisions: decisionsBack, ...receipt } = (await unlinked.json()) as Record<string, unknown>;
+    assert.deepEqual(receipt, { absorbedId, survivorId, events: 2, days: 2, identities: 1 });
+    for (const e of absorbedEvents) {
+      const record = await decisions.findById(decisionIdOf(e['id'] as string));
+      if (record) assert.equal(record.customerId, absorbedId, `the decision of ${String(e['id'])} names it again`);
+    }
+    assert.equal(typeof decisionsBack, 'number');
+
+    const now = Date.now();
+    const survivorView = await contextOf(contextUrl(), survivorId);
+    const survivorModel = modelSnapshot([...survivorEvents, login].map((e) => accepted(e, survivorId)), survivorId, timeZone, now);
+    assert.deepEqual(comparable(survivorView.ctx), comparable(survivorModel), 'the survivor: its own events and the login');
+    const absorbedView = await contextOf(contextUrl(), absorbedId);
+    const absorbedModel = modelSnapshot(absorbedEvents.map((e) => accepted(e, absorbedId)), absorbedId, timeZone, now);
+    assert.deepEqual(comparable(absorbedView.ctx), comparable(absorbedModel), 'the absorbed customer: its own events');
+    const owner = (await h.cql.execute('SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?', absorbedIdentity, { prepare: true })).first();
+    assert.equal(owner?.['customer_id'], absorbedId, 'its identifier names it again');
+    assert.equal((await decisions.contacts(survivorId)).lifetime['camp-b'], undefined, "the survivor's ledger without the other's offers");
+    assert.equal(await merges.get(absorbedId), undefined);
+
+    // It takes events again by its identifier (once ingestion has dropped the cached owner: the log and the hint).
+    const back = event('u5', 'app_open', 'app', 0, Object.fromEntries([absorbedIdentity]) as RawEvent);
+    const [backReply] = await sendEvents(h.nc, [back], 1);
+    assert.ok(backReply.ok);
+    await contextDrained(h.nc, partitions());
+    await waitFor('the event on the absorbed customer', async () =>
+      (await contextOf(contextUrl(), absorbedId)).ctx.recent.some((r) => r.id === back['id']) ? true : undefined,
+    );
+    const again = await fetch(`${contextUrl()}/v1/customers/${absorbedId}/unlink`, { method: 'POST' });
+    assert.equal(again.status, 404, 'nothing left to unlink');
   });
 });

@@ -94,6 +94,7 @@ export class ApplyEventUseCase {
     let next: CustomerState = {
       ...result.context,
       erased: false,
+      generation: before.generation,
       months: newMonth ? new Set([...before.months, month]) : before.months,
     };
     if (result.kind === 'applied' && event.type === 'profile_update') {
@@ -104,7 +105,14 @@ export class ApplyEventUseCase {
     this.cache.commit(customerId, before, next);
     try {
       await Promise.all([
-        this.history.writeFolded(event, result.day, result.dayRows, result.dayEventCount, newMonth),
+        this.history.writeFolded(
+          event,
+          result.day,
+          result.dayRows,
+          result.dayEventCount,
+          newMonth,
+          before.generation,
+        ),
         this.publishEnriched(event, next, delivery, nowMs),
       ]);
     } catch (error) {

@@ -25,6 +25,7 @@ import { EraseCustomerUseCase } from './erase-customer.usecase.js';
 import { GetContextUseCase } from './get-context.usecase.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
 import { MergeCustomersUseCase } from './merge-customers.usecase.js';
+import { UnlinkCustomerUseCase } from './unlink-customer.usecase.js';
 
 const DAY_S = 86_400;
 
@@ -66,6 +67,7 @@ export class ContextModule {
         LoadCustomerStateUseCase,
         ApplyEventUseCase,
         MergeCustomersUseCase,
+        UnlinkCustomerUseCase,
         GetContextUseCase,
         EraseCustomerUseCase,
         HotTierPartitions,

@@ -123,14 +123,14 @@ export class MergeCustomersUseCase {
     const [survivorEvents, absorbedEvents, survivor, absorbed, identities, absorbedLedger] = await Promise.all([
       this.history.allEvents(survivorId),
       this.history.allEvents(absorbedId),
-      this.customers.get(survivorId),
+      this.customers.getWithLink(survivorId),
       this.customers.get(absorbedId),
       this.customers.identitiesOf(absorbedId),
       this.decisions.contacts(absorbedId),
     ]);
     const merged = mergeHistories(survivorId, survivorEvents, absorbedEvents, timeZone);
-    await this.history.writeMerged(merged.moved, merged.days, survivorId, timeZone);
-    const gaps = profileGaps(survivor, absorbed);
+    await this.history.writeMerged(merged.moved, merged.days, survivorId, timeZone, survivor.generation);
+    const gaps = profileGaps(survivor.profile, absorbed);
     // At write time 0: every field the survivor has, and every later profile_update, wins over what is filled in.
     if (Object.keys(gaps).length) await this.customers.updateFields(survivorId, gaps, 0);
     const at = new Date(nowMs);

@@ -9,6 +9,7 @@ import {
   hasMerged,
   withClaim,
   withMergedLedger,
+  withoutMergedLedger,
   withoutClaim,
   type ContactClaim,
 } from './contact-ledger.js';
@@ -97,5 +98,12 @@ describe('contact ledger', () => {
     assert.equal(usage.offersToday, 2);
     assert.deepEqual(usage.byChannelToday, { a: { pos: 1, app: 1 } });
     assert.equal(withMergedLedger(merged, absorbed, 'c-b', today), merged, 'merging again changes nothing');
+
+    // Unlinked: the survivor's own claims and counts again; unlinking again changes nothing.
+    const split = withoutMergedLedger(merged, absorbed, 'c-b');
+    assert.deepEqual(split.claims, survivor.claims);
+    assert.deepEqual(split.lifetime, survivor.lifetime);
+    assert.ok(!hasMerged(split, 'c-b'));
+    assert.equal(withoutMergedLedger(split, absorbed, 'c-b'), split);
   });
 });

@@ -171,3 +171,28 @@ export function withMergedLedger(
 export function hasMerged(ledger: ContactLedger, absorbedId: string): boolean {
   return mergedMarker(absorbedId) in ledger.lifetime;
 }
+
+/**
+ * The survivor's ledger without the absorbed customer's (an unlink: docs/identity.md): the absorbed ledger's
+ * claims removed and its lifetime counts subtracted, as withMergedLedger added them. Unchanged (the same
+ * object) when the survivor's ledger does not count the absorbed customer's, so an unlink redone subtracts once.
+ */
+export function withoutMergedLedger(
+  survivor: ContactLedger,
+  absorbed: ContactLedger,
+  absorbedId: string,
+): ContactLedger {
+  const marker = mergedMarker(absorbedId);
+  if (!(marker in survivor.lifetime)) return survivor;
+  const claims = { ...survivor.claims };
+  for (const key of Object.keys(absorbed.claims)) delete claims[key];
+  const lifetime = { ...survivor.lifetime };
+  delete lifetime[marker];
+  for (const [campaignId, n] of Object.entries(absorbed.lifetime)) {
+    if (campaignId.startsWith(MERGED_PREFIX)) continue;
+    const left = (lifetime[campaignId] ?? 0) - n;
+    if (left > 0) lifetime[campaignId] = left;
+    else delete lifetime[campaignId];
+  }
+  return { seq: survivor.seq + 1, claims, lifetime };
+}

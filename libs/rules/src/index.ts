@@ -29,6 +29,7 @@ export {
   hasMerged,
   withClaim,
   withMergedLedger,
+  withoutMergedLedger,
   withoutClaim,
   type ContactClaim,
   type ContactLedger,

@@ -32,7 +32,7 @@ const Q = defineStatements({
   ),
   get: statement(
     'customers.get',
-    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes, merged_into FROM customers WHERE customer_id = ?',
+    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes, merged_into, rollup_generation FROM customers WHERE customer_id = ?',
   ),
   upsert: statement(
     'customers.upsert',
@@ -57,6 +57,11 @@ const Q = defineStatements({
     'identities.owner_of',
     'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',
   ),
+  setGeneration: statement(
+    'customers.set_generation',
+    'UPDATE customers SET rollup_generation = ? WHERE customer_id = ?',
+  ),
+  clearMergedInto: statement('customers.clear_merged_into', 'UPDATE customers SET merged_into = null WHERE customer_id = ?'),
   identitiesOf: statement(
     'customer_identities.of_customer',
     'SELECT id_type, id_value FROM customer_identities WHERE customer_id = ?',
@@ -80,6 +85,15 @@ function profileOf(customerId: string, row: Row): CustomerProfile {
   };
 }
 
+/** A customer's profile row as a cold load reads it. */
+export interface StoredCustomer {
+  profile: CustomerProfile | null;
+  /** the customer this one was merged into (docs/identity.md) */
+  mergedInto?: string;
+  /** the generation its daily rollups are written at (ContextRepository dailyRowsTimestamp); 0 until an unlink */
+  generation: number;
+}
+
 /** A map worth writing: undefined (left unset) when empty or absent. */
 function nonEmpty<V>(map: Record<string, V> | undefined): Record<string, V> | undefined {
   return map && Object.keys(map).length ? map : undefined;
@@ -97,11 +111,24 @@ export class CustomerRepository {
    * The profile, and the customer this one was merged into (docs/identity.md) if it was: one read, so that a
    * cold load learns both at once.
    */
-  async getWithLink(customerId: string): Promise<{ profile: CustomerProfile | null; mergedInto?: string }> {
+  async getWithLink(customerId: string): Promise<StoredCustomer> {
     const row = (await run(this.client, Q.get, [customerId])).first();
-    if (!row) return { profile: null };
+    if (!row) return { profile: null, generation: 0 };
     const mergedInto = row['merged_into'] as string | null;
-    return { profile: profileOf(customerId, row), ...(mergedInto ? { mergedInto } : {}) };
+    return {
+      profile: profileOf(customerId, row),
+      generation: (row['rollup_generation'] as number | null) ?? 0,
+      ...(mergedInto ? { mergedInto } : {}),
+    };
+  }
+
+  /** An unlink (docs/identity.md): the survivor's next rollup generation, and the absorbed customer freed. */
+  async setGeneration(customerId: string, generation: number): Promise<void> {
+    await run(this.client, Q.setGeneration, [generation, customerId]);
+  }
+
+  async clearMergedInto(customerId: string): Promise<void> {
+    await run(this.client, Q.clearMergedInto, [customerId]);
   }
 
   /** The identities (stored values) listed for a customer in the reverse index. */
@@ -221,6 +248,11 @@ export class CustomerRepository {
   async linkIdentity(customerId: string, type: string, storedValue: string, at: Date): Promise<void> {
     await runQuiet(this.client, Q.linkIdentity, [type, storedValue, customerId, at]);
     await runQuiet(this.client, Q.indexIdentity, [customerId, type, storedValue]);
+  }
+
+  /** Takes an identifier off a customer's reverse index (it was given back to another: an unlink). */
+  async unindexIdentity(customerId: string, type: IdentityType, storedValue: string): Promise<void> {
+    await run(this.client, Q.unindexIdentity, [customerId, type, storedValue]);
   }
 
   async isErased(customerId: string, quiet = false): Promise<boolean> {

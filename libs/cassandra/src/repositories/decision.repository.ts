@@ -29,6 +29,10 @@ const Q = defineStatements({
     'decisions.all_of_customer',
     'SELECT decided_at, decision_id, event_id, outcome, campaign_id, campaign_version, offer_id, channel, store_id, value, cost FROM decisions WHERE customer_id = ?',
   ),
+  deleteOfCustomer: statement(
+    'decisions.delete_one',
+    'DELETE FROM decisions WHERE customer_id = ? AND decided_at = ? AND decision_id = ?',
+  ),
   // Listings for operators (`nunchi decisions list`): newest first, bounded.
   ofCustomer: statement(
     'decisions.list_of_customer',
@@ -236,26 +240,39 @@ export class DecisionRepository {
   }
 
   /**
-   * A merge: the decisions of the absorbed customer's events (`decisionIds`) and its per-customer rows become
-   * the survivor's — the records by id name the survivor (an offer_response by either identifier finds its
-   * decision) and the per-customer rows are copied under the survivor (erasure of the survivor finds them).
+   * A merge: the decisions of the absorbed customer's events (`decisionIds`) become the survivor's — the
+   * records by id name the survivor (an offer_response by either identifier finds its decision) and their
+   * per-customer rows are copied under the survivor (erasure of the survivor finds them). An unlink moves them
+   * back the same way (`from` the survivor, `to` the absorbed customer) and deletes the copies (`dropCopies`).
    * Keyed upserts: safe to repeat. Returns how many records were moved.
    */
-  async moveDecisions(absorbedId: string, survivorId: string, decisionIds: readonly string[]): Promise<number> {
+  async moveDecisions(
+    from: string,
+    to: string,
+    decisionIds: readonly string[],
+    dropCopies = false,
+  ): Promise<number> {
     const records = await mapBounded(decisionIds, 32, (id) => this.findById(id));
-    const moving = records.filter((r): r is DecisionRecord => r !== undefined && r.customerId === absorbedId);
+    const moving = records.filter((r): r is DecisionRecord => r !== undefined && r.customerId === from);
     await mapBounded(moving, 32, (d) =>
       run(this.client, Q.insertById, [
         d.decisionId,
-        survivorId,
+        to,
         new Date(d.decidedAt),
-        JSON.stringify({ ...d, customerId: survivorId }),
+        JSON.stringify({ ...d, customerId: to }),
       ]),
     );
-    const rows = await runAll(this.client, Q.ofCustomerAll, [absorbedId]);
+    const ids = new Set(decisionIds);
+    const rows = (await runAll(this.client, Q.ofCustomerAll, [from])).filter((r) =>
+      ids.has(r['decision_id'] as string),
+    );
+    if (dropCopies)
+      await mapBounded(rows, 32, (r) =>
+        run(this.client, Q.deleteOfCustomer, [from, r['decided_at'], r['decision_id']]),
+      );
     await mapBounded(rows, 32, (r) =>
       run(this.client, Q.insertByCustomer, [
-        survivorId,
+        to,
         r['decided_at'],
         r['decision_id'],
         r['event_id'],

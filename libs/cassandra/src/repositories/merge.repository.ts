@@ -25,6 +25,10 @@ const Q = defineStatements({
     'customer_merges_by_survivor.list',
     'SELECT absorbed_id FROM customer_merges_by_survivor WHERE survivor_id = ?',
   ),
+  unindexSurvivor: statement(
+    'customer_merges_by_survivor.delete',
+    'DELETE FROM customer_merges_by_survivor WHERE survivor_id = ? AND absorbed_id = ?',
+  ),
   forgetRecord: statement('customer_merges.erase', 'DELETE FROM customer_merges WHERE absorbed_id = ?'),
   forgetSurvivor: statement(
     'customer_merges_by_survivor.erase',
@@ -92,6 +96,14 @@ export class MergeRepository {
   /** Customers merged into this one (directly). */
   async absorbedBy(survivorId: string): Promise<string[]> {
     return (await runAll(this.client, Q.absorbedBy, [survivorId])).map((r) => r['absorbed_id'] as string);
+  }
+
+  /** An unlink: the merge is undone, and the two may be merged again by a later link. */
+  async remove(absorbedId: string, survivorId: string): Promise<void> {
+    await Promise.all([
+      run(this.client, Q.forgetRecord, [absorbedId]),
+      run(this.client, Q.unindexSurvivor, [survivorId, absorbedId]),
+    ]);
   }
 
   /** Erasure: the records of these absorbed customers and the survivor's list go (they name identities). */
