@@ -21,9 +21,6 @@ import { meter } from '@nunchi/telemetry';
 import { CustomerStateCache, type CustomerState } from './customer-state.cache.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
 
-/** attempts at the survivor's contact ledger before the merge is retried as a whole */
-const LEDGER_ATTEMPTS = 20;
-
 /**
  * Two customers become one (docs/identity.md). The event that links them travels twice through EVENTS, so
  * that each step runs at the owner of the customer it changes, in order with that customer's events:
@@ -135,7 +132,9 @@ export class MergeCustomersUseCase {
     if (Object.keys(gaps).length) await this.customers.updateFields(survivorId, gaps, 0);
     const at = new Date(nowMs);
     await Promise.all(identities.map(([type, value]) => this.customers.linkIdentity(survivorId, type, value, at)));
-    await this.mergeLedger(survivorId, absorbedId, absorbedLedger, localDay(nowMs, timeZone));
+    const today = localDay(nowMs, timeZone);
+    if (!(await this.decisions.updateContacts(survivorId, (l) => withMergedLedger(l, absorbedLedger, absorbedId, today))))
+      throw new Error(`contact ledger of ${survivorId}: too much contention while merging ${absorbedId}; retry`);
     await this.decisions.moveDecisions(
       absorbedId,
       survivorId,
@@ -146,21 +145,6 @@ export class MergeCustomersUseCase {
     await this.customers.logIdentifierChanges([absorbedId], at);
     this.publisher.emit(Subjects.customersChanged, { ids: [survivorId, absorbedId] });
     await this.merges.complete(absorbedId, identities, JSON.stringify(absorbedLedger));
-  }
-
-  private async mergeLedger(
-    survivorId: string,
-    absorbedId: string,
-    absorbed: Awaited<ReturnType<DecisionRepository['contacts']>>,
-    today: string,
-  ): Promise<void> {
-    for (let attempt = 0; attempt < LEDGER_ATTEMPTS; attempt++) {
-      const current = await this.decisions.contacts(survivorId);
-      const next = withMergedLedger(current, absorbed, absorbedId, today);
-      if (next === current) return;
-      if ((await this.decisions.saveContacts(survivorId, next, current.seq)) === 'applied') return;
-    }
-    throw new Error(`contact ledger of ${survivorId}: too much contention while merging ${absorbedId}; retry`);
   }
 
   /** The link between `a` and `b` instead, sent to the partition of the one of them that is absorbed. */

@@ -15,9 +15,6 @@ import { withoutMergedLedger } from '@nunchi/rules';
 import { ApiError } from '@nunchi/telemetry';
 import { CustomerStateCache } from './customer-state.cache.js';
 
-/** attempts at the survivor's contact ledger before the unlink fails (and may be run again) */
-const LEDGER_ATTEMPTS = 20;
-
 /**
  * Undoes a merge made by mistake (docs/identity.md, "Unlinking"), split by its merge record: the absorbed
  * customer's events leave the survivor (their days rebuilt from what is left, at the survivor's next rollup
@@ -81,12 +78,14 @@ export class UnlinkCustomerUseCase {
       await this.customers.linkIdentity(absorbedId, type, value, at);
       await this.customers.unindexIdentity(survivorId, type, value);
     }
-    if (record.absorbedLedger)
-      await this.unmergeLedger(survivorId, absorbedId, JSON.parse(record.absorbedLedger) as StoredContacts);
+    const ledger = record.absorbedLedger ? (JSON.parse(record.absorbedLedger) as StoredContacts) : undefined;
+    if (ledger && !(await this.decisions.updateContacts(survivorId, (l) => withoutMergedLedger(l, ledger, absorbedId))))
+      throw new ApiError(503, 'UNAVAILABLE_RETRY', `contact ledger of ${survivorId} too busy; run the unlink again`, []);
     const decisions = await this.decisions.moveDecisions(
       survivorId,
       absorbedId,
-      leaving.map((e) => decisionIdOf(e.id)),
+      // by the absorbed customer's own events, not by what left now: an unlink run again after a failure
+      [...own].map(decisionIdOf),
       true,
     );
     await this.customers.clearMergedInto(absorbedId);
@@ -103,15 +102,5 @@ export class UnlinkCustomerUseCase {
       identities: record.identities.length,
       decisions,
     };
-  }
-
-  private async unmergeLedger(survivorId: string, absorbedId: string, absorbed: StoredContacts): Promise<void> {
-    for (let attempt = 0; attempt < LEDGER_ATTEMPTS; attempt++) {
-      const current = await this.decisions.contacts(survivorId);
-      const next = withoutMergedLedger(current, absorbed, absorbedId);
-      if (next === current) return;
-      if ((await this.decisions.saveContacts(survivorId, next, current.seq)) === 'applied') return;
-    }
-    throw new ApiError(503, 'UNAVAILABLE_RETRY', `contact ledger of ${survivorId} too busy; run the unlink again`, []);
   }
 }

@@ -254,14 +254,8 @@ export class IngestEventUseCase {
           return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'identity store')) };
         }
         if (answersOffer && resolution.kind === 'customer') {
-          let problem: ProblemDetail | undefined;
-          try {
-            problem = await this.answeredOffer(envelope, resolution.customerId);
-          } catch (error) {
-            this.logger.error(`decision look-up failed for ${envelope.id}: ${(error as Error).message}`);
-            return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'decision store')) };
-          }
-          if (problem) return { reply: refuse(new ContractError('UNKNOWN_DECISION', [problem])) };
+          const refused = await this.refusedResponse(envelope, resolution.customerId, refuse);
+          if (refused) return refused;
         }
         return { reply: answer(resolution) };
       })
@@ -292,18 +286,31 @@ export class IngestEventUseCase {
           return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'identity store')) };
         }
         if (envelope.type === 'offer_response') {
-          let problem: ProblemDetail | undefined;
-          try {
-            problem = await this.answeredOffer(envelope, linked.customerId);
-          } catch (error) {
-            this.logger.error(`decision look-up failed for ${envelope.id}: ${(error as Error).message}`);
-            return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'decision store')) };
-          }
-          if (problem) return { reply: refuse(new ContractError('UNKNOWN_DECISION', [problem])) };
+          const refused = await this.refusedResponse(envelope, linked.customerId, refuse);
+          if (refused) return refused;
         }
         return { reply: this.store(envelope, linked.customerId, receivedAtMs, ctx, linked.link) };
       })
       .then((queued) => queued.reply);
+  }
+
+  /**
+   * The answer to an offer_response that answers no offer of this customer (or cannot be checked now), if so;
+   * wrapped, so that the queue does not wait for the DLQ.
+   */
+  private async refusedResponse(
+    envelope: EventEnvelopeDto,
+    customerId: string,
+    refuse: (error: ContractError) => Promise<IngestReply>,
+  ): Promise<{ reply: Promise<IngestReply> } | undefined> {
+    let problem: ProblemDetail | undefined;
+    try {
+      problem = await this.answeredOffer(envelope, customerId);
+    } catch (error) {
+      this.logger.error(`decision look-up failed for ${envelope.id}: ${(error as Error).message}`);
+      return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'decision store')) };
+    }
+    return problem ? { reply: refuse(new ContractError('UNKNOWN_DECISION', [problem])) } : undefined;
   }
 
   /**

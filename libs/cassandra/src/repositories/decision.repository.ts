@@ -479,6 +479,25 @@ export class DecisionRepository {
     }
   }
 
+  /**
+   * Rewrites a customer's ledger with `change` (which returns the ledger itself when there is nothing to do),
+   * read and written again while another writer got there first: a merge or an unlink of customers, not the
+   * decision path (which decides again on a conflict). False when it kept losing for `attempts` tries.
+   */
+  async updateContacts(
+    customerId: string,
+    change: (current: StoredContacts) => StoredContacts,
+    attempts = 20,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const current = await this.contacts(customerId);
+      const next = change(current);
+      if (next === current) return true;
+      if ((await this.saveContacts(customerId, next, current.seq)) === 'applied') return true;
+    }
+    return false;
+  }
+
   private async conditionalBatch(
     name: string,
     queries: Array<{ query: string; params: unknown[] }>,
