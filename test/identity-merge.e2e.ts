@@ -181,6 +181,38 @@ describe('identity: one customer across identifiers', () => {
     assert.equal(!refused.ok && refused.error.code, 'CUSTOMER_ERASED');
   });
 
+  it('merges once when several logins link the same two customers at the same moment', async () => {
+    const timeZone = h.config.domain.timeZone;
+    const device = { deviceId: `dev5-${run}` };
+    const card = { loyaltyCard: `LC5-${run}` };
+    const own = [event('r1', 'app_open', 'app', 2 * DAY, device), purchase('r2', 'pos', 3 * DAY, card, '맥주', 5000, 'bundang-01')];
+    const [d, c] = await sendEvents(h.nc, own, 1);
+    assert.ok(d.ok && c.ok && d.customerId !== c.customerId);
+    const { survivorId, absorbedId } = survivorOf(d.customerId, c.customerId);
+    const decisions = new DecisionRepository(h.cql);
+    await decisions.saveContacts(absorbedId, { seq: 1, claims: {}, lifetime: { 'camp-c': 4 } }, 0);
+    await contextDrained(h.nc, partitions());
+    // Four logins of one person on two phones' worth of retries, through both doors at once.
+    const logins = [0, 1, 2, 3].map((k) => event(`r-login-${k}`, 'app_open', 'app', 30_000 - k * 1000, { ...device, ...card }));
+    const replies = await Promise.all(
+      logins.map((login, k) =>
+        k % 2
+          ? request(h.nc, Subjects.inbound('app', 'app_open'), login)
+          : fetch(`${h.services.urls.ingestion}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(login) }).then(
+              async (r) => (await r.json()) as IngestReply,
+            ),
+      ),
+    );
+    for (const r of replies) assert.ok(r.ok && r.customerId === survivorId, JSON.stringify(r));
+    const merges = new MergeRepository(h.cql);
+    await waitFor('the merge to be done', async () => ((await merges.get(absorbedId))?.state === 'done' ? true : undefined), 30_000);
+    await contextDrained(h.nc, partitions());
+    const expected = modelSnapshot([...own, ...logins].map((e) => accepted(e, survivorId)), survivorId, timeZone, Date.now());
+    assert.deepEqual(comparable((await contextOf(contextUrl(), survivorId)).ctx), comparable(expected));
+    assert.equal((await decisions.contacts(survivorId)).lifetime['camp-c'], 4, 'the ledger merged once');
+    assert.deepEqual(await merges.absorbedBy(survivorId), [absorbedId]);
+  });
+
   it('refuses a link to an erased customer, or between two cardholders — kept in the DLQ with the reason, nothing merged', async () => {
     const from = await lastSeq(h.nc, Streams.DLQ.name);
     const device = { deviceId: `dev2-${run}` };
