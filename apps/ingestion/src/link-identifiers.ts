@@ -84,9 +84,13 @@ export class LinkIdentifiers {
     return { customerId: pair.survivorId, link: { ...pair, stage: 'freeze' } };
   }
 
-  private find(ref: IdentifierRef, create: boolean): Promise<Resolution> {
-    return ref.type === 'id'
-      ? this.identities.checkCustomer(ref.value)
+  /** What the cache knows fresh (an app that sends both identifiers on every event reads nothing once linked), else a read. */
+  private async find(ref: IdentifierRef, create: boolean): Promise<Resolution> {
+    if (ref.type === 'id')
+      return this.identities.cachedCustomer(ref.value) ?? this.identities.checkCustomer(ref.value);
+    const cached = this.identities.cachedIdentifier(ref.type, ref.value);
+    return cached
+      ? { kind: 'customer', customerId: cached, created: false }
       : this.identities.resolve(ref.type, ref.value, create);
   }
 }
