@@ -213,6 +213,37 @@ describe('identity: one customer across identifiers', () => {
     assert.deepEqual(await merges.absorbedBy(survivorId), [absorbedId]);
   });
 
+  it('re-addresses a merge whose survivor was itself merged between the two steps', async () => {
+    const [x, y, b] = await sendEvents(
+      h.nc,
+      [
+        event('s1', 'visit', 'pos', DAY, { loyaltyCard: `LC8-${run}` }, {}, 'bundang-01'),
+        event('s2', 'app_open', 'app', DAY, { deviceId: `dev8-${run}` }),
+        purchase('s3', 'app', 2 * DAY, { deviceId: `dev9-${run}` }, '분유', 31000),
+      ],
+      1,
+    );
+    assert.ok(x.ok && y.ok && b.ok);
+    const first = survivorOf(x.customerId, y.customerId);
+    const login = event('s-login', 'app_open', 'app', 60_000, { loyaltyCard: `LC8-${run}`, deviceId: `dev8-${run}` });
+    assert.ok((await request(h.nc, Subjects.inbound('app', 'app_open'), login)).ok);
+    const merges = new MergeRepository(h.cql);
+    await waitFor('the first merge', async () => ((await merges.get(first.absorbedId))?.state === 'done' ? true : undefined), 30_000);
+    // A merge of b into the customer just absorbed, frozen before that customer was merged away.
+    await merges.freeze(b.customerId, first.absorbedId, `m${run}-s-late`, new Date());
+    const late = { ...accepted(event('s-late', 'app_open', 'app', 0, { deviceId: `dev9-${run}` }), first.absorbedId) };
+    await redeliver(h.nc, { ...late, link: { survivorId: first.absorbedId, absorbedId: b.customerId, stage: 'absorb' } }, partitions());
+    const record = await waitFor('the merge re-addressed and done', async () => {
+      const r = await merges.get(b.customerId);
+      return r?.state === 'done' ? r : undefined;
+    }, 30_000);
+    assert.equal(record.survivorId, first.survivorId);
+    await contextDrained(h.nc, partitions());
+    const ids = (await contextOf(contextUrl(), first.survivorId)).ctx.recent.map((r) => r.id);
+    for (const id of ['s1', 's2', 's3', 's-login', 's-late']) assert.ok(ids.includes(`m${run}-${id}`), `${id} in ${ids.join()}`);
+    assert.deepEqual((await merges.absorbedBy(first.survivorId)).sort(), [first.absorbedId, b.customerId].sort());
+  });
+
   it('refuses a link to an erased customer, or between two cardholders — kept in the DLQ with the reason, nothing merged', async () => {
     const from = await lastSeq(h.nc, Streams.DLQ.name);
     const device = { deviceId: `dev2-${run}` };

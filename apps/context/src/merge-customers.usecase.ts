@@ -66,10 +66,15 @@ export class MergeCustomersUseCase {
       await this.send({ ...event, customerId: target, forwardedFrom }, `${event.id}~to~${target}`, delivery);
       return Outcome.done();
     }
-    if (link.stage === 'absorb')
-      return Outcome.reject(
-        `cannot merge ${link.absorbedId} into ${link.survivorId}: ${link.survivorId} was merged into ${target} meanwhile; send the linking event again`,
-      );
+    if (link.stage === 'absorb') {
+      // The survivor was merged into `target` between the two steps: the frozen merge goes there instead.
+      const record = await this.merges.readdress(link.absorbedId, link.survivorId, target);
+      if (record?.survivorId !== target)
+        return Outcome.reject(
+          `cannot merge ${link.absorbedId} into ${link.survivorId}: ${link.survivorId} was merged into ${target} meanwhile, and the merge record names ${record?.survivorId ?? 'nobody'}`,
+        );
+      return this.sendAbsorb(delivery, { ...link, survivorId: target });
+    }
     const other = link.survivorId === event.customerId ? link.absorbedId : link.survivorId;
     if (other === target) return this.sendAbsorb(delivery, link);
     return this.relink(delivery, other, target);
@@ -166,7 +171,7 @@ export class MergeCustomersUseCase {
     const event = delivery.body;
     await this.send(
       { ...event, customerId: link.survivorId, link: { ...link, stage: 'absorb' } },
-      `${event.id}~absorb~${link.absorbedId}`,
+      `${event.id}~absorb~${link.absorbedId}~${link.survivorId}`,
       delivery,
     );
     return Outcome.done();

@@ -12,6 +12,11 @@ const Q = defineStatements({
     'customer_merges.get',
     'SELECT survivor_id, event_id, merged_at, state, identities, absorbed_ledger FROM customer_merges WHERE absorbed_id = ?',
   ),
+  readdress: statement(
+    'customer_merges.readdress',
+    'UPDATE customer_merges SET survivor_id = ? WHERE absorbed_id = ? IF survivor_id = ? AND state = ?',
+    false,
+  ),
   complete: statement(
     'customer_merges.complete',
     'UPDATE customer_merges SET state = ?, identities = ?, absorbed_ledger = ? WHERE absorbed_id = ?',
@@ -70,6 +75,24 @@ export class MergeRepository {
         run(this.client, Q.pointAt, [survivorId, absorbedId]),
         run(this.client, Q.indexBySurvivor, [survivorId, absorbedId, record.mergedAt]),
       ]);
+    return record;
+  }
+
+  /**
+   * A frozen merge whose survivor was itself merged into `to` before the absorb step: the record, the pointer
+   * and the survivor's list move to `to` (a lightweight transaction on the record, so one move wins). Returns
+   * the record as it now stands.
+   */
+  async readdress(absorbedId: string, from: string, to: string): Promise<MergeRecord | undefined> {
+    const moved = await run(this.client, Q.readdress, [to, absorbedId, from, 'frozen']);
+    const record = await this.get(absorbedId);
+    if (moved.wasApplied() || record?.survivorId === to) {
+      await Promise.all([
+        run(this.client, Q.pointAt, [to, absorbedId]),
+        run(this.client, Q.indexBySurvivor, [to, absorbedId, record?.mergedAt ?? new Date()]),
+        run(this.client, Q.unindexSurvivor, [from, absorbedId]),
+      ]);
+    }
     return record;
   }
 
