@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import {
   decisionIdOf,
+  Headers,
   partitionOf,
   Streams,
   Subjects,
@@ -83,7 +84,7 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
     await h?.close();
   });
 
-  it('applies an id sent again after the window once: context remembers it, so one ENRICHED message and one decision', async () => {
+  it('applies an id sent again after the window once: context remembers it, publishes it again marked as a repeat, and decision decides it once', async () => {
     const jsm = await jetstreamManager(h.nc);
     assert.equal(
       (await jsm.streams.info(Streams.EVENTS.name)).config.duplicate_window,
@@ -106,6 +107,10 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
       );
       return stored.rows.some((r) => r['event_id'] === event.id) ? true : undefined;
     });
+    const firstDecision = await waitFor('its decision', async () => {
+      const answer = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
+      return answer.status === 200 ? ((await answer.json()) as unknown) : undefined;
+    });
     await new Promise((r) => setTimeout(r, WINDOW_MS + 500));
 
     // JetStream has forgotten the id: the sender's retry is stored again, not reported as a duplicate.
@@ -122,13 +127,28 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
       const info = await jsm.consumers.info(Streams.EVENTS.name, `context-p${p}`);
       return info.ack_floor.stream_seq >= copies[1].seq ? true : undefined;
     });
-    // ENRICHED's own window has passed too: a second application would be stored there, and decided again.
-    const applied = (
+    // ENRICHED's own window has passed too: the repeat is stored there again — marked, so that decision
+    // treats it as the redelivery it may be (context cannot tell a sender's retry from a consumer replay).
+    const published = (
       await readStream(h.nc, Streams.ENRICHED.name, Subjects.enriched(p), enriched + 1)
     ).filter((m) => m.json<EnrichedEvent>().event.id === event.id);
-    assert.equal(applied.length, 1, 'context applied it once');
+    assert.deepEqual(
+      published.map((m) => m.headers?.get(Headers.repeat) ?? ''),
+      ['', '1'],
+      'published once as applied, then once more marked as a repeat',
+    );
+    assert.equal(
+      published[1]!.json<EnrichedEvent>().ctx.all.d7.purchases,
+      published[0]!.json<EnrichedEvent>().ctx.all.d7.purchases,
+      'the repeat folded nothing more',
+    );
+    await waitFor('decision to consume the repeat', async () => {
+      const info = await jsm.consumers.info(Streams.ENRICHED.name, `decision-p${p}`);
+      return info.ack_floor.stream_seq >= published[1]!.seq ? true : undefined;
+    });
     const decision = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
     assert.equal(decision.status, 200, 'the one decision exists');
+    assert.deepEqual(await decision.json(), firstDecision, 'not decided again (the record is the first one)');
     const view = (await (
       await fetch(`${h.services.urls.context}/v1/customers/${customer}/context`)
     ).json()) as { ctx: { recent: Array<{ id: string }>; all: { d7: { purchases: number } } } };

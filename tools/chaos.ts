@@ -8,8 +8,11 @@
  *   npm run chaos                      500 events/s, 60 s per fault
  *   npm run chaos -- --quick           100 events/s, 20 s per fault (a smoke run)
  *   npm run chaos -- --rate 300 --seconds 30
+ *   npm run chaos -- --cluster         on three hosts (scripts/cluster.mjs: network namespaces, each with a
+ *                                      Cassandra node and a nats-server; replication factor 3, streams with three
+ *                                      replicas): a Cassandra node killed, a NATS server killed, a host partitioned
  *
- * Columns: events sent (accepted), lost (accepted, never decided), duplicates (an offer sent twice on core
+ * Columns: events sent (accepted), lost (accepted, never decided: no new decision for 60 s), duplicates (an offer sent twice on core
  * NATS), late (decided `late`: past the deadline on arrival), recovery (from the fault's start to the receipt
  * of the last event decided late: after that, everything was on time again; 0 when nothing was late).
  * Environment: CASSANDRA_KEYSPACE (default nunchi_chaos), NUNCHI_CHAOS_BASE_PORT (HTTP ports, default 3350–3355).
@@ -27,6 +30,7 @@ import { Resources } from '../apps/cli/src/resources.js';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { developmentModeUnlessConfigured } from './dev-mode.js';
 import { ensureInfra } from './infra.js';
@@ -57,35 +61,129 @@ function args() {
     return i >= 0 ? Number(argv[i + 1]) : undefined;
   };
   const quick = argv.includes('--quick');
-  return { rate: value('--rate') ?? (quick ? 100 : 500), seconds: value('--seconds') ?? (quick ? 20 : 60) };
+  return {
+    rate: value('--rate') ?? (quick ? 100 : 500),
+    seconds: value('--seconds') ?? (quick ? 20 : 60),
+    cluster: argv.includes('--cluster'),
+  };
+}
+
+interface ClusterModule {
+  CLUSTER_ENV: Record<string, string>;
+  up(options: { log: (line: string) => void }): Promise<unknown>;
+  kill(host: string, what: 'cassandra' | 'nats', signal?: string): Promise<boolean>;
+  start(host: string, what: 'cassandra' | 'nats'): Promise<void>;
+  partition(host: string): void;
+  heal(host: string): void;
+}
+
+/**
+ * Where the pipeline runs and what breaks: on one machine, a nats-server of the run's own and the machine's
+ * Cassandra behind a fault proxy; with --cluster, the three hosts of scripts/cluster.mjs.
+ */
+interface Fault {
+  name: string;
+  inject: () => Promise<void>;
+}
+
+async function environment(
+  cluster: boolean,
+  log: (line: string) => void,
+): Promise<{ env: Record<string, string>; migrationContactPoints: string; faults: Fault[]; close: () => Promise<void> }> {
+  if (cluster) {
+    const hosts = (await import(pathToFileURL(projectPath('scripts', 'cluster.mjs')).href)) as ClusterModule;
+    await hosts.up({ log: (line) => log(`cluster ${line}`) });
+    const faults = [
+      {
+        name: 'Cassandra node h2 killed (kill -9), back after 15 s',
+        inject: async () => {
+          await hosts.kill('h2', 'cassandra');
+          await sleep(15_000);
+          await hosts.start('h2', 'cassandra');
+        },
+      },
+      {
+        name: 'NATS server h3 killed (kill -9), back after 5 s',
+        inject: async () => {
+          await hosts.kill('h3', 'nats');
+          await sleep(5_000);
+          await hosts.start('h3', 'nats');
+        },
+      },
+      {
+        name: 'host h2 partitioned 15 s (its Cassandra and NATS), then healed',
+        inject: async () => {
+          hosts.partition('h2');
+          await sleep(15_000);
+          hosts.heal('h2');
+        },
+      },
+    ];
+    return {
+      env: { ...hosts.CLUSTER_ENV, CASSANDRA_KEYSPACE: process.env['CASSANDRA_KEYSPACE'] ?? 'nunchi_chaos_cluster' },
+      migrationContactPoints: hosts.CLUSTER_ENV['CASSANDRA_CONTACT_POINTS'],
+      faults,
+      close: () => Promise.resolve(),
+    };
+  }
+  await ensureInfra((line) => log(`infra ${line}`));
+  const nats = await startNatsServer();
+  const base = loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
+  const [host, port] = base.cassandra.contactPoints[0].split(':');
+  const proxy = await TcpFaultProxy.start({ host: host, port: Number(port ?? 9042) });
+  const faults = [
+    {
+      name: 'NATS restart (SIGTERM, 3 s down)',
+      inject: async () => {
+        await nats.crash('SIGTERM');
+        await sleep(3_000);
+        await nats.restart();
+      },
+    },
+    {
+      name: 'Cassandra frozen 10 s, then down 6 s',
+      inject: async () => {
+        proxy.freeze();
+        await sleep(10_000);
+        await proxy.cut();
+        await sleep(6_000);
+        await proxy.heal();
+      },
+    },
+  ];
+  return {
+    env: { NATS_URL: nats.url, CASSANDRA_KEYSPACE: process.env['CASSANDRA_KEYSPACE'] ?? 'nunchi_chaos', CASSANDRA_CONTACT_POINTS: proxy.address },
+    // Migrations and the checks go around the proxy.
+    migrationContactPoints: base.cassandra.contactPoints.join(','),
+    faults,
+    close: async () => {
+      await proxy.close();
+      await nats.stop();
+    },
+  };
 }
 
 async function main(): Promise<void> {
-  const { rate, seconds } = args();
+  const { rate, seconds, cluster } = args();
   const log = (line: string) => process.stderr.write(`chaos  ${line}\n`);
   developmentModeUnlessConfigured(log);
   mkdirSync(projectPath('.nunchi', 'logs'), { recursive: true });
   const serviceLog = createWriteStream(projectPath('.nunchi', 'logs', 'chaos-services.log'), { flags: 'a' });
   log('service logs: .nunchi/logs/chaos-services.log');
-  await ensureInfra((line) => log(`infra ${line}`));
   const run = randomUUID().slice(0, 8);
   const store = `chaos-${run}`;
-  const nats = await startNatsServer();
-  const base = loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
-  const [host, port] = base.cassandra.contactPoints[0].split(':');
-  const proxy = await TcpFaultProxy.start({ host: host, port: Number(port ?? 9042) });
+  const where = await environment(cluster, log);
   const env: Record<string, string> = {
-    NATS_URL: nats.url,
-    CASSANDRA_KEYSPACE: process.env['CASSANDRA_KEYSPACE'] ?? 'nunchi_chaos',
-    CASSANDRA_CONTACT_POINTS: proxy.address,
+    ...where.env,
     NUNCHI_LEASE_TTL_MS: '3000',
     NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY: '1000',
     NUNCHI_ADMISSION_MAX_LAG_MS: '0',
     OTEL_TRACES_EXPORTER: 'none',
   };
-  const config = loadConfig('cli', { ...process.env, ...env, CASSANDRA_CONTACT_POINTS: base.cassandra.contactPoints.join(',') });
+  const direct = { ...process.env, ...env, CASSANDRA_CONTACT_POINTS: where.migrationContactPoints };
+  const config = loadConfig('cli', direct);
   await migrate(config.cassandra, projectPath('cql'));
-  const resources = new Resources({ ...process.env, ...env, CASSANDRA_CONTACT_POINTS: base.cassandra.contactPoints.join(',') });
+  const resources = new Resources(direct);
   await applyStreamLayout(resources);
   const nc = await connectNats(config.nats, 'nunchi-chaos');
   const cql = await connectCassandra(config.cassandra);
@@ -121,28 +219,16 @@ async function main(): Promise<void> {
       await slot.running!.stop(); // reaps it
       slot.running = await start(slot);
     };
-    const faults: Array<{ name: string; inject: () => Promise<void> }> = [
-      { name: 'kill -9 ingestion (1 of 2)', inject: killAndRestart(slots[0]) },
-      { name: 'kill -9 context (1 of 2)', inject: killAndRestart(slots[2]) },
-      { name: 'kill -9 decision (1 of 2)', inject: killAndRestart(slots[4]) },
-      {
-        name: 'NATS restart (SIGTERM, 3 s down)',
-        inject: async () => {
-          await nats.crash('SIGTERM');
-          await sleep(3_000);
-          await nats.restart();
-        },
-      },
-      {
-        name: 'Cassandra frozen 10 s, then down 6 s',
-        inject: async () => {
-          proxy.freeze();
-          await sleep(10_000);
-          await proxy.cut();
-          await sleep(6_000);
-          await proxy.heal();
-        },
-      },
+    // On the cluster, the faults of the hosts only (the services' kills are the one-machine run's).
+    const faults: Fault[] = [
+      ...(cluster
+        ? []
+        : [
+            { name: 'kill -9 ingestion (1 of 2)', inject: killAndRestart(slots[0]) },
+            { name: 'kill -9 context (1 of 2)', inject: killAndRestart(slots[2]) },
+            { name: 'kill -9 decision (1 of 2)', inject: killAndRestart(slots[4]) },
+          ]),
+      ...where.faults,
     ];
     for (const fault of faults) {
       log(`${fault.name}: ${rate} events/s for ${seconds} s`);
@@ -155,10 +241,10 @@ async function main(): Promise<void> {
     await resources.close();
     await nc.drain().catch(() => undefined);
     await cql.shutdown();
-    await proxy.close();
-    await nats.stop();
+    await where.close();
   }
-  console.log(`\n${rate} events/s, ${seconds} s per fault, 2 replicas of ingestion, context and decision\n`);
+  const on = cluster ? 'three hosts (3 Cassandra nodes, RF 3; 3 NATS servers, streams R3)' : 'one Cassandra node and one NATS server';
+  console.log(`\n${rate} events/s, ${seconds} s per fault, 2 replicas of ingestion, context and decision, ${on}\n`);
   console.log('| fault | events sent | lost | duplicates | late | recovery |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const r of rows)
@@ -229,14 +315,18 @@ async function underLoad(
   await Promise.all(inFlight);
   // Every accepted event decided (or the wait gives up: those are lost).
   const decisions = new Map<string, DecisionRecord>();
-  const deadline = Date.now() + 180_000;
-  while (decisions.size < accepted.length && Date.now() < deadline) {
+  // A loaded machine drains slowly: the wait goes on while decisions keep coming, and gives up (the rest are
+  // lost) after 60 s without a new one.
+  let progressAt = Date.now();
+  while (decisions.size < accepted.length && Date.now() - progressAt < 60_000) {
+    const before = decisions.size;
     const missing = accepted.filter((id) => !decisions.has(decisionIdOf(id)));
     for (let i = 0; i < missing.length; i += 100) {
       const ids = missing.slice(i, i + 100).map(decisionIdOf);
       const rows = (await cql.execute('SELECT decision_id, record FROM decisions_by_id WHERE decision_id IN ?', [ids], { prepare: true })).rows;
       for (const r of rows) decisions.set(r['decision_id'] as string, JSON.parse(r['record'] as string) as DecisionRecord);
     }
+    if (decisions.size > before) progressAt = Date.now();
     if (decisions.size < accepted.length) await sleep(1_000);
   }
   await sleep(500);

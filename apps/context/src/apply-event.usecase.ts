@@ -27,8 +27,11 @@ import { MergeCustomersUseCase } from './merge-customers.usecase.js';
  * Safe to run twice and to stop anywhere. A crash before the write redelivers the event to a replica that
  * loads the customer from Cassandra without it, folds it again and publishes the same ENRICHED message (its
  * msgID is the event id). A repeat is recognised in the open days' events (memory) or in the stored events of
- * a closed day; a redelivered repeat rewrites its day and publishes again, in case the first attempt was cut
- * short between the two. A write that fails evicts the customer, so the retry starts from Cassandra.
+ * a closed day; every repeat rewrites its day and publishes again, marked as a repeat (decision then treats it
+ * as a redelivery: a recorded decision is not made again), in case the first attempt was cut short between
+ * the two. A repeat cannot be told from a first delivery by the message alone: a consumer recreated at its
+ * ack floor after a takeover or a NATS failure delivers it afresh, and a sender may retry past the dedupe
+ * window. A write that fails evicts the customer, so the retry starts from Cassandra.
  */
 @Injectable()
 export class ApplyEventUseCase {
@@ -86,8 +89,6 @@ export class ApplyEventUseCase {
       result = foldIntoClosedDay(result.context, event, stored, options);
     }
     if (result.kind === 'closed-day') throw new Error('unreachable: a closed day folded as closed');
-    // A repeat that is not a redelivery (a sender's retry beyond JetStream's window) was fully handled before.
-    if (result.kind === 'duplicate' && !delivery.redelivered) return Outcome.done();
 
     const month = result.day.slice(0, 7);
     const newMonth = !before.months.has(month);
@@ -113,7 +114,7 @@ export class ApplyEventUseCase {
           newMonth,
           before.generation,
         ),
-        this.publishEnriched(event, next, delivery, nowMs),
+        this.publishEnriched(event, next, delivery, nowMs, result.kind === 'duplicate'),
       ]);
     } catch (error) {
       this.cache.evict(customerId);
@@ -132,6 +133,7 @@ export class ApplyEventUseCase {
     state: CustomerState,
     delivery: Delivery<AcceptedEvent>,
     nowMs: number,
+    repeat: boolean,
   ): Promise<void> {
     // Built once per event; memoised in the state, it also serves reads of this customer until the next fold.
     const ctx = snapshotOf(event.customerId, state, nowMs, this.config.domain.timeZone, event.storeId);
@@ -141,7 +143,10 @@ export class ApplyEventUseCase {
       enriched,
       {
         msgID: event.id,
-        headers: { [Headers.receivedAt]: delivery.header(Headers.receivedAt) ?? String(event.receivedAtMs) },
+        headers: {
+          [Headers.receivedAt]: delivery.header(Headers.receivedAt) ?? String(event.receivedAtMs),
+          ...(repeat ? { [Headers.repeat]: '1' } : {}),
+        },
       },
     );
   }

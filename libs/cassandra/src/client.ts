@@ -19,7 +19,8 @@ export async function connectCassandra(config: CassandraConfig, options: { keysp
     credentials: config.username ? { username: config.username, password: config.password ?? '' } : undefined,
     queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },
     socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
-    pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
+    // Heartbeats every 5 s (default 30 s): a node cut off by a partition is marked down, and left, that soon.
+    pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 }, heartBeatInterval: 5_000 },
     requestTracker: new StatementMetrics(),
     // The driver's default waits up to 10 minutes between attempts to reach a node that went down; consumers
     // wait an outage out (libs/messaging OutageGate), so a node back up must be found again within seconds.

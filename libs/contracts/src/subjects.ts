@@ -105,4 +105,10 @@ export const Headers = {
   dlqReplayOf: 'Nunchi-Dlq-Replay-Of',
   /** on a DLQ entry whose personal data was sealed (libs/messaging personal-data.ts): the paths sealed, comma-separated */
   dlqSealed: 'Nunchi-Dlq-Sealed',
+  /**
+   * on an ENRICHED message context published again for an event it had already applied (a redelivery it could
+   * not tell from a first delivery, or a sender's retry past the dedupe window): consumers treat it as a
+   * redelivery (decision: a decision already recorded is not made again)
+   */
+  repeat: 'Nunchi-Repeat',
 } as const;

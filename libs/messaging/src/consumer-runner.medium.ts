@@ -76,6 +76,34 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
     await runner.stop('sup-p0');
   });
 
+  it('a stop while the consumer is still being created wins: nothing is consumed, and it can start again', async () => {
+    const seen: number[] = [];
+    const spec = {
+      stream: Streams.EVENTS.name,
+      durable: 'sup-p1',
+      filterSubject: Subjects.event(1, 'purchase'),
+      spanName: 'test',
+      stage: 'context' as const,
+      handler: (d: { body: { n: number } }) => {
+        seen.push(d.body.n);
+        return Promise.resolve(Outcome.done());
+      },
+      fromAckFloor: true,
+    };
+    await publish(Subjects.event(1, 'purchase'), { n: 1 });
+    // As a partition whose lease is fenced while its consumer is created: start, and stop before it resolves.
+    const starting = runner.start<{ n: number }>(spec);
+    await assert.rejects(runner.start<{ n: number }>(spec), /already running/);
+    await runner.stop('sup-p1');
+    await starting;
+    assert.equal(runner.consumers.includes('sup-p1'), false);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(seen.length, 0, 'a start overtaken by a stop consumed messages');
+    await runner.start<{ n: number }>(spec);
+    await until('the message, once started for real', () => (seen.includes(1) ? true : undefined));
+    await runner.stop('sup-p1');
+  });
+
   it('keeps a rejected message while its DLQ write fails, goes on with other keys, and stores it once the DLQ is back', async () => {
     const jsm = await jetstreamManager(nc);
     const dlq = (await jsm.streams.info(Streams.DLQ.name)).config;

@@ -107,6 +107,8 @@ export interface Logger {
  */
 export class ConsumerRunner {
   private readonly running = new Map<string, Running>();
+  /** Consumers whose start is creating the durable consumer: a stop meanwhile aborts the start. */
+  private readonly starting = new Map<string, AbortController>();
   private lagTimer: NodeJS.Timeout | undefined;
   /** One for the process: an outage of Cassandra or NATS is everybody's. */
   private readonly gate: OutageGate;
@@ -178,17 +180,33 @@ export class ConsumerRunner {
     });
   }
 
+  /**
+   * Starts pulling. A stop() of this durable while the consumer is still being created wins: the start then
+   * resolves without consuming (a partition whose lease was fenced while its consumer was created must not
+   * be consumed unowned).
+   */
   async start<T>(spec: ConsumerSpec<T>): Promise<void> {
-    if (this.running.has(spec.durable))
+    if (this.running.has(spec.durable) || this.starting.has(spec.durable))
       throw new Error(`Consumer ${spec.durable} is already running in this process`);
-    const opened = await this.open(spec);
+    const abort = new AbortController();
+    this.starting.set(spec.durable, abort);
+    let opened: Awaited<ReturnType<typeof this.open>>;
+    try {
+      opened = await this.open(spec);
+    } finally {
+      this.starting.delete(spec.durable);
+    }
+    if (abort.signal.aborted) {
+      discard(opened.messages);
+      return;
+    }
     const running: Running = {
       stream: spec.stream,
       messages: opened.messages,
       loop: Promise.resolve(),
       inHand: new Map(),
       pending: 0,
-      abort: new AbortController(),
+      abort,
       ...(spec.lag ? { of: spec.lag } : {}),
     };
     this.running.set(spec.durable, running);
@@ -269,7 +287,7 @@ export class ConsumerRunner {
           await running.messages.close().catch(() => undefined);
           const opened = await this.open({ ...spec, fromAckFloor: true });
           if (running.abort.signal.aborted) {
-            await opened.messages.close().catch(() => undefined);
+            discard(opened.messages);
             return;
           }
           running.messages = opened.messages;
@@ -317,6 +335,7 @@ export class ConsumerRunner {
 
   /** Stops pulling; waits for the messages in hand to finish (those waiting out an outage are left for redelivery). */
   async stop(durable?: string): Promise<void> {
+    for (const [name, starting] of this.starting) if (!durable || name === durable) starting.abort();
     const names = durable ? [durable] : [...this.running.keys()];
     await Promise.all(
       names.map(async (name) => {
@@ -432,12 +451,14 @@ export class ConsumerRunner {
               seq: msg.seq,
               deliveryCount,
               // A retry after an infrastructure failure may follow a half-done attempt, as a redelivery
-              // would; so may a message `nunchi dlq replay` published again.
+              // would; so may a message `nunchi dlq replay` published again, or one the stage before marked
+              // as a repeat of what it had handled already.
               redelivered:
                 attempt++ > 0 ||
                 deliveryCount > 1 ||
                 msg.seq <= replayedUpTo ||
-                (msg.headers?.has(Headers.dlqReplayOf) ?? false),
+                (msg.headers?.has(Headers.dlqReplayOf) ?? false) ||
+                (msg.headers?.has(Headers.repeat) ?? false),
               header: (name) => (msg.headers?.has(name) ? msg.headers.get(name) : undefined),
             });
           outcome = await this.gate.run(deliver, unavailableDependency, signal, keepAlive);
@@ -561,4 +582,12 @@ function decode<T>(msg: JsMsg): Decoded<T> {
     if (error instanceof DecodeError) return error;
     throw error;
   }
+}
+
+/**
+ * Closes a pull that was opened but never iterated, without waiting: its close() resolves only once an
+ * iterator has run to the end (nats.js), so awaiting it here would hang the caller forever.
+ */
+function discard(messages: ConsumerMessages): void {
+  void messages.close().catch(() => undefined);
 }
