@@ -32,7 +32,13 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { ContextRepository, CustomerRepository, writeBatched } from '@nunchi/cassandra';
+import {
+  ContextRepository,
+  CustomerRepository,
+  DecisionRepository,
+  MergeRepository,
+  writeBatched,
+} from '@nunchi/cassandra';
 import { addDays, localDay, localDayRange } from '@nunchi/context-model';
 import type { AcceptedEvent, ContextSnapshot, WindowTotals, Windows } from '@nunchi/contracts';
 import type { Delivery, Publisher } from '@nunchi/messaging';
@@ -40,6 +46,7 @@ import { ApplyEventUseCase } from '../apps/context/src/apply-event.usecase.js';
 import { CustomerStateCache } from '../apps/context/src/customer-state.cache.js';
 import { GetContextUseCase } from '../apps/context/src/get-context.usecase.js';
 import { LoadCustomerStateUseCase } from '../apps/context/src/load-customer-state.usecase.js';
+import { MergeCustomersUseCase } from '../apps/context/src/merge-customers.usecase.js';
 import {
   benchConfig,
   benchKeyspace,
@@ -453,7 +460,18 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
     } as unknown as Publisher;
     const cache = new CustomerStateCache(config);
     const load = new LoadCustomerStateUseCase(config, cache, customersRepo, history);
-    const apply = new ApplyEventUseCase(config, load, cache, customersRepo, history, publisher);
+    // Merges never happen in the bench (no event links two customers).
+    const merges = new MergeCustomersUseCase(
+      config,
+      load,
+      cache,
+      customersRepo,
+      history,
+      new DecisionRepository(cql),
+      new MergeRepository(cql),
+      publisher,
+    );
+    const apply = new ApplyEventUseCase(config, load, cache, customersRepo, history, publisher, merges);
     const getContext = new GetContextUseCase(config, load);
     const ids = measured.map((m) => m.id);
     const pick = () => ids[Math.floor(rnd() * ids.length)];

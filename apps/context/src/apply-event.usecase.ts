@@ -15,6 +15,7 @@ import { latencyHistogram } from '@nunchi/telemetry';
 import { snapshotOf } from './customer-snapshot.js';
 import { CustomerStateCache, type CustomerState } from './customer-state.cache.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
+import { MergeCustomersUseCase } from './merge-customers.usecase.js';
 
 /**
  * Folds one accepted event into the customer's context (libs/context-model foldEvent) and emits it enriched
@@ -46,6 +47,7 @@ export class ApplyEventUseCase {
     private readonly customers: CustomerRepository,
     private readonly history: ContextRepository,
     private readonly publisher: Publisher,
+    private readonly merges: MergeCustomersUseCase,
   ) {}
 
   async execute(delivery: Delivery<AcceptedEvent>): Promise<Outcome> {
@@ -62,8 +64,22 @@ export class ApplyEventUseCase {
     const customerId = event.customerId;
     const nowMs = Date.now();
     const options = { timeZone: this.config.domain.timeZone, nowMs };
-    const before = await this.load.execute(customerId, nowMs);
-    if (before.erased) return Outcome.reject(`customer ${customerId} was erased; event refused`);
+    let before = await this.load.execute(customerId, nowMs);
+    if (before.erased)
+      return Outcome.reject(
+        event.link
+          ? `cannot merge ${event.link.absorbedId} into ${event.link.survivorId}: ${customerId} was erased; nothing was merged`
+          : `customer ${customerId} was erased; event refused`,
+      );
+    // One customer across identifiers (MergeCustomersUseCase): an event of a customer merged away goes on to
+    // the survivor; a linking event freezes the absorbed customer here, or merges into the survivor here.
+    if (before.mergedInto) return this.merges.passOn(delivery, before.mergedInto);
+    if (event.link?.stage === 'freeze') return this.merges.freeze(delivery, before);
+    if (event.link?.stage === 'absorb') {
+      const merged = await this.merges.absorb(delivery, nowMs);
+      if ('kind' in merged) return merged;
+      before = merged;
+    }
 
     let result: FoldResult = foldEvent(before, event, options);
     if (result.kind === 'closed-day') {
@@ -79,6 +95,7 @@ export class ApplyEventUseCase {
     let next: CustomerState = {
       ...result.context,
       erased: false,
+      generation: before.generation,
       months: newMonth ? new Set([...before.months, month]) : before.months,
     };
     if (result.kind === 'applied' && event.type === 'profile_update') {
@@ -89,7 +106,14 @@ export class ApplyEventUseCase {
     this.cache.commit(customerId, before, next);
     try {
       await Promise.all([
-        this.history.writeFolded(event, result.day, result.dayRows, result.dayEventCount, newMonth),
+        this.history.writeFolded(
+          event,
+          result.day,
+          result.dayRows,
+          result.dayEventCount,
+          newMonth,
+          before.generation,
+        ),
         this.publishEnriched(event, next, delivery, nowMs, result.kind === 'duplicate'),
       ]);
     } catch (error) {

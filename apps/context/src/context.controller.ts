@@ -1,9 +1,10 @@
-import { Controller, Delete, Get, Param, Query } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { isSubjectToken, type ErasureReceipt } from '@nunchi/contracts';
+import { isSubjectToken, type ErasureReceipt, type UnlinkReceipt } from '@nunchi/contracts';
 import { ApiError } from '@nunchi/telemetry';
 import { EraseCustomerUseCase } from './erase-customer.usecase.js';
 import { GetContextUseCase } from './get-context.usecase.js';
+import { UnlinkCustomerUseCase } from './unlink-customer.usecase.js';
 
 @ApiTags('context')
 @Controller('v1/customers')
@@ -11,6 +12,7 @@ export class ContextController {
   constructor(
     private readonly getContext: GetContextUseCase,
     private readonly eraseCustomer: EraseCustomerUseCase,
+    private readonly unlinkCustomer: UnlinkCustomerUseCase,
   ) {}
 
   @Get(':id/context')
@@ -38,6 +40,17 @@ export class ContextController {
   })
   async erase(@Param('id') id: string): Promise<ErasureReceipt> {
     return this.eraseCustomer.execute(checkedId(id));
+  }
+
+  @Post(':id/unlink')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Undo a merge (docs/identity.md): the customer that was merged into another gets its events, identities, decisions and contact-ledger counts back. ' +
+      '404 NOT_FOUND when the id was not merged into another; 409 CONFLICT while the merge is under way.',
+  })
+  async unlink(@Param('id') id: string): Promise<UnlinkReceipt> {
+    return this.unlinkCustomer.execute(checkedId(id));
   }
 }
 

@@ -5,7 +5,9 @@ import {
   ContextRepository,
   CQL_CLIENT,
   CustomerRepository,
+  DecisionRepository,
   ErasureRepository,
+  MergeRepository,
   type CqlClient,
 } from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
@@ -22,6 +24,8 @@ import { CustomerStateCache } from './customer-state.cache.js';
 import { EraseCustomerUseCase } from './erase-customer.usecase.js';
 import { GetContextUseCase } from './get-context.usecase.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';
+import { MergeCustomersUseCase } from './merge-customers.usecase.js';
+import { UnlinkCustomerUseCase } from './unlink-customer.usecase.js';
 
 const DAY_S = 86_400;
 
@@ -45,6 +49,16 @@ export class ContextModule {
           useFactory: (c: CqlClient) => new ErasureRepository(c),
         },
         {
+          provide: DecisionRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new DecisionRepository(c),
+        },
+        {
+          provide: MergeRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new MergeRepository(c),
+        },
+        {
           provide: ContextRepository,
           inject: [CQL_CLIENT],
           useFactory: (c: CqlClient) => new ContextRepository(c, config.domain.eventTtlDays * DAY_S),
@@ -52,6 +66,8 @@ export class ContextModule {
         CustomerStateCache,
         LoadCustomerStateUseCase,
         ApplyEventUseCase,
+        MergeCustomersUseCase,
+        UnlinkCustomerUseCase,
         GetContextUseCase,
         EraseCustomerUseCase,
         HotTierPartitions,

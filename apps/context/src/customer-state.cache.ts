@@ -10,6 +10,10 @@ import { meter } from '@nunchi/telemetry';
  */
 export interface CustomerState extends CustomerContext {
   erased: boolean;
+  /** the customer this one was merged into (docs/identity.md): its events are passed on there */
+  mergedInto?: string;
+  /** the generation the customer's daily rollups are written at (absent: 0, until an unlink: docs/identity.md) */
+  generation?: number;
   /** month buckets ('YYYY-MM') whose index row is known to be written: a fold in them need not write it again */
   months: ReadonlySet<string>;
   /** the snapshot of one local day (index), built on first read: see snapshotOf */

@@ -5,7 +5,10 @@ import { Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import { Publisher } from '@nunchi/messaging';
 import { CustomerStateCache } from './customer-state.cache.js';
 
-/** Erases a customer everywhere (libs/cassandra ErasureRepository) and drops them from every replica's caches. */
+/**
+ * Erases a customer everywhere (libs/cassandra ErasureRepository) — with every customer merged with it
+ * (docs/identity.md) — and drops them from every replica's caches.
+ */
 @Injectable()
 export class EraseCustomerUseCase {
   constructor(
@@ -16,15 +19,15 @@ export class EraseCustomerUseCase {
   ) {}
 
   async execute(customerId: string): Promise<ErasureReceipt> {
-    // The hint (other context replicas, every ingestion replica) goes out once the tombstone is written; the
+    // The hint (other context replicas, every ingestion replica) goes out once a tombstone is written; the
     // owner refuses the customer's events from the tombstone anyway, and ingestion replicas that missed the
     // hint do by the time erase() returns (settleMs).
-    const receipt = await this.erasure.erase(customerId, {
+    const receipt = await this.erasure.eraseMerged(customerId, {
       timeZone: this.config.domain.timeZone,
       settleMs: this.config.domain.identityCacheTtlMs,
-      onTombstone: () => this.publisher.emit(Subjects.customersChanged, { ids: [customerId] }),
+      onTombstone: (id) => this.publisher.emit(Subjects.customersChanged, { ids: [id] }),
     });
-    this.cache.evict(customerId);
+    for (const id of [receipt.customerId, ...(receipt.merged ?? []).map((r) => r.customerId)]) this.cache.evict(id);
     return receipt;
   }
 }

@@ -12,7 +12,10 @@ export interface CustomerContextView {
   ctx: ContextSnapshot;
 }
 
-/** A customer's profile and context snapshot as of now (hot tier, else Cassandra): HTTP and NATS RPC. */
+/**
+ * A customer's profile and context snapshot as of now (hot tier, else Cassandra): HTTP and NATS RPC. Asked for
+ * a customer merged into another, it answers the survivor's (`customerId` names it).
+ */
 @Injectable()
 export class GetContextUseCase {
   constructor(
@@ -22,6 +25,8 @@ export class GetContextUseCase {
 
   async execute(customerId: string, storeId?: string, nowMs = Date.now()): Promise<CustomerContextView> {
     const state = await this.load.execute(customerId, nowMs);
+    // A customer merged into another (docs/identity.md) is that one now: its view, under the survivor's id.
+    if (state.mergedInto && !state.erased) return this.execute(state.mergedInto, storeId, nowMs);
     return {
       customerId,
       erased: state.erased,

@@ -22,14 +22,16 @@ export class LoadCustomerStateUseCase {
   async loadCold(customerId: string, nowMs: number): Promise<CustomerState> {
     const ticket = this.cache.ticket(customerId);
     const timeZone = this.config.domain.timeZone;
-    const [profile, erased, stored] = await Promise.all([
-      this.customers.get(customerId),
+    const [{ profile, mergedInto, generation }, erased, stored] = await Promise.all([
+      this.customers.getWithLink(customerId),
       this.customers.isErased(customerId),
       this.history.storedHistory(customerId, { nowMs, timeZone }),
     ]);
     const state: CustomerState = {
       ...openContext({ profile, ...stored, timeZone }),
       erased,
+      ...(mergedInto ? { mergedInto } : {}),
+      generation,
       months: new Set(stored.months),
     };
     this.cache.fill(state, ticket);

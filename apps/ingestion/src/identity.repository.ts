@@ -27,6 +27,10 @@ const Q = defineStatements({
     'customer_identities.insert',
     'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)',
   ),
+  loyaltyCardOf: statement(
+    'customer_identities.loyalty_card_of',
+    'SELECT id_value FROM customer_identities WHERE customer_id = ? AND id_type = ? LIMIT 1',
+  ),
   tombstone: statement(
     'erased_customers.exists',
     'SELECT customer_id FROM erased_customers WHERE customer_id = ?',
@@ -126,8 +130,11 @@ export class IdentityRepository {
       : undefined;
   }
 
-  /** Reads the identifier's owner (always: the caller found nothing fresh in the cache), creating one if allowed. */
-  async resolve(type: IdentityType, rawValue: string): Promise<Resolution> {
+  /**
+   * Reads the identifier's owner (always: the caller found nothing fresh in the cache), creating one if allowed
+   * (`create` false: never, `unknown` instead).
+   */
+  async resolve(type: IdentityType, rawValue: string, create = true): Promise<Resolution> {
     const value = storedIdentityValue(type, rawValue, this.key.secret);
     const key = `${type}\u0000${value}`;
     const readAtMs = performance.now();
@@ -136,7 +143,7 @@ export class IdentityRepository {
     if (found) return this.owned(key, found['customer_id'] as string, readAtMs, hints, false);
     const rekeyed = await this.rekey(type, rawValue, value);
     if (rekeyed) return this.owned(key, rekeyed, readAtMs, hints, false);
-    if (this.config.domain.unknownIdentifiers === 'refuse') return { kind: 'unknown' };
+    if (!create || this.config.domain.unknownIdentifiers === 'refuse') return { kind: 'unknown' };
 
     // The id is derived from the identifier, unless a customer of that id was erased: an erased id is never
     // reused (its tombstone would refuse the new customer's events), so that one gets a random id instead.
@@ -150,6 +157,24 @@ export class IdentityRepository {
       this.created.add(1, { id_type: type });
     }
     return this.owned(key, customerId, readAtMs, hints, applied);
+  }
+
+  /**
+   * Gives an identifier no customer has to `customerId` (an event that links it to an identifier of that
+   * customer): a claim, so that a concurrent first sighting agrees. Returns the owner — `customerId`, or
+   * whoever claimed it first.
+   */
+  async claimFor(type: IdentityType, rawValue: string, customerId: string): Promise<string> {
+    const value = storedIdentityValue(type, rawValue, this.key.secret);
+    const claim = (await run(this.client, Q.claimIdentity, [type, value, customerId, new Date()])).first();
+    if (!(claim['[applied]'] as boolean)) return claim['customer_id'] as string;
+    await run(this.client, Q.indexIdentity, [customerId, type, value]);
+    return customerId;
+  }
+
+  /** Whether a customer holds a loyalty card (two cardholders are two people: docs/identity.md). */
+  async holdsLoyaltyCard(customerId: string): Promise<boolean> {
+    return (await run(this.client, Q.loyaltyCardOf, [customerId, 'loyaltyCard'])).rowLength > 0;
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   type ProblemDetail,
   type IdentityType,
   type IngestReply,
+  type CustomerLink,
 } from '@nunchi/contracts';
 import { CONFIG, requireIdentityKey, type IdentityKey, type NunchiConfig } from '@nunchi/config';
 import { decodeJson, DecodeError, KeyedSerializer, Publisher, sealPersonalData } from '@nunchi/messaging';
@@ -29,6 +30,7 @@ import { DecisionRepository } from '@nunchi/cassandra';
 import { Admission } from './admission.js';
 import { offerResponseProblem, type OfferResponsePayload } from './offer-responses.js';
 import { IdentityRepository, type Resolution } from './identity.repository.js';
+import { identifiersOf, LinkIdentifiers, type IdentifierRef, type Linked } from './link-identifiers.js';
 import { ThrottledLog } from './throttled-log.js';
 
 export interface IngestInput {
@@ -102,6 +104,7 @@ export class IngestEventUseCase {
     private readonly identities: IdentityRepository,
     private readonly admission: Admission,
     private readonly decisions: DecisionRepository,
+    private readonly linker: LinkIdentifiers,
   ) {
     this.identityKey = requireIdentityKey(config);
   }
@@ -197,6 +200,8 @@ export class IngestEventUseCase {
     refuse: (error: ContractError) => Promise<IngestReply>,
   ): Promise<IngestReply> {
     const ref = envelope.customer;
+    const refs = identifiersOf(ref);
+    if (refs.length > 1) return this.routeLink(envelope, refs, receivedAtMs, ctx, refuse);
     const id = ref.id;
     const type = id ? undefined : (IDENTITY_TYPES.find((t) => ref[t] !== undefined) as IdentityType);
     const value = type ? ref[type]! : '';
@@ -249,18 +254,63 @@ export class IngestEventUseCase {
           return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'identity store')) };
         }
         if (answersOffer && resolution.kind === 'customer') {
-          let problem: ProblemDetail | undefined;
-          try {
-            problem = await this.answeredOffer(envelope, resolution.customerId);
-          } catch (error) {
-            this.logger.error(`decision look-up failed for ${envelope.id}: ${(error as Error).message}`);
-            return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'decision store')) };
-          }
-          if (problem) return { reply: refuse(new ContractError('UNKNOWN_DECISION', [problem])) };
+          const refused = await this.refusedResponse(envelope, resolution.customerId, refuse);
+          if (refused) return refused;
         }
         return { reply: answer(resolution) };
       })
       .then((queued) => queued.reply);
+  }
+
+  /**
+   * An event with two identifiers links them (LinkIdentifiers): always a look-up, queued behind the first
+   * identifier's. The event goes to the customer both now name; when it merges two, to the absorbed
+   * customer's partition first (see AcceptedEvent.link), and the answer names the survivor.
+   */
+  private routeLink(
+    envelope: EventEnvelopeDto,
+    refs: IdentifierRef[],
+    receivedAtMs: number,
+    ctx: Context,
+    refuse: (error: ContractError) => Promise<IngestReply>,
+  ): Promise<IngestReply> {
+    const key = `${refs[0].type}\u0000${refs[0].value}`;
+    return this.order
+      .run(key, async () => {
+        let linked: Linked;
+        try {
+          linked = await this.linker.resolve(refs);
+        } catch (error) {
+          if (error instanceof ContractError) return { reply: refuse(error) };
+          this.logger.error(`identity link failed for ${envelope.id}: ${(error as Error).message}`);
+          return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'identity store')) };
+        }
+        if (envelope.type === 'offer_response') {
+          const refused = await this.refusedResponse(envelope, linked.customerId, refuse);
+          if (refused) return refused;
+        }
+        return { reply: this.store(envelope, linked.customerId, receivedAtMs, ctx, linked.link) };
+      })
+      .then((queued) => queued.reply);
+  }
+
+  /**
+   * The answer to an offer_response that answers no offer of this customer (or cannot be checked now), if so;
+   * wrapped, so that the queue does not wait for the DLQ.
+   */
+  private async refusedResponse(
+    envelope: EventEnvelopeDto,
+    customerId: string,
+    refuse: (error: ContractError) => Promise<IngestReply>,
+  ): Promise<{ reply: Promise<IngestReply> } | undefined> {
+    let problem: ProblemDetail | undefined;
+    try {
+      problem = await this.answeredOffer(envelope, customerId);
+    } catch (error) {
+      this.logger.error(`decision look-up failed for ${envelope.id}: ${(error as Error).message}`);
+      return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'decision store')) };
+    }
+    return problem ? { reply: refuse(new ContractError('UNKNOWN_DECISION', [problem])) } : undefined;
   }
 
   /**
@@ -276,14 +326,18 @@ export class IngestEventUseCase {
     return problem;
   }
 
-  /** Hands the event to JetStream synchronously; the promise settles with the stream's answer. */
+  /**
+   * Hands the event to JetStream synchronously; the promise settles with the stream's answer. A merge's event
+   * (`link`) goes to the absorbed customer's partition first; the answer names `customerId`, the survivor.
+   */
   private store(
     envelope: EventEnvelopeDto,
     customerId: string,
     receivedAtMs: number,
     parent: Context,
+    link?: CustomerLink,
   ): Promise<IngestReply> {
-    const partition = partitionOf(customerId, this.config.nats.partitions);
+    const partition = partitionOf(link ? link.absorbedId : customerId, this.config.nats.partitions);
     const admitted = this.admission.admit(partition, receivedAtMs);
     if (!admitted.ok) {
       // Not stored, not dead-lettered: nothing is wrong with the event, the adapter sends it again later.
@@ -291,6 +345,7 @@ export class IngestEventUseCase {
       return Promise.resolve(OVERLOADED(envelope.id, admitted.lagMs, admitted.retryAfterMs));
     }
     const event = toAcceptedEvent(envelope, customerId, receivedAtMs);
+    if (link) Object.assign(event, { customerId: link.absorbedId, link });
     const span = tracer().startSpan(
       'ingestion.publish',
       { attributes: { 'nunchi.partition': partition } },

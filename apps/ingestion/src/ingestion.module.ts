@@ -10,6 +10,7 @@ import { EventsController } from './events.controller.js';
 import { IngestionHttpErrorFilter } from './http-error.filter.js';
 import { IdentityRepository } from './identity.repository.js';
 import { IngestEventUseCase } from './ingest-event.usecase.js';
+import { LinkIdentifiers } from './link-identifiers.js';
 import { IngestionMessagesController } from './ingestion-messages.controller.js';
 
 @Module({})
@@ -23,6 +24,7 @@ export class IngestionModule {
         Admission,
         CustomerChanges,
         IdentityRepository,
+        LinkIdentifiers,
         IngestEventUseCase,
         { provide: DecisionRepository, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new DecisionRepository(c) },
         { provide: APP_FILTER, useClass: IngestionHttpErrorFilter },

@@ -42,3 +42,11 @@ export {
   type BenchOptions,
   type BenchResult,
 } from './bench.js';
+export {
+  asCustomer,
+  mergeHistories,
+  profileGaps,
+  survivorOf,
+  type MergedDay,
+  type MergedHistory,
+} from './merge.js';

@@ -29,6 +29,22 @@ export interface ErasureReceipt {
   alreadyErased: boolean;
   /** rows removed, per Cassandra table */
   removed: Record<string, number>;
+  /** the customers merged into this one (docs/identity.md), erased with it: one receipt each */
+  merged?: ErasureReceipt[];
+}
+
+/** What an unlink gave back to the absorbed customer (docs/identity.md, "Unlinking"). */
+export interface UnlinkReceipt {
+  absorbedId: string;
+  survivorId: string;
+  /** events taken out of the survivor's history */
+  events: number;
+  /** the survivor's local days rebuilt without them */
+  days: number;
+  /** identifiers that name the absorbed customer again */
+  identities: number;
+  /** decision records that name the absorbed customer again */
+  decisions: number;
 }
 
 /** Totals over one window. Money in the currency's major unit (KRW); counts are plain counts. */

@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'UNKNOWN_CUSTOMER'
   /** an offer_response that answers no offer made to this customer */
   | 'UNKNOWN_DECISION'
+  /** two identifiers that would link two customers who must stay apart (docs/identity.md) */
+  | 'CUSTOMERS_CONFLICT'
   | 'UNAVAILABLE_RETRY'
   | 'OVERLOADED_RETRY'
   | 'NOT_FOUND'

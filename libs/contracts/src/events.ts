@@ -67,9 +67,12 @@ const SKU_TEXT = 'Printable Unicode text, 1-64 characters; no control characters
 const PRODUCT_NAME_TEXT =
   'Printable Unicode text, 1-200 characters; no control characters. Stored NFC-normalised.';
 
-/** Exactly one identifier. "id" is Nunchi's customer id; the others are resolved through `identities`. */
+/**
+ * One identifier, or two to link them (docs/identity.md). "id" is Nunchi's customer id; the others are resolved
+ * through `identities`.
+ */
 @Describe(
-  'Exactly one identifier. "id" is a Nunchi customer id; the others are resolved (phone and email are stored only as HMAC).',
+  'One identifier, or two to link them (an app login: deviceId and loyaltyCard; docs/identity.md): both then name one customer, and two customers they named before are merged. "id" is a Nunchi customer id; the others are resolved (phone and email are stored only as HMAC).',
 )
 export class CustomerRefDto {
   @IsOptional() @IsString() @Matches(TOKEN, { message: 'id must be 1-64 of [A-Za-z0-9_-]' }) id?: string;
@@ -320,6 +323,21 @@ export interface AcceptedEvent {
   /** the web or app session the event came from: its offers go to that session (Subjects.offerTo) */
   sessionId?: string;
   payload: Record<string, unknown>;
+  /**
+   * Set when the event linked two customers (docs/identity.md): it travels first on the absorbed customer's
+   * partition (customerId = absorbedId, stage `freeze`), whose owner stops folding into that customer and
+   * passes it on to the survivor's partition (customerId = survivorId, stage `absorb`), whose owner merges.
+   */
+  link?: CustomerLink;
+  /** the customer id the event was first accepted for, when it was passed on to the customer that one was merged into */
+  forwardedFrom?: string;
+}
+
+/** A merge on its way through EVENTS: see AcceptedEvent.link. */
+export interface CustomerLink {
+  survivorId: string;
+  absorbedId: string;
+  stage: 'freeze' | 'absorb';
 }
 
 export interface PurchasePayload {

@@ -116,11 +116,12 @@ describe('validateEvent', () => {
     assert.match(problems(purchase({ occurredAt: '2026-11-24T10:00:00' })).join(), /occurredAt/);
   });
 
-  it('wants exactly one customer identifier', () => {
-    assert.match(problems(purchase({ customer: {} })).join(), /exactly one of id/);
+  it('wants one customer identifier, or two that the event links', () => {
+    assert.match(problems(purchase({ customer: {} })).join(), /one of id.*or two to link them \(got 0\)/);
+    assert.deepEqual(problems(purchase({ customer: { deviceId: 'd-1', loyaltyCard: 'L-1' } })), []);
     assert.match(
-      problems(purchase({ customer: { id: 'c-1', phone: '010-1234-5678' } })).join(),
-      /exactly one of id/,
+      problems(purchase({ customer: { id: 'c-1', phone: '010-1234-5678', deviceId: 'd-1' } })).join(),
+      /or two to link them \(got 3\)/,
     );
     assert.deepEqual(problems(purchase({ customer: { phone: '+82 10-1234-5678' } })), []);
   });

@@ -181,7 +181,8 @@ export function validateEvent(raw: unknown, options: ValidateOptions): EventEnve
 function acceptedAsIs(raw: Record<string, unknown>, options: ValidateOptions): EventEnvelopeDto | undefined {
   if (!envelopeCheck(raw)) return undefined;
   const event = raw as unknown as EventEnvelopeDto;
-  if (identifiersGiven(event.customer as unknown as Record<string, unknown>) !== 1) return undefined;
+  const given = identifiersGiven(event.customer as unknown as Record<string, unknown>);
+  if (given < 1 || given > MAX_IDENTIFIERS) return undefined;
   if (!payloadChecks[event.type](event.payload)) return undefined;
   if (crossFieldProblems(event.type, event.payload).length) return undefined;
   const at = Date.parse(event.occurredAt);
@@ -192,6 +193,8 @@ function acceptedAsIs(raw: Record<string, unknown>, options: ValidateOptions): E
 }
 
 const IDENTIFIERS = ['id', 'loyaltyCard', 'phone', 'email', 'deviceId'] as const;
+/** An event names its customer by one identifier, or by two that it links (docs/identity.md). */
+export const MAX_IDENTIFIERS = 2;
 function identifiersGiven(c: Record<string, unknown>): number {
   let n = 0;
   for (const k of IDENTIFIERS) if (c[k] !== undefined) n++;
@@ -208,10 +211,10 @@ export function validateEventFully(raw: object, options: ValidateOptions): Event
   const c = envelope.customer as unknown as Record<string, unknown> | undefined;
   if (c && typeof c === 'object') {
     const given = identifiersGiven(c);
-    if (given !== 1)
+    if (given < 1 || given > MAX_IDENTIFIERS)
       problems.push({
         path: 'customer',
-        message: `exactly one of id, loyaltyCard, phone, email, deviceId is required (got ${given})`,
+        message: `one of id, loyaltyCard, phone, email, deviceId is required, or two to link them (got ${given})`,
       });
   }
   const payloadDto = PAYLOAD_DTOS[envelope.type];

@@ -61,8 +61,8 @@ describe('published event schemas (docs/schemas)', () => {
       'quantity as a string',
     );
     assert.ok(
-      refused((e) => (e['customer'] = { loyaltyCard: 'LC-1', phone: '010-1234-5678' })),
-      'two identifiers',
+      refused((e) => (e['customer'] = { loyaltyCard: 'LC-1', phone: '010-1234-5678', deviceId: 'd-1' })),
+      'three identifiers (two link them, three are refused)',
     );
     assert.ok(
       refused((e) => (e['customer'] = {})),

@@ -7,7 +7,7 @@
  *                        docs/schemas/customer-import.schema.json
  *
  * event-schemas.spec.ts fails while the committed files differ from what this produces.
- * Rules across fields (purchase amount vs items, exactly one identifier, occurredAt not in the future)
+ * Rules across fields (purchase amount vs items, one or two identifiers, occurredAt not in the future)
  * are stated in descriptions where JSON Schema cannot say them.
  */
 import 'reflect-metadata';
@@ -25,6 +25,7 @@ import {
   CONSENT_MAP_MAX_ENTRIES,
   IS_TEXT,
   MAX_FUTURE_SKEW_MS,
+  MAX_IDENTIFIERS,
   PAYLOAD_DTOS,
   TEXT_PATTERN,
   type StringMapBounds,
@@ -94,8 +95,9 @@ export function buildEventSchemas(): Map<string, Json> {
   properties['occurredAt']['description'] =
     `ISO-8601 date-time with a UTC offset; at most ${MAX_FUTURE_SKEW_MS / 60_000} minutes in the future of the receiving clock.`;
   const customer = (envelope['definitions'] as Record<string, Json>)['CustomerRef'];
-  // "Exactly one identifier": with every property optional and no others allowed, that is one property.
-  Object.assign(customer, { minProperties: 1, maxProperties: 1 });
+  // One identifier, or two that the event links: with every property optional and no others allowed, that is
+  // one or two properties.
+  Object.assign(customer, { minProperties: 1, maxProperties: MAX_IDENTIFIERS });
   out.set('docs/schemas/event.schema.json', envelope);
 
   for (const type of EVENT_TYPES) {

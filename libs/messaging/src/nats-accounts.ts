@@ -110,9 +110,11 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
     service(
       'context',
       'service: folds EVENTS into context, publishes ENRICHED, answers context reads',
-      // customersChanged: the hint of an erasure through DELETE /v1/customers/:id
+      // customersChanged: the hint of an erasure through DELETE /v1/customers/:id, or of a merge;
+      // eventsAll: a merge's steps and the events of a customer merged away go on to the survivor
       [
         Subjects.enrichedAll,
+        Subjects.eventsAll,
         Subjects.customersChanged,
         Subjects.lag('context'),
         ...consumersOf('EVENTS'),

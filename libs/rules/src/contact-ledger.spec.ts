@@ -6,7 +6,10 @@ import {
   hasClaim,
   ownClaims,
   usageOf,
+  hasMerged,
   withClaim,
+  withMergedLedger,
+  withoutMergedLedger,
   withoutClaim,
   type ContactClaim,
 } from './contact-ledger.js';
@@ -79,5 +82,28 @@ describe('contact ledger', () => {
   it('ignores entries it cannot read instead of failing the decision', () => {
     const l = { seq: 1, claims: { garbage: 'x', 'd1/a': `${today} pos offer` }, lifetime: { a: 1 } };
     assert.equal(usageOf(l, today).offersToday, 1);
+  });
+
+  it('merges a second customer\'s ledger into the survivor once: claims of both, lifetime summed, caps as one customer', () => {
+    let survivor = withClaim(EMPTY_LEDGER, claim('d1', 'a'), today);
+    survivor = withClaim(survivor, claim('d2', 'b', '2026-11-20'), today);
+    let absorbed = withClaim(EMPTY_LEDGER, claim('d3', 'a', today, 'app'), today);
+    absorbed = withClaim(absorbed, claim('d4', 'c', '2026-11-01'), today); // older than the claims kept
+    const merged = withMergedLedger(survivor, absorbed, 'c-b', today);
+    assert.equal(merged.seq, survivor.seq + 1);
+    assert.ok(hasMerged(merged, 'c-b'));
+    assert.deepEqual(Object.keys(merged.claims).sort(), ['d1/a', 'd2/b', 'd3/a']);
+    const usage = usageOf(merged, today);
+    assert.deepEqual(usage.byCampaignLifetime, { a: 2, b: 1, c: 1 }, 'no marker among the campaigns');
+    assert.equal(usage.offersToday, 2);
+    assert.deepEqual(usage.byChannelToday, { a: { pos: 1, app: 1 } });
+    assert.equal(withMergedLedger(merged, absorbed, 'c-b', today), merged, 'merging again changes nothing');
+
+    // Unlinked: the survivor's own claims and counts again; unlinking again changes nothing.
+    const split = withoutMergedLedger(merged, absorbed, 'c-b');
+    assert.deepEqual(split.claims, survivor.claims);
+    assert.deepEqual(split.lifetime, survivor.lifetime);
+    assert.ok(!hasMerged(split, 'c-b'));
+    assert.equal(withoutMergedLedger(split, absorbed, 'c-b'), split);
   });
 });

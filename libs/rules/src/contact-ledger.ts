@@ -74,7 +74,7 @@ export function usageOf(ledger: ContactLedger, today: string, excludeDecisionId?
   const usage: CustomerUsage = {
     offersToday: 0,
     byCampaignToday: {},
-    byCampaignLifetime: { ...ledger.lifetime },
+    byCampaignLifetime: campaignCounts(ledger.lifetime),
     byChannelToday: {},
   };
   for (const c of claimsOf(ledger)) {
@@ -89,6 +89,13 @@ export function usageOf(ledger: ContactLedger, today: string, excludeDecisionId?
     byChannel[c.channel] = (byChannel[c.channel] ?? 0) + 1;
   }
   return usage;
+}
+
+/** Lifetime counts per campaign, without the markers of merged customers (withMergedLedger). */
+function campaignCounts(lifetime: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key in lifetime) if (!key.startsWith(MERGED_PREFIX)) out[key] = lifetime[key];
+  return out;
 }
 
 export function hasClaim(ledger: ContactLedger, decisionId: string, campaignId: string): boolean {
@@ -132,4 +139,60 @@ function pruned(claims: Record<string, string>, today: string): Record<string, s
     if (value.slice(0, 10) >= oldest) out[key] = value;
   }
   return out;
+}
+
+/** The lifetime key that marks a ledger as holding the absorbed customer's (never a campaign id: ':' is not a token character). */
+const MERGED_PREFIX = 'merged:';
+const mergedMarker = (absorbedId: string) => `${MERGED_PREFIX}${absorbedId}`;
+
+/**
+ * The survivor's ledger with the absorbed customer's counted in (docs/identity.md): the claims of both (each
+ * decision's claim once) and lifetime counts summed per campaign, so that caps count the two as one customer
+ * from here on. Idempotent: a marker in `lifetime` records the merge, and a ledger that has it is returned
+ * unchanged (a merge redone after a crash does not count the absorbed customer twice).
+ */
+export function withMergedLedger(
+  survivor: ContactLedger,
+  absorbed: ContactLedger,
+  absorbedId: string,
+  today: string,
+): ContactLedger {
+  const marker = mergedMarker(absorbedId);
+  if (marker in survivor.lifetime) return survivor;
+  const claims = { ...pruned(absorbed.claims, today), ...pruned(survivor.claims, today) };
+  const lifetime = { ...survivor.lifetime };
+  for (const [campaignId, n] of Object.entries(absorbed.lifetime))
+    if (!campaignId.startsWith(MERGED_PREFIX)) lifetime[campaignId] = (lifetime[campaignId] ?? 0) + n;
+  lifetime[marker] = 1;
+  return { seq: survivor.seq + 1, claims, lifetime };
+}
+
+/** Whether the survivor's ledger already counts the absorbed customer's (withMergedLedger). */
+export function hasMerged(ledger: ContactLedger, absorbedId: string): boolean {
+  return mergedMarker(absorbedId) in ledger.lifetime;
+}
+
+/**
+ * The survivor's ledger without the absorbed customer's (an unlink: docs/identity.md): the absorbed ledger's
+ * claims removed and its lifetime counts subtracted, as withMergedLedger added them. Unchanged (the same
+ * object) when the survivor's ledger does not count the absorbed customer's, so an unlink redone subtracts once.
+ */
+export function withoutMergedLedger(
+  survivor: ContactLedger,
+  absorbed: ContactLedger,
+  absorbedId: string,
+): ContactLedger {
+  const marker = mergedMarker(absorbedId);
+  if (!(marker in survivor.lifetime)) return survivor;
+  const claims = { ...survivor.claims };
+  for (const key of Object.keys(absorbed.claims)) delete claims[key];
+  const lifetime = { ...survivor.lifetime };
+  delete lifetime[marker];
+  for (const [campaignId, n] of Object.entries(absorbed.lifetime)) {
+    if (campaignId.startsWith(MERGED_PREFIX)) continue;
+    const left = (lifetime[campaignId] ?? 0) - n;
+    if (left > 0) lifetime[campaignId] = left;
+    else delete lifetime[campaignId];
+  }
+  return { seq: survivor.seq + 1, claims, lifetime };
 }

@@ -20,10 +20,11 @@ export async function eraseCustomer(
   // An erasure leaves a permanent tombstone that refuses the id's later events: a typo must not leave one.
   if (!options.force && !(await isKnown(resources, customerId))) throw new UnknownCustomerError(customerId);
   const messaging = await resources.messaging().catch(() => undefined);
-  return new ErasureRepository(await resources.cassandra()).erase(customerId, {
+  // A customer merged with others (docs/identity.md) is erased with all of them.
+  return new ErasureRepository(await resources.cassandra()).eraseMerged(customerId, {
     timeZone: resources.config.domain.timeZone,
     settleMs: resources.config.domain.identityCacheTtlMs,
-    onTombstone: () => void messaging?.client.emit(Subjects.customersChanged, { ids: [customerId] }),
+    onTombstone: (id) => void messaging?.client.emit(Subjects.customersChanged, { ids: [id] }),
   });
 }
 
@@ -33,6 +34,7 @@ export function formatReceipt(receipt: ErasureReceipt): string[] {
   return [
     `${receipt.customerId}: erased${receipt.alreadyErased ? ' again (first erased ' + receipt.erasedAt + ')' : ' at ' + receipt.erasedAt}; ${total} rows removed`,
     ...Object.entries(receipt.removed).map(([table, n]) => `  ${table.padEnd(24)} ${n}`),
+    ...(receipt.merged ?? []).flatMap((merged) => [`  merged into it:`, ...formatReceipt(merged).map((l) => `  ${l}`)]),
   ];
 }
 

@@ -14,7 +14,7 @@ import {
   type DailyRollup,
   type FoldOptions,
 } from '@nunchi/context-model';
-import type { BulkWrite } from '../bulk.js';
+import { mapBounded, type BulkWrite } from '../bulk.js';
 import { decodeDayTotals, encodeDayTotals } from '../day-totals.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
@@ -62,6 +62,14 @@ const Q = defineStatements({
     'customer_days.upsert',
     'INSERT INTO customer_days (customer_id, day, totals) VALUES (?, ?, ?) USING TTL ? AND TIMESTAMP ?',
   ),
+  deleteDay: statement(
+    'customer_days.delete_day',
+    'DELETE FROM customer_days USING TIMESTAMP ? WHERE customer_id = ? AND day = ?',
+  ),
+  deleteEvent: statement(
+    'customer_events.delete',
+    'DELETE FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at = ? AND event_id = ?',
+  ),
   daysSince: statement(
     'customer_days.since',
     'SELECT day, totals FROM customer_days WHERE customer_id = ? AND day >= ?',
@@ -76,9 +84,17 @@ const Q = defineStatements({
  * writes land in — a lost update cannot happen. The value is far below any wall-clock timestamp, so an
  * erasure (a deletion at the current time) always shadows the rows.
  */
-export function dailyRowsTimestamp(day: string, eventCount: number): number {
-  return dayIndex(day) * 1_000_000 + Math.min(eventCount, 999_999);
+export function dailyRowsTimestamp(day: string, eventCount: number, generation = 0): number {
+  return generation * GENERATION_STEP + dayIndex(day) * 1_000_000 + Math.min(eventCount, 999_999);
 }
+
+/**
+ * What one rollup generation adds to the write timestamp of a customer's days: above any day × 10⁶ + count
+ * (day indexes stay below 10⁵ until the year 2243). An unlink (docs/identity.md) moves the survivor to the next
+ * generation, so its days rebuilt from fewer events still win; ~17,000 generations stay below the wall-clock
+ * timestamps of an erasure's deletions.
+ */
+export const GENERATION_STEP = 100_000_000_000;
 
 /** A token range for a CQL range query: token > start and, unless `end` is undefined, token <= end. */
 export interface TokenBounds {
@@ -160,9 +176,10 @@ export class ContextRepository {
     dayRows: readonly DailyRollup[],
     dayEventCount: number,
     indexMonth = true,
+    generation = 0,
   ): Promise<void> {
     const month = localDay.slice(0, 7);
-    const timestamp = dailyRowsTimestamp(localDay, dayEventCount);
+    const timestamp = dailyRowsTimestamp(localDay, dayEventCount, generation);
     const queries = [
       { query: Q.insertEvent.cql, params: this.eventRowParams(event, localDay) },
       ...(indexMonth
@@ -197,6 +214,39 @@ export class ContextRepository {
     return rows
       .filter((r) => r['local_day'] === day)
       .map((r) => JSON.parse(r['body'] as string) as AcceptedEvent);
+  }
+
+  /** Every stored event of a customer (a merge reads both histories whole: never a per-event path). */
+  async allEvents(customerId: string): Promise<AcceptedEvent[]> {
+    return this.eventsFrom(customerId, await this.months(customerId), 0);
+  }
+
+  /**
+   * A merge's writes into the survivor (libs/context-model mergeHistories): the moved events (already under
+   * the survivor's id) with their month index rows, and each day they touch rebuilt from both histories,
+   * timestamped like any fold of that many events. Keyed upserts: safe to repeat.
+   */
+  async writeMerged(
+    moved: readonly AcceptedEvent[],
+    days: ReadonlyArray<{ day: string; rows: DailyRollup[]; eventCount: number }>,
+    survivorId: string,
+    timeZone: string,
+    generation = 0,
+  ): Promise<void> {
+    await mapBounded(moved, 32, (e) => this.insertEvent(e, localDay(e.occurredAtMs, timeZone)));
+    await mapBounded(days, 32, (d) => this.upsertDay(survivorId, d.day, d.rows, d.eventCount, generation));
+  }
+
+  /** An unlink: the survivor's copies of the absorbed customer's events go (keyed deletions of immutable rows). */
+  async deleteEvents(events: readonly AcceptedEvent[], timeZone: string): Promise<void> {
+    await mapBounded(events, 32, (e) =>
+      run(this.client, Q.deleteEvent, [
+        e.customerId,
+        localDay(e.occurredAtMs, timeZone).slice(0, 7),
+        new Date(e.occurredAtMs),
+        e.id,
+      ]),
+    );
   }
 
   /** Month buckets ('YYYY-MM') holding the customer's events, newest first. */
@@ -363,13 +413,20 @@ export class ContextRepository {
    * Replaces one day's rollups (its `customer_days` row), recomputed from `eventCount` events of that day. See
    * dailyRowsTimestamp for why the timestamp.
    */
-  async upsertDay(customerId: string, day: string, rows: DailyRollup[], eventCount: number): Promise<void> {
-    if (!rows.length) return;
-    await run(
-      this.client,
-      Q.upsertDay,
-      this.dayRowParams(customerId, day, rows, dailyRowsTimestamp(day, eventCount)),
-    );
+  async upsertDay(
+    customerId: string,
+    day: string,
+    rows: DailyRollup[],
+    eventCount: number,
+    generation = 0,
+  ): Promise<void> {
+    const timestamp = dailyRowsTimestamp(day, eventCount, generation);
+    // A day left with no events (an unlink took them all) is deleted at the timestamp it would be written at.
+    if (!rows.length) {
+      if (generation > 0) await run(this.client, Q.deleteDay, [timestamp, customerId, day]);
+      return;
+    }
+    await run(this.client, Q.upsertDay, this.dayRowParams(customerId, day, rows, timestamp));
   }
 
   /**

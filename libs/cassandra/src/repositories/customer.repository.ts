@@ -1,8 +1,11 @@
 import { createHmac } from 'node:crypto';
+import type cassandra from 'cassandra-driver';
 import type { CustomerProfile, IdentityType } from '@nunchi/contracts';
 import type { CqlClient } from '../client.js';
 import type { BulkWrite } from '../bulk.js';
-import { defineStatements, run, runQuiet, statement } from '../statements.js';
+import { defineStatements, run, runAll, runQuiet, statement } from '../statements.js';
+
+type Row = cassandra.types.Row;
 
 /** How an identifier is stored: phones and emails only as keyed hashes, never in clear. */
 export function storedIdentityValue(type: IdentityType, value: string, secret: string): string {
@@ -29,7 +32,7 @@ const Q = defineStatements({
   ),
   get: statement(
     'customers.get',
-    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes FROM customers WHERE customer_id = ?',
+    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes, merged_into, rollup_generation FROM customers WHERE customer_id = ?',
   ),
   upsert: statement(
     'customers.upsert',
@@ -54,11 +57,42 @@ const Q = defineStatements({
     'identities.owner_of',
     'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',
   ),
+  setGeneration: statement(
+    'customers.set_generation',
+    'UPDATE customers SET rollup_generation = ? WHERE customer_id = ?',
+  ),
+  clearMergedInto: statement('customers.clear_merged_into', 'UPDATE customers SET merged_into = null WHERE customer_id = ?'),
+  identitiesOf: statement(
+    'customer_identities.of_customer',
+    'SELECT id_type, id_value FROM customer_identities WHERE customer_id = ?',
+  ),
   unindexIdentity: statement(
     'customer_identities.delete',
     'DELETE FROM customer_identities WHERE customer_id = ? AND id_type = ? AND id_value = ?',
   ),
 });
+
+function profileOf(customerId: string, row: Row): CustomerProfile {
+  return {
+    id: customerId,
+    ...(row['age'] !== null ? { age: row['age'] as number } : {}),
+    ...(row['gender'] !== null ? { gender: row['gender'] as string } : {}),
+    ...(row['region'] !== null ? { region: row['region'] as string } : {}),
+    ...(row['credit_tier'] !== null ? { creditTier: row['credit_tier'] as string } : {}),
+    ...(row['marketing_consent'] !== null ? { marketingConsent: row['marketing_consent'] as boolean } : {}),
+    ...(row['channel_consent'] !== null ? { channelConsent: row['channel_consent'] as Record<string, boolean> } : {}),
+    attributes: (row['attributes'] as Record<string, string> | null) ?? {},
+  };
+}
+
+/** A customer's profile row as a cold load reads it. */
+export interface StoredCustomer {
+  profile: CustomerProfile | null;
+  /** the customer this one was merged into (docs/identity.md) */
+  mergedInto?: string;
+  /** the generation its daily rollups are written at (ContextRepository dailyRowsTimestamp); 0 until an unlink */
+  generation: number;
+}
 
 /** A map worth writing: undefined (left unset) when empty or absent. */
 function nonEmpty<V>(map: Record<string, V> | undefined): Record<string, V> | undefined {
@@ -70,18 +104,39 @@ export class CustomerRepository {
   constructor(private readonly client: CqlClient) {}
 
   async get(customerId: string): Promise<CustomerProfile | null> {
+    return (await this.getWithLink(customerId)).profile;
+  }
+
+  /**
+   * The profile, and the customer this one was merged into (docs/identity.md) if it was: one read, so that a
+   * cold load learns both at once.
+   */
+  async getWithLink(customerId: string): Promise<StoredCustomer> {
     const row = (await run(this.client, Q.get, [customerId])).first();
-    if (!row) return null;
+    if (!row) return { profile: null, generation: 0 };
+    const mergedInto = row['merged_into'] as string | null;
     return {
-      id: customerId,
-      ...(row['age'] !== null ? { age: row['age'] as number } : {}),
-      ...(row['gender'] !== null ? { gender: row['gender'] as string } : {}),
-      ...(row['region'] !== null ? { region: row['region'] as string } : {}),
-      ...(row['credit_tier'] !== null ? { creditTier: row['credit_tier'] as string } : {}),
-      ...(row['marketing_consent'] !== null ? { marketingConsent: row['marketing_consent'] as boolean } : {}),
-      ...(row['channel_consent'] !== null ? { channelConsent: row['channel_consent'] as Record<string, boolean> } : {}),
-      attributes: (row['attributes'] as Record<string, string> | null) ?? {},
+      profile: profileOf(customerId, row),
+      generation: (row['rollup_generation'] as number | null) ?? 0,
+      ...(mergedInto ? { mergedInto } : {}),
     };
+  }
+
+  /** An unlink (docs/identity.md): the survivor's next rollup generation, and the absorbed customer freed. */
+  async setGeneration(customerId: string, generation: number): Promise<void> {
+    await run(this.client, Q.setGeneration, [generation, customerId]);
+  }
+
+  async clearMergedInto(customerId: string): Promise<void> {
+    await run(this.client, Q.clearMergedInto, [customerId]);
+  }
+
+  /** The identities (stored values) listed for a customer in the reverse index. */
+  async identitiesOf(customerId: string): Promise<Array<[IdentityType, string]>> {
+    return (await runAll(this.client, Q.identitiesOf, [customerId])).map((r) => [
+      r['id_type'] as IdentityType,
+      r['id_value'] as string,
+    ]);
   }
 
   /** Writes the whole profile. `undefined` fields are left unset, so a partial update does not erase others. */
@@ -193,6 +248,11 @@ export class CustomerRepository {
   async linkIdentity(customerId: string, type: string, storedValue: string, at: Date): Promise<void> {
     await runQuiet(this.client, Q.linkIdentity, [type, storedValue, customerId, at]);
     await runQuiet(this.client, Q.indexIdentity, [customerId, type, storedValue]);
+  }
+
+  /** Takes an identifier off a customer's reverse index (it was given back to another: an unlink). */
+  async unindexIdentity(customerId: string, type: IdentityType, storedValue: string): Promise<void> {
+    await run(this.client, Q.unindexIdentity, [customerId, type, storedValue]);
   }
 
   async isErased(customerId: string, quiet = false): Promise<boolean> {

@@ -2,7 +2,8 @@ import cassandra from 'cassandra-driver';
 import type { DecisionRecord } from '@nunchi/contracts';
 import { SpanKind, statementSpans, withSpan } from '@nunchi/telemetry';
 import type { CqlClient } from '../client.js';
-import { defineStatements, run, statement } from '../statements.js';
+import { mapBounded } from '../bulk.js';
+import { defineStatements, run, runAll, statement } from '../statements.js';
 
 const Q = defineStatements({
   byId: statement('decisions_by_id.get', 'SELECT record FROM decisions_by_id WHERE decision_id = ?'),
@@ -22,6 +23,15 @@ const Q = defineStatements({
   decidedSince: statement(
     'decisions.decided_since',
     'SELECT decided_at, decision_id FROM decisions WHERE customer_id = ? AND decided_at >= ? LIMIT 500',
+  ),
+  // A merge (docs/identity.md): the absorbed customer's decisions become the survivor's.
+  ofCustomerAll: statement(
+    'decisions.all_of_customer',
+    'SELECT decided_at, decision_id, event_id, outcome, campaign_id, campaign_version, offer_id, channel, store_id, value, cost FROM decisions WHERE customer_id = ?',
+  ),
+  deleteOfCustomer: statement(
+    'decisions.delete_one',
+    'DELETE FROM decisions WHERE customer_id = ? AND decided_at = ? AND decision_id = ?',
   ),
   // Listings for operators (`nunchi decisions list`): newest first, bounded.
   ofCustomer: statement(
@@ -229,6 +239,56 @@ export class DecisionRepository {
     await run(this.client, Q.insertById, [d.decisionId, d.customerId, decidedAt, JSON.stringify(d)]);
   }
 
+  /**
+   * A merge: the decisions of the absorbed customer's events (`decisionIds`) become the survivor's — the
+   * records by id name the survivor (an offer_response by either identifier finds its decision) and their
+   * per-customer rows are copied under the survivor (erasure of the survivor finds them). An unlink moves them
+   * back the same way (`from` the survivor, `to` the absorbed customer) and deletes the copies (`dropCopies`).
+   * Keyed upserts: safe to repeat. Returns how many records were moved.
+   */
+  async moveDecisions(
+    from: string,
+    to: string,
+    decisionIds: readonly string[],
+    dropCopies = false,
+  ): Promise<number> {
+    const records = await mapBounded(decisionIds, 32, (id) => this.findById(id));
+    const moving = records.filter((r): r is DecisionRecord => r !== undefined && r.customerId === from);
+    await mapBounded(moving, 32, (d) =>
+      run(this.client, Q.insertById, [
+        d.decisionId,
+        to,
+        new Date(d.decidedAt),
+        JSON.stringify({ ...d, customerId: to }),
+      ]),
+    );
+    const ids = new Set(decisionIds);
+    const rows = (await runAll(this.client, Q.ofCustomerAll, [from])).filter((r) =>
+      ids.has(r['decision_id'] as string),
+    );
+    if (dropCopies)
+      await mapBounded(rows, 32, (r) =>
+        run(this.client, Q.deleteOfCustomer, [from, r['decided_at'], r['decision_id']]),
+      );
+    await mapBounded(rows, 32, (r) =>
+      run(this.client, Q.insertByCustomer, [
+        to,
+        r['decided_at'],
+        r['decision_id'],
+        r['event_id'],
+        r['outcome'],
+        r['campaign_id'],
+        r['campaign_version'],
+        r['offer_id'],
+        r['channel'],
+        r['store_id'],
+        r['value'],
+        r['cost'],
+      ]),
+    );
+    return moving.length;
+  }
+
   /** When an earlier attempt of this decision was recorded in the per-customer table (redelivery only). */
   async decidedAtOf(customerId: string, decisionId: string, sinceMs: number): Promise<number | undefined> {
     const rows = (await run(this.client, Q.decidedSince, [customerId, new Date(sinceMs)])).rows;
@@ -417,6 +477,25 @@ export class DecisionRepository {
       if (isUncertain(error)) return 'unknown';
       throw error;
     }
+  }
+
+  /**
+   * Rewrites a customer's ledger with `change` (which returns the ledger itself when there is nothing to do),
+   * read and written again while another writer got there first: a merge or an unlink of customers, not the
+   * decision path (which decides again on a conflict). False when it kept losing for `attempts` tries.
+   */
+  async updateContacts(
+    customerId: string,
+    change: (current: StoredContacts) => StoredContacts,
+    attempts = 20,
+  ): Promise<boolean> {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const current = await this.contacts(customerId);
+      const next = change(current);
+      if (next === current) return true;
+      if ((await this.saveContacts(customerId, next, current.seq)) === 'applied') return true;
+    }
+    return false;
   }
 
   private async conditionalBatch(

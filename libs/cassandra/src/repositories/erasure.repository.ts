@@ -3,7 +3,8 @@ import { localDay } from '@nunchi/context-model';
 import { mapBounded } from '../bulk.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
-import { utcDay } from './customer.repository.js';
+import { CustomerRepository, utcDay } from './customer.repository.js';
+import { MergeRepository } from './merge.repository.js';
 
 /*
  * Every row of one customer is found through keys, never by scanning a table:
@@ -124,6 +125,13 @@ export interface ErasureOptions {
 
 /** reads or deletes in flight at once during an erasure */
 const CONCURRENCY = 64;
+/** merges followed from a customer to its survivor, at most: a longer chain is a bug, not a customer */
+const MAX_CHAIN = 16;
+
+export interface MergedErasureOptions extends Omit<ErasureOptions, 'onTombstone'> {
+  /** called once each customer's tombstone is written: send the customers-changed hint here */
+  onTombstone?: (customerId: string) => void;
+}
 
 /**
  * Erases one customer from every table, returns what was removed, and leaves a tombstone so that a
@@ -131,7 +139,62 @@ const CONCURRENCY = 64;
  * erased customer). Safe to run again: a repeat removes whatever arrived since and keeps the first date.
  */
 export class ErasureRepository {
-  constructor(private readonly client: CqlClient) {}
+  private readonly customers: CustomerRepository;
+  private readonly merges: MergeRepository;
+
+  constructor(private readonly client: CqlClient) {
+    this.customers = new CustomerRepository(client);
+    this.merges = new MergeRepository(client);
+  }
+
+  /**
+   * Erases a customer and everyone merged with it (docs/identity.md): one person under several ids. Whichever
+   * of their ids is named, the survivor and every customer merged into it (directly or through another) are
+   * erased, and the merge records go too (they name identities). The survivor's receipt lists the others'.
+   */
+  async eraseMerged(customerId: string, options: MergedErasureOptions): Promise<ErasureReceipt> {
+    const survivorId = await this.survivorOf(customerId);
+    const absorbed = await this.absorbedInto(survivorId);
+    const { onTombstone, ...rest } = options;
+    const [receipt, ...others] = await Promise.all(
+      [survivorId, ...absorbed.map((a) => a.absorbedId)].map((id) =>
+        this.erase(id, { ...rest, onTombstone: () => onTombstone?.(id) }),
+      ),
+    );
+    const bySurvivor = new Map<string, string[]>();
+    for (const a of absorbed) bySurvivor.set(a.survivorId, [...(bySurvivor.get(a.survivorId) ?? []), a.absorbedId]);
+    await Promise.all([...bySurvivor].map(([s, ids]) => this.merges.forget(s, ids)));
+    if (!absorbed.length) return receipt;
+    return { ...receipt, removed: { ...receipt.removed, customer_merges: absorbed.length }, merged: others };
+  }
+
+  /** The customer this one was merged into, followed to the end (itself if it was not merged). */
+  private async survivorOf(customerId: string): Promise<string> {
+    let id = customerId;
+    for (let hop = 0; hop < MAX_CHAIN; hop++) {
+      const { mergedInto } = await this.customers.getWithLink(id);
+      if (!mergedInto) return id;
+      id = mergedInto;
+    }
+    throw new Error(`customer ${customerId}: merged more than ${MAX_CHAIN} times over; not erased`);
+  }
+
+  /** Every customer merged into this one, directly or through another. */
+  private async absorbedInto(survivorId: string): Promise<Array<{ survivorId: string; absorbedId: string }>> {
+    const out: Array<{ survivorId: string; absorbedId: string }> = [];
+    const seen = new Set([survivorId]);
+    for (let level = [survivorId]; level.length; ) {
+      const lists = await Promise.all(level.map(async (s) => [s, await this.merges.absorbedBy(s)] as const));
+      level = [];
+      for (const [s, ids] of lists)
+        for (const a of ids.filter((id) => !seen.has(id))) {
+          seen.add(a);
+          out.push({ survivorId: s, absorbedId: a });
+          level.push(a);
+        }
+    }
+    return out;
+  }
 
   /** Every erased customer id (a paged scan of the tombstones: at start, not per event). */
   async allErased(): Promise<string[]> {
