@@ -35,6 +35,11 @@ import type { CompiledCampaign } from './compile-campaign.js';
 import { EMPTY_LEDGER, usageOf, withClaim, type ContactLedger } from './contact-ledger.js';
 import { NO_USAGE, type Candidate, type Evaluation } from './decision.types.js';
 import { budgetLoss, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
+import type { StatefulPattern } from './patterns/compile-pattern.js';
+import { EMPTY_PATTERN_STATE, foldPatterns, type PatternState } from './patterns/pattern-state.js';
+
+const NO_PATTERNS: readonly StatefulPattern[] = Object.freeze([]);
+const NO_MATCHES: readonly string[] = Object.freeze([]);
 
 // ── campaigns over time ─────────────────────────────────────────────────────────────────────────────────
 
@@ -122,6 +127,8 @@ export class ContextReplay {
   readonly #contexts = new Map<string, CustomerContext>();
   /** customer id → day index → events folded so far (what a closed day's stored events were) */
   readonly #days = new Map<string, Map<number, AcceptedEvent[]>>();
+  /** customer id → partial matches of the stateful patterns (docs/patterns.md) */
+  readonly #patterns = new Map<string, PatternState>();
 
   constructor(
     private readonly timeZone: string,
@@ -134,7 +141,11 @@ export class ContextReplay {
    * Folds the event; its profile and snapshot (built when first read: most events trigger nothing and need
    * none), or undefined when it was folded before (a repeat: live skips it).
    */
-  fold(event: AcceptedEvent): { customer: CustomerProfile | null; ctx: ContextSnapshot } | undefined {
+  fold(
+    event: AcceptedEvent,
+    /** the stateful patterns active when the event was processed (the union of the sets decided with) */
+    patterns: readonly StatefulPattern[] = NO_PATTERNS,
+  ): { customer: CustomerProfile | null; ctx: ContextSnapshot; patterns: readonly string[] } | undefined {
     const options = { timeZone: this.timeZone, nowMs: event.receivedAtMs };
     const customerId = event.customerId;
     let context = this.#contexts.get(customerId);
@@ -164,7 +175,16 @@ export class ContextReplay {
     this.#contexts.set(customerId, result.context);
     dayEvents.push(event); // after the fold: it saw the day as stored before this event
     const folded = result.context;
+    // As the context service: partial matches are folded only while a campaign has a stateful pattern.
+    let matched: readonly string[] = NO_MATCHES;
+    const before = this.#patterns.get(customerId);
+    if (patterns.length > 0 || before) {
+      const fold = foldPatterns(before ?? EMPTY_PATTERN_STATE, event, patterns);
+      this.#patterns.set(customerId, fold.state);
+      matched = fold.matched;
+    }
     return {
+      patterns: matched,
       customer: folded.profile,
       ctx: new LazySnapshot({
         customerId,
@@ -263,7 +283,11 @@ export function compareReplayOrder(a: ReplayOrder, b: ReplayOrder): number {
 
 /** Events in replay order (the order the simulation steps through them). */
 export function compareEvents(a: AcceptedEvent, b: AcceptedEvent): number {
-  return a.receivedAtMs - b.receivedAtMs || a.occurredAtMs - b.occurredAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return (
+    a.receivedAtMs - b.receivedAtMs ||
+    a.occurredAtMs - b.occurredAtMs ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
 
 /**
@@ -339,9 +363,17 @@ export class DecisionWorld {
     set: CampaignSet;
     /** local day (business time zone) of the event's occurredAt: the day the caps count in */
     today: string;
+    /** campaign ids whose stateful pattern the event completed (ContextReplay.fold) */
+    patterns?: readonly string[];
   }): SimulatedChoice {
     const { event, set, today } = input;
-    const base = { event, customer: input.customer, ctx: input.ctx, nowMs: event.occurredAtMs };
+    const base = {
+      event,
+      customer: input.customer,
+      ctx: input.ctx,
+      nowMs: event.occurredAtMs,
+      patterns: input.patterns,
+    };
     const optimistic = set.evaluate({ ...base, usage: NO_USAGE });
     if (optimistic.candidates.length === 0)
       return { evaluation: optimistic, outcome: 'none', losses: optimistic.losses };
@@ -440,7 +472,10 @@ export interface SimulationOptions {
   draftOnly: SetsOverTime;
   baseOf: (customerId: string) => CustomerBase | undefined;
   /** a shard's run: the budget checks of the other shards, by world and campaign, in replay order */
-  others?: { world: ReadonlyMap<string, readonly BudgetCheck[]>; baseline: ReadonlyMap<string, readonly BudgetCheck[]> };
+  others?: {
+    world: ReadonlyMap<string, readonly BudgetCheck[]>;
+    baseline: ReadonlyMap<string, readonly BudgetCheck[]>;
+  };
 }
 
 /**
@@ -460,7 +495,7 @@ export class Simulation {
 
   step(event: AcceptedEvent): SimulatedDecision | undefined {
     const o = this.options;
-    const folded = this.#replay.fold(event);
+    const folded = this.#replay.fold(event, this.#patternsAt(event.receivedAtMs));
     if (!folded) return undefined;
     const inPeriod = event.occurredAtMs >= o.fromMs && event.occurredAtMs < o.toMs;
     const draft: DraftFate = {
@@ -479,7 +514,7 @@ export class Simulation {
     const baselineTriggered = baselineSet?.triggeredBy(event) === true;
     // The draft is in `sets`: an event neither set triggers on is no decision and needs no snapshot.
     if (!triggered && !baselineTriggered) return { event, inPeriod, draft };
-    const input = { event, customer: folded.customer, ctx: folded.ctx, today };
+    const input = { event, customer: folded.customer, ctx: folded.ctx, today, patterns: folded.patterns };
     const choice = triggered ? this.world.decide({ ...input, set }) : undefined;
     const baseline = baselineTriggered
       ? this.baselineWorld.decide({ ...input, set: baselineSet })
@@ -487,9 +522,19 @@ export class Simulation {
     return { event, inPeriod, choice, baseline, draft: this.#fate(event, folded, choice) };
   }
 
+  /** The stateful patterns of every set decided with at `atMs` (one state per customer serves them all: keys differ). */
+  #patternsAt(atMs: number): readonly StatefulPattern[] {
+    const o = this.options;
+    const sets = [o.sets.at(atMs), o.baseline?.at(atMs), o.draftOnly.at(atMs)];
+    if (sets.every((set) => !set || set.statefulPatterns.length === 0)) return NO_PATTERNS;
+    const byKey = new Map<string, StatefulPattern>();
+    for (const set of sets) for (const p of set?.statefulPatterns ?? NO_PATTERNS) byKey.set(p.key, p);
+    return byKey.size === 0 ? NO_PATTERNS : [...byKey.values()];
+  }
+
   #fate(
     event: AcceptedEvent,
-    folded: { customer: CustomerProfile | null; ctx: ContextSnapshot },
+    folded: { customer: CustomerProfile | null; ctx: ContextSnapshot; patterns: readonly string[] },
     choice: SimulatedChoice | undefined,
   ): DraftFate {
     const id = this.options.draftId;
@@ -497,7 +542,14 @@ export class Simulation {
     if (!alone.triggeredBy(event))
       return { triggered: false, inAudience: false, matching: false, status: 'not_triggered' };
     const funnel = alone.evaluate(
-      { event, customer: folded.customer, ctx: folded.ctx, nowMs: event.occurredAtMs, usage: NO_USAGE },
+      {
+        event,
+        customer: folded.customer,
+        ctx: folded.ctx,
+        nowMs: event.occurredAtMs,
+        usage: NO_USAGE,
+        patterns: folded.patterns,
+      },
       { exhaustive: true },
     );
     const early = funnel.losses.find((l) => l.campaignId === id && l.reason !== 'offer_ineligible');

@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { projectPath } from '@nunchi/config';
 import type { AcceptedEvent } from '@nunchi/contracts';
+import { localDayIndex } from '@nunchi/context-model';
 import { CampaignSet } from '../campaign-set.js';
+import { alwaysActive, SetsOverTime, Simulation } from '../simulate.js';
 import { compileCampaign } from '../compile-campaign.js';
 import { parseCampaign } from '../parse-campaign.js';
 import { campaign, context, event, input, profile, purchase, seoul, windows } from '../testing/fixtures.js';
@@ -155,5 +157,63 @@ void describe('pattern campaigns', () => {
       ['pattern.count.within: must be a duration such as 90m, 2h or 30d (s, m, h, d)'],
     );
     assert.deepEqual(problems({ pattern: {} }), ['pattern: must NOT have fewer than 1 properties']);
+  });
+
+  void it('simulation on history finds the same matches as the live fold, events before --from warming the state', () => {
+    const campaigns = [example('formula-view-then-store-visit'), example('third-visit-this-week')];
+    let k = 0;
+    const at = (type: AcceptedEvent['type'], local: string, over: Partial<AcceptedEvent> = {}) => {
+      const ms = seoul(local);
+      return event({
+        id: `h${++k}`,
+        type,
+        occurredAtMs: ms,
+        occurredAt: new Date(ms).toISOString(),
+        receivedAtMs: ms + 500,
+        ...over,
+      });
+    };
+    const appView = (local: string, category: string) =>
+      at('product_view', local, { channel: 'app', storeId: undefined, payload: { category } });
+    const history = [
+      at('visit', '2026-11-19T10:00'), // before --from: folded, not decided
+      appView('2026-11-20T09:00', 'infant_formula'),
+      at('visit', '2026-11-20T10:00'), // sequence ✓ (and the 2nd visit in 7 d)
+      at('visit', '2026-11-21T18:00'), // 3rd visit ✓; the view was consumed: no sequence
+      appView('2026-11-22T09:00', 'beer'),
+      at('visit', '2026-11-22T10:00'), // 4th: nothing
+      appView('2026-11-23T09:00', 'infant_formula'),
+      at('visit', '2026-11-23T13:00'), // the view was 4 h ago: nothing
+    ];
+    const liveSet = new CampaignSet(campaigns);
+    const liveRun = live(liveSet, history);
+    const liveWinners = liveRun.decisions.slice(1).map((d) => d.filter((x) => !x.includes(':')).join(','));
+
+    const fromMs = seoul('2026-11-20T00:00');
+    const timelines = campaigns.map((c) => alwaysActive(c));
+    const sim = new Simulation({
+      timeZone: 'Asia/Seoul',
+      fromMs,
+      toMs: seoul('2026-12-01T00:00'),
+      firstDay: localDayIndex(seoul('2026-11-19T00:00'), 'Asia/Seoul'),
+      draftId: campaigns[0].id,
+      sets: new SetsOverTime(timelines),
+      draftOnly: new SetsOverTime([timelines[0]]),
+      baseOf: (id) => ({ profile: profile(id, { marketingConsent: true }), rows: [], recent: [] }),
+    });
+    const simulated = history.map((e) => sim.step(e)).filter((d) => d?.inPeriod);
+    const simCandidates = simulated.map((d) =>
+      (d?.choice?.evaluation.candidates ?? []).map((c) => c.campaignId).join(','),
+    );
+    assert.deepEqual(liveWinners, [
+      '',
+      'formula-view-then-store-visit',
+      'third-visit-this-week',
+      '',
+      '',
+      '',
+      '',
+    ]);
+    assert.deepEqual(simCandidates, liveWinners);
   });
 });
