@@ -32,10 +32,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { ContextRepository, CustomerRepository, writeBatched } from '@nunchi/cassandra';
+import {
+  ContextRepository,
+  CustomerRepository,
+  writeBatched,
+  type CampaignSetHolder,
+} from '@nunchi/cassandra';
 import { addDays, localDay, localDayRange } from '@nunchi/context-model';
 import type { AcceptedEvent, ContextSnapshot, WindowTotals, Windows } from '@nunchi/contracts';
 import type { Delivery, Publisher } from '@nunchi/messaging';
+import { CampaignSet } from '@nunchi/rules';
 import { ApplyEventUseCase } from '../apps/context/src/apply-event.usecase.js';
 import { CustomerStateCache } from '../apps/context/src/customer-state.cache.js';
 import { GetContextUseCase } from '../apps/context/src/get-context.usecase.js';
@@ -453,7 +459,9 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
     } as unknown as Publisher;
     const cache = new CustomerStateCache(config);
     const load = new LoadCustomerStateUseCase(config, cache, customersRepo, history);
-    const apply = new ApplyEventUseCase(config, load, cache, customersRepo, history, publisher);
+    // No campaign, hence no event pattern: the path every customer of a campaign without patterns takes.
+    const noCampaigns = { current: new CampaignSet([]) } as CampaignSetHolder;
+    const apply = new ApplyEventUseCase(config, load, cache, customersRepo, history, publisher, noCampaigns);
     const getContext = new GetContextUseCase(config, load);
     const ids = measured.map((m) => m.id);
     const pick = () => ids[Math.floor(rnd() * ids.length)];

@@ -9,7 +9,8 @@ import {
   type CustomerProfile,
   type EnrichedEvent,
 } from '@nunchi/contracts';
-import { ContextRepository, CustomerRepository } from '@nunchi/cassandra';
+import { CampaignSetHolder, ContextRepository, CustomerRepository } from '@nunchi/cassandra';
+import { EMPTY_PATTERN_STATE, foldPatterns, type PatternState } from '@nunchi/rules';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
 import { latencyHistogram } from '@nunchi/telemetry';
 import { snapshotOf } from './customer-snapshot.js';
@@ -43,6 +44,7 @@ export class ApplyEventUseCase {
     private readonly customers: CustomerRepository,
     private readonly history: ContextRepository,
     private readonly publisher: Publisher,
+    private readonly campaigns: CampaignSetHolder,
   ) {}
 
   async execute(delivery: Delivery<AcceptedEvent>): Promise<Outcome> {
@@ -80,6 +82,21 @@ export class ApplyEventUseCase {
       erased: false,
       months: newMonth ? new Set([...before.months, month]) : before.months,
     };
+    // Event patterns (docs/patterns.md): only while a campaign has a stateful one — no read or write otherwise.
+    const patterns = this.campaigns.current.statefulPatterns;
+    let matched: readonly string[] = [];
+    if (patterns.length > 0) {
+      const stored = before.patterns ?? (await this.storedPatterns(customerId));
+      if (result.kind === 'applied') {
+        const fold = foldPatterns(stored, event, patterns);
+        next = { ...next, patterns: fold.state };
+        matched = fold.matched;
+      } else {
+        // A repeat changes nothing; it reports what the first attempt found, if still remembered.
+        next = { ...next, patterns: stored };
+        matched = stored.seen.find((s) => s.id === event.id)?.matched ?? [];
+      }
+    }
     if (result.kind === 'applied' && event.type === 'profile_update') {
       await this.customers.updateFields(customerId, profileFields(event), event.occurredAtMs);
       // Read back: Cassandra resolves the fields one by one on event time, which a late update may have lost.
@@ -88,8 +105,15 @@ export class ApplyEventUseCase {
     this.cache.commit(customerId, before, next);
     try {
       await Promise.all([
-        this.history.writeFolded(event, result.day, result.dayRows, result.dayEventCount, newMonth),
-        this.publishEnriched(event, next, delivery, nowMs),
+        this.history.writeFolded(
+          event,
+          result.day,
+          result.dayRows,
+          result.dayEventCount,
+          newMonth,
+          patterns.length > 0 && next.patterns ? JSON.stringify(next.patterns) : undefined,
+        ),
+        this.publishEnriched(event, next, delivery, nowMs, matched),
       ]);
     } catch (error) {
       this.cache.evict(customerId);
@@ -103,15 +127,27 @@ export class ApplyEventUseCase {
     return Outcome.done();
   }
 
+  /** The customer's stored pattern state (one read, the first time a pattern needs it), or an empty one. */
+  private async storedPatterns(customerId: string): Promise<PatternState> {
+    const text = await this.history.patternState(customerId);
+    return text === undefined ? EMPTY_PATTERN_STATE : (JSON.parse(text) as PatternState);
+  }
+
   private async publishEnriched(
     event: AcceptedEvent,
     state: CustomerState,
     delivery: Delivery<AcceptedEvent>,
     nowMs: number,
+    patterns: readonly string[],
   ): Promise<void> {
     // Built once per event; memoised in the state, it also serves reads of this customer until the next fold.
     const ctx = snapshotOf(event.customerId, state, nowMs, this.config.domain.timeZone, event.storeId);
-    const enriched: EnrichedEvent = { event, customer: state.profile, ctx };
+    const enriched: EnrichedEvent = {
+      event,
+      customer: state.profile,
+      ctx,
+      ...(patterns.length > 0 ? { patterns: [...patterns] } : {}),
+    };
     await this.publisher.persist(
       Subjects.enriched(partitionOf(event.customerId, this.config.nats.partitions)),
       enriched,

@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import {
+  CampaignRepository,
+  CampaignSetHolder,
   CassandraModule,
   ContextRepository,
   CQL_CLIENT,
@@ -30,7 +32,12 @@ export class ContextModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: ContextModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.EVENTS.name] }), CassandraModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        HealthModule,
+        MessagingModule.forRoot({ consumes: [Streams.EVENTS.name] }),
+        CassandraModule,
+      ],
       controllers: [ContextController, ContextStatsController, EventsController, ContextMessagesController],
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },
@@ -49,6 +56,13 @@ export class ContextModule {
           inject: [CQL_CLIENT],
           useFactory: (c: CqlClient) => new ContextRepository(c, config.domain.eventTtlDays * DAY_S),
         },
+        {
+          provide: CampaignRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new CampaignRepository(c),
+        },
+        // The stateful event patterns of the active campaigns (docs/patterns.md): polled, no change hint.
+        CampaignSetHolder,
         CustomerStateCache,
         LoadCustomerStateUseCase,
         ApplyEventUseCase,

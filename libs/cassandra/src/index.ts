@@ -14,3 +14,4 @@ export * from './repositories/campaign-audit.repository.js';
 export * from './repositories/decision.repository.js';
 export * from './repositories/erasure.repository.js';
 export * from './repositories/analytics.repository.js';
+export * from './nest/campaign-set.holder.js';

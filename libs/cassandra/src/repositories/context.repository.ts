@@ -62,6 +62,14 @@ const Q = defineStatements({
     'customer_days.upsert',
     'INSERT INTO customer_days (customer_id, day, totals) VALUES (?, ?, ?) USING TTL ? AND TIMESTAMP ?',
   ),
+  patternState: statement(
+    'customer_patterns.get',
+    'SELECT state FROM customer_patterns WHERE customer_id = ?',
+  ),
+  upsertPatterns: statement(
+    'customer_patterns.upsert',
+    'INSERT INTO customer_patterns (customer_id, state) VALUES (?, ?) USING TTL ? AND TIMESTAMP ?',
+  ),
   daysSince: statement(
     'customer_days.since',
     'SELECT day, totals FROM customer_days WHERE customer_id = ? AND day >= ?',
@@ -160,6 +168,8 @@ export class ContextRepository {
     dayRows: readonly DailyRollup[],
     dayEventCount: number,
     indexMonth = true,
+    /** the customer's pattern state after this event (JSON, docs/patterns.md), when patterns are active */
+    patternState?: string,
   ): Promise<void> {
     const month = localDay.slice(0, 7);
     const timestamp = dailyRowsTimestamp(localDay, dayEventCount);
@@ -169,8 +179,23 @@ export class ContextRepository {
         ? [{ query: Q.indexMonth.cql, params: [event.customerId, month, this.monthIndexTtlSeconds] }]
         : []),
       { query: Q.upsertDay.cql, params: this.dayRowParams(event.customerId, localDay, dayRows, timestamp) },
+      // Timestamped by the event's receipt: a stale owner's older fold loses (migration 0013).
+      ...(patternState === undefined
+        ? []
+        : [
+            {
+              query: Q.upsertPatterns.cql,
+              params: [event.customerId, patternState, this.ttlSeconds, event.receivedAtMs * 1000],
+            },
+          ]),
     ];
     await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+  }
+
+  /** The customer's stored pattern state (JSON, docs/patterns.md), or undefined when none was written. */
+  async patternState(customerId: string): Promise<string | undefined> {
+    const row = (await run(this.client, Q.patternState, [customerId])).first();
+    return (row?.['state'] as string | null | undefined) ?? undefined;
   }
 
   /** Every stored event at or after `fromMs` in the given month buckets ('YYYY-MM'), in no particular order. */
@@ -272,7 +297,12 @@ export class ContextRepository {
       // Unwrapped, only a range that ends at the ring's minimum token has start >= end: it runs to the end of
       // the ring (one node without vnodes: the whole ring).
       const tail = piece.start.compare(piece.end) >= 0;
-      return [{ start: piece.start.getValue() as unknown, end: tail ? undefined : (piece.end.getValue() as unknown) }];
+      return [
+        {
+          start: piece.start.getValue() as unknown,
+          end: tail ? undefined : (piece.end.getValue() as unknown),
+        },
+      ];
     });
   }
 
@@ -289,7 +319,9 @@ export class ContextRepository {
     let done = 0;
     const scan = async (range: TokenBounds) => {
       const [stmt, params] =
-        range.end === undefined ? [Q.monthsInTail, [range.start]] : [Q.monthsInRange, [range.start, range.end]];
+        range.end === undefined
+          ? [Q.monthsInTail, [range.start]]
+          : [Q.monthsInRange, [range.start, range.end]];
       let pageState: string | undefined;
       do {
         const page = await run(this.client, stmt, params, { fetchSize: 10_000, pageState });

@@ -79,7 +79,9 @@ export class CustomerRepository {
       ...(row['region'] !== null ? { region: row['region'] as string } : {}),
       ...(row['credit_tier'] !== null ? { creditTier: row['credit_tier'] as string } : {}),
       ...(row['marketing_consent'] !== null ? { marketingConsent: row['marketing_consent'] as boolean } : {}),
-      ...(row['channel_consent'] !== null ? { channelConsent: row['channel_consent'] as Record<string, boolean> } : {}),
+      ...(row['channel_consent'] !== null
+        ? { channelConsent: row['channel_consent'] as Record<string, boolean> }
+        : {}),
       attributes: (row['attributes'] as Record<string, string> | null) ?? {},
     };
   }
