@@ -150,3 +150,124 @@ describe('event patterns live: app view, then a store visit within 2 h (docs/pat
     assert.deepEqual(state.seen.find((s) => s.id === completing.id)?.matched, [campaign]);
   });
 });
+
+describe('event patterns live: a cart without a purchase — a durable timer fires once (docs/patterns.md)', () => {
+  let h: Harness;
+  const run = runId();
+  const campaign = `cart-abandoned-t${run}`;
+  const quiet = { id: `t${run}-quiet`, card: `LC-${run}-7` };
+  const buyer = { id: `t${run}-buyer`, card: `LC-${run}-8` };
+  const WITHIN_S = 3;
+
+  before(async () => {
+    h = await startHarness();
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-'));
+    writeFileSync(
+      join(dir, 'customers.ndjson'),
+      [quiet, buyer]
+        .map((c) => JSON.stringify({ id: c.id, loyaltyCard: c.card, marketingConsent: true, attributes: {} }))
+        .join('\n'),
+    );
+    assert.equal(
+      (await importCustomers(h.resources, join(dir, 'customers.ndjson'), { quiet: true })).imported,
+      2,
+    );
+    const source = readFileSync(projectPath('campaigns', 'examples', 'cart-abandoned-1h.yaml'), 'utf8');
+    writeFileSync(
+      join(dir, `${campaign}.yaml`),
+      source
+        .replace('id: cart-abandoned-1h', `id: ${campaign}`)
+        .replace('within: 1h', `within: ${WITHIN_S}s`),
+    );
+    await applyCampaign(h.resources, join(dir, `${campaign}.yaml`));
+    await waitFor(
+      'its pattern in context',
+      async () => {
+        const body = (await (await fetch(`${h.services.urls.context}/v1/context/stats`)).json()) as {
+          patternCampaigns?: string[];
+        };
+        return body.patternCampaigns?.includes(campaign) ? true : undefined;
+      },
+      15_000,
+    );
+    await waitFor('the campaign in decision', async () => {
+      const body = (await (await fetch(`${h.services.urls.decision}/v1/campaigns`)).json()) as {
+        loaded: Record<string, number>;
+      };
+      return body.loaded[campaign] ? true : undefined;
+    });
+  });
+
+  after(async () => {
+    if (h) await setCampaignState(h.resources, campaign, 'ended').catch(() => undefined);
+    await h?.close();
+  });
+
+  it('fires within a second or so of its time, once, with its reason; a purchase in time cancels it', async () => {
+    const offers: OfferMessage[] = [];
+    const sub = h.nc.subscribe('mkt.offers.system.>', {
+      callback: (_e, m) => void offers.push(decodeJson(m.data) as OfferMessage),
+    });
+    const cart = (id: string, customer: { card: string }) => ({
+      id,
+      type: 'cart',
+      channel: 'web',
+      occurredAt: new Date().toISOString(),
+      customer: { loyaltyCard: customer.card },
+      payload: { action: 'add', sku: '880123', category: 'infant_formula', quantity: 1, unitPrice: 32000 },
+    });
+    const quietCart = cart(`t${run}-cart-q`, quiet);
+    const dueMs = Date.parse(quietCart.occurredAt) + WITHIN_S * 1000;
+    assert.equal(
+      ((await request(h.nc, Subjects.inbound('web', 'cart'), quietCart)) as { ok: boolean }).ok,
+      true,
+    );
+    const buyerCart = cart(`t${run}-cart-b`, buyer);
+    await request(h.nc, Subjects.inbound('web', 'cart'), buyerCart);
+    const purchase = {
+      id: `t${run}-buy-b`,
+      type: 'purchase',
+      channel: 'web',
+      occurredAt: new Date().toISOString(),
+      customer: { loyaltyCard: buyer.card },
+      payload: {
+        amount: 32000,
+        currency: 'KRW',
+        items: [{ sku: '880123', category: 'infant_formula', quantity: 1, unitPrice: 32000 }],
+      },
+    };
+    assert.equal(
+      ((await request(h.nc, Subjects.inbound('web', 'purchase'), purchase)) as { ok: boolean }).ok,
+      true,
+    );
+
+    const offer = await waitFor('the absence offer', () => Promise.resolve(offers[0]));
+    const lateMs = Date.now() - dueMs;
+    assert.equal(offer.customerId, quiet.id);
+    assert.equal(offer.campaignId, campaign);
+    assert.equal(offer.offerId, 'free-delivery');
+    assert.ok(lateMs < 3_000, `offer ${lateMs} ms after the timer's time`);
+    const record = await waitFor('its decision record', async () => {
+      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${offer.decisionId}`);
+      return r.ok ? ((await r.json()) as DecisionRecord) : undefined;
+    });
+    assert.equal(record.outcome, 'offer');
+    assert.match(record.traceId, /^[0-9a-f]{32}$/);
+    // its reason travels with the synthetic event
+    const row = (
+      await h.cql.execute('SELECT state FROM customer_patterns WHERE customer_id = ?', [quiet.id], {
+        prepare: true,
+      })
+    ).first();
+    const state = JSON.parse(row?.['state'] as string) as { slots: Record<string, unknown> };
+    assert.deepEqual(state.slots, {}, 'the fired timer left the state');
+
+    // Exactly once, and nothing for the customer who bought in time.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    assert.deepEqual(
+      offers.map((o) => o.customerId),
+      [quiet.id],
+    );
+    sub.unsubscribe();
+  });
+});

@@ -9,8 +9,20 @@ import {
   type CustomerProfile,
   type EnrichedEvent,
 } from '@nunchi/contracts';
-import { CampaignSetHolder, ContextRepository, CustomerRepository } from '@nunchi/cassandra';
-import { EMPTY_PATTERN_STATE, foldPatterns, type PatternState } from '@nunchi/rules';
+import {
+  CampaignSetHolder,
+  ContextRepository,
+  CustomerRepository,
+  type TimerRowChange,
+} from '@nunchi/cassandra';
+import {
+  ABSENCE_EVENT_TYPE,
+  EMPTY_PATTERN_STATE,
+  fireAbsence,
+  foldPatterns,
+  type PatternState,
+  type TimerChange,
+} from '@nunchi/rules';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
 import { latencyHistogram } from '@nunchi/telemetry';
 import { snapshotOf } from './customer-snapshot.js';
@@ -63,6 +75,8 @@ export class ApplyEventUseCase {
     const options = { timeZone: this.config.domain.timeZone, nowMs };
     const before = await this.load.execute(customerId, nowMs);
     if (before.erased) return Outcome.reject(`customer ${customerId} was erased; event refused`);
+    // A due absence timer (AbsenceTimers), in order with the customer's own events: not a customer event.
+    if ((event.type as string) === ABSENCE_EVENT_TYPE) return this.fireTimer(event, before, delivery, nowMs);
 
     let result: FoldResult = foldEvent(before, event, options);
     if (result.kind === 'closed-day') {
@@ -85,12 +99,14 @@ export class ApplyEventUseCase {
     // Event patterns (docs/patterns.md): only while a campaign has a stateful one — no read or write otherwise.
     const patterns = this.campaigns.current.statefulPatterns;
     let matched: readonly string[] = [];
+    let timers: TimerRowChange[] = [];
     if (patterns.length > 0) {
       const stored = before.patterns ?? (await this.storedPatterns(customerId));
       if (result.kind === 'applied') {
         const fold = foldPatterns(stored, event, patterns);
         next = { ...next, patterns: fold.state };
         matched = fold.matched;
+        timers = fold.timers.map((t) => this.timerRow(customerId, t));
       } else {
         // A repeat changes nothing; it reports what the first attempt found, if still remembered.
         next = { ...next, patterns: stored };
@@ -112,6 +128,7 @@ export class ApplyEventUseCase {
           result.dayEventCount,
           newMonth,
           patterns.length > 0 && next.patterns ? JSON.stringify(next.patterns) : undefined,
+          timers,
         ),
         this.publishEnriched(event, next, delivery, nowMs, matched),
       ]);
@@ -125,6 +142,55 @@ export class ApplyEventUseCase {
       process.kill(process.pid, 'SIGKILL');
     this.applyMs.record(performance.now() - startedMs, { result: result.kind });
     return Outcome.done();
+  }
+
+  /**
+   * Fires a due absence timer if it is still the customer's pending one for that pattern (not cancelled or
+   * re-armed since it was published): ENRICHED gets the synthetic event (fireAbsence), then the state without
+   * the timer and the timer row's deletion are stored. In that order: a crash in between fires it again, with
+   * the same id, which ENRICHED and decision take once.
+   */
+  private async fireTimer(
+    message: AcceptedEvent,
+    before: CustomerState,
+    delivery: Delivery<AcceptedEvent>,
+    nowMs: number,
+  ): Promise<Outcome> {
+    const customerId = message.customerId;
+    const { patternKey, anchorEventId } = message.payload as { patternKey?: string; anchorEventId?: string };
+    const pattern = this.campaigns.current.statefulPatterns.find((p) => p.key === patternKey);
+    if (pattern?.kind !== 'absence') return Outcome.done(); // its campaign is no longer active
+    const stored = before.patterns ?? (await this.storedPatterns(customerId));
+    const slot = stored.slots[pattern.key];
+    if (slot?.kind !== 'absence' || slot.timer?.anchorEventId !== anchorEventId) return Outcome.done();
+    const fired = fireAbsence(stored, customerId, pattern, nowMs, this.config.domain.timeZone);
+    if (!fired) return Outcome.done(); // not due yet (clocks apart): the scanner publishes it again
+    const next: CustomerState = { ...before, patterns: fired.state };
+    this.cache.commit(customerId, before, next);
+    try {
+      await this.publishEnriched(fired.event, next, delivery, nowMs, [pattern.campaignId]);
+      await this.history.writePatternState(customerId, JSON.stringify(fired.state), nowMs, [
+        this.timerRow(customerId, {
+          patternKey: pattern.key,
+          campaignId: pattern.campaignId,
+          set: null,
+          cleared: slot.timer,
+        }),
+      ]);
+    } catch (error) {
+      this.cache.evict(customerId);
+      throw error;
+    }
+    return Outcome.done();
+  }
+
+  private timerRow(customerId: string, t: TimerChange): TimerRowChange {
+    return {
+      partition: partitionOf(customerId, this.config.nats.partitions),
+      patternKey: t.patternKey,
+      set: t.set,
+      cleared: t.cleared,
+    };
   }
 
   /** The customer's stored pattern state (one read, the first time a pattern needs it), or an empty one. */

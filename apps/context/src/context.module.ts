@@ -14,6 +14,7 @@ import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
+import { AbsenceTimers } from './absence-timers.js';
 import { ApplyEventUseCase } from './apply-event.usecase.js';
 import { ContextStatsController } from './context-stats.controller.js';
 import { ContextMessagesController } from './context-messages.controller.js';
@@ -63,6 +64,7 @@ export class ContextModule {
         },
         // The stateful event patterns of the active campaigns (docs/patterns.md): polled, no change hint.
         CampaignSetHolder,
+        AbsenceTimers,
         CustomerStateCache,
         LoadCustomerStateUseCase,
         ApplyEventUseCase,

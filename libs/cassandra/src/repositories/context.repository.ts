@@ -70,6 +70,26 @@ const Q = defineStatements({
     'customer_patterns.upsert',
     'INSERT INTO customer_patterns (customer_id, state) VALUES (?, ?) USING TTL ? AND TIMESTAMP ?',
   ),
+  insertTimer: statement(
+    'pattern_timers.insert',
+    'INSERT INTO pattern_timers (partition, minute, due_at, customer_id, pattern_key, anchor_event_id) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?',
+  ),
+  deleteTimer: statement(
+    'pattern_timers.delete',
+    'DELETE FROM pattern_timers WHERE partition = ? AND minute = ? AND due_at = ? AND customer_id = ? AND pattern_key = ?',
+  ),
+  timersOfMinute: statement(
+    'pattern_timers.minute',
+    'SELECT due_at, customer_id, pattern_key, anchor_event_id FROM pattern_timers WHERE partition = ? AND minute = ?',
+  ),
+  timerCursor: statement(
+    'pattern_timer_cursors.get',
+    'SELECT minute FROM pattern_timer_cursors WHERE partition = ?',
+  ),
+  setTimerCursor: statement(
+    'pattern_timer_cursors.set',
+    'INSERT INTO pattern_timer_cursors (partition, minute) VALUES (?, ?)',
+  ),
   daysSince: statement(
     'customer_days.since',
     'SELECT day, totals FROM customer_days WHERE customer_id = ? AND day >= ?',
@@ -86,6 +106,26 @@ const Q = defineStatements({
  */
 export function dailyRowsTimestamp(day: string, eventCount: number): number {
   return dayIndex(day) * 1_000_000 + Math.min(eventCount, 999_999);
+}
+
+/** The minute an absence timer is bucketed by: epoch minutes of its due time. */
+export function timerMinute(dueMs: number): number {
+  return Math.floor(dueMs / 60_000);
+}
+
+/** An absence timer armed (`set`) and/or cleared by one fold, for the customer's EVENTS partition. */
+export interface TimerRowChange {
+  partition: number;
+  patternKey: string;
+  set: { dueMs: number; anchorEventId: string } | null;
+  cleared: { dueMs: number } | null;
+}
+
+export interface DueTimerRow {
+  dueMs: number;
+  customerId: string;
+  patternKey: string;
+  anchorEventId: string;
 }
 
 /** A token range for a CQL range query: token > start and, unless `end` is undefined, token <= end. */
@@ -170,6 +210,8 @@ export class ContextRepository {
     indexMonth = true,
     /** the customer's pattern state after this event (JSON, docs/patterns.md), when patterns are active */
     patternState?: string,
+    /** absence timers armed and cleared by this fold, with the customer's EVENTS partition */
+    timers: readonly TimerRowChange[] = [],
   ): Promise<void> {
     const month = localDay.slice(0, 7);
     const timestamp = dailyRowsTimestamp(localDay, dayEventCount);
@@ -188,8 +230,75 @@ export class ContextRepository {
               params: [event.customerId, patternState, this.ttlSeconds, event.receivedAtMs * 1000],
             },
           ]),
+      ...timers.flatMap((t) => this.timerQueries(event.customerId, t)),
     ];
     await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+  }
+
+  /** Writes absence timer changes alone (a timer fired: its row goes with the state that no longer has it). */
+  async writePatternState(
+    customerId: string,
+    patternState: string,
+    atMs: number,
+    timers: readonly TimerRowChange[],
+  ): Promise<void> {
+    const queries = [
+      { query: Q.upsertPatterns.cql, params: [customerId, patternState, this.ttlSeconds, atMs * 1000] },
+      ...timers.flatMap((t) => this.timerQueries(customerId, t)),
+    ];
+    await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+  }
+
+  private timerQueries(customerId: string, t: TimerRowChange): { query: string; params: unknown[] }[] {
+    const out: { query: string; params: unknown[] }[] = [];
+    if (t.cleared)
+      out.push({
+        query: Q.deleteTimer.cql,
+        params: [
+          t.partition,
+          timerMinute(t.cleared.dueMs),
+          new Date(t.cleared.dueMs),
+          customerId,
+          t.patternKey,
+        ],
+      });
+    if (t.set)
+      out.push({
+        query: Q.insertTimer.cql,
+        params: [
+          t.partition,
+          timerMinute(t.set.dueMs),
+          new Date(t.set.dueMs),
+          customerId,
+          t.patternKey,
+          t.set.anchorEventId,
+          // kept a day past its time: a partition without an owner that long still finds it
+          Math.max(1, Math.ceil((t.set.dueMs - Date.now()) / 1000) + 86_400),
+        ],
+      });
+    return out;
+  }
+
+  /** The timers due in one minute of one partition. */
+  async timersOfMinute(partition: number, minute: number): Promise<DueTimerRow[]> {
+    const rows = await runAll(this.client, Q.timersOfMinute, [partition, minute]);
+    return rows.map((r) => ({
+      dueMs: (r['due_at'] as Date).getTime(),
+      customerId: r['customer_id'] as string,
+      patternKey: r['pattern_key'] as string,
+      anchorEventId: r['anchor_event_id'] as string,
+    }));
+  }
+
+  /** The first minute of the partition not yet fully fired, if recorded. */
+  async timerCursor(partition: number): Promise<number | undefined> {
+    const row = (await run(this.client, Q.timerCursor, [partition])).first();
+    const minute = row?.['minute'] as { toNumber(): number } | null | undefined;
+    return minute ? minute.toNumber() : undefined;
+  }
+
+  async setTimerCursor(partition: number, minute: number): Promise<void> {
+    await run(this.client, Q.setTimerCursor, [partition, minute]);
   }
 
   /** The customer's stored pattern state (JSON, docs/patterns.md), or undefined when none was written. */
