@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { ContextRepository, timerMinute } from '@nunchi/cassandra';
+import { CampaignSetHolder, ContextRepository, timerMinute } from '@nunchi/cassandra';
 import { Subjects, type AcceptedEvent } from '@nunchi/contracts';
 import { PartitionAssignments, Publisher } from '@nunchi/messaging';
 import { ABSENCE_EVENT_TYPE, absenceEventId } from '@nunchi/rules';
@@ -38,6 +38,7 @@ export class AbsenceTimers implements OnApplicationBootstrap, OnApplicationShutd
     private readonly assignments: PartitionAssignments,
     private readonly history: ContextRepository,
     private readonly publisher: Publisher,
+    private readonly campaigns: CampaignSetHolder,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -56,7 +57,8 @@ export class AbsenceTimers implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   private async tick(): Promise<void> {
-    if (this.scanning) return;
+    // No read at all while no active campaign has an absence pattern; the cursors catch up afterwards.
+    if (this.scanning || !this.campaigns.current?.statefulPatterns.some((p) => p.kind === 'absence')) return;
     this.scanning = true;
     try {
       const group = this.assignments.group(CONTEXT_GROUP);
