@@ -11,6 +11,25 @@ import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campai
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { request, runId, seoulTime, startHarness, waitFor, type Harness } from './support/harness.js';
 
+/** Waits until decision has the campaign and context folds its pattern (context polls campaigns every 5 s). */
+async function loaded(h: Harness, campaign: string): Promise<void> {
+  await waitFor('the campaign in decision', async () => {
+    const body = (await (await fetch(`${h.services.urls.decision}/v1/campaigns`)).json()) as {
+      loaded: Record<string, number>;
+    };
+    return body.loaded[campaign] ? true : undefined;
+  });
+  const stats = `${h.services.urls.context}/v1/context/stats`;
+  await waitFor(
+    'its pattern in context',
+    async () =>
+      ((await (await fetch(stats)).json()) as { patternCampaigns?: string[] }).patternCampaigns?.includes(
+        campaign,
+      ) || undefined,
+    15_000,
+  );
+}
+
 /** ISO-8601 with +09:00, `minutes` before a Seoul instant given as ISO-8601 with +09:00. */
 function minutesBefore(iso: string, minutes: number): string {
   return new Date(Date.parse(iso) - minutes * 60_000 + 9 * 3_600_000)
@@ -51,22 +70,7 @@ describe('event patterns live: app view, then a store visit within 2 h (docs/pat
     const source = readFileSync(projectPath('campaigns', 'examples', `${example}.yaml`), 'utf8');
     writeFileSync(join(dir, `${campaign}.yaml`), source.replace(`id: ${example}`, `id: ${campaign}`));
     await applyCampaign(h.resources, join(dir, `${campaign}.yaml`));
-    await waitFor('the campaign in decision', async () => {
-      const body = (await (await fetch(`${h.services.urls.decision}/v1/campaigns`)).json()) as {
-        loaded: Record<string, number>;
-      };
-      return body.loaded[campaign] ? true : undefined;
-    });
-    await waitFor(
-      'its pattern in context',
-      async () => {
-        const body = (await (await fetch(`${h.services.urls.context}/v1/context/stats`)).json()) as {
-          patternCampaigns?: string[];
-        };
-        return body.patternCampaigns?.includes(campaign) ? true : undefined;
-      },
-      15_000,
-    );
+    await loaded(h, campaign);
   });
 
   after(async () => {
@@ -180,22 +184,7 @@ describe('event patterns live: a cart without a purchase — a durable timer fir
         .replace('within: 1h', `within: ${WITHIN_S}s`),
     );
     await applyCampaign(h.resources, join(dir, `${campaign}.yaml`));
-    await waitFor(
-      'its pattern in context',
-      async () => {
-        const body = (await (await fetch(`${h.services.urls.context}/v1/context/stats`)).json()) as {
-          patternCampaigns?: string[];
-        };
-        return body.patternCampaigns?.includes(campaign) ? true : undefined;
-      },
-      15_000,
-    );
-    await waitFor('the campaign in decision', async () => {
-      const body = (await (await fetch(`${h.services.urls.decision}/v1/campaigns`)).json()) as {
-        loaded: Record<string, number>;
-      };
-      return body.loaded[campaign] ? true : undefined;
-    });
+    await loaded(h, campaign);
   });
 
   after(async () => {

@@ -20,6 +20,21 @@ const HOUR_WINDOW = '(?:[01]\\d|2[0-3]):[0-5]\\d-(?:[01]\\d|2[0-3]|24):[0-5]\\d'
 
 const cel = (description: string) => ({ type: 'string', minLength: 1, maxLength: 4096, description });
 
+/** A non-empty list of distinct event types a trigger or a pattern step takes. */
+const EVENT_TYPE_LIST = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: 'string', enum: [...TRIGGER_EVENT_TYPES] },
+};
+/** A non-empty list of distinct subject tokens (channels, store ids). */
+const TOKEN_LIST = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: 'string', pattern: TOKEN },
+};
+
 const duration = (description: string) => ({ type: 'string', pattern: DURATION_PATTERN, description });
 
 /** One step of a pattern: event types, optional channels, optional CEL over `event`. */
@@ -29,13 +44,8 @@ const step = (description: string) => ({
   required: ['types'],
   description,
   properties: {
-    types: {
-      type: 'array',
-      minItems: 1,
-      uniqueItems: true,
-      items: { type: 'string', enum: [...TRIGGER_EVENT_TYPES] },
-    },
-    channels: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: TOKEN } },
+    types: EVENT_TYPE_LIST,
+    channels: TOKEN_LIST,
     where: cel("CEL over `event` only, must be bool: what the step's event must look like. Default true."),
   },
 });
@@ -139,19 +149,9 @@ export const campaignSchema = {
       required: ['types'],
       description: 'Which events can fire the campaign. Absent channels/stores mean all.',
       properties: {
-        types: {
-          type: 'array',
-          minItems: 1,
-          uniqueItems: true,
-          items: { type: 'string', enum: [...TRIGGER_EVENT_TYPES] },
-        },
-        channels: {
-          type: 'array',
-          minItems: 1,
-          uniqueItems: true,
-          items: { type: 'string', pattern: TOKEN },
-        },
-        stores: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: TOKEN } },
+        types: EVENT_TYPE_LIST,
+        channels: TOKEN_LIST,
+        stores: TOKEN_LIST,
       },
     },
     audience: cel('CEL, must be bool: who may get the campaign. Default true.'),

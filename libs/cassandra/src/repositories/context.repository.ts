@@ -250,27 +250,21 @@ export class ContextRepository {
   }
 
   private timerQueries(customerId: string, t: TimerRowChange): { query: string; params: unknown[] }[] {
+    // the row's key: partition, minute, due_at, customer, pattern
+    const key = (dueMs: number) => [
+      t.partition,
+      timerMinute(dueMs),
+      new Date(dueMs),
+      customerId,
+      t.patternKey,
+    ];
     const out: { query: string; params: unknown[] }[] = [];
-    if (t.cleared)
-      out.push({
-        query: Q.deleteTimer.cql,
-        params: [
-          t.partition,
-          timerMinute(t.cleared.dueMs),
-          new Date(t.cleared.dueMs),
-          customerId,
-          t.patternKey,
-        ],
-      });
+    if (t.cleared) out.push({ query: Q.deleteTimer.cql, params: key(t.cleared.dueMs) });
     if (t.set)
       out.push({
         query: Q.insertTimer.cql,
         params: [
-          t.partition,
-          timerMinute(t.set.dueMs),
-          new Date(t.set.dueMs),
-          customerId,
-          t.patternKey,
+          ...key(t.set.dueMs),
           t.set.anchorEventId,
           // kept a day past its time: a partition without an owner that long still finds it
           Math.max(1, Math.ceil((t.set.dueMs - Date.now()) / 1000) + 86_400),
