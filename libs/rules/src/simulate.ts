@@ -36,7 +36,13 @@ import { EMPTY_LEDGER, usageOf, withClaim, type ContactLedger } from './contact-
 import { NO_USAGE, type Candidate, type Evaluation } from './decision.types.js';
 import { budgetLoss, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
 import type { StatefulPattern } from './patterns/compile-pattern.js';
-import { EMPTY_PATTERN_STATE, foldPatterns, type PatternState } from './patterns/pattern-state.js';
+import {
+  EMPTY_PATTERN_STATE,
+  fireAbsence,
+  foldPatterns,
+  type PatternState,
+  type TimerChange,
+} from './patterns/pattern-state.js';
 
 const NO_PATTERNS: readonly StatefulPattern[] = Object.freeze([]);
 const NO_MATCHES: readonly string[] = Object.freeze([]);
@@ -145,7 +151,15 @@ export class ContextReplay {
     event: AcceptedEvent,
     /** the stateful patterns active when the event was processed (the union of the sets decided with) */
     patterns: readonly StatefulPattern[] = NO_PATTERNS,
-  ): { customer: CustomerProfile | null; ctx: ContextSnapshot; patterns: readonly string[] } | undefined {
+  ):
+    | {
+        customer: CustomerProfile | null;
+        ctx: ContextSnapshot;
+        patterns: readonly string[];
+        /** absence timers this event armed or cleared */
+        timers: readonly TimerChange[];
+      }
+    | undefined {
     const options = { timeZone: this.timeZone, nowMs: event.receivedAtMs };
     const customerId = event.customerId;
     let context = this.#contexts.get(customerId);
@@ -177,14 +191,17 @@ export class ContextReplay {
     const folded = result.context;
     // As the context service: partial matches are folded only while a campaign has a stateful pattern.
     let matched: readonly string[] = NO_MATCHES;
+    let timers: readonly TimerChange[] = [];
     const before = this.#patterns.get(customerId);
     if (patterns.length > 0 || before) {
       const fold = foldPatterns(before ?? EMPTY_PATTERN_STATE, event, patterns);
       this.#patterns.set(customerId, fold.state);
       matched = fold.matched;
+      timers = fold.timers;
     }
     return {
       patterns: matched,
+      timers,
       customer: folded.profile,
       ctx: new LazySnapshot({
         customerId,
@@ -196,6 +213,46 @@ export class ContextReplay {
       }),
     };
   }
+
+  /**
+   * Fires a due absence timer of a replayed customer, as the context service does (fireAbsence on the
+   * customer's pattern state): the synthetic event with the customer's profile and context at its due time,
+   * or undefined when the timer was cancelled or re-armed since it was armed.
+   */
+  fire(
+    timer: PendingTimer,
+    pattern: Extract<StatefulPattern, { kind: 'absence' }>,
+    timeZone: string,
+  ): { event: AcceptedEvent; customer: CustomerProfile | null; ctx: ContextSnapshot } | undefined {
+    const state = this.#patterns.get(timer.customerId);
+    const slot = state?.slots[pattern.key];
+    if (!state || slot?.kind !== 'absence' || slot.timer?.anchorEventId !== timer.anchorEventId)
+      return undefined;
+    const fired = fireAbsence(state, timer.customerId, pattern, timer.dueMs, timeZone);
+    if (!fired) return undefined;
+    this.#patterns.set(timer.customerId, fired.state);
+    const context = this.#contexts.get(timer.customerId);
+    return {
+      event: fired.event,
+      customer: context?.profile ?? null,
+      ctx: new LazySnapshot({
+        customerId: timer.customerId,
+        rows: context?.rows ?? [],
+        recent: context?.recent ?? [],
+        nowMs: timer.dueMs,
+        timeZone: this.timeZone,
+        currentStoreId: undefined,
+      }),
+    };
+  }
+}
+
+/** An absence timer armed during a replay, in the order it comes due. */
+export interface PendingTimer {
+  readonly dueMs: number;
+  readonly customerId: string;
+  readonly patternKey: string;
+  readonly anchorEventId: string;
 }
 
 /**
@@ -486,6 +543,8 @@ export class Simulation {
   readonly world: DecisionWorld;
   readonly baselineWorld: DecisionWorld;
   readonly #replay: ContextReplay;
+  /** absence timers armed so far, in due order */
+  readonly #timers: PendingTimer[] = [];
 
   constructor(private readonly options: SimulationOptions) {
     this.world = new DecisionWorld(options.others?.world);
@@ -493,10 +552,62 @@ export class Simulation {
     this.#replay = new ContextReplay(options.timeZone, options.firstDay, options.baseOf);
   }
 
+  /**
+   * The decisions of the absence timers due by the event's receipt (live fires them as they come due, so
+   * before the event), then the event's own (step). What a replay loop calls; `finish` at the end.
+   */
+  stepAll(event: AcceptedEvent): SimulatedDecision[] {
+    const out = this.#fireDue(event.receivedAtMs);
+    const own = this.step(event);
+    if (own) out.push(own);
+    return out;
+  }
+
+  /** The decisions of the absence timers still due before the end of the period, once the events are replayed. */
+  finish(): SimulatedDecision[] {
+    return this.#fireDue(this.options.toMs - 1);
+  }
+
+  #fireDue(untilMs: number): SimulatedDecision[] {
+    const out: SimulatedDecision[] = [];
+    while (this.#timers.length > 0 && this.#timers[0].dueMs <= untilMs) {
+      const timer = this.#timers.shift()!;
+      const pattern = this.#patternsAt(timer.dueMs).find((p) => p.key === timer.patternKey);
+      if (pattern?.kind !== 'absence') continue; // its campaign is not active then: live fires nothing
+      const fired = this.#replay.fire(timer, pattern, this.options.timeZone);
+      if (fired) out.push(this.#decide(fired.event, { ...fired, patterns: NO_MATCHES }));
+    }
+    return out;
+  }
+
+  /** Absence timers armed by a fold, kept in due order (cleared ones stay: firing checks the state, as live). */
+  #arm(customerId: string, timers: readonly TimerChange[]): void {
+    for (const t of timers) {
+      if (!t.set) continue;
+      const timer: PendingTimer = {
+        dueMs: t.set.dueMs,
+        customerId,
+        patternKey: t.patternKey,
+        anchorEventId: t.set.anchorEventId,
+      };
+      let i = this.#timers.length;
+      while (i > 0 && this.#timers[i - 1].dueMs > timer.dueMs) i--;
+      this.#timers.splice(i, 0, timer);
+    }
+  }
+
   step(event: AcceptedEvent): SimulatedDecision | undefined {
-    const o = this.options;
     const folded = this.#replay.fold(event, this.#patternsAt(event.receivedAtMs));
     if (!folded) return undefined;
+    if (folded.timers.length > 0) this.#arm(event.customerId, folded.timers);
+    return this.#decide(event, folded);
+  }
+
+  #decide(
+    event: AcceptedEvent,
+    folded: { customer: CustomerProfile | null; ctx: ContextSnapshot; patterns: readonly string[] },
+  ): SimulatedDecision {
+    const o = this.options;
     const inPeriod = event.occurredAtMs >= o.fromMs && event.occurredAtMs < o.toMs;
     const draft: DraftFate = {
       triggered: false,

@@ -216,4 +216,59 @@ void describe('pattern campaigns', () => {
     ]);
     assert.deepEqual(simCandidates, liveWinners);
   });
+
+  void it('simulation fires absence timers in replay time, once, and not when the expected event came first', () => {
+    const campaign = compileCampaign(
+      parseCampaign(readFileSync(projectPath('campaigns/examples/cart-abandoned-1h.yaml'), 'utf8')),
+      1,
+    );
+    let k = 0;
+    const at = (customerId: string, type: AcceptedEvent['type'], local: string) => {
+      const ms = seoul(local);
+      return event({
+        id: `a${++k}`,
+        customerId,
+        type,
+        channel: 'web',
+        storeId: undefined,
+        occurredAtMs: ms,
+        occurredAt: new Date(ms).toISOString(),
+        receivedAtMs: ms,
+        payload: type === 'purchase' ? { amount: 1000, currency: 'KRW', items: [] } : {},
+      });
+    };
+    const history = [
+      at('quiet', 'cart', '2026-11-24T10:00'),
+      at('buyer', 'cart', '2026-11-24T10:05'),
+      at('buyer', 'purchase', '2026-11-24T10:40'),
+      at('late', 'cart', '2026-11-24T10:30'),
+      at('other', 'page_view', '2026-11-24T12:00'), // past every due time: the timers fire before it
+      at('late', 'cart', '2026-11-30T23:30'), // due after the period: never fires
+    ];
+    const timeline = alwaysActive(campaign);
+    const sim = new Simulation({
+      timeZone: 'Asia/Seoul',
+      fromMs: seoul('2026-11-01T00:00'),
+      toMs: seoul('2026-12-01T00:00'),
+      firstDay: localDayIndex(seoul('2026-11-01T00:00'), 'Asia/Seoul'),
+      draftId: campaign.id,
+      sets: new SetsOverTime([timeline]),
+      draftOnly: new SetsOverTime([timeline]),
+      baseOf: (id) => ({ profile: profile(id, { marketingConsent: true }), rows: [], recent: [] }),
+    });
+    const decided = [...history.flatMap((e) => sim.stepAll(e)), ...sim.finish()].filter((d) => d.choice);
+    assert.deepEqual(
+      decided.map((d) => [
+        d.event.customerId,
+        d.event.type,
+        new Date(d.event.occurredAtMs).toISOString(),
+        d.choice?.winner?.offer.id,
+      ]),
+      [
+        ['quiet', 'absence', '2026-11-24T02:00:00.000Z', 'free-delivery'],
+        ['late', 'absence', '2026-11-24T02:30:00.000Z', 'free-delivery'],
+      ],
+    );
+    assert.equal(decided[0].event.payload.reason, 'no purchase since 2026-11-24');
+  });
 });
