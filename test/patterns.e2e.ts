@@ -7,7 +7,7 @@ import { projectPath } from '@nunchi/config';
 import { decisionIdOf, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts';
 import { decodeJson } from '@nunchi/messaging';
 import { isHeldOut } from '@nunchi/rules';
-import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
+import { applyCampaign, setCampaignState, testCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { request, runId, seoulTime, startHarness, waitFor, type Harness } from './support/harness.js';
 
@@ -152,6 +152,43 @@ describe('event patterns live: app view, then a store visit within 2 h (docs/pat
     ).first();
     const state = JSON.parse(row?.['state'] as string) as { seen: { id: string; matched: string[] }[] };
     assert.deepEqual(state.seen.find((s) => s.id === completing.id)?.matched, [campaign]);
+  });
+
+  it('the dry run (campaigns test) folds the stored events of the pattern window: the same answer as live', async () => {
+    const visitAt = seoulTime('12:30');
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-'));
+    const dryRun = async (occurredAt: string) => {
+      const file = join(dir, `${occurredAt.slice(11, 16).replace(':', '')}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({
+          id: `t${run}-dry-${occurredAt.slice(11, 16)}`,
+          type: 'visit',
+          channel: 'pos',
+          occurredAt,
+          storeId: store,
+          payload: {},
+        }),
+      );
+      const report = await testCampaign(
+        h.resources,
+        projectPath('campaigns', 'examples', `${example}.yaml`),
+        { eventFile: file, customerId: mum.id },
+      );
+      return report.evaluation;
+    };
+    // between the app view (12:00) and the visit that completed it (12:20): this visit would complete it
+    const between = await dryRun(minutesBefore(visitAt, 20));
+    assert.deepEqual(
+      between.candidates.map((c) => c.campaignId),
+      [example],
+    );
+    // at 12:25, after the 12:20 match consumed the view: nothing to complete
+    const afterwards = await dryRun(minutesBefore(visitAt, 5));
+    assert.deepEqual(
+      afterwards.losses.filter((l) => l.campaignId === example).map((l) => l.reason),
+      ['pattern'],
+    );
   });
 });
 
