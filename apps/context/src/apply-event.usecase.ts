@@ -19,6 +19,7 @@ import {
   ABSENCE_EVENT_TYPE,
   EMPTY_PATTERN_STATE,
   fireAbsence,
+  type CampaignSet,
   foldPatterns,
   type PatternState,
   type TimerChange,
@@ -69,6 +70,9 @@ export class ApplyEventUseCase {
     ) {
       return Outcome.reject('not an AcceptedEvent');
     }
+    // The campaigns say which event patterns to fold: an event before their first load waits for it.
+    const campaignSet = this.campaigns.current as CampaignSet | undefined;
+    if (!campaignSet) return Outcome.retry(500, 'campaigns not loaded yet');
     const startedMs = performance.now();
     const customerId = event.customerId;
     const nowMs = Date.now();
@@ -76,7 +80,8 @@ export class ApplyEventUseCase {
     const before = await this.load.execute(customerId, nowMs);
     if (before.erased) return Outcome.reject(`customer ${customerId} was erased; event refused`);
     // A due absence timer (AbsenceTimers), in order with the customer's own events: not a customer event.
-    if ((event.type as string) === ABSENCE_EVENT_TYPE) return this.fireTimer(event, before, delivery, nowMs);
+    if ((event.type as string) === ABSENCE_EVENT_TYPE)
+      return this.fireTimer(event, campaignSet, before, delivery, nowMs);
 
     let result: FoldResult = foldEvent(before, event, options);
     if (result.kind === 'closed-day') {
@@ -97,7 +102,7 @@ export class ApplyEventUseCase {
       months: newMonth ? new Set([...before.months, month]) : before.months,
     };
     // Event patterns (docs/patterns.md): only while a campaign has a stateful one — no read or write otherwise.
-    const patterns = this.campaigns.current.statefulPatterns;
+    const patterns = campaignSet.statefulPatterns;
     let matched: readonly string[] = [];
     let timers: TimerRowChange[] = [];
     if (patterns.length > 0) {
@@ -152,13 +157,14 @@ export class ApplyEventUseCase {
    */
   private async fireTimer(
     message: AcceptedEvent,
+    campaignSet: CampaignSet,
     before: CustomerState,
     delivery: Delivery<AcceptedEvent>,
     nowMs: number,
   ): Promise<Outcome> {
     const customerId = message.customerId;
     const { patternKey, anchorEventId } = message.payload as { patternKey?: string; anchorEventId?: string };
-    const pattern = this.campaigns.current.statefulPatterns.find((p) => p.key === patternKey);
+    const pattern = campaignSet.statefulPatterns.find((p) => p.key === patternKey);
     if (pattern?.kind !== 'absence') return Outcome.done(); // its campaign is no longer active
     const stored = before.patterns ?? (await this.storedPatterns(customerId));
     const slot = stored.slots[pattern.key];

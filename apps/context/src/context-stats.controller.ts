@@ -33,7 +33,7 @@ export class ContextStatsController {
       },
       cache: this.cache.stats(),
       /** campaigns with a stateful event pattern (docs/patterns.md) whose partial matches this replica folds */
-      patternCampaigns: this.campaigns.current.statefulPatterns.map((p) => p.campaignId),
+      patternCampaigns: this.campaigns.current?.statefulPatterns.map((p) => p.campaignId) ?? [],
     };
   }
 }
