@@ -38,10 +38,12 @@ import {
   DecisionRepository,
   MergeRepository,
   writeBatched,
+  type CampaignSetHolder,
 } from '@nunchi/cassandra';
 import { addDays, localDay, localDayRange } from '@nunchi/context-model';
 import type { AcceptedEvent, ContextSnapshot, WindowTotals, Windows } from '@nunchi/contracts';
 import type { Delivery, Publisher } from '@nunchi/messaging';
+import { CampaignSet } from '@nunchi/rules';
 import { ApplyEventUseCase } from '../apps/context/src/apply-event.usecase.js';
 import { CustomerStateCache } from '../apps/context/src/customer-state.cache.js';
 import { GetContextUseCase } from '../apps/context/src/get-context.usecase.js';
@@ -471,7 +473,9 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
       new MergeRepository(cql),
       publisher,
     );
-    const apply = new ApplyEventUseCase(config, load, cache, customersRepo, history, publisher, merges);
+    // No campaign, hence no event pattern: the path every customer of a campaign without patterns takes.
+    const noCampaigns = { current: new CampaignSet([]) } as CampaignSetHolder;
+    const apply = new ApplyEventUseCase(config, load, cache, customersRepo, history, publisher, merges, noCampaigns);
     const getContext = new GetContextUseCase(config, load);
     const ids = measured.map((m) => m.id);
     const pick = () => ids[Math.floor(rnd() * ids.length)];

@@ -12,7 +12,7 @@ import {
 import type { Delivery, Publisher } from '@nunchi/messaging';
 import { CampaignSet, compileCampaign, parseCampaign, type CampaignDefinition } from '@nunchi/rules';
 import { BudgetClaims } from '../../apps/decision/src/budget-claims.js';
-import type { CampaignSetHolder } from '../../apps/decision/src/campaign-set.holder.js';
+import type { CampaignSetHolder } from '@nunchi/cassandra';
 import { OfferChooser } from '../../apps/decision/src/choose-offer.js';
 import { ContactClaims } from '../../apps/decision/src/contact-claims.js';
 import { DecideUseCase } from '../../apps/decision/src/decide.usecase.js';

@@ -9,7 +9,21 @@ import {
   type CustomerProfile,
   type EnrichedEvent,
 } from '@nunchi/contracts';
-import { ContextRepository, CustomerRepository } from '@nunchi/cassandra';
+import {
+  CampaignSetHolder,
+  ContextRepository,
+  CustomerRepository,
+  type TimerRowChange,
+} from '@nunchi/cassandra';
+import {
+  ABSENCE_EVENT_TYPE,
+  EMPTY_PATTERN_STATE,
+  fireAbsence,
+  type CampaignSet,
+  foldPatterns,
+  type PatternState,
+  type TimerChange,
+} from '@nunchi/rules';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
 import { latencyHistogram } from '@nunchi/telemetry';
 import { snapshotOf } from './customer-snapshot.js';
@@ -48,6 +62,7 @@ export class ApplyEventUseCase {
     private readonly history: ContextRepository,
     private readonly publisher: Publisher,
     private readonly merges: MergeCustomersUseCase,
+    private readonly campaigns: CampaignSetHolder,
   ) {}
 
   async execute(delivery: Delivery<AcceptedEvent>): Promise<Outcome> {
@@ -60,6 +75,9 @@ export class ApplyEventUseCase {
     ) {
       return Outcome.reject('not an AcceptedEvent');
     }
+    // The campaigns say which event patterns to fold: an event before their first load waits for it.
+    const campaignSet = this.campaigns.current as CampaignSet | undefined;
+    if (!campaignSet) return Outcome.retry(500, 'campaigns not loaded yet');
     const startedMs = performance.now();
     const customerId = event.customerId;
     const nowMs = Date.now();
@@ -80,6 +98,9 @@ export class ApplyEventUseCase {
       if ('kind' in merged) return merged;
       before = merged;
     }
+    // A due absence timer (AbsenceTimers), in order with the customer's own events: not a customer event.
+    if ((event.type as string) === ABSENCE_EVENT_TYPE)
+      return this.fireTimer(event, campaignSet, before, delivery, nowMs);
 
     let result: FoldResult = foldEvent(before, event, options);
     if (result.kind === 'closed-day') {
@@ -98,6 +119,23 @@ export class ApplyEventUseCase {
       generation: before.generation,
       months: newMonth ? new Set([...before.months, month]) : before.months,
     };
+    // Event patterns (docs/patterns.md): only while a campaign has a stateful one — no read or write otherwise.
+    const patterns = campaignSet.statefulPatterns;
+    let matched: readonly string[] = [];
+    let timers: TimerRowChange[] = [];
+    if (patterns.length > 0) {
+      const stored = before.patterns ?? (await this.storedPatterns(customerId));
+      if (result.kind === 'applied') {
+        const fold = foldPatterns(stored, event, patterns);
+        next = { ...next, patterns: fold.state };
+        matched = fold.matched;
+        timers = fold.timers.map((t) => this.timerRow(customerId, t));
+      } else {
+        // A repeat changes nothing; it reports what the first attempt found, if still remembered.
+        next = { ...next, patterns: stored };
+        matched = stored.seen.find((s) => s.id === event.id)?.matched ?? [];
+      }
+    }
     if (result.kind === 'applied' && event.type === 'profile_update') {
       await this.customers.updateFields(customerId, profileFields(event), event.occurredAtMs);
       // Read back: Cassandra resolves the fields one by one on event time, which a late update may have lost.
@@ -113,8 +151,10 @@ export class ApplyEventUseCase {
           result.dayEventCount,
           newMonth,
           before.generation,
+          patterns.length > 0 && next.patterns ? JSON.stringify(next.patterns) : undefined,
+          timers,
         ),
-        this.publishEnriched(event, next, delivery, nowMs, result.kind === 'duplicate'),
+        this.publishEnriched(event, next, delivery, nowMs, matched, result.kind === 'duplicate'),
       ]);
     } catch (error) {
       this.cache.evict(customerId);
@@ -128,16 +168,78 @@ export class ApplyEventUseCase {
     return Outcome.done();
   }
 
+  /**
+   * Fires a due absence timer if it is still the customer's pending one for that pattern (not cancelled or
+   * re-armed since it was published): ENRICHED gets the synthetic event (fireAbsence), then the state without
+   * the timer and the timer row's deletion are stored. In that order: a crash in between fires it again, with
+   * the same id, which ENRICHED and decision take once.
+   */
+  private async fireTimer(
+    message: AcceptedEvent,
+    campaignSet: CampaignSet,
+    before: CustomerState,
+    delivery: Delivery<AcceptedEvent>,
+    nowMs: number,
+  ): Promise<Outcome> {
+    const customerId = message.customerId;
+    const { patternKey, anchorEventId } = message.payload as { patternKey?: string; anchorEventId?: string };
+    const pattern = campaignSet.statefulPatterns.find((p) => p.key === patternKey);
+    if (pattern?.kind !== 'absence') return Outcome.done(); // its campaign is no longer active
+    const stored = before.patterns ?? (await this.storedPatterns(customerId));
+    const slot = stored.slots[pattern.key];
+    if (slot?.kind !== 'absence' || slot.timer?.anchorEventId !== anchorEventId) return Outcome.done();
+    const fired = fireAbsence(stored, customerId, pattern, nowMs, this.config.domain.timeZone);
+    if (!fired) return Outcome.done(); // not due yet (clocks apart): the scanner publishes it again
+    const next: CustomerState = { ...before, patterns: fired.state };
+    this.cache.commit(customerId, before, next);
+    try {
+      await this.publishEnriched(fired.event, next, delivery, nowMs, [pattern.campaignId]);
+      await this.history.writePatternState(customerId, JSON.stringify(fired.state), nowMs, [
+        this.timerRow(customerId, {
+          patternKey: pattern.key,
+          campaignId: pattern.campaignId,
+          set: null,
+          cleared: slot.timer,
+        }),
+      ]);
+    } catch (error) {
+      this.cache.evict(customerId);
+      throw error;
+    }
+    return Outcome.done();
+  }
+
+  private timerRow(customerId: string, t: TimerChange): TimerRowChange {
+    return {
+      partition: partitionOf(customerId, this.config.nats.partitions),
+      patternKey: t.patternKey,
+      set: t.set,
+      cleared: t.cleared,
+    };
+  }
+
+  /** The customer's stored pattern state (one read, the first time a pattern needs it), or an empty one. */
+  private async storedPatterns(customerId: string): Promise<PatternState> {
+    const text = await this.history.patternState(customerId);
+    return text === undefined ? EMPTY_PATTERN_STATE : (JSON.parse(text) as PatternState);
+  }
+
   private async publishEnriched(
     event: AcceptedEvent,
     state: CustomerState,
     delivery: Delivery<AcceptedEvent>,
     nowMs: number,
-    repeat: boolean,
+    patterns: readonly string[],
+    repeat = false,
   ): Promise<void> {
     // Built once per event; memoised in the state, it also serves reads of this customer until the next fold.
     const ctx = snapshotOf(event.customerId, state, nowMs, this.config.domain.timeZone, event.storeId);
-    const enriched: EnrichedEvent = { event, customer: state.profile, ctx };
+    const enriched: EnrichedEvent = {
+      event,
+      customer: state.profile,
+      ctx,
+      ...(patterns.length > 0 ? { patterns: [...patterns] } : {}),
+    };
     await this.publisher.persist(
       Subjects.enriched(partitionOf(event.customerId, this.config.nats.partitions)),
       enriched,

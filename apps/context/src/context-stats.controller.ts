@@ -1,5 +1,6 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CampaignSetHolder } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { PartitionAssignments } from '@nunchi/messaging';
@@ -12,12 +13,13 @@ export class ContextStatsController {
     @Inject(CONFIG) private readonly config: NunchiConfig,
     private readonly cache: CustomerStateCache,
     private readonly assignments: PartitionAssignments,
+    private readonly campaigns: CampaignSetHolder,
   ) {}
 
   @Get('stats')
   @ApiOperation({
     summary:
-      'This replica: partitions it owns (of how many, among which live replicas) and its hot tier (size, hit ratio).',
+      'This replica: partitions it owns (of how many, among which live replicas), its hot tier (size, hit ratio) and the campaigns whose event patterns it folds.',
   })
   stats() {
     const { ownership } = this.assignments.group(CONTEXT_GROUP);
@@ -30,6 +32,8 @@ export class ContextStatsController {
         members: ownership.members,
       },
       cache: this.cache.stats(),
+      /** campaigns with a stateful event pattern (docs/patterns.md) whose partial matches this replica folds */
+      patternCampaigns: this.campaigns.current?.statefulPatterns.map((p) => p.campaignId) ?? [],
     };
   }
 }

@@ -1,6 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import {
+  CampaignRepository,
+  CampaignSetHolder,
   CassandraModule,
   ContextRepository,
   CQL_CLIENT,
@@ -14,6 +16,7 @@ import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
+import { AbsenceTimers } from './absence-timers.js';
 import { ApplyEventUseCase } from './apply-event.usecase.js';
 import { ContextStatsController } from './context-stats.controller.js';
 import { ContextMessagesController } from './context-messages.controller.js';
@@ -34,7 +37,12 @@ export class ContextModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: ContextModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.EVENTS.name] }), CassandraModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        HealthModule,
+        MessagingModule.forRoot({ consumes: [Streams.EVENTS.name] }),
+        CassandraModule,
+      ],
       controllers: [ContextController, ContextStatsController, EventsController, ContextMessagesController],
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },
@@ -63,6 +71,14 @@ export class ContextModule {
           inject: [CQL_CLIENT],
           useFactory: (c: CqlClient) => new ContextRepository(c, config.domain.eventTtlDays * DAY_S),
         },
+        {
+          provide: CampaignRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new CampaignRepository(c),
+        },
+        // The stateful event patterns of the active campaigns (docs/patterns.md): polled, no change hint.
+        CampaignSetHolder,
+        AbsenceTimers,
         CustomerStateCache,
         LoadCustomerStateUseCase,
         ApplyEventUseCase,

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import type { ContextSnapshot } from '@nunchi/contracts';
 import type { CustomerContext } from '@nunchi/context-model';
+import type { PatternState } from '@nunchi/rules';
 import { meter } from '@nunchi/telemetry';
 
 /**
@@ -18,6 +19,11 @@ export interface CustomerState extends CustomerContext {
   months: ReadonlySet<string>;
   /** the snapshot of one local day (index), built on first read: see snapshotOf */
   snapshot?: { day: number; ctx: ContextSnapshot };
+  /**
+   * partial matches of the stateful event patterns (docs/patterns.md); undefined until first needed: read
+   * from Cassandra only while a campaign with such a pattern is active
+   */
+  patterns?: PatternState;
 }
 
 /** Taken before reading Cassandra on a miss: the customer's eviction count then; a fill with a stale ticket is refused. */
@@ -39,8 +45,17 @@ export function estimateBytes(state: CustomerState): number {
   let attributes = 0;
   for (const [k, v] of Object.entries(state.profile?.attributes ?? {}))
     attributes += 2 * (k.length + v.length) + 32;
+  // pattern state: ~550 B for a customer with one pending timer (bench/patterns.ts), ~60 B per remembered id
+  const patterns = state.patterns
+    ? 300 + Object.keys(state.patterns.slots).length * 250 + state.patterns.seen.length * 60
+    : 0;
   return (
-    400 + state.rows.length * 180 + state.recent.length * 200 + state.openEvents.length * 600 + attributes
+    400 +
+    state.rows.length * 180 +
+    state.recent.length * 200 +
+    state.openEvents.length * 600 +
+    attributes +
+    patterns
   );
 }
 

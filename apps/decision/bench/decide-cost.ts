@@ -22,7 +22,7 @@ import { Headers, type AcceptedEvent, type EnrichedEvent } from '@nunchi/contrac
 import { connectNats, applyStreams, Publisher, type Delivery } from '@nunchi/messaging';
 import { CampaignSet, compileCampaign, parseCampaign } from '@nunchi/rules';
 import { BudgetClaims } from '../src/budget-claims.js';
-import type { CampaignSetHolder } from '../src/campaign-set.holder.js';
+import type { CampaignSetHolder } from '@nunchi/cassandra';
 import { ContactClaims } from '../src/contact-claims.js';
 import { OfferChooser } from '../src/choose-offer.js';
 import { DecideUseCase } from '../src/decide.usecase.js';

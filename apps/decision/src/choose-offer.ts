@@ -78,13 +78,14 @@ export class OfferChooser {
    * nothing claimed. Candidates: none → `none`.
    */
   lateOnArrival(input: ChooseInput): Choice {
-    const { event, customer, ctx } = input.enriched;
+    const { event, customer, ctx, patterns } = input.enriched;
     const evaluation = input.set.evaluate({
       event,
       customer,
       ctx,
       nowMs: event.occurredAtMs,
       usage: NO_USAGE,
+      patterns,
     });
     if (evaluation.candidates.length === 0) return { evaluation, outcome: 'none', losses: evaluation.losses };
     return {
@@ -96,8 +97,9 @@ export class OfferChooser {
   }
 
   private async decide(d: Deciding): Promise<Choice> {
-    const { event, customer, ctx } = d.enriched;
-    const base = { event, customer, ctx, nowMs: event.occurredAtMs }; // rules see the moment the customer acted
+    const { event, customer, ctx, patterns } = d.enriched;
+    // rules see the moment the customer acted, and the patterns the context fold found it completed
+    const base = { event, customer, ctx, nowMs: event.occurredAtMs, patterns };
     // What the customer already received can only take candidates away: with none eligible on no usage at
     // all, none is eligible on the real usage either, and the ledger need not be read (most events).
     const optimistic = d.set.evaluate({ ...base, usage: NO_USAGE });

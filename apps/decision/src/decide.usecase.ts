@@ -12,7 +12,7 @@ import {
 } from '@nunchi/contracts';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
 import { currentTraceId, latencyHistogram, meter, trace, withSpan } from '@nunchi/telemetry';
-import { CampaignSetHolder } from './campaign-set.holder.js';
+import { CampaignSetHolder } from '@nunchi/cassandra';
 import { OfferChooser } from './choose-offer.js';
 
 /** milliseconds: how far before ingestion's receipt an earlier attempt's record may lie (clock skew between hosts) */

@@ -9,7 +9,7 @@ import {
   type Outcome,
   MessageController,
 } from '@nunchi/messaging';
-import { CampaignSetHolder } from './campaign-set.holder.js';
+import { CampaignSetHolder } from '@nunchi/cassandra';
 import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
 

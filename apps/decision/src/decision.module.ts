@@ -12,7 +12,7 @@ import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { BudgetClaims } from './budget-claims.js';
-import { CampaignSetHolder } from './campaign-set.holder.js';
+import { CampaignSetHolder } from '@nunchi/cassandra';
 import { OfferChooser } from './choose-offer.js';
 import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
@@ -25,7 +25,12 @@ export class DecisionModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: DecisionModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.ENRICHED.name] }), CassandraModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        HealthModule,
+        MessagingModule.forRoot({ consumes: [Streams.ENRICHED.name] }),
+        CassandraModule,
+      ],
       controllers: [DecisionsController, DecisionMessagesController],
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },

@@ -4,7 +4,7 @@ import { CampaignRepository, DecisionRepository } from '@nunchi/cassandra';
 import { decisionIdOf } from '@nunchi/contracts';
 import { explainRecord } from '@nunchi/rules';
 import { ApiError } from '@nunchi/telemetry';
-import { CampaignSetHolder } from './campaign-set.holder.js';
+import { CampaignSetHolder } from '@nunchi/cassandra';
 
 @ApiTags('decisions')
 @Controller('v1')
@@ -22,7 +22,10 @@ export class DecisionsController {
   })
   async decision(@Param('id') id: string) {
     const record = await this.decisions.findById(id);
-    if (!record) throw new ApiError(404, 'NOT_FOUND', `no decision ${id}`, [{ path: 'id', message: 'no such decision' }]);
+    if (!record)
+      throw new ApiError(404, 'NOT_FOUND', `no decision ${id}`, [
+        { path: 'id', message: 'no such decision' },
+      ]);
     return { ...record, explanation: explainRecord(record) };
   }
 

@@ -15,3 +15,4 @@ export * from './repositories/decision.repository.js';
 export * from './repositories/erasure.repository.js';
 export * from './repositories/analytics.repository.js';
 export * from './repositories/merge.repository.js';
+export * from './nest/campaign-set.holder.js';

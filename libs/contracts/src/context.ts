@@ -126,6 +126,11 @@ export interface EnrichedEvent {
   event: AcceptedEvent;
   customer: CustomerProfile | null;
   ctx: ContextSnapshot;
+  /**
+   * campaign ids whose stateful event pattern (sequence, count: docs/patterns.md) this event completed, as
+   * the context fold found; absent when none (or no campaign has such a pattern)
+   */
+  patterns?: string[];
 }
 
 /** Request body of the context RPC (Subjects.contextGet); the reply is `{ ok: true, ...ContextView }`. */

@@ -37,6 +37,7 @@ export interface CandidateLoss {
     | 'budget'
     | 'holdout'
     | 'lower_rank'
+    | 'pattern'
     | 'error';
   detail?: string;
 }

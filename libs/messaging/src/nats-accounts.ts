@@ -117,6 +117,8 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
         Subjects.eventsAll,
         Subjects.customersChanged,
         Subjects.lag('context'),
+        // due absence timers onto the customer's EVENTS partition (docs/patterns.md)
+        'mkt.events.*.absence',
         ...consumersOf('EVENTS'),
         ...leasesOf('context'),
       ],

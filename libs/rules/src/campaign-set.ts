@@ -15,6 +15,9 @@ import { isHeldOut } from './holdout.js';
 import { addInputs, describeInputs, errorSummary } from './inputs.js';
 import { MS_PER_DAY, isoOfDay, utcOffsetMs, weekdayOfDay } from './local-time.js';
 import { describeLocal, inSchedule, type ScheduleFields } from './schedule.js';
+import { isStateful, type CompiledPattern, type StatefulPattern } from './patterns/compile-pattern.js';
+import { thresholdCrossing } from './patterns/threshold.js';
+import { ABSENCE_EVENT_TYPE } from './patterns/pattern.js';
 
 export interface CampaignSetOptions {
   /** global contact policy: offers of all campaigns per customer per day; @default unlimited */
@@ -92,6 +95,12 @@ export class CampaignSet {
   /** campaign id → version of every active campaign */
   readonly versions: Readonly<Record<string, number>>;
   readonly maxOffersPerCustomerPerDay: number;
+  /**
+   * the stateful patterns (sequence, count, absence) of the active campaigns: what the context fold keeps
+   * partial matches for (foldPatterns). Empty — and no pattern work at all per event — when no active
+   * campaign has one.
+   */
+  readonly statefulPatterns: readonly StatefulPattern[];
   readonly #contactPolicy: ContactPolicy | undefined;
   readonly #timeZone: string;
   readonly #entries: readonly Entry[];
@@ -151,6 +160,9 @@ export class CampaignSet {
       }
     }
     this.#entries = entries;
+    this.statefulPatterns = Object.freeze(
+      entries.flatMap((e) => (e.c.pattern && isStateful(e.c.pattern) ? [e.c.pattern] : [])),
+    );
     this.#byId = byId;
     this.size = entries.length;
     this.versions = Object.freeze(versions);
@@ -204,7 +216,30 @@ export class CampaignSet {
 
   /** Why the contact policy stops every offer of this event (consent, quiet hours), or undefined. */
   #contactRefusal(customer: DecisionInput['customer'], channel: string, nowMs: number): string | undefined {
-    return this.#contactPolicy && contactRefusal(this.#contactPolicy, customer, channel, nowMs, this.#timeZone);
+    return (
+      this.#contactPolicy && contactRefusal(this.#contactPolicy, customer, channel, nowMs, this.#timeZone)
+    );
+  }
+
+  /**
+   * Why the event does not complete the campaign's pattern, or undefined when it does. Stateful patterns
+   * were matched by the context fold (input.patterns); a threshold is checked here, on the context.
+   */
+  #patternMiss(pattern: CompiledPattern, input: DecisionInput): string | undefined {
+    if (pattern.kind === 'threshold') {
+      const t = thresholdCrossing(pattern, input.event, input.ctx, this.#timeZone);
+      return t.crossed
+        ? undefined
+        : `ctx.all.${pattern.window}.${pattern.measure} ${t.before} → ${t.after} does not cross ${pattern.crosses}`;
+    }
+    if (pattern.kind === 'absence')
+      // the synthetic event of a fired timer names its campaign (fireAbsence)
+      return input.event.type === (ABSENCE_EVENT_TYPE as string) &&
+        input.event.payload.campaignId === pattern.campaignId
+        ? undefined
+        : 'not the absence timer of this campaign';
+    if (input.patterns?.includes(pattern.campaignId)) return undefined;
+    return `this event completes no ${pattern.kind} of the campaign's pattern`;
   }
 
   /** Decide one event: which campaigns are eligible (best first) and why the others are not. */
@@ -281,6 +316,15 @@ export class CampaignSet {
         const since = input.ctx.responses?.[e.id]?.daysSinceDismissed ?? -1;
         if (since >= 0 && since < suppressDays) {
           losses.push(loss(e, 'cap', dismissedDetail(since, suppressDays)));
+          continue;
+        }
+      }
+
+      const pattern = e.c.pattern;
+      if (pattern !== undefined) {
+        const missed = this.#patternMiss(pattern, input);
+        if (missed !== undefined) {
+          losses.push(loss(e, 'pattern', missed));
           continue;
         }
       }

@@ -1,4 +1,11 @@
 import { CAMPAIGN_STATES, TRIGGER_EVENT_TYPES, WEEKDAYS } from './campaign.js';
+import {
+  DURATION_PATTERN,
+  MAX_COUNT_NTH,
+  MAX_SEQUENCE_STEPS,
+  THRESHOLD_MEASURES,
+  THRESHOLD_WINDOWS,
+} from './patterns/pattern.js';
 
 /**
  * JSON Schema (draft-07) of a campaign file. The source of truth: docs/schemas/campaign.schema.json is
@@ -12,6 +19,108 @@ const DATE = '^\\d{4}-\\d{2}-\\d{2}$';
 const HOUR_WINDOW = '(?:[01]\\d|2[0-3]):[0-5]\\d-(?:[01]\\d|2[0-3]|24):[0-5]\\d';
 
 const cel = (description: string) => ({ type: 'string', minLength: 1, maxLength: 4096, description });
+
+/** A non-empty list of distinct event types a trigger or a pattern step takes. */
+const EVENT_TYPE_LIST = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: 'string', enum: [...TRIGGER_EVENT_TYPES] },
+};
+/** A non-empty list of distinct subject tokens (channels, store ids). */
+const TOKEN_LIST = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: 'string', pattern: TOKEN },
+};
+
+const duration = (description: string) => ({ type: 'string', pattern: DURATION_PATTERN, description });
+
+/** One step of a pattern: event types, optional channels, optional CEL over `event`. */
+const step = (description: string) => ({
+  type: 'object',
+  additionalProperties: false,
+  required: ['types'],
+  description,
+  properties: {
+    types: EVENT_TYPE_LIST,
+    channels: TOKEN_LIST,
+    where: cel("CEL over `event` only, must be bool: what the step's event must look like. Default true."),
+  },
+});
+
+/** `pattern`: exactly one of its kinds (docs/patterns.md). */
+const patternSchema = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  maxProperties: 1,
+  description:
+    "What the customer's events over time must show besides this event: exactly one of sequence, absence, threshold, count. docs/patterns.md.",
+  properties: {
+    sequence: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['steps', 'within'],
+      description:
+        'A then B (then C…) within a duration of event time; the last step is the event decided on.',
+      properties: {
+        steps: {
+          type: 'array',
+          minItems: 2,
+          maxItems: MAX_SEQUENCE_STEPS,
+          items: step('One step, in order.'),
+        },
+        within: duration("From the first step's event to the last step's: 90m, 2h, 7d (s, m, h, d)."),
+        unless: step('An event that cancels every partial match (Esper "and not", Flink notFollowedBy).'),
+      },
+    },
+    absence: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['after', 'expect', 'within'],
+      description:
+        'No `expect` event within `within` after the latest `after` event: a durable timer fires the synthetic `absence` event (trigger types must be [absence]).',
+      properties: {
+        after: step('The anchor: each such event (re)starts the wait.'),
+        expect: step('The event that should have come: it cancels the wait.'),
+        within: duration('How long to wait after the anchor, e.g. 1h, 30d.'),
+      },
+    },
+    threshold: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['measure', 'window', 'crosses'],
+      description: "This event makes the customer's total over a context window cross a value.",
+      properties: {
+        measure: { type: 'string', enum: [...THRESHOLD_MEASURES], description: 'A total of ctx.all.' },
+        window: {
+          type: 'string',
+          enum: [...THRESHOLD_WINDOWS],
+          description: 'The context window (local days).',
+        },
+        crosses: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          description: "In the measure's unit (spend: major currency unit).",
+        },
+      },
+    },
+    count: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['of', 'within', 'nth'],
+      description:
+        'This event is exactly the n-th of its kind within a sliding window of event time ending at it.',
+      properties: {
+        of: step('Which events count.'),
+        within: duration('The sliding window, e.g. 7d.'),
+        nth: { type: 'integer', minimum: 1, maximum: MAX_COUNT_NTH },
+      },
+    },
+  },
+};
 
 export const campaignSchema = {
   $schema: 'http://json-schema.org/draft-07/schema#',
@@ -40,23 +149,14 @@ export const campaignSchema = {
       required: ['types'],
       description: 'Which events can fire the campaign. Absent channels/stores mean all.',
       properties: {
-        types: {
-          type: 'array',
-          minItems: 1,
-          uniqueItems: true,
-          items: { type: 'string', enum: [...TRIGGER_EVENT_TYPES] },
-        },
-        channels: {
-          type: 'array',
-          minItems: 1,
-          uniqueItems: true,
-          items: { type: 'string', pattern: TOKEN },
-        },
-        stores: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: TOKEN } },
+        types: EVENT_TYPE_LIST,
+        channels: TOKEN_LIST,
+        stores: TOKEN_LIST,
       },
     },
     audience: cel('CEL, must be bool: who may get the campaign. Default true.'),
     condition: cel('CEL, must be bool: what the triggering event must look like. Default true.'),
+    pattern: patternSchema,
     schedule: {
       type: 'object',
       additionalProperties: false,
@@ -149,7 +249,7 @@ export const campaignSchema = {
       minimum: 1,
       maximum: 30,
       description:
-        'Analytics: a purchase this many days after a decision (or a customer\'s first exposure) counts as its conversion. Default 7.',
+        "Analytics: a purchase this many days after a decision (or a customer's first exposure) counts as its conversion. Default 7.",
     },
     priority: {
       type: 'integer',

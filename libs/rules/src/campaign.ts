@@ -1,4 +1,5 @@
 import { EVENT_TYPES } from '@nunchi/contracts';
+import { ABSENCE_EVENT_TYPE, type PatternDefinition } from './patterns/pattern.js';
 
 /**
  * The campaign format: one YAML file per campaign. docs/campaigns.md explains each field;
@@ -11,8 +12,11 @@ export type Weekday = (typeof WEEKDAYS)[number];
 export const CAMPAIGN_STATES = ['active', 'paused', 'ended'] as const;
 export type CampaignState = (typeof CAMPAIGN_STATES)[number];
 
-/** Campaigns can be triggered by every event type of the contract. */
-export const TRIGGER_EVENT_TYPES = EVENT_TYPES;
+/**
+ * Campaigns can be triggered by every event type of the contract, and by the synthetic event an absence
+ * pattern's timer fires (docs/patterns.md).
+ */
+export const TRIGGER_EVENT_TYPES = [...EVENT_TYPES, ABSENCE_EVENT_TYPE] as const;
 export type TriggerEventType = (typeof TRIGGER_EVENT_TYPES)[number];
 
 export interface CampaignTrigger {
@@ -89,6 +93,11 @@ export interface CampaignDefinition {
   audience?: string;
   /** CEL: what the triggering event must look like; @default "true" */
   condition?: string;
+  /**
+   * what the customer's events over time must show besides this event: a sequence, an absence, a threshold
+   * crossed or the n-th event in a sliding window (docs/patterns.md); absent = none
+   */
+  pattern?: PatternDefinition;
   /** when the campaign runs; absent in a file = always, in the business time zone (filled in by parseCampaign) */
   schedule: CampaignSchedule;
   /** alternatives, in order of preference: the first eligible one is offered */

@@ -9,6 +9,7 @@ import { CampaignInvalidError } from './campaign-invalid.error.js';
 import { GUARD_KEYS, type CompiledExpression, type Guard } from './cel-expression.js';
 import { checkCampaign } from './parse-campaign.js';
 import { compileSchedule, type CompiledSchedule } from './schedule.js';
+import { compilePattern, type CompiledPattern } from './patterns/compile-pattern.js';
 
 export interface CompiledOffer {
   readonly id: string;
@@ -38,6 +39,8 @@ export interface CompiledCampaign {
   };
   readonly audience: CompiledExpression | undefined;
   readonly condition: CompiledExpression | undefined;
+  /** the campaign's event pattern (docs/patterns.md), if any: it is considered only on events that complete it */
+  readonly pattern: CompiledPattern | undefined;
   readonly schedule: CompiledSchedule;
   readonly offers: readonly CompiledOffer[];
   readonly caps: CampaignCaps;
@@ -89,6 +92,7 @@ export function compileCampaign(def: CampaignDefinition, version?: number): Comp
     }),
     audience,
     condition,
+    pattern: def.pattern ? compilePattern(def.id, def.pattern, def.trigger.types) : undefined,
     schedule: compileSchedule(def.schedule),
     offers,
     caps: { ...def.caps },

@@ -28,6 +28,12 @@ export interface DecisionInput {
   /** the decision instant, epoch milliseconds (the engine reads no clock) */
   nowMs: number;
   usage: CustomerUsage;
+  /**
+   * campaign ids whose stateful pattern (sequence, count; absence for the synthetic event) this event
+   * completed, as the context fold found (foldPatterns); absent = none. Threshold patterns need no state:
+   * the engine checks them on `ctx`.
+   */
+  patterns?: readonly string[];
 }
 
 /** An eligible campaign with the offer it would make. */

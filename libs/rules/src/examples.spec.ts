@@ -19,6 +19,11 @@ void describe('campaigns/examples', () => {
       'app-winback-30d.yaml',
       'web-wine-cheese-cross-sell.yaml',
       'bundang-formula-beer-ko.yaml',
+      'formula-view-then-store-visit.yaml',
+      'no-repurchase-30d.yaml',
+      'cart-abandoned-1h.yaml',
+      'spend-passes-1m.yaml',
+      'third-visit-this-week.yaml',
     ])
       assert.ok(files.includes(f), f);
   });

@@ -81,3 +81,4 @@ export {
   type SampledDecision,
   type SimulationReport,
 } from './simulation-report.js';
+export * from './patterns/index.js';

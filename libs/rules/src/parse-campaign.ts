@@ -6,6 +6,8 @@ import { campaignSchema } from './campaign.schema.js';
 import { CampaignInvalidError } from './campaign-invalid.error.js';
 import { compileExpression, isCelProblem, type CompiledExpression } from './cel-expression.js';
 import { scheduleProblems } from './schedule.js';
+import { patternProblems } from './patterns/compile-pattern.js';
+import { ABSENCE_EVENT_TYPE, type PatternDefinition } from './patterns/pattern.js';
 
 let validator: ValidateFunction | undefined;
 
@@ -109,6 +111,15 @@ function collectProblems(
   };
   cel(c.audience, ['audience']);
   cel(c.condition, ['condition']);
+  const triggerTypes = (c.trigger as { types?: unknown } | undefined)?.types;
+  const shapeValid = problems.length === 0;
+  if (shapeValid && c.pattern !== undefined && Array.isArray(triggerTypes))
+    problems.push(...patternProblems(c.pattern as PatternDefinition, triggerTypes as string[]));
+  else if (shapeValid && Array.isArray(triggerTypes) && triggerTypes.includes(ABSENCE_EVENT_TYPE))
+    problems.push({
+      path: 'trigger.types',
+      message: `${ABSENCE_EVENT_TYPE} is fired only by an absence pattern`,
+    });
 
   if (Array.isArray(c.offers)) {
     const seen = new Set<string>();
@@ -168,7 +179,9 @@ function problemOfAjv(e: ErrorObject): ProblemDetail {
           ? 'must be HH:MM-HH:MM, several separated by commas (e.g. "10:00-23:00")'
           : last === 'from' || last === 'to'
             ? 'must be a date YYYY-MM-DD'
-            : `must match ${String(params.pattern)}`;
+            : last === 'within'
+              ? 'must be a duration such as 90m, 2h or 30d (s, m, h, d)'
+              : `must match ${String(params.pattern)}`;
       return { path: pathText(base), message: hint };
     }
     default:

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { EVENT_TYPES } from '@nunchi/contracts';
 import { TRIGGER_EVENT_TYPES } from './campaign.js';
 import { campaignSchema } from './campaign.schema.js';
+import { ABSENCE_EVENT_TYPE } from './patterns/pattern.js';
 import { projectPath } from '@nunchi/config';
 
 void describe('published campaign schema', () => {
@@ -14,7 +15,7 @@ void describe('published campaign schema', () => {
     assert.deepEqual(published, JSON.parse(JSON.stringify(campaignSchema)));
   });
 
-  void it('trigger types are the contracts event types', () => {
-    assert.deepEqual([...TRIGGER_EVENT_TYPES], [...EVENT_TYPES]);
+  void it('trigger types are the contracts event types and the synthetic absence event', () => {
+    assert.deepEqual([...TRIGGER_EVENT_TYPES], [...EVENT_TYPES, ABSENCE_EVENT_TYPE]);
   });
 });

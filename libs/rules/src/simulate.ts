@@ -35,6 +35,17 @@ import type { CompiledCampaign } from './compile-campaign.js';
 import { EMPTY_LEDGER, usageOf, withClaim, type ContactLedger } from './contact-ledger.js';
 import { NO_USAGE, type Candidate, type Evaluation } from './decision.types.js';
 import { budgetLoss, fitsBudget, hasBudget, hasCaps, type BudgetUsed } from './limits.js';
+import type { StatefulPattern } from './patterns/compile-pattern.js';
+import {
+  EMPTY_PATTERN_STATE,
+  fireAbsence,
+  foldPatterns,
+  type PatternState,
+  type TimerChange,
+} from './patterns/pattern-state.js';
+
+const NO_PATTERNS: readonly StatefulPattern[] = Object.freeze([]);
+const NO_MATCHES: readonly string[] = Object.freeze([]);
 
 // ── campaigns over time ─────────────────────────────────────────────────────────────────────────────────
 
@@ -122,6 +133,8 @@ export class ContextReplay {
   readonly #contexts = new Map<string, CustomerContext>();
   /** customer id → day index → events folded so far (what a closed day's stored events were) */
   readonly #days = new Map<string, Map<number, AcceptedEvent[]>>();
+  /** customer id → partial matches of the stateful patterns (docs/patterns.md) */
+  readonly #patterns = new Map<string, PatternState>();
 
   constructor(
     private readonly timeZone: string,
@@ -134,7 +147,19 @@ export class ContextReplay {
    * Folds the event; its profile and snapshot (built when first read: most events trigger nothing and need
    * none), or undefined when it was folded before (a repeat: live skips it).
    */
-  fold(event: AcceptedEvent): { customer: CustomerProfile | null; ctx: ContextSnapshot } | undefined {
+  fold(
+    event: AcceptedEvent,
+    /** the stateful patterns active when the event was processed (the union of the sets decided with) */
+    patterns: readonly StatefulPattern[] = NO_PATTERNS,
+  ):
+    | {
+        customer: CustomerProfile | null;
+        ctx: ContextSnapshot;
+        patterns: readonly string[];
+        /** absence timers this event armed or cleared */
+        timers: readonly TimerChange[];
+      }
+    | undefined {
     const options = { timeZone: this.timeZone, nowMs: event.receivedAtMs };
     const customerId = event.customerId;
     let context = this.#contexts.get(customerId);
@@ -164,7 +189,19 @@ export class ContextReplay {
     this.#contexts.set(customerId, result.context);
     dayEvents.push(event); // after the fold: it saw the day as stored before this event
     const folded = result.context;
+    // As the context service: partial matches are folded only while a campaign has a stateful pattern.
+    let matched: readonly string[] = NO_MATCHES;
+    let timers: readonly TimerChange[] = [];
+    const before = this.#patterns.get(customerId);
+    if (patterns.length > 0 || before) {
+      const fold = foldPatterns(before ?? EMPTY_PATTERN_STATE, event, patterns);
+      this.#patterns.set(customerId, fold.state);
+      matched = fold.matched;
+      timers = fold.timers;
+    }
     return {
+      patterns: matched,
+      timers,
       customer: folded.profile,
       ctx: new LazySnapshot({
         customerId,
@@ -176,6 +213,46 @@ export class ContextReplay {
       }),
     };
   }
+
+  /**
+   * Fires a due absence timer of a replayed customer, as the context service does (fireAbsence on the
+   * customer's pattern state): the synthetic event with the customer's profile and context at its due time,
+   * or undefined when the timer was cancelled or re-armed since it was armed.
+   */
+  fire(
+    timer: PendingTimer,
+    pattern: Extract<StatefulPattern, { kind: 'absence' }>,
+    timeZone: string,
+  ): { event: AcceptedEvent; customer: CustomerProfile | null; ctx: ContextSnapshot } | undefined {
+    const state = this.#patterns.get(timer.customerId);
+    const slot = state?.slots[pattern.key];
+    if (!state || slot?.kind !== 'absence' || slot.timer?.anchorEventId !== timer.anchorEventId)
+      return undefined;
+    const fired = fireAbsence(state, timer.customerId, pattern, timer.dueMs, timeZone);
+    if (!fired) return undefined;
+    this.#patterns.set(timer.customerId, fired.state);
+    const context = this.#contexts.get(timer.customerId);
+    return {
+      event: fired.event,
+      customer: context?.profile ?? null,
+      ctx: new LazySnapshot({
+        customerId: timer.customerId,
+        rows: context?.rows ?? [],
+        recent: context?.recent ?? [],
+        nowMs: timer.dueMs,
+        timeZone: this.timeZone,
+        currentStoreId: undefined,
+      }),
+    };
+  }
+}
+
+/** An absence timer armed during a replay, in the order it comes due. */
+export interface PendingTimer {
+  readonly dueMs: number;
+  readonly customerId: string;
+  readonly patternKey: string;
+  readonly anchorEventId: string;
 }
 
 /**
@@ -263,7 +340,11 @@ export function compareReplayOrder(a: ReplayOrder, b: ReplayOrder): number {
 
 /** Events in replay order (the order the simulation steps through them). */
 export function compareEvents(a: AcceptedEvent, b: AcceptedEvent): number {
-  return a.receivedAtMs - b.receivedAtMs || a.occurredAtMs - b.occurredAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return (
+    a.receivedAtMs - b.receivedAtMs ||
+    a.occurredAtMs - b.occurredAtMs ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
 
 /**
@@ -339,9 +420,17 @@ export class DecisionWorld {
     set: CampaignSet;
     /** local day (business time zone) of the event's occurredAt: the day the caps count in */
     today: string;
+    /** campaign ids whose stateful pattern the event completed (ContextReplay.fold) */
+    patterns?: readonly string[];
   }): SimulatedChoice {
     const { event, set, today } = input;
-    const base = { event, customer: input.customer, ctx: input.ctx, nowMs: event.occurredAtMs };
+    const base = {
+      event,
+      customer: input.customer,
+      ctx: input.ctx,
+      nowMs: event.occurredAtMs,
+      patterns: input.patterns,
+    };
     const optimistic = set.evaluate({ ...base, usage: NO_USAGE });
     if (optimistic.candidates.length === 0)
       return { evaluation: optimistic, outcome: 'none', losses: optimistic.losses };
@@ -440,7 +529,10 @@ export interface SimulationOptions {
   draftOnly: SetsOverTime;
   baseOf: (customerId: string) => CustomerBase | undefined;
   /** a shard's run: the budget checks of the other shards, by world and campaign, in replay order */
-  others?: { world: ReadonlyMap<string, readonly BudgetCheck[]>; baseline: ReadonlyMap<string, readonly BudgetCheck[]> };
+  others?: {
+    world: ReadonlyMap<string, readonly BudgetCheck[]>;
+    baseline: ReadonlyMap<string, readonly BudgetCheck[]>;
+  };
 }
 
 /**
@@ -451,6 +543,8 @@ export class Simulation {
   readonly world: DecisionWorld;
   readonly baselineWorld: DecisionWorld;
   readonly #replay: ContextReplay;
+  /** absence timers armed so far, in due order */
+  readonly #timers: PendingTimer[] = [];
 
   constructor(private readonly options: SimulationOptions) {
     this.world = new DecisionWorld(options.others?.world);
@@ -458,10 +552,62 @@ export class Simulation {
     this.#replay = new ContextReplay(options.timeZone, options.firstDay, options.baseOf);
   }
 
+  /**
+   * The decisions of the absence timers due by the event's receipt (live fires them as they come due, so
+   * before the event), then the event's own (step). What a replay loop calls; `finish` at the end.
+   */
+  stepAll(event: AcceptedEvent): SimulatedDecision[] {
+    const out = this.#fireDue(event.receivedAtMs);
+    const own = this.step(event);
+    if (own) out.push(own);
+    return out;
+  }
+
+  /** The decisions of the absence timers still due before the end of the period, once the events are replayed. */
+  finish(): SimulatedDecision[] {
+    return this.#fireDue(this.options.toMs - 1);
+  }
+
+  #fireDue(untilMs: number): SimulatedDecision[] {
+    const out: SimulatedDecision[] = [];
+    while (this.#timers.length > 0 && this.#timers[0].dueMs <= untilMs) {
+      const timer = this.#timers.shift()!;
+      const pattern = this.#patternsAt(timer.dueMs).find((p) => p.key === timer.patternKey);
+      if (pattern?.kind !== 'absence') continue; // its campaign is not active then: live fires nothing
+      const fired = this.#replay.fire(timer, pattern, this.options.timeZone);
+      if (fired) out.push(this.#decide(fired.event, { ...fired, patterns: NO_MATCHES }));
+    }
+    return out;
+  }
+
+  /** Absence timers armed by a fold, kept in due order (cleared ones stay: firing checks the state, as live). */
+  #arm(customerId: string, timers: readonly TimerChange[]): void {
+    for (const t of timers) {
+      if (!t.set) continue;
+      const timer: PendingTimer = {
+        dueMs: t.set.dueMs,
+        customerId,
+        patternKey: t.patternKey,
+        anchorEventId: t.set.anchorEventId,
+      };
+      let i = this.#timers.length;
+      while (i > 0 && this.#timers[i - 1].dueMs > timer.dueMs) i--;
+      this.#timers.splice(i, 0, timer);
+    }
+  }
+
   step(event: AcceptedEvent): SimulatedDecision | undefined {
-    const o = this.options;
-    const folded = this.#replay.fold(event);
+    const folded = this.#replay.fold(event, this.#patternsAt(event.receivedAtMs));
     if (!folded) return undefined;
+    if (folded.timers.length > 0) this.#arm(event.customerId, folded.timers);
+    return this.#decide(event, folded);
+  }
+
+  #decide(
+    event: AcceptedEvent,
+    folded: { customer: CustomerProfile | null; ctx: ContextSnapshot; patterns: readonly string[] },
+  ): SimulatedDecision {
+    const o = this.options;
     const inPeriod = event.occurredAtMs >= o.fromMs && event.occurredAtMs < o.toMs;
     const draft: DraftFate = {
       triggered: false,
@@ -479,7 +625,7 @@ export class Simulation {
     const baselineTriggered = baselineSet?.triggeredBy(event) === true;
     // The draft is in `sets`: an event neither set triggers on is no decision and needs no snapshot.
     if (!triggered && !baselineTriggered) return { event, inPeriod, draft };
-    const input = { event, customer: folded.customer, ctx: folded.ctx, today };
+    const input = { event, customer: folded.customer, ctx: folded.ctx, today, patterns: folded.patterns };
     const choice = triggered ? this.world.decide({ ...input, set }) : undefined;
     const baseline = baselineTriggered
       ? this.baselineWorld.decide({ ...input, set: baselineSet })
@@ -487,9 +633,19 @@ export class Simulation {
     return { event, inPeriod, choice, baseline, draft: this.#fate(event, folded, choice) };
   }
 
+  /** The stateful patterns of every set decided with at `atMs` (one state per customer serves them all: keys differ). */
+  #patternsAt(atMs: number): readonly StatefulPattern[] {
+    const o = this.options;
+    const sets = [o.sets.at(atMs), o.baseline?.at(atMs), o.draftOnly.at(atMs)];
+    if (sets.every((set) => !set || set.statefulPatterns.length === 0)) return NO_PATTERNS;
+    const byKey = new Map<string, StatefulPattern>();
+    for (const set of sets) for (const p of set?.statefulPatterns ?? NO_PATTERNS) byKey.set(p.key, p);
+    return byKey.size === 0 ? NO_PATTERNS : [...byKey.values()];
+  }
+
   #fate(
     event: AcceptedEvent,
-    folded: { customer: CustomerProfile | null; ctx: ContextSnapshot },
+    folded: { customer: CustomerProfile | null; ctx: ContextSnapshot; patterns: readonly string[] },
     choice: SimulatedChoice | undefined,
   ): DraftFate {
     const id = this.options.draftId;
@@ -497,7 +653,14 @@ export class Simulation {
     if (!alone.triggeredBy(event))
       return { triggered: false, inAudience: false, matching: false, status: 'not_triggered' };
     const funnel = alone.evaluate(
-      { event, customer: folded.customer, ctx: folded.ctx, nowMs: event.occurredAtMs, usage: NO_USAGE },
+      {
+        event,
+        customer: folded.customer,
+        ctx: folded.ctx,
+        nowMs: event.occurredAtMs,
+        usage: NO_USAGE,
+        patterns: folded.patterns,
+      },
       { exhaustive: true },
     );
     const early = funnel.losses.find((l) => l.campaignId === id && l.reason !== 'offer_ineligible');

@@ -11,7 +11,8 @@ export const CQL_CLIENT = Symbol('CqlClient');
     {
       provide: CQL_CLIENT,
       inject: [CONFIG],
-      useFactory: (config: NunchiConfig) => connectCassandra(config.cassandra, { applicationName: `nunchi-${config.service}` }),
+      useFactory: (config: NunchiConfig) =>
+        connectCassandra(config.cassandra, { applicationName: `nunchi-${config.service}` }),
     },
   ],
   exports: [CQL_CLIENT],
@@ -29,9 +30,16 @@ export class CassandraModule implements OnModuleInit, OnApplicationShutdown {
       const hosts = this.client.getState().getConnectedHosts().length;
       try {
         if (!hosts) throw new Error('no connected host');
-        await this.client.execute('SELECT release_version FROM system.local', [], { prepare: true, readTimeout: 1_500 });
+        await this.client.execute('SELECT release_version FROM system.local', [], {
+          prepare: true,
+          readTimeout: 1_500,
+        });
       } catch (error) {
-        return { ok: true, degraded: true, detail: `unavailable (${(error as Error).message}); waiting for it` };
+        return {
+          ok: true,
+          degraded: true,
+          detail: `unavailable (${(error as Error).message}); waiting for it`,
+        };
       }
       return { ok: true, detail: `${hosts} host(s)` };
     });

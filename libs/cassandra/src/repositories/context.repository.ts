@@ -70,6 +70,34 @@ const Q = defineStatements({
     'customer_events.delete',
     'DELETE FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at = ? AND event_id = ?',
   ),
+  patternState: statement(
+    'customer_patterns.get',
+    'SELECT state FROM customer_patterns WHERE customer_id = ?',
+  ),
+  upsertPatterns: statement(
+    'customer_patterns.upsert',
+    'INSERT INTO customer_patterns (customer_id, state) VALUES (?, ?) USING TTL ? AND TIMESTAMP ?',
+  ),
+  insertTimer: statement(
+    'pattern_timers.insert',
+    'INSERT INTO pattern_timers (partition, minute, due_at, customer_id, pattern_key, anchor_event_id) VALUES (?, ?, ?, ?, ?, ?) USING TTL ?',
+  ),
+  deleteTimer: statement(
+    'pattern_timers.delete',
+    'DELETE FROM pattern_timers WHERE partition = ? AND minute = ? AND due_at = ? AND customer_id = ? AND pattern_key = ?',
+  ),
+  timersOfMinute: statement(
+    'pattern_timers.minute',
+    'SELECT due_at, customer_id, pattern_key, anchor_event_id FROM pattern_timers WHERE partition = ? AND minute = ?',
+  ),
+  timerCursor: statement(
+    'pattern_timer_cursors.get',
+    'SELECT minute FROM pattern_timer_cursors WHERE partition = ?',
+  ),
+  setTimerCursor: statement(
+    'pattern_timer_cursors.set',
+    'INSERT INTO pattern_timer_cursors (partition, minute) VALUES (?, ?)',
+  ),
   daysSince: statement(
     'customer_days.since',
     'SELECT day, totals FROM customer_days WHERE customer_id = ? AND day >= ?',
@@ -95,6 +123,26 @@ export function dailyRowsTimestamp(day: string, eventCount: number, generation =
  * timestamps of an erasure's deletions.
  */
 export const GENERATION_STEP = 100_000_000_000;
+
+/** The minute an absence timer is bucketed by: epoch minutes of its due time. */
+export function timerMinute(dueMs: number): number {
+  return Math.floor(dueMs / 60_000);
+}
+
+/** An absence timer armed (`set`) and/or cleared by one fold, for the customer's EVENTS partition. */
+export interface TimerRowChange {
+  partition: number;
+  patternKey: string;
+  set: { dueMs: number; anchorEventId: string } | null;
+  cleared: { dueMs: number } | null;
+}
+
+export interface DueTimerRow {
+  dueMs: number;
+  customerId: string;
+  patternKey: string;
+  anchorEventId: string;
+}
 
 /** A token range for a CQL range query: token > start and, unless `end` is undefined, token <= end. */
 export interface TokenBounds {
@@ -177,6 +225,10 @@ export class ContextRepository {
     dayEventCount: number,
     indexMonth = true,
     generation = 0,
+    /** the customer's pattern state after this event (JSON, docs/patterns.md), when patterns are active */
+    patternState?: string,
+    /** absence timers armed and cleared by this fold, with the customer's EVENTS partition */
+    timers: readonly TimerRowChange[] = [],
   ): Promise<void> {
     const month = localDay.slice(0, 7);
     const timestamp = dailyRowsTimestamp(localDay, dayEventCount, generation);
@@ -186,8 +238,84 @@ export class ContextRepository {
         ? [{ query: Q.indexMonth.cql, params: [event.customerId, month, this.monthIndexTtlSeconds] }]
         : []),
       { query: Q.upsertDay.cql, params: this.dayRowParams(event.customerId, localDay, dayRows, timestamp) },
+      // Timestamped by the event's receipt: a stale owner's older fold loses (migration 0014).
+      ...(patternState === undefined
+        ? []
+        : [
+            {
+              query: Q.upsertPatterns.cql,
+              params: [event.customerId, patternState, this.ttlSeconds, event.receivedAtMs * 1000],
+            },
+          ]),
+      ...timers.flatMap((t) => this.timerQueries(event.customerId, t)),
     ];
     await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+  }
+
+  /** Writes absence timer changes alone (a timer fired: its row goes with the state that no longer has it). */
+  async writePatternState(
+    customerId: string,
+    patternState: string,
+    atMs: number,
+    timers: readonly TimerRowChange[],
+  ): Promise<void> {
+    const queries = [
+      { query: Q.upsertPatterns.cql, params: [customerId, patternState, this.ttlSeconds, atMs * 1000] },
+      ...timers.flatMap((t) => this.timerQueries(customerId, t)),
+    ];
+    await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+  }
+
+  private timerQueries(customerId: string, t: TimerRowChange): { query: string; params: unknown[] }[] {
+    // the row's key: partition, minute, due_at, customer, pattern
+    const key = (dueMs: number) => [
+      t.partition,
+      timerMinute(dueMs),
+      new Date(dueMs),
+      customerId,
+      t.patternKey,
+    ];
+    const out: { query: string; params: unknown[] }[] = [];
+    if (t.cleared) out.push({ query: Q.deleteTimer.cql, params: key(t.cleared.dueMs) });
+    if (t.set)
+      out.push({
+        query: Q.insertTimer.cql,
+        params: [
+          ...key(t.set.dueMs),
+          t.set.anchorEventId,
+          // kept a day past its time: a partition without an owner that long still finds it
+          Math.max(1, Math.ceil((t.set.dueMs - Date.now()) / 1000) + 86_400),
+        ],
+      });
+    return out;
+  }
+
+  /** The timers due in one minute of one partition. */
+  async timersOfMinute(partition: number, minute: number): Promise<DueTimerRow[]> {
+    const rows = await runAll(this.client, Q.timersOfMinute, [partition, minute]);
+    return rows.map((r) => ({
+      dueMs: (r['due_at'] as Date).getTime(),
+      customerId: r['customer_id'] as string,
+      patternKey: r['pattern_key'] as string,
+      anchorEventId: r['anchor_event_id'] as string,
+    }));
+  }
+
+  /** The first minute of the partition not yet fully fired, if recorded. */
+  async timerCursor(partition: number): Promise<number | undefined> {
+    const row = (await run(this.client, Q.timerCursor, [partition])).first();
+    const minute = row?.['minute'] as { toNumber(): number } | null | undefined;
+    return minute ? minute.toNumber() : undefined;
+  }
+
+  async setTimerCursor(partition: number, minute: number): Promise<void> {
+    await run(this.client, Q.setTimerCursor, [partition, minute]);
+  }
+
+  /** The customer's stored pattern state (JSON, docs/patterns.md), or undefined when none was written. */
+  async patternState(customerId: string): Promise<string | undefined> {
+    const row = (await run(this.client, Q.patternState, [customerId])).first();
+    return (row?.['state'] as string | null | undefined) ?? undefined;
   }
 
   /** Every stored event at or after `fromMs` in the given month buckets ('YYYY-MM'), in no particular order. */
@@ -322,7 +450,12 @@ export class ContextRepository {
       // Unwrapped, only a range that ends at the ring's minimum token has start >= end: it runs to the end of
       // the ring (one node without vnodes: the whole ring).
       const tail = piece.start.compare(piece.end) >= 0;
-      return [{ start: piece.start.getValue() as unknown, end: tail ? undefined : (piece.end.getValue() as unknown) }];
+      return [
+        {
+          start: piece.start.getValue() as unknown,
+          end: tail ? undefined : (piece.end.getValue() as unknown),
+        },
+      ];
     });
   }
 
@@ -339,7 +472,9 @@ export class ContextRepository {
     let done = 0;
     const scan = async (range: TokenBounds) => {
       const [stmt, params] =
-        range.end === undefined ? [Q.monthsInTail, [range.start]] : [Q.monthsInRange, [range.start, range.end]];
+        range.end === undefined
+          ? [Q.monthsInTail, [range.start]]
+          : [Q.monthsInRange, [range.start, range.end]];
       let pageState: string | undefined;
       do {
         const page = await run(this.client, stmt, params, { fetchSize: 10_000, pageState });

@@ -50,6 +50,10 @@ const Q = defineStatements({
     'SELECT event_id FROM customer_events WHERE customer_id = ? AND month = ?',
   ),
   dayKeys: statement('customer_days.keys', 'SELECT day FROM customer_days WHERE customer_id = ?'),
+  patternRow: statement(
+    'customer_patterns.exists',
+    'SELECT customer_id FROM customer_patterns WHERE customer_id = ?',
+  ),
   legacyDailyKeys: statement('customer_daily.keys', 'SELECT day FROM customer_daily WHERE customer_id = ?'),
   decisionsOf: statement(
     'decisions.of_customer',
@@ -87,6 +91,10 @@ const Q = defineStatements({
   deleteDays: statement(
     'customer_days.erase',
     'DELETE FROM customer_days USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deletePatterns: statement(
+    'customer_patterns.erase',
+    'DELETE FROM customer_patterns USING TIMESTAMP ? WHERE customer_id = ?',
   ),
   deleteLegacyDaily: statement(
     'customer_daily.erase',
@@ -222,13 +230,14 @@ export class ErasureRepository {
     const settled = Date.now() + (options.settleMs ?? 0);
     options.onTombstone?.();
 
-    const [profile, identities, months, dayKeys, legacyDaily, decisions] = await Promise.all([
+    const [profile, identities, months, dayKeys, legacyDaily, decisions, patterns] = await Promise.all([
       run(this.client, Q.profile, [customerId]),
       runAll(this.client, Q.identitiesOf, [customerId]),
       runAll(this.client, Q.months, [customerId]),
       runAll(this.client, Q.dayKeys, [customerId]),
       runAll(this.client, Q.legacyDailyKeys, [customerId]),
       runAll(this.client, Q.decisionsOf, [customerId]),
+      run(this.client, Q.patternRow, [customerId]),
     ]);
     const monthNames = months.map((r) => r['month'] as string);
     const eventIds = (
@@ -274,6 +283,7 @@ export class ErasureRepository {
       [Q.deleteIdentityIndex, [fence, customerId]],
       [Q.deleteMonths, [fence, customerId]],
       [Q.deleteDays, [fence, customerId]],
+      [Q.deletePatterns, [fence, customerId]],
       // Rows from before migration 0010 (copied to customer_days, never read again), if any.
       [Q.deleteLegacyDaily, [fence, customerId]],
       [Q.deleteDecisions, [fence, customerId]],
@@ -307,6 +317,8 @@ export class ErasureRepository {
         customer_days: dayKeys.length,
         // Named only where there was something: deployments from before migration 0010 (copies of customer_days).
         ...(legacyDaily.length ? { customer_daily: legacyDaily.length } : {}),
+        // Named only where there was something: customers of pattern campaigns (docs/patterns.md).
+        ...(patterns.rowLength ? { customer_patterns: patterns.rowLength } : {}),
         decisions: decisions.length,
         decisions_by_campaign: present(byCampaignKeys).length,
         decisions_by_id: present(byIdIds).length,

@@ -16,6 +16,7 @@ import {
   type CompiledCampaign,
   type CustomerBase,
   type SimulationReport,
+  type SimulatedDecision,
   type SimulationOptions,
   NO_OTHERS,
   compareEvents,
@@ -178,10 +179,17 @@ export async function simulateCampaign(
     stopIfCancelled,
   });
   const scannedMs = performance.now();
-  const simulation = simulationOf(ports.domain, { fromMs, toMs, firstDay, withLive: options.withLive }, draft, live, bases, {
-    world: checksByCampaign(others.world),
-    baseline: checksByCampaign(others.baseline),
-  });
+  const simulation = simulationOf(
+    ports.domain,
+    { fromMs, toMs, firstDay, withLive: options.withLive },
+    draft,
+    live,
+    bases,
+    {
+      world: checksByCampaign(others.world),
+      baseline: checksByCampaign(others.baseline),
+    },
+  );
   const builder = new SimulationReportBuilder({
     campaignId: draft.id,
     timeZone: tz,
@@ -196,17 +204,18 @@ export async function simulateCampaign(
   const out = options.out ? new PartialFile(options.out) : undefined;
   let written = 0;
   try {
+    const record = async (decision: SimulatedDecision) => {
+      builder.add(decision);
+      const line = out && decisionLine(decision, { withLive: options.withLive });
+      if (line) {
+        written++;
+        if (!out.write(`${JSON.stringify(line)}\n`)) await out.drained();
+      }
+    };
     report('replay', 0, events.length);
     for (let i = 0; i < events.length; i++) {
-      const decision = simulation.step(events[i]);
-      if (decision) {
-        builder.add(decision);
-        const line = out && decisionLine(decision, { withLive: options.withLive });
-        if (line) {
-          written++;
-          if (!out.write(`${JSON.stringify(line)}\n`)) await out.drained();
-        }
-      }
+      // the event's decision, after those of the absence timers due before it (docs/patterns.md)
+      for (const decision of simulation.stepAll(events[i])) await record(decision);
       // Let progress be drawn (or sent), and Ctrl-C or a cancellation be heard.
       if (i % 1_000 === 999) {
         report('replay', i + 1, events.length);
@@ -214,6 +223,7 @@ export async function simulateCampaign(
         await new Promise((r) => setImmediate(r));
       }
     }
+    for (const decision of simulation.finish()) await record(decision);
     report('replay', events.length, events.length);
     await out?.commit();
   } finally {
@@ -292,7 +302,10 @@ export async function compareCampaigns(
   const { fromMs, toMs } = period(options.from, options.to, tz, ports.now());
   checkSample(options.sample);
   const campaigns = ports.campaigns;
-  const drafts = [await resolveDraft(campaigns, targets[0], tz), await resolveDraft(campaigns, targets[1], tz)];
+  const drafts = [
+    await resolveDraft(campaigns, targets[0], tz),
+    await resolveDraft(campaigns, targets[1], tz),
+  ];
   const report = options.onProgress ?? (() => undefined);
   const firstDay = localDayIndex(fromMs, tz);
   const firstDayText = dayFromIndex(firstDay);
@@ -315,7 +328,13 @@ export async function compareCampaigns(
       const live = options.withLive ? await liveTimelines(campaigns, draft.id) : [];
       return {
         draft,
-        simulation: simulationOf(ports.domain, { fromMs, toMs, firstDay, withLive: options.withLive }, draft, live, bases),
+        simulation: simulationOf(
+          ports.domain,
+          { fromMs, toMs, firstDay, withLive: options.withLive },
+          draft,
+          live,
+          bases,
+        ),
         builder: new SimulationReportBuilder({
           campaignId: draft.id,
           timeZone: tz,
@@ -579,7 +598,9 @@ async function readHistory(
   const { history, domain } = ports;
   const ranges = history.shardRanges(input.shard.index, input.shard.count);
   input.report('scan', 0, ranges.length);
-  const monthsOf = await history.customersInRanges(ranges, (done, total) => input.report('scan', done, total));
+  const monthsOf = await history.customersInRanges(ranges, (done, total) =>
+    input.report('scan', done, total),
+  );
   input.stopIfCancelled();
   const first = input.months[0];
   const last = input.months.at(-1)!;

@@ -15,11 +15,15 @@ import {
 } from '@nunchi/contracts';
 import {
   CampaignSet,
+  EMPTY_PATTERN_STATE,
+  compareEvents,
   compileCampaign,
+  foldPatterns,
   explain,
   parseCampaign,
   usageOf,
   type Evaluation,
+  type StatefulPattern,
 } from '@nunchi/rules';
 import type { CampaignPorts } from './ports.js';
 
@@ -74,10 +78,14 @@ export class TestCampaign {
       timeZone: this.ports.domain.timeZone,
     });
 
-    const [{ customer, ctx }, ledger] = await Promise.all([
+    const [{ customer, ctx, months }, ledger] = await Promise.all([
       this.contextWithEvent(event, nowMs),
       decisions.contacts(event.customerId),
     ]);
+    const patterns =
+      set.statefulPatterns.length > 0
+        ? await this.patternMatches(event, set.statefulPatterns, months)
+        : undefined;
     const evaluation = set.evaluate(
       {
         event,
@@ -85,6 +93,7 @@ export class TestCampaign {
         ctx,
         nowMs: event.occurredAtMs,
         usage: usageOf(ledger, localDay(event.occurredAtMs, tz)),
+        patterns,
       },
       { exhaustive: true },
     );
@@ -109,13 +118,43 @@ export class TestCampaign {
   }
 
   /**
+   * The stateful patterns (sequence, count; docs/patterns.md) this event would complete, as if their
+   * campaigns had been active over the longest window among them: the customer's stored events of that
+   * window folded in replay order (foldPatterns), then the event. Exact for a draft; for a campaign already
+   * live, its stored state may differ where an earlier match consumed a partial one.
+   */
+  private async patternMatches(
+    event: AcceptedEvent,
+    patterns: readonly StatefulPattern[],
+    months: readonly string[],
+  ): Promise<readonly string[]> {
+    // an absence completes on a timer, never on the tested event
+    patterns = patterns.filter((p) => p.kind !== 'absence');
+    if (patterns.length === 0) return [];
+    const windowMs = Math.max(...patterns.map((p) => p.withinMs));
+    const fromMs = event.occurredAtMs - windowMs;
+    const fromMonth = localDay(fromMs, this.ports.domain.timeZone).slice(0, 7);
+    const stored = await this.ports.history.eventsFrom(
+      event.customerId,
+      months.filter((m) => m >= fromMonth),
+      fromMs,
+    );
+    let state = EMPTY_PATTERN_STATE;
+    for (const e of stored
+      .filter((x) => x.id !== event.id && x.occurredAtMs <= event.occurredAtMs)
+      .sort(compareEvents))
+      state = foldPatterns(state, e, patterns).state;
+    return foldPatterns(state, event, patterns).matched;
+  }
+
+  /**
    * Profile and context snapshot as the context service would hand them to the decision service with this
    * event: the stored history folded exactly as live (libs/context-model foldEvent), then the event.
    */
   private async contextWithEvent(
     event: AcceptedEvent,
     nowMs: number,
-  ): Promise<{ customer: CustomerProfile | null; ctx: ContextSnapshot }> {
+  ): Promise<{ customer: CustomerProfile | null; ctx: ContextSnapshot; months: string[] }> {
     const { history, customers } = this.ports;
     const timeZone = this.ports.domain.timeZone;
     const options = { timeZone, nowMs };
@@ -138,7 +177,7 @@ export class TestCampaign {
       timeZone,
       currentStoreId: event.storeId,
     });
-    return { customer: folded.profile, ctx };
+    return { customer: folded.profile, ctx, months: stored.months };
   }
 }
 

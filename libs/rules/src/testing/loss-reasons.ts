@@ -13,6 +13,7 @@ const REASONS: Record<CandidateLoss['reason'], true> = {
   budget: true,
   holdout: true,
   lower_rank: true,
+  pattern: true,
   error: true,
 };
 export const CONTRACT_LOSS_REASONS = Object.keys(REASONS) as Array<CandidateLoss['reason']>;

@@ -5,7 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import { CampaignRepository } from '@nunchi/cassandra';
+import { CampaignRepository } from '../repositories/campaign.repository.js';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { CampaignSet, compileCampaign, parseCampaign, type CompiledCampaign } from '@nunchi/rules';
 
@@ -13,7 +13,8 @@ import { CampaignSet, compileCampaign, parseCampaign, type CompiledCampaign } fr
 const POLL_MS = 5_000;
 
 /**
- * Holds the current compiled campaign set. Reloaded on the change hint (core NATS, within a second; see
+ * Holds the current compiled campaign set (the decision service decides with it; the context service folds
+ * the stateful patterns of its campaigns, docs/patterns.md). Reloaded on the change hint (core NATS, within a second; see
  * DecisionMessagesController) and by polling; swapped atomically, so each event is decided against one consistent set of versions.
  * Unchanged versions are not recompiled.
  */
