@@ -3,7 +3,7 @@
  * - matching cost per event: foldPatterns over a mixed stream, with 1 and with 10 stateful patterns active;
  * - one million pending absence timers as the context service would hold them (one PatternState per
  *   customer): heap per timer, arming rate, firing rate (fireAbsence: the state without the timer and the
- *   synthetic event). Lateness needs the durable timer store, which is not built yet (docs/patterns.md, Status).
+ *   synthetic event). Lateness against the durable timer store is not measured here.
  * Run with `node --expose-gc` for exact heap figures. `-- <timers>` sets how many timers (default 1,000,000);
  * `-- --esper` then runs the same patterns beside Esper on the same events (bench/patterns-esper.ts).
  */
