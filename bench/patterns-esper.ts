@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectPath } from '@nunchi/config';
 import type { AcceptedEvent } from '@nunchi/contracts';
+import { prng } from '@nunchi/testing';
 import {
   EMPTY_PATTERN_STATE,
   compilePattern,
@@ -63,18 +64,6 @@ function compiled(name: PatternName): StatefulPattern {
   return p;
 }
 
-/** mulberry32: a small seeded generator, so both runs and every rerun see the same stream */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The fields both sides read; written as JSON lines for the harness. */
 interface StreamEvent {
   id: string;
@@ -91,7 +80,7 @@ interface StreamEvent {
  * boundaries (`within` inclusive, windows (t − d, t], a timer due at an event's time) are exercised.
  */
 function generate(events: number, customers: number, seed = 16): StreamEvent[] {
-  const rnd = random(seed);
+  const rnd = prng(seed); // seeded: both sides and every rerun see the same stream
   const perCustomer = Math.ceil(events / customers);
   const out: StreamEvent[] = [];
   for (let c = 0; c < customers; c++) {
