@@ -4,6 +4,7 @@ import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { PartitionAssignments } from '@nunchi/messaging';
 import { CONTEXT_GROUP } from './events.controller.js';
+import { Requires } from '@nunchi/telemetry';
 
 @ApiTags('context')
 @Controller('v1/context')
@@ -15,6 +16,7 @@ export class ContextStatsController {
   ) {}
 
   @Get('stats')
+  @Requires('operations.read')
   @ApiOperation({
     summary:
       'This replica: partitions it owns (of how many, among which live replicas) and its hot tier (size, hit ratio).',

@@ -1,7 +1,7 @@
 import { Controller, Delete, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { isSubjectToken, type ErasureReceipt } from '@nunchi/contracts';
-import { ApiError } from '@nunchi/telemetry';
+import { ApiError, Requires } from '@nunchi/telemetry';
 import { EraseCustomerUseCase } from './erase-customer.usecase.js';
 import { GetContextUseCase } from './get-context.usecase.js';
 
@@ -14,6 +14,7 @@ export class ContextController {
   ) {}
 
   @Get(':id/context')
+  @Requires('customers.read')
   @ApiOperation({
     summary:
       "A customer's profile and context snapshot (docs/context-model.md lists every field with its unit). " +
@@ -31,6 +32,7 @@ export class ContextController {
   }
 
   @Delete(':id')
+  @Requires('customers.erase')
   @ApiOperation({
     summary:
       'Erase a customer: profile, identities, events, rollups, decisions, seen ids and cached state. Answers with the rows removed per table; ' +

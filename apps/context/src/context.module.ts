@@ -1,3 +1,4 @@
+import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import {
@@ -30,7 +31,7 @@ export class ContextModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: ContextModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.EVENTS.name] }), CassandraModule],
+      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.EVENTS.name] }), CassandraModule, AuthModule],
       controllers: [ContextController, ContextStatsController, EventsController, ContextMessagesController],
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },

@@ -1,3 +1,4 @@
+import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import {
@@ -25,7 +26,7 @@ export class DecisionModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: DecisionModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.ENRICHED.name] }), CassandraModule],
+      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot({ consumes: [Streams.ENRICHED.name] }), CassandraModule, AuthModule],
       controllers: [DecisionsController, DecisionMessagesController],
       providers: [
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },

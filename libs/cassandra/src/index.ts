@@ -14,3 +14,5 @@ export * from './repositories/campaign-audit.repository.js';
 export * from './repositories/decision.repository.js';
 export * from './repositories/erasure.repository.js';
 export * from './repositories/analytics.repository.js';
+export * from './repositories/api-key.repository.js';
+export * from './repositories/audit-log.repository.js';
