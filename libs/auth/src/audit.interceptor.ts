@@ -45,7 +45,7 @@ export class AuditInterceptor implements NestInterceptor {
     const caller = callerOf(request);
     if (!caller || !permission || !isChange(permission)) return next.handle();
     const params = request.params as Record<string, string> | undefined;
-    const record = (outcome: number) =>
+    const record = (outcome: number, answer?: unknown) =>
       this.audit
         .record({
           atMs: Date.now(),
@@ -53,7 +53,7 @@ export class AuditInterceptor implements NestInterceptor {
           actor: callerLabel(caller),
           actorKind: caller.kind,
           roles: caller.roles,
-          target: Object.values(params ?? {}).join('/'),
+          target: Object.values(params ?? {}).join('/') || nameIn(answer),
           outcome,
           origin: originOf(request),
         })
@@ -63,7 +63,7 @@ export class AuditInterceptor implements NestInterceptor {
     return next.handle().pipe(
       mergeMap((value: unknown) =>
         from(
-          record(context.switchToHttp().getResponse<{ statusCode: number }>().statusCode || 200).then(
+          record(context.switchToHttp().getResponse<{ statusCode: number }>().statusCode || 200, value).then(
             () => value,
           ),
         ),
@@ -77,4 +77,11 @@ export class AuditInterceptor implements NestInterceptor {
       ),
     );
   }
+}
+
+/** What a change made names itself in its answer when its route has no parameter (POST /v1/campaigns: the new campaign's id). */
+function nameIn(answer: unknown): string {
+  const named = answer as { campaignId?: unknown; id?: unknown } | undefined;
+  const value = named?.campaignId ?? named?.id;
+  return typeof value === 'string' ? value : '';
 }
