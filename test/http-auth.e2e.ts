@@ -426,7 +426,7 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
       credential: keyOf.marketer,
     });
     assert.equal(login.status, 200, await login.clone().text());
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
     assert.match(login.headers.get('set-cookie') ?? '', /HttpOnly; SameSite=Strict/);
     assert.equal((await send('analytics', 'GET', '/v1/stats', undefined, undefined, { cookie })).status, 200);
     const forged = await send(
