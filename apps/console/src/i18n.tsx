@@ -137,7 +137,8 @@ const en = {
   // login
   loginTitle: 'Log in',
   loginCredential: 'API key or token',
-  loginHelp: 'Paste an API key (nunchi keys create --role …; npm start and the demo leave a local admin key in .nunchi/admin.key) or a token from your sign-in provider.',
+  loginHelp:
+    'Paste an API key (nunchi keys create --role …; npm start and the demo leave a local admin key in .nunchi/admin.key) or a token from your sign-in provider.',
   loginSubmit: 'Log in',
   signedInAs: 'Signed in as {name} ({roles})',
   logout: 'Log out',
@@ -274,7 +275,8 @@ const ko: Record<MessageKey, string> = {
   editorHelp: 'Escape 다음 Tab으로 편집기를 벗어납니다. 각 문제는 커서를 그 위치로 옮기는 버튼입니다.',
   loginTitle: '로그인',
   loginCredential: 'API 키 또는 토큰',
-  loginHelp: 'API 키(nunchi keys create --role …; npm start와 데모는 .nunchi/admin.key에 로컬 관리자 키를 남깁니다) 또는 로그인 제공자의 토큰을 붙여 넣으세요.',
+  loginHelp:
+    'API 키(nunchi keys create --role …; npm start와 데모는 .nunchi/admin.key에 로컬 관리자 키를 남깁니다) 또는 로그인 제공자의 토큰을 붙여 넣으세요.',
   loginSubmit: '로그인',
   signedInAs: '{name} ({roles}) 로그인됨',
   logout: '로그아웃',
