@@ -11,11 +11,12 @@ const keys = new Map<string, Promise<string>>();
 
 /**
  * A local admin API key for development tools (npm start, the demo, benchmarks, tests) — only in development
- * mode — and this process's `fetch` made to send it to loopback addresses (the services these tools start)
- * when a request names no Authorization of its own. The key in LOCAL_ADMIN_KEY_FILE is reused while its
+ * mode — and this process's `fetch` made to send it to the services these tools start (`serviceUrls`, on
+ * loopback addresses) when a request names no Authorization of its own. The key in LOCAL_ADMIN_KEY_FILE is reused while its
  * keyspace still knows it; otherwise a new one is created there. One per keyspace per process.
  */
 export async function useLocalAdminKey(
+  serviceUrls: string[],
   env: Record<string, string | undefined> = process.env,
 ): Promise<string> {
   const config = loadConfig('cli', { ...env, OTEL_TRACES_EXPORTER: 'none' });
@@ -63,28 +64,40 @@ export async function useLocalAdminKey(
     key.catch(() => keys.delete(config.cassandra.keyspace));
   }
   const value = await key;
-  authorizeLoopbackFetch(value);
+  authorizeFetch(value, serviceUrls);
   return value;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-let installed: { key: string } | undefined;
 
-/** Makes fetch send the key to loopback HTTP addresses unless the request sets Authorization itself (an empty one: none). */
-function authorizeLoopbackFetch(key: string): void {
+/**
+ * The Authorization header the local tools send to this URL (a service they started), or undefined: for
+ * callers that speak HTTP without fetch (tests that need the exact bytes on the wire).
+ */
+export function localAuthorization(url: string): string | undefined {
+  return installed?.origins.has(new URL(url).origin) ? `Bearer ${installed.key}` : undefined;
+}
+let installed: { key: string; origins: Set<string> } | undefined;
+
+/** Makes fetch send the key to those services (loopback only) unless the request sets Authorization itself (an empty one: none). */
+function authorizeFetch(key: string, serviceUrls: string[]): void {
+  const origins = serviceUrls
+    .map((u) => new URL(u))
+    .filter((u) => u.protocol === 'http:' && LOOPBACK.has(u.hostname))
+    .map((u) => u.origin);
   if (installed) {
     installed.key = key;
+    for (const origin of origins) installed.origins.add(origin);
     return;
   }
-  const state = { key };
+  const state = { key, origins: new Set(origins) };
   installed = state;
   const original = globalThis.fetch;
   globalThis.fetch = (input: string | URL | Request, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const headers = new Headers(input instanceof Request ? input.headers : undefined);
     new Headers(init?.headers).forEach((v, k) => headers.set(k, v));
-    if (url.protocol !== 'http:' || !LOOPBACK.has(url.hostname) || headers.has('authorization'))
-      return original(input, init);
+    if (!state.origins.has(url.origin) || headers.has('authorization')) return original(input, init);
     headers.set('authorization', `Bearer ${state.key}`);
     return original(input, { ...init, headers });
   };

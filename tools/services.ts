@@ -43,8 +43,7 @@ export interface StartOptions {
 /** Starts the services as child processes (exactly as deployed: one process each) and waits until all are ready. */
 export async function startServices(options: StartOptions = {}): Promise<RunningServices> {
   const env = { ...process.env, ...options.env };
-  // Every HTTP route needs a caller: in development mode (npm start, the demo, benchmarks, tests) the tools act as a local admin.
-  const adminKey = loadConfig('cli', { ...env, OTEL_TRACES_EXPORTER: 'none' }).devMode ? await useLocalAdminKey(env) : undefined;
+
   const log = options.log ?? ((service: string, line: string) => process.stdout.write(`\x1b[${COLOURS[service as keyof typeof COLOURS] ?? 37}m${service.padEnd(9)}\x1b[0m ${line}\n`));
   const children = new Map<string, ChildProcess>();
   let stopping = false;
@@ -53,8 +52,14 @@ export async function startServices(options: StartOptions = {}): Promise<Running
   const urls = {} as RunningServices['urls'];
   const pids: RunningServices['pids'] = {};
 
+  const portOf = (name: (typeof SERVICES)[number]) => Number(env[`NUNCHI_${name.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[name]);
+  // Every HTTP route needs a caller: in development mode (npm start, the demo, benchmarks, tests) the tools act
+  // as a local admin toward every service of this environment (those started here and any started beside them).
+  const adminKey = loadConfig('cli', { ...env, OTEL_TRACES_EXPORTER: 'none' }).devMode
+    ? await useLocalAdminKey(SERVICES.map((name) => `http://127.0.0.1:${portOf(name)}`), env)
+    : undefined;
   for (const name of options.services ?? SERVICES) {
-    const port = Number(env[`NUNCHI_${name.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[name]);
+    const port = portOf(name);
     urls[name] = `http://127.0.0.1:${port}`;
     const child = spawn(process.execPath, ['--enable-source-maps', ...(NODE_FLAGS[name] ?? []), ...(options.nodeArgs ?? []), projectPath('dist', 'apps', name, 'src', 'main.js')], {
       env: { ...env, ...options.envOf?.(name), FORCE_COLOR: '0' },

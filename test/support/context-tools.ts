@@ -169,7 +169,7 @@ export async function startContextReplica(
   port: number,
   env: Record<string, string | undefined> = {},
 ): Promise<Replica> {
-  await useLocalAdminKey({ ...process.env, ...env });
+  await useLocalAdminKey([`http://127.0.0.1:${port}`], { ...process.env, ...env });
   const child = spawn(
     process.execPath,
     ['--enable-source-maps', projectPath('dist', 'apps', 'context', 'src', 'main.js')],

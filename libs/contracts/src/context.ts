@@ -29,6 +29,16 @@ export interface ErasureReceipt {
   alreadyErased: boolean;
   /** rows removed, per Cassandra table */
   removed: Record<string, number>;
+  /** every store of personal data and what the erasure did there (absent in receipts kept before it was listed) */
+  stores?: ErasureStore[];
+}
+
+/** One store of personal data in an erasure receipt. */
+export interface ErasureStore {
+  store: string;
+  /** false: the store still holds the customer's data for the reason in `detail` */
+  erased: boolean;
+  detail: string;
 }
 
 /** Totals over one window. Money in the currency's major unit (KRW); counts are plain counts. */
