@@ -8,6 +8,7 @@ const pureLibs = [
   'libs/slo/src/**/*.ts',
   'libs/campaigns-model/src/**/*.ts',
   'libs/analytics-model/src/**/*.ts',
+  'libs/access/src/**/*.ts',
 ];
 
 export default tseslint.config(

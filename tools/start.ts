@@ -3,6 +3,7 @@ import { loadConfig, projectPath } from '@nunchi/config';
 import { developmentModeUnlessConfigured } from './dev-mode.js';
 import { ensureInfra } from './infra.js';
 import { startServices } from './services.js';
+import { LOCAL_ADMIN_KEY_FILE } from './local-admin.js';
 import { Resources } from '../apps/cli/src/resources.js';
 import { applyStreamLayout, formatLayout } from '../apps/cli/src/commands/streams.js';
 
@@ -21,6 +22,10 @@ async function main(): Promise<void> {
     await resources.close();
   }
   const services = await startServices();
+  if (services.adminKey)
+    console.log(
+      `start     development mode: a local admin API key is in ${LOCAL_ADMIN_KEY_FILE} — curl -H "Authorization: Bearer $(cat ${LOCAL_ADMIN_KEY_FILE})" …; the console (${services.urls.analytics}/console/) logs in with it`,
+    );
   console.log(`all four services ready: ${Object.entries(services.urls).map(([n, u]) => `${n} ${u}`).join(', ')}. Ctrl-C stops them.`);
   let stopping = false;
   const stop = async (code: number) => {

@@ -1,12 +1,27 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
-import { loadConfig, type NunchiConfig } from '@nunchi/config';
+import { loadConfig, projectPath, type NunchiConfig } from '@nunchi/config';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
 import type { IngestReply } from '@nunchi/contracts';
 import { Resources } from '../../apps/cli/src/resources.js';
 import { applyStreamLayout } from '../../apps/cli/src/commands/streams.js';
 import { startServices, type RunningServices, type StartOptions } from '../../tools/services.js';
+
+const exec = promisify(execFile);
+
+/** The nunchi CLI as an operator runs it, with the tests' environment (keyspace, NATS) and `env` on top; never throws. */
+export async function nunchi(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [projectPath('dist', 'apps', 'cli', 'src', 'main.js'), ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
 
 /** A short id unique to this test run, safe as a subject token. */
 export const runId = () => randomUUID().slice(0, 8);

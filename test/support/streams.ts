@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { decodeJson } from '@nunchi/messaging';
+import { localAuthorization } from '../../tools/local-admin.js';
 
 export interface StoredMsg {
   seq: number;
@@ -81,10 +82,13 @@ export function post(
   headers: Record<string, string> = { 'content-type': 'application/json' },
 ): Promise<HttpAnswer> {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
+  // The local admin key, like fetch's (tools/local-admin.ts), unless the test names an Authorization itself.
+  const authorization = localAuthorization(url);
+  const auth = authorization && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization') ? { authorization } : {};
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
-      { method: 'POST', headers: { ...headers, 'content-length': bytes.length } },
+      { method: 'POST', headers: { ...auth, ...headers, 'content-length': bytes.length } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

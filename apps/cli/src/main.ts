@@ -43,6 +43,7 @@ import { explainDecision, formatDecisions, listDecisions } from './commands/deci
 import { sendEventsFile } from './commands/events.js';
 import { tailOffers } from './commands/offers.js';
 import { listDlq, preview, replayDlq } from './commands/dlq.js';
+import { auditCli, createKey, formatAudit, formatKeys, listKeys, readAudit, revokeKey } from './commands/keys.js';
 import { applyStreamLayout, checkStreamLayout, formatLayout } from './commands/streams.js';
 import { formatSloReport, sloReport, ZipkinTraceReader } from './commands/slo.js';
 import { campaignReport, campaignSummaries, formatCampaignReport, formatSummaries } from './commands/stats.js';
@@ -199,6 +200,7 @@ An unknown id is refused (exit code 1) unless --force is given: the tombstone is
   .action(
     action(async (r, customerId: string, options: { json?: boolean; force?: boolean }) => {
       const receipt = await eraseCustomer(r, customerId, { force: options.force });
+      await auditCli(r, { action: 'customers.erase', target: customerId });
       console.log(options.json ? JSON.stringify(receipt) : formatReceipt(receipt).join('\n'));
     }),
   );
@@ -688,6 +690,59 @@ Days are local days in the business time zone (NUNCHI_TIMEZONE).`,
     }),
   );
 
+// ---- keys and audit: who may call the HTTP APIs, and what changed (docs/security.md) ----------------------
+const keys = program
+  .command('keys')
+  .description('API keys for the HTTP APIs: one role each, stored hashed; shown once when created')
+  .addHelpText('after', examples('nunchi keys create --role adapter --name till-gateway', 'nunchi keys list', 'nunchi keys revoke 0123456789ab'));
+keys
+  .command('create')
+  .description('create an API key and print it (the only time it is shown)')
+  .requiredOption('--role <role>', 'adapter | marketer | approver | analyst | operator | privacy-officer | admin')
+  .requiredOption('--name <name>', 'who or what holds it (shown in the audit log)')
+  .option('--rate <n>', 'requests per second per service replica (default: 2000 for adapters, 100 for admin, else 50)', integerOption(1, 1_000_000))
+  .option('--expires-in-days <n>', 'expire after this many days (default: never; revoke instead)', integerOption(1, 3650))
+  .option('--json', 'print {key, keyId, role, ...} as JSON')
+  .action(
+    action(async (r, options: { role: string; name: string; rate?: number; expiresInDays?: number; json?: boolean }) => {
+      const { key, record } = await createKey(r, options);
+      if (options.json) return console.log(JSON.stringify({ key, ...record }));
+      console.log(`${key}\n(key ${record.keyId}, role ${record.role}, ${record.ratePerSecond} requests/s: send it as "Authorization: Bearer <key>"; it is not shown again)`);
+    }),
+  );
+keys
+  .command('list')
+  .description('every API key with its role, rate and state (never the secrets)')
+  .option('--json', 'print JSON')
+  .action(
+    action(async (r, options: { json?: boolean }) => {
+      const all = await listKeys(r);
+      console.log(options.json ? JSON.stringify(all) : formatKeys(all, Date.now()).join('\n'));
+    }),
+  );
+keys
+  .command('revoke <keyId>')
+  .description('revoke a key: every service refuses it within NUNCHI_AUTH_CACHE_TTL_MS (30 s)')
+  .action(
+    action(async (r, keyId: string) => {
+      if (!(await revokeKey(r, keyId))) throw new UsageError(`no API key ${keyId}`);
+      console.log(`revoked ${keyId}`);
+    }),
+  );
+program
+  .command('audit')
+  .description('the audit log, newest first: every change made over HTTP (campaigns, erasures) or by the CLI (keys, erasures, replays)')
+  .option('--day <YYYY-MM-DD>', 'the last UTC day shown (default: today)')
+  .option('--days <n>', 'how many days back from --day', integerOption(1, 366), 1)
+  .option('--json', 'print JSON, one object per change')
+  .addHelpText('after', examples('nunchi audit', 'nunchi audit --days 7', 'nunchi audit --day 2026-12-01 --json'))
+  .action(
+    action(async (r, options: { day?: string; days: number; json?: boolean }) => {
+      const rows = await readAudit(r, options.day ?? new Date().toISOString().slice(0, 10), options.days);
+      console.log(options.json ? rows.map((row) => JSON.stringify(row)).join('\n') : formatAudit(rows).join('\n'));
+    }),
+  );
+
 // ---- dlq: rejected input kept in the DLQ stream (apps/cli/src/commands/dlq.ts) -------------------------
 const dlq = program
   .command('dlq')
@@ -728,6 +783,7 @@ Exit code 3 when an entry was rejected again or got no answer.`,
   .action(
     action(async (r, options: { stage?: string; seq?: number }) => {
       const results = await replayDlq(r, options);
+      if (results.length) await auditCli(r, { action: 'dlq.replay', target: options.seq !== undefined ? String(options.seq) : (options.stage ?? 'ingestion'), detail: `${results.length} entries` });
       if (!results.length) return console.log('nothing to replay');
       for (const x of results) console.log(`#${x.seq} ${x.subject}: ${x.outcome} — ${x.detail}`);
       const count = (o: string) => results.filter((x) => x.outcome === o).length;

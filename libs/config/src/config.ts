@@ -147,6 +147,29 @@ export interface ConsoleConfig {
   decisionUrl: string;
 }
 
+/** Who may call the HTTP APIs (docs/security.md, "HTTP authentication and roles"). */
+export interface AuthConfig {
+  /** how long a verified API key (or its absence) is trusted without reading Cassandra again, ms: a revocation takes this long */
+  cacheTtlMs: number;
+  /** /metrics answers without credentials (a Prometheus scraper inside the private network) */
+  metricsPublic: boolean;
+  /** requests per second of a person's bearer token (API keys carry their own) */
+  tokenRatePerSecond: number;
+  /** people's bearer tokens (JWTs from an OIDC provider); none: only API keys */
+  oidc?: OidcConfig;
+}
+
+export interface OidcConfig {
+  /** the `iss` every token must carry */
+  issuer: string;
+  /** an `aud` every token must carry */
+  audience: string;
+  /** where the provider's signing keys are: an https:// JWKS URL, or a JWKS file (a path) */
+  jwks: string;
+  /** the claim listing the caller's Nunchi roles (an array, or a space-separated string) */
+  rolesClaim: string;
+}
+
 /** A secret with the id that names it wherever its work is kept (sealed DLQ entries) and in a rotation. */
 export interface IdentityKey {
   /** [A-Za-z0-9_-]{1,32}; "dev" for the development key */
@@ -171,6 +194,7 @@ export interface NunchiConfig {
   telemetry: TelemetryConfig;
   domain: DomainConfig;
   console: ConsoleConfig;
+  auth: AuthConfig;
   /** fault injection for crash tests (NUNCHI_FAILPOINT); undefined in any real deployment */
   failpoint?: Failpoint;
 }
@@ -374,6 +398,7 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       contextUrl: r.url('NUNCHI_CONTEXT_URL', `http://127.0.0.1:${r.int('NUNCHI_CONTEXT_PORT', DEFAULT_PORTS.context, 0, 65535)}`, ['http:', 'https:']),
       decisionUrl: r.url('NUNCHI_DECISION_URL', `http://127.0.0.1:${r.int('NUNCHI_DECISION_PORT', DEFAULT_PORTS.decision, 0, 65535)}`, ['http:', 'https:']),
     },
+    auth: readAuth(r),
   };
   // An erasure answers no sooner than the identity cache TTL (README, "Who an event is for"): leave it room.
   r.check(
@@ -392,6 +417,23 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
   }
   if (r.problems.length) throw new ConfigError(r.problems);
   return config;
+}
+
+function readAuth(r: EnvReader): AuthConfig {
+  const issuer = r.optional('NUNCHI_OIDC_ISSUER');
+  const audience = r.optional('NUNCHI_OIDC_AUDIENCE');
+  const jwks = r.optional('NUNCHI_OIDC_JWKS');
+  const given = [issuer, audience, jwks].filter((v) => v !== undefined).length;
+  r.check('NUNCHI_OIDC_ISSUER', given === 0 || given === 3, 'NUNCHI_OIDC_ISSUER, NUNCHI_OIDC_AUDIENCE and NUNCHI_OIDC_JWKS go together: set all three or none');
+  return {
+    cacheTtlMs: r.int('NUNCHI_AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    metricsPublic: r.bool('NUNCHI_METRICS_PUBLIC', true),
+    tokenRatePerSecond: r.int('NUNCHI_TOKEN_RATE_PER_SECOND', 50, 1, 1_000_000),
+    oidc:
+      issuer && audience && jwks
+        ? { issuer, audience, jwks, rolesClaim: r.string('NUNCHI_OIDC_ROLES_CLAIM', 'roles') }
+        : undefined,
+  };
 }
 
 /** NATS_USER with NATS_PASSWORD or NATS_PASSWORD_FILE (a mounted secret), or nothing. */
@@ -455,6 +497,12 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   { name: 'NUNCHI_HTTP_HOST', default: '127.0.0.1', meaning: 'HTTP bind address (0.0.0.0 in Kubernetes)' },
   { name: 'NUNCHI_TIMEZONE', default: 'Asia/Seoul', meaning: 'business timezone: local days for rollups and caps' },
   { name: 'NUNCHI_DEV_MODE', default: 'on when NODE_ENV=development or test, else off', meaning: 'development mode: the public development key stands in for a missing NUNCHI_IDENTITY_SECRET (npm start, npm run demo and the tests turn it on)' },
+  { name: 'NUNCHI_AUTH_CACHE_TTL_MS', default: '30000', meaning: 'how long a service trusts an API key it verified (or found unknown) before reading Cassandra again, ms: a revocation takes this long' },
+  { name: 'NUNCHI_METRICS_PUBLIC', default: 'true', meaning: '/metrics answers without credentials; false: it needs the metrics.read permission (operator, admin)' },
+  { name: 'NUNCHI_TOKEN_RATE_PER_SECOND', default: '50', meaning: "requests per second per person's bearer token, per replica (429 past it); API keys carry their own rate" },
+  { name: 'NUNCHI_OIDC_ISSUER / NUNCHI_OIDC_AUDIENCE', default: '(none: API keys only)', meaning: "people's bearer tokens (JWT, RS256/ES256/EdDSA): the iss and an aud they must carry" },
+  { name: 'NUNCHI_OIDC_JWKS', default: '(none)', meaning: "the OIDC provider's signing keys: its JWKS URL (https://…/jwks.json, cached 10 min) or a JWKS file" },
+  { name: 'NUNCHI_OIDC_ROLES_CLAIM', default: 'roles', meaning: "the token claim that lists the person's Nunchi roles" },
   { name: 'NUNCHI_IDENTITY_SECRET', default: '(none; the public development key in development mode)', meaning: 'key of identities: HMAC of phone/email, seals personal data in the DLQ; ingestion will not start without it' },
   { name: 'NUNCHI_IDENTITY_KEY_ID', default: 'k1', meaning: "the id of NUNCHI_IDENTITY_SECRET, kept with what it seals; change it with the secret (rotation: docs/security.md)" },
   { name: 'NUNCHI_IDENTITY_PREVIOUS_KEYS', default: '(none)', meaning: 'keys retired by a rotation, still read: <key id>:<secret>, comma-separated' },
