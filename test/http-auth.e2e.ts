@@ -321,14 +321,16 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
   });
 
   it('audits a DLQ replay made with the CLI', async () => {
+    // Invalid (no customer), but with a channel and a type: the replay can choose the door's subject.
     const rejected = await send('ingestion', 'POST', '/v1/events', keyOf.adapter, {
       id: `t${run}-bad`,
       type: 'purchase',
+      channel: 'pos',
     });
     assert.equal(rejected.status, 422);
     const replayed = await nunchi('dlq', 'replay', '--stage', 'ingestion');
     // 3: replayed, and the entry (still invalid) rejected again
-    assert.equal(replayed.code, 3, replayed.stderr);
+    assert.equal(replayed.code, 3, `${replayed.stdout}\n${replayed.stderr}`);
     const row = (await auditRows()).find((r) => r.action === 'dlq.replay' && r.actor === 'auth-e2e');
     assert.ok(row, 'a dlq.replay row');
     assert.equal(row.target, 'ingestion');
