@@ -302,7 +302,11 @@ function post(url: string, agent: Agent, body: Buffer): Promise<unknown> {
         method: 'POST',
         agent,
         // the local admin key (tools/local-admin.ts): the door checks it like an adapter's, from its cache
-        headers: { 'content-type': 'application/json', 'content-length': body.length, authorization: localAuthorization(url) ?? '' },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': body.length,
+          authorization: localAuthorization(url) ?? '',
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

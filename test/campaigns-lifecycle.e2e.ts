@@ -92,7 +92,12 @@ describe('campaigns API: draft → validate → simulate → activate → live �
     h = await startHarness({ NUNCHI_SLA_MS: '600000' });
     const keys = new ApiKeyRepository(h.cql);
     for (const name of ['kim', 'lee', 'park'])
-      keyOf[name] = (await keys.create({ name, role: 'admin', ratePerSecond: 10_000, createdBy: 'campaigns-lifecycle.e2e' }, Date.now())).key;
+      keyOf[name] = (
+        await keys.create(
+          { name, role: 'admin', ratePerSecond: 10_000, createdBy: 'campaigns-lifecycle.e2e' },
+          Date.now(),
+        )
+      ).key;
   });
 
   after(async () => {

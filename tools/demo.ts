@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     const logFile = createWriteStream(projectPath('.nunchi', 'logs', 'demo-services.log'), { flags: 'a' });
     services = await startServices({ env, log: (service, line) => logFile.write(`${service} ${line}\n`) });
     say('3. services: ingestion, context, decision, analytics ready (logs: .nunchi/logs/demo-services.log)');
-    say(`   development mode: a local admin API key is in ${LOCAL_ADMIN_KEY_FILE} — every HTTP call needs a key; the console logs in with this one`);
+    say(
+      `   development mode: a local admin API key is in ${LOCAL_ADMIN_KEY_FILE} — every HTTP call needs a key; the console logs in with this one`,
+    );
 
     const customers = await importCustomers(resources, projectPath('demo', 'customers.ndjson'), {
       quiet: true,

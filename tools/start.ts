@@ -12,12 +12,15 @@ async function main(): Promise<void> {
   developmentModeUnlessConfigured((line) => console.log(`start     ${line}`));
   await ensureInfra((line) => console.log(`infra     ${line}`));
   const config = loadConfig('cli');
-  const report = await migrate(config.cassandra, projectPath('cql'), (line) => console.log(`migrate   ${line}`));
+  const report = await migrate(config.cassandra, projectPath('cql'), (line) =>
+    console.log(`migrate   ${line}`),
+  );
   console.log(`migrate   ${report.applied.length} applied, ${report.skipped.length} already applied`);
   // The streams too, as `nunchi migrate` does: services only check them at start.
   const resources = new Resources();
   try {
-    for (const line of formatLayout(await applyStreamLayout(resources))) console.log(`migrate   stream ${line}`);
+    for (const line of formatLayout(await applyStreamLayout(resources)))
+      console.log(`migrate   stream ${line}`);
   } finally {
     await resources.close();
   }
@@ -26,7 +29,11 @@ async function main(): Promise<void> {
     console.log(
       `start     development mode: a local admin API key is in ${LOCAL_ADMIN_KEY_FILE} — curl -H "Authorization: Bearer $(cat ${LOCAL_ADMIN_KEY_FILE})" …; the console (${services.urls.analytics}/console/) logs in with it`,
     );
-  console.log(`all four services ready: ${Object.entries(services.urls).map(([n, u]) => `${n} ${u}`).join(', ')}. Ctrl-C stops them.`);
+  console.log(
+    `all four services ready: ${Object.entries(services.urls)
+      .map(([n, u]) => `${n} ${u}`)
+      .join(', ')}. Ctrl-C stops them.`,
+  );
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;

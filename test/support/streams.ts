@@ -61,7 +61,10 @@ export async function readStream(
         const left = await jsm.consumers.info(stream, info.name);
         if (left.num_pending === 0) break;
       }
-      if (emptyFetches === 5) throw new Error(`${stream}: ${info.num_pending - out.length} messages did not arrive in 5 fetches of 2 s`);
+      if (emptyFetches === 5)
+        throw new Error(
+          `${stream}: ${info.num_pending - out.length} messages did not arrive in 5 fetches of 2 s`,
+        );
     }
   } finally {
     await jsm.consumers.delete(stream, info.name).catch(() => undefined);
@@ -84,7 +87,10 @@ export function post(
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
   // The local admin key, like fetch's (tools/local-admin.ts), unless the test names an Authorization itself.
   const authorization = localAuthorization(url);
-  const auth = authorization && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization') ? { authorization } : {};
+  const auth =
+    authorization && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')
+      ? { authorization }
+      : {};
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,

@@ -19,7 +19,13 @@ export class IngestionModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: IngestionModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot(), CassandraModule, AuthModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        HealthModule,
+        MessagingModule.forRoot(),
+        CassandraModule,
+        AuthModule,
+      ],
       controllers: [EventsController, IngestionMessagesController],
       providers: [
         Admission,
@@ -27,7 +33,11 @@ export class IngestionModule {
         IdentityRepository,
         LinkIdentifiers,
         IngestEventUseCase,
-        { provide: DecisionRepository, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new DecisionRepository(c) },
+        {
+          provide: DecisionRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new DecisionRepository(c),
+        },
         { provide: APP_FILTER, useClass: IngestionHttpErrorFilter },
       ],
     };

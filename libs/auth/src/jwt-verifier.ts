@@ -52,7 +52,10 @@ export class JwtVerifier {
 
   async verify(token: string, nowMs: number): Promise<TokenClaims> {
     if (token.split('.').length !== 3)
-      throw unauthenticated('malformed_credentials', 'the bearer credential is neither an API key (nk_…) nor a JWT');
+      throw unauthenticated(
+        'malformed_credentials',
+        'the bearer credential is neither an API key (nk_…) nor a JWT',
+      );
     let claims: Record<string, unknown>;
     try {
       ({ payload: claims } = await jwtVerify(token, this.keys, {
@@ -72,7 +75,12 @@ export class JwtVerifier {
     const name = [claims['name'], claims['preferred_username'], claims['email']].find(
       (v): v is string => typeof v === 'string' && v !== '',
     );
-    return { subject, name: name ?? subject, roles: names.filter(isRole), expiresAtMs: Number(claims['exp']) * 1000 };
+    return {
+      subject,
+      name: name ?? subject,
+      roles: names.filter(isRole),
+      expiresAtMs: Number(claims['exp']) * 1000,
+    };
   }
 }
 
@@ -92,10 +100,12 @@ function refusalOf(error: unknown, config: OidcConfig, token: string): unknown {
   }
   if (error instanceof errors.JWTClaimValidationFailed) {
     if (error.claim === 'iss') return unauthenticated('bad_token', `token issuer must be ${config.issuer}`);
-    if (error.claim === 'aud') return unauthenticated('bad_token', `token audience must include ${config.audience}`);
+    if (error.claim === 'aud')
+      return unauthenticated('bad_token', `token audience must include ${config.audience}`);
     return unauthenticated('bad_token', `token claim ${error.claim}: ${error.reason}`);
   }
-  if (error instanceof errors.JOSEError) return unauthenticated('bad_token', `token refused: ${error.message}`);
+  if (error instanceof errors.JOSEError)
+    return unauthenticated('bad_token', `token refused: ${error.message}`);
   return error;
 }
 
@@ -103,7 +113,10 @@ function refusalOf(error: unknown, config: OidcConfig, token: string): unknown {
 function fileKeySet(path: string): JWTVerifyGetKey {
   let current: { keys: JWTVerifyGetKey; readAtMs: number } | undefined;
   const read = async () => {
-    current = { keys: createLocalJWKSet(JSON.parse(await readFile(path, 'utf8')) as JSONWebKeySet), readAtMs: Date.now() };
+    current = {
+      keys: createLocalJWKSet(JSON.parse(await readFile(path, 'utf8')) as JSONWebKeySet),
+      readAtMs: Date.now(),
+    };
     return current.keys;
   };
   return async (header, token) => {

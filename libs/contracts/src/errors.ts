@@ -37,7 +37,10 @@ export class ContractError extends Error {
     readonly details: ProblemDetail[],
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`, options);
+    super(
+      `${code}: ${details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`,
+      options,
+    );
   }
 }
 

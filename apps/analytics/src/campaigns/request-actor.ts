@@ -12,5 +12,9 @@ export const ACTOR_HEADER = 'x-nunchi-actor';
  */
 export function requestActor(request: FastifyRequest): Actor {
   const caller = callerOf(request);
-  return { name: caller ? callerLabel(caller) : 'anonymous', verified: caller !== undefined, origin: originOf(request) };
+  return {
+    name: caller ? callerLabel(caller) : 'anonymous',
+    verified: caller !== undefined,
+    origin: originOf(request),
+  };
 }

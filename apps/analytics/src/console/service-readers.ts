@@ -36,7 +36,10 @@ export class ServiceReaders {
    * The context service's answer for a customer: its status and JSON body, relayed as they are. The console's
    * caller's credential goes along: the context service judges it (customers.read) as if asked directly.
    */
-  async customerContext(customerId: string, credential: string | undefined): Promise<{ status: number; body: unknown }> {
+  async customerContext(
+    customerId: string,
+    credential: string | undefined,
+  ): Promise<{ status: number; body: unknown }> {
     const response = await fetch(
       `${this.config.console.contextUrl}/v1/customers/${encodeURIComponent(customerId)}/context`,
       {

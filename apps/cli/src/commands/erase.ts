@@ -40,7 +40,10 @@ export function formatReceipt(receipt: ErasureReceipt): string[] {
           ...receipt.stores.map((s) => `  ${s.erased ? 'erased    ' : 'NOT erased'} ${s.store}: ${s.detail}`),
         ]
       : []),
-    ...(receipt.merged ?? []).flatMap((merged) => [`  merged into it:`, ...formatReceipt(merged).map((l) => `  ${l}`)]),
+    ...(receipt.merged ?? []).flatMap((merged) => [
+      `  merged into it:`,
+      ...formatReceipt(merged).map((l) => `  ${l}`),
+    ]),
   ];
 }
 

@@ -211,7 +211,8 @@ export class ErasureRepository {
       ),
     );
     const bySurvivor = new Map<string, string[]>();
-    for (const a of absorbed) bySurvivor.set(a.survivorId, [...(bySurvivor.get(a.survivorId) ?? []), a.absorbedId]);
+    for (const a of absorbed)
+      bySurvivor.set(a.survivorId, [...(bySurvivor.get(a.survivorId) ?? []), a.absorbedId]);
     await Promise.all([...bySurvivor].map(([s, ids]) => this.merges.forget(s, ids)));
     if (!absorbed.length) return receipt;
     return { ...receipt, removed: { ...receipt.removed, customer_merges: absorbed.length }, merged: others };
@@ -232,7 +233,7 @@ export class ErasureRepository {
   private async absorbedInto(survivorId: string): Promise<Array<{ survivorId: string; absorbedId: string }>> {
     const out: Array<{ survivorId: string; absorbedId: string }> = [];
     const seen = new Set([survivorId]);
-    for (let level = [survivorId]; level.length; ) {
+    for (let level = [survivorId]; level.length;) {
       const lists = await Promise.all(level.map(async (s) => [s, await this.merges.absorbedBy(s)] as const));
       level = [];
       for (const [s, ids] of lists)
