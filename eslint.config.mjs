@@ -8,10 +8,21 @@ const pureLibs = [
   'libs/slo/src/**/*.ts',
   'libs/campaigns-model/src/**/*.ts',
   'libs/analytics-model/src/**/*.ts',
+  'libs/access/src/**/*.ts',
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/**', '.nunchi/**', 'node_modules/**', 'scripts/**', 'bin/**', 'eslint.config.mjs', 'apps/console/vite.config.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      '.nunchi/**',
+      'node_modules/**',
+      'scripts/**',
+      'bin/**',
+      'eslint.config.mjs',
+      'apps/console/vite.config.mjs',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -20,7 +31,15 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test's describe/it return promises the runner itself awaits.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['describe', 'it', 'test', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['describe', 'it', 'test', 'before', 'after', 'beforeEach', 'afterEach'],
+            },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
@@ -38,8 +57,22 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@nestjs/*', 'cassandra-driver', '@nats-io/*', '@opentelemetry/*', 'node:*', 'fs', 'process'], message: 'Pure libs import no framework, driver or I/O.' },
-            { group: ['@nunchi/messaging', '@nunchi/cassandra', '@nunchi/telemetry', '@nunchi/config'], message: 'Pure libs depend only on contracts and other pure libs.' },
+            {
+              group: [
+                '@nestjs/*',
+                'cassandra-driver',
+                '@nats-io/*',
+                '@opentelemetry/*',
+                'node:*',
+                'fs',
+                'process',
+              ],
+              message: 'Pure libs import no framework, driver or I/O.',
+            },
+            {
+              group: ['@nunchi/messaging', '@nunchi/cassandra', '@nunchi/telemetry', '@nunchi/config'],
+              message: 'Pure libs depend only on contracts and other pure libs.',
+            },
           ],
         },
       ],
@@ -49,7 +82,13 @@ export default tseslint.config(
         { object: 'process', property: 'env', message: 'Pure libs read no environment.' },
         { object: 'Math', property: 'random', message: 'Pass randomness in as a parameter.' },
       ],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Pass the clock in as a parameter.' }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Pass the clock in as a parameter.',
+        },
+      ],
     },
   },
 );

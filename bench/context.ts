@@ -475,7 +475,16 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
     );
     // No campaign, hence no event pattern: the path every customer of a campaign without patterns takes.
     const noCampaigns = { current: new CampaignSet([]) } as CampaignSetHolder;
-    const apply = new ApplyEventUseCase(config, load, cache, customersRepo, history, publisher, merges, noCampaigns);
+    const apply = new ApplyEventUseCase(
+      config,
+      load,
+      cache,
+      customersRepo,
+      history,
+      publisher,
+      merges,
+      noCampaigns,
+    );
     const getContext = new GetContextUseCase(config, load);
     const ids = measured.map((m) => m.id);
     const pick = () => ids[Math.floor(rnd() * ids.length)];

@@ -115,7 +115,6 @@ export interface DecisionBenchResult {
 
 // ---------------------------------------------------------------- seeded data
 
-
 type Rng = () => number;
 const int = (r: Rng, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];

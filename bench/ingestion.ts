@@ -34,6 +34,7 @@ import { loadConfig } from '@nunchi/config';
 import { Streams, Subjects, type IngestReply } from '@nunchi/contracts';
 import { connectNats, decodeJson, applyStreams } from '@nunchi/messaging';
 import { startServices } from '../tools/services.js';
+import { localAuthorization } from '../tools/local-admin.js';
 import { developmentModeUnlessConfigured } from '../tools/dev-mode.js';
 
 export type Door = 'nats' | 'http' | 'http-batch';
@@ -300,7 +301,12 @@ function post(url: string, agent: Agent, body: Buffer): Promise<unknown> {
       {
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
+        // the local admin key (tools/local-admin.ts): the door checks it like an adapter's, from its cache
+        headers: {
+          'content-type': 'application/json',
+          'content-length': body.length,
+          authorization: localAuthorization(url) ?? '',
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -18,15 +18,48 @@ function weighted<T>(rnd: () => number, items: ReadonlyArray<readonly [T, number
   return items[items.length - 1][0];
 }
 
-export const REGIONS = [['Bundang', 18], ['Seoul-Gangnam', 14], ['Seoul-Mapo', 10], ['Suwon', 12], ['Yongin', 10], ['Incheon', 12], ['Goyang', 9], ['Busan', 8], ['Daegu', 7]] as const;
-export const STORES = ['bundang-01', 'bundang-02', 'gangnam-01', 'mapo-01', 'suwon-01', 'yongin-01', 'incheon-01', 'goyang-01', 'busan-01', 'daegu-01'] as const;
+export const REGIONS = [
+  ['Bundang', 18],
+  ['Seoul-Gangnam', 14],
+  ['Seoul-Mapo', 10],
+  ['Suwon', 12],
+  ['Yongin', 10],
+  ['Incheon', 12],
+  ['Goyang', 9],
+  ['Busan', 8],
+  ['Daegu', 7],
+] as const;
+export const STORES = [
+  'bundang-01',
+  'bundang-02',
+  'gangnam-01',
+  'mapo-01',
+  'suwon-01',
+  'yongin-01',
+  'incheon-01',
+  'goyang-01',
+  'busan-01',
+  'daegu-01',
+] as const;
 
 /** category → [min, max] unit price in KRW, and how often it is in a basket */
 export const CATALOGUE: ReadonlyArray<readonly [string, number, number, number]> = [
-  ['produce', 1500, 9000, 30], ['dairy', 1800, 7000, 22], ['bakery', 2000, 8000, 15], ['meat', 8000, 45000, 14],
-  ['seafood', 9000, 40000, 8], ['beer', 2500, 6000, 10], ['wine', 12000, 90000, 4], ['soju', 1500, 2500, 8],
-  ['snacks', 1200, 5000, 18], ['instant_food', 900, 6000, 16], ['infant_formula', 25000, 42000, 3], ['diapers', 15000, 38000, 3],
-  ['household', 3000, 25000, 9], ['cosmetics', 8000, 60000, 4], ['electronics', 30000, 400000, 1], ['cheese', 5000, 22000, 3],
+  ['produce', 1500, 9000, 30],
+  ['dairy', 1800, 7000, 22],
+  ['bakery', 2000, 8000, 15],
+  ['meat', 8000, 45000, 14],
+  ['seafood', 9000, 40000, 8],
+  ['beer', 2500, 6000, 10],
+  ['wine', 12000, 90000, 4],
+  ['soju', 1500, 2500, 8],
+  ['snacks', 1200, 5000, 18],
+  ['instant_food', 900, 6000, 16],
+  ['infant_formula', 25000, 42000, 3],
+  ['diapers', 15000, 38000, 3],
+  ['household', 3000, 25000, 9],
+  ['cosmetics', 8000, 60000, 4],
+  ['electronics', 30000, 400000, 1],
+  ['cheese', 5000, 22000, 3],
 ];
 
 export interface SyntheticCustomer {
@@ -47,7 +80,12 @@ export function customers(count: number, seed: number): SyntheticCustomer[] {
     age: 20 + Math.floor(rnd() * 55),
     gender: rnd() < 0.48 ? 'M' : 'F',
     region: weighted(rnd, REGIONS),
-    creditTier: weighted(rnd, [['A', 15], ['B', 35], ['C', 35], ['D', 15]] as const),
+    creditTier: weighted(rnd, [
+      ['A', 15],
+      ['B', 35],
+      ['C', 35],
+      ['D', 15],
+    ] as const),
     marketingConsent: rnd() < 0.8,
     loyaltyCard: `BLC-${i}`,
     attributes: { segment: pick(rnd, ['young-family', 'single', 'senior', 'student', 'business']) },
@@ -55,7 +93,13 @@ export function customers(count: number, seed: number): SyntheticCustomer[] {
 }
 
 export type EventKind = 'purchase' | 'visit' | 'product_view' | 'app_open' | 'cart';
-export const EVENT_MIX: ReadonlyArray<readonly [EventKind, number]> = [['purchase', 50], ['visit', 20], ['product_view', 15], ['app_open', 10], ['cart', 5]];
+export const EVENT_MIX: ReadonlyArray<readonly [EventKind, number]> = [
+  ['purchase', 50],
+  ['visit', 20],
+  ['product_view', 15],
+  ['app_open', 10],
+  ['cart', 5],
+];
 
 /**
  * How often each customer comes: Zipf–Mandelbrot over a seeded ranking, the customer of rank k (1-based)
@@ -153,7 +197,9 @@ export class EventFactory {
    * have accepted them: the months of history the live path finds in Cassandra.
    */
   history(customer: SyntheticCustomer, count: number, fromMs: number, toMs: number): HistoryEvent[] {
-    const times = Array.from({ length: count }, () => fromMs + Math.floor(this.rnd() * (toMs - fromMs))).sort((a, b) => a - b);
+    const times = Array.from({ length: count }, () => fromMs + Math.floor(this.rnd() * (toMs - fromMs))).sort(
+      (a, b) => a - b,
+    );
     return times.map((occurredAtMs, k) => {
       const kind = weighted(this.rnd, EVENT_MIX);
       const occurredAt = new Date(occurredAtMs).toISOString();
@@ -173,31 +219,70 @@ export class EventFactory {
   }
 
   /** One event request body, as a channel adapter sends it to mkt.in.<channel>.<type>. */
-  event(kind: EventKind, customer: SyntheticCustomer, occurredAt: string, id: string): Record<string, unknown> {
+  event(
+    kind: EventKind,
+    customer: SyntheticCustomer,
+    occurredAt: string,
+    id: string,
+  ): Record<string, unknown> {
     const home = homeStore(customer) ?? pick(this.rnd, STORES);
     const storeId = this.rnd() < 0.8 ? home : pick(this.rnd, STORES);
     switch (kind) {
       case 'purchase': {
         const lines = 1 + Math.floor(this.rnd() * this.rnd() * 14);
         const items = Array.from({ length: lines }, () => {
-          const [category, min, max] = weighted(this.rnd, CATALOGUE.map((c) => [c, c[3]] as const));
-          return { sku: `${category.slice(0, 3)}-${Math.floor(this.rnd() * 500)}`, category, quantity: 1 + Math.floor(this.rnd() * this.rnd() * 4), unitPrice: Math.round((min + this.rnd() * (max - min)) / 100) * 100 };
+          const [category, min, max] = weighted(
+            this.rnd,
+            CATALOGUE.map((c) => [c, c[3]] as const),
+          );
+          return {
+            sku: `${category.slice(0, 3)}-${Math.floor(this.rnd() * 500)}`,
+            category,
+            quantity: 1 + Math.floor(this.rnd() * this.rnd() * 4),
+            unitPrice: Math.round((min + this.rnd() * (max - min)) / 100) * 100,
+          };
         });
         const amount = items.reduce((s, i) => s + i.quantity * i.unitPrice, 0);
-        return { id, type: 'purchase', channel: 'pos', occurredAt, customer: { id: customer.id }, storeId, payload: { amount, currency: 'KRW', items } };
+        return {
+          id,
+          type: 'purchase',
+          channel: 'pos',
+          occurredAt,
+          customer: { id: customer.id },
+          storeId,
+          payload: { amount, currency: 'KRW', items },
+        };
       }
       case 'visit':
-        return { id, type: 'visit', channel: 'pos', occurredAt, customer: { id: customer.id }, storeId, payload: {} };
+        return {
+          id,
+          type: 'visit',
+          channel: 'pos',
+          occurredAt,
+          customer: { id: customer.id },
+          storeId,
+          payload: {},
+        };
       case 'product_view':
       case 'cart': {
         const [category, min, max] = pick(this.rnd, CATALOGUE);
         const sku = `${category.slice(0, 3)}-${Math.floor(this.rnd() * 500)}`;
         const price = Math.round((min + this.rnd() * (max - min)) / 100) * 100;
-        const payload = kind === 'cart' ? { action: 'add', sku, category, quantity: 1, unitPrice: price } : { sku, category, price };
+        const payload =
+          kind === 'cart'
+            ? { action: 'add', sku, category, quantity: 1, unitPrice: price }
+            : { sku, category, price };
         return { id, type: kind, channel: 'web', occurredAt, customer: { id: customer.id }, payload };
       }
       case 'app_open':
-        return { id, type: 'app_open', channel: 'app', occurredAt, customer: { id: customer.id }, payload: { platform: pick(this.rnd, ['ios', 'android']) } };
+        return {
+          id,
+          type: 'app_open',
+          channel: 'app',
+          occurredAt,
+          customer: { id: customer.id },
+          payload: { platform: pick(this.rnd, ['ios', 'android']) },
+        };
     }
   }
 }
@@ -207,7 +292,11 @@ export const homeStore = (customer: SyntheticCustomer): string | undefined =>
   STORES.find((s) => s.startsWith(customer.region.toLowerCase().split('-')[0]));
 
 /** The example campaigns the benchmarks apply beside the store promotions (campaigns/examples/). */
-export const EXAMPLE_CAMPAIGNS = ['bundang-dad-beer.yaml', 'app-winback-30d.yaml', 'web-wine-cheese-cross-sell.yaml'];
+export const EXAMPLE_CAMPAIGNS = [
+  'bundang-dad-beer.yaml',
+  'app-winback-30d.yaml',
+  'web-wine-cheese-cross-sell.yaml',
+];
 
 /**
  * Big-shop promotions, one per store × category: the category in a basket of at least this much (KRW). About a

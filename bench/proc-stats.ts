@@ -30,7 +30,14 @@ export interface ProcUsage {
   rssMiB: number;
 }
 
-export function usageBetween(before: ProcSample | undefined, after: ProcSample | undefined, seconds: number): ProcUsage | undefined {
+export function usageBetween(
+  before: ProcSample | undefined,
+  after: ProcSample | undefined,
+  seconds: number,
+): ProcUsage | undefined {
   if (!before || !after) return undefined;
-  return { cpuPercent: Math.round(((after.cpuSeconds - before.cpuSeconds) / seconds) * 1000) / 10, rssMiB: Math.round(after.rssMiB) };
+  return {
+    cpuPercent: Math.round(((after.cpuSeconds - before.cpuSeconds) / seconds) * 1000) / 10,
+    rssMiB: Math.round(after.rssMiB),
+  };
 }

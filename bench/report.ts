@@ -43,7 +43,9 @@ export function report(system: SystemBenchResult): string {
     );
   }
 
-  out.push('\nCassandra requests per accepted event, all services (a batch counts once), the most frequent first:');
+  out.push(
+    '\nCassandra requests per accepted event, all services (a batch counts once), the most frequent first:',
+  );
   for (const step of steps) {
     const c = step.cassandraPerEvent;
     const top = c

@@ -56,7 +56,12 @@ function commit(): string {
   try {
     return (
       execSync('git rev-parse --short HEAD', { cwd: projectPath(), encoding: 'utf8' }).trim() +
-      (execSync("git status --porcelain -- . ':!node_modules'", { cwd: projectPath(), encoding: 'utf8' }).trim() ? '-dirty' : '')
+      (execSync("git status --porcelain -- . ':!node_modules'", {
+        cwd: projectPath(),
+        encoding: 'utf8',
+      }).trim()
+        ? '-dirty'
+        : '')
     );
   } catch {
     return 'unknown';
@@ -114,10 +119,18 @@ const COMPONENTS: ComponentRun[] = [
 async function main(): Promise<void> {
   const measured = commit();
   if (measured.endsWith('-dirty') && !allowDirty)
-    throw new Error(`the tree has uncommitted changes (${measured}): commit first, or pass --allow-dirty for a run that is not for the record`);
+    throw new Error(
+      `the tree has uncommitted changes (${measured}): commit first, or pass --allow-dirty for a run that is not for the record`,
+    );
   const startedAt = new Date().toISOString();
   const profileDir = profile ? mkdtempSync(join(tmpdir(), 'nunchi-profile-')) : undefined;
-  const system: SystemBenchResult = await runSystemBench({ quick, log, overloadRate, rates, ...(profileDir ? { profileDir } : {}) });
+  const system: SystemBenchResult = await runSystemBench({
+    quick,
+    log,
+    overloadRate,
+    rates,
+    ...(profileDir ? { profileDir } : {}),
+  });
   if (profileDir) {
     log(`\nCPU profiles of the services over the whole run (${profileDir}):`);
     reportProfiles(profileDir, log);
@@ -176,9 +189,14 @@ async function main(): Promise<void> {
   const latest = quick ? 'latest-quick' : 'latest';
   writeFileSync(`${dir}/${latest}.json`, `${JSON.stringify(result, null, 2)}\n`);
   const chartName = quick ? 'latency-quick' : 'latency';
-  writeFileSync(`${dir}/${chartName}.svg`, systemChart(system, `${result.machine.cpus} cores (${result.commit})`));
+  writeFileSync(
+    `${dir}/${chartName}.svg`,
+    systemChart(system, `${result.machine.cpus} cores (${result.commit})`),
+  );
   console.log(report(system));
-  console.log(`results: bench/results/${name}, bench/results/${latest}.json, chart bench/results/${chartName}.svg`);
+  console.log(
+    `results: bench/results/${name}, bench/results/${latest}.json, chart bench/results/${chartName}.svg`,
+  );
   if (!quick) console.log('then: npm run bench:table (the README table from latest.json), and commit both');
 }
 

@@ -71,7 +71,10 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
           )
         ).first()
       : null;
-    if (stored?.['applied_by'] === label && (stored['applied_at'] as Date).getTime() === appliedAt.getTime()) {
+    if (
+      stored?.['applied_by'] === label &&
+      (stored['applied_at'] as Date).getTime() === appliedAt.getTime()
+    ) {
       log(`history: reusing the ${label.slice(6)} (events/customers) of ${config.cassandra.keyspace}`);
     } else {
       await writeHistory();
@@ -164,7 +167,8 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
         decisions: result.report.events.decisions,
         outcomes: result.report.outcomes,
       };
-      let shardedFigures: { workers: number; seconds: number; eventsPerSecond: number; rounds: number } | undefined;
+      let shardedFigures:
+        { workers: number; seconds: number; eventsPerSecond: number; rounds: number } | undefined;
       if (options.workers) {
         const run = await simulateWithWorkers(resources, 'bundang-dad-beer', {
           workers: options.workers,
@@ -175,7 +179,9 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
         const one = canonical(result.report);
         const sharded = canonical(run.report);
         if (sharded !== one)
-          throw new Error(`--workers ${options.workers} gave another report than one process:\n${sharded}\n${one}`);
+          throw new Error(
+            `--workers ${options.workers} gave another report than one process:\n${sharded}\n${one}`,
+          );
         shardedFigures = {
           workers: run.workers,
           seconds: Math.round(run.seconds * 10) / 10,

@@ -312,7 +312,9 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     );
     // Writing months of history starts compactions; measured steps must not pay for them.
     const settled = await compactionsSettled(cql, 180_000);
-    log(`compactions after the history: ${settled === null ? 'still running after 180 s' : `settled in ${settled} s`}`);
+    log(
+      `compactions after the history: ${settled === null ? 'still running after 180 s' : `settled in ${settled} s`}`,
+    );
     const campaignFiles = writeCampaigns(dir);
     for (const file of campaignFiles) await applyCampaign(resources, file, 'bench');
     log(`campaigns: ${campaignFiles.length} applied`);
@@ -463,7 +465,10 @@ const round3 = (x: number) => Math.round(x * 1000) / 1000;
  * Seconds until Cassandra runs no compaction (`system_views.sstable_tasks` empty twice in a row, a second
  * apart), or null after `timeoutMs`.
  */
-async function compactionsSettled(cql: Parameters<typeof writeBatched>[0], timeoutMs: number): Promise<number | null> {
+async function compactionsSettled(
+  cql: Parameters<typeof writeBatched>[0],
+  timeoutMs: number,
+): Promise<number | null> {
   const started = nowMs();
   let quiet = 0;
   while (nowMs() - started < timeoutMs) {

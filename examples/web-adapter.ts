@@ -40,10 +40,13 @@ const MAX_BODY_BYTES = 16 * 1024;
 export function browserAction(body: unknown): BrowserAction | string {
   if (body === null || typeof body !== 'object') return 'the body must be a JSON object';
   const b = body as Record<string, unknown>;
-  if (typeof b['sessionId'] !== 'string' || !isSubjectToken(b['sessionId'])) return 'sessionId must be 1-64 of [A-Za-z0-9_-]';
-  if (typeof b['deviceId'] !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(b['deviceId'])) return 'deviceId must be printable ASCII';
+  if (typeof b['sessionId'] !== 'string' || !isSubjectToken(b['sessionId']))
+    return 'sessionId must be 1-64 of [A-Za-z0-9_-]';
+  if (typeof b['deviceId'] !== 'string' || !/^[\x21-\x7e]{1,128}$/.test(b['deviceId']))
+    return 'deviceId must be printable ASCII';
   if (!Number.isInteger(b['seq']) || (b['seq'] as number) < 0) return 'seq must be a whole number';
-  if (typeof b['type'] !== 'string' || !ACTION_TYPES.has(b['type'])) return 'type must be page_view, product_view or cart';
+  if (typeof b['type'] !== 'string' || !ACTION_TYPES.has(b['type']))
+    return 'type must be page_view, product_view or cart';
   if (b['payload'] === null || typeof b['payload'] !== 'object') return 'payload must be an object';
   return b as unknown as BrowserAction;
 }
@@ -76,14 +79,19 @@ export interface RunningWebAdapter {
 
 export async function startWebAdapter(options: WebAdapterOptions = {}): Promise<RunningWebAdapter> {
   const print = options.print ?? ((line: string) => console.log(line));
-  const nc = await connect({ servers: options.natsUrl ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222', name: 'web-adapter' });
+  const nc = await connect({
+    servers: options.natsUrl ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+    name: 'web-adapter',
+  });
   const server = createServer((req, res) => {
     void route(nc, req, res, print).catch((error: Error) => {
       if (!res.headersSent) send(res, 500, { ok: false, error: error.message });
       else res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 8088, options.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 8088, options.host ?? '127.0.0.1', resolve),
+  );
   const address = server.address();
   const url = `http://${options.host ?? '127.0.0.1'}:${typeof address === 'object' && address ? address.port : options.port}`;
   print(`web adapter on ${url}/ (offers by session on mkt.offers.web.session.<sessionId>)`);
@@ -97,7 +105,12 @@ export async function startWebAdapter(options: WebAdapterOptions = {}): Promise<
   };
 }
 
-async function route(nc: NatsConnection, req: IncomingMessage, res: ServerResponse, print: (line: string) => void): Promise<void> {
+async function route(
+  nc: NatsConnection,
+  req: IncomingMessage,
+  res: ServerResponse,
+  print: (line: string) => void,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://adapter');
   if (req.method === 'GET' && url.pathname === '/') {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -106,13 +119,20 @@ async function route(nc: NatsConnection, req: IncomingMessage, res: ServerRespon
   }
   if (req.method === 'GET' && url.pathname === '/offers') {
     const session = url.searchParams.get('session') ?? '';
-    if (!isSubjectToken(session)) return send(res, 400, { ok: false, error: 'session must be 1-64 of [A-Za-z0-9_-]' });
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    if (!isSubjectToken(session))
+      return send(res, 400, { ok: false, error: 'session must be 1-64 of [A-Za-z0-9_-]' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
     res.write(': offers for this session follow\n\n');
     const sub = nc.subscribe(Subjects.offerToSession('web', session), {
       callback: (_error, msg) => {
         const offer = msg.json<OfferMessage>();
-        print(`offer for session ${session}: ${offer.title} (${offer.campaignId}, decision ${offer.decisionId})`);
+        print(
+          `offer for session ${session}: ${offer.title} (${offer.campaignId}, decision ${offer.decisionId})`,
+        );
         res.write(`event: offer\ndata: ${JSON.stringify(offer)}\n\n`);
       },
     });
@@ -129,7 +149,9 @@ async function route(nc: NatsConnection, req: IncomingMessage, res: ServerRespon
     const action = browserAction(body);
     if (typeof action === 'string') return send(res, 400, { ok: false, error: action });
     const event = eventOf(action);
-    const reply = (await nc.request(Subjects.inbound('web', event.type), JSON.stringify(event), { timeout: 5_000 })).json<IngestReply>();
+    const reply = (
+      await nc.request(Subjects.inbound('web', event.type), JSON.stringify(event), { timeout: 5_000 })
+    ).json<IngestReply>();
     return send(res, reply.ok ? 200 : 422, reply);
   }
   send(res, 404, { ok: false, error: 'GET /, GET /offers?session=<id> or POST /events' });
@@ -201,14 +223,21 @@ post('page_view', { url: location.href });
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { port: { type: 'string', default: '8088' }, host: { type: 'string', default: '127.0.0.1' }, help: { type: 'boolean' } },
+    options: {
+      port: { type: 'string', default: '8088' },
+      host: { type: 'string', default: '127.0.0.1' },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help) {
-    console.log('node dist/examples/web-adapter.js [--port 8088] [--host 127.0.0.1]   (NATS_URL, default nats://127.0.0.1:4222)');
+    console.log(
+      'node dist/examples/web-adapter.js [--port 8088] [--host 127.0.0.1]   (NATS_URL, default nats://127.0.0.1:4222)',
+    );
     return;
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${values.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a port number, got ${values.port}`);
   const adapter = await startWebAdapter({ port, host: values.host });
   process.once('SIGINT', () => void adapter.close());
 }

@@ -68,9 +68,11 @@ export const CLUSTER_ENV = Object.freeze({
 /** Why the cluster cannot run on this machine, or null. */
 export function unavailable() {
   if (process.platform !== 'linux') return 'The cluster needs Linux network namespaces.';
-  if (process.getuid?.() !== 0) return 'The cluster needs root (it creates network namespaces with `ip netns`).';
+  if (process.getuid?.() !== 0)
+    return 'The cluster needs root (it creates network namespaces with `ip netns`).';
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return `The cluster needs iproute2's \`ip netns\`: ${r.error?.message ?? r.stderr.trim()}.`;
+  if (r.error || r.status !== 0)
+    return `The cluster needs iproute2's \`ip netns\`: ${r.error?.message ?? r.stderr.trim()}.`;
   return null;
 }
 
@@ -84,12 +86,18 @@ function ip(args, { allowFail = false } = {}) {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
   if (r.error) throw new InfraError(`The cluster needs iproute2 (\`ip\`): ${r.error.message}.`);
   if (r.status !== 0 && !allowFail)
-    throw new InfraError(`ip ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}${process.getuid?.() === 0 ? '' : ' (the cluster needs root)'}`);
+    throw new InfraError(
+      `ip ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}${process.getuid?.() === 0 ? '' : ' (the cluster needs root)'}`,
+    );
   return r;
 }
 
-const linkExists = (name, netns) => ip([...(netns ? ['-n', netns] : []), 'link', 'show', name], { allowFail: true }).status === 0;
-const namespaces = () => ip(['netns', 'list']).stdout.split('\n').map((l) => l.split(' ')[0]);
+const linkExists = (name, netns) =>
+  ip([...(netns ? ['-n', netns] : []), 'link', 'show', name], { allowFail: true }).status === 0;
+const namespaces = () =>
+  ip(['netns', 'list'])
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0]);
 
 /** The bridge in the root namespace and, per host, a namespace joined to it by a veth pair. Idempotent. */
 function networkUp(log) {
@@ -187,9 +195,23 @@ function launchNats(h) {
   fs.mkdirSync(store, { recursive: true });
   const routes = HOSTS.filter((x) => x !== h).map((x) => `nats://${x.ip}:${NATS_ROUTE_PORT}`);
   const args = [
-    '-js', '-a', h.ip, '-p', String(NATS_PORT), '-m', String(NATS_MONITOR_PORT), '-n', h.netns,
-    '--cluster_name', 'nunchi', '--cluster', `nats://${h.ip}:${NATS_ROUTE_PORT}`, '--routes', routes.join(','),
-    '-sd', store,
+    '-js',
+    '-a',
+    h.ip,
+    '-p',
+    String(NATS_PORT),
+    '-m',
+    String(NATS_MONITOR_PORT),
+    '-n',
+    h.netns,
+    '--cluster_name',
+    'nunchi',
+    '--cluster',
+    `nats://${h.ip}:${NATS_ROUTE_PORT}`,
+    '--routes',
+    routes.join(','),
+    '-sd',
+    store,
   ];
   const { pid } = spawnDetached('ip', ['netns', 'exec', h.netns, bin, ...args], {
     cwd: h.dir,
@@ -207,11 +229,14 @@ async function waitFor(what, check, timeoutMs, logTail) {
     if (await check()) return;
     await sleep(500);
   }
-  throw new InfraError(`${what} within ${timeoutMs / 1000} s; the last log lines follow.`, { logTail: logTail?.() });
+  throw new InfraError(`${what} within ${timeoutMs / 1000} s; the last log lines follow.`, {
+    logTail: logTail?.(),
+  });
 }
 
 /** nats-server's own readiness: JetStream on, and every stream and consumer it holds caught up (200). */
-const natsHealthy = async (h) => (await httpGet(`http://${h.ip}:${NATS_MONITOR_PORT}/healthz`, 1000))?.status === 200;
+const natsHealthy = async (h) =>
+  (await httpGet(`http://${h.ip}:${NATS_MONITOR_PORT}/healthz`, 1000))?.status === 200;
 
 const jetStreamMeta = async (h) => {
   const r = await httpGet(`http://${h.ip}:${NATS_MONITOR_PORT}/jsz`, 1000);
@@ -229,7 +254,12 @@ async function cassandraNodesUp(h) {
   const client = new cassandra.Client({
     contactPoints: [`${h.ip}:${CQL_PORT}`],
     localDataCenter: 'datacenter1',
-    policies: { loadBalancing: new cassandra.policies.loadBalancing.WhiteListPolicy(new cassandra.policies.loadBalancing.DCAwareRoundRobinPolicy('datacenter1'), [`${h.ip}:${CQL_PORT}`]) },
+    policies: {
+      loadBalancing: new cassandra.policies.loadBalancing.WhiteListPolicy(
+        new cassandra.policies.loadBalancing.DCAwareRoundRobinPolicy('datacenter1'),
+        [`${h.ip}:${CQL_PORT}`],
+      ),
+    },
   });
   try {
     await client.connect();
@@ -243,22 +273,35 @@ async function cassandraNodesUp(h) {
 }
 
 /** Starts what is not running on one host: `what` is 'cassandra' or 'nats'. Resolves when it answers. */
-export async function start(name, what, { heap = process.env.CASSANDRA_CLUSTER_HEAP || '768m', timeoutMs = 240_000 } = {}) {
+export async function start(
+  name,
+  what,
+  { heap = process.env.CASSANDRA_CLUSTER_HEAP || '768m', timeoutMs = 240_000 } = {},
+) {
   const h = host(name);
   fs.mkdirSync(h.dir, { recursive: true });
   if (what === 'nats') {
     if (!runningPid(h, 'nats')) launchNats(h);
-    await waitFor(`nats-server on ${h.name} did not answer`, async () => (await natsInfo(h.ip, NATS_PORT, 1000))?.jetstream === true, 30_000, () =>
-      tail(path.join(h.dir, 'nats.log'), 15),
+    await waitFor(
+      `nats-server on ${h.name} did not answer`,
+      async () => (await natsInfo(h.ip, NATS_PORT, 1000))?.jetstream === true,
+      30_000,
+      () => tail(path.join(h.dir, 'nats.log'), 15),
     );
     // Answering is not ready: its streams and consumers must have caught up with the other servers'.
-    await waitFor(`nats-server on ${h.name} did not catch up (GET /healthz)`, () => natsHealthy(h), 120_000, () =>
-      tail(path.join(h.dir, 'nats.log'), 15),
+    await waitFor(
+      `nats-server on ${h.name} did not catch up (GET /healthz)`,
+      () => natsHealthy(h),
+      120_000,
+      () => tail(path.join(h.dir, 'nats.log'), 15),
     );
   } else if (what === 'cassandra') {
     if (!runningPid(h, 'cassandra')) launchCassandra(h, heap);
-    await waitFor(`Cassandra on ${h.name} did not answer CQL`, () => cqlPing(h.ip, CQL_PORT, 1000), timeoutMs, () =>
-      tail(path.join(cassandraDirs(h).logs, 'system.log'), 15),
+    await waitFor(
+      `Cassandra on ${h.name} did not answer CQL`,
+      () => cqlPing(h.ip, CQL_PORT, 1000),
+      timeoutMs,
+      () => tail(path.join(cassandraDirs(h).logs, 'system.log'), 15),
     );
   } else throw new InfraError(`Unknown cluster service '${what}': cassandra or nats.`);
 }
@@ -290,20 +333,36 @@ export async function up({ only = ['cassandra', 'nats'], log = (line) => console
     // All three first: a server alone cannot catch up (its streams need a quorum to elect leaders).
     HOSTS.filter((h) => !runningPid(h, 'nats')).forEach(launchNats);
     await Promise.all(HOSTS.map((h) => start(h.name, 'nats')));
-    await waitFor('the JetStream cluster did not elect a leader', async () => Boolean(await jetStreamMeta(HOSTS[0])), 60_000, () =>
-      tail(path.join(HOSTS[0].dir, 'nats.log'), 15),
+    await waitFor(
+      'the JetStream cluster did not elect a leader',
+      async () => Boolean(await jetStreamMeta(HOSTS[0])),
+      60_000,
+      () => tail(path.join(HOSTS[0].dir, 'nats.log'), 15),
     );
-    log(`nats      three servers, JetStream leader ${(await jetStreamMeta(HOSTS[0])).leader} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    log(
+      `nats      three servers, JetStream leader ${(await jetStreamMeta(HOSTS[0])).leader} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
   }
   if (only.includes('cassandra')) {
     if (!cassandraFetched()) await fetchCassandra(cassandraJava(), (line) => log(`cassandra ${line}`));
     await start(HOSTS[0].name, 'cassandra');
     await Promise.all(HOSTS.slice(1).map((h) => start(h.name, 'cassandra')));
-    await waitFor('the Cassandra nodes did not all see each other', async () => (await Promise.all(HOSTS.map(cassandraNodesUp))).every((n) => n === 3), 120_000);
+    await waitFor(
+      'the Cassandra nodes did not all see each other',
+      async () => (await Promise.all(HOSTS.map(cassandraNodesUp))).every((n) => n === 3),
+      120_000,
+    );
     log(`cassandra three nodes up (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  fs.writeFileSync(path.join(HOME, 'env'), Object.entries(CLUSTER_ENV).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join('\n') + '\n');
-  log(`env       ${path.relative(process.cwd(), path.join(HOME, 'env'))} (source it, or: eval "$(node scripts/cluster.mjs env)")`);
+  fs.writeFileSync(
+    path.join(HOME, 'env'),
+    Object.entries(CLUSTER_ENV)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join('\n') + '\n',
+  );
+  log(
+    `env       ${path.relative(process.cwd(), path.join(HOME, 'env'))} (source it, or: eval "$(node scripts/cluster.mjs env)")`,
+  );
   return status();
 }
 
@@ -311,14 +370,24 @@ export async function up({ only = ['cassandra', 'nats'], log = (line) => console
  * Stops the cluster's processes (`only` those services), then removes the namespaces and the bridge once
  * nothing of the cluster runs; `wipe` also deletes the data.
  */
-export async function down({ only = ['cassandra', 'nats'], wipe = false, log = (line) => console.log(line) } = {}) {
-  await Promise.all(HOSTS.flatMap((h) => only.map(async (what) => {
-    if (await kill(h.name, what, 'SIGTERM')) log(`stopped   ${what} on ${h.name}`);
-  })));
+export async function down({
+  only = ['cassandra', 'nats'],
+  wipe = false,
+  log = (line) => console.log(line),
+} = {}) {
+  await Promise.all(
+    HOSTS.flatMap((h) =>
+      only.map(async (what) => {
+        if (await kill(h.name, what, 'SIGTERM')) log(`stopped   ${what} on ${h.name}`);
+      }),
+    ),
+  );
   if (HOSTS.some((h) => runningPid(h, 'cassandra') || runningPid(h, 'nats'))) return;
   networkDown();
   if (wipe) fs.rmSync(HOME, { recursive: true, force: true });
-  log(`network   removed${wipe ? '; data deleted' : ` (data kept in ${path.relative(process.cwd(), HOME)}; --wipe deletes it)`}`);
+  log(
+    `network   removed${wipe ? '; data deleted' : ` (data kept in ${path.relative(process.cwd(), HOME)}; --wipe deletes it)`}`,
+  );
 }
 
 /** Per host: reachable (its link up), and each service's pid and whether it answers. */
@@ -332,8 +401,14 @@ export async function status() {
         host: h.name,
         address: h.ip,
         network: !present ? 'absent' : linkUp ? 'up' : 'partitioned',
-        cassandra: { pid: runningPid(h, 'cassandra'), answers: linkUp && (await cqlPing(h.ip, CQL_PORT, 1000)) },
-        nats: { pid: runningPid(h, 'nats'), answers: linkUp && Boolean((await natsInfo(h.ip, NATS_PORT, 1000))?.jetstream) },
+        cassandra: {
+          pid: runningPid(h, 'cassandra'),
+          answers: linkUp && (await cqlPing(h.ip, CQL_PORT, 1000)),
+        },
+        nats: {
+          pid: runningPid(h, 'nats'),
+          answers: linkUp && Boolean((await natsInfo(h.ip, NATS_PORT, 1000))?.jetstream),
+        },
       };
     }),
   );
@@ -342,7 +417,10 @@ export async function status() {
 export function printStatus(rows) {
   console.log('host  address        network      cassandra              nats');
   const cell = (s) => (s.pid ? `pid ${s.pid}${s.answers ? '' : ' (silent)'}` : 'stopped').padEnd(22);
-  for (const r of rows) console.log(`${r.host.padEnd(5)} ${r.address.padEnd(14)} ${r.network.padEnd(12)} ${cell(r.cassandra)} ${cell(r.nats).trimEnd()}`);
+  for (const r of rows)
+    console.log(
+      `${r.host.padEnd(5)} ${r.address.padEnd(14)} ${r.network.padEnd(12)} ${cell(r.cassandra)} ${cell(r.nats).trimEnd()}`,
+    );
 }
 
 function usage() {
@@ -362,8 +440,10 @@ export async function main(args) {
     if (cmd === 'up') printStatus(await up({ only }));
     else if (cmd === 'down') await down({ only, wipe: args.includes('--wipe') });
     else if (cmd === 'status') printStatus(await status());
-    else if (cmd === 'env') for (const [k, v] of Object.entries(CLUSTER_ENV)) console.log(`export ${k}=${JSON.stringify(v)}`);
-    else if (cmd === 'kill') console.log((await kill(a, b)) ? `killed ${b} on ${a}` : `${b} on ${a} was not running`);
+    else if (cmd === 'env')
+      for (const [k, v] of Object.entries(CLUSTER_ENV)) console.log(`export ${k}=${JSON.stringify(v)}`);
+    else if (cmd === 'kill')
+      console.log((await kill(a, b)) ? `killed ${b} on ${a}` : `${b} on ${a} was not running`);
     else if (cmd === 'start') await start(a, b);
     else if (cmd === 'partition') partition(a);
     else if (cmd === 'heal') heal(a);

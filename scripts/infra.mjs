@@ -702,7 +702,10 @@ export function cassandraJvmArgs(cfg, { jamm, dirs = C }) {
  * `seeds` ("host:port,…"; this node alone by default), `dirs` as in cassandraJvmArgs, and `settings` that
  * replace the template's top-level line of that key (or are added).
  */
-export function renderCassandraYaml(cfg, { seeds = `${cfg.host}:${cfg.storagePort}`, dirs = C, settings = {} } = {}) {
+export function renderCassandraYaml(
+  cfg,
+  { seeds = `${cfg.host}:${cfg.storagePort}`, dirs = C, settings = {} } = {},
+) {
   const values = {
     LISTEN_ADDRESS: cfg.host,
     RPC_ADDRESS: cfg.host,
@@ -880,7 +883,13 @@ async function upCassandra(cfg, log) {
   // a CI run's neighbour, a package install) is used as it is, like an already running NATS or Zipkin.
   if (await cqlPing(cfg.host, cfg.nativePort)) {
     log(`using the Cassandra already answering on ${address} (not started by this checkout)`);
-    return { running: true, managed: false, started: false, pid: listenerOf(cfg.nativePort)?.pid ?? null, ...base };
+    return {
+      running: true,
+      managed: false,
+      started: false,
+      pid: listenerOf(cfg.nativePort)?.pid ?? null,
+      ...base,
+    };
   }
 
   // Pre-flight: Java, ports, Maven (only if a fetch is needed) — before any slow work.
@@ -1506,7 +1515,8 @@ function usage() {
 async function main(argv) {
   const args = argv.slice(2);
   // Three hosts in network namespaces (issue 13): scripts/cluster.mjs.
-  if (args.includes('--cluster')) return (await import('./cluster.mjs')).main(args.filter((a) => a !== '--cluster'));
+  if (args.includes('--cluster'))
+    return (await import('./cluster.mjs')).main(args.filter((a) => a !== '--cluster'));
   if (args[0] === 'nodetool') {
     // everything after `nodetool` belongs to nodetool (including -h)
     try {

@@ -57,10 +57,14 @@ const testEnv = {
 const TEST_NATS_PORT = 14297;
 let ownNats;
 if (e2e.length && !process.env.NATS_URL) {
-  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
+  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) =>
+    existsSync(p),
+  );
   if (binary) {
     const store = mkdtempSync(join(tmpdir(), 'nunchi-test-nats-'));
-    ownNats = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(TEST_NATS_PORT), '-sd', store], { stdio: 'ignore' });
+    ownNats = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(TEST_NATS_PORT), '-sd', store], {
+      stdio: 'ignore',
+    });
     process.on('exit', () => {
       // The store is thrown away: no need for a clean shutdown. A server still flushing as the directory is
       // removed made rmSync throw ENOTEMPTY here, turning a green run's exit code red; retry, then leave it.
@@ -98,7 +102,10 @@ if (e2e.length) {
   const started = Date.now();
   const infra = await import(pathToFileURL(join(root, 'scripts', 'infra.mjs')).href);
   await infra.up({ log: (line) => console.log(`infra ${line}`) });
-  const migrate = spawnSync(process.execPath, [join(dist, 'apps', 'cli', 'src', 'main.js'), 'migrate'], { env: testEnv, stdio: 'inherit' });
+  const migrate = spawnSync(process.execPath, [join(dist, 'apps', 'cli', 'src', 'main.js'), 'migrate'], {
+    env: testEnv,
+    stdio: 'inherit',
+  });
   if (migrate.status !== 0) process.exit(migrate.status ?? 1);
   console.log(`infra ready for tests in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { CampaignReport } from '@nunchi/analytics-model';
-import { projectPath } from '@nunchi/config';
 import { summaryOf } from '@nunchi/operations';
 import {
   decisionIdOf,
@@ -17,25 +14,10 @@ import { decodeJson, encodeJson } from '@nunchi/messaging';
 import { accepted } from './support/context-tools.js';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { purchase, sendAll, waitLoaded } from './support/decision.js';
-import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
+import { nunchi as runCli, runId, startHarness, waitFor, type Harness } from './support/harness.js';
 
-const exec = promisify(execFile);
 /** The nunchi tool as an operator runs it (same environment: keyspace, NATS); never throws. */
-const nunchi = async (...args: string[]) => {
-  try {
-    const { stdout, stderr } = await exec(
-      process.execPath,
-      [projectPath('dist', 'apps', 'cli', 'src', 'main.js'), ...args],
-      {
-        env: process.env,
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-};
+const nunchi = (...args: string[]) => runCli(args);
 
 /**
  * Analytics state in Cassandra (docs/analytics.md), against the real services: a message delivered twice

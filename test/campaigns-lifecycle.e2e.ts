@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ApiKeyRepository } from '@nunchi/cassandra';
 import { localDay } from '@nunchi/context-model';
 import type { ErrorReply } from '@nunchi/contracts';
 import type {
@@ -41,12 +42,16 @@ describe('campaigns API: draft → validate → simulate → activate → live �
   const shop = `t${run}-shop`;
   const dir = mkdtempSync(join(tmpdir(), 'nunchi-lifecycle-'));
 
+  /** Each person's API key (admin: the lifecycle is the subject here; roles are test/http-auth.e2e.ts's). */
+  const keyOf: Record<string, string> = {};
+  /** A caller's name as the audit trail shows it, without its key id: "kim (key 0123456789ab)" → "kim". */
+  const who = (name: string) => name.replace(/ \(key [0-9a-f]{12}\)$/, '');
   const call = async (method: string, path: string, body?: unknown, actor = 'kim'): Promise<Answer> => {
     const response = await fetch(`${h.services.urls.analytics}/v1${path}`, {
       method,
       headers: {
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        'x-nunchi-actor': actor,
+        authorization: `Bearer ${keyOf[actor]}`,
         'user-agent': 'lifecycle-e2e',
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -85,6 +90,14 @@ describe('campaigns API: draft → validate → simulate → activate → live �
 
   before(async () => {
     h = await startHarness({ NUNCHI_SLA_MS: '600000' });
+    const keys = new ApiKeyRepository(h.cql);
+    for (const name of ['kim', 'lee', 'park'])
+      keyOf[name] = (
+        await keys.create(
+          { name, role: 'admin', ratePerSecond: 10_000, createdBy: 'campaigns-lifecycle.e2e' },
+          Date.now(),
+        )
+      ).key;
   });
 
   after(async () => {
@@ -270,7 +283,7 @@ describe('campaigns API: draft → validate → simulate → activate → live �
     // 9. History and diff.
     const history = await expect<CampaignHistory>(call('GET', `/campaigns/${id}/history`), 200);
     assert.deepEqual(
-      history.versions.map((v) => [v.version, v.state, v.appliedBy]),
+      history.versions.map((v) => [v.version, v.state, who(v.appliedBy ?? '')]),
       [
         [1, 'active', 'kim'],
         [2, 'active', 'kim'],
@@ -284,7 +297,7 @@ describe('campaigns API: draft → validate → simulate → activate → live �
         c.fromStatus ?? null,
         c.toStatus,
         c.version ?? c.draftRevision,
-        c.actor.name,
+        who(c.actor.name),
       ]),
       [
         ['rollback', 'paused', 'active', 4, 'kim'],
@@ -297,7 +310,7 @@ describe('campaigns API: draft → validate → simulate → activate → live �
       ],
     );
     for (const c of history.changes) {
-      assert.equal(c.actor.verified, false);
+      assert.equal(c.actor.verified, true, 'the authenticated caller');
       assert.match(c.actor.origin, /^http 127\.0\.0\.1 lifecycle-e2e$/);
     }
     assert.equal(history.changes[0].detail, 'rolled back to v1');
@@ -307,7 +320,7 @@ describe('campaigns API: draft → validate → simulate → activate → live �
     assert.equal(changed.identical, false);
     assert.match(
       changed.diff,
-      new RegExp(`^--- ${id} v1\\tactive, applied .* by kim\\n\\+\\+\\+ ${id} v2\\t`),
+      new RegExp(`^--- ${id} v1\\tactive, applied .* by kim \\(key [0-9a-f]{12}\\)\\n\\+\\+\\+ ${id} v2\\t`),
     );
     assert.match(changed.diff, /\n-\s+value: 1000\n\+\s+value: 3000\n/);
     const cliDiff = await nunchi(['campaigns', 'diff', id, '1', '2']);
@@ -322,7 +335,7 @@ describe('campaigns API: draft → validate → simulate → activate → live �
       )
     ).rows;
     assert.equal(rows.length, 7);
-    assert.ok(rows.every((r) => r['actor_verified'] === false && String(r['origin']).startsWith('http ')));
+    assert.ok(rows.every((r) => r['actor_verified'] === true && String(r['origin']).startsWith('http ')));
 
     // 10. What the lifecycle refuses, and how it says so.
     assert.match(

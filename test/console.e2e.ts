@@ -24,7 +24,7 @@ interface AxeViolation {
 
 /**
  * The web console in a real browser (Chromium driven by playwright-core) against the four services: it
- * loads, its live figures move when events are sent, a campaign shows its figures and lift, a customer's
+ * logs in, loads, its live figures move when events are sent, a campaign shows its figures and lift, a customer's
  * decisions link to their traces, the DLQ shows reasons, the editor puts a CEL error at its position, it
  * speaks Korean, it works from the keyboard, and axe-core finds no serious accessibility violation.
  */
@@ -104,6 +104,22 @@ describe('web console (Chromium)', () => {
   after(async () => {
     await browser?.close();
     await h?.close();
+  });
+
+  it('asks who you are, refuses a wrong key, and logs in with an API key (kept in an HttpOnly cookie)', async () => {
+    await page.goto(base);
+    await page.locator('h1', { hasText: /Log in/ }).waitFor({ timeout: 30_000 });
+    await axe('login');
+    const field = page.getByLabel('API key or token');
+    await field.fill('nk_wrong');
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.locator('[role=alert]', { hasText: /malformed API key/ }).waitFor();
+    assert.ok(h.services.adminKey, 'the harness made a local admin key');
+    await field.fill(h.services.adminKey);
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.locator('h1', { hasText: /Overview/ }).waitFor({ timeout: 30_000 });
+    assert.match(await text('.session'), /Signed in as local admin/);
+    assert.equal(await inPage<string>('document.cookie'), '', 'the page script cannot read the credential');
   });
 
   it('loads offline-ready (every asset from the service itself) and connects to the live feed', async () => {
@@ -198,7 +214,10 @@ describe('web console (Chromium)', () => {
     assert.match(await text('[data-testid=alternatives]'), /coupon.*A coupon/s);
     // The lift card: the estimate and its always-valid interval, drawn and stated; the split checked.
     assert.ok(stats.lift?.relativeInterval, JSON.stringify(stats));
-    await page.locator('[data-testid=lift-card] [data-testid=lift-interval]').first().waitFor({ timeout: 30_000 });
+    await page
+      .locator('[data-testid=lift-card] [data-testid=lift-interval]')
+      .first()
+      .waitFor({ timeout: 30_000 });
     assert.match(await text('[data-testid=lift-card] [data-testid=lift-interval]'), /\[.+, .+\]/);
     assert.equal(await page.locator('[data-testid=lift-card] svg[role=img]').count(), 1);
     assert.match(await text('[data-testid=sample-ratio]'), /Holdout split: /);

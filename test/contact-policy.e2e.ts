@@ -52,7 +52,10 @@ describe('contact policy: consent per channel and quiet hours, for every campaig
     await importCustomers(h.resources, join(dir, 'customers.ndjson'), { quiet: true });
     await applyCampaign(
       h.resources,
-      campaignFile({ id: campaignId, trigger: { types: ['purchase'], channels: ['pos', 'kiosk'], stores: [store] } }),
+      campaignFile({
+        id: campaignId,
+        trigger: { types: ['purchase'], channels: ['pos', 'kiosk'], stores: [store] },
+      }),
     );
     await waitLoaded([h.services.urls.decision], campaignId, 1);
   });
@@ -68,7 +71,10 @@ describe('contact policy: consent per channel and quiet hours, for every campaig
   it('offers nothing on a channel the customer refused (import), and says so', async () => {
     const d = await decide('p3', `t${run}-pos-no`);
     assert.equal(d.outcome, 'none');
-    assert.deepEqual([lossOf(d)?.reason, lossOf(d)?.detail], ['contact_policy', 'the customer refused marketing on pos']);
+    assert.deepEqual(
+      [lossOf(d)?.reason, lossOf(d)?.detail],
+      ['contact_policy', 'the customer refused marketing on pos'],
+    );
   });
 
   it('takes a refusal sent later as a profile_update, merged with the stored consent', async () => {
@@ -94,6 +100,9 @@ describe('contact policy: consent per channel and quiet hours, for every campaig
   it(`keeps the channel's quiet hours (NUNCHI_QUIET_HOURS=${quietHours}) and no other`, async () => {
     const quiet = await decide('p5', `t${run}-yes`, 'kiosk');
     assert.equal(quiet.outcome, 'none');
-    assert.match(lossOf(quiet)?.detail ?? '', /^quiet hours on kiosk \(\d\d:\d\d-\d\d:\d\d, now \d\d:\d\d Asia\/Seoul\)$/);
+    assert.match(
+      lossOf(quiet)?.detail ?? '',
+      /^quiet hours on kiosk \(\d\d:\d\d-\d\d:\d\d, now \d\d:\d\d Asia\/Seoul\)$/,
+    );
   });
 });

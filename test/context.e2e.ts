@@ -4,6 +4,7 @@
  * read a context, the hot tier, and erasure.
  */
 import assert from 'node:assert/strict';
+import { exposureShardOf } from '@nunchi/analytics-model';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -262,6 +263,21 @@ describe('customer context: exact under real conditions', () => {
 
     it('DELETE /v1/customers/:id removes every row of the customer and says how many, per table', async () => {
       assert.equal((await contextOf(url, dad.id)).ctx.all.d7.events, 2);
+      // Analytics has recorded the dad's campaign decisions (its rows are erased too).
+      const analyticsKeys = await waitFor('analytics rows of the dad', async () => {
+        const rows = (
+          await h.cql.execute(
+            'SELECT campaign_id, day, decision_id FROM analytics_customer_decisions WHERE customer_id = ?',
+            [dad.id],
+            { prepare: true },
+          )
+        ).rows;
+        return rows.length
+          ? rows.map(
+              (r) => [r['campaign_id'] as string, r['day'] as string, r['decision_id'] as string] as const,
+            )
+          : undefined;
+      });
       const response = await fetch(`${url}/v1/customers/${dad.id}`, { method: 'DELETE' });
       assert.equal(response.status, 200);
       const receipt = (await response.json()) as ErasureReceipt;
@@ -272,6 +288,12 @@ describe('customer context: exact under real conditions', () => {
           customer_days: receipt.removed['customer_days'] > 0,
           decisions: receipt.removed['decisions'] > 0,
           decisions_by_campaign: receipt.removed['decisions_by_campaign'] > 0,
+          // Analytics and the contact ledger hold what decisions and purchases analytics has handled by now.
+          customer_contacts: typeof receipt.removed['customer_contacts'],
+          analytics_decisions: typeof receipt.removed['analytics_decisions'],
+          analytics_exposures: typeof receipt.removed['analytics_exposures'],
+          analytics_customer_decisions: typeof receipt.removed['analytics_customer_decisions'],
+          analytics_purchases: typeof receipt.removed['analytics_purchases'],
         },
         {
           customers: 1,
@@ -283,7 +305,23 @@ describe('customer context: exact under real conditions', () => {
           decisions: true,
           decisions_by_campaign: true,
           decisions_by_id: 2,
+          customer_contacts: 'number',
+          analytics_decisions: 'number',
+          analytics_exposures: 'number',
+          analytics_customer_decisions: 'number',
+          analytics_purchases: 'number',
         },
+      );
+      // The receipt names every store, and says which still hold the customer's data and why.
+      assert.deepEqual(
+        receipt.stores?.map((s) => [s.store, s.erased]),
+        [
+          ['cassandra', true],
+          ['context hot tier', true],
+          ['ingestion identity cache', true],
+          ['decision contact-ledger cache', false],
+          ['streams (EVENTS, ENRICHED, DECISIONS, DLQ)', false],
+        ],
       );
 
       for (const table of [
@@ -292,6 +330,9 @@ describe('customer context: exact under real conditions', () => {
         'customer_event_months',
         'customer_days',
         'decisions',
+        'customer_contacts',
+        'analytics_customer_decisions',
+        'analytics_purchases',
       ]) {
         assert.equal(await countRows(h.cql, table, dad.id), 0, `${table} still has rows`);
       }
@@ -304,6 +345,29 @@ describe('customer context: exact under real conditions', () => {
           (await h.cql.execute(cql, [key], { prepare: true })).rowLength;
         assert.equal(
           await one('SELECT decision_id FROM decisions_by_id WHERE decision_id = ?', decisionIdOf(e.id)),
+          0,
+        );
+      }
+      assert.ok(
+        receipt.removed['analytics_decisions'] >= analyticsKeys.length,
+        JSON.stringify(receipt.removed),
+      );
+      assert.ok(receipt.removed['analytics_exposures'] >= 1, JSON.stringify(receipt.removed));
+      for (const [campaignId, day, decisionId] of analyticsKeys) {
+        const rows = async (cql: string, params: unknown[]) =>
+          (await h.cql.execute(cql, params, { prepare: true })).rowLength;
+        assert.equal(
+          await rows(
+            'SELECT decision_id FROM analytics_decisions WHERE campaign_id = ? AND day = ? AND customer_id = ? AND decision_id = ?',
+            [campaignId, day, dad.id, decisionId],
+          ),
+          0,
+        );
+        assert.equal(
+          await rows(
+            'SELECT customer_id FROM analytics_exposures WHERE campaign_id = ? AND shard = ? AND customer_id = ?',
+            [campaignId, exposureShardOf(dad.id), dad.id],
+          ),
           0,
         );
       }

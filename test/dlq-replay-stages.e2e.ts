@@ -26,7 +26,11 @@ describe('dlq replay of the context and decision stages', () => {
     publisher = new Publisher(h.nc);
     const applied = await applyCampaign(
       h.resources,
-      campaignFile({ id: campaignId, condition: `event.storeId == '${store}'`, caps: { perCustomerPerDay: 100 } }),
+      campaignFile({
+        id: campaignId,
+        condition: `event.storeId == '${store}'`,
+        caps: { perCustomerPerDay: 100 },
+      }),
     );
     await waitLoaded([h.services.urls.decision], campaignId, applied.version);
   });
@@ -42,19 +46,41 @@ describe('dlq replay of the context and decision stages', () => {
     const subject = Subjects.event(partitionOf(customerId, h.config.nats.partitions), 'purchase');
     // What the context stage would have stored after giving up on it.
     const before = await lastSeq(h.nc, Streams.DLQ.name);
-    await publisher.deadLetter('context', subject, encodeJson(event), 'gave up after 20 deliveries: NoHostAvailableError', `test:${run}`);
+    await publisher.deadLetter(
+      'context',
+      subject,
+      encodeJson(event),
+      'gave up after 20 deliveries: NoHostAvailableError',
+      `test:${run}`,
+    );
     const seq = before + 1;
 
     const first = await replayDlq(h.resources, { stage: 'context', seq });
-    assert.deepEqual(first.map((r) => r.outcome), ['accepted'], JSON.stringify(first));
-    await waitFor('the replayed event applied', async () => ((await storedTotals(h.cql, customerId)).events === 1 ? true : undefined), 30_000);
+    assert.deepEqual(
+      first.map((r) => r.outcome),
+      ['accepted'],
+      JSON.stringify(first),
+    );
+    await waitFor(
+      'the replayed event applied',
+      async () => ((await storedTotals(h.cql, customerId)).events === 1 ? true : undefined),
+      30_000,
+    );
     const [decision] = await decisionsOf(h.cql, [event.id], 30_000);
     assert.equal(decision?.decisionId, decisionIdOf(event.id));
 
     const again = await replayDlq(h.resources, { stage: 'context', seq });
-    assert.deepEqual(again.map((r) => r.outcome), ['skipped'], 'an entry is accepted once');
+    assert.deepEqual(
+      again.map((r) => r.outcome),
+      ['skipped'],
+      'an entry is accepted once',
+    );
     await new Promise((r) => setTimeout(r, 1_000));
-    assert.deepEqual(await storedTotals(h.cql, customerId).then((t) => [t.events, t.spend]), [1, 7_000], 'applied once');
+    assert.deepEqual(
+      await storedTotals(h.cql, customerId).then((t) => [t.events, t.spend]),
+      [1, 7_000],
+      'applied once',
+    );
   });
 
   it('puts a decision entry back on ENRICHED; an event decided already is not decided again', async () => {
@@ -67,18 +93,28 @@ describe('dlq replay of the context and decision stages', () => {
     );
     assert.ok(enriched, 'the event was enriched');
     const before = await lastSeq(h.nc, Streams.DLQ.name);
-    await publisher.deadLetter('decision', enriched.subject, enriched.data, 'gave up after 20 deliveries: timeout', `test2:${run}`);
+    await publisher.deadLetter(
+      'decision',
+      enriched.subject,
+      enriched.data,
+      'gave up after 20 deliveries: timeout',
+      `test2:${run}`,
+    );
     const decisionsBefore = await lastSeq(h.nc, Streams.DECISIONS.name);
 
     const result = await replayDlq(h.resources, { stage: 'decision', seq: before + 1 });
-    assert.deepEqual(result.map((r) => r.outcome), ['accepted'], JSON.stringify(result));
+    assert.deepEqual(
+      result.map((r) => r.outcome),
+      ['accepted'],
+      JSON.stringify(result),
+    );
     // Decided within milliseconds when it is decided at all; the assertions below would see a second decision.
     await new Promise((r) => setTimeout(r, 3_000));
     const [after] = await decisionsOf(h.cql, [`${run}-e2`], 10_000);
     assert.equal(after?.decidedAt, decided?.decidedAt, 'the stored decision is the first one');
-    const published = (await readStream(h.nc, Streams.DECISIONS.name, Subjects.decisionsAll, decisionsBefore + 1)).filter(
-      (m) => m.json<{ eventId: string }>().eventId === `${run}-e2`,
-    );
+    const published = (
+      await readStream(h.nc, Streams.DECISIONS.name, Subjects.decisionsAll, decisionsBefore + 1)
+    ).filter((m) => m.json<{ eventId: string }>().eventId === `${run}-e2`);
     assert.deepEqual(published, [], 'no second decision published');
   });
 });

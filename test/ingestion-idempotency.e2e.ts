@@ -11,7 +11,15 @@ import {
   type AcceptedEvent,
   type EnrichedEvent,
 } from '@nunchi/contracts';
-import { dadsPurchase, migrateStreams, request, runId, startHarness, waitFor, type Harness } from './support/harness.js';
+import {
+  dadsPurchase,
+  migrateStreams,
+  request,
+  runId,
+  startHarness,
+  waitFor,
+  type Harness,
+} from './support/harness.js';
 import { lastSeq, post, readStream } from './support/streams.js';
 
 /**
@@ -109,7 +117,7 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
     });
     const firstDecision = await waitFor('its decision', async () => {
       const answer = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
-      return answer.status === 200 ? ((await answer.json())) : undefined;
+      return answer.status === 200 ? await answer.json() : undefined;
     });
     await new Promise((r) => setTimeout(r, WINDOW_MS + 500));
 

@@ -18,7 +18,12 @@ import {
   type NunchiConfig,
   type ServiceName,
 } from '@nunchi/config';
-import { kubernetesSecrets, natsCredentialsSecret, natsIdentities, NATS_SERVER_SECRET } from '@nunchi/messaging';
+import {
+  kubernetesSecrets,
+  natsCredentialsSecret,
+  natsIdentities,
+  NATS_SERVER_SECRET,
+} from '@nunchi/messaging';
 
 // ---------------------------------------------------------------------------------------------------------
 // Where the repository is: walk up from this file (dist/test/, or another build folder such as
@@ -1312,27 +1317,63 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
         const generated = generatedNatsSecrets().map(nameOf);
         const credentialsOf = (c: Obj, who: string) => {
           const env = arr(c['env']).map((e) => obj(e, who));
-          const from = (name: string) => at(env.find((e) => e['name'] === name), 'valueFrom.secretKeyRef') as Obj | undefined;
+          const from = (name: string) =>
+            at(
+              env.find((e) => e['name'] === name),
+              'valueFrom.secretKeyRef',
+            ) as Obj | undefined;
           assert.equal(at(from('NATS_USER'), 'key'), 'NATS_USER', `${who}: NATS_USER from a Secret`);
-          assert.equal(at(from('NATS_PASSWORD'), 'key'), 'NATS_PASSWORD', `${who}: NATS_PASSWORD from a Secret`);
-          assert.equal(at(from('NATS_USER'), 'name'), at(from('NATS_PASSWORD'), 'name'), `${who}: one Secret`);
+          assert.equal(
+            at(from('NATS_PASSWORD'), 'key'),
+            'NATS_PASSWORD',
+            `${who}: NATS_PASSWORD from a Secret`,
+          );
+          assert.equal(
+            at(from('NATS_USER'), 'name'),
+            at(from('NATS_PASSWORD'), 'name'),
+            `${who}: one Secret`,
+          );
           return String(at(from('NATS_USER'), 'name'));
         };
-        for (const svc of SERVICES) assert.equal(credentialsOf(mainContainer(svc), svc), natsCredentialsSecret(svc), `${svc}: its own identity`);
+        for (const svc of SERVICES)
+          assert.equal(
+            credentialsOf(mainContainer(svc), svc),
+            natsCredentialsSecret(svc),
+            `${svc}: its own identity`,
+          );
         const job = find(objects, 'Job', 'nunchi-migrate');
         assert.ok(job, 'the migration Job');
-        assert.equal(credentialsOf(containersOf(job)[0], 'migrate'), natsCredentialsSecret('operator'), 'the migration manages streams: operator');
-        for (const name of [...SERVICES.map(natsCredentialsSecret), natsCredentialsSecret('operator'), NATS_SERVER_SECRET])
+        assert.equal(
+          credentialsOf(containersOf(job)[0], 'migrate'),
+          natsCredentialsSecret('operator'),
+          'the migration manages streams: operator',
+        );
+        for (const name of [
+          ...SERVICES.map(natsCredentialsSecret),
+          natsCredentialsSecret('operator'),
+          NATS_SERVER_SECRET,
+        ])
           assert.ok(generated.includes(name), `npm run nats:config -- --k8s writes the Secret ${name}`);
 
         const nats = objects.find((o) => o['kind'] === 'StatefulSet' && nameOf(o) === 'nats')!;
         const server = containersOf(nats)[0];
-        const config = arr(server['args']).map(String).find((a) => a.startsWith('--config='))?.slice('--config='.length);
+        const config = arr(server['args'])
+          .map(String)
+          .find((a) => a.startsWith('--config='))
+          ?.slice('--config='.length);
         assert.ok(config, 'nats-server starts with --config (the users and their permissions)');
-        const mount = arr(server['volumeMounts']).map((m) => obj(m, 'nats')).find((m) => config.startsWith(`${String(m['mountPath'])}/`));
+        const mount = arr(server['volumeMounts'])
+          .map((m) => obj(m, 'nats'))
+          .find((m) => config.startsWith(`${String(m['mountPath'])}/`));
         assert.ok(mount, `${config} is on a mounted volume`);
-        const volume = arr(at(nats, 'spec.template.spec.volumes')).map((v) => obj(v, 'nats')).find((v) => v['name'] === mount['name']);
-        assert.equal(at(volume, 'secret.secretName'), NATS_SERVER_SECRET, 'mounted from the generated Secret');
+        const volume = arr(at(nats, 'spec.template.spec.volumes'))
+          .map((v) => obj(v, 'nats'))
+          .find((v) => v['name'] === mount['name']);
+        assert.equal(
+          at(volume, 'secret.secretName'),
+          NATS_SERVER_SECRET,
+          'mounted from the generated Secret',
+        );
       });
 
     it('labels everything app.kubernetes.io/name and part-of=nunchi, in the expected namespace', () => {

@@ -39,95 +39,128 @@ const cannot = cluster.unavailable();
 if (cannot) console.log(`# nats-cluster.e2e.ts skipped: ${cannot}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe('a three-server NATS cluster: a server killed, a host partitioned — nothing lost, nothing decided twice', { skip: cannot ?? false }, () => {
-  const run = runId();
-  const store = `t${run}-cluster`;
-  const campaignId = `cluster-${run}`;
-  const env = {
-    NATS_URL: cluster.CLUSTER_ENV['NATS_URL'],
-    NUNCHI_STREAM_REPLICAS: '3',
-    NUNCHI_LEASE_TTL_MS: '3000',
-    NUNCHI_SLA_MS: '600000',
-    NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY: '1000',
-    OTEL_TRACES_EXPORTER: 'none',
-  };
-  const logs: string[] = [];
-  let services: RunningServices | undefined;
-  let nc: NatsConnection;
-  let cql: CqlClient;
-  let resources: Resources;
-  const offers: OfferMessage[] = [];
+describe(
+  'a three-server NATS cluster: a server killed, a host partitioned — nothing lost, nothing decided twice',
+  { skip: cannot ?? false },
+  () => {
+    const run = runId();
+    const store = `t${run}-cluster`;
+    const campaignId = `cluster-${run}`;
+    const env = {
+      NATS_URL: cluster.CLUSTER_ENV['NATS_URL'],
+      NUNCHI_STREAM_REPLICAS: '3',
+      NUNCHI_LEASE_TTL_MS: '3000',
+      NUNCHI_SLA_MS: '600000',
+      NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY: '1000',
+      OTEL_TRACES_EXPORTER: 'none',
+    };
+    const logs: string[] = [];
+    let services: RunningServices | undefined;
+    let nc: NatsConnection;
+    let cql: CqlClient;
+    let resources: Resources;
+    const offers: OfferMessage[] = [];
 
-  before(async () => {
-    await cluster.up({ only: ['nats'], log: (line) => logs.push(`cluster: ${line}`) });
-    await migrateStreams(env);
-    const config = loadConfig('cli', { ...process.env, ...env });
-    nc = await connectNats(config.nats, 'nunchi-test');
-    cql = await connectCassandra(config.cassandra);
-    resources = new Resources({ ...process.env, ...env });
-    services = await startServices({ services: ['ingestion', 'context', 'decision'], env, log: (s, line) => logs.push(`${s} ${line}`) });
-    nc.subscribe(Subjects.offer('pos', store), { callback: (_e, m) => void offers.push(decodeJson(m.data) as OfferMessage) });
-    const applied = await applyCampaign(
-      resources,
-      campaignFile({ id: campaignId, condition: `event.storeId == '${store}'`, caps: { perCustomerPerDay: 1000 } }),
-    );
-    await waitLoaded([services.urls.decision], campaignId, applied.version);
-  });
+    before(async () => {
+      await cluster.up({ only: ['nats'], log: (line) => logs.push(`cluster: ${line}`) });
+      await migrateStreams(env);
+      const config = loadConfig('cli', { ...process.env, ...env });
+      nc = await connectNats(config.nats, 'nunchi-test');
+      cql = await connectCassandra(config.cassandra);
+      resources = new Resources({ ...process.env, ...env });
+      services = await startServices({
+        services: ['ingestion', 'context', 'decision'],
+        env,
+        log: (s, line) => logs.push(`${s} ${line}`),
+      });
+      nc.subscribe(Subjects.offer('pos', store), {
+        callback: (_e, m) => void offers.push(decodeJson(m.data) as OfferMessage),
+      });
+      const applied = await applyCampaign(
+        resources,
+        campaignFile({
+          id: campaignId,
+          condition: `event.storeId == '${store}'`,
+          caps: { perCustomerPerDay: 1000 },
+        }),
+      );
+      await waitLoaded([services.urls.decision], campaignId, applied.version);
+    });
 
-  after(async () => {
-    if (process.env['NUNCHI_TEST_LOGS']) (await import('node:fs')).writeFileSync(process.env['NUNCHI_TEST_LOGS'], logs.join('\n'));
-    await setCampaignState(resources, campaignId, 'ended').catch(() => undefined);
-    await services?.stop();
-    await resources?.close();
-    await nc?.drain().catch(() => undefined);
-    await cql?.shutdown();
-    await cluster.down({ only: ['nats'], log: (line) => logs.push(`cluster: ${line}`) });
-  });
+    after(async () => {
+      if (process.env['NUNCHI_TEST_LOGS'])
+        (await import('node:fs')).writeFileSync(process.env['NUNCHI_TEST_LOGS'], logs.join('\n'));
+      await setCampaignState(resources, campaignId, 'ended').catch(() => undefined);
+      await services?.stop();
+      await resources?.close();
+      await nc?.drain().catch(() => undefined);
+      await cql?.shutdown();
+      await cluster.down({ only: ['nats'], log: (line) => logs.push(`cluster: ${line}`) });
+    });
 
-  it('decides every accepted event once while h3 is killed and h2 partitioned', async () => {
-    const sent: Array<ReturnType<typeof purchase>> = [];
-    let sending = true;
-    // About 30 events/s from 6 senders, 40 customers (several events per customer in flight).
-    const load = (async () => {
-      let i = 0;
-      while (sending) {
-        const batch = Array.from({ length: 6 }, () => {
-          const n = i++;
-          return purchase(`${run}-e${n}`, `${run}-c${n % 40}`, store, 1_000);
-        });
-        sent.push(...batch);
-        await sendUntilAccepted(nc, batch, 6);
-        await sleep(200);
+    it('decides every accepted event once while h3 is killed and h2 partitioned', async () => {
+      const sent: Array<ReturnType<typeof purchase>> = [];
+      let sending = true;
+      // About 30 events/s from 6 senders, 40 customers (several events per customer in flight).
+      const load = (async () => {
+        let i = 0;
+        while (sending) {
+          const batch = Array.from({ length: 6 }, () => {
+            const n = i++;
+            return purchase(`${run}-e${n}`, `${run}-c${n % 40}`, store, 1_000);
+          });
+          sent.push(...batch);
+          await sendUntilAccepted(nc, batch, 6);
+          await sleep(200);
+        }
+      })();
+      await sleep(4_000);
+      assert.ok(await cluster.kill('h3', 'nats'), 'the server on h3 was running');
+      await sleep(4_000);
+      await cluster.start('h3', 'nats');
+      await sleep(3_000);
+      cluster.partition('h2');
+      await sleep(12_000); // longer than the clients' two missed pings (libs/messaging connection.ts)
+      cluster.heal('h2');
+      await sleep(4_000);
+      sending = false;
+      await load;
+
+      const decisions = await decisionsOf(
+        cql,
+        sent.map((e) => e.id),
+        180_000,
+      );
+      assert.equal(
+        new Set(decisions.map((d) => d.decisionId)).size,
+        sent.length,
+        'every accepted event decided once',
+      );
+      await sleep(500);
+      const seen = new Map<string, OfferMessage>();
+      let again = 0;
+      for (const o of offers) {
+        const first = seen.get(o.decisionId);
+        if (!first) seen.set(o.decisionId, o);
+        else {
+          again++;
+          assert.deepEqual(o, first, `offer ${o.decisionId} sent again, but not the same offer`);
+        }
       }
-    })();
-    await sleep(4_000);
-    assert.ok(await cluster.kill('h3', 'nats'), 'the server on h3 was running');
-    await sleep(4_000);
-    await cluster.start('h3', 'nats');
-    await sleep(3_000);
-    cluster.partition('h2');
-    await sleep(12_000); // longer than the clients' two missed pings (libs/messaging connection.ts)
-    cluster.heal('h2');
-    await sleep(4_000);
-    sending = false;
-    await load;
-
-    const decisions = await decisionsOf(cql, sent.map((e) => e.id), 180_000);
-    assert.equal(new Set(decisions.map((d) => d.decisionId)).size, sent.length, 'every accepted event decided once');
-    await sleep(500);
-    const seen = new Map<string, OfferMessage>();
-    let again = 0;
-    for (const o of offers) {
-      const first = seen.get(o.decisionId);
-      if (!first) seen.set(o.decisionId, o);
-      else {
-        again++;
-        assert.deepEqual(o, first, `offer ${o.decisionId} sent again, but not the same offer`);
-      }
-    }
-    const decidedOffers = new Set(decisions.filter((d) => d.outcome === 'offer').map((d) => d.decisionId));
-    assert.deepEqual([...seen.keys()].filter((id) => !decidedOffers.has(id)), [], 'every offer sent is a recorded decision');
-    assert.deepEqual(logs.filter((l) => l.includes('exited unexpectedly')), [], 'no process died');
-    console.log(`# ${sent.length} events decided once each; ${seen.size} offers, ${again} of them sent again (same offer)`);
-  });
-});
+      const decidedOffers = new Set(decisions.filter((d) => d.outcome === 'offer').map((d) => d.decisionId));
+      assert.deepEqual(
+        [...seen.keys()].filter((id) => !decidedOffers.has(id)),
+        [],
+        'every offer sent is a recorded decision',
+      );
+      assert.deepEqual(
+        logs.filter((l) => l.includes('exited unexpectedly')),
+        [],
+        'no process died',
+      );
+      console.log(
+        `# ${sent.length} events decided once each; ${seen.size} offers, ${again} of them sent again (same offer)`,
+      );
+    });
+  },
+);

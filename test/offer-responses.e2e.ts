@@ -33,7 +33,11 @@ describe('offer responses: answered offers only, in context, and a dismissal res
     h = await startHarness();
     await applyCampaign(
       h.resources,
-      campaignFile({ id: campaignId, trigger: { types: ['purchase'], stores: [store] }, caps: { suppressAfterDismissDays: 7 } }),
+      campaignFile({
+        id: campaignId,
+        trigger: { types: ['purchase'], stores: [store] },
+        caps: { suppressAfterDismissDays: 7 },
+      }),
     );
     await waitLoaded([h.services.urls.decision], campaignId, 1);
   });
@@ -60,7 +64,12 @@ describe('offer responses: answered offers only, in context, and a dismissal res
       const view = await contextOf(h.services.urls.context, customer);
       return view.ctx.responses[campaignId] ? view.ctx : undefined;
     });
-    assert.deepEqual(ctx.responses[campaignId], { accepted: 0, redeemed: 0, dismissed: 1, daysSinceDismissed: 0 });
+    assert.deepEqual(ctx.responses[campaignId], {
+      accepted: 0,
+      redeemed: 0,
+      dismissed: 1,
+      daysSinceDismissed: 0,
+    });
   });
 
   it('rests the campaign after the dismissal: the next purchase loses with cap, saying why', async () => {
@@ -76,9 +85,15 @@ describe('offer responses: answered offers only, in context, and a dismissal res
   it('refuses a response to an unknown decision, to another customer’s, or naming another campaign — each kept in the DLQ', async () => {
     const from = await lastSeq(h.nc, Streams.DLQ.name);
     const refused = [
-      [response('bad-1', customer, { decisionId: decisionIdOf(`t${run}-never`), response: 'accepted' }), 'payload.decisionId'],
+      [
+        response('bad-1', customer, { decisionId: decisionIdOf(`t${run}-never`), response: 'accepted' }),
+        'payload.decisionId',
+      ],
       [response('bad-2', stranger, { decisionId: offered, response: 'redeemed' }), 'payload.decisionId'],
-      [response('bad-3', customer, { decisionId: offered, response: 'accepted', campaignId: 'another' }), 'payload.campaignId'],
+      [
+        response('bad-3', customer, { decisionId: offered, response: 'accepted', campaignId: 'another' }),
+        'payload.campaignId',
+      ],
     ] as const;
     for (const [event, path] of refused) {
       const reply = await send(event);
@@ -93,7 +108,9 @@ describe('offer responses: answered offers only, in context, and a dismissal res
     }
     const kept = await waitFor('three DLQ records', async () => {
       const records = await readStream(h.nc, Streams.DLQ.name, Subjects.dlq('ingestion'), from + 1);
-      const ours = records.filter((m) => refused.some(([e]) => new TextDecoder().decode(m.data).includes(e.id)));
+      const ours = records.filter((m) =>
+        refused.some(([e]) => new TextDecoder().decode(m.data).includes(e.id)),
+      );
       return ours.length === 3 ? ours : undefined;
     });
     assert.ok(kept.every((m) => (m.headers?.get(Headers.dlqReason) ?? '').startsWith('UNKNOWN_DECISION')));

@@ -65,13 +65,18 @@ describe('outages are waited out, not burned through', () => {
     });
     const applied = await applyCampaign(
       resources,
-      campaignFile({ id: campaignId, condition: `event.storeId == '${store}'`, caps: { perCustomerPerDay: 100 } }),
+      campaignFile({
+        id: campaignId,
+        condition: `event.storeId == '${store}'`,
+        caps: { perCustomerPerDay: 100 },
+      }),
     );
     await waitLoaded([services.urls.decision], campaignId, applied.version);
   });
 
   after(async () => {
-    if (process.env['NUNCHI_TEST_LOGS']) (await import('node:fs')).writeFileSync(process.env['NUNCHI_TEST_LOGS'], logs.join('\n'));
+    if (process.env['NUNCHI_TEST_LOGS'])
+      (await import('node:fs')).writeFileSync(process.env['NUNCHI_TEST_LOGS'], logs.join('\n'));
     await setCampaignState(resources, campaignId, 'ended').catch(() => undefined);
     await services?.stop();
     await resources?.close();
@@ -85,12 +90,17 @@ describe('outages are waited out, not burned through', () => {
   function events(tag: string) {
     const out = [];
     for (let k = 0; k < PER_CUSTOMER; k++)
-      for (let c = 0; c < CUSTOMERS; c++) out.push(purchase(`${run}-${tag}-c${c}-e${k}`, `${run}-${tag}-c${c}`, store, 1_000));
+      for (let c = 0; c < CUSTOMERS; c++)
+        out.push(purchase(`${run}-${tag}-c${c}-e${k}`, `${run}-${tag}-c${c}`, store, 1_000));
     return out;
   }
 
   /** Every event applied once, decided once, none dead-lettered, and each customer's in the order sent. */
-  async function assertExactAndInOrder(tag: string, sent: ReturnType<typeof events>, since: { enriched: number; dlq: number }) {
+  async function assertExactAndInOrder(
+    tag: string,
+    sent: ReturnType<typeof events>,
+    since: { enriched: number; dlq: number },
+  ) {
     const customers = Array.from({ length: CUSTOMERS }, (_, c) => `${run}-${tag}-c${c}`);
     await waitFor(
       'every event applied',
@@ -103,7 +113,11 @@ describe('outages are waited out, not burned through', () => {
     await contextDrained(nc, config.nats.partitions, 60_000);
     for (const id of customers) {
       const t = await storedTotals(cql, id);
-      assert.deepEqual([t.events, t.spend], [PER_CUSTOMER, PER_CUSTOMER * 1_000], `${id}: applied exactly once`);
+      assert.deepEqual(
+        [t.events, t.spend],
+        [PER_CUSTOMER, PER_CUSTOMER * 1_000],
+        `${id}: applied exactly once`,
+      );
     }
     const order = await enrichedOrder(nc, since.enriched + 1, (id) => id.startsWith(`${run}-${tag}-`));
     for (const id of customers)
@@ -112,47 +126,75 @@ describe('outages are waited out, not burned through', () => {
         Array.from({ length: PER_CUSTOMER }, (_, k) => `${id}-e${k}`),
         `${id}: events enriched in the order sent`,
       );
-    const decisions = await decisionsOf(cql, sent.map((e) => e.id), 60_000);
+    const decisions = await decisionsOf(
+      cql,
+      sent.map((e) => e.id),
+      60_000,
+    );
     assert.equal(new Set(decisions.map((d) => d.decisionId)).size, sent.length, 'one decision per event');
     assert.deepEqual(await dlqSince(nc, since.dlq + 1, ['context', 'decision']), [], 'nothing dead-lettered');
   }
 
-  it('Cassandra frozen, then down: consumers pause without using up deliveries, readiness is degraded, then all resumes in order', { skip: process.env['NUNCHI_SKIP_CASSANDRA_OUTAGE'] === '1' }, async () => {
-    const since = { enriched: await lastSeq(nc, Streams.ENRICHED.name), dlq: await lastSeq(nc, Streams.DLQ.name) };
-    const redeliveredBefore =
-      (await redeliveredCount(nc, Streams.EVENTS.name, 'context', config.nats.partitions)) +
-      (await redeliveredCount(nc, Streams.ENRICHED.name, 'decision', config.nats.partitions));
-    const sent = events('cas');
-    const half = sent.length / 2;
-    await sendUntilAccepted(nc, sent.slice(0, half));
-    proxy.freeze();
-    // Ingestion reaches Cassandra directly: the second half is accepted during the outage and waits in EVENTS.
-    await sendUntilAccepted(nc, sent.slice(half));
-    const degraded = await waitFor(
-      'context readiness to say degraded (paused on Cassandra)',
-      async () => {
-        const r = await readyOf(services.urls.context);
-        return r.status === 'degraded' && /paused.*cassandra/i.test(r.checks['consumers']?.detail ?? '') ? r : undefined;
-      },
-      30_000,
-    );
-    assert.equal(degraded.http, 200, 'degraded, not down: an outage is waited out in service');
-    await new Promise((r) => setTimeout(r, 4_000));
-    await proxy.cut(); // the node dies: connections reset, new ones refused
-    await new Promise((r) => setTimeout(r, 6_000));
-    assert.deepEqual(await dlqSince(nc, since.dlq + 1, ['context', 'decision']), [], 'nothing dead-lettered during the outage');
-    await proxy.heal();
-    await assertExactAndInOrder('cas', sent, since);
-    const redeliveredAfter =
-      (await redeliveredCount(nc, Streams.EVENTS.name, 'context', config.nats.partitions)) +
-      (await redeliveredCount(nc, Streams.ENRICHED.name, 'decision', config.nats.partitions));
-    assert.equal(redeliveredAfter - redeliveredBefore, 0, 'no delivery used up by the outage');
-    assert.deepEqual(logs.filter((l) => l.includes('exited unexpectedly')), [], 'no service died');
-    await waitFor('readiness ok again', async () => ((await readyOf(services.urls.context)).status === 'ok' ? true : undefined), 30_000);
-  });
+  it(
+    'Cassandra frozen, then down: consumers pause without using up deliveries, readiness is degraded, then all resumes in order',
+    { skip: process.env['NUNCHI_SKIP_CASSANDRA_OUTAGE'] === '1' },
+    async () => {
+      const since = {
+        enriched: await lastSeq(nc, Streams.ENRICHED.name),
+        dlq: await lastSeq(nc, Streams.DLQ.name),
+      };
+      const redeliveredBefore =
+        (await redeliveredCount(nc, Streams.EVENTS.name, 'context', config.nats.partitions)) +
+        (await redeliveredCount(nc, Streams.ENRICHED.name, 'decision', config.nats.partitions));
+      const sent = events('cas');
+      const half = sent.length / 2;
+      await sendUntilAccepted(nc, sent.slice(0, half));
+      proxy.freeze();
+      // Ingestion reaches Cassandra directly: the second half is accepted during the outage and waits in EVENTS.
+      await sendUntilAccepted(nc, sent.slice(half));
+      const degraded = await waitFor(
+        'context readiness to say degraded (paused on Cassandra)',
+        async () => {
+          const r = await readyOf(services.urls.context);
+          return r.status === 'degraded' && /paused.*cassandra/i.test(r.checks['consumers']?.detail ?? '')
+            ? r
+            : undefined;
+        },
+        30_000,
+      );
+      assert.equal(degraded.http, 200, 'degraded, not down: an outage is waited out in service');
+      await new Promise((r) => setTimeout(r, 4_000));
+      await proxy.cut(); // the node dies: connections reset, new ones refused
+      await new Promise((r) => setTimeout(r, 6_000));
+      assert.deepEqual(
+        await dlqSince(nc, since.dlq + 1, ['context', 'decision']),
+        [],
+        'nothing dead-lettered during the outage',
+      );
+      await proxy.heal();
+      await assertExactAndInOrder('cas', sent, since);
+      const redeliveredAfter =
+        (await redeliveredCount(nc, Streams.EVENTS.name, 'context', config.nats.partitions)) +
+        (await redeliveredCount(nc, Streams.ENRICHED.name, 'decision', config.nats.partitions));
+      assert.equal(redeliveredAfter - redeliveredBefore, 0, 'no delivery used up by the outage');
+      assert.deepEqual(
+        logs.filter((l) => l.includes('exited unexpectedly')),
+        [],
+        'no service died',
+      );
+      await waitFor(
+        'readiness ok again',
+        async () => ((await readyOf(services.urls.context)).status === 'ok' ? true : undefined),
+        30_000,
+      );
+    },
+  );
 
   it('NATS restarted: consumers pause, readiness is degraded, nothing is lost or reordered', async () => {
-    const since = { enriched: await lastSeq(nc, Streams.ENRICHED.name), dlq: await lastSeq(nc, Streams.DLQ.name) };
+    const since = {
+      enriched: await lastSeq(nc, Streams.ENRICHED.name),
+      dlq: await lastSeq(nc, Streams.DLQ.name),
+    };
     const sent = events('nats');
     const half = sent.length / 2;
     await sendUntilAccepted(nc, sent.slice(0, half));
@@ -173,6 +215,10 @@ describe('outages are waited out, not burned through', () => {
     await nats.restart();
     await sendUntilAccepted(nc, sent.slice(half));
     await assertExactAndInOrder('nats', sent, since);
-    assert.deepEqual(logs.filter((l) => l.includes('exited unexpectedly')), [], 'no service died');
+    assert.deepEqual(
+      logs.filter((l) => l.includes('exited unexpectedly')),
+      [],
+      'no service died',
+    );
   });
 });

@@ -25,7 +25,11 @@ describe('overload: admission control at the door', () => {
     occurredAt: new Date(Date.now() - 1_000).toISOString(),
     customer: { id: `t${run}-c${c}` },
     storeId: 'store-1',
-    payload: { amount: 1_000, currency: 'KRW', items: [{ sku: 'x', category: 'beer', quantity: 1, unitPrice: 1_000 }] },
+    payload: {
+      amount: 1_000,
+      currency: 'KRW',
+      items: [{ sku: 'x', category: 'beer', quantity: 1, unitPrice: 1_000 }],
+    },
   });
 
   async function send(c: number): Promise<IngestReply> {
@@ -83,7 +87,10 @@ describe('overload: admission control at the door', () => {
     assert.ok(refused.length > 0, 'some events were refused while the backlog was old');
     for (const r of refused) {
       assert.ok(!r.ok && r.error.code === 'OVERLOADED_RETRY', JSON.stringify(r));
-      assert.ok(!r.ok && r.error.retryAfterMs! >= 250 && /behind/.test(r.error.message ?? ''), JSON.stringify(r));
+      assert.ok(
+        !r.ok && r.error.retryAfterMs! >= 250 && /behind/.test(r.error.message ?? ''),
+        JSON.stringify(r),
+      );
     }
     assert.ok(okAfterRefusal, 'accepted again once the backlog drained');
 

@@ -62,10 +62,16 @@ describe('rolling restart under load: nothing lost, every event decided once, no
     cql = await connectCassandra(config.cassandra);
     resources = new Resources({ ...process.env, ...env });
     for (const slot of slots) slot.running = await start(slot);
-    nc.subscribe(Subjects.offer('pos', store), { callback: (_e, m) => void offers.push(decodeJson(m.data) as OfferMessage) });
+    nc.subscribe(Subjects.offer('pos', store), {
+      callback: (_e, m) => void offers.push(decodeJson(m.data) as OfferMessage),
+    });
     const applied = await applyCampaign(
       resources,
-      campaignFile({ id: campaignId, condition: `event.storeId == '${store}'`, caps: { perCustomerPerDay: 1000 } }),
+      campaignFile({
+        id: campaignId,
+        condition: `event.storeId == '${store}'`,
+        caps: { perCustomerPerDay: 1000 },
+      }),
     );
     await waitLoaded(
       slots.filter((s) => s.role === 'decision').map((s) => `http://127.0.0.1:${s.port}`),
@@ -75,7 +81,8 @@ describe('rolling restart under load: nothing lost, every event decided once, no
   });
 
   after(async () => {
-    if (process.env['NUNCHI_TEST_LOGS']) (await import('node:fs')).writeFileSync(process.env['NUNCHI_TEST_LOGS'], logs.join('\n'));
+    if (process.env['NUNCHI_TEST_LOGS'])
+      (await import('node:fs')).writeFileSync(process.env['NUNCHI_TEST_LOGS'], logs.join('\n'));
     await setCampaignState(resources, campaignId, 'ended').catch(() => undefined);
     await Promise.all(slots.map(async (s) => s.running?.stop()));
     await resources?.close();
@@ -108,18 +115,27 @@ describe('rolling restart under load: nothing lost, every event decided once, no
       await stopping.stop(); // SIGTERM; SIGKILL only after 10 s
       const stopMs = Date.now() - stoppedAt;
       logs.push(`test: ${slot.role}:${slot.port} stopped in ${stopMs} ms`);
-      assert.ok(stopMs < 10_000, `${slot.role}:${slot.port} stopped gracefully in ${stopMs} ms (not killed after 10 s)`);
+      assert.ok(
+        stopMs < 10_000,
+        `${slot.role}:${slot.port} stopped gracefully in ${stopMs} ms (not killed after 10 s)`,
+      );
       slot.running = await start(slot);
     }
     await new Promise((r) => setTimeout(r, 3_000));
     sending = false;
     await load;
 
-    const decisions = await decisionsOf(cql, sent.map((e) => e.id), 120_000);
+    const decisions = await decisionsOf(
+      cql,
+      sent.map((e) => e.id),
+      120_000,
+    );
     assert.equal(decisions.length, sent.length, 'every accepted event decided');
     assert.equal(new Set(decisions.map((d) => d.decisionId)).size, sent.length, 'once each');
     assert.deepEqual(
-      decisions.filter((d) => d.outcome !== 'offer' && d.outcome !== 'control').map((d) => `${d.eventId}: ${d.outcome}`),
+      decisions
+        .filter((d) => d.outcome !== 'offer' && d.outcome !== 'control')
+        .map((d) => `${d.eventId}: ${d.outcome}`),
       [],
       'each an offer (or the holdout): none late, capped or lost',
     );
@@ -129,9 +145,21 @@ describe('rolling restart under load: nothing lost, every event decided once, no
     for (const o of offers) seen.set(o.decisionId, (seen.get(o.decisionId) ?? 0) + 1);
     const twice = [...seen].filter(([, n]) => n > 1).map(([id, n]) => `${id} ×${n}`);
     assert.deepEqual(twice, [], 'no offer sent twice');
-    assert.equal(seen.size, decisions.filter((d) => d.outcome === 'offer').length, 'every offer decided was sent');
-    assert.deepEqual(await dlqSince(nc, dlqBefore + 1, ['ingestion', 'context', 'decision']), [], 'nothing dead-lettered');
-    assert.deepEqual(logs.filter((l) => l.includes('exited unexpectedly')), [], 'no process died');
+    assert.equal(
+      seen.size,
+      decisions.filter((d) => d.outcome === 'offer').length,
+      'every offer decided was sent',
+    );
+    assert.deepEqual(
+      await dlqSince(nc, dlqBefore + 1, ['ingestion', 'context', 'decision']),
+      [],
+      'nothing dead-lettered',
+    );
+    assert.deepEqual(
+      logs.filter((l) => l.includes('exited unexpectedly')),
+      [],
+      'no process died',
+    );
     logs.push(`test: ${sent.length} events, ${seen.size} offers`);
   });
 });

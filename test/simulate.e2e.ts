@@ -39,7 +39,8 @@ function normalised(r: SimulationReport): unknown {
   const cents = (x: number) => Math.round(x * 100) / 100;
   return JSON.parse(
     JSON.stringify(r, (key, value: unknown) => {
-      if (typeof value === 'number' && ['value', 'cost', 'valueLost', 'totalCost'].includes(key)) return cents(value);
+      if (typeof value === 'number' && ['value', 'cost', 'valueLost', 'totalCost'].includes(key))
+        return cents(value);
       if (value && typeof value === 'object' && !Array.isArray(value))
         return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
       return value;
@@ -217,10 +218,17 @@ describe('campaigns simulate: exact on a day that ran live', () => {
     const one = await nunchi(['campaigns', 'simulate', main, ...period, '--json'], cliEnv);
     assert.equal(one.code, 0, one.stderr);
     const single = JSON.parse(one.stdout) as SimulationReport;
-    assert.equal(single.offers.offers, 6, 'the budget binds: the shards must agree on who got its six offers');
+    assert.equal(
+      single.offers.offers,
+      6,
+      'the budget binds: the shards must agree on who got its six offers',
+    );
     assert.ok(single.budget.refused > 0);
 
-    const three = await nunchi(['campaigns', 'simulate', main, ...period, '--json', '--workers', '3'], cliEnv);
+    const three = await nunchi(
+      ['campaigns', 'simulate', main, ...period, '--json', '--workers', '3'],
+      cliEnv,
+    );
     assert.equal(three.code, 0, three.stderr);
     assert.deepEqual(normalised(JSON.parse(three.stdout) as SimulationReport), normalised(single));
     assert.match(three.stderr, /round 1: 3 workers/);
@@ -234,7 +242,14 @@ describe('campaigns simulate: exact on a day that ran live', () => {
       for (let i = 0; i < 3; i++) {
         const shard = await nunchi(
           [
-            'campaigns', 'simulate', main, ...period, '--shard', `${i}/3`, '--shard-out', files[i],
+            'campaigns',
+            'simulate',
+            main,
+            ...period,
+            '--shard',
+            `${i}/3`,
+            '--shard-out',
+            files[i],
             ...(round > 1 ? ['--budget-checks', checks] : []),
           ],
           cliEnv,
@@ -267,25 +282,33 @@ describe('campaigns simulate: exact on a day that ran live', () => {
     const period = ['--from', day[0], '--to', day[1]];
     // main as a file with a bigger budget, against main as it ran: the budget is what differs.
     const file = campaignFile({
-        id: main,
-        trigger: { types: ['purchase'], channels: ['pos'], stores: [shop] },
-        priority: 2,
-        holdoutPercent: 20,
-        caps: { perCustomerPerDay: 2 },
-        budget: { maxOffers: 1000 },
-        offers: [
-          { id: 'big', title: 'Big', value: 3000, when: 'event.amount >= 20000' },
-          { id: 'small', title: 'Small', value: 1000 },
-        ],
+      id: main,
+      trigger: { types: ['purchase'], channels: ['pos'], stores: [shop] },
+      priority: 2,
+      holdoutPercent: 20,
+      caps: { perCustomerPerDay: 2 },
+      budget: { maxOffers: 1000 },
+      offers: [
+        { id: 'big', title: 'Big', value: 3000, when: 'event.amount >= 20000' },
+        { id: 'small', title: 'Small', value: 1000 },
+      ],
     });
     const compared = await nunchi(['campaigns', 'compare', `${main}@1`, file, ...period, '--json'], cliEnv);
     assert.equal(compared.code, 0, compared.stderr);
     const result = JSON.parse(compared.stdout) as {
       a: SimulationReport;
       b: SimulationReport;
-      overlap: { eventsOfferedByBoth: number; eventsOfferedByAOnly: number; eventsOfferedByBOnly: number; customersOfferedByBoth: number };
+      overlap: {
+        eventsOfferedByBoth: number;
+        eventsOfferedByAOnly: number;
+        eventsOfferedByBOnly: number;
+        customersOfferedByBoth: number;
+      };
     };
-    for (const [target, report] of [[`${main}@1`, result.a], [file, result.b]] as const) {
+    for (const [target, report] of [
+      [`${main}@1`, result.a],
+      [file, result.b],
+    ] as const) {
       const alone = await nunchi(['campaigns', 'simulate', target, ...period, '--json'], cliEnv);
       assert.equal(alone.code, 0, alone.stderr);
       assert.deepEqual(normalised(report), normalised(JSON.parse(alone.stdout) as SimulationReport), target);

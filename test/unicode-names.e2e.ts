@@ -166,10 +166,14 @@ describe('Korean names end to end: a Korean basket through the NATS door meets a
     });
     // Kept with the loyalty card sealed (docs/security.md), and exactly the event once opened.
     assert.match(
-      (JSON.parse(new TextDecoder().decode(kept)) as { customer: { loyaltyCard: string } }).customer.loyaltyCard,
+      (JSON.parse(new TextDecoder().decode(kept)) as { customer: { loyaltyCard: string } }).customer
+        .loyaltyCard,
       /^sealed:v1:/,
     );
-    assert.deepEqual(JSON.parse(new TextDecoder().decode(unsealPersonalData(kept, identityKeys(h.config)))), event);
+    assert.deepEqual(
+      JSON.parse(new TextDecoder().decode(unsealPersonalData(kept, identityKeys(h.config)))),
+      event,
+    );
     // Nothing half-applied: no decision, no rollup for the customer (the good lines were not taken either).
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(

@@ -10,7 +10,15 @@ import { decisionIdOf, Headers, Subjects, type DecisionRecord, type OfferMessage
 import { decodeJson, unsealPersonalData } from '@nunchi/messaging';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
-import { dadsPurchase, request, runId, seoulTime, startHarness, waitFor, type Harness } from './support/harness.js';
+import {
+  dadsPurchase,
+  request,
+  runId,
+  seoulTime,
+  startHarness,
+  waitFor,
+  type Harness,
+} from './support/harness.js';
 
 describe('walking skeleton: till → ingestion → context → decision → offer, traced', () => {
   let h: Harness;
@@ -28,8 +36,24 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     writeFileSync(
       join(dir, 'customers.ndjson'),
       [
-        { id: dad.id, age: 34, gender: 'M', region: 'Bundang', creditTier: 'C', loyaltyCard: dad.card, attributes: {} },
-        { id: elder.id, age: 52, gender: 'M', region: 'Bundang', creditTier: 'B', loyaltyCard: elder.card, attributes: {} },
+        {
+          id: dad.id,
+          age: 34,
+          gender: 'M',
+          region: 'Bundang',
+          creditTier: 'C',
+          loyaltyCard: dad.card,
+          attributes: {},
+        },
+        {
+          id: elder.id,
+          age: 52,
+          gender: 'M',
+          region: 'Bundang',
+          creditTier: 'B',
+          loyaltyCard: elder.card,
+          attributes: {},
+        },
       ]
         .map((c) => JSON.stringify(c))
         .join('\n'),
@@ -38,7 +62,9 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     assert.equal(imported.imported, 2);
     await applyCampaign(h.resources, projectPath('campaigns', 'examples', 'bundang-dad-beer.yaml'));
     await waitFor('the campaign to load', async () => {
-      const body = (await (await fetch(`${h.services.urls.decision}/v1/campaigns`)).json()) as { loaded: Record<string, number> };
+      const body = (await (await fetch(`${h.services.urls.decision}/v1/campaigns`)).json()) as {
+        loaded: Record<string, number>;
+      };
       return body.loaded['bundang-dad-beer'] ? true : undefined;
     });
   });
@@ -49,7 +75,9 @@ describe('walking skeleton: till → ingestion → context → decision → offe
 
   it('makes the founding offer to the Bundang father, on the store subject, with a decision record', async () => {
     const offers: OfferMessage[] = [];
-    const sub = h.nc.subscribe(Subjects.offer('pos', store), { callback: (_e, m) => void offers.push(decodeJson(m.data) as OfferMessage) });
+    const sub = h.nc.subscribe(Subjects.offer('pos', store), {
+      callback: (_e, m) => void offers.push(decodeJson(m.data) as OfferMessage),
+    });
     const event = dadsPurchase(`t${run}-e1`, { loyaltyCard: dad.card }, store, seoulTime('19:05'));
     const reply = await request(h.nc, Subjects.inbound('pos', 'purchase'), event);
     assert.deepEqual(reply, { ok: true, id: event.id, customerId: dad.id });
@@ -62,7 +90,17 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     assert.ok(offer.latencyMs >= 0 && offer.latencyMs < 2000, `latency ${offer.latencyMs} ms`);
     assert.match(offer.traceId, /^[0-9a-f]{32}$/);
 
-    const row = await waitFor('the decision record', async () => (await h.cql.execute('SELECT record FROM decisions_by_id WHERE decision_id = ?', [decisionIdOf(event.id)], { prepare: true })).first() ?? undefined);
+    const row = await waitFor(
+      'the decision record',
+      async () =>
+        (
+          await h.cql.execute(
+            'SELECT record FROM decisions_by_id WHERE decision_id = ?',
+            [decisionIdOf(event.id)],
+            { prepare: true },
+          )
+        ).first() ?? undefined,
+    );
     const stored = JSON.parse(row['record'] as string) as DecisionRecord;
     assert.equal(stored.outcome, 'offer');
     assert.equal(stored.offerId, 'chicken-discount');
@@ -79,7 +117,10 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     assert.match(decision.traceId, /^[0-9a-f]{32}$/);
     // caps: perCustomerPerDay 1 — the second purchase the same day gets no second offer, and says why
     assert.equal(decision.outcome, 'none');
-    assert.ok(decision.losses.some((l) => l.campaignId === 'bundang-dad-beer' && l.reason === 'cap'), JSON.stringify(decision.losses));
+    assert.ok(
+      decision.losses.some((l) => l.campaignId === 'bundang-dad-beer' && l.reason === 'cap'),
+      JSON.stringify(decision.losses),
+    );
 
     const services = await waitFor(
       'spans of four services in Zipkin',
@@ -92,9 +133,21 @@ describe('walking skeleton: till → ingestion → context → decision → offe
       },
       20_000,
     );
-    assert.deepEqual([...services.names].sort(), ['nunchi-analytics', 'nunchi-context', 'nunchi-decision', 'nunchi-ingestion']);
+    assert.deepEqual([...services.names].sort(), [
+      'nunchi-analytics',
+      'nunchi-context',
+      'nunchi-decision',
+      'nunchi-ingestion',
+    ]);
     const spanNames = new Set(services.spans.map((s) => s.name));
-    for (const name of ['ingestion.receive', 'ingestion.validate', 'ingestion.publish', 'context.apply', 'decision.decide', 'analytics.count']) {
+    for (const name of [
+      'ingestion.receive',
+      'ingestion.validate',
+      'ingestion.publish',
+      'context.apply',
+      'decision.decide',
+      'analytics.count',
+    ]) {
       assert.ok(spanNames.has(name), `span ${name} missing: ${[...spanNames].join(', ')}`);
     }
   });
@@ -116,7 +169,10 @@ describe('walking skeleton: till → ingestion → context → decision → offe
   it('answers an invalid event with every problem by path and keeps its bytes in the DLQ, the loyalty card sealed', async () => {
     const jsm = await jetstreamManager(h.nc);
     const before = (await jsm.streams.info('DLQ')).state.last_seq;
-    const bad = { ...dadsPurchase(`t${run}-bad`, { loyaltyCard: dad.card }, store, seoulTime('19:08')), payload: { amount: 5, currency: 'WON', items: [] } };
+    const bad = {
+      ...dadsPurchase(`t${run}-bad`, { loyaltyCard: dad.card }, store, seoulTime('19:08')),
+      payload: { amount: 5, currency: 'WON', items: [] },
+    };
     const reply = await request(h.nc, Subjects.inbound('pos', 'purchase'), bad);
     assert.equal(reply.ok, false);
     if (reply.ok) return;
@@ -135,7 +191,10 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     assert.match(body.customer.loyaltyCard ?? '', /^sealed:v1:dev:/);
     assert.deepEqual({ ...body, customer: bad.customer }, bad, 'everything else is kept as sent');
     assert.equal(stored!.header.get(Headers.dlqSealed), 'customer.loyaltyCard');
-    assert.deepEqual(JSON.parse(new TextDecoder().decode(unsealPersonalData(stored!.data, identityKeys(h.config)))), bad);
+    assert.deepEqual(
+      JSON.parse(new TextDecoder().decode(unsealPersonalData(stored!.data, identityKeys(h.config)))),
+      bad,
+    );
     assert.equal(stored!.header.get(Headers.dlqSubject), Subjects.inbound('pos', 'purchase'));
     assert.match(stored!.header.get(Headers.dlqReason), /payload\.currency/);
   });
@@ -144,7 +203,11 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     const event = dadsPurchase(`t${run}-e4`, { loyaltyCard: dad.card }, store, seoulTime('19:09'));
     const reply = await request(h.nc, Subjects.inbound('web', 'purchase'), event);
     assert.equal(reply.ok, false);
-    if (!reply.ok) assert.deepEqual(reply.error.details.map((d) => d.path), ['channel']);
+    if (!reply.ok)
+      assert.deepEqual(
+        reply.error.details.map((d) => d.path),
+        ['channel'],
+      );
   });
 
   it('counts events, decisions and offers per campaign at GET /v1/stats', async () => {
@@ -161,7 +224,10 @@ describe('walking skeleton: till → ingestion → context → decision → offe
 
   it('every service reports ready with one indicator per dependency', async () => {
     for (const [name, url] of Object.entries(h.services.urls)) {
-      const body = (await (await fetch(`${url}/ready`)).json()) as { ok: boolean; checks: Record<string, { ok: boolean }> };
+      const body = (await (await fetch(`${url}/ready`)).json()) as {
+        ok: boolean;
+        checks: Record<string, { ok: boolean }>;
+      };
       assert.equal(body.ok, true, name);
       assert.ok(body.checks['nats']?.ok, `${name} nats`);
       if (name !== 'analytics') assert.ok(body.checks['cassandra']?.ok, `${name} cassandra`);

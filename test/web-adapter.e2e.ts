@@ -92,11 +92,19 @@ describe('examples/web-adapter: offers reach the web session that earned them', 
       assert.equal(answer.status, 200);
       const body = (await answer.json()) as { ok: boolean; id: string };
       assert.deepEqual([body.ok, body.id], [true, `web-${mine}-1`]);
-      const offer = await waitFor('the offer on the session stream', () => Promise.resolve(mineStream.offers[0]));
-      assert.deepEqual([offer.campaignId, offer.title, offer.eventId], [campaignId, '분유 10% 할인', `web-${mine}-1`]);
+      const offer = await waitFor('the offer on the session stream', () =>
+        Promise.resolve(mineStream.offers[0]),
+      );
+      assert.deepEqual(
+        [offer.campaignId, offer.title, offer.eventId],
+        [campaignId, '분유 10% 할인', `web-${mine}-1`],
+      );
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.deepEqual(otherStream.offers, []);
-      assert.deepEqual(onStoreSubject.filter((o) => o.campaignId === campaignId), []);
+      assert.deepEqual(
+        onStoreSubject.filter((o) => o.campaignId === campaignId),
+        [],
+      );
     } finally {
       storeSub.unsubscribe();
       mineStream.close();
@@ -107,7 +115,13 @@ describe('examples/web-adapter: offers reach the web session that earned them', 
   it('answers a malformed browser post with 400 and what is wrong, sending nothing', async () => {
     const answer = await fetch(`${adapter.url}/events`, {
       method: 'POST',
-      body: JSON.stringify({ sessionId: 'bad session', deviceId: 'd', seq: 1, type: 'product_view', payload: {} }),
+      body: JSON.stringify({
+        sessionId: 'bad session',
+        deviceId: 'd',
+        seq: 1,
+        type: 'product_view',
+        payload: {},
+      }),
     });
     assert.equal(answer.status, 400);
     assert.deepEqual(await answer.json(), { ok: false, error: 'sessionId must be 1-64 of [A-Za-z0-9_-]' });

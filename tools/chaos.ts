@@ -23,7 +23,14 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, migrate } from '@nunchi/cassandra';
 import { loadConfig, projectPath } from '@nunchi/config';
-import { decisionIdOf, Streams, Subjects, type DecisionRecord, type IngestReply, type OfferMessage } from '@nunchi/contracts';
+import {
+  decisionIdOf,
+  Streams,
+  Subjects,
+  type DecisionRecord,
+  type IngestReply,
+  type OfferMessage,
+} from '@nunchi/contracts';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
 import { startNatsServer, TcpFaultProxy } from '@nunchi/testing';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
@@ -92,7 +99,12 @@ interface Fault {
 async function environment(
   cluster: boolean,
   log: (line: string) => void,
-): Promise<{ env: Record<string, string>; migrationContactPoints: string; faults: Fault[]; close: () => Promise<void> }> {
+): Promise<{
+  env: Record<string, string>;
+  migrationContactPoints: string;
+  faults: Fault[];
+  close: () => Promise<void>;
+}> {
   if (cluster) {
     const hosts = (await import(pathToFileURL(projectPath('scripts', 'cluster.mjs')).href)) as ClusterModule;
     await hosts.up({ log: (line) => log(`cluster ${line}`) });
@@ -123,7 +135,10 @@ async function environment(
       },
     ];
     return {
-      env: { ...hosts.CLUSTER_ENV, CASSANDRA_KEYSPACE: process.env['CASSANDRA_KEYSPACE'] ?? 'nunchi_chaos_cluster' },
+      env: {
+        ...hosts.CLUSTER_ENV,
+        CASSANDRA_KEYSPACE: process.env['CASSANDRA_KEYSPACE'] ?? 'nunchi_chaos_cluster',
+      },
       migrationContactPoints: hosts.CLUSTER_ENV['CASSANDRA_CONTACT_POINTS'],
       faults,
       close: () => Promise.resolve(),
@@ -155,7 +170,11 @@ async function environment(
     },
   ];
   return {
-    env: { NATS_URL: nats.url, CASSANDRA_KEYSPACE: process.env['CASSANDRA_KEYSPACE'] ?? 'nunchi_chaos', CASSANDRA_CONTACT_POINTS: proxy.address },
+    env: {
+      NATS_URL: nats.url,
+      CASSANDRA_KEYSPACE: process.env['CASSANDRA_KEYSPACE'] ?? 'nunchi_chaos',
+      CASSANDRA_CONTACT_POINTS: proxy.address,
+    },
     // Migrations and the checks go around the proxy.
     migrationContactPoints: base.cassandra.contactPoints.join(','),
     faults,
@@ -193,7 +212,9 @@ async function main(): Promise<void> {
   const nc = await connectNats(config.nats, 'nunchi-chaos');
   const cql = await connectCassandra(config.cassandra);
   const basePort = Number(process.env['NUNCHI_CHAOS_BASE_PORT'] ?? 3350);
-  const slots: Slot[] = (['ingestion', 'ingestion', 'context', 'context', 'decision', 'decision'] as Role[]).map((role, i) => ({
+  const slots: Slot[] = (
+    ['ingestion', 'ingestion', 'context', 'context', 'decision', 'decision'] as Role[]
+  ).map((role, i) => ({
     role,
     port: basePort + i,
   }));
@@ -216,7 +237,11 @@ async function main(): Promise<void> {
     for (const slot of slots) slot.running = await start(slot);
     await applyCampaign(
       resources,
-      writeCampaign({ id: campaignId, condition: `event.storeId == '${store}'`, caps: { perCustomerPerDay: 1000 } }),
+      writeCampaign({
+        id: campaignId,
+        condition: `event.storeId == '${store}'`,
+        caps: { perCustomerPerDay: 1000 },
+      }),
     );
     await sleep(3_000); // decision replicas load the campaign (they also reload on the change hint)
     const killAndRestart = (slot: Slot) => async () => {
@@ -237,7 +262,9 @@ async function main(): Promise<void> {
     ];
     for (const fault of faults) {
       log(`${fault.name}: ${rate} events/s for ${seconds} s`);
-      rows.push(await underLoad(nc, cql, offers, { run, store, rate, seconds, fault, slaMs: config.domain.slaMs }));
+      rows.push(
+        await underLoad(nc, cql, offers, { run, store, rate, seconds, fault, slaMs: config.domain.slaMs }),
+      );
       log(JSON.stringify(rows.at(-1)));
     }
   } finally {
@@ -248,12 +275,18 @@ async function main(): Promise<void> {
     await cql.shutdown();
     await where.close();
   }
-  const on = cluster ? 'three hosts (3 Cassandra nodes, RF 3; 3 NATS servers, streams R3)' : 'one Cassandra node and one NATS server';
-  console.log(`\n${rate} events/s, ${seconds} s per fault, 2 replicas of ingestion, context and decision, ${on}\n`);
+  const on = cluster
+    ? 'three hosts (3 Cassandra nodes, RF 3; 3 NATS servers, streams R3)'
+    : 'one Cassandra node and one NATS server';
+  console.log(
+    `\n${rate} events/s, ${seconds} s per fault, 2 replicas of ingestion, context and decision, ${on}\n`,
+  );
   console.log('| fault | events sent | lost | stalled | duplicates | late | recovery |');
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows)
-    console.log(`| ${r.fault} | ${r.sent} | ${r.lost} | ${r.stalled} | ${r.duplicates} | ${r.late} | ${r.recoveryS.toFixed(1)} s |`);
+    console.log(
+      `| ${r.fault} | ${r.sent} | ${r.lost} | ${r.stalled} | ${r.duplicates} | ${r.late} | ${r.recoveryS.toFixed(1)} s |`,
+    );
   if (rows.some((r) => r.lost > 0 || r.stalled > 0)) process.exitCode = 1;
 }
 
@@ -290,7 +323,14 @@ async function underLoad(
   nc: NatsConnection,
   cql: Awaited<ReturnType<typeof connectCassandra>>,
   offers: Map<string, number>,
-  o: { run: string; store: string; rate: number; seconds: number; slaMs: number; fault: { name: string; inject: () => Promise<void> } },
+  o: {
+    run: string;
+    store: string;
+    rate: number;
+    seconds: number;
+    slaMs: number;
+    fault: { name: string; inject: () => Promise<void> };
+  },
 ): Promise<Row> {
   const tag = o.fault.name.replace(/[^a-z0-9]+/gi, '').slice(0, 12);
   const accepted: string[] = [];
@@ -303,11 +343,17 @@ async function underLoad(
       occurredAt: new Date().toISOString(),
       customer: { id: customer },
       storeId: o.store,
-      payload: { amount: 1_000, currency: 'KRW', items: [{ sku: 's', category: 'snacks', quantity: 1, unitPrice: 1_000 }] },
+      payload: {
+        amount: 1_000,
+        currency: 'KRW',
+        items: [{ sku: 's', category: 'snacks', quantity: 1, unitPrice: 1_000 }],
+      },
     };
     for (let attempt = 0; attempt < 600; attempt++) {
       try {
-        const reply = decodeJson((await nc.request(Subjects.inbound('pos', 'purchase'), encodeJson(event), { timeout: 5_000 })).data) as IngestReply;
+        const reply = decodeJson(
+          (await nc.request(Subjects.inbound('pos', 'purchase'), encodeJson(event), { timeout: 5_000 })).data,
+        ) as IngestReply;
         if (reply.ok) return void accepted.push(id);
       } catch {
         // no answer: retried, as an adapter does
@@ -322,7 +368,7 @@ async function underLoad(
     faultAt = Date.now();
     await o.fault.inject();
   })();
-  for (let n = 0; Date.now() - startedMs < o.seconds * 1000; ) {
+  for (let n = 0; Date.now() - startedMs < o.seconds * 1000;) {
     const due = Math.floor(((Date.now() - startedMs) / 1000) * o.rate);
     for (; n < due; n++) {
       const p = send(`${o.run}-${tag}-${n}`, `${o.run}-c${n % 500}`).finally(() => inFlight.delete(p));
@@ -340,7 +386,11 @@ async function underLoad(
   let progressAt = Date.now();
   let pending = 0;
   const waitUntil = Date.now() + 15 * 60_000;
-  while (decisions.size < accepted.length && Date.now() < waitUntil && (pending > 0 || Date.now() - progressAt < 30_000)) {
+  while (
+    decisions.size < accepted.length &&
+    Date.now() < waitUntil &&
+    (pending > 0 || Date.now() - progressAt < 30_000)
+  ) {
     const before = decisions.size;
     pending = await pipelinePending(nc);
     const missing = accepted.filter((id) => !decisions.has(decisionIdOf(id)));
@@ -348,10 +398,13 @@ async function underLoad(
       const ids = missing.slice(i, i + 100).map(decisionIdOf);
       // The check's own reads meet the faults too (a node just back may time out): tried again next round.
       const rows = await cql
-        .execute('SELECT decision_id, record FROM decisions_by_id WHERE decision_id IN ?', [ids], { prepare: true })
+        .execute('SELECT decision_id, record FROM decisions_by_id WHERE decision_id IN ?', [ids], {
+          prepare: true,
+        })
         .then((r) => r.rows)
         .catch(() => []);
-      for (const r of rows) decisions.set(r['decision_id'] as string, JSON.parse(r['record'] as string) as DecisionRecord);
+      for (const r of rows)
+        decisions.set(r['decision_id'] as string, JSON.parse(r['record'] as string) as DecisionRecord);
     }
     if (decisions.size > before) progressAt = Date.now();
     if (decisions.size < accepted.length) await sleep(1_000);

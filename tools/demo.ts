@@ -12,6 +12,7 @@ import { ensureInfra } from './infra.js';
 import { freshKeyspace, startOwnNats } from './sandbox.js';
 import { applyStreamLayout } from '../apps/cli/src/commands/streams.js';
 import { startServices, type RunningServices } from './services.js';
+import { LOCAL_ADMIN_KEY_FILE } from './local-admin.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 /** the console's path on the analytics service (apps/analytics/src/console/serve-console.ts) */
@@ -46,6 +47,9 @@ async function main(): Promise<void> {
     const logFile = createWriteStream(projectPath('.nunchi', 'logs', 'demo-services.log'), { flags: 'a' });
     services = await startServices({ env, log: (service, line) => logFile.write(`${service} ${line}\n`) });
     say('3. services: ingestion, context, decision, analytics ready (logs: .nunchi/logs/demo-services.log)');
+    say(
+      `   development mode: a local admin API key is in ${LOCAL_ADMIN_KEY_FILE} — every HTTP call needs a key; the console logs in with this one`,
+    );
 
     const customers = await importCustomers(resources, projectPath('demo', 'customers.ndjson'), {
       quiet: true,

@@ -10,11 +10,17 @@ export interface InfraServiceResult {
 }
 
 interface InfraModule {
-  up(options?: { only?: string[]; quiet?: boolean; log?: (line: string) => void }): Promise<Record<string, InfraServiceResult>>;
+  up(options?: {
+    only?: string[];
+    quiet?: boolean;
+    log?: (line: string) => void;
+  }): Promise<Record<string, InfraServiceResult>>;
 }
 
 /** Brings up Cassandra, NATS and Zipkin unless they already answer (scripts/infra.mjs, also `npm run infra:up`). */
-export async function ensureInfra(log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<Record<string, InfraServiceResult>> {
+export async function ensureInfra(
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<Record<string, InfraServiceResult>> {
   const infra = (await import(pathToFileURL(projectPath('scripts', 'infra.mjs')).href)) as InfraModule;
   return infra.up({ log });
 }

@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { projectPath } from '@nunchi/config';
-import { DEFAULT_CHANNELS, kubernetesSecrets, natsIdentities, renderNatsServerConfig } from '@nunchi/messaging';
+import {
+  DEFAULT_CHANNELS,
+  kubernetesSecrets,
+  natsIdentities,
+  renderNatsServerConfig,
+} from '@nunchi/messaging';
 import { stringify } from 'yaml';
 
 /**
@@ -38,16 +43,27 @@ function main(): void {
   }
   const store = arg('store');
   const conf = join(out, 'nats.conf');
-  const serverConfig = renderNatsServerConfig({ identities, passwords, ...(store ? { storeDir: store } : {}) });
+  const serverConfig = renderNatsServerConfig({
+    identities,
+    passwords,
+    ...(store ? { storeDir: store } : {}),
+  });
   writeFileSync(conf, serverConfig, { mode: 0o600 });
   chmodSync(conf, 0o600);
   const namespace = arg('k8s');
   if (namespace !== undefined) {
     const file = join(out, 'k8s-secrets.yaml');
-    const secrets = kubernetesSecrets({ identities, passwords, serverConfig, namespace: namespace || 'nunchi' });
+    const secrets = kubernetesSecrets({
+      identities,
+      passwords,
+      serverConfig,
+      namespace: namespace || 'nunchi',
+    });
     writeFileSync(file, secrets.map((s) => stringify(s)).join('---\n'), { mode: 0o600 });
     chmodSync(file, 0o600);
-    console.log(`wrote ${file} (${secrets.length} Secrets in namespace ${namespace || 'nunchi'}): kubectl apply -f ${file}`);
+    console.log(
+      `wrote ${file} (${secrets.length} Secrets in namespace ${namespace || 'nunchi'}): kubectl apply -f ${file}`,
+    );
   }
   console.log(`wrote ${conf} (${identities.length} identities: ${identities.map((i) => i.user).join(', ')})`);
   console.log(

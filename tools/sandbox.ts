@@ -18,15 +18,20 @@ export interface OwnNats {
  * server cannot mix in. Falls back to NATS_URL when nats-server is not installed.
  */
 export async function startOwnNats(port: number, log: (line: string) => void): Promise<OwnNats> {
-  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p));
+  const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) =>
+    existsSync(p),
+  );
   if (!binary) {
     const url = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
     log(`nats-server not found: using ${url} (its streams may hold earlier runs' messages)`);
     return { url, pid: 0, stop: () => undefined };
   }
-  if (await portAnswers(port)) throw new Error(`port ${port} is taken: stop what listens there, or the earlier run that left it`);
+  if (await portAnswers(port))
+    throw new Error(`port ${port} is taken: stop what listens there, or the earlier run that left it`);
   const store = mkdtempSync(join(tmpdir(), 'nunchi-nats-'));
-  const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: 'ignore' });
+  const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], {
+    stdio: 'ignore',
+  });
   const url = `nats://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   while (!(await portAnswers(port))) {

@@ -1,7 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { DEFAULT_PORTS, projectPath, type ServiceName } from '@nunchi/config';
+import { DEFAULT_PORTS, loadConfig, projectPath, type ServiceName } from '@nunchi/config';
+import { useLocalAdminKey } from './local-admin.js';
 
-export const SERVICES = ['ingestion', 'context', 'decision', 'analytics'] as const satisfies readonly ServiceName[];
+export const SERVICES = [
+  'ingestion',
+  'context',
+  'decision',
+  'analytics',
+] as const satisfies readonly ServiceName[];
 
 export interface RunningServices {
   /** base URL of each service's HTTP API */
@@ -11,6 +17,8 @@ export interface RunningServices {
   crashed: Promise<string>;
   /** process id of each service (benchmarks read their CPU time) */
   pids: Partial<Record<(typeof SERVICES)[number], number>>;
+  /** in development mode: the local admin API key, which this process's fetch sends to the services (tools/local-admin.ts) */
+  adminKey?: string;
 }
 
 const ANSI_ESCAPE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
@@ -20,7 +28,9 @@ const stripAnsi = (line: string) => line.replace(ANSI_ESCAPE, '');
  * Node flags per service, as deployed. Ingestion allocates a little per event at a high rate: a 32 MB young
  * generation (V8's default is 16 MB) cut its CPU per event by ~12 % in bench:ingestion.
  */
-export const NODE_FLAGS: Partial<Record<(typeof SERVICES)[number], string[]>> = { ingestion: ['--max-semi-space-size=32'] };
+export const NODE_FLAGS: Partial<Record<(typeof SERVICES)[number], string[]>> = {
+  ingestion: ['--max-semi-space-size=32'],
+};
 
 const COLOURS = { ingestion: 36, context: 32, decision: 35, analytics: 33 } as const;
 
@@ -40,7 +50,13 @@ export interface StartOptions {
 /** Starts the services as child processes (exactly as deployed: one process each) and waits until all are ready. */
 export async function startServices(options: StartOptions = {}): Promise<RunningServices> {
   const env = { ...process.env, ...options.env };
-  const log = options.log ?? ((service: string, line: string) => process.stdout.write(`\x1b[${COLOURS[service as keyof typeof COLOURS] ?? 37}m${service.padEnd(9)}\x1b[0m ${line}\n`));
+
+  const log =
+    options.log ??
+    ((service: string, line: string) =>
+      process.stdout.write(
+        `\x1b[${COLOURS[service as keyof typeof COLOURS] ?? 37}m${service.padEnd(9)}\x1b[0m ${line}\n`,
+      ));
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   let onCrash: (name: string) => void = () => undefined;
@@ -48,13 +64,32 @@ export async function startServices(options: StartOptions = {}): Promise<Running
   const urls = {} as RunningServices['urls'];
   const pids: RunningServices['pids'] = {};
 
+  const portOf = (name: (typeof SERVICES)[number]) =>
+    Number(env[`NUNCHI_${name.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[name]);
+  // Every HTTP route needs a caller: in development mode (npm start, the demo, benchmarks, tests) the tools act
+  // as a local admin toward every service of this environment (those started here and any started beside them).
+  const adminKey = loadConfig('cli', { ...env, OTEL_TRACES_EXPORTER: 'none' }).devMode
+    ? await useLocalAdminKey(
+        SERVICES.map((name) => `http://127.0.0.1:${portOf(name)}`),
+        env,
+      )
+    : undefined;
   for (const name of options.services ?? SERVICES) {
-    const port = Number(env[`NUNCHI_${name.toUpperCase()}_PORT`] ?? DEFAULT_PORTS[name]);
+    const port = portOf(name);
     urls[name] = `http://127.0.0.1:${port}`;
-    const child = spawn(process.execPath, ['--enable-source-maps', ...(NODE_FLAGS[name] ?? []), ...(options.nodeArgs ?? []), projectPath('dist', 'apps', name, 'src', 'main.js')], {
-      env: { ...env, ...options.envOf?.(name), FORCE_COLOR: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--enable-source-maps',
+        ...(NODE_FLAGS[name] ?? []),
+        ...(options.nodeArgs ?? []),
+        projectPath('dist', 'apps', name, 'src', 'main.js'),
+      ],
+      {
+        env: { ...env, ...options.envOf?.(name), FORCE_COLOR: '0' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     children.set(name, child);
     pids[name] = child.pid;
     for (const stream of [child.stdout, child.stderr]) {
@@ -104,7 +139,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
     await stop();
     throw error;
   }
-  return { urls, stop, crashed, pids };
+  return { urls, stop, crashed, pids, adminKey };
 }
 
 async function waitReady(name: string, url: string, deadline: number): Promise<void> {

@@ -3,6 +3,7 @@ import { loadConfig, projectPath } from '@nunchi/config';
 import { developmentModeUnlessConfigured } from './dev-mode.js';
 import { ensureInfra } from './infra.js';
 import { startServices } from './services.js';
+import { LOCAL_ADMIN_KEY_FILE } from './local-admin.js';
 import { Resources } from '../apps/cli/src/resources.js';
 import { applyStreamLayout, formatLayout } from '../apps/cli/src/commands/streams.js';
 
@@ -11,17 +12,28 @@ async function main(): Promise<void> {
   developmentModeUnlessConfigured((line) => console.log(`start     ${line}`));
   await ensureInfra((line) => console.log(`infra     ${line}`));
   const config = loadConfig('cli');
-  const report = await migrate(config.cassandra, projectPath('cql'), (line) => console.log(`migrate   ${line}`));
+  const report = await migrate(config.cassandra, projectPath('cql'), (line) =>
+    console.log(`migrate   ${line}`),
+  );
   console.log(`migrate   ${report.applied.length} applied, ${report.skipped.length} already applied`);
   // The streams too, as `nunchi migrate` does: services only check them at start.
   const resources = new Resources();
   try {
-    for (const line of formatLayout(await applyStreamLayout(resources))) console.log(`migrate   stream ${line}`);
+    for (const line of formatLayout(await applyStreamLayout(resources)))
+      console.log(`migrate   stream ${line}`);
   } finally {
     await resources.close();
   }
   const services = await startServices();
-  console.log(`all four services ready: ${Object.entries(services.urls).map(([n, u]) => `${n} ${u}`).join(', ')}. Ctrl-C stops them.`);
+  if (services.adminKey)
+    console.log(
+      `start     development mode: a local admin API key is in ${LOCAL_ADMIN_KEY_FILE} — curl -H "Authorization: Bearer $(cat ${LOCAL_ADMIN_KEY_FILE})" …; the console (${services.urls.analytics}/console/) logs in with it`,
+    );
+  console.log(
+    `all four services ready: ${Object.entries(services.urls)
+      .map(([n, u]) => `${n} ${u}`)
+      .join(', ')}. Ctrl-C stops them.`,
+  );
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;

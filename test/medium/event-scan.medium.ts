@@ -90,10 +90,7 @@ describe('event history reads for simulation', () => {
       at('03-25', 0),
       tz,
     );
-    assert.deepEqual(
-      history.events.map((e) => e.id).sort(),
-      [`${run}-${c}-1`, `${run}-${c}-2`],
-    );
+    assert.deepEqual(history.events.map((e) => e.id).sort(), [`${run}-${c}-1`, `${run}-${c}-2`]);
     assert.deepEqual([...new Set(history.rows.map((r) => r.day))], [`${year}-03-10`]);
     assert.deepEqual(
       history.recent.map((r) => r.id),

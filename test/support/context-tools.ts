@@ -13,6 +13,7 @@ import {
 } from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import { waitFor } from './harness.js';
+import { useLocalAdminKey } from '../../tools/local-admin.js';
 
 /** What GET /v1/context/stats answers. */
 export interface ContextStats {
@@ -168,6 +169,7 @@ export async function startContextReplica(
   port: number,
   env: Record<string, string | undefined> = {},
 ): Promise<Replica> {
+  await useLocalAdminKey([`http://127.0.0.1:${port}`], { ...process.env, ...env });
   const child = spawn(
     process.execPath,
     ['--enable-source-maps', projectPath('dist', 'apps', 'context', 'src', 'main.js')],

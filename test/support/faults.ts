@@ -76,7 +76,12 @@ export async function dlqSince(
 }
 
 /** Σ num_redelivered over the partition consumers of a group: deliveries used up by retries and ack waits. */
-export async function redeliveredCount(nc: NatsConnection, stream: string, group: string, partitions: number): Promise<number> {
+export async function redeliveredCount(
+  nc: NatsConnection,
+  stream: string,
+  group: string,
+  partitions: number,
+): Promise<number> {
   const jsm = await jetstreamManager(nc);
   let n = 0;
   for (let p = 0; p < partitions; p++) {

@@ -1,12 +1,34 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
-import { loadConfig, type NunchiConfig } from '@nunchi/config';
+import { loadConfig, projectPath, type NunchiConfig } from '@nunchi/config';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
 import type { IngestReply } from '@nunchi/contracts';
 import { Resources } from '../../apps/cli/src/resources.js';
 import { applyStreamLayout } from '../../apps/cli/src/commands/streams.js';
 import { startServices, type RunningServices, type StartOptions } from '../../tools/services.js';
+
+const exec = promisify(execFile);
+
+/** The nunchi CLI as an operator runs it, with the tests' environment (keyspace, NATS) and `env` on top; never throws. */
+export async function nunchi(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(
+      process.execPath,
+      [projectPath('dist', 'apps', 'cli', 'src', 'main.js'), ...args],
+      { env: { ...process.env, ...env } },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
 
 /** A short id unique to this test run, safe as a subject token. */
 export const runId = () => randomUUID().slice(0, 8);
@@ -73,12 +95,20 @@ export async function startHarness(
 }
 
 export async function request(nc: NatsConnection, subject: string, body: unknown): Promise<IngestReply> {
-  const msg = await nc.request(subject, typeof body === 'string' || body instanceof Uint8Array ? body : encodeJson(body), { timeout: 10_000 });
+  const msg = await nc.request(
+    subject,
+    typeof body === 'string' || body instanceof Uint8Array ? body : encodeJson(body),
+    { timeout: 10_000 },
+  );
   return decodeJson(msg.data) as IngestReply;
 }
 
 /** Polls until fn returns a value other than undefined, or fails after timeoutMs with the message. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -90,15 +120,39 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>,
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`,
+  );
 }
 
-const line = (sku: string, category: string, quantity: number, unitPrice: number) => ({ sku, category, quantity, unitPrice });
+const line = (sku: string, category: string, quantity: number, unitPrice: number) => ({
+  sku,
+  category,
+  quantity,
+  unitPrice,
+});
 
 /** The founding scenario's basket: formula and beer for 110,000 KRW. */
-export function dadsPurchase(id: string, customer: Record<string, string>, storeId: string, occurredAt: string) {
-  const items = [line('880123', 'infant_formula', 2, 32000), line('880555', 'beer', 6, 4500), line('880777', 'diapers', 1, 19000)];
-  return { id, type: 'purchase', channel: 'pos', occurredAt, customer, storeId, payload: { amount: 110000, currency: 'KRW', items } };
+export function dadsPurchase(
+  id: string,
+  customer: Record<string, string>,
+  storeId: string,
+  occurredAt: string,
+) {
+  const items = [
+    line('880123', 'infant_formula', 2, 32000),
+    line('880555', 'beer', 6, 4500),
+    line('880777', 'diapers', 1, 19000),
+  ];
+  return {
+    id,
+    type: 'purchase',
+    channel: 'pos',
+    occurredAt,
+    customer,
+    storeId,
+    payload: { amount: 110000, currency: 'KRW', items },
+  };
 }
 
 /** Today at HH:MM in Seoul if that has passed, else yesterday, as ISO-8601 with +09:00. */

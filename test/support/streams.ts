@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection } from '@nats-io/transport-node';
 import { decodeJson } from '@nunchi/messaging';
+import { localAuthorization } from '../../tools/local-admin.js';
 
 export interface StoredMsg {
   seq: number;
@@ -60,7 +61,10 @@ export async function readStream(
         const left = await jsm.consumers.info(stream, info.name);
         if (left.num_pending === 0) break;
       }
-      if (emptyFetches === 5) throw new Error(`${stream}: ${info.num_pending - out.length} messages did not arrive in 5 fetches of 2 s`);
+      if (emptyFetches === 5)
+        throw new Error(
+          `${stream}: ${info.num_pending - out.length} messages did not arrive in 5 fetches of 2 s`,
+        );
     }
   } finally {
     await jsm.consumers.delete(stream, info.name).catch(() => undefined);
@@ -81,10 +85,16 @@ export function post(
   headers: Record<string, string> = { 'content-type': 'application/json' },
 ): Promise<HttpAnswer> {
   const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
+  // The local admin key, like fetch's (tools/local-admin.ts), unless the test names an Authorization itself.
+  const authorization = localAuthorization(url);
+  const auth =
+    authorization && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')
+      ? { authorization }
+      : {};
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       url,
-      { method: 'POST', headers: { ...headers, 'content-length': bytes.length } },
+      { method: 'POST', headers: { ...auth, ...headers, 'content-length': bytes.length } },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

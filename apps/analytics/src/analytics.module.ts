@@ -1,3 +1,4 @@
+import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CassandraModule } from '@nunchi/cassandra';
@@ -23,6 +24,7 @@ export class AnalyticsModule {
         HealthModule,
         MessagingModule.forRoot({ consumes: [Streams.EVENTS.name, Streams.DECISIONS.name] }),
         CassandraModule,
+        AuthModule,
         AnalyticsStateModule,
         CampaignsModule,
         ConsoleModule,

@@ -1,7 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { isSubjectToken } from '@nunchi/contracts';
-import { ApiError } from '@nunchi/telemetry';
+import { ApiError, Requires } from '@nunchi/telemetry';
 import { CampaignResults } from '@nunchi/operations';
 import { EventCounts } from './state/event-counts.js';
 
@@ -15,6 +15,7 @@ export class StatsController {
   ) {}
 
   @Get()
+  @Requires('results.read')
   @ApiOperation({
     summary:
       'Every campaign: decisions, offers, control, late, responses, conversions and revenue; treatment vs holdout with lift and its always-valid interval, per offer; sample-ratio check and warnings. `events`: events this analytics process handled since it started (a rate source).',
@@ -24,6 +25,7 @@ export class StatsController {
   }
 
   @Get('campaigns/:id')
+  @Requires('results.read')
   @ApiOperation({
     summary:
       "One campaign's figures as in GET /v1/stats, plus per day (and per offer within a day) and per hour for the last two days.",

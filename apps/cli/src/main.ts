@@ -43,16 +43,32 @@ import { explainDecision, formatDecisions, listDecisions } from './commands/deci
 import { sendEventsFile } from './commands/events.js';
 import { tailOffers } from './commands/offers.js';
 import { listDlq, preview, replayDlq } from './commands/dlq.js';
+import {
+  auditCli,
+  createKey,
+  formatAudit,
+  formatKeys,
+  listKeys,
+  readAudit,
+  revokeKey,
+} from './commands/keys.js';
 import { applyStreamLayout, checkStreamLayout, formatLayout } from './commands/streams.js';
 import { formatSloReport, sloReport, ZipkinTraceReader } from './commands/slo.js';
-import { campaignReport, campaignSummaries, formatCampaignReport, formatSummaries } from './commands/stats.js';
+import {
+  campaignReport,
+  campaignSummaries,
+  formatCampaignReport,
+  formatSummaries,
+} from './commands/stats.js';
 import { EXIT_CODES, EXIT_CODES_HELP, integerOption, parseSince, UsageError } from './options.js';
 
 /** `nunchi <command> --help` ends with these examples. */
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 
 const program = new Command('nunchi')
-  .description('Operate Nunchi: import customers, apply campaigns, send events, follow offers, explain decisions.')
+  .description(
+    'Operate Nunchi: import customers, apply campaigns, send events, follow offers, explain decisions.',
+  )
   .showHelpAfterError()
   // Every usage error commander finds (unknown option, missing argument, a value an option parser refuses)
   // exits with EXIT_CODES.usage; help and --version exit 0.
@@ -90,9 +106,13 @@ function action<A extends unknown[]>(fn: (resources: Resources, ...args: A) => P
       if (e instanceof CampaignInvalidError) {
         process.stderr.write(`${e.message}\n`);
       } else if (e instanceof ContractError) {
-        process.stderr.write(`${e.code}:\n${e.details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n')}\n`);
+        process.stderr.write(
+          `${e.code}:\n${e.details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n')}\n`,
+        );
       } else {
-        process.stderr.write(`${e instanceof ConfigError || e.name.endsWith('Error') ? e.message : String(e)}\n`);
+        process.stderr.write(
+          `${e instanceof ConfigError || e.name.endsWith('Error') ? e.message : String(e)}\n`,
+        );
       }
       process.exitCode = EXIT_CODES.failure;
     } finally {
@@ -107,7 +127,14 @@ program
     'apply cql/NNNN_*.cql migrations in order (idempotent; refuses edited applied files), then the JetStream streams (nunchi streams apply)',
   )
   .option('--no-streams', 'Cassandra only: leave the JetStream streams as they are')
-  .addHelpText('after', examples('nunchi migrate', 'CASSANDRA_KEYSPACE=nunchi_staging nunchi migrate', 'nunchi migrate --no-streams'))
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi migrate',
+      'CASSANDRA_KEYSPACE=nunchi_staging nunchi migrate',
+      'nunchi migrate --no-streams',
+    ),
+  )
   .action(
     action(async (r, options: { streams: boolean }) => {
       const report = await migrate(r.config.cassandra, projectPath('cql'), (line) => console.log(line));
@@ -120,11 +147,15 @@ program
 // ---- streams: the JetStream layout, owned by the migration step (apps/cli/src/commands/streams.ts) ----------
 const streams = program
   .command('streams')
-  .description('the JetStream streams: created and changed only here (and by migrate); services check them at start')
+  .description(
+    'the JetStream streams: created and changed only here (and by migrate); services check them at start',
+  )
   .addHelpText('after', examples('nunchi streams check', 'NUNCHI_STREAM_REPLICAS=3 nunchi streams apply'));
 streams
   .command('apply')
-  .description('create missing streams and bring replicas, byte limits and the duplicate window to this configuration')
+  .description(
+    'create missing streams and bring replicas, byte limits and the duplicate window to this configuration',
+  )
   .action(
     action(async (r) => {
       for (const line of formatLayout(await applyStreamLayout(r))) console.log(line);
@@ -132,7 +163,9 @@ streams
   );
 streams
   .command('check')
-  .description('check the streams as a service does at start (exist, enough replicas, same partitions); change nothing')
+  .description(
+    'check the streams as a service does at start (exist, enough replicas, same partitions); change nothing',
+  )
   .action(
     action(async (r) => {
       for (const line of formatLayout(await checkStreamLayout(r))) console.log(line);
@@ -143,11 +176,19 @@ streams
 const customers = program
   .command('customers')
   .description('customer profiles')
-  .addHelpText('after', examples('nunchi customers import customers.ndjson', 'nunchi customers erase c-000042'));
+  .addHelpText(
+    'after',
+    examples('nunchi customers import customers.ndjson', 'nunchi customers erase c-000042'),
+  );
 customers
   .command('import <file>')
-  .description('import profiles (and identities) from NDJSON, one customer per line; bad lines are reported, the rest imported')
-  .option('--move-identifiers', 'an identifier that belongs to another customer moves to the imported one (default: the line is rejected as a conflict)')
+  .description(
+    'import profiles (and identities) from NDJSON, one customer per line; bad lines are reported, the rest imported',
+  )
+  .option(
+    '--move-identifiers',
+    'an identifier that belongs to another customer moves to the imported one (default: the line is rejected as a conflict)',
+  )
   .addHelpText(
     'after',
     `
@@ -179,7 +220,8 @@ Exit code 3 when some lines were rejected (they are listed with line number and 
           ` (${report.conflicts.length} identifier conflicts), ${report.moved.length} identifiers moved`,
       );
       for (const bad of report.rejected.slice(0, 20)) console.log(`  line ${bad.line}: ${bad.problems}`);
-      for (const m of report.moved.slice(0, 20)) console.log(`  line ${m.line}: ${m.type} moved from customer ${m.owner}`);
+      for (const m of report.moved.slice(0, 20))
+        console.log(`  line ${m.line}: ${m.type} moved from customer ${m.owner}`);
       if (report.rejected.length) process.exitCode = EXIT_CODES.rejected;
     }),
   );
@@ -188,9 +230,14 @@ Exit code 3 when some lines were rejected (they are listed with line number and 
 // Right to erasure: the same as DELETE /v1/customers/:id on the context service (docs/context-model.md, Erasure).
 customers
   .command('erase <customerId>')
-  .description('erase a customer everywhere (profile, identities, events, rollups, decisions, seen ids, hot tiers); prints rows removed per table; safe to repeat')
+  .description(
+    'erase a customer everywhere (profile, identities, events, rollups, decisions, seen ids, hot tiers); prints rows removed per table; safe to repeat',
+  )
   .option('--json', 'print the receipt as JSON')
-  .option('--force', 'erase even an id with no profile, no events and no earlier erasure (leaves a tombstone that refuses its events)')
+  .option(
+    '--force',
+    'erase even an id with no profile, no events and no earlier erasure (leaves a tombstone that refuses its events)',
+  )
   .addHelpText(
     'after',
     `${examples('nunchi customers erase c-000042', 'nunchi customers erase c-000042 --json', 'nunchi customers erase known-only-to-crm-7 --force')}
@@ -199,6 +246,7 @@ An unknown id is refused (exit code 1) unless --force is given: the tombstone is
   .action(
     action(async (r, customerId: string, options: { json?: boolean; force?: boolean }) => {
       const receipt = await eraseCustomer(r, customerId, { force: options.force });
+      await auditCli(r, { action: 'customers.erase', target: customerId });
       console.log(options.json ? JSON.stringify(receipt) : formatReceipt(receipt).join('\n'));
     }),
   );
@@ -208,9 +256,10 @@ const campaigns = program
   .command('campaigns')
   .description('campaigns as code: drafts, versions, lifecycle, dry runs and simulation on history')
   .addOption(
-    new Option('--actor <name>', 'who makes the change, for the audit trail (unverified until authentication exists; default: the OS user)').env(
-      'NUNCHI_ACTOR',
-    ),
+    new Option(
+      '--actor <name>',
+      'who makes the change, for the audit trail (unverified until authentication exists; default: the OS user)',
+    ).env('NUNCHI_ACTOR'),
   )
   .addHelpText(
     'after',
@@ -228,7 +277,9 @@ const actor = () => cliActor(campaigns.opts<{ actor?: string }>().actor);
 
 campaigns
   .command('apply <file>')
-  .description('validate, compile and store a campaign YAML as its next version at once (campaigns as code); decision replicas reload within a second')
+  .description(
+    'validate, compile and store a campaign YAML as its next version at once (campaigns as code); decision replicas reload within a second',
+  )
   .addHelpText(
     'after',
     `${examples('nunchi campaigns apply campaigns/examples/bundang-dad-beer.yaml', 'nunchi campaigns --actor kim apply my-campaign.yaml')}
@@ -239,13 +290,23 @@ any, is left alone (activating it later is refused until --force, since this ver
   .action(
     action(async (r, file: string) => {
       const result = await applyCampaign(r, file, actor().name);
-      console.log(result.changed ? `${result.id}: applied as version ${result.version} (${result.state})` : `${result.id}: unchanged (version ${result.version}, ${result.state})`);
+      console.log(
+        result.changed
+          ? `${result.id}: applied as version ${result.version} (${result.state})`
+          : `${result.id}: unchanged (version ${result.version}, ${result.state})`,
+      );
     }),
   );
 campaigns
   .command('draft <file>')
-  .description('save a campaign YAML as the draft of its campaign (created or replaced): checked and reported, never seen by a decision replica')
-  .option('--revision <n>', 'the draft revision this edit was made from: refused if the draft changed since', integerOption(1))
+  .description(
+    'save a campaign YAML as the draft of its campaign (created or replaced): checked and reported, never seen by a decision replica',
+  )
+  .option(
+    '--revision <n>',
+    'the draft revision this edit was made from: refused if the draft changed since',
+    integerOption(1),
+  )
   .addHelpText(
     'after',
     `${examples(
@@ -257,7 +318,11 @@ activation refuses it until they are fixed. Then: validate, test, simulate <id>@
   )
   .action(
     action(async (r, file: string, options: { revision?: number }) => {
-      const saved = await new CampaignDrafts(await portsOf(r)).save(await readText(file), { revision: options.revision }, actor());
+      const saved = await new CampaignDrafts(await portsOf(r)).save(
+        await readText(file),
+        { revision: options.revision },
+        actor(),
+      );
       console.log(
         `${saved.campaignId}: draft saved as revision ${saved.revision}${saved.baseVersion ? ` (started from v${saved.baseVersion})` : ' (a new campaign)'}`,
       );
@@ -274,18 +339,27 @@ campaigns
   .addHelpText('after', examples('nunchi campaigns discard bundang-dad-beer'))
   .action(
     action(async (r, id: string, options: { revision?: number }) => {
-      const result = await new CampaignDrafts(await portsOf(r)).discard(id, { revision: options.revision }, actor());
+      const result = await new CampaignDrafts(await portsOf(r)).discard(
+        id,
+        { revision: options.revision },
+        actor(),
+      );
       console.log(`${id}: draft revision ${result.revision} discarded`);
     }),
   );
 campaigns
   .command('validate <target>')
   .description("check a file, or a campaign's draft (<id>), as activation would: every problem by path")
-  .addHelpText('after', `${examples('nunchi campaigns validate my-campaign.yaml', 'nunchi campaigns validate bundang-dad-beer')}\nExit code 1 when there are problems.`)
+  .addHelpText(
+    'after',
+    `${examples('nunchi campaigns validate my-campaign.yaml', 'nunchi campaigns validate bundang-dad-beer')}\nExit code 1 when there are problems.`,
+  )
   .action(
     action(async (r, target: string) => {
       const drafts = new CampaignDrafts(await portsOf(r));
-      const result = looksLikeFile(target) ? drafts.validateSource(await readText(target)) : await drafts.validateDraft(target);
+      const result = looksLikeFile(target)
+        ? drafts.validateSource(await readText(target))
+        : await drafts.validateDraft(target);
       if (result.valid) console.log(`${result.campaignId}: valid`);
       else {
         process.stderr.write(`${result.text}\n`);
@@ -295,14 +369,27 @@ campaigns
   );
 campaigns
   .command('activate <id>')
-  .description("make the campaign's draft its next version, active (or scheduled until its schedule begins); decision replicas load it within a second")
+  .description(
+    "make the campaign's draft its next version, active (or scheduled until its schedule begins); decision replicas load it within a second",
+  )
   .option('--revision <n>', 'only if the draft is still at this revision', integerOption(1))
-  .option('--force', 'activate even though the campaign got a version since the draft was started (that change is replaced)')
-  .addHelpText('after', examples('nunchi campaigns activate bundang-dad-beer', 'nunchi campaigns diff bundang-dad-beer current draft && nunchi campaigns activate bundang-dad-beer --force'))
+  .option(
+    '--force',
+    'activate even though the campaign got a version since the draft was started (that change is replaced)',
+  )
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi campaigns activate bundang-dad-beer',
+      'nunchi campaigns diff bundang-dad-beer current draft && nunchi campaigns activate bundang-dad-beer --force',
+    ),
+  )
   .action(
     action(async (r, id: string, options: { revision?: number; force?: boolean }) => {
       const result = await new CampaignLifecycle(await portsOf(r)).activate(id, options, actor());
-      console.log(`${id}: draft revision ${result.draftRevision} activated as version ${result.version} (${result.status})`);
+      console.log(
+        `${id}: draft revision ${result.draftRevision} activated as version ${result.version} (${result.status})`,
+      );
     }),
   );
 campaigns
@@ -323,9 +410,14 @@ campaigns
   );
 campaigns
   .command('history <id>')
-  .description('every version (state, when, by whom) and every audited change: who (unverified), when, what, from where')
+  .description(
+    'every version (state, when, by whom) and every audited change: who (unverified), when, what, from where',
+  )
   .option('--json', 'the history as JSON')
-  .addHelpText('after', examples('nunchi campaigns history bundang-dad-beer', 'nunchi campaigns history bundang-dad-beer --json'))
+  .addHelpText(
+    'after',
+    examples('nunchi campaigns history bundang-dad-beer', 'nunchi campaigns history bundang-dad-beer --json'),
+  )
   .action(
     action(async (r, id: string, options: { json?: boolean }) => {
       const history = await new CampaignQueries(await portsOf(r)).history(id);
@@ -334,12 +426,24 @@ campaigns
   );
 campaigns
   .command('diff <id> <from> <to>')
-  .description('what changed between two versions, as a unified diff of their YAML; a version is a number, current or draft')
+  .description(
+    'what changed between two versions, as a unified diff of their YAML; a version is a number, current or draft',
+  )
   .option('--json', 'both sides and the diff as JSON')
-  .addHelpText('after', examples('nunchi campaigns diff bundang-dad-beer 1 2', 'nunchi campaigns diff bundang-dad-beer current draft'))
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi campaigns diff bundang-dad-beer 1 2',
+      'nunchi campaigns diff bundang-dad-beer current draft',
+    ),
+  )
   .action(
     action(async (r, id: string, from: string, to: string, options: { json?: boolean }) => {
-      const result = await new CampaignQueries(await portsOf(r)).diff(id, parseVersionRef(from, 'from'), parseVersionRef(to, 'to'));
+      const result = await new CampaignQueries(await portsOf(r)).diff(
+        id,
+        parseVersionRef(from, 'from'),
+        parseVersionRef(to, 'to'),
+      );
       if (options.json) return console.log(JSON.stringify(result, null, 2));
       process.stdout.write(result.diff.endsWith('\n') ? result.diff : `${result.diff}\n`);
       if (result.identical) console.log('(no differences)');
@@ -348,20 +452,40 @@ campaigns
 campaigns
   .command('show <id> [version]')
   .description('a version (default: current) or the draft as YAML, ready to edit and save as a draft')
-  .addHelpText('after', examples('nunchi campaigns show bundang-dad-beer', 'nunchi campaigns show bundang-dad-beer 2', 'nunchi campaigns show bundang-dad-beer draft'))
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi campaigns show bundang-dad-beer',
+      'nunchi campaigns show bundang-dad-beer 2',
+      'nunchi campaigns show bundang-dad-beer draft',
+    ),
+  )
   .action(
     action(async (r, id: string, version: string | undefined) => {
-      const shown = await new CampaignQueries(await portsOf(r)).show(id, version === undefined ? 'current' : parseVersionRef(version, 'version'));
+      const shown = await new CampaignQueries(await portsOf(r)).show(
+        id,
+        version === undefined ? 'current' : parseVersionRef(version, 'version'),
+      );
       process.stdout.write(shown.yaml.endsWith('\n') ? shown.yaml : `${shown.yaml}\n`);
     }),
   );
 campaigns
   .command('list')
-  .description('every campaign: name, status, version (and pending draft), budget used against its limits; ended and archived ones only with --all')
+  .description(
+    'every campaign: name, status, version (and pending draft), budget used against its limits; ended and archived ones only with --all',
+  )
   .option('--state <state>', `only campaigns in this state: ${CAMPAIGN_STATUSES.join(' | ')}`)
   .option('--all', 'include ended and archived campaigns')
   .option('--json', 'one JSON object per line')
-  .addHelpText('after', examples('nunchi campaigns list', 'nunchi campaigns list --state paused', 'nunchi campaigns list --state draft', 'nunchi campaigns list --all --json'))
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi campaigns list',
+      'nunchi campaigns list --state paused',
+      'nunchi campaigns list --state draft',
+      'nunchi campaigns list --all --json',
+    ),
+  )
   .action(
     action(async (r, options: { state?: string; all?: boolean; json?: boolean }) => {
       const list = await listCampaigns(r, options);
@@ -372,10 +496,18 @@ campaigns
   );
 campaigns
   .command('test <target>')
-  .description('dry run: decide one event for one customer on their stored profile, context and caps, and explain every campaign; sends and writes nothing. <target>: a file, <id> (its draft, else its current version), <id>@draft or <id>@<version>')
-  .requiredOption('--event <file>', 'the event as JSON, as an adapter sends it (its customer reference is replaced by --customer)')
+  .description(
+    'dry run: decide one event for one customer on their stored profile, context and caps, and explain every campaign; sends and writes nothing. <target>: a file, <id> (its draft, else its current version), <id>@draft or <id>@<version>',
+  )
+  .requiredOption(
+    '--event <file>',
+    'the event as JSON, as an adapter sends it (its customer reference is replaced by --customer)',
+  )
   .requiredOption('--customer <id>', 'customer id')
-  .option('--with-live', 'arbitrate against the live campaigns too (the tested campaign replaces its stored version)')
+  .option(
+    '--with-live',
+    'arbitrate against the live campaigns too (the tested campaign replaces its stored version)',
+  )
   .option('--json', 'the evaluation as JSON')
   .addHelpText(
     'after',
@@ -385,24 +517,62 @@ campaigns
     ),
   )
   .action(
-    action(async (r, target: string, options: { event: string; customer: string; withLive?: boolean; json?: boolean }) => {
-      const report = await testCampaign(r, target, { eventFile: options.event, customerId: options.customer, withLive: options.withLive });
-      console.log(options.json ? JSON.stringify(report.evaluation, null, 2) : report.lines.join('\n'));
-    }),
+    action(
+      async (
+        r,
+        target: string,
+        options: { event: string; customer: string; withLive?: boolean; json?: boolean },
+      ) => {
+        const report = await testCampaign(r, target, {
+          eventFile: options.event,
+          customerId: options.customer,
+          withLive: options.withLive,
+        });
+        console.log(options.json ? JSON.stringify(report.evaluation, null, 2) : report.lines.join('\n'));
+      },
+    ),
   );
 campaigns
   .command('simulate <target>')
-  .description('replay stored events of a period through the live context fold and decision rules for a campaign (a YAML file or <id>@draft as a new version, <id> as it ran, <id>@<version>); reads only: nothing is sent, written or claimed')
-  .option('--from <date>', 'YYYY-MM-DD (local day, from its start) or an ISO-8601 instant (default: 30 days before --to)')
+  .description(
+    'replay stored events of a period through the live context fold and decision rules for a campaign (a YAML file or <id>@draft as a new version, <id> as it ran, <id>@<version>); reads only: nothing is sent, written or claimed',
+  )
+  .option(
+    '--from <date>',
+    'YYYY-MM-DD (local day, from its start) or an ISO-8601 instant (default: 30 days before --to)',
+  )
   .option('--to <date>', 'YYYY-MM-DD (local day, inclusive) or an ISO-8601 instant, exclusive (default: now)')
-  .option('--with-live', 'compete with the campaigns live at each event, in their versions of that time (shows cannibalisation)')
-  .option('--sample <percent>', 'only this percentage of customers, 1-100 (stable by customer id)', integerOption(1, 100))
-  .option('--out <file>', 'one NDJSON line per decision: eventId, customerId, occurredAt, campaignId, campaignVersion, offerId, outcome, reason')
+  .option(
+    '--with-live',
+    'compete with the campaigns live at each event, in their versions of that time (shows cannibalisation)',
+  )
+  .option(
+    '--sample <percent>',
+    'only this percentage of customers, 1-100 (stable by customer id)',
+    integerOption(1, 100),
+  )
+  .option(
+    '--out <file>',
+    'one NDJSON line per decision: eventId, customerId, occurredAt, campaignId, campaignVersion, offerId, outcome, reason',
+  )
   .option('--json', 'the report as JSON')
-  .option('--workers <n>', 'split the customers in n shards (token ranges of the ring), one worker process each, and merge them exactly', integerOption(1, 64))
-  .option('--shard <i/N>', 'simulate only shard i (0-based) of N: the customers in 1/N of the token ring (a Kubernetes Indexed Job: i = completion index)')
-  .option('--shard-out <file>', 'write this shard\'s result for `nunchi campaigns merge` (JSON) instead of printing a report')
-  .option('--budget-checks <file>', 'a later round of a shard: the other shards\' budget checks, as `nunchi campaigns merge --next` wrote them')
+  .option(
+    '--workers <n>',
+    'split the customers in n shards (token ranges of the ring), one worker process each, and merge them exactly',
+    integerOption(1, 64),
+  )
+  .option(
+    '--shard <i/N>',
+    'simulate only shard i (0-based) of N: the customers in 1/N of the token ring (a Kubernetes Indexed Job: i = completion index)',
+  )
+  .option(
+    '--shard-out <file>',
+    "write this shard's result for `nunchi campaigns merge` (JSON) instead of printing a report",
+  )
+  .option(
+    '--budget-checks <file>',
+    "a later round of a shard: the other shards' budget checks, as `nunchi campaigns merge --next` wrote them",
+  )
   .addHelpText(
     'after',
     `${examples(
@@ -421,40 +591,84 @@ With --shard, give --from and --to as instants or days: every shard must simulat
       async (
         r,
         target: string,
-        options: { from?: string; to?: string; withLive?: boolean; sample?: number; out?: string; json?: boolean; workers?: number; shard?: string; shardOut?: string; budgetChecks?: string },
+        options: {
+          from?: string;
+          to?: string;
+          withLive?: boolean;
+          sample?: number;
+          out?: string;
+          json?: boolean;
+          workers?: number;
+          shard?: string;
+          shardOut?: string;
+          budgetChecks?: string;
+        },
       ) => {
         if (options.workers !== undefined && (options.shard || options.shardOut || options.budgetChecks))
-          throw new UsageError('--workers runs the shards itself: not with --shard, --shard-out or --budget-checks');
+          throw new UsageError(
+            '--workers runs the shards itself: not with --shard, --shard-out or --budget-checks',
+          );
         if ((options.budgetChecks || options.shardOut) && !options.shard)
           throw new UsageError('--shard-out and --budget-checks are for one shard: give --shard i/N');
         if (options.workers !== undefined) {
-          const result = await simulateWithWorkers(r, target, { ...options, workers: options.workers, log: (line) => process.stderr.write(`${line}\n`) });
+          const result = await simulateWithWorkers(r, target, {
+            ...options,
+            workers: options.workers,
+            log: (line) => process.stderr.write(`${line}\n`),
+          });
           const written = options.out ? { count: result.written, path: options.out } : undefined;
-          process.stderr.write(`${result.report.events.replayed} events by ${result.workers} workers in ${result.seconds.toFixed(1)} s (${Math.round(result.report.events.replayed / result.seconds)} events/s), ${result.rounds} round(s)\n`);
-          console.log(options.json ? JSON.stringify(result.report, null, 2) : formatReport(result.report, written).join('\n'));
+          process.stderr.write(
+            `${result.report.events.replayed} events by ${result.workers} workers in ${result.seconds.toFixed(1)} s (${Math.round(result.report.events.replayed / result.seconds)} events/s), ${result.rounds} round(s)\n`,
+          );
+          console.log(
+            options.json
+              ? JSON.stringify(result.report, null, 2)
+              : formatReport(result.report, written).join('\n'),
+          );
           return;
         }
         const shard = options.shard !== undefined ? parseShard(options.shard) : undefined;
-        const others = options.budgetChecks && shard ? await othersFromFile(options.budgetChecks, shard) : undefined;
-        const result = await simulateCampaign(r, target, { ...options, shard, others, progress: options.shardOut ? undefined : process.stderr });
+        const others =
+          options.budgetChecks && shard ? await othersFromFile(options.budgetChecks, shard) : undefined;
+        const result = await simulateCampaign(r, target, {
+          ...options,
+          shard,
+          others,
+          progress: options.shardOut ? undefined : process.stderr,
+        });
         process.stderr.write(`${formatTimings(result.timings)}\n`);
         if (options.shardOut && shard) {
           writeJsonFile(options.shardOut, result.shard);
-          console.log(`shard ${shard.index}/${shard.count}: ${result.timings.events} events of ${result.timings.customers} customers, ${result.shard.checks.world.length + result.shard.checks.baseline.length} budget checks; written to ${options.shardOut}`);
+          console.log(
+            `shard ${shard.index}/${shard.count}: ${result.timings.events} events of ${result.timings.customers} customers, ${result.shard.checks.world.length + result.shard.checks.baseline.length} budget checks; written to ${options.shardOut}`,
+          );
           return;
         }
         const written = options.out ? { count: result.written, path: options.out } : undefined;
-        console.log(options.json ? JSON.stringify(result.report, null, 2) : formatReport(result.report, written).join('\n'));
+        console.log(
+          options.json
+            ? JSON.stringify(result.report, null, 2)
+            : formatReport(result.report, written).join('\n'),
+        );
       },
     ),
   );
 campaigns
   .command('compare <a> <b>')
-  .description('simulate two campaigns on the same history (read once) and print them side by side: reach, offers, value, cost, budget burn, overlap. <a>, <b>: a file, <id> (as it ran), <id>@<version> or <id>@draft')
-  .option('--from <date>', 'YYYY-MM-DD (local day, from its start) or an ISO-8601 instant (default: 30 days before --to)')
+  .description(
+    'simulate two campaigns on the same history (read once) and print them side by side: reach, offers, value, cost, budget burn, overlap. <a>, <b>: a file, <id> (as it ran), <id>@<version> or <id>@draft',
+  )
+  .option(
+    '--from <date>',
+    'YYYY-MM-DD (local day, from its start) or an ISO-8601 instant (default: 30 days before --to)',
+  )
   .option('--to <date>', 'YYYY-MM-DD (local day, inclusive) or an ISO-8601 instant, exclusive (default: now)')
   .option('--with-live', 'each competes with the campaigns live at each event (not with the other one)')
-  .option('--sample <percent>', 'only this percentage of customers, 1-100 (stable by customer id)', integerOption(1, 100))
+  .option(
+    '--sample <percent>',
+    'only this percentage of customers, 1-100 (stable by customer id)',
+    integerOption(1, 100),
+  )
   .option('--json', '{ a, b, overlap, timings } as JSON (a and b: the reports `simulate --json` prints)')
   .addHelpText(
     'after',
@@ -465,16 +679,30 @@ campaigns
     ),
   )
   .action(
-    action(async (r, a: string, b: string, options: { from?: string; to?: string; withLive?: boolean; sample?: number; json?: boolean }) => {
-      const result = await compareCampaigns(r, [a, b], { ...options, progress: process.stderr });
-      process.stderr.write(`${formatTimings(result.timings)}\n`);
-      console.log(options.json ? JSON.stringify(result, null, 2) : formatComparison(result, [a, b]).join('\n'));
-    }),
+    action(
+      async (
+        r,
+        a: string,
+        b: string,
+        options: { from?: string; to?: string; withLive?: boolean; sample?: number; json?: boolean },
+      ) => {
+        const result = await compareCampaigns(r, [a, b], { ...options, progress: process.stderr });
+        process.stderr.write(`${formatTimings(result.timings)}\n`);
+        console.log(
+          options.json ? JSON.stringify(result, null, 2) : formatComparison(result, [a, b]).join('\n'),
+        );
+      },
+    ),
   );
 campaigns
   .command('merge <files...>')
-  .description('merge the results of the shards of one simulation (--shard i/N --shard-out FILE, one file per shard) into one report, exactly')
-  .option('--next <file>', 'when the shards must run again (a budget ran out and their checks changed): write the next round\'s budget checks here')
+  .description(
+    'merge the results of the shards of one simulation (--shard i/N --shard-out FILE, one file per shard) into one report, exactly',
+  )
+  .option(
+    '--next <file>',
+    "when the shards must run again (a budget ran out and their checks changed): write the next round's budget checks here",
+  )
   .option('--json', 'the report as JSON')
   .addHelpText(
     'after',
@@ -490,20 +718,30 @@ again (docs/campaigns.md, "Sharding"; k8s/components/simulation-job).`,
       const merged = mergeShardsOrFail(await readShardResults(files));
       if (!merged.exact) {
         if (!options.next)
-          throw new Error('not exact yet: a budget ran out and the shards\' budget checks changed; merge with --next FILE, then run every shard again with --budget-checks FILE');
+          throw new Error(
+            "not exact yet: a budget ran out and the shards' budget checks changed; merge with --next FILE, then run every shard again with --budget-checks FILE",
+          );
         writeJsonFile(options.next, { count: files.length, others: merged.next! } satisfies BudgetChecksFile);
-        process.stderr.write(`not exact yet: run every shard again with --budget-checks ${options.next}, then merge again\n`);
+        process.stderr.write(
+          `not exact yet: run every shard again with --budget-checks ${options.next}, then merge again\n`,
+        );
         process.exitCode = EXIT_CODES.again;
         return;
       }
-      console.log(options.json ? JSON.stringify(merged.report, null, 2) : formatReport(merged.report).join('\n'));
+      console.log(
+        options.json ? JSON.stringify(merged.report, null, 2) : formatReport(merged.report).join('\n'),
+      );
     }),
   );
 for (const [verb, state, note] of [
   ['pause', 'paused', 'A paused campaign decides nothing until resumed; its caps and budget are kept.'],
   ['resume', 'active', 'An ended campaign cannot be resumed: ending is final.'],
   ['end', 'ended', 'Final: an ended campaign cannot be resumed, paused or applied again (use a new id).'],
-  ['archive', 'archived', 'Only an ended campaign can be archived: it leaves every listing but --all, for good.'],
+  [
+    'archive',
+    'archived',
+    'Only an ended campaign can be archived: it leaves every listing but --all, for good.',
+  ],
 ] as const) {
   campaigns
     .command(`${verb} <id>`)
@@ -512,7 +750,11 @@ for (const [verb, state, note] of [
     .action(
       action(async (r, id: string) => {
         const result = await setCampaignState(r, id, state, actor().name);
-        console.log(result.changed ? `${id}: ${state} (version ${result.version})` : `${id}: already ${state} (version ${result.version})`);
+        console.log(
+          result.changed
+            ? `${id}: ${state} (version ${result.version})`
+            : `${id}: already ${state} (version ${result.version})`,
+        );
       }),
     );
 }
@@ -522,7 +764,9 @@ program
   .description('events')
   .addHelpText('after', examples('nunchi events send events.ndjson'))
   .command('send <file>')
-  .description('send NDJSON events through the NATS door (request on mkt.in.<channel>.<type>); reports accepted and rejected')
+  .description(
+    'send NDJSON events through the NATS door (request on mkt.in.<channel>.<type>); reports accepted and rejected',
+  )
   .addHelpText(
     'after',
     `${examples('nunchi events send events.ndjson')}
@@ -531,8 +775,11 @@ One event envelope per line (docs/schemas/ has the JSON Schema of each type). Ex
   .action(
     action(async (r, file: string) => {
       const report = await sendEventsFile(r, file);
-      console.log(`accepted ${report.accepted} (${report.duplicates} duplicates), rejected ${report.rejected.length}, in ${report.seconds.toFixed(1)} s`);
-      for (const bad of report.rejected.slice(0, 20)) console.log(`  line ${bad.line}${bad.id ? ` (${bad.id})` : ''}: ${bad.code} ${bad.details}`);
+      console.log(
+        `accepted ${report.accepted} (${report.duplicates} duplicates), rejected ${report.rejected.length}, in ${report.seconds.toFixed(1)} s`,
+      );
+      for (const bad of report.rejected.slice(0, 20))
+        console.log(`  line ${bad.line}${bad.id ? ` (${bad.id})` : ''}: ${bad.code} ${bad.details}`);
       if (report.rejected.length) process.exitCode = EXIT_CODES.rejected;
     }),
   );
@@ -547,11 +794,22 @@ program
   .option('--store <storeId>', 'only this store')
   .option('--limit <n>', 'stop after n offers (a whole number, at least 1)', integerOption(1))
   .option('--json', 'one JSON object per line')
-  .addHelpText('after', examples('nunchi offers tail', 'nunchi offers tail --channel pos --store bundang-01 --limit 10', 'nunchi offers tail --json'))
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi offers tail',
+      'nunchi offers tail --channel pos --store bundang-01 --limit 10',
+      'nunchi offers tail --json',
+    ),
+  )
   .action(
     action(async (r, options: { channel?: string; store?: string; limit?: number; json?: boolean }) => {
       await tailOffers(r, options, (offer, subject) =>
-        console.log(options.json ? JSON.stringify(offer) : `${offer.decidedAt} ${subject} ${offer.customerId} ← ${offer.campaignId}/${offer.offerId} "${offer.title}" (${offer.latencyMs} ms, decision ${offer.decisionId}, trace ${offer.traceId})`),
+        console.log(
+          options.json
+            ? JSON.stringify(offer)
+            : `${offer.decidedAt} ${subject} ${offer.customerId} ← ${offer.campaignId}/${offer.offerId} "${offer.title}" (${offer.latencyMs} ms, decision ${offer.decisionId}, trace ${offer.traceId})`,
+        ),
       );
     }),
   );
@@ -561,14 +819,26 @@ program
   .description('service level objectives (slo/slo.yaml): compliance and latency per hop')
   .addHelpText('after', examples('nunchi slo report --from 1h'))
   .command('report')
-  .description('SLA compliance and per-hop latency p50/p95/p99 from the traces in Zipkin (and Prometheus), slowest traces with links')
-  .option('--from <when>', 'start: a duration back from now (30m, 12h, 7d), a local day (YYYY-MM-DD) or an ISO-8601 instant (default: 1h)')
+  .description(
+    'SLA compliance and per-hop latency p50/p95/p99 from the traces in Zipkin (and Prometheus), slowest traces with links',
+  )
+  .option(
+    '--from <when>',
+    'start: a duration back from now (30m, 12h, 7d), a local day (YYYY-MM-DD) or an ISO-8601 instant (default: 1h)',
+  )
   .option('--to <when>', 'end, in the same forms (default: now)')
   .option('--limit <n>', 'read at most n traces, the newest (default 1000)', integerOption(1, 100_000), 1000)
   .option('--slowest <n>', 'list the n slowest traces (default 5)', integerOption(0, 1000), 5)
   .option('--zipkin <url>', 'Zipkin base URL (default: from OTEL_EXPORTER_ZIPKIN_ENDPOINT)')
-  .option('--service <name>', "the decision service's name on spans (default: nunchi-decision)", 'nunchi-decision')
-  .option('--prometheus <url>', 'also compute compliance from every event counted by Prometheus (e.g. http://prometheus:9090)')
+  .option(
+    '--service <name>',
+    "the decision service's name on spans (default: nunchi-decision)",
+    'nunchi-decision',
+  )
+  .option(
+    '--prometheus <url>',
+    'also compute compliance from every event counted by Prometheus (e.g. http://prometheus:9090)',
+  )
   .option('--json', 'the report as one JSON object')
   .addHelpText(
     'after',
@@ -585,14 +855,26 @@ Objectives and alerts: slo/slo.yaml; what to do when one is missed: docs/runbook
     action(
       async (
         r,
-        options: { from?: string; to?: string; limit: number; slowest: number; zipkin?: string; service: string; prometheus?: string; json?: boolean },
+        options: {
+          from?: string;
+          to?: string;
+          limit: number;
+          slowest: number;
+          zipkin?: string;
+          service: string;
+          prometheus?: string;
+          json?: boolean;
+        },
       ) => {
         const nowMs = Date.now();
         const timeZone = r.config.domain.timeZone;
         const fromMs = parseSince(options.from ?? '1h', nowMs, timeZone);
         const toMs = options.to ? parseSince(options.to, nowMs, timeZone) : nowMs;
         if (fromMs >= toMs) throw new UsageError('--from must be before --to');
-        const reader = new ZipkinTraceReader(options.zipkin ?? r.config.telemetry.zipkinEndpoint, options.service);
+        const reader = new ZipkinTraceReader(
+          options.zipkin ?? r.config.telemetry.zipkinEndpoint,
+          options.service,
+        );
         const report = await sloReport(reader, {
           fromMs,
           toMs,
@@ -608,9 +890,14 @@ Objectives and alerts: slo/slo.yaml; what to do when one is missed: docs/runbook
 
 program
   .command('stats')
-  .description('campaign results: decisions, offers, control, conversions, revenue, responses; lift vs holdout with its always-valid interval')
+  .description(
+    'campaign results: decisions, offers, control, conversions, revenue, responses; lift vs holdout with its always-valid interval',
+  )
   .option('--campaign <id>', 'one campaign in detail: per offer and per day, sample-ratio check and warnings')
-  .option('--json', "the analytics API's JSON (GET /v1/stats/campaigns/<id>; without --campaign: {campaigns} as GET /v1/stats)")
+  .option(
+    '--json',
+    "the analytics API's JSON (GET /v1/stats/campaigns/<id>; without --campaign: {campaigns} as GET /v1/stats)",
+  )
   .addHelpText(
     'after',
     `${examples('nunchi stats', 'nunchi stats --campaign bundang-dad-beer', 'nunchi stats --campaign bundang-dad-beer --json')}
@@ -634,11 +921,19 @@ docs/analytics.md. Days are local days in the business time zone (NUNCHI_TIMEZON
 const decisions = program
   .command('decisions')
   .description('decisions: find them, explain them')
-  .addHelpText('after', examples('nunchi decisions list --customer c-000042', 'nunchi decisions explain --event pos-000123'));
+  .addHelpText(
+    'after',
+    examples('nunchi decisions list --customer c-000042', 'nunchi decisions explain --event pos-000123'),
+  );
 decisions
   .command('explain [decisionId]')
-  .description('why a decision came out as it did: versions, inputs, the chosen offer and why every other candidate lost')
-  .option('--event <eventId>', 'the decision of this event (every event has one, whatever its outcome: offer, control, late or none)')
+  .description(
+    'why a decision came out as it did: versions, inputs, the chosen offer and why every other candidate lost',
+  )
+  .option(
+    '--event <eventId>',
+    'the decision of this event (every event has one, whatever its outcome: offer, control, late or none)',
+  )
   .addHelpText(
     'after',
     `${examples('nunchi decisions explain --event pos-000123', 'nunchi decisions explain d-4f2a9c0e51b7d3a8e6c1f092')}
@@ -649,7 +944,8 @@ an offer have no other trace).`,
     action(async (r, id: string | undefined, options: { event?: string }) => {
       if ((id === undefined) === (options.event === undefined))
         throw new UsageError('give either a decision id or --event <eventId>');
-      for (const line of await explainDecision(r, { decisionId: id, eventId: options.event })) console.log(line);
+      for (const line of await explainDecision(r, { decisionId: id, eventId: options.event }))
+        console.log(line);
     }),
   );
 decisions
@@ -657,7 +953,10 @@ decisions
   .description("a customer's or a campaign's decisions with a campaign (offer, control, late), newest first")
   .option('--customer <id>', "this customer's decisions")
   .option('--campaign <id>', "this campaign's decisions")
-  .option('--since <when>', 'only from then on: a duration back from now (30m, 12h, 7d, 2w), a local day (YYYY-MM-DD) or an ISO-8601 instant (default: 30d)')
+  .option(
+    '--since <when>',
+    'only from then on: a duration back from now (30m, 12h, 7d, 2w), a local day (YYYY-MM-DD) or an ISO-8601 instant (default: 30d)',
+  )
   .option('--limit <n>', 'at most n decisions (default 20)', integerOption(1, 10_000), 20)
   .option('--json', 'one JSON object per line')
   .addHelpText(
@@ -671,20 +970,120 @@ Decisions without any campaign (outcome none) are not listed: \`decisions explai
 Days are local days in the business time zone (NUNCHI_TIMEZONE).`,
   )
   .action(
-    action(async (r, options: { customer?: string; campaign?: string; since?: string; limit: number; json?: boolean }) => {
-      if ((options.customer === undefined) === (options.campaign === undefined))
-        throw new UsageError('give either --customer <id> or --campaign <id>');
-      const nowMs = Date.now();
-      let sinceMs: number;
-      try {
-        sinceMs = parseSince(options.since ?? '30d', nowMs, r.config.domain.timeZone);
-      } catch (error) {
-        throw new UsageError(`option '--since <when>' argument '${options.since}' is invalid. ${(error as Error).message}`);
-      }
-      const list = await listDecisions(r, { customerId: options.customer, campaignId: options.campaign, sinceMs, limit: options.limit, nowMs });
-      if (options.json) for (const d of list) console.log(JSON.stringify(d));
-      else if (!list.length) console.log(`no decisions since ${new Date(sinceMs).toISOString()}`);
-      else for (const line of formatDecisions(list, options.customer !== undefined ? 'customer' : 'campaign')) console.log(line);
+    action(
+      async (
+        r,
+        options: { customer?: string; campaign?: string; since?: string; limit: number; json?: boolean },
+      ) => {
+        if ((options.customer === undefined) === (options.campaign === undefined))
+          throw new UsageError('give either --customer <id> or --campaign <id>');
+        const nowMs = Date.now();
+        let sinceMs: number;
+        try {
+          sinceMs = parseSince(options.since ?? '30d', nowMs, r.config.domain.timeZone);
+        } catch (error) {
+          throw new UsageError(
+            `option '--since <when>' argument '${options.since}' is invalid. ${(error as Error).message}`,
+          );
+        }
+        const list = await listDecisions(r, {
+          customerId: options.customer,
+          campaignId: options.campaign,
+          sinceMs,
+          limit: options.limit,
+          nowMs,
+        });
+        if (options.json) for (const d of list) console.log(JSON.stringify(d));
+        else if (!list.length) console.log(`no decisions since ${new Date(sinceMs).toISOString()}`);
+        else
+          for (const line of formatDecisions(list, options.customer !== undefined ? 'customer' : 'campaign'))
+            console.log(line);
+      },
+    ),
+  );
+
+// ---- keys and audit: who may call the HTTP APIs, and what changed (docs/security.md) ----------------------
+const keys = program
+  .command('keys')
+  .description('API keys for the HTTP APIs: one role each, stored hashed; shown once when created')
+  .addHelpText(
+    'after',
+    examples(
+      'nunchi keys create --role adapter --name till-gateway',
+      'nunchi keys list',
+      'nunchi keys revoke 0123456789ab',
+    ),
+  );
+keys
+  .command('create')
+  .description('create an API key and print it (the only time it is shown)')
+  .requiredOption(
+    '--role <role>',
+    'adapter | marketer | approver | analyst | operator | privacy-officer | admin',
+  )
+  .requiredOption('--name <name>', 'who or what holds it (shown in the audit log)')
+  .option(
+    '--rate <n>',
+    'requests per second per service replica (default: 2000 for adapters, 100 for admin, else 50)',
+    integerOption(1, 1_000_000),
+  )
+  .option(
+    '--expires-in-days <n>',
+    'expire after this many days (default: never; revoke instead)',
+    integerOption(1, 3650),
+  )
+  .option('--json', 'print {key, keyId, role, ...} as JSON')
+  .action(
+    action(
+      async (
+        r,
+        options: { role: string; name: string; rate?: number; expiresInDays?: number; json?: boolean },
+      ) => {
+        const { key, record } = await createKey(r, options);
+        if (options.json) return console.log(JSON.stringify({ key, ...record }));
+        console.log(
+          `${key}\n(key ${record.keyId}, role ${record.role}, ${record.ratePerSecond} requests/s: send it as "Authorization: Bearer <key>"; it is not shown again)`,
+        );
+      },
+    ),
+  );
+keys
+  .command('list')
+  .description('every API key with its role, rate and state (never the secrets)')
+  .option('--json', 'print JSON')
+  .action(
+    action(async (r, options: { json?: boolean }) => {
+      const all = await listKeys(r);
+      console.log(options.json ? JSON.stringify(all) : formatKeys(all, Date.now()).join('\n'));
+    }),
+  );
+keys
+  .command('revoke <keyId>')
+  .description('revoke a key: every service refuses it within NUNCHI_AUTH_CACHE_TTL_MS (30 s)')
+  .action(
+    action(async (r, keyId: string) => {
+      if (!(await revokeKey(r, keyId))) throw new UsageError(`no API key ${keyId}`);
+      console.log(`revoked ${keyId}`);
+    }),
+  );
+program
+  .command('audit')
+  .description(
+    'the audit log, newest first: every change made over HTTP (campaigns, erasures) or by the CLI (keys, erasures, replays)',
+  )
+  .option('--day <YYYY-MM-DD>', 'the last UTC day shown (default: today)')
+  .option('--days <n>', 'how many days back from --day', integerOption(1, 366), 1)
+  .option('--json', 'print JSON, one object per change')
+  .addHelpText(
+    'after',
+    examples('nunchi audit', 'nunchi audit --days 7', 'nunchi audit --day 2026-12-01 --json'),
+  )
+  .action(
+    action(async (r, options: { day?: string; days: number; json?: boolean }) => {
+      const rows = await readAudit(r, options.day ?? new Date().toISOString().slice(0, 10), options.days);
+      console.log(
+        options.json ? rows.map((row) => JSON.stringify(row)).join('\n') : formatAudit(rows).join('\n'),
+      );
     }),
   );
 
@@ -699,7 +1098,10 @@ dlq
   .option('--stage <stage>', 'ingestion | context | decision | analytics (default: all)')
   .option('--limit <n>', 'at most n entries (default 20)', integerOption(1))
   .option('--json', 'one JSON object per line (bytes as base64)')
-  .addHelpText('after', examples('nunchi dlq list', 'nunchi dlq list --stage ingestion --limit 5', 'nunchi dlq list --json'))
+  .addHelpText(
+    'after',
+    examples('nunchi dlq list', 'nunchi dlq list --stage ingestion --limit 5', 'nunchi dlq list --json'),
+  )
   .action(
     action(async (r, options: { stage?: string; limit?: number; json?: boolean }) => {
       const entries = await listDlq(r, options);
@@ -709,15 +1111,23 @@ dlq
           console.log(JSON.stringify({ ...e, data: Buffer.from(e.data).toString('base64') }));
           continue;
         }
-        const status = e.replayed ? ` [replayed: accepted as ${e.replayed.id}]` : e.replayOf !== undefined ? ` [failed replay of #${e.replayOf}]` : '';
+        const status = e.replayed
+          ? ` [replayed: accepted as ${e.replayed.id}]`
+          : e.replayOf !== undefined
+            ? ` [failed replay of #${e.replayOf}]`
+            : '';
         const sealed = e.sealed ? `\n    sealed (personal data): ${e.sealed.join(', ')}` : '';
-        console.log(`#${e.seq} ${e.at} ${e.stage} ${e.subject}${status}\n    reason: ${e.reason}${sealed}\n    ${e.data.length} bytes: ${preview(e.data)}`);
+        console.log(
+          `#${e.seq} ${e.at} ${e.stage} ${e.subject}${status}\n    reason: ${e.reason}${sealed}\n    ${e.data.length} bytes: ${preview(e.data)}`,
+        );
       }
     }),
   );
 dlq
   .command('replay')
-  .description("replay a stage's entries after a fix — ingestion: through the NATS door again; context, decision: back onto EVENTS or ENRICHED — and report each outcome; an accepted entry is never replayed twice")
+  .description(
+    "replay a stage's entries after a fix — ingestion: through the NATS door again; context, decision: back onto EVENTS or ENRICHED — and report each outcome; an accepted entry is never replayed twice",
+  )
   .option('--stage <stage>', 'ingestion | context | decision (default: ingestion)')
   .option('--seq <n>', 'only the entry with this DLQ sequence', integerOption(1))
   .addHelpText(
@@ -728,10 +1138,18 @@ Exit code 3 when an entry was rejected again or got no answer.`,
   .action(
     action(async (r, options: { stage?: string; seq?: number }) => {
       const results = await replayDlq(r, options);
+      if (results.length)
+        await auditCli(r, {
+          action: 'dlq.replay',
+          target: options.seq !== undefined ? String(options.seq) : (options.stage ?? 'ingestion'),
+          detail: `${results.length} entries`,
+        });
       if (!results.length) return console.log('nothing to replay');
       for (const x of results) console.log(`#${x.seq} ${x.subject}: ${x.outcome} — ${x.detail}`);
       const count = (o: string) => results.filter((x) => x.outcome === o).length;
-      console.log(`accepted ${count('accepted')}, rejected again ${count('rejected')}, skipped ${count('skipped')}, no answer ${count('no-answer')}`);
+      console.log(
+        `accepted ${count('accepted')}, rejected again ${count('rejected')}, skipped ${count('skipped')}, no answer ${count('no-answer')}`,
+      );
       if (count('rejected') || count('no-answer')) process.exitCode = EXIT_CODES.rejected;
     }),
   );

@@ -11,7 +11,9 @@ export interface NdjsonLine {
 /** Reads an NDJSON file; blank lines are skipped, unparsable lines are returned with their error. */
 export async function readNdjson(path: string): Promise<NdjsonLine[]> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new Error(error.code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${error.message}`);
+    throw new Error(
+      error.code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${error.message}`,
+    );
   });
   const out: NdjsonLine[] = [];
   text.split('\n').forEach((raw, i) => {

@@ -6,10 +6,19 @@ export interface Progress {
 }
 
 /** A progress bar on a terminal; on a pipe (CI, logs) a line every 10 %. */
-export function progress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+export function progress(
+  label: string,
+  total: number,
+  stream: NodeJS.WriteStream = process.stderr,
+): Progress {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label} [{bar}] {percentage}% | {value}/{total} | {rate}/s | eta {eta_formatted}`, stream, hideCursor: true, fps: 10 },
+      {
+        format: `${label} [{bar}] {percentage}% | {value}/{total} | {rate}/s | eta {eta_formatted}`,
+        stream,
+        hideCursor: true,
+        fps: 10,
+      },
       cliProgress.Presets.shades_classic,
     );
     const started = Date.now();

@@ -6,6 +6,7 @@ import { CampaignsPage } from './pages/campaigns';
 import { CustomersPage } from './pages/customers';
 import { DlqPage } from './pages/dlq';
 import { OverviewPage } from './pages/overview';
+import type { Session } from './session';
 
 // CodeMirror is most of the bundle: it loads with the editor page only.
 const EditorPage = lazy(() => import('./pages/editor').then((m) => ({ default: m.EditorPage })));
@@ -18,7 +19,7 @@ const NAV: Array<{ key: MessageKey; to: string; pages: Route['page'][]; shortcut
   { key: 'navNew', to: href.newCampaign(), pages: ['editor'], shortcut: '5' },
 ];
 
-export function App() {
+export function App({ session, onLogout }: { session: Session; onLogout: () => void }) {
   const { t, language, setLanguage } = useI18n();
   const route = useRoute();
   const main = useRef<HTMLElement>(null);
@@ -85,6 +86,12 @@ export function App() {
             <option value="ko">한국어</option>
           </select>
         </label>
+        <span className="session">
+          {t('signedInAs', { name: session.name, roles: session.roles.join(', ') })}{' '}
+          <button type="button" onClick={onLogout}>
+            {t('logout')}
+          </button>
+        </span>
       </header>
       <main id="main" ref={main} tabIndex={-1}>
         <Suspense fallback={<p>{t('loading')}</p>}>

@@ -134,6 +134,14 @@ const en = {
   simulationDone: 'Simulation done',
   activated: 'Activated: version {n}, {status}.',
   editorHelp: 'Escape, then Tab, leaves the editor. Each problem is a button that moves the cursor to it.',
+  // login
+  loginTitle: 'Log in',
+  loginCredential: 'API key or token',
+  loginHelp:
+    'Paste an API key (nunchi keys create --role …; npm start and the demo leave a local admin key in .nunchi/admin.key) or a token from your sign-in provider.',
+  loginSubmit: 'Log in',
+  signedInAs: 'Signed in as {name} ({roles})',
+  logout: 'Log out',
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -265,6 +273,13 @@ const ko: Record<MessageKey, string> = {
   simulationDone: '시뮬레이션 완료',
   activated: '활성화됨: 버전 {n}, {status}.',
   editorHelp: 'Escape 다음 Tab으로 편집기를 벗어납니다. 각 문제는 커서를 그 위치로 옮기는 버튼입니다.',
+  loginTitle: '로그인',
+  loginCredential: 'API 키 또는 토큰',
+  loginHelp:
+    'API 키(nunchi keys create --role …; npm start와 데모는 .nunchi/admin.key에 로컬 관리자 키를 남깁니다) 또는 로그인 제공자의 토큰을 붙여 넣으세요.',
+  loginSubmit: '로그인',
+  signedInAs: '{name} ({roles}) 로그인됨',
+  logout: '로그아웃',
 };
 
 export type Language = 'en' | 'ko';

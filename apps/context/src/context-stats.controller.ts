@@ -5,6 +5,7 @@ import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { PartitionAssignments } from '@nunchi/messaging';
 import { CONTEXT_GROUP } from './events.controller.js';
+import { Requires } from '@nunchi/telemetry';
 
 @ApiTags('context')
 @Controller('v1/context')
@@ -17,6 +18,7 @@ export class ContextStatsController {
   ) {}
 
   @Get('stats')
+  @Requires('operations.read')
   @ApiOperation({
     summary:
       'This replica: partitions it owns (of how many, among which live replicas), its hot tier (size, hit ratio) and the campaigns whose event patterns it folds.',

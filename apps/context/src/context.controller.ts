@@ -1,7 +1,7 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { isSubjectToken, type ErasureReceipt, type UnlinkReceipt } from '@nunchi/contracts';
-import { ApiError } from '@nunchi/telemetry';
+import { ApiError, Requires } from '@nunchi/telemetry';
 import { EraseCustomerUseCase } from './erase-customer.usecase.js';
 import { GetContextUseCase } from './get-context.usecase.js';
 import { UnlinkCustomerUseCase } from './unlink-customer.usecase.js';
@@ -16,6 +16,7 @@ export class ContextController {
   ) {}
 
   @Get(':id/context')
+  @Requires('customers.read')
   @ApiOperation({
     summary:
       "A customer's profile and context snapshot (docs/context-model.md lists every field with its unit). " +
@@ -33,6 +34,7 @@ export class ContextController {
   }
 
   @Delete(':id')
+  @Requires('customers.erase')
   @ApiOperation({
     summary:
       'Erase a customer: profile, identities, events, rollups, decisions, seen ids and cached state. Answers with the rows removed per table; ' +
@@ -43,6 +45,7 @@ export class ContextController {
   }
 
   @Post(':id/unlink')
+  @Requires('customers.unlink')
   @HttpCode(200)
   @ApiOperation({
     summary:

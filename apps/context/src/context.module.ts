@@ -1,3 +1,4 @@
+import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import {
@@ -42,6 +43,7 @@ export class ContextModule {
         HealthModule,
         MessagingModule.forRoot({ consumes: [Streams.EVENTS.name] }),
         CassandraModule,
+        AuthModule,
       ],
       controllers: [ContextController, ContextStatsController, EventsController, ContextMessagesController],
       providers: [

@@ -27,7 +27,8 @@ export class EraseCustomerUseCase {
       settleMs: this.config.domain.identityCacheTtlMs,
       onTombstone: (id) => this.publisher.emit(Subjects.customersChanged, { ids: [id] }),
     });
-    for (const id of [receipt.customerId, ...(receipt.merged ?? []).map((r) => r.customerId)]) this.cache.evict(id);
+    for (const id of [receipt.customerId, ...(receipt.merged ?? []).map((r) => r.customerId)])
+      this.cache.evict(id);
     return receipt;
   }
 }

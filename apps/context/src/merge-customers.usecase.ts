@@ -92,7 +92,8 @@ export class MergeCustomersUseCase {
     // The survivor was itself merged meanwhile: the link is between this customer and where it went.
     if (survivor.mergedInto) return this.relink(delivery, link.absorbedId, survivor.mergedInto);
     const record = await this.merges.freeze(link.absorbedId, link.survivorId, event.id, new Date());
-    if (record.survivorId !== link.survivorId) return this.relink(delivery, link.survivorId, record.survivorId);
+    if (record.survivorId !== link.survivorId)
+      return this.relink(delivery, link.survivorId, record.survivorId);
     this.cache.commit(link.absorbedId, state, { ...state, mergedInto: link.survivorId });
     return this.sendAbsorb(delivery, link);
   }
@@ -122,24 +123,33 @@ export class MergeCustomersUseCase {
 
   private async mergeInto(survivorId: string, absorbedId: string, nowMs: number): Promise<void> {
     const timeZone = this.config.domain.timeZone;
-    const [survivorEvents, absorbedEvents, survivor, absorbed, identities, absorbedLedger] = await Promise.all([
-      this.history.allEvents(survivorId),
-      this.history.allEvents(absorbedId),
-      this.customers.getWithLink(survivorId),
-      this.customers.get(absorbedId),
-      this.customers.identitiesOf(absorbedId),
-      this.decisions.contacts(absorbedId),
-    ]);
+    const [survivorEvents, absorbedEvents, survivor, absorbed, identities, absorbedLedger] =
+      await Promise.all([
+        this.history.allEvents(survivorId),
+        this.history.allEvents(absorbedId),
+        this.customers.getWithLink(survivorId),
+        this.customers.get(absorbedId),
+        this.customers.identitiesOf(absorbedId),
+        this.decisions.contacts(absorbedId),
+      ]);
     const merged = mergeHistories(survivorId, survivorEvents, absorbedEvents, timeZone);
     await this.history.writeMerged(merged.moved, merged.days, survivorId, timeZone, survivor.generation);
     const gaps = profileGaps(survivor.profile, absorbed);
     // At write time 0: every field the survivor has, and every later profile_update, wins over what is filled in.
     if (Object.keys(gaps).length) await this.customers.updateFields(survivorId, gaps, 0);
     const at = new Date(nowMs);
-    await Promise.all(identities.map(([type, value]) => this.customers.linkIdentity(survivorId, type, value, at)));
+    await Promise.all(
+      identities.map(([type, value]) => this.customers.linkIdentity(survivorId, type, value, at)),
+    );
     const today = localDay(nowMs, timeZone);
-    if (!(await this.decisions.updateContacts(survivorId, (l) => withMergedLedger(l, absorbedLedger, absorbedId, today))))
-      throw new Error(`contact ledger of ${survivorId}: too much contention while merging ${absorbedId}; retry`);
+    if (
+      !(await this.decisions.updateContacts(survivorId, (l) =>
+        withMergedLedger(l, absorbedLedger, absorbedId, today),
+      ))
+    )
+      throw new Error(
+        `contact ledger of ${survivorId}: too much contention while merging ${absorbedId}; retry`,
+      );
     await this.decisions.moveDecisions(
       absorbedId,
       survivorId,
@@ -163,7 +173,11 @@ export class MergeCustomersUseCase {
     }
     const pair = survivorOf(a, b);
     const link: CustomerLink = { ...pair, stage: 'freeze' };
-    await this.send({ ...event, customerId: pair.absorbedId, link }, `${event.id}~freeze~${pair.absorbedId}`, delivery);
+    await this.send(
+      { ...event, customerId: pair.absorbedId, link },
+      `${event.id}~freeze~${pair.absorbedId}`,
+      delivery,
+    );
     return Outcome.done();
   }
 

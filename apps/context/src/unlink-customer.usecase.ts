@@ -43,7 +43,12 @@ export class UnlinkCustomerUseCase {
         { path: 'id', message: 'no merge record: name the customer that was absorbed, not the survivor' },
       ]);
     if (record.state !== 'done')
-      throw new ApiError(409, 'CONFLICT', `the merge of ${absorbedId} is still under way; try again shortly`, []);
+      throw new ApiError(
+        409,
+        'CONFLICT',
+        `the merge of ${absorbedId} is still under way; try again shortly`,
+        [],
+      );
     const { survivorId } = record;
     const timeZone = this.config.domain.timeZone;
     const [survivor, survivorEvents, absorbedEvents] = await Promise.all([
@@ -69,7 +74,13 @@ export class UnlinkCustomerUseCase {
     await this.history.deleteEvents(leaving, timeZone);
     await mapBounded(days, 32, (day) => {
       const ofDay = staying.filter((e) => localDay(e.occurredAtMs, timeZone) === day);
-      return this.history.upsertDay(survivorId, day, rollupDay(ofDay, day, timeZone), ofDay.length, generation);
+      return this.history.upsertDay(
+        survivorId,
+        day,
+        rollupDay(ofDay, day, timeZone),
+        ofDay.length,
+        generation,
+      );
     });
     await this.customers.setGeneration(survivorId, generation);
 
@@ -79,8 +90,16 @@ export class UnlinkCustomerUseCase {
       await this.customers.unindexIdentity(survivorId, type, value);
     }
     const ledger = record.absorbedLedger ? (JSON.parse(record.absorbedLedger) as StoredContacts) : undefined;
-    if (ledger && !(await this.decisions.updateContacts(survivorId, (l) => withoutMergedLedger(l, ledger, absorbedId))))
-      throw new ApiError(503, 'UNAVAILABLE_RETRY', `contact ledger of ${survivorId} too busy; run the unlink again`, []);
+    if (
+      ledger &&
+      !(await this.decisions.updateContacts(survivorId, (l) => withoutMergedLedger(l, ledger, absorbedId)))
+    )
+      throw new ApiError(
+        503,
+        'UNAVAILABLE_RETRY',
+        `contact ledger of ${survivorId} too busy; run the unlink again`,
+        [],
+      );
     const decisions = await this.decisions.moveDecisions(
       survivorId,
       absorbedId,

@@ -1,3 +1,4 @@
+import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import {
@@ -30,6 +31,7 @@ export class DecisionModule {
         HealthModule,
         MessagingModule.forRoot({ consumes: [Streams.ENRICHED.name] }),
         CassandraModule,
+        AuthModule,
       ],
       controllers: [DecisionsController, DecisionMessagesController],
       providers: [

@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CampaignRepository, DecisionRepository } from '@nunchi/cassandra';
 import { decisionIdOf } from '@nunchi/contracts';
 import { explainRecord } from '@nunchi/rules';
-import { ApiError } from '@nunchi/telemetry';
+import { ApiError, Requires } from '@nunchi/telemetry';
 import { CampaignSetHolder } from '@nunchi/cassandra';
 
 @ApiTags('decisions')
@@ -16,6 +16,7 @@ export class DecisionsController {
   ) {}
 
   @Get('decisions/:id')
+  @Requires('results.read')
   @ApiOperation({
     summary:
       'A decision with its explanation: versions, inputs, the chosen offer and why every other candidate lost.',
@@ -30,6 +31,7 @@ export class DecisionsController {
   }
 
   @Get('events/:eventId/decision')
+  @Requires('results.read')
   @ApiOperation({
     summary:
       'The decision of an event (every event has one, whatever its outcome: offer, control, late or none), with its explanation.',
@@ -45,6 +47,7 @@ export class DecisionsController {
   }
 
   @Get('campaigns')
+  @Requires('campaigns.read')
   @ApiOperation({ summary: 'Current version and state of every campaign, and what this replica has loaded.' })
   async list() {
     const stored = await this.campaigns.current();

@@ -9,8 +9,8 @@ import { Readiness } from '@nunchi/telemetry';
  *   tombstone. Loaded whole from `erased_customers` at start (the service is not ready before), then kept
  *   current from the erasure log (`erasures_by_day`). Erasures never end, so the set only grows: ~50 bytes
  *   an erased customer;
- * - customers who lost an identifier to another (`identifier_changes_by_day`): each new one is handed to
- *   `onIdentifiersChanged` (IdentityRepository drops the owners it cached for them).
+ * - customers who lost an identifier to another (`identifier_changes_by_day`), and customers newly erased: each
+ *   is handed to `onIdentifiersChanged` (IdentityRepository drops the owners it cached for them).
  * Both logs are read for today and yesterday (one small partition a day each) every half
  * NUNCHI_IDENTITY_CACHE_TTL_MS, and at once on the customers-changed hint.
  *
@@ -106,12 +106,16 @@ export class CustomerChanges implements OnModuleInit, OnModuleDestroy {
       this.erasure.erasedSince(sinceMs, nowMs),
       this.customers.identifierChangesSince(sinceMs, nowMs),
     ]);
+    // A newly erased customer's identifiers go from the identity cache too: a replica that missed the hint
+    // must not keep them (personal data) until they age out.
+    const newlyErased = erased.filter((id) => !this.ids.has(id));
     for (const id of erased) this.ids.add(id);
     // Each change once; the log keeps a day or two of entries, so what is seen is bounded the same way.
     const fresh = changed.filter((c) => !this.changesSeen.has(`${c.atMs}/${c.customerId}`));
     if (this.changesSeen.size > 100_000) this.changesSeen.clear();
     for (const c of fresh) this.changesSeen.add(`${c.atMs}/${c.customerId}`);
-    if (fresh.length) this.onChanged(fresh.map((c) => c.customerId));
+    if (fresh.length || newlyErased.length)
+      this.onChanged([...fresh.map((c) => c.customerId), ...newlyErased]);
   }
 
   private fresh(): boolean {

@@ -3,7 +3,7 @@ import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ContractError, type IngestReply } from '@nunchi/contracts';
 import { decodeJson, DecodeError } from '@nunchi/messaging';
-import { context, extractTraceContext } from '@nunchi/telemetry';
+import { context, extractTraceContext, Requires } from '@nunchi/telemetry';
 import { MAX_BATCH } from './http-limits.js';
 import { IngestEventUseCase } from './ingest-event.usecase.js';
 
@@ -19,6 +19,7 @@ export class EventsController {
   constructor(private readonly ingest: IngestEventUseCase) {}
 
   @Post()
+  @Requires('events.send')
   @HttpCode(200)
   @ApiOperation({ summary: 'Send one event, or an array of up to 500; each gets its own answer.' })
   @ApiBody({

@@ -318,7 +318,10 @@ export class IngestEventUseCase {
    * payload carries that decision's campaign from here on, so context and analytics never credit a campaign
    * the adapter merely named.
    */
-  private async answeredOffer(envelope: EventEnvelopeDto, customerId: string): Promise<ProblemDetail | undefined> {
+  private async answeredOffer(
+    envelope: EventEnvelopeDto,
+    customerId: string,
+  ): Promise<ProblemDetail | undefined> {
     const payload = envelope.payload as unknown as OfferResponsePayload;
     const decision = await this.decisions.findById(payload.decisionId);
     const problem = offerResponseProblem(payload, customerId, decision);

@@ -1,3 +1,4 @@
+import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { CassandraModule, CQL_CLIENT, DecisionRepository, type CqlClient } from '@nunchi/cassandra';
@@ -18,7 +19,13 @@ export class IngestionModule {
   static forRoot(config: NunchiConfig): DynamicModule {
     return {
       module: IngestionModule,
-      imports: [ConfigModule.forRoot(config), HealthModule, MessagingModule.forRoot(), CassandraModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        HealthModule,
+        MessagingModule.forRoot(),
+        CassandraModule,
+        AuthModule,
+      ],
       controllers: [EventsController, IngestionMessagesController],
       providers: [
         Admission,
@@ -26,7 +33,11 @@ export class IngestionModule {
         IdentityRepository,
         LinkIdentifiers,
         IngestEventUseCase,
-        { provide: DecisionRepository, inject: [CQL_CLIENT], useFactory: (c: CqlClient) => new DecisionRepository(c) },
+        {
+          provide: DecisionRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new DecisionRepository(c),
+        },
         { provide: APP_FILTER, useClass: IngestionHttpErrorFilter },
       ],
     };

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { survivorOf } from '@nunchi/context-model';
-import { ContractError, IDENTITY_TYPES, type CustomerLink, type CustomerRefDto, type IdentityType } from '@nunchi/contracts';
+import {
+  ContractError,
+  IDENTITY_TYPES,
+  type CustomerLink,
+  type CustomerRefDto,
+  type IdentityType,
+} from '@nunchi/contracts';
 import { IdentityRepository, type Resolution } from './identity.repository.js';
 
 /** One identifier of an event's customer reference. */
@@ -72,7 +78,10 @@ export class LinkIdentifiers {
     }
     const [a, b] = known as [string, string];
     if (a === b) return { customerId: a };
-    const [cardA, cardB] = await Promise.all([this.identities.holdsLoyaltyCard(a), this.identities.holdsLoyaltyCard(b)]);
+    const [cardA, cardB] = await Promise.all([
+      this.identities.holdsLoyaltyCard(a),
+      this.identities.holdsLoyaltyCard(b),
+    ]);
     if (cardA && cardB)
       throw new ContractError('CUSTOMERS_CONFLICT', [
         {

@@ -17,8 +17,14 @@ describe('offerResponseProblem: a response answers an offer made to this custome
   it('refuses an unknown decision and another customer’s decision alike, by path', () => {
     const unknown = offerResponseProblem({ decisionId: 'd9', response: 'accepted' }, 'c-1', undefined);
     const other = offerResponseProblem({ decisionId: 'd1', response: 'accepted' }, 'c-2', offer);
-    assert.deepEqual(unknown, { path: 'payload.decisionId', message: 'no decision d9 was made for this customer' });
-    assert.deepEqual(other, { path: 'payload.decisionId', message: 'no decision d1 was made for this customer' });
+    assert.deepEqual(unknown, {
+      path: 'payload.decisionId',
+      message: 'no decision d9 was made for this customer',
+    });
+    assert.deepEqual(other, {
+      path: 'payload.decisionId',
+      message: 'no decision d1 was made for this customer',
+    });
   });
 
   it('refuses a decision that made no offer, and a campaign the decision is not of', () => {
@@ -27,9 +33,12 @@ describe('offerResponseProblem: a response answers an offer made to this custome
       offerResponseProblem({ decisionId: 'd1', response: 'redeemed' }, 'c-1', control)!.message,
       /made no offer \(outcome control\)/,
     );
-    assert.deepEqual(offerResponseProblem({ decisionId: 'd1', response: 'redeemed', campaignId: 'cola' }, 'c-1', offer), {
-      path: 'payload.campaignId',
-      message: 'decision d1 is of campaign beer, not cola',
-    });
+    assert.deepEqual(
+      offerResponseProblem({ decisionId: 'd1', response: 'redeemed', campaignId: 'cola' }, 'c-1', offer),
+      {
+        path: 'payload.campaignId',
+        message: 'decision d1 is of campaign beer, not cola',
+      },
+    );
   });
 });

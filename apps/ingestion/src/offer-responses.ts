@@ -18,7 +18,10 @@ export function offerResponseProblem(
   decision: DecisionRecord | undefined,
 ): ProblemDetail | undefined {
   if (!decision || decision.customerId !== customerId)
-    return { path: 'payload.decisionId', message: `no decision ${payload.decisionId} was made for this customer` };
+    return {
+      path: 'payload.decisionId',
+      message: `no decision ${payload.decisionId} was made for this customer`,
+    };
   if (decision.outcome !== 'offer' || !decision.campaignId)
     return {
       path: 'payload.decisionId',

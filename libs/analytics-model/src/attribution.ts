@@ -78,6 +78,12 @@ export function exposureWriteTimestamp(firstAtMs: number, purchasesSeen: number)
   return (EPOCH_CEILING_MS - firstAtMs) * 1_000 + Math.min(purchasesSeen, 999);
 }
 
+/**
+ * Above every timestamp exposureWriteTimestamp can give: an erasure deletes a customer's exposures with it, so
+ * no exposure write, however late, brings the row back.
+ */
+export const EXPOSURE_WRITE_TIMESTAMP_CEILING = EPOCH_CEILING_MS * 1_000 + 1_000;
+
 /** Shards of a campaign's exposures partition, and a customer's shard (FNV-1a of the id). */
 export const EXPOSURE_SHARDS = 16;
 export function exposureShardOf(customerId: string): number {

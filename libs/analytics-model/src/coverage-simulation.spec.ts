@@ -11,7 +11,6 @@ import { prng } from '@nunchi/testing';
  * fixed-sample interval, looked at as often, must not (it is why this study exists). Seeded: deterministic.
  */
 
-
 const RUNS = 300;
 const CUSTOMERS = 20_000;
 const LOOK_EVERY = 100;

@@ -10,7 +10,10 @@ export class CassandraUnavailableError extends Error {
 }
 
 /** One long-lived client per process. keyspace=false connects without one (for migrations). */
-export async function connectCassandra(config: CassandraConfig, options: { keyspace?: boolean; applicationName?: string } = {}): Promise<CqlClient> {
+export async function connectCassandra(
+  config: CassandraConfig,
+  options: { keyspace?: boolean; applicationName?: string } = {},
+): Promise<CqlClient> {
   const client = new cassandra.Client({
     contactPoints: config.contactPoints,
     localDataCenter: config.localDataCenter,
@@ -24,14 +27,21 @@ export async function connectCassandra(config: CassandraConfig, options: { keysp
     requestTracker: new StatementMetrics(),
     // The driver's default waits up to 10 minutes between attempts to reach a node that went down; consumers
     // wait an outage out (libs/messaging OutageGate), so a node back up must be found again within seconds.
-    policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false) },
+    policies: {
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(500, 5_000, false),
+    },
   });
   try {
     await client.connect();
   } catch (error) {
     await client.shutdown().catch(() => undefined);
-    const hint = /keyspace/i.test((error as Error).message) ? ' Run "npm run migrate" first.' : ' Start it with "npm run infra:up" or set CASSANDRA_CONTACT_POINTS.';
-    throw new CassandraUnavailableError(`Cannot use Cassandra at ${config.contactPoints.join(',')}: ${(error as Error).message}.${hint}`, { cause: error });
+    const hint = /keyspace/i.test((error as Error).message)
+      ? ' Run "npm run migrate" first.'
+      : ' Start it with "npm run infra:up" or set CASSANDRA_CONTACT_POINTS.';
+    throw new CassandraUnavailableError(
+      `Cannot use Cassandra at ${config.contactPoints.join(',')}: ${(error as Error).message}.${hint}`,
+      { cause: error },
+    );
   }
   return client;
 }

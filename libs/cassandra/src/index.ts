@@ -16,3 +16,5 @@ export * from './repositories/erasure.repository.js';
 export * from './repositories/analytics.repository.js';
 export * from './repositories/merge.repository.js';
 export * from './nest/campaign-set.holder.js';
+export * from './repositories/api-key.repository.js';
+export * from './repositories/audit-log.repository.js';

@@ -50,11 +50,16 @@ export function splitStatements(text: string): string[] {
 export async function readMigrations(dir: string): Promise<MigrationFile[]> {
   const names = (await readdir(dir)).filter((n) => n.endsWith('.cql')).sort();
   const bad = names.filter((n) => !FILE_PATTERN.test(n));
-  if (bad.length) throw new MigrationError(`Migration files must be named NNNN_snake_case.cql: ${bad.join(', ')}`);
+  if (bad.length)
+    throw new MigrationError(`Migration files must be named NNNN_snake_case.cql: ${bad.join(', ')}`);
   const files: MigrationFile[] = [];
   for (const name of names) {
     const text = await readFile(join(dir, name), 'utf8');
-    files.push({ name, checksum: createHash('sha256').update(text).digest('hex'), statements: splitStatements(text) });
+    files.push({
+      name,
+      checksum: createHash('sha256').update(text).digest('hex'),
+      statements: splitStatements(text),
+    });
   }
   return files;
 }
@@ -68,12 +73,18 @@ export interface MigrationReport {
  * Applies cql/NNNN_*.cql in order, once each. Creates the keyspace with the configured replication.
  * Refuses to run when an applied file has changed since: schema history is append-only.
  */
-export async function migrate(config: CassandraConfig, dir: string, log: (line: string) => void = () => undefined): Promise<MigrationReport> {
+export async function migrate(
+  config: CassandraConfig,
+  dir: string,
+  log: (line: string) => void = () => undefined,
+): Promise<MigrationReport> {
   const files = await readMigrations(dir);
   const admin = await connectCassandra(config, { keyspace: false, applicationName: 'nunchi-migrate' });
   let client: CqlClient | undefined;
   try {
-    await admin.execute(`CREATE KEYSPACE IF NOT EXISTS ${config.keyspace} WITH replication = ${config.replication}`);
+    await admin.execute(
+      `CREATE KEYSPACE IF NOT EXISTS ${config.keyspace} WITH replication = ${config.replication}`,
+    );
     await admin.execute(
       `CREATE TABLE IF NOT EXISTS ${config.keyspace}.schema_migrations (name text PRIMARY KEY, checksum text, applied_at timestamp)`,
     );
@@ -96,7 +107,11 @@ export async function migrate(config: CassandraConfig, dir: string, log: (line: 
       for (const cql of file.statements) await client.execute(cql);
       const step = dataStepOf(file.name);
       if (step) log(`${file.name}: ${await DATA_STEPS[step](client, log)}`);
-      await client.execute('INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, ?)', [file.name, file.checksum, new Date()], { prepare: true });
+      await client.execute(
+        'INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, ?)',
+        [file.name, file.checksum, new Date()],
+        { prepare: true },
+      );
       report.applied.push(file.name);
       log(`applied ${file.name} (${file.statements.length} statements)`);
     }

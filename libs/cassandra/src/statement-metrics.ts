@@ -41,7 +41,8 @@ export class StatementMetrics implements cassandra.tracker.RequestTracker {
     this.counter ??= meter().createCounter('nunchi_cassandra_requests_total', {
       description: 'requests sent to Cassandra, by statement name and outcome (a batch counts once)',
     });
-    const name = typeof query === 'string' ? this.nameOf(query) : `batch:${this.nameOf(query[0]?.query ?? '')}`;
+    const name =
+      typeof query === 'string' ? this.nameOf(query) : `batch:${this.nameOf(query[0]?.query ?? '')}`;
     const key = `${name}|${outcome}`;
     let attributes = this.attributes.get(key);
     if (!attributes) {
@@ -53,7 +54,8 @@ export class StatementMetrics implements cassandra.tracker.RequestTracker {
 
   private nameOf(cql: string): string {
     // Repositories register their statements when their module loads; pick up any registered since.
-    if (this.names.size < ALL_STATEMENTS.length) this.names = new Map(ALL_STATEMENTS.map((s) => [s.cql, s.name]));
+    if (this.names.size < ALL_STATEMENTS.length)
+      this.names = new Map(ALL_STATEMENTS.map((s) => [s.cql, s.name]));
     return this.names.get(cql) ?? 'other';
   }
 }

@@ -10,7 +10,11 @@ export interface Statement {
   idempotent: boolean;
 }
 
-export const statement = (name: string, cql: string, idempotent = true): Statement => ({ name, cql: cql.replace(/\s+/g, ' ').trim(), idempotent });
+export const statement = (name: string, cql: string, idempotent = true): Statement => ({
+  name,
+  cql: cql.replace(/\s+/g, ' ').trim(),
+  idempotent,
+});
 
 /** Every repository registers its statements here so tests can prepare them all against the migrated schema. */
 export const ALL_STATEMENTS: Statement[] = [];
@@ -20,10 +24,18 @@ export function defineStatements<T extends Record<string, Statement>>(statements
 }
 
 /** Executes a prepared statement; inside a client span named for it with NUNCHI_TRACE_DETAIL=statements. */
-export async function run(client: CqlClient, stmt: Statement, params: unknown[], options: { fetchSize?: number; pageState?: string } = {}) {
-  if (!statementSpans()) return client.execute(stmt.cql, params, { prepare: true, isIdempotent: stmt.idempotent, ...options });
-  return withSpan(`cassandra ${stmt.name}`, { kind: SpanKind.CLIENT, attributes: { 'db.system': 'cassandra', 'db.operation.name': stmt.name } }, () =>
-    client.execute(stmt.cql, params, { prepare: true, isIdempotent: stmt.idempotent, ...options }),
+export async function run(
+  client: CqlClient,
+  stmt: Statement,
+  params: unknown[],
+  options: { fetchSize?: number; pageState?: string } = {},
+) {
+  if (!statementSpans())
+    return client.execute(stmt.cql, params, { prepare: true, isIdempotent: stmt.idempotent, ...options });
+  return withSpan(
+    `cassandra ${stmt.name}`,
+    { kind: SpanKind.CLIENT, attributes: { 'db.system': 'cassandra', 'db.operation.name': stmt.name } },
+    () => client.execute(stmt.cql, params, { prepare: true, isIdempotent: stmt.idempotent, ...options }),
   );
 }
 
@@ -31,7 +43,12 @@ export async function run(client: CqlClient, stmt: Statement, params: unknown[],
  * Executes a prepared SELECT and follows every page: `run` returns only the first `fetchSize` rows, which
  * silently truncates an unusually busy partition (a customer with more events in a day than one page).
  */
-export async function runAll(client: CqlClient, stmt: Statement, params: unknown[], fetchSize = 5_000): Promise<cassandra.types.Row[]> {
+export async function runAll(
+  client: CqlClient,
+  stmt: Statement,
+  params: unknown[],
+  fetchSize = 5_000,
+): Promise<cassandra.types.Row[]> {
   const rows: cassandra.types.Row[] = [];
   let pageState: string | undefined;
   do {

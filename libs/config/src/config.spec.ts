@@ -19,17 +19,30 @@ describe('loadConfig', () => {
 
   it('lists every bad key at once', () => {
     try {
-      loadConfig('context', { NUNCHI_PARTITIONS: '0', NATS_URL: 'http://x', NUNCHI_TIMEZONE: 'Mars/Base', OTEL_TRACES_EXPORTER: 'jaeger' });
+      loadConfig('context', {
+        NUNCHI_PARTITIONS: '0',
+        NATS_URL: 'http://x',
+        NUNCHI_TIMEZONE: 'Mars/Base',
+        OTEL_TRACES_EXPORTER: 'jaeger',
+      });
       assert.fail('expected ConfigError');
     } catch (error) {
       assert.ok(error instanceof ConfigError);
-      assert.deepEqual(error.problems.map((p) => p.split('=')[0].split(' ')[0]).sort(), ['NATS_URL', 'NUNCHI_PARTITIONS', 'NUNCHI_TIMEZONE', 'OTEL_TRACES_EXPORTER']);
+      assert.deepEqual(error.problems.map((p) => p.split('=')[0].split(' ')[0]).sort(), [
+        'NATS_URL',
+        'NUNCHI_PARTITIONS',
+        'NUNCHI_TIMEZONE',
+        'OTEL_TRACES_EXPORTER',
+      ]);
     }
   });
 
   it('traces events by default; statement spans only with NUNCHI_TRACE_DETAIL=statements', () => {
     assert.equal(loadConfig('decision', {}).telemetry.detail, 'events');
-    assert.equal(loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'statements' }).telemetry.detail, 'statements');
+    assert.equal(
+      loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'statements' }).telemetry.detail,
+      'statements',
+    );
     assert.throws(() => loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'all' }), /NUNCHI_TRACE_DETAIL/);
   });
 
@@ -40,18 +53,33 @@ describe('loadConfig', () => {
       contextUrl: 'http://127.0.0.1:3202',
       decisionUrl: 'http://127.0.0.1:3003',
     });
-    assert.equal(loadConfig('analytics', { NUNCHI_DECISION_URL: 'http://decision:3003' }).console.decisionUrl, 'http://decision:3003');
+    assert.equal(
+      loadConfig('analytics', { NUNCHI_DECISION_URL: 'http://decision:3003' }).console.decisionUrl,
+      'http://decision:3003',
+    );
     assert.throws(() => loadConfig('analytics', { NUNCHI_TRACE_URL: 'zipkin' }), /NUNCHI_TRACE_URL/);
   });
 
   it('requires an identity key outside an explicit development mode, naming the variable and the way out', () => {
-    for (const env of [{}, { NODE_ENV: 'production' }, { NODE_ENV: 'staging' }, { NUNCHI_DEV_MODE: '0', NODE_ENV: 'test' }]) {
-      assert.equal(loadConfig('ingestion', { NUNCHI_IDENTITY_SECRET: 'x'.repeat(32), ...env }).domain.identityKey?.secret, 'x'.repeat(32));
+    for (const env of [
+      {},
+      { NODE_ENV: 'production' },
+      { NODE_ENV: 'staging' },
+      { NUNCHI_DEV_MODE: '0', NODE_ENV: 'test' },
+    ]) {
+      assert.equal(
+        loadConfig('ingestion', { NUNCHI_IDENTITY_SECRET: 'x'.repeat(32), ...env }).domain.identityKey
+          ?.secret,
+        'x'.repeat(32),
+      );
       assert.throws(
         () => loadConfig('ingestion', env),
         (e: unknown) => {
           assert.ok(e instanceof ConfigError);
-          assert.match(e.message, /NUNCHI_IDENTITY_SECRET is not set, and outside development mode there is no default/);
+          assert.match(
+            e.message,
+            /NUNCHI_IDENTITY_SECRET is not set, and outside development mode there is no default/,
+          );
           assert.match(e.message, /NUNCHI_DEV_MODE=1/);
           return true;
         },
@@ -71,8 +99,15 @@ describe('loadConfig', () => {
       assert.equal(c.devMode, true);
       assert.equal(requireIdentityKey(c).id, 'dev');
     }
-    assert.equal(loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_SECRET: 'y'.repeat(20) }).domain.identityKey?.id, 'k1');
-    assert.throws(() => loadConfig('ingestion', { NODE_ENV: 'production', NUNCHI_DEV_MODE: '1' }), /NUNCHI_DEV_MODE cannot be on when NODE_ENV=production/);
+    assert.equal(
+      loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_SECRET: 'y'.repeat(20) }).domain
+        .identityKey?.id,
+      'k1',
+    );
+    assert.throws(
+      () => loadConfig('ingestion', { NODE_ENV: 'production', NUNCHI_DEV_MODE: '1' }),
+      /NUNCHI_DEV_MODE cannot be on when NODE_ENV=production/,
+    );
   });
 
   it('reads the key id and the previous keys of a rotation', () => {
@@ -86,10 +121,20 @@ describe('loadConfig', () => {
       { id: 'k1', secret: 'o'.repeat(24) },
       { id: 'k0', secret: 'p:q'.repeat(8) },
     ]);
-    assert.throws(() => loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_KEY_ID: 'a b' }), /NUNCHI_IDENTITY_KEY_ID/);
-    assert.throws(() => loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_PREVIOUS_KEYS: 'k1:short' }), /NUNCHI_IDENTITY_PREVIOUS_KEYS must be/);
     assert.throws(
-      () => loadConfig('ingestion', { NUNCHI_IDENTITY_SECRET: 'n'.repeat(24), NUNCHI_IDENTITY_PREVIOUS_KEYS: 'k1:' + 'o'.repeat(24) }),
+      () => loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_KEY_ID: 'a b' }),
+      /NUNCHI_IDENTITY_KEY_ID/,
+    );
+    assert.throws(
+      () => loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_IDENTITY_PREVIOUS_KEYS: 'k1:short' }),
+      /NUNCHI_IDENTITY_PREVIOUS_KEYS must be/,
+    );
+    assert.throws(
+      () =>
+        loadConfig('ingestion', {
+          NUNCHI_IDENTITY_SECRET: 'n'.repeat(24),
+          NUNCHI_IDENTITY_PREVIOUS_KEYS: 'k1:' + 'o'.repeat(24),
+        }),
       /names key id "k1" twice/,
     );
   });
@@ -97,10 +142,20 @@ describe('loadConfig', () => {
   it('reads what ingestion does with unknown identifiers, and how long it trusts its identity cache', () => {
     const defaults = loadConfig('ingestion', { NUNCHI_DEV_MODE: '1' }).domain;
     assert.deepEqual([defaults.unknownIdentifiers, defaults.identityCacheTtlMs], ['create', 5000]);
-    const set = loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_UNKNOWN_IDENTIFIERS: 'refuse', NUNCHI_IDENTITY_CACHE_TTL_MS: '1500' }).domain;
+    const set = loadConfig('ingestion', {
+      NUNCHI_DEV_MODE: '1',
+      NUNCHI_UNKNOWN_IDENTIFIERS: 'refuse',
+      NUNCHI_IDENTITY_CACHE_TTL_MS: '1500',
+    }).domain;
     assert.deepEqual([set.unknownIdentifiers, set.identityCacheTtlMs], ['refuse', 1500]);
-    assert.throws(() => loadConfig('ingestion', { NUNCHI_UNKNOWN_IDENTIFIERS: 'ignore' }), /NUNCHI_UNKNOWN_IDENTIFIERS/);
-    assert.throws(() => loadConfig('ingestion', { NUNCHI_IDENTITY_CACHE_TTL_MS: '0' }), /NUNCHI_IDENTITY_CACHE_TTL_MS/);
+    assert.throws(
+      () => loadConfig('ingestion', { NUNCHI_UNKNOWN_IDENTIFIERS: 'ignore' }),
+      /NUNCHI_UNKNOWN_IDENTIFIERS/,
+    );
+    assert.throws(
+      () => loadConfig('ingestion', { NUNCHI_IDENTITY_CACHE_TTL_MS: '0' }),
+      /NUNCHI_IDENTITY_CACHE_TTL_MS/,
+    );
   });
 
   it('gives every stream a byte limit, in MiB from the environment', () => {
@@ -112,31 +167,60 @@ describe('loadConfig', () => {
       dlq: 256 * 1_048_576,
       leases: 16 * 1_048_576,
     });
-    assert.equal(loadConfig('decision', { NUNCHI_STREAM_DLQ_MAX_MIB: '8' }).nats.streamMaxBytes.dlq, 8 * 1_048_576);
-    assert.throws(() => loadConfig('decision', { NUNCHI_STREAM_EVENTS_MAX_MIB: '0' }), /NUNCHI_STREAM_EVENTS_MAX_MIB/);
+    assert.equal(
+      loadConfig('decision', { NUNCHI_STREAM_DLQ_MAX_MIB: '8' }).nats.streamMaxBytes.dlq,
+      8 * 1_048_576,
+    );
+    assert.throws(
+      () => loadConfig('decision', { NUNCHI_STREAM_EVENTS_MAX_MIB: '0' }),
+      /NUNCHI_STREAM_EVENTS_MAX_MIB/,
+    );
   });
 
   it('bounds HTTP requests in time, leaving an erasure the time it waits', () => {
-    assert.deepEqual(loadConfig('context', {}).httpTimeouts, { requestMs: 10_000, handlerMs: 60_000, keepAliveMs: 30_000 });
+    assert.deepEqual(loadConfig('context', {}).httpTimeouts, {
+      requestMs: 10_000,
+      handlerMs: 60_000,
+      keepAliveMs: 30_000,
+    });
     assert.throws(
       () => loadConfig('context', { NUNCHI_IDENTITY_CACHE_TTL_MS: '60000' }),
       /NUNCHI_HTTP_HANDLER_TIMEOUT_MS must exceed NUNCHI_IDENTITY_CACHE_TTL_MS \+ 10000 \(70000\)/,
     );
     assert.equal(
-      loadConfig('context', { NUNCHI_IDENTITY_CACHE_TTL_MS: '60000', NUNCHI_HTTP_HANDLER_TIMEOUT_MS: '90000' }).httpTimeouts.handlerMs,
+      loadConfig('context', {
+        NUNCHI_IDENTITY_CACHE_TTL_MS: '60000',
+        NUNCHI_HTTP_HANDLER_TIMEOUT_MS: '90000',
+      }).httpTimeouts.handlerMs,
       90_000,
     );
   });
 
   it('reads a NATS identity from the environment or a password file, and names its reply subjects after it', () => {
-    assert.deepEqual([loadConfig('decision', {}).nats.auth, loadConfig('decision', {}).nats.inboxPrefix], [undefined, '_INBOX']);
+    assert.deepEqual(
+      [loadConfig('decision', {}).nats.auth, loadConfig('decision', {}).nats.inboxPrefix],
+      [undefined, '_INBOX'],
+    );
     const direct = loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD: 's3cret' }).nats;
-    assert.deepEqual([direct.auth, direct.inboxPrefix], [{ user: 'decision', password: 's3cret' }, '_INBOX_decision']);
+    assert.deepEqual(
+      [direct.auth, direct.inboxPrefix],
+      [{ user: 'decision', password: 's3cret' }, '_INBOX_decision'],
+    );
     const dir = mkdtempSync(join(tmpdir(), 'nunchi-config-'));
     writeFileSync(join(dir, 'password'), 'from-a-file\n');
-    assert.equal(loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'password') }).nats.auth?.password, 'from-a-file');
-    assert.throws(() => loadConfig('decision', { NATS_USER: 'decision' }), /NATS_USER is set without NATS_PASSWORD/);
+    assert.equal(
+      loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'password') }).nats.auth
+        ?.password,
+      'from-a-file',
+    );
+    assert.throws(
+      () => loadConfig('decision', { NATS_USER: 'decision' }),
+      /NATS_USER is set without NATS_PASSWORD/,
+    );
     assert.throws(() => loadConfig('decision', { NATS_PASSWORD: 'x' }), /without NATS_USER/);
-    assert.throws(() => loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'missing') }), /NATS_PASSWORD_FILE=.* cannot be read/);
+    assert.throws(
+      () => loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'missing') }),
+      /NATS_PASSWORD_FILE=.* cannot be read/,
+    );
   });
 });

@@ -147,6 +147,29 @@ export interface ConsoleConfig {
   decisionUrl: string;
 }
 
+/** Who may call the HTTP APIs (docs/security.md, "HTTP authentication and roles"). */
+export interface AuthConfig {
+  /** how long a verified API key (or its absence) is trusted without reading Cassandra again, ms: a revocation takes this long */
+  cacheTtlMs: number;
+  /** /metrics answers without credentials (a Prometheus scraper inside the private network) */
+  metricsPublic: boolean;
+  /** requests per second of a person's bearer token (API keys carry their own) */
+  tokenRatePerSecond: number;
+  /** people's bearer tokens (JWTs from an OIDC provider); none: only API keys */
+  oidc?: OidcConfig;
+}
+
+export interface OidcConfig {
+  /** the `iss` every token must carry */
+  issuer: string;
+  /** an `aud` every token must carry */
+  audience: string;
+  /** where the provider's signing keys are: an https:// JWKS URL, or a JWKS file (a path) */
+  jwks: string;
+  /** the claim listing the caller's Nunchi roles (an array, or a space-separated string) */
+  rolesClaim: string;
+}
+
 /** A secret with the id that names it wherever its work is kept (sealed DLQ entries) and in a rotation. */
 export interface IdentityKey {
   /** [A-Za-z0-9_-]{1,32}; "dev" for the development key */
@@ -171,6 +194,7 @@ export interface NunchiConfig {
   telemetry: TelemetryConfig;
   domain: DomainConfig;
   console: ConsoleConfig;
+  auth: AuthConfig;
   /** fault injection for crash tests (NUNCHI_FAILPOINT); undefined in any real deployment */
   failpoint?: Failpoint;
 }
@@ -207,7 +231,7 @@ const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 /** What to do without a key, for every message that reports one missing. */
 const NO_KEY =
-  'is not set, and outside development mode there is no default: it is the key that protects customers\' phone ' +
+  "is not set, and outside development mode there is no default: it is the key that protects customers' phone " +
   'numbers and e-mail addresses (HMAC) and the personal data kept in the DLQ. Set it to a random secret of at ' +
   'least 16 characters, the same for every service and the CLI (e.g. `openssl rand -base64 48`); or, on a ' +
   'development machine, set NUNCHI_DEV_MODE=1 to use the public development key';
@@ -223,7 +247,10 @@ export function requireIdentityKey(config: NunchiConfig): IdentityKey {
 
 /** Every key the process can read with, the current one first. */
 export function identityKeys(config: NunchiConfig): IdentityKey[] {
-  return [...(config.domain.identityKey ? [config.domain.identityKey] : []), ...config.domain.previousIdentityKeys];
+  return [
+    ...(config.domain.identityKey ? [config.domain.identityKey] : []),
+    ...config.domain.previousIdentityKeys,
+  ];
 }
 
 /** The services that hash or seal personal data on every event, and so cannot start without the key. */
@@ -251,7 +278,8 @@ function readIdentityKeys(
 ): { identityKey: IdentityKey | undefined; previousIdentityKeys: IdentityKey[] } {
   const secret = r.optional('NUNCHI_IDENTITY_SECRET');
   const keyId = r.optional('NUNCHI_IDENTITY_KEY_ID');
-  if (keyId !== undefined) r.check('NUNCHI_IDENTITY_KEY_ID', KEY_ID.test(keyId), 'must be 1-32 of [A-Za-z0-9_-]');
+  if (keyId !== undefined)
+    r.check('NUNCHI_IDENTITY_KEY_ID', KEY_ID.test(keyId), 'must be 1-32 of [A-Za-z0-9_-]');
   let identityKey: IdentityKey | undefined;
   if (secret !== undefined) {
     r.check('NUNCHI_IDENTITY_SECRET', secret.length >= 16, 'must be at least 16 characters');
@@ -279,7 +307,10 @@ function readIdentityKeys(
 }
 
 /** The one place that reads the environment. Throws ConfigError listing every bad key. */
-export function loadConfig(service: ServiceName, env: Record<string, string | undefined> = process.env): NunchiConfig {
+export function loadConfig(
+  service: ServiceName,
+  env: Record<string, string | undefined> = process.env,
+): NunchiConfig {
   const r = new EnvReader(env);
   const upper = service.toUpperCase();
   // Development mode is said explicitly, never assumed from a missing NODE_ENV: an operator's shell sets nothing.
@@ -303,9 +334,17 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
     } catch {
       ok = false;
     }
-    r.check('NATS_URL', ok, `"${server.trim()}" must be a nats://, tls://, ws:// or wss:// URL (several: comma-separated)`);
+    r.check(
+      'NATS_URL',
+      ok,
+      `"${server.trim()}" must be a nats://, tls://, ws:// or wss:// URL (several: comma-separated)`,
+    );
   }
-  r.check('CASSANDRA_KEYSPACE', /^[a-z][a-z0-9_]{0,47}$/.test(keyspace), 'must be a lower-case CQL identifier');
+  r.check(
+    'CASSANDRA_KEYSPACE',
+    /^[a-z][a-z0-9_]{0,47}$/.test(keyspace),
+    'must be a lower-case CQL identifier',
+  );
   const natsAuth = readNatsAuth(r);
 
   const config: NunchiConfig = {
@@ -327,8 +366,10 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       leaseTtlMs: r.int('NUNCHI_LEASE_TTL_MS', 6_000, 1_000, 60_000),
       streamMaxBytes: {
         events: r.int('NUNCHI_STREAM_EVENTS_MAX_MIB', DEFAULT_STREAM_MAX_MIB.events, 1, 16_777_216) * MIB,
-        enriched: r.int('NUNCHI_STREAM_ENRICHED_MAX_MIB', DEFAULT_STREAM_MAX_MIB.enriched, 1, 16_777_216) * MIB,
-        decisions: r.int('NUNCHI_STREAM_DECISIONS_MAX_MIB', DEFAULT_STREAM_MAX_MIB.decisions, 1, 16_777_216) * MIB,
+        enriched:
+          r.int('NUNCHI_STREAM_ENRICHED_MAX_MIB', DEFAULT_STREAM_MAX_MIB.enriched, 1, 16_777_216) * MIB,
+        decisions:
+          r.int('NUNCHI_STREAM_DECISIONS_MAX_MIB', DEFAULT_STREAM_MAX_MIB.decisions, 1, 16_777_216) * MIB,
         dlq: r.int('NUNCHI_STREAM_DLQ_MAX_MIB', DEFAULT_STREAM_MAX_MIB.dlq, 1, 16_777_216) * MIB,
         leases: r.int('NUNCHI_STREAM_LEASES_MAX_MIB', DEFAULT_STREAM_MAX_MIB.leases, 1, 16_777_216) * MIB,
       },
@@ -347,7 +388,10 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
     telemetry: {
       serviceName: r.string('OTEL_SERVICE_NAME', `nunchi-${service}`),
       exporter: r.oneOf('OTEL_TRACES_EXPORTER', 'zipkin', ['zipkin', 'otlp', 'console', 'none'] as const),
-      zipkinEndpoint: r.url('OTEL_EXPORTER_ZIPKIN_ENDPOINT', 'http://127.0.0.1:9411/api/v2/spans', ['http:', 'https:']),
+      zipkinEndpoint: r.url('OTEL_EXPORTER_ZIPKIN_ENDPOINT', 'http://127.0.0.1:9411/api/v2/spans', [
+        'http:',
+        'https:',
+      ]),
       otlpEndpoint: r.url('OTEL_EXPORTER_OTLP_ENDPOINT', 'http://127.0.0.1:4318', ['http:', 'https:']),
       maxQueueSize: r.int('NUNCHI_OTEL_MAX_QUEUE', 65_536, 128, 10_000_000),
       detail: r.oneOf('NUNCHI_TRACE_DETAIL', 'events', ['events', 'statements'] as const),
@@ -369,11 +413,23 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
       ledgerCacheMaxMiB: r.int('NUNCHI_LEDGER_CACHE_MAX_MIB', 128, 0, 1_048_576),
     },
     console: {
-      traceUrl: r.url('NUNCHI_TRACE_URL', 'http://127.0.0.1:9411/zipkin/traces/{traceId}', ['http:', 'https:']),
+      traceUrl: r.url('NUNCHI_TRACE_URL', 'http://127.0.0.1:9411/zipkin/traces/{traceId}', [
+        'http:',
+        'https:',
+      ]),
       // By default the services of this machine, on the ports they are given (tests and the demo move them).
-      contextUrl: r.url('NUNCHI_CONTEXT_URL', `http://127.0.0.1:${r.int('NUNCHI_CONTEXT_PORT', DEFAULT_PORTS.context, 0, 65535)}`, ['http:', 'https:']),
-      decisionUrl: r.url('NUNCHI_DECISION_URL', `http://127.0.0.1:${r.int('NUNCHI_DECISION_PORT', DEFAULT_PORTS.decision, 0, 65535)}`, ['http:', 'https:']),
+      contextUrl: r.url(
+        'NUNCHI_CONTEXT_URL',
+        `http://127.0.0.1:${r.int('NUNCHI_CONTEXT_PORT', DEFAULT_PORTS.context, 0, 65535)}`,
+        ['http:', 'https:'],
+      ),
+      decisionUrl: r.url(
+        'NUNCHI_DECISION_URL',
+        `http://127.0.0.1:${r.int('NUNCHI_DECISION_PORT', DEFAULT_PORTS.decision, 0, 65535)}`,
+        ['http:', 'https:'],
+      ),
     },
+    auth: readAuth(r),
   };
   // An erasure answers no sooner than the identity cache TTL (README, "Who an event is for"): leave it room.
   r.check(
@@ -394,6 +450,27 @@ export function loadConfig(service: ServiceName, env: Record<string, string | un
   return config;
 }
 
+function readAuth(r: EnvReader): AuthConfig {
+  const issuer = r.optional('NUNCHI_OIDC_ISSUER');
+  const audience = r.optional('NUNCHI_OIDC_AUDIENCE');
+  const jwks = r.optional('NUNCHI_OIDC_JWKS');
+  const given = [issuer, audience, jwks].filter((v) => v !== undefined).length;
+  r.check(
+    'NUNCHI_OIDC_ISSUER',
+    given === 0 || given === 3,
+    'NUNCHI_OIDC_ISSUER, NUNCHI_OIDC_AUDIENCE and NUNCHI_OIDC_JWKS go together: set all three or none',
+  );
+  return {
+    cacheTtlMs: r.int('NUNCHI_AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    metricsPublic: r.bool('NUNCHI_METRICS_PUBLIC', true),
+    tokenRatePerSecond: r.int('NUNCHI_TOKEN_RATE_PER_SECOND', 50, 1, 1_000_000),
+    oidc:
+      issuer && audience && jwks
+        ? { issuer, audience, jwks, rolesClaim: r.string('NUNCHI_OIDC_ROLES_CLAIM', 'roles') }
+        : undefined,
+  };
+}
+
 /** NATS_USER with NATS_PASSWORD or NATS_PASSWORD_FILE (a mounted secret), or nothing. */
 function readNatsAuth(r: EnvReader): NatsAuth | undefined {
   const user = r.optional('NATS_USER');
@@ -408,10 +485,15 @@ function readNatsAuth(r: EnvReader): NatsAuth | undefined {
     }
   }
   if (user === undefined) {
-    if (password !== undefined) r.problems.push('NATS_PASSWORD (or NATS_PASSWORD_FILE) is set without NATS_USER');
+    if (password !== undefined)
+      r.problems.push('NATS_PASSWORD (or NATS_PASSWORD_FILE) is set without NATS_USER');
     return undefined;
   }
-  r.check('NATS_USER', /^[A-Za-z0-9_-]{1,64}$/.test(user), 'must be 1-64 of [A-Za-z0-9_-] (it names the reply subjects)');
+  r.check(
+    'NATS_USER',
+    /^[A-Za-z0-9_-]{1,64}$/.test(user),
+    'must be 1-64 of [A-Za-z0-9_-] (it names the reply subjects)',
+  );
   if (!password) {
     r.problems.push('NATS_USER is set without NATS_PASSWORD or NATS_PASSWORD_FILE');
     return undefined;
@@ -430,54 +512,261 @@ function isTimeZone(zone: string): boolean {
 
 /** Every environment variable Nunchi reads, with its default: the README's table is generated from this. */
 export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meaning: string }> = [
-  { name: 'NATS_URL', default: 'nats://127.0.0.1:4222', meaning: 'NATS server(s) with JetStream, comma-separated' },
-  { name: 'NUNCHI_STREAM_REPLICAS', default: '1', meaning: 'replicas of each JetStream stream (3 on a NATS cluster)' },
-  { name: 'NUNCHI_PARTITIONS', default: '16', meaning: 'customer partitions of EVENTS/ENRICHED (fixed when streams are created)' },
+  {
+    name: 'NATS_URL',
+    default: 'nats://127.0.0.1:4222',
+    meaning: 'NATS server(s) with JetStream, comma-separated',
+  },
+  {
+    name: 'NUNCHI_STREAM_REPLICAS',
+    default: '1',
+    meaning: 'replicas of each JetStream stream (3 on a NATS cluster)',
+  },
+  {
+    name: 'NUNCHI_PARTITIONS',
+    default: '16',
+    meaning: 'customer partitions of EVENTS/ENRICHED (fixed when streams are created)',
+  },
   { name: 'NUNCHI_DUPLICATE_WINDOW_MS', default: '120000', meaning: 'JetStream duplicate window, ms' },
-  { name: 'NATS_USER / NATS_PASSWORD', default: '(none)', meaning: 'this process\'s NATS identity (one per service and adapter: `npm run nats:config`, docs/security.md); none: a server without accounts' },
-  { name: 'NATS_PASSWORD_FILE', default: '(none)', meaning: 'read NATS_PASSWORD from this file (a mounted secret)' },
-  { name: 'NATS_TLS_CA_FILE', default: '(none)', meaning: 'PEM CA of the NATS server\'s certificate: connect with TLS (tls:// URLs)' },
-  { name: 'NUNCHI_STREAM_EVENTS_MAX_MIB', default: '4096', meaning: 'byte limit of EVENTS, MiB (reserved by JetStream; when full, new events are refused with UNAVAILABLE_RETRY): size it for 7 days at the peak rate' },
-  { name: 'NUNCHI_STREAM_ENRICHED_MAX_MIB', default: '2048', meaning: 'byte limit of ENRICHED, MiB (when full, context retries; nothing is dropped): one day at the peak rate' },
-  { name: 'NUNCHI_STREAM_DECISIONS_MAX_MIB', default: '1024', meaning: 'byte limit of DECISIONS, MiB (when full, the oldest go)' },
-  { name: 'NUNCHI_STREAM_DLQ_MAX_MIB', default: '256', meaning: 'byte limit of DLQ, MiB (when full, the oldest rejected input goes)' },
+  {
+    name: 'NATS_USER / NATS_PASSWORD',
+    default: '(none)',
+    meaning:
+      "this process's NATS identity (one per service and adapter: `npm run nats:config`, docs/security.md); none: a server without accounts",
+  },
+  {
+    name: 'NATS_PASSWORD_FILE',
+    default: '(none)',
+    meaning: 'read NATS_PASSWORD from this file (a mounted secret)',
+  },
+  {
+    name: 'NATS_TLS_CA_FILE',
+    default: '(none)',
+    meaning: "PEM CA of the NATS server's certificate: connect with TLS (tls:// URLs)",
+  },
+  {
+    name: 'NUNCHI_STREAM_EVENTS_MAX_MIB',
+    default: '4096',
+    meaning:
+      'byte limit of EVENTS, MiB (reserved by JetStream; when full, new events are refused with UNAVAILABLE_RETRY): size it for 7 days at the peak rate',
+  },
+  {
+    name: 'NUNCHI_STREAM_ENRICHED_MAX_MIB',
+    default: '2048',
+    meaning:
+      'byte limit of ENRICHED, MiB (when full, context retries; nothing is dropped): one day at the peak rate',
+  },
+  {
+    name: 'NUNCHI_STREAM_DECISIONS_MAX_MIB',
+    default: '1024',
+    meaning: 'byte limit of DECISIONS, MiB (when full, the oldest go)',
+  },
+  {
+    name: 'NUNCHI_STREAM_DLQ_MAX_MIB',
+    default: '256',
+    meaning: 'byte limit of DLQ, MiB (when full, the oldest rejected input goes)',
+  },
   { name: 'NUNCHI_STREAM_LEASES_MAX_MIB', default: '16', meaning: 'byte limit of LEASES, MiB' },
-  { name: 'NUNCHI_HTTP_REQUEST_TIMEOUT_MS', default: '10000', meaning: 'HTTP: time to receive a whole request, ms (408 after)' },
-  { name: 'NUNCHI_HTTP_HANDLER_TIMEOUT_MS', default: '60000', meaning: 'HTTP: time to answer a received request, ms (503 after); more than NUNCHI_IDENTITY_CACHE_TTL_MS + 10000' },
-  { name: 'NUNCHI_HTTP_KEEP_ALIVE_MS', default: '30000', meaning: 'HTTP: an idle kept-alive connection is closed after this, ms' },
-  { name: 'NUNCHI_LEASE_TTL_MS', default: '6000', meaning: "partition lease lifetime, ms: a dead replica's partitions move after ~1.25× this" },
-  { name: 'CASSANDRA_CONTACT_POINTS', default: '127.0.0.1:9042', meaning: 'comma-separated host:port; set it to use an existing cluster (infra:up then starts none)' },
+  {
+    name: 'NUNCHI_HTTP_REQUEST_TIMEOUT_MS',
+    default: '10000',
+    meaning: 'HTTP: time to receive a whole request, ms (408 after)',
+  },
+  {
+    name: 'NUNCHI_HTTP_HANDLER_TIMEOUT_MS',
+    default: '60000',
+    meaning:
+      'HTTP: time to answer a received request, ms (503 after); more than NUNCHI_IDENTITY_CACHE_TTL_MS + 10000',
+  },
+  {
+    name: 'NUNCHI_HTTP_KEEP_ALIVE_MS',
+    default: '30000',
+    meaning: 'HTTP: an idle kept-alive connection is closed after this, ms',
+  },
+  {
+    name: 'NUNCHI_LEASE_TTL_MS',
+    default: '6000',
+    meaning: "partition lease lifetime, ms: a dead replica's partitions move after ~1.25× this",
+  },
+  {
+    name: 'CASSANDRA_CONTACT_POINTS',
+    default: '127.0.0.1:9042',
+    meaning: 'comma-separated host:port; set it to use an existing cluster (infra:up then starts none)',
+  },
   { name: 'CASSANDRA_LOCAL_DC', default: 'datacenter1', meaning: 'local data centre for the driver' },
   { name: 'CASSANDRA_KEYSPACE', default: 'nunchi', meaning: 'keyspace' },
-  { name: 'CASSANDRA_REPLICATION', default: "{'class': 'SimpleStrategy', 'replication_factor': 1}", meaning: 'replication map used when migrations create the keyspace' },
+  {
+    name: 'CASSANDRA_REPLICATION',
+    default: "{'class': 'SimpleStrategy', 'replication_factor': 1}",
+    meaning: 'replication map used when migrations create the keyspace',
+  },
   { name: 'CASSANDRA_USERNAME / CASSANDRA_PASSWORD', default: '(none)', meaning: 'plain-text auth' },
-  { name: 'NUNCHI_<SERVICE>_PORT', default: 'ingestion 3001, context 3002, decision 3003, analytics 3004', meaning: 'HTTP port of each service' },
+  {
+    name: 'NUNCHI_<SERVICE>_PORT',
+    default: 'ingestion 3001, context 3002, decision 3003, analytics 3004',
+    meaning: 'HTTP port of each service',
+  },
   { name: 'NUNCHI_HTTP_HOST', default: '127.0.0.1', meaning: 'HTTP bind address (0.0.0.0 in Kubernetes)' },
-  { name: 'NUNCHI_TIMEZONE', default: 'Asia/Seoul', meaning: 'business timezone: local days for rollups and caps' },
-  { name: 'NUNCHI_DEV_MODE', default: 'on when NODE_ENV=development or test, else off', meaning: 'development mode: the public development key stands in for a missing NUNCHI_IDENTITY_SECRET (npm start, npm run demo and the tests turn it on)' },
-  { name: 'NUNCHI_IDENTITY_SECRET', default: '(none; the public development key in development mode)', meaning: 'key of identities: HMAC of phone/email, seals personal data in the DLQ; ingestion will not start without it' },
-  { name: 'NUNCHI_IDENTITY_KEY_ID', default: 'k1', meaning: "the id of NUNCHI_IDENTITY_SECRET, kept with what it seals; change it with the secret (rotation: docs/security.md)" },
-  { name: 'NUNCHI_IDENTITY_PREVIOUS_KEYS', default: '(none)', meaning: 'keys retired by a rotation, still read: <key id>:<secret>, comma-separated' },
+  {
+    name: 'NUNCHI_TIMEZONE',
+    default: 'Asia/Seoul',
+    meaning: 'business timezone: local days for rollups and caps',
+  },
+  {
+    name: 'NUNCHI_DEV_MODE',
+    default: 'on when NODE_ENV=development or test, else off',
+    meaning:
+      'development mode: the public development key stands in for a missing NUNCHI_IDENTITY_SECRET (npm start, npm run demo and the tests turn it on)',
+  },
+  {
+    name: 'NUNCHI_AUTH_CACHE_TTL_MS',
+    default: '30000',
+    meaning:
+      'how long a service trusts an API key it verified (or found unknown) before reading Cassandra again, ms: a revocation takes this long',
+  },
+  {
+    name: 'NUNCHI_METRICS_PUBLIC',
+    default: 'true',
+    meaning:
+      '/metrics answers without credentials; false: it needs the metrics.read permission (operator, admin)',
+  },
+  {
+    name: 'NUNCHI_TOKEN_RATE_PER_SECOND',
+    default: '50',
+    meaning:
+      "requests per second per person's bearer token, per replica (429 past it); API keys carry their own rate",
+  },
+  {
+    name: 'NUNCHI_OIDC_ISSUER / NUNCHI_OIDC_AUDIENCE',
+    default: '(none: API keys only)',
+    meaning: "people's bearer tokens (JWT, RS256/ES256/EdDSA): the iss and an aud they must carry",
+  },
+  {
+    name: 'NUNCHI_OIDC_JWKS',
+    default: '(none)',
+    meaning:
+      "the OIDC provider's signing keys: its JWKS URL (https://…/jwks.json, cached 10 min) or a JWKS file",
+  },
+  {
+    name: 'NUNCHI_OIDC_ROLES_CLAIM',
+    default: 'roles',
+    meaning: "the token claim that lists the person's Nunchi roles",
+  },
+  {
+    name: 'NUNCHI_IDENTITY_SECRET',
+    default: '(none; the public development key in development mode)',
+    meaning:
+      'key of identities: HMAC of phone/email, seals personal data in the DLQ; ingestion will not start without it',
+  },
+  {
+    name: 'NUNCHI_IDENTITY_KEY_ID',
+    default: 'k1',
+    meaning:
+      'the id of NUNCHI_IDENTITY_SECRET, kept with what it seals; change it with the secret (rotation: docs/security.md)',
+  },
+  {
+    name: 'NUNCHI_IDENTITY_PREVIOUS_KEYS',
+    default: '(none)',
+    meaning: 'keys retired by a rotation, still read: <key id>:<secret>, comma-separated',
+  },
   { name: 'NUNCHI_EVENT_TTL_DAYS', default: '400', meaning: 'event history retention, days' },
-  { name: 'NUNCHI_SLA_MS', default: '2000', meaning: 'event-to-offer deadline; later decisions are recorded as late, no offer sent' },
+  {
+    name: 'NUNCHI_SLA_MS',
+    default: '2000',
+    meaning: 'event-to-offer deadline; later decisions are recorded as late, no offer sent',
+  },
   { name: 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY', default: '3', meaning: 'global contact policy' },
-  { name: 'NUNCHI_CONSENT_OPT_IN_CHANNELS', default: '(none)', meaning: "channels where an offer needs the customer's explicit marketing consent, comma-separated (e.g. `app,web`); elsewhere only a refusal stops offers" },
-  { name: 'NUNCHI_QUIET_HOURS', default: '(none)', meaning: 'no offers on a channel at these local hours: `app=21:00-08:00,web=21:00-08:00`' },
-  { name: 'NUNCHI_CACHE_MAX_ENTRIES', default: '100000', meaning: 'hot-tier size of the context service, customers' },
-  { name: 'NUNCHI_CACHE_MAX_MIB', default: '512', meaning: 'hot-tier size of the context service, MiB (estimated heap)' },
-  { name: 'NUNCHI_IDENTITY_CACHE_TTL_MS', default: '5000', meaning: 'ingestion reads the erasure and identifier-change logs every half of this, ms; erasure and identifier moves take at least this long' },
-  { name: 'NUNCHI_UNKNOWN_IDENTIFIERS', default: 'create', meaning: 'create | refuse: an identifier no customer has creates an anonymous customer, or is refused with UNKNOWN_CUSTOMER' },
-  { name: 'NUNCHI_ADMISSION_MAX_LAG_MS', default: '1000', meaning: 'ingestion refuses events of a partition whose consumers are this far behind, ms (OVERLOADED_RETRY); 0: never' },
-  { name: 'NUNCHI_LEDGER_CACHE_MAX_ENTRIES', default: '200000', meaning: 'contact ledgers the decision service caches, customers (0: none)' },
-  { name: 'NUNCHI_LEDGER_CACHE_MAX_MIB', default: '128', meaning: 'contact ledgers the decision service caches, MiB (estimated heap)' },
-  { name: 'NUNCHI_TRACE_URL', default: 'http://127.0.0.1:9411/zipkin/traces/{traceId}', meaning: "analytics (console): a decision's trace in the trace backend, `{traceId}` replaced" },
-  { name: 'NUNCHI_CONTEXT_URL / NUNCHI_DECISION_URL', default: 'http://127.0.0.1:<NUNCHI_CONTEXT_PORT / NUNCHI_DECISION_PORT>', meaning: "analytics (console): where it reads a customer's context, and event → offer latency from /metrics" },
+  {
+    name: 'NUNCHI_CONSENT_OPT_IN_CHANNELS',
+    default: '(none)',
+    meaning:
+      "channels where an offer needs the customer's explicit marketing consent, comma-separated (e.g. `app,web`); elsewhere only a refusal stops offers",
+  },
+  {
+    name: 'NUNCHI_QUIET_HOURS',
+    default: '(none)',
+    meaning: 'no offers on a channel at these local hours: `app=21:00-08:00,web=21:00-08:00`',
+  },
+  {
+    name: 'NUNCHI_CACHE_MAX_ENTRIES',
+    default: '100000',
+    meaning: 'hot-tier size of the context service, customers',
+  },
+  {
+    name: 'NUNCHI_CACHE_MAX_MIB',
+    default: '512',
+    meaning: 'hot-tier size of the context service, MiB (estimated heap)',
+  },
+  {
+    name: 'NUNCHI_IDENTITY_CACHE_TTL_MS',
+    default: '5000',
+    meaning:
+      'ingestion reads the erasure and identifier-change logs every half of this, ms; erasure and identifier moves take at least this long',
+  },
+  {
+    name: 'NUNCHI_UNKNOWN_IDENTIFIERS',
+    default: 'create',
+    meaning:
+      'create | refuse: an identifier no customer has creates an anonymous customer, or is refused with UNKNOWN_CUSTOMER',
+  },
+  {
+    name: 'NUNCHI_ADMISSION_MAX_LAG_MS',
+    default: '1000',
+    meaning:
+      'ingestion refuses events of a partition whose consumers are this far behind, ms (OVERLOADED_RETRY); 0: never',
+  },
+  {
+    name: 'NUNCHI_LEDGER_CACHE_MAX_ENTRIES',
+    default: '200000',
+    meaning: 'contact ledgers the decision service caches, customers (0: none)',
+  },
+  {
+    name: 'NUNCHI_LEDGER_CACHE_MAX_MIB',
+    default: '128',
+    meaning: 'contact ledgers the decision service caches, MiB (estimated heap)',
+  },
+  {
+    name: 'NUNCHI_TRACE_URL',
+    default: 'http://127.0.0.1:9411/zipkin/traces/{traceId}',
+    meaning: "analytics (console): a decision's trace in the trace backend, `{traceId}` replaced",
+  },
+  {
+    name: 'NUNCHI_CONTEXT_URL / NUNCHI_DECISION_URL',
+    default: 'http://127.0.0.1:<NUNCHI_CONTEXT_PORT / NUNCHI_DECISION_PORT>',
+    meaning:
+      "analytics (console): where it reads a customer's context, and event → offer latency from /metrics",
+  },
   { name: 'OTEL_TRACES_EXPORTER', default: 'zipkin', meaning: 'zipkin | otlp | console | none' },
-  { name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT', default: 'http://127.0.0.1:9411/api/v2/spans', meaning: 'Zipkin span endpoint' },
-  { name: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: 'http://127.0.0.1:4318', meaning: 'OTLP/HTTP collector (traces go to /v1/traces)' },
+  {
+    name: 'OTEL_EXPORTER_ZIPKIN_ENDPOINT',
+    default: 'http://127.0.0.1:9411/api/v2/spans',
+    meaning: 'Zipkin span endpoint',
+  },
+  {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    default: 'http://127.0.0.1:4318',
+    meaning: 'OTLP/HTTP collector (traces go to /v1/traces)',
+  },
   { name: 'OTEL_SERVICE_NAME', default: 'nunchi-<service>', meaning: 'service name on spans' },
-  { name: 'NUNCHI_FAILPOINT', default: '(none)', meaning: 'crash tests only: `context.after-write=<event id>` kills the context service after that event is stored, before it is acknowledged' },
-  { name: 'NUNCHI_OTEL_MAX_QUEUE', default: '65536', meaning: 'span export queue; the SDK default 2048 drops spans in bursts' },
-  { name: 'NUNCHI_TRACE_DETAIL', default: 'events', meaning: 'events: ~6 spans per event across services; statements: also one span per Cassandra statement' },
-  { name: 'OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG', default: 'parentbased_always_on', meaning: 'standard OpenTelemetry sampler, e.g. parentbased_traceidratio and 0.01 (read by the SDK)' },
+  {
+    name: 'NUNCHI_FAILPOINT',
+    default: '(none)',
+    meaning:
+      'crash tests only: `context.after-write=<event id>` kills the context service after that event is stored, before it is acknowledged',
+  },
+  {
+    name: 'NUNCHI_OTEL_MAX_QUEUE',
+    default: '65536',
+    meaning: 'span export queue; the SDK default 2048 drops spans in bursts',
+  },
+  {
+    name: 'NUNCHI_TRACE_DETAIL',
+    default: 'events',
+    meaning: 'events: ~6 spans per event across services; statements: also one span per Cassandra statement',
+  },
+  {
+    name: 'OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG',
+    default: 'parentbased_always_on',
+    meaning: 'standard OpenTelemetry sampler, e.g. parentbased_traceidratio and 0.01 (read by the SDK)',
+  },
 ];

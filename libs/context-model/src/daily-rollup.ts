@@ -7,7 +7,15 @@
  */
 import type { AcceptedEvent } from '@nunchi/contracts';
 import { dayFromIndex, dayIndex } from './day-index.js';
-import { categoryDim, channelDim, DIM_ALL, OFFER_RESPONSES, responseDim, storeDim, type OfferResponse } from './dims.js';
+import {
+  categoryDim,
+  channelDim,
+  DIM_ALL,
+  OFFER_RESPONSES,
+  responseDim,
+  storeDim,
+  type OfferResponse,
+} from './dims.js';
 import { localDayIndex } from './local-day.js';
 
 export interface DailyRollup {

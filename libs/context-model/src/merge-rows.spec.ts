@@ -129,15 +129,31 @@ void test('mergeRows gives the sorted result whether or not the existing rows we
 
 void test('replaceDayAndPrune gives what pruneRows(mergeRows(…)) gives, in order or not, pruned or not', () => {
   let seed = 11;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
   const dayOf = (n: number) => dayFromIndex(dayIndex('2026-11-24') - n);
-  const row = (day: string, dim: string): DailyRollup => ({ day, dim, spend: 1, purchases: 1, visits: 0, items: 1, events: 1 });
+  const row = (day: string, dim: string): DailyRollup => ({
+    day,
+    dim,
+    spend: 1,
+    purchases: 1,
+    visits: 0,
+    items: 1,
+    events: 1,
+  });
   for (let run = 0; run < 1_000; run++) {
-    const days = [...new Set(Array.from({ length: Math.floor(random() * 12) }, () => Math.floor(random() * 400)))];
-    let rows = days.flatMap((d) => ['all', 'channel:pos', 'store:s1'].slice(0, 1 + Math.floor(random() * 3)).map((dim) => row(dayOf(d), dim)));
+    const days = [
+      ...new Set(Array.from({ length: Math.floor(random() * 12) }, () => Math.floor(random() * 400))),
+    ];
+    let rows = days.flatMap((d) =>
+      ['all', 'channel:pos', 'store:s1']
+        .slice(0, 1 + Math.floor(random() * 3))
+        .map((dim) => row(dayOf(d), dim)),
+    );
     rows = random() < 0.8 ? mergeRows([], rows) : rows.reverse();
     const replaced = dayOf(Math.floor(random() * 10));
-    const replacement = ['all', 'category:beer'].slice(0, Math.floor(random() * 3)).map((dim) => row(replaced, dim));
+    const replacement = ['all', 'category:beer']
+      .slice(0, Math.floor(random() * 3))
+      .map((dim) => row(replaced, dim));
     const today = dayOf(-Math.floor(random() * 3));
     const once = replaceDayAndPrune(rows, replacement, today);
     assert.deepEqual(once, pruneRows(mergeRows(rows, replacement), today));

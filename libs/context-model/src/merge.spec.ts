@@ -10,7 +10,14 @@ import type { AcceptedEvent } from '@nunchi/contracts';
 import { compareRows, rollupDay, type DailyRollup } from './daily-rollup.js';
 import { dayFromIndex, dayIndex } from './day-index.js';
 import { event, prng, purchase } from './fixtures.js';
-import { foldEvent, foldIntoClosedDay, newContext, openContext, openFromAt, type FoldOptions } from './fold.js';
+import {
+  foldEvent,
+  foldIntoClosedDay,
+  newContext,
+  openContext,
+  openFromAt,
+  type FoldOptions,
+} from './fold.js';
 import { localDay, localDayIndex, localDayRange } from './local-day.js';
 import { asCustomer, mergeHistories, profileGaps, survivorOf } from './merge.js';
 import { toRecentEvent } from './recent.js';
@@ -77,7 +84,12 @@ function foldedAsOne(events: readonly AcceptedEvent[], customerId: string, optio
     let result = foldEvent(context, e, options);
     if (result.kind === 'closed-day') {
       const day = result.day;
-      result = foldIntoClosedDay(result.context, e, stored.filter((x) => localDay(x.occurredAtMs, TZ) === day), options);
+      result = foldIntoClosedDay(
+        result.context,
+        e,
+        stored.filter((x) => localDay(x.occurredAtMs, TZ) === day),
+        options,
+      );
     }
     if (result.kind === 'applied') stored.push(e);
     context = result.context;
@@ -100,13 +112,23 @@ describe('mergeHistories (two customers become one)', () => {
         all.push(e);
       }
       // The linking event reached both before (a redelivery across the merge): it must count once.
-      const login = event({ id: 'login', at: new Date(NOW - HOUR).toISOString(), type: 'app_open', customerId: 'c-b' });
+      const login = event({
+        id: 'login',
+        at: new Date(NOW - HOUR).toISOString(),
+        type: 'app_open',
+        customerId: 'c-b',
+      });
       absorbed.fold(login);
       survivor.fold(asCustomer(login, 'c-a'));
       all.push(login);
 
       const merge = () => {
-        const merged = mergeHistories('c-a', [...survivor.events.values()], [...absorbed.events.values()], TZ);
+        const merged = mergeHistories(
+          'c-a',
+          [...survivor.events.values()],
+          [...absorbed.events.values()],
+          TZ,
+        );
         for (const e of merged.moved) survivor.events.set(e.id, e);
         for (const d of merged.days) survivor.writeDay(d.day, d.rows, d.eventCount);
         return merged;

@@ -85,7 +85,9 @@ export function profileGaps(
   if (s.creditTier === undefined && absorbed.creditTier !== undefined) gaps.creditTier = absorbed.creditTier;
   if (s.marketingConsent === undefined && absorbed.marketingConsent !== undefined)
     gaps.marketingConsent = absorbed.marketingConsent;
-  const consent = Object.entries(absorbed.channelConsent ?? {}).filter(([k]) => !(k in (s.channelConsent ?? {})));
+  const consent = Object.entries(absorbed.channelConsent ?? {}).filter(
+    ([k]) => !(k in (s.channelConsent ?? {})),
+  );
   if (consent.length) gaps.channelConsent = Object.fromEntries(consent);
   const attributes = Object.entries(absorbed.attributes ?? {}).filter(([k]) => !(k in (s.attributes ?? {})));
   if (attributes.length) gaps.attributes = Object.fromEntries(attributes);

@@ -68,7 +68,7 @@ void test('equal instants order by id; instants compare across UTC offsets, not 
 
 void test('pushRecent gives what sortRecent gives, whatever the list (its fast path for a newer event included)', () => {
   let seed = 7;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
   const at = (minute: number) => `2026-11-24T10:${String(minute).padStart(2, '0')}:00+09:00`;
   for (let run = 0; run < 2_000; run++) {
     // Lists in order, out of order, with repeated ids and equal instants; events newer, older or equal.

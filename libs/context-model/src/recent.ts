@@ -73,10 +73,7 @@ export function pushRecent(
   // The common case (every fold): the newest event joins a list already in order. The result is the one
   // sortRecent gives, without its set and its sort. A list this function returned is in order already:
   // only its head and the ids are read.
-  if (
-    max >= 1 &&
-    (inOrder.has(recent) ? isNewerThanAll(recent, item) : isOrderedBelow(recent, item))
-  ) {
+  if (max >= 1 && (inOrder.has(recent) ? isNewerThanAll(recent, item) : isOrderedBelow(recent, item))) {
     const n = Math.min(recent.length, max - 1);
     const out = new Array<RecentEvent>(n + 1);
     out[0] = item;

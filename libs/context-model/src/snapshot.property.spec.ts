@@ -101,9 +101,15 @@ function naiveSnapshot(
     if (isPurchase) lastPurchase = Math.min(lastPurchase, age);
     if (e.type === 'offer_response' && typeof e.payload['campaignId'] === 'string') {
       const answer = e.payload['response'] as 'accepted' | 'redeemed' | 'dismissed';
-      const r = (answers[e.payload['campaignId']] ??= { accepted: 0, redeemed: 0, dismissed: 0, daysSinceDismissed: -1 });
+      const r = (answers[e.payload['campaignId']] ??= {
+        accepted: 0,
+        redeemed: 0,
+        dismissed: 0,
+        daysSinceDismissed: -1,
+      });
       if (age < 30) r[answer] += 1;
-      if (answer === 'dismissed' && (r.daysSinceDismissed === -1 || age < r.daysSinceDismissed)) r.daysSinceDismissed = age;
+      if (answer === 'dismissed' && (r.daysSinceDismissed === -1 || age < r.daysSinceDismissed))
+        r.daysSinceDismissed = age;
     }
     for (const [w, len] of WINDOWS) {
       if (age >= len) continue;

@@ -175,10 +175,15 @@ function responsesOf(entries: readonly DimEntry[]): Record<string, OfferResponse
     const colon = e.name.indexOf(':');
     const answer = e.name.slice(0, colon);
     const campaignId = e.name.slice(colon + 1);
-    if (colon <= 0 || campaignId === '' || (answer !== 'accepted' && answer !== 'redeemed' && answer !== 'dismissed'))
+    if (
+      colon <= 0 ||
+      campaignId === '' ||
+      (answer !== 'accepted' && answer !== 'redeemed' && answer !== 'dismissed')
+    )
       continue;
     let r = byCampaign.get(campaignId);
-    if (r === undefined) byCampaign.set(campaignId, (r = { accepted: 0, redeemed: 0, dismissed: 0, daysSinceDismissed: -1 }));
+    if (r === undefined)
+      byCampaign.set(campaignId, (r = { accepted: 0, redeemed: 0, dismissed: 0, daysSinceDismissed: -1 }));
     r[answer] += e.windows.d30.events;
     if (answer === 'dismissed') r.daysSinceDismissed = e.newestAge;
   }

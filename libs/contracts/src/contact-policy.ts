@@ -19,7 +19,10 @@ export interface QuietHours {
   toMinute: number;
 }
 
-export const NO_CONTACT_POLICY: ContactPolicy = Object.freeze({ optInChannels: [], quietHours: Object.freeze({}) });
+export const NO_CONTACT_POLICY: ContactPolicy = Object.freeze({
+  optInChannels: [],
+  quietHours: Object.freeze({}),
+});
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 const CHANNEL = /^[A-Za-z0-9_-]{1,64}$/;
@@ -41,7 +44,8 @@ export function parseQuietHours(text: string): Record<string, QuietHours> {
       throw new Error(`"${item}" must be <channel>=HH:MM-HH:MM, e.g. app=21:00-08:00`);
     const fromMinute = Number(from[1]) * 60 + Number(from[2]);
     const toMinute = Number(to[1]) * 60 + Number(to[2]);
-    if (fromMinute === toMinute) throw new Error(`"${item}": the quiet hours start and end at the same minute`);
+    if (fromMinute === toMinute)
+      throw new Error(`"${item}": the quiet hours start and end at the same minute`);
     if (Object.hasOwn(out, channel)) throw new Error(`"${item}": ${channel} has quiet hours twice`);
     out[channel] = { fromMinute, toMinute };
   }
@@ -54,7 +58,8 @@ export function parseChannelList(text: string): string[] {
     .split(',')
     .map((c) => c.trim())
     .filter(Boolean);
-  for (const c of channels) if (!CHANNEL.test(c)) throw new Error(`"${c}" is not a channel ([A-Za-z0-9_-]{1,64})`);
+  for (const c of channels)
+    if (!CHANNEL.test(c)) throw new Error(`"${c}" is not a channel ([A-Za-z0-9_-]{1,64})`);
   return [...new Set(channels)];
 }
 

@@ -31,6 +31,16 @@ export interface ErasureReceipt {
   removed: Record<string, number>;
   /** the customers merged into this one (docs/identity.md), erased with it: one receipt each */
   merged?: ErasureReceipt[];
+  /** every store of personal data and what the erasure did there (absent in receipts kept before it was listed) */
+  stores?: ErasureStore[];
+}
+
+/** One store of personal data in an erasure receipt. */
+export interface ErasureStore {
+  store: string;
+  /** false: the store still holds the customer's data for the reason in `detail` */
+  erased: boolean;
+  detail: string;
 }
 
 /** What an unlink gave back to the absorbed customer (docs/identity.md, "Unlinking"). */

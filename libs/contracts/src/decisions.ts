@@ -73,4 +73,5 @@ export interface DecisionRecord {
 }
 
 /** Deterministic: a redelivered event yields the same decision id. */
-export const decisionIdOf = (eventId: string): string => `d-${createHash('sha256').update(eventId).digest('hex').slice(0, 24)}`;
+export const decisionIdOf = (eventId: string): string =>
+  `d-${createHash('sha256').update(eventId).digest('hex').slice(0, 24)}`;

@@ -21,6 +21,12 @@ export type ErrorCode =
   | 'CUSTOMER_NOT_FOUND'
   /** the request is valid but not now: the resource's state forbids it, or it changed since it was read */
   | 'CONFLICT'
+  /** no credentials, or credentials that do not hold (unknown, revoked or expired key; bad or expired token): 401 */
+  | 'UNAUTHENTICATED'
+  /** the caller is known, and none of its roles may do this: 403 */
+  | 'FORBIDDEN'
+  /** the caller's key (or token) is over its rate: 429 with Retry-After */
+  | 'RATE_LIMITED'
   | 'INTERNAL';
 
 /** A contract violation: the input is wrong and sending it again unchanged will not help. */
@@ -31,7 +37,10 @@ export class ContractError extends Error {
     readonly details: ProblemDetail[],
     options?: { cause?: unknown },
   ) {
-    super(`${code}: ${details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`, options);
+    super(
+      `${code}: ${details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`,
+      options,
+    );
   }
 }
 

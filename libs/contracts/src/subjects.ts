@@ -40,7 +40,8 @@ export const Subjects = {
     d.sessionId ? Subjects.offerToSession(d.channel, d.sessionId) : Subjects.offer(d.channel, d.storeId),
   offersAll: 'mkt.offers.>',
   /** Every decision, offer or not: mkt.decisions.<campaignId>. */
-  decision: (campaignId: string): `mkt.decisions.${string}` => `mkt.decisions.${token(campaignId, 'campaignId')}`,
+  decision: (campaignId: string): `mkt.decisions.${string}` =>
+    `mkt.decisions.${token(campaignId, 'campaignId')}`,
   decisionsAll: 'mkt.decisions.>',
   /** Rejected input: mkt.dlq.<stage>. */
   dlq: (stage: DlqStage): `mkt.dlq.${DlqStage}` => `mkt.dlq.${stage}`,
@@ -60,7 +61,11 @@ export const Subjects = {
   /** Request/reply: read a customer's context snapshot. */
   contextGet: 'mkt.rpc.context.get',
   /** Partition leases and member heartbeats of consumer groups (context, decision): mkt.lease.<group>.<kind>.<id>. */
-  lease: (key: string) => `mkt.lease.${key.split('.').map((k) => token(k, 'lease key token')).join('.')}`,
+  lease: (key: string) =>
+    `mkt.lease.${key
+      .split('.')
+      .map((k) => token(k, 'lease key token'))
+      .join('.')}`,
   leasesAll: 'mkt.lease.>',
 } as const;
 

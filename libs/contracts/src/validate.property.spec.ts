@@ -7,7 +7,6 @@ import { exampleEvents } from './example-events.js';
 import { guardStructure, toAcceptedEvent, validateEvent, validateEventFully } from './validate.js';
 import { prng } from '@nunchi/testing';
 
-
 const HOSTILE: unknown[] = [
   null,
   '',

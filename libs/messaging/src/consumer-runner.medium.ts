@@ -19,7 +19,11 @@ import { applyStreams } from './streams.js';
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
@@ -115,7 +119,10 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
       filterSubject: Subjects.event(1, 'purchase'),
       spanName: 'test',
       stage: 'context',
-      handler: (d) => Promise.resolve(d.body.bad ? Outcome.reject('invalid for this test') : (done.push(d.body.key), Outcome.done())),
+      handler: (d) =>
+        Promise.resolve(
+          d.body.bad ? Outcome.reject('invalid for this test') : (done.push(d.body.key), Outcome.done()),
+        ),
       orderingKey: (b) => b.key,
       fromAckFloor: true,
     });
@@ -124,13 +131,21 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
     await until('another key handled meanwhile', () => (done.includes('b') ? true : undefined));
     const held = await jsm.consumers.info(Streams.EVENTS.name, 'dlq-p1');
     assert.equal(held.num_ack_pending, 1, 'the rejected message is kept, unacknowledged');
-    assert.deepEqual(runner.health().find((h) => h.durable === 'dlq-p1')?.state, 'running', 'the loop goes on');
+    assert.deepEqual(
+      runner.health().find((h) => h.durable === 'dlq-p1')?.state,
+      'running',
+      'the loop goes on',
+    );
 
     await jsm.streams.add({ ...dlq });
-    await until('the DLQ entry', async () => {
-      const info = await jsm.streams.info(Streams.DLQ.name);
-      return info.state.messages === 1 ? true : undefined;
-    }, 40_000);
+    await until(
+      'the DLQ entry',
+      async () => {
+        const info = await jsm.streams.info(Streams.DLQ.name);
+        return info.state.messages === 1 ? true : undefined;
+      },
+      40_000,
+    );
     await until('the rejected message settled', async () => {
       const info = await jsm.consumers.info(Streams.EVENTS.name, 'dlq-p1');
       return info.num_ack_pending === 0 ? true : undefined;

@@ -215,7 +215,9 @@ export class ConsumerRunner {
   }
 
   /** Creates or updates the durable consumer and starts pulling; see ConsumerSpec.fromAckFloor. */
-  private async open<T>(spec: ConsumerSpec<T>): Promise<{ messages: ConsumerMessages; replayedUpTo: number }> {
+  private async open<T>(
+    spec: ConsumerSpec<T>,
+  ): Promise<{ messages: ConsumerMessages; replayedUpTo: number }> {
     const jsm = await jetstreamManager(this.nc);
     /** stream sequences up to this one were delivered before a takeover: they may have been handled */
     let replayedUpTo = 0;
@@ -281,7 +283,9 @@ export class ConsumerRunner {
       for (;;) {
         attempts++;
         running.failure = { reason, attempts };
-        this.logger.error(`consumer ${spec.durable} stopped unexpectedly (${reason}); restarting (attempt ${attempts})`);
+        this.logger.error(
+          `consumer ${spec.durable} stopped unexpectedly (${reason}); restarting (attempt ${attempts})`,
+        );
         try {
           await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempts - 1, 6)), running.abort.signal);
           await running.messages.close().catch(() => undefined);
@@ -505,7 +509,13 @@ export class ConsumerRunner {
             // consumer stops; it never ends the loop.
             const reason = outcome.reason;
             const stored = await this.untilStored(spec, msg, signal, keepAlive, () =>
-              this.publisher.deadLetter(spec.stage, msg.subject, msg.data, reason, `${spec.stream}:${msg.seq}`),
+              this.publisher.deadLetter(
+                spec.stage,
+                msg.subject,
+                msg.data,
+                reason,
+                `${spec.stream}:${msg.seq}`,
+              ),
             );
             if (!stored) {
               span.setAttribute('nunchi.outcome', 'left');

@@ -11,26 +11,61 @@ const { errors, types } = cassandra;
 describe('infrastructure errors', () => {
   it('names Cassandra unavailability, timeouts and overload, whatever the statement', () => {
     assert.equal(unavailableDependency(new errors.NoHostAvailableError({})), 'cassandra');
-    assert.equal(unavailableDependency(new errors.OperationTimedOutError('no answer', '127.0.0.1:9042')), 'cassandra');
-    assert.equal(unavailableDependency(new errors.ResponseError(types.responseErrorCodes.unavailableException, 'x')), 'cassandra');
-    assert.equal(unavailableDependency(new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'x')), 'cassandra');
-    assert.equal(unavailableDependency(new errors.ResponseError(types.responseErrorCodes.overloaded, 'x')), 'cassandra');
+    assert.equal(
+      unavailableDependency(new errors.OperationTimedOutError('no answer', '127.0.0.1:9042')),
+      'cassandra',
+    );
+    assert.equal(
+      unavailableDependency(new errors.ResponseError(types.responseErrorCodes.unavailableException, 'x')),
+      'cassandra',
+    );
+    assert.equal(
+      unavailableDependency(new errors.ResponseError(types.responseErrorCodes.writeTimeout, 'x')),
+      'cassandra',
+    );
+    assert.equal(
+      unavailableDependency(new errors.ResponseError(types.responseErrorCodes.overloaded, 'x')),
+      'cassandra',
+    );
   });
 
   it('names NATS disconnects, missing acknowledgements and a full stream', () => {
-    assert.equal(unavailableDependency(new PubAckTimeoutError('the stream did not acknowledge in time')), 'nats');
+    assert.equal(
+      unavailableDependency(new PubAckTimeoutError('the stream did not acknowledge in time')),
+      'nats',
+    );
     assert.equal(unavailableDependency(new Error('connection closed before the stream answered')), 'nats');
-    const full = new JetStreamApiError({ code: 503, err_code: 10077, description: 'maximum messages exceeded' });
+    const full = new JetStreamApiError({
+      code: 503,
+      err_code: 10077,
+      description: 'maximum messages exceeded',
+    });
     assert.equal(unavailableDependency(full), 'nats');
-    const wrapped = new Error('publish failed', { cause: Object.assign(new Error('x'), { name: 'ClosedConnectionError' }) });
+    const wrapped = new Error('publish failed', {
+      cause: Object.assign(new Error('x'), { name: 'ClosedConnectionError' }),
+    });
     assert.equal(unavailableDependency(wrapped), 'nats');
   });
 
   it('leaves the message’s own errors alone: invalid statements, validation, logic', () => {
-    assert.equal(isInfrastructureError(new errors.ResponseError(types.responseErrorCodes.syntaxError, 'bad CQL')), false);
-    assert.equal(isInfrastructureError(new errors.ResponseError(types.responseErrorCodes.invalid, 'Batch too large')), false);
-    assert.equal(isInfrastructureError(new TypeError("Cannot read properties of undefined (reading 'id')")), false);
-    assert.equal(isInfrastructureError(new JetStreamApiError({ code: 400, err_code: 10071, description: 'wrong last sequence' })), false);
+    assert.equal(
+      isInfrastructureError(new errors.ResponseError(types.responseErrorCodes.syntaxError, 'bad CQL')),
+      false,
+    );
+    assert.equal(
+      isInfrastructureError(new errors.ResponseError(types.responseErrorCodes.invalid, 'Batch too large')),
+      false,
+    );
+    assert.equal(
+      isInfrastructureError(new TypeError("Cannot read properties of undefined (reading 'id')")),
+      false,
+    );
+    assert.equal(
+      isInfrastructureError(
+        new JetStreamApiError({ code: 400, err_code: 10071, description: 'wrong last sequence' }),
+      ),
+      false,
+    );
     assert.equal(isInfrastructureError('a string'), false);
   });
 });

@@ -74,7 +74,10 @@ export class OutageGate {
       onWait?.();
       if (!this.probing) {
         this.probing = true;
-        const delay = Math.min(this.options.maxDelayMs ?? 5_000, 250 * 2 ** Math.min(this.current.attempts, 10));
+        const delay = Math.min(
+          this.options.maxDelayMs ?? 5_000,
+          250 * 2 ** Math.min(this.current.attempts, 10),
+        );
         try {
           await sleep(delay, signal);
         } catch (error) {

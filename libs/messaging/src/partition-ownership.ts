@@ -103,7 +103,9 @@ export class PartitionOwnership {
     this.fenceTimer = setInterval(
       () =>
         void this.fence().catch((error: Error) =>
-          this.options.logger?.error(`partition ownership (${this.options.group}): fence failed: ${error.message}`),
+          this.options.logger?.error(
+            `partition ownership (${this.options.group}): fence failed: ${error.message}`,
+          ),
         ),
       this.ttlMs / 8,
     );

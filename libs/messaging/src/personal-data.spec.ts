@@ -99,7 +99,10 @@ void describe('personal data in the DLQ', () => {
       // quadratic scanning took ~1 s for 10,000 characters and minutes for a megabyte
       assert.ok(performance.now() - started < 1_000, `took ${(performance.now() - started).toFixed(0)} ms`);
     }
-    const mixed = sealPersonalData(Buffer.from(JSON.stringify({ note: `${'b'.repeat(50_000)} kim@example.com` })), key);
+    const mixed = sealPersonalData(
+      Buffer.from(JSON.stringify({ note: `${'b'.repeat(50_000)} kim@example.com` })),
+      key,
+    );
     assert.deepEqual(mixed.paths, ['note'], 'an address after a long run is still found');
   });
 });

@@ -164,7 +164,9 @@ export async function checkStreams(
     }
     const replicas = existing.num_replicas ?? 1;
     if (replicas < nats.streamReplicas)
-      problems.push(`stream ${stream} has ${replicas} replica(s), fewer than NUNCHI_STREAM_REPLICAS=${nats.streamReplicas}`);
+      problems.push(
+        `stream ${stream} has ${replicas} replica(s), fewer than NUNCHI_STREAM_REPLICAS=${nats.streamReplicas}`,
+      );
     checkPartitions(stream, existing, nats);
   }
   if (problems.length)

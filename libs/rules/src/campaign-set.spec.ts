@@ -105,7 +105,9 @@ void describe('caps.suppressAfterDismissDays: a dismissed campaign rests', () =>
   const free = compiled({ id: 'free' });
   const set = new CampaignSet([resting, free], { maxOffersPerCustomerPerDay: 3 });
   const answered = (daysSinceDismissed: number) =>
-    context('c-1', { responses: { resting: { accepted: 0, redeemed: 0, dismissed: 1, daysSinceDismissed } } });
+    context('c-1', {
+      responses: { resting: { accepted: 0, redeemed: 0, dismissed: 1, daysSinceDismissed } },
+    });
 
   void it('loses with cap for the dismissal day and the six after, and says when', () => {
     for (const [days, when] of [
@@ -113,13 +115,19 @@ void describe('caps.suppressAfterDismissDays: a dismissed campaign rests', () =>
       [6, '6 day\\(s\\) ago'],
     ] as const) {
       const ev = set.evaluate(input(beer(), null, { ctx: answered(days) }));
-      assert.deepEqual(ev.candidates.map((c) => c.campaignId), ['free']);
+      assert.deepEqual(
+        ev.candidates.map((c) => c.campaignId),
+        ['free'],
+      );
       assert.equal(ev.losses[0]?.reason, 'cap');
-      assert.match(ev.losses[0].detail!, new RegExp(`dismissed this campaign's offer ${when}, suppressAfterDismissDays 7`));
+      assert.match(
+        ev.losses[0].detail!,
+        new RegExp(`dismissed this campaign's offer ${when}, suppressAfterDismissDays 7`),
+      );
     }
   });
 
-  void it('offers again from the seventh day, and never rests on another campaign\'s dismissal or an acceptance', () => {
+  void it("offers again from the seventh day, and never rests on another campaign's dismissal or an acceptance", () => {
     const later = set.evaluate(input(beer(), null, { ctx: answered(7) }));
     assert.deepEqual(later.candidates.map((c) => c.campaignId).sort(), ['free', 'resting']);
     const otherCampaign = context('c-1', {

@@ -163,7 +163,10 @@ void describe('ctx.responses: answers to offers by campaign, a total map', () =>
   for (const [src, expected] of [
     ["ctx.responses['bundang-dad-beer'].redeemed >= 2", true],
     ["ctx.responses['bundang-dad-beer'].daysSinceDismissed == 3", true],
-    ["ctx.responses['never-answered'].dismissed == 0 && ctx.responses['never-answered'].daysSinceDismissed == -1", true],
+    [
+      "ctx.responses['never-answered'].dismissed == 0 && ctx.responses['never-answered'].daysSinceDismissed == -1",
+      true,
+    ],
     ['size(ctx.responses) == 1', true],
   ] as const)
     void it(`${src} → ${expected}`, () => assert.equal(run(src, vars({ ctx })), expected));

@@ -84,7 +84,7 @@ describe('contact ledger', () => {
     assert.equal(usageOf(l, today).offersToday, 1);
   });
 
-  it('merges a second customer\'s ledger into the survivor once: claims of both, lifetime summed, caps as one customer', () => {
+  it("merges a second customer's ledger into the survivor once: claims of both, lifetime summed, caps as one customer", () => {
     let survivor = withClaim(EMPTY_LEDGER, claim('d1', 'a'), today);
     survivor = withClaim(survivor, claim('d2', 'b', '2026-11-20'), today);
     let absorbed = withClaim(EMPTY_LEDGER, claim('d3', 'a', today, 'app'), today);

@@ -1,4 +1,9 @@
-import { describeQuietHours, minuteOfDayText, type ContactPolicy, type CustomerProfile } from '@nunchi/contracts';
+import {
+  describeQuietHours,
+  minuteOfDayText,
+  type ContactPolicy,
+  type CustomerProfile,
+} from '@nunchi/contracts';
 import { utcOffsetMs } from './local-time.js';
 
 /** The customer's word on marketing through `channel`: the channel's own, else the general one, else unknown. */
@@ -26,12 +31,15 @@ export function contactRefusal(
     return `no marketing consent on ${channel}, which needs it (NUNCHI_CONSENT_OPT_IN_CHANNELS)`;
   const quiet = Object.hasOwn(policy.quietHours, channel) ? policy.quietHours[channel] : undefined;
   if (quiet) {
-    const minute = Math.floor((((nowMs + utcOffsetMs(timeZone, nowMs)) % 86_400_000) + 86_400_000) % 86_400_000 / 60_000);
+    const minute = Math.floor(
+      ((((nowMs + utcOffsetMs(timeZone, nowMs)) % 86_400_000) + 86_400_000) % 86_400_000) / 60_000,
+    );
     const inside =
       quiet.fromMinute < quiet.toMinute
         ? minute >= quiet.fromMinute && minute < quiet.toMinute
         : minute >= quiet.fromMinute || minute < quiet.toMinute;
-    if (inside) return `quiet hours on ${channel} (${describeQuietHours(quiet)}, now ${minuteOfDayText(minute)} ${timeZone})`;
+    if (inside)
+      return `quiet hours on ${channel} (${describeQuietHours(quiet)}, now ${minuteOfDayText(minute)} ${timeZone})`;
   }
   return undefined;
 }

@@ -11,7 +11,6 @@ function compile(src: string): CompiledExpression {
   return c;
 }
 
-
 const r = prng(7);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const NUM_PATHS = [

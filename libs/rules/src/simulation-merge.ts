@@ -97,7 +97,12 @@ export function checkShardSet(results: readonly ShardResult[]): void {
     seen.add(r.shard.index);
     const a = results[0].report;
     const b = r.report;
-    if (a.campaignId !== b.campaignId || a.period.from !== b.period.from || a.period.to !== b.period.to || a.withLive !== b.withLive)
+    if (
+      a.campaignId !== b.campaignId ||
+      a.period.from !== b.period.from ||
+      a.period.to !== b.period.to ||
+      a.withLive !== b.withLive
+    )
       throw new Error(
         `shard ${r.shard.index}/${count} simulated ${b.campaignId} ${b.period.from}..${b.period.to}, not ${a.campaignId} ${a.period.from}..${a.period.to}${a.withLive !== b.withLive ? ' (--with-live differs)' : ''}`,
       );
@@ -149,7 +154,13 @@ export function mergeReports(results: readonly ShardResult[]): SimulationReport 
   const overlap = new Map<string, Overlap>();
   for (const r of reports)
     for (const o of r.overlap) {
-      const m = overlap.get(o.campaignId) ?? { campaignId: o.campaignId, bothEligible: 0, movedToDraft: 0, offersLost: 0, valueLost: 0 };
+      const m = overlap.get(o.campaignId) ?? {
+        campaignId: o.campaignId,
+        bothEligible: 0,
+        movedToDraft: 0,
+        offersLost: 0,
+        valueLost: 0,
+      };
       m.bothEligible += o.bothEligible;
       m.movedToDraft += o.movedToDraft;
       m.offersLost += o.offersLost;
@@ -158,9 +169,7 @@ export function mergeReports(results: readonly ShardResult[]): SimulationReport 
     }
 
   // The sample one process would take: the first two of each fate in replay order, the first sampleSize.
-  const pool = results
-    .flatMap((r) => r.samplePool)
-    .sort((a, b) => compareReplayOrder(a.at, b.at));
+  const pool = results.flatMap((r) => r.samplePool).sort((a, b) => compareReplayOrder(a.at, b.at));
   const perFate = new Map<string, number>();
   const sample = [];
   for (const s of pool) {
@@ -170,7 +179,10 @@ export function mergeReports(results: readonly ShardResult[]): SimulationReport 
     sample.push(s.decision);
   }
 
-  const exhausted = reports.map((r) => r.budget.exhaustedOn).filter((d): d is string => d !== undefined).sort();
+  const exhausted = reports
+    .map((r) => r.budget.exhaustedOn)
+    .filter((d): d is string => d !== undefined)
+    .sort();
   return {
     campaignId: first.campaignId,
     versions: [...new Set(reports.flatMap((r) => r.versions))].sort((a, b) => a - b),

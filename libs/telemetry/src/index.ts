@@ -4,3 +4,4 @@ export * from './nest/readiness.js';
 export * from './nest/health.module.js';
 export * from './nest/bootstrap.js';
 export * from './nest/http-error.filter.js';
+export * from './nest/access.decorators.js';

@@ -1,4 +1,14 @@
-import { context, metrics, propagation, trace, SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import {
+  context,
+  metrics,
+  propagation,
+  trace,
+  SpanKind,
+  SpanStatusCode,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -44,7 +54,13 @@ export function startTelemetry(config: TelemetryConfig): Telemetry {
   const tracerProvider = new NodeTracerProvider({
     resource,
     spanProcessors: exporter
-      ? [new BatchSpanProcessor(exporter, { maxQueueSize: config.maxQueueSize, maxExportBatchSize: 1024, scheduledDelayMillis: 500 })]
+      ? [
+          new BatchSpanProcessor(exporter, {
+            maxQueueSize: config.maxQueueSize,
+            maxExportBatchSize: 1024,
+            scheduledDelayMillis: 500,
+          }),
+        ]
       : [],
   });
   tracerProvider.register({ propagator: new W3CTraceContextPropagator() });
@@ -89,7 +105,11 @@ export async function withSpan<T>(
   fn: (span: Span) => Promise<T> | T,
 ): Promise<T> {
   const parent = options.parent ?? context.active();
-  const span = tracer().startSpan(name, { attributes: options.attributes, kind: options.kind ?? SpanKind.INTERNAL }, parent);
+  const span = tracer().startSpan(
+    name,
+    { attributes: options.attributes, kind: options.kind ?? SpanKind.INTERNAL },
+    parent,
+  );
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (error) {
@@ -102,7 +122,10 @@ export async function withSpan<T>(
 }
 
 /** Writes W3C trace context of the given (or active) context into a string map. */
-export function injectTraceContext(carrier: Record<string, string>, ctx: Context = context.active()): Record<string, string> {
+export function injectTraceContext(
+  carrier: Record<string, string>,
+  ctx: Context = context.active(),
+): Record<string, string> {
   propagation.inject(ctx, carrier);
   return carrier;
 }

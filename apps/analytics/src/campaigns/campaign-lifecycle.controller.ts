@@ -6,12 +6,13 @@ import { CampaignErrorsInterceptor } from './campaign-errors.interceptor.js';
 import { ActivateBody, checkBody, RollbackBody } from './campaign-requests.js';
 import { ACTOR_HEADER, requestActor } from './request-actor.js';
 import { CAMPAIGN_PORTS } from './tokens.js';
+import { Requires } from '@nunchi/telemetry';
 
 const ACTOR = {
   name: ACTOR_HEADER,
   required: false,
   description:
-    'Who makes the change, for the audit trail; recorded as unverified until authentication exists.',
+    'Sent by the console with every change (a session cookie alone does not carry one); the audit trail records the authenticated caller.',
 };
 
 /**
@@ -22,6 +23,7 @@ const ACTOR = {
  */
 @ApiTags('campaigns')
 @Controller('v1/campaigns')
+@Requires('campaigns.activate')
 @UseInterceptors(CampaignErrorsInterceptor)
 export class CampaignLifecycleController {
   private readonly lifecycle: CampaignLifecycle;

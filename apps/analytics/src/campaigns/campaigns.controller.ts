@@ -29,12 +29,13 @@ import { CampaignErrorsInterceptor } from './campaign-errors.interceptor.js';
 import { checkBody, DraftBody, sourceOfBody, STATE_FILTERS, TestBody } from './campaign-requests.js';
 import { ACTOR_HEADER, requestActor } from './request-actor.js';
 import { CAMPAIGN_PORTS } from './tokens.js';
+import { Requires } from '@nunchi/telemetry';
 
 const ACTOR = {
   name: ACTOR_HEADER,
   required: false,
   description:
-    'Who makes the change, for the audit trail; recorded as unverified until authentication exists.',
+    'Sent by the console with every change (a session cookie alone does not carry one); the audit trail records the authenticated caller.',
 };
 
 /**
@@ -54,6 +55,7 @@ export class CampaignsController {
   }
 
   @Get()
+  @Requires('campaigns.read')
   @ApiOperation({
     summary:
       'Every campaign: status, current version, pending draft, budget used. Ended and archived ones only with all=true or that state.',
@@ -70,6 +72,7 @@ export class CampaignsController {
   }
 
   @Post()
+  @Requires('campaigns.draft')
   @ApiOperation({
     summary:
       'Create a campaign as a draft (its id from the text). Saved even with problems, which the answer lists; 409 if the campaign exists.',
@@ -87,6 +90,7 @@ export class CampaignsController {
   }
 
   @Post('validate')
+  @Requires('campaigns.test')
   @HttpCode(200)
   @ApiOperation({
     summary:
@@ -98,6 +102,7 @@ export class CampaignsController {
   }
 
   @Get(':id')
+  @Requires('campaigns.read')
   @ApiOperation({
     summary:
       'A campaign: status, allowed actions, current version (definition and YAML), draft (text and problems), versions.',
@@ -108,6 +113,7 @@ export class CampaignsController {
   }
 
   @Get(':id/draft')
+  @Requires('campaigns.read')
   @ApiOperation({
     summary: "The campaign's draft: text, revision, the version it started from, its problems.",
   })
@@ -118,6 +124,7 @@ export class CampaignsController {
   }
 
   @Put(':id/draft')
+  @Requires('campaigns.draft')
   @ApiOperation({
     summary:
       "Save the campaign's draft (created or replaced). Saved even with problems (listed); never seen by a decision replica.",
@@ -139,6 +146,7 @@ export class CampaignsController {
   }
 
   @Delete(':id/draft')
+  @Requires('campaigns.draft')
   @ApiOperation({ summary: "Discard the campaign's draft (its versions are untouched)." })
   @ApiHeader(ACTOR)
   @ApiQuery({ name: 'revision', required: false, type: Number })
@@ -151,6 +159,7 @@ export class CampaignsController {
   }
 
   @Post(':id/draft/validate')
+  @Requires('campaigns.test')
   @HttpCode(200)
   @ApiOperation({
     summary:
@@ -161,6 +170,7 @@ export class CampaignsController {
   }
 
   @Post(':id/test')
+  @Requires('campaigns.test')
   @HttpCode(200)
   @ApiOperation({
     summary:
@@ -195,6 +205,7 @@ export class CampaignsController {
   }
 
   @Get(':id/history')
+  @Requires('campaigns.read')
   @ApiOperation({
     summary:
       'Every version (state, when, by whom) and every audited change, newest first: who (unverified), when, what, from where.',
@@ -204,6 +215,7 @@ export class CampaignsController {
   }
 
   @Get(':id/diff')
+  @Requires('campaigns.read')
   @ApiOperation({ summary: 'Two versions (a number, current or draft) as YAML, and their unified diff.' })
   @ApiQuery({ name: 'from', example: '1' })
   @ApiQuery({ name: 'to', example: 'draft' })

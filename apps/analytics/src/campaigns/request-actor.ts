@@ -1,19 +1,20 @@
 import type { FastifyRequest } from 'fastify';
-import { actorName, type Actor } from '@nunchi/campaigns-model';
+import type { Actor } from '@nunchi/campaigns-model';
+import { callerLabel, callerOf, originOf } from '@nunchi/auth';
 
-/** The header that names who makes a change, until authentication exists (then: the authenticated user). */
+/** The header the console sends with every change (the auth guard requires it of a cookie session's changes). */
 export const ACTOR_HEADER = 'x-nunchi-actor';
 
 /**
- * Who makes the change, as the request says, and from where: never verified (any caller can send any
- * name), which the audit trail records. Without the header: "anonymous".
+ * Who makes the change: the caller the auth guard verified (an API key or a person's token), and from where.
+ * Every route that changes a campaign requires a permission, so a caller is always there; "anonymous" only
+ * if a route were ever made public.
  */
 export function requestActor(request: FastifyRequest): Actor {
-  const header = request.headers[ACTOR_HEADER];
-  const agent = request.headers['user-agent'];
+  const caller = callerOf(request);
   return {
-    name: actorName(Array.isArray(header) ? header[0] : header, 'anonymous'),
-    verified: false,
-    origin: actorName(`http ${request.ip}${agent ? ` ${agent}` : ''}`, `http ${request.ip}`),
+    name: caller ? callerLabel(caller) : 'anonymous',
+    verified: caller !== undefined,
+    origin: originOf(request),
   };
 }

@@ -23,7 +23,7 @@ import {
   type CampaignPorts,
   type SimulationTarget,
 } from '@nunchi/operations';
-import { ApiError } from '@nunchi/telemetry';
+import { ApiError, Requires } from '@nunchi/telemetry';
 import { CampaignErrorsInterceptor } from './campaign-errors.interceptor.js';
 import { checkBody, SimulateBody } from './campaign-requests.js';
 import { ACTOR_HEADER, requestActor } from './request-actor.js';
@@ -36,6 +36,7 @@ import { CAMPAIGN_PORTS } from './tokens.js';
  */
 @ApiTags('simulations')
 @Controller('v1')
+@Requires('campaigns.test')
 @UseInterceptors(CampaignErrorsInterceptor)
 export class SimulationsController {
   constructor(

@@ -1,10 +1,12 @@
-import { Controller, Get, Inject, Param, Query, Sse, type MessageEvent } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Sse, type MessageEvent } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { callerOf } from '@nunchi/auth';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { map, type Observable } from 'rxjs';
 import { CQL_CLIENT, DecisionRepository, type CqlClient } from '@nunchi/cassandra';
 import { decisionIdOf, isSubjectToken, type DecisionRecord, type RecentEvent } from '@nunchi/contracts';
 import { explainRecord } from '@nunchi/rules';
-import { ApiError } from '@nunchi/telemetry';
+import { ApiError, Requires } from '@nunchi/telemetry';
 import { DlqReader, MAX_SCAN } from './dlq-reader.js';
 import { LiveFeed, SAMPLE_EVERY_MS } from './live-feed.js';
 import { ServiceReaders } from './service-readers.js';
@@ -29,6 +31,7 @@ export class ConsoleController {
   ) {}
 
   @Get('config')
+  @Requires('session.read')
   @ApiOperation({ summary: "The console's settings: the trace link template, how often live figures come." })
   config() {
     return {
@@ -38,6 +41,7 @@ export class ConsoleController {
   }
 
   @Sse('live')
+  @Requires('results.read')
   @ApiOperation({
     summary:
       'Server-sent events, one a second: events/s by channel, event → offer p50/p99 over the last minute, decisions, late, DLQ entries by stage; the first event carries the last 10 minutes of the series, later ones its newest point.',
@@ -54,6 +58,7 @@ export class ConsoleController {
   }
 
   @Get('dlq')
+  @Requires('operations.read')
   @ApiOperation({
     summary: `Rejected input with its reason, newest first (among the last ${MAX_SCAN} entries of the DLQ), and counts by stage.`,
   })
@@ -77,17 +82,18 @@ export class ConsoleController {
   }
 
   @Get('customers/:id')
+  @Requires('customers.read')
   @ApiOperation({
     summary:
       "A customer's page: the context service's answer for them (profile and context snapshot), and their recent decisions with the explanation (why, and why not) and a link to each one's trace.",
   })
-  async customer(@Param('id') id: string) {
+  async customer(@Param('id') id: string, @Req() request: FastifyRequest) {
     if (!isSubjectToken(id))
       throw new ApiError(400, 'VALIDATION_FAILED', 'customer id must be 1-64 of [A-Za-z0-9_-]', [
         { path: 'id', message: 'must be 1-64 of [A-Za-z0-9_-]' },
       ]);
     const context = await this.services
-      .customerContext(id)
+      .customerContext(id, callerOf(request)?.credential)
       .catch((error: Error) => ({
         status: 503,
         body: {

@@ -4,6 +4,7 @@ import { ConsoleController } from './console.controller.js';
 import { DlqReader } from './dlq-reader.js';
 import { LiveFeed } from './live-feed.js';
 import { ServiceReaders } from './service-readers.js';
+import { SessionController } from './session.controller.js';
 
 /**
  * The web console's own API (its pages are static files, serve-console.ts). Needs from its host:
@@ -12,7 +13,7 @@ import { ServiceReaders } from './service-readers.js';
  */
 @Module({
   imports: [AnalyticsStateModule],
-  controllers: [ConsoleController],
+  controllers: [ConsoleController, SessionController],
   providers: [LiveFeed, DlqReader, ServiceReaders],
 })
 export class ConsoleModule {}

@@ -32,12 +32,19 @@ export class ServiceReaders {
     }
   }
 
-  /** The context service's answer for a customer: its status and JSON body, relayed as they are. */
-  async customerContext(customerId: string): Promise<{ status: number; body: unknown }> {
+  /**
+   * The context service's answer for a customer: its status and JSON body, relayed as they are. The console's
+   * caller's credential goes along: the context service judges it (customers.read) as if asked directly.
+   */
+  async customerContext(
+    customerId: string,
+    credential: string | undefined,
+  ): Promise<{ status: number; body: unknown }> {
     const response = await fetch(
       `${this.config.console.contextUrl}/v1/customers/${encodeURIComponent(customerId)}/context`,
       {
         signal: AbortSignal.timeout(TIMEOUT_MS),
+        headers: credential ? { authorization: `Bearer ${credential}` } : {},
       },
     );
     return { status: response.status, body: await response.json().catch(() => null) };

@@ -148,7 +148,10 @@ export async function replayDlq(
     }
     const marker: ReplayMarker = { seq: entry.seq, ...result, at: new Date().toISOString() };
     await lastValueFrom(
-      messaging.client.emit(Subjects.dlqReplayed, new MessageRecord(marker, { msgID: `dlq-replayed:${entry.seq}` })),
+      messaging.client.emit(
+        Subjects.dlqReplayed,
+        new MessageRecord(marker, { msgID: `dlq-replayed:${entry.seq}` }),
+      ),
     );
     results.push({
       seq: entry.seq,
@@ -180,7 +183,10 @@ async function throughDoor(
       ),
     );
   } catch (error) {
-    return { outcome: 'no-answer', detail: `${(error as Error).message} (is the ingestion service running?)` };
+    return {
+      outcome: 'no-answer',
+      detail: `${(error as Error).message} (is the ingestion service running?)`,
+    };
   }
   if (!reply.ok) {
     const details = reply.error.details.map((d) => `${d.path || '(root)'}: ${d.message}`).join('; ');
@@ -210,7 +216,10 @@ async function ontoStream(
   }
   const event = stage === 'decision' ? body?.event : body;
   if (typeof event?.id !== 'string' || typeof event.customerId !== 'string')
-    return { outcome: 'skipped', detail: `not an ${stage === 'decision' ? 'EnrichedEvent' : 'AcceptedEvent'}` };
+    return {
+      outcome: 'skipped',
+      detail: `not an ${stage === 'decision' ? 'EnrichedEvent' : 'AcceptedEvent'}`,
+    };
   try {
     const ack = await lastValueFrom(
       messaging.client.emit(

@@ -33,8 +33,17 @@ export function formatReceipt(receipt: ErasureReceipt): string[] {
   const total = Object.values(receipt.removed).reduce((a, b) => a + b, 0);
   return [
     `${receipt.customerId}: erased${receipt.alreadyErased ? ' again (first erased ' + receipt.erasedAt + ')' : ' at ' + receipt.erasedAt}; ${total} rows removed`,
-    ...Object.entries(receipt.removed).map(([table, n]) => `  ${table.padEnd(24)} ${n}`),
-    ...(receipt.merged ?? []).flatMap((merged) => [`  merged into it:`, ...formatReceipt(merged).map((l) => `  ${l}`)]),
+    ...Object.entries(receipt.removed).map(([table, n]) => `  ${table.padEnd(28)} ${n}`),
+    ...(receipt.stores?.length
+      ? [
+          'stores:',
+          ...receipt.stores.map((s) => `  ${s.erased ? 'erased    ' : 'NOT erased'} ${s.store}: ${s.detail}`),
+        ]
+      : []),
+    ...(receipt.merged ?? []).flatMap((merged) => [
+      `  merged into it:`,
+      ...formatReceipt(merged).map((l) => `  ${l}`),
+    ]),
   ];
 }
 

@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,7 +82,11 @@ export function formatComparison(c: CompareResult, labels: readonly [string, str
       .filter(Boolean)
       .join(', ') || 'none';
   const rows: Array<[string, string, string]> = [
-    ['campaign', `${a.campaignId}${a.versions.length ? ` (v${a.versions.join(', v')})` : ''}`, `${b.campaignId}${b.versions.length ? ` (v${b.versions.join(', v')})` : ''}`],
+    [
+      'campaign',
+      `${a.campaignId}${a.versions.length ? ` (v${a.versions.join(', v')})` : ''}`,
+      `${b.campaignId}${b.versions.length ? ` (v${b.versions.join(', v')})` : ''}`,
+    ],
     ['events triggering', String(a.reach.eventsTriggering), String(b.reach.eventsTriggering)],
     ['  in audience', String(a.reach.eventsInAudience), String(b.reach.eventsInAudience)],
     ['  matching', String(a.reach.eventsMatching), String(b.reach.eventsMatching)],
@@ -86,7 +98,11 @@ export function formatComparison(c: CompareResult, labels: readonly [string, str
     ['cost', money(a.offers.cost), money(b.offers.cost)],
   ];
   for (const id of [...new Set([...Object.keys(a.offers.byOffer), ...Object.keys(b.offers.byOffer)])].sort())
-    rows.push([`  ${id}`, String(a.offers.byOffer[id]?.offers ?? '-'), String(b.offers.byOffer[id]?.offers ?? '-')]);
+    rows.push([
+      `  ${id}`,
+      String(a.offers.byOffer[id]?.offers ?? '-'),
+      String(b.offers.byOffer[id]?.offers ?? '-'),
+    ]);
   rows.push(
     ['holdout (control decisions)', String(a.holdout.decisions), String(b.holdout.decisions)],
     ['caps hit', String(a.caps.cap), String(b.caps.cap)],
@@ -95,7 +111,9 @@ export function formatComparison(c: CompareResult, labels: readonly [string, str
     ['budget runs out on', a.budget.exhaustedOn ?? '-', b.budget.exhaustedOn ?? '-'],
     ['offers refused (budget)', String(a.budget.refused), String(b.budget.refused)],
   );
-  const days = [...new Set([...a.budget.byDay.map((d) => d.day), ...b.budget.byDay.map((d) => d.day)])].sort();
+  const days = [
+    ...new Set([...a.budget.byDay.map((d) => d.day), ...b.budget.byDay.map((d) => d.day)]),
+  ].sort();
   const burn = (r: SimulationReport, day: string) => {
     const d = r.budget.byDay.find((x) => x.day === day);
     return d ? `${d.offers} / ${money(d.cost)}` : '-';
@@ -268,14 +286,18 @@ export async function simulateWithWorkers(
             ...(checksFile ? ['--budget-checks', checksFile] : []),
             ...(options.out ? ['--out', join(dir, `decisions-${i}.ndjson`)] : []),
           ];
-          return runWorker(args, resources.env, children).then(() => readShardResults([shardOut]).then((r) => r[0]));
+          return runWorker(args, resources.env, children).then(() =>
+            readShardResults([shardOut]).then((r) => r[0]),
+          );
         }),
       );
       const merged = mergeShardsOrFail(results);
       log(
         `round ${round}: ${n} workers in ${((performance.now() - roundStarted) / 1000).toFixed(1)} s, ` +
           `${results.reduce((k, r) => k + r.report.events.replayed, 0)} events; ` +
-          (merged.exact ? 'budget checks agree: exact' : 'a budget ran out and the checks changed: another round'),
+          (merged.exact
+            ? 'budget checks agree: exact'
+            : 'a budget ran out and the checks changed: another round'),
       );
       if (merged.exact) {
         let written = 0;
@@ -289,9 +311,14 @@ export async function simulateWithWorkers(
         };
       }
       if (round >= MAX_ROUNDS)
-        throw new Error(`the shards' budget checks still changed after ${MAX_ROUNDS} rounds: run with fewer --workers`);
+        throw new Error(
+          `the shards' budget checks still changed after ${MAX_ROUNDS} rounds: run with fewer --workers`,
+        );
       checksFile = join(dir, `checks-${round + 1}.json`);
-      writeFileSync(checksFile, JSON.stringify({ count: n, others: merged.next! } satisfies BudgetChecksFile));
+      writeFileSync(
+        checksFile,
+        JSON.stringify({ count: n, others: merged.next! } satisfies BudgetChecksFile),
+      );
     }
   } finally {
     process.off('SIGINT', onSignal);

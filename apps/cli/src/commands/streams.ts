@@ -45,4 +45,6 @@ async function streamLayout(resources: Resources): Promise<StreamLayout[]> {
 }
 
 export const formatLayout = (layout: StreamLayout[]): string[] =>
-  layout.map((s) => `${s.name.padEnd(10)} replicas ${s.replicas}  limit ${s.maxMiB} MiB  ${s.messages} messages`);
+  layout.map(
+    (s) => `${s.name.padEnd(10)} replicas ${s.replicas}  limit ${s.maxMiB} MiB  ${s.messages} messages`,
+  );

@@ -61,7 +61,10 @@ const Q = defineStatements({
     'customers.set_generation',
     'UPDATE customers SET rollup_generation = ? WHERE customer_id = ?',
   ),
-  clearMergedInto: statement('customers.clear_merged_into', 'UPDATE customers SET merged_into = null WHERE customer_id = ?'),
+  clearMergedInto: statement(
+    'customers.clear_merged_into',
+    'UPDATE customers SET merged_into = null WHERE customer_id = ?',
+  ),
   identitiesOf: statement(
     'customer_identities.of_customer',
     'SELECT id_type, id_value FROM customer_identities WHERE customer_id = ?',
@@ -80,7 +83,9 @@ function profileOf(customerId: string, row: Row): CustomerProfile {
     ...(row['region'] !== null ? { region: row['region'] as string } : {}),
     ...(row['credit_tier'] !== null ? { creditTier: row['credit_tier'] as string } : {}),
     ...(row['marketing_consent'] !== null ? { marketingConsent: row['marketing_consent'] as boolean } : {}),
-    ...(row['channel_consent'] !== null ? { channelConsent: row['channel_consent'] as Record<string, boolean> } : {}),
+    ...(row['channel_consent'] !== null
+      ? { channelConsent: row['channel_consent'] as Record<string, boolean> }
+      : {}),
     attributes: (row['attributes'] as Record<string, string> | null) ?? {},
   };
 }

@@ -1,4 +1,5 @@
-import { decisionIdOf, type ErasureReceipt } from '@nunchi/contracts';
+import { decisionIdOf, type ErasureReceipt, type ErasureStore } from '@nunchi/contracts';
+import { EXPOSURE_WRITE_TIMESTAMP_CEILING, exposureShardOf } from '@nunchi/analytics-model';
 import { localDay } from '@nunchi/context-model';
 import { mapBounded } from '../bulk.js';
 import type { CqlClient } from '../client.js';
@@ -71,6 +72,46 @@ const Q = defineStatements({
   // Deletions of the customer's own partitions (and of rows written on its behalf) carry a fence timestamp a
   // little in the future: a write already past the tombstone check when the erasure started (an event being
   // applied, a decision being recorded) lands with an earlier timestamp and stays invisible.
+  contacts: statement(
+    'customer_contacts.exists',
+    'SELECT customer_id FROM customer_contacts WHERE customer_id = ?',
+  ),
+  analyticsDecisionsOf: statement(
+    'analytics_customer_decisions.of_customer_for_erasure',
+    'SELECT decision_id, campaign_id, day FROM analytics_customer_decisions WHERE customer_id = ?',
+  ),
+  analyticsPurchasesOf: statement(
+    'analytics_purchases.keys',
+    'SELECT event_id FROM analytics_purchases WHERE customer_id = ?',
+  ),
+  analyticsExposure: statement(
+    'analytics_exposures.exists',
+    'SELECT customer_id FROM analytics_exposures WHERE campaign_id = ? AND shard = ? AND customer_id = ?',
+  ),
+  analyticsDecision: statement(
+    'analytics_decisions.exists',
+    'SELECT decision_id FROM analytics_decisions WHERE campaign_id = ? AND day = ? AND customer_id = ? AND decision_id = ?',
+  ),
+  deleteContacts: statement(
+    'customer_contacts.erase',
+    'DELETE FROM customer_contacts USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deleteAnalyticsCustomerDecisions: statement(
+    'analytics_customer_decisions.erase',
+    'DELETE FROM analytics_customer_decisions USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deleteAnalyticsPurchases: statement(
+    'analytics_purchases.erase',
+    'DELETE FROM analytics_purchases USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deleteAnalyticsDecision: statement(
+    'analytics_decisions.erase',
+    'DELETE FROM analytics_decisions USING TIMESTAMP ? WHERE campaign_id = ? AND day = ? AND customer_id = ? AND decision_id = ?',
+  ),
+  deleteAnalyticsExposure: statement(
+    'analytics_exposures.erase',
+    'DELETE FROM analytics_exposures USING TIMESTAMP ? WHERE campaign_id = ? AND shard = ? AND customer_id = ?',
+  ),
   deleteProfile: statement(
     'customers.erase',
     'DELETE FROM customers USING TIMESTAMP ? WHERE customer_id = ?',
@@ -170,7 +211,8 @@ export class ErasureRepository {
       ),
     );
     const bySurvivor = new Map<string, string[]>();
-    for (const a of absorbed) bySurvivor.set(a.survivorId, [...(bySurvivor.get(a.survivorId) ?? []), a.absorbedId]);
+    for (const a of absorbed)
+      bySurvivor.set(a.survivorId, [...(bySurvivor.get(a.survivorId) ?? []), a.absorbedId]);
     await Promise.all([...bySurvivor].map(([s, ids]) => this.merges.forget(s, ids)));
     if (!absorbed.length) return receipt;
     return { ...receipt, removed: { ...receipt.removed, customer_merges: absorbed.length }, merged: others };
@@ -191,7 +233,7 @@ export class ErasureRepository {
   private async absorbedInto(survivorId: string): Promise<Array<{ survivorId: string; absorbedId: string }>> {
     const out: Array<{ survivorId: string; absorbedId: string }> = [];
     const seen = new Set([survivorId]);
-    for (let level = [survivorId]; level.length; ) {
+    for (let level = [survivorId]; level.length;) {
       const lists = await Promise.all(level.map(async (s) => [s, await this.merges.absorbedBy(s)] as const));
       level = [];
       for (const [s, ids] of lists)
@@ -230,7 +272,18 @@ export class ErasureRepository {
     const settled = Date.now() + (options.settleMs ?? 0);
     options.onTombstone?.();
 
-    const [profile, identities, months, dayKeys, legacyDaily, decisions, patterns] = await Promise.all([
+    const [
+      profile,
+      identities,
+      months,
+      dayKeys,
+      legacyDaily,
+      decisions,
+      patterns,
+      contacts,
+      analyticsDecisions,
+      analyticsPurchases,
+    ] = await Promise.all([
       run(this.client, Q.profile, [customerId]),
       runAll(this.client, Q.identitiesOf, [customerId]),
       runAll(this.client, Q.months, [customerId]),
@@ -238,6 +291,9 @@ export class ErasureRepository {
       runAll(this.client, Q.legacyDailyKeys, [customerId]),
       runAll(this.client, Q.decisionsOf, [customerId]),
       run(this.client, Q.patternRow, [customerId]),
+      run(this.client, Q.contacts, [customerId]),
+      runAll(this.client, Q.analyticsDecisionsOf, [customerId]),
+      runAll(this.client, Q.analyticsPurchasesOf, [customerId]),
     ]);
     const monthNames = months.map((r) => r['month'] as string);
     const eventIds = (
@@ -261,8 +317,23 @@ export class ErasureRepository {
       ...new Set([...decisions.map((d) => d['decision_id'] as string), ...eventIds.map(decisionIdOf)]),
     ];
 
+    // Analytics' rows of the customer: its own index (90 days) and the decisions table (older ones) name them.
+    const analyticsKeys = [
+      ...new Map(
+        [
+          ...analyticsDecisions.map(
+            (r) => [r['campaign_id'] as string, r['day'] as string, r['decision_id'] as string] as const,
+          ),
+          ...byCampaign.map(([campaignId, day, , decisionId]) => [campaignId, day, decisionId] as const),
+        ].map((key) => [key.join('/'), key]),
+      ).values(),
+    ];
+    const exposureKeys = [...new Set(analyticsKeys.map(([campaignId]) => campaignId))].map(
+      (campaignId) => [campaignId, exposureShardOf(customerId), customerId] as const,
+    );
+
     // Point reads to count what exists (and, for identities, to leave a card that now belongs to someone else).
-    const [ownedIdentities, byIdIds, byCampaignKeys] = await Promise.all([
+    const [ownedIdentities, byIdIds, byCampaignKeys, analyticsRows, exposureRows] = await Promise.all([
       mapBounded(identities, CONCURRENCY, async (r) => {
         const owner = (await run(this.client, Q.identityOwner, [r['id_type'], r['id_value']])).first();
         return owner?.['customer_id'] === customerId
@@ -274,6 +345,14 @@ export class ErasureRepository {
       ),
       mapBounded(byCampaign, CONCURRENCY, async (key) =>
         (await run(this.client, Q.decisionByCampaign, [...key])).rowLength ? key : undefined,
+      ),
+      mapBounded(analyticsKeys, CONCURRENCY, async ([campaignId, day, decisionId]) =>
+        (await run(this.client, Q.analyticsDecision, [campaignId, day, customerId, decisionId])).rowLength
+          ? decisionId
+          : undefined,
+      ),
+      mapBounded(exposureKeys, CONCURRENCY, async (key) =>
+        (await run(this.client, Q.analyticsExposure, [...key])).rowLength ? key : undefined,
       ),
     ]);
     const present = <T>(xs: Array<T | undefined>): T[] => xs.filter((x): x is T => x !== undefined);
@@ -301,6 +380,19 @@ export class ErasureRepository {
         Q.deleteDecisionByCampaign,
         [fence, ...key],
       ]),
+      // The contact ledger (caps, contact policy) and analytics' rows: the figures are recomputed without them.
+      [Q.deleteContacts, [fence, customerId]],
+      [Q.deleteAnalyticsCustomerDecisions, [fence, customerId]],
+      [Q.deleteAnalyticsPurchases, [fence, customerId]],
+      ...analyticsKeys.map(([campaignId, day, decisionId]): [typeof Q.deleteAnalyticsDecision, unknown[]] => [
+        Q.deleteAnalyticsDecision,
+        [fence, campaignId, day, customerId, decisionId],
+      ]),
+      // Exposure cells are written with timestamps above the clock (first exposure wins): deleted above them all.
+      ...exposureKeys.map((key): [typeof Q.deleteAnalyticsExposure, unknown[]] => [
+        Q.deleteAnalyticsExposure,
+        [EXPOSURE_WRITE_TIMESTAMP_CEILING, ...key],
+      ]),
     ];
     await mapBounded(deletions, CONCURRENCY, ([stmt, params]) => run(this.client, stmt, params));
 
@@ -322,7 +414,13 @@ export class ErasureRepository {
         decisions: decisions.length,
         decisions_by_campaign: present(byCampaignKeys).length,
         decisions_by_id: present(byIdIds).length,
+        customer_contacts: contacts.rowLength,
+        analytics_decisions: present(analyticsRows).length,
+        analytics_exposures: present(exposureRows).length,
+        analytics_customer_decisions: analyticsDecisions.length,
+        analytics_purchases: analyticsPurchases.length,
       },
+      stores: erasureStores(options.settleMs ?? 0),
     };
     await run(this.client, Q.writeTombstone, [customerId, erasedAt, JSON.stringify(receipt)]);
     const wait = settled - Date.now();
@@ -339,4 +437,40 @@ export class ErasureRepository {
       ? (JSON.parse(text) as ErasureReceipt)
       : { customerId, erasedAt: (row['erased_at'] as Date).toISOString(), alreadyErased: false, removed: {} };
   }
+}
+
+/**
+ * Every store of personal data and what an erasure does there: the receipt lists them all, so what is not
+ * erased (yet) is said, not hidden. `identityCacheTtlMs`: how long ingestion replicas take at most.
+ */
+export function erasureStores(identityCacheTtlMs: number): ErasureStore[] {
+  return [
+    {
+      store: 'cassandra',
+      erased: true,
+      detail:
+        'every row of the customer, per table in `removed` (profile, identities, events, rollups, decisions, contact ledger, analytics); a tombstone refuses later events',
+    },
+    {
+      store: 'context hot tier',
+      erased: true,
+      detail: 'evicted by the replica that erased, and by every other on the customers-changed hint',
+    },
+    {
+      store: 'ingestion identity cache',
+      erased: true,
+      detail: `identifiers dropped on the customers-changed hint, and from the erasure log within ${identityCacheTtlMs} ms by a replica that missed it; the erasure answers only after that`,
+    },
+    {
+      store: 'decision contact-ledger cache',
+      erased: false,
+      detail: "not evicted: it ages out of the cache; the erased customer's events no longer reach decision",
+    },
+    {
+      store: 'streams (EVENTS, ENRICHED, DECISIONS, DLQ)',
+      erased: false,
+      detail:
+        'messages stay until their retention (7 days, 1 day, 30 days, 30 days); DLQ identifiers are sealed',
+    },
+  ];
 }

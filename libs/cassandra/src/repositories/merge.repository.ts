@@ -112,7 +112,11 @@ export class MergeRepository {
   }
 
   /** The merge is complete: what the survivor took over, kept for the record (and an unlink). */
-  async complete(absorbedId: string, identities: MergeRecord['identities'], absorbedLedger: string): Promise<void> {
+  async complete(
+    absorbedId: string,
+    identities: MergeRecord['identities'],
+    absorbedLedger: string,
+  ): Promise<void> {
     await run(this.client, Q.complete, ['done', JSON.stringify(identities), absorbedLedger, absorbedId]);
   }
 

@@ -39,4 +39,3 @@ export function mergeShards(results: readonly ShardResult[]): MergedSimulation {
   const exact = fixedPoint || noneRefused;
   return { report: mergeReports(ordered), exact, ...(exact ? {} : { next: others }) };
 }
-

@@ -26,7 +26,10 @@ export interface ServiceOptions {
 }
 
 /** Creates the Nest app on Fastify, serves health/metrics, listens, and shuts down cleanly on SIGTERM/SIGINT. */
-export async function runService(module: Type<unknown> | DynamicModule, options: ServiceOptions): Promise<INestApplication> {
+export async function runService(
+  module: Type<unknown> | DynamicModule,
+  options: ServiceOptions,
+): Promise<INestApplication> {
   const bodyLimit = options.bodyLimit ?? 1_048_576;
   const { timeouts } = options;
   const adapter = new FastifyAdapter({
@@ -50,13 +53,19 @@ export async function runService(module: Type<unknown> | DynamicModule, options:
   if (options.bodyAsBytes) {
     const fastify = app.getHttpAdapter().getInstance();
     fastify.removeAllContentTypeParsers();
-    fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+    fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) =>
+      done(null, body),
+    );
   }
   app.enableShutdownHooks();
   if (options.openApi) {
     const document = SwaggerModule.createDocument(
       app,
-      new DocumentBuilder().setTitle(options.openApi.title).setDescription(options.openApi.description).setVersion('1').build(),
+      new DocumentBuilder()
+        .setTitle(options.openApi.title)
+        .setDescription(options.openApi.description)
+        .setVersion('1')
+        .build(),
     );
     SwaggerModule.setup('docs', app, document);
   }
@@ -79,7 +88,14 @@ export async function bootOrExit(start: () => Promise<unknown>): Promise<void> {
   try {
     await start();
   } catch (error) {
-    const known = ['TransportBindingError', 'ConfigError', 'NatsUnavailableError', 'CassandraUnavailableError', 'StreamLayoutError', 'MigrationError'];
+    const known = [
+      'TransportBindingError',
+      'ConfigError',
+      'NatsUnavailableError',
+      'CassandraUnavailableError',
+      'StreamLayoutError',
+      'MigrationError',
+    ];
     const e = error as Error;
     process.stderr.write(known.includes(e.name) ? `${e.message}\n` : `${e.stack ?? String(e)}\n`);
     process.exit(1);

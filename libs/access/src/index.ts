@@ -1,0 +1,3 @@
+export * from './roles.js';
+export * from './api-key.js';
+export * from './rate-limit.js';

@@ -1,0 +1,456 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { allows, ROLES, type Permission, type Role } from '@nunchi/access';
+import { ApiKeyRepository, AuditLogRepository, utcDay, type AuditRecord } from '@nunchi/cassandra';
+import { projectPath } from '@nunchi/config';
+import type { ErrorReply } from '@nunchi/contracts';
+import {
+  dadsPurchase,
+  nunchi as runCli,
+  runId,
+  seoulTime,
+  startHarness,
+  waitFor,
+  type Harness,
+} from './support/harness.js';
+
+/** The nunchi CLI with the tests' environment, as `auth-e2e`. */
+const nunchi = (...args: string[]) => runCli(args, { NUNCHI_ACTOR: 'auth-e2e' });
+
+const ISSUER = 'https://login.example.test';
+const AUDIENCE = 'nunchi';
+
+/** A JWT signed ES256 with `key` (what an OIDC provider issues). */
+function jwt(key: KeyObject, claims: Record<string, unknown>, kid = 'k1'): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signed = `${part({ alg: 'ES256', typ: 'JWT', kid })}.${part(claims)}`;
+  return `${signed}.${sign('sha256', Buffer.from(signed), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+
+/**
+ * HTTP authentication and roles (docs/security.md) against the four services: no caller, a wrong key, an
+ * expired token or a revoked key is 401; each role is refused (403) outside its permissions and the refusal
+ * changes nothing; a key over its rate gets 429; every refusal is counted; changes land in the audit log.
+ */
+describe('HTTP authentication, roles, rate limits and the audit log', () => {
+  let h: Harness;
+  const run = runId();
+  const keyOf = {} as Record<Role, string>;
+  const provider = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const nowS = () => Math.floor(Date.now() / 1000);
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-auth-'));
+    const jwksFile = join(dir, 'jwks.json');
+    writeFileSync(
+      jwksFile,
+      JSON.stringify({
+        keys: [{ ...provider.publicKey.export({ format: 'jwk' }), kid: 'k1', use: 'sig', alg: 'ES256' }],
+      }),
+    );
+    h = await startHarness({
+      NUNCHI_OIDC_ISSUER: ISSUER,
+      NUNCHI_OIDC_AUDIENCE: AUDIENCE,
+      NUNCHI_OIDC_JWKS: jwksFile,
+      // a revocation is seen within this (the test revokes a key)
+      NUNCHI_AUTH_CACHE_TTL_MS: '300',
+    });
+    const keys = new ApiKeyRepository(h.cql);
+    for (const role of ROLES)
+      keyOf[role] = (
+        await keys.create(
+          { name: `t${run} ${role}`, role, ratePerSecond: 10_000, createdBy: 'http-auth.e2e' },
+          Date.now(),
+        )
+      ).key;
+  });
+  after(async () => {
+    // Leave nothing active or drafted behind in the shared keyspace, however far the test got.
+    if (h) {
+      await send('analytics', 'POST', `/v1/campaigns/t${run}-auth/end`, keyOf.admin, {}).catch(
+        () => undefined,
+      );
+      await send('analytics', 'DELETE', `/v1/campaigns/t${run}-ghost/draft`, keyOf.admin).catch(
+        () => undefined,
+      );
+    }
+    await h?.close();
+  });
+
+  const url = (service: keyof Harness['services']['urls'], path: string) =>
+    `${h.services.urls[service]}${path}`;
+  const send = (
+    service: keyof Harness['services']['urls'],
+    method: string,
+    path: string,
+    credential: string | undefined,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ) =>
+    fetch(url(service, path), {
+      method,
+      // an empty Authorization: the test harness adds its admin key to requests that name none
+      headers: {
+        authorization: credential === undefined ? '' : `Bearer ${credential}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  const refusal = async (response: Response, status: number) => {
+    const text = await response.text();
+    assert.equal(response.status, status, text);
+    const body = JSON.parse(text) as ErrorReply;
+    assert.equal(body.ok, false);
+    return body.error;
+  };
+  const refusals = async (service: keyof Harness['services']['urls'], reason: string) => {
+    const text = await (await fetch(url(service, '/metrics'))).text();
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('nunchi_http_auth_refusals_total') && l.includes(`reason="${reason}"`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  };
+  const auditRows = async (): Promise<AuditRecord[]> =>
+    new AuditLogRepository(h.cql).ofDay(utcDay(Date.now()));
+
+  it('answers only /health and /ready (and /metrics, by default) without credentials: everything else is 401 with a JSON reason', async () => {
+    for (const service of ['ingestion', 'context', 'decision', 'analytics'] as const) {
+      for (const path of ['/health', '/ready', '/metrics'])
+        assert.equal((await send(service, 'GET', path, undefined)).status, 200, `${service} ${path}`);
+    }
+    const before = await refusals('context', 'no_credentials');
+    for (const [service, method, path] of [
+      ['ingestion', 'POST', '/v1/events'],
+      ['context', 'GET', `/v1/customers/t${run}-x/context`],
+      ['context', 'DELETE', `/v1/customers/t${run}-x`],
+      ['decision', 'GET', '/v1/campaigns'],
+      ['analytics', 'GET', '/v1/stats'],
+      ['analytics', 'GET', '/v1/console/live'],
+    ] as const) {
+      const error = await refusal(
+        await send(service, method, path, undefined, method === 'GET' ? undefined : {}),
+        401,
+      );
+      assert.equal(error.code, 'UNAUTHENTICATED', `${service} ${method} ${path}`);
+      assert.match(error.message ?? '', /credentials required/);
+    }
+    assert.equal(await refusals('context', 'no_credentials'), before + 2, 'counted');
+  });
+
+  it('refuses a wrong key, a malformed key and a token it cannot verify with 401', async () => {
+    const unknown = `nk_${'0'.repeat(12)}_${'A'.repeat(43)}`;
+    assert.match(
+      (await refusal(await send('analytics', 'GET', '/v1/stats', unknown), 401)).message ?? '',
+      /no API key 000000000000/,
+    );
+    const wrongSecret = keyOf.analyst.slice(0, -4) + 'AAAA';
+    assert.match(
+      (await refusal(await send('analytics', 'GET', '/v1/stats', wrongSecret), 401)).message ?? '',
+      /no API key .* with that secret/,
+    );
+    assert.match(
+      (await refusal(await send('analytics', 'GET', '/v1/stats', 'nk_short'), 401)).message ?? '',
+      /malformed API key/,
+    );
+    assert.match(
+      (await refusal(await send('analytics', 'GET', '/v1/stats', 'not-a-jwt'), 401)).message ?? '',
+      /neither an API key/,
+    );
+    assert.ok((await refusals('analytics', 'unknown_key')) >= 2);
+  });
+
+  it('lets each role do its job and refuses it (403, changing nothing) everywhere else', async () => {
+    const ghost = `t${run}-ghost`;
+    const requests: Array<[Permission, keyof Harness['services']['urls'], string, string, unknown?]> = [
+      ['events.send', 'ingestion', 'POST', '/v1/events', {}],
+      ['customers.read', 'context', 'GET', `/v1/customers/${ghost}/context`],
+      ['customers.erase', 'context', 'DELETE', `/v1/customers/bad%20id`],
+      ['operations.read', 'context', 'GET', '/v1/context/stats'],
+      ['results.read', 'decision', 'GET', `/v1/decisions/d-nope${run}`],
+      ['campaigns.read', 'decision', 'GET', '/v1/campaigns'],
+      ['results.read', 'analytics', 'GET', '/v1/stats'],
+      ['campaigns.read', 'analytics', 'GET', '/v1/campaigns'],
+      ['campaigns.draft', 'analytics', 'PUT', `/v1/campaigns/${ghost}/draft`, { source: '' }],
+      ['campaigns.test', 'analytics', 'POST', '/v1/campaigns/validate', { source: '' }],
+      ['campaigns.activate', 'analytics', 'POST', `/v1/campaigns/${ghost}/activate`, {}],
+      ['operations.read', 'analytics', 'GET', '/v1/console/dlq'],
+      ['customers.read', 'analytics', 'GET', `/v1/console/customers/${ghost}`],
+      ['session.read', 'analytics', 'GET', '/v1/console/session'],
+    ];
+    const wrong: string[] = [];
+    for (const role of ROLES)
+      for (const [permission, service, method, path, body] of requests) {
+        const response = await send(service, method, path, keyOf[role], body);
+        const text = await response.text();
+        const allowed = allows([role], permission);
+        if (allowed ? response.status === 401 || response.status === 403 : response.status !== 403)
+          wrong.push(`${role} ${method} ${service}${path}: ${response.status} ${text}`);
+        if (!allowed) {
+          const error = (JSON.parse(text) as ErrorReply).error;
+          if (error.code !== 'FORBIDDEN' || !error.message?.includes(`may not ${permission}`))
+            wrong.push(`${role} ${path}: ${text}`);
+        }
+      }
+    assert.deepEqual(wrong, []);
+    assert.ok((await refusals('analytics', 'forbidden')) > 0);
+  });
+
+  it('audits campaign changes with the verified caller; a marketer cannot activate, an approver can', async () => {
+    const id = `t${run}-auth`;
+    const source = readFileSync(projectPath('campaigns', 'examples', 'bundang-dad-beer.yaml'), 'utf8')
+      .replace(/^id: .*$/m, `id: ${id}`)
+      // a store no event names: the campaign decides nothing for other tests sharing the keyspace
+      .replace(
+        /^trigger: .*$/m,
+        `trigger: { types: [purchase], channels: [pos], stores: [t${run}-nowhere] }`,
+      );
+    const created = await send('analytics', 'POST', '/v1/campaigns', keyOf.marketer, { source });
+    assert.equal(created.status, 201, await created.clone().text());
+    const refused = await refusal(
+      await send('analytics', 'POST', `/v1/campaigns/${id}/activate`, keyOf.marketer, {}),
+      403,
+    );
+    assert.match(refused.message ?? '', /needs one of approver, admin/);
+    const draft = (await (await send('analytics', 'GET', `/v1/campaigns/${id}`, keyOf.analyst)).json()) as {
+      status: string;
+      current?: unknown;
+    };
+    assert.equal(draft.current, undefined, 'the refused activation changed nothing');
+    const activated = await send('analytics', 'POST', `/v1/campaigns/${id}/activate`, keyOf.approver, {});
+    assert.equal(activated.status, 200, await activated.clone().text());
+
+    const rows = (await auditRows()).filter((r) => r.target === id);
+    const marketerId = keyOf.marketer.slice(3, 15);
+    const approverId = keyOf.approver.slice(3, 15);
+    assert.deepEqual(
+      rows.map((r) => [r.action, r.actor, r.actorKind, r.roles, r.outcome]).reverse(),
+      [
+        [
+          'campaigns.draft POST /v1/campaigns',
+          `t${run} marketer (key ${marketerId})`,
+          'key',
+          ['marketer'],
+          201,
+        ],
+        [
+          'campaigns.activate POST /v1/campaigns/:id/activate',
+          `t${run} approver (key ${approverId})`,
+          'key',
+          ['approver'],
+          200,
+        ],
+      ],
+      'one row per change, none for the refused attempt',
+    );
+    const history = (await (
+      await send('analytics', 'GET', `/v1/campaigns/${id}/history`, keyOf.analyst)
+    ).json()) as { changes: Array<{ actor: { name: string; verified: boolean } }> };
+    assert.ok(history.changes.length >= 2, JSON.stringify(history));
+    for (const entry of history.changes) assert.equal(entry.actor.verified, true, JSON.stringify(entry));
+  });
+
+  it('audits an erasure by a privacy officer, which an adapter cannot make', async () => {
+    const customer = `t${run}-erased`;
+    const accepted = await send(
+      'ingestion',
+      'POST',
+      '/v1/events',
+      keyOf.adapter,
+      dadsPurchase(`t${run}-e1`, { id: customer }, `t${run}-store`, seoulTime('10:00')),
+    );
+    assert.equal(accepted.status, 200, await accepted.clone().text());
+    await waitFor('the event in context', async () =>
+      (await send('context', 'GET', `/v1/customers/${customer}/context`, keyOf.analyst)).status === 200
+        ? true
+        : undefined,
+    );
+    await refusal(await send('context', 'DELETE', `/v1/customers/${customer}`, keyOf.adapter), 403);
+    assert.equal(
+      (await send('context', 'GET', `/v1/customers/${customer}/context`, keyOf.analyst)).status,
+      200,
+      'still there',
+    );
+    const erased = await send('context', 'DELETE', `/v1/customers/${customer}`, keyOf['privacy-officer']);
+    assert.equal(erased.status, 200, await erased.clone().text());
+    const row = (await auditRows()).find((r) => r.target === customer);
+    assert.equal(row?.action, 'customers.erase DELETE /v1/customers/:id');
+    assert.deepEqual(row?.roles, ['privacy-officer']);
+    assert.equal(row?.outcome, 200);
+  });
+
+  it('creates, lists and revokes keys with the CLI, audited; a revoked key is refused within the cache TTL', async () => {
+    const created = await nunchi('keys', 'create', '--role', 'analyst', '--name', `t${run} cli`, '--json');
+    assert.equal(created.code, 0, created.stderr);
+    const { key, keyId } = JSON.parse(created.stdout) as { key: string; keyId: string };
+    assert.equal((await send('analytics', 'GET', '/v1/stats', key)).status, 200);
+    const listed = await nunchi('keys', 'list');
+    assert.match(listed.stdout, new RegExp(`${keyId}\\s+analyst\\s+50/s\\s+t${run} cli`));
+    assert.ok(!listed.stdout.includes(key.slice(16)), 'never the secret');
+    assert.equal(
+      (await nunchi('keys', 'create', '--role', 'boss', '--name', 'x')).code,
+      2,
+      'an unknown role is a usage error',
+    );
+    const revoked = await nunchi('keys', 'revoke', keyId);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const error = await waitFor(
+      'the revocation seen',
+      async () => {
+        const response = await send('analytics', 'GET', '/v1/stats', key);
+        return response.status === 401 ? ((await response.json()) as ErrorReply).error : undefined;
+      },
+      5_000,
+    );
+    assert.match(error.message ?? '', new RegExp(`API key ${keyId} was revoked`));
+    const audit = await nunchi('audit', '--json');
+    const rows = audit.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditRecord)
+      .filter((r) => r.target === keyId);
+    assert.deepEqual(rows.map((r) => [r.action, r.actor, r.actorKind]).reverse(), [
+      ['keys.create', 'auth-e2e', 'cli'],
+      ['keys.revoke', 'auth-e2e', 'cli'],
+    ]);
+  });
+
+  it('audits a DLQ replay made with the CLI', async () => {
+    // Invalid (no customer), but with a channel and a type: the replay can choose the door's subject.
+    const rejected = await send('ingestion', 'POST', '/v1/events', keyOf.adapter, {
+      id: `t${run}-bad`,
+      type: 'purchase',
+      channel: 'pos',
+    });
+    assert.equal(rejected.status, 422);
+    const replayed = await nunchi('dlq', 'replay', '--stage', 'ingestion');
+    // 3: replayed, and the entry (still invalid) rejected again
+    assert.equal(replayed.code, 3, `${replayed.stdout}\n${replayed.stderr}`);
+    const row = (await auditRows()).find((r) => r.action === 'dlq.replay' && r.actor === 'auth-e2e');
+    assert.ok(row, 'a dlq.replay row');
+    assert.equal(row.target, 'ingestion');
+  });
+
+  it('refuses an expired key', async () => {
+    const expired = await new ApiKeyRepository(h.cql).create(
+      {
+        name: `t${run} old`,
+        role: 'admin',
+        ratePerSecond: 100,
+        createdBy: 'test',
+        expiresAtMs: Date.now() - 1_000,
+      },
+      Date.now() - 60_000,
+    );
+    assert.match(
+      (await refusal(await send('analytics', 'GET', '/v1/stats', expired.key), 401)).message ?? '',
+      /expired at/,
+    );
+  });
+
+  it("verifies people's tokens: roles from the claim; expired, foreign-signed or wrong-audience tokens are 401", async () => {
+    const claims = {
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: `t${run}-kim`,
+      name: 'Kim',
+      roles: ['analyst', 'not-a-nunchi-role'],
+      exp: nowS() + 300,
+    };
+    const token = jwt(provider.privateKey, claims);
+    assert.equal((await send('analytics', 'GET', '/v1/stats', token)).status, 200);
+    const session = (await (await send('analytics', 'GET', '/v1/console/session', token)).json()) as {
+      kind: string;
+      name: string;
+      roles: string[];
+    };
+    assert.deepEqual(session, { kind: 'token', id: `t${run}-kim`, name: 'Kim', roles: ['analyst'] });
+    assert.match(
+      (await refusal(await send('analytics', 'POST', `/v1/campaigns/t${run}-x/activate`, token, {}), 403))
+        .message ?? '',
+      /Kim \(t.*-kim\) \(analyst\) may not campaigns.activate/,
+    );
+    const expired = jwt(provider.privateKey, { ...claims, exp: nowS() - 120 });
+    assert.match(
+      (await refusal(await send('analytics', 'GET', '/v1/stats', expired), 401)).message ?? '',
+      /token expired at/,
+    );
+    assert.match(
+      (await refusal(await send('analytics', 'GET', '/v1/stats', jwt(stranger.privateKey, claims)), 401))
+        .message ?? '',
+      /signature does not verify/,
+    );
+    assert.match(
+      (
+        await refusal(
+          await send('analytics', 'GET', '/v1/stats', jwt(provider.privateKey, { ...claims, aud: 'other' })),
+          401,
+        )
+      ).message ?? '',
+      /audience/,
+    );
+    assert.match(
+      (
+        await refusal(
+          await send('analytics', 'GET', '/v1/stats', jwt(provider.privateKey, claims, 'k9')),
+          401,
+        )
+      ).message ?? '',
+      /kid k9/,
+    );
+    assert.ok((await refusals('analytics', 'expired_token')) >= 1);
+  });
+
+  it("answers 429 with Retry-After past a key's rate, counted, and serves it again once the bucket refills", async () => {
+    const slow = await new ApiKeyRepository(h.cql).create(
+      { name: `t${run} slow`, role: 'analyst', ratePerSecond: 2, createdBy: 'test' },
+      Date.now(),
+    );
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < 14; i++) {
+      const response = await send('decision', 'GET', '/v1/campaigns', slow.key);
+      statuses.push(response.status);
+      if (response.status === 429) limited ??= response;
+      else await response.body?.cancel();
+    }
+    assert.ok(
+      statuses.slice(0, 10).every((s) => s === 200),
+      statuses.join(),
+    );
+    assert.ok(limited, statuses.join());
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.equal((await refusal(limited, 429)).code, 'RATE_LIMITED');
+    assert.ok((await refusals('decision', 'rate_limited')) >= 1);
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal((await send('decision', 'GET', '/v1/campaigns', slow.key)).status, 200);
+  });
+
+  it('logs the console in with a cookie; a change by cookie alone (no X-Nunchi-Actor) is refused', async () => {
+    const login = await send('analytics', 'POST', '/v1/console/session', undefined, {
+      credential: keyOf.marketer,
+    });
+    assert.equal(login.status, 200, await login.clone().text());
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+    assert.match(login.headers.get('set-cookie') ?? '', /HttpOnly; SameSite=Strict/);
+    assert.equal((await send('analytics', 'GET', '/v1/stats', undefined, undefined, { cookie })).status, 200);
+    const forged = await send(
+      'analytics',
+      'PUT',
+      `/v1/campaigns/t${run}-cookie/draft`,
+      undefined,
+      { source: '' },
+      { cookie },
+    );
+    assert.match((await refusal(forged, 403)).message ?? '', /x-nunchi-actor/);
+    await refusal(
+      await send('analytics', 'POST', '/v1/console/session', undefined, { credential: 'nk_nope' }),
+      401,
+    );
+  });
+});
