@@ -3,8 +3,9 @@
  * - matching cost per event: foldPatterns over a mixed stream, with 1 and with 10 stateful patterns active;
  * - one million pending absence timers as the context service would hold them (one PatternState per
  *   customer): heap per timer, arming rate, firing rate (fireAbsence: the state without the timer and the
- *   synthetic event). Lateness needs the durable timer store, which is not built yet (docs/patterns.md, Status).
- * Run with `node --expose-gc` for exact heap figures.
+ *   synthetic event). Lateness against the durable timer store is not measured here.
+ * Run with `node --expose-gc` for exact heap figures. `-- <timers>` sets how many timers (default 1,000,000);
+ * `-- --esper` then runs the same patterns beside Esper on the same events (bench/patterns-esper.ts).
  */
 import type { AcceptedEvent } from '@nunchi/contracts';
 import {
@@ -17,6 +18,7 @@ import {
   type PatternState,
   type StatefulPattern,
 } from '@nunchi/rules';
+import { runPatternsBesideEsper } from './patterns-esper.js';
 
 const TZ = 'Asia/Seoul';
 const T0 = Date.parse('2026-11-01T00:00:00+09:00');
@@ -100,7 +102,8 @@ matchingCost(ten, 20_000); // warm-up
 const perEvent1 = matchingCost(one, 200_000);
 const perEvent10 = matchingCost(ten, 200_000);
 
-const TIMERS = Number(process.argv[2] ?? 1_000_000);
+const args = process.argv.slice(2);
+const TIMERS = Number(args.find((a) => !a.startsWith('--')) ?? 1_000_000);
 const noRepurchase = absence(99);
 if (noRepurchase.kind !== 'absence') throw new Error('absence expected');
 const before = heapMiB();
@@ -141,3 +144,4 @@ console.log(`| arming rate (fold of the anchoring purchase) | ${fmt(armPerSecond
 console.log(
   `| firing rate (fireAbsence: state without the timer + synthetic event), ${fmt(fired, 0)} fired | ${fmt(firePerSecond, 0)} /s |`,
 );
+if (args.includes('--esper')) runPatternsBesideEsper();

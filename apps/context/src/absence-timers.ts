@@ -31,8 +31,11 @@ export class AbsenceTimers implements OnApplicationBootstrap, OnApplicationShutd
   private scanning = false;
   /** partition → first minute not yet fully published */
   private readonly cursors = new Map<number, number>();
-  /** ids published in the cursor's minute (it is read again each tick until it is past) */
-  private readonly published = new Set<string>();
+  /**
+   * per partition, ids published in its cursor's minute (read again each tick until it is past). Per
+   * partition: one partition moving its cursor must not forget what the others published in theirs.
+   */
+  private readonly published = new Map<number, Set<string>>();
 
   constructor(
     private readonly assignments: PartitionAssignments,
@@ -45,11 +48,16 @@ export class AbsenceTimers implements OnApplicationBootstrap, OnApplicationShutd
     const group = this.assignments.group(CONTEXT_GROUP);
     // another owner may have moved the cursor meanwhile: read it again on every acquisition
     group.onChange({
-      acquired: (p) => void this.cursors.delete(p),
-      released: (p) => void this.cursors.delete(p),
+      acquired: (p) => this.forget(p),
+      released: (p) => this.forget(p),
     });
     this.timer = setInterval(() => void this.tick(), TICK_MS);
     this.timer.unref();
+  }
+
+  private forget(partition: number): void {
+    this.cursors.delete(partition);
+    this.published.delete(partition);
   }
 
   onApplicationShutdown(): void {
@@ -77,18 +85,20 @@ export class AbsenceTimers implements OnApplicationBootstrap, OnApplicationShutd
       minute = (await this.history.timerCursor(partition)) ?? nowMinute - FIRST_LOOKBACK_MINUTES;
       this.cursors.set(partition, minute);
     }
+    let published = this.published.get(partition);
+    if (!published) this.published.set(partition, (published = new Set()));
     for (; minute <= nowMinute; minute++) {
       const due = (await this.history.timersOfMinute(partition, minute)).filter((t) => t.dueMs <= nowMs);
       for (const t of due) {
         const id = absenceEventId(t.patternKey, t.anchorEventId);
-        if (this.published.has(id)) continue;
+        if (published.has(id)) continue;
         await this.publish(partition, id, t, nowMs);
-        this.published.add(id);
+        published.add(id);
       }
       if (minute === nowMinute) break; // later timers of this minute: next tick
       this.cursors.set(partition, minute + 1);
       await this.history.setTimerCursor(partition, minute + 1);
-      this.published.clear();
+      published.clear();
     }
   }
 
