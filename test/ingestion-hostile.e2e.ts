@@ -121,7 +121,10 @@ describe('ingestion: hostile input', () => {
   add('quantity 1e21', raw(purchase(), '"quantity":2', '"quantity":1e21'));
   add('an amount 1.5 KRW off its items', raw(purchase(), '"amount":2000', '"amount":2001.5'));
   add('a boolean customer id', purchase({ customer: { id: true } }));
-  add('two identifiers', purchase({ customer: { id: 'c-1', phone: '010-1234-5678' } }));
+  add(
+    'three identifiers',
+    purchase({ customer: { id: 'c-1', phone: '010-1234-5678', email: 'a@example.com' } }),
+  );
   add('empty body', '');
   add('null', 'null');
   add('true', 'true');
