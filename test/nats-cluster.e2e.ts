@@ -49,7 +49,6 @@ describe(
     const env = {
       NATS_URL: cluster.CLUSTER_ENV['NATS_URL'],
       NUNCHI_STREAM_REPLICAS: '3',
-      NUNCHI_LEASE_TTL_MS: '3000',
       NUNCHI_SLA_MS: '600000',
       NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY: '1000',
       OTEL_TRACES_EXPORTER: 'none',
@@ -129,7 +128,7 @@ describe(
       const decisions = await decisionsOf(
         cql,
         sent.map((e) => e.id),
-        180_000,
+        300_000,
       );
       assert.equal(
         new Set(decisions.map((d) => d.decisionId)).size,
