@@ -4,6 +4,8 @@
 //   node scripts/test.mjs            everything
 //   node scripts/test.mjs --unit     unit specs only (no infrastructure)
 //   node scripts/test.mjs <filter>   only test files whose path contains <filter>
+//   node scripts/test.mjs --cluster  the cluster tests (test/*.cluster.ts: three hosts in network namespaces,
+//                                    needs root; npm run test:cluster), which npm test leaves out
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -15,6 +17,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
+const clusterOnly = args.includes('--cluster');
 const filter = args.find((a) => !a.startsWith('--'));
 
 if (!existsSync(dist)) {
@@ -32,9 +35,13 @@ function find(dir, suffix, out = []) {
 }
 
 const select = (files) => files.filter((f) => !filter || relative(root, f).includes(filter)).sort();
-const unit = select(find(dist, '.spec.js'));
+const unit = clusterOnly ? [] : select(find(dist, '.spec.js'));
 // Medium tests (*.medium.ts: one repository or component against the real Cassandra/NATS) and end-to-end tests.
-const e2e = unitOnly ? [] : select([...find(dist, '.medium.js'), ...find(join(dist, 'test'), '.e2e.js')]);
+const e2e = unitOnly
+  ? []
+  : clusterOnly
+    ? select(find(join(dist, 'test'), '.cluster.js'))
+    : select([...find(dist, '.medium.js'), ...find(join(dist, 'test'), '.e2e.js')]);
 
 /** Test env: a keyspace of its own and ports that do not clash with `npm start` (each can be overridden). */
 const testEnv = {
