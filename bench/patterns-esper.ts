@@ -58,11 +58,15 @@ const DEFINITIONS: Record<PatternName, { def: PatternDefinition; trigger: string
   },
 };
 
-function compiled(name: PatternName): StatefulPattern {
-  const p = compilePattern(name, DEFINITIONS[name].def, DEFINITIONS[name].trigger);
-  if (!isStateful(p)) throw new Error(`${name} is not stateful`);
+/** A pattern compiled as a campaign would be, which must keep state (bench/patterns.ts uses it too). */
+export function statefulPattern(id: string, def: PatternDefinition, triggerTypes: string[]): StatefulPattern {
+  const p = compilePattern(id, def, triggerTypes);
+  if (!isStateful(p)) throw new Error(`${id} is not stateful`);
   return p;
 }
+
+const compiled = (name: PatternName): StatefulPattern =>
+  statefulPattern(name, DEFINITIONS[name].def, DEFINITIONS[name].trigger);
 
 /** The fields both sides read; written as JSON lines for the harness. */
 interface StreamEvent {

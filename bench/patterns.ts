@@ -10,25 +10,18 @@
 import type { AcceptedEvent } from '@nunchi/contracts';
 import {
   EMPTY_PATTERN_STATE,
-  compilePattern,
   fireAbsence,
   foldPatterns,
-  isStateful,
-  type PatternDefinition,
   type PatternState,
   type StatefulPattern,
 } from '@nunchi/rules';
-import { runPatternsBesideEsper } from './patterns-esper.js';
+import { runPatternsBesideEsper, statefulPattern } from './patterns-esper.js';
 
 const TZ = 'Asia/Seoul';
 const T0 = Date.parse('2026-11-01T00:00:00+09:00');
 const gc = (globalThis as { gc?: () => void }).gc;
 
-function stateful(id: string, def: PatternDefinition, types: string[]): StatefulPattern {
-  const p = compilePattern(id, def, types);
-  if (!isStateful(p)) throw new Error(`${id} is not stateful`);
-  return p;
-}
+const stateful = statefulPattern;
 
 const sequence = (i: number) =>
   stateful(

@@ -21,8 +21,8 @@ import { Resources } from '../apps/cli/src/resources.js';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { migrateStreams, runId } from './support/harness.js';
-import { campaignFile, decisionsOf, purchase, waitLoaded } from './support/decision.js';
-import { sendUntilAccepted } from './support/faults.js';
+import { campaignFile, decisionsOf, waitLoaded } from './support/decision.js';
+import { steadyPurchases } from './support/faults.js';
 
 interface ClusterModule {
   CLUSTER_ENV: Record<string, string>;
@@ -105,21 +105,9 @@ describe(
     });
 
     it('decides every accepted event once while h3 is killed and h2 partitioned', async () => {
-      const sent: Array<ReturnType<typeof purchase>> = [];
-      let sending = true;
       // About 30 events/s from 6 senders, 40 customers (several events per customer in flight).
-      const load = (async () => {
-        let i = 0;
-        while (sending) {
-          const batch = Array.from({ length: 6 }, () => {
-            const n = i++;
-            return purchase(`${run}-e${n}`, `${run}-c${n % 40}`, store, 1_000);
-          });
-          sent.push(...batch);
-          await sendUntilAccepted(nc, batch, 6);
-          await sleep(200);
-        }
-      })();
+      const load = steadyPurchases(nc, { run, store, senders: 6, customers: 40 });
+      const sent = load.sent;
       await sleep(4_000);
       assert.ok(await cluster.kill('h3', 'nats'), 'the server on h3 was running');
       await sleep(4_000);
@@ -129,8 +117,7 @@ describe(
       await sleep(12_000); // longer than the clients' two missed pings (libs/messaging connection.ts)
       cluster.heal('h2');
       await sleep(4_000);
-      sending = false;
-      await load;
+      await load.stop();
 
       const decisions = await decisionsOf(
         cql,

@@ -16,8 +16,8 @@ import { Resources } from '../apps/cli/src/resources.js';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { migrateStreams, runId } from './support/harness.js';
-import { campaignFile, decisionsOf, purchase, waitLoaded } from './support/decision.js';
-import { dlqSince, sendUntilAccepted } from './support/faults.js';
+import { campaignFile, decisionsOf, waitLoaded } from './support/decision.js';
+import { dlqSince, steadyPurchases } from './support/faults.js';
 import { lastSeq } from './support/streams.js';
 
 type Role = 'ingestion' | 'context' | 'decision';
@@ -92,21 +92,9 @@ describe('rolling restart under load: nothing lost, every event decided once, no
 
   it('restarts each of six processes with SIGTERM while events flow', async () => {
     const dlqBefore = await lastSeq(nc, Streams.DLQ.name);
-    const sent: Array<ReturnType<typeof purchase>> = [];
-    let sending = true;
     // About 40 events/s from 8 senders (one customer in 60 per event: several events per customer in flight).
-    const load = (async () => {
-      let i = 0;
-      while (sending) {
-        const batch = Array.from({ length: 8 }, () => {
-          const n = i++;
-          return purchase(`${run}-e${n}`, `${run}-c${n % 60}`, store, 1_000);
-        });
-        sent.push(...batch);
-        await sendUntilAccepted(nc, batch, 8);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
+    const load = steadyPurchases(nc, { run, store, senders: 8, customers: 60 });
+    const sent = load.sent;
 
     for (const slot of slots) {
       await new Promise((r) => setTimeout(r, 3_000));
@@ -122,8 +110,7 @@ describe('rolling restart under load: nothing lost, every event decided once, no
       slot.running = await start(slot);
     }
     await new Promise((r) => setTimeout(r, 3_000));
-    sending = false;
-    await load;
+    await load.stop();
 
     const decisions = await decisionsOf(
       cql,

@@ -2,6 +2,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Streams, Subjects, type EnrichedEvent, type IngestReply } from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
+import { purchase } from './decision.js';
 import { readStream } from './streams.js';
 
 /** Helpers of the fault tests (test/outage.e2e.ts, test/rolling-restart.e2e.ts). */
@@ -101,4 +102,35 @@ export async function readyOf(baseUrl: string): Promise<ReadyAnswer> {
   const response = await fetch(`${baseUrl}/ready`);
   const body = (await response.json()) as Omit<ReadyAnswer, 'http'>;
   return { http: response.status, ...body };
+}
+
+/**
+ * Steady purchases while a test injects faults: batches of `senders` events (customer n % `customers`, so
+ * several events of a customer are in flight), each sent until accepted, every 200 ms, until stop().
+ * `sent` holds every accepted event; stop() resolves once the batch in flight is accepted.
+ */
+export function steadyPurchases(
+  nc: NatsConnection,
+  o: { run: string; store: string; senders: number; customers: number },
+): { sent: Array<ReturnType<typeof purchase>>; stop: () => Promise<void> } {
+  const sent: Array<ReturnType<typeof purchase>> = [];
+  let sending = true;
+  const load = (async () => {
+    for (let i = 0; sending;) {
+      const batch = Array.from({ length: o.senders }, () => {
+        const n = i++;
+        return purchase(`${o.run}-e${n}`, `${o.run}-c${n % o.customers}`, o.store, 1_000);
+      });
+      await sendUntilAccepted(nc, batch, o.senders);
+      sent.push(...batch);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  return {
+    sent,
+    stop: async () => {
+      sending = false;
+      await load;
+    },
+  };
 }
