@@ -113,12 +113,9 @@ export class ApplyEventUseCase {
 
     const month = result.day.slice(0, 7);
     const newMonth = !before.months.has(month);
-    let next: CustomerState = {
-      ...result.context,
-      erased: false,
-      generation: before.generation,
-      months: newMonth ? new Set([...before.months, month]) : before.months,
-    };
+    const months = newMonth ? new Set([...before.months, month]) : before.months;
+    const listMonths = before.monthListMissing ? [...months] : newMonth ? [month] : [];
+    let next: CustomerState = { ...result.context, erased: false, generation: before.generation, months };
     // Event patterns (docs/patterns.md): only while a campaign has a stateful one — no read or write otherwise.
     const patterns = campaignSet.statefulPatterns;
     let matched: readonly string[] = [];
@@ -144,16 +141,13 @@ export class ApplyEventUseCase {
     this.cache.commit(customerId, before, next);
     try {
       await Promise.all([
-        this.history.writeFolded(
-          event,
-          result.day,
-          result.dayRows,
-          result.dayEventCount,
-          newMonth,
-          before.generation,
-          patterns.length > 0 && next.patterns ? JSON.stringify(next.patterns) : undefined,
+        this.history.writeFolded(event, result.day, result.dayRows, result.dayEventCount, {
+          indexMonth: newMonth,
+          listMonths,
+          generation: before.generation,
+          patternState: patterns.length > 0 && next.patterns ? JSON.stringify(next.patterns) : undefined,
           timers,
-        ),
+        }),
         this.publishEnriched(event, next, delivery, nowMs, matched, result.kind === 'duplicate'),
       ]);
     } catch (error) {

@@ -17,6 +17,11 @@ export interface CustomerState extends CustomerContext {
   generation?: number;
   /** month buckets ('YYYY-MM') whose index row is known to be written: a fold in them need not write it again */
   months: ReadonlySet<string>;
+  /**
+   * customer_days' month list is missing (days from before migration 0017, or no day in the horizon): the
+   * next write lists every month of `months`, so that a list, once present, is complete
+   */
+  monthListMissing?: boolean;
   /** the snapshot of one local day (index), built on first read: see snapshotOf */
   snapshot?: { day: number; ctx: ContextSnapshot };
   /**

@@ -33,6 +33,7 @@ export class LoadCustomerStateUseCase {
       ...(mergedInto ? { mergedInto } : {}),
       generation,
       months: new Set(stored.months),
+      ...(stored.monthsListed ? {} : { monthListMissing: true }),
     };
     this.cache.fill(state, ticket);
     return state;

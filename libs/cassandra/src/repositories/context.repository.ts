@@ -102,6 +102,15 @@ const Q = defineStatements({
     'customer_days.since',
     'SELECT day, totals FROM customer_days WHERE customer_id = ? AND day >= ?',
   ),
+  // The same rows with the month list (a static column: one copy per partition, returned with every row).
+  daysAndMonthsSince: statement(
+    'customer_days.since_with_months',
+    'SELECT day, totals, months FROM customer_days WHERE customer_id = ? AND day >= ?',
+  ),
+  listMonths: statement(
+    'customer_days.list_months',
+    'UPDATE customer_days USING TTL ? SET months = months + ? WHERE customer_id = ?',
+  ),
 });
 
 /**
@@ -144,6 +153,23 @@ export interface DueTimerRow {
   anchorEventId: string;
 }
 
+/** What writeFolded writes besides the event and its day. */
+export interface FoldedWriteOptions {
+  /** write the event's month into the month index (default true; false when known written) */
+  indexMonth?: boolean;
+  /**
+   * months ('YYYY-MM') to add to the customer's month list: the event's when new, or every month of the
+   * customer when the list was missing (StoredHistory.monthsListed false), so that a list present is complete
+   */
+  listMonths?: readonly string[];
+  /** the generation the customer's days are written at (docs/identity.md) */
+  generation?: number;
+  /** the customer's pattern state after this event (JSON, docs/patterns.md), when patterns are active */
+  patternState?: string;
+  /** absence timers armed and cleared by this fold, with the customer's EVENTS partition */
+  timers?: readonly TimerRowChange[];
+}
+
 /** A token range for a CQL range query: token > start and, unless `end` is undefined, token <= end. */
 export interface TokenBounds {
   start: unknown;
@@ -160,6 +186,19 @@ export interface StoredHistory {
   openEvents: AcceptedEvent[];
   /** month buckets ('YYYY-MM') holding the customer's events, newest first */
   months: string[];
+  /**
+   * whether `months` came from customer_days' month list; false: from the month index, and the list is to be
+   * written whole at the next write (writeFolded's `listMonths`), so that a list, once present, is complete
+   */
+  monthsListed: boolean;
+}
+
+/** Events per month bucket ('YYYY-MM'), as the daily rows of dim `all` count them. */
+function eventsPerMonth(rows: readonly DailyRollup[]): Map<string, number> {
+  const perMonth = new Map<string, number>();
+  for (const r of rows)
+    if (r.dim === DIM_ALL) perMonth.set(r.day.slice(0, 7), (perMonth.get(r.day.slice(0, 7)) ?? 0) + r.events);
+  return perMonth;
 }
 
 /**
@@ -167,9 +206,7 @@ export interface StoredHistory {
  * each, from the events counted in the daily rows of dim `all`.
  */
 function recentPlan(rows: readonly DailyRollup[], months: readonly string[]): Array<[string, number]> {
-  const perMonth = new Map<string, number>();
-  for (const r of rows)
-    if (r.dim === DIM_ALL) perMonth.set(r.day.slice(0, 7), (perMonth.get(r.day.slice(0, 7)) ?? 0) + r.events);
+  const perMonth = eventsPerMonth(rows);
   const plan: Array<[string, number]> = [];
   let needed = RECENT_MAX;
   for (const month of months) {
@@ -213,29 +250,33 @@ export class ContextRepository {
 
   /**
    * Everything one folded event changes, in one unlogged batch (one request): the event row, its month index
-   * row (unless the caller knows it is written: `indexMonth` false) and the day's row of rollups recomputed
-   * from `dayEventCount` events (timestamped as dailyRowsTimestamp says, so a stale writer's row loses). All
-   * keyed upserts: safe to repeat. Partitions: the event's month bucket, the month index and the customer's
-   * days, all of one customer.
+   * row (unless the caller knows it is written: `indexMonth` false), the months to add to the customer's month
+   * list, and the day's row of rollups recomputed from `dayEventCount` events (timestamped as
+   * dailyRowsTimestamp says, so a stale writer's row loses). All keyed upserts: safe to repeat. Partitions:
+   * the event's month bucket, the month index and the customer's days, all of one customer.
    */
   async writeFolded(
     event: AcceptedEvent,
     localDay: string,
     dayRows: readonly DailyRollup[],
     dayEventCount: number,
-    indexMonth = true,
-    generation = 0,
-    /** the customer's pattern state after this event (JSON, docs/patterns.md), when patterns are active */
-    patternState?: string,
-    /** absence timers armed and cleared by this fold, with the customer's EVENTS partition */
-    timers: readonly TimerRowChange[] = [],
+    options: FoldedWriteOptions = {},
   ): Promise<void> {
+    const { indexMonth = true, listMonths = [], generation = 0, patternState, timers = [] } = options;
     const month = localDay.slice(0, 7);
     const timestamp = dailyRowsTimestamp(localDay, dayEventCount, generation);
     const queries = [
       { query: Q.insertEvent.cql, params: this.eventRowParams(event, localDay) },
       ...(indexMonth
         ? [{ query: Q.indexMonth.cql, params: [event.customerId, month, this.monthIndexTtlSeconds] }]
+        : []),
+      ...(listMonths.length
+        ? [
+            {
+              query: Q.listMonths.cql,
+              params: [this.monthIndexTtlSeconds, [...listMonths], event.customerId],
+            },
+          ]
         : []),
       { query: Q.upsertDay.cql, params: this.dayRowParams(event.customerId, localDay, dayRows, timestamp) },
       // Timestamped by the event's receipt: a stale owner's older fold loses (migration 0014).
@@ -363,6 +404,9 @@ export class ContextRepository {
   ): Promise<void> {
     await mapBounded(moved, 32, (e) => this.insertEvent(e, localDay(e.occurredAtMs, timeZone)));
     await mapBounded(days, 32, (d) => this.upsertDay(survivorId, d.day, d.rows, d.eventCount, generation));
+    // The month list is written whole from the index (complete: the moved events' months were just indexed).
+    const months = await this.months(survivorId);
+    if (months.length) await run(this.client, Q.listMonths, [this.monthIndexTtlSeconds, months, survivorId]);
   }
 
   /** An unlink: the survivor's copies of the absorbed customer's events go (keyed deletions of immutable rows). */
@@ -399,40 +443,80 @@ export class ContextRepository {
 
   /**
    * What a customer's context is folded from (libs/context-model openContext), as of `nowMs`: the daily rows
-   * of the horizon, the recent events, and every event of the open days. Three reads in parallel, then the
-   * newest month buckets.
+   * of the horizon, the recent events, and every event of the open days. Two round trips, usually three
+   * requests: the daily rows with the month list (customer_days' static `months`), then the newest month
+   * buckets — where a bucket holds both recent and open-day events, one read serves both. Only when the rows
+   * do not account for the latest RECENT_MAX events (events older than the horizon) does it read further
+   * back, month by month; only without a month list (no day in the horizon, or days from before migration
+   * 0017) is the month index read.
    */
   async storedHistory(customerId: string, options: FoldOptions): Promise<StoredHistory> {
     const today = localDay(options.nowMs, options.timeZone);
     const openFrom = openFromAt(options);
-    const openFromMs = localDayRange(dayFromIndex(openFrom), options.timeZone).startMs;
-    const openMonth = dayFromIndex(openFrom).slice(0, 7);
-    const [rows, months] = await Promise.all([
-      this.dailySince(customerId, addDays(today, -(HORIZON_DAYS - 1))),
-      this.months(customerId),
-    ]);
-    // One more round trip, in parallel: the open months since the open days began, and the newest events of
-    // just the months that hold the latest RECENT_MAX (counted from the daily rows just read). Only when the
-    // rows do not account for them (events older than the horizon) does it read further back, month by month.
+    const openDay = dayFromIndex(openFrom);
+    const openFromMs = localDayRange(openDay, options.timeZone).startMs;
+    const openMonth = openDay.slice(0, 7);
+    const days = await this.daysAndMonths(customerId, addDays(today, -(HORIZON_DAYS - 1)));
+    const rows = days.rows;
+    const months = days.months ?? (await this.months(customerId));
     const plan = recentPlan(rows, months);
-    const [openEvents, ...latest] = await Promise.all([
+    const openMonths = months.filter((m) => m >= openMonth);
+    const openPerMonth = eventsPerMonth(rows.filter((r) => r.day >= openDay));
+    const [openOnly, planned] = await Promise.all([
       this.eventsFrom(
         customerId,
-        months.filter((m) => m >= openMonth),
+        openMonths.filter((m) => !plan.some(([planned]) => planned === m)),
         openFromMs,
       ),
-      ...plan.map(([month, limit]) => this.latestOfMonth(customerId, month, limit)),
+      Promise.all(
+        plan.map(([month, limit]) =>
+          openMonths.includes(month)
+            ? this.latestAndFrom(customerId, month, limit, openFromMs, openPerMonth.get(month) ?? 0)
+            : this.latestOfMonth(customerId, month, limit).then((latest) => ({ latest, from: [] })),
+        ),
+      ),
     ]);
-    const recent = latest.flat();
+    const openEvents = [...openOnly, ...planned.flatMap((p) => p.from)];
+    const recent = planned.flatMap((p) => p.latest);
     const rest = months.filter((m) => !plan.some(([planned]) => planned === m));
     if (recent.length < RECENT_MAX && rest.length)
       recent.push(...(await this.recentEvents(customerId, RECENT_MAX - recent.length, rest)));
-    return { rows, recent: recent.map(toRecentEvent), openFrom, openEvents, months };
+    return {
+      rows,
+      recent: recent.map(toRecentEvent),
+      openFrom,
+      openEvents,
+      months,
+      monthsListed: days.months !== null,
+    };
   }
 
   private async latestOfMonth(customerId: string, month: string, limit: number): Promise<AcceptedEvent[]> {
     const rows = (await run(this.client, Q.recentEvents, [customerId, month, limit])).rows;
     return rows.map((r) => JSON.parse(r['body'] as string) as AcceptedEvent);
+  }
+
+  /**
+   * One month bucket's newest `limit` events and every event at or after `fromMs`, in one read when the daily
+   * rows' count of the latter (`expectedFrom`) is right: the bucket is read newest first, one event past that
+   * count, and is known complete from `fromMs` on when it runs out or reaches an older event. A count that
+   * falls short (rows written after the read of them) costs the exact read — never a missed event.
+   */
+  private async latestAndFrom(
+    customerId: string,
+    month: string,
+    limit: number,
+    fromMs: number,
+    expectedFrom: number,
+  ): Promise<{ latest: AcceptedEvent[]; from: AcceptedEvent[] }> {
+    const want = Math.max(limit, expectedFrom + 1);
+    const events = await this.latestOfMonth(customerId, month, want);
+    const oldest = events.at(-1);
+    const complete = events.length < want || (oldest !== undefined && oldest.occurredAtMs < fromMs);
+    const from = complete
+      ? events.filter((e) => e.occurredAtMs >= fromMs)
+      : await this.eventsFrom(customerId, [month], fromMs);
+    return { latest: events.slice(0, limit), from };
   }
 
   /**
@@ -565,8 +649,9 @@ export class ContextRepository {
   }
 
   /**
-   * The rows the live path would have written for a customer's whole history — events, month index, daily
-   * rollups with their timestamps — as bulk writes (writeBatched): for backfills and benchmarks.
+   * The rows the live path would have written for a customer's whole history — events, month index and
+   * list, daily rollups with their timestamps — as bulk writes (writeBatched): for backfills and benchmarks.
+   * `events` must be all of one customer's events: the month list written is theirs.
    */
   historyWrites(events: readonly AcceptedEvent[], timeZone: string): BulkWrite[] {
     const writes: BulkWrite[] = [];
@@ -585,6 +670,15 @@ export class ContextRepository {
       writes.push({ query: Q.insertEvent.cql, params: this.eventRowParams(e, day) });
     }
     const customerId = events[0]?.customerId;
+    if (months.size)
+      writes.push({
+        query: Q.listMonths.cql,
+        params: [
+          this.monthIndexTtlSeconds,
+          [...months].map((m) => m.slice(m.lastIndexOf('/') + 1)),
+          customerId,
+        ],
+      });
     const rows = rollupEvents(events, timeZone); // newest day first
     for (let i = 0; i < rows.length;) {
       const day = rows[i].day;
@@ -624,6 +718,25 @@ export class ContextRepository {
     timestamp: number,
   ): unknown[] {
     return [customerId, day, encodeDayTotals(day, rows), this.ttlSeconds, timestamp];
+  }
+
+  /**
+   * dailySince with the customer's month list (newest first), or null without one: no day since `fromDay`
+   * (a static column comes only with a row), or days written before migration 0017.
+   */
+  private async daysAndMonths(
+    customerId: string,
+    fromDay: string,
+  ): Promise<{ rows: DailyRollup[]; months: string[] | null }> {
+    const rows = await runAll(this.client, Q.daysAndMonthsSince, [customerId, fromDay], 10_000);
+    const out: DailyRollup[] = [];
+    let months: string[] | null = null;
+    for (const r of rows) {
+      const listed = r['months'] as string[] | null;
+      if (months === null && listed) months = [...listed].sort().reverse();
+      for (const rollup of decodeDayTotals(r['day'] as string, r['totals'] as Buffer)) out.push(rollup);
+    }
+    return { rows: out, months };
   }
 
   /** The rollup rows of the days from `fromDay` on: newest day first, dims ascending (as stored). */
