@@ -58,6 +58,10 @@ const Q = defineStatements({
     'customer_events.recent',
     'SELECT body FROM customer_events WHERE customer_id = ? AND month = ? LIMIT ?',
   ),
+  latestOfMonths: statement(
+    'customer_events.latest_of_months',
+    'SELECT month, body FROM customer_events WHERE customer_id = ? AND month IN ? PER PARTITION LIMIT ?',
+  ),
   upsertDay: statement(
     'customer_days.upsert',
     'INSERT INTO customer_days (customer_id, day, totals) VALUES (?, ?, ?) USING TTL ? AND TIMESTAMP ?',
@@ -443,9 +447,9 @@ export class ContextRepository {
 
   /**
    * What a customer's context is folded from (libs/context-model openContext), as of `nowMs`: the daily rows
-   * of the horizon, the recent events, and every event of the open days. Two round trips, usually three
-   * requests: the daily rows with the month list (customer_days' static `months`), then the newest month
-   * buckets — where a bucket holds both recent and open-day events, one read serves both. Only when the rows
+   * of the horizon, the recent events, and every event of the open days. Two round trips of one request
+   * each, usually: the daily rows with the month list (customer_days' static `months`), then the newest
+   * month buckets all at once (one multi-partition read, each bucket as deep as it needs). Only when the rows
    * do not account for the latest RECENT_MAX events (events older than the horizon) does it read further
    * back, month by month; only without a month list (no day in the horizon, or days from before migration
    * 0017) is the month index read.
@@ -459,25 +463,38 @@ export class ContextRepository {
     const days = await this.daysAndMonths(customerId, addDays(today, -(HORIZON_DAYS - 1)));
     const rows = days.rows;
     const months = days.months ?? (await this.months(customerId));
+    // The buckets to read: those holding the latest RECENT_MAX events (as many as the rows count in each),
+    // and the open months, from which every event since the open days began. An open bucket is read one
+    // event deeper than the rows count there since then, so that reaching an older event proves it complete.
     const plan = recentPlan(rows, months);
-    const openMonths = months.filter((m) => m >= openMonth);
     const openPerMonth = eventsPerMonth(rows.filter((r) => r.day >= openDay));
-    const [openOnly, planned] = await Promise.all([
-      this.eventsFrom(
-        customerId,
-        openMonths.filter((m) => !plan.some(([planned]) => planned === m)),
-        openFromMs,
-      ),
-      Promise.all(
-        plan.map(([month, limit]) =>
-          openMonths.includes(month)
-            ? this.latestAndFrom(customerId, month, limit, openFromMs, openPerMonth.get(month) ?? 0)
-            : this.latestOfMonth(customerId, month, limit).then((latest) => ({ latest, from: [] })),
-        ),
-      ),
-    ]);
-    const openEvents = [...openOnly, ...planned.flatMap((p) => p.from)];
-    const recent = planned.flatMap((p) => p.latest);
+    const buckets = new Map<string, { recent: number; depth: number; open: boolean }>();
+    for (const [month, limit] of plan) buckets.set(month, { recent: limit, depth: limit, open: false });
+    for (const month of months.filter((m) => m >= openMonth)) {
+      const recent = buckets.get(month)?.recent ?? 0;
+      buckets.set(month, {
+        recent,
+        depth: Math.max(recent, (openPerMonth.get(month) ?? 0) + 1),
+        open: true,
+      });
+    }
+    const read = await this.latestOfMonths(customerId, buckets);
+    const recent: AcceptedEvent[] = [];
+    const openEvents: AcceptedEvent[] = [];
+    for (const [month, bucket] of buckets) {
+      const events = read.get(month) ?? [];
+      recent.push(...events.slice(0, bucket.recent)); // plan order: newest month first
+      if (!bucket.open) continue;
+      const oldest = events.at(-1);
+      const complete =
+        events.length < bucket.depth || (oldest !== undefined && oldest.occurredAtMs < openFromMs);
+      // A count that fell short (rows written after the read of them) costs the exact read, never an event.
+      openEvents.push(
+        ...(complete
+          ? events.filter((e) => e.occurredAtMs >= openFromMs)
+          : await this.eventsFrom(customerId, [month], openFromMs)),
+      );
+    }
     const rest = months.filter((m) => !plan.some(([planned]) => planned === m));
     if (recent.length < RECENT_MAX && rest.length)
       recent.push(...(await this.recentEvents(customerId, RECENT_MAX - recent.length, rest)));
@@ -491,32 +508,27 @@ export class ContextRepository {
     };
   }
 
-  private async latestOfMonth(customerId: string, month: string, limit: number): Promise<AcceptedEvent[]> {
-    const rows = (await run(this.client, Q.recentEvents, [customerId, month, limit])).rows;
-    return rows.map((r) => JSON.parse(r['body'] as string) as AcceptedEvent);
-  }
-
   /**
-   * One month bucket's newest `limit` events and every event at or after `fromMs`, in one read when the daily
-   * rows' count of the latter (`expectedFrom`) is right: the bucket is read newest first, one event past that
-   * count, and is known complete from `fromMs` on when it runs out or reaches an older event. A count that
-   * falls short (rows written after the read of them) costs the exact read — never a missed event.
+   * The newest `depth` events of each month bucket given, newest first, in one request (a read of several
+   * partitions of customer_events: the coordinator gathers them). Buckets keep the map's order.
    */
-  private async latestAndFrom(
+  private async latestOfMonths(
     customerId: string,
-    month: string,
-    limit: number,
-    fromMs: number,
-    expectedFrom: number,
-  ): Promise<{ latest: AcceptedEvent[]; from: AcceptedEvent[] }> {
-    const want = Math.max(limit, expectedFrom + 1);
-    const events = await this.latestOfMonth(customerId, month, want);
-    const oldest = events.at(-1);
-    const complete = events.length < want || (oldest !== undefined && oldest.occurredAtMs < fromMs);
-    const from = complete
-      ? events.filter((e) => e.occurredAtMs >= fromMs)
-      : await this.eventsFrom(customerId, [month], fromMs);
-    return { latest: events.slice(0, limit), from };
+    buckets: ReadonlyMap<string, { depth: number }>,
+  ): Promise<Map<string, AcceptedEvent[]>> {
+    const out = new Map<string, AcceptedEvent[]>();
+    const wanted = [...buckets].filter(([, b]) => b.depth > 0);
+    if (!wanted.length) return out;
+    const deepest = Math.max(...wanted.map(([, b]) => b.depth));
+    const rows = await runAll(this.client, Q.latestOfMonths, [customerId, wanted.map(([m]) => m), deepest]);
+    for (const r of rows) {
+      const month = r['month'] as string;
+      const events = out.get(month) ?? [];
+      if (events.length < (buckets.get(month)?.depth ?? 0))
+        events.push(JSON.parse(r['body'] as string) as AcceptedEvent);
+      out.set(month, events);
+    }
+    return out;
   }
 
   /**
