@@ -101,7 +101,9 @@ describe(
       await resources?.close();
       await nc?.drain().catch(() => undefined);
       await cql?.shutdown();
-      await cluster.down({ only: ['nats'], log: (line) => logs.push(`cluster: ${line}`) });
+      // NUNCHI_CLUSTER_KEEP=1 leaves the servers up for a look after a failure (node scripts/cluster.mjs down).
+      if (!process.env['NUNCHI_CLUSTER_KEEP'])
+        await cluster.down({ only: ['nats'], log: (line) => logs.push(`cluster: ${line}`) });
     });
 
     it('decides every accepted event once while h3 is killed and h2 partitioned', async () => {

@@ -3,7 +3,10 @@ import {
   DeliverPolicy,
   jetstream,
   jetstreamManager,
+  type ConsumerInfo,
   type ConsumerMessages,
+  type JetStreamManager,
+  type MsgRequest,
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -13,6 +16,7 @@ import { decodeJson, DecodeError } from './codec.js';
 import { unavailableDependency } from './infrastructure.js';
 import { OutageGate, sleep, StoppedError, type Outage } from './outage-gate.js';
 import { KeyedSerializer } from './keyed-serializer.js';
+import { stuckSince, type MissedDelivery } from './delivery-watchdog.js';
 import type { Outcome } from './outcome.js';
 import type { Publisher } from './publisher.js';
 import { traceContextOf } from './trace-headers.js';
@@ -112,6 +116,10 @@ export class ConsumerRunner {
   private lagTimer: NodeJS.Timeout | undefined;
   /** One for the process: an outage of Cassandra or NATS is everybody's. */
   private readonly gate: OutageGate;
+  private readonly stalls = meter().createCounter('nunchi_consumer_stalls_total', {
+    description:
+      'consumers recreated because they stopped delivering stored messages (the watchdog: ConsumerRunner.checkDelivering)',
+  });
 
   constructor(
     private readonly nc: NatsConnection,
@@ -206,6 +214,7 @@ export class ConsumerRunner {
       loop: Promise.resolve(),
       inHand: new Map(),
       pending: 0,
+      filterSubject: spec.filterSubject,
       abort,
       ...(spec.lag ? { of: spec.lag } : {}),
     };
@@ -217,6 +226,8 @@ export class ConsumerRunner {
   /** Creates or updates the durable consumer and starts pulling; see ConsumerSpec.fromAckFloor. */
   private async open<T>(
     spec: ConsumerSpec<T>,
+    /** delete and recreate the consumer at its ack floor even with nothing unacknowledged (the watchdog) */
+    recreate = false,
   ): Promise<{ messages: ConsumerMessages; replayedUpTo: number }> {
     const jsm = await jetstreamManager(this.nc);
     /** stream sequences up to this one were delivered before a takeover: they may have been handled */
@@ -232,16 +243,19 @@ export class ConsumerRunner {
     };
     try {
       const info = await jsm.consumers.info(spec.stream, spec.durable);
-      if (spec.fromAckFloor && info.num_ack_pending > 0) {
+      if (recreate || (spec.fromAckFloor && info.num_ack_pending > 0)) {
         replayedUpTo = info.delivered.stream_seq;
+        // A consumer created at a start sequence reports an ack floor of 0 until its first acknowledgement:
+        // it still acknowledged everything before its start.
+        const floor = Math.max(info.ack_floor.stream_seq, (info.config.opt_start_seq ?? 1) - 1);
         await jsm.consumers.delete(spec.stream, spec.durable);
         await jsm.consumers.add(spec.stream, {
           ...config,
           deliver_policy: DeliverPolicy.StartSequence,
-          opt_start_seq: info.ack_floor.stream_seq + 1,
+          opt_start_seq: floor + 1,
         });
         this.logger.log(
-          `${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${info.ack_floor.stream_seq + 1}`,
+          `${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${floor + 1}`,
         );
       } else {
         await jsm.consumers.update(spec.stream, spec.durable, {
@@ -289,7 +303,8 @@ export class ConsumerRunner {
         try {
           await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempts - 1, 6)), running.abort.signal);
           await running.messages.close().catch(() => undefined);
-          const opened = await this.open({ ...spec, fromAckFloor: true });
+          const opened = await this.open({ ...spec, fromAckFloor: true }, running.recreate);
+          running.recreate = undefined;
           if (running.abort.signal.aborted) {
             discard(opened.messages);
             return;
@@ -330,11 +345,54 @@ export class ConsumerRunner {
         try {
           const info = await jsm.consumers.info(r.stream, durable);
           r.pending = info.num_pending + info.num_ack_pending;
+          await this.checkDelivering(jsm, durable, r, info);
         } catch {
           // stopped meanwhile, or NATS unreachable: the last figure stands until the next poll
         }
       }),
     );
+  }
+
+  /**
+   * The watchdog of a consumer that stopped delivering. Seen with nats-server 2.9 after a cluster member was
+   * partitioned away and came back: a consumer led by that member reported nothing pending and delivered
+   * nothing while its stream held new messages on its subject, for good (docs/reliability.md). When an idle
+   * consumer (nothing pending, nothing unacknowledged, nothing in hand) has a stored message past its
+   * delivered sequence, and the same one still at the next poll, five seconds later, with nothing delivered
+   * meanwhile, its loop is ended and the consumer recreated at its ack floor (handlers are idempotent).
+   */
+  private async checkDelivering(
+    jsm: JetStreamManager,
+    durable: string,
+    r: Running,
+    info: ConsumerInfo,
+  ): Promise<void> {
+    const delivered = info.delivered.stream_seq;
+    if (info.num_pending > 0 || info.num_ack_pending > 0 || r.inHand.size > 0 || r.failure) {
+      r.missed = undefined;
+      return;
+    }
+    // The first message on the subject from `seq` on (wildcards allowed): nats-server answers it on
+    // STREAM.MSG.GET since 2.9, though nats.js types it for direct gets only.
+    const next = await jsm.streams.getMessage(r.stream, {
+      next_by_subj: r.filterSubject,
+      seq: delivered + 1,
+    } as unknown as MsgRequest);
+    if (!next) {
+      r.missed = undefined;
+      return;
+    }
+    if (!stuckSince(r.missed, next.seq, delivered)) {
+      r.missed = { seq: next.seq, delivered };
+      return;
+    }
+    r.missed = undefined;
+    this.logger.warn(
+      `${durable}: stream sequence ${next.seq} on ${r.filterSubject} not delivered (consumer at ${delivered}, nothing pending, twice ${LAG_POLL_MS / 1000} s apart); recreating the consumer at its ack floor`,
+    );
+    this.stalls.add(1, { consumer: durable });
+    r.recreate = true;
+    await r.messages.close().catch(() => undefined);
   }
 
   /** Stops pulling; waits for the messages in hand to finish (those waiting out an outage are left for redelivery). */
@@ -581,6 +639,14 @@ interface Running {
   inHand: Map<number, number>;
   /** num_pending + num_ack_pending at the last poll */
   pending: number;
+  filterSubject: string;
+  /**
+   * A stored message the consumer should have delivered but reports nothing pending for (see
+   * ConsumerRunner.checkDelivering): its stream sequence and the consumer's delivered sequence then
+   */
+  missed?: MissedDelivery;
+  /** set by the watchdog: the next reopen deletes and recreates the consumer at its ack floor */
+  recreate?: boolean;
 }
 
 type Decoded<T> = T | DecodeError;
