@@ -368,7 +368,8 @@ export async function up({ only = ['cassandra', 'nats'], log = (line) => console
 
 /**
  * Stops the cluster's processes (`only` those services), then removes the namespaces and the bridge once
- * nothing of the cluster runs; `wipe` also deletes the data.
+ * nothing of the cluster runs; `wipe` also deletes the data (of `only` those services; everything once
+ * nothing runs).
  */
 export async function down({
   only = ['cassandra', 'nats'],
@@ -382,6 +383,9 @@ export async function down({
       }),
     ),
   );
+  if (wipe)
+    for (const h of HOSTS)
+      for (const what of only) fs.rmSync(path.join(h.dir, what), { recursive: true, force: true });
   if (HOSTS.some((h) => runningPid(h, 'cassandra') || runningPid(h, 'nats'))) return;
   networkDown();
   if (wipe) fs.rmSync(HOME, { recursive: true, force: true });

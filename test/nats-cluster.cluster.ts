@@ -28,7 +28,7 @@ interface ClusterModule {
   CLUSTER_ENV: Record<string, string>;
   unavailable(): string | null;
   up(options: { only: string[]; log: (line: string) => void }): Promise<unknown>;
-  down(options: { only: string[]; log: (line: string) => void }): Promise<void>;
+  down(options: { only: string[]; wipe?: boolean; log: (line: string) => void }): Promise<void>;
   kill(host: string, what: 'nats'): Promise<boolean>;
   start(host: string, what: 'nats'): Promise<void>;
   partition(host: string): void;
@@ -68,6 +68,9 @@ describe(
     const offers: OfferMessage[] = [];
 
     before(async () => {
+      // Servers of their own, with empty stores: a run must not inherit streams and consumers an earlier
+      // run's faults left behind.
+      await cluster.down({ only: ['nats'], wipe: true, log: (line) => logs.push(`cluster: ${line}`) });
       await cluster.up({ only: ['nats'], log: (line) => logs.push(`cluster: ${line}`) });
       await migrateStreams(env);
       const config = loadConfig('cli', { ...process.env, ...env });

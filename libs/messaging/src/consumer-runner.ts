@@ -98,6 +98,12 @@ export interface ConsumerHealth {
 /** milliseconds between polls of each running consumer's pending count */
 const LAG_POLL_MS = 5_000;
 
+/**
+ * How far back, before the last message handled, a consumer whose stream was rewound replays (by store time):
+ * longer than a partition of the NATS cluster plus its healing. Replayed messages are handled idempotently.
+ */
+const REWIND_REPLAY_MS = 15 * 60_000;
+
 export interface Logger {
   log(message: string): void;
   warn(message: string): void;
@@ -116,6 +122,10 @@ export class ConsumerRunner {
   private lagTimer: NodeJS.Timeout | undefined;
   /** One for the process: an outage of Cassandra or NATS is everybody's. */
   private readonly gate: OutageGate;
+  private readonly rewinds = meter().createCounter('nunchi_consumer_rewinds_total', {
+    description:
+      'consumers recreated by time because their stream was shorter than what they had acknowledged (a rewound history)',
+  });
   private readonly stalls = meter().createCounter('nunchi_consumer_stalls_total', {
     description:
       'consumers recreated because they stopped delivering stored messages (the watchdog: ConsumerRunner.checkDelivering)',
@@ -226,8 +236,12 @@ export class ConsumerRunner {
   /** Creates or updates the durable consumer and starts pulling; see ConsumerSpec.fromAckFloor. */
   private async open<T>(
     spec: ConsumerSpec<T>,
-    /** delete and recreate the consumer at its ack floor even with nothing unacknowledged (the watchdog) */
-    recreate = false,
+    reopen: {
+      /** delete and recreate the consumer at its ack floor even with nothing unacknowledged (the watchdog) */
+      recreate?: boolean;
+      /** epoch ms the last message this runner handled was stored: where a replay after a rewind starts */
+      handledUpToMs?: number;
+    } = {},
   ): Promise<{ messages: ConsumerMessages; replayedUpTo: number }> {
     const jsm = await jetstreamManager(this.nc);
     /** stream sequences up to this one were delivered before a takeover: they may have been handled */
@@ -243,20 +257,37 @@ export class ConsumerRunner {
     };
     try {
       const info = await jsm.consumers.info(spec.stream, spec.durable);
-      if (recreate || (spec.fromAckFloor && info.num_ack_pending > 0)) {
+      if (reopen.recreate || (spec.fromAckFloor && info.num_ack_pending > 0)) {
         replayedUpTo = info.delivered.stream_seq;
         // A consumer created at a start sequence reports an ack floor of 0 until its first acknowledgement:
         // it still acknowledged everything before its start.
         const floor = Math.max(info.ack_floor.stream_seq, (info.config.opt_start_seq ?? 1) - 1);
+        const last = (await jsm.streams.info(spec.stream)).state.last_seq;
         await jsm.consumers.delete(spec.stream, spec.durable);
-        await jsm.consumers.add(spec.stream, {
-          ...config,
-          deliver_policy: DeliverPolicy.StartSequence,
-          opt_start_seq: floor + 1,
-        });
-        this.logger.log(
-          `${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${floor + 1}`,
-        );
+        if (floor <= last) {
+          await jsm.consumers.add(spec.stream, {
+            ...config,
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: floor + 1,
+          });
+          this.logger.log(
+            `${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${floor + 1}`,
+          );
+        } else {
+          // The stream is shorter than what the consumer acknowledged: its history was rewound (see
+          // checkDelivering), and what it holds now past its end may be under sequences already passed.
+          const fromMs = (reopen.handledUpToMs ?? Date.now()) - REWIND_REPLAY_MS;
+          replayedUpTo = last; // what is stored after it now is new; what comes before may have been handled
+          await jsm.consumers.add(spec.stream, {
+            ...config,
+            deliver_policy: DeliverPolicy.StartTime,
+            opt_start_time: new Date(fromMs).toISOString(),
+          });
+          this.rewinds.add(1, { consumer: spec.durable });
+          this.logger.warn(
+            `${spec.durable}: acknowledged up to stream sequence ${floor}, but ${spec.stream} ends at ${last}: its history was rewound; redelivering what it stored since ${new Date(fromMs).toISOString()}`,
+          );
+        }
       } else {
         await jsm.consumers.update(spec.stream, spec.durable, {
           ack_wait: config.ack_wait,
@@ -303,7 +334,10 @@ export class ConsumerRunner {
         try {
           await sleep(Math.min(30_000, 500 * 2 ** Math.min(attempts - 1, 6)), running.abort.signal);
           await running.messages.close().catch(() => undefined);
-          const opened = await this.open({ ...spec, fromAckFloor: true }, running.recreate);
+          const opened = await this.open(
+            { ...spec, fromAckFloor: true },
+            { recreate: running.recreate, handledUpToMs: running.handledUpToMs },
+          );
           running.recreate = undefined;
           if (running.abort.signal.aborted) {
             discard(opened.messages);
@@ -324,7 +358,9 @@ export class ConsumerRunner {
 
   private runLoop<T>(spec: ConsumerSpec<T>, running: Running, replayedUpTo: number): Promise<void> {
     const handle = async (msg: JsMsg, body: Decoded<T>) => {
-      running.inHand.set(msg.seq, msg.info.timestampNanos / 1_000_000);
+      const storedAtMs = msg.info.timestampNanos / 1_000_000;
+      running.inHand.set(msg.seq, storedAtMs);
+      running.handledUpToMs = Math.max(running.handledUpToMs ?? 0, storedAtMs);
       try {
         await this.handle(spec, msg, body, replayedUpTo, running.abort.signal);
       } finally {
@@ -340,12 +376,24 @@ export class ConsumerRunner {
     // Never rejects (it runs from a timer): NATS unreachable leaves the last figures standing.
     const jsm = await jetstreamManager(this.nc).catch(() => undefined);
     if (!jsm) return;
+    const lastSeqs = new Map<string, Promise<number | undefined>>();
+    const lastSeqOf = (stream: string) => {
+      let last = lastSeqs.get(stream);
+      if (!last) {
+        last = jsm.streams.info(stream).then(
+          (i) => i.state.last_seq,
+          () => undefined,
+        );
+        lastSeqs.set(stream, last);
+      }
+      return last;
+    };
     await Promise.all(
       [...this.running.entries()].map(async ([durable, r]) => {
         try {
           const info = await jsm.consumers.info(r.stream, durable);
           r.pending = info.num_pending + info.num_ack_pending;
-          await this.checkDelivering(jsm, durable, r, info);
+          await this.checkDelivering(jsm, durable, r, info, await lastSeqOf(r.stream));
         } catch {
           // stopped meanwhile, or NATS unreachable: the last figure stands until the next poll
         }
@@ -366,8 +414,24 @@ export class ConsumerRunner {
     durable: string,
     r: Running,
     info: ConsumerInfo,
+    streamLastSeq: number | undefined,
   ): Promise<void> {
     const delivered = info.delivered.stream_seq;
+    // Delivered past the stream's end, twice in a row: the stream's history was rewound under the consumer
+    // (nats-server 2.9.10 on a cluster, after a server was killed and another partitioned: a stream shorter
+    // than what its consumers had seen, new messages stored under sequences they had passed). Recreated,
+    // it redelivers by time instead (open()).
+    if (r.failure === undefined && streamLastSeq !== undefined && delivered > streamLastSeq) {
+      if (r.aheadOfStream === undefined) {
+        r.aheadOfStream = delivered;
+        return;
+      }
+      r.aheadOfStream = undefined;
+      r.recreate = true;
+      await r.messages.close().catch(() => undefined);
+      return;
+    }
+    r.aheadOfStream = undefined;
     if (info.num_pending > 0 || info.num_ack_pending > 0 || r.inHand.size > 0 || r.failure) {
       r.missed = undefined;
       return;
@@ -647,6 +711,10 @@ interface Running {
   missed?: MissedDelivery;
   /** set by the watchdog: the next reopen deletes and recreates the consumer at its ack floor */
   recreate?: boolean;
+  /** the consumer's delivered sequence when it was first seen past its stream's end (checkDelivering) */
+  aheadOfStream?: number;
+  /** epoch ms the latest message handled was stored */
+  handledUpToMs?: number;
 }
 
 type Decoded<T> = T | DecodeError;
