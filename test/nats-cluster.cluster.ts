@@ -1,6 +1,6 @@
 /**
  * A NATS cluster of three servers on three hosts (issue 13, item 3; `npm run test:cluster`, not in `npm test`:
- * it decided every event in 3 of 5 runs — the others stalled after the partition, docs/reliability.md): scripts/cluster.mjs starts them in network namespaces of their own, the
+ * ~100 s and root; docs/reliability.md): scripts/cluster.mjs starts them in network namespaces of their own, the
  * streams have three replicas, and the services run against the cluster (Cassandra is the suite's one node).
  * Under load, one server is killed with SIGKILL and started again, then another host is cut off the network
  * and joined again. Every accepted event must be decided exactly once. An offer may go out twice — a decision

@@ -81,6 +81,7 @@ function args() {
 interface ClusterModule {
   CLUSTER_ENV: Record<string, string>;
   up(options: { log: (line: string) => void }): Promise<unknown>;
+  down(options: { only: string[]; wipe?: boolean; log: (line: string) => void }): Promise<void>;
   kill(host: string, what: 'cassandra' | 'nats', signal?: string): Promise<boolean>;
   start(host: string, what: 'cassandra' | 'nats'): Promise<void>;
   partition(host: string): void;
@@ -107,6 +108,9 @@ async function environment(
 }> {
   if (cluster) {
     const hosts = (await import(pathToFileURL(projectPath('scripts', 'cluster.mjs')).href)) as ClusterModule;
+    // NATS with empty stores (streams and consumers an earlier run's faults left behind are not this run's);
+    // the Cassandra nodes keep their data: they take minutes to bootstrap, and a run's events are its own.
+    await hosts.down({ only: ['nats'], wipe: true, log: (line) => log(`cluster ${line}`) });
     await hosts.up({ log: (line) => log(`cluster ${line}`) });
     const faults = [
       {
