@@ -542,7 +542,7 @@ function probeCustomers(): SyntheticCustomer[] {
 /** Follows DECISIONS and offers, keyed by event id. */
 class Tracker {
   /** refused: answered OVERLOADED_RETRY or another error, so not stored and not expected to be decided */
-  scheduled = new Map<string, { atMs: number; purchase: boolean; refused?: boolean }>();
+  scheduled = new Map<string, { atMs: number; purchase: boolean; channel: string; refused?: boolean }>();
   decisions = new Map<string, { decidedAtMs: number; outcome: string; count: number; latencyMs: number }>();
   offers = new Map<string, { atMs: number; count: number }>();
 
@@ -618,7 +618,7 @@ function request(
 ): void {
   const id = body['id'] as string;
   phase.ids.push(id);
-  b.tracker.scheduled.set(id, { atMs: scheduledMs, purchase });
+  b.tracker.scheduled.set(id, { atMs: scheduledMs, purchase, channel: body['channel'] as string });
   phase.inflight.push(
     b.nc
       .request(Subjects.inbound(body['channel'] as string, body['type'] as string), encodeJson(body), {
@@ -672,7 +672,8 @@ async function settle(
       !b.tracker.decisions.has(id),
   );
   await mapBounded(unpublished, 32, async (id) => {
-    const record = await b.decisions.findById(decisionIdOf(id));
+    const channel = b.tracker.scheduled.get(id)?.channel ?? 'pos';
+    const record = await b.decisions.findById(decisionIdOf({ channel, id }));
     if (record)
       b.tracker.decisions.set(id, {
         decidedAtMs: Date.parse(record.decidedAt),

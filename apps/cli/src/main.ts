@@ -923,7 +923,10 @@ const decisions = program
   .description('decisions: find them, explain them')
   .addHelpText(
     'after',
-    examples('nunchi decisions list --customer c-000042', 'nunchi decisions explain --event pos-000123'),
+    examples(
+      'nunchi decisions list --customer c-000042',
+      'nunchi decisions explain --event pos-000123 --channel pos',
+    ),
   );
 decisions
   .command('explain [decisionId]')
@@ -934,18 +937,24 @@ decisions
     '--event <eventId>',
     'the decision of this event (every event has one, whatever its outcome: offer, control, late or none)',
   )
+  .option('--channel <channel>', "the event's channel, with --event (event ids are scoped per channel)")
   .addHelpText(
     'after',
-    `${examples('nunchi decisions explain --event pos-000123', 'nunchi decisions explain d-4f2a9c0e51b7d3a8e6c1f092')}
+    `${examples('nunchi decisions explain --event pos-000123 --channel pos', 'nunchi decisions explain d-4f2a9c0e51b7d3a8e6c1f092')}
 Decision ids are shown by \`offers tail\` and \`decisions list\`; the id of the event is enough (decisions without
 an offer have no other trace).`,
   )
   .action(
-    action(async (r, id: string | undefined, options: { event?: string }) => {
+    action(async (r, id: string | undefined, options: { event?: string; channel?: string }) => {
       if ((id === undefined) === (options.event === undefined))
-        throw new UsageError('give either a decision id or --event <eventId>');
-      for (const line of await explainDecision(r, { decisionId: id, eventId: options.event }))
-        console.log(line);
+        throw new UsageError('give either a decision id or --event <eventId> --channel <channel>');
+      if ((options.event === undefined) !== (options.channel === undefined))
+        throw new UsageError(
+          '--event and --channel go together: event ids are scoped per channel (--event pos-000123 --channel pos)',
+        );
+      const event =
+        options.event !== undefined ? { id: options.event, channel: options.channel! } : undefined;
+      for (const line of await explainDecision(r, { decisionId: id, event })) console.log(line);
     }),
   );
 decisions
