@@ -233,6 +233,8 @@ const BENCH_ENV = {
   NUNCHI_CONTEXT_PORT: '3302',
   NUNCHI_DECISION_PORT: '3303',
   NUNCHI_ANALYTICS_PORT: '3304',
+  // The adapters' rate limit stays on (its cost is measured) but above any rate the ramp reaches.
+  NUNCHI_ADAPTER_RATE_PER_SECOND: '1000000',
 };
 /** the visit frequency's shape (VisitFrequency): q grows with the population, so its shape does not */
 const zipf = (population: number) => ({ s: 1, q: Math.max(1, Math.round(population / 50)) });

@@ -150,6 +150,14 @@ export class IngestEventUseCase {
     );
   }
 
+  /**
+   * Answers input refused before it was read, by the adapter's rate limit (AdapterRateLimit): counted like
+   * every answer, not dead-lettered — nothing is wrong with it, and a flood must not fill the DLQ.
+   */
+  limited(reply: IngestReply): Promise<IngestReply> {
+    return this.measured(Promise.resolve(reply), performance.now());
+  }
+
   /** Counts the answer by outcome and code, and how long it took. */
   private measured(reply: Promise<IngestReply>, startedMs: number): Promise<IngestReply> {
     const count = (outcome: string, code?: string) => {
