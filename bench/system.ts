@@ -35,7 +35,7 @@ import {
 } from '@nunchi/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
-import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
+import { applyCampaign, cliActor } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { Resources } from '../apps/cli/src/resources.js';
 import { ensureInfra } from '../tools/infra.js';
@@ -318,7 +318,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
       `compactions after the history: ${settled === null ? 'still running after 180 s' : `settled in ${settled} s`}`,
     );
     const campaignFiles = writeCampaigns(dir);
-    for (const file of campaignFiles) await applyCampaign(resources, file, 'bench');
+    for (const file of campaignFiles) await applyCampaign(resources, file, cliActor('bench'));
     log(`campaigns: ${campaignFiles.length} applied`);
 
     const start = (extra: Record<string, string> = {}) =>

@@ -164,6 +164,11 @@ export interface AuthConfig {
   tokenRatePerSecond: number;
   /** people's bearer tokens (JWTs from an OIDC provider); none: only API keys */
   oidc?: OidcConfig;
+  /**
+   * the CLI's own API key (NUNCHI_API_KEY): its changes are then audited as that key's, verified against the
+   * key store, and its role must allow them; none: the CLI's changes are attributed to the OS user, unverified
+   */
+  cliApiKey?: string;
 }
 
 export interface OidcConfig {
@@ -492,6 +497,7 @@ function readAuth(r: EnvReader): AuthConfig {
     cacheTtlMs: r.int('NUNCHI_AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     metricsPublic: r.bool('NUNCHI_METRICS_PUBLIC', true),
     tokenRatePerSecond: r.int('NUNCHI_TOKEN_RATE_PER_SECOND', 50, 1, 1_000_000),
+    cliApiKey: r.optional('NUNCHI_API_KEY'),
     oidc:
       issuer && audience && jwks
         ? { issuer, audience, jwks, rolesClaim: r.string('NUNCHI_OIDC_ROLES_CLAIM', 'roles') }
@@ -663,6 +669,12 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     default: '50',
     meaning:
       "requests per second per person's bearer token, per replica (429 past it); API keys carry their own rate",
+  },
+  {
+    name: 'NUNCHI_API_KEY',
+    default: '(none: the OS user, unverified)',
+    meaning:
+      "the CLI's own API key: its changes are audited as that key's (verified against the key store) and its role must allow them",
   },
   {
     name: 'NUNCHI_OIDC_ISSUER / NUNCHI_OIDC_AUDIENCE',
