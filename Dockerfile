@@ -10,7 +10,13 @@
 # so NUNCHI_IDENTITY_SECRET (16+ characters) is required, and NUNCHI_HTTP_HOST=0.0.0.0 so probes and
 # Services reach the HTTP port. See docs/deployment.md.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The base image: Node 24, a maintained LTS line (Node 20 reached its end of life in April 2026), named by an
+# exact version so that a rebuild of one commit does not move to another Node. It is not yet pinned by digest:
+# the machines this project is developed and tested on reach no container registry to resolve one. Where docker
+# reaches one, `npm run images:pin` writes the digest here (node:24.21.0-bookworm-slim@sha256:…), and
+# `npm run images:check` (run by CI) refuses a floating tag. To move to a newer Node: change the version below,
+# then run images:pin. See docs/deployment.md, "Base image".
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 # ---- build: all dependencies, compile, then drop the dev dependencies ------------------------------------
 FROM ${NODE_IMAGE} AS build

@@ -35,7 +35,7 @@ import {
 } from '@nunchi/contracts';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
-import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
+import { applyCampaign, cliActor } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { Resources } from '../apps/cli/src/resources.js';
 import { ensureInfra } from '../tools/infra.js';
@@ -233,6 +233,8 @@ const BENCH_ENV = {
   NUNCHI_CONTEXT_PORT: '3302',
   NUNCHI_DECISION_PORT: '3303',
   NUNCHI_ANALYTICS_PORT: '3304',
+  // The adapters' rate limit stays on (its cost is measured) but above any rate the ramp reaches.
+  NUNCHI_ADAPTER_RATE_PER_SECOND: '1000000',
 };
 /** the visit frequency's shape (VisitFrequency): q grows with the population, so its shape does not */
 const zipf = (population: number) => ({ s: 1, q: Math.max(1, Math.round(population / 50)) });
@@ -316,7 +318,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
       `compactions after the history: ${settled === null ? 'still running after 180 s' : `settled in ${settled} s`}`,
     );
     const campaignFiles = writeCampaigns(dir);
-    for (const file of campaignFiles) await applyCampaign(resources, file, 'bench');
+    for (const file of campaignFiles) await applyCampaign(resources, file, cliActor('bench'));
     log(`campaigns: ${campaignFiles.length} applied`);
 
     const start = (extra: Record<string, string> = {}) =>
@@ -542,7 +544,7 @@ function probeCustomers(): SyntheticCustomer[] {
 /** Follows DECISIONS and offers, keyed by event id. */
 class Tracker {
   /** refused: answered OVERLOADED_RETRY or another error, so not stored and not expected to be decided */
-  scheduled = new Map<string, { atMs: number; purchase: boolean; refused?: boolean }>();
+  scheduled = new Map<string, { atMs: number; purchase: boolean; channel: string; refused?: boolean }>();
   decisions = new Map<string, { decidedAtMs: number; outcome: string; count: number; latencyMs: number }>();
   offers = new Map<string, { atMs: number; count: number }>();
 
@@ -618,7 +620,7 @@ function request(
 ): void {
   const id = body['id'] as string;
   phase.ids.push(id);
-  b.tracker.scheduled.set(id, { atMs: scheduledMs, purchase });
+  b.tracker.scheduled.set(id, { atMs: scheduledMs, purchase, channel: body['channel'] as string });
   phase.inflight.push(
     b.nc
       .request(Subjects.inbound(body['channel'] as string, body['type'] as string), encodeJson(body), {
@@ -672,7 +674,8 @@ async function settle(
       !b.tracker.decisions.has(id),
   );
   await mapBounded(unpublished, 32, async (id) => {
-    const record = await b.decisions.findById(decisionIdOf(id));
+    const channel = b.tracker.scheduled.get(id)?.channel ?? 'pos';
+    const record = await b.decisions.findById(decisionIdOf({ channel, id }));
     if (record)
       b.tracker.decisions.set(id, {
         decidedAtMs: Date.parse(record.decidedAt),

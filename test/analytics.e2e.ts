@@ -234,7 +234,7 @@ describe('analytics state: exact under redelivery, any order and restarts', () =
       await waitLoaded([h.services.urls.decision], responded, activated.version, 30_000);
       const trigger = purchase(`t${run}-trigger`, responder, store, 15_000);
       await sendAll(h.nc, [trigger]);
-      decisionId = decisionIdOf(trigger.id);
+      decisionId = decisionIdOf(trigger);
       await reportWhen('the offer', responded, (x) => x.offers === 1);
 
       await sendAll(h.nc, [

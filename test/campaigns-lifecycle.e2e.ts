@@ -245,7 +245,7 @@ describe('campaigns API: draft → validate → simulate → activate → live �
     await waitLoaded([h.services.urls.decision], id, 1);
     const live1 = purchase(`t${run}-e1`, `t${run}-c1`, shop, 30_000);
     await sendAll(h.nc, [live1]);
-    const [d1] = await decisionsOf(h.cql, [live1.id]);
+    const [d1] = await decisionsOf(h.cql, [live1]);
     assert.deepEqual(
       [d1.outcome, d1.campaignId, d1.campaignVersion, d1.offerId, d1.value],
       ['offer', id, 1, 'thanks', 1000],
@@ -277,7 +277,7 @@ describe('campaigns API: draft → validate → simulate → activate → live �
     await waitLoaded([h.services.urls.decision], id, 4);
     const live2 = purchase(`t${run}-e2`, `t${run}-c2`, shop, 30_000);
     await sendAll(h.nc, [live2]);
-    const [d2] = await decisionsOf(h.cql, [live2.id]);
+    const [d2] = await decisionsOf(h.cql, [live2]);
     assert.deepEqual([d2.outcome, d2.campaignVersion, d2.value], ['offer', 4, 1000]);
 
     // 9. History and diff.

@@ -183,7 +183,7 @@ describe('nunchi CLI', () => {
     const campaign = `t${run}-dcamp`;
     const nowMs = Date.now();
     const record = (eventId: string, agoMs: number, rest: Partial<DecisionRecord>): DecisionRecord => ({
-      decisionId: decisionIdOf(eventId),
+      decisionId: decisionIdOf({ channel: 'pos', id: eventId }),
       eventId,
       customerId: customer,
       channel: 'pos',
@@ -238,25 +238,30 @@ describe('nunchi CLI', () => {
       }
     });
 
-    it('explain --event finds a decision without an offer (outcome none) from its event id', async () => {
-      const r = await nunchi('decisions', 'explain', '--event', none.eventId);
+    it('explain --event finds a decision without an offer (outcome none) from its channel and event id', async () => {
+      const r = await nunchi('decisions', 'explain', '--event', none.eventId, '--channel', 'pos');
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`decision ${none.decisionId} for event ${none.eventId}`));
       assert.match(r.stdout, /outcome: no offer/);
       assert.match(r.stdout, new RegExp(`${campaign} v3: audience — audience false: customer.age=20`));
-      const control_ = await nunchi('decisions', 'explain', '--event', control.eventId);
+      const control_ = await nunchi('decisions', 'explain', '--event', control.eventId, '--channel', 'pos');
       assert.match(control_.stdout, /outcome: CONTROL/);
       const byId = await nunchi('decisions', 'explain', offer.decisionId);
       assert.match(byId.stdout, /outcome: OFFER beer "Beer"/);
     });
 
     it('explain of an unknown event or id fails (exit 1) saying what it looked for', async () => {
-      const r = await nunchi('decisions', 'explain', '--event', `t${run}-never`);
+      const r = await nunchi('decisions', 'explain', '--event', `t${run}-never`, '--channel', 'pos');
       assert.equal(r.code, 1);
       assert.match(
         r.stderr,
-        new RegExp(`no decision for event t${run}-never \\(decision id ${decisionIdOf(`t${run}-never`)}\\)`),
+        new RegExp(
+          `no decision for event t${run}-never of channel pos \\(decision id ${decisionIdOf({ channel: 'pos', id: `t${run}-never` })}\\)`,
+        ),
       );
+      const noChannel = await nunchi('decisions', 'explain', '--event', `t${run}-never`);
+      assert.equal(noChannel.code, 2, 'a usage error');
+      assert.match(noChannel.stderr, /--event and --channel go together: event ids are scoped per channel/);
       const eventAsId = await nunchi('decisions', 'explain', `t${run}-never`);
       assert.equal(eventAsId.code, 1);
       assert.match(eventAsId.stderr, /for an event id use --event/);

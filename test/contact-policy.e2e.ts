@@ -35,7 +35,7 @@ describe('contact policy: consent per channel and quiet hours, for every campaig
     const event = purchase(`t${run}-${id}`, customerId, store, 12_000, channel);
     const reply = await send(event);
     assert.equal(reply.ok, true, JSON.stringify(reply));
-    return (await decisionsOf(h.cql, [event.id]))[0];
+    return (await decisionsOf(h.cql, [event]))[0];
   };
   const lossOf = (d: DecisionRecord) => d.losses.find((l) => l.campaignId === campaignId);
 

@@ -254,9 +254,7 @@ describe('customer context: exact under real conditions', () => {
       await sendEvents(h.nc, events);
       for (const e of events) {
         await waitFor(`decision of ${e.id}`, async () =>
-          (await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(e.id)}`)).ok
-            ? true
-            : undefined,
+          (await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(e)}`)).ok ? true : undefined,
         );
       }
     });
@@ -344,7 +342,7 @@ describe('customer context: exact under real conditions', () => {
         const one = async (cql: string, key: string) =>
           (await h.cql.execute(cql, [key], { prepare: true })).rowLength;
         assert.equal(
-          await one('SELECT decision_id FROM decisions_by_id WHERE decision_id = ?', decisionIdOf(e.id)),
+          await one('SELECT decision_id FROM decisions_by_id WHERE decision_id = ?', decisionIdOf(e)),
           0,
         );
       }

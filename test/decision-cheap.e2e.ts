@@ -52,7 +52,11 @@ describe('decisions that cost almost nothing', () => {
     );
     assert.deepEqual(calls, {}, 'no repository call at all');
     assert.equal(replica.published.length, 0);
-    assert.equal(await replica.repo.findById(decisionIdOf(eventId)), undefined, 'no record');
+    assert.equal(
+      await replica.repo.findById(decisionIdOf({ channel: 'pos', id: eventId })),
+      undefined,
+      'no record',
+    );
   });
 
   it('a triggered event is one record (its index rows in one batch, then by id) and its DECISIONS publication', async () => {
@@ -90,7 +94,10 @@ describe('decisions that cost almost nothing', () => {
     assert.equal(replica.published[0]?.outcome, 'late');
     assert.equal(replica.published[0]?.campaignId, campaignId, 'late names the campaign the rules chose');
     assert.deepEqual(calls, { record: 1 }, 'no ledger read, no budget or contact claim: one record write');
-    assert.equal((await replica.repo.findById(decisionIdOf(eventId)))?.outcome, 'late');
+    assert.equal(
+      (await replica.repo.findById(decisionIdOf({ channel: 'pos', id: eventId })))?.outcome,
+      'late',
+    );
     assert.deepEqual(await replica.repo.budgetUsage(campaignId), { offers: 0, cost: 0 });
     assert.deepEqual((await replica.repo.contacts(customerId)).lifetime, {});
   });

@@ -67,7 +67,7 @@ describe('decision days: caps count the day the event occurred', () => {
       purchaseDelivery(eventId, customerId, { occurredAtMs: at(yesterday, '20:00') }),
     );
     assert.equal(replica.sent.length, 0, "capped: the customer already had D's one offer");
-    const record = await replica.repo.findById(decisionIdOf(eventId));
+    const record = await replica.repo.findById(decisionIdOf({ channel: 'pos', id: eventId }));
     assert.equal(record?.outcome, 'none');
     assert.match(record?.losses.find((l) => l.campaignId === campaignId)?.detail ?? '', /1 offer\(s\) today/);
   });
@@ -90,7 +90,7 @@ describe('decision days: caps count the day the event occurred', () => {
     const ledger = await replica.repo.contacts(customerId);
     assert.ok(
       Object.entries(ledger.claims).some(
-        ([k, v]) => k.startsWith(decisionIdOf(eventId)) && v.startsWith(yesterday),
+        ([k, v]) => k.startsWith(decisionIdOf({ channel: 'pos', id: eventId })) && v.startsWith(yesterday),
       ),
       'the claim is counted on D',
     );

@@ -53,10 +53,7 @@ describe('deadline: late decisions send nothing, are recorded late and counted',
     const offers = collectOffers(h.nc, 'pos', shop);
     const events = Array.from({ length: 3 }, (_, i) => purchase(`t${run}-sla-e${i}`, `t${run}-sla-c`, shop));
     await sendAll(h.nc, events);
-    const decisions = await decisionsOf(
-      h.cql,
-      events.map((e) => e.id),
-    );
+    const decisions = await decisionsOf(h.cql, events);
 
     for (const d of decisions) {
       assert.equal(d.outcome, 'late');

@@ -83,7 +83,7 @@ describe('decision explanations, control groups, outputs and the campaign dry ru
     const offers = collectOffers(h.nc, 'pos', shop);
     const event = purchase(`t${run}-out-e`, `t${run}-out-c`, shop);
     await sendAll(h.nc, [event]);
-    const [decision] = await decisionsOf(h.cql, [event.id]);
+    const [decision] = await decisionsOf(h.cql, [event]);
     assert.equal(decision.outcome, 'offer');
 
     const offer = await waitFor('the offer', () => Promise.resolve(offers.offers[0]));
@@ -112,7 +112,7 @@ describe('decision explanations, control groups, outputs and the campaign dry ru
         value: offer.value,
       },
       {
-        decisionId: decisionIdOf(event.id),
+        decisionId: decisionIdOf(event),
         eventId: event.id,
         customerId: `t${run}-out-c`,
         campaignId,
@@ -149,10 +149,7 @@ describe('decision explanations, control groups, outputs and the campaign dry ru
     const customers = Array.from({ length: 24 }, (_, i) => `t${run}-hold-c${i}`);
     const events = customers.map((c, i) => purchase(`t${run}-hold-e${i}`, c, shop));
     await sendAll(h.nc, events);
-    const decisions = await decisionsOf(
-      h.cql,
-      events.map((e) => e.id),
-    );
+    const decisions = await decisionsOf(h.cql, events);
     const heldOut = customers.filter((c) => isHeldOut(campaignId, c, 50));
     assert.ok(heldOut.length > 0 && heldOut.length < customers.length, 'the sample has both groups');
     for (const d of decisions)
@@ -186,7 +183,7 @@ describe('decision explanations, control groups, outputs and the campaign dry ru
     // A second purchase of a held-out customer the same day: the control group is capped like the treatment.
     const second = purchase(`t${run}-hold-again`, heldOut[0], shop);
     await sendAll(h.nc, [second]);
-    const [again] = await decisionsOf(h.cql, [second.id]);
+    const [again] = await decisionsOf(h.cql, [second]);
     assert.equal(again.outcome, 'none');
     assert.equal(again.losses.find((l) => l.campaignId === campaignId)?.reason, 'cap');
   });
@@ -219,14 +216,14 @@ describe('decision explanations, control groups, outputs and the campaign dry ru
     const first = purchase(`t${run}-why-e1`, customer, shop, 12_000);
     await sendAll(h.nc, [first]);
     assert.equal(
-      (await decisionsOf(h.cql, [first.id]))[0].campaignId,
+      (await decisionsOf(h.cql, [first]))[0].campaignId,
       id('capped'),
       'the first purchase takes the capped campaign',
     );
     const second = purchase(`t${run}-why-e2`, customer, shop, 12_000);
     await sendAll(h.nc, [second]);
 
-    const d = await decisionById(decisionIdOf(second.id));
+    const d = await decisionById(decisionIdOf(second));
     assert.equal(d.outcome, 'offer');
     assert.equal(d.campaignId, id('win'));
     assert.equal(d.offerId, 'small');

@@ -65,7 +65,7 @@ describe('contact-ledger cache: no read per offer, exact caps when stale', () =>
       { contacts: 2, saveContacts: 2 },
       'a claim from the cache, then one read after it failed',
     );
-    const record = await a.repo.findById(decisionIdOf(`t${run}-stale-e3`));
+    const record = await a.repo.findById(decisionIdOf({ channel: 'pos', id: `t${run}-stale-e3` }));
     assert.equal(record?.outcome, 'none');
     assert.ok(
       record?.losses.some((l) => l.campaignId === campaignId && l.reason === 'cap'),

@@ -90,10 +90,7 @@ describe('decision limits with three replicas: budgets and caps are exact under 
     const offers = collectOffers(h.nc, 'pos', shop);
     const events = Array.from({ length: 200 }, (_, i) => purchase(`t${run}-b${i}`, `t${run}-bc${i}`, shop));
     await sendAll(h.nc, events, 64);
-    const decisions = await decisionsOf(
-      h.cql,
-      events.map((e) => e.id),
-    );
+    const decisions = await decisionsOf(h.cql, events);
 
     const byOutcome = countBy(decisions, (d) => d.outcome);
     assert.equal(byOutcome['offer'], 25, JSON.stringify(byOutcome));
@@ -138,10 +135,7 @@ describe('decision limits with three replicas: budgets and caps are exact under 
     const customerId = `t${run}-capday-c`;
     const { mine, all } = burstInCrowd(`t${run}-d`, customerId, shop, 30, 150);
     await sendAll(h.nc, all, 64);
-    const decisions = await decisionsOf(
-      h.cql,
-      mine.map((e) => e.id),
-    );
+    const decisions = await decisionsOf(h.cql, mine);
     assert.equal(
       decisions.filter((d) => d.outcome === 'offer').length,
       2,
@@ -167,10 +161,7 @@ describe('decision limits with three replicas: budgets and caps are exact under 
     const customerId = `t${run}-policy-c`;
     const { mine, all } = burstInCrowd(`t${run}-p`, customerId, shop, 24, 150);
     await sendAll(h.nc, all, 64);
-    const decisions = await decisionsOf(
-      h.cql,
-      mine.map((e) => e.id),
-    );
+    const decisions = await decisionsOf(h.cql, mine);
     const offers = decisions.filter((d) => d.outcome === 'offer');
     assert.equal(offers.length, 3, 'NUNCHI_MAX_OFFERS_PER_CUSTOMER_PER_DAY=3 across both campaigns');
     assert.deepEqual(
@@ -192,10 +183,7 @@ describe('decision limits with three replicas: budgets and caps are exact under 
       i % 2 ? 'pos' : 'kiosk',
     );
     await sendAll(h.nc, all, 64);
-    const decisions = await decisionsOf(
-      h.cql,
-      mine.map((e) => e.id),
-    );
+    const decisions = await decisionsOf(h.cql, mine);
     assert.equal(
       decisions.filter((d) => d.outcome === 'offer').length,
       1,
@@ -226,11 +214,7 @@ describe('decision limits with three replicas: budgets and caps are exact under 
     await new Promise((r) => setTimeout(r, 1_000));
     for (const r of replicas) process.kill(r.pids['decision']!, 'SIGKILL');
     // Redelivery waits for the consumer's ack wait (30 s).
-    const decisions = await decisionsOf(
-      h.cql,
-      events.map((e) => e.id),
-      90_000,
-    );
+    const decisions = await decisionsOf(h.cql, events, 90_000);
     assert.ok(
       ownedBefore < PARTITIONS,
       'the killed replicas owned partitions (else this test proves nothing)',

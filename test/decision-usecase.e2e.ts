@@ -76,7 +76,7 @@ describe('decide use case against Cassandra: claims, redelivery, deadline', () =
       { offers: 1, cost: 1000 },
       'budget claimed once',
     );
-    const stored = await other.repo.findById(decisionIdOf(first.body.event.id));
+    const stored = await other.repo.findById(decisionIdOf(first.body.event));
     assert.equal(stored?.outcome, 'offer', 'the redo completed the record by id');
     assert.equal(stored?.decisionId, dying.sent[0].decisionId);
 
@@ -133,7 +133,9 @@ describe('decide use case against Cassandra: claims, redelivery, deadline', () =
     );
     assert.equal(replicas.flatMap((r) => r.sent).length, 3);
     const stored = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => replicas[0].repo.findById(decisionIdOf(`t${run}-race-${i}`))),
+      Array.from({ length: 40 }, (_, i) =>
+        replicas[0].repo.findById(decisionIdOf({ channel: 'pos', id: `t${run}-race-${i}` })),
+      ),
     );
     assert.ok(
       stored.every((d) => d !== undefined),

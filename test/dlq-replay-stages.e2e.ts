@@ -66,8 +66,8 @@ describe('dlq replay of the context and decision stages', () => {
       async () => ((await storedTotals(h.cql, customerId)).events === 1 ? true : undefined),
       30_000,
     );
-    const [decision] = await decisionsOf(h.cql, [event.id], 30_000);
-    assert.equal(decision?.decisionId, decisionIdOf(event.id));
+    const [decision] = await decisionsOf(h.cql, [event], 30_000);
+    assert.equal(decision?.decisionId, decisionIdOf(event));
 
     const again = await replayDlq(h.resources, { stage: 'context', seq });
     assert.deepEqual(
@@ -87,7 +87,7 @@ describe('dlq replay of the context and decision stages', () => {
     const customerId = `${run}-c2`;
     const fromSeq = (await lastSeq(h.nc, Streams.ENRICHED.name)) + 1;
     await sendAll(h.nc, [purchase(`${run}-e2`, customerId, store, 9_000)]);
-    const [decided] = await decisionsOf(h.cql, [`${run}-e2`], 30_000);
+    const [decided] = await decisionsOf(h.cql, [{ channel: 'pos', id: `${run}-e2` }], 30_000);
     const enriched = (await readStream(h.nc, Streams.ENRICHED.name, Subjects.enrichedAll, fromSeq)).find(
       (m) => m.json<EnrichedEvent>().event.id === `${run}-e2`,
     );
@@ -110,7 +110,7 @@ describe('dlq replay of the context and decision stages', () => {
     );
     // Decided within milliseconds when it is decided at all; the assertions below would see a second decision.
     await new Promise((r) => setTimeout(r, 3_000));
-    const [after] = await decisionsOf(h.cql, [`${run}-e2`], 10_000);
+    const [after] = await decisionsOf(h.cql, [{ channel: 'pos', id: `${run}-e2` }], 10_000);
     assert.equal(after?.decidedAt, decided?.decidedAt, 'the stored decision is the first one');
     const published = (
       await readStream(h.nc, Streams.DECISIONS.name, Subjects.decisionsAll, decisionsBefore + 1)

@@ -315,8 +315,8 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
       .map((l) => JSON.parse(l) as AuditRecord)
       .filter((r) => r.target === keyId);
     assert.deepEqual(rows.map((r) => [r.action, r.actor, r.actorKind]).reverse(), [
-      ['keys.create', 'auth-e2e', 'cli'],
-      ['keys.revoke', 'auth-e2e', 'cli'],
+      ['keys.manage nunchi keys create', 'auth-e2e', 'cli'],
+      ['keys.manage nunchi keys revoke', 'auth-e2e', 'cli'],
     ]);
   });
 
@@ -331,7 +331,9 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
     const replayed = await nunchi('dlq', 'replay', '--stage', 'ingestion');
     // 3: replayed, and the entry (still invalid) rejected again
     assert.equal(replayed.code, 3, `${replayed.stdout}\n${replayed.stderr}`);
-    const row = (await auditRows()).find((r) => r.action === 'dlq.replay' && r.actor === 'auth-e2e');
+    const row = (await auditRows()).find(
+      (r) => r.action === 'dlq.replay nunchi dlq replay' && r.actor === 'auth-e2e',
+    );
     assert.ok(row, 'a dlq.replay row');
     assert.equal(row.target, 'ingestion');
   });

@@ -42,10 +42,19 @@ describe('one error shape on every HTTP API', () => {
   });
 
   it('decision service: the decision of an event never decided is 404 NOT_FOUND naming the derived id', async () => {
-    const { status, error } = await errorOf(`${services.urls.decision}/v1/events/t${run}-never/decision`);
+    const { status, error } = await errorOf(
+      `${services.urls.decision}/v1/events/t${run}-never/decision?channel=pos`,
+    );
     assert.equal(status, 404);
     assert.equal(error.code, 'NOT_FOUND');
-    assert.ok(error.message?.includes(decisionIdOf(`t${run}-never`)), error.message);
+    assert.ok(error.message?.includes(decisionIdOf({ channel: 'pos', id: `t${run}-never` })), error.message);
+  });
+
+  it('decision service: the decision of an event without its channel is 400 (event ids are scoped per channel)', async () => {
+    const { status, error } = await errorOf(`${services.urls.decision}/v1/events/t${run}-never/decision`);
+    assert.equal(status, 400);
+    assert.equal(error.code, 'VALIDATION_FAILED');
+    assert.match(error.message ?? '', /\?channel=<channel>/);
   });
 
   it('context service: a customer never seen is 404 CUSTOMER_NOT_FOUND, not an empty profile', async () => {

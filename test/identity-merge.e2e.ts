@@ -501,7 +501,9 @@ describe('identity: one customer across identifiers', () => {
     const { decisions: decisionsBack, ...receipt } = (await unlinked.json()) as Record<string, unknown>;
     assert.deepEqual(receipt, { absorbedId, survivorId, events: 2, days: 2, identities: 1 });
     for (const e of absorbedEvents) {
-      const record = await decisions.findById(decisionIdOf(e['id'] as string));
+      const record = await decisions.findById(
+        decisionIdOf({ channel: e['channel'] as string, id: e['id'] as string }),
+      );
       if (record)
         assert.equal(record.customerId, absorbedId, `the decision of ${String(e['id'])} names it again`);
     }

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import {
   decisionIdOf,
+  eventKey,
   Headers,
   partitionOf,
   Streams,
@@ -23,8 +24,10 @@ import {
 import { lastSeq, post, readStream } from './support/streams.js';
 
 /**
- * The same event id is one event, however often and through whichever door it comes: JetStream drops
- * repeats inside its duplicate window, and context recognises applied ids beyond it (from the customer's stored events).
+ * The same event (channel and id) is one event, however often and through whichever door it comes: JetStream
+ * drops repeats inside its duplicate window, and context recognises applied events beyond it (from the
+ * customer's stored events). Ids are scoped per adapter (channel): another channel's event with the same id is
+ * another event.
  */
 describe('ingestion: idempotency', () => {
   let h: Harness;
@@ -73,6 +76,71 @@ describe('ingestion: idempotency', () => {
     );
     assert.equal((await enrichedOf(event.id, enriched)).length, 1, 'applied once by context');
   });
+
+  it("takes two adapters' events with one id as two events, and still drops a repeat from either", async () => {
+    const buyer = `t${run}-two`;
+    const p = partitionOf(buyer, h.config.nats.partitions);
+    const events = await lastSeq(h.nc, Streams.EVENTS.name);
+    const enriched = await lastSeq(h.nc, Streams.ENRICHED.name);
+    const id = `t${run}-shared-id`;
+    const pos = dadsPurchase(id, { id: buyer }, 'store-1', at);
+    const web = { ...dadsPurchase(id, { id: buyer }, 'store-1', at), channel: 'web' };
+    assert.deepEqual(await request(h.nc, Subjects.inbound('pos', 'purchase'), pos), {
+      ok: true,
+      id,
+      customerId: buyer,
+    });
+    // The web shop's event with the till's id, at the same instant: not a duplicate (it would have been).
+    assert.deepEqual(await request(h.nc, Subjects.inbound('web', 'purchase'), web), {
+      ok: true,
+      id,
+      customerId: buyer,
+    });
+    // A repeat from each adapter is still one, through either door.
+    assert.deepEqual(await request(h.nc, Subjects.inbound('web', 'purchase'), web), {
+      ok: true,
+      id,
+      customerId: buyer,
+      duplicate: true,
+    });
+    const viaHttp = await post(`${h.services.urls.ingestion}/v1/events`, JSON.stringify(pos));
+    assert.deepEqual(viaHttp.body, { ok: true, id, customerId: buyer, duplicate: true });
+
+    const stored = (
+      await readStream(h.nc, Streams.EVENTS.name, Subjects.eventsOfPartition(p), events + 1)
+    ).filter((m) => m.json<AcceptedEvent>().id === id);
+    assert.deepEqual(
+      stored.map((m) => m.json<AcceptedEvent>().channel).sort(),
+      ['pos', 'web'],
+      'EVENTS holds one of each',
+    );
+    const applied = await waitFor('both enriched', async () => {
+      const found = (
+        await readStream(h.nc, Streams.ENRICHED.name, Subjects.enriched(p), enriched + 1)
+      ).filter((m) => m.json<EnrichedEvent>().event.id === id);
+      return found.length >= 2 ? found : undefined;
+    });
+    assert.deepEqual(
+      applied
+        .map((m) => [m.json<EnrichedEvent>().event.channel, m.headers?.get(Headers.repeat) ?? ''])
+        .sort(),
+      [
+        ['pos', ''],
+        ['web', ''],
+      ],
+      'context applied both, neither as a repeat of the other',
+    );
+    const last = applied.map((m) => m.json<EnrichedEvent>()).at(-1)!;
+    assert.equal(last.ctx.all.d7.purchases, 2, 'both counted');
+    assert.deepEqual(
+      last.ctx.recent
+        .filter((r) => r.id === id)
+        .map((r) => r.channel)
+        .sort(),
+      ['pos', 'web'],
+    );
+    assert.notEqual(decisionIdOf(pos), decisionIdOf(web), 'two decisions, one per event');
+  });
 });
 
 describe('ingestion: idempotency after the duplicate window (a window of 1 s, on this test’s NATS server)', () => {
@@ -113,10 +181,11 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
         [customer, localDay(Date.parse(event.occurredAt), h.config.domain.timeZone).slice(0, 7)],
         { prepare: true },
       );
-      return stored.rows.some((r) => r['event_id'] === event.id) ? true : undefined;
+      // Rows are keyed by the event's key (channel and id).
+      return stored.rows.some((r) => r['event_id'] === eventKey(event)) ? true : undefined;
     });
     const firstDecision = await waitFor('its decision', async () => {
-      const answer = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
+      const answer = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event)}`);
       return answer.status === 200 ? await answer.json() : undefined;
     });
     await new Promise((r) => setTimeout(r, WINDOW_MS + 500));
@@ -154,7 +223,7 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
       const info = await jsm.consumers.info(Streams.ENRICHED.name, `decision-p${p}`);
       return info.ack_floor.stream_seq >= published[1].seq ? true : undefined;
     });
-    const decision = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
+    const decision = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event)}`);
     assert.equal(decision.status, 200, 'the one decision exists');
     assert.deepEqual(await decision.json(), firstDecision, 'not decided again (the record is the first one)');
     const view = (await (
@@ -166,5 +235,23 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
       'once in the customer’s recent events',
     );
     assert.equal(view.ctx.all.d7.purchases, 1, 'counted once');
+
+    // Context's record is scoped per adapter too: another channel's event with this id, after the window, is
+    // a new event — applied and counted, not taken for a repeat.
+    const since = await lastSeq(h.nc, Streams.ENRICHED.name);
+    const fromWeb = { ...event, channel: 'web' };
+    assert.deepEqual(await request(h.nc, Subjects.inbound('web', 'purchase'), fromWeb), {
+      ok: true,
+      id: event.id,
+      customerId: customer,
+    });
+    const webEnriched = await waitFor('the web event enriched', async () =>
+      (await readStream(h.nc, Streams.ENRICHED.name, Subjects.enriched(p), since + 1)).find(
+        (m) => m.json<EnrichedEvent>().event.id === event.id,
+      ),
+    );
+    assert.equal(webEnriched.json<EnrichedEvent>().event.channel, 'web');
+    assert.equal(webEnriched.headers?.get(Headers.repeat) ?? '', '', 'not marked as a repeat');
+    assert.equal(webEnriched.json<EnrichedEvent>().ctx.all.d7.purchases, 2, 'counted: a second purchase');
   });
 });

@@ -1431,8 +1431,8 @@ describe('Dockerfile and .dockerignore', () => {
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
 
-  it('builds on node:20-bookworm-slim and runs as the user the manifests expect', () => {
-    assert.match(dockerfile, /node:20-bookworm-slim/);
+  it('builds on Node 24 (a maintained LTS), bookworm-slim, and runs as the user the manifests expect', () => {
+    assert.match(dockerfile, /^ARG NODE_IMAGE=node:24\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/m);
     assert.match(
       dockerfile,
       /^ENV[^\n]*(\\\n[^\n]*)*NUNCHI_HTTP_HOST=0\.0\.0\.0/m,

@@ -124,11 +124,7 @@ describe(
       await sleep(4_000);
       await load.stop();
 
-      const decisions = await decisionsOf(
-        cql,
-        sent.map((e) => e.id),
-        300_000,
-      );
+      const decisions = await decisionsOf(cql, sent, 300_000);
       assert.equal(
         new Set(decisions.map((d) => d.decisionId)).size,
         sent.length,

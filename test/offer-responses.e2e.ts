@@ -50,7 +50,7 @@ describe('offer responses: answered offers only, in context, and a dismissal res
   it('accepts a dismissal of an offer the customer was made, with the decision’s campaign', async () => {
     const first = purchase(`t${run}-p1`, customer, store);
     assert.equal((await send(first)).ok, true);
-    const [decision] = await decisionsOf(h.cql, [first.id]);
+    const [decision] = await decisionsOf(h.cql, [first]);
     assert.equal(decision.outcome, 'offer');
     offered = decision.decisionId;
 
@@ -75,7 +75,7 @@ describe('offer responses: answered offers only, in context, and a dismissal res
   it('rests the campaign after the dismissal: the next purchase loses with cap, saying why', async () => {
     const second = purchase(`t${run}-p2`, customer, store);
     assert.equal((await send(second)).ok, true);
-    const [decision] = await decisionsOf(h.cql, [second.id]);
+    const [decision] = await decisionsOf(h.cql, [second]);
     assert.equal(decision.outcome, 'none');
     const loss = decision.losses.find((l) => l.campaignId === campaignId);
     assert.equal(loss?.reason, 'cap');
@@ -86,7 +86,10 @@ describe('offer responses: answered offers only, in context, and a dismissal res
     const from = await lastSeq(h.nc, Streams.DLQ.name);
     const refused = [
       [
-        response('bad-1', customer, { decisionId: decisionIdOf(`t${run}-never`), response: 'accepted' }),
+        response('bad-1', customer, {
+          decisionId: decisionIdOf({ channel: 'pos', id: `t${run}-never` }),
+          response: 'accepted',
+        }),
         'payload.decisionId',
       ],
       [response('bad-2', stranger, { decisionId: offered, response: 'redeemed' }), 'payload.decisionId'],

@@ -126,11 +126,7 @@ describe('outages are waited out, not burned through', () => {
         Array.from({ length: PER_CUSTOMER }, (_, k) => `${id}-e${k}`),
         `${id}: events enriched in the order sent`,
       );
-    const decisions = await decisionsOf(
-      cql,
-      sent.map((e) => e.id),
-      60_000,
-    );
+    const decisions = await decisionsOf(cql, sent, 60_000);
     assert.equal(new Set(decisions.map((d) => d.decisionId)).size, sent.length, 'one decision per event');
     assert.deepEqual(await dlqSince(nc, since.dlq + 1, ['context', 'decision']), [], 'nothing dead-lettered');
   }

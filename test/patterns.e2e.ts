@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { projectPath } from '@nunchi/config';
-import { decisionIdOf, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts';
+import { decisionIdOf, eventKey, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts';
 import { decodeJson } from '@nunchi/messaging';
 import { isHeldOut } from '@nunchi/rules';
 import { applyCampaign, setCampaignState, testCampaign } from '../apps/cli/src/commands/campaigns.js';
@@ -102,7 +102,7 @@ describe('event patterns live: app view, then a store visit within 2 h (docs/pat
       customerId: mum.id,
     });
     const lost = await waitFor('the first decision', async () => {
-      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(early.id)}`);
+      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(early)}`);
       return r.ok ? ((await r.json()) as DecisionRecord) : undefined;
     });
     assert.equal(lost.outcome, 'none');
@@ -128,13 +128,13 @@ describe('event patterns live: app view, then a store visit within 2 h (docs/pat
     const offer = await waitFor('the offer', () => Promise.resolve(offers[0]));
     assert.equal(offer.campaignId, campaign);
     assert.equal(offer.offerId, 'formula-sample');
-    assert.equal(offer.decisionId, decisionIdOf(completing.id));
+    assert.equal(offer.decisionId, decisionIdOf(completing));
 
     // The match consumed the partial match: another visit right after gets nothing.
     const again = visit(`t${run}-visit-2`, visitAt);
     await request(h.nc, Subjects.inbound('pos', 'visit'), again);
     const second = await waitFor('the third decision', async () => {
-      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(again.id)}`);
+      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(again)}`);
       return r.ok ? ((await r.json()) as DecisionRecord) : undefined;
     });
     assert.deepEqual(
@@ -151,7 +151,8 @@ describe('event patterns live: app view, then a store visit within 2 h (docs/pat
       })
     ).first();
     const state = JSON.parse(row?.['state'] as string) as { seen: { id: string; matched: string[] }[] };
-    assert.deepEqual(state.seen.find((s) => s.id === completing.id)?.matched, [campaign]);
+    // Seen events are named by their key (channel and id).
+    assert.deepEqual(state.seen.find((s) => s.id === eventKey(completing))?.matched, [campaign]);
   });
 
   it('the dry run (campaigns test) folds the stored events of the pattern window: the same answer as live', async () => {

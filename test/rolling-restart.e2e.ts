@@ -112,11 +112,7 @@ describe('rolling restart under load: nothing lost, every event decided once, no
     await new Promise((r) => setTimeout(r, 3_000));
     await load.stop();
 
-    const decisions = await decisionsOf(
-      cql,
-      sent.map((e) => e.id),
-      120_000,
-    );
+    const decisions = await decisionsOf(cql, sent, 120_000);
     assert.equal(decisions.length, sent.length, 'every accepted event decided');
     assert.equal(new Set(decisions.map((d) => d.decisionId)).size, sent.length, 'once each');
     assert.deepEqual(

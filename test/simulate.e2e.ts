@@ -129,12 +129,9 @@ describe('campaigns simulate: exact on a day that ran live', () => {
     // One at a time, each decided before the next is sent: live's order is the order of receipt.
     for (const e of events) {
       await sendAll(h.nc, [e], 1);
-      await decisionsOf(h.cql, [e.id]);
+      await decisionsOf(h.cql, [e]);
     }
-    const live = await decisionsOf(
-      h.cql,
-      events.map((e) => e.id),
-    );
+    const live = await decisionsOf(h.cql, events);
     const outcomes = countBy(live, (d) => d.outcome);
     assert.equal(outcomes['late'], undefined, 'no live decision was late');
     // The day is rich enough to prove something: every limit bit and every campaign won somewhere.

@@ -101,10 +101,10 @@ describe('Korean names end to end: a Korean basket through the NATS door meets a
     assert.equal(offer.campaignId, CAMPAIGN);
     assert.equal(offer.offerId, 'diaper-coupon');
     assert.equal(offer.title, '기저귀 20% 할인 쿠폰 (20% off diapers)');
-    assert.equal(offer.decisionId, decisionIdOf(event.id));
+    assert.equal(offer.decisionId, decisionIdOf(event));
 
     const decision = await waitFor('the decision record', async () => {
-      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
+      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event)}`);
       return r.ok ? ((await r.json()) as DecisionRecord) : undefined;
     });
     assert.equal(decision.outcome, 'offer');
@@ -177,7 +177,7 @@ describe('Korean names end to end: a Korean basket through the NATS door meets a
     // Nothing half-applied: no decision, no rollup for the customer (the good lines were not taken either).
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(
-      (await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`)).status,
+      (await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event)}`)).status,
       404,
     );
     const view = (await (

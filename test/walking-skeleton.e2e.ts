@@ -86,7 +86,7 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     assert.equal(offer.customerId, dad.id);
     assert.equal(offer.campaignId, 'bundang-dad-beer');
     assert.equal(offer.offerId, 'chicken-discount');
-    assert.equal(offer.decisionId, decisionIdOf(event.id));
+    assert.equal(offer.decisionId, decisionIdOf(event));
     assert.ok(offer.latencyMs >= 0 && offer.latencyMs < 2000, `latency ${offer.latencyMs} ms`);
     assert.match(offer.traceId, /^[0-9a-f]{32}$/);
 
@@ -96,7 +96,7 @@ describe('walking skeleton: till → ingestion → context → decision → offe
         (
           await h.cql.execute(
             'SELECT record FROM decisions_by_id WHERE decision_id = ?',
-            [decisionIdOf(event.id)],
+            [decisionIdOf(event)],
             { prepare: true },
           )
         ).first() ?? undefined,
@@ -111,7 +111,7 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     const event = dadsPurchase(`t${run}-e2`, { loyaltyCard: dad.card }, store, seoulTime('19:06'));
     await request(h.nc, Subjects.inbound('pos', 'purchase'), event);
     const decision = await waitFor('the decision', async () => {
-      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
+      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event)}`);
       return r.ok ? ((await r.json()) as DecisionRecord) : undefined;
     });
     assert.match(decision.traceId, /^[0-9a-f]{32}$/);
@@ -163,7 +163,7 @@ describe('walking skeleton: till → ingestion → context → decision → offe
     const event = dadsPurchase(`t${run}-e3`, { loyaltyCard: elder.card }, store, seoulTime('19:07'));
     await request(h.nc, Subjects.inbound('pos', 'purchase'), event);
     const decision = await waitFor('the decision', async () => {
-      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event.id)}`);
+      const r = await fetch(`${h.services.urls.decision}/v1/decisions/${decisionIdOf(event)}`);
       return r.ok ? ((await r.json()) as DecisionRecord & { explanation: string[] }) : undefined;
     });
     assert.equal(decision.outcome, 'none');

@@ -397,9 +397,9 @@ async function underLoad(
   ) {
     const before = decisions.size;
     pending = await pipelinePending(nc);
-    const missing = accepted.filter((id) => !decisions.has(decisionIdOf(id)));
+    const missing = accepted.filter((id) => !decisions.has(decisionIdOf({ channel: 'pos', id })));
     for (let i = 0; i < missing.length; i += 100) {
-      const ids = missing.slice(i, i + 100).map(decisionIdOf);
+      const ids = missing.slice(i, i + 100).map((id) => decisionIdOf({ channel: 'pos', id }));
       // The check's own reads meet the faults too (a node just back may time out): tried again next round.
       const rows = await cql
         .execute('SELECT decision_id, record FROM decisions_by_id WHERE decision_id IN ?', [ids], {

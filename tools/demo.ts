@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { projectPath } from '@nunchi/config';
-import { decisionIdOf, type DecisionRecord } from '@nunchi/contracts';
+import { decisionIdOf, SYSTEM_CHANNEL, type DecisionRecord, type EventRef } from '@nunchi/contracts';
 import { absenceEventId, compileCampaign, parseCampaign } from '@nunchi/rules';
 import { Resources } from '../apps/cli/src/resources.js';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
@@ -87,7 +87,10 @@ async function main(): Promise<void> {
         say(`          REJECTED ${sent.rejected[0].code}: ${sent.rejected[0].details}`);
         continue;
       }
-      const decision = await waitDecision(services.urls.decision, event.id);
+      const decision = await waitDecision(services.urls.decision, {
+        channel: String(step.event['channel']),
+        id: event.id,
+      });
       latencies.push(decision.latencyMs);
       if (decision.outcome === 'offer') offers++;
       if (step.at === '19:05') founding = decision;
@@ -211,7 +214,7 @@ async function showPatterns(resources: Resources, services: RunningServices, day
   say('   19:50  app product_view of infant_formula');
   await send(visit);
   say('   20:05  visit at bundang-01');
-  say(`          ${describeDecision(await waitDecision(services.urls.decision, visit.id))}`);
+  say(`          ${describeDecision(await waitDecision(services.urls.decision, visit))}`);
 
   const cart = {
     id: `demo-${day}-cart`,
@@ -225,7 +228,10 @@ async function showPatterns(resources: Resources, services: RunningServices, day
   say('   now    app cart: diapers — and no purchase; the timer is due in 5 s');
   if (absence.pattern?.kind !== 'absence')
     throw new Error('cart-abandoned-demo: an absence pattern expected');
-  const fired = await waitDecision(services.urls.decision, absenceEventId(absence.pattern.key, cart.id));
+  const fired = await waitDecision(services.urls.decision, {
+    channel: SYSTEM_CHANNEL,
+    id: absenceEventId(absence.pattern.key, cart.id),
+  });
   say(
     `   +${((Date.parse(fired.decidedAt) - Date.parse(cart.occurredAt)) / 1000).toFixed(1)} s  the timer fired: ${describeDecision(fired)}`,
   );
@@ -271,14 +277,14 @@ function describeDecision(d: DecisionRecord): string {
   }
 }
 
-async function waitDecision(decisionUrl: string, eventId: string): Promise<DecisionRecord> {
+async function waitDecision(decisionUrl: string, event: EventRef): Promise<DecisionRecord> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    const response = await fetch(`${decisionUrl}/v1/decisions/${decisionIdOf(eventId)}`);
+    const response = await fetch(`${decisionUrl}/v1/decisions/${decisionIdOf(event)}`);
     if (response.ok) return (await response.json()) as DecisionRecord;
     await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`no decision for ${eventId} within 15 s (see .nunchi/logs/demo-services.log)`);
+  throw new Error(`no decision for ${event.id} within 15 s (see .nunchi/logs/demo-services.log)`);
 }
 
 async function waitCampaignsLoaded(decisionUrl: string, id: string): Promise<void> {

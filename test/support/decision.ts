@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CqlClient } from '@nunchi/cassandra';
-import { decisionIdOf, Streams, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts';
+import {
+  decisionIdOf,
+  Streams,
+  type EventRef,
+  Subjects,
+  type DecisionRecord,
+  type OfferMessage,
+} from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import type { CampaignDefinition } from '@nunchi/rules';
 import { startServices, type RunningServices } from '../../tools/services.js';
@@ -64,13 +71,13 @@ export async function sendAll(
   await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));
 }
 
-/** Waits until every event has its decision stored by id, and returns the records. */
+/** Waits until every event (channel and id) has its decision stored by id, and returns the records. */
 export async function decisionsOf(
   cql: CqlClient,
-  eventIds: string[],
+  events: EventRef[],
   timeoutMs = 60_000,
 ): Promise<DecisionRecord[]> {
-  const ids = eventIds.map(decisionIdOf);
+  const ids = events.map((e) => decisionIdOf(e));
   const found = new Map<string, DecisionRecord>();
   await waitFor(
     `${ids.length} decisions`,

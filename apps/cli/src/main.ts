@@ -6,13 +6,12 @@ import { ConfigError, projectPath } from '@nunchi/config';
 import { ContractError } from '@nunchi/contracts';
 import { CampaignInvalidError } from '@nunchi/rules';
 import { Resources } from './resources.js';
-import { CAMPAIGN_STATUSES, problemsText } from '@nunchi/campaigns-model';
+import { CAMPAIGN_STATUSES, problemsText, type Actor } from '@nunchi/campaigns-model';
 import {
   applyCampaign,
   CampaignDrafts,
   CampaignLifecycle,
   CampaignQueries,
-  cliActor,
   formatCampaigns,
   formatHistory,
   listCampaigns,
@@ -43,15 +42,8 @@ import { explainDecision, formatDecisions, listDecisions } from './commands/deci
 import { sendEventsFile } from './commands/events.js';
 import { tailOffers } from './commands/offers.js';
 import { listDlq, preview, replayDlq } from './commands/dlq.js';
-import {
-  auditCli,
-  createKey,
-  formatAudit,
-  formatKeys,
-  listKeys,
-  readAudit,
-  revokeKey,
-} from './commands/keys.js';
+import { actorOf, audited, cliCaller } from './commands/cli-caller.js';
+import { createKey, formatAudit, formatKeys, listKeys, readAudit, revokeKey } from './commands/keys.js';
 import { applyStreamLayout, checkStreamLayout, formatLayout } from './commands/streams.js';
 import { formatSloReport, sloReport, ZipkinTraceReader } from './commands/slo.js';
 import {
@@ -245,8 +237,12 @@ An unknown id is refused (exit code 1) unless --force is given: the tombstone is
   )
   .action(
     action(async (r, customerId: string, options: { json?: boolean; force?: boolean }) => {
-      const receipt = await eraseCustomer(r, customerId, { force: options.force });
-      await auditCli(r, { action: 'customers.erase', target: customerId });
+      const receipt = await audited(
+        r,
+        await cliCaller(r),
+        { permission: 'customers.erase', command: 'customers erase', target: customerId },
+        () => eraseCustomer(r, customerId, { force: options.force }),
+      );
       console.log(options.json ? JSON.stringify(receipt) : formatReceipt(receipt).join('\n'));
     }),
   );
@@ -258,7 +254,7 @@ const campaigns = program
   .addOption(
     new Option(
       '--actor <name>',
-      'who makes the change, for the audit trail (unverified until authentication exists; default: the OS user)',
+      'who makes the change, for the audit log (unverified; default: the OS user). With NUNCHI_API_KEY set, the key names the caller instead, verified',
     ).env('NUNCHI_ACTOR'),
   )
   .addHelpText(
@@ -270,10 +266,28 @@ const campaigns = program
       'nunchi campaigns history bundang-dad-beer',
     )}
 Lifecycle (docs/campaigns.md, "Lifecycle"): draft → active (scheduled until its schedule begins) ⇄ paused → ended → archived.
-Every change is audited with --actor (or NUNCHI_ACTOR, else the OS user), marked unverified.`,
+Every change is written to the audit log (\`nunchi audit\`) and the campaign's trail: by the holder of
+NUNCHI_API_KEY when it is set (verified against the key store; its role must allow the change, as over HTTP),
+else by --actor (or NUNCHI_ACTOR, else the OS user), marked unverified.`,
   );
-/** The --actor given to `nunchi campaigns` (before or after the subcommand). */
-const actor = () => cliActor(campaigns.opts<{ actor?: string }>().actor);
+/** Who makes a campaign change: NUNCHI_API_KEY's holder, verified, else --actor (before or after the subcommand). */
+const campaignCaller = (r: Resources) => cliCaller(r, campaigns.opts<{ actor?: string }>().actor);
+
+/** A campaign change, checked against the caller's role and written to the audit log (cli-caller.ts). */
+async function campaignChange<T>(
+  r: Resources,
+  change: {
+    permission: 'campaigns.draft' | 'campaigns.activate';
+    command: string;
+    target?: string;
+    targetOf?: (result: NoInfer<T>) => string;
+    detailOf?: (result: NoInfer<T>) => string | undefined;
+  },
+  run: (actor: Actor) => Promise<T>,
+): Promise<T> {
+  const caller = await campaignCaller(r);
+  return audited(r, caller, change, () => run(actorOf(caller)));
+}
 
 campaigns
   .command('apply <file>')
@@ -289,7 +303,17 @@ any, is left alone (activating it later is refused until --force, since this ver
   )
   .action(
     action(async (r, file: string) => {
-      const result = await applyCampaign(r, file, actor().name);
+      const result = await campaignChange(
+        r,
+        {
+          permission: 'campaigns.activate',
+          command: 'campaigns apply',
+          target: file,
+          targetOf: (x) => x.id,
+          detailOf: (x) => (x.changed ? `version ${x.version} (${x.state}) from ${file}` : 'unchanged'),
+        },
+        (actor: Actor) => applyCampaign(r, file, actor),
+      );
       console.log(
         result.changed
           ? `${result.id}: applied as version ${result.version} (${result.state})`
@@ -318,10 +342,21 @@ activation refuses it until they are fixed. Then: validate, test, simulate <id>@
   )
   .action(
     action(async (r, file: string, options: { revision?: number }) => {
-      const saved = await new CampaignDrafts(await portsOf(r)).save(
-        await readText(file),
-        { revision: options.revision },
-        actor(),
+      const saved = await campaignChange(
+        r,
+        {
+          permission: 'campaigns.draft',
+          command: 'campaigns draft',
+          target: file,
+          targetOf: (x) => x.campaignId,
+          detailOf: (x) => `draft revision ${x.revision}`,
+        },
+        async (actor: Actor) =>
+          new CampaignDrafts(await portsOf(r)).save(
+            await readText(file),
+            { revision: options.revision },
+            actor,
+          ),
       );
       console.log(
         `${saved.campaignId}: draft saved as revision ${saved.revision}${saved.baseVersion ? ` (started from v${saved.baseVersion})` : ' (a new campaign)'}`,
@@ -339,10 +374,16 @@ campaigns
   .addHelpText('after', examples('nunchi campaigns discard bundang-dad-beer'))
   .action(
     action(async (r, id: string, options: { revision?: number }) => {
-      const result = await new CampaignDrafts(await portsOf(r)).discard(
-        id,
-        { revision: options.revision },
-        actor(),
+      const result = await campaignChange(
+        r,
+        {
+          permission: 'campaigns.draft',
+          command: 'campaigns discard',
+          target: id,
+          detailOf: (x) => `draft revision ${x.revision}`,
+        },
+        async (actor: Actor) =>
+          new CampaignDrafts(await portsOf(r)).discard(id, { revision: options.revision }, actor),
       );
       console.log(`${id}: draft revision ${result.revision} discarded`);
     }),
@@ -386,7 +427,16 @@ campaigns
   )
   .action(
     action(async (r, id: string, options: { revision?: number; force?: boolean }) => {
-      const result = await new CampaignLifecycle(await portsOf(r)).activate(id, options, actor());
+      const result = await campaignChange(
+        r,
+        {
+          permission: 'campaigns.activate',
+          command: 'campaigns activate',
+          target: id,
+          detailOf: (x) => `draft revision ${x.draftRevision} as version ${x.version} (${x.status})`,
+        },
+        async (actor: Actor) => new CampaignLifecycle(await portsOf(r)).activate(id, options, actor),
+      );
       console.log(
         `${id}: draft revision ${result.draftRevision} activated as version ${result.version} (${result.status})`,
       );
@@ -400,7 +450,17 @@ campaigns
     action(async (r, id: string, versionText: string) => {
       const version = parseVersionRef(versionText, 'version');
       if (typeof version !== 'number') throw new UsageError(`version: a number, not ${versionText}`);
-      const result = await new CampaignLifecycle(await portsOf(r)).rollback(id, version, actor());
+      const result = await campaignChange(
+        r,
+        {
+          permission: 'campaigns.activate',
+          command: 'campaigns rollback',
+          target: id,
+          detailOf: (x) =>
+            x.changed ? `version ${version} again as version ${x.version} (${x.status})` : 'unchanged',
+        },
+        async (actor: Actor) => new CampaignLifecycle(await portsOf(r)).rollback(id, version, actor),
+      );
       console.log(
         result.changed
           ? `${id}: version ${version} activated again as version ${result.version} (${result.status})`
@@ -749,7 +809,16 @@ for (const [verb, state, note] of [
     .addHelpText('after', `${examples(`nunchi campaigns ${verb} bundang-dad-beer`)}\n${note}`)
     .action(
       action(async (r, id: string) => {
-        const result = await setCampaignState(r, id, state, actor().name);
+        const result = await campaignChange(
+          r,
+          {
+            permission: 'campaigns.activate',
+            command: `campaigns ${verb}`,
+            target: id,
+            detailOf: (x) => (x.changed ? `version ${x.version} (${x.state})` : `already ${x.state}`),
+          },
+          (actor: Actor) => setCampaignState(r, id, state, actor),
+        );
         console.log(
           result.changed
             ? `${id}: ${state} (version ${result.version})`
@@ -923,7 +992,10 @@ const decisions = program
   .description('decisions: find them, explain them')
   .addHelpText(
     'after',
-    examples('nunchi decisions list --customer c-000042', 'nunchi decisions explain --event pos-000123'),
+    examples(
+      'nunchi decisions list --customer c-000042',
+      'nunchi decisions explain --event pos-000123 --channel pos',
+    ),
   );
 decisions
   .command('explain [decisionId]')
@@ -934,18 +1006,24 @@ decisions
     '--event <eventId>',
     'the decision of this event (every event has one, whatever its outcome: offer, control, late or none)',
   )
+  .option('--channel <channel>', "the event's channel, with --event (event ids are scoped per channel)")
   .addHelpText(
     'after',
-    `${examples('nunchi decisions explain --event pos-000123', 'nunchi decisions explain d-4f2a9c0e51b7d3a8e6c1f092')}
+    `${examples('nunchi decisions explain --event pos-000123 --channel pos', 'nunchi decisions explain d-4f2a9c0e51b7d3a8e6c1f092')}
 Decision ids are shown by \`offers tail\` and \`decisions list\`; the id of the event is enough (decisions without
 an offer have no other trace).`,
   )
   .action(
-    action(async (r, id: string | undefined, options: { event?: string }) => {
+    action(async (r, id: string | undefined, options: { event?: string; channel?: string }) => {
       if ((id === undefined) === (options.event === undefined))
-        throw new UsageError('give either a decision id or --event <eventId>');
-      for (const line of await explainDecision(r, { decisionId: id, eventId: options.event }))
-        console.log(line);
+        throw new UsageError('give either a decision id or --event <eventId> --channel <channel>');
+      if ((options.event === undefined) !== (options.channel === undefined))
+        throw new UsageError(
+          '--event and --channel go together: event ids are scoped per channel (--event pos-000123 --channel pos)',
+        );
+      const event =
+        options.event !== undefined ? { id: options.event, channel: options.channel! } : undefined;
+      for (const line of await explainDecision(r, { decisionId: id, event })) console.log(line);
     }),
   );
 decisions
@@ -1062,7 +1140,7 @@ keys
   .description('revoke a key: every service refuses it within NUNCHI_AUTH_CACHE_TTL_MS (30 s)')
   .action(
     action(async (r, keyId: string) => {
-      if (!(await revokeKey(r, keyId))) throw new UsageError(`no API key ${keyId}`);
+      await revokeKey(r, keyId);
       console.log(`revoked ${keyId}`);
     }),
   );
@@ -1137,13 +1215,17 @@ Exit code 3 when an entry was rejected again or got no answer.`,
   )
   .action(
     action(async (r, options: { stage?: string; seq?: number }) => {
-      const results = await replayDlq(r, options);
-      if (results.length)
-        await auditCli(r, {
-          action: 'dlq.replay',
+      const results = await audited(
+        r,
+        await cliCaller(r),
+        {
+          permission: 'dlq.replay',
+          command: 'dlq replay',
           target: options.seq !== undefined ? String(options.seq) : (options.stage ?? 'ingestion'),
-          detail: `${results.length} entries`,
-        });
+          detailOf: (x) => `${x.length} entries`,
+        },
+        () => replayDlq(r, options),
+      );
       if (!results.length) return console.log('nothing to replay');
       for (const x of results) console.log(`#${x.seq} ${x.subject}: ${x.outcome} — ${x.detail}`);
       const count = (o: string) => results.filter((x) => x.outcome === o).length;

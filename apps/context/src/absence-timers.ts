@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { CampaignSetHolder, ContextRepository, timerMinute } from '@nunchi/cassandra';
-import { Subjects, type AcceptedEvent } from '@nunchi/contracts';
+import { eventKey, Subjects, SYSTEM_CHANNEL, type AcceptedEvent } from '@nunchi/contracts';
 import { PartitionAssignments, Publisher } from '@nunchi/messaging';
 import { ABSENCE_EVENT_TYPE, absenceEventId } from '@nunchi/rules';
 import { latencyHistogram, withSpan } from '@nunchi/telemetry';
@@ -15,7 +15,7 @@ const FIRST_LOOKBACK_MINUTES = 5;
  * Fires the durable absence timers (docs/patterns.md) of the partitions this replica owns. Every tick it
  * reads, per owned partition, the minutes from the partition's cursor to now (`pattern_timers`, one small
  * partition per minute) and publishes each due timer onto EVENTS, on the customer's partition, as an
- * `absence` message (msgID: the synthetic event's id). The context consumer then decides, in order with the
+ * `absence` message (msgID: the synthetic event's key, eventKey). The context consumer then decides, in order with the
  * customer's own events, whether the timer is still the pending one (ApplyEventUseCase.fireTimer): a
  * purchase that cancelled it just before wins. The cursor moves past a minute once all its timers are
  * published, and is stored, so a replica taking the partition over starts where the last owner stopped.
@@ -112,7 +112,7 @@ export class AbsenceTimers implements OnApplicationBootstrap, OnApplicationShutd
     const message: AcceptedEvent = {
       id,
       type: ABSENCE_EVENT_TYPE as AcceptedEvent['type'],
-      channel: 'system',
+      channel: SYSTEM_CHANNEL,
       occurredAt: new Date(t.dueMs).toISOString(),
       occurredAtMs: t.dueMs,
       receivedAtMs: nowMs,
@@ -121,7 +121,9 @@ export class AbsenceTimers implements OnApplicationBootstrap, OnApplicationShutd
     };
     this.lateness.record(nowMs - t.dueMs);
     return withSpan('context.absence_timer', { attributes: { 'nunchi.event.id': id } }, () =>
-      this.publisher.persist(Subjects.event(partition, ABSENCE_EVENT_TYPE), message, { msgID: id }),
+      this.publisher.persist(Subjects.event(partition, ABSENCE_EVENT_TYPE), message, {
+        msgID: eventKey(message),
+      }),
     );
   }
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { foldEvent, foldIntoClosedDay, localDayRange, type FoldResult } from '@nunchi/context-model';
 import {
+  eventKey,
   Headers,
   partitionOf,
   Subjects,
@@ -130,7 +131,7 @@ export class ApplyEventUseCase {
       } else {
         // A repeat changes nothing; it reports what the first attempt found, if still remembered.
         next = { ...next, patterns: stored };
-        matched = stored.seen.find((s) => s.id === event.id)?.matched ?? [];
+        matched = stored.seen.find((s) => s.id === eventKey(event))?.matched ?? [];
       }
     }
     if (result.kind === 'applied' && event.type === 'profile_update') {
@@ -238,7 +239,8 @@ export class ApplyEventUseCase {
       Subjects.enriched(partitionOf(event.customerId, this.config.nats.partitions)),
       enriched,
       {
-        msgID: event.id,
+        // Keyed by channel and id: another adapter's event with the same id is another event.
+        msgID: eventKey(event),
         headers: {
           [Headers.receivedAt]: delivery.header(Headers.receivedAt) ?? String(event.receivedAtMs),
           ...(repeat ? { [Headers.repeat]: '1' } : {}),

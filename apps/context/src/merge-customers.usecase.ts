@@ -3,6 +3,7 @@ import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { localDay, mergeHistories, profileGaps, survivorOf } from '@nunchi/context-model';
 import {
   decisionIdOf,
+  eventKey,
   Headers,
   partitionOf,
   Subjects,
@@ -63,7 +64,11 @@ export class MergeCustomersUseCase {
     const link = event.link;
     if (!link) {
       const { customerId: forwardedFrom } = event;
-      await this.send({ ...event, customerId: target, forwardedFrom }, `${event.id}~to~${target}`, delivery);
+      await this.send(
+        { ...event, customerId: target, forwardedFrom },
+        `${eventKey(event)}~to~${target}`,
+        delivery,
+      );
       return Outcome.done();
     }
     if (link.stage === 'absorb') {
@@ -91,7 +96,7 @@ export class MergeCustomersUseCase {
       );
     // The survivor was itself merged meanwhile: the link is between this customer and where it went.
     if (survivor.mergedInto) return this.relink(delivery, link.absorbedId, survivor.mergedInto);
-    const record = await this.merges.freeze(link.absorbedId, link.survivorId, event.id, new Date());
+    const record = await this.merges.freeze(link.absorbedId, link.survivorId, eventKey(event), new Date());
     if (record.survivorId !== link.survivorId)
       return this.relink(delivery, link.survivorId, record.survivorId);
     this.cache.commit(link.absorbedId, state, { ...state, mergedInto: link.survivorId });
@@ -153,7 +158,7 @@ export class MergeCustomersUseCase {
     await this.decisions.moveDecisions(
       absorbedId,
       survivorId,
-      absorbedEvents.map((e) => decisionIdOf(e.id)),
+      absorbedEvents.map((e) => decisionIdOf(e)),
     );
     // Ingestion replicas drop the absorbed customer's cached identifiers (the log makes it certain, the hint
     // immediate); context replicas drop both customers from their hot tiers.
@@ -168,14 +173,14 @@ export class MergeCustomersUseCase {
     if (a === b) {
       const plain = { ...event, customerId: a };
       delete plain.link;
-      await this.send(plain, `${event.id}~to~${a}`, delivery);
+      await this.send(plain, `${eventKey(event)}~to~${a}`, delivery);
       return Outcome.done();
     }
     const pair = survivorOf(a, b);
     const link: CustomerLink = { ...pair, stage: 'freeze' };
     await this.send(
       { ...event, customerId: pair.absorbedId, link },
-      `${event.id}~freeze~${pair.absorbedId}`,
+      `${eventKey(event)}~freeze~${pair.absorbedId}`,
       delivery,
     );
     return Outcome.done();
@@ -185,13 +190,13 @@ export class MergeCustomersUseCase {
     const event = delivery.body;
     await this.send(
       { ...event, customerId: link.survivorId, link: { ...link, stage: 'absorb' } },
-      `${event.id}~absorb~${link.absorbedId}~${link.survivorId}`,
+      `${eventKey(event)}~absorb~${link.absorbedId}~${link.survivorId}`,
       delivery,
     );
     return Outcome.done();
   }
 
-  /** Onto EVENTS again, under a message id of its own (the event id was taken by its first trip). */
+  /** Onto EVENTS again, under a message id of its own (the event's key was taken by its first trip). */
   private async send(event: AcceptedEvent, msgID: string, delivery: Delivery<AcceptedEvent>): Promise<void> {
     const partition = partitionOf(event.customerId, this.config.nats.partitions);
     await this.publisher.persist(Subjects.event(partition, event.type), event, {

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { localDay, rollupDay } from '@nunchi/context-model';
-import { decisionIdOf, Subjects, type UnlinkReceipt } from '@nunchi/contracts';
+import { decisionIdOf, eventKey, Subjects, type UnlinkReceipt } from '@nunchi/contracts';
 import {
   ContextRepository,
   CustomerRepository,
@@ -65,10 +65,12 @@ export class UnlinkCustomerUseCase {
       );
 
     // The absorbed customer's own events leave; the linking event stays with the survivor (it was theirs too).
-    const own = new Set(absorbedEvents.map((e) => e.id));
-    own.delete(record.eventId);
-    const leaving = survivorEvents.filter((e) => own.has(e.id));
-    const staying = survivorEvents.filter((e) => !own.has(e.id));
+    // Events are named by their key (channel and id). The merge record names the linking event by its key;
+    // records written before keys name it by its bare id.
+    const own = new Map(absorbedEvents.map((e) => [eventKey(e), e]));
+    if (!own.delete(record.eventId)) for (const [key, e] of own) if (e.id === record.eventId) own.delete(key);
+    const leaving = survivorEvents.filter((e) => own.has(eventKey(e)));
+    const staying = survivorEvents.filter((e) => !own.has(eventKey(e)));
     const generation = survivor.generation + 1;
     const days = [...new Set(leaving.map((e) => localDay(e.occurredAtMs, timeZone)))];
     await this.history.deleteEvents(leaving, timeZone);
@@ -104,7 +106,7 @@ export class UnlinkCustomerUseCase {
       survivorId,
       absorbedId,
       // by the absorbed customer's own events, not by what left now: an unlink run again after a failure
-      [...own].map(decisionIdOf),
+      [...own.values()].map((e) => decisionIdOf(e)),
       true,
     );
     await this.customers.clearMergedInto(absorbedId);

@@ -77,7 +77,7 @@ export class DecideUseCase {
       this.untriggered.add(1);
       return Outcome.done();
     }
-    const decisionId = decisionIdOf(event.id);
+    const decisionId = decisionIdOf(event);
     const redelivered = delivery.redelivered;
     if (redelivered) {
       this.redeliveries.add(1);

@@ -1,7 +1,7 @@
-import { Controller, Get, Param } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CampaignRepository, DecisionRepository } from '@nunchi/cassandra';
-import { decisionIdOf } from '@nunchi/contracts';
+import { decisionIdOf, isSubjectToken } from '@nunchi/contracts';
 import { explainRecord } from '@nunchi/rules';
 import { ApiError, Requires } from '@nunchi/telemetry';
 import { CampaignSetHolder } from '@nunchi/cassandra';
@@ -34,15 +34,30 @@ export class DecisionsController {
   @Requires('results.read')
   @ApiOperation({
     summary:
-      'The decision of an event (every event has one, whatever its outcome: offer, control, late or none), with its explanation.',
+      'The decision of an event (every event has one, whatever its outcome: offer, control, late or none), with its explanation. Event ids are scoped per channel: name the channel.',
   })
-  async decisionOfEvent(@Param('eventId') eventId: string) {
-    const id = decisionIdOf(eventId);
+  @ApiQuery({
+    name: 'channel',
+    required: true,
+    description: 'the channel the event came in on (pos, web, …)',
+  })
+  async decisionOfEvent(@Param('eventId') eventId: string, @Query('channel') channel: unknown) {
+    if (typeof channel !== 'string' || !isSubjectToken(channel))
+      throw new ApiError(
+        400,
+        'VALIDATION_FAILED',
+        "name the event's channel: ?channel=<channel> (event ids are scoped per channel)",
+        [{ path: 'channel', message: 'required: 1-64 of [A-Za-z0-9_-]' }],
+      );
+    const id = decisionIdOf({ channel, id: eventId });
     const record = await this.decisions.findById(id);
     if (!record)
-      throw new ApiError(404, 'NOT_FOUND', `no decision for event ${eventId} (decision id ${id})`, [
-        { path: 'eventId', message: 'no decision for this event (not decided yet, refused, or expired)' },
-      ]);
+      throw new ApiError(
+        404,
+        'NOT_FOUND',
+        `no decision for event ${eventId} of channel ${channel} (decision id ${id})`,
+        [{ path: 'eventId', message: 'no decision for this event (not decided yet, refused, or expired)' }],
+      );
     return { ...record, explanation: explainRecord(record) };
   }
 

@@ -1,9 +1,11 @@
 import { Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { callerLabel, callerOf } from '@nunchi/auth';
 import { ContractError, type IngestReply } from '@nunchi/contracts';
 import { decodeJson, DecodeError } from '@nunchi/messaging';
 import { context, extractTraceContext, Requires } from '@nunchi/telemetry';
+import { AdapterRateLimit } from './adapter-rate-limit.js';
 import { MAX_BATCH } from './http-limits.js';
 import { IngestEventUseCase } from './ingest-event.usecase.js';
 
@@ -16,7 +18,10 @@ const ORIGIN = 'POST /v1/events';
 @ApiTags('events')
 @Controller('v1/events')
 export class EventsController {
-  constructor(private readonly ingest: IngestEventUseCase) {}
+  constructor(
+    private readonly ingest: IngestEventUseCase,
+    private readonly limits: AdapterRateLimit,
+  ) {}
 
   @Post()
   @Requires('events.send')
@@ -35,6 +40,11 @@ export class EventsController {
   })
   @ApiResponse({ status: 413, description: 'TOO_LARGE: body above 1 MiB.' })
   @ApiResponse({
+    status: 429,
+    description:
+      'RATE_LIMITED: the API key is over its rate, every ingestion replica together; nothing stored, retry after `retryAfterMs` (also Retry-After).',
+  })
+  @ApiResponse({
     status: 422,
     description: 'One event, rejected: VALIDATION_FAILED with every problem by path.',
   })
@@ -46,6 +56,13 @@ export class EventsController {
   async post(@Req() request: FastifyRequest, @Res() reply: FastifyReply) {
     const bytes = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const parent = extractTraceContext((key) => header(request, key));
+    // The guard held the key to its rate on this replica; here to its rate on all of them (one shared bucket).
+    const caller = callerOf(request);
+    const limited = caller && (await this.limits.admitKey(caller, callerLabel(caller)));
+    if (limited && !limited.ok) {
+      void reply.header('retry-after', String(Math.ceil((limited.error.retryAfterMs ?? 1_000) / 1000)));
+      return reply.status(429).send(await this.ingest.limited(limited));
+    }
     return context.with(parent, async () => {
       let body: unknown;
       try {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   ContractError,
+  eventKey,
   Headers,
   IDENTITY_TYPES,
   partitionOf,
@@ -72,7 +73,7 @@ const RETRYABLE_FAILURES = new Set(['UNAVAILABLE_RETRY', 'OVERLOADED_RETRY']);
 
 /**
  * The front door's one behaviour, whichever door: decode → validate → resolve identity → store in EVENTS
- * (msgID = event id) → answer. Rejected input is answered and kept in the DLQ; storage failure is answered
+ * (msgID = the event's key: channel and id) → answer. Rejected input is answered and kept in the DLQ; storage failure is answered
  * with a retryable error and nothing is acknowledged that was not stored.
  *
  * Everything up to handing the event to JetStream runs synchronously when the customer is known (a customer
@@ -147,6 +148,14 @@ export class IngestEventUseCase {
     return withSpan('ingestion.receive', { attributes: { 'nunchi.origin': input.origin } }, (span) =>
       this.measured(this.reject(input, error, span), startedMs),
     );
+  }
+
+  /**
+   * Answers input refused before it was read, by the adapter's rate limit (AdapterRateLimit): counted like
+   * every answer, not dead-lettered — nothing is wrong with it, and a flood must not fill the DLQ.
+   */
+  limited(reply: IngestReply): Promise<IngestReply> {
+    return this.measured(Promise.resolve(reply), performance.now());
   }
 
   /** Counts the answer by outcome and code, and how long it took. */
@@ -356,7 +365,8 @@ export class IngestEventUseCase {
     );
     return this.publisher
       .persist(Subjects.event(partition, event.type), event, {
-        msgID: event.id,
+        // Event ids are scoped per adapter (channel): another channel's event with this id is another event.
+        msgID: eventKey(event),
         headers: { [Headers.receivedAt]: String(receivedAtMs) },
         traceContext: trace.setSpan(parent, span),
       })

@@ -5,6 +5,7 @@ import { CassandraModule, CQL_CLIENT, DecisionRepository, type CqlClient } from 
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry';
+import { AdapterRateLimit } from './adapter-rate-limit.js';
 import { Admission } from './admission.js';
 import { CustomerChanges } from './customer-changes.js';
 import { EventsController } from './events.controller.js';
@@ -28,6 +29,7 @@ export class IngestionModule {
       ],
       controllers: [EventsController, IngestionMessagesController],
       providers: [
+        AdapterRateLimit,
         Admission,
         CustomerChanges,
         IdentityRepository,

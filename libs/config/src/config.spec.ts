@@ -158,6 +158,25 @@ describe('loadConfig', () => {
     );
   });
 
+  it("reads the adapters' rates: one per channel by default, channels of their own, 0 for none", () => {
+    const d = loadConfig('ingestion', { NUNCHI_DEV_MODE: '1' });
+    assert.equal(d.domain.adapterRatePerSecond, 2_000);
+    assert.deepEqual(d.domain.adapterRates, {});
+    const c = loadConfig('ingestion', {
+      NUNCHI_DEV_MODE: '1',
+      NUNCHI_ADAPTER_RATE_PER_SECOND: '0',
+      NUNCHI_ADAPTER_RATES: 'pos=5000, web=0',
+    });
+    assert.equal(c.domain.adapterRatePerSecond, 0);
+    assert.deepEqual(c.domain.adapterRates, { pos: 5000, web: 0 });
+    assert.throws(
+      () => loadConfig('ingestion', { NUNCHI_DEV_MODE: '1', NUNCHI_ADAPTER_RATES: 'pos:5000,web=-1' }),
+      (error: ConfigError) =>
+        error.problems.length === 2 &&
+        error.problems.every((p) => p.includes('must be <channel>=<events per second')),
+    );
+  });
+
   it('gives every stream a byte limit, in MiB from the environment', () => {
     const defaults = loadConfig('decision', {}).nats.streamMaxBytes;
     assert.deepEqual(defaults, {

@@ -132,6 +132,13 @@ export interface DomainConfig {
    * refuses new events of that partition with OVERLOADED_RETRY (0: never)
    */
   admissionMaxLagMs: number;
+  /**
+   * events per second the adapters of one channel may send through the NATS door, every ingestion replica
+   * together (docs/security.md, "Rate limits per adapter"); 0: no limit
+   */
+  adapterRatePerSecond: number;
+  /** channels with a rate of their own (NUNCHI_ADAPTER_RATES=pos=5000,web=500), events per second; 0: no limit */
+  adapterRates: Record<string, number>;
   ledgerCacheMaxEntries: number;
   /** contact ledgers the decision service keeps, MiB of estimated heap (a ledger takes ~0.3–2 KiB) */
   ledgerCacheMaxMiB: number;
@@ -157,6 +164,11 @@ export interface AuthConfig {
   tokenRatePerSecond: number;
   /** people's bearer tokens (JWTs from an OIDC provider); none: only API keys */
   oidc?: OidcConfig;
+  /**
+   * the CLI's own API key (NUNCHI_API_KEY): its changes are then audited as that key's, verified against the
+   * key store, and its role must allow them; none: the CLI's changes are attributed to the OS user, unverified
+   */
+  cliApiKey?: string;
 }
 
 export interface OidcConfig {
@@ -255,6 +267,25 @@ export function identityKeys(config: NunchiConfig): IdentityKey[] {
 
 /** The services that hash or seal personal data on every event, and so cannot start without the key. */
 const NEEDS_IDENTITY_KEY: readonly ServiceName[] = ['ingestion'];
+
+/** events per second: beyond any door's capacity, so a typo's extra digit is caught */
+const MAX_ADAPTER_RATE = 10_000_000;
+
+/** NUNCHI_ADAPTER_RATES: `<channel>=<events per second>`, comma-separated. */
+function readAdapterRates(r: EnvReader): Record<string, number> {
+  const rates: Record<string, number> = {};
+  for (const item of (r.optional('NUNCHI_ADAPTER_RATES') ?? '').split(',')) {
+    if (item.trim() === '') continue;
+    const [channel = '', rate = ''] = item.split('=').map((s) => s.trim());
+    const n = Number(rate);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(channel) || !/^\d+$/.test(rate) || n > MAX_ADAPTER_RATE)
+      r.problems.push(
+        `NUNCHI_ADAPTER_RATES="${item}" must be <channel>=<events per second 0-${MAX_ADAPTER_RATE}>, comma-separated (e.g. pos=5000,web=500)`,
+      );
+    else rates[channel] = n;
+  }
+  return rates;
+}
 
 function readContactPolicy(r: EnvReader): ContactPolicy {
   const parsed = <T>(key: string, parse: (text: string) => T, empty: T): T => {
@@ -409,6 +440,8 @@ export function loadConfig(
       identityCacheTtlMs: r.int('NUNCHI_IDENTITY_CACHE_TTL_MS', 5_000, 100, 600_000),
       unknownIdentifiers: r.oneOf('NUNCHI_UNKNOWN_IDENTIFIERS', 'create', ['create', 'refuse'] as const),
       admissionMaxLagMs: r.int('NUNCHI_ADMISSION_MAX_LAG_MS', 1_000, 0, 600_000),
+      adapterRatePerSecond: r.int('NUNCHI_ADAPTER_RATE_PER_SECOND', 2_000, 0, MAX_ADAPTER_RATE),
+      adapterRates: readAdapterRates(r),
       ledgerCacheMaxEntries: r.int('NUNCHI_LEDGER_CACHE_MAX_ENTRIES', 200_000, 0, 100_000_000),
       ledgerCacheMaxMiB: r.int('NUNCHI_LEDGER_CACHE_MAX_MIB', 128, 0, 1_048_576),
     },
@@ -464,6 +497,7 @@ function readAuth(r: EnvReader): AuthConfig {
     cacheTtlMs: r.int('NUNCHI_AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     metricsPublic: r.bool('NUNCHI_METRICS_PUBLIC', true),
     tokenRatePerSecond: r.int('NUNCHI_TOKEN_RATE_PER_SECOND', 50, 1, 1_000_000),
+    cliApiKey: r.optional('NUNCHI_API_KEY'),
     oidc:
       issuer && audience && jwks
         ? { issuer, audience, jwks, rolesClaim: r.string('NUNCHI_OIDC_ROLES_CLAIM', 'roles') }
@@ -637,6 +671,12 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
       "requests per second per person's bearer token, per replica (429 past it); API keys carry their own rate",
   },
   {
+    name: 'NUNCHI_API_KEY',
+    default: '(none: the OS user, unverified)',
+    meaning:
+      "the CLI's own API key: its changes are audited as that key's (verified against the key store) and its role must allow them",
+  },
+  {
     name: 'NUNCHI_OIDC_ISSUER / NUNCHI_OIDC_AUDIENCE',
     default: '(none: API keys only)',
     meaning: "people's bearer tokens (JWT, RS256/ES256/EdDSA): the iss and an aud they must carry",
@@ -714,6 +754,17 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     default: '1000',
     meaning:
       'ingestion refuses events of a partition whose consumers are this far behind, ms (OVERLOADED_RETRY); 0: never',
+  },
+  {
+    name: 'NUNCHI_ADAPTER_RATE_PER_SECOND',
+    default: '2000',
+    meaning:
+      "events per second per channel's adapters through the NATS door, all ingestion replicas together (RATE_LIMITED past it); 0: no limit",
+  },
+  {
+    name: 'NUNCHI_ADAPTER_RATES',
+    default: '(none)',
+    meaning: 'channels with a rate of their own: `pos=5000,web=500` (events per second; 0: no limit)',
   },
   {
     name: 'NUNCHI_LEDGER_CACHE_MAX_ENTRIES',

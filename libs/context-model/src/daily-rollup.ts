@@ -5,7 +5,7 @@
  * The rollup of a day is a pure function of that day's events, and is always recomputed from all of them
  * (never incremented), so it is exact under redelivery, duplicates and late or out-of-order events.
  */
-import type { AcceptedEvent } from '@nunchi/contracts';
+import { eventKey, type AcceptedEvent } from '@nunchi/contracts';
 import { dayFromIndex, dayIndex } from './day-index.js';
 import {
   categoryDim,
@@ -100,17 +100,22 @@ function interestCategory(e: AcceptedEvent): string | undefined {
   return typeof c === 'string' && c !== '' ? c : undefined;
 }
 
-function byIdThenReceipt(a: AcceptedEvent, b: AcceptedEvent): number {
-  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+function byKeyThenReceipt(a: AcceptedEvent, b: AcceptedEvent): number {
+  const ka = eventKey(a);
+  const kb = eventKey(b);
+  if (ka !== kb) return ka < kb ? -1 : 1;
   if (a.receivedAtMs !== b.receivedAtMs) return a.receivedAtMs - b.receivedAtMs;
   return a.occurredAtMs - b.occurredAtMs;
 }
 
-/** One copy per event id (the earliest received), ordered by id — so float sums do not depend on input order. */
-function uniqueById(events: readonly AcceptedEvent[]): AcceptedEvent[] {
-  const sorted = [...events].sort(byIdThenReceipt);
+/**
+ * One copy per event (channel and id: eventKey; the earliest received), ordered by key — so float sums do not
+ * depend on input order.
+ */
+function uniqueByKey(events: readonly AcceptedEvent[]): AcceptedEvent[] {
+  const sorted = [...events].sort(byKeyThenReceipt);
   const out: AcceptedEvent[] = [];
-  for (const e of sorted) if (out.length === 0 || out[out.length - 1].id !== e.id) out.push(e);
+  for (const e of sorted) if (out.length === 0 || eventKey(out[out.length - 1]) !== eventKey(e)) out.push(e);
   return out;
 }
 
@@ -144,7 +149,7 @@ function rollupGroup(events: readonly AcceptedEvent[], day: string): DailyRollup
   };
 
   const answered = new Set<string>();
-  for (const e of uniqueById(events)) {
+  for (const e of uniqueByKey(events)) {
     const ms = e.occurredAtMs;
     const storeId = e.storeId !== undefined && e.storeId !== '' ? e.storeId : undefined;
     const main: Acc[] = [acc(DIM_ALL), acc(channelDim(e.channel))];

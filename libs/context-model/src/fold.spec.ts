@@ -166,6 +166,34 @@ describe('foldEvent (how context follows events, live and in simulation)', () =>
     assert.equal(foldIntoClosedDay(closed.context, old, [old], options).kind, 'duplicate');
   });
 
+  it("takes two channels' events with one id as two events (ids are scoped per channel), a repeat of either as a repeat", () => {
+    const nowMs = Date.parse('2026-03-10T12:00:00+09:00');
+    const options = { timeZone: TZ, nowMs };
+    const at = '2026-03-10T11:00:00+09:00';
+    const pos = event({ id: 'e-1', at, channel: 'pos', storeId: 's1' });
+    const web = event({ id: 'e-1', at, channel: 'web' });
+    const first = foldEvent(newContext(null, options), pos, options);
+    const second = foldEvent(first.context, web, options);
+    assert.equal(second.kind, 'applied', "the web adapter's e-1 is not the till's");
+    assert.equal(second.kind === 'applied' && second.dayEventCount, 2);
+    assert.deepEqual(
+      second.context.recent.map((r) => `${r.channel}:${r.id}`).sort(),
+      ['pos:e-1', 'web:e-1'],
+      'both in the recent events',
+    );
+    assert.equal(foldEvent(second.context, web, options).kind, 'duplicate');
+    assert.equal(foldEvent(second.context, pos, options).kind, 'duplicate');
+    // A closed day: the stored events are told apart the same way.
+    const later = { timeZone: TZ, nowMs: nowMs + 3 * DAY };
+    const closed = foldEvent(newContext(null, later), web, later);
+    assert.equal(closed.kind, 'closed-day');
+    assert.equal(foldIntoClosedDay(closed.context, web, [pos], later).kind, 'applied');
+    assert.equal(foldIntoClosedDay(closed.context, web, [pos, web], later).kind, 'duplicate');
+    // The day's rollups count both (rollupDay keeps one copy per channel and id).
+    const all = rollupDay([pos, web, pos], '2026-03-10', TZ).find((r) => r.dim === 'all');
+    assert.equal(all?.events, 2);
+  });
+
   it('applies a profile_update to the profile: named fields replace, attributes merge', () => {
     const nowMs = Date.parse('2026-03-10T12:00:00+09:00');
     const options = { timeZone: TZ, nowMs };

@@ -11,7 +11,7 @@
  *   events land there.
  * Pure: no clock, no I/O; `nowMs` comes in as a parameter.
  */
-import type { AcceptedEvent, CustomerProfile, RecentEvent } from '@nunchi/contracts';
+import { eventKey, type AcceptedEvent, type CustomerProfile, type RecentEvent } from '@nunchi/contracts';
 import { rollupDay, rollupEvents, type DailyRollup } from './daily-rollup.js';
 import { dayFromIndex, parseDayIndex } from './day-index.js';
 import { localDayIndex } from './local-day.js';
@@ -119,7 +119,8 @@ export function foldEvent(context: CustomerContext, event: AcceptedEvent, option
   if (index < current.openFrom) return { kind: 'closed-day', context: current, day };
   const ofDay = (events: readonly AcceptedEvent[]) =>
     events.filter((e) => localDayIndex(e.occurredAtMs, options.timeZone) === index);
-  if (current.openEvents.some((e) => e.id === event.id))
+  const key = eventKey(event);
+  if (current.openEvents.some((e) => e.id === event.id && eventKey(e) === key))
     return duplicate(current, day, ofDay(current.openEvents), options);
   const openEvents = [...current.openEvents, event];
   return applied(current, event, day, ofDay(openEvents), openEvents, options);
@@ -138,7 +139,8 @@ export function foldIntoClosedDay(
   const current = closeOldDays(context, options);
   const index = localDayIndex(event.occurredAtMs, options.timeZone);
   const day = dayFromIndex(index);
-  if (storedDayEvents.some((e) => e.id === event.id)) {
+  const key = eventKey(event);
+  if (storedDayEvents.some((e) => e.id === event.id && eventKey(e) === key)) {
     const result = duplicate(current, day, storedDayEvents, options);
     // The stored day is the truth for a closed day: the context takes its rows as they now are.
     return { ...result, context: { ...current, rows: withDay(current.rows, result.dayRows, options) } };
@@ -213,11 +215,12 @@ export function withProfileUpdate(profile: CustomerProfile | null, event: Accept
 }
 
 function uniqueOpen(events: readonly AcceptedEvent[], openFrom: number, timeZone: string): AcceptedEvent[] {
-  const ids = new Set<string>();
+  const keys = new Set<string>();
   const out: AcceptedEvent[] = [];
   for (const e of events) {
-    if (ids.has(e.id) || localDayIndex(e.occurredAtMs, timeZone) < openFrom) continue;
-    ids.add(e.id);
+    const key = eventKey(e);
+    if (keys.has(key) || localDayIndex(e.occurredAtMs, timeZone) < openFrom) continue;
+    keys.add(key);
     out.push(e);
   }
   return out;

@@ -4,7 +4,7 @@
  * context is the one the customer would have had with one identifier from the start: the union of both
  * histories, under the survivor's id, folded the same way. Pure: no clock, no I/O.
  */
-import type { AcceptedEvent, CustomerProfile } from '@nunchi/contracts';
+import { eventKey, type AcceptedEvent, type CustomerProfile } from '@nunchi/contracts';
 import { rollupDay, type DailyRollup } from './daily-rollup.js';
 import { dayFromIndex } from './day-index.js';
 import { localDayIndex } from './local-day.js';
@@ -32,7 +32,7 @@ export function survivorOf(a: string, b: string): { survivorId: string; absorbed
 
 /**
  * The absorbed customer's events moved under the survivor's id, and the survivor's days they touch rebuilt
- * from both histories. An event id present in both (the linking event itself, a redelivery) counts once.
+ * from both histories. An event (its channel and id) present in both (the linking event itself, a redelivery) counts once.
  */
 export function mergeHistories(
   survivorId: string,
@@ -40,11 +40,12 @@ export function mergeHistories(
   absorbedEvents: readonly AcceptedEvent[],
   timeZone: string,
 ): MergedHistory {
-  const known = new Set(survivorEvents.map((e) => e.id));
+  const known = new Set(survivorEvents.map(eventKey));
   const moved: AcceptedEvent[] = [];
   for (const e of absorbedEvents) {
-    if (known.has(e.id)) continue;
-    known.add(e.id);
+    const key = eventKey(e);
+    if (known.has(key)) continue;
+    known.add(key);
     moved.push(asCustomer(e, survivorId));
   }
   const byDay = new Map<number, AcceptedEvent[]>();

@@ -1,4 +1,4 @@
-import type { AcceptedEvent, RecentEvent } from '@nunchi/contracts';
+import { eventKey, type AcceptedEvent, type RecentEvent } from '@nunchi/contracts';
 
 /** how many recent events a snapshot carries */
 export const RECENT_MAX = 20;
@@ -41,19 +41,30 @@ function isAccepted(e: AcceptedEvent | RecentEvent): e is AcceptedEvent {
   return 'payload' in e && 'customerId' in e;
 }
 
+/** One event: the same channel and id (eventKey), compared without building the key. */
+const sameEvent = (a: RecentEvent, b: RecentEvent): boolean => a.id === b.id && a.channel === b.channel;
+
+/** Ties of instant: by id, then channel (two channels' events may share an id). */
+function compareIds(a: RecentEvent, b: RecentEvent): number {
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  return a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0;
+}
+
 /**
- * Order recent events newest first (by instant, then id ascending), drop repeated ids (the first occurrence
- * in the input wins) and keep at most `max`. Returns a new array; the events themselves are not copied.
+ * Order recent events newest first (by instant, then id ascending), drop repeated events (the same channel
+ * and id; the first occurrence in the input wins) and keep at most `max`. Returns a new array; the events
+ * themselves are not copied.
  */
 export function sortRecent(recent: readonly RecentEvent[], max: number = RECENT_MAX): RecentEvent[] {
   const seen = new Set<string>();
   const keyed: Array<{ e: RecentEvent; ms: number }> = [];
   for (const e of recent) {
-    if (seen.has(e.id)) continue;
-    seen.add(e.id);
+    const key = eventKey(e);
+    if (seen.has(key)) continue;
+    seen.add(key);
     keyed.push({ e, ms: instantOf(e) });
   }
-  keyed.sort((a, b) => (a.ms !== b.ms ? b.ms - a.ms : a.e.id < b.e.id ? -1 : a.e.id > b.e.id ? 1 : 0));
+  keyed.sort((a, b) => (a.ms !== b.ms ? b.ms - a.ms : compareIds(a.e, b.e)));
   const n = Math.min(keyed.length, Math.max(0, max));
   const out = new Array<RecentEvent>(n);
   for (let i = 0; i < n; i++) out[i] = keyed[i].e;
@@ -61,7 +72,7 @@ export function sortRecent(recent: readonly RecentEvent[], max: number = RECENT_
 }
 
 /**
- * Add an event to a recent list (for the hot in-memory tier): a redelivered id replaces its earlier copy,
+ * Add an event to a recent list (for the hot in-memory tier): a redelivered event replaces its earlier copy,
  * newest first, at most `max`. An event older than all of a full list simply does not make it in.
  */
 export function pushRecent(
@@ -89,33 +100,33 @@ export function pushRecent(
 /** Lists pushRecent returned (read-only, as a context holds them): as sortRecent orders them. */
 const inOrder = new WeakSet<readonly RecentEvent[]>();
 
-/** `item` sorts before the head of a list in order, and its id is not in it. */
+/** `item` sorts before the head of a list in order, and is not in it. */
 function isNewerThanAll(recent: readonly RecentEvent[], item: RecentEvent): boolean {
   if (recent.length > 0) {
     const head = recent[0];
     const ms = instantOf(item);
     const headMs = instantOf(head);
-    if (!(ms > headMs || (ms === headMs && item.id < head.id))) return false;
+    if (!(ms > headMs || (ms === headMs && compareIds(item, head) < 0))) return false;
   }
-  for (let i = 0; i < recent.length; i++) if (recent[i].id === item.id) return false;
+  for (let i = 0; i < recent.length; i++) if (sameEvent(recent[i], item)) return false;
   return true;
 }
 
 /**
  * Whether `recent` is what sortRecent returns (newest first, ties by id, no repeated id) and `item` sorts
- * strictly before all of it with an id of its own. Linear in a list of at most RECENT_MAX.
+ * strictly before all of it and is not in it. Linear in a list of at most RECENT_MAX.
  */
 function isOrderedBelow(recent: readonly RecentEvent[], item: RecentEvent): boolean {
   let prevMs = instantOf(item);
-  let prevId = item.id;
+  let prev: RecentEvent = item;
   for (let i = 0; i < recent.length; i++) {
     const e = recent[i];
     const ms = instantOf(e);
-    if (!(ms < prevMs || (ms === prevMs && e.id > prevId))) return false;
-    if (e.id === item.id) return false;
-    for (let k = 0; k < i; k++) if (recent[k].id === e.id) return false;
+    if (!(ms < prevMs || (ms === prevMs && compareIds(e, prev) > 0))) return false;
+    if (sameEvent(e, item)) return false;
+    for (let k = 0; k < i; k++) if (sameEvent(recent[k], e)) return false;
     prevMs = ms;
-    prevId = e.id;
+    prev = e;
   }
   return true;
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { eventKey, type EventRef } from './events.js';
 
 /** What adapters receive on mkt.offers.<channel>.<storeId>. */
 export interface OfferMessage {
@@ -72,6 +73,12 @@ export interface DecisionRecord {
   inputs?: Record<string, unknown>;
 }
 
-/** Deterministic: a redelivered event yields the same decision id. */
-export const decisionIdOf = (eventId: string): string =>
-  `d-${createHash('sha256').update(eventId).digest('hex').slice(0, 24)}`;
+/**
+ * Deterministic: a redelivered event yields the same decision id. Derived from the event's key (its channel
+ * and id, eventKey), so two adapters' events with the same id are two decisions.
+ */
+export const decisionIdOf = (event: EventRef): string => decisionIdOfKey(eventKey(event));
+
+/** The decision id of an event key as stored (customer_events.event_id; rows from before keys: a bare id). */
+export const decisionIdOfKey = (key: string): string =>
+  `d-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;

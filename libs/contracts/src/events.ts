@@ -37,6 +37,12 @@ export const EVENT_TYPES = [
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Channel names are open-ended (adapters add their own) but must be subject tokens. */
+/**
+ * The channel of Nunchi's own events (a fired absence timer: docs/patterns.md). Refused from adapters, so that
+ * no adapter's event can take the key (eventKey) of one of them.
+ */
+export const SYSTEM_CHANNEL = 'system';
+
 export const KNOWN_CHANNELS = ['pos', 'web', 'app', 'callcenter', 'kiosk'] as const;
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Printable ASCII without spaces: ids travel in NATS headers and subjects' neighbours. */
@@ -103,8 +109,10 @@ export type IdentityType = (typeof IDENTITY_TYPES)[number];
   'A customer event as a channel adapter sends it, on NATS mkt.in.<channel>.<type> or HTTP POST /v1/events.',
 )
 export class EventEnvelopeDto {
-  /** The idempotency key: the same id is one event, however often it is sent. */
-  @Describe('The idempotency key: the same id is one event, however often it is sent.')
+  /** The idempotency key, within the event's channel: the same channel and id are one event, however often sent. */
+  @Describe(
+    'The idempotency key, scoped by channel: the same channel and id are one event, however often it is sent; another channel may use the same id for another event.',
+  )
   @IsString()
   @Length(1, 128)
   @Matches(PRINTABLE, { message: 'id must be printable ASCII without spaces' })
@@ -306,7 +314,22 @@ export const PAYLOAD_DTOS: Record<EventType, new () => object> = {
 };
 
 /** A validated event as it travels on EVENTS: the resolved customer id replaces the raw identifier. */
+/**
+ * What names one event inside Nunchi: its channel and its id. Event ids are scoped per adapter — per channel,
+ * which is what an adapter's NATS identity may publish on (mkt.in.<channel>.>) — so one adapter's ids cannot
+ * shadow another's: the duplicate windows, context's record of applied events and the decision id all use
+ * the key, not the bare id. (docs/security.md, "Event ids are scoped per channel".)
+ */
+export interface EventRef {
+  channel: string;
+  id: string;
+}
+
+/** `<channel>:<id>`: unambiguous, since a channel is a subject token and has no ':'. */
+export const eventKey = (event: EventRef): string => `${event.channel}:${event.id}`;
+
 export interface AcceptedEvent {
+  /** as the adapter sent it: unique within its channel only (eventKey names the event) */
   id: string;
   type: EventType;
   channel: string;

@@ -108,6 +108,12 @@ describe('validateEvent', () => {
     );
   });
 
+  it("refuses the channel reserved for Nunchi's own events, so no adapter can take their keys", () => {
+    assert.deepEqual(problems(purchase({ channel: 'system' })), [
+      'channel: "system" is reserved for Nunchi\'s own events (absence timers)',
+    ]);
+  });
+
   it('rejects an occurredAt more than 5 minutes ahead, or without an offset', () => {
     assert.deepEqual(problems(purchase({ occurredAt: '2026-11-24T10:11:00Z' })), [
       'occurredAt: more than 5 minutes in the future',

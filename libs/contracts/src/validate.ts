@@ -8,6 +8,7 @@ import {
   EVENT_TYPES,
   EventEnvelopeDto,
   PAYLOAD_DTOS,
+  SYSTEM_CHANNEL,
   type AcceptedEvent,
   type EventType,
 } from './events.js';
@@ -189,6 +190,7 @@ function acceptedAsIs(raw: Record<string, unknown>, options: ValidateOptions): E
   if (Number.isNaN(at) || at > options.nowMs + MAX_FUTURE_SKEW_MS) return undefined;
   if (options.subject && (event.channel !== options.subject.channel || event.type !== options.subject.type))
     return undefined;
+  if (event.channel === SYSTEM_CHANNEL) return undefined;
   return event;
 }
 
@@ -239,6 +241,11 @@ export function validateEventFully(raw: object, options: ValidateOptions): Event
     else if (at > options.nowMs + MAX_FUTURE_SKEW_MS)
       problems.push({ path: 'occurredAt', message: 'more than 5 minutes in the future' });
   }
+  if (envelope.channel === SYSTEM_CHANNEL)
+    problems.push({
+      path: 'channel',
+      message: `"${SYSTEM_CHANNEL}" is reserved for Nunchi's own events (absence timers)`,
+    });
   if (options.subject) {
     if (envelope.channel !== options.subject.channel)
       problems.push({

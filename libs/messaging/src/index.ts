@@ -7,6 +7,7 @@ export * from './publisher.js';
 export * from './consumer-runner.js';
 export * from './keyed-serializer.js';
 export * from './lease-store.js';
+export * from './shared-rate-limiter.js';
 export * from './partition-ownership.js';
 export * from './nest/messaging.module.js';
 export * from './pub-ack-inbox.js';

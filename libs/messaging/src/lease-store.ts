@@ -45,30 +45,36 @@ export interface LeaseStore {
 const WRONG_LAST_SEQUENCE = 10071;
 
 /**
- * LeaseStore on the JetStream stream LEASES (one message kept per subject), the way NATS KV is built:
- * the revision is the stream sequence, compare-and-set is `Nats-Expected-Last-Subject-Sequence`. (nats-server
- * 2.9 has KV, but the project's client packages do not include @nats-io/kv; this is the same mechanism.)
+ * Keyed records with compare-and-set on the JetStream stream LEASES (one message kept per subject), the way
+ * NATS KV is built: the revision is the stream sequence, compare-and-set is
+ * `Nats-Expected-Last-Subject-Sequence`. (nats-server 2.9 has KV, but the project's client packages do not
+ * include @nats-io/kv; this is the same mechanism.) Partition leases and the adapters' shared rate buckets
+ * live here, each under its own key prefix.
  */
-export class JetStreamLeaseStore implements LeaseStore {
-  private readonly js: JetStreamClient;
-  private jsm: Promise<JetStreamManager>;
-  private readonly prefix = Subjects.lease('x').slice(0, -1);
+export class JetStreamRecords<V> {
+  protected readonly js: JetStreamClient;
+  protected jsm: Promise<JetStreamManager>;
+  protected readonly prefix = Subjects.lease('x').slice(0, -1);
 
-  /** @param timeoutMs milliseconds per request: keep it well under the lease TTL */
+  /** @param timeoutMs milliseconds per request */
   constructor(nc: NatsConnection, timeoutMs = 1_500) {
     this.js = jetstream(nc, { timeout: timeoutMs });
     this.jsm = jetstreamManager(nc, { timeout: timeoutMs });
   }
 
-  async get(key: string): Promise<LeaseRecord | undefined> {
+  async get(key: string): Promise<{ value: V; revision: number; writtenAtMs: number } | undefined> {
     const msg = await (
       await this.jsm
     ).streams.getMessage(Streams.LEASES.name, { last_by_subj: Subjects.lease(key) });
     if (!msg) return undefined;
-    return { value: decodeJson(msg.data) as LeaseValue, revision: msg.seq, writtenAtMs: msg.time.getTime() };
+    return { value: decodeJson(msg.data) as V, revision: msg.seq, writtenAtMs: msg.time.getTime() };
   }
 
-  async put(key: string, value: LeaseValue, expectedRevision?: number): Promise<number | 'conflict'> {
+  /**
+   * Writes the record. With expectedRevision, only if the key's latest revision is that (0: the key has no
+   * record): returns 'conflict' otherwise. Returns the new revision.
+   */
+  async put(key: string, value: V, expectedRevision?: number): Promise<number | 'conflict'> {
     try {
       const ack = await this.js.publish(
         Subjects.lease(key),
@@ -80,6 +86,14 @@ export class JetStreamLeaseStore implements LeaseStore {
       if (error instanceof JetStreamApiError && error.code === WRONG_LAST_SEQUENCE) return 'conflict';
       throw error;
     }
+  }
+}
+
+/** LeaseStore on JetStreamRecords (the stream LEASES). */
+export class JetStreamLeaseStore extends JetStreamRecords<LeaseValue> implements LeaseStore {
+  /** @param timeoutMs milliseconds per request: keep it well under the lease TTL */
+  constructor(nc: NatsConnection, timeoutMs = 1_500) {
+    super(nc, timeoutMs);
   }
 
   async keys(prefix: string): Promise<string[]> {

@@ -66,10 +66,10 @@ function consumersOf(stream: StreamName): string[] {
 }
 
 /**
- * Partition leases of one consumer group (lease-store.ts): records on LEASES under mkt.lease.<group>.>, so a
- * group cannot forge another's; read back by subject.
+ * Records of one service on LEASES (lease-store.ts) under mkt.lease.<service>.>, so a service cannot forge
+ * another's; read back by subject: context's and decision's partition leases, ingestion's shared rate buckets.
  */
-function leasesOf(group: 'context' | 'decision'): string[] {
+function leasesOf(group: 'context' | 'decision' | 'ingestion'): string[] {
   return [
     `mkt.lease.${group}.>`,
     '$JS.API.STREAM.MSG.GET.LEASES',
@@ -103,7 +103,8 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
     service(
       'ingestion',
       'service: validates input from adapters and stores it in EVENTS; never publishes offers',
-      [Subjects.eventsAll],
+      // leases: the adapters' rate buckets, shared by the replicas (docs/security.md)
+      [Subjects.eventsAll, ...leasesOf('ingestion')],
       [Subjects.inboundAll, Subjects.customersChanged, Subjects.lagAll],
       true,
     ),

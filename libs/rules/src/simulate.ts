@@ -440,7 +440,7 @@ export class DecisionWorld {
     const evaluation =
       ledger === EMPTY_LEDGER ? optimistic : set.evaluate({ ...base, usage: usageOf(ledger, today) });
     const losses: CandidateLoss[] = [...evaluation.losses];
-    const decisionId = decisionIdOf(event.id);
+    const decisionId = decisionIdOf(event);
     const claim = (c: Candidate, outcome: 'offer' | 'control') =>
       this.#ledgers.set(
         customerId,

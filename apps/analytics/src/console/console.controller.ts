@@ -110,7 +110,7 @@ export class ConsoleController {
     // none: why no campaign made an offer), found by the id every event's decision has.
     const listed = await repo.ofCustomer(id, Date.now() - CUSTOMER_DECISIONS_SINCE_MS, CUSTOMER_DECISIONS);
     const recent = ((context.body as { ctx?: { recent?: RecentEvent[] } } | null)?.ctx?.recent ?? []).map(
-      (e) => decisionIdOf(e.id),
+      (e) => decisionIdOf(e),
     );
     const ids = [...new Set([...listed.map((d) => d.decisionId), ...recent])];
     const records = (await Promise.all(ids.map((d) => repo.findById(d)))).filter(

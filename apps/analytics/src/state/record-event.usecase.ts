@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AnalyticsRepository, DecisionRepository } from '@nunchi/cassandra';
 import { MAX_ATTRIBUTION_WINDOW_DAYS } from '@nunchi/analytics-model';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import type { AcceptedEvent } from '@nunchi/contracts';
+import { eventKey, type AcceptedEvent } from '@nunchi/contracts';
 import { Outcome } from '@nunchi/messaging';
 import { localDayAndHour } from '@nunchi/operations';
 import { Attribution } from './attribution.js';
@@ -44,7 +44,7 @@ export class RecordEvent {
       return Outcome.reject(
         `purchase ${event.id}: payload.amount must be a number, got ${JSON.stringify(amount)}`,
       );
-    await this.repository.recordPurchase(event.customerId, event.occurredAtMs, event.id, amount);
+    await this.repository.recordPurchase(event.customerId, event.occurredAtMs, eventKey(event), amount);
     const recent = await this.repository.customerDecisionsBetween(
       event.customerId,
       event.occurredAtMs - MAX_ATTRIBUTION_WINDOW_DAYS * DAY_MS,

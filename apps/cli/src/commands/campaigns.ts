@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { actorName, auditLine, type Actor, type CampaignStatus } from '@nunchi/campaigns-model';
 import { Subjects } from '@nunchi/contracts';
 import {
@@ -21,6 +21,7 @@ import {
 import { lastValueFrom } from 'rxjs';
 import type { Resources } from '../resources.js';
 import { UsageError } from '../options.js';
+import { osUser } from './cli-caller.js';
 import { table } from './decisions.js';
 
 /**
@@ -36,14 +37,12 @@ export async function portsOf(resources: Resources): Promise<CampaignPorts> {
   });
 }
 
-/** Who runs the command, as they say (--actor, NUNCHI_ACTOR, else the OS user): unverified. */
+/**
+ * Who runs the command, as they say (--actor, NUNCHI_ACTOR, else the OS user): unverified. The CLI's
+ * commands name a verified caller instead when NUNCHI_API_KEY is set (cli-caller.ts).
+ */
 export function cliActor(given?: string): Actor {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry (a container's arbitrary uid): keep "unknown"
-  }
+  const user = osUser();
   return { name: actorName(given, user), verified: false, origin: `cli ${user}@${hostname()}` };
 }
 
@@ -59,11 +58,11 @@ export interface ApplyResult {
 export async function applyCampaign(
   resources: Resources,
   file: string,
-  actor?: string,
+  actor: Actor = cliActor(),
 ): Promise<ApplyResult> {
   const result = await new CampaignLifecycle(await portsOf(resources)).apply(
     await readText(file),
-    cliActor(actor),
+    actor,
     file,
   );
   return { id: result.campaignId, version: result.version, changed: result.changed, state: result.state };
@@ -74,12 +73,12 @@ export async function setCampaignState(
   resources: Resources,
   id: string,
   state: 'active' | 'paused' | 'ended' | 'archived',
-  actor?: string,
+  actor: Actor = cliActor(),
 ): Promise<ApplyResult> {
   const action: StateAction = (
     { active: 'resume', paused: 'pause', ended: 'end', archived: 'archive' } as const
   )[state];
-  const result = await new CampaignLifecycle(await portsOf(resources)).setState(id, action, cliActor(actor));
+  const result = await new CampaignLifecycle(await portsOf(resources)).setState(id, action, actor);
   return { id, version: result.version, changed: result.changed, state: result.state };
 }
 

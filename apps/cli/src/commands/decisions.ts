@@ -7,16 +7,16 @@ import type { Resources } from '../resources.js';
 /** The stored decision and its explanation, by decision id or by the id of the event it decided. */
 export async function explainDecision(
   resources: Resources,
-  ref: { decisionId?: string; eventId?: string },
+  ref: { decisionId?: string; event?: { channel: string; id: string } },
 ): Promise<string[]> {
-  // The decision id is derived from the event id (decisionIdOf): every event has exactly one decision,
-  // whatever its outcome (offer, control, late or none), so an event id always finds it.
-  const id = ref.eventId !== undefined ? decisionIdOf(ref.eventId) : ref.decisionId!;
+  // The decision id is derived from the event's channel and id (decisionIdOf): every event has exactly one
+  // decision, whatever its outcome (offer, control, late or none), so they always find it.
+  const id = ref.event !== undefined ? decisionIdOf(ref.event) : ref.decisionId!;
   const record = await new DecisionRepository(await resources.cassandra()).findById(id);
   if (!record) {
     throw new Error(
-      ref.eventId !== undefined
-        ? `no decision for event ${ref.eventId} (decision id ${id}): the event was not decided yet, was refused, or has expired`
+      ref.event !== undefined
+        ? `no decision for event ${ref.event.id} of channel ${ref.event.channel} (decision id ${id}): the event was not decided yet, was refused, or has expired`
         : `no decision ${id}${id.startsWith('d-') ? '' : ' (decision ids start with "d-"; for an event id use --event)'}`,
     );
   }
@@ -35,7 +35,7 @@ export interface ListOptions {
 /**
  * Decisions with a campaign (offer, control, late), newest first: a customer's from the per-customer table,
  * a campaign's from the per-(campaign, local day) table, day by day back to `sinceMs`. Decisions without any
- * campaign (outcome none) are in neither: `decisions explain --event <id>` finds those.
+ * campaign (outcome none) are in neither: `decisions explain --event <id> --channel <channel>` finds those.
  */
 export async function listDecisions(resources: Resources, options: ListOptions): Promise<DecisionSummary[]> {
   const repo = new DecisionRepository(await resources.cassandra());

@@ -2,7 +2,7 @@ import { isRole, ROLES, type Role } from '@nunchi/access';
 import { ApiKeyRepository, AuditLogRepository, type ApiKeyRecord, type AuditRecord } from '@nunchi/cassandra';
 import type { Resources } from '../resources.js';
 import { UsageError } from '../options.js';
-import { cliActor } from './campaigns.js';
+import { audited, cliCaller } from './cli-caller.js';
 
 /** requests per second of a new key unless --rate says: adapters send events, people click */
 export const DEFAULT_RATE_PER_SECOND: Record<Role, number> = {
@@ -14,23 +14,6 @@ export const DEFAULT_RATE_PER_SECOND: Record<Role, number> = {
   'privacy-officer': 50,
   admin: 100,
 };
-
-/** Records a change the CLI made in the audit log (the CLI's actor is whoever runs it with the database's credentials). */
-export async function auditCli(
-  resources: Resources,
-  entry: Pick<AuditRecord, 'action' | 'target'> & { outcome?: number; detail?: string },
-): Promise<void> {
-  const actor = cliActor(process.env['NUNCHI_ACTOR']);
-  await new AuditLogRepository(await resources.cassandra()).record({
-    atMs: Date.now(),
-    actor: actor.name,
-    actorKind: 'cli',
-    roles: [],
-    origin: actor.origin,
-    outcome: 0,
-    ...entry,
-  });
-}
 
 export interface CreateKeyOptions {
   role: string;
@@ -45,40 +28,52 @@ export async function createKey(
   resources: Resources,
   options: CreateKeyOptions,
 ): Promise<{ key: string; record: ApiKeyRecord }> {
-  if (!isRole(options.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-  const nowMs = Date.now();
-  const created = await new ApiKeyRepository(await resources.cassandra()).create(
+  const role = options.role;
+  if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+  const caller = await cliCaller(resources);
+  return audited(
+    resources,
+    caller,
     {
-      name: options.name,
-      role: options.role,
-      ratePerSecond: options.rate ?? DEFAULT_RATE_PER_SECOND[options.role],
-      createdBy: cliActor(process.env['NUNCHI_ACTOR']).name,
-      expiresAtMs:
-        options.expiresInDays === undefined ? undefined : nowMs + options.expiresInDays * 86_400_000,
+      permission: 'keys.manage',
+      command: 'keys create',
+      targetOf: (created) => created.record.keyId,
+      detailOf: () => `${role} "${options.name}"`,
     },
-    nowMs,
+    async () => {
+      const nowMs = Date.now();
+      return new ApiKeyRepository(await resources.cassandra()).create(
+        {
+          name: options.name,
+          role,
+          ratePerSecond: options.rate ?? DEFAULT_RATE_PER_SECOND[role],
+          createdBy: caller.name,
+          expiresAtMs:
+            options.expiresInDays === undefined ? undefined : nowMs + options.expiresInDays * 86_400_000,
+        },
+        nowMs,
+      );
+    },
   );
-  await auditCli(resources, {
-    action: 'keys.create',
-    target: created.record.keyId,
-    detail: `${options.role} "${options.name}"`,
-  });
-  return created;
 }
 
+/** Revokes a key (false: no such key, recorded as a failed change). */
 export async function revokeKey(resources: Resources, keyId: string): Promise<boolean> {
-  const revoked = await new ApiKeyRepository(await resources.cassandra()).revoke(
-    keyId,
-    cliActor(process.env['NUNCHI_ACTOR']).name,
-    Date.now(),
+  const caller = await cliCaller(resources);
+  return audited(
+    resources,
+    caller,
+    { permission: 'keys.manage', command: 'keys revoke', target: keyId },
+    async () => {
+      const revoked = await new ApiKeyRepository(await resources.cassandra()).revoke(
+        keyId,
+        caller.name,
+        Date.now(),
+      );
+      if (!revoked) throw new UsageError(`no API key ${keyId}`);
+      return revoked;
+    },
   );
-  await auditCli(resources, {
-    action: 'keys.revoke',
-    target: keyId,
-    outcome: revoked ? 0 : 1,
-    detail: revoked ? undefined : 'no such key',
-  });
-  return revoked;
 }
 
 export const listKeys = async (resources: Resources) =>

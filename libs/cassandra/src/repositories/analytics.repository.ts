@@ -264,10 +264,11 @@ export class AnalyticsRepository {
   async recordPurchase(
     customerId: string,
     occurredAtMs: number,
-    eventId: string,
+    /** the purchase's key (eventKey: channel and id), so that two channels' purchases are two rows */
+    eventKey: string,
     amount: number,
   ): Promise<void> {
-    await run(this.client, Q.purchaseInsert, [customerId, new Date(occurredAtMs), eventId, amount]);
+    await run(this.client, Q.purchaseInsert, [customerId, new Date(occurredAtMs), eventKey, amount]);
   }
 
   /** The customer's purchases in (afterMs, untilMs], epoch milliseconds. */

@@ -1,4 +1,4 @@
-import type { AcceptedEvent, RecentEvent } from '@nunchi/contracts';
+import { eventKey, type AcceptedEvent, type RecentEvent } from '@nunchi/contracts';
 import {
   addDays,
   dayFromIndex,
@@ -415,12 +415,14 @@ export class ContextRepository {
 
   /** An unlink: the survivor's copies of the absorbed customer's events go (keyed deletions of immutable rows). */
   async deleteEvents(events: readonly AcceptedEvent[], timeZone: string): Promise<void> {
-    await mapBounded(events, 32, (e) =>
+    // Rows are keyed by the event's key; rows written before keys, by its bare id: both go.
+    const rows = events.flatMap((e) => [eventKey(e), e.id].map((column) => ({ e, column })));
+    await mapBounded(rows, 32, ({ e, column }) =>
       run(this.client, Q.deleteEvent, [
         e.customerId,
         localDay(e.occurredAtMs, timeZone).slice(0, 7),
         new Date(e.occurredAtMs),
-        e.id,
+        column,
       ]),
     );
   }
@@ -712,7 +714,8 @@ export class ContextRepository {
       event.customerId,
       localDay.slice(0, 7),
       new Date(event.occurredAtMs),
-      event.id,
+      // the event's key (channel and id): two channels' events with one id and instant are two rows
+      eventKey(event),
       localDay,
       event.type,
       event.channel,

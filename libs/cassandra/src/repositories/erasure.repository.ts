@@ -1,4 +1,4 @@
-import { decisionIdOf, type ErasureReceipt, type ErasureStore } from '@nunchi/contracts';
+import { decisionIdOfKey, type ErasureReceipt, type ErasureStore } from '@nunchi/contracts';
 import { EXPOSURE_WRITE_TIMESTAMP_CEILING, exposureShardOf } from '@nunchi/analytics-model';
 import { localDay } from '@nunchi/context-model';
 import { mapBounded } from '../bulk.js';
@@ -14,7 +14,7 @@ import { MergeRepository } from './merge.repository.js';
  *                           the customer's rows from before migration 0010);
  *   identities:             the keys listed in customer_identities (the reverse index);
  *   customer_events:        one partition per month listed in customer_event_months;
- *   decisions_by_id:        the ids in `decisions`, plus decisionIdOf(event id) of every event (decisions
+ *   decisions_by_id:        the ids in `decisions`, plus decisionIdOfKey(event key) of every event (decisions
  *                           without a campaign outcome are kept by id only);
  *   decisions_by_campaign:  (campaign_id, local day of decided_at, decided_at, decision_id) of each `decisions` row.
  */
@@ -314,7 +314,7 @@ export class ErasureRepository {
         ] as const;
       });
     const decisionIds = [
-      ...new Set([...decisions.map((d) => d['decision_id'] as string), ...eventIds.map(decisionIdOf)]),
+      ...new Set([...decisions.map((d) => d['decision_id'] as string), ...eventIds.map(decisionIdOfKey)]),
     ];
 
     // Analytics' rows of the customer: its own index (90 days) and the decisions table (older ones) name them.

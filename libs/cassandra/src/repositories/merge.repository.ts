@@ -45,7 +45,7 @@ const Q = defineStatements({
 export interface MergeRecord {
   absorbedId: string;
   survivorId: string;
-  /** the event that linked the two */
+  /** the event that linked the two: its key (eventKey, channel and id; records from before keys: its bare id) */
   eventId: string;
   mergedAt: Date;
   /** frozen: the absorbed customer takes no more events; done: the survivor holds both histories */

@@ -1,4 +1,4 @@
-import type { AcceptedEvent } from '@nunchi/contracts';
+import { eventKey, SYSTEM_CHANNEL, type AcceptedEvent } from '@nunchi/contracts';
 import { localDay } from '@nunchi/context-model';
 import { CelEvent } from '../cel-environment.js';
 import { stepMatches, type StatefulPattern } from './compile-pattern.js';
@@ -16,7 +16,7 @@ import { ABSENCE_EVENT_TYPE } from './pattern.js';
 export interface PatternState {
   /** pattern key (CompiledPattern.key) → its partial matches */
   readonly slots: Readonly<Record<string, PatternSlot>>;
-  /** the last SEEN_MAX event ids folded, oldest first, with the patterns each completed: a repeat gets the same */
+  /** the last SEEN_MAX events folded (their keys: channel and id), oldest first, with the patterns each completed: a repeat gets the same */
   readonly seen: readonly SeenEvent[];
 }
 
@@ -55,6 +55,7 @@ export interface AbsenceTimer {
 }
 
 export interface SeenEvent {
+  /** the event's key (eventKey: channel and id) */
   readonly id: string;
   /** campaign ids whose pattern this event completed */
   readonly matched: readonly string[];
@@ -105,7 +106,8 @@ export function foldPatterns(
   event: AcceptedEvent,
   patterns: readonly StatefulPattern[],
 ): PatternFold {
-  const repeat = state.seen.find((s) => s.id === event.id);
+  const key = eventKey(event);
+  const repeat = state.seen.find((s) => s.id === key);
   if (repeat) return { state, matched: repeat.matched, matches: [], timers: [], duplicate: true };
   const t = event.occurredAtMs;
   const celEvent = new CelEvent(event);
@@ -137,7 +139,7 @@ export function foldPatterns(
     if (after) slots[p.key] = after;
   }
   const matched = matches.map((m) => m.campaignId);
-  const seen = [...state.seen.slice(-(SEEN_MAX - 1)), { id: event.id, matched }];
+  const seen = [...state.seen.slice(-(SEEN_MAX - 1)), { id: key, matched }];
   return { state: { slots, seen }, matched, matches, timers, duplicate: false };
 }
 
@@ -253,7 +255,7 @@ export function absenceEvent(
     id: absenceEventId(pattern.key, timer.anchorEventId),
     // Not an adapter's event type: ingestion never accepts it; only absence campaigns trigger on it.
     type: ABSENCE_EVENT_TYPE as AcceptedEvent['type'],
-    channel: 'system',
+    channel: SYSTEM_CHANNEL,
     occurredAt: new Date(timer.dueMs).toISOString(),
     occurredAtMs: timer.dueMs,
     receivedAtMs: timer.dueMs,
