@@ -15,6 +15,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { storedIdentityValue } from '@nunchi/cassandra';
+import { requireIdentityKey } from '@nunchi/config';
 import { Resources } from '../apps/cli/src/resources.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { benchConfig, benchKeyspace, dropBenchKeyspace, prng, REGIONS } from './support.js';
@@ -113,7 +115,7 @@ export async function runImportBench(opts: ImportBenchOptions = {}): Promise<Imp
     const card = (
       await admin.execute(
         "SELECT customer_id FROM identities WHERE id_type = 'loyaltyCard' AND id_value = ?",
-        [`LC-${n - 1}`],
+        [storedIdentityValue('loyaltyCard', `LC-${n - 1}`, requireIdentityKey(resources.config).secret)],
         { prepare: true },
       )
     ).first();

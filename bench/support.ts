@@ -15,7 +15,7 @@ export function benchConfig(env: Record<string, string | undefined> = process.en
 
 /** Creates and migrates the bench keyspace; returns a client on it. */
 export async function benchKeyspace(config: NunchiConfig): Promise<CqlClient> {
-  await migrate(config.cassandra, projectPath('cql'));
+  await migrate(config.cassandra, projectPath('cql'), undefined, { identityKey: config.domain.identityKey });
   return connectCassandra(config.cassandra, { applicationName: 'nunchi-bench' });
 }
 

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { projectPath } from '@nunchi/config';
+import { projectPath, requireIdentityKey } from '@nunchi/config';
+import { storedIdentityValue } from '@nunchi/cassandra';
 import { localDay } from '@nunchi/context-model';
 import { decisionIdOf, Headers, Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
@@ -371,7 +372,7 @@ describe('customer context: exact under real conditions', () => {
       }
       const card = await h.cql.execute(
         "SELECT customer_id FROM identities WHERE id_type = 'loyaltyCard' AND id_value = ?",
-        [dad.card],
+        [storedIdentityValue('loyaltyCard', dad.card, requireIdentityKey(h.config).secret)],
         { prepare: true },
       );
       assert.equal(card.rowLength, 0);

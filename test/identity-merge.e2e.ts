@@ -5,7 +5,8 @@
 // would join an erased customer or two cardholders is refused and kept in the DLQ, with nothing merged.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DecisionRepository, MergeRepository } from '@nunchi/cassandra';
+import { DecisionRepository, MergeRepository, storedIdentityValue } from '@nunchi/cassandra';
+import { requireIdentityKey } from '@nunchi/config';
 import {
   buildSnapshot,
   foldEvent,
@@ -21,6 +22,7 @@ import {
   Subjects,
   type AcceptedEvent,
   type ErasureReceipt,
+  type IdentityType,
   type IngestReply,
 } from '@nunchi/contracts';
 import {
@@ -71,6 +73,9 @@ describe('identity: one customer across identifiers', () => {
   const run = runId();
   const nowMs = Date.now();
   const at = (agoMs: number) => new Date(nowMs - agoMs).toISOString();
+  /** an identifier as `identities` stores it: only hashed under the identity key */
+  const stored = (type: string, value: string) =>
+    storedIdentityValue(type as IdentityType, value, requireIdentityKey(h.config).secret);
   const event = (
     id: string,
     type: string,
@@ -193,7 +198,7 @@ describe('identity: one customer across identifiers', () => {
           (
             await h.cql.execute(
               'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',
-              [type, value],
+              [type, stored(type, value)],
               { prepare: true },
             )
           ).first()?.['customer_id'] as string | undefined,
@@ -260,7 +265,7 @@ describe('identity: one customer across identifiers', () => {
       const row = (
         await h.cql.execute(
           'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',
-          [type, value],
+          [type, stored(type, value)],
           { prepare: true },
         )
       ).first();
@@ -537,7 +542,7 @@ describe('identity: one customer across identifiers', () => {
     const owner = (
       await h.cql.execute(
         'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',
-        absorbedIdentity,
+        [absorbedIdentity[0], stored(absorbedIdentity[0], absorbedIdentity[1])],
         { prepare: true },
       )
     ).first();

@@ -210,7 +210,7 @@ async function main(): Promise<void> {
   };
   const direct = { ...process.env, ...env, CASSANDRA_CONTACT_POINTS: where.migrationContactPoints };
   const config = loadConfig('cli', direct);
-  await migrate(config.cassandra, projectPath('cql'));
+  await migrate(config.cassandra, projectPath('cql'), undefined, { identityKey: config.domain.identityKey });
   const resources = new Resources(direct);
   await applyStreamLayout(resources);
   const nc = await connectNats(config.nats, 'nunchi-chaos');

@@ -12,8 +12,11 @@ async function main(): Promise<void> {
   developmentModeUnlessConfigured((line) => console.log(`start     ${line}`));
   await ensureInfra((line) => console.log(`infra     ${line}`));
   const config = loadConfig('cli');
-  const report = await migrate(config.cassandra, projectPath('cql'), (line) =>
-    console.log(`migrate   ${line}`),
+  const report = await migrate(
+    config.cassandra,
+    projectPath('cql'),
+    (line) => console.log(`migrate   ${line}`),
+    { identityKey: config.domain.identityKey },
   );
   console.log(`migrate   ${report.applied.length} applied, ${report.skipped.length} already applied`);
   // The streams too, as `nunchi migrate` does: services only check them at start.

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command, CommanderError, Option } from 'commander';
-import { migrate } from '@nunchi/cassandra';
-import { ConfigError, projectPath } from '@nunchi/config';
+import { hashClearIdentifiers, migrate } from '@nunchi/cassandra';
+import { ConfigError, projectPath, requireIdentityKey } from '@nunchi/config';
 import { ContractError } from '@nunchi/contracts';
 import { CampaignInvalidError } from '@nunchi/rules';
 import { Resources } from './resources.js';
@@ -129,7 +129,10 @@ program
   )
   .action(
     action(async (r, options: { streams: boolean }) => {
-      const report = await migrate(r.config.cassandra, projectPath('cql'), (line) => console.log(line));
+      // The key only hashes identifiers an earlier version stored in clear (cql/0018), if there are any.
+      const report = await migrate(r.config.cassandra, projectPath('cql'), (line) => console.log(line), {
+        identityKey: r.config.domain.identityKey,
+      });
       console.log(`migrations: ${report.applied.length} applied, ${report.skipped.length} already applied`);
       if (!options.streams) return;
       for (const line of formatLayout(await applyStreamLayout(r))) console.log(`stream ${line}`);
@@ -194,10 +197,11 @@ Fields of an import line (a JSON object; only id is required):
   channelConsent    object of channel to boolean, e.g. {"app": false}: at most 20 channels
   attributes        object of string values: at most 50, keys <= 64 and values <= 256 characters
   loyaltyCard       identity: printable ASCII without spaces, 1-64 characters
-  phone             identity: 6-24 digits (stored hashed)
-  email             identity: an address, at most 254 characters (stored hashed)
+  phone             identity: 6-24 digits
+  email             identity: an address, at most 254 characters
   deviceId          identity: printable ASCII without spaces, 1-128 characters
-Events may name the customer by any of the identities instead of the id.
+Events may name the customer by any of the identities instead of the id. Identities are stored only as
+HMAC under the identity key (NUNCHI_IDENTITY_SECRET), never as given.
 ${examples(
   'nunchi customers import demo/customers.ndjson',
   `echo '{"id":"c-000042","age":34,"gender":"M","region":"Bundang","loyaltyCard":"LC-1"}' > one.ndjson && nunchi customers import one.ndjson`,
@@ -244,6 +248,31 @@ An unknown id is refused (exit code 1) unless --force is given: the tombstone is
         () => eraseCustomer(r, customerId, { force: options.force }),
       );
       console.log(options.json ? JSON.stringify(receipt) : formatReceipt(receipt).join('\n'));
+    }),
+  );
+
+// ── customers hash-identifiers ──────────────────────────────────────────────────────────────────────────────
+// Migration 0018's data step again (docs/security.md, "Upgrading from identifiers stored in clear").
+customers
+  .command('hash-identifiers')
+  .description(
+    'hash loyalty cards and device ids an earlier version stored in clear (nunchi migrate does it once; run this after a rolling upgrade); safe to repeat',
+  )
+  .addHelpText(
+    'after',
+    `${examples('nunchi customers hash-identifiers')}
+Needs the identity key ingestion uses (NUNCHI_IDENTITY_SECRET, NUNCHI_IDENTITY_KEY_ID). Reads the whole
+identities table once; prints what it hashed.`,
+  )
+  .action(
+    action(async (r) => {
+      const report = await hashClearIdentifiers(await r.cassandra(), requireIdentityKey(r.config), (line) =>
+        console.log(line),
+      );
+      console.log(
+        `hashed ${report.hashed} loyalty cards and device ids stored in clear (of ${report.scanned} identities), ` +
+          `${report.merges} merge records rewritten, ${report.conflicts} conflicts`,
+      );
     }),
   );
 // ────────────────────────────────────────────────────────────────────────────────────────────────────────────

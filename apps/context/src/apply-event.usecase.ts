@@ -14,6 +14,7 @@ import {
   CampaignSetHolder,
   ContextRepository,
   CustomerRepository,
+  profileWriteTimestamp,
   type TimerRowChange,
 } from '@nunchi/cassandra';
 import {
@@ -135,7 +136,13 @@ export class ApplyEventUseCase {
       }
     }
     if (result.kind === 'applied' && event.type === 'profile_update') {
-      await this.customers.updateFields(customerId, profileFields(event), event.occurredAtMs);
+      // Stamped with the event's time, but no further ahead than an erasure's deletions reach (write-fence.ts).
+      await this.customers.updateFields(
+        customerId,
+        profileFields(event),
+        event.occurredAtMs,
+        profileWriteTimestamp(event.occurredAtMs, event.receivedAtMs),
+      );
       // Read back: Cassandra resolves the fields one by one on event time, which a late update may have lost.
       next = { ...next, profile: await this.customers.get(customerId) };
     }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   CQL_CLIENT,
@@ -18,14 +18,19 @@ const Q = defineStatements({
     'identities.find',
     'SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?',
   ),
+  // key_id: the identity key the value is hashed under (cql/0018)
   claimIdentity: statement(
     'identities.claim',
-    'INSERT INTO identities (id_type, id_value, customer_id, created_at) VALUES (?, ?, ?, ?) IF NOT EXISTS',
+    'INSERT INTO identities (id_type, id_value, customer_id, created_at, key_id) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
     false,
   ),
   indexIdentity: statement(
     'customer_identities.insert',
     'INSERT INTO customer_identities (customer_id, id_type, id_value) VALUES (?, ?, ?)',
+  ),
+  unindexIdentity: statement(
+    'customer_identities.drop_unclaimed',
+    'DELETE FROM customer_identities WHERE customer_id = ? AND id_type = ? AND id_value = ?',
   ),
   loyaltyCardOf: statement(
     'customer_identities.loyalty_card_of',
@@ -65,6 +70,8 @@ const CACHE_MAX = 200_000;
  * Resolves identifiers to customer ids through `identities`, and tells erased customers apart (CustomerChanges:
  * the set in memory; the tombstone `erased_customers` only while that set is not current). An unknown identifier creates one customer (or is refused, by configuration):
  * the claim is a lightweight transaction, so two concurrent first sightings agree on one customer.
+ * Identifiers are looked up and stored only as their keyed hash (storedIdentityValue); a new customer's id is
+ * random (newCustomerId), so nothing about a customer can be computed from an identifier without the key.
  *
  * What it reads is cached per process for NUNCHI_IDENTITY_CACHE_TTL_MS, counted from the moment the read was
  * sent, so no entry outlives a change by more than that. Erasure and identifier moves (import) return no
@@ -145,18 +152,26 @@ export class IdentityRepository {
     if (rekeyed) return this.owned(key, rekeyed, readAtMs, hints, false);
     if (!create || this.config.domain.unknownIdentifiers === 'refuse') return { kind: 'unknown' };
 
-    // The id is derived from the identifier, unless a customer of that id was erased: an erased id is never
-    // reused (its tombstone would refuse the new customer's events), so that one gets a random id instead.
-    const derived = `c-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
-    const candidate = (await this.status(derived)).erased ? `c-${randomBytes(12).toString('hex')}` : derived;
-    const claim = (await run(this.client, Q.claimIdentity, [type, value, candidate, new Date()])).first();
-    const applied = claim['[applied]'] as boolean;
-    const customerId = applied ? candidate : (claim['customer_id'] as string);
-    if (applied) {
-      await run(this.client, Q.indexIdentity, [customerId, type, value]);
-      this.created.add(1, { id_type: type });
-    }
-    return this.owned(key, customerId, readAtMs, hints, applied);
+    const candidate = newCustomerId();
+    const customerId = await this.claim(type, value, candidate, this.key.id);
+    if (customerId === candidate) this.created.add(1, { id_type: type });
+    return this.owned(key, customerId, readAtMs, hints, customerId === candidate);
+  }
+
+  /**
+   * Claims a stored identity for `customerId` unless some customer has it; returns its owner. The reverse-index
+   * row goes first, so that an identity stored is always one erasure finds (a claim cut short after it would
+   * otherwise leave the card pointing at a customer whose erasure cannot see it); a claim that lost takes its
+   * row back.
+   */
+  private async claim(type: IdentityType, value: string, customerId: string, keyId: string): Promise<string> {
+    await run(this.client, Q.indexIdentity, [customerId, type, value]);
+    const claim = (
+      await run(this.client, Q.claimIdentity, [type, value, customerId, new Date(), keyId])
+    ).first();
+    const owner = claim['[applied]'] ? customerId : (claim['customer_id'] as string);
+    if (owner !== customerId) await run(this.client, Q.unindexIdentity, [customerId, type, value]);
+    return owner;
   }
 
   /**
@@ -165,11 +180,7 @@ export class IdentityRepository {
    * whoever claimed it first.
    */
   async claimFor(type: IdentityType, rawValue: string, customerId: string): Promise<string> {
-    const value = storedIdentityValue(type, rawValue, this.key.secret);
-    const claim = (await run(this.client, Q.claimIdentity, [type, value, customerId, new Date()])).first();
-    if (!(claim['[applied]'] as boolean)) return claim['customer_id'] as string;
-    await run(this.client, Q.indexIdentity, [customerId, type, value]);
-    return customerId;
+    return this.claim(type, storedIdentityValue(type, rawValue, this.key.secret), customerId, this.key.id);
   }
 
   /** Whether a customer holds a loyalty card (two cardholders are two people: docs/identity.md). */
@@ -185,16 +196,14 @@ export class IdentityRepository {
   private async rekey(type: IdentityType, rawValue: string, value: string): Promise<string | undefined> {
     for (const previous of this.previousKeys) {
       const old = storedIdentityValue(type, rawValue, previous.secret);
-      if (old === value) continue; // a type stored as sent (loyalty card, device id): no other row to find
       const found = (await run(this.client, Q.findIdentity, [type, old])).first();
       if (!found) continue;
+      // The customer keeps its id: ids are not derived from identifiers, so a new key changes none.
       const owner = found['customer_id'] as string;
-      const claim = (await run(this.client, Q.claimIdentity, [type, value, owner, new Date()])).first();
-      if (!(claim['[applied]'] as boolean)) return claim['customer_id'] as string;
-      // indexed with the customer, so that erasure deletes the new row with the old one
-      await run(this.client, Q.indexIdentity, [owner, type, value]);
-      this.rekeyed.add(1, { id_type: type });
-      return owner;
+      // indexed with the customer (claim), so that erasure deletes the new row with the old one
+      const claimed = await this.claim(type, value, owner, this.key.id);
+      if (claimed === owner) this.rekeyed.add(1, { id_type: type });
+      return claimed;
     }
     return undefined;
   }
@@ -255,6 +264,16 @@ export class IdentityRepository {
   private fresh(checkedAtMs: number): boolean {
     return this.changes.current() || performance.now() - checkedAtMs < this.ttlMs;
   }
+}
+
+/**
+ * The id of a customer created for an identifier seen for the first time: 96 random bits, not derived from the
+ * identifier, so an identifier (even with the key) tells nothing about a customer id, a rotation of the key
+ * changes no id, and an erased customer's id — never reused, its tombstone refuses its events — cannot come
+ * back (a collision with any id ever issued is as likely as guessing a 96-bit key).
+ */
+export function newCustomerId(): string {
+  return `c-${randomBytes(12).toString('hex')}`;
 }
 
 function remember<V>(map: Map<string, V>, key: string, value: V): void {

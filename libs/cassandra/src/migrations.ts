@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CassandraConfig } from '@nunchi/config';
+import type { CassandraConfig, IdentityKey } from '@nunchi/config';
 import { backfillCustomerDays } from './backfill-customer-days.js';
+import { hashClearIdentifiers } from './hash-clear-identifiers.js';
 import { connectCassandra, type CqlClient } from './client.js';
 
 export interface MigrationFile {
@@ -22,12 +23,27 @@ const FILE_PATTERN = /^(\d{4})_[a-z0-9_]+\.cql$/;
  * applied, so a step that fails runs again (with the file's idempotent statements) on the next `migrate`.
  * Keyed by the file's name without its number, so renumbering a file does not lose its step.
  */
-const DATA_STEPS: Record<string, (client: CqlClient, log: (line: string) => void) => Promise<string>> = {
+const DATA_STEPS: Record<
+  string,
+  (client: CqlClient, log: (line: string) => void, options: MigrateOptions) => Promise<string>
+> = {
   customer_days: async (client, log) => {
     const copied = await backfillCustomerDays(client, log);
     return `copied ${copied.days} days of ${copied.customers} customers (${copied.rows} rows) from customer_daily`;
   },
+  keyed_identifiers: async (client, log, options) => {
+    const r = await hashClearIdentifiers(client, options.identityKey, log);
+    return `hashed ${r.hashed} loyalty cards and device ids stored in clear (of ${r.scanned} identities), ${r.merges} merge records rewritten, ${r.conflicts} conflicts`;
+  },
 };
+
+export interface MigrateOptions {
+  /**
+   * The identity key (NUNCHI_IDENTITY_SECRET): the data step of 0017 hashes identifiers an earlier version
+   * stored in clear with it, and fails naming the variable if there are some and no key.
+   */
+  identityKey?: IdentityKey;
+}
 
 /** The data step of a migration file (see DATA_STEPS), if it has one. */
 export function dataStepOf(fileName: string): string | undefined {
@@ -77,6 +93,7 @@ export async function migrate(
   config: CassandraConfig,
   dir: string,
   log: (line: string) => void = () => undefined,
+  options: MigrateOptions = {},
 ): Promise<MigrationReport> {
   const files = await readMigrations(dir);
   const admin = await connectCassandra(config, { keyspace: false, applicationName: 'nunchi-migrate' });
@@ -106,7 +123,7 @@ export async function migrate(
       }
       for (const cql of file.statements) await client.execute(cql);
       const step = dataStepOf(file.name);
-      if (step) log(`${file.name}: ${await DATA_STEPS[step](client, log)}`);
+      if (step) log(`${file.name}: ${await DATA_STEPS[step](client, log, options)}`);
       await client.execute(
         'INSERT INTO schema_migrations (name, checksum, applied_at) VALUES (?, ?, ?)',
         [file.name, file.checksum, new Date()],

@@ -78,7 +78,7 @@ const PRODUCT_NAME_TEXT =
  * through `identities`.
  */
 @Describe(
-  'One identifier, or two to link them (an app login: deviceId and loyaltyCard; docs/identity.md): both then name one customer, and two customers they named before are merged. "id" is a Nunchi customer id; the others are resolved (phone and email are stored only as HMAC).',
+  'One identifier, or two to link them (an app login: deviceId and loyaltyCard; docs/identity.md): both then name one customer, and two customers they named before are merged. "id" is a Nunchi customer id; the others are resolved, and stored only as HMAC under the identity key.',
 )
 export class CustomerRefDto {
   @IsOptional() @IsString() @Matches(TOKEN, { message: 'id must be 1-64 of [A-Za-z0-9_-]' }) id?: string;
@@ -370,9 +370,9 @@ export interface PurchasePayload {
   receiptId?: string;
 }
 
-/** One line of a customer import file (NDJSON). Identities are optional; phone and email are stored hashed. */
+/** One line of a customer import file (NDJSON). Identities are optional and stored only hashed. */
 @Describe(
-  'One line of a customer import file (NDJSON): `nunchi customers import <file>`. Phone and email are stored only as HMAC.',
+  'One line of a customer import file (NDJSON): `nunchi customers import <file>`. Identities (loyaltyCard, phone, email, deviceId) are stored only as HMAC under the identity key.',
 )
 export class CustomerImportDto extends ProfileUpdatePayloadDto {
   @IsString() @Matches(TOKEN, { message: 'id must be 1-64 of [A-Za-z0-9_-]' }) id!: string;

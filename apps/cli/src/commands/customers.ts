@@ -78,7 +78,7 @@ export async function importCustomers(
   const started = Date.now();
   const client = await resources.cassandra();
   const repo = new CustomerRepository(client);
-  const secret = requireIdentityKey(resources.config).secret;
+  const key = requireIdentityKey(resources.config);
   const rejected: ImportReport['rejected'] = [];
   const candidates: Candidate[] = [];
   for (const line of lines) {
@@ -99,7 +99,7 @@ export async function importCustomers(
         },
         identities: IDENTITY_TYPES.filter((type) => c[type]).map((type) => ({
           type,
-          storedValue: storedIdentityValue(type, c[type]!, secret),
+          storedValue: storedIdentityValue(type, c[type]!, key.secret),
         })),
       });
     } catch (error) {
@@ -161,7 +161,7 @@ export async function importCustomers(
     }
     for (const { type, storedValue } of c.identities)
       claimed.set(`${type}\u0000${storedValue}`, { line: c.line, id: c.profile.id });
-    const writes = repo.importWrites(c.profile, c.identities, at);
+    const writes = repo.importWrites(c.profile, c.identities, at, key.id);
     for (const m of lineMoves) {
       const storedValue = c.identities.find((i) => i.type === m.type)!.storedValue;
       writes.push(repo.unlinkWrite(m.owner, m.type, storedValue));

@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import type cassandra from 'cassandra-driver';
 import type { CustomerProfile, IdentityType } from '@nunchi/contracts';
 import type { CqlClient } from '../client.js';
@@ -6,17 +5,6 @@ import type { BulkWrite } from '../bulk.js';
 import { defineStatements, run, runAll, runQuiet, statement } from '../statements.js';
 
 type Row = cassandra.types.Row;
-
-/** How an identifier is stored: phones and emails only as keyed hashes, never in clear. */
-export function storedIdentityValue(type: IdentityType, value: string, secret: string): string {
-  if (type === 'phone')
-    return createHmac('sha256', secret)
-      .update(`phone:${value.replace(/\D/g, '')}`)
-      .digest('hex');
-  if (type === 'email')
-    return createHmac('sha256', secret).update(`email:${value.trim().toLowerCase()}`).digest('hex');
-  return value;
-}
 
 /** 'YYYY-MM-DD' of an instant in UTC: the partition of the by-day change logs */
 export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -45,6 +33,12 @@ const Q = defineStatements({
     'UPDATE customers USING TIMESTAMP ? SET age = ?, gender = ?, region = ?, credit_tier = ?, marketing_consent = ?, channel_consent = channel_consent + ?, attributes = attributes + ?, updated_at = ? WHERE customer_id = ?',
   ),
   isErased: statement('erased_customers.get', 'SELECT erased_at FROM erased_customers WHERE customer_id = ?'),
+  // key_id: the identity key the value is hashed under (docs/security.md); an import writes the whole row.
+  importIdentity: statement(
+    'identities.import',
+    'INSERT INTO identities (id_type, id_value, customer_id, created_at, key_id) VALUES (?, ?, ?, ?, ?)',
+  ),
+  // A merge or an unlink points an existing row at another customer: the value, and its key id, stay.
   linkIdentity: statement(
     'identities.upsert',
     'INSERT INTO identities (id_type, id_value, customer_id, created_at) VALUES (?, ?, ?, ?)',
@@ -163,15 +157,18 @@ export class CustomerRepository {
   /**
    * Applies a partial profile change that happened at `atMs` (epoch ms): fields left undefined are not
    * touched, attributes are merged key by key, and each written cell carries the event time as its write
-   * timestamp, so the latest change of each field wins even when changes arrive out of order.
+   * timestamp (or `writeTimestamp`), so the latest change of each field wins even when changes arrive out of
+   * order.
    */
   async updateFields(
     customerId: string,
     fields: Omit<Partial<CustomerProfile>, 'id'>,
     atMs: number,
+    /** microseconds; @default atMs × 1000 — a live event's is clamped (write-fence.ts profileWriteTimestamp) */
+    writeTimestamp = atMs * 1000,
   ): Promise<void> {
     await run(this.client, Q.update, [
-      atMs * 1000,
+      writeTimestamp,
       fields.age,
       fields.gender,
       fields.region,
@@ -185,14 +182,15 @@ export class CustomerRepository {
   }
 
   /**
-   * The writes that import one profile with its identities (stored values: see storedIdentityValue), for
-   * bulk execution (writeBatched): the profile and its reverse-index rows share one partition key, so in one
-   * batch Cassandra applies them as a single mutation.
+   * The writes that import one profile with its identities (stored values: see storedIdentityValue, hashed
+   * under the key `keyId`), for bulk execution (writeBatched): the profile and its reverse-index rows share
+   * one partition key, so in one batch Cassandra applies them as a single mutation.
    */
   importWrites(
     profile: CustomerProfile,
     identities: ReadonlyArray<{ type: IdentityType; storedValue: string }>,
     at: Date,
+    keyId: string,
   ): BulkWrite[] {
     const writes: BulkWrite[] = [
       {
@@ -212,7 +210,7 @@ export class CustomerRepository {
     ];
     for (const { type, storedValue } of identities) {
       writes.push({ query: Q.indexIdentity.cql, params: [profile.id, type, storedValue] });
-      writes.push({ query: Q.linkIdentity.cql, params: [type, storedValue, profile.id, at] });
+      writes.push({ query: Q.importIdentity.cql, params: [type, storedValue, profile.id, at, keyId] });
     }
     return writes;
   }

@@ -4,6 +4,7 @@ import { localDay } from '@nunchi/context-model';
 import { mapBounded } from '../bulk.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
+import { ERASURE_FENCE_MS } from '../write-fence.js';
 import { CustomerRepository, utcDay } from './customer.repository.js';
 import { MergeRepository } from './merge.repository.js';
 
@@ -160,7 +161,10 @@ export interface ErasureOptions {
   timeZone: string;
   /** the erasure's instant; @default now */
   now?: Date;
-  /** milliseconds the deletions' timestamp lies ahead of `now` (the fence); @default 60_000 */
+  /**
+   * milliseconds the deletions' timestamp lies ahead of `now` (the fence): no write stamped at most
+   * MAX_WRITE_LEAD_MS after its event's receipt outlives them (write-fence.ts); @default ERASURE_FENCE_MS
+   */
   fenceMs?: number;
   /**
    * milliseconds after the tombstone is written before erase() returns, at the least: ingestion replicas
@@ -260,7 +264,7 @@ export class ErasureRepository {
 
   async erase(customerId: string, options: ErasureOptions): Promise<ErasureReceipt> {
     const now = options.now ?? new Date();
-    const fence = (now.getTime() + (options.fenceMs ?? 60_000)) * 1000;
+    const fence = (now.getTime() + (options.fenceMs ?? ERASURE_FENCE_MS)) * 1000;
     const previous = (await run(this.client, Q.tombstone, [customerId])).first();
     const erasedAt = (previous?.['erased_at'] as Date | undefined) ?? now;
     // The tombstone first: from here on the context service refuses this customer's events, and ingestion
