@@ -96,8 +96,8 @@ export interface DomainConfig {
   /** IANA timezone whose local day bounds daily rollups and caps */
   timeZone: string;
   /**
-   * The current key of identities: the HMAC key of stored phone numbers and e-mail addresses, and the key that
-   * seals personal data in the DLQ. Undefined when none is configured outside development mode: ingestion then
+   * The current key of identities: the HMAC key of every stored identifier (loyalty card, phone, e-mail, device
+   * id), and the key that seals personal data in the DLQ. Undefined when none is configured outside development mode: ingestion then
    * refuses to start, and a CLI command that needs it fails naming the variable (requireIdentityKey). Never logged.
    */
   identityKey: IdentityKey | undefined;
@@ -243,8 +243,8 @@ const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 
 /** What to do without a key, for every message that reports one missing. */
 const NO_KEY =
-  "is not set, and outside development mode there is no default: it is the key that protects customers' phone " +
-  'numbers and e-mail addresses (HMAC) and the personal data kept in the DLQ. Set it to a random secret of at ' +
+  "is not set, and outside development mode there is no default: it is the key that protects customers' loyalty " +
+  'cards, phone numbers, e-mail addresses and device ids (HMAC) and the personal data kept in the DLQ. Set it to a random secret of at ' +
   'least 16 characters, the same for every service and the CLI (e.g. `openssl rand -base64 48`); or, on a ' +
   'development machine, set NUNCHI_DEV_MODE=1 to use the public development key';
 
@@ -696,7 +696,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     name: 'NUNCHI_IDENTITY_SECRET',
     default: '(none; the public development key in development mode)',
     meaning:
-      'key of identities: HMAC of phone/email, seals personal data in the DLQ; ingestion will not start without it',
+      'key of identities: HMAC of every identifier (card, phone, e-mail, device id), seals personal data in the DLQ; ingestion will not start without it',
   },
   {
     name: 'NUNCHI_IDENTITY_KEY_ID',
