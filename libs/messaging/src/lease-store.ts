@@ -53,18 +53,32 @@ const WRONG_LAST_SEQUENCE = 10071;
  */
 export class JetStreamRecords<V> {
   protected readonly js: JetStreamClient;
-  protected jsm: Promise<JetStreamManager>;
+  private manager?: Promise<JetStreamManager>;
   protected readonly prefix = Subjects.lease('x').slice(0, -1);
 
   /** @param timeoutMs milliseconds per request */
-  constructor(nc: NatsConnection, timeoutMs = 1_500) {
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly timeoutMs = 1_500,
+  ) {
     this.js = jetstream(nc, { timeout: timeoutMs });
-    this.jsm = jetstreamManager(nc, { timeout: timeoutMs });
+  }
+
+  /**
+   * The manager, made on first use and made again after a failure: made eagerly, its JetStream check could
+   * fail before anything awaits it (a slow server at start-up) and end the process as an unhandled rejection.
+   */
+  protected jsm(): Promise<JetStreamManager> {
+    this.manager ??= jetstreamManager(this.nc, { timeout: this.timeoutMs }).catch((error: unknown) => {
+      this.manager = undefined;
+      throw error;
+    });
+    return this.manager;
   }
 
   async get(key: string): Promise<{ value: V; revision: number; writtenAtMs: number } | undefined> {
     const msg = await (
-      await this.jsm
+      await this.jsm()
     ).streams.getMessage(Streams.LEASES.name, { last_by_subj: Subjects.lease(key) });
     if (!msg) return undefined;
     return { value: decodeJson(msg.data) as V, revision: msg.seq, writtenAtMs: msg.time.getTime() };
@@ -98,7 +112,7 @@ export class JetStreamLeaseStore extends JetStreamRecords<LeaseValue> implements
 
   async keys(prefix: string): Promise<string[]> {
     const info = await (
-      await this.jsm
+      await this.jsm()
     ).streams.info(Streams.LEASES.name, { subjects_filter: `${this.prefix}${prefix}*` });
     return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(this.prefix.length));
   }

@@ -73,6 +73,18 @@ describe('SharedRateLimiter (real NATS, stream LEASES)', () => {
     assert.deepEqual(await limiter.admit('unlimited', 0), { ok: true }, 'rate 0: not limited');
   });
 
+  it('makes a store on a connection whose JetStream does not answer without ending the process', async () => {
+    // Ingestion makes its store at start-up and reads it at the first message: a JetStream check that failed
+    // in between was an unhandled rejection, which ends a Node process.
+    const nc = await connectNats(config.nats, 'nunchi-medium-test');
+    await nc.close();
+    const store = new JetStreamRecords<SharedBucketState>(nc, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    await assert.rejects(store.get('x'));
+    const limiter = new SharedRateLimiter(store, { keyOf: (scope) => scope });
+    assert.equal((await limiter.admit('x', 10)).ok, true, "this replica's own bucket meanwhile");
+  });
+
   it('limits on its own when the store cannot be reached, and says so', async () => {
     const errors: string[] = [];
     const broken: BucketStore = {
