@@ -16,7 +16,7 @@ import { decodeJson, DecodeError } from './codec.js';
 import { unavailableDependency } from './infrastructure.js';
 import { OutageGate, sleep, StoppedError, type Outage } from './outage-gate.js';
 import { KeyedSerializer } from './keyed-serializer.js';
-import { stuckSince, type MissedDelivery } from './delivery-watchdog.js';
+import { isUnanswered, stuckSince, UnansweredConsumers, type MissedDelivery } from './delivery-watchdog.js';
 import type { Outcome } from './outcome.js';
 import type { Publisher } from './publisher.js';
 import { traceContextOf } from './trace-headers.js';
@@ -104,6 +104,18 @@ const LAG_POLL_MS = 5_000;
  */
 const REWIND_REPLAY_MS = 15 * 60_000;
 
+/**
+ * How long a consumer's requests may go unanswered while its stream answers before it is deleted and created
+ * again on a replica group that answers (ConsumerRunnerOptions.unansweredGraceMs): long enough for a consumer
+ * group to elect a leader after a NATS server restarts, short beside the deadline of the messages it holds up.
+ */
+const UNANSWERED_GRACE_MS = 60_000;
+
+export interface ConsumerRunnerOptions {
+  /** milliseconds; @default 60_000 (UNANSWERED_GRACE_MS) */
+  unansweredGraceMs?: number;
+}
+
 export interface Logger {
   log(message: string): void;
   warn(message: string): void;
@@ -130,12 +142,24 @@ export class ConsumerRunner {
     description:
       'consumers recreated because they stopped delivering stored messages (the watchdog: ConsumerRunner.checkDelivering)',
   });
+  private readonly replacements = meter().createCounter('nunchi_consumer_replacements_total', {
+    description:
+      'consumers deleted and created again because nothing answered for them while their stream did (a replica group without a leader)',
+  });
+  private readonly unanswered: UnansweredConsumers;
+  /**
+   * durable → the stream sequence up to which it had acknowledged everything, when its info last answered:
+   * where a consumer that no longer answers is created again (an older floor only means more is replayed)
+   */
+  private readonly ackFloors = new Map<string, number>();
 
   constructor(
     private readonly nc: NatsConnection,
     private readonly publisher: Publisher,
     private readonly logger: Logger,
+    options: ConsumerRunnerOptions = {},
   ) {
+    this.unanswered = new UnansweredConsumers(options.unansweredGraceMs ?? UNANSWERED_GRACE_MS);
     this.gate = new OutageGate({
       onChange: (outage, previous) =>
         outage
@@ -257,11 +281,9 @@ export class ConsumerRunner {
     };
     try {
       const info = await jsm.consumers.info(spec.stream, spec.durable);
+      const floor = this.answered(spec.durable, info);
       if (reopen.recreate || (spec.fromAckFloor && info.num_ack_pending > 0)) {
         replayedUpTo = info.delivered.stream_seq;
-        // A consumer created at a start sequence reports an ack floor of 0 until its first acknowledgement:
-        // it still acknowledged everything before its start.
-        const floor = Math.max(info.ack_floor.stream_seq, (info.config.opt_start_seq ?? 1) - 1);
         const last = (await jsm.streams.info(spec.stream)).state.last_seq;
         await jsm.consumers.delete(spec.stream, spec.durable);
         if (floor <= last) {
@@ -295,8 +317,10 @@ export class ConsumerRunner {
         });
       }
     } catch (error) {
-      if (!/consumer not found/i.test((error as Error).message)) throw error;
-      await jsm.consumers.add(spec.stream, config);
+      if (/consumer not found/i.test((error as Error).message)) await jsm.consumers.add(spec.stream, config);
+      else if (isUnanswered(error) && this.unanswered.overdue(spec.durable, Date.now()))
+        replayedUpTo = await this.replaceUnanswered(jsm, spec, config, reopen.handledUpToMs);
+      else throw error;
     }
     const consumer = await jetstream(this.nc).consumers.get(spec.stream, spec.durable);
     const messages = await consumer.consume({
@@ -306,6 +330,63 @@ export class ConsumerRunner {
       abort_on_missing_resource: true,
     });
     return { messages, replayedUpTo };
+  }
+
+  /** Notes that a consumer answered; returns its ack floor. */
+  private answered(durable: string, info: ConsumerInfo): number {
+    this.unanswered.answered(durable);
+    // A consumer created at a start sequence reports an ack floor of 0 until its first acknowledgement: it
+    // still acknowledged everything before its start.
+    const floor = Math.max(info.ack_floor.stream_seq, (info.config.opt_start_seq ?? 1) - 1);
+    this.ackFloors.set(durable, floor);
+    return floor;
+  }
+
+  /**
+   * A consumer nothing has answered for during the grace period while its stream answers: its replica group
+   * has no leader (its server is gone, or, with nats-server 2.9.10 after a partition of a whole host, the group
+   * never elects one again — docs/reliability.md). Deleted (through the meta leader, which may not confirm in
+   * time: the deletion still takes effect) and created again from its last known ack floor, or, with none
+   * known or a stream since rewound, by store time from REWIND_REPLAY_MS before the last message handled (or
+   * before its requests first went unanswered). Returns the stream sequence up to which messages may have
+   * been handled before.
+   */
+  private async replaceUnanswered<T>(
+    jsm: JetStreamManager,
+    spec: ConsumerSpec<T>,
+    config: Parameters<JetStreamManager['consumers']['add']>[1],
+    handledUpToMs: number | undefined,
+  ): Promise<number> {
+    // Unanswered too: NATS itself is out of reach, which is waited out, not repaired.
+    const last = (await jsm.streams.info(spec.stream)).state.last_seq;
+    const sinceMs = this.unanswered.unansweredSince(spec.durable) ?? Date.now();
+    await jsm.consumers.delete(spec.stream, spec.durable).catch((error: Error) => {
+      if (!isUnanswered(error) && !/consumer not found/i.test(error.message)) throw error;
+    });
+    const floor = this.ackFloors.get(spec.durable);
+    let from: string;
+    if (floor !== undefined && floor <= last) {
+      await jsm.consumers.add(spec.stream, {
+        ...config,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: floor + 1,
+      });
+      from = `stream sequence ${floor + 1}`;
+    } else {
+      const fromMs = (handledUpToMs ?? sinceMs) - REWIND_REPLAY_MS;
+      await jsm.consumers.add(spec.stream, {
+        ...config,
+        deliver_policy: DeliverPolicy.StartTime,
+        opt_start_time: new Date(fromMs).toISOString(),
+      });
+      from = `what was stored since ${new Date(fromMs).toISOString()}`;
+    }
+    this.unanswered.answered(spec.durable);
+    this.replacements.add(1, { consumer: spec.durable });
+    this.logger.warn(
+      `${spec.durable}: unanswered for ${((Date.now() - sinceMs) / 1000).toFixed(0)} s while ${spec.stream} answers (a replica group without a leader); recreated it, redelivering from ${from}`,
+    );
+    return last;
   }
 
   /**
@@ -390,8 +471,26 @@ export class ConsumerRunner {
     };
     await Promise.all(
       [...this.running.entries()].map(async ([durable, r]) => {
+        let info: ConsumerInfo;
         try {
-          const info = await jsm.consumers.info(r.stream, durable);
+          info = await jsm.consumers.info(r.stream, durable);
+        } catch (error) {
+          // Stopped meanwhile, or NATS unreachable: the last figure stands until the next poll. But a consumer
+          // unanswered for the grace period while its stream answers is reopened, and so replaced (open()).
+          if (
+            isUnanswered(error) &&
+            !r.failure &&
+            (await lastSeqOf(r.stream)) !== undefined &&
+            this.unanswered.overdue(durable, Date.now())
+          ) {
+            this.logger.warn(`${durable}: unanswered while ${r.stream} answers; reopening it`);
+            r.recreate = true;
+            await r.messages.close().catch(() => undefined);
+          }
+          return;
+        }
+        try {
+          this.answered(durable, info);
           r.pending = info.num_pending + info.num_ack_pending;
           await this.checkDelivering(jsm, durable, r, info, await lastSeqOf(r.stream));
         } catch {

@@ -19,3 +19,47 @@ export function stuckSince(
 ): boolean {
   return previous !== undefined && previous.seq === nextSeq && previous.delivered === delivered;
 }
+
+/**
+ * Whether a JetStream API error says "nobody answered for this consumer" rather than "no such consumer" or "bad
+ * request": a request timeout, or nats-server's 503 "JetStream system temporarily unavailable" — what a consumer
+ * whose replica group has no leader gets (its server gone, or a group that never elects one again after a
+ * partition, as nats-server 2.9.10 did: docs/reliability.md).
+ */
+export function isUnanswered(error: unknown): boolean {
+  const e = error as { name?: string; message?: string; status?: unknown } | undefined;
+  return (
+    e?.name === 'TimeoutError' ||
+    e?.status === 503 ||
+    /timeout|temporarily unavailable|no responders/i.test(e?.message ?? '')
+  );
+}
+
+/**
+ * When each consumer's requests first went unanswered while its stream still answered (ConsumerRunner): past
+ * a grace period the consumer is given up and created again, by position, on a replica group that answers.
+ */
+export class UnansweredConsumers {
+  private readonly since = new Map<string, number>();
+
+  constructor(
+    /** milliseconds a consumer may go unanswered before it is recreated */
+    readonly graceMs: number,
+  ) {}
+
+  /** Notes one more unanswered request; true once the consumer has been unanswered for the whole grace period. */
+  overdue(durable: string, nowMs: number): boolean {
+    const since = this.since.get(durable) ?? nowMs;
+    this.since.set(durable, since);
+    return nowMs - since >= this.graceMs;
+  }
+
+  /** epoch ms its requests first went unanswered, if they still do */
+  unansweredSince(durable: string): number | undefined {
+    return this.since.get(durable);
+  }
+
+  answered(durable: string): void {
+    this.since.delete(durable);
+  }
+}

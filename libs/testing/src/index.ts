@@ -1,3 +1,4 @@
 export * from './prng.js';
 export * from './nats-server.js';
 export * from './tcp-fault-proxy.js';
+export * from './nats-cluster.js';

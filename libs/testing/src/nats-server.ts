@@ -89,7 +89,8 @@ export async function startNatsServer(options: TestNatsOptions = {}): Promise<Te
   };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port of 127.0.0.1 nobody listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
