@@ -96,7 +96,8 @@ describe('OutageGate', () => {
         new AbortController().signal,
       );
     const first = run(0);
-    await new Promise((r) => setTimeout(r, 10)); // the gate has closed
+    // Until the gate has closed (a fixed sleep was not always long enough on a loaded machine).
+    while (!gate.outage) await new Promise((r) => setTimeout(r, 1));
     const others = [run(1), run(2)];
     await new Promise((r) => setTimeout(r, 150));
     assert.ok(gate.outage, 'closed during the outage');
