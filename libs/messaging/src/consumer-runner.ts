@@ -152,6 +152,8 @@ export class ConsumerRunner {
    * where a consumer that no longer answers is created again (an older floor only means more is replayed)
    */
   private readonly ackFloors = new Map<string, number>();
+  /** durable → where it is being created again after a deletion (see recreate) */
+  private readonly recreating = new Map<string, { at: StartAt; replayedUpTo: number }>();
 
   constructor(
     private readonly nc: NatsConnection,
@@ -285,30 +287,21 @@ export class ConsumerRunner {
       if (reopen.recreate || (spec.fromAckFloor && info.num_ack_pending > 0)) {
         replayedUpTo = info.delivered.stream_seq;
         const last = (await jsm.streams.info(spec.stream)).state.last_seq;
-        await jsm.consumers.delete(spec.stream, spec.durable);
         if (floor <= last) {
-          await jsm.consumers.add(spec.stream, {
-            ...config,
-            deliver_policy: DeliverPolicy.StartSequence,
-            opt_start_seq: floor + 1,
-          });
           this.logger.log(
             `${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${floor + 1}`,
           );
+          await this.recreate(jsm, spec, config, fromSequence(floor + 1), replayedUpTo);
         } else {
           // The stream is shorter than what the consumer acknowledged: its history was rewound (see
           // checkDelivering), and what it holds now past its end may be under sequences already passed.
           const fromMs = (reopen.handledUpToMs ?? Date.now()) - REWIND_REPLAY_MS;
           replayedUpTo = last; // what is stored after it now is new; what comes before may have been handled
-          await jsm.consumers.add(spec.stream, {
-            ...config,
-            deliver_policy: DeliverPolicy.StartTime,
-            opt_start_time: new Date(fromMs).toISOString(),
-          });
           this.rewinds.add(1, { consumer: spec.durable });
           this.logger.warn(
             `${spec.durable}: acknowledged up to stream sequence ${floor}, but ${spec.stream} ends at ${last}: its history was rewound; redelivering what it stored since ${new Date(fromMs).toISOString()}`,
           );
+          await this.recreate(jsm, spec, config, fromTime(fromMs), replayedUpTo);
         }
       } else {
         await jsm.consumers.update(spec.stream, spec.durable, {
@@ -317,8 +310,16 @@ export class ConsumerRunner {
         });
       }
     } catch (error) {
-      if (/consumer not found/i.test((error as Error).message)) await jsm.consumers.add(spec.stream, config);
-      else if (isUnanswered(error) && this.unanswered.overdue(spec.durable, Date.now()))
+      if (/consumer not found/i.test((error as Error).message)) {
+        // Deleted to be created again, and that creation failed: created where it was meant to start.
+        const pending = this.recreating.get(spec.durable);
+        await jsm.consumers.add(spec.stream, { ...config, ...pending?.at });
+        if (pending) {
+          this.recreating.delete(spec.durable);
+          replayedUpTo = pending.replayedUpTo;
+          this.logger.log(`${spec.durable}: created again, redelivering from ${describeStart(pending.at)}`);
+        }
+      } else if (isUnanswered(error) && this.unanswered.overdue(spec.durable, Date.now()))
         replayedUpTo = await this.replaceUnanswered(jsm, spec, config, reopen.handledUpToMs);
       else throw error;
     }
@@ -360,33 +361,37 @@ export class ConsumerRunner {
     // Unanswered too: NATS itself is out of reach, which is waited out, not repaired.
     const last = (await jsm.streams.info(spec.stream)).state.last_seq;
     const sinceMs = this.unanswered.unansweredSince(spec.durable) ?? Date.now();
+    const floor = this.ackFloors.get(spec.durable);
+    const fromMs = (handledUpToMs ?? sinceMs) - REWIND_REPLAY_MS;
+    const at = floor !== undefined && floor <= last ? fromSequence(floor + 1) : fromTime(fromMs);
+    this.logger.warn(
+      `${spec.durable}: unanswered for ${((Date.now() - sinceMs) / 1000).toFixed(0)} s while ${spec.stream} answers (a replica group without a leader); recreating it, redelivering from ${describeStart(at)}`,
+    );
+    this.replacements.add(1, { consumer: spec.durable });
+    await this.recreate(jsm, spec, config, at, last);
+    this.unanswered.answered(spec.durable);
+    return last;
+  }
+
+  /**
+   * Deletes a consumer and creates it again at `at`. Until the creation succeeds, open() creates a missing
+   * consumer there too (never from the stream's start, which would replay the whole history). A deletion
+   * unconfirmed in time is taken as done: through the meta leader, it takes effect anyway (and if it did not,
+   * the creation fails and is retried).
+   */
+  private async recreate<T>(
+    jsm: JetStreamManager,
+    spec: ConsumerSpec<T>,
+    config: Parameters<JetStreamManager['consumers']['add']>[1],
+    at: StartAt,
+    replayedUpTo: number,
+  ): Promise<void> {
+    this.recreating.set(spec.durable, { at, replayedUpTo });
     await jsm.consumers.delete(spec.stream, spec.durable).catch((error: Error) => {
       if (!isUnanswered(error) && !/consumer not found/i.test(error.message)) throw error;
     });
-    const floor = this.ackFloors.get(spec.durable);
-    let from: string;
-    if (floor !== undefined && floor <= last) {
-      await jsm.consumers.add(spec.stream, {
-        ...config,
-        deliver_policy: DeliverPolicy.StartSequence,
-        opt_start_seq: floor + 1,
-      });
-      from = `stream sequence ${floor + 1}`;
-    } else {
-      const fromMs = (handledUpToMs ?? sinceMs) - REWIND_REPLAY_MS;
-      await jsm.consumers.add(spec.stream, {
-        ...config,
-        deliver_policy: DeliverPolicy.StartTime,
-        opt_start_time: new Date(fromMs).toISOString(),
-      });
-      from = `what was stored since ${new Date(fromMs).toISOString()}`;
-    }
-    this.unanswered.answered(spec.durable);
-    this.replacements.add(1, { consumer: spec.durable });
-    this.logger.warn(
-      `${spec.durable}: unanswered for ${((Date.now() - sinceMs) / 1000).toFixed(0)} s while ${spec.stream} answers (a replica group without a leader); recreated it, redelivering from ${from}`,
-    );
-    return last;
+    await jsm.consumers.add(spec.stream, { ...config, ...at });
+    this.recreating.delete(spec.durable);
   }
 
   /**
@@ -779,6 +784,26 @@ export class ConsumerRunner {
     }
   }
 }
+
+/** Where a consumer created again starts delivering. */
+type StartAt =
+  | { deliver_policy: typeof DeliverPolicy.StartSequence; opt_start_seq: number }
+  | { deliver_policy: typeof DeliverPolicy.StartTime; opt_start_time: string };
+
+const fromSequence = (seq: number): StartAt => ({
+  deliver_policy: DeliverPolicy.StartSequence,
+  opt_start_seq: seq,
+});
+
+const fromTime = (epochMs: number): StartAt => ({
+  deliver_policy: DeliverPolicy.StartTime,
+  opt_start_time: new Date(epochMs).toISOString(),
+});
+
+const describeStart = (at: StartAt): string =>
+  'opt_start_seq' in at
+    ? `stream sequence ${at.opt_start_seq}`
+    : `what was stored since ${at.opt_start_time}`;
 
 /** Acknowledgements are fire-and-forget; one that cannot be sent is a redelivery, handled idempotently. */
 function settle(ack: () => void): void {

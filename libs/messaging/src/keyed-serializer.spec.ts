@@ -8,10 +8,14 @@ describe('KeyedSerializer', () => {
   it('runs one key in submission order even when earlier tasks are slower, and keys in parallel', async () => {
     const s = new KeyedSerializer();
     const order: string[] = [];
+    // a1 waits until b1 has run (b is not queued behind a: otherwise this never ends); a2, instant, still waits
+    // for a1. Gates, not sleeps: timers raced on a loaded machine.
+    let releaseA1!: () => void;
+    const a1Gate = new Promise<void>((r) => (releaseA1 = r));
     await Promise.all([
-      s.run('a', async () => (await sleep(30), order.push('a1'))),
-      s.run('a', async () => (await sleep(1), order.push('a2'))),
-      s.run('b', async () => (await sleep(5), order.push('b1'))),
+      s.run('a', async () => (await a1Gate, order.push('a1'))),
+      s.run('a', () => Promise.resolve(order.push('a2'))),
+      s.run('b', async () => (await sleep(1), order.push('b1'), releaseA1())),
     ]);
     assert.deepEqual(order, ['b1', 'a1', 'a2']);
   });

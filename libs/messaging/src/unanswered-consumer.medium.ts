@@ -122,7 +122,9 @@ describe('ConsumerRunner: a consumer nothing answers for is replaced (three-serv
     );
     assert.ok(
       warnings.some(
-        (w) => w.includes(`${durable}: unanswered`) && w.includes('redelivering from stream sequence'),
+        (w) =>
+          w.includes(`${durable}: unanswered`) &&
+          w.includes('recreating it, redelivering from stream sequence'),
       ),
       `the replacement is logged: ${warnings.join(' | ')}`,
     );
