@@ -1,5 +1,7 @@
 /**
  * npm run bench [-- --quick] [-- --system-only] [-- --rates 300,600] [-- --overload-rate N] [-- --profile] [-- --allow-dirty]
+ * npm run bench -- --simulation-beside [RATE] [--quick]   (live p99 at RATE, default 500 events/s, without and with a
+ *   simulation on history running beside it; prints only, writes no results)
  *
  * The whole system under open-loop load (bench/system.ts), then the component benchmarks with their peers
  * (decision engine vs json-rules-engine; ingestion; context vs PostgreSQL) where present. Prints tables and
@@ -27,6 +29,13 @@ const allowDirty = args.includes('--allow-dirty');
 const overloadRate = numberFlag('--overload-rate');
 const rates = ratesFlag('--rates');
 const profile = args.includes('--profile');
+const simulationBeside = args.includes('--simulation-beside')
+  ? Number(
+      /^\d+$/.test(args[args.indexOf('--simulation-beside') + 1] ?? '')
+        ? args[args.indexOf('--simulation-beside') + 1]
+        : 500,
+    )
+  : undefined;
 const SCHEMA_VERSION = 2;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -117,6 +126,11 @@ const COMPONENTS: ComponentRun[] = [
 ];
 
 async function main(): Promise<void> {
+  if (simulationBeside) {
+    // Not a run for the record: the step without and with a simulation beside, printed (runSystemBench logs it).
+    await runSystemBench({ quick, log, simulationBeside, tracingComparison: false });
+    return;
+  }
   const measured = commit();
   if (measured.endsWith('-dirty') && !allowDirty)
     throw new Error(

@@ -14,7 +14,9 @@
  * are counted exactly.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { loadavg, setPriority, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
@@ -42,6 +44,7 @@ import { ensureInfra } from '../tools/infra.js';
 import { freshKeyspace, startOwnNats } from '../tools/sandbox.js';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { applyStreamLayout } from '../apps/cli/src/commands/streams.js';
+import type { SimulationReport } from '@nunchi/rules';
 import { LAG_STREAMS, LagProbe, totalPending, type StreamLag } from './lag.js';
 import {
   customers,
@@ -76,6 +79,12 @@ export interface SystemBenchOptions {
   tracingComparison?: boolean;
   /** a folder: every service runs with --cpu-prof and writes its CPU profile there when stopped */
   profileDir?: string;
+  /**
+   * instead of the ramp: live load at this rate for a step without, then a step with a simulation on history
+   * running beside it (`nunchi campaigns simulate --with-live`, again and again, at niceness
+   * SIMULATION_NICENESS as the campaigns API's worker runs), and the live p99 of both (`--simulation-beside`)
+   */
+  simulationBeside?: number;
 }
 
 /** CPU and RSS of one process over a step, and its CPU per event offered. */
@@ -222,17 +231,44 @@ export interface SystemBenchResult {
    * traced (the default) and with tracing off (OTEL_TRACES_SAMPLER=always_off), back to back
    */
   tracing: { rate: number; on: StepResult; off: StepResult } | null;
+  /** with simulationBeside: the live step without and with a simulation running beside it */
+  simulationBeside?: SimulationBeside;
+}
+
+/** Live decisions with and without a simulation on history beside them (the same rate and step length). */
+export interface SimulationBeside {
+  rate: number;
+  without: StepResult;
+  with: StepResult;
+  /**
+   * the simulations run during the second step: whole runs, events they replayed, their events/s while
+   * running, and the CPU they had (seconds, and percent of one core over the step, drain included)
+   */
+  simulation: {
+    runs: number;
+    events: number;
+    seconds: number;
+    eventsPerSecond: number;
+    cpuSeconds: number;
+    cpuPercent: number;
+    niceness: number;
+  };
+  /** 1-minute load average at the end of each step (the machine is shared: figures are noisy) */
+  loadAverage: { without: number; with: number };
 }
 
 const P99_AIM_MS = 50;
 const CAPACITY_P99_MS = 500;
-const BENCH_NATS_PORT = 14299;
+/** the bench's NATS, keyspace and service ports; NUNCHI_BENCH_NATS_PORT, NUNCHI_BENCH_SYSTEM_KEYSPACE and
+ * NUNCHI_BENCH_SERVICE_PORTS (four, comma-separated) move them, for a run beside another on one machine */
+const BENCH_NATS_PORT = Number(process.env['NUNCHI_BENCH_NATS_PORT'] ?? 14299);
+const BENCH_PORTS = (process.env['NUNCHI_BENCH_SERVICE_PORTS'] ?? '3301,3302,3303,3304').split(',');
 const BENCH_ENV = {
-  CASSANDRA_KEYSPACE: 'nunchi_bench',
-  NUNCHI_INGESTION_PORT: '3301',
-  NUNCHI_CONTEXT_PORT: '3302',
-  NUNCHI_DECISION_PORT: '3303',
-  NUNCHI_ANALYTICS_PORT: '3304',
+  CASSANDRA_KEYSPACE: process.env['NUNCHI_BENCH_SYSTEM_KEYSPACE'] ?? 'nunchi_bench',
+  NUNCHI_INGESTION_PORT: BENCH_PORTS[0],
+  NUNCHI_CONTEXT_PORT: BENCH_PORTS[1],
+  NUNCHI_DECISION_PORT: BENCH_PORTS[2],
+  NUNCHI_ANALYTICS_PORT: BENCH_PORTS[3],
   // The adapters' rate limit stays on (its cost is measured) but above any rate the ramp reaches.
   NUNCHI_ADAPTER_RATE_PER_SECOND: '1000000',
 };
@@ -366,6 +402,53 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
       `idle probe: send→decision p50 ${idle.sendToDecision.p50} max ${idle.sendToDecision.max} ms, send→offer p50 ${idle.sendToOffer.p50} max ${idle.sendToOffer.max} ms`,
     );
 
+    if (options.simulationBeside) {
+      const rate = options.simulationBeside;
+      const without = await runStep(bench, 'ramp', rate, stepSeconds, drainDeadlineS);
+      const loadWithout = loadavg()[0];
+      log(`without a simulation: ${formatStep(without)}`);
+      const simulations = simulationLoop({ ...process.env, ...env }, config.domain.timeZone, log);
+      let withSimulation: StepResult;
+      try {
+        await new Promise((r) => setTimeout(r, 2_000)); // started and reading when the load begins
+        withSimulation = await runStep(bench, 'ramp', rate, stepSeconds, drainDeadlineS);
+      } finally {
+        await simulations.stop();
+      }
+      const loadWith = loadavg()[0];
+      log(`with a simulation beside: ${formatStep(withSimulation)}`);
+      const simulation = simulations.result();
+      const beside: SimulationBeside = {
+        rate,
+        without,
+        with: withSimulation,
+        simulation,
+        loadAverage: { without: loadWithout, with: loadWith },
+      };
+      log(formatSimulationBeside(beside, slaMs));
+      return {
+        rates: [rate],
+        stepSeconds,
+        population,
+        frequency: {
+          ...zipf(population),
+          top1PercentShare: round3(frequency.shareOfTop(0.01)),
+          top20PercentShare: round3(frequency.shareOfTop(0.2)),
+        },
+        history: { months: historyMonths, ...history },
+        campaigns: campaignFiles.length,
+        partitions: config.nats.partitions,
+        slaMs,
+        idle,
+        steps: [without, withSimulation],
+        maxRateP99Under50ms: null,
+        capacity: null,
+        overload: null,
+        tracing: null,
+        simulationBeside: beside,
+      };
+    }
+
     const steps: StepResult[] = [];
     for (const rate of rates) {
       const step = await runStep(bench, 'ramp', rate, stepSeconds, drainDeadlineS);
@@ -462,6 +545,120 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
 }
 
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** the niceness of the simulations run beside live load: the campaigns API's simulation worker's */
+const SIMULATION_NICENESS = 10;
+const CLI_MAIN = fileURLToPath(new URL('../apps/cli/src/main.js', import.meta.url));
+
+/**
+ * `nunchi campaigns simulate bundang-dad-beer --with-live` over the whole history written, as a process of its
+ * own at SIMULATION_NICENESS, started again each time it finishes, until stopped.
+ */
+function simulationLoop(
+  env: Record<string, string | undefined>,
+  timeZone: string,
+  log: (line: string) => void,
+): { stop(): Promise<void>; result(): SimulationBeside['simulation'] } {
+  let stopped = false;
+  let child: ChildProcess | undefined;
+  let runs = 0;
+  let events = 0;
+  let busyMs = 0;
+  /** CPU seconds of finished runs, and the last sample of the running one (sampled each second) */
+  let cpuDone = 0;
+  let cpuRunning = 0;
+  const sampler = setInterval(() => {
+    const pid = child?.pid;
+    const sample = pid ? sampleProcess(pid) : undefined;
+    if (sample) cpuRunning = sample.cpuSeconds;
+  }, 1_000);
+  const started = performance.now();
+  const to = new Date().toISOString();
+  const from = new Date(Date.now() - 365 * 86_400_000).toISOString();
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const t0 = performance.now();
+      child = spawn(
+        process.execPath,
+        [
+          CLI_MAIN,
+          'campaigns',
+          'simulate',
+          'bundang-dad-beer',
+          '--with-live',
+          '--from',
+          from,
+          '--to',
+          to,
+          '--json',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NUNCHI_TIMEZONE: timeZone } },
+      );
+      try {
+        if (child.pid) setPriority(child.pid, SIMULATION_NICENESS);
+      } catch {
+        log('simulation beside: could not lower its priority (it runs at normal priority)');
+      }
+      let out = '';
+      let err = '';
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-2_000)));
+      child.on('close', (code) => {
+        child = undefined;
+        cpuDone += cpuRunning;
+        cpuRunning = 0;
+        if (code === 0) {
+          runs++;
+          busyMs += performance.now() - t0;
+          try {
+            events += (JSON.parse(out) as SimulationReport).events.replayed;
+          } catch {
+            // not the report: counted as a run without its events
+          }
+        } else if (!stopped) log(`simulation beside: exit ${code}: ${err.trim().split('\n').at(-1) ?? ''}`);
+        resolve();
+      });
+    });
+  const loop = (async () => {
+    while (!stopped) await once();
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      const pid = child?.pid;
+      const sample = pid ? sampleProcess(pid) : undefined;
+      if (sample) cpuRunning = sample.cpuSeconds;
+      child?.kill('SIGTERM');
+      await loop;
+      clearInterval(sampler);
+    },
+    result() {
+      const seconds = busyMs / 1000;
+      const wall = (performance.now() - started) / 1000;
+      return {
+        runs,
+        events,
+        seconds: Math.round(wall * 10) / 10,
+        eventsPerSecond: seconds > 0 ? Math.round(events / seconds) : 0,
+        cpuSeconds: Math.round(cpuDone * 10) / 10,
+        cpuPercent: Math.round((cpuDone / wall) * 100),
+        niceness: SIMULATION_NICENESS,
+      };
+    },
+  };
+}
+
+/** The live figures without and with a simulation beside, on one line each. */
+export function formatSimulationBeside(b: SimulationBeside, slaMs: number): string {
+  const line = (label: string, s: StepResult, load: number) =>
+    `  ${label}: event→decision p50 ${s.eventToDecision.p50.toFixed(1)} ms, p99 ${s.eventToDecision.p99.toFixed(1)} ms, max ${s.eventToDecision.max.toFixed(1)} ms; late ${(s.lateShare * 100).toFixed(2)} %, lost ${s.lostDecisions}; load average ${load.toFixed(1)}`;
+  return [
+    `live load at ${b.rate} events/s (SLA ${slaMs} ms):`,
+    line('without a simulation', b.without, b.loadAverage.without),
+    line('with a simulation beside', b.with, b.loadAverage.with),
+    `  the simulation (niceness ${b.simulation.niceness}): ${b.simulation.runs} whole run(s), ${b.simulation.events} events replayed, ${b.simulation.eventsPerSecond} events/s while running (read and replay); ${b.simulation.cpuSeconds} s of CPU, ${b.simulation.cpuPercent} % of one core over ${b.simulation.seconds} s`,
+  ].join('\n');
+}
 
 /**
  * Seconds until Cassandra runs no compaction (`system_views.sstable_tasks` empty twice in a row, a second

@@ -20,7 +20,7 @@ import { prng } from './fixtures.js';
 import { localDay } from './local-day.js';
 import { mergeRows } from './merge-rows.js';
 import { pushRecent, toRecentEvent } from './recent.js';
-import { buildSnapshot } from './snapshot.js';
+import { buildSnapshot, snapshotView } from './snapshot.js';
 
 const DAY = 86_400_000;
 const WINDOWS = [
@@ -314,5 +314,53 @@ void test('the hot tier (per event: recompute that day, merge, push recent), in 
     assert.deepStrictEqual(rows, rollupEvents(events, tz), `rows, trial ${trial}`);
     const live = buildSnapshot({ customerId: 'c-prop', rows, recent, nowMs, timeZone: tz });
     assert.deepStrictEqual(live, naiveSnapshot(events, nowMs, tz, undefined), `snapshot, trial ${trial}`);
+  }
+});
+
+/** Every field of a snapshot (a view's getters included), as a plain object, reading them in `order`. */
+function fieldsOf(s: ContextSnapshot, order: readonly (keyof ContextSnapshot)[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of order) out[k] = s[k];
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+void test('snapshotView equals buildSnapshot field by field, whichever field is read first', () => {
+  const fields: (keyof ContextSnapshot)[] = [
+    'customerId',
+    'asOf',
+    'all',
+    'thisStore',
+    'store',
+    'category',
+    'channel',
+    'daysSinceLastVisit',
+    'daysSinceLastPurchase',
+    'rfm',
+    'favouriteStore',
+    'favouriteCategory',
+    'recent',
+    'responses',
+  ];
+  for (const tz of ['Asia/Seoul', 'America/New_York']) {
+    const rnd = prng(tz.length * 104_729);
+    for (let trial = 0; trial < 200; trial++) {
+      const nowMs = Date.UTC(2026, 0, 1) + Math.floor(rnd() * 365 * DAY);
+      const events = history(rnd, nowMs, Math.floor(rnd() * 120));
+      const currentStoreId = [...STORES, ''][trial % (STORES.length + 1)];
+      const input = {
+        customerId: 'c-prop',
+        rows: rollupEvents(events, tz),
+        recent: events.map(toRecentEvent),
+        nowMs,
+        timeZone: tz,
+        ...(currentStoreId !== undefined ? { currentStoreId } : {}),
+      };
+      const order = shuffle([...fields], rnd);
+      assert.deepStrictEqual(
+        fieldsOf(snapshotView(input), order),
+        fieldsOf(buildSnapshot(input), fields),
+        `trial ${trial} (${tz}), read in the order ${order.join(', ')}`,
+      );
+    }
   }
 });

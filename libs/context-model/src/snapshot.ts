@@ -209,3 +209,153 @@ export function emptySnapshot(customerId: string, nowMs: number): ContextSnapsho
     responses: {},
   };
 }
+
+/** The `all` windows and what follows from them alone: the recencies and RFM. */
+interface AllPart {
+  all: Windows;
+  daysSinceLastVisit: number;
+  daysSinceLastPurchase: number;
+  rfm: ContextSnapshot['rfm'];
+}
+
+/**
+ * buildSnapshot(input), each part computed when first read: `all`, the recencies and RFM from the `all`
+ * rows alone, `thisStore` from the current store's rows alone, the rest (store, category and channel
+ * records, favourites, responses) by buildSnapshot itself. For a replay that reads a few fields of many
+ * snapshots (simulation on history: an audience on `ctx.all.d30.spend` reads one). Every field equals
+ * buildSnapshot's: the same rows, in the same order, through the same sums (snapshot.property.spec.ts).
+ */
+export function snapshotView(input: SnapshotInput): ContextSnapshot {
+  return new SnapshotView(input);
+}
+
+class SnapshotView implements ContextSnapshot {
+  readonly #input: SnapshotInput;
+  #full: ContextSnapshot | undefined;
+  #all: AllPart | undefined;
+  #thisStore: Windows | undefined;
+  #recent: RecentEvent[] | undefined;
+
+  constructor(input: SnapshotInput) {
+    this.#input = input;
+  }
+
+  get #whole(): ContextSnapshot {
+    return (this.#full ??= buildSnapshot(this.#input));
+  }
+
+  get #allPart(): AllPart {
+    if (this.#all) return this.#all;
+    if (this.#full) return (this.#all = this.#full as AllPart);
+    const input = this.#input;
+    const today = localDayIndex(input.nowMs, input.timeZone);
+    const all = emptyWindows();
+    let lastVisitAge = Infinity;
+    let lastPurchaseAge = Infinity;
+    let prevDay = '';
+    let prevAge = NaN;
+    for (const r of input.rows) {
+      if (r.dim !== DIM_ALL) continue;
+      let age: number;
+      if (r.day === prevDay) age = prevAge;
+      else {
+        prevDay = r.day;
+        age = prevAge = today - parseDayIndex(r.day);
+      }
+      if (!(age >= 0 && age < D365)) continue;
+      if (r.visits > 0 && age < lastVisitAge) lastVisitAge = age;
+      if (r.purchases > 0 && age < lastPurchaseAge) lastPurchaseAge = age;
+      addAged(all, r, age);
+    }
+    const daysSinceLastPurchase = lastPurchaseAge === Infinity ? -1 : lastPurchaseAge;
+    return (this.#all = {
+      all,
+      daysSinceLastVisit: lastVisitAge === Infinity ? -1 : lastVisitAge,
+      daysSinceLastPurchase,
+      rfm: rfmScores(
+        daysSinceLastPurchase,
+        all.d365.purchases,
+        all.d365.spend,
+        input.rfmThresholds ?? DEFAULT_RFM_THRESHOLDS,
+      ),
+    });
+  }
+
+  get customerId(): string {
+    return this.#input.customerId;
+  }
+  get asOf(): string {
+    return this.#full?.asOf ?? isoInstant(this.#input.nowMs);
+  }
+  get all(): Windows {
+    return this.#allPart.all;
+  }
+  get daysSinceLastVisit(): number {
+    return this.#allPart.daysSinceLastVisit;
+  }
+  get daysSinceLastPurchase(): number {
+    return this.#allPart.daysSinceLastPurchase;
+  }
+  get rfm(): ContextSnapshot['rfm'] {
+    return this.#allPart.rfm;
+  }
+  get thisStore(): Windows {
+    if (this.#thisStore) return this.#thisStore;
+    if (this.#full) return (this.#thisStore = this.#full.thisStore);
+    const input = this.#input;
+    const current = input.currentStoreId;
+    const w = emptyWindows();
+    // buildSnapshot's store record holds the rows of dim `store:<id>` by id: an empty id is no dim.
+    if (current !== undefined && current !== '') {
+      const dim = `store:${current}`;
+      const today = localDayIndex(input.nowMs, input.timeZone);
+      let prevDay = '';
+      let prevAge = NaN;
+      for (const r of input.rows) {
+        if (r.dim !== dim) continue;
+        let age: number;
+        if (r.day === prevDay) age = prevAge;
+        else {
+          prevDay = r.day;
+          age = prevAge = today - parseDayIndex(r.day);
+        }
+        if (!(age >= 0 && age < D365)) continue;
+        addAged(w, r, age);
+      }
+    }
+    return (this.#thisStore = w);
+  }
+  get store(): Record<string, Windows> {
+    return this.#whole.store;
+  }
+  get category(): Record<string, Windows> {
+    return this.#whole.category;
+  }
+  get channel(): Record<string, Windows> {
+    return this.#whole.channel;
+  }
+  get favouriteStore(): string {
+    return this.#whole.favouriteStore;
+  }
+  get favouriteCategory(): string {
+    return this.#whole.favouriteCategory;
+  }
+  get recent(): RecentEvent[] {
+    return (this.#recent ??= this.#full?.recent ?? sortRecent(this.#input.recent, RECENT_MAX));
+  }
+  get responses(): Record<string, OfferResponses> {
+    return this.#whole.responses;
+  }
+}
+
+/** A row into the windows it falls in, at `age` days before today (0 ≤ age < 365), as buildSnapshot adds. */
+function addAged(w: Windows, r: DailyRollup, age: number): void {
+  add(w.d365, r);
+  if (age < D90) {
+    add(w.d90, r);
+    if (age < D30) {
+      add(w.d30, r);
+      if (age < D7) add(w.d7, r);
+    }
+  }
+}

@@ -12,15 +12,12 @@
  * events (the profile is the stored one, as it is now).
  */
 import {
-  buildSnapshot,
   dayFromIndex,
-  foldEvent,
-  foldIntoClosedDay,
+  DeferredContext,
   localDayIndex,
+  snapshotView,
   zoneOffsetMs,
-  type CustomerContext,
   type DailyRollup,
-  type SnapshotInput,
 } from '@nunchi/context-model';
 import {
   decisionIdOf,
@@ -124,15 +121,14 @@ export interface CustomerBase {
 }
 
 /**
- * Every customer's context as the context service had it, event after event: the live fold
- * (foldEvent, foldIntoClosedDay) at the instant live processed the event (its receipt), and the snapshot
- * live built from the result (apps/context/src/customer-snapshot.ts). Days from `firstDay` on are replayed
- * from the given events; earlier days come from each customer's base.
+ * Every customer's context as the context service had it, event after event: the live fold at the instant
+ * live processed the event (its receipt) — deferred (DeferredContext: the same rows and recent list as
+ * foldEvent and foldIntoClosedDay, computed when read) — and the snapshot live built from the result
+ * (apps/context/src/customer-snapshot.ts). Days from `firstDay` on are replayed from the given events;
+ * earlier days come from each customer's base.
  */
 export class ContextReplay {
-  readonly #contexts = new Map<string, CustomerContext>();
-  /** customer id → day index → events folded so far (what a closed day's stored events were) */
-  readonly #days = new Map<string, Map<number, AcceptedEvent[]>>();
+  readonly #contexts = new Map<string, DeferredContext>();
   /** customer id → partial matches of the stateful patterns (docs/patterns.md) */
   readonly #patterns = new Map<string, PatternState>();
 
@@ -144,8 +140,9 @@ export class ContextReplay {
   ) {}
 
   /**
-   * Folds the event; its profile and snapshot (built when first read: most events trigger nothing and need
-   * none), or undefined when it was folded before (a repeat: live skips it).
+   * Folds the event; its profile and snapshot (built when first read, and only while no later event of the
+   * customer was folded: most events trigger nothing and need none), or undefined when it was folded before
+   * (a repeat: live skips it).
    */
   fold(
     event: AcceptedEvent,
@@ -160,35 +157,22 @@ export class ContextReplay {
         timers: readonly TimerChange[];
       }
     | undefined {
-    const options = { timeZone: this.timeZone, nowMs: event.receivedAtMs };
     const customerId = event.customerId;
     let context = this.#contexts.get(customerId);
     if (!context) {
       const base = this.baseOf(customerId);
       const first = dayFromIndex(this.firstDay);
-      context = {
-        profile: base?.profile ?? null,
-        rows: (base?.rows ?? []).filter((r) => r.day < first),
-        recent: base?.recent ?? [],
-        openFrom: this.firstDay,
-        openEvents: [],
-      };
+      context = new DeferredContext(
+        {
+          profile: base?.profile ?? null,
+          rows: (base?.rows ?? []).filter((r) => r.day < first),
+          recent: base?.recent ?? [],
+        },
+        { timeZone: this.timeZone, firstDay: this.firstDay },
+      );
+      this.#contexts.set(customerId, context);
     }
-    const index = localDayIndex(event.occurredAtMs, this.timeZone);
-    let days = this.#days.get(customerId);
-    if (!days) this.#days.set(customerId, (days = new Map<number, AcceptedEvent[]>()));
-    let dayEvents = days.get(index);
-    if (!dayEvents) days.set(index, (dayEvents = []));
-    let result = foldEvent(context, event, options);
-    if (result.kind === 'closed-day') {
-      // Before the replayed days the base's rows hold it already (they are stored as they are now).
-      if (index < this.firstDay) return undefined;
-      result = foldIntoClosedDay(result.context, event, dayEvents, options);
-    }
-    if (result.kind !== 'applied') return undefined;
-    this.#contexts.set(customerId, result.context);
-    dayEvents.push(event); // after the fold: it saw the day as stored before this event
-    const folded = result.context;
+    if (context.fold(event, event.receivedAtMs) !== 'applied') return undefined;
     // As the context service: partial matches are folded only while a campaign has a stateful pattern.
     let matched: readonly string[] = NO_MATCHES;
     let timers: readonly TimerChange[] = [];
@@ -202,15 +186,8 @@ export class ContextReplay {
     return {
       patterns: matched,
       timers,
-      customer: folded.profile,
-      ctx: new LazySnapshot({
-        customerId,
-        rows: folded.rows,
-        recent: folded.recent,
-        nowMs: event.receivedAtMs,
-        timeZone: this.timeZone,
-        currentStoreId: event.storeId,
-      }),
+      customer: context.profile,
+      ctx: new LazySnapshot(customerId, context, event.receivedAtMs, this.timeZone, event.storeId),
     };
   }
 
@@ -235,14 +212,7 @@ export class ContextReplay {
     return {
       event: fired.event,
       customer: context?.profile ?? null,
-      ctx: new LazySnapshot({
-        customerId: timer.customerId,
-        rows: context?.rows ?? [],
-        recent: context?.recent ?? [],
-        nowMs: timer.dueMs,
-        timeZone: this.timeZone,
-        currentStoreId: undefined,
-      }),
+      ctx: new LazySnapshot(timer.customerId, context, timer.dueMs, this.timeZone, undefined),
     };
   }
 }
@@ -257,22 +227,42 @@ export interface PendingTimer {
 
 /**
  * The snapshot live built from a folded context (buildSnapshot, as apps/context/src/customer-snapshot.ts),
- * built when a field is first read: most events trigger nothing, and most evaluations decide on the event
- * and the profile alone (CelContext reads ctx only when an expression does).
+ * built when a field is first read, and then only the parts read (snapshotView): most events trigger
+ * nothing, most evaluations decide on the event and the profile alone (CelContext reads ctx only when an
+ * expression does), and most that read it read `ctx.all` or `ctx.thisStore`. It describes the context
+ * after the fold that made it: read after a later fold of the customer, it throws rather than describe
+ * another one.
  */
 class LazySnapshot implements ContextSnapshot {
-  #input: SnapshotInput;
+  readonly #folds: number;
   #built: ContextSnapshot | undefined;
 
-  constructor(input: SnapshotInput) {
-    this.#input = input;
+  constructor(
+    readonly customerId: string,
+    private readonly context: DeferredContext | undefined,
+    private readonly nowMs: number,
+    private readonly timeZone: string,
+    private readonly currentStoreId: string | undefined,
+  ) {
+    this.#folds = context?.folds ?? 0;
   }
 
   get #s(): ContextSnapshot {
-    return (this.#built ??= buildSnapshot(this.#input));
+    return (this.#built ??= this.#build());
   }
-  get customerId() {
-    return this.#input.customerId;
+
+  #build(): ContextSnapshot {
+    const context = this.context?.context();
+    if ((this.context?.folds ?? 0) !== this.#folds)
+      throw new Error(`the context of ${this.customerId} was read after a later event was folded`);
+    return snapshotView({
+      customerId: this.customerId,
+      rows: context?.rows ?? [],
+      recent: context?.recent ?? [],
+      nowMs: this.nowMs,
+      timeZone: this.timeZone,
+      currentStoreId: this.currentStoreId,
+    });
   }
   get asOf() {
     return this.#s.asOf;

@@ -8,7 +8,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pipeline } from 'node:stream/promises';
@@ -224,6 +224,9 @@ export interface ShardedResult {
 /** the CLI's entry point, which workers run with --shard (whoever calls simulateWithWorkers) */
 const CLI_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 
+/** the niceness of `--workers` processes (the campaigns API's simulation worker's) */
+const WORKER_NICENESS = 10;
+
 /** rounds after which a sharded simulation gives up (each round fixes at least the earliest disagreement) */
 const MAX_ROUNDS = 10;
 
@@ -336,6 +339,12 @@ function runWorker(
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     children.add(child);
+    try {
+      // As the campaigns API's simulation worker: live services on the same cores come first.
+      if (child.pid) setPriority(child.pid, WORKER_NICENESS);
+    } catch {
+      // not allowed here (some containers): it runs at normal priority
+    }
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4_000)));
     child.on('error', reject);
