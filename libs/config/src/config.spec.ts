@@ -242,4 +242,51 @@ describe('loadConfig', () => {
       /NATS_PASSWORD_FILE=.* cannot be read/,
     );
   });
+
+  it('reads a Cassandra role from the environment or a password file, and TLS options', () => {
+    const none = loadConfig('decision', {}).cassandra;
+    assert.deepEqual([none.username, none.password, none.tls], [undefined, undefined, undefined]);
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-config-'));
+    writeFileSync(join(dir, 'password'), 'from-a-file\n');
+    writeFileSync(join(dir, 'ca.pem'), 'not parsed here');
+    const c = loadConfig('decision', {
+      CASSANDRA_USERNAME: 'nunchi_decision',
+      CASSANDRA_PASSWORD_FILE: join(dir, 'password'),
+      CASSANDRA_TLS_CA_FILE: join(dir, 'ca.pem'),
+    }).cassandra;
+    assert.deepEqual(
+      [c.username, c.password, c.tls],
+      [
+        'nunchi_decision',
+        'from-a-file',
+        { caFile: join(dir, 'ca.pem'), certFile: undefined, keyFile: undefined, verifyHostname: true },
+      ],
+    );
+    assert.deepEqual(
+      loadConfig('decision', { CASSANDRA_TLS: 'true', CASSANDRA_TLS_VERIFY_HOSTNAME: 'false' }).cassandra.tls,
+      { caFile: undefined, certFile: undefined, keyFile: undefined, verifyHostname: false },
+    );
+    assert.throws(
+      () => loadConfig('decision', { CASSANDRA_USERNAME: 'nunchi_decision' }),
+      /CASSANDRA_USERNAME is set without CASSANDRA_PASSWORD/,
+    );
+    assert.throws(() => loadConfig('decision', { CASSANDRA_PASSWORD: 'x' }), /without CASSANDRA_USERNAME/);
+    assert.throws(
+      () =>
+        loadConfig('decision', { CASSANDRA_USERNAME: 'u', CASSANDRA_PASSWORD_FILE: join(dir, 'missing') }),
+      /CASSANDRA_PASSWORD_FILE=.* cannot be read/,
+    );
+    assert.throws(
+      () => loadConfig('decision', { CASSANDRA_TLS_CERT_FILE: join(dir, 'ca.pem') }),
+      /CASSANDRA_TLS_CERT_FILE and CASSANDRA_TLS_KEY_FILE go together/,
+    );
+    assert.throws(
+      () => loadConfig('decision', { CASSANDRA_TLS_CA_FILE: join(dir, 'missing.pem') }),
+      /CASSANDRA_TLS_CA_FILE=.* cannot be read/,
+    );
+    assert.throws(
+      () => loadConfig('decision', { CASSANDRA_TLS: 'off', CASSANDRA_TLS_CA_FILE: join(dir, 'ca.pem') }),
+      /while CASSANDRA_TLS is off/,
+    );
+  });
 });
