@@ -5,6 +5,7 @@ import type { CassandraConfig, IdentityKey } from '@nunchi/config';
 import { backfillCustomerDays } from './backfill-customer-days.js';
 import { hashClearIdentifiers } from './hash-clear-identifiers.js';
 import { connectCassandra, type CqlClient } from './client.js';
+import { applyRoles } from './roles.js';
 
 export interface MigrationFile {
   name: string;
@@ -131,6 +132,17 @@ export async function migrate(
       );
       report.applied.push(file.name);
       log(`applied ${file.name} (${file.statements.length} statements)`);
+    }
+    // With credentials the node checks permissions: the service roles and their grants follow the schema.
+    if (config.username) {
+      const roles = await applyRoles(client, dir, config.rolePasswordsDir);
+      log(
+        `roles: ${roles.grants} grants to ${roles.passwords.length + roles.unchanged.length} service roles` +
+          (roles.passwords.length ? `; passwords set for ${roles.passwords.join(', ')}` : '') +
+          (roles.unchanged.length
+            ? `; ${roles.unchanged.join(', ')} keep their passwords (none in CASSANDRA_ROLE_PASSWORDS_DIR)`
+            : ''),
+      );
     }
     return report;
   } finally {
