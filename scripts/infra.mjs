@@ -895,8 +895,8 @@ const AUTH_SETTINGS = Object.freeze({
 const ADMIN_ROLE = 'nunchi_admin';
 /**
  * The roles whose passwords this script generates: the migrator, which it creates (with the right to create
- * keyspaces and roles), and the service roles, which the migration creates and grants (libs/cassandra
- * src/roles.ts, CASSANDRA_ROLES: keep the two lists the same).
+ * keyspaces and roles), and the service roles, which the migration creates and grants (libs/config
+ * CASSANDRA_SERVICE_ROLES; libs/cassandra/src/roles.spec.ts checks the two lists agree).
  */
 export const CASSANDRA_ROLE_NAMES = Object.freeze([
   'nunchi_migrator',
@@ -1063,13 +1063,15 @@ async function upCassandra(cfg, log) {
     } else {
       log(`already running (pid ${existing}) on ${address}`);
     }
+    // Roles are made only on the node this checkout started at this address (not on another answering there).
+    const startedHere = readMeta('cassandra')?.address === address;
     return {
       running: true,
       managed: true,
       started: false,
       pid: existing,
       ...base,
-      auth: await cassandraAuth(cfg, log, { managed: true }),
+      auth: await cassandraAuth(cfg, log, { managed: startedHere }),
     };
   }
 

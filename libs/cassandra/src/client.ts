@@ -68,7 +68,7 @@ export async function connectCassandra(
     if (refused) {
       const fix = config.username
         ? `Cassandra refused the credentials of role ${config.username} (${refused.message}). Check CASSANDRA_USERNAME and CASSANDRA_PASSWORD (or CASSANDRA_PASSWORD_FILE) against the role's password; after a rotation, run the migration with the new passwords first (docs/security.md, "Cassandra roles").`
-        : `Cassandra at ${config.contactPoints.join(',')} asks for credentials and none are configured (${refused.message}). Set CASSANDRA_USERNAME and CASSANDRA_PASSWORD (or CASSANDRA_PASSWORD_FILE) to this service's role (docs/security.md, "Cassandra roles").`;
+        : `Cassandra at ${config.contactPoints.join(',')} asks for credentials and none are configured (${refused.message}). Set CASSANDRA_USERNAME and CASSANDRA_PASSWORD (or CASSANDRA_PASSWORD_FILE) to this service's role (docs/security.md, "Cassandra roles"); on the local node (npm run infra:up), NUNCHI_DEV_MODE=1 or CASSANDRA_AUTH_DIR=.nunchi/cassandra-auth takes them from there.`;
       throw new CassandraAuthError(fix, { cause: error });
     }
     const hint = /keyspace/i.test((error as Error).message)

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ServiceName } from '@nunchi/config';
+import { CASSANDRA_MIGRATOR_ROLE, CASSANDRA_SERVICE_ROLES, type ServiceName } from '@nunchi/config';
 import type { CqlClient } from './client.js';
 import { MigrationError, splitStatements } from './migrations.js';
 
@@ -11,22 +11,16 @@ import { MigrationError, splitStatements } from './migrations.js';
  * the local node's passwords for the same list.
  */
 export const CASSANDRA_ROLES = Object.freeze({
-  migrator: 'nunchi_migrator',
-  ingestion: 'nunchi_ingestion',
-  context: 'nunchi_context',
-  decision: 'nunchi_decision',
-  analytics: 'nunchi_analytics',
-  operator: 'nunchi_operator',
+  migrator: CASSANDRA_MIGRATOR_ROLE,
+  ingestion: CASSANDRA_SERVICE_ROLES.ingestion,
+  context: CASSANDRA_SERVICE_ROLES.context,
+  decision: CASSANDRA_SERVICE_ROLES.decision,
+  analytics: CASSANDRA_SERVICE_ROLES.analytics,
+  operator: CASSANDRA_SERVICE_ROLES.cli,
 });
 
-/** The role each process logs in as; the CLI is the operator's. */
-export const SERVICE_ROLES: Readonly<Record<ServiceName, string>> = Object.freeze({
-  ingestion: CASSANDRA_ROLES.ingestion,
-  context: CASSANDRA_ROLES.context,
-  decision: CASSANDRA_ROLES.decision,
-  analytics: CASSANDRA_ROLES.analytics,
-  cli: CASSANDRA_ROLES.operator,
-});
+/** The role each process logs in as; the CLI is the operator's (libs/config CASSANDRA_SERVICE_ROLES). */
+export const SERVICE_ROLES: Readonly<Record<ServiceName, string>> = CASSANDRA_SERVICE_ROLES;
 
 /** The roles the migration creates and grants (all but the migrator, which an administrator makes once). */
 export const GRANTED_ROLES: readonly string[] = Object.values(SERVICE_ROLES);

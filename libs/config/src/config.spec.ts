@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, identityKeys, loadConfig, requireIdentityKey } from './config.js';
+import { asMigrator, ConfigError, identityKeys, loadConfig, requireIdentityKey } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults', () => {
@@ -288,5 +288,32 @@ describe('loadConfig', () => {
       () => loadConfig('decision', { CASSANDRA_TLS: 'off', CASSANDRA_TLS_CA_FILE: join(dir, 'ca.pem') }),
       /while CASSANDRA_TLS is off/,
     );
+  });
+
+  it("takes a process's own role from the local node's password directory, and the migrator's for migrate", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-auth-'));
+    for (const role of ['nunchi_decision', 'nunchi_operator', 'nunchi_migrator'])
+      writeFileSync(join(dir, role), `${role}-password\n`);
+    const decision = loadConfig('decision', { CASSANDRA_AUTH_DIR: dir }).cassandra;
+    assert.deepEqual(
+      [decision.username, decision.password, decision.localAuthDir],
+      ['nunchi_decision', 'nunchi_decision-password', dir],
+    );
+    const cli = loadConfig('cli', { CASSANDRA_AUTH_DIR: dir }).cassandra;
+    assert.equal(cli.username, 'nunchi_operator');
+    const migrator = asMigrator(cli);
+    assert.deepEqual(
+      [migrator.username, migrator.password, migrator.rolePasswordsDir],
+      ['nunchi_migrator', 'nunchi_migrator-password', dir],
+    );
+    // explicit credentials win, and are never swapped for the migrator's
+    const explicit = loadConfig('cli', {
+      CASSANDRA_AUTH_DIR: dir,
+      CASSANDRA_USERNAME: 'someone',
+      CASSANDRA_PASSWORD: 'theirs',
+    }).cassandra;
+    assert.deepEqual([explicit.username, asMigrator(explicit).username], ['someone', 'someone']);
+    // a role without a file there: no credentials
+    assert.equal(loadConfig('context', { CASSANDRA_AUTH_DIR: dir }).cassandra.username, undefined);
   });
 });

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseChannelList, parseQuietHours, type ContactPolicy } from '@nunchi/contracts';
 import { EnvReader } from './env-reader.js';
+import { projectPath } from './paths.js';
 
 export type ServiceName = 'ingestion' | 'context' | 'decision' | 'analytics' | 'cli';
 
@@ -87,6 +89,38 @@ export interface CassandraConfig {
    * password (a mounted secret): the migration creates the roles and sets (or rotates) their passwords
    */
   rolePasswordsDir?: string;
+  /**
+   * the directory of the local node's role passwords the credentials were taken from (CASSANDRA_AUTH_DIR, or
+   * .nunchi/cassandra-auth in development mode) when CASSANDRA_USERNAME is not set: see asMigrator
+   */
+  localAuthDir?: string;
+}
+
+/** The Cassandra role each process logs in as (docs/security.md, "Cassandra roles"); the CLI is the operator's. */
+export const CASSANDRA_SERVICE_ROLES: Readonly<Record<ServiceName, string>> = Object.freeze({
+  ingestion: 'nunchi_ingestion',
+  context: 'nunchi_context',
+  decision: 'nunchi_decision',
+  analytics: 'nunchi_analytics',
+  cli: 'nunchi_operator',
+});
+/** The only role that may change the schema and create the others. */
+export const CASSANDRA_MIGRATOR_ROLE = 'nunchi_migrator';
+
+/**
+ * The configuration `nunchi migrate` logs in with: as configured, unless the credentials are the local node's
+ * (taken from its password directory, no CASSANDRA_USERNAME set), then the migrator's from the same directory,
+ * which also gives the service roles' passwords. So `npm run migrate` works on the local node as it is.
+ */
+export function asMigrator(config: CassandraConfig): CassandraConfig {
+  const dir = config.localAuthDir;
+  if (!dir || !existsSync(join(dir, CASSANDRA_MIGRATOR_ROLE))) return config;
+  return {
+    ...config,
+    username: CASSANDRA_MIGRATOR_ROLE,
+    password: readFileSync(join(dir, CASSANDRA_MIGRATOR_ROLE), 'utf8').trim(),
+    rolePasswordsDir: config.rolePasswordsDir ?? dir,
+  };
 }
 
 /** TLS to Cassandra: the node's CA, and a client certificate when the node asks for one. */
@@ -435,7 +469,7 @@ export function loadConfig(
       localDataCenter: r.string('CASSANDRA_LOCAL_DC', 'datacenter1'),
       keyspace,
       replication: r.string('CASSANDRA_REPLICATION', "{'class': 'SimpleStrategy', 'replication_factor': 1}"),
-      ...readCassandraAuth(r),
+      ...readCassandraAuth(r, service, devMode),
       tls: readCassandraTls(r),
       rolePasswordsDir: r.optional('CASSANDRA_ROLE_PASSWORDS_DIR'),
     },
@@ -529,10 +563,24 @@ function readAuth(r: EnvReader): AuthConfig {
 }
 
 /** CASSANDRA_USERNAME with CASSANDRA_PASSWORD or CASSANDRA_PASSWORD_FILE (a mounted secret), or nothing. */
-function readCassandraAuth(r: EnvReader): { username?: string; password?: string } {
+function readCassandraAuth(
+  r: EnvReader,
+  service: ServiceName,
+  devMode: boolean,
+): { username?: string; password?: string; localAuthDir?: string } {
   const username = r.optional('CASSANDRA_USERNAME');
   let password = r.optional('CASSANDRA_PASSWORD');
   const file = r.optional('CASSANDRA_PASSWORD_FILE');
+  if (username === undefined && password === undefined && file === undefined) {
+    // The local node's passwords (scripts/infra.mjs writes them): named explicitly, or this checkout's in
+    // development mode. This process's own role only; nothing found: no credentials.
+    const dir =
+      r.optional('CASSANDRA_AUTH_DIR') ?? (devMode ? projectPath('.nunchi', 'cassandra-auth') : undefined);
+    const role = CASSANDRA_SERVICE_ROLES[service];
+    if (dir && existsSync(join(dir, role)))
+      return { username: role, password: readFileSync(join(dir, role), 'utf8').trim(), localAuthDir: dir };
+    return {};
+  }
   if (file !== undefined) {
     try {
       password = readFileSync(file, 'utf8').trim();
@@ -743,6 +791,12 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     name: 'CASSANDRA_TLS_VERIFY_HOSTNAME',
     default: 'true',
     meaning: "check that a node's certificate names its address (false only for certificates without it)",
+  },
+  {
+    name: 'CASSANDRA_AUTH_DIR',
+    default: '.nunchi/cassandra-auth in development mode, else (none)',
+    meaning:
+      "without CASSANDRA_USERNAME: the local node's role passwords (scripts/infra.mjs); each process logs in as its own role from there, `nunchi migrate` as the migrator",
   },
   {
     name: 'CASSANDRA_ROLE_PASSWORDS_DIR',
