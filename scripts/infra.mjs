@@ -10,6 +10,7 @@
 // Everything it downloads, writes or runs lives under <repo>/.nunchi/. See docs/infrastructure.md.
 
 import { spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -27,6 +28,7 @@ export const SERVICES = Object.freeze(['cassandra', 'nats', 'zipkin']);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const STATE = path.join(ROOT, '.nunchi');
+const C_AUTH = path.join(STATE, 'cassandra-auth');
 
 export const paths = Object.freeze({
   root: ROOT,
@@ -41,6 +43,8 @@ export const paths = Object.freeze({
     pom: path.join(ROOT, 'scripts', 'cassandra', 'pom.xml'),
     yamlTemplate: path.join(ROOT, 'scripts', 'cassandra', 'cassandra.yaml.tmpl'),
     logback: path.join(ROOT, 'scripts', 'cassandra', 'logback.xml'),
+    /** passwords of the local node's roles, one file per role (docs/security.md, "Cassandra roles") */
+    auth: C_AUTH,
   },
   zipkin: {
     home: path.join(STATE, 'zipkin'),
@@ -142,6 +146,11 @@ export function readConfig(env = process.env) {
       heap: heapEnv(env, 'CASSANDRA_HEAP', '1g'),
       localDataCenter: (env.CASSANDRA_LOCAL_DC ?? '').trim() || 'datacenter1',
       timeoutMs: intEnv(env, 'CASSANDRA_START_TIMEOUT', 180, { min: 1, max: 3600 }) * 1000,
+      // The node this script starts checks passwords and permissions unless CASSANDRA_AUTH=off.
+      auth: !['off', 'false', '0', 'no'].includes((env.CASSANDRA_AUTH ?? '').trim().toLowerCase()),
+      // Where the role passwords of a node with authentication are: this checkout's own by default; another
+      // checkout's when it uses a node that checkout started (CASSANDRA_AUTH_DIR=<that checkout>/.nunchi/cassandra-auth).
+      authDir: (env.CASSANDRA_AUTH_DIR ?? '').trim() ? path.resolve(env.CASSANDRA_AUTH_DIR.trim()) : C_AUTH,
     },
     nats: {
       url: natsUrl,
@@ -232,6 +241,39 @@ export function cqlPing(host, port, timeoutMs = 2000) {
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
       if (buf.length >= 9) done((buf[0] & 0x80) === 0x80 && buf[4] === 0x06);
+    });
+  });
+}
+
+/**
+ * Whether the node at host:port asks for credentials: the answer to a CQL STARTUP is AUTHENTICATE (0x03) on a
+ * node with PasswordAuthenticator, READY (0x02) on one without. Null when nothing answers CQL.
+ */
+export function cqlAuthRequired(host, port, timeoutMs = 2000) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host, port });
+    let buf = Buffer.alloc(0);
+    const done = (v) => {
+      sock.destroy();
+      resolve(v);
+    };
+    const pair = (k, v) => {
+      const b = Buffer.alloc(4 + k.length + v.length);
+      b.writeUInt16BE(k.length, 0);
+      b.write(k, 2);
+      b.writeUInt16BE(v.length, 2 + k.length);
+      b.write(v, 4 + k.length);
+      return b;
+    };
+    const body = Buffer.concat([Buffer.from([0, 1]), pair('CQL_VERSION', '3.0.0')]);
+    const head = Buffer.from([0x04, 0x00, 0x00, 0x01, 0x01, 0, 0, 0, 0]);
+    head.writeUInt32BE(body.length, 5);
+    sock.setTimeout(timeoutMs, () => done(null));
+    sock.once('error', () => done(null));
+    sock.once('connect', () => sock.write(Buffer.concat([head, body])));
+    sock.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 9) done(buf[4] === 0x03 ? true : buf[4] === 0x02 ? false : null);
     });
   });
 }
@@ -688,6 +730,8 @@ export function cassandraJvmArgs(cfg, { jamm, dirs = C }) {
     // dev-node start-up shortcuts: one node, nobody to gossip with
     '-Dcassandra.skip_wait_for_gossip_to_settle=0',
     '-Dcassandra.ring_delay_ms=1000',
+    // with authentication on, the built-in superuser exists at once (not 10 s later), for ensureCassandraRoles
+    '-Dcassandra.superuser_setup_delay_ms=0',
     // throwaway dev data: never fsync (a machine crash may lose the last seconds of writes)
     '-Dcassandra.skip_sync=true',
   ];
@@ -839,6 +883,147 @@ export async function fetchCassandra(java, log) {
   return fetchMs;
 }
 
+// --- Authentication of the local node --------------------------------------------------------------
+
+/** cassandra.yaml lines of a node that checks passwords and permissions (CASSANDRA_AUTH, on by default). */
+const AUTH_SETTINGS = Object.freeze({
+  authenticator: 'PasswordAuthenticator',
+  authorizer: 'CassandraAuthorizer',
+});
+
+/** The superuser this script makes in place of the built-in cassandra/cassandra, which it then disables. */
+const ADMIN_ROLE = 'nunchi_admin';
+/**
+ * The roles whose passwords this script generates: the migrator, which it creates (with the right to create
+ * keyspaces and roles), and the service roles, which the migration creates and grants (libs/config
+ * CASSANDRA_SERVICE_ROLES; libs/cassandra/src/roles.spec.ts checks the two lists agree).
+ */
+export const CASSANDRA_ROLE_NAMES = Object.freeze([
+  'nunchi_migrator',
+  'nunchi_ingestion',
+  'nunchi_context',
+  'nunchi_decision',
+  'nunchi_analytics',
+  'nunchi_operator',
+]);
+
+const newPassword = () => crypto.randomBytes(24).toString('base64url');
+
+/**
+ * What a node needs of the processes that use it: `{required: false}` on a node without authentication, or
+ * `{required: true, dir}` where `dir` holds a password file per role (named after the role). On a node this
+ * checkout runs, makes the roles first (ensureCassandraRoles). A managed node still running without
+ * authentication although CASSANDRA_AUTH wants it keeps running as it is: restarting it is the operator's call.
+ */
+async function cassandraAuth(cfg, log, { managed }) {
+  const required = await cqlAuthRequired(cfg.host, cfg.nativePort, 5000);
+  if (!required) {
+    if (managed && cfg.auth)
+      log(
+        'this node runs WITHOUT authentication (it was started before infra.mjs turned it on): every process may ' +
+          'change anything. To turn it on: `npm run infra:down -- --only cassandra && npm run infra:up` ' +
+          '(a restart; the data stays), or CASSANDRA_AUTH=off to keep it off without this warning',
+      );
+    return { required: false };
+  }
+  if (managed) await ensureCassandraRoles(cfg, log);
+  const missing = CASSANDRA_ROLE_NAMES.filter((r) => !fs.existsSync(path.join(cfg.authDir, r)));
+  if (missing.length)
+    throw new InfraError(
+      `Cassandra at ${cfg.host}:${cfg.nativePort} asks for credentials, and ${rel(cfg.authDir)} has no password for ${missing.join(', ')}. ` +
+        'If another checkout started this node, set CASSANDRA_AUTH_DIR=<that checkout>/.nunchi/cassandra-auth.',
+      { service: 'cassandra' },
+    );
+  return { required: true, dir: cfg.authDir };
+}
+
+/**
+ * Makes the local node's roles, once: a superuser of its own (nunchi_admin) in place of the built-in
+ * cassandra/cassandra, which is disabled; the migrator, which may create keyspaces and roles (and so owns
+ * what it creates) and gets every permission on the nunchi keyspaces that exist already; and a password for
+ * each service role, which `nunchi migrate` creates and grants. Passwords go into .nunchi/cassandra-auth/
+ * (gitignored, readable by this user only). Idempotent: run on every `up`.
+ */
+async function ensureCassandraRoles(cfg, log) {
+  let cassandra;
+  try {
+    cassandra = (await import('cassandra-driver')).default;
+  } catch {
+    throw new InfraError(
+      'Making the Cassandra roles needs the cassandra-driver package: run `npm ci` first.',
+      {
+        service: 'cassandra',
+      },
+    );
+  }
+  const dir = cfg.authDir;
+  const file = (role) => path.join(dir, role);
+  mkdirp(dir);
+  fs.chmodSync(dir, 0o700);
+  const connect = async (username, password, waitMs) => {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const client = new cassandra.Client({
+        contactPoints: [`${cfg.host}:${cfg.nativePort}`],
+        localDataCenter: cfg.localDataCenter,
+        credentials: { username, password },
+      });
+      try {
+        await client.connect();
+        return client;
+      } catch (error) {
+        await client.shutdown().catch(() => undefined);
+        if (Date.now() > deadline) throw error;
+        await sleep(1000);
+      }
+    }
+  };
+  const write = (role, password) => fs.writeFileSync(file(role), `${password}\n`, { mode: 0o600 });
+  let admin = fs.existsSync(file(ADMIN_ROLE))
+    ? await connect(ADMIN_ROLE, fs.readFileSync(file(ADMIN_ROLE), 'utf8').trim(), 10_000).catch(
+        () => undefined,
+      )
+    : undefined;
+  if (!admin) {
+    // First start with authentication (or a new data directory): the built-in superuser, replaced by one
+    // with a password of our own.
+    const first = await connect('cassandra', 'cassandra', 60_000).catch((e) => {
+      throw new InfraError(
+        `Cassandra refused the credentials of role ${ADMIN_ROLE} (${rel(file(ADMIN_ROLE))}) and of the built-in cassandra/cassandra (${e.message}). ` +
+          `Put the password of a superuser named ${ADMIN_ROLE} in that file, or start over with a new data directory.`,
+        { service: 'cassandra' },
+      );
+    });
+    const password = newPassword();
+    try {
+      await first.execute(`CREATE ROLE IF NOT EXISTS ${ADMIN_ROLE} WITH SUPERUSER = true AND LOGIN = true`);
+      await first.execute(`ALTER ROLE ${ADMIN_ROLE} WITH PASSWORD = '${password}'`);
+      write(ADMIN_ROLE, password);
+    } finally {
+      await first.shutdown();
+    }
+    admin = await connect(ADMIN_ROLE, password, 10_000);
+    await admin.execute('ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false');
+    log(`made the superuser ${ADMIN_ROLE} and disabled the built-in cassandra role (passwords: ${rel(dir)})`);
+  }
+  try {
+    for (const role of CASSANDRA_ROLE_NAMES) if (!fs.existsSync(file(role))) write(role, newPassword());
+    const migrator = fs.readFileSync(file('nunchi_migrator'), 'utf8').trim();
+    await admin.execute('CREATE ROLE IF NOT EXISTS nunchi_migrator WITH LOGIN = true');
+    await admin.execute(`ALTER ROLE nunchi_migrator WITH PASSWORD = '${migrator}'`);
+    // The migrator creates keyspaces and the service roles, and owns what it creates (Cassandra grants a
+    // creator every permission on it); keyspaces made before authentication was on are handed to it here.
+    await admin.execute('GRANT CREATE ON ALL KEYSPACES TO nunchi_migrator');
+    await admin.execute('GRANT CREATE ON ALL ROLES TO nunchi_migrator');
+    const keyspaces = await admin.execute('SELECT keyspace_name FROM system_schema.keyspaces');
+    for (const row of keyspaces.rows)
+      if (/^nunchi/.test(row.keyspace_name))
+        await admin.execute(`GRANT ALL PERMISSIONS ON KEYSPACE ${row.keyspace_name} TO nunchi_migrator`);
+  } finally {
+    await admin.shutdown();
+  }
+}
+
 async function upCassandra(cfg, log) {
   // An existing cluster: check that it answers, start nothing.
   if (cfg.external) {
@@ -857,12 +1042,14 @@ async function upCassandra(cfg, log) {
     log(
       `using the existing cluster at ${points.join(', ')} (CASSANDRA_CONTACT_POINTS; ${answers.length} of ${points.length} answer)`,
     );
+    const [host, port] = answers[0].split(/:(?=\d+$)/);
     return {
       running: true,
       managed: false,
       started: false,
       contactPoints: points,
       localDataCenter: cfg.localDataCenter,
+      auth: await cassandraAuth({ ...cfg, host, nativePort: Number(port) }, log, { managed: false }),
     };
   }
 
@@ -876,7 +1063,16 @@ async function upCassandra(cfg, log) {
     } else {
       log(`already running (pid ${existing}) on ${address}`);
     }
-    return { running: true, managed: true, started: false, pid: existing, ...base };
+    // Roles are made only on the node this checkout started at this address (not on another answering there).
+    const startedHere = readMeta('cassandra')?.address === address;
+    return {
+      running: true,
+      managed: true,
+      started: false,
+      pid: existing,
+      ...base,
+      auth: await cassandraAuth(cfg, log, { managed: startedHere }),
+    };
   }
 
   // A node this checkout did not start but that answers CQL on the configured address (another checkout's,
@@ -889,6 +1085,7 @@ async function upCassandra(cfg, log) {
       started: false,
       pid: listenerOf(cfg.nativePort)?.pid ?? null,
       ...base,
+      auth: await cassandraAuth(cfg, log, { managed: false }),
     };
   }
 
@@ -911,7 +1108,7 @@ async function upCassandra(cfg, log) {
   const freshData = !fs.existsSync(path.join(C.data, 'data', 'system'));
   const cold = needFetch || freshData;
   mkdirp(C.data, C.logs);
-  renderCassandraYaml(cfg);
+  renderCassandraYaml(cfg, { settings: cfg.auth ? AUTH_SETTINGS : {} });
 
   const offset = fileSize(CASSANDRA_LOG);
   const outOffset = fileSize(CASSANDRA_STDOUT);
@@ -957,7 +1154,19 @@ async function upCassandra(cfg, log) {
       ? 'cold: new data directory'
       : 'warm';
   log(`ready in ${secs(startedMs)} (${detail}) on ${address}, pid ${pid}`);
-  return { running: true, managed: true, started: true, pid, startedMs, bootMs, fetchMs, cold, ...base };
+  const auth = await cassandraAuth(cfg, log, { managed: true });
+  return {
+    running: true,
+    managed: true,
+    started: true,
+    pid,
+    startedMs,
+    bootMs,
+    fetchMs,
+    cold,
+    ...base,
+    auth,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -108,7 +108,19 @@ function portAnswers(port) {
 if (e2e.length) {
   const started = Date.now();
   const infra = await import(pathToFileURL(join(root, 'scripts', 'infra.mjs')).href);
-  await infra.up({ log: (line) => console.log(`infra ${line}`) });
+  const { cassandra } = await infra.up({ log: (line) => console.log(`infra ${line}`) });
+  // The node infra.mjs reports (CASSANDRA_NATIVE_PORT moves it), and on a node with authentication the
+  // migrator's credentials for the test process and the CLI (tests make and drop keyspaces of their own),
+  // while tools/services.ts gives each service its own role: as tools/infra.ts localCassandraEnv does.
+  if (!testEnv.CASSANDRA_CONTACT_POINTS && cassandra?.contactPoints?.length)
+    testEnv.CASSANDRA_CONTACT_POINTS = cassandra.contactPoints.join(',');
+  if (cassandra?.auth?.required && !testEnv.CASSANDRA_USERNAME) {
+    testEnv.CASSANDRA_USERNAME = 'nunchi_migrator';
+    testEnv.CASSANDRA_PASSWORD_FILE = join(cassandra.auth.dir, 'nunchi_migrator');
+    testEnv.CASSANDRA_AUTH_DIR = cassandra.auth.dir;
+    testEnv.CASSANDRA_ROLE_PASSWORDS_DIR ??= cassandra.auth.dir;
+    console.log(`Cassandra asks for credentials: tests run as nunchi_migrator, each service as its own role`);
+  }
   const migrate = spawnSync(process.execPath, [join(dist, 'apps', 'cli', 'src', 'main.js'), 'migrate'], {
     env: testEnv,
     stdio: 'inherit',

@@ -18,6 +18,7 @@ import {
   type NunchiConfig,
   type ServiceName,
 } from '@nunchi/config';
+import { CASSANDRA_ROLES, GRANTED_ROLES, SERVICE_ROLES } from '@nunchi/cassandra';
 import {
   kubernetesSecrets,
   natsCredentialsSecret,
@@ -847,9 +848,11 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
         );
       }
       const configs = SERVICES.map((svc) => loadConfig(svc, resolvedEnv(objects, mainContainer(svc), svc)));
-      // The same servers and settings; who each one is to NATS (auth, its reply prefix) is its own.
+      // The same servers and settings; who each one is to NATS (auth, its reply prefix) and Cassandra (its role) is its own.
       const shared = (c: NunchiConfig, key: 'nats' | 'cassandra') =>
-        key === 'nats' ? { ...c.nats, auth: undefined, inboxPrefix: undefined } : c[key];
+        key === 'nats'
+          ? { ...c.nats, auth: undefined, inboxPrefix: undefined }
+          : { ...c.cassandra, username: undefined, password: undefined };
       for (const key of ['nats', 'cassandra'] as const) {
         assert.equal(
           new Set(configs.map((c) => JSON.stringify(shared(c, key)))).size,
@@ -885,7 +888,14 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
         assert.fail(`${idOf(job)}: ${(error as Error).message}`);
       }
       const service = loadConfig('context', resolvedEnv(objects, mainContainer('context'), 'context'));
-      assert.deepEqual(config.cassandra, service.cassandra, 'the Job migrates the keyspace the services use');
+      // who each one is to Cassandra (its role) is its own
+      const where = (c: NunchiConfig) => ({
+        ...c.cassandra,
+        username: undefined,
+        password: undefined,
+        rolePasswordsDir: undefined,
+      });
+      assert.deepEqual(where(config), where(service), 'the Job migrates the keyspace the services use');
       assert.equal(
         splitImage(String(c['image'])).name,
         splitImage(String(mainContainer('context')['image'])).name,
@@ -1376,6 +1386,57 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
         );
       });
 
+    if (expect.clusters)
+      it("each workload logs in to Cassandra as its own role; the migration Job as the migrator, with every service role's password", () => {
+        // The role's name is a literal (not a secret); its password comes from the Secret named after it.
+        const roleOf = (c: Obj, who: string) => {
+          const env = arr(c['env']).map((e) => obj(e, who));
+          const user = env.find((e) => e['name'] === 'CASSANDRA_USERNAME');
+          const ref = at(
+            env.find((e) => e['name'] === 'CASSANDRA_PASSWORD'),
+            'valueFrom.secretKeyRef',
+          ) as Obj | undefined;
+          const role = String(user?.['value']);
+          assert.equal(at(ref, 'key'), 'CASSANDRA_PASSWORD', `${who}: CASSANDRA_PASSWORD from a Secret`);
+          assert.equal(
+            at(ref, 'name'),
+            `nunchi-cassandra-${role.replace(/^nunchi_/, '')}`,
+            `${who}: the Secret of its role`,
+          );
+          return role;
+        };
+        for (const svc of SERVICES) {
+          assert.equal(roleOf(mainContainer(svc), svc), SERVICE_ROLES[svc], `${svc}: its own role`);
+          const env = resolvedEnv(objects, mainContainer(svc), svc);
+          assert.equal(loadConfig(svc, env).cassandra.username, SERVICE_ROLES[svc]);
+          assert.equal(env['CASSANDRA_ROLE_PASSWORDS_DIR'], undefined, `${svc}: no other role's password`);
+        }
+        const job = find(objects, 'Job', 'nunchi-migrate')!;
+        const c = containersOf(job)[0];
+        assert.equal(roleOf(c, 'migrate'), CASSANDRA_ROLES.migrator, 'the migration Job: the migrator');
+        const dir = resolvedEnv(objects, c, 'migrate')['CASSANDRA_ROLE_PASSWORDS_DIR'];
+        const mount = arr(c['volumeMounts'])
+          .map((m) => obj(m, 'migrate'))
+          .find((m) => m['mountPath'] === dir);
+        assert.ok(mount, `CASSANDRA_ROLE_PASSWORDS_DIR=${dir} is a mounted volume`);
+        const volume = arr(at(job, 'spec.template.spec.volumes'))
+          .map((v) => obj(v, 'migrate'))
+          .find((v) => v['name'] === mount['name']);
+        const files = arr(at(volume, 'projected.sources')).flatMap((s) =>
+          arr(at(s, 'secret.items')).map((i) => {
+            const secret = String(at(s, 'secret.name'));
+            assert.equal(at(i, 'key'), 'CASSANDRA_PASSWORD', secret);
+            assert.equal(
+              `nunchi-cassandra-${String(at(i, 'path')).replace(/^nunchi_/, '')}`,
+              secret,
+              `${secret}: its password is the file named after its role`,
+            );
+            return String(at(i, 'path'));
+          }),
+        );
+        assert.deepEqual(files.sort(), [...GRANTED_ROLES].sort(), 'a password file for every service role');
+      });
+
     it('labels everything app.kubernetes.io/name and part-of=nunchi, in the expected namespace', () => {
       for (const o of objects) {
         const labels = obj(at(o, 'metadata.labels'), `${idOf(o)} labels`);
@@ -1417,7 +1478,11 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
         for (const s of secrets) {
           for (const [k, v] of Object.entries(dataOf(s)))
             assert.match(v, /PLACEHOLDER/, `${idOf(s)}: ${k} must be visibly a placeholder`);
-          assert.ok(dataOf(s)['NUNCHI_IDENTITY_SECRET'], `${idOf(s)}: NUNCHI_IDENTITY_SECRET`);
+          // nunchi-secrets holds the identity key; nunchi-cassandra-<role>, the password of that Cassandra role
+          const key = nameOf(s).startsWith('nunchi-cassandra-')
+            ? 'CASSANDRA_PASSWORD'
+            : 'NUNCHI_IDENTITY_SECRET';
+          assert.ok(dataOf(s)[key], `${idOf(s)}: ${key}`);
         }
       },
     );

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectPath } from '@nunchi/config';
 
@@ -7,6 +8,10 @@ export interface InfraServiceResult {
   cold?: boolean;
   /** milliseconds from launch to ready */
   startedMs?: number;
+  /** Cassandra: the addresses of the node(s) */
+  contactPoints?: string[];
+  /** Cassandra: whether it asks for credentials, and the directory of its roles' passwords if so */
+  auth?: { required: boolean; dir?: string };
 }
 
 interface InfraModule {
@@ -22,5 +27,30 @@ export async function ensureInfra(
   log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<Record<string, InfraServiceResult>> {
   const infra = (await import(pathToFileURL(projectPath('scripts', 'infra.mjs')).href)) as InfraModule;
-  return infra.up({ log });
+  const result = await infra.up({ log });
+  Object.assign(process.env, localCassandraEnv(result['cassandra'], process.env));
+  return result;
+}
+
+/**
+ * What the local tools (npm start, the demo, the tests: scripts/test.mjs does the same) need to use the node
+ * infra.mjs reports: its address when it is not the default one, and on a node with authentication the
+ * migrator's credentials for the tool itself (it migrates, and makes and drops keyspaces of its own) and
+ * CASSANDRA_AUTH_DIR, from which startServices gives each service its own role. Nothing already set is replaced.
+ */
+export function localCassandraEnv(
+  cassandra: InfraServiceResult | undefined,
+  env: Record<string, string | undefined>,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!env['CASSANDRA_CONTACT_POINTS'] && cassandra?.contactPoints?.length)
+    out['CASSANDRA_CONTACT_POINTS'] = cassandra.contactPoints.join(',');
+  const dir = cassandra?.auth?.required ? cassandra.auth.dir : undefined;
+  if (dir && !env['CASSANDRA_USERNAME']) {
+    out['CASSANDRA_USERNAME'] = 'nunchi_migrator';
+    out['CASSANDRA_PASSWORD_FILE'] = join(dir, 'nunchi_migrator');
+    out['CASSANDRA_AUTH_DIR'] = dir;
+    out['CASSANDRA_ROLE_PASSWORDS_DIR'] = env['CASSANDRA_ROLE_PASSWORDS_DIR'] ?? dir;
+  }
+  return out;
 }

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEFAULT_PORTS, loadConfig, projectPath, type ServiceName } from '@nunchi/config';
+import { join } from 'node:path';
+import { SERVICE_ROLES } from '@nunchi/cassandra';
 import { useLocalAdminKey } from './local-admin.js';
 
 export const SERVICES = [
@@ -86,7 +88,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
         projectPath('dist', 'apps', name, 'src', 'main.js'),
       ],
       {
-        env: { ...env, ...options.envOf?.(name), FORCE_COLOR: '0' },
+        env: { ...env, ...serviceRoleEnv(name, env), ...options.envOf?.(name), FORCE_COLOR: '0' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
@@ -155,4 +157,22 @@ async function waitReady(name: string, url: string, deadline: number): Promise<v
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${name} was not ready in time: ${last}`);
+}
+
+/**
+ * Each service logs in to Cassandra as its own role when CASSANDRA_AUTH_DIR names the directory of the local
+ * node's role passwords (tools/infra.ts localCassandraEnv): the same least privilege as in production.
+ */
+function serviceRoleEnv(
+  name: (typeof SERVICES)[number],
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  const dir = env['CASSANDRA_AUTH_DIR'];
+  if (!dir) return {};
+  const role = SERVICE_ROLES[name];
+  return {
+    CASSANDRA_USERNAME: role,
+    CASSANDRA_PASSWORD_FILE: join(dir, role),
+    CASSANDRA_PASSWORD: undefined,
+  };
 }

@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { Command, CommanderError, Option } from 'commander';
 import { hashClearIdentifiers, migrate } from '@nunchi/cassandra';
-import { ConfigError, projectPath, requireIdentityKey } from '@nunchi/config';
+import { asMigrator, ConfigError, projectPath, requireIdentityKey } from '@nunchi/config';
 import { ContractError } from '@nunchi/contracts';
 import { CampaignInvalidError } from '@nunchi/rules';
 import { Resources } from './resources.js';
@@ -130,9 +130,15 @@ program
   .action(
     action(async (r, options: { streams: boolean }) => {
       // The key only hashes identifiers an earlier version stored in clear (cql/0018), if there are any.
-      const report = await migrate(r.config.cassandra, projectPath('cql'), (line) => console.log(line), {
-        identityKey: r.config.domain.identityKey,
-      });
+      // On the local node (its passwords in .nunchi/cassandra-auth), as the migrator rather than the operator.
+      const report = await migrate(
+        asMigrator(r.config.cassandra),
+        projectPath('cql'),
+        (line) => console.log(line),
+        {
+          identityKey: r.config.domain.identityKey,
+        },
+      );
       console.log(`migrations: ${report.applied.length} applied, ${report.skipped.length} already applied`);
       if (!options.streams) return;
       for (const line of formatLayout(await applyStreamLayout(r))) console.log(`stream ${line}`);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import cassandra from 'cassandra-driver';
 import type { CassandraConfig } from '@nunchi/config';
 import { StatementMetrics } from './statement-metrics.js';
@@ -6,7 +7,34 @@ export type CqlClient = cassandra.Client;
 export const { types: cqlTypes } = cassandra;
 
 export class CassandraUnavailableError extends Error {
-  override readonly name = 'CassandraUnavailableError';
+  override readonly name: string = 'CassandraUnavailableError';
+}
+
+/** The node refused this process's credentials (or asked for some and there were none). */
+export class CassandraAuthError extends CassandraUnavailableError {
+  override readonly name = 'CassandraAuthError';
+}
+
+/** The driver's TLS options from the configuration: the files are read here, once, at connection. */
+export function cassandraSslOptions(config: CassandraConfig): cassandra.ClientOptions['sslOptions'] {
+  const tls = config.tls;
+  if (!tls) return undefined;
+  return {
+    ...(tls.caFile ? { ca: [readFileSync(tls.caFile)] } : {}),
+    ...(tls.certFile && tls.keyFile
+      ? { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }
+      : {}),
+    rejectUnauthorized: true,
+    ...(tls.verifyHostname ? {} : { checkServerIdentity: () => undefined }),
+  };
+}
+
+/** The authentication failure inside a connection error, if that is what it is. */
+function authFailure(error: unknown): Error | undefined {
+  if (error instanceof cassandra.errors.AuthenticationError) return error;
+  const inner = (error as { innerErrors?: Record<string, unknown> }).innerErrors;
+  for (const e of Object.values(inner ?? {})) if (e instanceof cassandra.errors.AuthenticationError) return e;
+  return undefined;
 }
 
 /** One long-lived client per process. keyspace=false connects without one (for migrations). */
@@ -20,6 +48,7 @@ export async function connectCassandra(
     keyspace: options.keyspace === false ? undefined : config.keyspace,
     applicationName: options.applicationName,
     credentials: config.username ? { username: config.username, password: config.password ?? '' } : undefined,
+    sslOptions: cassandraSslOptions(config),
     queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },
     socketOptions: { connectTimeout: 5_000, readTimeout: 12_000 },
     // Heartbeats every 5 s (default 30 s): a node cut off by a partition is marked down, and left, that soon.
@@ -35,6 +64,13 @@ export async function connectCassandra(
     await client.connect();
   } catch (error) {
     await client.shutdown().catch(() => undefined);
+    const refused = authFailure(error);
+    if (refused) {
+      const fix = config.username
+        ? `Cassandra refused the credentials of role ${config.username} (${refused.message}). Check CASSANDRA_USERNAME and CASSANDRA_PASSWORD (or CASSANDRA_PASSWORD_FILE) against the role's password; after a rotation, run the migration with the new passwords first (docs/security.md, "Cassandra roles").`
+        : `Cassandra at ${config.contactPoints.join(',')} asks for credentials and none are configured (${refused.message}). Set CASSANDRA_USERNAME and CASSANDRA_PASSWORD (or CASSANDRA_PASSWORD_FILE) to this service's role (docs/security.md, "Cassandra roles"); on the local node (npm run infra:up), NUNCHI_DEV_MODE=1 or CASSANDRA_AUTH_DIR=.nunchi/cassandra-auth takes them from there.`;
+      throw new CassandraAuthError(fix, { cause: error });
+    }
     const hint = /keyspace/i.test((error as Error).message)
       ? ' Run "npm run migrate" first.'
       : ' Start it with "npm run infra:up" or set CASSANDRA_CONTACT_POINTS.';

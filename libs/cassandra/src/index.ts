@@ -21,3 +21,4 @@ export * from './repositories/merge.repository.js';
 export * from './nest/campaign-set.holder.js';
 export * from './repositories/api-key.repository.js';
 export * from './repositories/audit-log.repository.js';
+export * from './roles.js';

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CassandraConfig, IdentityKey } from '@nunchi/config';
 import { backfillCustomerDays } from './backfill-customer-days.js';
 import { hashClearIdentifiers } from './hash-clear-identifiers.js';
 import { connectCassandra, type CqlClient } from './client.js';
+import { applyRoles, GRANTS_FILE } from './roles.js';
 
 export interface MigrationFile {
   name: string;
@@ -131,6 +133,20 @@ export async function migrate(
       );
       report.applied.push(file.name);
       log(`applied ${file.name} (${file.statements.length} statements)`);
+    }
+    // With credentials the node checks permissions: the service roles and their grants follow the schema
+    // (a directory of migrations without the grants file, such as a test's partial copy, has no roles).
+    if (config.username && !existsSync(join(dir, GRANTS_FILE)))
+      log(`roles: no ${GRANTS_FILE} in ${dir}; service roles and grants left as they are`);
+    else if (config.username) {
+      const roles = await applyRoles(client, dir, config.rolePasswordsDir);
+      log(
+        `roles: ${roles.grants} grants to ${roles.passwords.length + roles.unchanged.length} service roles` +
+          (roles.passwords.length ? `; passwords set for ${roles.passwords.join(', ')}` : '') +
+          (roles.unchanged.length
+            ? `; ${roles.unchanged.join(', ')} keep their passwords (none in CASSANDRA_ROLE_PASSWORDS_DIR)`
+            : ''),
+      );
     }
     return report;
   } finally {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, identityKeys, loadConfig, requireIdentityKey } from './config.js';
+import { asMigrator, ConfigError, identityKeys, loadConfig, requireIdentityKey } from './config.js';
 
 describe('loadConfig', () => {
   it('gives the documented defaults', () => {
@@ -241,5 +241,79 @@ describe('loadConfig', () => {
       () => loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'missing') }),
       /NATS_PASSWORD_FILE=.* cannot be read/,
     );
+  });
+
+  it('reads a Cassandra role from the environment or a password file, and TLS options', () => {
+    const none = loadConfig('decision', {}).cassandra;
+    assert.deepEqual([none.username, none.password, none.tls], [undefined, undefined, undefined]);
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-config-'));
+    writeFileSync(join(dir, 'password'), 'from-a-file\n');
+    writeFileSync(join(dir, 'ca.pem'), 'not parsed here');
+    const c = loadConfig('decision', {
+      CASSANDRA_USERNAME: 'nunchi_decision',
+      CASSANDRA_PASSWORD_FILE: join(dir, 'password'),
+      CASSANDRA_TLS_CA_FILE: join(dir, 'ca.pem'),
+    }).cassandra;
+    assert.deepEqual(
+      [c.username, c.password, c.tls],
+      [
+        'nunchi_decision',
+        'from-a-file',
+        { caFile: join(dir, 'ca.pem'), certFile: undefined, keyFile: undefined, verifyHostname: true },
+      ],
+    );
+    assert.deepEqual(
+      loadConfig('decision', { CASSANDRA_TLS: 'true', CASSANDRA_TLS_VERIFY_HOSTNAME: 'false' }).cassandra.tls,
+      { caFile: undefined, certFile: undefined, keyFile: undefined, verifyHostname: false },
+    );
+    assert.throws(
+      () => loadConfig('decision', { CASSANDRA_USERNAME: 'nunchi_decision' }),
+      /CASSANDRA_USERNAME is set without CASSANDRA_PASSWORD/,
+    );
+    assert.throws(() => loadConfig('decision', { CASSANDRA_PASSWORD: 'x' }), /without CASSANDRA_USERNAME/);
+    assert.throws(
+      () =>
+        loadConfig('decision', { CASSANDRA_USERNAME: 'u', CASSANDRA_PASSWORD_FILE: join(dir, 'missing') }),
+      /CASSANDRA_PASSWORD_FILE=.* cannot be read/,
+    );
+    assert.throws(
+      () => loadConfig('decision', { CASSANDRA_TLS_CERT_FILE: join(dir, 'ca.pem') }),
+      /CASSANDRA_TLS_CERT_FILE and CASSANDRA_TLS_KEY_FILE go together/,
+    );
+    assert.throws(
+      () => loadConfig('decision', { CASSANDRA_TLS_CA_FILE: join(dir, 'missing.pem') }),
+      /CASSANDRA_TLS_CA_FILE=.* cannot be read/,
+    );
+    assert.throws(
+      () => loadConfig('decision', { CASSANDRA_TLS: 'off', CASSANDRA_TLS_CA_FILE: join(dir, 'ca.pem') }),
+      /while CASSANDRA_TLS is off/,
+    );
+  });
+
+  it("takes a process's own role from the local node's password directory, and the migrator's for migrate", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-auth-'));
+    for (const role of ['nunchi_decision', 'nunchi_operator', 'nunchi_migrator'])
+      writeFileSync(join(dir, role), `${role}-password\n`);
+    const decision = loadConfig('decision', { CASSANDRA_AUTH_DIR: dir }).cassandra;
+    assert.deepEqual(
+      [decision.username, decision.password, decision.localAuthDir],
+      ['nunchi_decision', 'nunchi_decision-password', dir],
+    );
+    const cli = loadConfig('cli', { CASSANDRA_AUTH_DIR: dir }).cassandra;
+    assert.equal(cli.username, 'nunchi_operator');
+    const migrator = asMigrator(cli);
+    assert.deepEqual(
+      [migrator.username, migrator.password, migrator.rolePasswordsDir],
+      ['nunchi_migrator', 'nunchi_migrator-password', dir],
+    );
+    // explicit credentials win, and are never swapped for the migrator's
+    const explicit = loadConfig('cli', {
+      CASSANDRA_AUTH_DIR: dir,
+      CASSANDRA_USERNAME: 'someone',
+      CASSANDRA_PASSWORD: 'theirs',
+    }).cassandra;
+    assert.deepEqual([explicit.username, asMigrator(explicit).username], ['someone', 'someone']);
+    // a role without a file there: no credentials
+    assert.equal(loadConfig('context', { CASSANDRA_AUTH_DIR: dir }).cassandra.username, undefined);
   });
 });

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseChannelList, parseQuietHours, type ContactPolicy } from '@nunchi/contracts';
 import { EnvReader } from './env-reader.js';
+import { projectPath } from './paths.js';
 
 export type ServiceName = 'ingestion' | 'context' | 'decision' | 'analytics' | 'cli';
 
@@ -74,8 +76,62 @@ export interface CassandraConfig {
   keyspace: string;
   /** CQL replication map used when the migration creates the keyspace */
   replication: string;
+  /**
+   * the Cassandra role this process logs in as (one per service: docs/security.md, "Cassandra roles");
+   * undefined: no credentials (a node without authentication: development, tests)
+   */
   username?: string;
   password?: string;
+  /** TLS to Cassandra (CASSANDRA_TLS_*); undefined: plain TCP */
+  tls?: CassandraTls;
+  /**
+   * `nunchi migrate` only: a directory with one file per service role, named after the role, holding its
+   * password (a mounted secret): the migration creates the roles and sets (or rotates) their passwords
+   */
+  rolePasswordsDir?: string;
+  /**
+   * the directory of the local node's role passwords the credentials were taken from (CASSANDRA_AUTH_DIR, or
+   * .nunchi/cassandra-auth in development mode) when CASSANDRA_USERNAME is not set: see asMigrator
+   */
+  localAuthDir?: string;
+}
+
+/** The Cassandra role each process logs in as (docs/security.md, "Cassandra roles"); the CLI is the operator's. */
+export const CASSANDRA_SERVICE_ROLES: Readonly<Record<ServiceName, string>> = Object.freeze({
+  ingestion: 'nunchi_ingestion',
+  context: 'nunchi_context',
+  decision: 'nunchi_decision',
+  analytics: 'nunchi_analytics',
+  cli: 'nunchi_operator',
+});
+/** The only role that may change the schema and create the others. */
+export const CASSANDRA_MIGRATOR_ROLE = 'nunchi_migrator';
+
+/**
+ * The configuration `nunchi migrate` logs in with: as configured, unless the credentials are the local node's
+ * (taken from its password directory, no CASSANDRA_USERNAME set), then the migrator's from the same directory,
+ * which also gives the service roles' passwords. So `npm run migrate` works on the local node as it is.
+ */
+export function asMigrator(config: CassandraConfig): CassandraConfig {
+  const dir = config.localAuthDir;
+  if (!dir || !existsSync(join(dir, CASSANDRA_MIGRATOR_ROLE))) return config;
+  return {
+    ...config,
+    username: CASSANDRA_MIGRATOR_ROLE,
+    password: readFileSync(join(dir, CASSANDRA_MIGRATOR_ROLE), 'utf8').trim(),
+    rolePasswordsDir: config.rolePasswordsDir ?? dir,
+  };
+}
+
+/** TLS to Cassandra: the node's CA, and a client certificate when the node asks for one. */
+export interface CassandraTls {
+  /** PEM file of the CA that signed the nodes' certificates; undefined: the system's CAs */
+  caFile?: string;
+  /** PEM client certificate and its key (client_encryption_options.require_client_auth) */
+  certFile?: string;
+  keyFile?: string;
+  /** check that a node's certificate names the address connected to; @default true */
+  verifyHostname: boolean;
 }
 
 export interface TelemetryConfig {
@@ -413,8 +469,9 @@ export function loadConfig(
       localDataCenter: r.string('CASSANDRA_LOCAL_DC', 'datacenter1'),
       keyspace,
       replication: r.string('CASSANDRA_REPLICATION', "{'class': 'SimpleStrategy', 'replication_factor': 1}"),
-      username: r.optional('CASSANDRA_USERNAME'),
-      password: r.optional('CASSANDRA_PASSWORD'),
+      ...readCassandraAuth(r, service, devMode),
+      tls: readCassandraTls(r),
+      rolePasswordsDir: r.optional('CASSANDRA_ROLE_PASSWORDS_DIR'),
     },
     telemetry: {
       serviceName: r.string('OTEL_SERVICE_NAME', `nunchi-${service}`),
@@ -503,6 +560,76 @@ function readAuth(r: EnvReader): AuthConfig {
         ? { issuer, audience, jwks, rolesClaim: r.string('NUNCHI_OIDC_ROLES_CLAIM', 'roles') }
         : undefined,
   };
+}
+
+/** CASSANDRA_USERNAME with CASSANDRA_PASSWORD or CASSANDRA_PASSWORD_FILE (a mounted secret), or nothing. */
+function readCassandraAuth(
+  r: EnvReader,
+  service: ServiceName,
+  devMode: boolean,
+): { username?: string; password?: string; localAuthDir?: string } {
+  const username = r.optional('CASSANDRA_USERNAME');
+  let password = r.optional('CASSANDRA_PASSWORD');
+  const file = r.optional('CASSANDRA_PASSWORD_FILE');
+  if (username === undefined && password === undefined && file === undefined) {
+    // The local node's passwords (scripts/infra.mjs writes them): named explicitly, or this checkout's in
+    // development mode. This process's own role only; nothing found: no credentials.
+    const dir =
+      r.optional('CASSANDRA_AUTH_DIR') ?? (devMode ? projectPath('.nunchi', 'cassandra-auth') : undefined);
+    const role = CASSANDRA_SERVICE_ROLES[service];
+    if (dir && existsSync(join(dir, role)))
+      return { username: role, password: readFileSync(join(dir, role), 'utf8').trim(), localAuthDir: dir };
+    return {};
+  }
+  if (file !== undefined) {
+    try {
+      password = readFileSync(file, 'utf8').trim();
+    } catch (error) {
+      r.problems.push(`CASSANDRA_PASSWORD_FILE="${file}" cannot be read: ${(error as Error).message}`);
+      return {};
+    }
+  }
+  if (username === undefined) {
+    if (password !== undefined)
+      r.problems.push('CASSANDRA_PASSWORD (or CASSANDRA_PASSWORD_FILE) is set without CASSANDRA_USERNAME');
+    return {};
+  }
+  if (!password) {
+    r.problems.push('CASSANDRA_USERNAME is set without CASSANDRA_PASSWORD or CASSANDRA_PASSWORD_FILE');
+    return {};
+  }
+  return { username, password };
+}
+
+/** TLS when CASSANDRA_TLS is on or a CA file is given; a client certificate needs its key and the other way round. */
+function readCassandraTls(r: EnvReader): CassandraTls | undefined {
+  const caFile = r.optional('CASSANDRA_TLS_CA_FILE');
+  const certFile = r.optional('CASSANDRA_TLS_CERT_FILE');
+  const keyFile = r.optional('CASSANDRA_TLS_KEY_FILE');
+  const on = r.bool('CASSANDRA_TLS', caFile !== undefined || certFile !== undefined);
+  const verifyHostname = r.bool('CASSANDRA_TLS_VERIFY_HOSTNAME', true);
+  if (!on) {
+    if (caFile || certFile || keyFile)
+      r.problems.push('CASSANDRA_TLS_*_FILE is set while CASSANDRA_TLS is off: turn TLS on or unset them');
+    return undefined;
+  }
+  r.check(
+    'CASSANDRA_TLS_CERT_FILE',
+    (certFile === undefined) === (keyFile === undefined),
+    'and CASSANDRA_TLS_KEY_FILE go together: a client certificate needs its key',
+  );
+  for (const [key, file] of [
+    ['CASSANDRA_TLS_CA_FILE', caFile],
+    ['CASSANDRA_TLS_CERT_FILE', certFile],
+    ['CASSANDRA_TLS_KEY_FILE', keyFile],
+  ] as const)
+    if (file !== undefined)
+      try {
+        readFileSync(file);
+      } catch (error) {
+        r.problems.push(`${key}="${file}" cannot be read: ${(error as Error).message}`);
+      }
+  return { caFile, certFile, keyFile, verifyHostname };
 }
 
 /** NATS_USER with NATS_PASSWORD or NATS_PASSWORD_FILE (a mounted secret), or nothing. */
@@ -634,7 +761,49 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     default: "{'class': 'SimpleStrategy', 'replication_factor': 1}",
     meaning: 'replication map used when migrations create the keyspace',
   },
-  { name: 'CASSANDRA_USERNAME / CASSANDRA_PASSWORD', default: '(none)', meaning: 'plain-text auth' },
+  {
+    name: 'CASSANDRA_USERNAME / CASSANDRA_PASSWORD',
+    default: '(none)',
+    meaning:
+      "this process's Cassandra role (one per service, least privilege: docs/security.md); none: a node without authentication",
+  },
+  {
+    name: 'CASSANDRA_PASSWORD_FILE',
+    default: '(none)',
+    meaning: 'read CASSANDRA_PASSWORD from this file (a mounted secret)',
+  },
+  {
+    name: 'CASSANDRA_TLS',
+    default: 'on when a CASSANDRA_TLS_*_FILE is set, else off',
+    meaning: 'connect to Cassandra with TLS',
+  },
+  {
+    name: 'CASSANDRA_TLS_CA_FILE',
+    default: "(none: the system's CAs)",
+    meaning: "PEM CA of the Cassandra nodes' certificates",
+  },
+  {
+    name: 'CASSANDRA_TLS_CERT_FILE / CASSANDRA_TLS_KEY_FILE',
+    default: '(none)',
+    meaning: 'PEM client certificate and key, for nodes that require one',
+  },
+  {
+    name: 'CASSANDRA_TLS_VERIFY_HOSTNAME',
+    default: 'true',
+    meaning: "check that a node's certificate names its address (false only for certificates without it)",
+  },
+  {
+    name: 'CASSANDRA_AUTH_DIR',
+    default: '.nunchi/cassandra-auth in development mode, else (none)',
+    meaning:
+      "without CASSANDRA_USERNAME: the local node's role passwords (scripts/infra.mjs); each process logs in as its own role from there, `nunchi migrate` as the migrator",
+  },
+  {
+    name: 'CASSANDRA_ROLE_PASSWORDS_DIR',
+    default: '(none)',
+    meaning:
+      '`nunchi migrate`: a file per service role (named after it) with its password; the migration creates the roles, sets or rotates their passwords and grants their tables',
+  },
   {
     name: 'NUNCHI_<SERVICE>_PORT',
     default: 'ingestion 3001, context 3002, decision 3003, analytics 3004',

@@ -93,6 +93,7 @@ export async function bootOrExit(start: () => Promise<unknown>): Promise<void> {
       'ConfigError',
       'NatsUnavailableError',
       'CassandraUnavailableError',
+      'CassandraAuthError',
       'StreamLayoutError',
       'MigrationError',
     ];
