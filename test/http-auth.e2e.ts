@@ -320,6 +320,88 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
     ]);
   });
 
+  it("binds an adapter's key to its channels: another channel's event is refused (422 on channel, kept in the DLQ), its own taken", async () => {
+    assert.equal(
+      (await nunchi('keys', 'create', '--role', 'adapter', '--name', `t${run} unbound`)).code,
+      2,
+      'an adapter key without --channel is a usage error',
+    );
+    assert.equal(
+      (await nunchi('keys', 'create', '--role', 'analyst', '--name', 'x', '--channel', 'pos')).code,
+      2,
+      '--channel on a role that sends no events is a usage error',
+    );
+    const created = await nunchi(
+      'keys',
+      'create',
+      '--role',
+      'adapter',
+      '--name',
+      `t${run} till gateway`,
+      '--channel',
+      'pos',
+      '--channel',
+      'kiosk',
+      '--json',
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const { key, keyId, channels } = JSON.parse(created.stdout) as {
+      key: string;
+      keyId: string;
+      channels: string[];
+    };
+    assert.deepEqual(channels, ['kiosk', 'pos']);
+    assert.match((await nunchi('keys', 'list')).stdout, new RegExp(`${keyId}\\s+adapter .*\\[kiosk, pos\\]`));
+
+    const customer = { loyaltyCard: `LC-t${run}-chan` };
+    const own = await send(
+      'ingestion',
+      'POST',
+      '/v1/events',
+      key,
+      dadsPurchase(`t${run}-chan-pos`, customer, 'bundang-01', seoulTime('10:00')),
+    );
+    assert.equal(own.status, 200, await own.clone().text());
+    const foreign = {
+      ...dadsPurchase(`t${run}-chan-web`, customer, 'bundang-01', seoulTime('10:00')),
+      channel: 'web',
+    };
+    const error = await refusal(await send('ingestion', 'POST', '/v1/events', key, foreign), 422);
+    assert.equal(error.code, 'VALIDATION_FAILED');
+    assert.deepEqual(
+      error.details?.map((d) => [d.path, d.message]),
+      [['channel', '"web" is not a channel this API key may send for (kiosk, pos)']],
+    );
+    // In a batch, item by item.
+    const batch = await send('ingestion', 'POST', '/v1/events', key, [
+      { ...foreign, id: `t${run}-chan-web2` },
+      dadsPurchase(`t${run}-chan-pos2`, customer, 'bundang-01', seoulTime('10:00')),
+    ]);
+    const { results } = (await batch.json()) as {
+      results: { ok: boolean; error?: { details: { path: string }[] } }[];
+    };
+    assert.deepEqual(
+      results.map((r) => r.ok),
+      [false, true],
+    );
+    assert.equal(results[0]?.error?.details[0]?.path, 'channel');
+    // An unbound key (made before keys named their channels, as the other adapter keys here) sends for any.
+    const unbound = await send('ingestion', 'POST', '/v1/events', keyOf.adapter, {
+      ...foreign,
+      id: `t${run}-chan-web3`,
+    });
+    assert.equal(unbound.status, 200, await unbound.clone().text());
+    // The refused event is kept in the DLQ with its reason.
+    await waitFor(
+      'the refusal in the DLQ',
+      async () => {
+        const dlq = await nunchi('dlq', 'list', '--stage', 'ingestion', '--json');
+        return dlq.stdout.includes('is not a channel this API key may send for (kiosk, pos)') || undefined;
+      },
+      15_000,
+    );
+  });
+
   it('audits a DLQ replay made with the CLI', async () => {
     // Invalid (no customer), but with a channel and a type: the replay can choose the door's subject.
     const rejected = await send('ingestion', 'POST', '/v1/events', keyOf.adapter, {

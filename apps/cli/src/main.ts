@@ -1122,7 +1122,7 @@ const keys = program
   .addHelpText(
     'after',
     examples(
-      'nunchi keys create --role adapter --name till-gateway',
+      'nunchi keys create --role adapter --name till-gateway --channel pos',
       'nunchi keys list',
       'nunchi keys revoke 0123456789ab',
     ),
@@ -1145,17 +1145,29 @@ keys
     'expire after this many days (default: never; revoke instead)',
     integerOption(1, 3650),
   )
+  .option(
+    '--channel <channel>',
+    'adapter keys: a channel it may send events for (repeatable; required); an event of another channel is refused',
+    (value: string, previous: string[] = []) => [...previous, value],
+  )
   .option('--json', 'print {key, keyId, role, ...} as JSON')
   .action(
     action(
       async (
         r,
-        options: { role: string; name: string; rate?: number; expiresInDays?: number; json?: boolean },
+        options: {
+          role: string;
+          name: string;
+          rate?: number;
+          expiresInDays?: number;
+          channel?: string[];
+          json?: boolean;
+        },
       ) => {
-        const { key, record } = await createKey(r, options);
+        const { key, record } = await createKey(r, { ...options, channels: options.channel });
         if (options.json) return console.log(JSON.stringify({ key, ...record }));
         console.log(
-          `${key}\n(key ${record.keyId}, role ${record.role}, ${record.ratePerSecond} requests/s: send it as "Authorization: Bearer <key>"; it is not shown again)`,
+          `${key}\n(key ${record.keyId}, role ${record.role}${record.channels ? ` for ${record.channels.join(', ')}` : ''}, ${record.ratePerSecond} requests/s: send it as "Authorization: Bearer <key>"; it is not shown again)`,
         );
       },
     ),

@@ -63,6 +63,8 @@ export class EventsController {
       void reply.header('retry-after', String(Math.ceil((limited.error.retryAfterMs ?? 1_000) / 1000)));
       return reply.status(429).send(await this.ingest.limited(limited));
     }
+    // An adapter's key sends for its channels only (an event of another is refused, VALIDATION_FAILED on channel).
+    const channels = caller?.channels;
     return context.with(parent, async () => {
       let body: unknown;
       try {
@@ -73,7 +75,7 @@ export class EventsController {
           .send(await this.ingest.refuse({ bytes, origin: ORIGIN }, error as DecodeError));
       }
       if (!Array.isArray(body)) {
-        const result = await this.ingest.execute({ bytes, body, origin: ORIGIN });
+        const result = await this.ingest.execute({ bytes, body, origin: ORIGIN, channels });
         if (!result.ok && result.error.retryAfterMs !== undefined)
           void reply.header('retry-after', String(Math.ceil(result.error.retryAfterMs / 1000)));
         return reply.status(result.ok ? 200 : isRetry(result.error.code) ? 503 : 422).send(result);
@@ -86,7 +88,7 @@ export class EventsController {
       }
       // Items of a batch have no bytes of their own: a rejected item goes to the DLQ re-encoded.
       const results: IngestReply[] = await Promise.all(
-        body.map((item) => this.ingest.execute({ body: item, origin: ORIGIN })),
+        body.map((item) => this.ingest.execute({ body: item, origin: ORIGIN, channels })),
       );
       const unavailable = results.some((r) => !r.ok && isRetry(r.error.code));
       return reply.status(unavailable ? 503 : 200).send({ results });

@@ -43,6 +43,8 @@ export interface IngestInput {
   origin: string;
   /** mkt.in.<channel>.<type> tokens the body must agree with */
   subject?: { channel: string; type: string };
+  /** the channels the caller's API key may send for (HTTP door); undefined: any */
+  channels?: readonly string[];
   /** DLQ stream sequence this input is a replay of (`nunchi dlq replay`) */
   replayOf?: string;
 }
@@ -187,7 +189,11 @@ export class IngestEventUseCase {
     const span = tracer().startSpan('ingestion.validate', {}, parent);
     try {
       if (decoded.body === undefined) decoded.body = decodeJson(input.bytes ?? new Uint8Array(0));
-      return validateEvent(decoded.body, { nowMs: receivedAtMs, subject: input.subject });
+      return validateEvent(decoded.body, {
+        nowMs: receivedAtMs,
+        subject: input.subject,
+        channels: input.channels,
+      });
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
       throw error;

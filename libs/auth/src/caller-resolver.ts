@@ -103,6 +103,7 @@ export class CallerResolver {
       name: record.name,
       roles: [record.role],
       ratePerSecond: record.ratePerSecond,
+      ...(record.channels ? { channels: record.channels } : {}),
       credential,
     };
   }

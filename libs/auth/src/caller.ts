@@ -11,6 +11,8 @@ export interface Caller {
   roles: Role[];
   /** requests per second allowed (per replica) */
   ratePerSecond: number;
+  /** the channels this caller may send events for (an adapter's key); undefined: any */
+  channels?: readonly string[];
   /** the credential as presented: the console's relays pass it on to another service */
   credential: string;
 }

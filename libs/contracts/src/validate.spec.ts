@@ -138,6 +138,28 @@ describe('validateEvent', () => {
     ]);
   });
 
+  it("holds the event's channel to the sender's channels (an adapter's API key), on both paths", () => {
+    const refusal = (channels: string[]) => {
+      try {
+        validateEvent(purchase(), { nowMs: NOW, channels });
+      } catch (error) {
+        assert.ok(error instanceof ContractError);
+        return error.details.map((d) => `${d.path}: ${d.message}`);
+      }
+      return [];
+    };
+    assert.deepEqual(refusal(['pos', 'kiosk']), []);
+    assert.deepEqual(refusal(['web']), ['channel: "pos" is not a channel this API key may send for (web)']);
+    // An invalid event with a foreign channel: the full run lists the channel among its problems.
+    assert.throws(
+      () => validateEvent(purchase({ occurredAt: 'soon' }), { nowMs: NOW, channels: ['web'] }),
+      (e: unknown) =>
+        e instanceof ContractError &&
+        e.details.some((d) => d.path === 'channel') &&
+        e.details.some((d) => d.path === 'occurredAt'),
+    );
+  });
+
   it('refuses prototype keys, deep nesting and non-objects before any other work', () => {
     assert.deepEqual(guardStructure(JSON.parse('{"a":{"__proto__":{"x":1}}}')), [
       { path: 'a.__proto__', message: 'forbidden key' },

@@ -153,6 +153,8 @@ export interface ValidateOptions {
   nowMs: number;
   /** when the event came in on mkt.in.<channel>.<type>, its tokens must agree with the body */
   subject?: { channel: string; type: string };
+  /** the channels the sender may send for (an adapter's API key, on the HTTP door); undefined: any */
+  channels?: readonly string[];
 }
 
 const envelopeCheck = compileDtoCheck(EventEnvelopeDto);
@@ -191,6 +193,7 @@ function acceptedAsIs(raw: Record<string, unknown>, options: ValidateOptions): E
   if (options.subject && (event.channel !== options.subject.channel || event.type !== options.subject.type))
     return undefined;
   if (event.channel === SYSTEM_CHANNEL) return undefined;
+  if (options.channels && !options.channels.includes(event.channel)) return undefined;
   return event;
 }
 
@@ -258,6 +261,11 @@ export function validateEventFully(raw: object, options: ValidateOptions): Event
         message: `"${envelope.type}" disagrees with the subject's type "${options.subject.type}"`,
       });
   }
+  if (options.channels && !options.channels.includes(envelope.channel))
+    problems.push({
+      path: 'channel',
+      message: `"${envelope.channel}" is not a channel this API key may send for (${options.channels.join(', ')})`,
+    });
   if (problems.length) throw new ContractError('VALIDATION_FAILED', problems);
   return { ...envelope, customer: { ...envelope.customer } };
 }

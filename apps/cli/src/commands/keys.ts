@@ -1,4 +1,5 @@
 import { isRole, ROLES, type Role } from '@nunchi/access';
+import { SUBJECT_TOKEN, SYSTEM_CHANNEL } from '@nunchi/contracts';
 import { ApiKeyRepository, AuditLogRepository, type ApiKeyRecord, type AuditRecord } from '@nunchi/cassandra';
 import type { Resources } from '../resources.js';
 import { UsageError } from '../options.js';
@@ -21,6 +22,31 @@ export interface CreateKeyOptions {
   rate?: number;
   /** days until it expires; none: until revoked */
   expiresInDays?: number;
+  /** the channels an adapter's key may send events for: required for adapters, refused for other roles */
+  channels?: string[];
+}
+
+/** The channels of a new key, checked: an adapter's key names at least one, other roles none. */
+function channelsOf(role: Role, given: string[] | undefined): string[] | undefined {
+  const channels = [...new Set(given ?? [])];
+  if (role !== 'adapter') {
+    if (channels.length)
+      throw new UsageError(
+        `--channel binds an adapter's key; a ${role} key does not send events for a channel`,
+      );
+    return undefined;
+  }
+  if (!channels.length)
+    throw new UsageError(
+      'an adapter key needs --channel <channel> (repeatable): the channels it may send events for, e.g. --channel pos',
+    );
+  for (const channel of channels) {
+    if (!SUBJECT_TOKEN.test(channel))
+      throw new UsageError(`--channel "${channel}": a channel is 1-64 of [A-Za-z0-9_-]`);
+    if (channel === SYSTEM_CHANNEL)
+      throw new UsageError(`--channel "${SYSTEM_CHANNEL}" is reserved for Nunchi's own events`);
+  }
+  return channels;
 }
 
 /** Creates an API key and records it in the audit log; the key itself is shown once, here. */
@@ -30,6 +56,7 @@ export async function createKey(
 ): Promise<{ key: string; record: ApiKeyRecord }> {
   const role = options.role;
   if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+  const channels = channelsOf(role, options.channels);
   const caller = await cliCaller(resources);
   return audited(
     resources,
@@ -38,7 +65,7 @@ export async function createKey(
       permission: 'keys.manage',
       command: 'keys create',
       targetOf: (created) => created.record.keyId,
-      detailOf: () => `${role} "${options.name}"`,
+      detailOf: () => `${role} "${options.name}"${channels ? ` for ${channels.join(', ')}` : ''}`,
     },
     async () => {
       const nowMs = Date.now();
@@ -50,6 +77,7 @@ export async function createKey(
           createdBy: caller.name,
           expiresAtMs:
             options.expiresInDays === undefined ? undefined : nowMs + options.expiresInDays * 86_400_000,
+          ...(channels ? { channels } : {}),
         },
         nowMs,
       );
@@ -93,7 +121,13 @@ export function formatKeys(keys: ApiKeyRecord[], nowMs: number): string[] {
           : k.expiresAtMs !== undefined
             ? `active until ${iso(k.expiresAtMs)}`
             : 'active';
-    return `${k.keyId}  ${k.role.padEnd(15)} ${String(k.ratePerSecond).padStart(5)}/s  ${k.name}  (created ${iso(k.createdAtMs)} by ${k.createdBy}; ${state})`;
+    const channels =
+      k.role !== 'adapter'
+        ? ''
+        : k.channels
+          ? `  [${k.channels.join(', ')}]`
+          : '  [any channel: made before keys named theirs]';
+    return `${k.keyId}  ${k.role.padEnd(15)} ${String(k.ratePerSecond).padStart(5)}/s  ${k.name}${channels}  (created ${iso(k.createdAtMs)} by ${k.createdBy}; ${state})`;
   });
 }
 

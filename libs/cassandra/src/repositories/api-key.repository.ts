@@ -6,15 +6,15 @@ import { defineStatements, run, runAll, statement } from '../statements.js';
 const Q = defineStatements({
   insert: statement(
     'api_keys.insert',
-    'INSERT INTO api_keys (key_id, secret_sha256, name, role, rate_per_second, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO api_keys (key_id, secret_sha256, name, role, rate_per_second, created_at, created_by, expires_at, channels) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   ),
   find: statement(
     'api_keys.find',
-    'SELECT key_id, secret_sha256, name, role, rate_per_second, created_at, created_by, expires_at, revoked_at, revoked_by FROM api_keys WHERE key_id = ?',
+    'SELECT key_id, secret_sha256, name, role, rate_per_second, created_at, created_by, expires_at, revoked_at, revoked_by, channels FROM api_keys WHERE key_id = ?',
   ),
   all: statement(
     'api_keys.all',
-    'SELECT key_id, name, role, rate_per_second, created_at, created_by, expires_at, revoked_at, revoked_by FROM api_keys',
+    'SELECT key_id, name, role, rate_per_second, created_at, created_by, expires_at, revoked_at, revoked_by, channels FROM api_keys',
   ),
   revoke: statement(
     'api_keys.revoke',
@@ -35,6 +35,8 @@ export interface ApiKeyRecord {
   expiresAtMs?: number;
   revokedAtMs?: number;
   revokedBy?: string;
+  /** the channels an adapter's key may send events for; undefined: any (keys made before cql/0019) */
+  channels?: string[];
 }
 
 export interface NewApiKey {
@@ -43,6 +45,8 @@ export interface NewApiKey {
   ratePerSecond: number;
   createdBy: string;
   expiresAtMs?: number;
+  /** see ApiKeyRecord.channels */
+  channels?: string[];
 }
 
 const sha256 = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
@@ -75,6 +79,7 @@ export class ApiKeyRepository {
       new Date(nowMs),
       key.createdBy,
       key.expiresAtMs === undefined ? null : new Date(key.expiresAtMs),
+      key.channels?.length ? key.channels : null,
     ]);
     return {
       key: formatApiKey({ keyId, secret }),
@@ -86,6 +91,7 @@ export class ApiKeyRepository {
         createdAtMs: nowMs,
         createdBy: key.createdBy,
         expiresAtMs: key.expiresAtMs,
+        ...(key.channels?.length ? { channels: [...key.channels].sort() } : {}),
       },
     };
   }
@@ -124,5 +130,8 @@ function recordOf(row: Record<string, unknown>): ApiKeyRecord {
     expiresAtMs: ms(row['expires_at']),
     revokedAtMs: ms(row['revoked_at']),
     revokedBy: (row['revoked_by'] as string | null) ?? undefined,
+    ...(Array.isArray(row['channels']) && row['channels'].length
+      ? { channels: [...(row['channels'] as string[])].sort() }
+      : {}),
   };
 }
