@@ -347,7 +347,7 @@ const READ_BY_ANY = new Set(Object.values(READ_BY).flatMap((s) => [...s]));
 
 /**
  * Secret templates anywhere under k8s/, used when a rendering expects the Secret to be created outside it, and
- * the NATS identities' Secrets as `npm run nats:config -- --k8s` writes them (passwords aside).
+ * the NATS identities' Secrets as `npm run nats:config -- --k8s` writes them (seeds aside).
  */
 const SECRET_TEMPLATES = new Map([
   ...ALL_YAML.flatMap((f) => readYaml(f))
@@ -358,8 +358,9 @@ const SECRET_TEMPLATES = new Map([
 
 function generatedNatsSecrets(): Obj[] {
   const identities = natsIdentities();
-  const passwords = Object.fromEntries(identities.map((i) => [i.user, 'generated']));
-  return kubernetesSecrets({ identities, passwords, serverConfig: '', namespace: 'nunchi' });
+  // the shape of a generated seed (config checks it), not a real one
+  const seeds = Object.fromEntries(identities.map((i) => [i.user, `SU${'A'.repeat(56)}`]));
+  return kubernetesSecrets({ identities, seeds, serverConfig: '', namespace: 'nunchi' });
 }
 
 function dataOf(o: Obj): Record<string, string> {
@@ -1324,13 +1325,13 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
             ) as Obj | undefined;
           assert.equal(at(from('NATS_USER'), 'key'), 'NATS_USER', `${who}: NATS_USER from a Secret`);
           assert.equal(
-            at(from('NATS_PASSWORD'), 'key'),
-            'NATS_PASSWORD',
-            `${who}: NATS_PASSWORD from a Secret`,
+            at(from('NATS_NKEY_SEED'), 'key'),
+            'NATS_NKEY_SEED',
+            `${who}: NATS_NKEY_SEED from a Secret`,
           );
           assert.equal(
             at(from('NATS_USER'), 'name'),
-            at(from('NATS_PASSWORD'), 'name'),
+            at(from('NATS_NKEY_SEED'), 'name'),
             `${who}: one Secret`,
           );
           return String(at(from('NATS_USER'), 'name'));
