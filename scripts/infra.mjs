@@ -52,6 +52,8 @@ export const paths = Object.freeze({
     home: path.join(STATE, 'nats'),
     store: path.join(STATE, 'nats', 'jetstream'),
     log: path.join(STATE, 'nats', 'nats.log'),
+    /** generated with the project's identities (loadNatsAuth); the store is named in it */
+    conf: path.join(STATE, 'nats', 'nats.conf'),
   },
 });
 
@@ -399,7 +401,7 @@ const metaFile = (svc) => path.join(paths.run, `${svc}.json`);
 const MARKERS = {
   cassandra: () => [C.home, 'CassandraDaemon'],
   zipkin: () => [paths.zipkin.jar],
-  nats: () => [paths.nats.store],
+  nats: () => [paths.nats.conf],
 };
 
 /** The pid of the service this script started, if it is still alive; removes stale pid files. */
@@ -977,10 +979,10 @@ export function natsServerBin() {
 
 /**
  * The project's NATS identities (one nkey seed per service, adapter and the operator in `authDir`, kept if
- * there) and a server configuration from them at `file`: from the build (tools/nats-auth.ts renders
+ * there), which render server configurations (writeServerConfig): from the build (tools/nats-auth.ts renders
  * libs/messaging's permissions), so NATS needs `npm run build` first (npm ci runs it).
  */
-export async function writeNatsServerConfig(authDir, file, options) {
+export async function loadNatsAuth(authDir) {
   const module = path.join(ROOT, 'dist', 'tools', 'nats-auth.js');
   if (!fs.existsSync(module)) {
     throw new InfraError(
@@ -989,8 +991,7 @@ export async function writeNatsServerConfig(authDir, file, options) {
     );
   }
   const { ensureNatsAuth } = await import(pathToFileURL(module).href);
-  const auth = ensureNatsAuth({ dir: authDir });
-  return { file: auth.writeServerConfig(file, options), auth };
+  return ensureNatsAuth({ dir: authDir });
 }
 
 function natsResult(cfg, info, extra) {
@@ -1066,7 +1067,7 @@ async function upNats(cfg, log) {
       );
     }
     mkdirp(paths.nats.store);
-    const { file: conf } = await writeNatsServerConfig(cfg.authDir, path.join(paths.nats.home, 'nats.conf'), {
+    const conf = (await loadNatsAuth(cfg.authDir)).writeServerConfig(paths.nats.conf, {
       storeDir: paths.nats.store,
       host,
       port: cfg.port,

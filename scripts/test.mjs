@@ -7,7 +7,16 @@
 //   node scripts/test.mjs --cluster  the cluster tests (test/*.cluster.ts: three hosts in network namespaces,
 //                                    needs root; npm run test:cluster), which npm test leaves out
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -85,8 +94,19 @@ if (e2e.length) {
       host: '127.0.0.1',
       port: TEST_NATS_PORT,
     });
-    ownNats = spawn(binary, ['-js', '-c', conf], { stdio: 'ignore' });
+    // Its log tells which identity was refused what: a service using a subject its permissions lack shows here.
+    mkdirSync(join(root, '.nunchi', 'logs'), { recursive: true });
+    const natsLog = join(root, '.nunchi', 'logs', 'test-nats.log');
+    writeFileSync(natsLog, '');
+    ownNats = spawn(binary, ['-js', '-c', conf, '-l', natsLog], { stdio: 'ignore' });
     process.on('exit', () => {
+      const violations = readFileSync(natsLog, 'utf8')
+        .split('\n')
+        .filter((l) => /Violation/.test(l));
+      if (violations.length)
+        console.log(
+          `the tests' NATS refused ${violations.length} operations (${relative(root, natsLog)}), e.g.\n  ${violations.slice(0, 3).join('\n  ')}`,
+        );
       // The store is thrown away: no need for a clean shutdown. A server still flushing as the directory is
       // removed made rmSync throw ENOTEMPTY here, turning a green run's exit code red; retry, then leave it.
       ownNats.kill('SIGKILL');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -32,6 +33,17 @@ const auth = ensureNatsAuth({
 });
 const seedOf = (user: string) => readFileSync(auth.seedFile(user), 'utf8').trim();
 const PROBE_MS = 250;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
 
 describe('NATS permissions (own nats-server with the generated configuration)', () => {
   let server: TestNatsServer;
@@ -241,6 +253,63 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
       lines.join('\n'),
       /as ingestion: .*Authorization Violation.*Check NATS_USER and the nkey seed/s,
     );
+  });
+
+  it("lets only servers with the routes' own credentials join a cluster", async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const route = auth.routeCredentials();
+    const member = (i: number, password = route.password) =>
+      startNatsServer({
+        config: auth.serverConfig({
+          storeDir: '{{store}}',
+          serverName: `route-test-${i}`,
+          cluster: {
+            name: 'route-test',
+            listen: `127.0.0.1:${ports[i]}`,
+            routes: ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
+            user: route.user,
+            password,
+          },
+        }),
+      });
+    const servers = [await member(0), await member(1), await member(2, 'not-the-route-password')];
+    const clients: NatsConnection[] = [];
+    try {
+      for (const server of servers)
+        clients.push(
+          await connect({
+            servers: server.url,
+            authenticator: nkeyAuthenticator(new TextEncoder().encode(seedOf('operator'))),
+            inboxPrefix: '_INBOX_operator',
+          }),
+        );
+      /** whether what the operator publishes on server 0 reaches a subscriber on server i */
+      const reaches = async (i: number): Promise<boolean> => {
+        const subject = `route.test.${randomBytes(4).toString('hex')}`;
+        let seen = false;
+        clients[i].subscribe(subject, {
+          callback: () => {
+            seen = true;
+          },
+        });
+        await clients[i].flush();
+        // interest travels over the route; publish a few times while it does
+        for (let k = 0; k < 10 && !seen; k++) {
+          clients[0].publish(subject, 'x');
+          await clients[0].flush();
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        return seen;
+      };
+      await waitFor('the two members routed to each other', async () =>
+        (await reaches(1)) ? true : undefined,
+      );
+      assert.equal(await reaches(2), false, 'a server with a wrong route password is no member');
+      assert.match(servers[2].log(), /Authorization Violation/);
+    } finally {
+      for (const nc of clients) await nc.close();
+      for (const server of servers) await server.stop();
+    }
   });
 
   describe('the four services, each with its own identity', () => {

@@ -149,7 +149,7 @@ async function environment(
       close: () => Promise.resolve(),
     };
   }
-  await ensureInfra((line) => log(`infra ${line}`));
+  await ensureInfra((line) => log(`infra ${line}`), ['cassandra', 'zipkin']); // NATS: the run's own, below
   // the project's identities, as everywhere: each service connects as itself (tools/services.ts)
   const nats = await startNatsServer({
     config: ensureNatsAuth({ env: process.env }).serverConfig({ storeDir: '{{store}}' }),
