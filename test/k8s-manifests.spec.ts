@@ -65,6 +65,8 @@ interface Expectation {
   collector: boolean;
   /** NATS and Cassandra clusters are part of the rendering (StatefulSets of 3), streams replicated 3 times */
   clusters: boolean;
+  /** where the NATS server with the generated identities is rendered (this directory, or local-infra), if any */
+  natsIdentities: string | null;
 }
 
 const RENDERINGS: Record<string, Expectation> = {
@@ -79,6 +81,7 @@ const RENDERINGS: Record<string, Expectation> = {
     kedaMin: 2,
     collector: true,
     clusters: false,
+    natsIdentities: null,
   },
   'overlays/local': {
     replicas: { ingestion: 1, context: 1, decision: 1, analytics: 1 },
@@ -91,6 +94,7 @@ const RENDERINGS: Record<string, Expectation> = {
     kedaMin: null,
     collector: false,
     clusters: false,
+    natsIdentities: 'local-infra',
   },
   'overlays/production': {
     replicas: { ingestion: 3, context: 3, decision: 3, analytics: 1 },
@@ -104,6 +108,7 @@ const RENDERINGS: Record<string, Expectation> = {
     kedaMin: 3,
     collector: true,
     clusters: true,
+    natsIdentities: 'overlays/production',
   },
 };
 
@@ -1313,7 +1318,8 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
       },
     );
 
-    if (expect.clusters)
+    const natsServerDir = expect.natsIdentities;
+    if (natsServerDir)
       it('each workload connects to NATS as its own identity; the NATS servers run with those users (the generated Secrets)', () => {
         const generated = generatedNatsSecrets().map(nameOf);
         const credentialsOf = (c: Obj, who: string) => {
@@ -1356,7 +1362,9 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
         ])
           assert.ok(generated.includes(name), `npm run nats:config -- --k8s writes the Secret ${name}`);
 
-        const nats = objects.find((o) => o['kind'] === 'StatefulSet' && nameOf(o) === 'nats')!;
+        const nats = render(join(K8S, natsServerDir)).find(
+          (o) => o['kind'] === 'StatefulSet' && nameOf(o) === 'nats',
+        )!;
         const server = containersOf(nats)[0];
         const config = arr(server['args'])
           .map(String)

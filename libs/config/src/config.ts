@@ -53,13 +53,16 @@ export const natsSeedFile = (dir: string, user: string) => join(dir, `${user}.nk
 
 /**
  * The environment that makes a child process connect as `user` with its seed from the local auth directory,
- * replacing any identity it would inherit (the test runner's processes are `operator`); empty when there is
- * no such seed (a server without accounts).
+ * replacing the identity it would inherit from a seed file (the test runner's processes are `operator`);
+ * empty when there is no such seed (a server without accounts), or when the environment gives a password or
+ * a seed itself.
  */
 export function natsIdentityEnv(
   user: string,
   env: Record<string, string | undefined> = process.env,
 ): Record<string, string | undefined> {
+  // credentials given some other way (a server configured with passwords) are left alone
+  if (env['NATS_PASSWORD'] || env['NATS_PASSWORD_FILE'] || env['NATS_NKEY_SEED']) return {};
   const dir = natsAuthDir(env);
   if (!dir || !existsSync(natsSeedFile(dir, user))) return {};
   return {
