@@ -311,7 +311,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
   const historyMonths = options.historyMonths ?? (quick ? 3 : 6);
   const overloadSeconds = options.overloadSeconds ?? (quick ? 15 : 60);
 
-  const infra = await ensureInfra((line) => log(`infra ${line}`));
+  const infra = await ensureInfra((line) => log(`infra ${line}`), ['cassandra', 'zipkin']); // NATS: its own
   const nats = await startOwnNats(BENCH_NATS_PORT, log);
   const env = { ...BENCH_ENV, NATS_URL: nats.url };
   const config = loadConfig('cli', { ...process.env, ...env });

@@ -16,11 +16,12 @@
  * Only the NATS client and the contract are used: an adapter in any language does the same with its NATS
  * client. Options: --store <id> (required), --rate <purchases/s> (default 1), --customers <card,card,…>
  * (loyalty cards; default 50 made-up ones), --basket random|founding (default random), --count <n> (stop after
- * n purchases; default: until Ctrl-C), --tills <n> (default 4), NATS_URL (default nats://127.0.0.1:4222).
+ * n purchases; default: until Ctrl-C), --tills <n> (default 4), NATS_URL (default nats://127.0.0.1:14222), NATS_NKEY_SEED_FILE (its identity's seed: examples/nats-identity.ts).
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { adapterConnectionOptions } from './nats-identity.js';
 import { isSubjectToken, Subjects, type IngestReply, type OfferMessage } from '@nunchi/contracts';
 
 export interface TillOptions {
@@ -95,7 +96,7 @@ export async function runTill(options: TillOptions): Promise<TillReport> {
     ? options.customers
     : Array.from({ length: 50 }, (_, i) => `LC-${options.store}-${String(i).padStart(3, '0')}`);
   const nc = await connect({
-    servers: options.natsUrl ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+    ...adapterConnectionOptions('pos', options.natsUrl),
     name: `till-${options.store}`,
   });
   const report: TillReport = { sent: 0, accepted: 0, rejected: 0, retries: 0, offers: [] };

@@ -14,13 +14,14 @@
  *      (GET /offers?session=<id>) — one subscription per connected session, dropped when the page closes.
  *
  * Only the NATS client, node:http and the contract are used. Options: --port (default 8088), --host (default
- * 127.0.0.1), NATS_URL (default nats://127.0.0.1:4222). The adapter's NATS identity needs publish on
+ * 127.0.0.1), NATS_URL (default nats://127.0.0.1:14222), NATS_NKEY_SEED_FILE (its identity's seed: examples/nats-identity.ts). The adapter's NATS identity needs publish on
  * mkt.in.web.> and subscribe on mkt.offers.web.> (`npm run nats:config` generates exactly that).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { adapterConnectionOptions } from './nats-identity.js';
 import { isSubjectToken, Subjects, type IngestReply, type OfferMessage } from '@nunchi/contracts';
 
 /** What the page may send: the browser side of the contract, before the adapter adds ids and the session. */
@@ -68,6 +69,8 @@ export interface WebAdapterOptions {
   port?: number;
   host?: string;
   natsUrl?: string;
+  /** where its NATS identity comes from (NATS_USER, NATS_NKEY_SEED_FILE, …); @default process.env */
+  natsEnv?: NodeJS.ProcessEnv;
   /** where lines go; @default console.log */
   print?: (line: string) => void;
 }
@@ -80,7 +83,7 @@ export interface RunningWebAdapter {
 export async function startWebAdapter(options: WebAdapterOptions = {}): Promise<RunningWebAdapter> {
   const print = options.print ?? ((line: string) => console.log(line));
   const nc = await connect({
-    servers: options.natsUrl ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+    ...adapterConnectionOptions('web', options.natsUrl, options.natsEnv),
     name: 'web-adapter',
   });
   const server = createServer((req, res) => {

@@ -34,6 +34,7 @@ import {
   renderCassandraYaml,
   spawnDetached,
   tail,
+  loadNatsAuth,
 } from './infra.mjs';
 
 const BRIDGE = 'nunchi-br0';
@@ -187,32 +188,27 @@ function launchCassandra(h, heap) {
   return pid;
 }
 
-/** Starts host h's nats-server, routed to the other two (not waiting for it). */
-function launchNats(h) {
+/**
+ * Starts host h's nats-server, routed to the other two (not waiting for it), with the project's NATS identities
+ * and permissions for clients (loadNatsAuth) and a user and password of the routes' own, so nothing
+ * but these servers can join the cluster.
+ */
+async function launchNats(h) {
   const bin = natsServerBin();
   if (!bin) throw new InfraError('nats-server is not installed: `apt-get install nats-server`.');
   const store = path.join(h.dir, 'nats');
   fs.mkdirSync(store, { recursive: true });
-  const routes = HOSTS.filter((x) => x !== h).map((x) => `nats://${x.ip}:${NATS_ROUTE_PORT}`);
-  const args = [
-    '-js',
-    '-a',
-    h.ip,
-    '-p',
-    String(NATS_PORT),
-    '-m',
-    String(NATS_MONITOR_PORT),
-    '-n',
-    h.netns,
-    '--cluster_name',
-    'nunchi',
-    '--cluster',
-    `nats://${h.ip}:${NATS_ROUTE_PORT}`,
-    '--routes',
-    routes.join(','),
-    '-sd',
-    store,
-  ];
+  const authDir = (process.env.NUNCHI_NATS_AUTH_DIR ?? '').trim() || path.join(paths.state, 'nats-auth');
+  const routes = HOSTS.filter((x) => x !== h).map((x) => `${x.ip}:${NATS_ROUTE_PORT}`);
+  const auth = await loadNatsAuth(authDir);
+  const conf = auth.writeServerConfig(path.join(h.dir, 'nats.conf'), {
+    storeDir: store,
+    host: h.ip,
+    port: NATS_PORT,
+    serverName: h.netns,
+    cluster: { name: 'nunchi', listen: `${h.ip}:${NATS_ROUTE_PORT}`, routes, ...auth.routeCredentials() },
+  });
+  const args = ['-js', '-c', conf, '-m', String(NATS_MONITOR_PORT)];
   const { pid } = spawnDetached('ip', ['netns', 'exec', h.netns, bin, ...args], {
     cwd: h.dir,
     env: process.env,
@@ -281,7 +277,7 @@ export async function start(
   const h = host(name);
   fs.mkdirSync(h.dir, { recursive: true });
   if (what === 'nats') {
-    if (!runningPid(h, 'nats')) launchNats(h);
+    if (!runningPid(h, 'nats')) await launchNats(h);
     await waitFor(
       `nats-server on ${h.name} did not answer`,
       async () => (await natsInfo(h.ip, NATS_PORT, 1000))?.jetstream === true,
@@ -331,7 +327,7 @@ export async function up({ only = ['cassandra', 'nats'], log = (line) => console
   networkUp((line) => log(`network   ${line}`));
   if (only.includes('nats')) {
     // All three first: a server alone cannot catch up (its streams need a quorum to elect leaders).
-    HOSTS.filter((h) => !runningPid(h, 'nats')).forEach(launchNats);
+    for (const h of HOSTS.filter((x) => !runningPid(x, 'nats'))) await launchNats(h);
     await Promise.all(HOSTS.map((h) => start(h.name, 'nats')));
     await waitFor(
       'the JetStream cluster did not elect a leader',

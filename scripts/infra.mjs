@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Local infrastructure for Nunchi: a real Apache Cassandra 5.0 node, NATS with JetStream and a Zipkin
-// trace UI, without Docker. Plain Node ESM, built-ins only, so it runs before `npm run build`.
+// trace UI, without Docker. Plain Node ESM, built-ins only, so it runs before `npm run build` — except the
+// NATS server it starts, whose identities and permissions come from the build (dist/tools/nats-auth.js).
 //
 //   node scripts/infra.mjs up     [--only cassandra,nats,zipkin] [--json]
 //   node scripts/infra.mjs down   [--only ...] [--json]
@@ -55,6 +56,8 @@ export const paths = Object.freeze({
     home: path.join(STATE, 'nats'),
     store: path.join(STATE, 'nats', 'jetstream'),
     log: path.join(STATE, 'nats', 'nats.log'),
+    /** generated with the project's identities (loadNatsAuth); the store is named in it */
+    conf: path.join(STATE, 'nats', 'nats.conf'),
   },
 });
 
@@ -76,6 +79,9 @@ export class InfraError extends Error {
 // ---------------------------------------------------------------------------------------------------
 // Configuration from the environment
 // ---------------------------------------------------------------------------------------------------
+
+/** libs/config DEFAULT_NATS_URL: the server infra:up starts with the project's NATS identities. */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:14222';
 
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]', '0.0.0.0', '']);
 const isLocalHost = (h) => LOCAL_HOSTS.has(String(h).toLowerCase());
@@ -116,7 +122,9 @@ export function readConfig(env = process.env) {
   const nativePort = intEnv(env, 'CASSANDRA_NATIVE_PORT', 9042, { min: 1 });
   const contactRaw = (env.CASSANDRA_CONTACT_POINTS ?? '').trim();
 
-  const natsUrl = (env.NATS_URL ?? '').trim() || 'nats://127.0.0.1:4222';
+  // The project's own NATS, with its identities (NUNCHI_NATS_AUTH_DIR), is on 14222: a machine's own NATS
+  // (Debian's on 4222, say) knows nothing of them and is left alone. NATS_URL picks another server.
+  const natsUrl = (env.NATS_URL ?? '').trim() || DEFAULT_NATS_URL;
   const firstNats = natsUrl.split(',')[0].trim();
   let natsParsed;
   try {
@@ -157,6 +165,7 @@ export function readConfig(env = process.env) {
       host: loopback(natsParsed.hostname),
       port: natsParsed.port ? Number(natsParsed.port) : 4222,
       local: isLocalHost(natsParsed.hostname),
+      authDir: (env.NUNCHI_NATS_AUTH_DIR ?? '').trim() || path.join(STATE, 'nats-auth'),
       timeoutMs: 20_000,
     },
     zipkin: {
@@ -434,7 +443,7 @@ const metaFile = (svc) => path.join(paths.run, `${svc}.json`);
 const MARKERS = {
   cassandra: () => [C.home, 'CassandraDaemon'],
   zipkin: () => [paths.zipkin.jar],
-  nats: () => [paths.nats.store],
+  nats: () => [paths.nats.conf],
 };
 
 /** The pid of the service this script started, if it is still alive; removes stale pid files. */
@@ -1177,6 +1186,23 @@ export function natsServerBin() {
   return which('nats-server', ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin']);
 }
 
+/**
+ * The project's NATS identities (one nkey seed per service, adapter and the operator in `authDir`, kept if
+ * there), which render server configurations (writeServerConfig): from the build (tools/nats-auth.ts renders
+ * libs/messaging's permissions), so NATS needs `npm run build` first (npm ci runs it).
+ */
+export async function loadNatsAuth(authDir) {
+  const module = path.join(ROOT, 'dist', 'tools', 'nats-auth.js');
+  if (!fs.existsSync(module)) {
+    throw new InfraError(
+      `The NATS server's identities and permissions come from the build, and there is none: run \`npm run build\` first (${rel(module)} is missing).`,
+      { service: 'nats' },
+    );
+  }
+  const { ensureNatsAuth } = await import(pathToFileURL(module).href);
+  return ensureNatsAuth({ dir: authDir });
+}
+
 function natsResult(cfg, info, extra) {
   return {
     running: true,
@@ -1206,8 +1232,14 @@ async function upNats(cfg, log) {
       );
     }
     log(
-      `${mine ? `already running (pid ${mine})` : 'using the server already running'} at ${cfg.url} (nats-server ${info.version}, JetStream on)`,
+      `${mine ? `already running (pid ${mine})` : 'using the server already running'} at ${cfg.url} (nats-server ${info.version}, JetStream on${info.auth_required ? ', with authentication' : ''})`,
     );
+    if (!info.auth_required)
+      log(
+        mine
+          ? `warning: it runs without the project's identities (started by an older infra:up): \`npm run infra:down -- --only nats\` then \`npm run infra:up\` restarts it with them`
+          : "warning: it has no authentication: anyone who reaches it may publish offers or delete streams (unset NATS_URL for the project's own server, with identities, on 14222)",
+      );
     return natsResult(cfg, info, {
       managed: Boolean(mine),
       started: false,
@@ -1244,17 +1276,20 @@ async function upNats(cfg, log) {
       );
     }
     mkdirp(paths.nats.store);
-    log(`starting ${bin} -js on ${host}:${cfg.port}; store ${rel(paths.nats.store)}`);
-    ({ pid, state } = spawnDetached(
-      bin,
-      ['-js', '-a', host, '-p', String(cfg.port), '-sd', paths.nats.store],
-      {
-        cwd: paths.nats.home,
-        env: process.env,
-        logFile: paths.nats.log,
-        banner: 'infra.mjs starts nats-server',
-      },
-    ));
+    const conf = (await loadNatsAuth(cfg.authDir)).writeServerConfig(paths.nats.conf, {
+      storeDir: paths.nats.store,
+      host,
+      port: cfg.port,
+    });
+    log(
+      `starting ${bin} -js on ${host}:${cfg.port} with the project's NATS identities (${rel(cfg.authDir)}); store ${rel(paths.nats.store)}`,
+    );
+    ({ pid, state } = spawnDetached(bin, ['-js', '-c', conf], {
+      cwd: paths.nats.home,
+      env: process.env,
+      logFile: paths.nats.log,
+      banner: 'infra.mjs starts nats-server',
+    }));
     writeRunState('nats', pid, { startedAt: new Date().toISOString(), url: cfg.url, bin });
   }
   const deadline = Date.now() + cfg.timeoutMs;

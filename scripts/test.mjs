@@ -7,7 +7,16 @@
 //   node scripts/test.mjs --cluster  the cluster tests (test/*.cluster.ts: three hosts in network namespaces,
 //                                    needs root; npm run test:cluster), which npm test leaves out
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -59,20 +68,45 @@ const testEnv = {
 
 /**
  * A NATS server of the tests' own (empty streams, no consumers left by other work on this machine), unless
- * NATS_URL is set or nats-server is not installed. Stopped when the tests end.
+ * NATS_URL is set or nats-server is not installed; on NUNCHI_TEST_NATS_PORT (14297). It runs with the
+ * project's NATS identities and permissions (tools/nats-auth.ts, seeds in NUNCHI_NATS_AUTH_DIR or
+ * .nunchi/nats-auth), so the whole suite runs under them: the tests and the CLI act as `operator`, and every
+ * service started through tools/services.ts as itself. Stopped when the tests end.
  */
-const TEST_NATS_PORT = 14297;
+const TEST_NATS_PORT = Number(process.env.NUNCHI_TEST_NATS_PORT ?? 14297);
 let ownNats;
-if (e2e.length && !process.env.NATS_URL) {
+if (e2e.length) {
+  // The identities exist whichever server the tests use (one without accounts ignores them).
+  const { ensureNatsAuth } = await import(pathToFileURL(join(dist, 'tools', 'nats-auth.js')).href);
+  const auth = ensureNatsAuth({ env: process.env });
+  Object.assign(testEnv, {
+    NUNCHI_NATS_AUTH_DIR: auth.dir,
+    NATS_USER: process.env.NATS_USER ?? 'operator',
+    ...(process.env.NATS_USER ? {} : { NATS_NKEY_SEED_FILE: auth.seedFile('operator') }),
+  });
   const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) =>
     existsSync(p),
   );
-  if (binary) {
+  if (binary && !process.env.NATS_URL) {
     const store = mkdtempSync(join(tmpdir(), 'nunchi-test-nats-'));
-    ownNats = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(TEST_NATS_PORT), '-sd', store], {
-      stdio: 'ignore',
+    const conf = auth.writeServerConfig(join(store, 'nats.conf'), {
+      storeDir: join(store, 'js'),
+      host: '127.0.0.1',
+      port: TEST_NATS_PORT,
     });
+    // Its log tells which identity was refused what: a service using a subject its permissions lack shows here.
+    mkdirSync(join(root, '.nunchi', 'logs'), { recursive: true });
+    const natsLog = join(root, '.nunchi', 'logs', 'test-nats.log');
+    writeFileSync(natsLog, '');
+    ownNats = spawn(binary, ['-js', '-c', conf, '-l', natsLog], { stdio: 'ignore' });
     process.on('exit', () => {
+      const violations = readFileSync(natsLog, 'utf8')
+        .split('\n')
+        .filter((l) => /Violation/.test(l));
+      if (violations.length)
+        console.log(
+          `the tests' NATS refused ${violations.length} operations (${relative(root, natsLog)}), e.g.\n  ${violations.slice(0, 3).join('\n  ')}`,
+        );
       // The store is thrown away: no need for a clean shutdown. A server still flushing as the directory is
       // removed made rmSync throw ENOTEMPTY here, turning a green run's exit code red; retry, then leave it.
       ownNats.kill('SIGKILL');
@@ -84,14 +118,16 @@ if (e2e.length && !process.env.NATS_URL) {
     });
     const deadline = Date.now() + 10_000;
     while (!(await portAnswers(TEST_NATS_PORT))) {
-      if (Date.now() > deadline) {
-        console.error(`nats-server did not start on port ${TEST_NATS_PORT}`);
+      if (Date.now() > deadline || ownNats.exitCode !== null) {
+        console.error(`nats-server did not start on port ${TEST_NATS_PORT} (NUNCHI_TEST_NATS_PORT)`);
         process.exit(1);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
     testEnv.NATS_URL = `nats://127.0.0.1:${TEST_NATS_PORT}`;
-    console.log(`tests use a NATS server of their own at ${testEnv.NATS_URL}`);
+    console.log(
+      `tests use a NATS server of their own at ${testEnv.NATS_URL}, with the project's identities (${relative(root, auth.dir) || auth.dir})`,
+    );
   }
 }
 
@@ -108,7 +144,8 @@ function portAnswers(port) {
 if (e2e.length) {
   const started = Date.now();
   const infra = await import(pathToFileURL(join(root, 'scripts', 'infra.mjs')).href);
-  const { cassandra } = await infra.up({ log: (line) => console.log(`infra ${line}`) });
+  // the tests' environment: their own NATS (found running), or the one NATS_URL names
+  const { cassandra } = await infra.up({ env: testEnv, log: (line) => console.log(`infra ${line}`) });
   // The node infra.mjs reports (CASSANDRA_NATIVE_PORT moves it), and on a node with authentication the
   // migrator's credentials for the test process and the CLI (tests make and drop keyspaces of their own),
   // while tools/services.ts gives each service its own role: as tools/infra.ts localCassandraEnv does.

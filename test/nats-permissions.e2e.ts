@@ -1,38 +1,49 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, nkeyAuthenticator, nkeys, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig, projectPath } from '@nunchi/config';
 import { Subjects, type IngestReply, type OfferMessage } from '@nunchi/contracts';
-import {
-  connectNats,
-  decodeJson,
-  encodeJson,
-  inboxOf,
-  NatsUnavailableError,
-  natsIdentities,
-  renderNatsServerConfig,
-} from '@nunchi/messaging';
+import { connectNats, decodeJson, encodeJson, inboxOf, NatsUnavailableError } from '@nunchi/messaging';
 import { startNatsServer, type TestNatsServer } from '@nunchi/testing';
 import { Resources } from '../apps/cli/src/resources.js';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { applyStreamLayout } from '../apps/cli/src/commands/streams.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
+import { ensureNatsAuth } from '../tools/nats-auth.js';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { dadsPurchase, runId, seoulTime, waitFor } from './support/harness.js';
 
 /**
- * NATS accounts and permissions (libs/messaging nats-accounts.ts) on a nats-server of the test's own, started
- * with the generated configuration: every identity is refused outside its subjects — an adapter cannot forge
- * an offer, inject an event past validation, read a profile or delete a stream — and the four services, each
- * with its own identity, still take an event from an adapter to an offer, with no permission violation.
+ * NATS identities and permissions (libs/messaging nats-accounts.ts) on a nats-server of the test's own, started
+ * with the configuration the project generates for every server it starts (tools/nats-auth.ts: nkeys, in a
+ * directory of the test's own): every identity is refused outside its subjects — an adapter cannot forge an
+ * offer, inject an event past validation, read a profile or delete a stream — a wrong or missing seed stops a
+ * process at start with a message naming what to check, and the four services, each with its own identity,
+ * still take an event from an adapter to an offer, with no permission violation. (The rest of the suite runs on
+ * the test runner's server, configured the same way: scripts/test.mjs.)
  */
-const identities = natsIdentities(['pos', 'web']);
-const passwords = Object.fromEntries(identities.map((i) => [i.user, randomBytes(18).toString('base64url')]));
+const auth = ensureNatsAuth({
+  dir: mkdtempSync(join(tmpdir(), 'nunchi-nats-auth-')),
+  channels: ['pos', 'web'],
+});
+const seedOf = (user: string) => readFileSync(auth.seedFile(user), 'utf8').trim();
 const PROBE_MS = 250;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
 
 describe('NATS permissions (own nats-server with the generated configuration)', () => {
   let server: TestNatsServer;
@@ -40,16 +51,18 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
   const as = async (user: string): Promise<NatsConnection> => {
     let nc = connections.get(user);
     if (!nc) {
-      nc = await connect({ servers: server.url, user, pass: passwords[user], inboxPrefix: `_INBOX_${user}` });
+      nc = await connect({
+        servers: server.url,
+        authenticator: nkeyAuthenticator(new TextEncoder().encode(seedOf(user))),
+        inboxPrefix: `_INBOX_${user}`,
+      });
       connections.set(user, nc);
     }
     return nc;
   };
 
   before(async () => {
-    server = await startNatsServer({
-      config: renderNatsServerConfig({ identities, passwords, storeDir: '{{store}}' }),
-    });
+    server = await startNatsServer({ config: auth.serverConfig({ storeDir: '{{store}}' }) });
   });
   after(async () => {
     for (const nc of connections.values()) await nc.close();
@@ -103,7 +116,9 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
       ['inject an event past validation', Subjects.event(0, 'purchase')],
       ['read a profile', Subjects.contextGet],
       ['forge a lease', Subjects.lease('context.partition.0')],
+      ['forge a rate bucket of ingestion', Subjects.lease('ingestion.rate.pos')],
       ['delete a stream', '$JS.API.STREAM.DELETE.EVENTS'],
+      ['create a stream', '$JS.API.STREAM.CREATE.EVIL'],
       ['purge a stream', '$JS.API.STREAM.PURGE.DLQ'],
       ['create a consumer on EVENTS', '$JS.API.CONSUMER.CREATE.EVENTS'],
       ['tell decision to reload', Subjects.campaignsChanged],
@@ -125,6 +140,27 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
       false,
       "another identity's replies",
     );
+    assert.equal(
+      await canSubscribe(pos, Subjects.contextGet, Subjects.contextGet),
+      false,
+      'answer profile reads in the place of context',
+    );
+    // asked outright, a profile read is refused by the server, not answered
+    const till = await as(pos);
+    await assert.rejects(
+      till.request(Subjects.contextGet, encodeJson({ customerId: 'c-1' }), { timeout: 2_000 }),
+      (e: Error) => /permission|no responders|timeout/i.test(`${e.message} ${String(e.cause)}`),
+    );
+  });
+
+  it('keeps the web adapter to its channel too: no till offers, no pos events', async () => {
+    assert.equal(await canPublish('adapter-web', Subjects.inbound('web', 'page_view')), true);
+    assert.equal(await canPublish('adapter-web', Subjects.inbound('pos', 'purchase')), false);
+    assert.equal(await canPublish('adapter-web', Subjects.offerToSession('web', 'x')), false);
+    assert.equal(
+      await canSubscribe('adapter-web', 'mkt.offers.pos.>', Subjects.offer('pos', 'bundang-01')),
+      false,
+    );
   });
 
   it('keeps each service to its part: ingestion cannot publish offers, analytics publishes nothing of the pipeline', async () => {
@@ -135,6 +171,13 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
       ['ingestion', '$JS.API.STREAM.DELETE.EVENTS', false],
       ['ingestion', Subjects.dlqReplayed, false],
       ['ingestion', Subjects.dlq('decision'), false],
+      // the adapters' shared rate buckets (LEASES KV: docs/security.md), its own and no one else's
+      ['ingestion', Subjects.lease('ingestion.rate.pos'), true],
+      ['ingestion', Subjects.lease('context.partition.0'), false],
+      ['context', Subjects.lease('ingestion.rate.pos'), false],
+      ['ingestion', '$JS.API.STREAM.CREATE.EVENTS', false],
+      ['context', '$JS.API.STREAM.DELETE.ENRICHED', false],
+      ['decision', '$JS.API.STREAM.PURGE.DECISIONS', false],
       ['context', Subjects.enriched(3), true],
       ['context', Subjects.offer('pos', 'bundang-01'), false],
       // a merge's steps and the events of a customer merged away go on to the survivor (docs/identity.md)
@@ -158,18 +201,115 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
     assert.equal(await canSubscribe('decision', Subjects.contextGet), false);
   });
 
-  it('refuses a wrong password, naming the variables to check', async () => {
-    const config = loadConfig('cli', {
-      NATS_URL: server.url,
-      NATS_USER: 'decision',
-      NATS_PASSWORD: 'not-the-password',
-      OTEL_TRACES_EXPORTER: 'none',
-    });
-    await assert.rejects(connectNats(config.nats, 'wrong-password'), (e: unknown) => {
+  it('refuses a wrong seed, a missing one and a corrupt one, naming what to check', async () => {
+    const connectAs = (env: Record<string, string>) =>
+      connectNats(
+        loadConfig('cli', {
+          NATS_URL: server.url,
+          OTEL_TRACES_EXPORTER: 'none',
+          NUNCHI_NATS_AUTH_DIR: 'off',
+          ...env,
+        }).nats,
+        'wrong-credentials',
+      );
+    const unknown = new TextDecoder().decode(nkeys.createUser().getSeed());
+    await assert.rejects(connectAs({ NATS_USER: 'decision', NATS_NKEY_SEED: unknown }), (e: unknown) => {
       assert.ok(e instanceof NatsUnavailableError);
-      assert.match(e.message, /as decision: .*Check NATS_USER and NATS_PASSWORD/);
+      assert.match(e.message, /as decision: .*Check NATS_USER and the nkey seed \(NATS_NKEY_SEED\)/);
       return true;
     });
+    await assert.rejects(connectAs({}), (e: unknown) => {
+      assert.ok(e instanceof NatsUnavailableError);
+      assert.match(e.message, /The server needs credentials: set NATS_USER with NATS_NKEY_SEED_FILE/);
+      return true;
+    });
+    // the format passes config's check, the checksum does not: caught before any connection
+    const corrupt = seedOf('decision').slice(0, -1) + (seedOf('decision').endsWith('A') ? 'B' : 'A');
+    await assert.rejects(connectAs({ NATS_USER: 'decision', NATS_NKEY_SEED: corrupt }), (e: unknown) => {
+      assert.ok(e instanceof NatsUnavailableError);
+      assert.match(e.message, /nkey seed of decision \(NATS_NKEY_SEED\) is not a valid user seed/);
+      return true;
+    });
+  });
+
+  it("stops a service started with another identity's seed at start, saying why", async () => {
+    const lines: string[] = [];
+    const file = join(auth.dir, 'stolen.nk');
+    writeFileSync(file, `${new TextDecoder().decode(nkeys.createUser().getSeed())}\n`, { mode: 0o600 });
+    await assert.rejects(
+      startServices({
+        services: ['ingestion'],
+        env: {
+          NATS_URL: server.url,
+          NUNCHI_INGESTION_PORT: String(Number(process.env['NUNCHI_INGESTION_PORT'] ?? 3101) + 90),
+        },
+        envOf: () => ({ NATS_USER: 'ingestion', NATS_NKEY_SEED_FILE: file }),
+        log: (_s, line) => void lines.push(line),
+        readyTimeoutMs: 30_000,
+      }),
+      /ingestion exited during start-up/,
+    );
+    assert.match(
+      lines.join('\n'),
+      /as ingestion: .*Authorization Violation.*Check NATS_USER and the nkey seed/s,
+    );
+  });
+
+  it("lets only servers with the routes' own credentials join a cluster", async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const route = auth.routeCredentials();
+    const member = (i: number, password = route.password) =>
+      startNatsServer({
+        config: auth.serverConfig({
+          storeDir: '{{store}}',
+          serverName: `route-test-${i}`,
+          cluster: {
+            name: 'route-test',
+            listen: `127.0.0.1:${ports[i]}`,
+            routes: ports.filter((_, j) => j !== i).map((p) => `127.0.0.1:${p}`),
+            user: route.user,
+            password,
+          },
+        }),
+      });
+    const servers = [await member(0), await member(1), await member(2, 'not-the-route-password')];
+    const clients: NatsConnection[] = [];
+    try {
+      for (const server of servers)
+        clients.push(
+          await connect({
+            servers: server.url,
+            authenticator: nkeyAuthenticator(new TextEncoder().encode(seedOf('operator'))),
+            inboxPrefix: '_INBOX_operator',
+          }),
+        );
+      /** whether what the operator publishes on server 0 reaches a subscriber on server i */
+      const reaches = async (i: number): Promise<boolean> => {
+        const subject = `route.test.${randomBytes(4).toString('hex')}`;
+        let seen = false;
+        clients[i].subscribe(subject, {
+          callback: () => {
+            seen = true;
+          },
+        });
+        await clients[i].flush();
+        // interest travels over the route; publish a few times while it does
+        for (let k = 0; k < 10 && !seen; k++) {
+          clients[0].publish(subject, 'x');
+          await clients[0].flush();
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        return seen;
+      };
+      await waitFor('the two members routed to each other', async () =>
+        (await reaches(1)) ? true : undefined,
+      );
+      assert.equal(await reaches(2), false, 'a server with a wrong route password is no member');
+      assert.match(servers[2].log(), /Authorization Violation/);
+    } finally {
+      for (const nc of clients) await nc.close();
+      for (const server of servers) await server.stop();
+    }
   });
 
   describe('the four services, each with its own identity', () => {
@@ -177,7 +317,7 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
     let operator: Resources;
     const logs: string[] = [];
     const run = runId();
-    const credentials = (user: string) => ({ NATS_USER: user, NATS_PASSWORD: passwords[user] });
+    const credentials = (user: string) => ({ NATS_USER: user, NATS_NKEY_SEED_FILE: auth.seedFile(user) });
     const env: Record<string, string> = {};
     /** where the server's log stood before the services started */
     let startLog = 0;

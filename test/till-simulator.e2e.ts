@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { projectPath } from '@nunchi/config';
+import { natsIdentityEnv, projectPath } from '@nunchi/config';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
 import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
 
@@ -65,7 +65,10 @@ describe('examples/till-simulator: a channel adapter on the NATS door', () => {
         '--customers',
         `LC-${run}-1`,
       ],
-      { env: { ...process.env, NATS_URL: h.config.nats.url }, timeout: 60_000 },
+      {
+        env: { ...process.env, NATS_URL: h.config.nats.url, ...natsIdentityEnv('adapter-pos') },
+        timeout: 60_000,
+      },
     );
     const lines = stdout.trim().split('\n');
     assert.equal(

@@ -2,6 +2,7 @@
 // server-sent events from the adapter), not another session and not the store subject the tills use.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { natsIdentityEnv } from '@nunchi/config';
 import { Subjects, type OfferMessage } from '@nunchi/contracts';
 import { decodeJson } from '@nunchi/messaging';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
@@ -57,7 +58,13 @@ describe('examples/web-adapter: offers reach the web session that earned them', 
       }),
     );
     await waitLoaded([h.services.urls.decision], campaignId, 1);
-    adapter = await startWebAdapter({ port: 0, natsUrl: h.config.nats.url, print: () => undefined });
+    // as the web channel's adapter, with its identity's permissions (on a server with the project's identities)
+    adapter = await startWebAdapter({
+      port: 0,
+      natsUrl: h.config.nats.url,
+      natsEnv: { ...process.env, ...natsIdentityEnv('adapter-web') },
+      print: () => undefined,
+    });
   });
   after(async () => {
     await adapter?.close();

@@ -33,6 +33,7 @@ import {
 } from '@nunchi/contracts';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
 import { startNatsServer, TcpFaultProxy } from '@nunchi/testing';
+import { ensureNatsAuth } from './nats-auth.js';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
 import { applyStreamLayout } from '../apps/cli/src/commands/streams.js';
 import { Resources } from '../apps/cli/src/resources.js';
@@ -148,8 +149,11 @@ async function environment(
       close: () => Promise.resolve(),
     };
   }
-  await ensureInfra((line) => log(`infra ${line}`));
-  const nats = await startNatsServer();
+  await ensureInfra((line) => log(`infra ${line}`), ['cassandra', 'zipkin']); // NATS: the run's own, below
+  // the project's identities, as everywhere: each service connects as itself (tools/services.ts)
+  const nats = await startNatsServer({
+    config: ensureNatsAuth({ env: process.env }).serverConfig({ storeDir: '{{store}}' }),
+  });
   const base = loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
   const [host, port] = base.cassandra.contactPoints[0].split(':');
   const proxy = await TcpFaultProxy.start({ host: host, port: Number(port ?? 9042) });

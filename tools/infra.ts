@@ -22,12 +22,16 @@ interface InfraModule {
   }): Promise<Record<string, InfraServiceResult>>;
 }
 
-/** Brings up Cassandra, NATS and Zipkin unless they already answer (scripts/infra.mjs, also `npm run infra:up`). */
+/**
+ * Brings up Cassandra, NATS and Zipkin unless they already answer (scripts/infra.mjs, also `npm run infra:up`);
+ * `only` some of them: a run with a NATS server of its own (the demo, benchmarks, chaos) needs no other.
+ */
 export async function ensureInfra(
   log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  only?: Array<'cassandra' | 'nats' | 'zipkin'>,
 ): Promise<Record<string, InfraServiceResult>> {
   const infra = (await import(pathToFileURL(projectPath('scripts', 'infra.mjs')).href)) as InfraModule;
-  const result = await infra.up({ log });
+  const result = await infra.up({ log, ...(only ? { only } : {}) });
   Object.assign(process.env, localCassandraEnv(result['cassandra'], process.env));
   return result;
 }

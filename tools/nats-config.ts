@@ -1,62 +1,39 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { projectPath } from '@nunchi/config';
-import {
-  DEFAULT_CHANNELS,
-  kubernetesSecrets,
-  natsIdentities,
-  renderNatsServerConfig,
-} from '@nunchi/messaging';
+import { kubernetesSecrets } from '@nunchi/messaging';
 import { stringify } from 'yaml';
+import { ensureNatsAuth } from './nats-auth.js';
 
 /**
- * `npm run nats:config [-- --out <dir>] [--channels pos,web,…] [--store <dir>] [--k8s <namespace>]`: writes a nats-server
- * configuration with one identity per service, per channel adapter and the operator (libs/messaging
- * nats-accounts.ts), and one credentials file per identity (`credentials/<user>.env`: NATS_USER and
- * NATS_PASSWORD) to hand to that process. Passwords already in <dir> are kept, so running it again after a
- * change of permissions does not lock anyone out. Files are written readable by their owner only. With --k8s,
- * also `k8s-secrets.yaml`: the same as Kubernetes Secrets in that namespace (the production overlay mounts
- * them: docs/deployment.md).
+ * `npm run nats:config [-- --out <dir>] [--channels pos,web,…] [--store <dir>] [--k8s <namespace>]`: the
+ * project's NATS identities — one nkey per service, per channel adapter and the operator (libs/messaging
+ * nats-accounts.ts) — in <dir> (NUNCHI_NATS_AUTH_DIR, else .nunchi/nats-auth): each seed in `<identity>.nk`
+ * to hand to that process (NATS_USER and NATS_NKEY_SEED_FILE), and `nats.conf`, a nats-server configuration
+ * with their public keys and permissions. Seeds already in <dir> are kept, so running it again after a change
+ * of permissions locks nobody out; delete one to rotate it (docs/security.md). Files are written readable by
+ * their owner only. With --k8s, also `k8s-secrets.yaml`: the same as Kubernetes Secrets in that namespace (the
+ * production overlay mounts them: docs/deployment.md).
  */
 function main(): void {
   const arg = (name: string) => {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : undefined;
   };
-  const out = resolve(arg('out') ?? projectPath('.nunchi', 'nats-auth'));
-  const channels = (arg('channels') ?? DEFAULT_CHANNELS.join(','))
-    .split(',')
+  const out = arg('out');
+  const channels = arg('channels')
+    ?.split(',')
     .map((c) => c.trim())
     .filter(Boolean);
-  const identities = natsIdentities(channels);
-  const credentials = join(out, 'credentials');
-  mkdirSync(credentials, { recursive: true, mode: 0o700 });
-
-  const passwords: Record<string, string> = {};
-  for (const { user } of identities) {
-    const file = join(credentials, `${user}.env`);
-    const kept = existsSync(file) ? /^NATS_PASSWORD=(.+)$/m.exec(readFileSync(file, 'utf8'))?.[1] : undefined;
-    passwords[user] = kept ?? randomBytes(24).toString('base64url');
-    writeFileSync(file, `NATS_USER=${user}\nNATS_PASSWORD=${passwords[user]}\n`, { mode: 0o600 });
-    chmodSync(file, 0o600);
-  }
+  const auth = ensureNatsAuth({ ...(out ? { dir: resolve(out) } : {}), ...(channels ? { channels } : {}) });
   const store = arg('store');
-  const conf = join(out, 'nats.conf');
-  const serverConfig = renderNatsServerConfig({
-    identities,
-    passwords,
-    ...(store ? { storeDir: store } : {}),
-  });
-  writeFileSync(conf, serverConfig, { mode: 0o600 });
-  chmodSync(conf, 0o600);
+  const conf = auth.writeServerConfig(join(auth.dir, 'nats.conf'), store ? { storeDir: store } : {});
   const namespace = arg('k8s');
   if (namespace !== undefined) {
-    const file = join(out, 'k8s-secrets.yaml');
+    const file = join(auth.dir, 'k8s-secrets.yaml');
     const secrets = kubernetesSecrets({
-      identities,
-      passwords,
-      serverConfig,
+      identities: auth.identities,
+      seeds: auth.seeds(),
+      serverConfig: readFileSync(conf, 'utf8'),
       namespace: namespace || 'nunchi',
     });
     writeFileSync(file, secrets.map((s) => stringify(s)).join('---\n'), { mode: 0o600 });
@@ -65,9 +42,11 @@ function main(): void {
       `wrote ${file} (${secrets.length} Secrets in namespace ${namespace || 'nunchi'}): kubectl apply -f ${file}`,
     );
   }
-  console.log(`wrote ${conf} (${identities.length} identities: ${identities.map((i) => i.user).join(', ')})`);
   console.log(
-    `credentials in ${credentials}/<user>.env: give each process its own (NATS_USER, NATS_PASSWORD)`,
+    `wrote ${conf} (${auth.identities.length} identities: ${auth.identities.map((i) => i.user).join(', ')})`,
+  );
+  console.log(
+    `seeds in ${auth.dir}/<identity>.nk: give each process its own (NATS_USER=<identity>, NATS_NKEY_SEED_FILE=<file>)`,
   );
   console.log(`start the server with: nats-server -c ${conf}`);
 }

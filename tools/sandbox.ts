@@ -4,7 +4,8 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectCassandra, migrate } from '@nunchi/cassandra';
-import { projectPath, type CassandraConfig } from '@nunchi/config';
+import { DEFAULT_NATS_URL, projectPath, type CassandraConfig } from '@nunchi/config';
+import { ensureNatsAuth } from './nats-auth.js';
 
 export interface OwnNats {
   url: string;
@@ -15,27 +16,35 @@ export interface OwnNats {
 
 /**
  * A NATS server of a run's own (demo, benchmark), so its streams start empty and other work on the machine's
- * server cannot mix in. Falls back to NATS_URL when nats-server is not installed.
+ * server cannot mix in. It runs with the project's NATS identities (tools/nats-auth.ts): the services started
+ * by tools/services.ts connect as themselves, the run's own connections as the operator (libs/config finds
+ * their seeds in the same directory). Falls back to NATS_URL when nats-server is not installed.
  */
 export async function startOwnNats(port: number, log: (line: string) => void): Promise<OwnNats> {
   const binary = ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) =>
     existsSync(p),
   );
   if (!binary) {
-    const url = process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+    const url = process.env['NATS_URL'] ?? DEFAULT_NATS_URL;
     log(`nats-server not found: using ${url} (its streams may hold earlier runs' messages)`);
     return { url, pid: 0, stop: () => undefined };
   }
   if (await portAnswers(port))
     throw new Error(`port ${port} is taken: stop what listens there, or the earlier run that left it`);
   const store = mkdtempSync(join(tmpdir(), 'nunchi-nats-'));
-  const child = spawn(binary, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], {
-    stdio: 'ignore',
+  const auth = ensureNatsAuth({ env: process.env });
+  const conf = auth.writeServerConfig(join(store, 'nats.conf'), {
+    storeDir: join(store, 'js'),
+    host: '127.0.0.1',
+    port,
   });
+  const child = spawn(binary, ['-js', '-c', conf], { stdio: 'ignore' });
   const url = `nats://127.0.0.1:${port}`;
+  log(`NATS ${url} with the project's identities (${auth.dir})`);
   const deadline = Date.now() + 10_000;
   while (!(await portAnswers(port))) {
-    if (Date.now() > deadline) throw new Error(`nats-server did not start on ${url}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`nats-server did not start on ${url}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

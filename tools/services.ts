@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { DEFAULT_PORTS, loadConfig, projectPath, type ServiceName } from '@nunchi/config';
+import { DEFAULT_PORTS, loadConfig, natsIdentityEnv, projectPath, type ServiceName } from '@nunchi/config';
 import { join } from 'node:path';
 import { SERVICE_ROLES } from '@nunchi/cassandra';
 import { useLocalAdminKey } from './local-admin.js';
@@ -45,7 +45,10 @@ export interface StartOptions {
   services?: ReadonlyArray<(typeof SERVICES)[number]>;
   /** extra Node flags for every service, e.g. `--cpu-prof` (the bench's --profile) */
   nodeArgs?: string[];
-  /** environment of one service on top of `env`: its own NATS identity (NATS_USER, NATS_PASSWORD), say */
+  /**
+   * environment of one service on top of `env`; @default its own NATS identity, the seed of its name in the
+   * local auth directory (NUNCHI_NATS_AUTH_DIR: libs/config natsIdentityEnv), if there is one
+   */
   envOf?: (service: (typeof SERVICES)[number]) => Record<string, string | undefined>;
 }
 
@@ -88,7 +91,12 @@ export async function startServices(options: StartOptions = {}): Promise<Running
         projectPath('dist', 'apps', name, 'src', 'main.js'),
       ],
       {
-        env: { ...env, ...serviceRoleEnv(name, env), ...options.envOf?.(name), FORCE_COLOR: '0' },
+        env: {
+          ...env,
+          ...serviceRoleEnv(name, env),
+          ...(options.envOf ?? ((s) => natsIdentityEnv(s, env)))(name),
+          FORCE_COLOR: '0',
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

@@ -9,7 +9,7 @@ describe('loadConfig', () => {
   it('gives the documented defaults', () => {
     const c = loadConfig('decision', {});
     assert.equal(c.httpPort, 3003);
-    assert.equal(c.nats.url, 'nats://127.0.0.1:4222');
+    assert.equal(c.nats.url, 'nats://127.0.0.1:14222');
     assert.equal(c.nats.partitions, 16);
     assert.deepEqual(c.cassandra.contactPoints, ['127.0.0.1:9042']);
     assert.equal(c.domain.timeZone, 'Asia/Seoul');
@@ -216,8 +216,9 @@ describe('loadConfig', () => {
   });
 
   it('reads a NATS identity from the environment or a password file, and names its reply subjects after it', () => {
+    const none = { NUNCHI_NATS_AUTH_DIR: 'off' };
     assert.deepEqual(
-      [loadConfig('decision', {}).nats.auth, loadConfig('decision', {}).nats.inboxPrefix],
+      [loadConfig('decision', none).nats.auth, loadConfig('decision', none).nats.inboxPrefix],
       [undefined, '_INBOX'],
     );
     const direct = loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD: 's3cret' }).nats;
@@ -227,14 +228,14 @@ describe('loadConfig', () => {
     );
     const dir = mkdtempSync(join(tmpdir(), 'nunchi-config-'));
     writeFileSync(join(dir, 'password'), 'from-a-file\n');
-    assert.equal(
-      loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'password') }).nats.auth
-        ?.password,
-      'from-a-file',
-    );
+    const fromFile = loadConfig('decision', {
+      NATS_USER: 'decision',
+      NATS_PASSWORD_FILE: join(dir, 'password'),
+    }).nats.auth;
+    assert.equal(fromFile && 'password' in fromFile ? fromFile.password : undefined, 'from-a-file');
     assert.throws(
-      () => loadConfig('decision', { NATS_USER: 'decision' }),
-      /NATS_USER is set without NATS_PASSWORD/,
+      () => loadConfig('decision', { ...none, NATS_USER: 'decision' }),
+      /NATS_USER is set without NATS_NKEY_SEED\(_FILE\) or NATS_PASSWORD/,
     );
     assert.throws(() => loadConfig('decision', { NATS_PASSWORD: 'x' }), /without NATS_USER/);
     assert.throws(
@@ -315,5 +316,41 @@ describe('loadConfig', () => {
     assert.deepEqual([explicit.username, asMigrator(explicit).username], ['someone', 'someone']);
     // a role without a file there: no credentials
     assert.equal(loadConfig('context', { CASSANDRA_AUTH_DIR: dir }).cassandra.username, undefined);
+  });
+  it('reads an nkey seed from the environment, a file, or the local auth directory by identity', () => {
+    const seed = `SU${'A'.repeat(56)}`;
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-nkeys-'));
+    assert.deepEqual(loadConfig('decision', { NATS_USER: 'decision', NATS_NKEY_SEED: seed }).nats.auth, {
+      user: 'decision',
+      seed,
+      from: 'NATS_NKEY_SEED',
+    });
+    writeFileSync(join(dir, 'decision.nk'), `${seed}\n`);
+    writeFileSync(join(dir, 'operator.nk'), `${seed}\n`);
+    const fromFile = loadConfig('decision', {
+      NATS_USER: 'decision',
+      NATS_NKEY_SEED_FILE: join(dir, 'decision.nk'),
+    }).nats;
+    assert.deepEqual([fromFile.auth?.user, fromFile.inboxPrefix], ['decision', '_INBOX_decision']);
+    // nothing given: the process's own identity from the local directory; the CLI is the operator
+    assert.equal(loadConfig('decision', { NUNCHI_NATS_AUTH_DIR: dir }).nats.auth?.user, 'decision');
+    assert.equal(loadConfig('cli', { NUNCHI_NATS_AUTH_DIR: dir }).nats.auth?.user, 'operator');
+    assert.equal(loadConfig('context', { NUNCHI_NATS_AUTH_DIR: dir }).nats.auth, undefined);
+    assert.throws(
+      () => loadConfig('decision', { NATS_USER: 'decision', NATS_NKEY_SEED: 'SUnot-a-seed' }),
+      /NATS_NKEY_SEED is not an nkey user seed/,
+    );
+    assert.throws(
+      () => loadConfig('decision', { NATS_USER: 'decision', NATS_NKEY_SEED_FILE: join(dir, 'missing.nk') }),
+      /NATS_NKEY_SEED_FILE=.*missing.nk" cannot be read/,
+    );
+    assert.throws(
+      () => loadConfig('decision', { NATS_NKEY_SEED: seed }),
+      /NATS_NKEY_SEED .*without NATS_USER/,
+    );
+    assert.throws(
+      () => loadConfig('decision', { NATS_USER: 'decision', NATS_NKEY_SEED: seed, NATS_PASSWORD: 'x' }),
+      /both set/,
+    );
   });
 });

@@ -31,10 +31,47 @@ export interface NatsConfig {
   tlsCaFile?: string;
 }
 
-/** User and password of one identity of the generated NATS configuration (`npm run nats:config`). */
-export interface NatsAuth {
-  user: string;
-  password: string;
+/**
+ * One identity of the generated NATS configuration (`npm run nats:config`, libs/messaging nats-accounts.ts):
+ * its name (which names its reply subjects) and either its nkey seed — the server holds only the public key —
+ * or a password.
+ */
+export type NatsAuth = { user: string; seed: string; from: string } | { user: string; password: string };
+
+/** The NATS identity of each process kind: the CLI (and the tools that act for an operator) is `operator`. */
+export const natsIdentityOf = (service: ServiceName): string => (service === 'cli' ? 'operator' : service);
+
+/** Where the local identities' seeds live: NUNCHI_NATS_AUTH_DIR, else `<project>/.nunchi/nats-auth`. */
+export function natsAuthDir(env: Record<string, string | undefined> = process.env): string | undefined {
+  const dir = env['NUNCHI_NATS_AUTH_DIR'];
+  if (dir && ['off', 'none', 'false', '0'].includes(dir.toLowerCase())) return undefined;
+  return dir || projectPath('.nunchi', 'nats-auth');
+}
+
+/** The seed file of one identity in an auth directory (written by tools/nats-auth.ts). */
+export const natsSeedFile = (dir: string, user: string) => join(dir, `${user}.nk`);
+
+/**
+ * The environment that makes a child process connect as `user` with its seed from the local auth directory,
+ * replacing the identity it would inherit from a seed file (the test runner's processes are `operator`);
+ * empty when there is no such seed (a server without accounts), or when the environment gives a password or
+ * a seed itself.
+ */
+export function natsIdentityEnv(
+  user: string,
+  env: Record<string, string | undefined> = process.env,
+): Record<string, string | undefined> {
+  // credentials given some other way (a server configured with passwords) are left alone
+  if (env['NATS_PASSWORD'] || env['NATS_PASSWORD_FILE'] || env['NATS_NKEY_SEED']) return {};
+  const dir = natsAuthDir(env);
+  if (!dir || !existsSync(natsSeedFile(dir, user))) return {};
+  return {
+    NATS_USER: user,
+    NATS_NKEY_SEED_FILE: natsSeedFile(dir, user),
+    NATS_NKEY_SEED: undefined,
+    NATS_PASSWORD: undefined,
+    NATS_PASSWORD_FILE: undefined,
+  };
 }
 
 /**
@@ -413,7 +450,7 @@ export function loadConfig(
     .map((s) => s.trim())
     .filter(Boolean);
   const keyspace = r.string('CASSANDRA_KEYSPACE', 'nunchi');
-  const natsUrl = r.string('NATS_URL', 'nats://127.0.0.1:4222');
+  const natsUrl = r.string('NATS_URL', DEFAULT_NATS_URL);
   for (const server of natsUrl.split(',')) {
     let ok = false;
     try {
@@ -432,7 +469,7 @@ export function loadConfig(
     /^[a-z][a-z0-9_]{0,47}$/.test(keyspace),
     'must be a lower-case CQL identifier',
   );
-  const natsAuth = readNatsAuth(r);
+  const natsAuth = readNatsAuth(r, natsIdentityOf(service), env);
 
   const config: NunchiConfig = {
     service,
@@ -632,22 +669,65 @@ function readCassandraTls(r: EnvReader): CassandraTls | undefined {
   return { caFile, certFile, keyFile, verifyHostname };
 }
 
-/** NATS_USER with NATS_PASSWORD or NATS_PASSWORD_FILE (a mounted secret), or nothing. */
-function readNatsAuth(r: EnvReader): NatsAuth | undefined {
-  const user = r.optional('NATS_USER');
+/**
+ * The server `npm run infra:up` starts with the project's identities (port 14222: the machine's own NATS, if
+ * any, keeps 4222 and knows nothing of them).
+ */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:14222';
+
+/** An nkey user seed: `SU` and 56 more base32 characters (the checksum is checked on connecting). */
+const NKEY_USER_SEED = /^SU[A-Z2-7]{56}$/;
+
+/**
+ * This process's NATS identity: NATS_USER with NATS_NKEY_SEED or NATS_NKEY_SEED_FILE (an nkey: what the
+ * project's own servers use), or with NATS_PASSWORD or NATS_PASSWORD_FILE (a mounted secret). With none of
+ * them, the seed of this process's own identity in the local auth directory (`natsAuthDir`: where
+ * `npm run infra:up`, `npm start`, the demo and the tests generate them), if there is one; else nothing (a
+ * server without accounts).
+ */
+function readNatsAuth(
+  r: EnvReader,
+  identity: string,
+  env: Record<string, string | undefined>,
+): NatsAuth | undefined {
+  let user = r.optional('NATS_USER');
   let password = r.optional('NATS_PASSWORD');
-  const file = r.optional('NATS_PASSWORD_FILE');
-  if (file !== undefined) {
+  const passwordFile = r.optional('NATS_PASSWORD_FILE');
+  let seed = r.optional('NATS_NKEY_SEED');
+  let seedFile = r.optional('NATS_NKEY_SEED_FILE');
+  let from = seedFile ? `NATS_NKEY_SEED_FILE=${seedFile}` : 'NATS_NKEY_SEED';
+  if ((seed || seedFile) && (password || passwordFile)) {
+    r.problems.push('NATS_NKEY_SEED(_FILE) and NATS_PASSWORD(_FILE) are both set: give one identity one way');
+    return undefined;
+  }
+  if (!user && !seed && !seedFile && !password && !passwordFile) {
+    const dir = natsAuthDir(env);
+    if (!dir || !existsSync(natsSeedFile(dir, identity))) return undefined;
+    user = identity;
+    seedFile = natsSeedFile(dir, identity);
+    from = `${seedFile} (the local identities of NUNCHI_NATS_AUTH_DIR)`;
+  }
+  const readFile = (key: string, file: string): string | undefined => {
     try {
-      password = readFileSync(file, 'utf8').trim();
+      return readFileSync(file, 'utf8').trim();
     } catch (error) {
-      r.problems.push(`NATS_PASSWORD_FILE="${file}" cannot be read: ${(error as Error).message}`);
+      r.problems.push(`${key}="${file}" cannot be read: ${(error as Error).message}`);
       return undefined;
     }
+  };
+  if (seedFile !== undefined) {
+    seed = readFile('NATS_NKEY_SEED_FILE', seedFile);
+    if (seed === undefined) return undefined;
+  }
+  if (passwordFile !== undefined) {
+    password = readFile('NATS_PASSWORD_FILE', passwordFile);
+    if (password === undefined) return undefined;
   }
   if (user === undefined) {
-    if (password !== undefined)
-      r.problems.push('NATS_PASSWORD (or NATS_PASSWORD_FILE) is set without NATS_USER');
+    if (seed !== undefined || password !== undefined)
+      r.problems.push(
+        `${seed !== undefined ? 'NATS_NKEY_SEED (or NATS_NKEY_SEED_FILE)' : 'NATS_PASSWORD (or NATS_PASSWORD_FILE)'} is set without NATS_USER (the identity's name: ingestion, context, decision, analytics, operator, adapter-<channel>)`,
+      );
     return undefined;
   }
   r.check(
@@ -655,8 +735,17 @@ function readNatsAuth(r: EnvReader): NatsAuth | undefined {
     /^[A-Za-z0-9_-]{1,64}$/.test(user),
     'must be 1-64 of [A-Za-z0-9_-] (it names the reply subjects)',
   );
+  if (seed !== undefined) {
+    if (!NKEY_USER_SEED.test(seed)) {
+      r.problems.push(
+        `${from} is not an nkey user seed (SU followed by 56 base32 characters); the local ones are written by \`npm run nats:config\` (or infra:up) into .nunchi/nats-auth/<identity>.nk`,
+      );
+      return undefined;
+    }
+    return { user, seed, from };
+  }
   if (!password) {
-    r.problems.push('NATS_USER is set without NATS_PASSWORD or NATS_PASSWORD_FILE');
+    r.problems.push('NATS_USER is set without NATS_NKEY_SEED(_FILE) or NATS_PASSWORD(_FILE)');
     return undefined;
   }
   return { user, password };
@@ -675,7 +764,7 @@ function isTimeZone(zone: string): boolean {
 export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meaning: string }> = [
   {
     name: 'NATS_URL',
-    default: 'nats://127.0.0.1:4222',
+    default: DEFAULT_NATS_URL,
     meaning: 'NATS server(s) with JetStream, comma-separated',
   },
   {
@@ -690,15 +779,26 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   },
   { name: 'NUNCHI_DUPLICATE_WINDOW_MS', default: '120000', meaning: 'JetStream duplicate window, ms' },
   {
-    name: 'NATS_USER / NATS_PASSWORD',
+    name: 'NATS_USER',
     default: '(none)',
     meaning:
-      "this process's NATS identity (one per service and adapter: `npm run nats:config`, docs/security.md); none: a server without accounts",
+      "this process's NATS identity (one per service, adapter and the operator: `npm run nats:config`, docs/security.md), with NATS_NKEY_SEED(_FILE) or NATS_PASSWORD(_FILE); none: its own seed in NUNCHI_NATS_AUTH_DIR if there, else no credentials",
   },
   {
-    name: 'NATS_PASSWORD_FILE',
+    name: 'NATS_NKEY_SEED / NATS_NKEY_SEED_FILE',
     default: '(none)',
-    meaning: 'read NATS_PASSWORD from this file (a mounted secret)',
+    meaning: "the identity's nkey seed (SU…), or a file holding it (a mounted secret)",
+  },
+  {
+    name: 'NUNCHI_NATS_AUTH_DIR',
+    default: '.nunchi/nats-auth',
+    meaning:
+      "the local identities' seeds (<identity>.nk) and nats.conf, generated by infra:up, npm start, the demo and the tests; a process with no NATS credentials of its own uses its identity's seed from there; off: never",
+  },
+  {
+    name: 'NATS_PASSWORD / NATS_PASSWORD_FILE',
+    default: '(none)',
+    meaning: "the identity's password instead of an nkey (a server configured with passwords)",
   },
   {
     name: 'NATS_TLS_CA_FILE',
