@@ -192,6 +192,9 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
       ['analytics', Subjects.offer('pos', 'bundang-01'), false],
       ['analytics', '$JS.API.STREAM.PURGE.EVENTS', false],
       ['analytics', Subjects.campaignsChanged, true],
+      // the console's DLQ page reads entries back (read-only), but not the partition leases
+      ['analytics', '$JS.API.STREAM.MSG.GET.DLQ', true],
+      ['analytics', '$JS.API.STREAM.MSG.GET.LEASES', false],
       ['context', Subjects.campaignsChanged, false],
     ];
     for (const [user, subject, allowed] of cases)

@@ -145,7 +145,13 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
     service(
       'analytics',
       'service: reads EVENTS and DECISIONS for statistics; hosts the campaigns API, so announces campaign changes; publishes nothing of the pipeline',
-      [Subjects.campaignsChanged, ...consumersOf('EVENTS'), ...consumersOf('DECISIONS')],
+      [
+        Subjects.campaignsChanged,
+        ...consumersOf('EVENTS'),
+        ...consumersOf('DECISIONS'),
+        // the console's DLQ page reads the newest entries back by sequence (console/dlq-reader.ts); read-only
+        '$JS.API.STREAM.MSG.GET.DLQ',
+      ],
       [],
     ),
     {
