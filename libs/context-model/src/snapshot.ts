@@ -252,21 +252,11 @@ class SnapshotView implements ContextSnapshot {
     const all = emptyWindows();
     let lastVisitAge = Infinity;
     let lastPurchaseAge = Infinity;
-    let prevDay = '';
-    let prevAge = NaN;
-    for (const r of input.rows) {
-      if (r.dim !== DIM_ALL) continue;
-      let age: number;
-      if (r.day === prevDay) age = prevAge;
-      else {
-        prevDay = r.day;
-        age = prevAge = today - parseDayIndex(r.day);
-      }
-      if (!(age >= 0 && age < D365)) continue;
+    forEachRowOfYear(input.rows, DIM_ALL, today, (r, age) => {
       if (r.visits > 0 && age < lastVisitAge) lastVisitAge = age;
       if (r.purchases > 0 && age < lastPurchaseAge) lastPurchaseAge = age;
       addAged(all, r, age);
-    }
+    });
     const daysSinceLastPurchase = lastPurchaseAge === Infinity ? -1 : lastPurchaseAge;
     return (this.#all = {
       all,
@@ -309,19 +299,7 @@ class SnapshotView implements ContextSnapshot {
     if (current !== undefined && current !== '') {
       const dim = `store:${current}`;
       const today = localDayIndex(input.nowMs, input.timeZone);
-      let prevDay = '';
-      let prevAge = NaN;
-      for (const r of input.rows) {
-        if (r.dim !== dim) continue;
-        let age: number;
-        if (r.day === prevDay) age = prevAge;
-        else {
-          prevDay = r.day;
-          age = prevAge = today - parseDayIndex(r.day);
-        }
-        if (!(age >= 0 && age < D365)) continue;
-        addAged(w, r, age);
-      }
+      forEachRowOfYear(input.rows, dim, today, (r, age) => addAged(w, r, age));
     }
     return (this.#thisStore = w);
   }
@@ -349,6 +327,30 @@ class SnapshotView implements ContextSnapshot {
 }
 
 /** A row into the windows it falls in, at `age` days before today (0 ≤ age < 365), as buildSnapshot adds. */
+/**
+ * Calls `fn` with each row of `dim` that is 0–364 days old (`today` a local day index), and its age in days;
+ * rows of one day come together, so a day is parsed once.
+ */
+function forEachRowOfYear(
+  rows: readonly DailyRollup[],
+  dim: string,
+  today: number,
+  fn: (row: DailyRollup, age: number) => void,
+): void {
+  let prevDay = '';
+  let prevAge = NaN;
+  for (const r of rows) {
+    if (r.dim !== dim) continue;
+    let age: number;
+    if (r.day === prevDay) age = prevAge;
+    else {
+      prevDay = r.day;
+      age = prevAge = today - parseDayIndex(r.day);
+    }
+    if (age >= 0 && age < D365) fn(r, age);
+  }
+}
+
 function addAged(w: Windows, r: DailyRollup, age: number): void {
   add(w.d365, r);
   if (age < D90) {
