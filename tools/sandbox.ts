@@ -61,7 +61,15 @@ export async function startOwnNats(port: number, log: (line: string) => void): P
 export async function freshKeyspace(config: CassandraConfig): Promise<void> {
   const admin = await connectCassandra(config, { keyspace: false });
   try {
-    await admin.execute(`DROP KEYSPACE IF EXISTS ${config.keyspace}`, [], { readTimeout: 60_000 });
+    // Only when it exists: on a node with authorization even DROP … IF EXISTS needs the DROP permission, which
+    // the migrator has on the keyspaces it created, not on all of them (docs/security.md, Cassandra roles).
+    const existing = await admin.execute(
+      'SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?',
+      [config.keyspace],
+      { prepare: true },
+    );
+    if (existing.rowLength > 0)
+      await admin.execute(`DROP KEYSPACE ${config.keyspace}`, [], { readTimeout: 60_000 });
   } finally {
     await admin.shutdown();
   }
