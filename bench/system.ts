@@ -398,6 +398,21 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     log(`warm-up: 5 s at ${rates[0]} events/s`);
     await runStep(bench, 'ramp', rates[0], 5, drainDeadlineS);
     const idle = await idleProbe(bench, probes);
+    /** What every result states about the run's setting, whichever steps it ran. */
+    const setup = () => ({
+      stepSeconds,
+      population,
+      frequency: {
+        ...zipf(population),
+        top1PercentShare: round3(frequency.shareOfTop(0.01)),
+        top20PercentShare: round3(frequency.shareOfTop(0.2)),
+      },
+      history: { months: historyMonths, ...history },
+      campaigns: campaignFiles.length,
+      partitions: config.nats.partitions,
+      slaMs,
+      idle,
+    });
     log(
       `idle probe: send→decision p50 ${idle.sendToDecision.p50} max ${idle.sendToDecision.max} ms, send→offer p50 ${idle.sendToOffer.p50} max ${idle.sendToOffer.max} ms`,
     );
@@ -428,18 +443,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
       log(formatSimulationBeside(beside, slaMs));
       return {
         rates: [rate],
-        stepSeconds,
-        population,
-        frequency: {
-          ...zipf(population),
-          top1PercentShare: round3(frequency.shareOfTop(0.01)),
-          top20PercentShare: round3(frequency.shareOfTop(0.2)),
-        },
-        history: { months: historyMonths, ...history },
-        campaigns: campaignFiles.length,
-        partitions: config.nats.partitions,
-        slaMs,
-        idle,
+        ...setup(),
         steps: [without, withSimulation],
         maxRateP99Under50ms: null,
         capacity: null,
@@ -518,18 +522,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
 
     return {
       rates,
-      stepSeconds,
-      population,
-      frequency: {
-        ...zipf(population),
-        top1PercentShare: round3(frequency.shareOfTop(0.01)),
-        top20PercentShare: round3(frequency.shareOfTop(0.2)),
-      },
-      history: { months: historyMonths, ...history },
-      campaigns: campaignFiles.length,
-      partitions: config.nats.partitions,
-      slaMs,
-      idle,
+      ...setup(),
       steps,
       maxRateP99Under50ms: best(within(P99_AIM_MS)),
       capacity,

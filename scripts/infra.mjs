@@ -233,58 +233,55 @@ function canBind(host, port) {
 }
 
 /**
- * Sends a CQL OPTIONS frame (protocol v4) and expects SUPPORTED back: proves the native port speaks CQL,
- * not merely that it accepts TCP.
+ * Sends one CQL frame (protocol v4) and resolves with the header of the answer (9 bytes), or null when nothing
+ * answers CQL in time.
  */
-export function cqlPing(host, port, timeoutMs = 2000) {
+function cqlExchange(host, port, frame, timeoutMs) {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
     let buf = Buffer.alloc(0);
-    const done = (ok) => {
+    const done = (header) => {
       sock.destroy();
-      resolve(ok);
+      resolve(header);
     };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('error', () => done(false));
-    sock.once('connect', () => sock.write(Buffer.from([0x04, 0x00, 0x00, 0x00, 0x05, 0, 0, 0, 0])));
+    sock.setTimeout(timeoutMs, () => done(null));
+    sock.once('error', () => done(null));
+    sock.once('connect', () => sock.write(frame));
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
-      if (buf.length >= 9) done((buf[0] & 0x80) === 0x80 && buf[4] === 0x06);
+      if (buf.length >= 9) done(buf.subarray(0, 9));
     });
   });
+}
+
+/**
+ * Sends a CQL OPTIONS frame and expects SUPPORTED back: proves the native port speaks CQL, not merely that it
+ * accepts TCP.
+ */
+export async function cqlPing(host, port, timeoutMs = 2000) {
+  const options = Buffer.from([0x04, 0x00, 0x00, 0x00, 0x05, 0, 0, 0, 0]);
+  const header = await cqlExchange(host, port, options, timeoutMs);
+  return header !== null && (header[0] & 0x80) === 0x80 && header[4] === 0x06;
 }
 
 /**
  * Whether the node at host:port asks for credentials: the answer to a CQL STARTUP is AUTHENTICATE (0x03) on a
  * node with PasswordAuthenticator, READY (0x02) on one without. Null when nothing answers CQL.
  */
-export function cqlAuthRequired(host, port, timeoutMs = 2000) {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host, port });
-    let buf = Buffer.alloc(0);
-    const done = (v) => {
-      sock.destroy();
-      resolve(v);
-    };
-    const pair = (k, v) => {
-      const b = Buffer.alloc(4 + k.length + v.length);
-      b.writeUInt16BE(k.length, 0);
-      b.write(k, 2);
-      b.writeUInt16BE(v.length, 2 + k.length);
-      b.write(v, 4 + k.length);
-      return b;
-    };
-    const body = Buffer.concat([Buffer.from([0, 1]), pair('CQL_VERSION', '3.0.0')]);
-    const head = Buffer.from([0x04, 0x00, 0x00, 0x01, 0x01, 0, 0, 0, 0]);
-    head.writeUInt32BE(body.length, 5);
-    sock.setTimeout(timeoutMs, () => done(null));
-    sock.once('error', () => done(null));
-    sock.once('connect', () => sock.write(Buffer.concat([head, body])));
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 9) done(buf[4] === 0x03 ? true : buf[4] === 0x02 ? false : null);
-    });
-  });
+export async function cqlAuthRequired(host, port, timeoutMs = 2000) {
+  const pair = (k, v) => {
+    const b = Buffer.alloc(4 + k.length + v.length);
+    b.writeUInt16BE(k.length, 0);
+    b.write(k, 2);
+    b.writeUInt16BE(v.length, 2 + k.length);
+    b.write(v, 4 + k.length);
+    return b;
+  };
+  const body = Buffer.concat([Buffer.from([0, 1]), pair('CQL_VERSION', '3.0.0')]);
+  const head = Buffer.from([0x04, 0x00, 0x00, 0x01, 0x01, 0, 0, 0, 0]);
+  head.writeUInt32BE(body.length, 5);
+  const header = await cqlExchange(host, port, Buffer.concat([head, body]), timeoutMs);
+  return header?.[4] === 0x03 ? true : header?.[4] === 0x02 ? false : null;
 }
 
 /** Connects to a NATS server and reads the INFO line it sends first. Null when nothing answers. */

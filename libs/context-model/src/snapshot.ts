@@ -118,14 +118,7 @@ export function buildSnapshot(input: SnapshotInput): ContextSnapshot {
       if (age < entry.newestAge) entry.newestAge = age;
       w = entry.windows;
     }
-    add(w.d365, r);
-    if (age < D90) {
-      add(w.d90, r);
-      if (age < D30) {
-        add(w.d30, r);
-        if (age < D7) add(w.d7, r);
-      }
-    }
+    addAged(w, r, age);
   }
 
   const stores: DimEntry[] = [];

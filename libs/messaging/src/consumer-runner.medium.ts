@@ -9,7 +9,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '@nunchi/config';
 import { Streams, Subjects } from '@nunchi/contracts';
-import { startNatsServer, type TestNatsServer } from '@nunchi/testing';
+import { startNatsServer, type TestNatsServer, waitUntil } from '@nunchi/testing';
 import { encodeJson } from './codec.js';
 import { connectNats } from './connection.js';
 import { ConsumerRunner } from './consumer-runner.js';
@@ -18,20 +18,6 @@ import { Publisher } from './publisher.js';
 import { applyStreams } from './streams.js';
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)', () => {
   let server: TestNatsServer;
@@ -69,13 +55,17 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
       fromAckFloor: true,
     });
     await publish(Subjects.event(0, 'purchase'), { n: 1 });
-    await until('the first message', () => (seen.includes(1) ? true : undefined));
+    await waitUntil('the first message', () => (seen.includes(1) ? true : undefined));
     await (await jetstreamManager(nc)).consumers.delete(Streams.EVENTS.name, 'sup-p0');
-    await until('the loop to notice and restart', () =>
+    await waitUntil('the loop to notice and restart', () =>
       runner.health().some((h) => h.durable === 'sup-p0' && h.state !== 'running') ? true : undefined,
     );
     await publish(Subjects.event(0, 'purchase'), { n: 2 });
-    await until('the message sent after the restart', () => (seen.includes(2) ? true : undefined), 30_000);
+    await waitUntil(
+      'the message sent after the restart',
+      () => (seen.includes(2) ? true : undefined),
+      30_000,
+    );
     assert.deepEqual(runner.health().find((h) => h.durable === 'sup-p0')?.state, 'running');
     await runner.stop('sup-p0');
   });
@@ -104,7 +94,7 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(seen.length, 0, 'a start overtaken by a stop consumed messages');
     await runner.start<{ n: number }>(spec);
-    await until('the message, once started for real', () => (seen.includes(1) ? true : undefined));
+    await waitUntil('the message, once started for real', () => (seen.includes(1) ? true : undefined));
     await runner.stop('sup-p1');
   });
 
@@ -128,7 +118,7 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
     });
     await publish(Subjects.event(1, 'purchase'), { key: 'a', bad: true });
     await publish(Subjects.event(1, 'purchase'), { key: 'b' });
-    await until('another key handled meanwhile', () => (done.includes('b') ? true : undefined));
+    await waitUntil('another key handled meanwhile', () => (done.includes('b') ? true : undefined));
     const held = await jsm.consumers.info(Streams.EVENTS.name, 'dlq-p1');
     assert.equal(held.num_ack_pending, 1, 'the rejected message is kept, unacknowledged');
     assert.deepEqual(
@@ -138,7 +128,7 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
     );
 
     await jsm.streams.add({ ...dlq });
-    await until(
+    await waitUntil(
       'the DLQ entry',
       async () => {
         const info = await jsm.streams.info(Streams.DLQ.name);
@@ -146,7 +136,7 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
       },
       40_000,
     );
-    await until('the rejected message settled', async () => {
+    await waitUntil('the rejected message settled', async () => {
       const info = await jsm.consumers.info(Streams.EVENTS.name, 'dlq-p1');
       return info.num_ack_pending === 0 ? true : undefined;
     });

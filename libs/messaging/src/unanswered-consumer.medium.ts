@@ -10,23 +10,13 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '@nunchi/config';
 import { Streams, Subjects } from '@nunchi/contracts';
-import { startNatsCluster, type TestNatsCluster } from '@nunchi/testing';
+import { startNatsCluster, type TestNatsCluster, waitUntil } from '@nunchi/testing';
 import { encodeJson } from './codec.js';
 import { connectNats } from './connection.js';
 import { ConsumerRunner } from './consumer-runner.js';
 import { Outcome } from './outcome.js';
 import { Publisher } from './publisher.js';
 import { applyStreams } from './streams.js';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('ConsumerRunner: a consumer nothing answers for is replaced (three-server cluster)', () => {
   let cluster: TestNatsCluster;
@@ -43,7 +33,7 @@ describe('ConsumerRunner: a consumer nothing answers for is replaced (three-serv
     });
     nc = await connectNats(config.nats, 'unanswered-medium');
     // JetStream answers once the servers have elected a meta leader.
-    await until(
+    await waitUntil(
       'the cluster to elect a meta leader',
       () => applyStreams(nc, config.nats).then(() => true),
       60_000,
@@ -90,10 +80,10 @@ describe('ConsumerRunner: a consumer nothing answers for is replaced (three-serv
       fromAckFloor: true,
     });
     const publish = (n: number) =>
-      until(`message ${n} stored`, () => jetstream(nc).publish(subject, encodeJson({ n })), 60_000);
+      waitUntil(`message ${n} stored`, () => jetstream(nc).publish(subject, encodeJson({ n })), 60_000);
     await publish(1);
-    await until('the first message', () => Promise.resolve(seen.includes(1) || undefined), 20_000);
-    await until(
+    await waitUntil('the first message', () => Promise.resolve(seen.includes(1) || undefined), 20_000);
+    await waitUntil(
       'its acknowledgement',
       async () =>
         (await jsm.consumers.info(Streams.EVENTS.name, durable)).ack_floor.stream_seq > 0 || undefined,
@@ -105,7 +95,7 @@ describe('ConsumerRunner: a consumer nothing answers for is replaced (three-serv
     await victim.crash();
     for (let n = 2; n <= 6; n++) await publish(n);
 
-    await until(
+    await waitUntil(
       'every message stored after the crash',
       () => Promise.resolve(seen.includes(6) || undefined),
       120_000,
