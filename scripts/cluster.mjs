@@ -64,6 +64,9 @@ export const CLUSTER_ENV = Object.freeze({
   CASSANDRA_REPLICATION: "{'class': 'SimpleStrategy', 'replication_factor': 3}",
   NATS_URL: HOSTS.map((h) => `nats://${h.ip}:${NATS_PORT}`).join(','),
   NUNCHI_STREAM_REPLICAS: '3',
+  // Its Cassandra nodes do not check passwords: the local node's (CASSANDRA_AUTH_DIR in development mode) are
+  // not sent, and the migration does not try to create roles there.
+  CASSANDRA_AUTH_DIR: 'off',
 });
 
 /** Why the cluster cannot run on this machine, or null. */

@@ -19,12 +19,13 @@
  * Environment: CASSANDRA_KEYSPACE (default nunchi_chaos), NUNCHI_CHAOS_BASE_PORT (HTTP ports, default 3350–3355).
  */
 import { randomUUID } from 'node:crypto';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, migrate } from '@nunchi/cassandra';
 import { loadConfig, projectPath } from '@nunchi/config';
 import {
   decisionIdOf,
+  eventKey,
   Streams,
   Subjects,
   type DecisionRecord,
@@ -271,7 +272,15 @@ async function main(): Promise<void> {
     for (const fault of faults) {
       log(`${fault.name}: ${rate} events/s for ${seconds} s`);
       rows.push(
-        await underLoad(nc, cql, offers, { run, store, rate, seconds, fault, slaMs: config.domain.slaMs }),
+        await underLoad(nc, cql, offers, {
+          run,
+          store,
+          rate,
+          seconds,
+          fault,
+          slaMs: config.domain.slaMs,
+          log,
+        }),
       );
       log(JSON.stringify(rows.at(-1)));
     }
@@ -327,6 +336,60 @@ async function pipelinePending(nc: NatsConnection): Promise<number> {
   }
 }
 
+/**
+ * Where the events counted undecided got to: found in EVENTS and ENRICHED (by their msgID, the event key) or
+ * not, against the ack floor and delivered position of the partition consumers that should have taken them.
+ * An event stored below its consumer's ack floor was skipped (a stream's history rewritten under the consumer);
+ * one absent from ENRICHED but below context's floor was applied without being published on. Logged, one line
+ * an event (up to 50), and a count by case.
+ */
+async function whereAre(nc: NatsConnection, ids: string[], log: (line: string) => void): Promise<void> {
+  const wanted = new Map(ids.map((id) => [eventKey({ channel: 'pos', id }), id]));
+  const found = new Map<string, { stream: string; seq: number; partition: number }[]>();
+  const jsm = await jetstreamManager(nc);
+  for (const stream of [Streams.EVENTS.name, Streams.ENRICHED.name]) {
+    const last = (await jsm.streams.info(stream)).state.last_seq;
+    const messages = await (await jetstream(nc).consumers.get(stream)).consume({ max_messages: 1_000 });
+    for await (const m of messages) {
+      const key = m.headers?.get('Nats-Msg-Id');
+      if (key && wanted.has(key))
+        found.set(key, [
+          ...(found.get(key) ?? []),
+          { stream, seq: m.seq, partition: Number(m.subject.split('.')[2]) },
+        ]);
+      if (m.info.pending === 0 || m.seq >= last) break;
+    }
+    await messages.close();
+  }
+  const floors = new Map<string, { ackFloor: number; delivered: number; pending: number }>();
+  for (const stream of [Streams.EVENTS.name, Streams.ENRICHED.name])
+    for await (const c of jsm.consumers.list(stream))
+      floors.set(`${stream}/${c.name}`, {
+        ackFloor: c.ack_floor.stream_seq,
+        delivered: c.delivered.stream_seq,
+        pending: c.num_pending + c.num_ack_pending,
+      });
+  const cases = new Map<string, number>();
+  let shown = 0;
+  for (const [key, id] of wanted) {
+    const where = found.get(key) ?? [];
+    const parts = where.map((w) => {
+      const consumer = `${w.stream === Streams.EVENTS.name ? 'context' : 'decision'}-p${w.partition}`;
+      const f = floors.get(`${w.stream}/${consumer}`);
+      const position = !f
+        ? `${consumer} absent`
+        : w.seq <= f.ackFloor
+          ? `below ${consumer}'s ack floor ${f.ackFloor}`
+          : `above ${consumer}'s ack floor ${f.ackFloor} (delivered ${f.delivered}, pending ${f.pending})`;
+      return { text: `${w.stream} #${w.seq} ${position}`, case: `${w.stream} ${position.split(' ')[0]}` };
+    });
+    const kind = parts.length ? parts.map((p) => p.case).join(', ') : 'in neither stream';
+    cases.set(kind, (cases.get(kind) ?? 0) + 1);
+    if (shown++ < 50) log(`undecided ${id}: ${parts.map((p) => p.text).join('; ') || 'in neither stream'}`);
+  }
+  for (const [kind, count] of cases) log(`undecided, ${kind}: ${count}`);
+}
+
 async function underLoad(
   nc: NatsConnection,
   cql: Awaited<ReturnType<typeof connectCassandra>>,
@@ -338,6 +401,7 @@ async function underLoad(
     seconds: number;
     slaMs: number;
     fault: { name: string; inject: () => Promise<void> };
+    log: (line: string) => void;
   },
 ): Promise<Row> {
   const tag = o.fault.name.replace(/[^a-z0-9]+/gi, '').slice(0, 12);
@@ -418,6 +482,9 @@ async function underLoad(
     if (decisions.size < accepted.length) await sleep(1_000);
   }
   await sleep(500);
+  const undecided = accepted.filter((id) => !decisions.has(decisionIdOf({ channel: 'pos', id })));
+  if (undecided.length > 0)
+    await whereAre(nc, undecided, o.log).catch((e: unknown) => o.log(`whereAre: ${e}`));
   const ours = [...decisions.values()];
   const late = ours.filter((d) => d.outcome === 'late');
   const lastLateReceipt = Math.max(0, ...late.map((d) => Date.parse(d.decidedAt) - d.latencyMs));

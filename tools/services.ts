@@ -1,5 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { DEFAULT_PORTS, loadConfig, natsIdentityEnv, projectPath, type ServiceName } from '@nunchi/config';
+import {
+  DEFAULT_PORTS,
+  loadConfig,
+  natsIdentityEnv,
+  projectPath,
+  turnedOff,
+  type ServiceName,
+} from '@nunchi/config';
 import { join } from 'node:path';
 import { SERVICE_ROLES } from '@nunchi/cassandra';
 import { useLocalAdminKey } from './local-admin.js';
@@ -176,7 +183,7 @@ function serviceRoleEnv(
   env: Record<string, string | undefined>,
 ): Record<string, string | undefined> {
   const dir = env['CASSANDRA_AUTH_DIR'];
-  if (!dir) return {};
+  if (!dir || turnedOff(dir)) return {};
   const role = SERVICE_ROLES[name];
   return {
     CASSANDRA_USERNAME: role,

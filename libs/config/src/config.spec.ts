@@ -316,6 +316,9 @@ describe('loadConfig', () => {
     assert.deepEqual([explicit.username, asMigrator(explicit).username], ['someone', 'someone']);
     // a role without a file there: no credentials
     assert.equal(loadConfig('context', { CASSANDRA_AUTH_DIR: dir }).cassandra.username, undefined);
+    // turned off (the three-host cluster, whose nodes check no passwords): none, even in development mode
+    const off = loadConfig('decision', { CASSANDRA_AUTH_DIR: 'off', NUNCHI_DEV_MODE: '1' }).cassandra;
+    assert.deepEqual([off.username, off.password, off.localAuthDir], [undefined, undefined, undefined]);
   });
   it('reads an nkey seed from the environment, a file, or the local auth directory by identity', () => {
     const seed = `SU${'A'.repeat(56)}`;

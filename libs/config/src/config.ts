@@ -41,10 +41,14 @@ export type NatsAuth = { user: string; seed: string; from: string } | { user: st
 /** The NATS identity of each process kind: the CLI (and the tools that act for an operator) is `operator`. */
 export const natsIdentityOf = (service: ServiceName): string => (service === 'cli' ? 'operator' : service);
 
+/** A directory setting (NUNCHI_NATS_AUTH_DIR, CASSANDRA_AUTH_DIR) turned off: no local credentials. */
+export const turnedOff = (value: string | undefined): boolean =>
+  !!value && ['off', 'none', 'false', '0'].includes(value.toLowerCase());
+
 /** Where the local identities' seeds live: NUNCHI_NATS_AUTH_DIR, else `<project>/.nunchi/nats-auth`. */
 export function natsAuthDir(env: Record<string, string | undefined> = process.env): string | undefined {
   const dir = env['NUNCHI_NATS_AUTH_DIR'];
-  if (dir && ['off', 'none', 'false', '0'].includes(dir.toLowerCase())) return undefined;
+  if (turnedOff(dir)) return undefined;
   return dir || projectPath('.nunchi', 'nats-auth');
 }
 
@@ -611,8 +615,9 @@ function readCassandraAuth(
   if (username === undefined && password === undefined && file === undefined) {
     // The local node's passwords (scripts/infra.mjs writes them): named explicitly, or this checkout's in
     // development mode. This process's own role only; nothing found: no credentials.
-    const dir =
-      r.optional('CASSANDRA_AUTH_DIR') ?? (devMode ? projectPath('.nunchi', 'cassandra-auth') : undefined);
+    const named = r.optional('CASSANDRA_AUTH_DIR');
+    if (turnedOff(named)) return {};
+    const dir = named ?? (devMode ? projectPath('.nunchi', 'cassandra-auth') : undefined);
     const role = CASSANDRA_SERVICE_ROLES[service];
     if (dir && existsSync(join(dir, role)))
       return { username: role, password: readFileSync(join(dir, role), 'utf8').trim(), localAuthDir: dir };
@@ -896,7 +901,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     name: 'CASSANDRA_AUTH_DIR',
     default: '.nunchi/cassandra-auth in development mode, else (none)',
     meaning:
-      "without CASSANDRA_USERNAME: the local node's role passwords (scripts/infra.mjs); each process logs in as its own role from there, `nunchi migrate` as the migrator",
+      "without CASSANDRA_USERNAME: the local node's role passwords (scripts/infra.mjs); each process logs in as its own role from there, `nunchi migrate` as the migrator; `off`: no credentials (a node without authentication, such as the three-host cluster's)",
   },
   {
     name: 'CASSANDRA_ROLE_PASSWORDS_DIR',
