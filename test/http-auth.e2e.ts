@@ -320,6 +320,76 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
     ]);
   });
 
+  it("creates, lists and revokes keys over HTTP for an admin only, audited, with the CLI's checks", async () => {
+    // not an admin: refused, and nothing made
+    await refusal(
+      await send('analytics', 'POST', '/v1/keys', keyOf.operator, { role: 'analyst', name: `t${run} http` }),
+      403,
+    );
+    await refusal(await send('analytics', 'GET', '/v1/keys', keyOf['privacy-officer']), 403);
+    // the same checks as `nunchi keys create`, every problem by field
+    const invalid = await refusal(
+      await send('analytics', 'POST', '/v1/keys', keyOf.admin, {
+        role: 'adapter',
+        name: `t${run} http`,
+        channels: ['system'],
+        ratePerSecond: 0,
+      }),
+      400,
+    );
+    assert.equal(invalid.code, 'VALIDATION_FAILED');
+    assert.deepEqual(
+      invalid.details?.map((d) => d.path),
+      ['ratePerSecond', 'channels'],
+    );
+    assert.match(JSON.stringify(invalid.details), /"system\\" is reserved/);
+    assert.equal(
+      (
+        await refusal(
+          await send('analytics', 'POST', '/v1/keys', keyOf.admin, { role: 'boss', name: 'x' }),
+          400,
+        )
+      ).details?.[0]?.path,
+      'role',
+    );
+    const createdResponse = await send('analytics', 'POST', '/v1/keys', keyOf.admin, {
+      role: 'adapter',
+      name: `t${run} http`,
+      channels: ['web'],
+    });
+    assert.equal(createdResponse.status, 201);
+    const created = (await createdResponse.json()) as {
+      key: string;
+      keyId: string;
+      role: string;
+      ratePerSecond: number;
+      channels: string[];
+    };
+    assert.deepEqual([created.role, created.ratePerSecond, created.channels], ['adapter', 2_000, ['web']]);
+    const listed = (await (await send('analytics', 'GET', '/v1/keys', keyOf.admin)).json()) as {
+      keys: Array<Record<string, unknown>>;
+    };
+    const mine = listed.keys.find((k) => k['keyId'] === created.keyId);
+    assert.equal(mine?.['name'], `t${run} http`);
+    assert.ok(!JSON.stringify(listed).includes(created.key.slice(16)), 'never a secret');
+    // the new key works (its own channel) until revoked
+    assert.equal((await send('analytics', 'GET', '/v1/console/session', created.key)).status, 200);
+    await refusal(await send('analytics', 'POST', '/v1/keys/000000000000/revoke', keyOf.admin), 404);
+    const revoked = await send('analytics', 'POST', `/v1/keys/${created.keyId}/revoke`, keyOf.admin);
+    assert.equal(revoked.status, 200, await revoked.clone().text());
+    await waitFor(
+      'the revocation seen',
+      async () =>
+        (await send('analytics', 'GET', '/v1/console/session', created.key)).status === 401 || undefined,
+      5_000,
+    );
+    const rows = (await auditRows()).filter((r) => r.target === created.keyId);
+    assert.deepEqual(rows.map((r) => [r.action, r.outcome]).sort(), [
+      ['keys.manage POST /v1/keys', 201],
+      ['keys.manage POST /v1/keys/:keyId/revoke', 200],
+    ]);
+  });
+
   it("binds an adapter's key to its channels: another channel's event is refused (422 on channel, kept in the DLQ), its own taken", async () => {
     assert.equal(
       (await nunchi('keys', 'create', '--role', 'adapter', '--name', `t${run} unbound`)).code,

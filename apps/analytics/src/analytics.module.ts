@@ -9,6 +9,7 @@ import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
 import { AnalyticsMetrics } from './analytics.metrics.js';
 import { CampaignsModule } from './campaigns/campaigns.module.js';
 import { ConsoleModule } from './console/console.module.js';
+import { KeysController } from './keys/keys.controller.js';
 import { StatsController } from './stats.controller.js';
 import { AnalyticsMessagesController } from './analytics-messages.controller.js';
 import { AnalyticsStateModule } from './state/analytics-state.module.js';
@@ -29,7 +30,7 @@ export class AnalyticsModule {
         CampaignsModule,
         ConsoleModule,
       ],
-      controllers: [StatsController, AnalyticsMessagesController],
+      controllers: [StatsController, KeysController, AnalyticsMessagesController],
       providers: [{ provide: APP_FILTER, useValue: new HttpErrorFilter() }, AnalyticsMetrics],
     };
   }

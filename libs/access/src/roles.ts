@@ -45,6 +45,8 @@ export const PERMISSIONS = {
   'metrics.read': { changes: false },
   /** create and revoke API keys */
   'keys.manage': { changes: true },
+  /** list API keys (never their secrets) */
+  'keys.read': { changes: false },
   /** read the audit log */
   'audit.read': { changes: false },
   /** who am I: any authenticated caller */

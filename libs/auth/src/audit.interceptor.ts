@@ -79,9 +79,9 @@ export class AuditInterceptor implements NestInterceptor {
   }
 }
 
-/** What a change made names itself in its answer when its route has no parameter (POST /v1/campaigns: the new campaign's id). */
+/** What a change made names itself in its answer when its route has no parameter (POST /v1/campaigns: the new campaign's id; POST /v1/keys: the new key's id). */
 function nameIn(answer: unknown): string {
-  const named = answer as { campaignId?: unknown; id?: unknown } | undefined;
-  const value = named?.campaignId ?? named?.id;
+  const named = answer as { campaignId?: unknown; keyId?: unknown; id?: unknown } | undefined;
+  const value = named?.campaignId ?? named?.keyId ?? named?.id;
   return typeof value === 'string' ? value : '';
 }

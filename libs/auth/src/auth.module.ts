@@ -43,6 +43,6 @@ import { JwtVerifier } from './jwt-verifier.js';
       useFactory: (r: Reflector, a: AuditLogRepository) => new AuditInterceptor(r, a),
     },
   ],
-  exports: [CallerResolver, AuditLogRepository, AuthMetrics],
+  exports: [CallerResolver, ApiKeyRepository, AuditLogRepository, AuthMetrics],
 })
 export class AuthModule {}

@@ -1,20 +1,14 @@
-import { isRole, ROLES, type Role } from '@nunchi/access';
-import { SUBJECT_TOKEN, SYSTEM_CHANNEL } from '@nunchi/contracts';
-import { ApiKeyRepository, AuditLogRepository, type ApiKeyRecord, type AuditRecord } from '@nunchi/cassandra';
+import { checkKeyRequest, type KeyRequest } from '@nunchi/access';
+import {
+  ApiKeyRepository,
+  AuditLogRepository,
+  newApiKey,
+  type ApiKeyRecord,
+  type AuditRecord,
+} from '@nunchi/cassandra';
 import type { Resources } from '../resources.js';
 import { UsageError } from '../options.js';
 import { audited, cliCaller } from './cli-caller.js';
-
-/** requests per second of a new key unless --rate says: adapters send events, people click */
-export const DEFAULT_RATE_PER_SECOND: Record<Role, number> = {
-  adapter: 2_000,
-  marketer: 50,
-  approver: 50,
-  analyst: 50,
-  operator: 50,
-  'privacy-officer': 50,
-  admin: 100,
-};
 
 export interface CreateKeyOptions {
   role: string;
@@ -26,37 +20,30 @@ export interface CreateKeyOptions {
   channels?: string[];
 }
 
-/** The channels of a new key, checked: an adapter's key names at least one, other roles none. */
-function channelsOf(role: Role, given: string[] | undefined): string[] | undefined {
-  const channels = [...new Set(given ?? [])];
-  if (role !== 'adapter') {
-    if (channels.length)
-      throw new UsageError(
-        `--channel binds an adapter's key; a ${role} key does not send events for a channel`,
-      );
-    return undefined;
-  }
-  if (!channels.length)
-    throw new UsageError(
-      'an adapter key needs --channel <channel> (repeatable): the channels it may send events for, e.g. --channel pos',
-    );
-  for (const channel of channels) {
-    if (!SUBJECT_TOKEN.test(channel))
-      throw new UsageError(`--channel "${channel}": a channel is 1-64 of [A-Za-z0-9_-]`);
-    if (channel === SYSTEM_CHANNEL)
-      throw new UsageError(`--channel "${SYSTEM_CHANNEL}" is reserved for Nunchi's own events`);
-  }
-  return channels;
-}
+/** The CLI's flag for each field of a key request (libs/access checkKeyRequest names fields). */
+const FLAG: Record<keyof KeyRequest, string> = {
+  role: '--role',
+  name: '--name',
+  ratePerSecond: '--rate',
+  expiresInDays: '--expires-in-days',
+  channels: '--channel',
+};
 
 /** Creates an API key and records it in the audit log; the key itself is shown once, here. */
 export async function createKey(
   resources: Resources,
   options: CreateKeyOptions,
 ): Promise<{ key: string; record: ApiKeyRecord }> {
-  const role = options.role;
-  if (!isRole(role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
-  const channels = channelsOf(role, options.channels);
+  const checked = checkKeyRequest({
+    role: options.role,
+    name: options.name,
+    ratePerSecond: options.rate,
+    expiresInDays: options.expiresInDays,
+    channels: options.channels,
+  });
+  if (!checked.ok)
+    throw new UsageError(checked.problems.map((p) => `${FLAG[p.field]}: ${p.message}`).join('\n'));
+  const { role, channels } = checked.value;
   const caller = await cliCaller(resources);
   return audited(
     resources,
@@ -70,15 +57,7 @@ export async function createKey(
     async () => {
       const nowMs = Date.now();
       return new ApiKeyRepository(await resources.cassandra()).create(
-        {
-          name: options.name,
-          role,
-          ratePerSecond: options.rate ?? DEFAULT_RATE_PER_SECOND[role],
-          createdBy: caller.name,
-          expiresAtMs:
-            options.expiresInDays === undefined ? undefined : nowMs + options.expiresInDays * 86_400_000,
-          ...(channels ? { channels } : {}),
-        },
+        newApiKey(checked.value, caller.name, nowMs),
         nowMs,
       );
     },

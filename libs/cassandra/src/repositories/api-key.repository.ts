@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { formatApiKey, type Role } from '@nunchi/access';
+import { formatApiKey, type CheckedKeyRequest, type Role } from '@nunchi/access';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
 
@@ -47,6 +47,18 @@ export interface NewApiKey {
   expiresAtMs?: number;
   /** see ApiKeyRecord.channels */
   channels?: string[];
+}
+
+/** The stored form of a checked request (libs/access checkKeyRequest) made by `createdBy` at `nowMs`. */
+export function newApiKey(request: CheckedKeyRequest, createdBy: string, nowMs: number): NewApiKey {
+  return {
+    name: request.name,
+    role: request.role,
+    ratePerSecond: request.ratePerSecond,
+    createdBy,
+    expiresAtMs: request.expiresInDays === undefined ? undefined : nowMs + request.expiresInDays * 86_400_000,
+    ...(request.channels ? { channels: request.channels } : {}),
+  };
 }
 
 const sha256 = (secret: string) => createHash('sha256').update(secret, 'utf8').digest();
