@@ -23,6 +23,7 @@ import {
   kubernetesSecrets,
   natsCredentialsSecret,
   natsIdentities,
+  NATS_ROUTE_SECRET,
   NATS_SERVER_SECRET,
 } from '@nunchi/messaging';
 
@@ -366,7 +367,13 @@ function generatedNatsSecrets(): Obj[] {
   const identities = natsIdentities();
   // the shape of a generated seed (config checks it), not a real one
   const seeds = Object.fromEntries(identities.map((i) => [i.user, `SU${'A'.repeat(56)}`]));
-  return kubernetesSecrets({ identities, seeds, serverConfig: '', namespace: 'nunchi' });
+  return kubernetesSecrets({
+    identities,
+    seeds,
+    serverConfig: '',
+    namespace: 'nunchi',
+    route: { user: 'route', password: 'r'.repeat(32) },
+  });
 }
 
 function dataOf(o: Obj): Record<string, string> {
@@ -1306,7 +1313,7 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
             ?.slice('--routes='.length)
             .split(',') ?? [];
         assert.deepEqual(
-          routes,
+          routes.map((r) => r.replace(/\/\/[^@/]*@/, '//')), // their credentials: "NATS routes authenticate"
           [0, 1, 2].map((i) => `nats://nats-${i}.${String(at(nats, 'spec.serviceName'))}:6222`),
           'routes to every server through the headless Service',
         );
@@ -1497,6 +1504,51 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
     );
   });
 }
+
+describe('k8s/overlays/production: the NATS cluster admits only its own servers', () => {
+  it('NATS routes authenticate with the user and password of the Secret nunchi-nats-route (generated with the identities)', () => {
+    const objects = render(join(K8S, 'overlays/production'));
+    const nats = find(objects, 'StatefulSet', 'nats');
+    assert.ok(nats, 'the NATS StatefulSet');
+    const server = containersOf(nats)[0];
+    const args = arr(server['args']).map(String);
+    const env = arr(server['env']).map((e) => obj(e, 'nats'));
+    const fromSecret = (name: string) => {
+      const ref = at(
+        env.find((e) => e['name'] === name),
+        'valueFrom.secretKeyRef',
+      );
+      return ref ? { secret: String(at(ref, 'name')), key: String(at(ref, 'key')) } : undefined;
+    };
+    const credentialsOf = (url: string, what: string) => {
+      const m = /^nats:\/\/\$\((\w+)\):\$\((\w+)\)@[^@]+$/.exec(url);
+      assert.ok(m, `${what} ${url}: no route authorization (nats://$(USER_VAR):$(PASSWORD_VAR)@host:port)`);
+      assert.deepEqual(
+        fromSecret(m[1]),
+        { secret: NATS_ROUTE_SECRET, key: 'NATS_ROUTE_USER' },
+        `${what}: user`,
+      );
+      assert.deepEqual(
+        fromSecret(m[2]),
+        { secret: NATS_ROUTE_SECRET, key: 'NATS_ROUTE_PASSWORD' },
+        `${what}: password`,
+      );
+    };
+    const cluster = args.find((a) => a.startsWith('--cluster='));
+    assert.ok(cluster, 'nats-server listens for routes (--cluster)');
+    credentialsOf(cluster.slice('--cluster='.length), 'the routes listener (--cluster) asks for');
+    const routes =
+      args
+        .find((a) => a.startsWith('--routes='))
+        ?.slice('--routes='.length)
+        .split(',') ?? [];
+    assert.equal(routes.length, 3, 'routes to the three servers');
+    for (const r of routes) credentialsOf(r, 'a route presents');
+    const generated = generatedNatsSecrets().find((o) => nameOf(o) === NATS_ROUTE_SECRET);
+    assert.ok(generated, `npm run nats:config -- --k8s writes the Secret ${NATS_ROUTE_SECRET}`);
+    assert.deepEqual(Object.keys(dataOf(generated)).sort(), ['NATS_ROUTE_PASSWORD', 'NATS_ROUTE_USER']);
+  });
+});
 
 describe('Dockerfile and .dockerignore', () => {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
