@@ -145,7 +145,11 @@ function at(o: unknown, path: string): unknown {
   return cur;
 }
 
-/** Every document of a YAML file, parsed like Kubernetes does (YAML 1.1: yes/no/on/off are booleans). */
+/**
+ * Every document of a YAML file, parsed like Kubernetes does (YAML 1.1: yes/no/on/off are booleans). A JSON
+ * patch (RFC 6902: a list of operations, for patches that target several objects) is checked here and yields
+ * no object.
+ */
 function readYaml(file: string): Obj[] {
   const out: Obj[] = [];
   for (const doc of parseAllDocuments(readFileSync(file, 'utf8'), { version: '1.1' })) {
@@ -156,6 +160,17 @@ function readYaml(file: string): Obj[] {
     );
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
+    if (Array.isArray(value)) {
+      for (const op of value)
+        assert.ok(
+          isObj(op) &&
+            ['add', 'remove', 'replace', 'move', 'copy', 'test'].includes(String(op['op'])) &&
+            typeof op['path'] === 'string' &&
+            op['path'].startsWith('/'),
+          `${rel(file)}: a list must be a JSON patch (op and path in each entry), got ${JSON.stringify(op)}`,
+        );
+      continue;
+    }
     out.push(obj(value, rel(file)));
   }
   return out;
@@ -1515,13 +1530,18 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Authentication of the clusters the production overlay bundles: Cassandra's passwords and roles,
+// Authentication of the clusters the production overlay bundles: Cassandra's passwords, roles and client TLS,
 // and the NATS cluster's routes. The scripts the manifests hand to the pods (merging cassandra.yaml, the
 // superuser's bootstrap) run here, on the files the pod would see (their volumes written to a sandbox).
 
 const PRODUCTION = join(K8S, 'overlays/production');
-/** production alone, and with the components that add workloads */
-const PRODUCTION_VARIANTS: string[][] = [[], ['components/simulation-job']];
+/** production alone, and with the components that add workloads or change Cassandra's clients */
+const PRODUCTION_VARIANTS: string[][] = [
+  [],
+  ['components/simulation-job'],
+  ['components/cassandra-client-tls'],
+  ['components/simulation-job', 'components/cassandra-client-tls'],
+];
 const variantName = (components: string[]) =>
   ['overlays/production', ...components.map((c) => c.replace(/^components\//, '+'))].join(' ');
 
@@ -1562,6 +1582,12 @@ endpoint_snitch: SimpleSnitch
 const TEST_SECRETS: Record<string, Record<string, string>> = {
   'nunchi-cassandra-admin': { CASSANDRA_PASSWORD: 'admin-password-from-its-secret' },
   'nunchi-cassandra-migrator': { CASSANDRA_PASSWORD: 'migrator-password-from-its-secret' },
+  'cassandra-tls': {
+    'keystore.p12': 'a PKCS#12 key store',
+    'truststore.p12': 'a PKCS#12 trust store',
+    'store-password': 'store-password-from-its-secret',
+    'ca.crt': '-----BEGIN CERTIFICATE-----\nnot a real one\n-----END CERTIFICATE-----\n',
+  },
 };
 
 interface Sandbox {
@@ -1973,6 +1999,89 @@ describe('k8s/overlays/production: the bundled Cassandra asks for passwords, and
       );
     } finally {
       wrong.box.cleanup();
+    }
+  });
+
+  it('client-to-node TLS (component cassandra-client-tls): the nodes take TLS only, with the stores of the Secret; every client verifies them against its CA', () => {
+    for (const components of PRODUCTION_VARIANTS.filter((c) =>
+      c.includes('components/cassandra-client-tls'),
+    )) {
+      const objects = render(PRODUCTION, components);
+      const where = variantName(components);
+      const { config, set, node } = mergedCassandraYaml(objects);
+      const tls = obj(config['client_encryption_options'], `${where}: client_encryption_options`);
+      assert.equal(tls['enabled'], true, `${where}: client encryption on`);
+      assert.equal(tls['optional'], false, `${where}: plain connections refused`);
+      for (const [store, key] of [
+        ['keystore', 'keystore.p12'],
+        ['truststore', 'truststore.p12'],
+      ] as const) {
+        assert.deepEqual(
+          secretKeyAt(set, node, String(tls[store])),
+          { secret: 'cassandra-tls', key },
+          `${where}: ${store} ${String(tls[store])} is the Secret cassandra-tls's ${key}, mounted in the node`,
+        );
+        assert.equal(
+          tls[`${store}_password`],
+          TEST_SECRETS['cassandra-tls']['store-password'],
+          `${where}: ${store}_password read from the Secret when the configuration is made`,
+        );
+      }
+      for (const o of objects) {
+        const spec = podSpecOf(o);
+        if (!spec) continue;
+        const nunchi = containersOf(o).filter(isNunchiContainer);
+        const bootstrap = arr(spec['initContainers'])
+          .map((c) => obj(c, idOf(o)))
+          .filter((c) => c['name'] === 'cassandra-bootstrap');
+        for (const c of [...nunchi, ...bootstrap]) {
+          const who = `${where} ${idOf(o)} ${String(c['name'])}`;
+          const env = resolvedEnv(objects, c, who);
+          const ca = env['CASSANDRA_TLS_CA_FILE'];
+          assert.ok(ca, `${who}: CASSANDRA_TLS_CA_FILE`);
+          assert.deepEqual(
+            secretKeyAt(o, c, ca),
+            { secret: 'cassandra-tls', key: 'ca.crt' },
+            `${who}: ${ca} mounted`,
+          );
+          if (!isNunchiContainer(c)) continue;
+          const caFile = join(mkdtempSync(join(tmpdir(), 'nunchi-ca-')), 'ca.crt');
+          writeFileSync(caFile, TEST_SECRETS['cassandra-tls']['ca.crt']);
+          try {
+            // a service, or the CLI (the migration, the simulation's `sh -c "exec node …/cli/…"`)
+            const app = SERVICES.find((x) => x === entryPointOf(c)?.app) ?? 'cli';
+            const loaded = loadConfig(app, {
+              ...env,
+              CASSANDRA_TLS_CA_FILE: caFile,
+            });
+            assert.equal(loaded.cassandra.tls?.caFile, caFile, `${who}: TLS to Cassandra`);
+            assert.equal(
+              loaded.cassandra.tls?.verifyHostname,
+              false,
+              `${who}: checked against the CA, not the pod IP`,
+            );
+          } finally {
+            rmSync(dirname(caFile), { recursive: true, force: true });
+          }
+        }
+        // the nodes' private key stays with the nodes
+        if (nameOf(o) !== 'cassandra')
+          for (const v of arr(spec['volumes']))
+            assert.ok(
+              !arr(at(v, 'secret.items')).some((i) => at(i, 'key') === 'keystore.p12'),
+              `${where} ${idOf(o)} mounts the nodes' key store`,
+            );
+      }
+      const { runs, box } = runBootstrap(objects, { runs: 1 });
+      try {
+        assert.equal(runs[0].status, 0, runs[0].output);
+        for (const [user, ssl, certfile] of runs[0].statements) {
+          assert.equal(ssl, 'yes', `${where}: the bootstrap's cqlsh (${user}) connects with --ssl`);
+          assert.ok(certfile && existsSync(certfile), `${where}: … and SSL_CERTFILE (the CA) is mounted`);
+        }
+      } finally {
+        box.cleanup();
+      }
     }
   });
 });
