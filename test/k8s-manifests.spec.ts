@@ -5,12 +5,21 @@
 // validated against the Kubernetes API's OpenAPI schemas (test/k8s-schemas.spec.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import {
   DEFAULT_PORTS,
   ENVIRONMENT_VARIABLES,
@@ -18,11 +27,12 @@ import {
   type NunchiConfig,
   type ServiceName,
 } from '@nunchi/config';
-import { CASSANDRA_ROLES, GRANTED_ROLES, SERVICE_ROLES } from '@nunchi/cassandra';
+import { CASSANDRA_ROLES, GRANTED_ROLES, GRANTS_FILE, SERVICE_ROLES } from '@nunchi/cassandra';
 import {
   kubernetesSecrets,
   natsCredentialsSecret,
   natsIdentities,
+  NATS_ROUTE_SECRET,
   NATS_SERVER_SECRET,
 } from '@nunchi/messaging';
 
@@ -135,7 +145,11 @@ function at(o: unknown, path: string): unknown {
   return cur;
 }
 
-/** Every document of a YAML file, parsed like Kubernetes does (YAML 1.1: yes/no/on/off are booleans). */
+/**
+ * Every document of a YAML file, parsed like Kubernetes does (YAML 1.1: yes/no/on/off are booleans). A JSON
+ * patch (RFC 6902: a list of operations, for patches that target several objects) is checked here and yields
+ * no object.
+ */
 function readYaml(file: string): Obj[] {
   const out: Obj[] = [];
   for (const doc of parseAllDocuments(readFileSync(file, 'utf8'), { version: '1.1' })) {
@@ -146,6 +160,17 @@ function readYaml(file: string): Obj[] {
     );
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
+    if (Array.isArray(value)) {
+      for (const op of value)
+        assert.ok(
+          isObj(op) &&
+            ['add', 'remove', 'replace', 'move', 'copy', 'test'].includes(String(op['op'])) &&
+            typeof op['path'] === 'string' &&
+            op['path'].startsWith('/'),
+          `${rel(file)}: a list must be a JSON patch (op and path in each entry), got ${JSON.stringify(op)}`,
+        );
+      continue;
+    }
     out.push(obj(value, rel(file)));
   }
   return out;
@@ -366,7 +391,13 @@ function generatedNatsSecrets(): Obj[] {
   const identities = natsIdentities();
   // the shape of a generated seed (config checks it), not a real one
   const seeds = Object.fromEntries(identities.map((i) => [i.user, `SU${'A'.repeat(56)}`]));
-  return kubernetesSecrets({ identities, seeds, serverConfig: '', namespace: 'nunchi' });
+  return kubernetesSecrets({
+    identities,
+    seeds,
+    serverConfig: '',
+    namespace: 'nunchi',
+    route: { user: 'route', password: 'r'.repeat(32) },
+  });
 }
 
 function dataOf(o: Obj): Record<string, string> {
@@ -1306,7 +1337,7 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
             ?.slice('--routes='.length)
             .split(',') ?? [];
         assert.deepEqual(
-          routes,
+          routes.map((r) => r.replace(/\/\/[^@/]*@/, '//')), // their credentials: "NATS routes authenticate"
           [0, 1, 2].map((i) => `nats://nats-${i}.${String(at(nats, 'spec.serviceName'))}:6222`),
           'routes to every server through the headless Service',
         );
@@ -1497,6 +1528,643 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
     );
   });
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Authentication of the clusters the production overlay bundles: Cassandra's passwords, roles and client TLS,
+// and the NATS cluster's routes. The scripts the manifests hand to the pods (merging cassandra.yaml, the
+// superuser's bootstrap) run here, on the files the pod would see (their volumes written to a sandbox).
+
+const PRODUCTION = join(K8S, 'overlays/production');
+/** production alone, and with the components that add workloads or change Cassandra's clients */
+const PRODUCTION_VARIANTS: string[][] = [
+  [],
+  ['components/simulation-job'],
+  ['components/cassandra-client-tls'],
+  ['components/simulation-job', 'components/cassandra-client-tls'],
+];
+const variantName = (components: string[]) =>
+  ['overlays/production', ...components.map((c) => c.replace(/^components\//, '+'))].join(' ');
+
+/** The shape of the image's cassandra.yaml around what the overlay changes (Cassandra 5.0: class parameters). */
+const IMAGE_CASSANDRA_YAML = `# Cassandra storage config YAML
+cluster_name: 'Test Cluster'
+num_tokens: 16
+# Authentication backend, implementing IAuthenticator; used to identify users
+authenticator:
+  class_name : org.apache.cassandra.auth.AllowAllAuthenticator
+# MutualTlsAuthenticator can be configured using the following configuration.
+#authenticator:
+#  class_name : org.apache.cassandra.auth.MutualTlsAuthenticator
+#  parameters :
+#    validator_class_name: org.apache.cassandra.auth.SpiffeCertificateValidator
+
+# Authorization backend, implementing IAuthorizer
+authorizer: AllowAllAuthorizer
+role_manager: CassandraRoleManager
+network_authorizer: AllowAllNetworkAuthorizer
+seed_provider:
+  - class_name: org.apache.cassandra.locator.SimpleSeedProvider
+    parameters:
+      - seeds: "127.0.0.1:7000"
+listen_address: localhost
+client_encryption_options:
+  # Enable client-to-server encryption
+  enabled: false
+  # optional: true
+  keystore: conf/.keystore
+  keystore_password: cassandra
+# internode_compression controls whether traffic between nodes is compressed.
+internode_compression: dc
+endpoint_snitch: SimpleSnitch
+`;
+
+/** Values given to the Secrets a sandbox writes (instead of the templates' placeholders). */
+const TEST_SECRETS: Record<string, Record<string, string>> = {
+  'nunchi-cassandra-admin': { CASSANDRA_PASSWORD: 'admin-password-from-its-secret' },
+  'nunchi-cassandra-migrator': { CASSANDRA_PASSWORD: 'migrator-password-from-its-secret' },
+  'cassandra-tls': {
+    'keystore.p12': 'a PKCS#12 key store',
+    'truststore.p12': 'a PKCS#12 trust store',
+    'store-password': 'store-password-from-its-secret',
+    'ca.crt': '-----BEGIN CERTIFICATE-----\nnot a real one\n-----END CERTIFICATE-----\n',
+  },
+};
+
+interface Sandbox {
+  root: string;
+  /** a path in the container → where it is in the sandbox (unchanged when no mount holds it) */
+  path(p: string): string;
+  /** every mount path in a text → the sandbox's, and back */
+  toSandbox(text: string): string;
+  fromSandbox(text: string): string;
+  cleanup(): void;
+}
+
+/** The volume mounted at or above `file` in `container`, and the path of `file` inside that volume. */
+function volumeFileAt(
+  workload: Obj,
+  container: Obj,
+  file: string,
+): { volume: Obj; inVolume: string } | undefined {
+  const mounts = arr(container['volumeMounts'])
+    .map((m) => obj(m, idOf(workload)))
+    .filter((m) => file.startsWith(`${String(m['mountPath'])}/`))
+    .sort((a, b) => String(b['mountPath']).length - String(a['mountPath']).length);
+  const mount = mounts[0];
+  if (!mount) return undefined;
+  const volume = arr(podSpecOf(workload)?.['volumes'])
+    .map((v) => obj(v, idOf(workload)))
+    .find((v) => v['name'] === mount['name']);
+  return volume ? { volume, inVolume: file.slice(String(mount['mountPath']).length + 1) } : undefined;
+}
+
+/** The Secret key a mounted file comes from, if it comes from one (a secret or projected volume). */
+function secretKeyAt(
+  workload: Obj,
+  container: Obj,
+  file: string,
+): { secret: string; key: string } | undefined {
+  const found = volumeFileAt(workload, container, file);
+  if (!found) return undefined;
+  const sources = found.volume['secret']
+    ? [{ secret: { ...obj(found.volume['secret'], 'secret'), name: at(found.volume, 'secret.secretName') } }]
+    : arr(at(found.volume, 'projected.sources'));
+  for (const s of sources) {
+    if (!at(s, 'secret')) continue;
+    const items = arr(at(s, 'secret.items'));
+    const item = items.find((i) => at(i, 'path') === found.inVolume);
+    if (item) return { secret: String(at(s, 'secret.name')), key: String(at(item, 'key')) };
+    if (items.length === 0) return { secret: String(at(s, 'secret.name')), key: found.inVolume };
+  }
+  return undefined;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * A container's volumes as files in a temporary directory — ConfigMap data, Secrets (TEST_SECRETS, else the
+ * templates under k8s/), projected sources, empty directories — with every mount path in the ConfigMaps' text
+ * pointed at the sandbox, so that a script of the manifests runs here on what the pod would see.
+ */
+function sandboxFor(objects: Obj[], workload: Obj, container: Obj): Sandbox {
+  const where = `${idOf(workload)} container ${String(container['name'])}`;
+  const root = mkdtempSync(join(tmpdir(), 'nunchi-k8s-sandbox-'));
+  const mounts = arr(container['volumeMounts']).map((m, i) => ({
+    mount: obj(m, where),
+    dir: join(root, `mount-${i}`),
+  }));
+  const byLength = [...mounts].sort(
+    (a, b) => String(b.mount['mountPath']).length - String(a.mount['mountPath']).length,
+  );
+  // one pass (a replaced path is not replaced again), longest paths first
+  const replaceAll = (text: string, pairs: Array<[string, string]>) => {
+    if (pairs.length === 0) return text;
+    const to = new Map(pairs);
+    const alternatives = pairs.map(([from]) => escapeRegExp(from)).join('|');
+    return text.replace(
+      new RegExp(`(?<![\\w./-])(${alternatives})(?=[/\\s'"@:]|$)`, 'gm'),
+      (from) => to.get(from) ?? from,
+    );
+  };
+  const toSandbox = (text: string) =>
+    replaceAll(
+      text,
+      byLength.map((m) => [String(m.mount['mountPath']), m.dir]),
+    );
+  const fromSandbox = (text: string) =>
+    replaceAll(
+      text,
+      byLength.map((m) => [m.dir, String(m.mount['mountPath'])]),
+    );
+  const volumes = arr(podSpecOf(workload)?.['volumes']).map((v) => obj(v, where));
+  for (const { mount, dir } of mounts) {
+    mkdirSync(dir, { recursive: true });
+    const volume = volumes.find((v) => v['name'] === mount['name']);
+    assert.ok(volume, `${where}: volume ${String(mount['name'])} is mounted but not defined`);
+    const write = (kind: 'ConfigMap' | 'Secret', name: string, items: unknown) => {
+      const data =
+        kind === 'Secret' && TEST_SECRETS[name]
+          ? TEST_SECRETS[name]
+          : dataOf(source(objects, kind, name, where));
+      const pairs = Array.isArray(items)
+        ? items.map((i) => [String(at(i, 'key')), String(at(i, 'path'))] as const)
+        : Object.keys(data).map((k) => [k, k] as const);
+      for (const [key, path] of pairs) {
+        assert.ok(data[key] !== undefined, `${where}: ${kind} ${name} has no key ${key}`);
+        writeFileSync(join(dir, path), kind === 'ConfigMap' ? toSandbox(data[key]) : data[key]);
+      }
+    };
+    if (volume['configMap'])
+      write('ConfigMap', String(at(volume, 'configMap.name')), at(volume, 'configMap.items'));
+    else if (volume['secret'])
+      write('Secret', String(at(volume, 'secret.secretName')), at(volume, 'secret.items'));
+    for (const s of arr(at(volume, 'projected.sources'))) {
+      if (at(s, 'configMap')) write('ConfigMap', String(at(s, 'configMap.name')), at(s, 'configMap.items'));
+      if (at(s, 'secret')) write('Secret', String(at(s, 'secret.name')), at(s, 'secret.items'));
+    }
+  }
+  return {
+    root,
+    path: (p) => toSandbox(p),
+    toSandbox,
+    fromSandbox,
+    cleanup: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+/** The short name of a class setting of cassandra.yaml (`X` or `{class_name: org.apache.cassandra.auth.X}`). */
+const cassandraClass = (v: unknown): string | undefined =>
+  (typeof v === 'string' ? v : str(at(v, 'class_name')))?.replace(/^org\.apache\.cassandra\.auth\./, '');
+
+/**
+ * What the bundled Cassandra's nodes run with: the StatefulSet's init container's script run here on a
+ * cassandra.yaml of the image's shape, with the pod's volumes; the result parsed (a duplicate key fails).
+ */
+function mergedCassandraYaml(objects: Obj[]): { config: Obj; set: Obj; node: Obj } {
+  const set = find(objects, 'StatefulSet', 'cassandra');
+  assert.ok(set, 'the StatefulSet cassandra');
+  const node = obj(arr(at(set, 'spec.template.spec.containers'))[0], 'cassandra');
+  const confMount = arr(node['volumeMounts'])
+    .map((m) => obj(m, 'cassandra'))
+    .find((m) => m['mountPath'] === '/etc/cassandra');
+  assert.ok(
+    confMount,
+    "Cassandra runs with the image's own /etc/cassandra: no authenticator (its environment cannot set one)",
+  );
+  const init = arr(at(set, 'spec.template.spec.initContainers'))
+    .map((c) => obj(c, 'cassandra init'))
+    .find((c) => arr(c['volumeMounts']).some((m) => at(m, 'name') === confMount['name']));
+  assert.ok(
+    init,
+    `an init container prepares the volume ${String(confMount['name'])} mounted on /etc/cassandra`,
+  );
+  assert.equal(init['image'], node['image'], 'the configuration is made from the same image');
+  const box = sandboxFor(objects, set, init);
+  try {
+    const image = join(box.root, 'image-conf');
+    mkdirSync(image);
+    writeFileSync(join(image, 'cassandra.yaml'), IMAGE_CASSANDRA_YAML);
+    writeFileSync(join(image, 'cassandra-rackdc.properties'), 'dc=dc1\nrack=rack1\n');
+    const command = [...arr(init['command']), ...arr(init['args'])].map(String);
+    assert.equal(command[0], 'sh', 'the init container runs a shell script');
+    const argv = command.slice(1).map((a) => (a === '/etc/cassandra' ? image : box.path(a)));
+    const run = spawnSync('sh', argv, { encoding: 'utf8' });
+    assert.equal(run.status, 0, `${command.join(' ')}:\n${run.stdout}${run.stderr}`);
+    const outMount = arr(init['volumeMounts']).find((m) => at(m, 'name') === confMount['name']);
+    const out = box.path(String(at(outMount, 'mountPath')));
+    assert.ok(
+      existsSync(join(out, 'cassandra-rackdc.properties')),
+      'the rest of the image’s configuration is kept',
+    );
+    const text = box.fromSandbox(readFileSync(join(out, 'cassandra.yaml'), 'utf8'));
+    return { config: obj(parse(text, { version: '1.1', uniqueKeys: true }), 'cassandra.yaml'), set, node };
+  } finally {
+    box.cleanup();
+  }
+}
+
+/** A stand-in for cqlsh that records who ran which statement; nunchi_admin logs in once it was created. */
+const CQLSH_STAND_IN = `#!/bin/sh
+user='' pass='' stmt='' ssl=no
+while [ $# -gt 0 ]; do
+  case $1 in
+    -u) user=$2; shift 2 ;;
+    -p) pass=$2; shift 2 ;;
+    -e) stmt=$2; shift 2 ;;
+    --ssl) ssl=yes; shift ;;
+    *) shift ;;
+  esac
+done
+printf '%s\\t%s\\t%s\\t%s\\n' "$user" "$ssl" "\${SSL_CERTFILE:-}" "$stmt" >> "$STUB_DIR/log"
+refuse() { echo "Connection error: ('Unable to connect to any servers', {'10.0.0.1:9042': AuthenticationFailed('Bad credentials')})" >&2; exit 1; }
+case $user in
+  nunchi_admin) [ -f "$STUB_DIR/admin" ] && [ "$(cat "$STUB_DIR/admin")" = "$pass" ] || refuse ;;
+  cassandra) [ ! -f "$STUB_DIR/cassandra-disabled" ] && [ "$pass" = cassandra ] || refuse ;;
+  *) refuse ;;
+esac
+case $stmt in
+  "CREATE ROLE IF NOT EXISTS nunchi_admin "*) printf '%s' "$stmt" | sed -n "s/.*PASSWORD = '\\(.*\\)'.*/\\1/p" > "$STUB_DIR/admin" ;;
+  "ALTER ROLE cassandra "*) touch "$STUB_DIR/cassandra-disabled" ;;
+  "SELECT role FROM system_auth.roles WHERE role = 'cassandra'") printf '\\n role\\n-----------\\n cassandra\\n\\n(1 rows)\\n' ;;
+  "SELECT keyspace_name FROM system_schema.keyspaces"*)
+    if [ -f "$STUB_DIR/keyspace" ]; then printf '\\n keyspace_name\\n---------\\n %s\\n\\n(1 rows)\\n' "$(cat "$STUB_DIR/keyspace")"; else printf '\\n keyspace_name\\n---------\\n\\n(0 rows)\\n'; fi ;;
+esac
+`;
+
+interface BootstrapRun {
+  status: number | null;
+  output: string;
+  /** [user, ssl, SSL_CERTFILE, statement] */
+  statements: Array<[string, string, string, string]>;
+}
+
+/** Runs the migration Job's bootstrap init container's script with CQLSH_STAND_IN, `runs` times in a row. */
+function runBootstrap(
+  objects: Obj[],
+  scenario: { runs: number; keyspaceExists?: boolean; adminKnownAs?: string; builtinDisabled?: boolean },
+): { runs: BootstrapRun[]; init: Obj; job: Obj; box: Sandbox } {
+  const job = find(objects, 'Job', 'nunchi-migrate');
+  assert.ok(job, 'the migration Job');
+  const init = arr(at(job, 'spec.template.spec.initContainers'))
+    .map((c) => obj(c, 'migrate init'))
+    .find((c) => c['name'] === 'cassandra-bootstrap');
+  assert.ok(init, 'the migration Job bootstraps the roles first (init container cassandra-bootstrap)');
+  const box = sandboxFor(objects, job, init);
+  const stub = join(box.root, 'stub');
+  mkdirSync(stub);
+  writeFileSync(join(stub, 'cqlsh'), CQLSH_STAND_IN, { mode: 0o755 });
+  if (scenario.adminKnownAs) writeFileSync(join(stub, 'admin'), scenario.adminKnownAs);
+  if (scenario.keyspaceExists) writeFileSync(join(stub, 'keyspace'), 'nunchi');
+  if (scenario.builtinDisabled) writeFileSync(join(stub, 'cassandra-disabled'), '');
+  const env = Object.fromEntries(
+    Object.entries(resolvedEnv(objects, init, idOf(job))).map(([k, v]) => [k, box.path(v)]),
+  );
+  const command = [...arr(init['command']), ...arr(init['args'])].map(String);
+  const runs: BootstrapRun[] = [];
+  for (let i = 0; i < scenario.runs; i++) {
+    rmSync(join(stub, 'log'), { force: true });
+    const run = spawnSync(command[0], command.slice(1).map(box.path), {
+      encoding: 'utf8',
+      env: {
+        ...env,
+        PATH: `${stub}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+        STUB_DIR: stub,
+        TMPDIR: env['HOME'] ?? box.path('/tmp'),
+        CASSANDRA_BOOTSTRAP_WAIT_SECONDS: '0',
+      },
+    });
+    const log = existsSync(join(stub, 'log')) ? readFileSync(join(stub, 'log'), 'utf8') : '';
+    runs.push({
+      status: run.status,
+      output: run.stdout + run.stderr,
+      statements: log
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t') as [string, string, string, string]),
+    });
+  }
+  return { runs, init, job, box };
+}
+
+describe('k8s/overlays/production: the bundled Cassandra asks for passwords, and grants by role', () => {
+  it('Cassandra runs with PasswordAuthenticator and CassandraAuthorizer (the init container merges them into the image’s cassandra.yaml)', () => {
+    for (const components of PRODUCTION_VARIANTS) {
+      const { config } = mergedCassandraYaml(render(PRODUCTION, components));
+      const where = variantName(components);
+      assert.equal(
+        cassandraClass(config['authenticator']),
+        'PasswordAuthenticator',
+        `${where}: authenticator`,
+      );
+      assert.equal(cassandraClass(config['authorizer']), 'CassandraAuthorizer', `${where}: authorizer`);
+      assert.equal(cassandraClass(config['role_manager']), 'CassandraRoleManager', `${where}: role_manager`);
+      assert.equal(config['cluster_name'], 'Test Cluster', `${where}: the image's other settings are kept`);
+      assert.equal(config['endpoint_snitch'], 'SimpleSnitch', `${where}: … after the merged blocks too`);
+    }
+  });
+
+  it("every Nunchi workload logs in to Cassandra as a role, with the password of that role's Secret", () => {
+    for (const components of PRODUCTION_VARIANTS) {
+      const objects = render(PRODUCTION, components);
+      for (const o of objects) {
+        for (const c of containersOf(o).filter(isNunchiContainer)) {
+          const where = `${variantName(components)} ${idOf(o)} ${String(c['name'])}`;
+          const env = arr(c['env']).map((e) => obj(e, where));
+          const role = str(env.find((e) => e['name'] === 'CASSANDRA_USERNAME')?.['value']);
+          assert.match(role ?? '', /^nunchi_[a-z]+$/, `${where}: CASSANDRA_USERNAME names its role`);
+          const secret = `nunchi-cassandra-${role!.replace(/^nunchi_/, '')}`;
+          const ref = at(
+            env.find((e) => e['name'] === 'CASSANDRA_PASSWORD'),
+            'valueFrom.secretKeyRef',
+          );
+          const file = str(env.find((e) => e['name'] === 'CASSANDRA_PASSWORD_FILE')?.['value']);
+          const from = ref
+            ? { secret: String(at(ref, 'name')), key: String(at(ref, 'key')) }
+            : file
+              ? secretKeyAt(o, c, file)
+              : undefined;
+          assert.deepEqual(
+            from,
+            { secret, key: 'CASSANDRA_PASSWORD' },
+            `${where}: the password of ${role} comes from the Secret ${secret} (CASSANDRA_PASSWORD or a mounted CASSANDRA_PASSWORD_FILE)`,
+          );
+          assert.ok(
+            SECRET_TEMPLATES.has(secret),
+            `${where}: k8s/base/secret.yaml documents the Secret ${secret}`,
+          );
+        }
+      }
+    }
+  });
+
+  it('every role of cql/roles/grants.cql has a Secret, and is created: the service roles by `nunchi migrate` with it, their grantor (the migrator) by the bootstrap', () => {
+    const grants = readFileSync(join(ROOT, 'cql', GRANTS_FILE), 'utf8');
+    const granted = [...new Set([...grants.matchAll(/^GRANT .* TO (\w+);/gm)].map((m) => m[1]))].sort();
+    assert.deepEqual(
+      granted,
+      [...GRANTED_ROLES].sort(),
+      'the roles `nunchi migrate` creates are those granted',
+    );
+    const objects = render(PRODUCTION);
+    const job = find(objects, 'Job', 'nunchi-migrate')!;
+    const migrate = containersOf(job).find((c) => entryPointOf(c)?.app === 'cli')!;
+    const dir = resolvedEnv(objects, migrate, 'migrate')['CASSANDRA_ROLE_PASSWORDS_DIR'];
+    for (const role of [...granted, CASSANDRA_ROLES.migrator, 'nunchi_admin']) {
+      const secret = `nunchi-cassandra-${role.replace(/^nunchi_/, '')}`;
+      assert.ok(
+        dataOf(SECRET_TEMPLATES.get(secret) ?? {})['CASSANDRA_PASSWORD'],
+        `${role}: a Secret ${secret} with CASSANDRA_PASSWORD (template in k8s/base/secret.yaml)`,
+      );
+      if (granted.includes(role))
+        assert.deepEqual(
+          secretKeyAt(job, migrate, `${dir}/${role}`),
+          { secret, key: 'CASSANDRA_PASSWORD' },
+          `${role}: \`nunchi migrate\` sets its password from ${secret} (CASSANDRA_ROLE_PASSWORDS_DIR/${role})`,
+        );
+    }
+
+    // A new cluster: the built-in superuser once, replaced by nunchi_admin; then the migrator.
+    const first = runBootstrap(objects, { runs: 2 });
+    try {
+      const [fresh, again] = first.runs;
+      assert.equal(fresh.status, 0, fresh.output);
+      const replication = resolvedEnv(objects, first.init, 'bootstrap')['CASSANDRA_REPLICATION'];
+      const by = (run: BootstrapRun, user: string) =>
+        run.statements.filter((s) => s[0] === user).map((s) => s[3]);
+      assert.deepEqual(
+        by(fresh, 'cassandra'),
+        [
+          'SELECT role FROM system_auth.roles LIMIT 1',
+          `ALTER KEYSPACE system_auth WITH replication = ${replication}`,
+          "CREATE ROLE IF NOT EXISTS nunchi_admin WITH SUPERUSER = true AND LOGIN = true AND PASSWORD = 'admin-password-from-its-secret'",
+        ],
+        'the built-in superuser makes nunchi_admin, with the password of the Secret nunchi-cassandra-admin, after replicating system_auth',
+      );
+      const asAdmin = by(fresh, 'nunchi_admin');
+      for (const statement of [
+        'ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false',
+        `ALTER KEYSPACE system_auth WITH replication = ${replication}`,
+        'CREATE ROLE IF NOT EXISTS nunchi_migrator WITH LOGIN = true',
+        "ALTER ROLE nunchi_migrator WITH PASSWORD = 'migrator-password-from-its-secret'",
+        'GRANT CREATE ON ALL KEYSPACES TO nunchi_migrator',
+        'GRANT CREATE ON ALL ROLES TO nunchi_migrator',
+      ])
+        assert.ok(asAdmin.includes(statement), `as nunchi_admin: ${statement}\n${asAdmin.join('\n')}`);
+      assert.equal(again.status, 0, again.output);
+      assert.deepEqual(
+        by(again, 'cassandra'),
+        [],
+        'the second time, the disabled built-in superuser is not used',
+      );
+      assert.ok(
+        by(again, 'nunchi_admin').includes(
+          "ALTER ROLE nunchi_migrator WITH PASSWORD = 'migrator-password-from-its-secret'",
+        ),
+      );
+    } finally {
+      first.box.cleanup();
+    }
+
+    // A keyspace made before authentication: handed to the migrator.
+    const existing = runBootstrap(objects, {
+      runs: 1,
+      keyspaceExists: true,
+      adminKnownAs: 'admin-password-from-its-secret',
+    });
+    try {
+      assert.equal(existing.runs[0].status, 0, existing.runs[0].output);
+      assert.ok(
+        existing.runs[0].statements.some(
+          (s) => s[3] === 'GRANT ALL PERMISSIONS ON KEYSPACE nunchi TO nunchi_migrator',
+        ),
+      );
+    } finally {
+      existing.box.cleanup();
+    }
+
+    // The Secret's password is not the one nunchi_admin has (and the built-in superuser is disabled): stops,
+    // naming the Secret, having changed nothing.
+    const wrong = runBootstrap(objects, {
+      runs: 1,
+      adminKnownAs: 'another-password-altogether',
+      builtinDisabled: true,
+    });
+    try {
+      const [run] = wrong.runs;
+      assert.notEqual(run.status, 0, 'the bootstrap fails');
+      assert.match(run.output, /refused nunchi_admin's password \(Secret nunchi-cassandra-admin\)/);
+      assert.ok(
+        run.statements.every((st) => st[3].startsWith('SELECT ')),
+        'nothing changed',
+      );
+    } finally {
+      wrong.box.cleanup();
+    }
+  });
+
+  it('client-to-node TLS (component cassandra-client-tls): the nodes take TLS only, with the stores of the Secret; every client verifies them against its CA', () => {
+    for (const components of PRODUCTION_VARIANTS.filter((c) =>
+      c.includes('components/cassandra-client-tls'),
+    )) {
+      const objects = render(PRODUCTION, components);
+      const where = variantName(components);
+      const { config, set, node } = mergedCassandraYaml(objects);
+      const tls = obj(config['client_encryption_options'], `${where}: client_encryption_options`);
+      assert.equal(tls['enabled'], true, `${where}: client encryption on`);
+      assert.equal(tls['optional'], false, `${where}: plain connections refused`);
+      for (const [store, key] of [
+        ['keystore', 'keystore.p12'],
+        ['truststore', 'truststore.p12'],
+      ] as const) {
+        assert.deepEqual(
+          secretKeyAt(set, node, String(tls[store])),
+          { secret: 'cassandra-tls', key },
+          `${where}: ${store} ${String(tls[store])} is the Secret cassandra-tls's ${key}, mounted in the node`,
+        );
+        assert.equal(
+          tls[`${store}_password`],
+          TEST_SECRETS['cassandra-tls']['store-password'],
+          `${where}: ${store}_password read from the Secret when the configuration is made`,
+        );
+      }
+      for (const o of objects) {
+        const spec = podSpecOf(o);
+        if (!spec) continue;
+        const nunchi = containersOf(o).filter(isNunchiContainer);
+        const bootstrap = arr(spec['initContainers'])
+          .map((c) => obj(c, idOf(o)))
+          .filter((c) => c['name'] === 'cassandra-bootstrap');
+        for (const c of [...nunchi, ...bootstrap]) {
+          const who = `${where} ${idOf(o)} ${String(c['name'])}`;
+          const env = resolvedEnv(objects, c, who);
+          const ca = env['CASSANDRA_TLS_CA_FILE'];
+          assert.ok(ca, `${who}: CASSANDRA_TLS_CA_FILE`);
+          assert.deepEqual(
+            secretKeyAt(o, c, ca),
+            { secret: 'cassandra-tls', key: 'ca.crt' },
+            `${who}: ${ca} mounted`,
+          );
+          if (!isNunchiContainer(c)) continue;
+          const caFile = join(mkdtempSync(join(tmpdir(), 'nunchi-ca-')), 'ca.crt');
+          writeFileSync(caFile, TEST_SECRETS['cassandra-tls']['ca.crt']);
+          try {
+            // a service, or the CLI (the migration, the simulation's `sh -c "exec node …/cli/…"`)
+            const app = SERVICES.find((x) => x === entryPointOf(c)?.app) ?? 'cli';
+            const loaded = loadConfig(app, {
+              ...env,
+              CASSANDRA_TLS_CA_FILE: caFile,
+            });
+            assert.equal(loaded.cassandra.tls?.caFile, caFile, `${who}: TLS to Cassandra`);
+            assert.equal(
+              loaded.cassandra.tls?.verifyHostname,
+              false,
+              `${who}: checked against the CA, not the pod IP`,
+            );
+          } finally {
+            rmSync(dirname(caFile), { recursive: true, force: true });
+          }
+        }
+        // the nodes' private key stays with the nodes
+        if (nameOf(o) !== 'cassandra')
+          for (const v of arr(spec['volumes']))
+            assert.ok(
+              !arr(at(v, 'secret.items')).some((i) => at(i, 'key') === 'keystore.p12'),
+              `${where} ${idOf(o)} mounts the nodes' key store`,
+            );
+      }
+      const { runs, box } = runBootstrap(objects, { runs: 1 });
+      try {
+        assert.equal(runs[0].status, 0, runs[0].output);
+        for (const [user, ssl, certfile] of runs[0].statements) {
+          assert.equal(ssl, 'yes', `${where}: the bootstrap's cqlsh (${user}) connects with --ssl`);
+          assert.ok(certfile && existsSync(certfile), `${where}: … and SSL_CERTFILE (the CA) is mounted`);
+        }
+      } finally {
+        box.cleanup();
+      }
+    }
+  });
+});
+
+describe('k8s/overlays/production: the NATS cluster admits only its own servers', () => {
+  it('NATS routes authenticate with the user and password of the Secret nunchi-nats-route (generated with the identities)', () => {
+    const objects = render(join(K8S, 'overlays/production'));
+    const nats = find(objects, 'StatefulSet', 'nats');
+    assert.ok(nats, 'the NATS StatefulSet');
+    const server = containersOf(nats)[0];
+    const args = arr(server['args']).map(String);
+    const env = arr(server['env']).map((e) => obj(e, 'nats'));
+    const fromSecret = (name: string) => {
+      const ref = at(
+        env.find((e) => e['name'] === name),
+        'valueFrom.secretKeyRef',
+      );
+      return ref ? { secret: String(at(ref, 'name')), key: String(at(ref, 'key')) } : undefined;
+    };
+    const credentialsOf = (url: string, what: string) => {
+      const m = /^nats:\/\/\$\((\w+)\):\$\((\w+)\)@[^@]+$/.exec(url);
+      assert.ok(m, `${what} ${url}: no route authorization (nats://$(USER_VAR):$(PASSWORD_VAR)@host:port)`);
+      assert.deepEqual(
+        fromSecret(m[1]),
+        { secret: NATS_ROUTE_SECRET, key: 'NATS_ROUTE_USER' },
+        `${what}: user`,
+      );
+      assert.deepEqual(
+        fromSecret(m[2]),
+        { secret: NATS_ROUTE_SECRET, key: 'NATS_ROUTE_PASSWORD' },
+        `${what}: password`,
+      );
+    };
+    const cluster = args.find((a) => a.startsWith('--cluster='));
+    assert.ok(cluster, 'nats-server listens for routes (--cluster)');
+    credentialsOf(cluster.slice('--cluster='.length), 'the routes listener (--cluster) asks for');
+    const routes =
+      args
+        .find((a) => a.startsWith('--routes='))
+        ?.slice('--routes='.length)
+        .split(',') ?? [];
+    assert.equal(routes.length, 3, 'routes to the three servers');
+    for (const r of routes) credentialsOf(r, 'a route presents');
+    const generated = generatedNatsSecrets().find((o) => nameOf(o) === NATS_ROUTE_SECRET);
+    assert.ok(generated, `npm run nats:config -- --k8s writes the Secret ${NATS_ROUTE_SECRET}`);
+    assert.deepEqual(Object.keys(dataOf(generated)).sort(), ['NATS_ROUTE_PASSWORD', 'NATS_ROUTE_USER']);
+  });
+});
+
+describe('k8s/: mounted secrets are readable by the process that needs them', () => {
+  it('a Secret mounted with a mode that the world cannot read is readable by its container (root, or the pod’s fsGroup)', () => {
+    const renderings: Array<[string, Obj[]]> = [
+      ...Object.keys(RENDERINGS).map((n): [string, Obj[]] => [n, render(join(K8S, n))]),
+      ...PRODUCTION_VARIANTS.filter((c) => c.length > 0).map((c): [string, Obj[]] => [
+        variantName(c),
+        render(PRODUCTION, c),
+      ]),
+    ];
+    for (const [name, objects] of renderings) {
+      for (const o of objects) {
+        const spec = podSpecOf(o);
+        if (!spec) continue;
+        for (const v of arr(spec['volumes']).map((x) => obj(x, idOf(o)))) {
+          const secretMode = at(v, 'secret') ? at(v, 'secret.defaultMode') : at(v, 'projected.defaultMode');
+          const holdsSecret =
+            at(v, 'secret') !== undefined || arr(at(v, 'projected.sources')).some((s) => at(s, 'secret'));
+          if (!holdsSecret) continue;
+          const mode = Number(secretMode ?? 0o644);
+          if (mode & 0o004) continue;
+          for (const c of containersOf(o).filter((x) =>
+            arr(x['volumeMounts']).some((m) => at(m, 'name') === v['name']),
+          )) {
+            const uid = at(c, 'securityContext.runAsUser') ?? at(spec, 'securityContext.runAsUser');
+            assert.ok(
+              uid === undefined || uid === 0 || at(spec, 'securityContext.fsGroup') !== undefined,
+              `${name} ${idOf(o)} ${String(c['name'])}: volume ${String(v['name'])} (mode ${mode.toString(8)}, owned by root) is unreadable by uid ${String(uid)}: set the pod's fsGroup`,
+            );
+          }
+        }
+      }
+    }
+  });
+});
 
 describe('Dockerfile and .dockerignore', () => {
   const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');

@@ -11,8 +11,9 @@ import { ensureNatsAuth } from './nats-auth.js';
  * to hand to that process (NATS_USER and NATS_NKEY_SEED_FILE), and `nats.conf`, a nats-server configuration
  * with their public keys and permissions. Seeds already in <dir> are kept, so running it again after a change
  * of permissions locks nobody out; delete one to rotate it (docs/security.md). Files are written readable by
- * their owner only. With --k8s, also `k8s-secrets.yaml`: the same as Kubernetes Secrets in that namespace (the
- * production overlay mounts them: docs/deployment.md).
+ * their owner only. With --k8s, also `k8s-secrets.yaml`: the same as Kubernetes Secrets in that namespace, and
+ * the cluster routes' user and password (`cluster-route.secret`) as the Secret nunchi-nats-route (the production
+ * overlay mounts them: docs/deployment.md).
  */
 function main(): void {
   const arg = (name: string) => {
@@ -35,6 +36,8 @@ function main(): void {
       seeds: auth.seeds(),
       serverConfig: readFileSync(conf, 'utf8'),
       namespace: namespace || 'nunchi',
+      // the production cluster's routes (k8s/overlays/production/nats.yaml): the same as scripts/cluster.mjs's
+      route: auth.routeCredentials(),
     });
     writeFileSync(file, secrets.map((s) => stringify(s)).join('---\n'), { mode: 0o600 });
     chmodSync(file, 0o600);

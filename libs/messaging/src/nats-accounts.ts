@@ -248,9 +248,15 @@ export const natsCredentialsSecret = (user: string) => `nunchi-nats-${user}`;
 export const NATS_SERVER_SECRET = 'nunchi-nats-server';
 
 /**
- * Kubernetes Secrets for a cluster with these identities: the server's configuration (`nats.conf`), and per
- * identity its NATS_USER and NATS_NKEY_SEED, which the production overlay hands to that workload only.
- * Plain objects, to be written as YAML.
+ * The Secret that holds the cluster routes' own user and password (NATS_ROUTE_USER, NATS_ROUTE_PASSWORD): the
+ * production overlay's servers listen for routes and dial each other with them (k8s/overlays/production/nats.yaml).
+ */
+export const NATS_ROUTE_SECRET = 'nunchi-nats-route';
+
+/**
+ * Kubernetes Secrets for a cluster with these identities: the server's configuration (`nats.conf`), per
+ * identity its NATS_USER and NATS_NKEY_SEED, which the production overlay hands to that workload only, and the
+ * routes' credentials when given. Plain objects, to be written as YAML.
  */
 export function kubernetesSecrets(options: {
   identities: readonly NatsIdentity[];
@@ -258,6 +264,8 @@ export function kubernetesSecrets(options: {
   seeds: Readonly<Record<string, string>>;
   serverConfig: string;
   namespace: string;
+  /** the routes' user and password (URL-safe characters: they go into route URLs) */
+  route?: { user: string; password: string };
 }): Array<Record<string, unknown>> {
   const secret = (name: string, stringData: Record<string, string>) => ({
     apiVersion: 'v1',
@@ -266,8 +274,16 @@ export function kubernetesSecrets(options: {
     type: 'Opaque',
     stringData,
   });
+  const route = options.route;
+  if (route && !/^[A-Za-z0-9_-]+$/.test(route.user + route.password))
+    throw new Error(
+      'the NATS route user and password must be URL-safe ([A-Za-z0-9_-]): they go into route URLs',
+    );
   return [
     secret(NATS_SERVER_SECRET, { 'nats.conf': options.serverConfig }),
+    ...(route
+      ? [secret(NATS_ROUTE_SECRET, { NATS_ROUTE_USER: route.user, NATS_ROUTE_PASSWORD: route.password })]
+      : []),
     ...options.identities.map(({ user }) => {
       const seed = options.seeds[user];
       if (!seed) throw new Error(`no nkey seed for NATS identity ${user}`);
