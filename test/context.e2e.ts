@@ -277,6 +277,18 @@ describe('customer context: exact under real conditions', () => {
             )
           : undefined;
       });
+      // ... and the exposure it writes after them (an erasure in between, on a loaded machine, left none to count)
+      await waitFor('an analytics exposure of the dad', async () => {
+        for (const [campaignId] of analyticsKeys) {
+          const found = await h.cql.execute(
+            'SELECT customer_id FROM analytics_exposures WHERE campaign_id = ? AND shard = ? AND customer_id = ?',
+            [campaignId, exposureShardOf(dad.id), dad.id],
+            { prepare: true },
+          );
+          if (found.rowLength) return true;
+        }
+        return undefined;
+      });
       const response = await fetch(`${url}/v1/customers/${dad.id}`, { method: 'DELETE' });
       assert.equal(response.status, 200);
       const receipt = (await response.json()) as ErasureReceipt;
