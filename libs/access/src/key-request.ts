@@ -69,7 +69,7 @@ export function checkKeyRequest(
   if (isRole(role) && role !== 'adapter' && channels.length)
     problems.push({
       field: 'channels',
-      message: `bind an adapter's key; a ${role} key does not send events for a channel`,
+      message: `only an adapter's key has channels; a ${role} key does not send events for one`,
     });
   if (role === 'adapter' && !channels.length)
     problems.push({
