@@ -389,8 +389,12 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
           .data,
       ) as IngestReply;
       assert.ok(reply.ok, JSON.stringify(reply));
-      const offer = await waitFor('the offer on mkt.offers.pos.>', () =>
-        Promise.resolve(offers.find((o) => o.eventId === event.id)),
+      // 30 s: the first event of services just started, on a node just started (fresh-clone CI) — a new
+      // customer's data key is created then (a lightweight transaction) — once took longer than 15 s
+      const offer = await waitFor(
+        'the offer on mkt.offers.pos.>',
+        () => Promise.resolve(offers.find((o) => o.eventId === event.id)),
+        30_000,
       );
       assert.equal(offer.campaignId, 'bundang-dad-beer');
       const violations = server
