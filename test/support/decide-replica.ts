@@ -1,12 +1,12 @@
 import type { CqlClient } from '@nunchi/cassandra';
-import { CustomerKeyRepository, CustomerKeyring, DecisionRepository } from '@nunchi/cassandra';
-import { identityKeys, type NunchiConfig } from '@nunchi/config';
+import { DecisionRepository } from '@nunchi/cassandra';
+import type { NunchiConfig } from '@nunchi/config';
 import { emptySnapshot } from '@nunchi/context-model';
 import {
   Headers,
   type AcceptedEvent,
   type DecisionRecord,
-  type EnrichedMessage,
+  type EnrichedEvent,
   type OfferMessage,
 } from '@nunchi/contracts';
 import type { Delivery, Publisher } from '@nunchi/messaging';
@@ -60,7 +60,6 @@ export function decideReplica(
     repo,
     new OfferChooser(cfg, contacts, new BudgetClaims(repo)),
     publisher,
-    new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(cfg), { maxEntries: 1_000 }),
   );
   return { useCase, sent, published, repo, contacts };
 }
@@ -97,7 +96,7 @@ export function purchaseDelivery(
     type?: AcceptedEvent['type'];
     redelivered?: boolean;
   } = {},
-): Delivery<EnrichedMessage> {
+): Delivery<EnrichedEvent> {
   const now = Date.now();
   const occurredAtMs = options.occurredAtMs ?? now;
   const receivedAtMs = options.receivedAtMs ?? now;

@@ -8,13 +8,11 @@ import {
   Subjects,
   type AcceptedEvent,
   type CustomerProfile,
-  type EnrichedMessage,
-  type EnrichedPersonal,
+  type EnrichedEvent,
 } from '@nunchi/contracts';
 import {
   CampaignSetHolder,
   ContextRepository,
-  CustomerKeyring,
   CustomerRepository,
   profileWriteTimestamp,
   type TimerRowChange,
@@ -67,7 +65,6 @@ export class ApplyEventUseCase {
     private readonly publisher: Publisher,
     private readonly merges: MergeCustomersUseCase,
     private readonly campaigns: CampaignSetHolder,
-    private readonly keys: CustomerKeyring,
   ) {}
 
   async execute(delivery: Delivery<AcceptedEvent>): Promise<Outcome> {
@@ -239,15 +236,10 @@ export class ApplyEventUseCase {
   ): Promise<void> {
     // Built once per event; memoised in the state, it also serves reads of this customer until the next fold.
     const ctx = snapshotOf(event.customerId, state, nowMs, this.config.domain.timeZone, event.storeId);
-    // Crypto-shredding (docs/security.md "Per-customer keys"): the personal part — profile, context, the
-    // event's payload — is sealed under the customer's data key (created by its first event; from memory
-    // after that), so an erasure, which deletes the key, makes every copy of it unreadable. What routing and
-    // diagnosis need stays in clear.
-    const { payload, ...routing } = event;
-    const personal: EnrichedPersonal = { payload, customer: state.profile, ctx };
-    const enriched: EnrichedMessage = {
-      event: routing,
-      personal: await this.keys.seal(event.customerId, personal),
+    const enriched: EnrichedEvent = {
+      event,
+      customer: state.profile,
+      ctx,
       ...(patterns.length > 0 ? { patterns: [...patterns] } : {}),
     };
     await this.publisher.persist(

@@ -140,8 +140,7 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
         ...consumersOf('ENRICHED'),
         ...leasesOf('decision'),
       ],
-      // customersChanged: an erasure's hint, to drop the customer's data key from memory (crypto-shredding)
-      [Subjects.campaignsChanged, Subjects.customersChanged],
+      [Subjects.campaignsChanged],
     ),
     service(
       'analytics',

@@ -1,2 +1,0 @@
-export * from './aes-gcm.js';
-export * from './customer-data-key.js';
