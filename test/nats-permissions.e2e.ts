@@ -398,8 +398,13 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
         'the offer on mkt.offers.pos.>',
         () => Promise.resolve(offers.find((o) => o.eventId === event.id)),
         30_000,
-      ).catch((error: Error) => {
-        throw new Error(`${error.message}\n${logs.slice(-60).join('\n')}\n${server.log().slice(startLog)}`);
+      ).catch(async (error: Error) => {
+        const decision = await fetch(`${services.urls.decision}/v1/events/${event.id}/decision?channel=pos`)
+          .then((r) => r.text())
+          .catch((e: Error) => e.message);
+        throw new Error(
+          `${error.message}\nthe event's decision: ${decision}\n${logs.slice(-60).join('\n')}\n${server.log().slice(startLog)}`,
+        );
       });
       assert.equal(offer.campaignId, 'bundang-dad-beer');
       const violations = server

@@ -119,6 +119,13 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
     await publish(Subjects.event(1, 'purchase'), { key: 'a', bad: true });
     await publish(Subjects.event(1, 'purchase'), { key: 'b' });
     await waitUntil('another key handled meanwhile', () => (done.includes('b') ? true : undefined));
+    // b's acknowledgement reaches the server a moment after its handler returns: wait for it, then a is
+    // the one message still pending
+    await waitUntil('b acknowledged', async () => {
+      const info = await jsm.consumers.info(Streams.EVENTS.name, 'dlq-p1');
+      return info.num_ack_pending <= 1 ? true : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 300));
     const held = await jsm.consumers.info(Streams.EVENTS.name, 'dlq-p1');
     assert.equal(held.num_ack_pending, 1, 'the rejected message is kept, unacknowledged');
     assert.deepEqual(
