@@ -338,6 +338,11 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
         String(Number(process.env[`NUNCHI_${name}_PORT`] ?? 3100) + offset);
       Object.assign(env, {
         NATS_URL: server.url,
+        // This test is about who may publish what, not about speed: the first event through services just
+        // started (their first Cassandra statements prepared then) must not be recorded late — which sends no
+        // offer — on a slow machine (fresh-clone CI failed here and nowhere else, undiagnosed: the failure now
+        // prints the event's decision).
+        NUNCHI_SLA_MS: '30000',
         NUNCHI_INGESTION_PORT: port('INGESTION', 80),
         NUNCHI_CONTEXT_PORT: port('CONTEXT', 80),
         NUNCHI_DECISION_PORT: port('DECISION', 80),
