@@ -34,12 +34,15 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import {
   ContextRepository,
+  CustomerKeyRepository,
+  CustomerKeyring,
   CustomerRepository,
   DecisionRepository,
   MergeRepository,
   writeBatched,
   type CampaignSetHolder,
 } from '@nunchi/cassandra';
+import { identityKeys } from '@nunchi/config';
 import { addDays, localDay, localDayRange } from '@nunchi/context-model';
 import type { AcceptedEvent, ContextSnapshot, WindowTotals, Windows } from '@nunchi/contracts';
 import type { Delivery, Publisher } from '@nunchi/messaging';
@@ -484,6 +487,10 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
       publisher,
       merges,
       noCampaigns,
+      // ENRICHED's personal part is sealed under each customer's data key: created by its first event here
+      new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(config), {
+        maxEntries: config.domain.dataKeyCacheMaxEntries,
+      }),
     );
     const getContext = new GetContextUseCase(config, load);
     const ids = measured.map((m) => m.id);

@@ -9,9 +9,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
-import { partitionOf, Streams, type EnrichedEvent } from '@nunchi/contracts';
-import { connectNats, decodeJson } from '@nunchi/messaging';
+import { partitionOf, Streams } from '@nunchi/contracts';
+import { connectNats } from '@nunchi/messaging';
 import { startServices, type RunningServices } from '../tools/services.js';
+import { enrichedOpener } from './support/enriched.js';
 import { migrateStreams, runId, waitFor } from './support/harness.js';
 import {
   contextOf,
@@ -28,6 +29,8 @@ describe('context replicas: partition ownership', () => {
   let config: NunchiConfig;
   let nc: NatsConnection;
   let cql: CqlClient;
+  /** ENRICHED's personal part is sealed under the customer's data key: opened as decision opens it */
+  const openEnriched = (data: Uint8Array) => enrichedOpener(cql, config)(data);
   let ingestion: RunningServices;
   const replicas: Replica[] = [];
   const basePort = Number(process.env['NUNCHI_CONTEXT_PORT'] ?? 3102) + 100;
@@ -150,7 +153,7 @@ describe('context replicas: partition ownership', () => {
       let n = 0;
       for await (const m of batch) {
         n++;
-        const { event, ctx } = decodeJson(m.data) as EnrichedEvent;
+        const { event, ctx } = await openEnriched(m.data);
         if (!event.id.startsWith(`${run}-`)) continue;
         counts.set(event.id, (counts.get(event.id) ?? 0) + 1);
         const k = Number(/-e(\d+)$/.exec(event.id)![1]);

@@ -321,6 +321,8 @@ describe('customer context: exact under real conditions', () => {
           analytics_exposures: 'number',
           analytics_customer_decisions: 'number',
           analytics_purchases: 'number',
+          // the dad's data key (crypto-shredding): created by his first event
+          customer_keys: 1,
         },
       );
       // The receipt names every store, and says which still hold the customer's data and why.
@@ -328,8 +330,10 @@ describe('customer context: exact under real conditions', () => {
         receipt.stores?.map((s) => [s.store, s.erased]),
         [
           ['cassandra', true],
+          ['customer data key', true],
           ['context hot tier', true],
           ['ingestion identity cache', true],
+          ['data-key caches (context, decision)', true],
           ['decision contact-ledger cache', false],
           ['streams (EVENTS, ENRICHED, DECISIONS, DLQ)', false],
         ],

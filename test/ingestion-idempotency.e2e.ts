@@ -21,6 +21,7 @@ import {
   waitFor,
   type Harness,
 } from './support/harness.js';
+import { enrichedOpener } from './support/enriched.js';
 import { lastSeq, post, readStream } from './support/streams.js';
 
 /**
@@ -31,6 +32,8 @@ import { lastSeq, post, readStream } from './support/streams.js';
  */
 describe('ingestion: idempotency', () => {
   let h: Harness;
+  /** ENRICHED's personal part is sealed under the customer's data key: opened as decision opens it */
+  const openEnriched = (data: Uint8Array) => enrichedOpener(h.cql, h.config)(data);
   const run = runId();
   const customer = `t${run}-c`;
   const at = new Date(Date.now() - 120_000).toISOString();
@@ -130,7 +133,7 @@ describe('ingestion: idempotency', () => {
       ],
       'context applied both, neither as a repeat of the other',
     );
-    const last = applied.map((m) => m.json<EnrichedEvent>()).at(-1)!;
+    const last = await openEnriched(applied.at(-1)!.data);
     assert.equal(last.ctx.all.d7.purchases, 2, 'both counted');
     assert.deepEqual(
       last.ctx.recent
@@ -145,6 +148,7 @@ describe('ingestion: idempotency', () => {
 
 describe('ingestion: idempotency after the duplicate window (a window of 1 s, on this test’s NATS server)', () => {
   let h: Harness;
+  const openEnriched = (data: Uint8Array) => enrichedOpener(h.cql, h.config)(data);
   const run = runId();
   const customer = `t${run}-c`;
   const at = new Date(Date.now() - 120_000).toISOString();
@@ -215,8 +219,8 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
       'published once as applied, then once more marked as a repeat',
     );
     assert.equal(
-      published[1].json<EnrichedEvent>().ctx.all.d7.purchases,
-      published[0].json<EnrichedEvent>().ctx.all.d7.purchases,
+      (await openEnriched(published[1].data)).ctx.all.d7.purchases,
+      (await openEnriched(published[0].data)).ctx.all.d7.purchases,
       'the repeat folded nothing more',
     );
     await waitFor('decision to consume the repeat', async () => {
@@ -252,6 +256,10 @@ describe('ingestion: idempotency after the duplicate window (a window of 1 s, on
     );
     assert.equal(webEnriched.json<EnrichedEvent>().event.channel, 'web');
     assert.equal(webEnriched.headers?.get(Headers.repeat) ?? '', '', 'not marked as a repeat');
-    assert.equal(webEnriched.json<EnrichedEvent>().ctx.all.d7.purchases, 2, 'counted: a second purchase');
+    assert.equal(
+      (await openEnriched(webEnriched.data)).ctx.all.d7.purchases,
+      2,
+      'counted: a second purchase',
+    );
   });
 });

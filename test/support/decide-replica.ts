@@ -1,12 +1,12 @@
 import type { CqlClient } from '@nunchi/cassandra';
-import { DecisionRepository } from '@nunchi/cassandra';
-import type { NunchiConfig } from '@nunchi/config';
+import { CustomerKeyRepository, CustomerKeyring, DecisionRepository } from '@nunchi/cassandra';
+import { identityKeys, type NunchiConfig } from '@nunchi/config';
 import { emptySnapshot } from '@nunchi/context-model';
 import {
   Headers,
   type AcceptedEvent,
   type DecisionRecord,
-  type EnrichedEvent,
+  type EnrichedMessage,
   type OfferMessage,
 } from '@nunchi/contracts';
 import type { Delivery, Publisher } from '@nunchi/messaging';
@@ -60,6 +60,7 @@ export function decideReplica(
     repo,
     new OfferChooser(cfg, contacts, new BudgetClaims(repo)),
     publisher,
+    new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(cfg), { maxEntries: 1_000 }),
   );
   return { useCase, sent, published, repo, contacts };
 }
@@ -96,7 +97,7 @@ export function purchaseDelivery(
     type?: AcceptedEvent['type'];
     redelivered?: boolean;
   } = {},
-): Delivery<EnrichedEvent> {
+): Delivery<EnrichedMessage> {
   const now = Date.now();
   const occurredAtMs = options.occurredAtMs ?? now;
   const receivedAtMs = options.receivedAtMs ?? now;

@@ -8,11 +8,13 @@ import {
   Subjects,
   type AcceptedEvent,
   type CustomerProfile,
-  type EnrichedEvent,
+  type EnrichedMessage,
+  type EnrichedPersonal,
 } from '@nunchi/contracts';
 import {
   CampaignSetHolder,
   ContextRepository,
+  CustomerKeyring,
   CustomerRepository,
   profileWriteTimestamp,
   type TimerRowChange,
@@ -65,6 +67,7 @@ export class ApplyEventUseCase {
     private readonly publisher: Publisher,
     private readonly merges: MergeCustomersUseCase,
     private readonly campaigns: CampaignSetHolder,
+    private readonly keys: CustomerKeyring,
   ) {}
 
   async execute(delivery: Delivery<AcceptedEvent>): Promise<Outcome> {
@@ -236,10 +239,15 @@ export class ApplyEventUseCase {
   ): Promise<void> {
     // Built once per event; memoised in the state, it also serves reads of this customer until the next fold.
     const ctx = snapshotOf(event.customerId, state, nowMs, this.config.domain.timeZone, event.storeId);
-    const enriched: EnrichedEvent = {
-      event,
-      customer: state.profile,
-      ctx,
+    // Crypto-shredding (docs/security.md "Per-customer keys"): the personal part — profile, context, the
+    // event's payload — is sealed under the customer's data key (created by its first event; from memory
+    // after that), so an erasure, which deletes the key, makes every copy of it unreadable. What routing and
+    // diagnosis need stays in clear.
+    const { payload, ...routing } = event;
+    const personal: EnrichedPersonal = { payload, customer: state.profile, ctx };
+    const enriched: EnrichedMessage = {
+      event: routing,
+      personal: await this.keys.seal(event.customerId, personal),
       ...(patterns.length > 0 ? { patterns: [...patterns] } : {}),
     };
     await this.publisher.persist(

@@ -1,5 +1,6 @@
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { ContextRequestDto, Subjects, type CustomersChanged } from '@nunchi/contracts';
+import { CustomerKeyring } from '@nunchi/cassandra';
 import { onSubject, MessageController } from '@nunchi/messaging';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { GetContextUseCase } from './get-context.usecase.js';
@@ -9,6 +10,7 @@ export class ContextMessagesController {
   constructor(
     private readonly getContext: GetContextUseCase,
     private readonly cache: CustomerStateCache,
+    private readonly keys: CustomerKeyring,
   ) {}
 
   /** Request {"customerId", "storeId"?} → {"ok": true, ...the customer's context}; replicas share the queue. */
@@ -21,6 +23,10 @@ export class ContextMessagesController {
   @EventPattern(Subjects.customersChanged)
   customersChanged(@Payload() hint: CustomersChanged): void {
     // A malformed hint is ignored: the cache stays correct for event-driven changes either way.
-    if (Array.isArray(hint?.ids)) for (const id of hint.ids) if (typeof id === 'string') this.cache.evict(id);
+    if (!Array.isArray(hint?.ids)) return;
+    const ids = hint.ids.filter((id): id is string => typeof id === 'string');
+    for (const id of ids) this.cache.evict(id);
+    // an erasure deleted their data keys (an import or a merge did not: the next use reads the key again)
+    this.keys.evict(ids);
   }
 }

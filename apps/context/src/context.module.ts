@@ -7,6 +7,7 @@ import {
   CassandraModule,
   ContextRepository,
   CQL_CLIENT,
+  customerKeyProviders,
   CustomerRepository,
   DecisionRepository,
   ErasureRepository,
@@ -82,6 +83,8 @@ export class ContextModule {
         CampaignSetHolder,
         AbsenceTimers,
         CustomerStateCache,
+        // customers' data keys: what context publishes on ENRICHED is sealed under them (crypto-shredding)
+        ...customerKeyProviders(config),
         LoadCustomerStateUseCase,
         ApplyEventUseCase,
         MergeCustomersUseCase,

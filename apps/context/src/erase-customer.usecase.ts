@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ErasureRepository } from '@nunchi/cassandra';
+import { CustomerKeyring, ErasureRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import { Publisher } from '@nunchi/messaging';
@@ -7,7 +7,7 @@ import { CustomerStateCache } from './customer-state.cache.js';
 
 /**
  * Erases a customer everywhere (libs/cassandra ErasureRepository) — with every customer merged with it
- * (docs/identity.md) — and drops them from every replica's caches.
+ * (docs/identity.md), their data keys included (crypto-shredding) — and drops them from every replica's caches.
  */
 @Injectable()
 export class EraseCustomerUseCase {
@@ -16,6 +16,7 @@ export class EraseCustomerUseCase {
     private readonly erasure: ErasureRepository,
     private readonly cache: CustomerStateCache,
     private readonly publisher: Publisher,
+    private readonly keys: CustomerKeyring,
   ) {}
 
   async execute(customerId: string): Promise<ErasureReceipt> {
@@ -27,8 +28,10 @@ export class EraseCustomerUseCase {
       settleMs: this.config.domain.identityCacheTtlMs,
       onTombstone: (id) => this.publisher.emit(Subjects.customersChanged, { ids: [id] }),
     });
-    for (const id of [receipt.customerId, ...(receipt.merged ?? []).map((r) => r.customerId)])
-      this.cache.evict(id);
+    const erased = [receipt.customerId, ...(receipt.merged ?? []).map((r) => r.customerId)];
+    for (const id of erased) this.cache.evict(id);
+    // The data key is deleted in Cassandra; the copy in memory goes too (other replicas: the hint, the log).
+    this.keys.evict(erased);
     return receipt;
   }
 }

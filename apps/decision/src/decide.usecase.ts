@@ -1,16 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DecisionRepository } from '@nunchi/cassandra';
+import { CustomerKeyring, DecisionRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
 import {
   decisionIdOf,
   Headers,
   Subjects,
+  type AcceptedEvent,
   type DecisionRecord,
   type EnrichedEvent,
+  type EnrichedMessage,
+  type EnrichedPersonal,
   type OfferMessage,
 } from '@nunchi/contracts';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
+import { SealedDataError } from '@nunchi/sealing';
 import { currentTraceId, latencyHistogram, meter, trace, withSpan } from '@nunchi/telemetry';
 import { CampaignSetHolder } from '@nunchi/cassandra';
 import { OfferChooser } from './choose-offer.js';
@@ -64,25 +68,31 @@ export class DecideUseCase {
     private readonly decisions: DecisionRepository,
     private readonly chooser: OfferChooser,
     private readonly publisher: Publisher,
+    private readonly keys: CustomerKeyring,
   ) {}
 
-  async execute(delivery: Delivery<EnrichedEvent>): Promise<Outcome> {
+  async execute(delivery: Delivery<EnrichedMessage>): Promise<Outcome> {
     const startedMs = performance.now();
-    const enriched = delivery.body ?? ({} as EnrichedEvent);
-    const event = enriched.event;
-    if (!event?.id || !enriched.ctx) return Outcome.reject('not an EnrichedEvent');
+    const message = delivery.body ?? ({} as EnrichedMessage);
+    const routing = message.event;
+    if (!routing?.id || typeof routing.customerId !== 'string' || !(message.personal ?? message.ctx))
+      return Outcome.reject('not an EnrichedEvent');
     // One set for the whole decision, however often it is evaluated: one consistent set of versions.
     const set = this.campaigns.current;
-    if (!set.triggeredBy(event)) {
+    // The trigger is read from the clear part: an event no campaign takes costs no key and no opening.
+    if (!set.triggeredBy(routing)) {
       this.untriggered.add(1);
       return Outcome.done();
     }
-    const decisionId = decisionIdOf(event);
+    const decisionId = decisionIdOf(routing);
     const redelivered = delivery.redelivered;
     if (redelivered) {
       this.redeliveries.add(1);
       if (await this.decisions.findById(decisionId)) return Outcome.done();
     }
+    const enriched = await this.open(message);
+    if ('kind' in enriched) return enriched;
+    const event = enriched.event;
 
     const receivedAtMs = Number(delivery.header(Headers.receivedAt) ?? event.receivedAtMs);
     const input = {
@@ -138,7 +148,9 @@ export class DecideUseCase {
             title: winner.offer.title,
             value: winner.offer.value,
             cost: winner.offer.cost,
-            inputs: winner.inputs,
+            // what the rule saw is personal: sealed under the customer's key, like ENRICHED (clear only for a
+            // message from before sealing, whose customer may have no key yet)
+            ...(await this.sealedInputs(event.customerId, winner.inputs)),
           }
         : {}),
       decidedAt: new Date(decidedAtMs).toISOString(),
@@ -161,6 +173,52 @@ export class DecideUseCase {
     this.decideMs.record(performance.now() - startedMs, { outcome: record.outcome });
     this.outcomes.add(1, { outcome: record.outcome });
     return Outcome.done();
+  }
+
+  /**
+   * The message with its personal part opened under the customer's data key (from memory for a repeat
+   * customer), or why it cannot be: a customer erased since — the key is gone with it — is refused like any
+   * event of an erased customer (DLQ, not retried); a value that does not open (altered, moved) likewise.
+   * A message from before sealing (in clear) is taken as it is.
+   */
+  private async open(message: EnrichedMessage): Promise<EnrichedEvent | Outcome> {
+    const { personal, patterns } = message;
+    const extra = patterns ? { patterns } : {};
+    if (!personal)
+      return {
+        event: { payload: {}, ...message.event },
+        customer: message.customer ?? null,
+        ctx: message.ctx!,
+        ...extra,
+      };
+    const customerId = message.event.customerId;
+    if (personal.customerId !== customerId)
+      return Outcome.reject(`sealed for customer ${personal.customerId}, not for the event's ${customerId}`);
+    try {
+      const opened = await this.keys.open<EnrichedPersonal>(personal);
+      if (opened.kind === 'erased')
+        return Outcome.reject(
+          `customer ${customerId} was erased (${opened.erasedAt.toISOString()}): its data key is gone, the event cannot be opened; event refused`,
+        );
+      if (opened.kind === 'missing')
+        return Outcome.reject(
+          `customer ${customerId} has no data key, and was not erased: the event cannot be opened; refused (replay it from the DLQ once the key is back)`,
+        );
+      const { payload, customer, ctx } = opened.value;
+      const event: AcceptedEvent = { ...message.event, payload };
+      return { event, customer, ctx, ...extra };
+    } catch (error) {
+      if (error instanceof SealedDataError) return Outcome.reject(error.message);
+      throw error;
+    }
+  }
+
+  private async sealedInputs(
+    customerId: string,
+    inputs: Record<string, unknown>,
+  ): Promise<Pick<DecisionRecord, 'inputs' | 'sealedInputs'>> {
+    const sealed = await this.keys.sealIfKeyed(customerId, inputs);
+    return sealed ? { sealedInputs: sealed } : { inputs };
   }
 
   /** Sends the offer (core NATS, no acknowledgement to wait for); returns the instant it was handed over. */

@@ -1,7 +1,14 @@
 import { Inject, type OnModuleInit } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { partitionOf, Streams, Subjects, type CampaignsChanged, type EnrichedEvent } from '@nunchi/contracts';
+import {
+  partitionOf,
+  Streams,
+  Subjects,
+  type CampaignsChanged,
+  type CustomersChanged,
+  type EnrichedMessage,
+} from '@nunchi/contracts';
 import {
   JetStreamContext,
   onStream,
@@ -9,7 +16,7 @@ import {
   type Outcome,
   MessageController,
 } from '@nunchi/messaging';
-import { CampaignSetHolder } from '@nunchi/cassandra';
+import { CampaignSetHolder, CustomerKeyring } from '@nunchi/cassandra';
 import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
 
@@ -29,6 +36,7 @@ export class DecisionMessagesController implements OnModuleInit {
     private readonly campaigns: CampaignSetHolder,
     private readonly contacts: ContactClaims,
     private readonly assignments: PartitionAssignments,
+    private readonly keys: CustomerKeyring,
   ) {}
 
   onModuleInit(): void {
@@ -43,7 +51,7 @@ export class DecisionMessagesController implements OnModuleInit {
 
   @EventPattern(
     Subjects.enrichedAll,
-    onStream<EnrichedEvent>({
+    onStream<EnrichedMessage>({
       stream: Streams.ENRICHED.name,
       group: DECISION_GROUP,
       partitionSubject: Subjects.enriched,
@@ -52,8 +60,19 @@ export class DecisionMessagesController implements OnModuleInit {
       orderingKey: (enriched) => enriched.event.customerId,
     }),
   )
-  decideEvent(@Ctx() message: JetStreamContext<EnrichedEvent>): Promise<Outcome> {
+  decideEvent(@Ctx() message: JetStreamContext<EnrichedMessage>): Promise<Outcome> {
     return this.decide.execute(message.delivery);
+  }
+
+  /**
+   * Customers changed outside the event flow — an erasure among them: their data keys leave memory at once, so
+   * their messages still in ENRICHED no longer open here (the erasure deleted the keys; a replica that misses
+   * this hint drops them from the erasure log, ErasedKeyEviction).
+   */
+  @EventPattern(Subjects.customersChanged)
+  customersChanged(@Payload() hint: CustomersChanged): void {
+    if (Array.isArray(hint?.ids))
+      this.keys.evict(hint.ids.filter((id): id is string => typeof id === 'string'));
   }
 
   /** A campaign was applied or changed state: reload now rather than at the next poll. */

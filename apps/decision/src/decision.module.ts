@@ -5,6 +5,7 @@ import {
   CampaignRepository,
   CassandraModule,
   CQL_CLIENT,
+  customerKeyProviders,
   DecisionRepository,
   type CqlClient,
 } from '@nunchi/cassandra';
@@ -47,6 +48,8 @@ export class DecisionModule {
           useFactory: (c: CqlClient) => new DecisionRepository(c),
         },
         CampaignSetHolder,
+        // customers' data keys: ENRICHED's personal part is sealed under them (crypto-shredding)
+        ...customerKeyProviders(config),
         BudgetClaims,
         {
           provide: ContactClaims,

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { CampaignRepository, DecisionRepository } from '@nunchi/cassandra';
+import { CampaignRepository, CustomerKeyring, DecisionRepository } from '@nunchi/cassandra';
 import { decisionIdOf, isSubjectToken } from '@nunchi/contracts';
 import { explainRecord } from '@nunchi/rules';
 import { ApiError, Requires } from '@nunchi/telemetry';
@@ -13,6 +13,7 @@ export class DecisionsController {
     private readonly decisions: DecisionRepository,
     private readonly campaigns: CampaignRepository,
     private readonly holder: CampaignSetHolder,
+    private readonly keys: CustomerKeyring,
   ) {}
 
   @Get('decisions/:id')
@@ -22,11 +23,13 @@ export class DecisionsController {
       'A decision with its explanation: versions, inputs, the chosen offer and why every other candidate lost.',
   })
   async decision(@Param('id') id: string) {
-    const record = await this.decisions.findById(id);
-    if (!record)
+    const stored = await this.decisions.findById(id);
+    if (!stored)
       throw new ApiError(404, 'NOT_FOUND', `no decision ${id}`, [
         { path: 'id', message: 'no such decision' },
       ]);
+    // the inputs the rule saw are sealed under the customer's data key: opened for the answer
+    const record = await this.keys.openInputs(stored);
     return { ...record, explanation: explainRecord(record) };
   }
 
@@ -50,14 +53,15 @@ export class DecisionsController {
         [{ path: 'channel', message: 'required: 1-64 of [A-Za-z0-9_-]' }],
       );
     const id = decisionIdOf({ channel, id: eventId });
-    const record = await this.decisions.findById(id);
-    if (!record)
+    const stored = await this.decisions.findById(id);
+    if (!stored)
       throw new ApiError(
         404,
         'NOT_FOUND',
         `no decision for event ${eventId} of channel ${channel} (decision id ${id})`,
         [{ path: 'eventId', message: 'no decision for this event (not decided yet, refused, or expired)' }],
       );
+    const record = await this.keys.openInputs(stored);
     return { ...record, explanation: explainRecord(record) };
   }
 

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { asMigrator, ConfigError, identityKeys, loadConfig, requireIdentityKey } from './config.js';
 
+/** context and decision need an identity key outside development mode (customers' data keys) */
+const KEY = { NUNCHI_IDENTITY_SECRET: 'a-test-identity-secret' };
 describe('loadConfig', () => {
   it('gives the documented defaults', () => {
-    const c = loadConfig('decision', {});
+    const c = loadConfig('decision', { ...KEY });
     assert.equal(c.httpPort, 3003);
     assert.equal(c.nats.url, 'nats://127.0.0.1:14222');
     assert.equal(c.nats.partitions, 16);
@@ -20,6 +22,7 @@ describe('loadConfig', () => {
   it('lists every bad key at once', () => {
     try {
       loadConfig('context', {
+        ...KEY,
         NUNCHI_PARTITIONS: '0',
         NATS_URL: 'http://x',
         NUNCHI_TIMEZONE: 'Mars/Base',
@@ -38,12 +41,15 @@ describe('loadConfig', () => {
   });
 
   it('traces events by default; statement spans only with NUNCHI_TRACE_DETAIL=statements', () => {
-    assert.equal(loadConfig('decision', {}).telemetry.detail, 'events');
+    assert.equal(loadConfig('decision', { ...KEY }).telemetry.detail, 'events');
     assert.equal(
-      loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'statements' }).telemetry.detail,
+      loadConfig('decision', { ...KEY, NUNCHI_TRACE_DETAIL: 'statements' }).telemetry.detail,
       'statements',
     );
-    assert.throws(() => loadConfig('decision', { NUNCHI_TRACE_DETAIL: 'all' }), /NUNCHI_TRACE_DETAIL/);
+    assert.throws(
+      () => loadConfig('decision', { ...KEY, NUNCHI_TRACE_DETAIL: 'all' }),
+      /NUNCHI_TRACE_DETAIL/,
+    );
   });
 
   it("points the console at this machine's services on their configured ports, and at Zipkin", () => {
@@ -86,11 +92,14 @@ describe('loadConfig', () => {
         JSON.stringify(env),
       );
     }
-    // The CLI and the services that never hash identities start without one; a command that needs it says so.
+    // The CLI and the service that never seals personal data start without one; a command that needs it says so.
     const cli = loadConfig('cli', {});
     assert.equal(cli.domain.identityKey, undefined);
     assert.throws(() => requireIdentityKey(cli), /NUNCHI_IDENTITY_SECRET is not set/);
-    assert.equal(loadConfig('decision', {}).domain.identityKey, undefined);
+    assert.equal(loadConfig('analytics', {}).domain.identityKey, undefined);
+    // context and decision wrap and unwrap customers' data keys under a key derived from it (crypto-shredding)
+    for (const service of ['context', 'decision'] as const)
+      assert.throws(() => loadConfig(service, {}), /NUNCHI_IDENTITY_SECRET is not set/, service);
   });
 
   it('uses the public development key only in development mode, said explicitly', () => {
@@ -178,7 +187,7 @@ describe('loadConfig', () => {
   });
 
   it('gives every stream a byte limit, in MiB from the environment', () => {
-    const defaults = loadConfig('decision', {}).nats.streamMaxBytes;
+    const defaults = loadConfig('decision', { ...KEY }).nats.streamMaxBytes;
     assert.deepEqual(defaults, {
       events: 4096 * 1_048_576,
       enriched: 2048 * 1_048_576,
@@ -187,27 +196,28 @@ describe('loadConfig', () => {
       leases: 16 * 1_048_576,
     });
     assert.equal(
-      loadConfig('decision', { NUNCHI_STREAM_DLQ_MAX_MIB: '8' }).nats.streamMaxBytes.dlq,
+      loadConfig('decision', { ...KEY, NUNCHI_STREAM_DLQ_MAX_MIB: '8' }).nats.streamMaxBytes.dlq,
       8 * 1_048_576,
     );
     assert.throws(
-      () => loadConfig('decision', { NUNCHI_STREAM_EVENTS_MAX_MIB: '0' }),
+      () => loadConfig('decision', { ...KEY, NUNCHI_STREAM_EVENTS_MAX_MIB: '0' }),
       /NUNCHI_STREAM_EVENTS_MAX_MIB/,
     );
   });
 
   it('bounds HTTP requests in time, leaving an erasure the time it waits', () => {
-    assert.deepEqual(loadConfig('context', {}).httpTimeouts, {
+    assert.deepEqual(loadConfig('context', { ...KEY }).httpTimeouts, {
       requestMs: 10_000,
       handlerMs: 60_000,
       keepAliveMs: 30_000,
     });
     assert.throws(
-      () => loadConfig('context', { NUNCHI_IDENTITY_CACHE_TTL_MS: '60000' }),
+      () => loadConfig('context', { ...KEY, NUNCHI_IDENTITY_CACHE_TTL_MS: '60000' }),
       /NUNCHI_HTTP_HANDLER_TIMEOUT_MS must exceed NUNCHI_IDENTITY_CACHE_TTL_MS \+ 10000 \(70000\)/,
     );
     assert.equal(
       loadConfig('context', {
+        ...KEY,
         NUNCHI_IDENTITY_CACHE_TTL_MS: '60000',
         NUNCHI_HTTP_HANDLER_TIMEOUT_MS: '90000',
       }).httpTimeouts.handlerMs,
@@ -218,10 +228,13 @@ describe('loadConfig', () => {
   it('reads a NATS identity from the environment or a password file, and names its reply subjects after it', () => {
     const none = { NUNCHI_NATS_AUTH_DIR: 'off' };
     assert.deepEqual(
-      [loadConfig('decision', none).nats.auth, loadConfig('decision', none).nats.inboxPrefix],
+      [
+        loadConfig('decision', { ...KEY, ...none }).nats.auth,
+        loadConfig('decision', { ...KEY, ...none }).nats.inboxPrefix,
+      ],
       [undefined, '_INBOX'],
     );
-    const direct = loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD: 's3cret' }).nats;
+    const direct = loadConfig('decision', { ...KEY, NATS_USER: 'decision', NATS_PASSWORD: 's3cret' }).nats;
     assert.deepEqual(
       [direct.auth, direct.inboxPrefix],
       [{ user: 'decision', password: 's3cret' }, '_INBOX_decision'],
@@ -229,28 +242,31 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nunchi-config-'));
     writeFileSync(join(dir, 'password'), 'from-a-file\n');
     const fromFile = loadConfig('decision', {
+      ...KEY,
       NATS_USER: 'decision',
       NATS_PASSWORD_FILE: join(dir, 'password'),
     }).nats.auth;
     assert.equal(fromFile && 'password' in fromFile ? fromFile.password : undefined, 'from-a-file');
     assert.throws(
-      () => loadConfig('decision', { ...none, NATS_USER: 'decision' }),
+      () => loadConfig('decision', { ...KEY, ...none, NATS_USER: 'decision' }),
       /NATS_USER is set without NATS_NKEY_SEED\(_FILE\) or NATS_PASSWORD/,
     );
-    assert.throws(() => loadConfig('decision', { NATS_PASSWORD: 'x' }), /without NATS_USER/);
+    assert.throws(() => loadConfig('decision', { ...KEY, NATS_PASSWORD: 'x' }), /without NATS_USER/);
     assert.throws(
-      () => loadConfig('decision', { NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'missing') }),
+      () =>
+        loadConfig('decision', { ...KEY, NATS_USER: 'decision', NATS_PASSWORD_FILE: join(dir, 'missing') }),
       /NATS_PASSWORD_FILE=.* cannot be read/,
     );
   });
 
   it('reads a Cassandra role from the environment or a password file, and TLS options', () => {
-    const none = loadConfig('decision', {}).cassandra;
+    const none = loadConfig('decision', { ...KEY }).cassandra;
     assert.deepEqual([none.username, none.password, none.tls], [undefined, undefined, undefined]);
     const dir = mkdtempSync(join(tmpdir(), 'nunchi-config-'));
     writeFileSync(join(dir, 'password'), 'from-a-file\n');
     writeFileSync(join(dir, 'ca.pem'), 'not parsed here');
     const c = loadConfig('decision', {
+      ...KEY,
       CASSANDRA_USERNAME: 'nunchi_decision',
       CASSANDRA_PASSWORD_FILE: join(dir, 'password'),
       CASSANDRA_TLS_CA_FILE: join(dir, 'ca.pem'),
@@ -264,29 +280,38 @@ describe('loadConfig', () => {
       ],
     );
     assert.deepEqual(
-      loadConfig('decision', { CASSANDRA_TLS: 'true', CASSANDRA_TLS_VERIFY_HOSTNAME: 'false' }).cassandra.tls,
+      loadConfig('decision', { ...KEY, CASSANDRA_TLS: 'true', CASSANDRA_TLS_VERIFY_HOSTNAME: 'false' })
+        .cassandra.tls,
       { caFile: undefined, certFile: undefined, keyFile: undefined, verifyHostname: false },
     );
     assert.throws(
-      () => loadConfig('decision', { CASSANDRA_USERNAME: 'nunchi_decision' }),
+      () => loadConfig('decision', { ...KEY, CASSANDRA_USERNAME: 'nunchi_decision' }),
       /CASSANDRA_USERNAME is set without CASSANDRA_PASSWORD/,
     );
-    assert.throws(() => loadConfig('decision', { CASSANDRA_PASSWORD: 'x' }), /without CASSANDRA_USERNAME/);
+    assert.throws(
+      () => loadConfig('decision', { ...KEY, CASSANDRA_PASSWORD: 'x' }),
+      /without CASSANDRA_USERNAME/,
+    );
     assert.throws(
       () =>
-        loadConfig('decision', { CASSANDRA_USERNAME: 'u', CASSANDRA_PASSWORD_FILE: join(dir, 'missing') }),
+        loadConfig('decision', {
+          ...KEY,
+          CASSANDRA_USERNAME: 'u',
+          CASSANDRA_PASSWORD_FILE: join(dir, 'missing'),
+        }),
       /CASSANDRA_PASSWORD_FILE=.* cannot be read/,
     );
     assert.throws(
-      () => loadConfig('decision', { CASSANDRA_TLS_CERT_FILE: join(dir, 'ca.pem') }),
+      () => loadConfig('decision', { ...KEY, CASSANDRA_TLS_CERT_FILE: join(dir, 'ca.pem') }),
       /CASSANDRA_TLS_CERT_FILE and CASSANDRA_TLS_KEY_FILE go together/,
     );
     assert.throws(
-      () => loadConfig('decision', { CASSANDRA_TLS_CA_FILE: join(dir, 'missing.pem') }),
+      () => loadConfig('decision', { ...KEY, CASSANDRA_TLS_CA_FILE: join(dir, 'missing.pem') }),
       /CASSANDRA_TLS_CA_FILE=.* cannot be read/,
     );
     assert.throws(
-      () => loadConfig('decision', { CASSANDRA_TLS: 'off', CASSANDRA_TLS_CA_FILE: join(dir, 'ca.pem') }),
+      () =>
+        loadConfig('decision', { ...KEY, CASSANDRA_TLS: 'off', CASSANDRA_TLS_CA_FILE: join(dir, 'ca.pem') }),
       /while CASSANDRA_TLS is off/,
     );
   });
@@ -295,7 +320,7 @@ describe('loadConfig', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nunchi-auth-'));
     for (const role of ['nunchi_decision', 'nunchi_operator', 'nunchi_migrator'])
       writeFileSync(join(dir, role), `${role}-password\n`);
-    const decision = loadConfig('decision', { CASSANDRA_AUTH_DIR: dir }).cassandra;
+    const decision = loadConfig('decision', { ...KEY, CASSANDRA_AUTH_DIR: dir }).cassandra;
     assert.deepEqual(
       [decision.username, decision.password, decision.localAuthDir],
       ['nunchi_decision', 'nunchi_decision-password', dir],
@@ -315,44 +340,54 @@ describe('loadConfig', () => {
     }).cassandra;
     assert.deepEqual([explicit.username, asMigrator(explicit).username], ['someone', 'someone']);
     // a role without a file there: no credentials
-    assert.equal(loadConfig('context', { CASSANDRA_AUTH_DIR: dir }).cassandra.username, undefined);
+    assert.equal(loadConfig('context', { ...KEY, CASSANDRA_AUTH_DIR: dir }).cassandra.username, undefined);
     // turned off (the three-host cluster, whose nodes check no passwords): none, even in development mode
-    const off = loadConfig('decision', { CASSANDRA_AUTH_DIR: 'off', NUNCHI_DEV_MODE: '1' }).cassandra;
+    const off = loadConfig('decision', { ...KEY, CASSANDRA_AUTH_DIR: 'off', NUNCHI_DEV_MODE: '1' }).cassandra;
     assert.deepEqual([off.username, off.password, off.localAuthDir], [undefined, undefined, undefined]);
   });
   it('reads an nkey seed from the environment, a file, or the local auth directory by identity', () => {
     const seed = `SU${'A'.repeat(56)}`;
     const dir = mkdtempSync(join(tmpdir(), 'nunchi-nkeys-'));
-    assert.deepEqual(loadConfig('decision', { NATS_USER: 'decision', NATS_NKEY_SEED: seed }).nats.auth, {
-      user: 'decision',
-      seed,
-      from: 'NATS_NKEY_SEED',
-    });
+    assert.deepEqual(
+      loadConfig('decision', { ...KEY, NATS_USER: 'decision', NATS_NKEY_SEED: seed }).nats.auth,
+      {
+        user: 'decision',
+        seed,
+        from: 'NATS_NKEY_SEED',
+      },
+    );
     writeFileSync(join(dir, 'decision.nk'), `${seed}\n`);
     writeFileSync(join(dir, 'operator.nk'), `${seed}\n`);
     const fromFile = loadConfig('decision', {
+      ...KEY,
       NATS_USER: 'decision',
       NATS_NKEY_SEED_FILE: join(dir, 'decision.nk'),
     }).nats;
     assert.deepEqual([fromFile.auth?.user, fromFile.inboxPrefix], ['decision', '_INBOX_decision']);
     // nothing given: the process's own identity from the local directory; the CLI is the operator
-    assert.equal(loadConfig('decision', { NUNCHI_NATS_AUTH_DIR: dir }).nats.auth?.user, 'decision');
+    assert.equal(loadConfig('decision', { ...KEY, NUNCHI_NATS_AUTH_DIR: dir }).nats.auth?.user, 'decision');
     assert.equal(loadConfig('cli', { NUNCHI_NATS_AUTH_DIR: dir }).nats.auth?.user, 'operator');
-    assert.equal(loadConfig('context', { NUNCHI_NATS_AUTH_DIR: dir }).nats.auth, undefined);
+    assert.equal(loadConfig('context', { ...KEY, NUNCHI_NATS_AUTH_DIR: dir }).nats.auth, undefined);
     assert.throws(
-      () => loadConfig('decision', { NATS_USER: 'decision', NATS_NKEY_SEED: 'SUnot-a-seed' }),
+      () => loadConfig('decision', { ...KEY, NATS_USER: 'decision', NATS_NKEY_SEED: 'SUnot-a-seed' }),
       /NATS_NKEY_SEED is not an nkey user seed/,
     );
     assert.throws(
-      () => loadConfig('decision', { NATS_USER: 'decision', NATS_NKEY_SEED_FILE: join(dir, 'missing.nk') }),
+      () =>
+        loadConfig('decision', {
+          ...KEY,
+          NATS_USER: 'decision',
+          NATS_NKEY_SEED_FILE: join(dir, 'missing.nk'),
+        }),
       /NATS_NKEY_SEED_FILE=.*missing.nk" cannot be read/,
     );
     assert.throws(
-      () => loadConfig('decision', { NATS_NKEY_SEED: seed }),
+      () => loadConfig('decision', { ...KEY, NATS_NKEY_SEED: seed }),
       /NATS_NKEY_SEED .*without NATS_USER/,
     );
     assert.throws(
-      () => loadConfig('decision', { NATS_USER: 'decision', NATS_NKEY_SEED: seed, NATS_PASSWORD: 'x' }),
+      () =>
+        loadConfig('decision', { ...KEY, NATS_USER: 'decision', NATS_NKEY_SEED: seed, NATS_PASSWORD: 'x' }),
       /both set/,
     );
   });

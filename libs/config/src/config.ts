@@ -239,6 +239,11 @@ export interface DomainConfig {
   ledgerCacheMaxEntries: number;
   /** contact ledgers the decision service keeps, MiB of estimated heap (a ledger takes ~0.3–2 KiB) */
   ledgerCacheMaxMiB: number;
+  /**
+   * customers' data keys (crypto-shredding) context and decision keep in memory, least recently used first
+   * (~150 bytes each): a repeat customer's ENRICHED message is sealed and opened without a Cassandra read
+   */
+  dataKeyCacheMaxEntries: number;
 }
 
 /** What the web console (served by the analytics service) links to and reads from. */
@@ -341,7 +346,7 @@ const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
 /** What to do without a key, for every message that reports one missing. */
 const NO_KEY =
   "is not set, and outside development mode there is no default: it is the key that protects customers' loyalty " +
-  'cards, phone numbers, e-mail addresses and device ids (HMAC) and the personal data kept in the DLQ. Set it to a random secret of at ' +
+  "cards, phone numbers, e-mail addresses and device ids (HMAC), the personal data kept in the DLQ and customers' data keys. Set it to a random secret of at " +
   'least 16 characters, the same for every service and the CLI (e.g. `openssl rand -base64 48`); or, on a ' +
   'development machine, set NUNCHI_DEV_MODE=1 to use the public development key';
 
@@ -362,8 +367,11 @@ export function identityKeys(config: NunchiConfig): IdentityKey[] {
   ];
 }
 
-/** The services that hash or seal personal data on every event, and so cannot start without the key. */
-const NEEDS_IDENTITY_KEY: readonly ServiceName[] = ['ingestion'];
+/**
+ * The services that hash or seal personal data on every event, and so cannot start without the key: ingestion
+ * (identities, the DLQ), context and decision (customers' data keys are wrapped under a key derived from it).
+ */
+const NEEDS_IDENTITY_KEY: readonly ServiceName[] = ['ingestion', 'context', 'decision'];
 
 /** events per second: beyond any door's capacity, so a typo's extra digit is caught */
 const MAX_ADAPTER_RATE = 10_000_000;
@@ -542,6 +550,7 @@ export function loadConfig(
       adapterRates: readAdapterRates(r),
       ledgerCacheMaxEntries: r.int('NUNCHI_LEDGER_CACHE_MAX_ENTRIES', 200_000, 0, 100_000_000),
       ledgerCacheMaxMiB: r.int('NUNCHI_LEDGER_CACHE_MAX_MIB', 128, 0, 1_048_576),
+      dataKeyCacheMaxEntries: r.int('NUNCHI_DATA_KEY_CACHE_MAX_ENTRIES', 200_000, 0, 100_000_000),
     },
     console: {
       traceUrl: r.url('NUNCHI_TRACE_URL', 'http://127.0.0.1:9411/zipkin/traces/{traceId}', [
@@ -1049,6 +1058,11 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     name: 'NUNCHI_LEDGER_CACHE_MAX_MIB',
     default: '128',
     meaning: 'contact ledgers the decision service caches, MiB (estimated heap)',
+  },
+  {
+    name: 'NUNCHI_DATA_KEY_CACHE_MAX_ENTRIES',
+    default: '200000',
+    meaning: "customers' data keys (crypto-shredding) context and decision cache, customers (0: none)",
   },
   {
     name: 'NUNCHI_TRACE_URL',

@@ -1,5 +1,6 @@
 import { IsOptional, IsString, Matches } from 'class-validator';
 import type { AcceptedEvent } from './events.js';
+import type { SealedField } from './sealed.js';
 import { SUBJECT_TOKEN } from './subjects.js';
 
 /** A customer's profile, as imported (NDJSON) or changed by profile_update events. */
@@ -131,7 +132,7 @@ export interface ContextSnapshot {
   responses: Record<string, OfferResponses>;
 }
 
-/** The message on ENRICHED: an accepted event with the context it was decided on. */
+/** An accepted event with the context it is decided on: an ENRICHED message once opened (EnrichedMessage). */
 export interface EnrichedEvent {
   event: AcceptedEvent;
   customer: CustomerProfile | null;
@@ -141,6 +142,31 @@ export interface EnrichedEvent {
    * the context fold found; absent when none (or no campaign has such a pattern)
    */
   patterns?: string[];
+}
+
+/**
+ * The message on ENRICHED, as published: what routing and diagnosis need in clear — the event's id, type,
+ * channel, customer id, times, store and session — and its personal part sealed under the customer's data key
+ * (crypto-shredding, docs/security.md "Per-customer keys"), so that erasing the customer makes every copy
+ * unreadable. Messages published before sealing (`customer` and `ctx` in clear, no `personal`) are still read.
+ */
+export interface EnrichedMessage {
+  /** the accepted event without its payload (which is sealed) */
+  event: Omit<AcceptedEvent, 'payload'> & { payload?: AcceptedEvent['payload'] };
+  /** opens to EnrichedPersonal */
+  personal?: SealedField;
+  /** @deprecated a message published before sealing: in clear */
+  customer?: CustomerProfile | null;
+  /** @deprecated a message published before sealing: in clear */
+  ctx?: ContextSnapshot;
+  patterns?: string[];
+}
+
+/** The sealed part of an ENRICHED message. */
+export interface EnrichedPersonal {
+  payload: AcceptedEvent['payload'];
+  customer: CustomerProfile | null;
+  ctx: ContextSnapshot;
 }
 
 /** Request body of the context RPC (Subjects.contextGet); the reply is `{ ok: true, ...ContextView }`. */

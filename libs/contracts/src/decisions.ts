@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { eventKey, type EventRef } from './events.js';
+import type { SealedField } from './sealed.js';
 
 /** What adapters receive on mkt.offers.<channel>.<storeId>. */
 export interface OfferMessage {
@@ -69,8 +70,19 @@ export interface DecisionRecord {
   /** campaign id → version of every campaign active for this decision */
   campaignVersions: Record<string, number>;
   losses: CandidateLoss[];
-  /** values the winning rule saw, for the explanation */
+  /**
+   * values the winning rule saw, for the explanation: personal data (the customer's age, region…), so on
+   * DECISIONS and in decisions_by_id only sealed (`sealedInputs`); set when a reader with the key opened them
+   * (GET /v1/decisions/:id, `nunchi decisions explain`, the console). Records from before sealing hold them here.
+   */
   inputs?: Record<string, unknown>;
+  /** `inputs` sealed under the customer's data key (crypto-shredding, docs/security.md "Per-customer keys") */
+  sealedInputs?: SealedField;
+  /**
+   * why a record with sealed inputs shows none: `erased` — the customer was erased, the key is gone;
+   * `sealed` — this reader holds no identity key to open them
+   */
+  inputsUnavailable?: 'erased' | 'sealed';
 }
 
 /**

@@ -11,3 +11,4 @@ export * from './did-you-mean.js';
 export * from './text.js';
 export * from './messages.js';
 export * from './contact-policy.js';
+export * from './sealed.js';

@@ -1,4 +1,4 @@
-import type { ContextRequestDto, EnrichedEvent } from './context.js';
+import type { ContextRequestDto, EnrichedMessage } from './context.js';
 import type { DecisionRecord, OfferMessage } from './decisions.js';
 import type { ErrorReply, IngestReply } from './errors.js';
 import type { AcceptedEvent } from './events.js';
@@ -25,7 +25,7 @@ export type PayloadOf<S extends string> = S extends `mkt.in.${string}`
   : S extends `mkt.events.${string}`
     ? AcceptedEvent
     : S extends `mkt.enriched.${string}`
-      ? EnrichedEvent
+      ? EnrichedMessage
       : S extends `mkt.offers.${string}`
         ? OfferMessage
         : S extends `mkt.decisions.${string}`

@@ -140,7 +140,8 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
         ...consumersOf('ENRICHED'),
         ...leasesOf('decision'),
       ],
-      [Subjects.campaignsChanged],
+      // customersChanged: an erasure's hint, to drop the customer's data key from memory (crypto-shredding)
+      [Subjects.campaignsChanged, Subjects.customersChanged],
     ),
     service(
       'analytics',

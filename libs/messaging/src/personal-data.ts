@@ -1,6 +1,6 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { IdentityKey } from '@nunchi/config';
 import { IDENTITY_TYPES } from '@nunchi/contracts';
+import { deriveSealingKey, openBytes, sealBytes } from '@nunchi/sealing';
 import { decodeJson } from './codec.js';
 
 /**
@@ -50,10 +50,7 @@ export function sealPersonalData(data: Uint8Array, key: IdentityKey): SealedBody
   const aes = deriveKey(key);
   const seal = (value: string, path: string): string => {
     paths.push(path);
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', aes, iv);
-    const sealed = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
-    return `${PREFIX}${key.id}:${Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url')}`;
+    return `${PREFIX}${key.id}:${sealBytes(aes, value).toString('base64url')}`;
   };
   const walk = (value: unknown, path: string, field: string | undefined): unknown => {
     if (typeof value === 'string') {
@@ -92,9 +89,7 @@ export function unsealPersonalData(data: Uint8Array, keys: readonly IdentityKey[
     if (!aes) derived.set(keyId, (aes = deriveKey(key)));
     const raw = Buffer.from(rest.slice(at + 1), 'base64url');
     try {
-      const decipher = createDecipheriv('aes-256-gcm', aes, raw.subarray(0, 12));
-      decipher.setAuthTag(raw.subarray(12, 28));
-      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+      return openBytes(aes, raw).toString('utf8');
     } catch (error) {
       throw new UnsealError(
         `a value sealed with identity key "${keyId}" does not open with that key: was the key changed without a new id?`,
@@ -128,5 +123,5 @@ function maskText(data: Uint8Array): SealedBody {
 
 /** A key of its own for sealing, so the HMAC key of identities is never used directly as a cipher key. */
 function deriveKey(key: IdentityKey): Buffer {
-  return Buffer.from(hkdfSync('sha256', key.secret, `nunchi-dlq:${key.id}`, 'personal-data', 32));
+  return deriveSealingKey(key, `nunchi-dlq:${key.id}`, 'personal-data');
 }

@@ -203,7 +203,7 @@ export class CampaignSet {
    * Does any active campaign's trigger (type, channel, store) take this event? Three map lookups, no CEL:
    * an event no trigger takes is not a decision at all (the decision service acks it and records nothing).
    */
-  triggeredBy(event: AcceptedEvent): boolean {
+  triggeredBy(event: Pick<AcceptedEvent, 'type' | 'channel' | 'storeId'>): boolean {
     const byChannel = this.#index.get(event.type);
     if (!byChannel) return false;
     for (const channel of [event.channel, ANY]) {

@@ -3,7 +3,14 @@ import type { FastifyRequest } from 'fastify';
 import { callerOf } from '@nunchi/auth';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { map, type Observable } from 'rxjs';
-import { CQL_CLIENT, DecisionRepository, type CqlClient } from '@nunchi/cassandra';
+import {
+  CQL_CLIENT,
+  CustomerKeyRepository,
+  decisionInputsOpener,
+  DecisionRepository,
+  type CqlClient,
+} from '@nunchi/cassandra';
+import { CONFIG, identityKeys, type NunchiConfig } from '@nunchi/config';
 import { decisionIdOf, isSubjectToken, type DecisionRecord, type RecentEvent } from '@nunchi/contracts';
 import { explainRecord } from '@nunchi/rules';
 import { ApiError, Requires } from '@nunchi/telemetry';
@@ -23,12 +30,18 @@ const CUSTOMER_DECISIONS_SINCE_MS = 30 * 86_400_000;
 @ApiTags('console')
 @Controller('v1/console')
 export class ConsoleController {
+  /** decisions' inputs are sealed under customers' data keys: opened with the identity key, if this service has it */
+  private readonly openInputs: (record: DecisionRecord) => Promise<DecisionRecord>;
+
   constructor(
     private readonly feed: LiveFeed,
     private readonly dlq: DlqReader,
     private readonly services: ServiceReaders,
     @Inject(CQL_CLIENT) private readonly cql: CqlClient,
-  ) {}
+    @Inject(CONFIG) config: NunchiConfig,
+  ) {
+    this.openInputs = decisionInputsOpener(new CustomerKeyRepository(cql), identityKeys(config));
+  }
 
   @Get('config')
   @Requires('session.read')
@@ -113,8 +126,10 @@ export class ConsoleController {
       (e) => decisionIdOf(e),
     );
     const ids = [...new Set([...listed.map((d) => d.decisionId), ...recent])];
-    const records = (await Promise.all(ids.map((d) => repo.findById(d)))).filter(
-      (r): r is DecisionRecord => r !== undefined && r.customerId === id,
+    const records = await Promise.all(
+      (await Promise.all(ids.map((d) => repo.findById(d))))
+        .filter((r): r is DecisionRecord => r !== undefined && r.customerId === id)
+        .map((r) => this.openInputs(r)),
     );
     records.sort((a, b) => b.decidedAt.localeCompare(a.decidedAt));
     return {

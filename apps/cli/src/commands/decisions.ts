@@ -1,4 +1,10 @@
-import { DecisionRepository, type DecisionSummary } from '@nunchi/cassandra';
+import {
+  CustomerKeyRepository,
+  decisionInputsOpener,
+  DecisionRepository,
+  type DecisionSummary,
+} from '@nunchi/cassandra';
+import { identityKeys } from '@nunchi/config';
 import { addDays, localDay } from '@nunchi/context-model';
 import { decisionIdOf } from '@nunchi/contracts';
 import { explainRecord } from '@nunchi/rules';
@@ -12,15 +18,18 @@ export async function explainDecision(
   // The decision id is derived from the event's channel and id (decisionIdOf): every event has exactly one
   // decision, whatever its outcome (offer, control, late or none), so they always find it.
   const id = ref.event !== undefined ? decisionIdOf(ref.event) : ref.decisionId!;
-  const record = await new DecisionRepository(await resources.cassandra()).findById(id);
-  if (!record) {
+  const cql = await resources.cassandra();
+  const stored = await new DecisionRepository(cql).findById(id);
+  if (!stored) {
     throw new Error(
       ref.event !== undefined
         ? `no decision for event ${ref.event.id} of channel ${ref.event.channel} (decision id ${id}): the event was not decided yet, was refused, or has expired`
         : `no decision ${id}${id.startsWith('d-') ? '' : ' (decision ids start with "d-"; for an event id use --event)'}`,
     );
   }
-  return explainRecord(record);
+  // The inputs the rule saw are sealed under the customer's data key: opened with the identity key, if set.
+  const open = decisionInputsOpener(new CustomerKeyRepository(cql), identityKeys(resources.config));
+  return explainRecord(await open(stored));
 }
 
 export interface ListOptions {

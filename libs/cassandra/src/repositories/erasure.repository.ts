@@ -73,6 +73,7 @@ const Q = defineStatements({
   // Deletions of the customer's own partitions (and of rows written on its behalf) carry a fence timestamp a
   // little in the future: a write already past the tombstone check when the erasure started (an event being
   // applied, a decision being recorded) lands with an earlier timestamp and stays invisible.
+  dataKey: statement('customer_keys.exists', 'SELECT key_id FROM customer_keys WHERE customer_id = ?'),
   contacts: statement(
     'customer_contacts.exists',
     'SELECT customer_id FROM customer_contacts WHERE customer_id = ?',
@@ -92,6 +93,11 @@ const Q = defineStatements({
   analyticsDecision: statement(
     'analytics_decisions.exists',
     'SELECT decision_id FROM analytics_decisions WHERE campaign_id = ? AND day = ? AND customer_id = ? AND decision_id = ?',
+  ),
+  // Crypto-shredding: without the key, what was sealed under it — in ENRICHED, the DLQ, a backup — is noise.
+  deleteDataKey: statement(
+    'customer_keys.erase',
+    'DELETE FROM customer_keys USING TIMESTAMP ? WHERE customer_id = ?',
   ),
   deleteContacts: statement(
     'customer_contacts.erase',
@@ -287,6 +293,7 @@ export class ErasureRepository {
       contacts,
       analyticsDecisions,
       analyticsPurchases,
+      dataKey,
     ] = await Promise.all([
       run(this.client, Q.profile, [customerId]),
       runAll(this.client, Q.identitiesOf, [customerId]),
@@ -298,6 +305,7 @@ export class ErasureRepository {
       run(this.client, Q.contacts, [customerId]),
       runAll(this.client, Q.analyticsDecisionsOf, [customerId]),
       runAll(this.client, Q.analyticsPurchasesOf, [customerId]),
+      run(this.client, Q.dataKey, [customerId]),
     ]);
     const monthNames = months.map((r) => r['month'] as string);
     const eventIds = (
@@ -362,6 +370,9 @@ export class ErasureRepository {
     const present = <T>(xs: Array<T | undefined>): T[] => xs.filter((x): x is T => x !== undefined);
 
     const deletions: Array<[(typeof Q)[keyof typeof Q], unknown[]]> = [
+      // The data key with a fence too: a key created by an event applied while the erasure ran (an
+      // INSERT … IF NOT EXISTS stamped now) lands behind the deletion and is never read.
+      [Q.deleteDataKey, [fence, customerId]],
       [Q.deleteProfile, [fence, customerId]],
       [Q.deleteIdentityIndex, [fence, customerId]],
       [Q.deleteMonths, [fence, customerId]],
@@ -423,6 +434,8 @@ export class ErasureRepository {
         analytics_exposures: present(exposureRows).length,
         analytics_customer_decisions: analyticsDecisions.length,
         analytics_purchases: analyticsPurchases.length,
+        // the customer's data key: what ENRICHED (and the decision stage's DLQ) sealed under it is unreadable now
+        customer_keys: dataKey.rowLength,
       },
       stores: erasureStores(options.settleMs ?? 0),
     };
@@ -453,7 +466,13 @@ export function erasureStores(identityCacheTtlMs: number): ErasureStore[] {
       store: 'cassandra',
       erased: true,
       detail:
-        'every row of the customer, per table in `removed` (profile, identities, events, rollups, decisions, contact ledger, analytics); a tombstone refuses later events',
+        'every row of the customer, per table in `removed` (profile, identities, events, rollups, decisions, contact ledger, analytics, data key); a tombstone refuses later events',
+    },
+    {
+      store: 'customer data key',
+      erased: true,
+      detail:
+        "deleted (customer_keys): every copy of what was sealed under it — the profile, context and event payloads on ENRICHED, the decision stage's DLQ entries, stream backups — can no longer be opened",
     },
     {
       store: 'context hot tier',
@@ -466,6 +485,11 @@ export function erasureStores(identityCacheTtlMs: number): ErasureStore[] {
       detail: `identifiers dropped on the customers-changed hint, and from the erasure log within ${identityCacheTtlMs} ms by a replica that missed it; the erasure answers only after that`,
     },
     {
+      store: 'data-key caches (context, decision)',
+      erased: true,
+      detail: `the key dropped from memory on the customers-changed hint, and from the erasure log within ${identityCacheTtlMs} ms by a replica that missed it; the erasure answers only after that`,
+    },
+    {
       store: 'decision contact-ledger cache',
       erased: false,
       detail: "not evicted: it ages out of the cache; the erased customer's events no longer reach decision",
@@ -474,7 +498,7 @@ export function erasureStores(identityCacheTtlMs: number): ErasureStore[] {
       store: 'streams (EVENTS, ENRICHED, DECISIONS, DLQ)',
       erased: false,
       detail:
-        'messages stay until their retention (7 days, 1 day, 30 days, 30 days); DLQ identifiers are sealed',
+        "messages stay until their retention (7 days, 1 day, 30 days, 30 days), ENRICHED's unreadable (sealed under the deleted key); EVENTS bodies and DECISIONS records are not sealed; DLQ identifiers are sealed",
     },
   ];
 }

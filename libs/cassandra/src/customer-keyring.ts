@@ -1,0 +1,193 @@
+import type { IdentityKey } from '@nunchi/config';
+import type { DecisionRecord, SealedField } from '@nunchi/contracts';
+import {
+  generateDataKey,
+  openSealed,
+  sealForCustomer,
+  unwrapDataKey,
+  wrapDataKey,
+  type DataKey,
+} from '@nunchi/sealing';
+import type { CustomerKeyRepository } from './repositories/customer-key.repository.js';
+
+export interface CustomerKeyringOptions {
+  /** keys kept in memory at most (least recently used go first); a key is ~150 bytes with its entry */
+  maxEntries: number;
+  /**
+   * milliseconds a key is trusted from memory (@default no limit): the erasure hint evicts it at once; this
+   * bounds how long a replica that missed the hint keeps opening what an erasure shredded
+   */
+  ttlMs?: number;
+  /**
+   * whether a key read wrapped under a previous identity key is stored again wrapped under the current one
+   * (the context service: a rotation completes as customers come back); @default false
+   */
+  rewrap?: boolean;
+  /** the clock (tests) */
+  nowMs?: () => number;
+}
+
+/** What opening a sealed field found. */
+export type Opened<T> =
+  | { kind: 'opened'; value: T }
+  /** the customer was erased: the key is gone with it, the value is unreadable for ever */
+  | { kind: 'erased'; erasedAt: Date }
+  /** no key and no tombstone: never created (a bug), or lost */
+  | { kind: 'missing' };
+
+/**
+ * The customers' data keys of one process (crypto-shredding, docs/security.md "Per-customer keys"): created
+ * on a customer's first event (context), read to open what was sealed (decision), held in an LRU cache so that
+ * a repeat customer costs no Cassandra read, and evicted on the erasure hint.
+ *
+ * `keks`: the identity keys the process holds, current first — new keys are wrapped under the first, stored
+ * ones unwrapped under the one they name.
+ */
+export class CustomerKeyring {
+  private readonly cache = new Map<string, { key: DataKey; untilMs: number }>();
+  private readonly kekCache = new Map<string, Buffer>();
+  private readonly nowMs: () => number;
+
+  constructor(
+    private readonly repository: CustomerKeyRepository,
+    private readonly keks: readonly IdentityKey[],
+    private readonly options: CustomerKeyringOptions,
+  ) {
+    this.nowMs = options.nowMs ?? Date.now;
+  }
+
+  /** The customer's key from memory, if there and fresh (no I/O: the hot path's first try). */
+  cached(customerId: string): DataKey | undefined {
+    const entry = this.cache.get(customerId);
+    if (!entry) return undefined;
+    if (entry.untilMs <= this.nowMs()) {
+      this.cache.delete(customerId);
+      return undefined;
+    }
+    // least recently used first: a hit moves the entry to the end
+    this.cache.delete(customerId);
+    this.cache.set(customerId, entry);
+    return entry.key;
+  }
+
+  /** The customer's key: from memory, else from Cassandra (then remembered); undefined when there is none. */
+  async find(customerId: string): Promise<DataKey | undefined> {
+    const hit = this.cached(customerId);
+    if (hit) return hit;
+    const stored = await this.repository.get(customerId);
+    if (!stored) return undefined;
+    const key = unwrapDataKey(customerId, stored, this.keks, this.kekCache);
+    const current = this.keks[0];
+    if (this.options.rewrap && current && stored.kekId !== current.id)
+      await this.repository.rewrap(customerId, wrapDataKey(customerId, key, current));
+    return this.remember(customerId, key);
+  }
+
+  /**
+   * The customer's key, created on first use. Idempotent under concurrency and redelivery: the key is stored
+   * with INSERT … IF NOT EXISTS, so of two replicas creating it at once both end with the winner's key.
+   */
+  async obtain(customerId: string): Promise<DataKey> {
+    const found = await this.find(customerId);
+    if (found) return found;
+    const kek = this.keks[0];
+    if (!kek)
+      throw new Error(
+        'no identity key: per-customer data keys are wrapped under it (NUNCHI_IDENTITY_SECRET)',
+      );
+    const fresh = generateDataKey();
+    const wrapped = wrapDataKey(customerId, fresh, kek);
+    const stored = await this.repository.create(customerId, wrapped, new Date(this.nowMs()));
+    const key =
+      stored.keyId === fresh.id ? fresh : unwrapDataKey(customerId, stored, this.keks, this.kekCache);
+    return this.remember(customerId, key);
+  }
+
+  /** `value` sealed under the customer's key (created on first use). */
+  async seal(customerId: string, value: unknown): Promise<SealedField> {
+    const key = this.cached(customerId) ?? (await this.obtain(customerId));
+    return sealForCustomer(customerId, key, value);
+  }
+
+  /**
+   * `value` sealed under the customer's key if the customer has one (never creates one: for the decision
+   * service, which reads keys only — the customer's ENRICHED message was sealed under it); else undefined.
+   */
+  async sealIfKeyed(customerId: string, value: unknown): Promise<SealedField | undefined> {
+    const key = await this.find(customerId);
+    return key ? sealForCustomer(customerId, key, value) : undefined;
+  }
+
+  /**
+   * A decision record with its sealed inputs opened (`inputs`), or marked `inputsUnavailable: 'erased'` when the
+   * customer's key is gone with the customer. Records without sealed inputs are returned as they are.
+   */
+  async openInputs(record: DecisionRecord): Promise<DecisionRecord> {
+    const { sealedInputs, ...rest } = record;
+    if (!sealedInputs) return record;
+    const opened = await this.open<Record<string, unknown>>(sealedInputs);
+    if (opened.kind === 'opened') return { ...rest, inputs: opened.value };
+    return { ...rest, inputsUnavailable: 'erased' };
+  }
+
+  /**
+   * A sealed field's value, opened with its customer's key; `erased` when the key is gone because the customer
+   * was erased. Throws SealedDataError when the value does not open with the key (altered, or moved), and
+   * MissingKekError when the key is wrapped under an identity key this process lacks (configuration).
+   */
+  async open<T>(field: SealedField): Promise<Opened<T>> {
+    const key = await this.find(field.customerId);
+    if (!key) {
+      const erasedAt = await this.repository.erasedAt(field.customerId);
+      return erasedAt ? { kind: 'erased', erasedAt } : { kind: 'missing' };
+    }
+    if (key.id !== field.keyId) {
+      // A key read before an erasure and a new one since cannot happen (erased ids are never reused); a
+      // stale cache entry is the one way to get here: read again once before calling the value unopenable.
+      this.cache.delete(field.customerId);
+      const again = await this.find(field.customerId);
+      if (!again) return this.open(field);
+      return { kind: 'opened', value: openSealed<T>(field, again) };
+    }
+    return { kind: 'opened', value: openSealed<T>(field, key) };
+  }
+
+  /** Forgets the customers' keys (the erasure hint): the next use reads Cassandra, where an erased key is gone. */
+  evict(customerIds: Iterable<string>): void {
+    for (const id of customerIds) this.cache.delete(id);
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  private remember(customerId: string, key: DataKey): DataKey {
+    this.cache.delete(customerId);
+    this.cache.set(customerId, { key, untilMs: this.nowMs() + (this.options.ttlMs ?? Infinity) });
+    while (this.cache.size > this.options.maxEntries) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest === undefined) break;
+      this.cache.delete(oldest);
+    }
+    return key;
+  }
+}
+
+/**
+ * Opens decision records' sealed inputs for a reader outside the decision service (the CLI, the console):
+ * with the identity keys this process holds, or — holding none — marks them `inputsUnavailable: 'sealed'`.
+ */
+export function decisionInputsOpener(
+  repository: CustomerKeyRepository,
+  keks: readonly IdentityKey[],
+): (record: DecisionRecord) => Promise<DecisionRecord> {
+  if (!keks.length)
+    return (record) => {
+      if (!record.sealedInputs) return Promise.resolve(record);
+      const rest: DecisionRecord = { ...record, inputsUnavailable: 'sealed' };
+      delete rest.sealedInputs;
+      return Promise.resolve(rest);
+    };
+  const keyring = new CustomerKeyring(repository, keks, { maxEntries: 1_000 });
+  return (record) => keyring.openInputs(record);
+}

@@ -1,0 +1,80 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
+import { CONFIG, identityKeys, type NunchiConfig } from '@nunchi/config';
+import type { CqlClient } from '../client.js';
+import { CustomerKeyring } from '../customer-keyring.js';
+import { CustomerKeyRepository } from '../repositories/customer-key.repository.js';
+import { ErasureRepository } from '../repositories/erasure.repository.js';
+import { CQL_CLIENT } from './cassandra.module.js';
+
+/** milliseconds of erasure log read back on every poll: today's and yesterday's partitions */
+const LOOK_BACK_MS = 86_400_000;
+
+/**
+ * Drops erased customers' data keys from this process's keyring within half NUNCHI_IDENTITY_CACHE_TTL_MS of
+ * the erasure, hint or not: reads the erasure log (`erasures_by_day`, one small partition a day) as ingestion
+ * does. An erasure answers no sooner than that TTL after its tombstone (settleMs), so once it has answered, no
+ * replica opens the customer's sealed messages any more — even one that missed the customers-changed hint.
+ */
+@Injectable()
+export class ErasedKeyEviction implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('data-keys');
+  private readonly erasure: ErasureRepository;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(CQL_CLIENT) client: CqlClient,
+    @Inject(CONFIG) private readonly config: NunchiConfig,
+    private readonly keyring: CustomerKeyring,
+  ) {
+    this.erasure = new ErasureRepository(client);
+  }
+
+  onApplicationBootstrap(): void {
+    const intervalMs = Math.max(100, this.config.domain.identityCacheTtlMs / 2);
+    this.timer = setInterval(() => void this.poll(), intervalMs).unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  async poll(): Promise<void> {
+    try {
+      const nowMs = Date.now();
+      this.keyring.evict(await this.erasure.erasedSince(nowMs - LOOK_BACK_MS, nowMs));
+    } catch (error) {
+      this.logger.warn(`erasure log not read: ${(error as Error).message}`);
+    }
+  }
+}
+
+/**
+ * The keyring of a service that seals (context) or opens (decision) customers' personal data. Context, which
+ * creates keys, also re-wraps a key found under a previous identity key (rotation).
+ */
+export function customerKeyProviders(config: NunchiConfig): Provider[] {
+  return [
+    {
+      provide: CustomerKeyRepository,
+      inject: [CQL_CLIENT],
+      useFactory: (c: CqlClient) => new CustomerKeyRepository(c),
+    },
+    {
+      provide: CustomerKeyring,
+      inject: [CustomerKeyRepository],
+      useFactory: (r: CustomerKeyRepository) =>
+        new CustomerKeyring(r, identityKeys(config), {
+          maxEntries: config.domain.dataKeyCacheMaxEntries,
+          rewrap: config.service === 'context',
+        }),
+    },
+    ErasedKeyEviction,
+  ];
+}

@@ -1,0 +1,81 @@
+import type { CqlClient } from '../client.js';
+import { defineStatements, run, statement } from '../statements.js';
+
+/** A customer's data key as stored: wrapped under a KEK (libs/sealing, cql/0020_customer_keys.cql). */
+export interface StoredCustomerKey {
+  keyId: string;
+  /** the id of the identity key the KEK was derived from */
+  kekId: string;
+  wrapped: Buffer;
+}
+
+const Q = defineStatements({
+  get: statement(
+    'customer_keys.get',
+    'SELECT key_id, kek_id, wrapped_key FROM customer_keys WHERE customer_id = ?',
+  ),
+  // A lightweight transaction (Paxos): of two context replicas creating a customer's first key at once, one
+  // wins and the other is answered with the winner's row. Not retried blindly by the driver: the answer says
+  // whether it was applied.
+  create: statement(
+    'customer_keys.create',
+    'INSERT INTO customer_keys (customer_id, key_id, kek_id, wrapped_key, created_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
+    false,
+  ),
+  // After a rotation of the identity key: the same data key, wrapped under the new KEK. Conditional, so that it
+  // never writes a row the erasure deleted, nor over another key.
+  rewrap: statement(
+    'customer_keys.rewrap',
+    'UPDATE customer_keys SET kek_id = ?, wrapped_key = ? WHERE customer_id = ? IF key_id = ?',
+    false,
+  ),
+  erasedAt: statement(
+    'erased_customers.erased_at',
+    'SELECT erased_at FROM erased_customers WHERE customer_id = ?',
+  ),
+});
+
+/**
+ * Per-customer data keys (crypto-shredding). Rows only: wrapping and unwrapping are libs/sealing's, the cache
+ * CustomerKeyring's. The erasure deletes a customer's row (ErasureRepository).
+ */
+export class CustomerKeyRepository {
+  constructor(private readonly client: CqlClient) {}
+
+  async get(customerId: string): Promise<StoredCustomerKey | undefined> {
+    const row = (await run(this.client, Q.get, [customerId])).first();
+    return row ? storedKeyOf(row) : undefined;
+  }
+
+  /**
+   * Stores `key` as the customer's key unless the customer has one already; returns the customer's key either
+   * way — the one stored now, or the one that was there (from the transaction's answer: no second read).
+   */
+  async create(customerId: string, key: StoredCustomerKey, createdAt: Date): Promise<StoredCustomerKey> {
+    const row = (
+      await run(this.client, Q.create, [customerId, key.keyId, key.kekId, key.wrapped, createdAt])
+    ).first();
+    if (row['[applied]'] as boolean) return key;
+    return storedKeyOf(row);
+  }
+
+  /** Stores the customer's key wrapped anew (a rotation); false when the row is gone or holds another key. */
+  async rewrap(customerId: string, key: StoredCustomerKey): Promise<boolean> {
+    const row = (await run(this.client, Q.rewrap, [key.kekId, key.wrapped, customerId, key.keyId])).first();
+    return row['[applied]'] as boolean;
+  }
+
+  /** When the customer was erased (its tombstone), or undefined: why a key is missing. */
+  async erasedAt(customerId: string): Promise<Date | undefined> {
+    const row = (await run(this.client, Q.erasedAt, [customerId])).first();
+    return (row?.['erased_at'] as Date | undefined) ?? undefined;
+  }
+}
+
+function storedKeyOf(row: { [key: string]: unknown }): StoredCustomerKey {
+  return {
+    keyId: row['key_id'] as string,
+    kekId: row['kek_id'] as string,
+    wrapped: row['wrapped_key'] as Buffer,
+  };
+}

@@ -1,0 +1,2 @@
+export * from './aes-gcm.js';
+export * from './customer-data-key.js';
