@@ -3,7 +3,8 @@ import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/
 import type { FastifyRequest } from 'fastify';
 import { CampaignLifecycle, type CampaignPorts } from '@nunchi/operations';
 import { CampaignErrorsInterceptor } from './campaign-errors.interceptor.js';
-import { ActivateBody, checkBody, RollbackBody } from './campaign-requests.js';
+import { checkBody } from '../check-body.js';
+import { ActivateBody, RollbackBody } from './campaign-requests.js';
 import { ACTOR_HEADER, requestActor } from './request-actor.js';
 import { CAMPAIGN_PORTS } from './tokens.js';
 import { Requires } from '@nunchi/telemetry';

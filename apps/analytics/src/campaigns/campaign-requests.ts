@@ -1,5 +1,4 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { plainToInstance } from 'class-transformer';
 import {
   IsBoolean,
   IsInt,
@@ -11,15 +10,13 @@ import {
   Max,
   MaxLength,
   Min,
-  validateSync,
-  type ValidationError,
 } from 'class-validator';
-import { ContractError, type ProblemDetail } from '@nunchi/contracts';
+import { ContractError } from '@nunchi/contracts';
 import { DRAFT_SOURCE_MAX_LENGTH } from '@nunchi/campaigns-model';
 
 /**
  * Request bodies of the campaigns API. One class each: the OpenAPI document is generated from the same
- * decorators that check the body (checkBody), so the two cannot disagree.
+ * decorators that check the body (checkBody, ../check-body.ts), so the two cannot disagree.
  */
 
 /** A version as requests name it: a number, `current` or `draft` (what `nunchi campaigns diff` takes). */
@@ -159,33 +156,6 @@ export const STATE_FILTERS = ['active', 'paused', 'ended', 'scheduled', 'draft',
 
 /** Lifecycle verbs with no body. */
 export const STATE_ACTIONS = ['pause', 'resume', 'end', 'archive'] as const;
-
-/**
- * The body as an instance of `dto`, or a ContractError (400 VALIDATION_FAILED) listing every problem by
- * path; unknown fields are problems too (as in every other contract of Nunchi).
- */
-export function checkBody<T extends object>(dto: new () => T, body: unknown): T {
-  const plain = body === undefined || body === null || body === '' ? {} : body;
-  if (typeof plain !== 'object' || Array.isArray(plain))
-    throw new ContractError('VALIDATION_FAILED', [{ path: '', message: 'the body must be a JSON object' }]);
-  const instance = plainToInstance(dto, plain);
-  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length)
-    throw new ContractError(
-      'VALIDATION_FAILED',
-      errors.flatMap((e) => problemsOf(e, '')),
-    );
-  return instance;
-}
-
-function problemsOf(error: ValidationError, prefix: string): ProblemDetail[] {
-  const path = prefix ? `${prefix}.${error.property}` : error.property;
-  const own = Object.values(error.constraints ?? {}).map((message) => ({
-    path,
-    message: message.startsWith(`${error.property} `) ? message.slice(error.property.length + 1) : message,
-  }));
-  return [...own, ...(error.children ?? []).flatMap((c) => problemsOf(c, path))];
-}
 
 /** A body's campaign text: `source` as given, or `definition` as JSON text; one of them is required. */
 export function sourceOfBody(body: DraftBody): string {

@@ -26,7 +26,8 @@ import {
 } from '@nunchi/operations';
 import type { CampaignStatus } from '@nunchi/campaigns-model';
 import { CampaignErrorsInterceptor } from './campaign-errors.interceptor.js';
-import { checkBody, DraftBody, sourceOfBody, STATE_FILTERS, TestBody } from './campaign-requests.js';
+import { checkBody } from '../check-body.js';
+import { DraftBody, sourceOfBody, STATE_FILTERS, TestBody } from './campaign-requests.js';
 import { ACTOR_HEADER, requestActor } from './request-actor.js';
 import { CAMPAIGN_PORTS } from './tokens.js';
 import { Requires } from '@nunchi/telemetry';

@@ -25,7 +25,8 @@ import {
 } from '@nunchi/operations';
 import { ApiError, Requires } from '@nunchi/telemetry';
 import { CampaignErrorsInterceptor } from './campaign-errors.interceptor.js';
-import { checkBody, SimulateBody } from './campaign-requests.js';
+import { checkBody } from '../check-body.js';
+import { SimulateBody } from './campaign-requests.js';
 import { ACTOR_HEADER, requestActor } from './request-actor.js';
 import { SimulationJobs } from './simulation-jobs.js';
 import { CAMPAIGN_PORTS } from './tokens.js';

@@ -14,7 +14,7 @@ import { callerLabel, callerOf } from '@nunchi/auth';
 import { ApiKeyRepository, newApiKey } from '@nunchi/cassandra';
 import { ContractError } from '@nunchi/contracts';
 import { ApiError, Requires } from '@nunchi/telemetry';
-import { checkBody } from '../campaigns/campaign-requests.js';
+import { checkBody } from '../check-body.js';
 
 /** POST /v1/keys: the fields are those of `nunchi keys create`; libs/access checkKeyRequest judges them. */
 export class CreateKeyBody {
