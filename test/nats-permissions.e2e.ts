@@ -49,14 +49,17 @@ function freePort(): Promise<number> {
 describe('NATS permissions (own nats-server with the generated configuration)', () => {
   let server: TestNatsServer;
   const connections = new Map<string, NatsConnection>();
+  const connectAs = (user: string): Promise<NatsConnection> =>
+    connect({
+      servers: server.url,
+      authenticator: nkeyAuthenticator(new TextEncoder().encode(seedOf(user))),
+      inboxPrefix: `_INBOX_${user}`,
+    });
+  /** `user`'s connection, shared by the probes */
   const as = async (user: string): Promise<NatsConnection> => {
     let nc = connections.get(user);
     if (!nc) {
-      nc = await connect({
-        servers: server.url,
-        authenticator: nkeyAuthenticator(new TextEncoder().encode(seedOf(user))),
-        inboxPrefix: `_INBOX_${user}`,
-      });
+      nc = await connectAs(user);
       connections.set(user, nc);
     }
     return nc;
@@ -364,7 +367,7 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
       await operator?.close();
     });
 
-    it('take an event from the pos adapter to an offer on its channel, with no permission violation', async () => {
+    it('take an event from the pos adapter to an offer on its channel, with no permission violation', async (t) => {
       const card = `LC-${run}`;
       const file = join(mkdtempSync(join(tmpdir(), 'nunchi-acl-')), 'customers.ndjson');
       writeFileSync(
@@ -385,7 +388,9 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
         return JSON.stringify(body).includes('bundang-dad-beer') ? true : undefined;
       });
 
-      const till = await as('adapter-pos');
+      // a connection of its own, not the one the probes above were refused on
+      const till = await connectAs('adapter-pos');
+      t.after(() => till.close());
       const offers: OfferMessage[] = [];
       till.subscribe('mkt.offers.pos.>', {
         callback: (_e, m) => void offers.push(decodeJson(m.data) as OfferMessage),
