@@ -9,14 +9,13 @@ import { after, before, describe, it } from 'node:test';
 import { projectPath } from '@nunchi/config';
 import { Subjects, type OfferMessage } from '@nunchi/contracts';
 import { decodeJson } from '@nunchi/messaging';
-import { isHeldOut } from '@nunchi/rules';
 import { parse } from 'yaml';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import {
   dadsPurchase,
   request,
-  runId,
+  dadRunId,
   seoulTime,
   startHarness,
   waitFor,
@@ -28,8 +27,7 @@ const seriesIn = (expr: string) => [...expr.matchAll(/\bnunchi_[a-zA-Z0-9_]+/g)]
 
 describe('metrics: what the SLO rules and the dashboard read, every service exports', () => {
   let h: Harness;
-  let run = runId();
-  while (isHeldOut('bundang-dad-beer', `t${run}-dad`, 10)) run = runId();
+  const run = dadRunId();
   const store = `t${run}-store`;
   const dad = { id: `t${run}-dad`, card: `LC-${run}-1` };
   let exposition = '';

@@ -9,7 +9,6 @@ import { connect, nkeyAuthenticator, nkeys, type NatsConnection } from '@nats-io
 import { loadConfig, projectPath } from '@nunchi/config';
 import { Subjects, type IngestReply, type OfferMessage } from '@nunchi/contracts';
 import { connectNats, decodeJson, encodeJson, inboxOf, NatsUnavailableError } from '@nunchi/messaging';
-import { isHeldOut } from '@nunchi/rules';
 import { startNatsServer, type TestNatsServer } from '@nunchi/testing';
 import { Resources } from '../apps/cli/src/resources.js';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
@@ -17,7 +16,7 @@ import { applyStreamLayout } from '../apps/cli/src/commands/streams.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { ensureNatsAuth } from '../tools/nats-auth.js';
 import { startServices, type RunningServices } from '../tools/services.js';
-import { dadsPurchase, runId, seoulTime, waitFor } from './support/harness.js';
+import { dadsPurchase, dadRunId, seoulTime, waitFor } from './support/harness.js';
 
 /**
  * NATS identities and permissions (libs/messaging nats-accounts.ts) on a nats-server of the test's own, started
@@ -326,9 +325,7 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
     let services: RunningServices;
     let operator: Resources;
     const logs: string[] = [];
-    let run = runId();
-    // the campaign holds 10 % of customers out (no offer, by design): pick one it does not
-    while (isHeldOut('bundang-dad-beer', `t${run}-dad`, 10)) run = runId();
+    const run = dadRunId();
     const credentials = (user: string) => ({ NATS_USER: user, NATS_NKEY_SEED_FILE: auth.seedFile(user) });
     const env: Record<string, string> = {};
     /** where the server's log stood before the services started */

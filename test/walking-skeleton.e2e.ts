@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { identityKeys, projectPath } from '@nunchi/config';
-import { isHeldOut } from '@nunchi/rules';
 import { decisionIdOf, Headers, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts';
 import { decodeJson, unsealPersonalData } from '@nunchi/messaging';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
@@ -13,7 +12,7 @@ import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import {
   dadsPurchase,
   request,
-  runId,
+  dadRunId,
   seoulTime,
   startHarness,
   waitFor,
@@ -24,8 +23,7 @@ describe('walking skeleton: till → ingestion → context → decision → offe
   let h: Harness;
   // The campaign holds 10 % of customers out (control group): draw a run whose father is not one of them,
   // or one run in ten fails for want of an offer.
-  let run = runId();
-  while (isHeldOut('bundang-dad-beer', `t${run}-dad`, 10)) run = runId();
+  const run = dadRunId();
   const store = `t${run}-store`;
   const dad = { id: `t${run}-dad`, card: `LC-${run}-1` };
   const elder = { id: `t${run}-elder`, card: `LC-${run}-2` };

@@ -5,6 +5,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, projectPath, type NunchiConfig } from '@nunchi/config';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
+import { isHeldOut } from '@nunchi/rules';
 import type { IngestReply } from '@nunchi/contracts';
 import { Resources } from '../../apps/cli/src/resources.js';
 import { applyStreamLayout } from '../../apps/cli/src/commands/streams.js';
@@ -32,6 +33,16 @@ export async function nunchi(
 
 /** A short id unique to this test run, safe as a subject token. */
 export const runId = () => randomUUID().slice(0, 8);
+
+/**
+ * A run id whose dad (`t<run>-dad`) the founding campaign (bundang-dad-beer, 10 % holdout) does not hold out:
+ * a held-out customer gets no offer, by design, which a test expecting one would take for a failure.
+ */
+export function dadRunId(): string {
+  let run = runId();
+  while (isHeldOut('bundang-dad-beer', `t${run}-dad`, 10)) run = runId();
+  return run;
+}
 
 export interface Harness {
   config: NunchiConfig;
