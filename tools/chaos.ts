@@ -8,6 +8,7 @@
  *   npm run chaos                      500 events/s, 60 s per fault
  *   npm run chaos -- --quick           100 events/s, 20 s per fault (a smoke run)
  *   npm run chaos -- --rate 300 --seconds 30
+ *   npm run chaos -- --only context    only the faults whose name contains "context" (case-insensitive)
  *   npm run chaos -- --cluster         on three hosts (scripts/cluster.mjs: network namespaces, each with a
  *                                      Cassandra node and a nats-server; replication factor 3, streams with three
  *                                      replicas): a Cassandra node killed, a NATS server killed, a host partitioned
@@ -15,7 +16,9 @@
  * Columns: events sent (accepted), lost (accepted, never decided, nothing left pending), stalled (accepted, still
  * pending in EVENTS or ENRICHED after 15 minutes), duplicates (an offer sent twice on core
  * NATS), late (decided `late`: past the deadline on arrival), recovery (from the fault's start to the receipt
- * of the last event decided late: after that, everything was on time again; 0 when nothing was late).
+ * of the last event decided late: after that, everything was on time again; 0 when nothing was late), lease
+ * fences (partitions a replica stopped because its lease was not renewed within half a TTL, from the services'
+ * logs during the fault's run: each one moves a partition to another replica and costs a cold hot tier).
  * Environment: CASSANDRA_KEYSPACE (default nunchi_chaos), NUNCHI_CHAOS_BASE_PORT (HTTP ports, default 3350–3355),
  * NUNCHI_LEASE_TTL_MS (partition leases; default 3 s on one machine, the services' 6 s on the cluster).
  */
@@ -63,20 +66,53 @@ interface Row {
   duplicates: number;
   late: number;
   recoveryS: number;
+  leaseFences: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const usage = `usage: npm run chaos -- [--quick] [--rate <events/s>] [--seconds <s>] [--only <text>] [--cluster]
+  --quick          100 events/s, 20 s per fault (default 500 events/s, 60 s per fault)
+  --rate N         events sent per second during each fault's run
+  --seconds N      length of each fault's run (the fault is injected a third of the way in)
+  --only TEXT      run only the faults whose name contains TEXT (case-insensitive), e.g. --only context
+  --cluster        on three hosts (network namespaces; needs root): Cassandra RF 3, NATS streams R3
+environment: NUNCHI_LEASE_TTL_MS (3000 on one machine, 6000 on the cluster), CASSANDRA_KEYSPACE (nunchi_chaos),
+  NUNCHI_CHAOS_BASE_PORT (3350)`;
+
 function args() {
   const argv = process.argv.slice(2);
-  const value = (name: string) => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const known = new Set(['--quick', '--rate', '--seconds', '--only', '--cluster']);
+  const unknown = argv.filter(
+    (a, i) => a.startsWith('-') && !known.has(a) && !['--rate', '--seconds', '--only'].includes(argv[i - 1]),
+  );
+  if (unknown.length > 0) {
+    console.error(`chaos: unknown option ${unknown.join(', ')}\n${usage}`);
+    process.exit(2);
+  }
+  const text = (name: string) => {
     const i = argv.indexOf(name);
-    return i >= 0 ? Number(argv[i + 1]) : undefined;
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const value = (name: string) => {
+    const given = text(name);
+    if (given === undefined) return undefined;
+    const n = Number(given);
+    if (!Number.isFinite(n) || n <= 0) {
+      console.error(`chaos: ${name} needs a positive number, not ${JSON.stringify(given)}`);
+      process.exit(2);
+    }
+    return n;
   };
   const quick = argv.includes('--quick');
   return {
     rate: value('--rate') ?? (quick ? 100 : 500),
     seconds: value('--seconds') ?? (quick ? 20 : 60),
+    only: text('--only')?.toLowerCase(),
     cluster: argv.includes('--cluster'),
   };
 }
@@ -196,7 +232,7 @@ async function environment(
 }
 
 async function main(): Promise<void> {
-  const { rate, seconds, cluster } = args();
+  const { rate, seconds, only, cluster } = args();
   const log = (line: string) => process.stderr.write(`chaos  ${line}\n`);
   developmentModeUnlessConfigured(log);
   mkdirSync(projectPath('.nunchi', 'logs'), { recursive: true });
@@ -229,11 +265,15 @@ async function main(): Promise<void> {
     role,
     port: basePort + i,
   }));
+  let leaseFences = 0;
   const start = (slot: Slot) =>
     startServices({
       services: [slot.role],
       env: { ...env, [`NUNCHI_${slot.role.toUpperCase()}_PORT`]: String(slot.port) },
-      log: (service, line) => void serviceLog.write(`${service}:${slot.port} ${line}\n`),
+      log: (service, line) => {
+        if (line.includes('lease not renewed')) leaseFences++;
+        void serviceLog.write(`${service}:${slot.port} ${line}\n`);
+      },
     });
   const offers = new Map<string, number>();
   nc.subscribe(Subjects.offer('pos', store), {
@@ -270,20 +310,21 @@ async function main(): Promise<void> {
             { name: 'kill -9 decision (1 of 2)', inject: killAndRestart(slots[4]) },
           ]),
       ...where.faults,
-    ];
+    ].filter((fault) => only === undefined || fault.name.toLowerCase().includes(only));
+    if (faults.length === 0) throw new Error(`chaos: no fault's name contains "${only}"`);
     for (const fault of faults) {
       log(`${fault.name}: ${rate} events/s for ${seconds} s`);
-      rows.push(
-        await underLoad(nc, cql, offers, {
-          run,
-          store,
-          rate,
-          seconds,
-          fault,
-          slaMs: config.domain.slaMs,
-          log,
-        }),
-      );
+      const fencesBefore = leaseFences;
+      const row = await underLoad(nc, cql, offers, {
+        run,
+        store,
+        rate,
+        seconds,
+        fault,
+        slaMs: config.domain.slaMs,
+        log,
+      });
+      rows.push({ ...row, leaseFences: leaseFences - fencesBefore });
       log(JSON.stringify(rows.at(-1)));
     }
   } finally {
@@ -300,11 +341,11 @@ async function main(): Promise<void> {
   console.log(
     `\n${rate} events/s, ${seconds} s per fault, 2 replicas of ingestion, context and decision, ${on}\n`,
   );
-  console.log('| fault | events sent | lost | stalled | duplicates | late | recovery |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| fault | events sent | lost | stalled | duplicates | late | recovery | lease fences |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows)
     console.log(
-      `| ${r.fault} | ${r.sent} | ${r.lost} | ${r.stalled} | ${r.duplicates} | ${r.late} | ${r.recoveryS.toFixed(1)} s |`,
+      `| ${r.fault} | ${r.sent} | ${r.lost} | ${r.stalled} | ${r.duplicates} | ${r.late} | ${r.recoveryS.toFixed(1)} s | ${r.leaseFences} |`,
     );
   if (rows.some((r) => r.lost > 0 || r.stalled > 0)) process.exitCode = 1;
 }
@@ -405,7 +446,7 @@ async function underLoad(
     fault: { name: string; inject: () => Promise<void> };
     log: (line: string) => void;
   },
-): Promise<Row> {
+): Promise<Omit<Row, 'leaseFences'>> {
   const tag = o.fault.name.replace(/[^a-z0-9]+/gi, '').slice(0, 12);
   const accepted: string[] = [];
   const inFlight = new Set<Promise<void>>();

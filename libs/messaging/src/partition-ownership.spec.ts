@@ -41,12 +41,16 @@ function cluster(partitions = 16) {
     releases,
     replica,
     advance: (ms: number) => (now += ms),
-    /** one round of every given replica, a quarter TTL apart (the real cadence) */
+    /** one round of every given replica a quarter TTL apart, with renewals and fence checks every eighth (the real cadence) */
     async rounds(n: number, ...replicas: PartitionOwnership[]) {
       for (let i = 0; i < n; i++) {
         for (const r of replicas) await r.tick();
-        for (const r of replicas) await r.fence();
-        now += TTL / 4;
+        for (const half of [0, 1]) {
+          if (half === 1) now += TTL / 8;
+          for (const r of replicas) await r.renew();
+          for (const r of replicas) await r.fence();
+        }
+        now += TTL / 8;
       }
     },
   };
@@ -144,7 +148,9 @@ describe('PartitionOwnership', () => {
     // Each step is an eighth of a TTL: a's fence must fire before b's takeover (onAcquire throws on overlap).
     for (let i = 0; i < 16; i++) {
       if (i % 2 === 0) await b.tick(); // b first: a fence that fires only as b may take over is too late
+      await b.renew();
       if (i % 2 === 0) await a.tick();
+      await a.renew();
       await a.fence();
       c.advance(TTL / 8);
     }
@@ -181,9 +187,63 @@ describe('PartitionOwnership', () => {
     // Someone overwrites partition 0 behind a's back (as if a had been paused past its TTL).
     const record = await c.store.get('test.partition.0');
     await c.store.put('test.partition.0', { owner: 'z' }, record!.revision);
-    await a.tick();
+    await a.renew();
     assert.ok(!a.owns(0));
     assert.deepEqual(c.releases.at(-1), { member: 'a', partition: 0, reason: 'lost' });
+  });
+
+  it('renewals do not wait for a round: leases are kept while every round hangs on its reads', async () => {
+    const c = cluster(4);
+    let readsHang = false;
+    const view: LeaseStore = {
+      get: (key) => (readsHang ? new Promise(() => undefined) : c.store.get(key)),
+      put: (key, value, expected) => c.store.put(key, value, expected),
+      keys: (prefix) => (readsHang ? new Promise(() => undefined) : c.store.keys(prefix)),
+    };
+    const a = c.replica('a', view);
+    await c.rounds(1, a);
+    assert.deepEqual(a.owned, all(4));
+    readsHang = true;
+    void a.tick(); // never finishes: its reads hang
+    for (let i = 0; i < 24; i++) {
+      await a.renew();
+      await a.fence();
+      c.advance(TTL / 8);
+    }
+    assert.deepEqual(a.owned, all(4));
+    assert.deepEqual(
+      c.releases.filter((r) => r.member === 'a'),
+      [],
+    );
+  });
+
+  it('a renewal whose write landed after its reply timed out keeps the lease (the record still names it)', async () => {
+    const c = cluster(2);
+    let loseNextReply = false;
+    const view: LeaseStore = {
+      get: (key) => c.store.get(key),
+      put: async (key, value, expected) => {
+        const revision = await c.store.put(key, value, expected);
+        if (!loseNextReply) return revision;
+        loseNextReply = false;
+        throw new Error('timeout'); // written, but the reply never came
+      },
+      keys: (prefix) => c.store.keys(prefix),
+    };
+    const a = c.replica('a', view);
+    await c.rounds(1, a);
+    loseNextReply = true;
+    await a.renew(); // partition 0's write lands, its reply is lost
+    await a.renew(); // compare-and-set on the old revision is refused: the record names a
+    await c.rounds(2, a);
+    assert.deepEqual(a.owned, all(2));
+    assert.deepEqual(c.releases, []);
+    // Whereas a record naming another replica is a lease lost.
+    const record = await c.store.get('test.partition.1');
+    await c.store.put('test.partition.1', { owner: 'z' }, record!.revision);
+    await a.renew();
+    assert.deepEqual(a.owned, [0]);
+    assert.deepEqual(c.releases, [{ member: 'a', partition: 1, reason: 'lost' }]);
   });
 
   it('shareOf: floor, plus one for the first P mod n members', () => {

@@ -24,8 +24,9 @@ export interface PartitionOwnershipOptions {
   partitions: number;
   store: LeaseStore;
   /**
-   * milliseconds a lease lives without renewal; renewals run every ttlMs/4; a dead replica's partitions are
-   * taken over after about ttlMs + ttlMs/4. @default 6_000
+   * milliseconds a lease lives without renewal; rounds (membership, rebalancing) run every ttlMs/4, renewals
+   * on a loop of their own every ttlMs/8; a dead replica's partitions are taken over after about
+   * ttlMs + ttlMs/4. @default 6_000
    */
   ttlMs?: number;
   /** called once this replica holds the partition's lease: start consuming it */
@@ -59,6 +60,10 @@ interface Seen {
  * - A lease is one record per partition naming its owner. It is taken or renewed only by compare-and-set
  *   on the record's revision, so two replicas can never both succeed; a replica that fails to renew stops
  *   consuming (onRelease 'lost'), and one that cannot reach the store stops at half a TTL ('expired').
+ * - Renewals run on a loop of their own, one write per lease every ttl/8, never queued behind a round's
+ *   reads: under overload (every request slow) a round is several round trips long, and a renewal that
+ *   waited for it missed its half-TTL deadline (652 partitions moved in one full-rate chaos run). A renewal
+ *   whose write landed although its reply timed out finds the record naming this replica: it is still ours.
  * - Expiry needs no synchronised clocks: an observer counts a TTL from when it first saw a revision, which
  *   is after the owner wrote it, and the owner counts half a TTL from before it wrote; so the old owner has
  *   stopped a quarter TTL or more before anyone else may start. Records the store stamped two TTLs or more
@@ -75,8 +80,17 @@ export class PartitionOwnership {
   private readonly seen = new Map<string, Seen>();
   private liveMembers: string[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
   private fenceTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
+  private renewing: Promise<void> | undefined;
+  /** clock() at the last fence check, which a timer runs every ttl/8 */
+  private lastFenceAt: number | undefined;
+  /**
+   * how late (ms) each of the last four fence checks ran, half a TTL: a busy event loop runs timers late, and a
+   * fence's log line says so (a starved process, not a slow NATS)
+   */
+  private readonly fenceLateness: number[] = [];
   private stopped = false;
 
   constructor(private readonly options: PartitionOwnershipOptions) {
@@ -86,19 +100,31 @@ export class PartitionOwnership {
       throw new RangeError('partitions must be a positive integer');
   }
 
-  /** Runs the first round (taking this replica's share if the partitions are free), then every ttl/4. */
+  /**
+   * Runs the first round (taking this replica's share if the partitions are free), then rounds every ttl/4
+   * and renewals every ttl/8, each loop waiting for its previous pass.
+   */
   async start(): Promise<void> {
     this.stopped = false;
     await this.tick();
-    const loop = () => {
+    const roundLoop = () => {
       this.timer = setTimeout(() => {
         this.ticking = this.tick().finally(() => {
           this.ticking = undefined;
-          if (!this.stopped) loop();
+          if (!this.stopped) roundLoop();
         });
       }, this.ttlMs / 4);
     };
-    loop();
+    roundLoop();
+    const renewLoop = () => {
+      this.renewTimer = setTimeout(() => {
+        this.renewing = this.renew().finally(() => {
+          this.renewing = undefined;
+          if (!this.stopped) renewLoop();
+        });
+      }, this.ttlMs / 8);
+    };
+    renewLoop();
     // Independent of the round (which may hang on an unreachable store): stop consuming before a lease can lapse.
     this.fenceTimer = setInterval(
       () =>
@@ -115,8 +141,10 @@ export class PartitionOwnership {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.renewTimer);
     clearInterval(this.fenceTimer);
     await this.ticking;
+    await this.renewing;
     for (const partition of [...this.held.keys()].sort((a, b) => a - b))
       await this.release(partition, 'shutdown');
     await this.options.store
@@ -148,7 +176,7 @@ export class PartitionOwnership {
     return shareOf(this.options.memberId, this.liveMembers, this.options.partitions);
   }
 
-  /** One round: heartbeat, read members and leases, renew, release extras, acquire up to the share. */
+  /** One round: heartbeat, read members and leases, release extras, acquire up to the share (no renewals). */
   async tick(): Promise<void> {
     const { store, memberId, partitions } = this.options;
     try {
@@ -172,8 +200,6 @@ export class PartitionOwnership {
           live.add(record.value.owner);
       }
       this.liveMembers = [...live].sort();
-
-      await this.renew();
       if (this.stopped) return;
 
       const share = this.share;
@@ -206,23 +232,33 @@ export class PartitionOwnership {
     }
   }
 
-  private async renew(): Promise<void> {
+  /**
+   * Renews every lease held, in parallel (the renewal loop's pass; tests call it directly). A write refused
+   * because the record moved on is a lease lost, unless the latest record names this replica: an earlier
+   * renewal that timed out landed after all, and nobody else has written since.
+   */
+  async renew(): Promise<void> {
     await Promise.all(
       [...this.held].map(async ([partition, held]) => {
         const sentAt = this.clock();
-        const revision = await this.options.store
-          .put(this.leaseKey(partition), { owner: this.options.memberId }, held.revision)
+        const key = this.leaseKey(partition);
+        let revision = await this.options.store
+          .put(key, { owner: this.options.memberId }, held.revision)
           .catch((error: Error) => {
             this.options.logger?.warn(`partition ${partition}: lease renewal failed: ${error.message}`);
             return undefined;
           });
-        if (this.held.get(partition) !== held) return; // released meanwhile (fence)
+        if (revision === 'conflict') {
+          const latest = await this.options.store.get(key).catch(() => undefined);
+          if (latest?.value.owner === this.options.memberId) revision = latest.revision;
+        }
+        if (typeof revision === 'number') held.revision = revision; // also for release(), if released meanwhile
+        if (this.held.get(partition) !== held) return; // released meanwhile (fence or rebalance)
         if (revision === 'conflict') {
           this.held.delete(partition);
           this.options.logger?.warn(`partition ${partition}: lease lost to another replica`);
           await this.options.onRelease(partition, 'lost');
         } else if (revision !== undefined) {
-          held.revision = revision;
           held.renewedAt = sentAt;
         }
       }),
@@ -254,8 +290,10 @@ export class PartitionOwnership {
     const held = this.held.get(partition);
     if (!held) return;
     this.held.delete(partition);
-    // Stop consuming first, then free the lease: nobody else starts before this replica has stopped.
+    // Stop consuming first, then free the lease: nobody else starts before this replica has stopped. A
+    // renewal in flight would move the revision under the release's compare-and-set: wait for it.
     await this.options.onRelease(partition, reason);
+    await this.renewing;
     await this.options.store
       .put(this.leaseKey(partition), { owner: null }, held.revision)
       .catch(() => undefined);
@@ -265,13 +303,18 @@ export class PartitionOwnership {
   /** Stops consuming partitions whose last successful renewal is half a TTL old (run by a timer every ttl/8). */
   async fence(): Promise<void> {
     const now = this.clock();
+    if (this.lastFenceAt !== undefined)
+      this.fenceLateness.push(Math.max(0, Math.round(now - this.lastFenceAt - this.ttlMs / 8)));
+    if (this.fenceLateness.length > 4) this.fenceLateness.shift();
+    this.lastFenceAt = now;
     for (const [partition, held] of [...this.held]) {
       // Still the lease this round saw: an earlier fence (still stopping consumers) or a renewal may have
       // released it, and it may even have been acquired again since.
       if (this.held.get(partition) !== held || now - held.renewedAt < this.ttlMs / 2) continue;
       this.held.delete(partition);
       this.options.logger?.warn(
-        `partition ${partition}: lease not renewed for ${Math.round(now - held.renewedAt)} ms; stopping`,
+        `partition ${partition}: lease not renewed for ${Math.round(now - held.renewedAt)} ms; stopping ` +
+          `(this process's timers ran up to ${Math.max(0, ...this.fenceLateness)} ms late meanwhile)`,
       );
       await this.options.onRelease(partition, 'expired');
     }
