@@ -22,12 +22,14 @@ import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import {
   ContextRepository,
+  CustomerKeyRepository,
   DecisionRepository,
   mapBounded,
   writeBatched,
   type BulkWrite,
 } from '@nunchi/cassandra';
-import { loadConfig, projectPath } from '@nunchi/config';
+import { identityKeys, loadConfig, projectPath } from '@nunchi/config';
+import { generateDataKey, wrapDataKey } from '@nunchi/sealing';
 import {
   decisionIdOf,
   Subjects,
@@ -336,8 +338,13 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     const frequency = new VisitFrequency(people.length, seed, zipf(people.length));
     const factory = new EventFactory(people, frequency, seed, `bench${Date.now().toString(36)}`);
     const cql = await resources.cassandra();
+    const kek = identityKeys(config)[0];
+    const keys = new CustomerKeyRepository(cql);
     const history = await writeHistory(
       new ContextRepository(cql, config.domain.eventTtlDays * 86_400),
+      // A customer with history has had a data key since its first event: without one, every first live
+      // event of a run would pay a Paxos round (customer_keys IF NOT EXISTS) no steady state pays.
+      (customerId) => keys.seedWrite(customerId, wrapDataKey(customerId, generateDataKey(), kek), new Date()),
       cql,
       factory,
       frequency,
@@ -679,6 +686,7 @@ async function compactionsSettled(
  */
 async function writeHistory(
   repo: ContextRepository,
+  dataKeyWrite: (customerId: string) => BulkWrite,
   cql: Parameters<typeof writeBatched>[0],
   factory: EventFactory,
   frequency: VisitFrequency,
@@ -703,7 +711,10 @@ async function writeHistory(
       if (!count) return;
       withHistory++;
       events += count;
-      const writes = repo.historyWrites(factory.history(customer, count, fromMs, toMs), timeZone);
+      const writes = [
+        dataKeyWrite(customer.id),
+        ...repo.historyWrites(factory.history(customer, count, fromMs, toMs), timeZone),
+      ];
       for (let w = 0; w < writes.length; w += 40) groups.push(writes.slice(w, w + 40));
     });
     const failed = await writeBatched(cql, groups, { groupsPerBatch: 1, concurrency: 32 });

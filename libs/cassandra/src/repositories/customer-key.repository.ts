@@ -1,3 +1,4 @@
+import type { BulkWrite } from '../bulk.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, statement } from '../statements.js';
 
@@ -21,6 +22,11 @@ const Q = defineStatements({
     'customer_keys.create',
     'INSERT INTO customer_keys (customer_id, key_id, kek_id, wrapped_key, created_at) VALUES (?, ?, ?, ?, ?) IF NOT EXISTS',
     false,
+  ),
+  // Bulk loads only (a benchmark's history): customers known to have no key yet, nothing live beside it.
+  seed: statement(
+    'customer_keys.seed',
+    'INSERT INTO customer_keys (customer_id, key_id, kek_id, wrapped_key, created_at) VALUES (?, ?, ?, ?, ?)',
   ),
   // After a rotation of the identity key: the same data key, wrapped under the new KEK. Conditional, so that it
   // never writes a row the erasure deleted, nor over another key.
@@ -57,6 +63,15 @@ export class CustomerKeyRepository {
     ).first();
     if (row['[applied]'] as boolean) return key;
     return storedKeyOf(row);
+  }
+
+  /**
+   * The plain INSERT of a key for a bulk load (writeBatched) of customers who have none and whose events no
+   * service handles meanwhile, e.g. a benchmark's months of history: a repeat customer has had a key since
+   * its first event. Live code creates keys with `create` (IF NOT EXISTS) only.
+   */
+  seedWrite(customerId: string, key: StoredCustomerKey, createdAt: Date): BulkWrite {
+    return { query: Q.seed.cql, params: [customerId, key.keyId, key.kekId, key.wrapped, createdAt] };
   }
 
   /** Stores the customer's key wrapped anew (a rotation); false when the row is gone or holds another key. */
