@@ -79,11 +79,9 @@ export class PartitionOwnership {
   private readonly held = new Map<number, Held>();
   private readonly seen = new Map<string, Seen>();
   private liveMembers: string[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
+  private readonly rounds: RepeatingPass;
+  private readonly renewals: RepeatingPass;
   private fenceTimer: NodeJS.Timeout | undefined;
-  private ticking: Promise<void> | undefined;
-  private renewing: Promise<void> | undefined;
   /** clock() at the last fence check, which a timer runs every ttl/8 */
   private lastFenceAt: number | undefined;
   /**
@@ -98,6 +96,10 @@ export class PartitionOwnership {
     this.clock = options.clock ?? (() => performance.now());
     if (!Number.isInteger(options.partitions) || options.partitions < 1)
       throw new RangeError('partitions must be a positive integer');
+    const failed = (what: string) => (error: Error) =>
+      options.logger?.error(`partition ownership (${options.group}): ${what} failed: ${error.message}`);
+    this.rounds = new RepeatingPass(this.ttlMs / 4, () => this.tick(), failed('round'));
+    this.renewals = new RepeatingPass(this.ttlMs / 8, () => this.renew(), failed('renewal'));
   }
 
   /**
@@ -107,24 +109,8 @@ export class PartitionOwnership {
   async start(): Promise<void> {
     this.stopped = false;
     await this.tick();
-    const roundLoop = () => {
-      this.timer = setTimeout(() => {
-        this.ticking = this.tick().finally(() => {
-          this.ticking = undefined;
-          if (!this.stopped) roundLoop();
-        });
-      }, this.ttlMs / 4);
-    };
-    roundLoop();
-    const renewLoop = () => {
-      this.renewTimer = setTimeout(() => {
-        this.renewing = this.renew().finally(() => {
-          this.renewing = undefined;
-          if (!this.stopped) renewLoop();
-        });
-      }, this.ttlMs / 8);
-    };
-    renewLoop();
+    this.rounds.start();
+    this.renewals.start();
     // Independent of the round (which may hang on an unreachable store): stop consuming before a lease can lapse.
     this.fenceTimer = setInterval(
       () =>
@@ -140,11 +126,8 @@ export class PartitionOwnership {
   /** Releases every partition (others take them over at their next round) and leaves the group. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
-    clearTimeout(this.renewTimer);
     clearInterval(this.fenceTimer);
-    await this.ticking;
-    await this.renewing;
+    await Promise.all([this.rounds.stop(), this.renewals.stop()]);
     for (const partition of [...this.held.keys()].sort((a, b) => a - b))
       await this.release(partition, 'shutdown');
     await this.options.store
@@ -293,7 +276,7 @@ export class PartitionOwnership {
     // Stop consuming first, then free the lease: nobody else starts before this replica has stopped. A
     // renewal in flight would move the revision under the release's compare-and-set: wait for it.
     await this.options.onRelease(partition, reason);
-    await this.renewing;
+    await this.renewals.inFlight;
     await this.options.store
       .put(this.leaseKey(partition), { owner: null }, held.revision)
       .catch(() => undefined);
@@ -341,6 +324,43 @@ export class PartitionOwnership {
 
   private memberKey(memberId: string): string {
     return `${this.options.group}.member.${memberId}`;
+  }
+}
+
+/** Runs a pass every `intervalMs` after the previous one ended (never two at once), until stopped. */
+class RepeatingPass {
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = true;
+  /** the pass running now, if any */
+  inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly pass: () => Promise<void>,
+    private readonly onError: (error: Error) => void,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  /** Stops scheduling passes; resolves when the one in flight, if any, has ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.inFlight;
+  }
+
+  private schedule(): void {
+    this.timer = setTimeout(() => {
+      this.inFlight = this.pass()
+        .catch(this.onError)
+        .finally(() => {
+          this.inFlight = undefined;
+          if (!this.stopped) this.schedule();
+        });
+    }, this.intervalMs);
   }
 }
 
