@@ -139,6 +139,10 @@ describe('metrics: what the SLO rules and the dashboard read, every service expo
     // Cassandra requests by the statement's declared name (the cold customer's profile read; the fold's batch)
     has('nunchi_cassandra_requests_total', 'statement="customers.get"', 'outcome="ok"');
     has('nunchi_cassandra_requests_total', 'statement="batch:customer_events.insert"', 'outcome="ok"');
+    // partitions held by lease (the harness runs one replica of each: it holds all of them)
+    has('nunchi_partitions_owned', 'group="context"');
+    has('nunchi_partitions_owned', 'group="decision"');
+    has('nunchi_lease_renewal_seconds_count', 'group="context"');
     // the SLO thresholds are bucket bounds, so Prometheus counts them exactly
     assert.match(exposition, /^nunchi_event_to_offer_ms_bucket\{[^}]*le="100"\}/m);
     assert.match(exposition, /^nunchi_event_to_offer_ms_bucket\{[^}]*le="2000"\}/m);

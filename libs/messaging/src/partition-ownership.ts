@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { Counter, Histogram, ObservableCallback, ObservableGauge } from '@opentelemetry/api';
+import { meter } from '@nunchi/telemetry';
 import type { Logger } from './consumer-runner.js';
 import type { LeaseRecord, LeaseStore } from './lease-store.js';
 
@@ -14,6 +16,8 @@ export type ReleaseReason =
   | 'expired'
   /** this replica is shutting down */
   | 'shutdown';
+
+const RELEASE_REASONS: readonly ReleaseReason[] = ['rebalance', 'lost', 'expired', 'shutdown'];
 
 export interface PartitionOwnershipOptions {
   /** consumer group sharing the partitions, e.g. "context" (a subject token) */
@@ -79,6 +83,10 @@ export class PartitionOwnership {
   private readonly held = new Map<number, Held>();
   private readonly seen = new Map<string, Seen>();
   private liveMembers: string[] = [];
+  private readonly releases: Counter;
+  private readonly renewalSeconds: Histogram;
+  private readonly ownedGauge: ObservableGauge;
+  private readonly observeOwned: ObservableCallback;
   private readonly rounds: RepeatingPass;
   private readonly renewals: RepeatingPass;
   private fenceTimer: NodeJS.Timeout | undefined;
@@ -98,6 +106,22 @@ export class PartitionOwnership {
       throw new RangeError('partitions must be a positive integer');
     const failed = (what: string) => (error: Error) =>
       options.logger?.error(`partition ownership (${options.group}): ${what} failed: ${error.message}`);
+    const m = meter();
+    this.releases = m.createCounter('nunchi_partition_releases_total', {
+      description:
+        'partitions this replica stopped consuming, by group and reason: rebalance and shutdown (handed over ' +
+        'cleanly), expired (its lease not renewed within half a TTL: a starved process or a slow NATS), lost ' +
+        '(the lease was taken by another replica)',
+    });
+    this.renewalSeconds = m.createHistogram('nunchi_lease_renewal_seconds', {
+      description: 'one lease renewal, from the write sent to its answer (failed ones included), by group',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] },
+    });
+    this.ownedGauge = m.createObservableGauge('nunchi_partitions_owned', {
+      description: 'partitions whose lease this replica holds, by group',
+    });
+    this.observeOwned = (r) => r.observe(this.held.size, { group: options.group });
     this.rounds = new RepeatingPass(this.ttlMs / 4, () => this.tick(), failed('round'));
     this.renewals = new RepeatingPass(this.ttlMs / 8, () => this.renew(), failed('renewal'));
   }
@@ -108,6 +132,9 @@ export class PartitionOwnership {
    */
   async start(): Promise<void> {
     this.stopped = false;
+    this.ownedGauge.addCallback(this.observeOwned);
+    // Every reason's series exists from the start, at 0: an alert on its increase sees the first one.
+    for (const reason of RELEASE_REASONS) this.releases.add(0, { group: this.options.group, reason });
     await this.tick();
     this.rounds.start();
     this.renewals.start();
@@ -127,6 +154,7 @@ export class PartitionOwnership {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.fenceTimer);
+    this.ownedGauge.removeCallback(this.observeOwned);
     await Promise.all([this.rounds.stop(), this.renewals.stop()]);
     for (const partition of [...this.held.keys()].sort((a, b) => a - b))
       await this.release(partition, 'shutdown');
@@ -231,6 +259,7 @@ export class PartitionOwnership {
             this.options.logger?.warn(`partition ${partition}: lease renewal failed: ${error.message}`);
             return undefined;
           });
+        this.renewalSeconds.record((this.clock() - sentAt) / 1000, { group: this.options.group });
         if (revision === 'conflict') {
           const latest = await this.options.store.get(key).catch(() => undefined);
           if (latest?.value.owner === this.options.memberId) revision = latest.revision;
@@ -240,7 +269,7 @@ export class PartitionOwnership {
         if (revision === 'conflict') {
           this.held.delete(partition);
           this.options.logger?.warn(`partition ${partition}: lease lost to another replica`);
-          await this.options.onRelease(partition, 'lost');
+          await this.stopConsuming(partition, 'lost');
         } else if (revision !== undefined) {
           held.renewedAt = sentAt;
         }
@@ -275,12 +304,18 @@ export class PartitionOwnership {
     this.held.delete(partition);
     // Stop consuming first, then free the lease: nobody else starts before this replica has stopped. A
     // renewal in flight would move the revision under the release's compare-and-set: wait for it.
-    await this.options.onRelease(partition, reason);
+    await this.stopConsuming(partition, reason);
     await this.renewals.inFlight;
     await this.options.store
       .put(this.leaseKey(partition), { owner: null }, held.revision)
       .catch(() => undefined);
     this.options.logger?.log(`partition ${partition}: released by ${this.options.memberId} (${reason})`);
+  }
+
+  /** onRelease, counted by reason (nunchi_partition_releases_total). */
+  private async stopConsuming(partition: number, reason: ReleaseReason): Promise<void> {
+    this.releases.add(1, { group: this.options.group, reason });
+    await this.options.onRelease(partition, reason);
   }
 
   /** Stops consuming partitions whose last successful renewal is half a TTL old (run by a timer every ttl/8). */
@@ -299,7 +334,7 @@ export class PartitionOwnership {
         `partition ${partition}: lease not renewed for ${Math.round(now - held.renewedAt)} ms; stopping ` +
           `(this process's timers ran up to ${Math.max(0, ...this.fenceLateness)} ms late meanwhile)`,
       );
-      await this.options.onRelease(partition, 'expired');
+      await this.stopConsuming(partition, 'expired');
     }
   }
 
