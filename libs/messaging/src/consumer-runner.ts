@@ -16,7 +16,14 @@ import { decodeJson, DecodeError } from './codec.js';
 import { unavailableDependency } from './infrastructure.js';
 import { OutageGate, sleep, StoppedError, type Outage } from './outage-gate.js';
 import { KeyedSerializer } from './keyed-serializer.js';
-import { isUnanswered, stuckSince, UnansweredConsumers, type MissedDelivery } from './delivery-watchdog.js';
+import {
+  historyRewritten,
+  isUnanswered,
+  stuckSince,
+  UnansweredConsumers,
+  type HandledMark,
+  type MissedDelivery,
+} from './delivery-watchdog.js';
 import type { Outcome } from './outcome.js';
 import type { Publisher } from './publisher.js';
 import { traceContextOf } from './trace-headers.js';
@@ -136,7 +143,7 @@ export class ConsumerRunner {
   private readonly gate: OutageGate;
   private readonly rewinds = meter().createCounter('nunchi_consumer_rewinds_total', {
     description:
-      'consumers recreated by time because their stream was shorter than what they had acknowledged (a rewound history)',
+      'consumers recreated by time because their stream was shorter than what they had acknowledged, or held another message where they had handled one (a rewound or rewritten history)',
   });
   private readonly stalls = meter().createCounter('nunchi_consumer_stalls_total', {
     description:
@@ -267,6 +274,8 @@ export class ConsumerRunner {
       recreate?: boolean;
       /** epoch ms the last message this runner handled was stored: where a replay after a rewind starts */
       handledUpToMs?: number;
+      /** the stream's history was rewritten below the consumer's position (checkDelivering): replay by time */
+      rewritten?: boolean;
     } = {},
   ): Promise<{ messages: ConsumerMessages; replayedUpTo: number }> {
     const jsm = await jetstreamManager(this.nc);
@@ -287,19 +296,22 @@ export class ConsumerRunner {
       if (reopen.recreate || (spec.fromAckFloor && info.num_ack_pending > 0)) {
         replayedUpTo = info.delivered.stream_seq;
         const last = (await jsm.streams.info(spec.stream)).state.last_seq;
-        if (floor <= last) {
+        if (floor <= last && !reopen.rewritten) {
           this.logger.log(
             `${spec.durable}: ${info.num_ack_pending} unacknowledged; redelivering from stream sequence ${floor + 1}`,
           );
           await this.recreate(jsm, spec, config, fromSequence(floor + 1), replayedUpTo);
         } else {
-          // The stream is shorter than what the consumer acknowledged: its history was rewound (see
-          // checkDelivering), and what it holds now past its end may be under sequences already passed.
+          // The stream is shorter than what the consumer acknowledged, or holds other messages under sequences
+          // it handled: its history was rewound or rewritten (see checkDelivering), and what it holds now may be
+          // under sequences already passed.
           const fromMs = (reopen.handledUpToMs ?? Date.now()) - REWIND_REPLAY_MS;
           replayedUpTo = last; // what is stored after it now is new; what comes before may have been handled
           this.rewinds.add(1, { consumer: spec.durable });
           this.logger.warn(
-            `${spec.durable}: acknowledged up to stream sequence ${floor}, but ${spec.stream} ends at ${last}: its history was rewound; redelivering what it stored since ${new Date(fromMs).toISOString()}`,
+            floor <= last
+              ? `${spec.durable}: ${spec.stream}'s history was rewritten below what it acknowledged (${floor}); redelivering what it stored since ${new Date(fromMs).toISOString()}`
+              : `${spec.durable}: acknowledged up to stream sequence ${floor}, but ${spec.stream} ends at ${last}: its history was rewound; redelivering what it stored since ${new Date(fromMs).toISOString()}`,
           );
           await this.recreate(jsm, spec, config, fromTime(fromMs), replayedUpTo);
         }
@@ -422,9 +434,15 @@ export class ConsumerRunner {
           await running.messages.close().catch(() => undefined);
           const opened = await this.open(
             { ...spec, fromAckFloor: true },
-            { recreate: running.recreate, handledUpToMs: running.handledUpToMs },
+            {
+              recreate: running.recreate,
+              handledUpToMs: running.handledUpToMs,
+              rewritten: running.rewritten,
+            },
           );
           running.recreate = undefined;
+          running.rewritten = undefined;
+          running.handledMark = undefined;
           if (running.abort.signal.aborted) {
             discard(opened.messages);
             return;
@@ -447,6 +465,12 @@ export class ConsumerRunner {
       const storedAtMs = msg.info.timestampNanos / 1_000_000;
       running.inHand.set(msg.seq, storedAtMs);
       running.handledUpToMs = Math.max(running.handledUpToMs ?? 0, storedAtMs);
+      if (msg.seq > (running.handledMark?.seq ?? 0))
+        running.handledMark = {
+          seq: msg.seq,
+          msgId: msg.headers?.get('Nats-Msg-Id') || undefined,
+          storedAtMs,
+        };
       try {
         await this.handle(spec, msg, body, replayedUpTo, running.abort.signal);
       } finally {
@@ -536,6 +560,25 @@ export class ConsumerRunner {
       return;
     }
     r.aheadOfStream = undefined;
+    // The message handled last, read back: another one under its sequence means the history was rewritten
+    // below the consumer, and what was stored again there would never be delivered to it.
+    const mark = r.handledMark;
+    if (r.failure === undefined && mark) {
+      const stored = await jsm.streams
+        .getMessage(r.stream, { seq: mark.seq })
+        .then((m) => m && { msgId: m.header?.get('Nats-Msg-Id') || undefined, storedAtMs: m.time.getTime() })
+        .catch(() => undefined); // gone (retention, a shorter history), or NATS unreachable: no finding
+      if (r.handledMark === mark && historyRewritten(mark, stored ?? undefined)) {
+        this.logger.warn(
+          `${durable}: ${r.stream} holds another message at stream sequence ${mark.seq} than the one it handled there (${mark.msgId ?? 'no id'}): its history was rewritten; recreating the consumer by time`,
+        );
+        this.rewinds.add(1, { consumer: durable });
+        r.rewritten = true;
+        r.recreate = true;
+        await r.messages.close().catch(() => undefined);
+        return;
+      }
+    }
     if (info.num_pending > 0 || info.num_ack_pending > 0 || r.inHand.size > 0 || r.failure) {
       r.missed = undefined;
       return;
@@ -839,6 +882,10 @@ interface Running {
   aheadOfStream?: number;
   /** epoch ms the latest message handled was stored */
   handledUpToMs?: number;
+  /** the message handled with the highest stream sequence, read back by the watchdog (historyRewritten) */
+  handledMark?: HandledMark;
+  /** set by the watchdog: the history was rewritten below the consumer; the next reopen replays by time */
+  rewritten?: boolean;
 }
 
 type Decoded<T> = T | DecodeError;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isUnanswered, stuckSince, UnansweredConsumers } from './delivery-watchdog.js';
+import { historyRewritten, isUnanswered, stuckSince, UnansweredConsumers } from './delivery-watchdog.js';
 
 describe('stuckSince (the consumer watchdog)', () => {
   it('needs the same missed message at two polls', () => {
@@ -54,5 +54,24 @@ describe('UnansweredConsumers (the grace period before a consumer is replaced)',
     assert.equal(unanswered.unansweredSince('context-p3'), undefined);
     assert.equal(unanswered.overdue('context-p3', 70_000), false);
     assert.equal(unanswered.overdue('context-p3', 130_000), true);
+  });
+});
+
+describe('historyRewritten (a history rewritten below a consumer)', () => {
+  const mark = { seq: 4099, msgId: 'pos:e-1', storedAtMs: 1_764_000_000_123.456 };
+  it('the same message still there is no rewrite', () => {
+    assert.equal(historyRewritten(mark, { msgId: 'pos:e-1', storedAtMs: 1_764_000_000_123 }), false);
+  });
+  it('another message under the same sequence is', () => {
+    assert.equal(historyRewritten(mark, { msgId: 'pos:e-2', storedAtMs: 1_764_000_000_123 }), true);
+  });
+  it('without message ids, another store time is', () => {
+    const bare = { ...mark, msgId: undefined };
+    assert.equal(historyRewritten(bare, { msgId: undefined, storedAtMs: 1_764_000_000_123 }), false);
+    assert.equal(historyRewritten(bare, { msgId: undefined, storedAtMs: 1_764_000_000_124 }), false);
+    assert.equal(historyRewritten(bare, { msgId: undefined, storedAtMs: 1_764_000_000_126 }), true);
+  });
+  it('nothing stored there (retention, or a shorter history) is not', () => {
+    assert.equal(historyRewritten(mark, undefined), false);
   });
 });

@@ -20,6 +20,32 @@ export function stuckSince(
   return previous !== undefined && previous.seq === nextSeq && previous.delivered === delivered;
 }
 
+/** The message a consumer handled last (highest stream sequence): what its stream must still hold there. */
+export interface HandledMark {
+  seq: number;
+  /** its Nats-Msg-Id, when it had one (every publisher of EVENTS and ENRICHED sets one) */
+  msgId: string | undefined;
+  /** epoch ms it was stored */
+  storedAtMs: number;
+}
+
+/**
+ * Whether the stream now holds another message at the sequence a consumer handled last: its history was
+ * rewritten under the consumer (nats-server 2.9.10 on a cluster, after a partition healed: messages stored
+ * again under sequences the consumer had passed, below the stream's end, so the rewind check — delivered past
+ * the end — does not see it; docs/reliability.md). Nothing there (removed by retention, or a history cut
+ * shorter) is not a rewrite. Without message ids, store times more than a millisecond apart are.
+ */
+export function historyRewritten(
+  mark: HandledMark,
+  stored: { msgId: string | undefined; storedAtMs: number } | undefined,
+): boolean {
+  if (!stored) return false;
+  if (mark.msgId !== undefined && stored.msgId !== undefined) return mark.msgId !== stored.msgId;
+  // One side is parsed from an RFC 3339 string, the other from nanoseconds: a millisecond apart is the same.
+  return Math.abs(mark.storedAtMs - stored.storedAtMs) > 1;
+}
+
 /**
  * Whether a JetStream API error says "nobody answered for this consumer" rather than "no such consumer" or "bad
  * request": a request timeout, or nats-server's 503 "JetStream system temporarily unavailable" — what a consumer
