@@ -23,6 +23,7 @@
  * NUNCHI_LEASE_TTL_MS (partition leases; default 3 s on one machine, the services' 6 s on the cluster).
  */
 import { randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, migrate } from '@nunchi/cassandra';
@@ -81,39 +82,41 @@ environment: NUNCHI_LEASE_TTL_MS (3000 on one machine, 6000 on the cluster), CAS
   NUNCHI_CHAOS_BASE_PORT (3350)`;
 
 function args() {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const fail = (message: string): never => {
+    console.error(`chaos: ${message}\n${usage}`);
+    process.exit(2);
+  };
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        quick: { type: 'boolean' },
+        rate: { type: 'string' },
+        seconds: { type: 'string' },
+        only: { type: 'string' },
+        cluster: { type: 'boolean' },
+      },
+    }));
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  if (values.help) {
     console.log(usage);
     process.exit(0);
   }
-  const known = new Set(['--quick', '--rate', '--seconds', '--only', '--cluster']);
-  const unknown = argv.filter(
-    (a, i) => a.startsWith('-') && !known.has(a) && !['--rate', '--seconds', '--only'].includes(argv[i - 1]),
-  );
-  if (unknown.length > 0) {
-    console.error(`chaos: unknown option ${unknown.join(', ')}\n${usage}`);
-    process.exit(2);
-  }
-  const text = (name: string) => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const value = (name: string) => {
-    const given = text(name);
+  const positive = (name: string, given: string | undefined) => {
     if (given === undefined) return undefined;
     const n = Number(given);
-    if (!Number.isFinite(n) || n <= 0) {
-      console.error(`chaos: ${name} needs a positive number, not ${JSON.stringify(given)}`);
-      process.exit(2);
-    }
-    return n;
+    return Number.isFinite(n) && n > 0
+      ? n
+      : fail(`--${name} needs a positive number, not ${JSON.stringify(given)}`);
   };
-  const quick = argv.includes('--quick');
   return {
-    rate: value('--rate') ?? (quick ? 100 : 500),
-    seconds: value('--seconds') ?? (quick ? 20 : 60),
-    only: text('--only')?.toLowerCase(),
-    cluster: argv.includes('--cluster'),
+    rate: positive('rate', values.rate) ?? (values.quick ? 100 : 500),
+    seconds: positive('seconds', values.seconds) ?? (values.quick ? 20 : 60),
+    only: values.only?.toLowerCase(),
+    cluster: values.cluster ?? false,
   };
 }
 

@@ -566,9 +566,11 @@ export class ConsumerRunner {
     if (r.failure === undefined && mark) {
       const stored = await jsm.streams
         .getMessage(r.stream, { seq: mark.seq })
-        .then((m) => m && { msgId: m.header?.get('Nats-Msg-Id') || undefined, storedAtMs: m.time.getTime() })
+        .then((m) =>
+          m ? { msgId: m.header?.get('Nats-Msg-Id') || undefined, storedAtMs: m.time.getTime() } : undefined,
+        )
         .catch(() => undefined); // gone (retention, a shorter history), or NATS unreachable: no finding
-      if (r.handledMark === mark && historyRewritten(mark, stored ?? undefined)) {
+      if (r.handledMark === mark && historyRewritten(mark, stored)) {
         this.logger.warn(
           `${durable}: ${r.stream} holds another message at stream sequence ${mark.seq} than the one it handled there (${mark.msgId ?? 'no id'}): its history was rewritten; recreating the consumer by time`,
         );
