@@ -34,6 +34,7 @@ describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by
   const run = runId();
   const store = `shred-${run}`;
   const campaignId = `shred-${run}`;
+  const lostCampaignId = `shred-${run}-lost`;
   // Values that appear nowhere else: found in a message's bytes only if the profile travelled in clear.
   const region = `Shredville-${run}`;
   const tier = `Z${run.slice(0, 7)}`; // at most 8 characters
@@ -79,11 +80,26 @@ describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by
       ].join('\n'),
     );
     await applyCampaign(h.resources, join(dir, 'campaign.yaml'));
+    // A campaign that loses on the audience: its loss's detail names the region the customer has.
+    writeFileSync(
+      join(dir, 'lost.yaml'),
+      [
+        `id: ${lostCampaignId}`,
+        'name: Crypto-shredding check, the loser',
+        `trigger: { types: [purchase], channels: [pos], stores: [${store}] }`,
+        // not an equality the campaign index could prune on: the rule runs and loses
+        `audience: "customer.region.startsWith('Elsewhere')"`,
+        'offers:',
+        '  - { id: never, title: Never, value: 1 }',
+        'schedule: { timezone: Asia/Seoul }',
+      ].join('\n'),
+    );
+    await applyCampaign(h.resources, join(dir, 'lost.yaml'));
     await waitFor('the campaign to load', async () => {
       const body = (await (await fetch(`${h.services.urls.decision}/v1/campaigns`)).json()) as {
         loaded: Record<string, number>;
       };
-      return body.loaded[campaignId] ? true : undefined;
+      return body.loaded[campaignId] && body.loaded[lostCampaignId] ? true : undefined;
     });
     enrichedFrom = (await lastSeq(h.nc, Streams.ENRICHED.name)) + 1;
     decisionsFrom = (await lastSeq(h.nc, Streams.DECISIONS.name)) + 1;
@@ -115,6 +131,9 @@ describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by
     assert.equal(decision.outcome, 'offer', JSON.stringify(decision.losses));
     assert.equal(decision.campaignId, campaignId);
     assert.equal(decision.inputs?.['customer.region'], region, 'the rule saw the opened profile');
+    const lost = decision.losses.find((l) => l.campaignId === lostCampaignId);
+    assert.equal(lost?.reason, 'audience');
+    assert.ok(lost.detail?.includes(region), `the loser's detail, opened: ${lost.detail}`);
 
     const stored = await waitFor('the ENRICHED message', storedEnriched);
     const bytes = Buffer.from(stored.data).toString('utf8');
@@ -142,11 +161,25 @@ describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by
     assert.equal(record.outcome, 'offer');
     assert.equal(record.inputs, undefined);
     assert.equal(record.sealedInputs?.customerId, customer.id);
-    for (const clear of [region, tier])
+    // and the losers' details, which name what their rules read (the region)
+    assert.equal(record.sealedLossDetails?.customerId, customer.id);
+    assert.equal(
+      record.losses.find((l) => l.campaignId === lostCampaignId)?.reason,
+      'audience',
+      'the loss itself stays readable',
+    );
+    const byId = (
+      await h.cql.execute('SELECT record FROM decisions_by_id WHERE decision_id = ?', [decisionIdOf(event)], {
+        prepare: true,
+      })
+    ).first()?.['record'] as string;
+    for (const clear of [region, tier]) {
       assert.ok(
         !Buffer.from(published.data).toString('utf8').includes(clear),
         `${clear} readable on DECISIONS`,
       );
+      assert.ok(!byId.includes(clear), `${clear} readable in decisions_by_id: ${byId}`);
+    }
     const inputs = await keyring().open<Record<string, unknown>>(record.sealedInputs);
     assert.equal(inputs.kind === 'opened' && inputs.value['customer.region'], region);
     const key = await new CustomerKeyRepository(h.cql).get(customer.id);
@@ -191,6 +224,7 @@ describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by
     await assert.rejects(enrichedOpener(h.cql, h.config)(again.data), /erased/);
     const decided = (await storedDecision())!.json<DecisionRecord>();
     assert.equal((await keyring().open(decided.sealedInputs!)).kind, 'erased', 'nor the inputs on DECISIONS');
+    assert.equal((await keyring().open(decided.sealedLossDetails!)).kind, 'erased', 'nor the loss details');
 
     // Put back on ENRICHED (as `nunchi dlq replay` of the decision stage does): refused, with the reason.
     const dlqFrom = (await lastSeq(h.nc, Streams.DLQ.name)) + 1;

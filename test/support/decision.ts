@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { CqlClient } from '@nunchi/cassandra';
+import { CustomerKeyRepository, decisionInputsOpener, type CqlClient } from '@nunchi/cassandra';
+import { identityKeys, loadConfig } from '@nunchi/config';
 import {
   decisionIdOf,
   Streams,
@@ -71,7 +72,10 @@ export async function sendAll(
   await Promise.all(Array.from({ length: Math.min(concurrency, events.length) }, worker));
 }
 
-/** Waits until every event (channel and id) has its decision stored by id, and returns the records. */
+/**
+ * Waits until every event (channel and id) has its decision stored by id, and returns the records as the
+ * decision API answers them: inputs and loss details opened with the customer's data key where they are sealed.
+ */
 export async function decisionsOf(
   cql: CqlClient,
   events: EventRef[],
@@ -98,7 +102,8 @@ export async function decisionsOf(
     },
     timeoutMs,
   );
-  return ids.map((id) => found.get(id)!);
+  const open = decisionInputsOpener(new CustomerKeyRepository(cql), identityKeys(loadConfig('cli')));
+  return Promise.all(ids.map((id) => open(found.get(id)!)));
 }
 
 /** Every record on DECISIONS for one campaign (a replay of the stream, filtered by subject). */

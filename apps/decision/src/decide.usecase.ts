@@ -5,8 +5,10 @@ import { localDay } from '@nunchi/context-model';
 import {
   decisionIdOf,
   Headers,
+  splitLossDetails,
   Subjects,
   type AcceptedEvent,
+  type CandidateLoss,
   type DecisionRecord,
   type EnrichedEvent,
   type EnrichedMessage,
@@ -148,16 +150,15 @@ export class DecideUseCase {
             title: winner.offer.title,
             value: winner.offer.value,
             cost: winner.offer.cost,
-            // what the rule saw is personal: sealed under the customer's key, like ENRICHED (clear only for a
-            // message from before sealing, whose customer may have no key yet)
-            ...(await this.sealedInputs(event.customerId, winner.inputs)),
           }
         : {}),
       decidedAt: new Date(decidedAtMs).toISOString(),
       latencyMs: decidedAtMs - receivedAtMs,
       traceId: currentTraceId(),
       campaignVersions: choice.evaluation.campaignVersions,
-      losses: choice.losses,
+      // what the rules saw is personal (the winner's inputs, the losers' details): sealed under the customer's
+      // key, like ENRICHED (clear only for a message from before sealing, whose customer may have no key yet)
+      ...(await this.sealedPersonal(event.customerId, winner?.inputs, choice.losses)),
     };
 
     // The offer first: the till is waiting for it, not for our bookkeeping. A crash before the record is
@@ -213,12 +214,20 @@ export class DecideUseCase {
     }
   }
 
-  private async sealedInputs(
+  private async sealedPersonal(
     customerId: string,
-    inputs: Record<string, unknown>,
-  ): Promise<Pick<DecisionRecord, 'inputs' | 'sealedInputs'>> {
-    const sealed = await this.keys.sealIfKeyed(customerId, inputs);
-    return sealed ? { sealedInputs: sealed } : { inputs };
+    inputs: Record<string, unknown> | undefined,
+    losses: CandidateLoss[],
+  ): Promise<Pick<DecisionRecord, 'inputs' | 'sealedInputs' | 'losses' | 'sealedLossDetails'>> {
+    const split = splitLossDetails(losses);
+    const [sealedInputs, sealedLossDetails] = await Promise.all([
+      inputs && this.keys.sealIfKeyed(customerId, inputs),
+      split.details && this.keys.sealIfKeyed(customerId, split.details),
+    ]);
+    return {
+      ...(inputs ? (sealedInputs ? { sealedInputs } : { inputs }) : {}),
+      ...(sealedLossDetails ? { losses: split.losses, sealedLossDetails } : { losses }),
+    };
   }
 
   /** Sends the offer (core NATS, no acknowledgement to wait for); returns the instant it was handed over. */

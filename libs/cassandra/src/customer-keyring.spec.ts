@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DecisionRecord } from '@nunchi/contracts';
+import { splitLossDetails, type CandidateLoss, type DecisionRecord } from '@nunchi/contracts';
 import { CustomerKeyring, decisionInputsOpener } from './customer-keyring.js';
 import type { CustomerKeyRepository, StoredCustomerKey } from './repositories/customer-key.repository.js';
 
@@ -86,22 +86,42 @@ void describe('CustomerKeyring', () => {
     assert.deepEqual(await withoutK1.open(sealed), { kind: 'opened', value: { tier: 'A' } });
   });
 
-  void it("opens a decision's sealed inputs, or says why it cannot", async () => {
+  void it("opens a decision's sealed inputs and loss details, or says why it cannot", async () => {
     const { repository, erase } = memoryRepository();
     const keyring = new CustomerKeyring(repository, [k1], { maxEntries: 0 });
+    const losses: CandidateLoss[] = [
+      { campaignId: 'a', campaignVersion: 1, reason: 'audience', detail: 'audience false: customer.age=34' },
+      { campaignId: 'b', campaignVersion: 2, reason: 'holdout' },
+      { campaignId: 'c', campaignVersion: 1, reason: 'cap', detail: 'cap 1 per 7 days reached' },
+    ];
+    const split = splitLossDetails(losses);
+    assert.deepEqual(split.details, ['audience false: customer.age=34', null, 'cap 1 per 7 days reached']);
+    assert.ok(
+      split.losses.every((l) => !('detail' in l)),
+      'no detail left in clear',
+    );
+    assert.equal(splitLossDetails([losses[1]]).details, undefined, 'nothing to seal');
     const record = {
       decisionId: 'd-1',
       customerId: 'c-1',
       sealedInputs: await keyring.seal('c-1', { 'customer.age': 34 }),
+      losses: split.losses,
+      sealedLossDetails: await keyring.seal('c-1', split.details),
     } as unknown as DecisionRecord;
-    assert.deepEqual((await keyring.openInputs(record)).inputs, { 'customer.age': 34 });
+    const opened = await keyring.openInputs(record);
+    assert.deepEqual(opened.inputs, { 'customer.age': 34 });
+    assert.deepEqual(opened.losses, losses, 'the details back in place');
+    assert.equal(opened.sealedLossDetails, undefined);
     const keyless = decisionInputsOpener(repository, []);
     const sealedOnly = await keyless(record);
     assert.equal(sealedOnly.inputsUnavailable, 'sealed');
     assert.equal(sealedOnly.sealedInputs, undefined);
+    assert.equal(sealedOnly.sealedLossDetails, undefined);
+    assert.deepEqual(sealedOnly.losses, split.losses);
     erase('c-1');
     const erased = await keyring.openInputs(record);
     assert.equal(erased.inputsUnavailable, 'erased');
     assert.equal(erased.inputs, undefined);
+    assert.deepEqual(erased.losses, split.losses, 'the reasons stay, the details are gone');
   });
 });

@@ -1,5 +1,5 @@
 import type { IdentityKey } from '@nunchi/config';
-import type { DecisionRecord, SealedField } from '@nunchi/contracts';
+import { withLossDetails, type DecisionRecord, type SealedField } from '@nunchi/contracts';
 import {
   generateDataKey,
   openSealed,
@@ -119,15 +119,24 @@ export class CustomerKeyring {
   }
 
   /**
-   * A decision record with its sealed inputs opened (`inputs`), or marked `inputsUnavailable: 'erased'` when the
-   * customer's key is gone with the customer. Records without sealed inputs are returned as they are.
+   * A decision record with its sealed inputs opened (`inputs`) and its losses' details put back, or marked
+   * `inputsUnavailable: 'erased'` when the customer's key is gone with the customer. Records with nothing
+   * sealed are returned as they are.
    */
   async openInputs(record: DecisionRecord): Promise<DecisionRecord> {
-    const { sealedInputs, ...rest } = record;
-    if (!sealedInputs) return record;
-    const opened = await this.open<Record<string, unknown>>(sealedInputs);
-    if (opened.kind === 'opened') return { ...rest, inputs: opened.value };
-    return { ...rest, inputsUnavailable: 'erased' };
+    const { sealedInputs, sealedLossDetails, ...rest } = record;
+    if (!sealedInputs && !sealedLossDetails) return record;
+    const [inputs, details] = await Promise.all([
+      sealedInputs && this.open<Record<string, unknown>>(sealedInputs),
+      sealedLossDetails && this.open<(string | null)[]>(sealedLossDetails),
+    ]);
+    if (inputs?.kind === 'erased' || details?.kind === 'erased')
+      return { ...rest, inputsUnavailable: 'erased' };
+    return {
+      ...rest,
+      ...(inputs?.kind === 'opened' ? { inputs: inputs.value } : {}),
+      ...(details?.kind === 'opened' ? { losses: withLossDetails(rest.losses, details.value) } : {}),
+    };
   }
 
   /**
@@ -183,9 +192,10 @@ export function decisionInputsOpener(
 ): (record: DecisionRecord) => Promise<DecisionRecord> {
   if (!keks.length)
     return (record) => {
-      if (!record.sealedInputs) return Promise.resolve(record);
+      if (!record.sealedInputs && !record.sealedLossDetails) return Promise.resolve(record);
       const rest: DecisionRecord = { ...record, inputsUnavailable: 'sealed' };
       delete rest.sealedInputs;
+      delete rest.sealedLossDetails;
       return Promise.resolve(rest);
     };
   const keyring = new CustomerKeyring(repository, keks, { maxEntries: 1_000 });

@@ -41,6 +41,10 @@ export interface CandidateLoss {
     | 'lower_rank'
     | 'pattern'
     | 'error';
+  /**
+   * why, in words, with the values the rule read ("audience false: customer.age=20"): personal, so on DECISIONS
+   * and in decisions_by_id only sealed (`DecisionRecord.sealedLossDetails`) once the customer has a data key
+   */
   detail?: string;
 }
 
@@ -79,8 +83,13 @@ export interface DecisionRecord {
   /** `inputs` sealed under the customer's data key (crypto-shredding, docs/security.md "Per-customer keys") */
   sealedInputs?: SealedField;
   /**
-   * why a record with sealed inputs shows none: `erased` — the customer was erased, the key is gone;
-   * `sealed` — this reader holds no identity key to open them
+   * the losses' `detail`s, sealed like `inputs`: opens to an array by index into `losses` (null where a loss has
+   * none); the stored losses then carry none in clear. A reader with the key puts them back.
+   */
+  sealedLossDetails?: SealedField;
+  /**
+   * why a record with sealed inputs (and loss details) shows none: `erased` — the customer was erased, the key
+   * is gone; `sealed` — this reader holds no identity key to open them
    */
   inputsUnavailable?: 'erased' | 'sealed';
 }
@@ -94,3 +103,29 @@ export const decisionIdOf = (event: EventRef): string => decisionIdOfKey(eventKe
 /** The decision id of an event key as stored (customer_events.event_id; rows from before keys: a bare id). */
 export const decisionIdOfKey = (key: string): string =>
   `d-${createHash('sha256').update(key).digest('hex').slice(0, 24)}`;
+
+/**
+ * A decision's losses with their details in clear and the details apart, for sealing (`sealedLossDetails`):
+ * `details` is undefined when no loss has one (nothing to seal).
+ */
+export function splitLossDetails(losses: readonly CandidateLoss[]): {
+  losses: CandidateLoss[];
+  details?: (string | null)[];
+} {
+  if (!losses.some((l) => l.detail !== undefined)) return { losses: [...losses] };
+  return {
+    losses: losses.map(({ detail: _detail, ...rest }) => rest),
+    details: losses.map((l) => l.detail ?? null),
+  };
+}
+
+/** The losses with the details `splitLossDetails` took apart put back (by index; null: none). */
+export function withLossDetails(
+  losses: readonly CandidateLoss[],
+  details: readonly (string | null)[],
+): CandidateLoss[] {
+  return losses.map((l, i) => {
+    const detail = details[i];
+    return detail === null || detail === undefined ? l : { ...l, detail };
+  });
+}

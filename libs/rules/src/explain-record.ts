@@ -30,13 +30,16 @@ export function explainRecord(d: DecisionRecord): string[] {
   }
   for (const [path, value] of Object.entries(d.inputs ?? {}))
     lines.push(`  saw ${path} = ${JSON.stringify(value)}`);
-  // Inputs are sealed under the customer's data key (crypto-shredding): say why they are not shown.
+  // Inputs and loss details are sealed under the customer's data key (crypto-shredding): say why they are not
+  // shown.
   if (d.inputsUnavailable === 'erased')
     lines.push(
-      "  saw: (erased — the customer was erased and its data key with it; the inputs can't be opened)",
+      "  saw: (erased — the customer was erased and its data key with it; the inputs and the losses' details can't be opened)",
     );
-  else if (d.inputsUnavailable === 'sealed' || (d.sealedInputs && !d.inputs))
-    lines.push('  saw: (sealed — this reader holds no identity key to open the inputs)');
+  else if (d.inputsUnavailable === 'sealed' || (d.sealedInputs && !d.inputs) || d.sealedLossDetails)
+    lines.push(
+      "  saw: (sealed — this reader holds no identity key to open the inputs and the losses' details)",
+    );
   if (d.losses.length) lines.push('not chosen:');
   for (const loss of d.losses) lines.push(lossLine(loss));
   return lines;
