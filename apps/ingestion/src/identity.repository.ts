@@ -32,9 +32,9 @@ const Q = defineStatements({
     'customer_identities.drop_unclaimed',
     'DELETE FROM customer_identities WHERE customer_id = ? AND id_type = ? AND id_value = ?',
   ),
-  loyaltyCardOf: statement(
-    'customer_identities.loyalty_card_of',
-    'SELECT id_value FROM customer_identities WHERE customer_id = ? AND id_type = ? LIMIT 1',
+  loyaltyCardsOf: statement(
+    'customer_identities.loyalty_cards_of',
+    'SELECT id_value FROM customer_identities WHERE customer_id = ? AND id_type = ?',
   ),
   tombstone: statement(
     'erased_customers.exists',
@@ -183,9 +183,11 @@ export class IdentityRepository {
     return this.claim(type, storedIdentityValue(type, rawValue, this.key.secret), customerId, this.key.id);
   }
 
-  /** Whether a customer holds a loyalty card (two cardholders are two people: docs/identity.md). */
-  async holdsLoyaltyCard(customerId: string): Promise<boolean> {
-    return (await run(this.client, Q.loyaltyCardOf, [customerId, 'loyaltyCard'])).rowLength > 0;
+  /** The loyalty cards the customer holds, as stored (keyed hashes): normally one, none for most app users. */
+  async loyaltyCardsOf(customerId: string): Promise<string[]> {
+    return (await run(this.client, Q.loyaltyCardsOf, [customerId, 'loyaltyCard'])).rows.map(
+      (r) => r['id_value'] as string,
+    );
   }
 
   /**

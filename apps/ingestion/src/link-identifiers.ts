@@ -38,7 +38,7 @@ export interface Linked {
  * - they name two customers: the event starts a merge into the smaller id (survivorOf), which the context
  *   service carries out (MergeCustomersUseCase).
  * Refused, with nothing written: a customer that was erased (CUSTOMER_ERASED), two customers who each hold a
- * loyalty card (CUSTOMERS_CONFLICT: two cardholders are two people, whoever shares the device), and an
+ * loyalty card of their own (CUSTOMERS_CONFLICT: two cardholders are two people, whoever shares the device), and an
  * unknown identifier under NUNCHI_UNKNOWN_IDENTIFIERS=refuse when the other is unknown too.
  */
 @Injectable()
@@ -78,11 +78,13 @@ export class LinkIdentifiers {
     }
     const [a, b] = known as [string, string];
     if (a === b) return { customerId: a };
-    const [cardA, cardB] = await Promise.all([
-      this.identities.holdsLoyaltyCard(a),
-      this.identities.holdsLoyaltyCard(b),
+    // Two cardholders are two people — unless they hold the same card: a merge of the two moving it from one
+    // to the other right now (a concurrent login), which this event only repeats.
+    const [cardsA, cardsB] = await Promise.all([
+      this.identities.loyaltyCardsOf(a),
+      this.identities.loyaltyCardsOf(b),
     ]);
-    if (cardA && cardB)
+    if (cardsA.length && cardsB.length && !cardsA.some((card) => cardsB.includes(card)))
       throw new ContractError('CUSTOMERS_CONFLICT', [
         {
           path: 'customer',
