@@ -1,58 +1,13 @@
 #!/usr/bin/env node
-import 'reflect-metadata';
 import { Command, CommanderError, Option } from 'commander';
-import { hashClearIdentifiers, migrate } from '@nunchi/cassandra';
-import { asMigrator, ConfigError, projectPath, requireIdentityKey } from '@nunchi/config';
-import { ContractError } from '@nunchi/contracts';
-import { CampaignInvalidError } from '@nunchi/rules';
-import { Resources } from './resources.js';
-import { CAMPAIGN_STATUSES, problemsText, type Actor } from '@nunchi/campaigns-model';
-import {
-  applyCampaign,
-  CampaignDrafts,
-  CampaignLifecycle,
-  CampaignQueries,
-  formatCampaigns,
-  formatHistory,
-  listCampaigns,
-  looksLikeFile,
-  portsOf,
-  readText,
-  setCampaignState,
-  testCampaign,
-} from './commands/campaigns.js';
-import { parseVersionRef } from '@nunchi/operations';
-import {
-  compareCampaigns,
-  formatComparison,
-  formatReport,
-  formatTimings,
-  mergeShardsOrFail,
-  othersFromFile,
-  parseShard,
-  readShardResults,
-  simulateCampaign,
-  simulateWithWorkers,
-  writeJsonFile,
-  type BudgetChecksFile,
-} from './commands/simulate.js';
-import { importCustomers } from './commands/customers.js';
-import { eraseCustomer, formatReceipt } from './commands/erase.js';
-import { explainDecision, formatDecisions, listDecisions } from './commands/decisions.js';
-import { sendEventsFile } from './commands/events.js';
-import { tailOffers } from './commands/offers.js';
-import { listDlq, preview, replayDlq } from './commands/dlq.js';
-import { actorOf, audited, cliCaller } from './commands/cli-caller.js';
-import { createKey, formatAudit, formatKeys, listKeys, readAudit, revokeKey } from './commands/keys.js';
-import { applyStreamLayout, checkStreamLayout, formatLayout } from './commands/streams.js';
-import { formatSloReport, sloReport, ZipkinTraceReader } from './commands/slo.js';
-import {
-  campaignReport,
-  campaignSummaries,
-  formatCampaignReport,
-  formatSummaries,
-} from './commands/stats.js';
-import { EXIT_CODES, EXIT_CODES_HELP, integerOption, parseSince, UsageError } from './options.js';
+import { EXIT_CODES, EXIT_CODES_HELP, integerOption, UsageError } from './options.js';
+import type { Actor } from '@nunchi/campaigns-model';
+import type { BudgetChecksFile } from './commands/simulate.js';
+import type { Resources } from './resources.js';
+import { CAMPAIGN_STATUSES } from './campaign-statuses.js';
+
+/** The command implementations, loaded by the first command that runs (not for --help or a usage error). */
+const load = () => import('./command-modules.js');
 
 /** `nunchi <command> --help` ends with these examples. */
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
@@ -84,6 +39,7 @@ const program = new Command('nunchi')
 /** Runs a command with connections that are closed afterwards; known errors end with a message, not a stack. */
 function action<A extends unknown[]>(fn: (resources: Resources, ...args: A) => Promise<void>) {
   return async (...args: A) => {
+    const { ConfigError, ContractError, CampaignInvalidError, Resources } = await load();
     let resources: Resources | undefined;
     try {
       resources = new Resources();
@@ -129,6 +85,7 @@ program
   )
   .action(
     action(async (r, options: { streams: boolean }) => {
+      const { migrate, asMigrator, projectPath, applyStreamLayout, formatLayout } = await load();
       // The key only hashes identifiers an earlier version stored in clear (cql/0018), if there are any.
       // On the local node (its passwords in .nunchi/cassandra-auth), as the migrator rather than the operator.
       const report = await migrate(
@@ -159,6 +116,7 @@ streams
   )
   .action(
     action(async (r) => {
+      const { applyStreamLayout, formatLayout } = await load();
       for (const line of formatLayout(await applyStreamLayout(r))) console.log(line);
     }),
   );
@@ -169,6 +127,7 @@ streams
   )
   .action(
     action(async (r) => {
+      const { checkStreamLayout, formatLayout } = await load();
       for (const line of formatLayout(await checkStreamLayout(r))) console.log(line);
       console.log('streams ok');
     }),
@@ -216,6 +175,7 @@ Exit code 3 when some lines were rejected (they are listed with line number and 
   )
   .action(
     action(async (r, file: string, options: { moveIdentifiers?: boolean }) => {
+      const { importCustomers } = await load();
       const report = await importCustomers(r, file, { moveIdentifiers: options.moveIdentifiers });
       console.log(
         `imported ${report.imported} customers in ${report.seconds.toFixed(1)} s (${report.rate}/s), ${report.rejected.length} rejected` +
@@ -247,6 +207,7 @@ An unknown id is refused (exit code 1) unless --force is given: the tombstone is
   )
   .action(
     action(async (r, customerId: string, options: { json?: boolean; force?: boolean }) => {
+      const { eraseCustomer, formatReceipt, audited, cliCaller } = await load();
       const receipt = await audited(
         r,
         await cliCaller(r),
@@ -272,6 +233,7 @@ identities table once; prints what it hashed.`,
   )
   .action(
     action(async (r) => {
+      const { hashClearIdentifiers, requireIdentityKey } = await load();
       const report = await hashClearIdentifiers(await r.cassandra(), requireIdentityKey(r.config), (line) =>
         console.log(line),
       );
@@ -306,7 +268,8 @@ NUNCHI_API_KEY when it is set (verified against the key store; its role must all
 else by --actor (or NUNCHI_ACTOR, else the OS user), marked unverified.`,
   );
 /** Who makes a campaign change: NUNCHI_API_KEY's holder, verified, else --actor (before or after the subcommand). */
-const campaignCaller = (r: Resources) => cliCaller(r, campaigns.opts<{ actor?: string }>().actor);
+const campaignCaller = async (r: Resources) =>
+  (await load()).cliCaller(r, campaigns.opts<{ actor?: string }>().actor);
 
 /** A campaign change, checked against the caller's role and written to the audit log (cli-caller.ts). */
 async function campaignChange<T>(
@@ -320,6 +283,7 @@ async function campaignChange<T>(
   },
   run: (actor: Actor) => Promise<T>,
 ): Promise<T> {
+  const { actorOf, audited } = await load();
   const caller = await campaignCaller(r);
   return audited(r, caller, change, () => run(actorOf(caller)));
 }
@@ -338,6 +302,7 @@ any, is left alone (activating it later is refused until --force, since this ver
   )
   .action(
     action(async (r, file: string) => {
+      const { applyCampaign } = await load();
       const result = await campaignChange(
         r,
         {
@@ -377,6 +342,7 @@ activation refuses it until they are fixed. Then: validate, test, simulate <id>@
   )
   .action(
     action(async (r, file: string, options: { revision?: number }) => {
+      const { problemsText, CampaignDrafts, portsOf, readText } = await load();
       const saved = await campaignChange(
         r,
         {
@@ -409,6 +375,7 @@ campaigns
   .addHelpText('after', examples('nunchi campaigns discard bundang-dad-beer'))
   .action(
     action(async (r, id: string, options: { revision?: number }) => {
+      const { CampaignDrafts, portsOf } = await load();
       const result = await campaignChange(
         r,
         {
@@ -432,6 +399,7 @@ campaigns
   )
   .action(
     action(async (r, target: string) => {
+      const { CampaignDrafts, looksLikeFile, portsOf, readText } = await load();
       const drafts = new CampaignDrafts(await portsOf(r));
       const result = looksLikeFile(target)
         ? drafts.validateSource(await readText(target))
@@ -462,6 +430,7 @@ campaigns
   )
   .action(
     action(async (r, id: string, options: { revision?: number; force?: boolean }) => {
+      const { CampaignLifecycle, portsOf } = await load();
       const result = await campaignChange(
         r,
         {
@@ -483,6 +452,7 @@ campaigns
   .addHelpText('after', examples('nunchi campaigns rollback bundang-dad-beer 2'))
   .action(
     action(async (r, id: string, versionText: string) => {
+      const { CampaignLifecycle, portsOf, parseVersionRef } = await load();
       const version = parseVersionRef(versionText, 'version');
       if (typeof version !== 'number') throw new UsageError(`version: a number, not ${versionText}`);
       const result = await campaignChange(
@@ -515,6 +485,7 @@ campaigns
   )
   .action(
     action(async (r, id: string, options: { json?: boolean }) => {
+      const { CampaignQueries, formatHistory, portsOf } = await load();
       const history = await new CampaignQueries(await portsOf(r)).history(id);
       console.log(options.json ? JSON.stringify(history, null, 2) : formatHistory(history).join('\n'));
     }),
@@ -534,6 +505,7 @@ campaigns
   )
   .action(
     action(async (r, id: string, from: string, to: string, options: { json?: boolean }) => {
+      const { CampaignQueries, portsOf, parseVersionRef } = await load();
       const result = await new CampaignQueries(await portsOf(r)).diff(
         id,
         parseVersionRef(from, 'from'),
@@ -557,6 +529,7 @@ campaigns
   )
   .action(
     action(async (r, id: string, version: string | undefined) => {
+      const { CampaignQueries, portsOf, parseVersionRef } = await load();
       const shown = await new CampaignQueries(await portsOf(r)).show(
         id,
         version === undefined ? 'current' : parseVersionRef(version, 'version'),
@@ -583,6 +556,7 @@ campaigns
   )
   .action(
     action(async (r, options: { state?: string; all?: boolean; json?: boolean }) => {
+      const { formatCampaigns, listCampaigns } = await load();
       const list = await listCampaigns(r, options);
       if (options.json) for (const c of list) console.log(JSON.stringify(c));
       else if (!list.length) console.log(options.state ? `no ${options.state} campaigns` : 'no campaigns');
@@ -618,6 +592,7 @@ campaigns
         target: string,
         options: { event: string; customer: string; withLive?: boolean; json?: boolean },
       ) => {
+        const { testCampaign } = await load();
         const report = await testCampaign(r, target, {
           eventFile: options.event,
           customerId: options.customer,
@@ -699,6 +674,15 @@ With --shard, give --from and --to as instants or days: every shard must simulat
           budgetChecks?: string;
         },
       ) => {
+        const {
+          formatReport,
+          formatTimings,
+          othersFromFile,
+          parseShard,
+          simulateCampaign,
+          simulateWithWorkers,
+          writeJsonFile,
+        } = await load();
         if (options.workers !== undefined && (options.shard || options.shardOut || options.budgetChecks))
           throw new UsageError(
             '--workers runs the shards itself: not with --shard, --shard-out or --budget-checks',
@@ -781,6 +765,7 @@ campaigns
         b: string,
         options: { from?: string; to?: string; withLive?: boolean; sample?: number; json?: boolean },
       ) => {
+        const { compareCampaigns, formatComparison, formatTimings } = await load();
         const result = await compareCampaigns(r, [a, b], { ...options, progress: process.stderr });
         process.stderr.write(`${formatTimings(result.timings)}\n`);
         console.log(
@@ -810,6 +795,7 @@ again (docs/campaigns.md, "Sharding"; k8s/components/simulation-job).`,
   )
   .action(
     action(async (_r, files: string[], options: { next?: string; json?: boolean }) => {
+      const { formatReport, mergeShardsOrFail, readShardResults, writeJsonFile } = await load();
       const merged = mergeShardsOrFail(await readShardResults(files));
       if (!merged.exact) {
         if (!options.next)
@@ -844,6 +830,7 @@ for (const [verb, state, note] of [
     .addHelpText('after', `${examples(`nunchi campaigns ${verb} bundang-dad-beer`)}\n${note}`)
     .action(
       action(async (r, id: string) => {
+        const { setCampaignState } = await load();
         const result = await campaignChange(
           r,
           {
@@ -878,6 +865,7 @@ One event envelope per line (docs/schemas/ has the JSON Schema of each type). Ex
   )
   .action(
     action(async (r, file: string) => {
+      const { sendEventsFile } = await load();
       const report = await sendEventsFile(r, file);
       console.log(
         `accepted ${report.accepted} (${report.duplicates} duplicates), rejected ${report.rejected.length}, in ${report.seconds.toFixed(1)} s`,
@@ -908,6 +896,7 @@ program
   )
   .action(
     action(async (r, options: { channel?: string; store?: string; limit?: number; json?: boolean }) => {
+      const { tailOffers } = await load();
       await tailOffers(r, options, (offer, subject) =>
         console.log(
           options.json
@@ -970,6 +959,7 @@ Objectives and alerts: slo/slo.yaml; what to do when one is missed: docs/runbook
           json?: boolean;
         },
       ) => {
+        const { formatSloReport, sloReport, ZipkinTraceReader, parseSince } = await load();
         const nowMs = Date.now();
         const timeZone = r.config.domain.timeZone;
         const fromMs = parseSince(options.from ?? '1h', nowMs, timeZone);
@@ -1010,6 +1000,7 @@ docs/analytics.md. Days are local days in the business time zone (NUNCHI_TIMEZON
   )
   .action(
     action(async (r, options: { campaign?: string; json?: boolean }) => {
+      const { campaignReport, campaignSummaries, formatCampaignReport, formatSummaries } = await load();
       if (options.campaign !== undefined) {
         const report = await campaignReport(r, options.campaign);
         if (options.json) console.log(JSON.stringify(report, null, 2));
@@ -1050,6 +1041,7 @@ an offer have no other trace).`,
   )
   .action(
     action(async (r, id: string | undefined, options: { event?: string; channel?: string }) => {
+      const { explainDecision } = await load();
       if ((id === undefined) === (options.event === undefined))
         throw new UsageError('give either a decision id or --event <eventId> --channel <channel>');
       if ((options.event === undefined) !== (options.channel === undefined))
@@ -1088,6 +1080,7 @@ Days are local days in the business time zone (NUNCHI_TIMEZONE).`,
         r,
         options: { customer?: string; campaign?: string; since?: string; limit: number; json?: boolean },
       ) => {
+        const { formatDecisions, listDecisions, parseSince } = await load();
         if ((options.customer === undefined) === (options.campaign === undefined))
           throw new UsageError('give either --customer <id> or --campaign <id>');
         const nowMs = Date.now();
@@ -1164,6 +1157,7 @@ keys
           json?: boolean;
         },
       ) => {
+        const { createKey } = await load();
         const { key, record } = await createKey(r, { ...options, channels: options.channel });
         if (options.json) return console.log(JSON.stringify({ key, ...record }));
         console.log(
@@ -1178,6 +1172,7 @@ keys
   .option('--json', 'print JSON')
   .action(
     action(async (r, options: { json?: boolean }) => {
+      const { formatKeys, listKeys } = await load();
       const all = await listKeys(r);
       console.log(options.json ? JSON.stringify(all) : formatKeys(all, Date.now()).join('\n'));
     }),
@@ -1187,6 +1182,7 @@ keys
   .description('revoke a key: every service refuses it within NUNCHI_AUTH_CACHE_TTL_MS (30 s)')
   .action(
     action(async (r, keyId: string) => {
+      const { revokeKey } = await load();
       await revokeKey(r, keyId);
       console.log(`revoked ${keyId}`);
     }),
@@ -1205,6 +1201,7 @@ program
   )
   .action(
     action(async (r, options: { day?: string; days: number; json?: boolean }) => {
+      const { formatAudit, readAudit } = await load();
       const rows = await readAudit(r, options.day ?? new Date().toISOString().slice(0, 10), options.days);
       console.log(
         options.json ? rows.map((row) => JSON.stringify(row)).join('\n') : formatAudit(rows).join('\n'),
@@ -1229,6 +1226,7 @@ dlq
   )
   .action(
     action(async (r, options: { stage?: string; limit?: number; json?: boolean }) => {
+      const { listDlq, preview } = await load();
       const entries = await listDlq(r, options);
       if (!entries.length) return console.log('the DLQ is empty');
       for (const e of entries) {
@@ -1262,6 +1260,7 @@ Exit code 3 when an entry was rejected again or got no answer.`,
   )
   .action(
     action(async (r, options: { stage?: string; seq?: number }) => {
+      const { replayDlq, audited, cliCaller } = await load();
       const results = await audited(
         r,
         await cliCaller(r),
