@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decisionIdOf, partitionOf, Streams, Subjects, type EnrichedEvent } from '@nunchi/contracts';
+import {
+  decisionIdOf,
+  Headers,
+  partitionOf,
+  Streams,
+  Subjects,
+  type AcceptedEvent,
+  type DeadLetteredEvent,
+  type EnrichedEvent,
+} from '@nunchi/contracts';
 import { encodeJson, Publisher } from '@nunchi/messaging';
 import { replayDlq } from '../apps/cli/src/commands/dlq.js';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
@@ -80,6 +89,81 @@ describe('dlq replay of the context and decision stages', () => {
       await storedTotals(h.cql, customerId).then((t) => [t.events, t.spend]),
       [1, 7_000],
       'applied once',
+    );
+  });
+
+  /** The context stage's DLQ entry of an event (by id), once context has refused it. */
+  const contextEntry = (eventId: string, fromSeq: number) =>
+    waitFor(
+      `the context stage's DLQ entry of ${eventId}`,
+      async () =>
+        (await readStream(h.nc, Streams.DLQ.name, Subjects.dlq('context'), fromSeq)).find(
+          (m) => m.json<DeadLetteredEvent>().id === eventId,
+        ),
+      30_000,
+    );
+
+  it("keeps a refused event's payload sealed under the customer's key, and a replay opens it", async () => {
+    const customerId = `${run}-c3`;
+    const sku = `sku-sealed-${run}`;
+    const event = accepted(purchase(`${run}-e3`, customerId, store, 8_000), customerId);
+    event.payload = {
+      ...event.payload,
+      items: [{ sku, category: `cat-${run}`, quantity: 1, unitPrice: 8_000 }],
+    };
+    // The second step of a merge nobody started: context refuses it (no merge record), a refusal of an
+    // event whose customer is not erased.
+    event.link = { survivorId: customerId, absorbedId: `${run}-c3-absorbed`, stage: 'absorb' };
+    const subject = Subjects.event(partitionOf(customerId, h.config.nats.partitions), 'purchase');
+    const dlqFrom = (await lastSeq(h.nc, Streams.DLQ.name)) + 1;
+    await publisher.persist(subject, event, { msgID: `sealed-dlq-${run}` });
+
+    const stored = await contextEntry(event.id, dlqFrom);
+    const bytes = Buffer.from(stored.data).toString('utf8');
+    for (const clear of [sku, `cat-${run}`, '8000'])
+      assert.ok(!bytes.includes(clear), `${clear} readable in the DLQ entry: ${bytes.slice(0, 400)}`);
+    const entry = stored.json<DeadLetteredEvent>();
+    assert.equal(entry.customerId, customerId, 'what diagnosis needs stays readable');
+    assert.equal(entry.sealedPayload?.customerId, customerId);
+    assert.equal(stored.headers?.get(Headers.dlqSealed), 'payload');
+    assert.match(stored.headers?.get(Headers.dlqReason) ?? '', /merge record is missing/);
+
+    const eventsFrom = (await lastSeq(h.nc, Streams.EVENTS.name)) + 1;
+    const replayed = await replayDlq(h.resources, { stage: 'context', seq: stored.seq });
+    assert.deepEqual(
+      replayed.map((r) => r.outcome),
+      ['accepted'],
+      JSON.stringify(replayed),
+    );
+    const republished = (await readStream(h.nc, Streams.EVENTS.name, subject, eventsFrom)).find(
+      (m) => m.headers?.get(Headers.dlqReplayOf) === String(stored.seq),
+    );
+    assert.deepEqual(republished?.json<AcceptedEvent>().payload, event.payload, 'opened as it was');
+  });
+
+  it("drops the payload of an erased customer's event, and does not replay it", async () => {
+    const customerId = `${run}-c4`;
+    await sendAll(h.nc, [purchase(`${run}-e4a`, customerId, store, 4_000)]);
+    await decisionsOf(h.cql, [{ channel: 'pos', id: `${run}-e4a` }], 30_000);
+    const erased = await fetch(`${h.services.urls.context}/v1/customers/${customerId}`, { method: 'DELETE' });
+    assert.equal(erased.status, 200);
+    // An event of that customer reaching EVENTS after all (published before ingestion heard of the erasure).
+    const event = accepted(purchase(`${run}-e4b`, customerId, store, 4_321), customerId);
+    const dlqFrom = (await lastSeq(h.nc, Streams.DLQ.name)) + 1;
+    await publisher.persist(
+      Subjects.event(partitionOf(customerId, h.config.nats.partitions), 'purchase'),
+      event,
+      { msgID: `erased-dlq-${run}` },
+    );
+    const stored = await contextEntry(event.id, dlqFrom);
+    assert.ok(!Buffer.from(stored.data).toString('utf8').includes('4321'), 'no payload value kept');
+    assert.equal(stored.json<DeadLetteredEvent>().payloadDropped, 'customer erased');
+    assert.match(stored.headers?.get(Headers.dlqReason) ?? '', /was erased/);
+    const replayed = await replayDlq(h.resources, { stage: 'context', seq: stored.seq });
+    assert.deepEqual(
+      replayed.map((r) => [r.outcome, /was erased/.test(r.detail ?? '')]),
+      [['skipped', true]],
+      JSON.stringify(replayed),
     );
   });
 

@@ -23,6 +23,7 @@ import { ApplyEventUseCase } from './apply-event.usecase.js';
 import { ContextStatsController } from './context-stats.controller.js';
 import { ContextMessagesController } from './context-messages.controller.js';
 import { EventsController } from './events.controller.js';
+import { ContextDlqSealer } from './dlq-sealer.js';
 import { HotTierPartitions } from './hot-tier-partitions.js';
 import { ContextController } from './context.controller.js';
 import { CustomerStateCache } from './customer-state.cache.js';
@@ -92,6 +93,7 @@ export class ContextModule {
         GetContextUseCase,
         EraseCustomerUseCase,
         HotTierPartitions,
+        ContextDlqSealer,
       ],
     };
   }

@@ -22,6 +22,7 @@ import {
 } from 'class-validator';
 import { Describe, IsConsentMap, IsStringMap } from './describe.js';
 import { IsText } from './text.js';
+import type { SealedField } from './sealed.js';
 
 export const EVENT_TYPES = [
   'purchase',
@@ -354,6 +355,19 @@ export interface AcceptedEvent {
   link?: CustomerLink;
   /** the customer id the event was first accepted for, when it was passed on to the customer that one was merged into */
   forwardedFrom?: string;
+}
+
+/**
+ * An accepted event as the context stage's DLQ keeps it (docs/security.md, "Personal data in the DLQ"): the
+ * payload — items, amounts, profile values — sealed under the customer's data key (`sealedPayload`, so the
+ * customer's erasure makes every such entry unreadable), or dropped when the customer was erased already
+ * (`payloadDropped`: such an event is refused for ever, nothing is left to replay). The rest stays readable
+ * for diagnosis. `nunchi dlq replay` opens the payload with the key before it puts the event back on EVENTS.
+ * Entries from before hold the AcceptedEvent as it was.
+ */
+export interface DeadLetteredEvent extends Omit<AcceptedEvent, 'payload'> {
+  sealedPayload?: SealedField;
+  payloadDropped?: 'customer erased';
 }
 
 /** A merge on its way through EVENTS: see AcceptedEvent.link. */

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '@nunchi/config';
-import { Streams, Subjects } from '@nunchi/contracts';
+import { Headers, Streams, Subjects } from '@nunchi/contracts';
 import { startNatsServer, type TestNatsServer, waitUntil } from '@nunchi/testing';
 import { encodeJson } from './codec.js';
 import { connectNats } from './connection.js';
@@ -148,5 +148,52 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
       return info.num_ack_pending === 0 ? true : undefined;
     });
     await runner.stop('dlq-p1');
+  });
+
+  it("stores what the stage's DLQ sealer makes of a refused message, and retries a sealer that fails", async () => {
+    const jsm = await jetstreamManager(nc);
+    const before = (await jsm.streams.info(Streams.DLQ.name)).state.last_seq;
+    let failures = 1; // the first attempt fails (the customer's key cannot be read, say): kept and retried
+    runner.sealDeadLetters((stage, data) => {
+      if (failures-- > 0) return Promise.reject(new Error('key store unavailable'));
+      const body = JSON.parse(Buffer.from(data).toString('utf8')) as { key: string; secret: string };
+      return Promise.resolve({
+        data: encodeJson({ key: body.key, stage, secret: 'sealed' }),
+        headers: { [Headers.dlqSealed]: 'secret' },
+      });
+    });
+    try {
+      await runner.start<{ key: string }>({
+        stream: Streams.EVENTS.name,
+        durable: 'dlq-p2',
+        filterSubject: Subjects.event(2, 'purchase'),
+        spanName: 'test',
+        stage: 'context',
+        handler: () => Promise.resolve(Outcome.reject('invalid for this test')),
+        orderingKey: (b) => b.key,
+      });
+      await publish(Subjects.event(2, 'purchase'), { key: 'c', secret: 'the customer’s basket' });
+      const stored = await waitUntil(
+        'the sealed DLQ entry',
+        async () => {
+          const last = (await jsm.streams.info(Streams.DLQ.name)).state.last_seq;
+          return last > before
+            ? ((await jsm.streams.getMessage(Streams.DLQ.name, { seq: last })) ?? undefined)
+            : undefined;
+        },
+        20_000,
+      );
+      assert.deepEqual(JSON.parse(Buffer.from(stored.data).toString('utf8')), {
+        key: 'c',
+        stage: 'context',
+        secret: 'sealed',
+      });
+      assert.equal(stored.header.get(Headers.dlqSealed), 'secret');
+      assert.equal(stored.header.get(Headers.dlqReason), 'invalid for this test');
+      assert.equal(failures, -1, 'the failed attempt was retried once');
+    } finally {
+      runner.sealDeadLetters((_stage, data) => Promise.resolve({ data }));
+      await runner.stop('dlq-p2');
+    }
   });
 });

@@ -123,6 +123,19 @@ export interface ConsumerRunnerOptions {
   unansweredGraceMs?: number;
 }
 
+/** What the DLQ keeps of a message a stage refused: its bytes, and headers to add (e.g. what was sealed). */
+export interface DlqCopy {
+  data: Uint8Array;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Turns a refused message into what the DLQ keeps — e.g. its personal part sealed under the customer's key
+ * (context: docs/security.md, "Personal data in the DLQ"). A failure is retried like a failed DLQ write (the
+ * message kept, unacknowledged); a stage without one keeps the bytes as they came.
+ */
+export type DlqSealer = (stage: DlqStage, data: Uint8Array) => Promise<DlqCopy>;
+
 export interface Logger {
   log(message: string): void;
   warn(message: string): void;
@@ -161,6 +174,7 @@ export class ConsumerRunner {
   private readonly ackFloors = new Map<string, number>();
   /** durable → where it is being created again after a deletion (see recreate) */
   private readonly recreating = new Map<string, { at: StartAt; replayedUpTo: number }>();
+  private dlqSealer: DlqSealer | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -194,6 +208,14 @@ export class ConsumerRunner {
     }).addCallback((r) => {
       for (const lag of this.lag()) r.observe(lag.oldestAgeS, { consumer: lag.durable });
     });
+  }
+
+  /**
+   * What the DLQ keeps of refused messages, from now on (a service sets it while its module starts, before
+   * any consumer runs: context seals accepted events' payloads).
+   */
+  sealDeadLetters(sealer: DlqSealer): void {
+    this.dlqSealer = sealer;
   }
 
   /** How far behind each running consumer is (see ConsumerLag). */
@@ -779,15 +801,17 @@ export class ConsumerRunner {
             // write that fails is retried (the message kept, unacknowledged) until it is stored or this
             // consumer stops; it never ends the loop.
             const reason = outcome.reason;
-            const stored = await this.untilStored(spec, msg, signal, keepAlive, () =>
-              this.publisher.deadLetter(
+            const stored = await this.untilStored(spec, msg, signal, keepAlive, async () => {
+              const copy = this.dlqSealer ? await this.dlqSealer(spec.stage, msg.data) : { data: msg.data };
+              await this.publisher.deadLetter(
                 spec.stage,
                 msg.subject,
-                msg.data,
+                copy.data,
                 reason,
                 `${spec.stream}:${msg.seq}`,
-              ),
-            );
+                copy.headers,
+              );
+            });
             if (!stored) {
               span.setAttribute('nunchi.outcome', 'left');
               return;

@@ -3,12 +3,16 @@ import {
   isSubjectToken,
   Streams,
   Subjects,
+  type AcceptedEvent,
+  type DeadLetteredEvent,
   type DlqStage,
   type IngestReply,
 } from '@nunchi/contracts';
+import { CustomerKeyRepository, CustomerKeyring } from '@nunchi/cassandra';
 import { identityKeys, requireIdentityKey } from '@nunchi/config';
 import {
   decodeJson,
+  encodeJson,
   hasSealedValues,
   MessageRecord,
   UnsealError,
@@ -16,6 +20,7 @@ import {
   type MessagingSession,
   type StoredMessage,
 } from '@nunchi/messaging';
+import { SealedDataError } from '@nunchi/sealing';
 import { lastValueFrom } from 'rxjs';
 import type { Resources } from '../resources.js';
 
@@ -128,7 +133,14 @@ export async function replayDlq(
       continue;
     }
     let data = entry.data;
-    if (entry.sealed?.length || hasSealedValues(data)) {
+    if (stage === 'context') {
+      const opened = await openDeadLettered(resources, data);
+      if ('why' in opened) {
+        skip(opened.why);
+        continue;
+      }
+      data = opened.data;
+    } else if (entry.sealed?.length || hasSealedValues(data)) {
       requireIdentityKey(resources.config); // no key at all: stop here, naming the variable
       try {
         data = unsealPersonalData(data, identityKeys(resources.config));
@@ -161,6 +173,50 @@ export async function replayDlq(
     });
   }
   return results;
+}
+
+/**
+ * A context entry (DeadLetteredEvent) as EVENTS carries it: the payload opened with the customer's data key;
+ * or why it cannot be replayed. An entry from before sealing is returned as it is.
+ */
+async function openDeadLettered(
+  resources: Resources,
+  data: Uint8Array,
+): Promise<{ data: Uint8Array } | { why: string }> {
+  let entry: DeadLetteredEvent;
+  try {
+    entry = decodeJson(data) as DeadLetteredEvent;
+  } catch {
+    return { data }; // ontoStream says what it is
+  }
+  if (entry?.payloadDropped)
+    return {
+      why: `customer ${entry.customerId} was erased: the event's payload was not kept, and it is refused for ever`,
+    };
+  if (!entry?.sealedPayload) return { data };
+  requireIdentityKey(resources.config); // no key at all: stop here, naming the variable
+  const keyring = new CustomerKeyring(
+    new CustomerKeyRepository(await resources.cassandra()),
+    identityKeys(resources.config),
+    { maxEntries: 1_000 },
+  );
+  const { sealedPayload, ...event } = entry;
+  let opened: Awaited<ReturnType<typeof keyring.open<AcceptedEvent['payload']>>>;
+  try {
+    opened = await keyring.open<AcceptedEvent['payload']>(sealedPayload);
+  } catch (error) {
+    if (error instanceof SealedDataError) return { why: `its payload does not open: ${error.message}` };
+    throw error;
+  }
+  if (opened.kind === 'erased')
+    return {
+      why: `customer ${entry.customerId} was erased since (${opened.erasedAt.toISOString()}): its data key is gone, the payload cannot be opened`,
+    };
+  if (opened.kind === 'missing')
+    return {
+      why: `customer ${entry.customerId} has no data key, and was not erased: the payload cannot be opened`,
+    };
+  return { data: encodeJson({ ...event, payload: opened.value } satisfies AcceptedEvent) };
 }
 
 type Accepted = Pick<ReplayMarker, 'id' | 'customerId' | 'duplicate'>;
