@@ -32,11 +32,13 @@ import { identityKeys, loadConfig, projectPath } from '@nunchi/config';
 import { generateDataKey, wrapDataKey } from '@nunchi/sealing';
 import {
   decisionIdOf,
+  Streams,
   Subjects,
   type DecisionRecord,
   type IngestReply,
   type OfferMessage,
 } from '@nunchi/contracts';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
 import { applyCampaign, cliActor } from '../apps/cli/src/commands/campaigns.js';
@@ -235,6 +237,8 @@ export interface SystemBenchResult {
   tracing: { rate: number; on: StepResult; off: StepResult } | null;
   /** with simulationBeside: the live step without and with a simulation running beside it */
   simulationBeside?: SimulationBeside;
+  /** ENRICHED as JetStream stored it over the run: messages and stored bytes per message (headers included) */
+  enriched?: { messages: number; bytesPerMessage: number };
 }
 
 /** Live decisions with and without a simulation on history beside them (the same rate and step length). */
@@ -527,10 +531,20 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
       );
     }
 
+    const stored = (await (await jetstreamManager(nc)).streams.info(Streams.ENRICHED.name)).state;
+    const enriched = {
+      messages: stored.messages,
+      bytesPerMessage: stored.messages ? Math.round(stored.bytes / stored.messages) : 0,
+    };
+    log(
+      `ENRICHED: ${enriched.messages} messages, ${enriched.bytesPerMessage} bytes each as stored (headers included)`,
+    );
+
     return {
       rates,
       ...setup(),
       steps,
+      enriched,
       maxRateP99Under50ms: best(within(P99_AIM_MS)),
       capacity,
       overload,
