@@ -204,6 +204,7 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
       assert.equal(await canPublish(user, subject), allowed, `${user} publish ${subject}`);
     assert.equal(await canSubscribe('ingestion', Subjects.offersAll, Subjects.offer('pos', 'x')), false);
     assert.equal(await canSubscribe('context', Subjects.contextGet), true);
+    assert.equal(await canSubscribe('context', Subjects.campaignsChanged), true, 'reloads on the hint');
     assert.equal(await canSubscribe('decision', Subjects.contextGet), false);
   });
 

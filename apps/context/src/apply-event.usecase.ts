@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { foldEvent, foldIntoClosedDay, localDayRange, type FoldResult } from '@nunchi/context-model';
+import {
+  foldEvent,
+  foldIntoClosedDay,
+  localDayRange,
+  withOnlyPartsRead,
+  type FoldResult,
+} from '@nunchi/context-model';
 import {
   eventKey,
   Headers,
@@ -159,7 +165,7 @@ export class ApplyEventUseCase {
           patternState: patterns.length > 0 && next.patterns ? JSON.stringify(next.patterns) : undefined,
           timers,
         }),
-        this.publishEnriched(event, next, delivery, nowMs, matched, result.kind === 'duplicate'),
+        this.publishEnriched(event, next, delivery, nowMs, campaignSet, matched, result.kind === 'duplicate'),
       ]);
     } catch (error) {
       this.cache.evict(customerId);
@@ -198,7 +204,7 @@ export class ApplyEventUseCase {
     const next: CustomerState = { ...before, patterns: fired.state };
     this.cache.commit(customerId, before, next);
     try {
-      await this.publishEnriched(fired.event, next, delivery, nowMs, [pattern.campaignId]);
+      await this.publishEnriched(fired.event, next, delivery, nowMs, campaignSet, [pattern.campaignId]);
       await this.history.writePatternState(customerId, JSON.stringify(fired.state), nowMs, [
         this.timerRow(customerId, {
           patternKey: pattern.key,
@@ -234,11 +240,16 @@ export class ApplyEventUseCase {
     state: CustomerState,
     delivery: Delivery<AcceptedEvent>,
     nowMs: number,
+    campaignSet: CampaignSet,
     patterns: readonly string[],
     repeat = false,
   ): Promise<void> {
     // Built once per event; memoised in the state, it also serves reads of this customer until the next fold.
-    const ctx = snapshotOf(event.customerId, state, nowMs, this.config.domain.timeZone, event.storeId);
+    // ENRICHED carries the parts of it the active campaigns read (the rest left out, and marked so).
+    const ctx = withOnlyPartsRead(
+      snapshotOf(event.customerId, state, nowMs, this.config.domain.timeZone, event.storeId),
+      campaignSet.contextPartsRead,
+    );
     // Crypto-shredding (docs/security.md "Per-customer keys"): the personal part — profile, context, the
     // event's payload — is sealed under the customer's data key (created by its first event; from memory
     // after that), so an erasure, which deletes the key, makes every copy of it unreadable. What routing and

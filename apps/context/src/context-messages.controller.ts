@@ -1,6 +1,6 @@
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { ContextRequestDto, Subjects, type CustomersChanged } from '@nunchi/contracts';
-import { CustomerKeyring } from '@nunchi/cassandra';
+import { ContextRequestDto, Subjects, type CampaignsChanged, type CustomersChanged } from '@nunchi/contracts';
+import { CampaignSetHolder, CustomerKeyring } from '@nunchi/cassandra';
 import { onSubject, MessageController } from '@nunchi/messaging';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { GetContextUseCase } from './get-context.usecase.js';
@@ -11,6 +11,7 @@ export class ContextMessagesController {
     private readonly getContext: GetContextUseCase,
     private readonly cache: CustomerStateCache,
     private readonly keys: CustomerKeyring,
+    private readonly campaigns: CampaignSetHolder,
   ) {}
 
   /** Request {"customerId", "storeId"?} → {"ok": true, ...the customer's context}; replicas share the queue. */
@@ -28,5 +29,15 @@ export class ContextMessagesController {
     for (const id of ids) this.cache.evict(id);
     // an erasure deleted their data keys (an import or a merge did not: the next use reads the key again)
     this.keys.evict(ids);
+  }
+
+  /**
+   * A campaign was applied or changed state: reload now rather than at the next poll — the set says which event
+   * patterns to fold and which parts of the context ENRICHED carries (a campaign reading a part the others do
+   * not gets it from the events enriched after this reload).
+   */
+  @EventPattern(Subjects.campaignsChanged)
+  campaignsChanged(@Payload() _hint: CampaignsChanged): void {
+    void this.campaigns.reload();
   }
 }

@@ -21,7 +21,7 @@ export class ContextStatsController {
   @Requires('operations.read')
   @ApiOperation({
     summary:
-      'This replica: partitions it owns (of how many, among which live replicas), its hot tier (size, hit ratio) and the campaigns whose event patterns it folds.',
+      'This replica: partitions it owns (of how many, among which live replicas), its hot tier (size, hit ratio), the campaigns whose event patterns it folds and the context parts ENRICHED carries.',
   })
   stats() {
     const { ownership } = this.assignments.group(CONTEXT_GROUP);
@@ -36,6 +36,8 @@ export class ContextStatsController {
       cache: this.cache.stats(),
       /** campaigns with a stateful event pattern (docs/patterns.md) whose partial matches this replica folds */
       patternCampaigns: this.campaigns.current?.statefulPatterns.map((p) => p.campaignId) ?? [],
+      /** the omittable parts of the context ENRICHED carries: those the active campaigns read */
+      enrichedCarries: [...(this.campaigns.current?.contextPartsRead ?? [])].sort(),
     };
   }
 }

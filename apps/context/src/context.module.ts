@@ -80,7 +80,8 @@ export class ContextModule {
           inject: [CQL_CLIENT],
           useFactory: (c: CqlClient) => new CampaignRepository(c),
         },
-        // The stateful event patterns of the active campaigns (docs/patterns.md): polled, no change hint.
+        // The active campaigns: the event patterns to fold (docs/patterns.md) and the context parts ENRICHED
+        // carries; reloaded on the change hint (ContextMessagesController) and polled.
         CampaignSetHolder,
         AbsenceTimers,
         CustomerStateCache,

@@ -34,7 +34,13 @@ export {
   type FoldOptions,
   type FoldResult,
 } from './fold.js';
-export { buildSnapshot, emptySnapshot, snapshotView, type SnapshotInput } from './snapshot.js';
+export {
+  buildSnapshot,
+  emptySnapshot,
+  snapshotView,
+  withOnlyPartsRead,
+  type SnapshotInput,
+} from './snapshot.js';
 export { DeferredContext, type DeferredFold } from './deferred-fold.js';
 export {
   benchRollupDay,

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import type { ContextSnapshot, RecentEvent } from '@nunchi/contracts';
 import { rollupEvents, type DailyRollup } from './daily-rollup.js';
 import { addDays } from './day-index.js';
 import { event, purchase } from './fixtures.js';
 import { toRecentEvent } from './recent.js';
-import { buildSnapshot, emptySnapshot, type SnapshotInput } from './snapshot.js';
+import { buildSnapshot, emptySnapshot, withOnlyPartsRead, type SnapshotInput } from './snapshot.js';
 import { emptyWindows } from './windows.js';
 
 const TZ = 'Asia/Seoul';
@@ -166,4 +166,25 @@ void test('rows in any order give the same snapshot; names like __proto__ are pl
   assert.equal(s.category['__proto__'].d7.spend, 100);
   assert.equal(s.favouriteCategory, '__proto__');
   assert.equal((JSON.parse(JSON.stringify(s)) as ContextSnapshot).category['__proto__'].d7.spend, 100);
+});
+
+void describe('withOnlyPartsRead (the snapshot as ENRICHED carries it)', () => {
+  void it('empties and lists the parts nobody reads, keeps the rest as they are', () => {
+    const full: ContextSnapshot = {
+      ...emptySnapshot('c-1', Date.parse('2026-11-24T10:00:00Z')),
+      category: { beer: emptyWindows() },
+      store: { s1: emptyWindows() },
+      recent: [{ id: 'e1', type: 'purchase', channel: 'pos', occurredAt: '2026-11-24T19:00:00+09:00' }],
+    };
+    const carried = withOnlyPartsRead(full, new Set(['category']));
+    assert.deepEqual(carried.omitted, ['store', 'channel', 'recent', 'responses']);
+    assert.deepEqual(carried.category, full.category);
+    assert.deepEqual([carried.store, carried.recent, carried.responses], [{}, [], {}]);
+    assert.deepEqual(carried.all, full.all);
+    assert.equal(
+      withOnlyPartsRead(full, new Set(['store', 'category', 'channel', 'recent', 'responses'])),
+      full,
+      'everything read: the snapshot itself, no `omitted`',
+    );
+  });
 });

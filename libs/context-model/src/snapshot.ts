@@ -3,7 +3,15 @@
  * Hot path (every event): ~800 rows take ~25 µs (bench.ts). Each day string is parsed once (rows come grouped
  * by day), each dim once per call; the rest is integer comparisons and additions — no Date on the way.
  */
-import type { ContextSnapshot, OfferResponses, RecentEvent, WindowTotals, Windows } from '@nunchi/contracts';
+import {
+  OMITTABLE_CONTEXT_PARTS,
+  type ContextSnapshot,
+  type OfferResponses,
+  type OmittableContextPart,
+  type RecentEvent,
+  type WindowTotals,
+  type Windows,
+} from '@nunchi/contracts';
 import type { DailyRollup } from './daily-rollup.js';
 import { parseDayIndex } from './day-index.js';
 import { DIM_ALL, parseDim, type DimKind } from './dims.js';
@@ -353,4 +361,24 @@ function addAged(w: Windows, r: DailyRollup, age: number): void {
       if (age < D7) add(w.d7, r);
     }
   }
+}
+
+/**
+ * The snapshot as ENRICHED carries it: only the omittable parts `read` names (CampaignSet.contextPartsRead),
+ * the others empty and listed in `omitted`, so that a reader can tell "left out" from "none" (a campaign
+ * reading one gets an evaluation error, not a zero). Most of a regular's snapshot is its recent events and
+ * the maps by category and store.
+ */
+export function withOnlyPartsRead(
+  ctx: ContextSnapshot,
+  read: ReadonlySet<OmittableContextPart>,
+): ContextSnapshot {
+  const omitted = OMITTABLE_CONTEXT_PARTS.filter((part) => !read.has(part));
+  if (omitted.length === 0) return ctx;
+  const out: ContextSnapshot = { ...ctx, omitted };
+  for (const part of omitted) {
+    if (part === 'recent') out.recent = [];
+    else out[part] = {};
+  }
+  return out;
 }

@@ -130,7 +130,21 @@ export interface ContextSnapshot {
   recent: RecentEvent[];
   /** by campaign id, every campaign whose offers the customer answered in the last 365 days */
   responses: Record<string, OfferResponses>;
+  /**
+   * parts left out of this snapshot (on ENRICHED) because no campaign active at context when it was made
+   * reads them (campaign-set contextPartsRead); empty there, and reading one is an error, never a zero.
+   * Absent: everything is here.
+   */
+  omitted?: OmittableContextPart[];
 }
+
+/**
+ * The parts of a snapshot ENRICHED carries only when an active campaign reads them: the maps by store,
+ * category and channel, the recent events and the offer responses — most of its bytes (the windows of
+ * `all` and `thisStore`, the recencies and RFM are always there).
+ */
+export const OMITTABLE_CONTEXT_PARTS = ['store', 'category', 'channel', 'recent', 'responses'] as const;
+export type OmittableContextPart = (typeof OMITTABLE_CONTEXT_PARTS)[number];
 
 /** An accepted event with the context it is decided on: an ENRICHED message once opened (EnrichedMessage). */
 export interface EnrichedEvent {

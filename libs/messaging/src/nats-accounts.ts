@@ -127,7 +127,8 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
         ...consumersOf('EVENTS'),
         ...leasesOf('context'),
       ],
-      [Subjects.contextGet, Subjects.customersChanged],
+      // campaignsChanged: reload at once, as decision does (ENRICHED carries what the active campaigns read)
+      [Subjects.contextGet, Subjects.customersChanged, Subjects.campaignsChanged],
       true,
     ),
     service(

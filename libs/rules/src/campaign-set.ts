@@ -1,7 +1,13 @@
-import type { AcceptedEvent, CandidateLoss, ContactPolicy } from '@nunchi/contracts';
+import {
+  OMITTABLE_CONTEXT_PARTS,
+  type AcceptedEvent,
+  type CandidateLoss,
+  type ContactPolicy,
+  type OmittableContextPart,
+} from '@nunchi/contracts';
 import { CampaignInvalidError } from './campaign-invalid.error.js';
 import { contactRefusal } from './contact-policy.js';
-import { CelContext, CelCustomer, CelEvent, CelNow, type CelVars } from './cel-environment.js';
+import { CelContext, CelCustomer, CelEvent, CelNow, omittedDetail, type CelVars } from './cel-environment.js';
 import type { CompiledExpression, Guard, GuardKey } from './cel-expression.js';
 import type { CompiledCampaign } from './compile-campaign.js';
 import type {
@@ -101,6 +107,12 @@ export class CampaignSet {
    * campaign has one.
    */
   readonly statefulPatterns: readonly StatefulPattern[];
+  /**
+   * the omittable parts of the context (OMITTABLE_CONTEXT_PARTS) some active campaign reads — in an
+   * expression, or `responses` for suppressAfterDismissDays: what context puts on ENRICHED; the others are left
+   * out (ContextSnapshot.omitted), and reading one anyway is an evaluation error, never a zero
+   */
+  readonly contextPartsRead: ReadonlySet<OmittableContextPart>;
   readonly #contactPolicy: ContactPolicy | undefined;
   readonly #timeZone: string;
   readonly #entries: readonly Entry[];
@@ -163,6 +175,7 @@ export class CampaignSet {
     this.statefulPatterns = Object.freeze(
       entries.flatMap((e) => (e.c.pattern && isStateful(e.c.pattern) ? [e.c.pattern] : [])),
     );
+    this.contextPartsRead = contextPartsReadBy(entries.map((e) => e.c));
     this.#byId = byId;
     this.size = entries.length;
     this.versions = Object.freeze(versions);
@@ -313,6 +326,12 @@ export class CampaignSet {
 
       const suppressDays = e.c.caps.suppressAfterDismissDays;
       if (suppressDays !== undefined) {
+        if (input.ctx.omitted?.includes('responses')) {
+          // Enriched before context knew a campaign reading the responses (it just became active): no answer
+          // rather than an offer the customer may have dismissed.
+          losses.push(loss(e, 'error', omittedDetail('responses')));
+          continue;
+        }
         const since = input.ctx.responses?.[e.id]?.daysSinceDismissed ?? -1;
         if (since >= 0 && since < suppressDays) {
           losses.push(loss(e, 'cap', dismissedDetail(since, suppressDays)));
@@ -571,6 +590,21 @@ function dismissedDetail(daysSince: number, suppressDays: number): string {
 const ERROR: unique symbol = Symbol('error');
 
 /** The expression's value, or ERROR when it threw (the loss detail re-runs it for the message). */
+/** The omittable context parts these campaigns read (CampaignSet.contextPartsRead). */
+export function contextPartsReadBy(campaigns: readonly CompiledCampaign[]): Set<OmittableContextPart> {
+  const read = new Set<OmittableContextPart>();
+  const omittable: ReadonlySet<string> = new Set(OMITTABLE_CONTEXT_PARTS);
+  for (const c of campaigns) {
+    const expressions = [c.audience, c.condition, ...c.offers.map((o) => o.when)];
+    for (const expression of expressions)
+      for (const field of expression?.contextFields ?? [])
+        if (field === '*') for (const part of OMITTABLE_CONTEXT_PARTS) read.add(part);
+        else if (omittable.has(field)) read.add(field as OmittableContextPart);
+    if (c.caps.suppressAfterDismissDays !== undefined) read.add('responses');
+  }
+  return read;
+}
+
 function attempt(run: (vars: CelVars) => unknown, vars: CelVars): unknown {
   try {
     return run(vars);

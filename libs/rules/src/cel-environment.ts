@@ -2,6 +2,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import type {
   AcceptedEvent,
   ContextSnapshot,
+  OmittableContextPart,
   CustomerProfile,
   OfferResponses,
   RecentEvent,
@@ -314,24 +315,35 @@ export class CelContext {
     return (this.#thisStore ??= windowsOf(this.#src.thisStore));
   }
   get store(): Map<string, CelWindows> {
-    return (this.#store ??= windowsMap(this.#src.store));
+    return (this.#store ??= windowsMap(this.#carried('store')));
   }
   get category(): Map<string, CelWindows> {
-    return (this.#category ??= windowsMap(this.#src.category));
+    return (this.#category ??= windowsMap(this.#carried('category')));
   }
   get channel(): Map<string, CelWindows> {
-    return (this.#channel ??= windowsMap(this.#src.channel));
+    return (this.#channel ??= windowsMap(this.#carried('channel')));
   }
   get rfm(): CelRfm {
     const r = this.#src.rfm;
     return (this.#rfm ??= new CelRfm(r?.r ?? 0, r?.f ?? 0, r?.m ?? 0));
   }
   get recent(): CelRecentEvent[] {
-    return (this.#recent ??= (this.#src.recent ?? []).map((e) => new CelRecentEvent(e)));
+    return (this.#recent ??= (this.#carried('recent') ?? []).map((e) => new CelRecentEvent(e)));
   }
   get responses(): TotalMap<CelResponses> {
-    return (this.#responses ??= responsesMap(this.#src.responses));
+    return (this.#responses ??= responsesMap(this.#carried('responses')));
   }
+
+  /** A part of the snapshot; one ENRICHED left out (ContextSnapshot.omitted) is an error, never a zero. */
+  #carried<K extends OmittableContextPart>(part: K): ContextSnapshot[K] {
+    if (this.#src.omitted?.includes(part)) throw new Error(omittedDetail(part));
+    return this.#src[part];
+  }
+}
+
+/** Why a campaign could not be decided on a snapshot without a part it reads (ContextSnapshot.omitted). */
+export function omittedDetail(part: OmittableContextPart): string {
+  return `ctx.${part} was not carried: the event was enriched before context loaded a campaign that reads it`;
 }
 
 /** `now`: the decision instant in the campaign's time zone. */

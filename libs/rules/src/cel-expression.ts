@@ -23,6 +23,11 @@ export interface CompiledExpression {
   readonly paths: readonly VarPath[];
   /** facts that must hold for the expression to be true: used to index campaigns (see guards below) */
   readonly guards: readonly Guard[];
+  /**
+   * the fields of `ctx` the expression reads (`category` for ctx.category.beer.d30.spend), `*` when it uses
+   * ctx otherwise (a computed key, ctx as a value): what ENRICHED must carry for it (CampaignSet.contextPartsRead)
+   */
+  readonly contextFields: ReadonlySet<string>;
 }
 
 /** A static access chain rooted at a CEL variable: customer.age, ctx.category['beer'].d30.spend. */
@@ -124,6 +129,7 @@ export function compileExpression(
     cost: analysis.cost,
     paths: collectPaths(ast),
     guards: collectGuards(ast),
+    contextFields: collectContextFields(ast),
   };
 }
 
@@ -257,6 +263,30 @@ function collectPaths(ast: ASTNode): VarPath[] {
   };
   walk(ast);
   return [...seen.values()];
+}
+
+function collectContextFields(ast: ASTNode): Set<string> {
+  const fields = new Set<string>();
+  const isCtx = (node: ASTNode) => node.op === 'id' && node.args === 'ctx';
+  const walk = (node: ASTNode): void => {
+    if (node.op === '.' && isCtx(node.args[0])) {
+      fields.add(node.args[1]);
+      return;
+    }
+    if (node.op === '[]' && isCtx(node.args[0])) {
+      const key = stringLiteral(node.args[1]);
+      fields.add(key ?? '*');
+      if (key === undefined) walk(node.args[1]);
+      return;
+    }
+    if (isCtx(node)) {
+      fields.add('*');
+      return;
+    }
+    for (const c of children(node)) walk(c);
+  };
+  walk(ast);
+  return fields;
 }
 
 function conjuncts(node: ASTNode, out: ASTNode[]): ASTNode[] {

@@ -56,13 +56,22 @@ export function describeInputs(expr: CompiledExpression, vars: CelVars, memo?: M
   for (const p of expr.paths) {
     let part = memo?.get(p.text);
     if (part === undefined) {
-      part = `${p.text}=${formatValue(resolvePath(vars, p.segments))}`;
+      part = `${p.text}=${formattedPath(vars, p.segments)}`;
       memo?.set(p.text, part);
     }
     s = s === '' ? part : `${s}, ${part}`;
     if (s.length > MAX_DETAIL) return `${s.slice(0, MAX_DETAIL)}…`;
   }
   return s;
+}
+
+/** A path's value as text; a part of the context left out of the snapshot (ContextSnapshot.omitted) says so. */
+function formattedPath(vars: CelVars, segments: readonly string[]): string {
+  try {
+    return formatValue(resolvePath(vars, segments));
+  } catch {
+    return 'not carried';
+  }
 }
 
 /** Adds path → plain value to `out`; `memo` (one per evaluation and zone) shares values between candidates. */

@@ -1,0 +1,75 @@
+/**
+ * ENRICHED carries the parts of the context the active campaigns read (CampaignSet.contextPartsRead): a campaign
+ * that reads the recent events gets them on the events enriched once context has loaded it (on the change
+ * hint), and decides on them as before. That the other parts are left out, and that reading one left out is
+ * an error rather than a zero, is tested in libs/rules (context-parts.spec.ts) and libs/context-model.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Streams, Subjects, type EnrichedMessage } from '@nunchi/contracts';
+import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
+import { campaignFile, decisionsOf, purchase, sendAll, waitLoaded } from './support/decision.js';
+import { enrichedOpener } from './support/enriched.js';
+import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
+import { lastSeq, readStream } from './support/streams.js';
+
+describe('ENRICHED carries what the active campaigns read', () => {
+  let h: Harness;
+  const run = runId();
+  const store = `t${run}-parts`;
+  const campaignId = `reads-recent-${run}`;
+
+  before(async () => {
+    h = await startHarness();
+  });
+  after(async () => {
+    await setCampaignState(h.resources, campaignId, 'ended').catch(() => undefined);
+    await h?.close();
+  });
+
+  it('a campaign reading ctx.recent gets it on ENRICHED from its activation on, and decides on it', async () => {
+    const applied = await applyCampaign(
+      h.resources,
+      campaignFile({
+        id: campaignId,
+        condition: `event.storeId == '${store}'`,
+        // a returning customer: this purchase and at least one before it
+        audience: 'ctx.recent.size() >= 2',
+        caps: { perCustomerPerDay: 100 },
+      }),
+    );
+    await waitLoaded([h.services.urls.decision], campaignId, applied.version);
+    await waitFor('context to carry ctx.recent on ENRICHED', async () => {
+      const stats = (await (await fetch(`${h.services.urls.context}/v1/context/stats`)).json()) as {
+        enrichedCarries?: string[];
+      };
+      return stats.enrichedCarries?.includes('recent') ? true : undefined;
+    });
+
+    const customerId = `t${run}-c1`;
+    const fromSeq = (await lastSeq(h.nc, Streams.ENRICHED.name)) + 1;
+    const events = [
+      purchase(`t${run}-e1`, customerId, store, 5_000),
+      purchase(`t${run}-e2`, customerId, store, 6_000),
+    ];
+    await sendAll(h.nc, [events[0]]);
+    await decisionsOf(h.cql, [events[0]], 30_000);
+    await sendAll(h.nc, [events[1]]);
+    const [first, second] = await decisionsOf(h.cql, events, 30_000);
+    assert.equal(first.outcome, 'none', 'a first purchase: one recent event');
+    assert.equal(
+      first.losses.find((l) => l.campaignId === campaignId)?.reason,
+      'audience',
+      JSON.stringify(first.losses),
+    );
+    assert.equal(second.campaignId, campaignId, JSON.stringify(second.losses));
+
+    const message = (await readStream(h.nc, Streams.ENRICHED.name, Subjects.enrichedAll, fromSeq)).find(
+      (m) => m.json<EnrichedMessage>().event.id === events[1].id,
+    );
+    assert.ok(message, 'the second event was enriched');
+    const opened = await enrichedOpener(h.cql, h.config)(message.data);
+    assert.equal(opened.ctx.omitted?.includes('recent') ?? false, false, 'recent is carried');
+    assert.deepEqual(opened.ctx.recent.map((e) => e.id).sort(), events.map((e) => e.id).sort());
+  });
+});
