@@ -168,7 +168,18 @@ async function environment(
         inject: async () => {
           await hosts.kill('h3', 'nats');
           await sleep(5_000);
-          await hosts.start('h3', 'nats');
+          try {
+            await hosts.start('h3', 'nats');
+          } catch (error) {
+            // nats-server 2.9.10: a consumer's replica on the restarted server can stay "not current" for
+            // minutes (a run of 2026-12-04: ENRICHED > decision-p11). The streams keep their quorum on the other
+            // two servers: the run goes on measuring, and says so, rather than ending without figures.
+            const e = error as Error & { logTail?: string[] };
+            if (!/did not catch up/.test(e.message)) throw error;
+            log(
+              `h3's nats-server answers but did not catch up within 120 s (${e.logTail?.at(-1)?.trim() ?? 'no log'}): measuring on with the other two`,
+            );
+          }
         },
       },
       {
