@@ -13,6 +13,8 @@ import { partitionOf, Streams } from '@nunchi/contracts';
 import { connectNats } from '@nunchi/messaging';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { enrichedOpener } from './support/enriched.js';
+import { Resources } from '../apps/cli/src/resources.js';
+import { carryWholeContext } from './support/decision.js';
 import { migrateStreams, runId, waitFor } from './support/harness.js';
 import {
   contextOf,
@@ -32,6 +34,8 @@ describe('context replicas: partition ownership', () => {
   /** ENRICHED's personal part is sealed under the customer's data key: opened as decision opens it */
   const openEnriched = (data: Uint8Array) => enrichedOpener(cql, config)(data);
   let ingestion: RunningServices;
+  let resources: Resources | undefined;
+  let endWholeContext: (() => Promise<void>) | undefined;
   const replicas: Replica[] = [];
   const basePort = Number(process.env['NUNCHI_CONTEXT_PORT'] ?? 3102) + 100;
   const env = { NUNCHI_LEASE_TTL_MS: String(LEASE_TTL_MS), OTEL_TRACES_EXPORTER: 'none' };
@@ -42,9 +46,14 @@ describe('context replicas: partition ownership', () => {
     await migrateStreams();
     cql = await connectCassandra(config.cassandra);
     ingestion = await startServices({ services: ['ingestion'], env, log: () => undefined });
+    // The tests read each snapshot's recent events on ENRICHED; the replicas, started later, load this campaign.
+    resources = new Resources();
+    endWholeContext = await carryWholeContext(resources);
   });
 
   after(async () => {
+    await endWholeContext?.();
+    await resources?.close();
     await Promise.all(replicas.map((r) => r.stop()));
     await ingestion?.stop();
     await nc?.drain();

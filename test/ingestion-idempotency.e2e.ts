@@ -22,6 +22,7 @@ import {
   type Harness,
 } from './support/harness.js';
 import { enrichedOpener } from './support/enriched.js';
+import { carryWholeContext } from './support/decision.js';
 import { lastSeq, post, readStream } from './support/streams.js';
 
 /**
@@ -38,10 +39,14 @@ describe('ingestion: idempotency', () => {
   const customer = `t${run}-c`;
   const at = new Date(Date.now() - 120_000).toISOString();
 
+  let endWholeContext: (() => Promise<void>) | undefined;
   before(async () => {
     h = await startHarness();
+    // the test reads the customer's recent events on ENRICHED
+    endWholeContext = await carryWholeContext(h.resources, [h.services.urls.context]);
   });
   after(async () => {
+    await endWholeContext?.();
     await h?.close();
   });
 

@@ -16,6 +16,8 @@ import {
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import type { CampaignDefinition } from '@nunchi/rules';
 import { startServices, type RunningServices } from '../../tools/services.js';
+import { applyCampaign, setCampaignState } from '../../apps/cli/src/commands/campaigns.js';
+import type { Resources } from '../../apps/cli/src/resources.js';
 import { waitFor } from './harness.js';
 
 /** Helpers of the decision end-to-end tests: campaigns as files, bursts of purchases, what came out. */
@@ -221,3 +223,31 @@ export async function metricValue(url: string, name: string, labels = ''): Promi
 
 export const countBy = <T>(items: T[], key: (t: T) => string): Record<string, number> =>
   items.reduce<Record<string, number>>((acc, t) => ((acc[key(t)] = (acc[key(t)] ?? 0) + 1), acc), {});
+
+/**
+ * A campaign that reads every part of the context and never triggers (a store no event names): while it is
+ * active, ENRICHED carries whole snapshots — for tests that check ENRICHED's recent events or maps (ENRICHED
+ * carries only what the active campaigns read). Waits until the given context replicas carry them; returns
+ * the function that ends it.
+ */
+export async function carryWholeContext(
+  resources: Resources,
+  contextUrls: string[] = [],
+): Promise<() => Promise<void>> {
+  const id = `carry-whole-context-${Math.random().toString(36).slice(2, 8)}`;
+  await applyCampaign(
+    resources,
+    campaignFile({
+      id,
+      trigger: { types: ['purchase'], channels: ['pos'], stores: [`no-store-${id}`] },
+      audience:
+        'ctx.recent.size() < 0 && ctx.responses.size() < 0 && ctx.store.size() < 0 && ctx.category.size() < 0 && ctx.channel.size() < 0',
+    }),
+  );
+  for (const url of contextUrls)
+    await waitFor(`${url} to carry whole snapshots on ENRICHED`, async () => {
+      const stats = (await (await fetch(`${url}/v1/context/stats`)).json()) as { enrichedCarries?: string[] };
+      return stats.enrichedCarries?.length === 5 ? true : undefined;
+    });
+  return () => setCampaignState(resources, id, 'ended').then(() => undefined);
+}

@@ -587,9 +587,6 @@ function dismissedDetail(daysSince: number, suppressDays: number): string {
   return `the customer dismissed this campaign's offer ${when}, suppressAfterDismissDays ${suppressDays}`;
 }
 
-const ERROR: unique symbol = Symbol('error');
-
-/** The expression's value, or ERROR when it threw (the loss detail re-runs it for the message). */
 /** The omittable context parts these campaigns read (CampaignSet.contextPartsRead). */
 export function contextPartsReadBy(campaigns: readonly CompiledCampaign[]): Set<OmittableContextPart> {
   const read = new Set<OmittableContextPart>();
@@ -605,6 +602,9 @@ export function contextPartsReadBy(campaigns: readonly CompiledCampaign[]): Set<
   return read;
 }
 
+const ERROR: unique symbol = Symbol('error');
+
+/** The expression's value, or ERROR when it threw (the loss detail re-runs it for the message). */
 function attempt(run: (vars: CelVars) => unknown, vars: CelVars): unknown {
   try {
     return run(vars);
