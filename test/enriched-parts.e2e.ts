@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Streams, Subjects, type EnrichedMessage } from '@nunchi/contracts';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
-import { campaignFile, decisionsOf, purchase, sendAll, waitLoaded } from './support/decision.js';
+import { campaignFile, decisionsOf, purchase, sendAll, waitCarried, waitLoaded } from './support/decision.js';
 import { enrichedOpener } from './support/enriched.js';
-import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
+import { runId, startHarness, type Harness } from './support/harness.js';
 import { lastSeq, readStream } from './support/streams.js';
 
 describe('ENRICHED carries what the active campaigns read', () => {
@@ -39,12 +39,7 @@ describe('ENRICHED carries what the active campaigns read', () => {
       }),
     );
     await waitLoaded([h.services.urls.decision], campaignId, applied.version);
-    await waitFor('context to carry ctx.recent on ENRICHED', async () => {
-      const stats = (await (await fetch(`${h.services.urls.context}/v1/context/stats`)).json()) as {
-        enrichedCarries?: string[];
-      };
-      return stats.enrichedCarries?.includes('recent') ? true : undefined;
-    });
+    await waitCarried(h.services.urls.context, ['recent']);
 
     const customerId = `t${run}-c1`;
     const fromSeq = (await lastSeq(h.nc, Streams.ENRICHED.name)) + 1;

@@ -7,6 +7,8 @@ import { CustomerKeyRepository, decisionInputsOpener, type CqlClient } from '@nu
 import { identityKeys, loadConfig } from '@nunchi/config';
 import {
   decisionIdOf,
+  OMITTABLE_CONTEXT_PARTS,
+  type OmittableContextPart,
   Streams,
   type EventRef,
   Subjects,
@@ -244,10 +246,14 @@ export async function carryWholeContext(
         'ctx.recent.size() < 0 && ctx.responses.size() < 0 && ctx.store.size() < 0 && ctx.category.size() < 0 && ctx.channel.size() < 0',
     }),
   );
-  for (const url of contextUrls)
-    await waitFor(`${url} to carry whole snapshots on ENRICHED`, async () => {
-      const stats = (await (await fetch(`${url}/v1/context/stats`)).json()) as { enrichedCarries?: string[] };
-      return stats.enrichedCarries?.length === 5 ? true : undefined;
-    });
+  for (const url of contextUrls) await waitCarried(url, [...OMITTABLE_CONTEXT_PARTS]);
   return () => setCampaignState(resources, id, 'ended').then(() => undefined);
+}
+
+/** Waits until the context replica at `url` puts these parts of the snapshot on ENRICHED (/v1/context/stats). */
+export async function waitCarried(url: string, parts: OmittableContextPart[]): Promise<void> {
+  await waitFor(`${url} to carry ${parts.join(', ')} on ENRICHED`, async () => {
+    const stats = (await (await fetch(`${url}/v1/context/stats`)).json()) as { enrichedCarries?: string[] };
+    return parts.every((p) => stats.enrichedCarries?.includes(p)) ? true : undefined;
+  });
 }

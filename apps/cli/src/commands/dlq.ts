@@ -108,6 +108,17 @@ export async function replayDlq(
   const messaging = await resources.messaging();
   const markers = await readReplayMarkers(messaging);
   const results: ReplayResult[] = [];
+  // customers' data keys, for context entries: one keyring for the whole replay (its cache spans entries)
+  let keys: CustomerKeyring | undefined;
+  const keyring = async () => {
+    requireIdentityKey(resources.config); // no key at all: stop here, naming the variable
+    keys ??= new CustomerKeyring(
+      new CustomerKeyRepository(await resources.cassandra()),
+      identityKeys(resources.config),
+      { maxEntries: 1_000 },
+    );
+    return keys;
+  };
   const entries = (await messaging.readStream(Streams.DLQ.name, Subjects.dlq(stage)))
     .map((m) => entryOf(m, markers))
     .filter((e) => options.seq === undefined || e.seq === options.seq);
@@ -134,7 +145,7 @@ export async function replayDlq(
     }
     let data = entry.data;
     if (stage === 'context') {
-      const opened = await openDeadLettered(resources, data);
+      const opened = await openDeadLettered(keyring, data);
       if ('why' in opened) {
         skip(opened.why);
         continue;
@@ -180,7 +191,7 @@ export async function replayDlq(
  * or why it cannot be replayed. An entry from before sealing is returned as it is.
  */
 async function openDeadLettered(
-  resources: Resources,
+  keyringOf: () => Promise<CustomerKeyring>,
   data: Uint8Array,
 ): Promise<{ data: Uint8Array } | { why: string }> {
   let entry: DeadLetteredEvent;
@@ -194,12 +205,7 @@ async function openDeadLettered(
       why: `customer ${entry.customerId} was erased: the event's payload was not kept, and it is refused for ever`,
     };
   if (!entry?.sealedPayload) return { data };
-  requireIdentityKey(resources.config); // no key at all: stop here, naming the variable
-  const keyring = new CustomerKeyring(
-    new CustomerKeyRepository(await resources.cassandra()),
-    identityKeys(resources.config),
-    { maxEntries: 1_000 },
-  );
+  const keyring = await keyringOf();
   const { sealedPayload, ...event } = entry;
   let opened: Awaited<ReturnType<typeof keyring.open<AcceptedEvent['payload']>>>;
   try {
