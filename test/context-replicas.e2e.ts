@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DeliverPolicy, jetstream } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
@@ -14,6 +14,7 @@ import { connectNats } from '@nunchi/messaging';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { enrichedOpener } from './support/enriched.js';
 import { Resources } from '../apps/cli/src/resources.js';
+import { CONTEXT_GROUP } from '../apps/context/src/events.controller.js';
 import { carryWholeContext } from './support/decision.js';
 import { migrateStreams, runId, waitFor } from './support/harness.js';
 import {
@@ -208,6 +209,15 @@ describe('context replicas: partition ownership', () => {
       30_000,
     );
     const logsBefore = survivor.logs.length;
+    // Frozen first, so the kill finds messages delivered to it and not yet acknowledged (a replica that happens
+    // to be caught up at the instant of a kill leaves nothing to redeliver, and the takeover path goes untested).
+    const victimOwned = (await victim.stats()).partitions.owned;
+    victim.child.kill('SIGSTOP');
+    await waitFor(
+      'the frozen victim to hold unacknowledged messages',
+      async () => ((await ackPendingOf(victimOwned)) > 0 ? true : undefined),
+      30_000,
+    );
     await victim.kill();
     await sending;
 
@@ -247,6 +257,15 @@ describe('context replicas: partition ownership', () => {
     await sendEvents(nc, stream(run, 60, 5));
     await assertExact(run, 60, 5, joiner);
   });
+  /** Messages delivered to the context consumers of these partitions and not yet acknowledged. */
+  async function ackPendingOf(partitions: number[]): Promise<number> {
+    const jsm = await jetstreamManager(nc);
+    const infos = await Promise.all(
+      partitions.map((p) => jsm.consumers.info(Streams.EVENTS.name, `${CONTEXT_GROUP}-p${p}`)),
+    );
+    return infos.reduce((sum, info) => sum + info.num_ack_pending, 0);
+  }
+
   /** Customer ids of this run whose partitions are among `owned`. */
   function customersIn(run: string, owned: number[], count: number): string[] {
     const ids: string[] = [];
