@@ -465,6 +465,10 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
     } as unknown as Publisher;
     const cache = new CustomerStateCache(config);
     const load = new LoadCustomerStateUseCase(config, cache, customersRepo, history);
+    // ENRICHED's personal part is sealed under each customer's data key: created by its first event here
+    const keyring = new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(config), {
+      maxEntries: config.domain.dataKeyCacheMaxEntries,
+    });
     // Merges never happen in the bench (no event links two customers).
     const merges = new MergeCustomersUseCase(
       config,
@@ -475,6 +479,7 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
       new DecisionRepository(cql),
       new MergeRepository(cql),
       publisher,
+      keyring,
     );
     // No campaign, hence no event pattern: the path every customer of a campaign without patterns takes.
     const noCampaigns = { current: new CampaignSet([]) } as CampaignSetHolder;
@@ -487,10 +492,7 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
       publisher,
       merges,
       noCampaigns,
-      // ENRICHED's personal part is sealed under each customer's data key: created by its first event here
-      new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(config), {
-        maxEntries: config.domain.dataKeyCacheMaxEntries,
-      }),
+      keyring,
     );
     const getContext = new GetContextUseCase(config, load);
     const ids = measured.map((m) => m.id);

@@ -333,7 +333,7 @@ describe('customer context: exact under real conditions', () => {
           ['customer data key', true],
           ['context hot tier', true],
           ['ingestion identity cache', true],
-          ['data-key caches (context, decision)', true],
+          ['data-key caches (ingestion, context, decision, analytics)', true],
           ['decision contact-ledger cache', false],
           ['streams (EVENTS, ENRICHED, DECISIONS, DLQ)', false],
         ],

@@ -1,6 +1,6 @@
 /**
  * Crypto-shredding (issue 12, docs/security.md "Per-customer keys", docs/context-model.md#erasure): what
- * context publishes on ENRICHED holds the customer's profile, context and event payload only sealed under the
+ * ingestion stores on EVENTS holds the event's payload, and what context publishes on ENRICHED holds the customer's profile, context and event payload only sealed under the
  * customer's own data key, decision opens it and decides as before; an erasure deletes the key, and the
  * customer's messages still in the stream can no longer be opened — by anyone, decision included, which
  * refuses them as events of an erased customer.
@@ -22,14 +22,16 @@ import {
   type EnrichedMessage,
   type EnrichedPersonal,
   type ErasureReceipt,
+  type EventsMessage,
+  type SealedAcceptedEvent,
 } from '@nunchi/contracts';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
-import { enrichedOpener } from './support/enriched.js';
+import { enrichedOpener, eventsOpener } from './support/enriched.js';
 import { request, runId, startHarness, waitFor, type Harness } from './support/harness.js';
 import { lastSeq, readStream } from './support/streams.js';
 
-describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by an erasure', () => {
+describe('crypto-shredding: EVENTS and ENRICHED sealed under per-customer keys, shredded by an erasure', () => {
   let h: Harness;
   const run = runId();
   const store = `shred-${run}`;
@@ -102,6 +104,7 @@ describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by
       return body.loaded[campaignId] && body.loaded[lostCampaignId] ? true : undefined;
     });
     enrichedFrom = (await lastSeq(h.nc, Streams.ENRICHED.name)) + 1;
+    eventsFrom = (await lastSeq(h.nc, Streams.EVENTS.name)) + 1;
     decisionsFrom = (await lastSeq(h.nc, Streams.DECISIONS.name)) + 1;
   });
   after(async () => {
@@ -109,6 +112,11 @@ describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by
   });
 
   let decisionsFrom = 0;
+  let eventsFrom = 0;
+  const storedEvent = async () =>
+    (await readStream(h.nc, Streams.EVENTS.name, Subjects.eventsAll, eventsFrom)).find(
+      (m) => m.json<EventsMessage>().id === event.id,
+    );
   const storedDecision = async () =>
     (await readStream(h.nc, Streams.DECISIONS.name, Subjects.decision(campaignId), decisionsFrom)).find(
       (m) => m.json<DecisionRecord>().eventId === event.id,
@@ -118,7 +126,7 @@ describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by
       (m) => m.json<EnrichedMessage>().event.id === event.id,
     );
 
-  it('ENRICHED holds no profile, context or payload value in clear, and decision still decides on them', async () => {
+  it('EVENTS and ENRICHED hold no profile, context or payload value in clear, and decision still decides on them', async () => {
     assert.deepEqual(await request(h.nc, Subjects.inbound('pos', 'purchase'), event), {
       ok: true,
       id: event.id,
@@ -184,6 +192,20 @@ describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by
     assert.equal(inputs.kind === 'opened' && inputs.value['customer.region'], region);
     const key = await new CustomerKeyRepository(h.cql).get(customer.id);
     assert.equal(key?.keyId, message.personal?.keyId, 'sealed under the stored key');
+    // EVENTS, as ingestion stored it: the payload sealed under the same key, the routing fields readable.
+    const accepted = (await storedEvent())!;
+    const acceptedBytes = Buffer.from(accepted.data).toString('utf8');
+    for (const clear of [sku, `cat-${run}`, '25000'])
+      assert.ok(
+        !acceptedBytes.includes(clear),
+        `${clear} readable on EVENTS: ${acceptedBytes.slice(0, 400)}`,
+      );
+    const onEvents = accepted.json<SealedAcceptedEvent>();
+    assert.equal(onEvents.customerId, customer.id);
+    assert.equal(onEvents.storeId, store);
+    assert.equal('payload' in onEvents, false);
+    assert.equal(onEvents.sealedPayload.keyId, key?.keyId);
+    assert.deepEqual((await eventsOpener(h.cql, h.config)(accepted.data)).payload, event.payload);
     assert.equal(key?.kekId, identityKeys(h.config)[0].id, 'wrapped under the identity key');
   });
 
@@ -222,6 +244,8 @@ describe('crypto-shredding: ENRICHED sealed under per-customer keys, shredded by
     const opened = await keyring().open<EnrichedPersonal>(personal);
     assert.equal(opened.kind, 'erased');
     await assert.rejects(enrichedOpener(h.cql, h.config)(again.data), /erased/);
+    const accepted = (await storedEvent())!.json<SealedAcceptedEvent>();
+    assert.equal((await keyring().openEvent(accepted)).kind, 'erased', 'nor the event on EVENTS');
     const decided = (await storedDecision())!.json<DecisionRecord>();
     assert.equal((await keyring().open(decided.sealedInputs!)).kind, 'erased', 'nor the inputs on DECISIONS');
     assert.equal((await keyring().open(decided.sealedLossDetails!)).kind, 'erased', 'nor the loss details');

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { storedIdentityValue } from '@nunchi/cassandra';
+import { CustomerKeyRepository, storedIdentityValue } from '@nunchi/cassandra';
 import { projectPath, requireIdentityKey } from '@nunchi/config';
 import type { IngestReply } from '@nunchi/contracts';
 import { startServices, type RunningServices } from '../tools/services.js';
@@ -119,6 +119,8 @@ describe('identity keys: a rotation', () => {
     });
     assert.equal(await customerOf(rotating, 'b'), first, 'the same customer, not a new anonymous one');
     assert.equal(await owner(newKey.NUNCHI_IDENTITY_SECRET), first, 're-keyed');
+    // The customer's data key (ingestion seals the payload under it) is wrapped again under the new key too.
+    assert.equal((await new CustomerKeyRepository(h.cql).get(first))?.kekId, newKey.NUNCHI_IDENTITY_KEY_ID);
 
     const rotated = await ingestion(62, newKey);
     assert.equal(await customerOf(rotated, 'c'), first, 'still found once the old key is gone');

@@ -1,6 +1,13 @@
 import { CustomerKeyRepository, CustomerKeyring, type CqlClient } from '@nunchi/cassandra';
 import { identityKeys, type NunchiConfig } from '@nunchi/config';
-import type { EnrichedEvent, EnrichedMessage, EnrichedPersonal } from '@nunchi/contracts';
+import {
+  isSealedEvent,
+  type AcceptedEvent,
+  type EnrichedEvent,
+  type EnrichedMessage,
+  type EnrichedPersonal,
+  type EventsMessage,
+} from '@nunchi/contracts';
 import { decodeJson } from '@nunchi/messaging';
 
 /**
@@ -19,5 +26,23 @@ export function enrichedOpener(cql: CqlClient, config: NunchiConfig) {
       throw new Error(`ENRICHED message of ${m.event.id} does not open: the key is ${opened.kind}`);
     const { payload, customer, ctx } = opened.value;
     return { event: { ...m.event, payload }, customer, ctx, ...(m.patterns ? { patterns: m.patterns } : {}) };
+  };
+}
+
+/**
+ * Opens EVENTS messages as context does: the payload with the customer's data key (ingestion sealed it).
+ * Throws when it does not open, or is not sealed and `sealedOnly` is set.
+ */
+export function eventsOpener(cql: CqlClient, config: NunchiConfig) {
+  const keyring = new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(config), {
+    maxEntries: 0,
+  });
+  return async (message: Uint8Array | EventsMessage, sealedOnly = true): Promise<AcceptedEvent> => {
+    const m = message instanceof Uint8Array ? (decodeJson(message) as EventsMessage) : message;
+    if (sealedOnly && !isSealedEvent(m)) throw new Error(`EVENTS message of ${m.id} is not sealed`);
+    const opened = await keyring.openEvent(m);
+    if (opened.kind !== 'opened')
+      throw new Error(`EVENTS message of ${m.id} does not open: the key is ${opened.kind}`);
+    return opened.value;
   };
 }

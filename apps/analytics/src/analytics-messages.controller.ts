@@ -1,5 +1,5 @@
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { Streams, Subjects, type AcceptedEvent, type DecisionRecord } from '@nunchi/contracts';
+import { Streams, Subjects, type DecisionRecord, type EventsMessage } from '@nunchi/contracts';
 import { onStream, MessageController, type Outcome } from '@nunchi/messaging';
 import { RecordDecision } from './state/record-decision.usecase.js';
 import { RecordEvent } from './state/record-event.usecase.js';
@@ -19,7 +19,7 @@ export class AnalyticsMessagesController {
 
   @EventPattern(
     Subjects.eventsAll,
-    onStream<AcceptedEvent>({
+    onStream<EventsMessage>({
       stream: Streams.EVENTS.name,
       group: 'analytics-events',
       stage: 'analytics',
@@ -27,7 +27,7 @@ export class AnalyticsMessagesController {
       orderingKey: (event) => event.customerId,
     }),
   )
-  event(@Payload() event: AcceptedEvent): Promise<Outcome> {
+  event(@Payload() event: EventsMessage): Promise<Outcome> {
     return this.recordEvent.execute(event);
   }
 

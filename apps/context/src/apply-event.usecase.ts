@@ -16,6 +16,7 @@ import {
   type CustomerProfile,
   type EnrichedMessage,
   type EnrichedPersonal,
+  type EventsMessage,
 } from '@nunchi/contracts';
 import {
   CampaignSetHolder,
@@ -23,8 +24,10 @@ import {
   CustomerKeyring,
   CustomerRepository,
   profileWriteTimestamp,
+  type Opened,
   type TimerRowChange,
 } from '@nunchi/cassandra';
+import { SealedDataError } from '@nunchi/sealing';
 import {
   ABSENCE_EVENT_TYPE,
   EMPTY_PATTERN_STATE,
@@ -76,13 +79,13 @@ export class ApplyEventUseCase {
     private readonly keys: CustomerKeyring,
   ) {}
 
-  async execute(delivery: Delivery<AcceptedEvent>): Promise<Outcome> {
-    const event = delivery.body;
+  async execute(sealed: Delivery<EventsMessage>): Promise<Outcome> {
+    const message = sealed.body;
     if (
-      !event ||
-      typeof event.id !== 'string' ||
-      typeof event.customerId !== 'string' ||
-      typeof event.occurredAtMs !== 'number'
+      !message ||
+      typeof message.id !== 'string' ||
+      typeof message.customerId !== 'string' ||
+      typeof message.occurredAtMs !== 'number'
     ) {
       return Outcome.reject('not an AcceptedEvent');
     }
@@ -90,16 +93,21 @@ export class ApplyEventUseCase {
     const campaignSet = this.campaigns.current as CampaignSet | undefined;
     if (!campaignSet) return Outcome.retry(500, 'campaigns not loaded yet');
     const startedMs = performance.now();
-    const customerId = event.customerId;
+    const customerId = message.customerId;
     const nowMs = Date.now();
     const options = { timeZone: this.config.domain.timeZone, nowMs };
     let before = await this.load.execute(customerId, nowMs);
     if (before.erased)
       return Outcome.reject(
-        event.link
-          ? `cannot merge ${event.link.absorbedId} into ${event.link.survivorId}: ${customerId} was erased; nothing was merged`
+        message.link
+          ? `cannot merge ${message.link.absorbedId} into ${message.link.survivorId}: ${customerId} was erased; nothing was merged`
           : `customer ${customerId} was erased; event refused`,
       );
+    // The payload travels sealed under the customer's data key; the key read here is the one ENRICHED's seal uses.
+    const opened = await this.opened(message);
+    if ('kind' in opened) return opened;
+    const event = opened.event;
+    const delivery: Delivery<AcceptedEvent> = { ...sealed, body: event };
     // One customer across identifiers (MergeCustomersUseCase): an event of a customer merged away goes on to
     // the survivor; a linking event freezes the absorbed customer here, or merges into the survivor here.
     if (before.mergedInto) return this.merges.passOn(delivery, before.mergedInto);
@@ -177,6 +185,24 @@ export class ApplyEventUseCase {
       process.kill(process.pid, 'SIGKILL');
     this.applyMs.record(performance.now() - startedMs, { result: result.kind });
     return Outcome.done();
+  }
+
+  /** The message with its payload opened, or why it is refused: the key is gone, or the payload does not open. */
+  private async opened(message: EventsMessage): Promise<{ event: AcceptedEvent } | Outcome> {
+    let opened: Opened<AcceptedEvent>;
+    try {
+      opened = await this.keys.openEvent(message);
+    } catch (error) {
+      if (error instanceof SealedDataError)
+        return Outcome.reject(`event ${message.id}: its payload does not open: ${error.message}`);
+      throw error; // MissingKekError: a configuration to fix, retried meanwhile
+    }
+    if (opened.kind === 'opened') return { event: opened.value };
+    return Outcome.reject(
+      opened.kind === 'erased'
+        ? `customer ${message.customerId} was erased (${opened.erasedAt.toISOString()}): its data key is gone, the event cannot be opened; event refused`
+        : `customer ${message.customerId} has no data key, and was not erased: the event's payload cannot be opened; event refused`,
+    );
   }
 
   /**

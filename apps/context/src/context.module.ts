@@ -86,7 +86,7 @@ export class ContextModule {
         AbsenceTimers,
         CustomerStateCache,
         // customers' data keys: what context publishes on ENRICHED is sealed under them (crypto-shredding)
-        ...customerKeyProviders(config),
+        ...customerKeyProviders(),
         LoadCustomerStateUseCase,
         ApplyEventUseCase,
         MergeCustomersUseCase,

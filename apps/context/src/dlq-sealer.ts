@@ -1,12 +1,18 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { CustomerKeyring, CustomerRepository } from '@nunchi/cassandra';
-import { Headers, type AcceptedEvent, type DeadLetteredEvent } from '@nunchi/contracts';
+import {
+  Headers,
+  isSealedEvent,
+  type AcceptedEvent,
+  type DeadLetteredEvent,
+  type EventsMessage,
+} from '@nunchi/contracts';
 import { ConsumerRunner, decodeJson, encodeJson, type DlqCopy } from '@nunchi/messaging';
 
 /**
  * What the context stage's DLQ keeps of an event it refused (DeadLetteredEvent): the payload sealed under the
- * customer's data key — created if the customer has none yet, as the event's own ENRICHED message would have
- * been — or dropped when the customer was erased (refused for ever: nothing to replay, nothing to keep).
+ * customer's data key — as EVENTS carried it, or sealed here for a message in clear (from before ingestion
+ * sealed, or an absence event), creating the key if the customer has none — or dropped when the customer was erased (refused for ever: nothing to replay, nothing to keep).
  * Bytes that are not an accepted event are kept as they came: ingestion let through only accepted events,
  * so those are neither an event nor a customer's data.
  */
@@ -25,27 +31,29 @@ export class ContextDlqSealer implements OnModuleInit {
   }
 
   async seal(data: Uint8Array): Promise<DlqCopy> {
-    let event: AcceptedEvent;
+    let event: EventsMessage;
     try {
-      event = decodeJson(data) as AcceptedEvent;
+      event = decodeJson(data) as EventsMessage;
     } catch {
       return { data };
     }
-    if (typeof event !== 'object' || event === null || typeof event.customerId !== 'string' || !event.payload)
-      return { data };
-    const { payload, ...rest } = event;
+    if (typeof event !== 'object' || event === null || typeof event.customerId !== 'string') return { data };
+    const sealed = isSealedEvent(event);
+    if (!sealed && !(event as AcceptedEvent).payload) return { data };
     // Checked first: sealing would create a key, and an erased customer must never get one again.
     if (await this.customers.isErased(event.customerId)) {
-      const dropped: DeadLetteredEvent = { ...rest, payloadDropped: 'customer erased' };
+      const rest: Partial<AcceptedEvent & DeadLetteredEvent> = { ...event };
+      delete rest.payload;
+      delete rest.sealedPayload;
+      const dropped = { ...rest, payloadDropped: 'customer erased' } as DeadLetteredEvent;
       return {
         data: encodeJson(dropped),
         headers: { [Headers.dlqSealed]: 'payload (dropped: customer erased)' },
       };
     }
-    const sealed: DeadLetteredEvent = {
-      ...rest,
-      sealedPayload: await this.keys.seal(event.customerId, payload),
-    };
-    return { data: encodeJson(sealed), headers: { [Headers.dlqSealed]: 'payload' } };
+    // Sealed as EVENTS carries it (ingestion sealed it): kept as it is. Else sealed here.
+    if (sealed) return { data, headers: { [Headers.dlqSealed]: 'payload' } };
+    const copy: DeadLetteredEvent = await this.keys.sealEvent(event as AcceptedEvent);
+    return { data: encodeJson(copy), headers: { [Headers.dlqSealed]: 'payload' } };
   }
 }

@@ -1,5 +1,5 @@
 import { Ctx, EventPattern } from '@nestjs/microservices';
-import { Streams, Subjects, type AcceptedEvent } from '@nunchi/contracts';
+import { Streams, Subjects, type EventsMessage } from '@nunchi/contracts';
 import { JetStreamContext, onStream, type Outcome, MessageController } from '@nunchi/messaging';
 import { ApplyEventUseCase } from './apply-event.usecase.js';
 
@@ -17,7 +17,7 @@ export class EventsController {
 
   @EventPattern(
     Subjects.eventsAll,
-    onStream<AcceptedEvent>({
+    onStream<EventsMessage>({
       stream: Streams.EVENTS.name,
       group: CONTEXT_GROUP,
       partitionSubject: Subjects.eventsOfPartition,
@@ -26,7 +26,7 @@ export class EventsController {
       orderingKey: (event) => event.customerId,
     }),
   )
-  apply(@Ctx() message: JetStreamContext<AcceptedEvent>): Promise<Outcome> {
+  apply(@Ctx() message: JetStreamContext<EventsMessage>): Promise<Outcome> {
     return this.applyEvent.execute(message.delivery);
   }
 }

@@ -12,6 +12,7 @@ import {
 } from '@nunchi/contracts';
 import {
   ContextRepository,
+  CustomerKeyring,
   CustomerRepository,
   DecisionRepository,
   MergeRepository,
@@ -53,6 +54,7 @@ export class MergeCustomersUseCase {
     private readonly decisions: DecisionRepository,
     private readonly merges: MergeRepository,
     private readonly publisher: Publisher,
+    private readonly keys: CustomerKeyring,
   ) {}
 
   /**
@@ -196,10 +198,14 @@ export class MergeCustomersUseCase {
     return Outcome.done();
   }
 
-  /** Onto EVENTS again, under a message id of its own (the event's key was taken by its first trip). */
+  /**
+   * Onto EVENTS again, under a message id of its own (the event's key was taken by its first trip), its payload
+   * sealed under the key of the customer it now goes to.
+   */
   private async send(event: AcceptedEvent, msgID: string, delivery: Delivery<AcceptedEvent>): Promise<void> {
     const partition = partitionOf(event.customerId, this.config.nats.partitions);
-    await this.publisher.persist(Subjects.event(partition, event.type), event, {
+    const message = await this.keys.sealEvent(event);
+    await this.publisher.persist(Subjects.event(partition, event.type), message, {
       msgID,
       headers: { [Headers.receivedAt]: delivery.header(Headers.receivedAt) ?? String(event.receivedAtMs) },
     });

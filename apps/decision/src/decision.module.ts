@@ -49,7 +49,7 @@ export class DecisionModule {
         },
         CampaignSetHolder,
         // customers' data keys: ENRICHED's personal part is sealed under them (crypto-shredding)
-        ...customerKeyProviders(config),
+        ...customerKeyProviders(),
         BudgetClaims,
         {
           provide: ContactClaims,

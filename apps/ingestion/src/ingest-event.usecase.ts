@@ -27,7 +27,8 @@ import {
   type Context,
   type Span,
 } from '@nunchi/telemetry';
-import { DecisionRepository } from '@nunchi/cassandra';
+import { CustomerKeyring, DecisionRepository, sealEvent } from '@nunchi/cassandra';
+import type { DataKey } from '@nunchi/sealing';
 import { Admission } from './admission.js';
 import { offerResponseProblem, type OfferResponsePayload } from './offer-responses.js';
 import { IdentityRepository, type Resolution } from './identity.repository.js';
@@ -79,10 +80,11 @@ const RETRYABLE_FAILURES = new Set(['UNAVAILABLE_RETRY', 'OVERLOADED_RETRY']);
  * with a retryable error and nothing is acknowledged that was not stored.
  *
  * Everything up to handing the event to JetStream runs synchronously when the customer is known (a customer
- * id or an identifier this process checked within NUNCHI_IDENTITY_CACHE_TTL_MS): events reach the stream in
- * the order they arrived, without a per-customer queue, and the publishes of one burst share a socket write.
- * Only a look-up (an identifier's owner, or whether a customer was erased) waits, and later events with the
- * same customer reference queue behind it (KeyedSerializer).
+ * id or an identifier this process checked within NUNCHI_IDENTITY_CACHE_TTL_MS) and its data key is in memory
+ * (the payload is sealed under it on EVENTS): events reach the stream in the order they arrived, without a
+ * per-customer queue, and the publishes of one burst share a socket write. Only a look-up (an identifier's
+ * owner, whether a customer was erased, the customer's data key) waits, and later events with the same
+ * customer reference queue behind it (KeyedSerializer).
  */
 @Injectable()
 export class IngestEventUseCase {
@@ -108,6 +110,7 @@ export class IngestEventUseCase {
     private readonly admission: Admission,
     private readonly decisions: DecisionRepository,
     private readonly linker: LinkIdentifiers,
+    private readonly keys: CustomerKeyring,
   ) {
     this.identityKey = requireIdentityKey(config);
   }
@@ -220,10 +223,11 @@ export class IngestEventUseCase {
     const id = ref.id;
     const type = id ? undefined : (IDENTITY_TYPES.find((t) => ref[t] !== undefined) as IdentityType);
     const value = type ? ref[type]! : '';
-    const key = id ? `id\u0000${id}` : `${type}\u0000${value}`;
-    const answer = (resolution: Resolution): Promise<IngestReply> => {
+    const orderKey = id ? `id\u0000${id}` : `${type}\u0000${value}`;
+    /** dataKey: the customer's, to seal the payload under (whenever the resolution is a live customer) */
+    const answer = (resolution: Resolution, dataKey?: DataKey): Promise<IngestReply> => {
       if (resolution.kind === 'customer')
-        return this.store(envelope, resolution.customerId, receivedAtMs, ctx);
+        return this.store(envelope, resolution.customerId, dataKey!, receivedAtMs, ctx);
       // Identifier values are never named: phones and e-mails must not reach answers or logs.
       const path = id ? 'customer.id' : `customer.${type}`;
       return refuse(
@@ -246,19 +250,19 @@ export class IngestEventUseCase {
     };
     // A response is checked against the decision it answers (a read): it always takes the queued path.
     const answersOffer = envelope.type === 'offer_response';
-    if (this.order.isIdle(key) && !answersOffer) {
-      if (id) {
-        const known = this.identities.cachedCustomer(id);
-        if (known) return answer(known);
-      } else {
-        const known = this.identities.cachedIdentifier(type!, value);
-        if (known) return this.store(envelope, known, receivedAtMs, ctx);
-      }
+    if (this.order.isIdle(orderKey) && !answersOffer) {
+      const known: Resolution | undefined = id
+        ? this.identities.cachedCustomer(id)
+        : customerOrNone(this.identities.cachedIdentifier(type!, value));
+      if (known?.kind === 'customer') {
+        const dataKey = this.keys.cached(known.customerId);
+        if (dataKey) return answer(known, dataKey);
+      } else if (known) return answer(known);
     }
     // The queue is released once the event is handed to JetStream, not once it is stored: the reply is
     // wrapped so that the serializer does not wait for the acknowledgement.
     return this.order
-      .run(key, async () => {
+      .run(orderKey, async () => {
         let resolution: Resolution;
         try {
           resolution = id
@@ -268,11 +272,14 @@ export class IngestEventUseCase {
           this.logger.error(`identity resolution failed for ${envelope.id}: ${(error as Error).message}`);
           return { reply: Promise.resolve(UNAVAILABLE(envelope.id, 'identity store')) };
         }
-        if (answersOffer && resolution.kind === 'customer') {
+        if (resolution.kind !== 'customer') return { reply: answer(resolution) };
+        if (answersOffer) {
           const refused = await this.refusedResponse(envelope, resolution.customerId, refuse);
           if (refused) return refused;
         }
-        return { reply: answer(resolution) };
+        const dataKey = await this.dataKeyOf(resolution.customerId, envelope.id);
+        if ('reply' in dataKey) return dataKey;
+        return { reply: answer(resolution, dataKey.key) };
       })
       .then((queued) => queued.reply);
   }
@@ -304,9 +311,30 @@ export class IngestEventUseCase {
           const refused = await this.refusedResponse(envelope, linked.customerId, refuse);
           if (refused) return refused;
         }
-        return { reply: this.store(envelope, linked.customerId, receivedAtMs, ctx, linked.link) };
+        // A merge's event travels first as the absorbed customer's (AcceptedEvent.link): sealed under its key.
+        const dataKey = await this.dataKeyOf(linked.link?.absorbedId ?? linked.customerId, envelope.id);
+        if ('reply' in dataKey) return dataKey;
+        return {
+          reply: this.store(envelope, linked.customerId, dataKey.key, receivedAtMs, ctx, linked.link),
+        };
       })
       .then((queued) => queued.reply);
+  }
+
+  /**
+   * The customer's data key, created if the customer has none yet (its first event); or the answer when the
+   * key store cannot be reached. Only for a customer found live: an erased one never gets a key again.
+   */
+  private async dataKeyOf(
+    customerId: string,
+    eventId: string,
+  ): Promise<{ key: DataKey } | { reply: Promise<IngestReply> }> {
+    try {
+      return { key: await this.keys.obtain(customerId) };
+    } catch (error) {
+      this.logger.error(`data key look-up failed for ${eventId}: ${(error as Error).message}`);
+      return { reply: Promise.resolve(UNAVAILABLE(eventId, 'customer key store')) };
+    }
   }
 
   /**
@@ -351,6 +379,7 @@ export class IngestEventUseCase {
   private store(
     envelope: EventEnvelopeDto,
     customerId: string,
+    dataKey: DataKey,
     receivedAtMs: number,
     parent: Context,
     link?: CustomerLink,
@@ -370,7 +399,7 @@ export class IngestEventUseCase {
       parent,
     );
     return this.publisher
-      .persist(Subjects.event(partition, event.type), event, {
+      .persist(Subjects.event(partition, event.type), sealEvent(event, dataKey), {
         // Event ids are scoped per adapter (channel): another channel's event with this id is another event.
         msgID: eventKey(event),
         headers: { [Headers.receivedAt]: String(receivedAtMs) },
@@ -430,4 +459,9 @@ export class IngestEventUseCase {
 function idOf(body: unknown): string | undefined {
   const id = body && typeof body === 'object' ? (body as Record<string, unknown>)['id'] : undefined;
   return typeof id === 'string' && id.length <= 128 ? id : undefined;
+}
+
+/** A customer id found in the identity cache as the resolution it stands for. */
+function customerOrNone(customerId: string | undefined): Resolution | undefined {
+  return customerId === undefined ? undefined : { kind: 'customer', customerId, created: false };
 }

@@ -1,7 +1,13 @@
 import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { CassandraModule, CQL_CLIENT, DecisionRepository, type CqlClient } from '@nunchi/cassandra';
+import {
+  CassandraModule,
+  CQL_CLIENT,
+  customerKeyProviders,
+  DecisionRepository,
+  type CqlClient,
+} from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry';
@@ -35,6 +41,8 @@ export class IngestionModule {
         IdentityRepository,
         LinkIdentifiers,
         IngestEventUseCase,
+        // customers' data keys: each event's payload is sealed under its customer's on EVENTS (crypto-shredding)
+        ...customerKeyProviders(),
         {
           provide: DecisionRepository,
           inject: [CQL_CLIENT],

@@ -1,5 +1,13 @@
 import type { IdentityKey } from '@nunchi/config';
-import { withLossDetails, type DecisionRecord, type SealedField } from '@nunchi/contracts';
+import {
+  isSealedEvent,
+  withLossDetails,
+  type AcceptedEvent,
+  type DecisionRecord,
+  type EventsMessage,
+  type SealedAcceptedEvent,
+  type SealedField,
+} from '@nunchi/contracts';
 import {
   generateDataKey,
   openSealed,
@@ -119,6 +127,28 @@ export class CustomerKeyring {
   }
 
   /**
+   * The event as EVENTS carries it: its payload sealed under the customer's key, created on first use (the
+   * customer's first event: ingestion, or context passing a merged customer's event on to the survivor).
+   */
+  async sealEvent(event: AcceptedEvent): Promise<SealedAcceptedEvent> {
+    const key = this.cached(event.customerId) ?? (await this.obtain(event.customerId));
+    return sealEvent(event, key);
+  }
+
+  /**
+   * A message of EVENTS with its payload opened (SealedAcceptedEvent); a message in clear (from before, or an
+   * absence event) as it is. Throws as `open` does.
+   */
+  async openEvent(message: EventsMessage): Promise<Opened<AcceptedEvent>> {
+    if (!isSealedEvent(message)) return { kind: 'opened', value: message };
+    const { sealedPayload, ...rest } = message;
+    const payload = await this.open<AcceptedEvent['payload']>(sealedPayload);
+    return payload.kind === 'opened'
+      ? { kind: 'opened', value: { ...rest, payload: payload.value } }
+      : payload;
+  }
+
+  /**
    * A decision record with its sealed inputs opened (`inputs`) and its losses' details put back, or marked
    * `inputsUnavailable: 'erased'` when the customer's key is gone with the customer. Records with nothing
    * sealed are returned as they are.
@@ -200,4 +230,10 @@ export function decisionInputsOpener(
     };
   const keyring = new CustomerKeyring(repository, keks, { maxEntries: 1_000 });
   return (record) => keyring.openInputs(record);
+}
+
+/** The event with its payload sealed under its customer's data key (no I/O: the caller holds the key). */
+export function sealEvent(event: AcceptedEvent, key: DataKey): SealedAcceptedEvent {
+  const { payload, ...rest } = event;
+  return { ...rest, sealedPayload: sealForCustomer(event.customerId, key, payload) };
 }

@@ -358,12 +358,30 @@ export interface AcceptedEvent {
 }
 
 /**
- * An accepted event as the context stage's DLQ keeps it (docs/security.md, "Personal data in the DLQ"): the
- * payload — items, amounts, profile values — sealed under the customer's data key (`sealedPayload`, so the
- * customer's erasure makes every such entry unreadable), or dropped when the customer was erased already
+ * An accepted event as EVENTS carries it (docs/security.md, "Per-customer keys"): the payload — items, amounts,
+ * profile values — sealed under the customer's data key (`sealedPayload`), so that the customer's erasure makes
+ * every copy unreadable; the rest stays readable, for routing, ordering, deduplication and diagnosis. Ingestion
+ * seals under `customerId`'s key (a merge's event under the absorbed customer's, context seals it again for the
+ * survivor). Messages from before, and context's own absence events (a pattern key and an event id), are plain
+ * AcceptedEvents: EventsMessage is either.
+ */
+export interface SealedAcceptedEvent extends Omit<AcceptedEvent, 'payload'> {
+  sealedPayload: SealedField;
+}
+
+/** What a message on EVENTS holds: sealed (SealedAcceptedEvent), or an AcceptedEvent in clear. */
+export type EventsMessage = AcceptedEvent | SealedAcceptedEvent;
+
+export function isSealedEvent(message: EventsMessage): message is SealedAcceptedEvent {
+  return 'sealedPayload' in message && message.sealedPayload !== undefined;
+}
+
+/**
+ * An accepted event as the context stage's DLQ keeps it (docs/security.md, "Personal data in the DLQ"): as
+ * EVENTS carried it, the payload sealed (`sealedPayload`), or dropped when the customer was erased already
  * (`payloadDropped`: such an event is refused for ever, nothing is left to replay). The rest stays readable
- * for diagnosis. `nunchi dlq replay` opens the payload with the key before it puts the event back on EVENTS.
- * Entries from before hold the AcceptedEvent as it was.
+ * for diagnosis. `nunchi dlq replay` checks that the payload still opens before it puts the event back on
+ * EVENTS. Entries from before hold the AcceptedEvent as it was.
  */
 export interface DeadLetteredEvent extends Omit<AcceptedEvent, 'payload'> {
   sealedPayload?: SealedField;

@@ -1,7 +1,7 @@
 import type { ContextRequestDto, EnrichedMessage } from './context.js';
 import type { DecisionRecord, OfferMessage } from './decisions.js';
 import type { ErrorReply, IngestReply } from './errors.js';
-import type { AcceptedEvent } from './events.js';
+import type { EventsMessage } from './events.js';
 import type { DlqStage, LagReport } from './subjects.js';
 
 /** Hint on Subjects.customersChanged: these customers changed outside the event flow (import, erasure). */
@@ -18,12 +18,12 @@ export interface CampaignsChanged {
 /**
  * The payload each subject carries: publishing a wrong one is a compile error (Publisher, NatsClient).
  * Builders in Subjects return template literal types, so `Subjects.event(p, type)` is known to carry an
- * AcceptedEvent. Inbound (mkt.in.*) and DLQ subjects carry raw bytes as received.
+ * EventsMessage (sealed, or an AcceptedEvent in clear). Inbound (mkt.in.*) and DLQ subjects carry raw bytes as received.
  */
 export type PayloadOf<S extends string> = S extends `mkt.in.${string}`
   ? Uint8Array | object
   : S extends `mkt.events.${string}`
-    ? AcceptedEvent
+    ? EventsMessage
     : S extends `mkt.enriched.${string}`
       ? EnrichedMessage
       : S extends `mkt.offers.${string}`

@@ -3,6 +3,7 @@ import {
   AnalyticsRepository,
   CampaignRepository,
   CQL_CLIENT,
+  customerKeyProviders,
   DecisionRepository,
   type CqlClient,
 } from '@nunchi/cassandra';
@@ -20,6 +21,8 @@ import { ANALYTICS_REPOSITORY, CAMPAIGN_REPOSITORY, DECISION_REPOSITORY } from '
  */
 @Module({
   providers: [
+    // customers' data keys: EVENTS carries each payload sealed under its customer's (crypto-shredding)
+    ...customerKeyProviders(),
     {
       provide: ANALYTICS_REPOSITORY,
       inject: [CQL_CLIENT],

@@ -12,7 +12,6 @@ import { CustomerKeyRepository, CustomerKeyring } from '@nunchi/cassandra';
 import { identityKeys, requireIdentityKey } from '@nunchi/config';
 import {
   decodeJson,
-  encodeJson,
   hasSealedValues,
   MessageRecord,
   UnsealError,
@@ -145,7 +144,7 @@ export async function replayDlq(
     }
     let data = entry.data;
     if (stage === 'context') {
-      const opened = await openDeadLettered(keyring, data);
+      const opened = await checkDeadLettered(keyring, data);
       if ('why' in opened) {
         skip(opened.why);
         continue;
@@ -187,10 +186,11 @@ export async function replayDlq(
 }
 
 /**
- * A context entry (DeadLetteredEvent) as EVENTS carries it: the payload opened with the customer's data key;
- * or why it cannot be replayed. An entry from before sealing is returned as it is.
+ * A context entry (DeadLetteredEvent) as EVENTS carries it — sealed, as it is, once its payload was found to
+ * open with the customer's data key; or why it cannot be replayed. An entry from before sealing is returned as
+ * it is.
  */
-async function openDeadLettered(
+async function checkDeadLettered(
   keyringOf: () => Promise<CustomerKeyring>,
   data: Uint8Array,
 ): Promise<{ data: Uint8Array } | { why: string }> {
@@ -206,10 +206,9 @@ async function openDeadLettered(
     };
   if (!entry?.sealedPayload) return { data };
   const keyring = await keyringOf();
-  const { sealedPayload, ...event } = entry;
   let opened: Awaited<ReturnType<typeof keyring.open<AcceptedEvent['payload']>>>;
   try {
-    opened = await keyring.open<AcceptedEvent['payload']>(sealedPayload);
+    opened = await keyring.open<AcceptedEvent['payload']>(entry.sealedPayload);
   } catch (error) {
     if (error instanceof SealedDataError) return { why: `its payload does not open: ${error.message}` };
     throw error;
@@ -222,7 +221,7 @@ async function openDeadLettered(
     return {
       why: `customer ${entry.customerId} has no data key, and was not erased: the payload cannot be opened`,
     };
-  return { data: encodeJson({ ...event, payload: opened.value } satisfies AcceptedEvent) };
+  return { data };
 }
 
 type Accepted = Pick<ReplayMarker, 'id' | 'customerId' | 'duplicate'>;

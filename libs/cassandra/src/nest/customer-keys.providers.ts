@@ -56,10 +56,11 @@ export class ErasedKeyEviction implements OnApplicationBootstrap, OnApplicationS
 }
 
 /**
- * The keyring of a service that seals (context) or opens (decision) customers' personal data. Context, which
- * creates keys, also re-wraps a key found under a previous identity key (rotation).
+ * The keyring of a service that seals (ingestion, context) or opens (context, decision, analytics) customers'
+ * personal data. Ingestion and context, which create keys, also re-wrap a key found under a previous identity
+ * key (rotation).
  */
-export function customerKeyProviders(config: NunchiConfig): Provider[] {
+export function customerKeyProviders(): Provider[] {
   return [
     {
       provide: CustomerKeyRepository,
@@ -68,11 +69,12 @@ export function customerKeyProviders(config: NunchiConfig): Provider[] {
     },
     {
       provide: CustomerKeyring,
-      inject: [CustomerKeyRepository],
-      useFactory: (r: CustomerKeyRepository) =>
+      inject: [CustomerKeyRepository, CONFIG],
+      useFactory: (r: CustomerKeyRepository, config: NunchiConfig) =>
         new CustomerKeyring(r, identityKeys(config), {
           maxEntries: config.domain.dataKeyCacheMaxEntries,
-          rewrap: config.service === 'context',
+          // the services that read a customer's key first on each event: a rotation completes as customers come back
+          rewrap: config.service === 'ingestion' || config.service === 'context',
         }),
     },
     ErasedKeyEviction,

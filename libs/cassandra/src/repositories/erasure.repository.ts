@@ -472,7 +472,7 @@ export function erasureStores(identityCacheTtlMs: number): ErasureStore[] {
       store: 'customer data key',
       erased: true,
       detail:
-        "deleted (customer_keys): every copy of what was sealed under it — the profile, context and event payloads on ENRICHED, the decision stage's DLQ entries, stream backups — can no longer be opened",
+        "deleted (customer_keys): every copy of what was sealed under it — event payloads on EVENTS, the profile, context and payloads on ENRICHED, decisions' inputs and loss details, the context and decision stages' DLQ entries, stream backups — can no longer be opened",
     },
     {
       store: 'context hot tier',
@@ -485,9 +485,9 @@ export function erasureStores(identityCacheTtlMs: number): ErasureStore[] {
       detail: `identifiers dropped on the customers-changed hint, and from the erasure log within ${identityCacheTtlMs} ms by a replica that missed it; the erasure answers only after that`,
     },
     {
-      store: 'data-key caches (context, decision)',
+      store: 'data-key caches (ingestion, context, decision, analytics)',
       erased: true,
-      detail: `the key dropped from memory on the customers-changed hint, and from the erasure log within ${identityCacheTtlMs} ms by a replica that missed it; the erasure answers only after that`,
+      detail: `the key dropped from memory on the customers-changed hint (context, decision), and from the erasure log within ${identityCacheTtlMs} ms by every replica; the erasure answers only after that`,
     },
     {
       store: 'decision contact-ledger cache',
@@ -498,7 +498,7 @@ export function erasureStores(identityCacheTtlMs: number): ErasureStore[] {
       store: 'streams (EVENTS, ENRICHED, DECISIONS, DLQ)',
       erased: false,
       detail:
-        "messages stay until their retention (7 days, 1 day, 30 days, 30 days), ENRICHED's unreadable (sealed under the deleted key); EVENTS bodies and DECISIONS records are not sealed; DLQ identifiers are sealed",
+        "messages stay until their retention (7 days, 1 day, 30 days, 30 days): EVENTS payloads, ENRICHED's personal part and DECISIONS' inputs and loss details unreadable (sealed under the deleted key); the rest of each message (ids, times, store, campaign and outcome) readable; DLQ identifiers sealed under the identity key",
     },
   ];
 }
