@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import type { Attributes, Counter } from '@opentelemetry/api';
+import type { Attributes } from '@opentelemetry/api';
 import { meter } from '@nunchi/telemetry';
 import { ALL_STATEMENTS } from './statements.js';
 
@@ -15,9 +15,16 @@ type TrackedQuery = string | Array<{ query: string; params?: unknown }>;
  * `defineStatements` (schema changes, ad-hoc tools) counts as `other`.
  */
 export class StatementMetrics implements cassandra.tracker.RequestTracker {
-  private counter: Counter<Attributes> | undefined;
+  private observed = false;
+  /** CQL text → statement name; rebuilt when statements were registered since (ALL_STATEMENTS grew) */
   private names = new Map<string, string>();
-  private readonly attributes = new Map<string, Attributes>();
+  private namesOf = 0;
+  /**
+   * Counts by statement and outcome, kept here and read by the instrument when metrics are collected: a
+   * request costs a Map look-up, not the SDK's attribute hashing (a Cassandra request is the hot path's most
+   * frequent thing to count).
+   */
+  private readonly counts = new Map<string, { attributes: Attributes; value: number }>();
 
   onSuccess(_host: cassandra.Host, query: TrackedQuery): void {
     this.count(query, 'ok');
@@ -46,27 +53,34 @@ export class StatementMetrics implements cassandra.tracker.RequestTracker {
   }
 
   private count(query: TrackedQuery, outcome: 'ok' | 'error' | 'unauthorized'): void {
-    // Created on first use: the telemetry provider is registered by then, and an instrument made before it
+    // Registered on first use: the telemetry provider is registered by then, and an instrument made before it
     // would stay a no-op.
-    this.counter ??= meter().createCounter('nunchi_cassandra_requests_total', {
-      description:
-        'requests sent to Cassandra, by statement name and outcome: ok, error, unauthorized (outside the role grants); a batch counts once',
-    });
+    if (!this.observed) {
+      this.observed = true;
+      meter()
+        .createObservableCounter('nunchi_cassandra_requests_total', {
+          description:
+            'requests sent to Cassandra, by statement name and outcome: ok, error, unauthorized (outside the role grants); a batch counts once',
+        })
+        .addCallback((result) => {
+          for (const { attributes, value } of this.counts.values()) result.observe(value, attributes);
+        });
+    }
     const name =
       typeof query === 'string' ? this.nameOf(query) : `batch:${this.nameOf(query[0]?.query ?? '')}`;
     const key = `${name}|${outcome}`;
-    let attributes = this.attributes.get(key);
-    if (!attributes) {
-      attributes = { statement: name, outcome };
-      this.attributes.set(key, attributes);
-    }
-    this.counter.add(1, attributes);
+    const entry = this.counts.get(key);
+    if (entry) entry.value++;
+    else this.counts.set(key, { attributes: { statement: name, outcome }, value: 1 });
   }
 
   private nameOf(cql: string): string {
-    // Repositories register their statements when their module loads; pick up any registered since.
-    if (this.names.size < ALL_STATEMENTS.length)
+    // Repositories register their statements when their module loads; pick up any registered since. (Two
+    // statements may share one CQL text, so the map's size is not the number registered.)
+    if (this.namesOf < ALL_STATEMENTS.length) {
       this.names = new Map(ALL_STATEMENTS.map((s) => [s.cql, s.name]));
+      this.namesOf = ALL_STATEMENTS.length;
+    }
     return this.names.get(cql) ?? 'other';
   }
 }
