@@ -464,11 +464,12 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
       persist: () => Promise.resolve({ seq: 0, duplicate: false, stream: 'ENRICHED' }),
     } as unknown as Publisher;
     const cache = new CustomerStateCache(config);
-    const load = new LoadCustomerStateUseCase(config, cache, customersRepo, history);
+
     // ENRICHED's personal part is sealed under each customer's data key: created by its first event here
     const keyring = new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(config), {
       maxEntries: config.domain.dataKeyCacheMaxEntries,
     });
+    const load = new LoadCustomerStateUseCase(config, cache, customersRepo, history, keyring);
     // Merges never happen in the bench (no event links two customers).
     const merges = new MergeCustomersUseCase(
       config,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { openContext } from '@nunchi/context-model';
-import { ContextRepository, CustomerRepository } from '@nunchi/cassandra';
+import { ContextRepository, CustomerKeyring, CustomerRepository } from '@nunchi/cassandra';
 import { CustomerStateCache, type CustomerState } from './customer-state.cache.js';
 
 /** Reads a customer's state from the hot tier, or from Cassandra on a miss (see ContextRepository.storedHistory). */
@@ -12,6 +12,7 @@ export class LoadCustomerStateUseCase {
     private readonly cache: CustomerStateCache,
     private readonly customers: CustomerRepository,
     private readonly history: ContextRepository,
+    private readonly keys: CustomerKeyring,
   ) {}
 
   async execute(customerId: string, nowMs: number): Promise<CustomerState> {
@@ -22,11 +23,19 @@ export class LoadCustomerStateUseCase {
   async loadCold(customerId: string, nowMs: number): Promise<CustomerState> {
     const ticket = this.cache.ticket(customerId);
     const timeZone = this.config.domain.timeZone;
-    const [{ profile, mergedInto, generation }, erased, stored] = await Promise.all([
+    // A data key read from Cassandra now says the customer is not erased: the erasure deletes the key (fenced),
+    // and no key is created for an erased id afterwards (ingestion refuses them; context checks before it
+    // creates one). So the tombstone is read only when no key is found — or when the key comes from memory,
+    // which an erasure since may not have reached yet. The key is read here rather than when the event is
+    // opened (the keyring keeps it): no read more.
+    const keyInMemory = this.keys.cached(customerId) !== undefined;
+    const [{ profile, mergedInto, generation }, keyStored, tombstone, stored] = await Promise.all([
       this.customers.getWithLink(customerId),
-      this.customers.isErased(customerId),
+      keyInMemory ? undefined : this.keys.find(customerId),
+      keyInMemory ? this.customers.isErased(customerId) : undefined,
       this.history.storedHistory(customerId, { nowMs, timeZone }),
     ]);
+    const erased = tombstone ?? (keyStored ? false : await this.customers.isErased(customerId));
     const state: CustomerState = {
       ...openContext({ profile, ...stored, timeZone }),
       erased,
