@@ -24,10 +24,8 @@ import {
   CustomerKeyring,
   CustomerRepository,
   profileWriteTimestamp,
-  type Opened,
   type TimerRowChange,
 } from '@nunchi/cassandra';
-import { SealedDataError } from '@nunchi/sealing';
 import {
   ABSENCE_EVENT_TYPE,
   EMPTY_PATTERN_STATE,
@@ -104,9 +102,9 @@ export class ApplyEventUseCase {
           : `customer ${customerId} was erased; event refused`,
       );
     // The payload travels sealed under the customer's data key; the key read here is the one ENRICHED's seal uses.
-    const opened = await this.opened(message);
-    if ('kind' in opened) return opened;
-    const event = opened.event;
+    const opened = await this.keys.openEvent(message);
+    if (opened.kind !== 'opened') return Outcome.reject(opened.why);
+    const event = opened.value;
     const delivery: Delivery<AcceptedEvent> = { ...sealed, body: event };
     // One customer across identifiers (MergeCustomersUseCase): an event of a customer merged away goes on to
     // the survivor; a linking event freezes the absorbed customer here, or merges into the survivor here.
@@ -185,24 +183,6 @@ export class ApplyEventUseCase {
       process.kill(process.pid, 'SIGKILL');
     this.applyMs.record(performance.now() - startedMs, { result: result.kind });
     return Outcome.done();
-  }
-
-  /** The message with its payload opened, or why it is refused: the key is gone, or the payload does not open. */
-  private async opened(message: EventsMessage): Promise<{ event: AcceptedEvent } | Outcome> {
-    let opened: Opened<AcceptedEvent>;
-    try {
-      opened = await this.keys.openEvent(message);
-    } catch (error) {
-      if (error instanceof SealedDataError)
-        return Outcome.reject(`event ${message.id}: its payload does not open: ${error.message}`);
-      throw error; // MissingKekError: a configuration to fix, retried meanwhile
-    }
-    if (opened.kind === 'opened') return { event: opened.value };
-    return Outcome.reject(
-      opened.kind === 'erased'
-        ? `customer ${message.customerId} was erased (${opened.erasedAt.toISOString()}): its data key is gone, the event cannot be opened; event refused`
-        : `customer ${message.customerId} has no data key, and was not erased: the event's payload cannot be opened; event refused`,
-    );
   }
 
   /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   CQL_CLIENT,
+  CustomerKeyring,
   defineStatements,
   run,
   statement,
@@ -102,6 +103,7 @@ export class IdentityRepository {
     @Inject(CQL_CLIENT) private readonly client: CqlClient,
     @Inject(CONFIG) private readonly config: NunchiConfig,
     private readonly changes: CustomerChanges,
+    private readonly keys: CustomerKeyring,
   ) {
     this.ttlMs = config.domain.identityCacheTtlMs;
     this.key = requireIdentityKey(config);
@@ -216,10 +218,16 @@ export class IdentityRepository {
     void this.changes.refresh();
   }
 
-  /** Drops the customers' status entries, and with them every identifier cached with them. */
+  /**
+   * Drops the customers' status entries, and with them every identifier cached with them, and their data keys
+   * (an erased customer's: the erasure log and the hint both come here, so ingestion needs no poll of its own
+   * for the keyring, ErasedKeyEviction).
+   */
   private drop(customerIds: Iterable<string>): void {
     this.hints++;
-    for (const id of customerIds) this.statuses.delete(id);
+    const ids = [...customerIds];
+    for (const id of ids) this.statuses.delete(id);
+    this.keys.evict(ids);
   }
 
   private async owned(

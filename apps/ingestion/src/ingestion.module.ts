@@ -41,8 +41,9 @@ export class IngestionModule {
         IdentityRepository,
         LinkIdentifiers,
         IngestEventUseCase,
-        // customers' data keys: each event's payload is sealed under its customer's on EVENTS (crypto-shredding)
-        ...customerKeyProviders(),
+        // customers' data keys: each event's payload is sealed under its customer's on EVENTS (crypto-shredding);
+        // an erased customer's is dropped with its identifiers (IdentityRepository), from the log CustomerChanges reads
+        ...customerKeyProviders({ erasureLog: false }),
         {
           provide: DecisionRepository,
           inject: [CQL_CLIENT],

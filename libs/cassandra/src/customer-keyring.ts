@@ -11,6 +11,7 @@ import {
 import {
   generateDataKey,
   openSealed,
+  SealedDataError,
   sealForCustomer,
   unwrapDataKey,
   wrapDataKey,
@@ -34,6 +35,10 @@ export interface CustomerKeyringOptions {
   /** the clock (tests) */
   nowMs?: () => number;
 }
+
+/** What opening a message of EVENTS found: the event, or why not. */
+export type OpenedEvent =
+  { kind: 'opened'; value: AcceptedEvent } | { kind: 'erased' | 'missing' | 'unopenable'; why: string };
 
 /** What opening a sealed field found. */
 export type Opened<T> =
@@ -137,15 +142,29 @@ export class CustomerKeyring {
 
   /**
    * A message of EVENTS with its payload opened (SealedAcceptedEvent); a message in clear (from before, or an
-   * absence event) as it is. Throws as `open` does.
+   * absence event) as it is. Else why it cannot be: the customer was erased (the key is gone with them), has no
+   * key, or the payload does not open (altered, or moved). Throws MissingKekError (a configuration to fix).
    */
-  async openEvent(message: EventsMessage): Promise<Opened<AcceptedEvent>> {
+  async openEvent(message: EventsMessage): Promise<OpenedEvent> {
     if (!isSealedEvent(message)) return { kind: 'opened', value: message };
     const { sealedPayload, ...rest } = message;
-    const payload = await this.open<AcceptedEvent['payload']>(sealedPayload);
-    return payload.kind === 'opened'
-      ? { kind: 'opened', value: { ...rest, payload: payload.value } }
-      : payload;
+    let payload: Opened<AcceptedEvent['payload']>;
+    try {
+      payload = await this.open<AcceptedEvent['payload']>(sealedPayload);
+    } catch (error) {
+      if (!(error instanceof SealedDataError)) throw error;
+      return { kind: 'unopenable', why: `event ${message.id}: its payload does not open: ${error.message}` };
+    }
+    if (payload.kind === 'opened') return { kind: 'opened', value: { ...rest, payload: payload.value } };
+    return payload.kind === 'erased'
+      ? {
+          kind: 'erased',
+          why: `customer ${message.customerId} was erased (${payload.erasedAt.toISOString()}): its data key is gone, the event cannot be opened; event refused`,
+        }
+      : {
+          kind: 'missing',
+          why: `customer ${message.customerId} has no data key, and was not erased: the event's payload cannot be opened; event refused`,
+        };
   }
 
   /**

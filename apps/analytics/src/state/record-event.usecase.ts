@@ -1,11 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  CustomerKeyring,
-  type AnalyticsRepository,
-  type DecisionRepository,
-  type Opened,
-} from '@nunchi/cassandra';
-import { SealedDataError } from '@nunchi/sealing';
+import { CustomerKeyring, type AnalyticsRepository, type DecisionRepository } from '@nunchi/cassandra';
 import { MAX_ATTRIBUTION_WINDOW_DAYS } from '@nunchi/analytics-model';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { eventKey, type AcceptedEvent, type EventsMessage } from '@nunchi/contracts';
@@ -38,36 +32,19 @@ export class RecordEvent {
     let outcome: Outcome;
     if (message.type === 'purchase' || message.type === 'offer_response') {
       // Their payloads (an amount; the decision answered) are read, so opened with the customer's data key.
-      const opened = await this.opened(message);
+      const opened = await this.keys.openEvent(message);
+      // An erased customer's: nothing recorded — their analytics rows went with them, and must not come back.
       outcome =
-        'kind' in opened
-          ? opened
-          : message.type === 'purchase'
-            ? await this.purchase(opened.event)
-            : await this.response(opened.event);
+        opened.kind === 'erased'
+          ? Outcome.done()
+          : opened.kind !== 'opened'
+            ? Outcome.reject(opened.why)
+            : message.type === 'purchase'
+              ? await this.purchase(opened.value)
+              : await this.response(opened.value);
     } else outcome = Outcome.done();
     if (outcome.kind === 'done') this.counts.add(message);
     return outcome;
-  }
-
-  /**
-   * The event with its payload opened; done (nothing recorded) when the customer was erased since — their
-   * analytics rows are gone with them, and must not come back; refused when the payload does not open.
-   */
-  private async opened(message: EventsMessage): Promise<{ event: AcceptedEvent } | Outcome> {
-    let opened: Opened<AcceptedEvent>;
-    try {
-      opened = await this.keys.openEvent(message);
-    } catch (error) {
-      if (error instanceof SealedDataError)
-        return Outcome.reject(`event ${message.id}: its payload does not open: ${error.message}`);
-      throw error; // MissingKekError: a configuration to fix, retried meanwhile
-    }
-    if (opened.kind === 'opened') return { event: opened.value };
-    if (opened.kind === 'erased') return Outcome.done();
-    return Outcome.reject(
-      `customer ${message.customerId} has no data key, and was not erased: the event's payload cannot be opened`,
-    );
   }
 
   private async purchase(event: AcceptedEvent): Promise<Outcome> {

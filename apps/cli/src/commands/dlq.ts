@@ -3,10 +3,10 @@ import {
   isSubjectToken,
   Streams,
   Subjects,
-  type AcceptedEvent,
   type DeadLetteredEvent,
   type DlqStage,
   type IngestReply,
+  type SealedAcceptedEvent,
 } from '@nunchi/contracts';
 import { CustomerKeyRepository, CustomerKeyring } from '@nunchi/cassandra';
 import { identityKeys, requireIdentityKey } from '@nunchi/config';
@@ -19,7 +19,6 @@ import {
   type MessagingSession,
   type StoredMessage,
 } from '@nunchi/messaging';
-import { SealedDataError } from '@nunchi/sealing';
 import { lastValueFrom } from 'rxjs';
 import type { Resources } from '../resources.js';
 
@@ -205,22 +204,8 @@ async function checkDeadLettered(
       why: `customer ${entry.customerId} was erased: the event's payload was not kept, and it is refused for ever`,
     };
   if (!entry?.sealedPayload) return { data };
-  const keyring = await keyringOf();
-  let opened: Awaited<ReturnType<typeof keyring.open<AcceptedEvent['payload']>>>;
-  try {
-    opened = await keyring.open<AcceptedEvent['payload']>(entry.sealedPayload);
-  } catch (error) {
-    if (error instanceof SealedDataError) return { why: `its payload does not open: ${error.message}` };
-    throw error;
-  }
-  if (opened.kind === 'erased')
-    return {
-      why: `customer ${entry.customerId} was erased since (${opened.erasedAt.toISOString()}): its data key is gone, the payload cannot be opened`,
-    };
-  if (opened.kind === 'missing')
-    return {
-      why: `customer ${entry.customerId} has no data key, and was not erased: the payload cannot be opened`,
-    };
+  const opened = await (await keyringOf()).openEvent(entry as SealedAcceptedEvent);
+  if (opened.kind !== 'opened') return { why: opened.why };
   return { data };
 }
 

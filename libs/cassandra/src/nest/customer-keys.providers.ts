@@ -60,7 +60,15 @@ export class ErasedKeyEviction implements OnApplicationBootstrap, OnApplicationS
  * personal data. Ingestion and context, which create keys, also re-wrap a key found under a previous identity
  * key (rotation).
  */
-export function customerKeyProviders(): Provider[] {
+export function customerKeyProviders(
+  options: {
+    /**
+     * poll the erasure log to drop erased customers' keys (ErasedKeyEviction); @default true — false where the
+     * service reads that log already and evicts from there (ingestion: CustomerChanges)
+     */
+    erasureLog?: boolean;
+  } = {},
+): Provider[] {
   return [
     {
       provide: CustomerKeyRepository,
@@ -77,6 +85,6 @@ export function customerKeyProviders(): Provider[] {
           rewrap: config.service === 'ingestion' || config.service === 'context',
         }),
     },
-    ErasedKeyEviction,
+    ...(options.erasureLog === false ? [] : [ErasedKeyEviction]),
   ];
 }
