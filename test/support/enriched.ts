@@ -31,18 +31,17 @@ export function enrichedOpener(cql: CqlClient, config: NunchiConfig) {
 
 /**
  * Opens EVENTS messages as context does: the payload with the customer's data key (ingestion sealed it).
- * Throws when it does not open, or is not sealed and `sealedOnly` is set.
+ * Throws when the message is not sealed, or does not open.
  */
 export function eventsOpener(cql: CqlClient, config: NunchiConfig) {
   const keyring = new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(config), {
     maxEntries: 0,
   });
-  return async (message: Uint8Array | EventsMessage, sealedOnly = true): Promise<AcceptedEvent> => {
+  return async (message: Uint8Array | EventsMessage): Promise<AcceptedEvent> => {
     const m = message instanceof Uint8Array ? (decodeJson(message) as EventsMessage) : message;
-    if (sealedOnly && !isSealedEvent(m)) throw new Error(`EVENTS message of ${m.id} is not sealed`);
+    if (!isSealedEvent(m)) throw new Error(`EVENTS message of ${m.id} is not sealed`);
     const opened = await keyring.openEvent(m);
-    if (opened.kind !== 'opened')
-      throw new Error(`EVENTS message of ${m.id} does not open: the key is ${opened.kind}`);
+    if (opened.kind !== 'opened') throw new Error(`EVENTS message of ${m.id} does not open: ${opened.why}`);
     return opened.value;
   };
 }
