@@ -12,7 +12,8 @@ import { ConsumerRunner, decodeJson, encodeJson, type DlqCopy } from '@nunchi/me
 /**
  * What the context stage's DLQ keeps of an event it refused (DeadLetteredEvent): the payload sealed under the
  * customer's data key — as EVENTS carried it, or sealed here for a message in clear (from before ingestion
- * sealed, or an absence event), creating the key if the customer has none — or dropped when the customer was erased (refused for ever: nothing to replay, nothing to keep).
+ * sealed, or an absence event), creating the key if the customer has none — or dropped when the customer was
+ * erased (refused for ever: nothing to replay, nothing to keep).
  * Bytes that are not an accepted event are kept as they came: ingestion let through only accepted events,
  * so those are neither an event nor a customer's data.
  */
