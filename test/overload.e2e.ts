@@ -62,7 +62,7 @@ describe('overload: admission control at the door', () => {
     const context = h.services.pids['context']!;
     // From no backlog: what earlier test files left in EVENTS and ENRICHED is applied first (its age would refuse
     // at once), and the consumers' lag reports (every 500 ms) have said so…
-    await contextDrained(h.nc, h.config.nats.partitions);
+    await contextDrained(h.nc, h.config.nats.partitions, 120_000);
     await waitFor('context and decision to be current', async () => {
       for (const url of [h.services.urls.context, h.services.urls.decision])
         if (((await (await fetch(`${url}/ready`)).json()) as { status: string }).status !== 'ok')

@@ -86,17 +86,28 @@ export async function contextDrained(
   timeoutMs = 30_000,
 ): Promise<void> {
   const jsm = await jetstreamManager(nc);
-  await waitFor(
-    'context consumers to drain',
-    async () => {
-      for (let p = 0; p < partitions; p++) {
-        const info = await jsm.consumers.info('EVENTS', `context-p${p}`).catch(() => undefined);
-        if (info && (info.num_pending > 0 || info.num_ack_pending > 0)) return undefined;
-      }
-      return true;
-    },
-    timeoutMs,
-  );
+  /** what was still pending at the last look: named when the wait times out */
+  let pending = '';
+  try {
+    await waitFor(
+      'context consumers to drain',
+      async () => {
+        const behind: string[] = [];
+        for (let p = 0; p < partitions; p++) {
+          const info = await jsm.consumers.info('EVENTS', `context-p${p}`).catch(() => undefined);
+          if (info && (info.num_pending > 0 || info.num_ack_pending > 0))
+            behind.push(
+              `p${p}: ${info.num_pending} pending, ${info.num_ack_pending} unacknowledged, ${info.num_redelivered} redelivered`,
+            );
+        }
+        pending = behind.join('; ');
+        return behind.length === 0 ? true : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message} (${pending})`, { cause: error });
+  }
 }
 
 /** The accepted form of an event as ingestion would put it on EVENTS. */
