@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -101,8 +102,22 @@ export async function startHarness(
       await resources.close();
       await nc.drain();
       await cql.shutdown();
+      assertNoPermissionRefusals(logs);
     },
   };
+}
+
+/**
+ * A service refused by Cassandra for want of a grant (cql/roles/grants.cql) may only log it and carry on — a
+ * background task that never runs, a cache never evicted — so every test that starts the services fails on it.
+ */
+export function assertNoPermissionRefusals(logs: readonly string[]): void {
+  const refusals = logs.filter((line) => /has no \w+ permission on/.test(line)).slice(0, 5);
+  assert.deepEqual(
+    refusals,
+    [],
+    'a service was refused by Cassandra: a grant is missing from cql/roles/grants.cql',
+  );
 }
 
 export async function request(nc: NatsConnection, subject: string, body: unknown): Promise<IngestReply> {
