@@ -32,6 +32,7 @@ import { identityKeys, loadConfig, projectPath } from '@nunchi/config';
 import { generateDataKey, wrapDataKey } from '@nunchi/sealing';
 import {
   decisionIdOf,
+  partitionOf,
   Streams,
   Subjects,
   type DecisionRecord,
@@ -219,6 +220,12 @@ export interface SystemBenchResult {
   /** the visit frequency's shape: share of events made by the top 1 % / 20 % of customers */
   frequency: { s: number; q: number; top1PercentShare: number; top20PercentShare: number };
   history: { months: number; customers: number; events: number; writeSeconds: number };
+  /**
+   * the hot tier's preload (HotTierPreload) before the first step: customers active in the last `days` days
+   * loaded, and seconds from the services being ready to its end; null when off or unfinished. Absent: results
+   * from before it existed
+   */
+  preload?: { days: number; customers: number; seconds: number } | null;
   campaigns: number;
   partitions: number;
   /** ms: NUNCHI_SLA_MS, past which a decision is late and nothing is sent */
@@ -355,6 +362,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
       [...people, ...probes],
       historyMonths,
       config.domain.timeZone,
+      config.nats.partitions,
     );
     log(
       `history: ${history.events.toLocaleString()} prior events of ${history.customers.toLocaleString()} customers over ${historyMonths} months written in ${history.writeSeconds} s`,
@@ -381,6 +389,12 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
       if (r.pid && name !== 'nats') pids[name] = r.pid;
     pids['loadgen'] = process.pid;
     await waitCampaigns(services.urls.decision, campaignFiles.length);
+    const preload = await waitPreload(services.urls.context, config.nats.partitions);
+    log(
+      preload
+        ? `hot-tier preload: ${preload.customers.toLocaleString()} customers active in the last ${preload.days} days loaded in ${preload.seconds} s after the services were ready`
+        : 'hot-tier preload: off (NUNCHI_CONTEXT_PRELOAD_DAYS=0) or not finished in 300 s',
+    );
 
     // The load generator is an outside client (an adapter): it speaks NATS directly.
     nc = await connectNats(resources.config.nats, 'nunchi-bench');
@@ -419,6 +433,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
         top20PercentShare: round3(frequency.shareOfTop(0.2)),
       },
       history: { months: historyMonths, ...history },
+      preload,
       campaigns: campaignFiles.length,
       partitions: config.nats.partitions,
       slaMs,
@@ -519,6 +534,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
         services = await start(extra);
         for (const [name, pid] of Object.entries(services.pids)) if (pid) bench.pids[name] = pid;
         await waitCampaigns(services.urls.decision, campaignFiles.length);
+        await waitPreload(services.urls.context, config.nats.partitions);
         await runStep(bench, 'ramp', rate, 3, drainDeadlineS); // warm-up
         return runStep(bench, 'ramp', rate, stepSeconds, drainDeadlineS);
       };
@@ -707,6 +723,7 @@ async function writeHistory(
   people: SyntheticCustomer[],
   months: number,
   timeZone: string,
+  partitions: number,
 ): Promise<{ customers: number; events: number; writeSeconds: number }> {
   const started = performance.now();
   const toMs = Date.now() - DAY_MS;
@@ -727,7 +744,11 @@ async function writeHistory(
       events += count;
       const writes = [
         dataKeyWrite(customer.id),
-        ...repo.historyWrites(factory.history(customer, count, fromMs, toMs), timeZone),
+        ...repo.historyWrites(
+          factory.history(customer, count, fromMs, toMs),
+          timeZone,
+          partitionOf(customer.id, partitions),
+        ),
       ];
       for (let w = 0; w < writes.length; w += 40) groups.push(writes.slice(w, w + 40));
     });
@@ -1290,6 +1311,33 @@ function writeCampaigns(dir: string): string[] {
     files.push(file);
   }
   return files;
+}
+
+/**
+ * Waits until the context service has every partition and has preloaded the customers active in them
+ * (HotTierPreload), as a replica running for a while would have them; null when the preload is off or did not
+ * finish within 300 s (the run goes on either way).
+ */
+async function waitPreload(
+  contextUrl: string,
+  partitions: number,
+): Promise<{ days: number; customers: number; seconds: number } | null> {
+  const started = performance.now();
+  while (performance.now() - started < 300_000) {
+    const body = (await (await fetch(`${contextUrl}/v1/context/stats`)).json()) as {
+      partitions: { owned: number[] };
+      preload: { days: number; pending: number[]; loaded: number };
+    };
+    if (body.preload.days === 0) return null;
+    if (body.partitions.owned.length === partitions && body.preload.pending.length === 0)
+      return {
+        days: body.preload.days,
+        customers: body.preload.loaded,
+        seconds: Math.round((performance.now() - started) / 100) / 10,
+      };
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return null;
 }
 
 async function waitCampaigns(decisionUrl: string, count: number): Promise<void> {

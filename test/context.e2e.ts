@@ -13,7 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { projectPath, requireIdentityKey } from '@nunchi/config';
 import { storedIdentityValue } from '@nunchi/cassandra';
 import { localDay } from '@nunchi/context-model';
-import { decisionIdOf, Headers, Subjects, type ErasureReceipt } from '@nunchi/contracts';
+import { decisionIdOf, Headers, partitionOf, Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
@@ -313,6 +313,8 @@ describe('customer context: exact under real conditions', () => {
           customer_events: 2,
           customer_event_months: 1,
           customer_days: true,
+          // both events on one local day: the preload's index of the day (docs/context-model.md "The hot tier")
+          active_customers: 1,
           decisions: true,
           decisions_by_campaign: true,
           decisions_by_id: 2,
@@ -355,6 +357,16 @@ describe('customer context: exact under real conditions', () => {
         await countRows(h.cql, 'customer_events', dad.id, ` AND month = '${monthOf(events[0].occurredAt)}'`),
         0,
       );
+      const active = await h.cql.execute(
+        'SELECT customer_id FROM active_customers WHERE partition = ? AND day = ? AND customer_id = ?',
+        [
+          partitionOf(dad.id, h.config.nats.partitions),
+          localDay(Date.parse(events[0].occurredAt), h.config.domain.timeZone),
+          dad.id,
+        ],
+        { prepare: true },
+      );
+      assert.equal(active.rowLength, 0, 'active_customers still names the customer');
       for (const e of events) {
         const one = async (cql: string, key: string) =>
           (await h.cql.execute(cql, [key], { prepare: true })).rowLength;
@@ -413,6 +425,16 @@ describe('customer context: exact under real conditions', () => {
         await countRows(h.cql, 'customer_events', dad.id, ` AND month = '${monthOf(events[0].occurredAt)}'`),
         0,
       );
+      const active = await h.cql.execute(
+        'SELECT customer_id FROM active_customers WHERE partition = ? AND day = ? AND customer_id = ?',
+        [
+          partitionOf(dad.id, h.config.nats.partitions),
+          localDay(Date.parse(events[0].occurredAt), h.config.domain.timeZone),
+          dad.id,
+        ],
+        { prepare: true },
+      );
+      assert.equal(active.rowLength, 0, 'active_customers still names the customer');
     });
 
     it('nunchi customers erase: the same from the CLI; a repeat finds nothing left and keeps the first date', async () => {

@@ -125,6 +125,7 @@ describe('ingestion: customers changed outside the event flow', () => {
     // No hint sent at all, as if it were lost.
     await new ErasureRepository(await h.resources.cassandra()).erase(choi, {
       timeZone: h.config.domain.timeZone,
+      partitions: h.config.nats.partitions,
       settleMs: TTL_MS,
     });
     for (const url of replicas()) {

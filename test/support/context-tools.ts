@@ -20,6 +20,15 @@ export interface ContextStats {
   replica: string;
   partitions: { total: number; owned: number[]; share: number; members: string[] };
   cache: { entries: number; bytes: number; hits: number; misses: number; hitRatio: number };
+  preload: {
+    days: number;
+    pending: number[];
+    partitionsDone: number;
+    loaded: number;
+    skipped: number;
+    failed: number;
+    outOfRoom: boolean;
+  };
 }
 
 export interface ContextView {

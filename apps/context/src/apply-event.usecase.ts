@@ -170,6 +170,10 @@ export class ApplyEventUseCase {
           generation: before.generation,
           patternState: patterns.length > 0 && next.patterns ? JSON.stringify(next.patterns) : undefined,
           timers,
+          // The customer's first event of the day: a replica gaining the partition preloads it (HotTierPreload).
+          ...(result.dayEventCount === 1
+            ? { activeIn: partitionOf(customerId, this.config.nats.partitions) }
+            : {}),
         }),
         this.publishEnriched(event, next, delivery, nowMs, campaignSet, matched, result.kind === 'duplicate'),
       ]);

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CampaignSetHolder } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { CustomerStateCache } from './customer-state.cache.js';
+import { HotTierPreload } from './hot-tier-preload.js';
 import { PartitionAssignments } from '@nunchi/messaging';
 import { CONTEXT_GROUP } from './events.controller.js';
 import { Requires } from '@nunchi/telemetry';
@@ -15,13 +16,14 @@ export class ContextStatsController {
     private readonly cache: CustomerStateCache,
     private readonly assignments: PartitionAssignments,
     private readonly campaigns: CampaignSetHolder,
+    private readonly preload: HotTierPreload,
   ) {}
 
   @Get('stats')
   @Requires('operations.read')
   @ApiOperation({
     summary:
-      'This replica: partitions it owns (of how many, among which live replicas), its hot tier (size, hit ratio), the campaigns whose event patterns it folds and the context parts ENRICHED carries.',
+      'This replica: partitions it owns (of how many, among which live replicas), its hot tier (size, hit ratio, preload), the campaigns whose event patterns it folds and the context parts ENRICHED carries.',
   })
   stats() {
     const { ownership } = this.assignments.group(CONTEXT_GROUP);
@@ -34,6 +36,8 @@ export class ContextStatsController {
         members: ownership.members,
       },
       cache: this.cache.stats(),
+      /** the hot tier's warm-up with each partition's recently active customers (HotTierPreload) */
+      preload: this.preload.stats(),
       /** campaigns with a stateful event pattern (docs/patterns.md) whose partial matches this replica folds */
       patternCampaigns: this.campaigns.current?.statefulPatterns.map((p) => p.campaignId) ?? [],
       /** the omittable parts of the context ENRICHED carries: those the active campaigns read */

@@ -25,6 +25,7 @@ import { ContextMessagesController } from './context-messages.controller.js';
 import { EventsController } from './events.controller.js';
 import { ContextDlqSealer } from './dlq-sealer.js';
 import { HotTierPartitions } from './hot-tier-partitions.js';
+import { HotTierPreload } from './hot-tier-preload.js';
 import { ContextController } from './context.controller.js';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { EraseCustomerUseCase } from './erase-customer.usecase.js';
@@ -94,6 +95,7 @@ export class ContextModule {
         GetContextUseCase,
         EraseCustomerUseCase,
         HotTierPartitions,
+        HotTierPreload,
         ContextDlqSealer,
       ],
     };

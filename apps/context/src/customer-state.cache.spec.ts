@@ -67,6 +67,30 @@ describe('CustomerStateCache (the hot tier)', () => {
     assert.equal(cache.stats().entries, 500, 'bounded by entries: the oldest went');
   });
 
+  it('refuses a load that started before its customer left for capacity (it may predate a write since)', () => {
+    const cache = cacheOf(1);
+    const stale = cache.ticket('x'); // e.g. a preload reading Cassandra
+    fill(cache, 'x', stateWith(1)); // the live path loaded it and wrote an event since
+    fill(cache, 'y', stateWith(1)); // x leaves for capacity
+    assert.equal(cache.fill(stateWith(1), stale), false);
+    assert.equal(cache.fill(stateWith(1), cache.ticket('x')), true, 'a load begun afterwards fills');
+  });
+
+  it("refuses loads under way of a partition handed over, even once it is back; others' loads fill", () => {
+    const cache = cacheOf(10);
+    const inPartition = (id: string) => id.startsWith('p1-');
+    const mine = cache.ticket('p1-a');
+    const other = cache.ticket('p2-a');
+    cache.evictWhere(inPartition); // released, and acquired again before the loads end
+    assert.equal(cache.fill(stateWith(1), mine), false);
+    assert.equal(cache.fill(stateWith(1), other), true);
+    assert.equal(cache.fill(stateWith(1), cache.ticket('p1-a')), true);
+    // Handovers are remembered up to a bound; loads older than the ones forgotten are refused.
+    const old = cache.ticket('p3-a');
+    for (let i = 0; i < 100; i++) cache.evictWhere(() => false);
+    assert.equal(cache.fill(stateWith(1), old), false);
+  });
+
   it('an eviction before the ticket does not refuse the fill; clear() refuses loads under way', () => {
     const cache = cacheOf(10);
     cache.evict('x');

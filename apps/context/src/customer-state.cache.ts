@@ -39,6 +39,8 @@ export interface LoadTicket {
 
 /** evicted customers remembered for stale-fill checks; a ticket older than the oldest forgotten one is refused */
 const EVICTIONS_REMEMBERED = 100_000;
+/** partition handovers (evictWhere) remembered for stale-fill checks; older tickets are refused */
+const BULK_EVICTIONS_REMEMBERED = 64;
 
 /**
  * Estimated heap bytes of one state. Measured on Node 20 (`node --expose-gc`, 5,000 states): ~170 B per
@@ -89,6 +91,8 @@ export class CustomerStateCache {
   private evictions = 0;
   /** customer id → the value of `evictions` when it was last invalidated (bounded, oldest first) */
   private readonly evictedAt = new Map<string, number>();
+  /** invalidations of many customers at once (evictWhere): the value of `evictions` then, and whom */
+  private readonly bulkEvictions: Array<{ at: number; predicate: (customerId: string) => boolean }> = [];
   /** tickets with fewer evictions than this predate an invalidation no longer remembered: refused */
   private forgottenBefore = 0;
   private admit: (customerId: string) => boolean = () => true;
@@ -140,6 +144,11 @@ export class CustomerStateCache {
     return undefined;
   }
 
+  /** Whether the customer is cached; unlike get, neither counts a look-up nor makes it recent. */
+  has(customerId: string): boolean {
+    return this.entries.has(customerId);
+  }
+
   /** Before reading Cassandra on a miss. */
   ticket(customerId: string): LoadTicket {
     return { customerId, evictions: this.evictions };
@@ -156,6 +165,8 @@ export class CustomerStateCache {
   /** Nothing invalidated this customer since the ticket was taken. */
   isCurrent(ticket: LoadTicket): boolean {
     if (ticket.evictions < this.forgottenBefore) return false;
+    for (const bulk of this.bulkEvictions)
+      if (bulk.at > ticket.evictions && bulk.predicate(ticket.customerId)) return false;
     const at = this.evictedAt.get(ticket.customerId);
     return at === undefined || at <= ticket.evictions;
   }
@@ -177,16 +188,20 @@ export class CustomerStateCache {
     if (this.evictedAt.size > EVICTIONS_REMEMBERED) {
       const [, oldest] = this.evictedAt.entries().next().value!;
       this.evictedAt.delete(this.evictedAt.keys().next().value!);
-      this.forgottenBefore = oldest;
+      this.forgottenBefore = Math.max(this.forgottenBefore, oldest);
     }
     this.remove(customerId);
   }
 
   /**
-   * Evicts every cached customer matching (a partition handed over); returns how many. Loads under way for
-   * such customers are refused by admitOnly's predicate, which the caller changes with the ownership.
+   * Invalidates every customer matching (a partition handed over): the cached ones are dropped (returns how
+   * many), and a load of one already under way will not fill — even if the partition comes back before it ends,
+   * since another replica may have applied its events meanwhile.
    */
   evictWhere(predicate: (customerId: string) => boolean): number {
+    this.bulkEvictions.push({ at: ++this.evictions, predicate });
+    if (this.bulkEvictions.length > BULK_EVICTIONS_REMEMBERED)
+      this.forgottenBefore = Math.max(this.forgottenBefore, this.bulkEvictions.shift()!.at);
     let n = 0;
     for (const id of [...this.entries.keys()]) {
       if (predicate(id)) {
@@ -200,6 +215,7 @@ export class CustomerStateCache {
   clear(): void {
     this.forgottenBefore = ++this.evictions;
     this.evictedAt.clear();
+    this.bulkEvictions.length = 0;
     this.entries.clear();
     this.bytes = 0;
   }
@@ -229,8 +245,10 @@ export class CustomerStateCache {
     const entry = { state, bytes: estimateBytes(state) };
     this.entries.set(customerId, entry);
     this.bytes += entry.bytes;
+    // Evicted, not just removed: a load of that customer under way (a preload, a read) may have started
+    // before the write this entry holds, and must not fill the older state back in.
     while (this.entries.size > this.maxEntries || (this.bytes > this.maxBytes && this.entries.size > 1)) {
-      this.remove(this.entries.keys().next().value!);
+      this.evict(this.entries.keys().next().value!);
     }
   }
 

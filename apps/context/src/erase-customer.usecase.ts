@@ -25,6 +25,7 @@ export class EraseCustomerUseCase {
     // hint do by the time erase() returns (settleMs).
     const receipt = await this.erasure.eraseMerged(customerId, {
       timeZone: this.config.domain.timeZone,
+      partitions: this.config.nats.partitions,
       settleMs: this.config.domain.identityCacheTtlMs,
       onTombstone: (id) => this.publisher.emit(Subjects.customersChanged, { ids: [id] }),
     });

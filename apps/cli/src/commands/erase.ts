@@ -23,6 +23,7 @@ export async function eraseCustomer(
   // A customer merged with others (docs/identity.md) is erased with all of them.
   return new ErasureRepository(await resources.cassandra()).eraseMerged(customerId, {
     timeZone: resources.config.domain.timeZone,
+    partitions: resources.config.nats.partitions,
     settleMs: resources.config.domain.identityCacheTtlMs,
     onTombstone: (id) => void messaging?.client.emit(Subjects.customersChanged, { ids: [id] }),
   });

@@ -115,7 +115,18 @@ const Q = defineStatements({
     'customer_days.list_months',
     'UPDATE customer_days USING TTL ? SET months = months + ? WHERE customer_id = ?',
   ),
+  markActive: statement(
+    'active_customers.insert',
+    'INSERT INTO active_customers (partition, day, customer_id) VALUES (?, ?, ?)',
+  ),
+  activeOn: statement(
+    'active_customers.of_day',
+    'SELECT customer_id FROM active_customers WHERE partition = ? AND day = ?',
+  ),
 });
+
+/** Days active_customers keeps (its table TTL is one day more): the most NUNCHI_CONTEXT_PRELOAD_DAYS can ask. */
+export const ACTIVE_DAYS_KEPT = 31;
 
 /**
  * The write timestamp of a day's rollups (its `customer_days` row), in "microseconds": the day's number times
@@ -172,6 +183,11 @@ export interface FoldedWriteOptions {
   patternState?: string;
   /** absence timers armed and cleared by this fold, with the customer's EVENTS partition */
   timers?: readonly TimerRowChange[];
+  /**
+   * the customer's EVENTS partition, when this is its first event of the day (`dayEventCount` 1): the day is
+   * recorded in active_customers, which a replica gaining the partition preloads from
+   */
+  activeIn?: number;
 }
 
 /** A token range for a CQL range query: token > start and, unless `end` is undefined, token <= end. */
@@ -266,7 +282,14 @@ export class ContextRepository {
     dayEventCount: number,
     options: FoldedWriteOptions = {},
   ): Promise<void> {
-    const { indexMonth = true, listMonths = [], generation = 0, patternState, timers = [] } = options;
+    const {
+      indexMonth = true,
+      listMonths = [],
+      generation = 0,
+      patternState,
+      timers = [],
+      activeIn,
+    } = options;
     const month = localDay.slice(0, 7);
     const timestamp = dailyRowsTimestamp(localDay, dayEventCount, generation);
     const queries = [
@@ -293,8 +316,23 @@ export class ContextRepository {
             },
           ]),
       ...timers.flatMap((t) => this.timerQueries(event.customerId, t)),
+      ...(activeIn === undefined
+        ? []
+        : [{ query: Q.markActive.cql, params: [activeIn, localDay, event.customerId] }]),
     ];
     await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+  }
+
+  /**
+   * The customers of one EVENTS partition active on each of `days` ('YYYY-MM-DD', in the order given), each
+   * once, in that order: what a replica gaining the partition preloads. One small partition read per day.
+   */
+  async activeCustomers(partition: number, days: readonly string[]): Promise<string[]> {
+    const seen = new Set<string>();
+    for (const day of days)
+      for (const row of await runAll(this.client, Q.activeOn, [partition, day]))
+        seen.add(row['customer_id'] as string);
+    return [...seen];
   }
 
   /** Writes absence timer changes alone (a timer fired: its row goes with the state that no longer has it). */
@@ -667,7 +705,13 @@ export class ContextRepository {
    * list, daily rollups with their timestamps — as bulk writes (writeBatched): for backfills and benchmarks.
    * `events` must be all of one customer's events: the month list written is theirs.
    */
-  historyWrites(events: readonly AcceptedEvent[], timeZone: string): BulkWrite[] {
+  historyWrites(
+    events: readonly AcceptedEvent[],
+    timeZone: string,
+    /** the customer's EVENTS partition: its days of the last ACTIVE_DAYS_KEPT are recorded as the live path does */
+    partition?: number,
+    nowMs = Date.now(),
+  ): BulkWrite[] {
     const writes: BulkWrite[] = [];
     const months = new Set<string>();
     const perDay = new Map<string, number>();
@@ -694,6 +738,7 @@ export class ContextRepository {
         ],
       });
     const rows = rollupEvents(events, timeZone); // newest day first
+    const activeSince = addDays(localDay(nowMs, timeZone), -(ACTIVE_DAYS_KEPT - 1));
     for (let i = 0; i < rows.length;) {
       const day = rows[i].day;
       let end = i;
@@ -703,6 +748,8 @@ export class ContextRepository {
         query: Q.upsertDay.cql,
         params: this.dayRowParams(customerId, day, rows.slice(i, end), timestamp),
       });
+      if (partition !== undefined && day >= activeSince)
+        writes.push({ query: Q.markActive.cql, params: [partition, day, customerId] });
       i = end;
     }
     return writes;

@@ -1,12 +1,13 @@
-import { decisionIdOfKey, type ErasureReceipt, type ErasureStore } from '@nunchi/contracts';
+import { decisionIdOfKey, partitionOf, type ErasureReceipt, type ErasureStore } from '@nunchi/contracts';
 import { EXPOSURE_WRITE_TIMESTAMP_CEILING, exposureShardOf } from '@nunchi/analytics-model';
-import { localDay } from '@nunchi/context-model';
+import { addDays, localDay } from '@nunchi/context-model';
 import { mapBounded } from '../bulk.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
 import { ERASURE_FENCE_MS } from '../write-fence.js';
 import { CustomerRepository, utcDay } from './customer.repository.js';
 import { MergeRepository } from './merge.repository.js';
+import { ACTIVE_DAYS_KEPT } from './context.repository.js';
 
 /*
  * Every row of one customer is found through keys, never by scanning a table:
@@ -17,7 +18,8 @@ import { MergeRepository } from './merge.repository.js';
  *   customer_events:        one partition per month listed in customer_event_months;
  *   decisions_by_id:        the ids in `decisions`, plus decisionIdOfKey(event key) of every event (decisions
  *                           without a campaign outcome are kept by id only);
- *   decisions_by_campaign:  (campaign_id, local day of decided_at, decided_at, decision_id) of each `decisions` row.
+ *   decisions_by_campaign:  (campaign_id, local day of decided_at, decided_at, decision_id) of each `decisions` row;
+ *   active_customers:       (the customer's EVENTS partition, each day it keeps), customer id.
  */
 const Q = defineStatements({
   tombstone: statement(
@@ -136,6 +138,14 @@ const Q = defineStatements({
     'customer_event_months.erase',
     'DELETE FROM customer_event_months USING TIMESTAMP ? WHERE customer_id = ?',
   ),
+  activeDays: statement(
+    'active_customers.of_customer',
+    'SELECT day FROM active_customers WHERE partition = ? AND day IN ? AND customer_id = ?',
+  ),
+  deleteActiveDays: statement(
+    'active_customers.erase',
+    'DELETE FROM active_customers USING TIMESTAMP ? WHERE partition = ? AND day IN ? AND customer_id = ?',
+  ),
   deleteDays: statement(
     'customer_days.erase',
     'DELETE FROM customer_days USING TIMESTAMP ? WHERE customer_id = ?',
@@ -165,6 +175,8 @@ const Q = defineStatements({
 export interface ErasureOptions {
   /** business IANA time zone: decisions_by_campaign is keyed by the local day of each decision */
   timeZone: string;
+  /** EVENTS partitions (NUNCHI_PARTITIONS): active_customers is keyed by the customer's */
+  partitions: number;
   /** the erasure's instant; @default now */
   now?: Date;
   /**
@@ -307,6 +319,14 @@ export class ErasureRepository {
       runAll(this.client, Q.analyticsPurchasesOf, [customerId]),
       run(this.client, Q.dataKey, [customerId]),
     ]);
+    // The days active_customers keeps, and tomorrow (an event folded while this runs is fenced off too).
+    const today = localDay(now.getTime(), options.timeZone);
+    const activeKey = [
+      partitionOf(customerId, options.partitions),
+      Array.from({ length: ACTIVE_DAYS_KEPT + 1 }, (_, i) => addDays(today, 1 - i)),
+      customerId,
+    ];
+    const activeDays = await runAll(this.client, Q.activeDays, activeKey);
     const monthNames = months.map((r) => r['month'] as string);
     const eventIds = (
       await mapBounded(monthNames, CONCURRENCY, (m) => runAll(this.client, Q.eventIds, [customerId, m]))
@@ -377,6 +397,7 @@ export class ErasureRepository {
       [Q.deleteIdentityIndex, [fence, customerId]],
       [Q.deleteMonths, [fence, customerId]],
       [Q.deleteDays, [fence, customerId]],
+      [Q.deleteActiveDays, [fence, ...activeKey]],
       [Q.deletePatterns, [fence, customerId]],
       // Rows from before migration 0010 (copied to customer_days, never read again), if any.
       [Q.deleteLegacyDaily, [fence, customerId]],
@@ -422,6 +443,7 @@ export class ErasureRepository {
         customer_events: eventIds.length,
         customer_event_months: monthNames.length,
         customer_days: dayKeys.length,
+        active_customers: activeDays.length,
         // Named only where there was something: deployments from before migration 0010 (copies of customer_days).
         ...(legacyDaily.length ? { customer_daily: legacyDaily.length } : {}),
         // Named only where there was something: customers of pattern campaigns (docs/patterns.md).
