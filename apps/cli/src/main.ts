@@ -243,6 +243,46 @@ identities table once; prints what it hashed.`,
       );
     }),
   );
+
+// ── customers rewrap-keys ───────────────────────────────────────────────────────────────────────────────────
+// The last step of an identity-key rotation (docs/security.md, "Rotating the identity key").
+customers
+  .command('rewrap-keys')
+  .description(
+    "wrap every customer's data key still under a previous identity key again under the current one, so the previous key can be dropped; safe under traffic and to repeat",
+  )
+  .option('--dry-run', 'count what would be re-wrapped; write nothing')
+  .option('--json', 'print the report as JSON')
+  .addHelpText(
+    'after',
+    `${examples('nunchi customers rewrap-keys --dry-run', 'nunchi customers rewrap-keys')}
+Needs the new identity key as the current one (NUNCHI_IDENTITY_SECRET, NUNCHI_IDENTITY_KEY_ID) and the old
+ones in NUNCHI_IDENTITY_PREVIOUS_KEYS. Reads the whole customer_keys table once; the data keys themselves do
+not change, so everything sealed under them still opens. Exit code 3 when some keys are wrapped under an
+identity key it was not given (they are left as they are, and listed by key id).`,
+  )
+  .action(
+    action(async (r, options: { dryRun?: boolean; json?: boolean }) => {
+      const { rewrapDataKeys, identityKeys } = await load();
+      const report = await rewrapDataKeys(await r.cassandra(), identityKeys(r.config), {
+        dryRun: options.dryRun,
+        log: (line) => console.error(line),
+      });
+      const unopenable = Object.entries(report.unopenable);
+      if (options.json) console.log(JSON.stringify(report));
+      else {
+        console.log(
+          `${report.scanned} data keys: ${report.current} under ${report.kekId} already, ${report.rewrapped} ${report.dryRun ? `to re-wrap under ${report.kekId} (dry run: nothing written)` : `re-wrapped under ${report.kekId}`}` +
+            (report.changedMeanwhile ? `, ${report.changedMeanwhile} erased or re-wrapped meanwhile` : ''),
+        );
+        for (const [kekId, n] of unopenable)
+          console.log(
+            `  ${n} under identity key "${kekId}", which was not given (NUNCHI_IDENTITY_PREVIOUS_KEYS) or does not open them: left as they are`,
+          );
+      }
+      if (unopenable.length) process.exitCode = EXIT_CODES.rejected;
+    }),
+  );
 // ────────────────────────────────────────────────────────────────────────────────────────────────────────────
 
 const campaigns = program

@@ -7,6 +7,7 @@ export * from './day-totals.js';
 export * from './backfill-customer-days.js';
 export * from './identifiers.js';
 export * from './hash-clear-identifiers.js';
+export * from './rewrap-data-keys.js';
 export * from './write-fence.js';
 export * from './nest/cassandra.module.js';
 export * from './repositories/customer.repository.js';

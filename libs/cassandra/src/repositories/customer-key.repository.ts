@@ -35,6 +35,8 @@ const Q = defineStatements({
     'UPDATE customer_keys SET kek_id = ?, wrapped_key = ? WHERE customer_id = ? IF key_id = ?',
     false,
   ),
+  // A maintenance pass over every key (nunchi customers rewrap-keys), page by page: never on a live path.
+  scan: statement('customer_keys.scan', 'SELECT customer_id, key_id, kek_id, wrapped_key FROM customer_keys'),
   erasedAt: statement(
     'erased_customers.erased_at',
     'SELECT erased_at FROM erased_customers WHERE customer_id = ?',
@@ -72,6 +74,18 @@ export class CustomerKeyRepository {
    */
   seedWrite(customerId: string, key: StoredCustomerKey, createdAt: Date): BulkWrite {
     return { query: Q.seed.cql, params: [customerId, key.keyId, key.kekId, key.wrapped, createdAt] };
+  }
+
+  /** One page of every stored key (`pageState` from the page before; undefined: the first). */
+  async page(
+    pageState: string | undefined,
+    fetchSize: number,
+  ): Promise<{ keys: Array<{ customerId: string; key: StoredCustomerKey }>; pageState?: string }> {
+    const page = await run(this.client, Q.scan, [], { fetchSize, pageState });
+    return {
+      keys: page.rows.map((row) => ({ customerId: row['customer_id'] as string, key: storedKeyOf(row) })),
+      ...(page.pageState ? { pageState: page.pageState } : {}),
+    };
   }
 
   /** Stores the customer's key wrapped anew (a rotation); false when the row is gone or holds another key. */
