@@ -64,6 +64,9 @@ const testEnv = {
   // Admission control refuses events while a consumer is behind; bursts on a busy test machine would trip it
   // in tests about other things. test/overload.e2e.ts turns it on for itself.
   NUNCHI_ADMISSION_MAX_LAG_MS: process.env.NUNCHI_ADMISSION_MAX_LAG_MS ?? '0',
+  // Every context start would preload the customers every earlier test made active (thousands by the end of
+  // the suite), beside the test's own events. test/hot-tier-preload.e2e.ts turns it on for itself.
+  NUNCHI_CONTEXT_PRELOAD_DAYS: process.env.NUNCHI_CONTEXT_PRELOAD_DAYS ?? '0',
 };
 
 /**

@@ -11,6 +11,8 @@ import {
 import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
 
 const HOUR = 3_600_000;
+/** the default, which scripts/test.mjs turns off for the other tests */
+const PRELOAD = { NUNCHI_CONTEXT_PRELOAD_DAYS: '7' };
 const DAY = 24 * HOUR;
 
 /**
@@ -51,7 +53,7 @@ describe('hot-tier preload: a context replica gaining partitions warms up with t
 
   before(async () => {
     h = await startHarness({}, { services: ['ingestion', 'decision', 'analytics'] });
-    replica = await startContextReplica(port);
+    replica = await startContextReplica(port, PRELOAD);
     await fullShare();
   });
 
@@ -77,7 +79,7 @@ describe('hot-tier preload: a context replica gaining partitions warms up with t
       h.nc,
       racing.flatMap((c) => [2, 3, 4].map((n) => purchase(`${c}-${n}`, c, now - HOUR + n * 60_000))),
     );
-    replica = await startContextReplica(port);
+    replica = await startContextReplica(port, PRELOAD);
     const warm = await fullShare();
     assert.equal(warm.preload.days, 7);
     assert.equal(warm.preload.partitionsDone, h.config.nats.partitions, JSON.stringify(warm.preload));
