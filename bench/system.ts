@@ -393,7 +393,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     log(
       preload
         ? `hot-tier preload: ${preload.customers.toLocaleString()} customers active in the last ${preload.days} days loaded in ${preload.seconds} s after the services were ready`
-        : 'hot-tier preload: off (NUNCHI_CONTEXT_PRELOAD_DAYS=0) or not finished in 300 s',
+        : 'hot-tier preload: off (NUNCHI_PRELOAD_DAYS=0) or not finished in 300 s',
     );
 
     // The load generator is an outside client (an adapter): it speaks NATS directly.

@@ -66,7 +66,7 @@ const testEnv = {
   NUNCHI_ADMISSION_MAX_LAG_MS: process.env.NUNCHI_ADMISSION_MAX_LAG_MS ?? '0',
   // Every context start would preload the customers every earlier test made active (thousands by the end of
   // the suite), beside the test's own events. test/hot-tier-preload.e2e.ts turns it on for itself.
-  NUNCHI_CONTEXT_PRELOAD_DAYS: process.env.NUNCHI_CONTEXT_PRELOAD_DAYS ?? '0',
+  NUNCHI_PRELOAD_DAYS: process.env.NUNCHI_PRELOAD_DAYS ?? '0',
 };
 
 /**

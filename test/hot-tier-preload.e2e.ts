@@ -9,15 +9,16 @@ import {
   type Replica,
 } from './support/context-tools.js';
 import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
+import { startServices } from '../tools/services.js';
 
 const HOUR = 3_600_000;
 /** the default, which scripts/test.mjs turns off for the other tests */
-const PRELOAD = { NUNCHI_CONTEXT_PRELOAD_DAYS: '7' };
+const PRELOAD = { NUNCHI_PRELOAD_DAYS: '7' };
 const DAY = 24 * HOUR;
 
 /**
  * The hot tier's preload (apps/context/src/hot-tier-preload.ts, docs/context-model.md "The hot tier"): a context
- * replica that gains partitions loads the customers active there in the last NUNCHI_CONTEXT_PRELOAD_DAYS days
+ * replica that gains partitions loads the customers active there in the last NUNCHI_PRELOAD_DAYS days
  * before their next event, in the background while it already applies events — and stays exact doing so.
  */
 describe('hot-tier preload: a context replica gaining partitions warms up with their recent customers', () => {
@@ -108,5 +109,24 @@ describe('hot-tier preload: a context replica gaining partitions warms up with t
   it('reports the preload at /v1/context/stats and on /metrics', async () => {
     const metrics = await (await fetch(`${replica.url}/metrics`)).text();
     assert.match(metrics, /^nunchi_context_preloaded_total\S* [1-9]/m);
+  });
+
+  it("the other services read the recently active customers' data keys at start", async () => {
+    // One more analytics process (it shares the durable consumers: nothing is counted twice).
+    const analytics = await startServices({
+      services: ['analytics'],
+      env: { ...PRELOAD, NUNCHI_ANALYTICS_PORT: String(port + 12) },
+      log: () => undefined,
+    });
+    try {
+      const preloaded = await waitFor('the data keys preloaded', async () => {
+        const text = await (await fetch(`${analytics.urls.analytics}/metrics`)).text();
+        const n = Number(/^nunchi_data_keys_preloaded_total\S* (\d+)/m.exec(text)?.[1] ?? 0);
+        return n >= 12 ? n : undefined; // this test's twelve customers active today, and others'
+      });
+      assert.ok(preloaded >= 12);
+    } finally {
+      await analytics.stop();
+    }
   });
 });

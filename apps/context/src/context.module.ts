@@ -2,6 +2,7 @@ import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import {
+  ActiveCustomersRepository,
   CampaignRepository,
   CampaignSetHolder,
   CassandraModule,
@@ -77,6 +78,11 @@ export class ContextModule {
           useFactory: (c: CqlClient) => new ContextRepository(c, config.domain.eventTtlDays * DAY_S),
         },
         {
+          provide: ActiveCustomersRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new ActiveCustomersRepository(c),
+        },
+        {
           provide: CampaignRepository,
           inject: [CQL_CLIENT],
           useFactory: (c: CqlClient) => new CampaignRepository(c),
@@ -87,7 +93,8 @@ export class ContextModule {
         AbsenceTimers,
         CustomerStateCache,
         // customers' data keys: what context publishes on ENRICHED is sealed under them (crypto-shredding)
-        ...customerKeyProviders(),
+        // no warm-up of the keys: the hot tier's preload reads those of the customers it loads
+        ...customerKeyProviders({ warmUp: false }),
         LoadCustomerStateUseCase,
         ApplyEventUseCase,
         MergeCustomersUseCase,

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { ContextRepository } from '@nunchi/cassandra';
+import { ActiveCustomersRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { addDays, localDay } from '@nunchi/context-model';
 import { partitionOf } from '@nunchi/contracts';
 import { PartitionAssignments } from '@nunchi/messaging';
 import { meter } from '@nunchi/telemetry';
@@ -16,7 +15,7 @@ const ROOM_SHARE = 0.9;
 
 /** What the preload has done since the replica started (GET /v1/context/stats). */
 export interface PreloadStats {
-  /** NUNCHI_CONTEXT_PRELOAD_DAYS: days of activity preloaded per partition (0: off) */
+  /** NUNCHI_PRELOAD_DAYS: days of activity preloaded per partition (0: off) */
   days: number;
   /** partitions waiting or being preloaded */
   pending: number[];
@@ -36,7 +35,7 @@ export interface PreloadStats {
 
 /**
  * Warms the hot tier of each partition this replica gains — at start, on a takeover — with the customers
- * active there in the last NUNCHI_CONTEXT_PRELOAD_DAYS days (active_customers, written by the fold of each
+ * active there in the last NUNCHI_PRELOAD_DAYS days (active_customers, written by the fold of each
  * customer's first event of a day), newest day first, in the background, while the partition's events are
  * already being applied. Regulars' first events after a restart or a handover then find them in memory instead
  * of each paying a cold load on the event's path (~150 rollup rows for a regular).
@@ -66,7 +65,7 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
     @Inject(CONFIG) private readonly config: NunchiConfig,
     private readonly assignments: PartitionAssignments,
     private readonly cache: CustomerStateCache,
-    private readonly history: ContextRepository,
+    private readonly active: ActiveCustomersRepository,
     private readonly load: LoadCustomerStateUseCase,
   ) {}
 
@@ -132,9 +131,8 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
 
   private async preload(partition: number, turn: number): Promise<void> {
     const nowMs = Date.now();
-    const today = localDay(nowMs, this.config.domain.timeZone);
-    const days = Array.from({ length: this.config.domain.preloadDays }, (_, i) => addDays(today, -i));
-    const ids = await this.history.activeCustomers(partition, days);
+    const days = this.config.domain.preloadDays;
+    const ids = await this.active.recent(partition, days, this.config.domain.timeZone, nowMs);
     const current = () => !this.stopped && this.turns.get(partition) === turn;
     let next = 0;
     let loaded = 0;
@@ -166,7 +164,7 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
     if (current()) this.counts.partitionsDone++;
     if (loaded) this.preloaded.add(loaded);
     this.logger.log(
-      `partition ${partition}: ${loaded} of ${ids.length} customers active in the last ${days.length} days preloaded${current() ? '' : ' (stopped: the partition moved)'}`,
+      `partition ${partition}: ${loaded} of ${ids.length} customers active in the last ${days} days preloaded${current() ? '' : ' (stopped: the partition moved)'}`,
     );
   }
 

@@ -48,6 +48,9 @@ export type Opened<T> =
   /** no key and no tombstone: never created (a bug), or lost */
   | { kind: 'missing' };
 
+/** customers' keys read per request by preload */
+const PRELOAD_BATCH = 50;
+
 /**
  * The customers' data keys of one process (crypto-shredding, docs/security.md "Per-customer keys"): created
  * on a customer's first event (context), read to open what was sealed (decision), held in an LRU cache so that
@@ -208,6 +211,34 @@ export class CustomerKeyring {
       return { kind: 'opened', value: openSealed<T>(field, again) };
     }
     return { kind: 'opened', value: openSealed<T>(field, key) };
+  }
+
+  /**
+   * Reads the keys of customers likely to come soon (a process warming up) into memory, a few dozen a request,
+   * until the keyring is 90 % full; customers without a key, or whose key this process cannot unwrap, are
+   * skipped (their first use says why). Returns how many keys it added. An erasure meanwhile is caught as any
+   * cached key's is: the erasure log evicts it (ErasedKeyEviction, ingestion's CustomerChanges).
+   */
+  async preload(
+    customerIds: readonly string[],
+    options: { shouldStop?: () => boolean } = {},
+  ): Promise<number> {
+    const room = () => this.cache.size < this.options.maxEntries * 0.9;
+    let added = 0;
+    for (let i = 0; i < customerIds.length && room() && !options.shouldStop?.(); i += PRELOAD_BATCH) {
+      const wanted = customerIds.slice(i, i + PRELOAD_BATCH).filter((id) => !this.cache.has(id));
+      if (!wanted.length) continue;
+      for (const [customerId, stored] of await this.repository.getMany(wanted)) {
+        if (this.cache.has(customerId) || !room()) continue;
+        try {
+          this.remember(customerId, unwrapDataKey(customerId, stored, this.keks, this.kekCache));
+          added++;
+        } catch {
+          // under an identity key this process lacks: the customer's first use says so
+        }
+      }
+    }
+    return added;
   }
 
   /** Forgets the customers' keys (the erasure hint): the next use reads Cassandra, where an erased key is gone. */

@@ -20,6 +20,7 @@ export * from './repositories/erasure.repository.js';
 export * from './repositories/analytics.repository.js';
 export * from './repositories/merge.repository.js';
 export * from './repositories/customer-key.repository.js';
+export * from './repositories/active-customers.repository.js';
 export * from './customer-keyring.js';
 export * from './nest/campaign-set.holder.js';
 export * from './nest/customer-keys.providers.js';

@@ -215,7 +215,10 @@ export interface DomainConfig {
   cacheMaxEntries: number;
   /** hot-tier size, MiB of estimated heap (a customer with a year of varied activity takes ~20–40 KiB) */
   cacheMaxMiB: number;
-  /** days of activity a context replica preloads into its hot tier for each partition it gains (0: none) */
+  /**
+   * days of activity warmed up: customers a context replica preloads into its hot tier for each partition it
+   * gains, and whose data keys the other services read at start (0: none)
+   */
   preloadDays: number;
   /**
    * milliseconds: ingestion replicas read the erasure and identifier-change logs every half of this (and trust
@@ -545,7 +548,7 @@ export function loadConfig(
       contactPolicy: readContactPolicy(r),
       cacheMaxEntries: r.int('NUNCHI_CACHE_MAX_ENTRIES', 100_000, 0, 100_000_000),
       cacheMaxMiB: r.int('NUNCHI_CACHE_MAX_MIB', 512, 0, 1_048_576),
-      preloadDays: r.int('NUNCHI_CONTEXT_PRELOAD_DAYS', 7, 0, 31),
+      preloadDays: r.int('NUNCHI_PRELOAD_DAYS', 7, 0, 31),
       identityCacheTtlMs: r.int('NUNCHI_IDENTITY_CACHE_TTL_MS', 5_000, 100, 600_000),
       unknownIdentifiers: r.oneOf('NUNCHI_UNKNOWN_IDENTIFIERS', 'create', ['create', 'refuse'] as const),
       admissionMaxLagMs: r.int('NUNCHI_ADMISSION_MAX_LAG_MS', 1_000, 0, 600_000),
@@ -1024,10 +1027,10 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     meaning: 'hot-tier size of the context service, MiB (estimated heap)',
   },
   {
-    name: 'NUNCHI_CONTEXT_PRELOAD_DAYS',
+    name: 'NUNCHI_PRELOAD_DAYS',
     default: '7',
     meaning:
-      'a context replica gaining a partition (at start, or taking one over) loads the customers active there in the last this many days (0–31) into its hot tier in the background, as long as it has room; `0`: off',
+      'warm-up for the customers active in the last this many days (0–31), in the background: a context replica gaining a partition (at start, or taking one over) loads that partition’s into its hot tier while it has room, and ingestion, decision and analytics read their data keys at start; `0`: off',
   },
   {
     name: 'NUNCHI_IDENTITY_CACHE_TTL_MS',

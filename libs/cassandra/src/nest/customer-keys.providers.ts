@@ -7,8 +7,10 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { CONFIG, identityKeys, type NunchiConfig } from '@nunchi/config';
+import { meter } from '@nunchi/telemetry';
 import type { CqlClient } from '../client.js';
 import { CustomerKeyring } from '../customer-keyring.js';
+import { ActiveCustomersRepository } from '../repositories/active-customers.repository.js';
 import { CustomerKeyRepository } from '../repositories/customer-key.repository.js';
 import { ErasureRepository } from '../repositories/erasure.repository.js';
 import { CQL_CLIENT } from './cassandra.module.js';
@@ -56,6 +58,59 @@ export class ErasedKeyEviction implements OnApplicationBootstrap, OnApplicationS
 }
 
 /**
+ * Warms this process's keyring at start with the data keys of the customers active in the last
+ * NUNCHI_PRELOAD_DAYS days, every partition (active_customers), in the background: their first events after a
+ * restart or a deployment then cost no key read on the event's path. Context leaves it out — its hot tier's
+ * preload reads the keys of the customers it loads.
+ */
+@Injectable()
+export class KeyringWarmUp implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('data-keys');
+  private readonly active: ActiveCustomersRepository;
+  private stopped = false;
+  private running?: Promise<void>;
+  private readonly preloaded = meter().createCounter('nunchi_data_keys_preloaded_total', {
+    description: "customers' data keys read into memory at start, ahead of their events",
+  });
+
+  constructor(
+    @Inject(CQL_CLIENT) client: CqlClient,
+    @Inject(CONFIG) private readonly config: NunchiConfig,
+    private readonly keyring: CustomerKeyring,
+  ) {
+    this.active = new ActiveCustomersRepository(client);
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.config.domain.preloadDays > 0) this.running = this.warmUp();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  private async warmUp(): Promise<void> {
+    const startedMs = performance.now();
+    const { preloadDays: days, timeZone } = this.config.domain;
+    let added = 0;
+    try {
+      for (let p = 0; p < this.config.nats.partitions && !this.stopped; p++) {
+        const ids = await this.active.recent(p, days, timeZone);
+        const n = await this.keyring.preload(ids, { shouldStop: () => this.stopped });
+        this.preloaded.add(n);
+        added += n;
+      }
+      this.logger.log(
+        `data keys of ${added} customers active in the last ${days} days preloaded in ${Math.round(performance.now() - startedMs)} ms`,
+      );
+    } catch (error) {
+      this.logger.warn(`data keys not preloaded (read on first use instead): ${(error as Error).message}`);
+    }
+  }
+}
+
+/**
  * The keyring of a service that seals (ingestion, context) or opens (context, decision, analytics) customers'
  * personal data. Ingestion and context, which create keys, also re-wrap a key found under a previous identity
  * key (rotation).
@@ -67,6 +122,8 @@ export function customerKeyProviders(
      * service reads that log already and evicts from there (ingestion: CustomerChanges)
      */
     erasureLog?: boolean;
+    /** read the keys of recently active customers at start (KeyringWarmUp); @default true */
+    warmUp?: boolean;
   } = {},
 ): Provider[] {
   return [
@@ -86,5 +143,6 @@ export function customerKeyProviders(
         }),
     },
     ...(options.erasureLog === false ? [] : [ErasedKeyEviction]),
+    ...(options.warmUp === false ? [] : [KeyringWarmUp]),
   ];
 }

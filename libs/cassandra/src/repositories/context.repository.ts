@@ -119,13 +119,9 @@ const Q = defineStatements({
     'active_customers.insert',
     'INSERT INTO active_customers (partition, day, customer_id) VALUES (?, ?, ?)',
   ),
-  activeOn: statement(
-    'active_customers.of_day',
-    'SELECT customer_id FROM active_customers WHERE partition = ? AND day = ?',
-  ),
 });
 
-/** Days active_customers keeps (its table TTL is one day more): the most NUNCHI_CONTEXT_PRELOAD_DAYS can ask. */
+/** Days active_customers keeps (its table TTL is one day more): the most NUNCHI_PRELOAD_DAYS can ask. */
 export const ACTIVE_DAYS_KEPT = 31;
 
 /**
@@ -321,18 +317,6 @@ export class ContextRepository {
         : [{ query: Q.markActive.cql, params: [activeIn, localDay, event.customerId] }]),
     ];
     await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
-  }
-
-  /**
-   * The customers of one EVENTS partition active on each of `days` ('YYYY-MM-DD', in the order given), each
-   * once, in that order: what a replica gaining the partition preloads. One small partition read per day.
-   */
-  async activeCustomers(partition: number, days: readonly string[]): Promise<string[]> {
-    const seen = new Set<string>();
-    for (const day of days)
-      for (const row of await runAll(this.client, Q.activeOn, [partition, day]))
-        seen.add(row['customer_id'] as string);
-    return [...seen];
   }
 
   /** Writes absence timer changes alone (a timer fired: its row goes with the state that no longer has it). */

@@ -35,6 +35,11 @@ const Q = defineStatements({
     'UPDATE customer_keys SET kek_id = ?, wrapped_key = ? WHERE customer_id = ? IF key_id = ?',
     false,
   ),
+  // A process warming its keyring (CustomerKeyring.preload): many customers a request, off the event path.
+  getMany: statement(
+    'customer_keys.get_many',
+    'SELECT customer_id, key_id, kek_id, wrapped_key FROM customer_keys WHERE customer_id IN ?',
+  ),
   // A maintenance pass over every key (nunchi customers rewrap-keys), page by page: never on a live path.
   scan: statement('customer_keys.scan', 'SELECT customer_id, key_id, kek_id, wrapped_key FROM customer_keys'),
   erasedAt: statement(
@@ -74,6 +79,12 @@ export class CustomerKeyRepository {
    */
   seedWrite(customerId: string, key: StoredCustomerKey, createdAt: Date): BulkWrite {
     return { query: Q.seed.cql, params: [customerId, key.keyId, key.kekId, key.wrapped, createdAt] };
+  }
+
+  /** The stored keys of those of `customerIds` that have one (one request: keep the list short, ~50). */
+  async getMany(customerIds: readonly string[]): Promise<Map<string, StoredCustomerKey>> {
+    const rows = (await run(this.client, Q.getMany, [[...customerIds]])).rows;
+    return new Map(rows.map((row) => [row['customer_id'] as string, storedKeyOf(row)]));
   }
 
   /** One page of every stored key (`pageState` from the page before; undefined: the first). */
