@@ -13,6 +13,7 @@ import { connectCassandra, ContextRepository, writeBatched, type CqlClient } fro
 import { loadConfig } from '@nunchi/config';
 import { dayFromIndex, localDayRange, openFromAt, RECENT_MAX } from '@nunchi/context-model';
 import type { AcceptedEvent } from '@nunchi/contracts';
+import { countingClient } from '../support/counting-client.js';
 
 const TZ = 'Asia/Seoul';
 /** The load's instant: the open days are 2026-11-30 and 2026-12-01, across two month buckets. */
@@ -62,22 +63,13 @@ describe('a cold load reads what a full scan selects, in few requests', () => {
   const run = randomUUID().slice(0, 8);
   let client: CqlClient;
   let repo: ContextRepository;
-  let requests = 0;
+  /** the requests sent since the last load */
+  const sent: string[] = [];
 
   before(async () => {
     client = await connectCassandra(config.cassandra, { applicationName: 'nunchi-medium-test' });
     // Every request the repository sends (a page of runAll counts once, as the server sees it).
-    const counted = new Proxy(client, {
-      get(target, key, receiver) {
-        const value = Reflect.get(target, key, receiver) as unknown;
-        if ((key === 'execute' || key === 'batch') && typeof value === 'function')
-          return (...args: unknown[]) => {
-            requests++;
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          };
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const counted = countingClient(client, sent);
     repo = new ContextRepository(counted, 86_400 * 400);
   });
   after(async () => {
@@ -85,11 +77,11 @@ describe('a cold load reads what a full scan selects, in few requests', () => {
   });
 
   async function load(customerId: string) {
-    requests = 0;
+    sent.length = 0;
     const stored = await repo.storedHistory(customerId, { nowMs: NOW_MS, timeZone: TZ });
     return {
       stored,
-      requests,
+      requests: sent.length,
       open: stored.openEvents.map((e) => e.id).sort(),
       recent: stored.recent.map((e) => e.id),
     };

@@ -19,6 +19,7 @@ import {
 import { identityKeys, loadConfig } from '@nunchi/config';
 import { CustomerStateCache } from '../../apps/context/src/customer-state.cache.js';
 import { LoadCustomerStateUseCase } from '../../apps/context/src/load-customer-state.usecase.js';
+import { countingClient } from '../support/counting-client.js';
 
 describe("a cold load's erasure check: the tombstone only when no data key is read", () => {
   const config = loadConfig('context', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
@@ -31,17 +32,7 @@ describe("a cold load's erasure check: the tombstone only when no data key is re
 
   before(async () => {
     client = await connectCassandra(config.cassandra, { applicationName: 'nunchi-medium-test' });
-    const counted = new Proxy(client, {
-      get(target, key, receiver) {
-        const value = Reflect.get(target, key, receiver) as unknown;
-        if (key === 'execute' && typeof value === 'function')
-          return (cql: string, ...rest: unknown[]) => {
-            sent.push(cql);
-            return (value as (...a: unknown[]) => unknown).apply(target, [cql, ...rest]);
-          };
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    const counted = countingClient(client, sent);
     keyring = new CustomerKeyring(new CustomerKeyRepository(counted), identityKeys(config), {
       maxEntries: 100,
     });

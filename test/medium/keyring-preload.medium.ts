@@ -17,6 +17,7 @@ import {
 import { identityKeys, loadConfig } from '@nunchi/config';
 import { addDays, localDay } from '@nunchi/context-model';
 import { generateDataKey, wrapDataKey } from '@nunchi/sealing';
+import { countingClient } from '../support/counting-client.js';
 
 describe('warm-up reads: recently active customers and their data keys', () => {
   const config = loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
@@ -35,19 +36,6 @@ describe('warm-up reads: recently active customers and their data keys', () => {
   after(async () => {
     await client?.shutdown();
   });
-
-  const counted = () =>
-    new Proxy(client, {
-      get(target, key, receiver) {
-        const value = Reflect.get(target, key, receiver) as unknown;
-        if (key === 'execute' && typeof value === 'function')
-          return (cql: string, ...rest: unknown[]) => {
-            sent.push(cql);
-            return (value as (...a: unknown[]) => unknown).apply(target, [cql, ...rest]);
-          };
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
 
   it('lists the customers active on the last days, newest day first, each once', async () => {
     const today = localDay(Date.now(), TZ);
@@ -85,7 +73,9 @@ describe('warm-up reads: recently active customers and their data keys', () => {
     );
     const wanted = [...ids, `nokey-${run}`, foreign];
 
-    const keyring = new CustomerKeyring(new CustomerKeyRepository(counted()), keks, { maxEntries: 1_000 });
+    const keyring = new CustomerKeyring(new CustomerKeyRepository(countingClient(client, sent)), keks, {
+      maxEntries: 1_000,
+    });
     sent.length = 0;
     assert.equal(await keyring.preload(wanted), 120);
     assert.equal(sent.length, 3, 'ceil(122 / 50) requests');

@@ -14,21 +14,14 @@ import {
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import { waitFor } from './harness.js';
 import { useLocalAdminKey } from '../../tools/local-admin.js';
+import type { PreloadStats } from '../../apps/context/src/hot-tier-preload.js';
 
 /** What GET /v1/context/stats answers. */
 export interface ContextStats {
   replica: string;
   partitions: { total: number; owned: number[]; share: number; members: string[] };
   cache: { entries: number; bytes: number; hits: number; misses: number; hitRatio: number };
-  preload: {
-    days: number;
-    pending: number[];
-    partitionsDone: number;
-    loaded: number;
-    skipped: number;
-    failed: number;
-    outOfRoom: boolean;
-  };
+  preload: PreloadStats;
 }
 
 export interface ContextView {

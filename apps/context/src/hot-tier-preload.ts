@@ -19,13 +19,13 @@ export interface PreloadStats {
   days: number;
   /** partitions waiting or being preloaded */
   pending: number[];
-  /** partitions preloaded to the end (or until the hot tier had no more room) */
+  /** partitions preloaded to the end (or until the hot tier had no more room), none failed */
   partitionsDone: number;
   /** customers loaded into the hot tier */
   loaded: number;
   /** customers already in the hot tier, or whose partition left meanwhile */
   skipped: number;
-  /** loads that failed (logged; the customer's next event loads it) */
+  /** loads that failed: the partition's preload stops at the first (logged); the customers load with their events */
   failed: number;
   /** the hot tier was full before the last partition's customers were all loaded */
   outOfRoom: boolean;
@@ -42,7 +42,8 @@ export interface PreloadStats {
  *
  * Exactness is the hot tier's: each load is an ordinary cold load with a ticket (LoadCustomerStateUseCase), so a
  * customer whose events were applied meanwhile (cached already), evicted, or whose partition was handed over
- * meanwhile (even and back) is not filled with what the preload read. It stops when the tier nears its bounds.
+ * meanwhile (even if it came back) is not filled with what the preload read. It stops when the tier nears its
+ * bounds, when the partition leaves, and at the first failed load.
  */
 @Injectable()
 export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
@@ -136,8 +137,10 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
     const current = () => !this.stopped && this.turns.get(partition) === turn;
     let next = 0;
     let loaded = 0;
+    /** the first failure: the partition's preload stops there (most likely Cassandra is unwell; events wait) */
+    let failure: Error | undefined;
     const worker = async () => {
-      while (next < ids.length && current()) {
+      while (next < ids.length && current() && !failure) {
         if (!this.hasRoom()) {
           this.outOfRoom = true;
           return;
@@ -156,16 +159,22 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
           } else this.counts.skipped++;
         } catch (error) {
           this.counts.failed++;
-          this.logger.warn(`customer ${id}: not preloaded: ${(error as Error).message}`);
+          failure ??= error as Error;
         }
       }
     };
     await Promise.all(Array.from({ length: PRELOAD_CONCURRENCY }, worker));
-    if (current()) this.counts.partitionsDone++;
     if (loaded) this.preloaded.add(loaded);
-    this.logger.log(
-      `partition ${partition}: ${loaded} of ${ids.length} customers active in the last ${days} days preloaded${current() ? '' : ' (stopped: the partition moved)'}`,
-    );
+    const done = `partition ${partition}: ${loaded} of ${ids.length} customers active in the last ${days} days preloaded`;
+    if (failure)
+      this.logger.warn(
+        `${done}; stopped by a failed load (the others load with their events): ${failure.message}`,
+      );
+    else if (!current()) this.logger.log(`${done}; stopped: the partition moved`);
+    else {
+      this.counts.partitionsDone++;
+      this.logger.log(done);
+    }
   }
 
   private hasRoom(): boolean {
