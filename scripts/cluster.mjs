@@ -32,7 +32,9 @@ import {
   natsServerBin,
   paths,
   renderCassandraYaml,
+  readConfig,
   spawnDetached,
+  withTimerSlack,
   tail,
   loadNatsAuth,
 } from './infra.mjs';
@@ -181,7 +183,9 @@ function launchCassandra(h, heap) {
     `${paths.cassandra.lib}${path.sep}*`,
     'org.apache.cassandra.service.CassandraDaemon',
   ];
-  const { pid } = spawnDetached('ip', ['netns', 'exec', h.netns, java.bin, ...args], {
+  // three JVMs on the same cores: the slack matters even more than for the single node (infra.mjs)
+  const launch = withTimerSlack(java.bin, args, readConfig().cassandra.timerSlackNs);
+  const { pid } = spawnDetached('ip', ['netns', 'exec', h.netns, launch.bin, ...launch.args], {
     cwd: h.dir,
     env: { ...process.env, JAVA_HOME: java.home },
     logFile: path.join(dirs.logs, 'stdout.log'),

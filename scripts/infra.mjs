@@ -152,6 +152,8 @@ export function readConfig(env = process.env) {
       storagePort: intEnv(env, 'CASSANDRA_STORAGE_PORT', 7000, { min: 1 }),
       jmxPort: intEnv(env, 'CASSANDRA_JMX_PORT', 7199),
       heap: heapEnv(env, 'CASSANDRA_HEAP', '1g'),
+      // Nanoseconds of timer slack for the node's threads (withTimerSlack); 0: the kernel's default (50 µs).
+      timerSlackNs: intEnv(env, 'CASSANDRA_TIMER_SLACK_NS', 1_000_000, { min: 0, max: 100_000_000 }),
       localDataCenter: (env.CASSANDRA_LOCAL_DC ?? '').trim() || 'datacenter1',
       timeoutMs: intEnv(env, 'CASSANDRA_START_TIMEOUT', 180, { min: 1, max: 3600 }) * 1000,
       // The node this script starts checks passwords and permissions unless CASSANDRA_AUTH=off.
@@ -697,6 +699,22 @@ const jpmsArgs = () => [
   ...JPMS_OPENS.flatMap((m) => ['--add-opens', `${m}=ALL-UNNAMED`]),
 ];
 
+/**
+ * The command that starts `bin args` with `slackNs` of timer slack (Linux /proc/<pid>/timerslack_ns: kept across
+ * exec, inherited by every thread). Why, for Cassandra on a small machine: its shared executor pools' idle
+ * workers wait for work in parkNanos naps of 10 µs and more, so while requests keep arriving (a few hundred a
+ * second) the node burns half a core waking up — measured with `node dist/bench/cassandra-pacing.js`: at
+ * 700 requests/s, 61 % of a core with the default 50 µs of slack, 21 % with 1 ms, for ~0.6 ms more latency
+ * at p50 and the same p99 (docs/infrastructure.md, "Cassandra's timer slack").
+ */
+export function withTimerSlack(bin, args, slackNs) {
+  if (!slackNs || process.platform !== 'linux') return { bin, args };
+  return {
+    bin: '/bin/sh',
+    args: ['-c', `echo ${slackNs} > /proc/self/timerslack_ns 2>/dev/null; exec "$0" "$@"`, bin, ...args],
+  };
+}
+
 /** `dirs` (conf, data, logs): the single node's by default; a cluster node (scripts/cluster.mjs) has its own. */
 export function cassandraJvmArgs(cfg, { jamm, dirs = C }) {
   const args = [
@@ -1132,7 +1150,8 @@ async function upCassandra(cfg, log) {
     `starting Cassandra ${CASSANDRA_VERSION} (heap ${cfg.heap}${freshData ? ', new data directory' : ''}); log: ${rel(CASSANDRA_LOG)}`,
   );
   const tBoot = Date.now();
-  const { pid, state } = spawnDetached(java.bin, args, {
+  const launch = withTimerSlack(java.bin, args, cfg.timerSlackNs);
+  const { pid, state } = spawnDetached(launch.bin, launch.args, {
     cwd: C.home,
     env: { ...process.env, JAVA_HOME: java.home },
     logFile: CASSANDRA_STDOUT,

@@ -1,0 +1,142 @@
+/**
+ * `node dist/bench/cassandra-pacing.js`: what one request costs the local Cassandra node depending on how the
+ * requests arrive — the same small mix (a profile read, a 20-row range read of a customer's days, a one-row
+ * insert) sent in bursts (16 in flight, as fast as it answers) and paced at fixed rates, as live traffic
+ * arrives. Prints Cassandra's CPU per request for each (from /proc: the node must be the one `npm run
+ * infra:up` started). docs/architecture.md, "Cost per event", reads it: at the rates the whole system runs
+ * at, a request costs several times its cost in a burst.
+ */
+import { ensureInfra } from '../tools/infra.js';
+import { benchConfig, benchKeyspace, dropBenchKeyspace, percentile } from './support.js';
+import { sampleProcess } from './proc-stats.js';
+
+const CUSTOMERS = 2_000;
+const DAYS = 20;
+const BURST_REQUESTS = 6_000;
+const PACED_SECONDS = 8;
+const RATES = [300, 700, 1_500, 3_000];
+
+async function main(): Promise<void> {
+  const infra = await ensureInfra((line) => console.error(`infra ${line}`), ['cassandra']);
+  const pid = (infra as { cassandra?: { pid?: number | null } }).cassandra?.pid;
+  if (!pid)
+    throw new Error(
+      'the Cassandra node was not started by this checkout (npm run infra:up): its CPU cannot be read',
+    );
+  const config = benchConfig({ NUNCHI_BENCH_KEYSPACE: 'nunchi_bench_pacing', ...process.env });
+  const client = await benchKeyspace(config);
+  try {
+    const ids = Array.from({ length: CUSTOMERS }, (_, i) => `pace-${i}`);
+    const totals = Buffer.alloc(90, 7); // a day's rollups are ~90 bytes
+    for (const id of ids) {
+      await client.execute(
+        'INSERT INTO customers (customer_id, age, region) VALUES (?, ?, ?)',
+        [id, 40, 'Bundang'],
+        {
+          prepare: true,
+        },
+      );
+      await Promise.all(
+        Array.from({ length: DAYS }, (_, d) =>
+          client.execute(
+            'INSERT INTO customer_days (customer_id, day, totals) VALUES (?, ?, ?)',
+            [id, `2026-11-${String(d + 1).padStart(2, '0')}`, totals],
+            { prepare: true },
+          ),
+        ),
+      );
+    }
+    const mix = [
+      (id: string) =>
+        client.execute('SELECT * FROM customers WHERE customer_id = ?', [id], { prepare: true }),
+      (id: string) =>
+        client.execute(
+          'SELECT day, totals, months FROM customer_days WHERE customer_id = ? AND day >= ?',
+          [id, '2026-01-01'],
+          {
+            prepare: true,
+          },
+        ),
+      (id: string) =>
+        client.execute(
+          'INSERT INTO active_customers (partition, day, customer_id) VALUES (?, ?, ?)',
+          [0, '2026-11-30', id],
+          {
+            prepare: true,
+          },
+        ),
+    ];
+    const request = (i: number) => mix[i % mix.length](ids[i % ids.length]);
+    const cpu = () => sampleProcess(pid)?.cpuSeconds ?? NaN;
+    for (let i = 0; i < 3_000; i++) await request(i); // warm
+
+    /** arrival, requests/s, cores, ms CPU per request, and for paced arrivals latency p50 and p99 (ms) */
+    const rows: Array<[string, number, number, number, number?, number?]> = [];
+    {
+      const before = cpu();
+      const started = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < BURST_REQUESTS) await request(next++);
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      rows.push([
+        'burst, 16 in flight',
+        BURST_REQUESTS / seconds,
+        (cpu() - before) / seconds,
+        ((cpu() - before) * 1000) / BURST_REQUESTS,
+      ]);
+    }
+    for (const rate of RATES) {
+      const before = cpu();
+      const started = performance.now();
+      let sent = 0;
+      const inFlight = new Set<Promise<unknown>>();
+      const latencies: number[] = [];
+      while (performance.now() - started < PACED_SECONDS * 1000) {
+        const due = Math.floor(((performance.now() - started) / 1000) * rate);
+        while (sent < due) {
+          const sentAt = performance.now();
+          const p = request(sent++).finally(() => {
+            latencies.push(performance.now() - sentAt);
+            inFlight.delete(p);
+          });
+          inFlight.add(p);
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await Promise.all(inFlight);
+      const seconds = (performance.now() - started) / 1000;
+      const used = cpu() - before;
+      latencies.sort((a, b) => a - b);
+      rows.push([
+        `paced at ${rate}/s`,
+        sent / seconds,
+        used / seconds,
+        (used * 1000) / sent,
+        percentile(latencies, 50),
+        percentile(latencies, 99),
+      ]);
+    }
+    console.log(
+      `Cassandra's CPU per request by arrival (a profile read, a ${DAYS}-row range read and a one-row insert, in turn):`,
+    );
+    console.log(
+      '  arrival               requests/s   Cassandra CPU (% of a core)   ms CPU per request   latency p50 / p99 (ms)',
+    );
+    for (const [label, perSecond, cores, ms, p50, p99] of rows)
+      console.log(
+        `  ${label.padEnd(20)}  ${perSecond.toFixed(0).padStart(10)}   ${(cores * 100).toFixed(1).padStart(27)}   ${ms.toFixed(3).padStart(18)}   ${p50 === undefined ? '' : `${p50.toFixed(2)} / ${p99!.toFixed(2)}`.padStart(22)}`,
+      );
+  } finally {
+    await dropBenchKeyspace(client, config);
+    await client.shutdown();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error((error as Error).message);
+  process.exit(1);
+});
