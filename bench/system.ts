@@ -13,7 +13,7 @@
  * published) read back from Cassandra once the streams have drained. Lost and duplicated decisions and offers
  * are counted exactly.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg, setPriority, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -376,10 +376,14 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     for (const file of campaignFiles) await applyCampaign(resources, file, cliActor('bench'));
     log(`campaigns: ${campaignFiles.length} applied`);
 
+    // Kept out of the report, but on disk: a stall or a refusal seen in the figures can be looked up there.
+    const serviceLog = join(dir, 'services.log');
+    log(`service logs: ${serviceLog}`);
     const start = (extra: Record<string, string> = {}) =>
       startServices({
         env: { ...env, ...extra },
-        log: () => undefined,
+        log: (service, line) =>
+          appendFileSync(serviceLog, `${new Date().toISOString()} ${service} ${line}\n`),
         ...(options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {}),
       });
     services = await start();
