@@ -17,7 +17,7 @@ import {
   wrapDataKey,
   type DataKey,
 } from '@nunchi/sealing';
-import type { CustomerKeyRepository } from './repositories/customer-key.repository.js';
+import type { CustomerKeyRepository, StoredCustomerKey } from './repositories/customer-key.repository.js';
 
 export interface CustomerKeyringOptions {
   /** keys kept in memory at most (least recently used go first); a key is ~150 bytes with its entry */
@@ -91,7 +91,11 @@ export class CustomerKeyring {
     const hit = this.cached(customerId);
     if (hit) return hit;
     const stored = await this.repository.get(customerId);
-    if (!stored) return undefined;
+    return stored ? this.adopt(customerId, stored) : undefined;
+  }
+
+  /** A stored key into memory: unwrapped, and wrapped again under the current identity key where this process re-wraps. */
+  private async adopt(customerId: string, stored: StoredCustomerKey): Promise<DataKey> {
     const key = unwrapDataKey(customerId, stored, this.keks, this.kekCache);
     const current = this.keks[0];
     if (this.options.rewrap && current && stored.kekId !== current.id)
@@ -231,10 +235,10 @@ export class CustomerKeyring {
       for (const [customerId, stored] of await this.repository.getMany(wanted)) {
         if (this.cache.has(customerId) || !room()) continue;
         try {
-          this.remember(customerId, unwrapDataKey(customerId, stored, this.keks, this.kekCache));
+          await this.adopt(customerId, stored);
           added++;
         } catch {
-          // under an identity key this process lacks: the customer's first use says so
+          // under an identity key this process lacks (or a failed re-wrap): the customer's first use says so
         }
       }
     }
