@@ -2,7 +2,8 @@
  * `node dist/bench/cassandra-pacing.js`: what one request costs the local Cassandra node depending on how the
  * requests arrive — the same small mix (a profile read, a 20-row range read of a customer's days, a one-row
  * insert) sent in bursts (16 in flight, as fast as it answers) and paced at fixed rates, as live traffic
- * arrives. Prints Cassandra's CPU per request for each (from /proc: the node must be the one `npm run
+ * arrives — and conditional updates (lightweight transactions, as the contact ledger's claims) paced. Prints
+ * Cassandra's CPU per request for each (from /proc: the node must be the one `npm run
  * infra:up` started). docs/architecture.md, "Cost per event", reads it: at the rates the whole system runs
  * at, a request costs several times its cost in a burst.
  */
@@ -120,6 +121,7 @@ async function main(): Promise<void> {
         percentile(latencies, 99),
       ]);
     }
+    rows.push(...(await conditionalUpdates(client, cpu)));
     console.log(
       `Cassandra's CPU per request by arrival (a profile read, a ${DAYS}-row range read and a one-row insert, in turn):`,
     );
@@ -134,6 +136,67 @@ async function main(): Promise<void> {
     await dropBenchKeyspace(client, config);
     await client.shutdown();
   }
+}
+
+/**
+ * Lightweight transactions, as the contact ledger's claims are made (`UPDATE … IF seq = ?` on one row, 500
+ * customers in turn), paced: what a claim costs and takes under the node's `paxos_variant`
+ * (docs/infrastructure.md, "Paxos v2").
+ */
+async function conditionalUpdates(
+  client: Awaited<ReturnType<typeof benchKeyspace>>,
+  cpu: () => number,
+): Promise<Array<[string, number, number, number, number?, number?]>> {
+  await client.execute(
+    'CREATE TABLE IF NOT EXISTS pacing_ledger (id text PRIMARY KEY, seq int, claims text)',
+  );
+  const ids = Array.from({ length: 500 }, (_, i) => `ledger-${i}`);
+  const seqs = new Map(ids.map((id) => [id, 0]));
+  for (const id of ids)
+    await client.execute('INSERT INTO pacing_ledger (id, seq, claims) VALUES (?, 0, ?)', [id, ''], {
+      prepare: true,
+    });
+  let n = 0;
+  const claim = async () => {
+    const id = ids[n++ % ids.length];
+    const seq = seqs.get(id)!;
+    const result = await client.execute(
+      'UPDATE pacing_ledger SET seq = ?, claims = ? WHERE id = ? IF seq = ?',
+      [seq + 1, 'd'.repeat(200), id, seq],
+      { prepare: true },
+    );
+    if (!result.wasApplied()) throw new Error(`conditional update of ${id} not applied`);
+    seqs.set(id, seq + 1);
+  };
+  for (let i = 0; i < 1_000; i++) await claim(); // warm
+  const rows: Array<[string, number, number, number, number?, number?]> = [];
+  for (const rate of [200, 500]) {
+    const before = cpu();
+    const started = performance.now();
+    const latencies: number[] = [];
+    const inFlight: Array<Promise<void>> = [];
+    let sent = 0;
+    while (performance.now() - started < PACED_SECONDS * 1000) {
+      const due = Math.floor(((performance.now() - started) / 1000) * rate);
+      for (; sent < due; sent++) {
+        const sentAt = performance.now();
+        inFlight.push(claim().then(() => void latencies.push(performance.now() - sentAt)));
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await Promise.all(inFlight);
+    const seconds = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    rows.push([
+      `LWT paced at ${rate}/s`,
+      sent / seconds,
+      (cpu() - before) / seconds,
+      ((cpu() - before) * 1000) / sent,
+      percentile(latencies, 50),
+      percentile(latencies, 99),
+    ]);
+  }
+  return rows;
 }
 
 main().catch((error: unknown) => {

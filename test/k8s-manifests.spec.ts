@@ -1847,7 +1847,7 @@ function runBootstrap(
 }
 
 describe('k8s/overlays/production: the bundled Cassandra asks for passwords, and grants by role', () => {
-  it('Cassandra runs with PasswordAuthenticator and CassandraAuthorizer (the init container merges them into the image’s cassandra.yaml)', () => {
+  it('Cassandra runs with PasswordAuthenticator and CassandraAuthorizer, and Paxos v2 (the init container merges them into the image’s cassandra.yaml)', () => {
     for (const components of PRODUCTION_VARIANTS) {
       const { config } = mergedCassandraYaml(render(PRODUCTION, components));
       const where = variantName(components);
@@ -1858,6 +1858,7 @@ describe('k8s/overlays/production: the bundled Cassandra asks for passwords, and
       );
       assert.equal(cassandraClass(config['authorizer']), 'CassandraAuthorizer', `${where}: authorizer`);
       assert.equal(cassandraClass(config['role_manager']), 'CassandraRoleManager', `${where}: role_manager`);
+      assert.equal(config['paxos_variant'], 'v2', `${where}: lightweight transactions on Paxos v2`);
       assert.equal(config['cluster_name'], 'Test Cluster', `${where}: the image's other settings are kept`);
       assert.equal(config['endpoint_snitch'], 'SimpleSnitch', `${where}: … after the merged blocks too`);
     }
