@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import { ActiveCustomersRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { partitionOf } from '@nunchi/contracts';
-import { PartitionAssignments } from '@nunchi/messaging';
+import { PartitionAssignments, PartitionWarmUp } from '@nunchi/messaging';
 import { meter } from '@nunchi/telemetry';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { CONTEXT_GROUP } from './events.controller.js';
@@ -48,16 +48,9 @@ export interface PreloadStats {
 @Injectable()
 export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('preload');
-  /** partitions gained and not yet preloaded, in the order gained */
-  private readonly queue: number[] = [];
-  private inProgress?: number;
-  /** per partition, bumped on every acquisition and release: a pass of an older turn of ownership stops */
-  private readonly turns = new Map<number, number>();
-  private running?: Promise<void>;
-  private stopped = false;
+  private warmUp?: PartitionWarmUp;
   private readonly counts = { partitionsDone: 0, loaded: 0, skipped: 0, failed: 0 };
   private outOfRoom = false;
-  private lastPassMs?: number;
   private readonly preloaded = meter().createCounter('nunchi_context_preloaded_total', {
     description: 'customers loaded into the hot tier ahead of their events, for partitions gained',
   });
@@ -72,69 +65,31 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     if (this.config.domain.preloadDays === 0) return;
-    this.assignments.group(CONTEXT_GROUP).onChange({
-      acquired: (partition) => {
-        this.nextTurn(partition);
-        this.queue.push(partition);
-        this.kick();
-      },
-      released: (partition) => {
-        this.nextTurn(partition);
-        const at = this.queue.indexOf(partition);
-        if (at >= 0) this.queue.splice(at, 1);
-      },
-    });
+    this.warmUp = new PartitionWarmUp(
+      this.assignments.group(CONTEXT_GROUP),
+      (partition, current) => this.preload(partition, current),
+      (partition, error) => this.logger.warn(`partition ${partition}: preload stopped: ${error.message}`),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    this.queue.length = 0;
-    await this.running;
+    await this.warmUp?.stop();
   }
 
   stats(): PreloadStats {
     return {
       days: this.config.domain.preloadDays,
-      pending: [...(this.inProgress === undefined ? [] : [this.inProgress]), ...this.queue],
+      pending: this.warmUp?.pending ?? [],
       ...this.counts,
       outOfRoom: this.outOfRoom,
-      ...(this.lastPassMs === undefined ? {} : { lastPassMs: this.lastPassMs }),
+      ...(this.warmUp?.lastPassMs === undefined ? {} : { lastPassMs: this.warmUp.lastPassMs }),
     };
   }
 
-  private nextTurn(partition: number): void {
-    this.turns.set(partition, (this.turns.get(partition) ?? 0) + 1);
-  }
-
-  private kick(): void {
-    if (this.running || this.stopped) return;
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.queue.length) this.kick(); // gained while the last pass was ending
-    });
-  }
-
-  /** One partition at a time, in the order gained, until none is left. */
-  private async drain(): Promise<void> {
-    const started = performance.now();
-    for (let partition = this.queue.shift(); partition !== undefined && !this.stopped;) {
-      this.inProgress = partition;
-      try {
-        await this.preload(partition, this.turns.get(partition)!);
-      } catch (error) {
-        this.logger.warn(`partition ${partition}: preload stopped: ${(error as Error).message}`);
-      }
-      partition = this.queue.shift();
-    }
-    this.inProgress = undefined;
-    this.lastPassMs = Math.round(performance.now() - started);
-  }
-
-  private async preload(partition: number, turn: number): Promise<void> {
+  private async preload(partition: number, current: () => boolean): Promise<void> {
     const nowMs = Date.now();
     const days = this.config.domain.preloadDays;
     const ids = await this.active.recent(partition, days, this.config.domain.timeZone, nowMs);
-    const current = () => !this.stopped && this.turns.get(partition) === turn;
     let next = 0;
     let loaded = 0;
     /** the first failure: the partition's preload stops there (most likely Cassandra is unwell; events wait) */

@@ -2,6 +2,7 @@ import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import {
+  ActiveCustomersRepository,
   CampaignRepository,
   CassandraModule,
   CQL_CLIENT,
@@ -20,6 +21,7 @@ import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
 import { DecisionsController } from './decisions.controller.js';
 import { LedgerCache } from './ledger-cache.js';
+import { LedgerWarmUp } from './ledger-warm-up.js';
 import { DecisionMessagesController } from './decision-messages.controller.js';
 
 @Module({})
@@ -43,6 +45,11 @@ export class DecisionModule {
           useFactory: (c: CqlClient) => new CampaignRepository(c),
         },
         {
+          provide: ActiveCustomersRepository,
+          inject: [CQL_CLIENT],
+          useFactory: (c: CqlClient) => new ActiveCustomersRepository(c),
+        },
+        {
           provide: DecisionRepository,
           inject: [CQL_CLIENT],
           useFactory: (c: CqlClient) => new DecisionRepository(c),
@@ -63,6 +70,8 @@ export class DecisionModule {
               ),
             ),
         },
+        // the ledgers of a gained partition's recent customers, ahead of their first offers
+        LedgerWarmUp,
         OfferChooser,
         DecideUseCase,
       ],

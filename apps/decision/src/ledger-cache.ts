@@ -30,6 +30,11 @@ export class LedgerCache {
     return this.bytes;
   }
 
+  /** Whether the customer's ledger is cached, without counting it as a use. */
+  has(customerId: string): boolean {
+    return this.entries.has(customerId);
+  }
+
   get(customerId: string): StoredContacts | undefined {
     const entry = this.entries.get(customerId);
     if (!entry) return undefined;

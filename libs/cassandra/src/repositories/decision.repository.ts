@@ -78,6 +78,10 @@ const Q = defineStatements({
     'customer_contacts.get',
     'SELECT seq, claims, lifetime FROM customer_contacts WHERE customer_id = ?',
   ),
+  contactsOfMany: statement(
+    'customer_contacts.get_many',
+    'SELECT customer_id, seq, claims, lifetime FROM customer_contacts WHERE customer_id IN ?',
+  ),
   contactsFirst: statement(
     'customer_contacts.insert',
     'INSERT INTO customer_contacts (customer_id, seq, claims, lifetime) VALUES (?, ?, ?, ?) IF NOT EXISTS',
@@ -442,13 +446,18 @@ export class DecisionRepository {
 
   /** A customer's contact ledger (seq 0 and empty when there is none). */
   async contacts(customerId: string): Promise<StoredContacts> {
-    const row = (await run(this.client, Q.contactsOf, [customerId])).first();
-    if (!row) return { seq: 0, claims: {}, lifetime: {} };
-    return {
-      seq: (row['seq'] as number | null) ?? 0,
-      claims: (row['claims'] as Record<string, string> | null) ?? {},
-      lifetime: (row['lifetime'] as Record<string, number> | null) ?? {},
-    };
+    return contactsOfRow((await run(this.client, Q.contactsOf, [customerId])).first());
+  }
+
+  /**
+   * The ledgers of several customers in one request (keep it to a few dozen: one partition key each), a
+   * customer without a row with the empty ledger (seq 0), as `contacts` gives it.
+   */
+  async contactsOfMany(customerIds: readonly string[]): Promise<Map<string, StoredContacts>> {
+    const ledgers = new Map<string, StoredContacts>(customerIds.map((id) => [id, contactsOfRow(undefined)]));
+    for (const row of (await run(this.client, Q.contactsOfMany, [[...customerIds]])).rows)
+      ledgers.set(row['customer_id'] as string, contactsOfRow(row));
+    return ledgers;
   }
 
   /**
@@ -524,4 +533,14 @@ export class DecisionRepository {
       execute,
     );
   }
+}
+
+/** A customer_contacts row as a ledger; none is the empty ledger (seq 0: the first claim creates the row). */
+function contactsOfRow(row: cassandra.types.Row | null | undefined): StoredContacts {
+  if (!row) return { seq: 0, claims: {}, lifetime: {} };
+  return {
+    seq: (row['seq'] as number | null) ?? 0,
+    claims: (row['claims'] as Record<string, string> | null) ?? {},
+    lifetime: (row['lifetime'] as Record<string, number> | null) ?? {},
+  };
 }
