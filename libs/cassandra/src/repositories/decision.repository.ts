@@ -187,12 +187,6 @@ export class DecisionRepository {
   }
 
   /**
-   * The decision's one write: the full record by id, with its explanation (explain, and the redelivery
-   * check: its presence means the decision is complete). The per-customer (`decisions`) and per-campaign
-   * (`decisions_by_campaign`) tables are no longer written: nothing on a live path read them (analytics
-   * follows DECISIONS); they keep the rows written before, which erasure still removes.
-   */
-  /**
    * Stores a decision: a campaign outcome (offer, control, late) first in the per-customer and per-campaign
    * indexes (one unlogged batch; `day` is the local day of decidedAt they are listed under), then every
    * decision by id — last, because its presence means "complete" to a redelivery.
