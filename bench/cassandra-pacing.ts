@@ -71,8 +71,7 @@ async function main(): Promise<void> {
     const cpu = () => sampleProcess(pid)?.cpuSeconds ?? NaN;
     for (let i = 0; i < 3_000; i++) await request(i); // warm
 
-    /** arrival, requests/s, cores, ms CPU per request, and for paced arrivals latency p50 and p99 (ms) */
-    const rows: Array<[string, number, number, number, number?, number?]> = [];
+    const rows: Row[] = [];
     {
       const before = cpu();
       const started = performance.now();
@@ -90,37 +89,7 @@ async function main(): Promise<void> {
         ((cpu() - before) * 1000) / BURST_REQUESTS,
       ]);
     }
-    for (const rate of RATES) {
-      const before = cpu();
-      const started = performance.now();
-      let sent = 0;
-      const inFlight = new Set<Promise<unknown>>();
-      const latencies: number[] = [];
-      while (performance.now() - started < PACED_SECONDS * 1000) {
-        const due = Math.floor(((performance.now() - started) / 1000) * rate);
-        while (sent < due) {
-          const sentAt = performance.now();
-          const p = request(sent++).finally(() => {
-            latencies.push(performance.now() - sentAt);
-            inFlight.delete(p);
-          });
-          inFlight.add(p);
-        }
-        await new Promise((r) => setTimeout(r, 1));
-      }
-      await Promise.all(inFlight);
-      const seconds = (performance.now() - started) / 1000;
-      const used = cpu() - before;
-      latencies.sort((a, b) => a - b);
-      rows.push([
-        `paced at ${rate}/s`,
-        sent / seconds,
-        used / seconds,
-        (used * 1000) / sent,
-        percentile(latencies, 50),
-        percentile(latencies, 99),
-      ]);
-    }
+    for (const rate of RATES) rows.push(await paced(`paced at ${rate}/s`, rate, request, cpu));
     rows.push(...(await conditionalUpdates(client, cpu)));
     console.log(
       `Cassandra's CPU per request by arrival (a profile read, a ${DAYS}-row range read and a one-row insert, in turn):`,
@@ -146,7 +115,7 @@ async function main(): Promise<void> {
 async function conditionalUpdates(
   client: Awaited<ReturnType<typeof benchKeyspace>>,
   cpu: () => number,
-): Promise<Array<[string, number, number, number, number?, number?]>> {
+): Promise<Row[]> {
   await client.execute(
     'CREATE TABLE IF NOT EXISTS pacing_ledger (id text PRIMARY KEY, seq int, claims text)',
   );
@@ -169,34 +138,47 @@ async function conditionalUpdates(
     seqs.set(id, seq + 1);
   };
   for (let i = 0; i < 1_000; i++) await claim(); // warm
-  const rows: Array<[string, number, number, number, number?, number?]> = [];
-  for (const rate of [200, 500]) {
-    const before = cpu();
-    const started = performance.now();
-    const latencies: number[] = [];
-    const inFlight: Array<Promise<void>> = [];
-    let sent = 0;
-    while (performance.now() - started < PACED_SECONDS * 1000) {
-      const due = Math.floor(((performance.now() - started) / 1000) * rate);
-      for (; sent < due; sent++) {
-        const sentAt = performance.now();
-        inFlight.push(claim().then(() => void latencies.push(performance.now() - sentAt)));
-      }
-      await new Promise((r) => setTimeout(r, 1));
+  return [
+    await paced('LWT paced at 200/s', 200, claim, cpu),
+    await paced('LWT paced at 500/s', 500, claim, cpu),
+  ];
+}
+
+/** arrival, requests/s, cores, ms CPU per request, and for paced arrivals latency p50 and p99 (ms) */
+type Row = [string, number, number, number, number?, number?];
+
+/** `send` called at `rate` a second for PACED_SECONDS, as live traffic arrives: one row of the table. */
+async function paced(
+  label: string,
+  rate: number,
+  send: (i: number) => Promise<unknown>,
+  cpu: () => number,
+): Promise<Row> {
+  const before = cpu();
+  const started = performance.now();
+  let sent = 0;
+  const inFlight: Array<Promise<unknown>> = [];
+  const latencies: number[] = [];
+  while (performance.now() - started < PACED_SECONDS * 1000) {
+    const due = Math.floor(((performance.now() - started) / 1000) * rate);
+    for (; sent < due; sent++) {
+      const sentAt = performance.now();
+      inFlight.push(send(sent).then(() => void latencies.push(performance.now() - sentAt)));
     }
-    await Promise.all(inFlight);
-    const seconds = (performance.now() - started) / 1000;
-    latencies.sort((a, b) => a - b);
-    rows.push([
-      `LWT paced at ${rate}/s`,
-      sent / seconds,
-      (cpu() - before) / seconds,
-      ((cpu() - before) * 1000) / sent,
-      percentile(latencies, 50),
-      percentile(latencies, 99),
-    ]);
+    await new Promise((r) => setTimeout(r, 1));
   }
-  return rows;
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - started) / 1000;
+  const used = cpu() - before;
+  latencies.sort((a, b) => a - b);
+  return [
+    label,
+    sent / seconds,
+    used / seconds,
+    (used * 1000) / sent,
+    percentile(latencies, 50),
+    percentile(latencies, 99),
+  ];
 }
 
 main().catch((error: unknown) => {

@@ -13,7 +13,7 @@
  * published) read back from Cassandra once the streams have drained. Lost and duplicated decisions and offers
  * are counted exactly.
  */
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, writeFileSync, type WriteStream } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { loadavg, setPriority, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -335,6 +335,8 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
   // The streams, as the migration step lays them out: services only check them.
   await applyStreamLayout(resources);
   let services: RunningServices | undefined;
+  /** the services' output, on disk beside the run (services.log) */
+  let serviceLog: WriteStream | undefined;
   let nc: Nc | undefined;
   try {
     const dir = mkdtempSync(join(tmpdir(), 'nunchi-bench-'));
@@ -377,13 +379,13 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     log(`campaigns: ${campaignFiles.length} applied`);
 
     // Kept out of the report, but on disk: a stall or a refusal seen in the figures can be looked up there.
-    const serviceLog = join(dir, 'services.log');
-    log(`service logs: ${serviceLog}`);
+    const serviceLogPath = join(dir, 'services.log');
+    log(`service logs: ${serviceLogPath}`);
+    serviceLog = createWriteStream(serviceLogPath, { flags: 'a' });
     const start = (extra: Record<string, string> = {}) =>
       startServices({
         env: { ...env, ...extra },
-        log: (service, line) =>
-          appendFileSync(serviceLog, `${new Date().toISOString()} ${service} ${line}\n`),
+        log: (service, line) => serviceLog?.write(`${new Date().toISOString()} ${service} ${line}\n`),
         ...(options.profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] } : {}),
       });
     services = await start();
@@ -572,6 +574,7 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     };
   } finally {
     await services?.stop();
+    await new Promise((resolve) => (serviceLog ? serviceLog.end(resolve) : resolve(undefined)));
     if (nc && !nc.isClosed()) await nc.drain();
     await resources.close();
     nats.stop();

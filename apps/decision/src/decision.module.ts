@@ -21,7 +21,7 @@ import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
 import { DecisionsController } from './decisions.controller.js';
 import { LedgerCache } from './ledger-cache.js';
-import { LedgerWarmUp } from './ledger-warm-up.js';
+import { CustomerWarmUp } from './customer-warm-up.js';
 import { DecisionMessagesController } from './decision-messages.controller.js';
 
 @Module({})
@@ -55,8 +55,9 @@ export class DecisionModule {
           useFactory: (c: CqlClient) => new DecisionRepository(c),
         },
         CampaignSetHolder,
-        // customers' data keys: ENRICHED's personal part is sealed under them (crypto-shredding)
-        ...customerKeyProviders(),
+        // customers' data keys: ENRICHED's personal part is sealed under them (crypto-shredding); warmed per
+        // partition gained, by CustomerWarmUp, not for every partition at start
+        ...customerKeyProviders({ warmUp: false }),
         BudgetClaims,
         {
           provide: ContactClaims,
@@ -70,8 +71,8 @@ export class DecisionModule {
               ),
             ),
         },
-        // the ledgers of a gained partition's recent customers, ahead of their first offers
-        LedgerWarmUp,
+        // the data keys and ledgers of a gained partition's recent customers, ahead of their next decisions
+        CustomerWarmUp,
         OfferChooser,
         DecideUseCase,
       ],

@@ -1,4 +1,5 @@
 import type { IdentityKey } from '@nunchi/config';
+import { meter } from '@nunchi/telemetry';
 import {
   isSealedEvent,
   withLossDetails,
@@ -63,6 +64,9 @@ export class CustomerKeyring {
   private readonly cache = new Map<string, { key: DataKey; untilMs: number }>();
   private readonly kekCache = new Map<string, Buffer>();
   private readonly nowMs: () => number;
+  private readonly preloaded = meter().createCounter('nunchi_data_keys_preloaded_total', {
+    description: "customers' data keys read into memory ahead of their events (warm-up)",
+  });
 
   constructor(
     private readonly repository: CustomerKeyRepository,
@@ -242,6 +246,7 @@ export class CustomerKeyring {
         }
       }
     }
+    if (added) this.preloaded.add(added);
     return added;
   }
 

@@ -217,8 +217,8 @@ export interface DomainConfig {
   cacheMaxMiB: number;
   /**
    * days of activity warmed up: customers a context replica preloads into its hot tier for each partition it
-   * gains, whose contact ledgers a decision replica reads for each partition it gains, and whose data keys the
-   * other services read at start (0: none)
+   * gains, whose data keys and contact ledgers a decision replica reads for each partition it gains, and whose
+   * data keys ingestion and analytics read at start (0: none)
    */
   preloadDays: number;
   /**
@@ -1031,7 +1031,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     name: 'NUNCHI_PRELOAD_DAYS',
     default: '7',
     meaning:
-      'warm-up for the customers active in the last this many days (0–31), in the background: a context replica gaining a partition (at start, or taking one over) loads that partition’s into its hot tier while it has room, a decision replica gaining one reads their contact ledgers, and ingestion, decision and analytics read their data keys at start; `0`: off',
+      'warm-up for the customers active in the last this many days (0–31), in the background: a context replica gaining a partition (at start, or taking one over) loads that partition’s into its hot tier while it has room, a decision replica gaining one reads their data keys and contact ledgers, and ingestion and analytics read the data keys of every partition’s at start; `0`: off',
   },
   {
     name: 'NUNCHI_IDENTITY_CACHE_TTL_MS',

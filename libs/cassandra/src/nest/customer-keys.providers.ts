@@ -7,7 +7,6 @@ import {
   type Provider,
 } from '@nestjs/common';
 import { CONFIG, identityKeys, type NunchiConfig } from '@nunchi/config';
-import { meter } from '@nunchi/telemetry';
 import type { CqlClient } from '../client.js';
 import { CustomerKeyring } from '../customer-keyring.js';
 import { ActiveCustomersRepository } from '../repositories/active-customers.repository.js';
@@ -60,8 +59,9 @@ export class ErasedKeyEviction implements OnApplicationBootstrap, OnApplicationS
 /**
  * Warms this process's keyring at start with the data keys of the customers active in the last
  * NUNCHI_PRELOAD_DAYS days, every partition (active_customers), in the background: their first events after a
- * restart or a deployment then cost no key read on the event's path. Context leaves it out — its hot tier's
- * preload reads the keys of the customers it loads.
+ * restart or a deployment then cost no key read on the event's path. Context and decision leave it out: they
+ * warm only the partitions they gain (context's hot-tier preload reads the keys of the customers it loads,
+ * decision's CustomerWarmUp the keys and ledgers of each gained partition's customers).
  */
 @Injectable()
 export class KeyringWarmUp implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -69,9 +69,6 @@ export class KeyringWarmUp implements OnApplicationBootstrap, OnApplicationShutd
   private readonly active: ActiveCustomersRepository;
   private stopped = false;
   private running?: Promise<void>;
-  private readonly preloaded = meter().createCounter('nunchi_data_keys_preloaded_total', {
-    description: "customers' data keys read into memory at start, ahead of their events",
-  });
 
   constructor(
     @Inject(CQL_CLIENT) client: CqlClient,
@@ -97,9 +94,7 @@ export class KeyringWarmUp implements OnApplicationBootstrap, OnApplicationShutd
     try {
       for (let p = 0; p < this.config.nats.partitions && !this.stopped; p++) {
         const ids = await this.active.recent(p, days, timeZone);
-        const n = await this.keyring.preload(ids, { shouldStop: () => this.stopped });
-        this.preloaded.add(n);
-        added += n;
+        added += await this.keyring.preload(ids, { shouldStop: () => this.stopped });
       }
       this.logger.log(
         `data keys of ${added} customers active in the last ${days} days preloaded in ${Math.round(performance.now() - startedMs)} ms`,

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { ActiveCustomersRepository, DecisionRepository } from '@nunchi/cassandra';
+import { ActiveCustomersRepository, CustomerKeyring, DecisionRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { partitionOf } from '@nunchi/contracts';
 import { PartitionAssignments, PartitionWarmUp } from '@nunchi/messaging';
@@ -13,10 +13,12 @@ const LEDGERS_PER_REQUEST = 50;
 const ROOM_SHARE = 0.9;
 
 /**
- * Reads into the ledger cache, for each partition this replica gains, the contact ledgers of the customers
- * active there in the last NUNCHI_PRELOAD_DAYS days (`active_customers`), in the background: a regular's first
- * offer after a restart or a handover then claims against a cached ledger instead of reading it first (one
- * request, ~1–3 ms, off the event's path). A customer without a ledger row is cached with the empty one.
+ * For each partition this replica gains, reads the customers active there in the last NUNCHI_PRELOAD_DAYS days
+ * (`active_customers`, once) and warms, in the background, what their next decisions need: their data keys
+ * (CustomerKeyring.preload: ENRICHED opens without a key read) and their contact ledgers, into the ledger
+ * cache (a regular's first offer after a restart or a handover then claims against a cached ledger instead of
+ * reading it first: one request, ~1–3 ms, off the event's path). A customer without a ledger row is cached
+ * with the empty one. Only gained partitions: this replica decides no other customer.
  *
  * A cached ledger is a guess either way (ContactClaims: every claim is conditional on its seq), so a warm-up
  * read that another replica's claim overtook only costs that claim one conflict and a re-read. It never
@@ -24,8 +26,8 @@ const ROOM_SHARE = 0.9;
  * entries are dropped by DecisionMessagesController), and stops when the cache nears its bound.
  */
 @Injectable()
-export class LedgerWarmUp implements OnModuleInit, OnApplicationShutdown {
-  private readonly logger = new Logger('ledger-warm-up');
+export class CustomerWarmUp implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('warm-up');
   private warmUp?: PartitionWarmUp;
   private readonly preloaded = meter().createCounter('nunchi_ledgers_preloaded_total', {
     description:
@@ -38,16 +40,17 @@ export class LedgerWarmUp implements OnModuleInit, OnApplicationShutdown {
     private readonly active: ActiveCustomersRepository,
     private readonly decisions: DecisionRepository,
     private readonly contacts: ContactClaims,
+    private readonly keys: CustomerKeyring,
   ) {}
 
   onModuleInit(): void {
-    if (this.config.domain.preloadDays === 0 || this.contacts.cache.maxEntries === 0) return;
+    if (this.config.domain.preloadDays === 0) return;
     this.warmUp = new PartitionWarmUp(
       this.assignments.group(DECISION_GROUP),
       (partition, current) => this.warm(partition, current),
       (partition, error) =>
         this.logger.warn(
-          `partition ${partition}: ledgers not preloaded (read with the first offers instead): ${error.message}`,
+          `partition ${partition}: customers not warmed up (keys and ledgers read with their events instead): ${error.message}`,
         ),
     );
   }
@@ -56,14 +59,25 @@ export class LedgerWarmUp implements OnModuleInit, OnApplicationShutdown {
     await this.warmUp?.stop();
   }
 
-  /** The ledgers of one partition's recent customers; how many were cached. */
-  async warm(partition: number, current: () => boolean): Promise<number> {
+  /** The data keys and ledgers of one partition's recent customers; how many of each were cached. */
+  async warm(partition: number, current: () => boolean): Promise<{ keys: number; ledgers: number }> {
     const { preloadDays: days, timeZone } = this.config.domain;
-    const cache = this.contacts.cache;
-    const ids = (await this.active.recent(partition, days, timeZone)).filter(
+    const active = (await this.active.recent(partition, days, timeZone)).filter(
       // the index is per partition, but NUNCHI_PARTITIONS may have changed since it was written
-      (id) => partitionOf(id, this.config.nats.partitions) === partition && !cache.has(id),
+      (id) => partitionOf(id, this.config.nats.partitions) === partition,
     );
+    const keys = await this.keys.preload(active, { shouldStop: () => !current() });
+    const ledgers = await this.warmLedgers(active, current);
+    this.logger.log(
+      `partition ${partition}: data keys of ${keys} and contact ledgers of ${ledgers} of the ${active.length} customers active in the last ${days} days preloaded`,
+    );
+    return { keys, ledgers };
+  }
+
+  private async warmLedgers(active: readonly string[], current: () => boolean): Promise<number> {
+    const cache = this.contacts.cache;
+    if (cache.maxEntries === 0) return 0;
+    const ids = active.filter((id) => !cache.has(id));
     let cached = 0;
     for (let at = 0; at < ids.length && current();) {
       const room = Math.floor(cache.maxEntries * ROOM_SHARE) - cache.size;
@@ -78,9 +92,6 @@ export class LedgerWarmUp implements OnModuleInit, OnApplicationShutdown {
       }
     }
     if (cached) this.preloaded.add(cached);
-    this.logger.log(
-      `partition ${partition}: contact ledgers of ${cached} of ${ids.length} customers active in the last ${days} days preloaded`,
-    );
     return cached;
   }
 }
