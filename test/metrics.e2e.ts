@@ -90,8 +90,9 @@ describe('metrics: what the SLO rules and the dashboard read, every service expo
         'nunchi_context_cache_hits_total',
         'nunchi_analytics_decisions_counted_total',
         'nunchi_event_to_offer_ms_count',
-        // a lease renewal comes every quarter of the lease's TTL, on a clock of its own
-        'nunchi_lease_renewal_seconds_count',
+        // a lease renewal comes every quarter of the lease's TTL, on a clock of its own per group: context's is
+        // asserted below, so wait for that one, not any group's
+        'nunchi_lease_renewal_seconds_count\\{[^}]*group="context"',
       ];
       return settled.every((m) => new RegExp(`^${m}`, 'm').test(all)) ? all : undefined;
     });
