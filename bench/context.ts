@@ -39,6 +39,7 @@ import {
   CustomerRepository,
   DecisionRepository,
   MergeRepository,
+  mapBounded,
   writeBatched,
   type CampaignSetHolder,
 } from '@nunchi/cassandra';
@@ -390,7 +391,11 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
   await admin.query(`CREATE DATABASE ${dbName}`);
   const pool = new pg.Pool({ ...pgOptions, database: dbName, max: 4 });
   const customersRepo = new CustomerRepository(cql);
-  const history = new ContextRepository(cql, config.domain.eventTtlDays * 86_400);
+  // ENRICHED's personal part and the stored history are sealed under each customer's data key
+  const keyring = new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(config), {
+    maxEntries: config.domain.dataKeyCacheMaxEntries,
+  });
+  const history = new ContextRepository(cql, config.domain.eventTtlDays * 86_400, keyring);
   try {
     await pool.query(SQL_SCHEMA);
     // Generate customer by customer; PostgreSQL gets every event, Cassandra the measured customers' histories.
@@ -441,7 +446,11 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
 
     const failed = await writeBatched(
       cql,
-      measured.map((m) => history.historyWrites(m.events, TZ)).flatMap((writes) => chunk(writes, 40)),
+      (
+        await mapBounded(measured, 16, async (m) =>
+          history.historyWrites(m.events, await history.dataKey(m.id), TZ),
+        )
+      ).flatMap((writes) => chunk(writes, 40)),
       { groupsPerBatch: 1, concurrency: 32 },
     );
     if (failed.length)
@@ -465,10 +474,6 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
     } as unknown as Publisher;
     const cache = new CustomerStateCache(config);
 
-    // ENRICHED's personal part is sealed under each customer's data key: created by its first event here
-    const keyring = new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(config), {
-      maxEntries: config.domain.dataKeyCacheMaxEntries,
-    });
     const load = new LoadCustomerStateUseCase(config, cache, customersRepo, history, keyring);
     // Merges never happen in the bench (no event links two customers).
     const merges = new MergeCustomersUseCase(

@@ -17,7 +17,7 @@
  * twice are counted.
  */
 import { pathToFileURL } from 'node:url';
-import { ContextRepository, type CqlClient } from '@nunchi/cassandra';
+import { historyRepository, type ContextRepository, type CqlClient } from '@nunchi/cassandra';
 import type { PartitionAssignments, Publisher } from '@nunchi/messaging';
 import type { CampaignSetHolder } from '@nunchi/cassandra';
 import { AbsenceTimers } from '../apps/context/src/absence-timers.js';
@@ -74,7 +74,7 @@ export async function runPatternTimersBench(): Promise<void> {
   let cql: CqlClient | undefined;
   try {
     cql = await benchKeyspace(config);
-    const repo = new ContextRepository(cql, config.domain.eventTtlDays * 86_400);
+    const repo = historyRepository(cql, config.domain);
     const now0 = Date.now();
     const pendingMs = await writeTimers(
       repo,

@@ -23,12 +23,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import {
   ContextRepository,
+  CustomerKeyRepository,
+  CustomerKeyring,
   dailyRowsTimestamp,
   runAll,
   statement,
   writeBatched,
   type BulkWrite,
 } from '@nunchi/cassandra';
+import { identityKeys } from '@nunchi/config';
 import { addDays, localDay, rollupEvents, type DailyRollup } from '@nunchi/context-model';
 import type { AcceptedEvent } from '@nunchi/contracts';
 import { sampleProcess } from './proc-stats.js';
@@ -148,7 +151,10 @@ export async function runRollupLayoutsBench(log: (line: string) => void = consol
   const cassandraCpu = () => (pid === undefined ? 0 : (sampleProcess(pid)?.cpuSeconds ?? 0));
   const config = benchConfig();
   const client = await benchKeyspace(config);
-  const repo = new ContextRepository(client, TTL);
+  const keys = new CustomerKeyring(new CustomerKeyRepository(client), identityKeys(config), {
+    maxEntries: 10_000,
+  });
+  const repo = new ContextRepository(client, TTL, keys);
   const rnd = prng(7);
   const nowMs = Date.now();
   try {
@@ -160,7 +166,7 @@ export async function runRollupLayoutsBench(log: (line: string) => void = consol
       const rows = rollupEvents(events, TZ);
       const perDay = new Map(rows.filter((r) => r.dim === 'all').map((r) => [r.day, r.events]));
       customers.push({ id, rows, lastDay: rows.filter((r) => r.day === rows[0].day) });
-      const writes = repo.historyWrites(events, TZ);
+      const writes = repo.historyWrites(events, await keys.obtain(id), TZ);
       for (const r of rows)
         writes.push({
           query: LEGACY_UPSERT,
@@ -195,7 +201,7 @@ export async function runRollupLayoutsBench(log: (line: string) => void = consol
         return legacyDailySince(customerId);
       }
     }
-    const legacyRepo = new LegacyContextRepository(client, TTL);
+    const legacyRepo = new LegacyContextRepository(client, TTL, keys);
     const options = { timeZone: TZ, nowMs };
     const load = {
       old: (id: string) => legacyRepo.storedHistory(id, options),

@@ -21,8 +21,14 @@
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { ContextRepository, CustomerRepository, writeBatched, type BulkWrite } from '@nunchi/cassandra';
-import { projectPath } from '@nunchi/config';
+import {
+  CustomerKeyRepository,
+  CustomerRepository,
+  historyRepository,
+  writeBatched,
+  type BulkWrite,
+} from '@nunchi/cassandra';
+import { projectPath, requireIdentityKey } from '@nunchi/config';
 import { parseCampaign, type SimulationReport } from '@nunchi/rules';
 import { Resources } from '../apps/cli/src/resources.js';
 import { formatTimings, simulateCampaign, simulateWithWorkers } from '../apps/cli/src/commands/simulate.js';
@@ -87,7 +93,10 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
       const people = customers(count, seed);
       const frequency = new VisitFrequency(count, seed, { q: count / 50 });
       const factory = new EventFactory(people, frequency, seed, 'sim');
-      const repo = new ContextRepository(cql, config.domain.eventTtlDays * 86_400);
+      const repo = historyRepository(cql, config.domain);
+      // each customer's data key, stored with its history (sealed under it), as its first event would have
+      const keys = new CustomerKeyRepository(cql);
+      const kek = requireIdentityKey(config);
       const rnd = prng(seed);
       const started = performance.now();
       let written = 0;
@@ -97,7 +106,11 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
           const n = Math.floor(frequency.weight(i + k) * (total / count) + rnd());
           if (!n) return;
           written += n;
-          const writes = repo.historyWrites(factory.history(customer, n, fromMs, toMs), timeZone);
+          const { key, write } = keys.seedWrite(customer.id, kek, new Date());
+          const writes = [
+            write,
+            ...repo.historyWrites(factory.history(customer, n, fromMs, toMs), key, timeZone),
+          ];
           for (let w = 0; w < writes.length; w += 40) groups.push(writes.slice(w, w + 40));
         });
         const failed = await writeBatched(cql, groups, { groupsPerBatch: 1, concurrency: 32 });

@@ -21,15 +21,16 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import {
-  ContextRepository,
   CustomerKeyRepository,
   DecisionRepository,
+  historyRepository,
   mapBounded,
+  type ContextRepository,
   writeBatched,
   type BulkWrite,
 } from '@nunchi/cassandra';
 import { identityKeys, loadConfig, projectPath } from '@nunchi/config';
-import { generateDataKey, wrapDataKey } from '@nunchi/sealing';
+import type { DataKey } from '@nunchi/sealing';
 import {
   decisionIdOf,
   partitionOf,
@@ -354,10 +355,11 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
     const kek = identityKeys(config)[0];
     const keys = new CustomerKeyRepository(cql);
     const history = await writeHistory(
-      new ContextRepository(cql, config.domain.eventTtlDays * 86_400),
-      // A customer with history has had a data key since its first event: without one, every first live
-      // event of a run would pay a Paxos round (customer_keys IF NOT EXISTS) no steady state pays.
-      (customerId) => keys.seedWrite(customerId, wrapDataKey(customerId, generateDataKey(), kek), new Date()),
+      historyRepository(cql, config.domain),
+      // A customer with history has had a data key since its first event (its history is sealed under it):
+      // without one, every first live event of a run would pay a Paxos round (customer_keys IF NOT EXISTS)
+      // no steady state pays.
+      (customerId) => keys.seedWrite(customerId, kek, new Date()),
       cql,
       factory,
       frequency,
@@ -723,7 +725,7 @@ async function compactionsSettled(
  */
 async function writeHistory(
   repo: ContextRepository,
-  dataKeyWrite: (customerId: string) => BulkWrite,
+  newDataKey: (customerId: string) => { key: DataKey; write: BulkWrite },
   cql: Parameters<typeof writeBatched>[0],
   factory: EventFactory,
   frequency: VisitFrequency,
@@ -749,10 +751,12 @@ async function writeHistory(
       if (!count) return;
       withHistory++;
       events += count;
+      const { key, write } = newDataKey(customer.id);
       const writes = [
-        dataKeyWrite(customer.id),
+        write,
         ...repo.historyWrites(
           factory.history(customer, count, fromMs, toMs),
+          key,
           timeZone,
           partitionOf(customer.id, partitions),
         ),

@@ -3,7 +3,8 @@
  * ingestion stores on EVENTS holds the event's payload, and what context publishes on ENRICHED holds the customer's profile, context and event payload only sealed under the
  * customer's own data key, decision opens it and decides as before; an erasure deletes the key, and the
  * customer's messages still in the stream can no longer be opened — by anyone, decision included, which
- * refuses them as events of an erased customer.
+ * refuses them as events of an erased customer. Cassandra's own rows of the customer's history (the event row,
+ * the day's rollups) are sealed the same way: a backup of them taken before the erasure opens no more.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -11,8 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstream } from '@nats-io/jetstream';
-import { CustomerKeyRepository, CustomerKeyring } from '@nunchi/cassandra';
+import {
+  CustomerKeyRepository,
+  CustomerKeyring,
+  openDayTotals,
+  openEventBody,
+  parseEventBody,
+} from '@nunchi/cassandra';
 import { identityKeys } from '@nunchi/config';
+import { localDay } from '@nunchi/context-model';
 import {
   decisionIdOf,
   Headers,
@@ -27,6 +35,7 @@ import {
 } from '@nunchi/contracts';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
+import { SealedDataError } from '@nunchi/sealing';
 import { enrichedOpener, eventsOpener } from './support/enriched.js';
 import { request, runId, startHarness, waitFor, type Harness } from './support/harness.js';
 import { lastSeq, readStream } from './support/streams.js';
@@ -113,6 +122,24 @@ describe('crypto-shredding: EVENTS and ENRICHED sealed under per-customer keys, 
 
   let decisionsFrom = 0;
   let eventsFrom = 0;
+  /** the customer's rows of customer_events (bodies) and customer_days (day, totals) as stored */
+  let backup: { bodies: string[]; days: Array<[string, Buffer]> };
+  const rawHistory = async () => {
+    const month = localDay(Date.parse(event.occurredAt), h.config.domain.timeZone).slice(0, 7);
+    const options = { prepare: true };
+    const [events, days] = await Promise.all([
+      h.cql.execute(
+        'SELECT body FROM customer_events WHERE customer_id = ? AND month = ?',
+        [customer.id, month],
+        options,
+      ),
+      h.cql.execute('SELECT day, totals FROM customer_days WHERE customer_id = ?', [customer.id], options),
+    ]);
+    return {
+      bodies: events.rows.map((r) => r['body'] as string),
+      days: days.rows.map((r): [string, Buffer] => [r['day'] as string, r['totals'] as Buffer]),
+    };
+  };
   const storedEvent = async () =>
     (await readStream(h.nc, Streams.EVENTS.name, Subjects.eventsAll, eventsFrom)).find(
       (m) => m.json<EventsMessage>().id === event.id,
@@ -207,6 +234,26 @@ describe('crypto-shredding: EVENTS and ENRICHED sealed under per-customer keys, 
     assert.equal(onEvents.sealedPayload.keyId, key?.keyId);
     assert.deepEqual((await eventsOpener(h.cql, h.config)(accepted.data)).payload, event.payload);
     assert.equal(key?.kekId, identityKeys(h.config)[0].id, 'wrapped under the identity key');
+
+    // Cassandra's own rows: the event row and the day's rollups, as a backup of the tables would copy them.
+    backup = await waitFor('the stored history', async () => {
+      const copy = await rawHistory();
+      return copy.bodies.length && copy.days.length ? copy : undefined;
+    });
+    const eventRow = backup.bodies.join('\n');
+    for (const clear of [sku, `cat-${run}`, '25000'])
+      assert.ok(!eventRow.includes(clear), `${clear} readable in customer_events: ${eventRow.slice(0, 400)}`);
+    for (const [, cell] of backup.days)
+      for (const clear of [`cat-${run}`, store, 'category:', 'store:'])
+        assert.ok(!cell.includes(Buffer.from(clear)), `${clear} readable in customer_days`);
+    // With the customer's key they open: the event as it was sent, the day's spend.
+    const dataKey = await keyring().find(customer.id);
+    const fromRow = openEventBody(customer.id, parseEventBody(backup.bodies[0]), dataKey);
+    assert.deepEqual(fromRow.payload, event.payload);
+    const day = backup.days[0];
+    const rollups = openDayTotals(customer.id, day[0], day[1], dataKey);
+    assert.equal(rollups.find((r) => r.dim === 'all')?.spend, 25_000);
+    assert.ok(rollups.some((r) => r.dim === `category:cat-${run}`));
   });
 
   it('creates one key per customer, whoever asks first: two replicas racing agree', async () => {
@@ -246,6 +293,15 @@ describe('crypto-shredding: EVENTS and ENRICHED sealed under per-customer keys, 
     await assert.rejects(enrichedOpener(h.cql, h.config)(again.data), /erased/);
     const accepted = (await storedEvent())!.json<SealedAcceptedEvent>();
     assert.equal((await keyring().openEvent(accepted)).kind, 'erased', 'nor the event on EVENTS');
+    // A backup of the tables taken before the erasure: the rows no longer open either.
+    assert.deepEqual(await rawHistory(), { bodies: [], days: [] }, 'the rows themselves are deleted');
+    const noKey = await keyring().find(customer.id);
+    assert.equal(noKey, undefined);
+    assert.throws(() => openEventBody(customer.id, parseEventBody(backup.bodies[0]), noKey), SealedDataError);
+    assert.throws(
+      () => openDayTotals(customer.id, backup.days[0][0], backup.days[0][1], noKey),
+      SealedDataError,
+    );
     const decided = (await storedDecision())!.json<DecisionRecord>();
     assert.equal((await keyring().open(decided.sealedInputs!)).kind, 'erased', 'nor the inputs on DECISIONS');
     assert.equal((await keyring().open(decided.sealedLossDetails!)).kind, 'erased', 'nor the loss details');

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { CustomerKeyRepository, historyRepository, writeBatched } from '@nunchi/cassandra';
+import type { AcceptedEvent } from '@nunchi/contracts';
 import { isHeldOut, type DecisionLine, type SimulationReport } from '@nunchi/rules';
 import { prng } from '@nunchi/testing';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
@@ -145,6 +147,34 @@ describe('campaigns simulate: exact on a day that ran live', () => {
       { prepare: true },
     );
 
+    // A customer whose history is sealed under a data key wrapped under an identity key this process lacks
+    // (a rotation's old key not configured): left out of the simulation, and the report says so.
+    const locked = `t${run}-locked`;
+    const history = historyRepository(h.cql, h.config.domain);
+    const seeded = new CustomerKeyRepository(h.cql).seedWrite(
+      locked,
+      { id: 'gone', secret: `a-key-not-configured-${run}` },
+      new Date(),
+    );
+    const inbound = purchase(`t${run}-locked-e`, locked, shop, 30_000);
+    const lockedEvent: AcceptedEvent = {
+      id: inbound.id,
+      type: 'purchase',
+      channel: inbound.channel,
+      occurredAt: inbound.occurredAt,
+      storeId: shop,
+      payload: inbound.payload,
+      customerId: locked,
+      occurredAtMs: Date.parse(inbound.occurredAt),
+      receivedAtMs: Date.now(),
+    };
+    assert.deepEqual(
+      await writeBatched(h.cql, [
+        [seeded.write, ...history.historyWrites([lockedEvent], seeded.key, h.config.domain.timeZone)],
+      ]),
+      [],
+    );
+
     const out = join(dir, 'decisions.ndjson');
     day = [new Date(fromMs).toISOString(), new Date(Date.now() + 1_000).toISOString()];
     const { report, written } = await simulateCampaign(h.resources, main, {
@@ -190,6 +220,11 @@ describe('campaigns simulate: exact on a day that ran live', () => {
       JSON.stringify(report.overlap),
     );
     assert.ok(report.sample.length > 0);
+    assert.ok((report.unreadable?.customers ?? 0) >= 1, JSON.stringify(report.unreadable));
+    assert.match(
+      report.unreadable!.reason,
+      /wrapped under identity key ".+", which this process does not have/,
+    );
     // Per event, which moved: the line names what the live campaigns alone decided.
     const moved = lines.filter((l) => l.campaignId === main && l.baseline?.campaignId === rival);
     assert.equal(moved.length, report.overlap.find((o) => o.campaignId === rival)!.movedToDraft);

@@ -9,7 +9,13 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { connectCassandra, ContextRepository, writeBatched, type CqlClient } from '@nunchi/cassandra';
+import {
+  connectCassandra,
+  historyRepository,
+  writeBatched,
+  type ContextRepository,
+  type CqlClient,
+} from '@nunchi/cassandra';
 import { loadConfig } from '@nunchi/config';
 import { dayFromIndex, localDayRange, openFromAt, RECENT_MAX } from '@nunchi/context-model';
 import type { AcceptedEvent } from '@nunchi/contracts';
@@ -70,7 +76,7 @@ describe('a cold load reads what a full scan selects, in few requests', () => {
     client = await connectCassandra(config.cassandra, { applicationName: 'nunchi-medium-test' });
     // Every request the repository sends (a page of runAll counts once, as the server sees it).
     const counted = countingClient(client, sent);
-    repo = new ContextRepository(counted, 86_400 * 400);
+    repo = historyRepository(counted, { ...config.domain, eventTtlDays: 400 });
   });
   after(async () => {
     await client?.shutdown();
@@ -90,7 +96,7 @@ describe('a cold load reads what a full scan selects, in few requests', () => {
   it('a regular: the month list comes with the rows, then one read of the newest buckets serves recent and open events', async () => {
     const c = `${run}-regular`;
     const events = history(c, 60, 9); // 60 events over ~22 days: two month buckets, a dozen in the open days
-    assert.deepEqual(await writeBatched(client, [repo.historyWrites(events, TZ)]), []);
+    assert.deepEqual(await writeBatched(client, [repo.historyWrites(events, await repo.dataKey(c), TZ)]), []);
     const got = await load(c);
     assert.deepEqual({ open: got.open, recent: got.recent }, expected(events));
     assert.deepEqual(got.stored.months, ['2026-12', '2026-11']);
@@ -102,7 +108,7 @@ describe('a cold load reads what a full scan selects, in few requests', () => {
   it('without a month list (days from before migration 0017): the month index, same result', async () => {
     const c = `${run}-unlisted`;
     const events = history(c, 60, 9);
-    assert.deepEqual(await writeBatched(client, [repo.historyWrites(events, TZ)]), []);
+    assert.deepEqual(await writeBatched(client, [repo.historyWrites(events, await repo.dataKey(c), TZ)]), []);
     await client.execute('DELETE months FROM customer_days WHERE customer_id = ?', [c], { prepare: true });
     const got = await load(c);
     assert.deepEqual({ open: got.open, recent: got.recent }, expected(events));
@@ -119,7 +125,7 @@ describe('a cold load reads what a full scan selects, in few requests', () => {
   it('daily rows that undercount the open days: the exact read, no open event missed', async () => {
     const c = `${run}-undercount`;
     const events = history(c, 40, 2); // 40 events over ~3 days, most of them open
-    assert.deepEqual(await writeBatched(client, [repo.historyWrites(events, TZ)]), []);
+    assert.deepEqual(await writeBatched(client, [repo.historyWrites(events, await repo.dataKey(c), TZ)]), []);
     // Events stored after their day's row was computed (as between a fold's write and a reader's).
     const extra = Array.from({ length: 5 }, (_, i) =>
       purchase(c, `${c}-extra-${i}`, NOW_MS - 1_800_000 - i * 60_000),
@@ -138,7 +144,7 @@ describe('a cold load reads what a full scan selects, in few requests', () => {
     ];
     const recentOne = purchase(c, `${c}-c`, Date.parse('2026-11-30T12:00:00+09:00'));
     const events = [recentOne, ...old];
-    assert.deepEqual(await writeBatched(client, [repo.historyWrites(events, TZ)]), []);
+    assert.deepEqual(await writeBatched(client, [repo.historyWrites(events, await repo.dataKey(c), TZ)]), []);
     const got = await load(c);
     assert.deepEqual({ open: got.open, recent: got.recent }, expected(events));
     assert.deepEqual(got.stored.months, ['2026-11', '2025-09', '2025-07']);

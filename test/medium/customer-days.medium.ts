@@ -12,10 +12,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   connectCassandra,
-  ContextRepository,
   dailyRowsTimestamp,
+  encodeDayTotals,
+  historyRepository,
   migrate,
   writeBatched,
+  type ContextRepository,
   type CqlClient,
 } from '@nunchi/cassandra';
 import { loadConfig, projectPath } from '@nunchi/config';
@@ -60,7 +62,7 @@ describe('customer_days: one row per customer and day', () => {
 
   before(async () => {
     client = await connectCassandra(config.cassandra, { applicationName: 'nunchi-medium-test' });
-    repo = new ContextRepository(client, 86_400 * 400);
+    repo = historyRepository(client, { ...config.domain, eventTtlDays: 400 });
   });
   after(async () => {
     await client?.shutdown();
@@ -74,7 +76,7 @@ describe('customer_days: one row per customer and day', () => {
       purchase(c, `${run}-3`, '2026-11-20T09:00:00+09:00', 'Beer: Cider'),
       purchase(c, `${run}-4`, '2026-10-02T23:59:59+09:00', 'snacks', 'gangnam-02'),
     ];
-    assert.deepEqual(await writeBatched(client, [repo.historyWrites(events, TZ)]), []);
+    assert.deepEqual(await writeBatched(client, [repo.historyWrites(events, await repo.dataKey(c), TZ)]), []);
     const rows = await repo.dailySince(c, '2026-01-01');
     assert.deepEqual(rows, rollupEvents(events, TZ));
     assert.deepEqual(
@@ -176,13 +178,18 @@ describe('customer_days: one row per customer and day', () => {
 
       copyFileSync(projectPath('cql', daysFile), join(dir, daysFile));
       const lines: string[] = [];
-      const ksRepo = new ContextRepository(ks, 86_400 * 400);
+      const ksRepo = historyRepository(ks, { ...config.domain, eventTtlDays: 400 });
       // The table exists only once the file is applied: create it first (the file's own statement) to write
       // the newer day, as a context replica of the new version would during the copy.
       await ks.execute(
         'CREATE TABLE IF NOT EXISTS customer_days (customer_id text, day text, totals blob, PRIMARY KEY ((customer_id), day)) WITH CLUSTERING ORDER BY (day DESC)',
       );
-      await ksRepo.upsertDay(mixed, day, newer, 2);
+      // (in clear, as the code of that version wrote it: sealed rows came with migration 0020's keys)
+      await ks.execute(
+        'INSERT INTO customer_days (customer_id, day, totals) VALUES (?, ?, ?) USING TTL ? AND TIMESTAMP ?',
+        [mixed, day, encodeDayTotals(day, newer), 86_400 * 400, dailyRowsTimestamp(day, 2)],
+        { prepare: true },
+      );
       const report = await migrate(cassandra, dir, (line) => lines.push(line));
       assert.deepEqual(report.applied, [daysFile]);
       const copiedDays = new Set(oldRows.map((r) => r.day)).size + 2;

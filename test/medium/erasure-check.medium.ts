@@ -40,7 +40,7 @@ describe("a cold load's erasure check: the tombstone only when no data key is re
       config,
       new CustomerStateCache(config),
       new CustomerRepository(counted),
-      new ContextRepository(counted, 86_400 * 400),
+      new ContextRepository(counted, 86_400 * 400, keyring),
       keyring,
     );
   });

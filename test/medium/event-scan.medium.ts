@@ -7,7 +7,14 @@ import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { connectCassandra, ContextRepository, writeBatched, type CqlClient } from '@nunchi/cassandra';
+import {
+  connectCassandra,
+  historyRepository,
+  mapBounded,
+  writeBatched,
+  type ContextRepository,
+  type CqlClient,
+} from '@nunchi/cassandra';
 import { loadConfig } from '@nunchi/config';
 import type { AcceptedEvent } from '@nunchi/contracts';
 
@@ -40,8 +47,8 @@ describe('event history reads for simulation', () => {
 
   before(async () => {
     client = await connectCassandra(config.cassandra, { applicationName: 'nunchi-medium-test' });
-    repo = new ContextRepository(client, 86_400);
-    const groups = customers.map((c) =>
+    repo = historyRepository(client, { ...config.domain, eventTtlDays: 1 });
+    const groups = await mapBounded(customers, 16, async (c) =>
       repo.historyWrites(
         [
           event(c, 0, at('03-10', 12)), // before the window
@@ -49,6 +56,7 @@ describe('event history reads for simulation', () => {
           event(c, 2, at('03-20', 12)), // in it
           event(c, 3, at('04-10', 12)), // another month
         ],
+        await repo.dataKey(c),
         tz,
       ),
     );

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { decodeDayTotals, type CqlClient } from '@nunchi/cassandra';
-import { projectPath } from '@nunchi/config';
+import { historyRepository, type CqlClient } from '@nunchi/cassandra';
+import { loadConfig, projectPath } from '@nunchi/config';
 import {
   partitionOf,
   Subjects,
@@ -133,15 +133,9 @@ export async function storedTotals(
   cql: CqlClient,
   customerId: string,
 ): Promise<{ events: number; spend: number; purchases: number; days: number }> {
-  const rows = (
-    await cql.execute('SELECT day, totals FROM customer_days WHERE customer_id = ?', [customerId], {
-      prepare: true,
-      fetchSize: 10_000,
-    })
-  ).rows;
-  const all = rows
-    .flatMap((r) => decodeDayTotals(r['day'] as string, r['totals'] as Buffer))
-    .filter((r) => r.dim === 'all');
+  // opened with the customer's data key, as context reads them (no key cached: an erasure shows at once)
+  const history = historyRepository(cql, loadConfig('cli').domain, 0);
+  const all = (await history.dailySince(customerId, '1970-01-01')).filter((r) => r.dim === 'all');
   return {
     events: all.reduce((a, r) => a + r.events, 0),
     spend: all.reduce((a, r) => a + r.spend, 0),

@@ -7,6 +7,7 @@ import {
   CampaignSetHolder,
   CassandraModule,
   ContextRepository,
+  CustomerKeyring,
   CQL_CLIENT,
   customerKeyProviders,
   CustomerRepository,
@@ -74,8 +75,9 @@ export class ContextModule {
         },
         {
           provide: ContextRepository,
-          inject: [CQL_CLIENT],
-          useFactory: (c: CqlClient) => new ContextRepository(c, config.domain.eventTtlDays * DAY_S),
+          inject: [CQL_CLIENT, CustomerKeyring],
+          useFactory: (c: CqlClient, keys: CustomerKeyring) =>
+            new ContextRepository(c, config.domain.eventTtlDays * DAY_S, keys),
         },
         {
           provide: ActiveCustomersRepository,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { openContext } from '@nunchi/context-model';
+import { newContext, openContext } from '@nunchi/context-model';
 import { ContextRepository, CustomerKeyring, CustomerRepository } from '@nunchi/cassandra';
 import { CustomerStateCache, type CustomerState } from './customer-state.cache.js';
 
@@ -29,13 +29,31 @@ export class LoadCustomerStateUseCase {
     // which an erasure since may not have reached yet. The key is read here rather than when the event is
     // opened (the keyring keeps it): no read more.
     const keyInMemory = this.keys.cached(customerId) !== undefined;
-    const [{ profile, mergedInto, generation }, keyStored, tombstone, stored] = await Promise.all([
+    const [{ profile, mergedInto, generation }, keyStored, tombstone, read] = await Promise.all([
       this.customers.getWithLink(customerId),
       keyInMemory ? undefined : this.keys.find(customerId),
       keyInMemory ? this.customers.isErased(customerId) : undefined,
-      this.history.storedHistory(customerId, { nowMs, timeZone }),
+      // (the history is sealed under that key: opening it shares the read above)
+      this.history.storedHistory(customerId, { nowMs, timeZone }).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
     ]);
     const erased = tombstone ?? (keyStored ? false : await this.customers.isErased(customerId));
+    // An erased customer's sealed rows may outlive its key for a moment (the erasure deletes both): its
+    // history, which cannot be opened then, is not needed to refuse its events.
+    if (erased && 'error' in read) {
+      const state: CustomerState = {
+        ...newContext(profile, { nowMs, timeZone }),
+        erased,
+        generation,
+        months: new Set(),
+      };
+      this.cache.fill(state, ticket);
+      return state;
+    }
+    if ('error' in read) throw read.error;
+    const stored = read.value;
     const state: CustomerState = {
       ...openContext({ profile, ...stored, timeZone }),
       erased,

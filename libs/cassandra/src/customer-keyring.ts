@@ -63,6 +63,8 @@ const PRELOAD_BATCH = 50;
 export class CustomerKeyring {
   private readonly cache = new Map<string, { key: DataKey; untilMs: number }>();
   private readonly kekCache = new Map<string, Buffer>();
+  /** key reads in flight, by customer */
+  private readonly reading = new Map<string, Promise<DataKey | undefined>>();
   private readonly nowMs: () => number;
   private readonly preloaded = meter().createCounter('nunchi_data_keys_preloaded_total', {
     description: "customers' data keys read into memory ahead of their events (warm-up)",
@@ -94,8 +96,16 @@ export class CustomerKeyring {
   async find(customerId: string): Promise<DataKey | undefined> {
     const hit = this.cached(customerId);
     if (hit) return hit;
-    const stored = await this.repository.get(customerId);
-    return stored ? this.adopt(customerId, stored) : undefined;
+    // Readers of one customer at once (a cold load reads the key and the sealed history in parallel) share one read.
+    let reading = this.reading.get(customerId);
+    if (!reading) {
+      reading = this.repository
+        .get(customerId)
+        .then((stored) => (stored ? this.adopt(customerId, stored) : undefined))
+        .finally(() => this.reading.delete(customerId));
+      this.reading.set(customerId, reading);
+    }
+    return reading;
   }
 
   /** A stored key into memory: unwrapped, and wrapped again under the current identity key where this process re-wraps. */

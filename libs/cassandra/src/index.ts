@@ -4,6 +4,7 @@ export * from './statement-metrics.js';
 export * from './bulk.js';
 export * from './migrations.js';
 export * from './day-totals.js';
+export * from './sealed-history.js';
 export * from './backfill-customer-days.js';
 export * from './identifiers.js';
 export * from './hash-clear-identifiers.js';

@@ -366,7 +366,9 @@ export function requireIdentityKey(config: NunchiConfig): IdentityKey {
 }
 
 /** Every key the process can read with, the current one first. */
-export function identityKeys(config: NunchiConfig): IdentityKey[] {
+export function identityKeys(config: {
+  domain: Pick<DomainConfig, 'identityKey' | 'previousIdentityKeys'>;
+}): IdentityKey[] {
   return [
     ...(config.domain.identityKey ? [config.domain.identityKey] : []),
     ...config.domain.previousIdentityKeys,

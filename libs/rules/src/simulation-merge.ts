@@ -179,6 +179,7 @@ export function mergeReports(results: readonly ShardResult[]): SimulationReport 
     sample.push(s.decision);
   }
 
+  const unreadable = reports.filter((r) => r.unreadable);
   const exhausted = reports
     .map((r) => r.budget.exhaustedOn)
     .filter((d): d is string => d !== undefined)
@@ -212,5 +213,14 @@ export function mergeReports(results: readonly ShardResult[]): SimulationReport 
     overlap: [...overlap.values()].sort((a, b) => (a.campaignId < b.campaignId ? -1 : 1)),
     outcomes: sorted(sum((r) => r.outcomes)),
     sample: sample.slice(0, results[0].sampleSize),
+    ...(unreadable.length
+      ? {
+          unreadable: {
+            customers: unreadable.reduce((n, r) => n + r.unreadable!.customers, 0),
+            // the least in text order, as one process reports it
+            reason: unreadable.map((r) => r.unreadable!.reason).sort()[0],
+          },
+        }
+      : {}),
   };
 }

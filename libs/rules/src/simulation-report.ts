@@ -103,6 +103,12 @@ export interface SimulationReport {
   /** outcomes of all simulated decisions (live campaigns too) */
   outcomes: Record<string, number>;
   sample: ExplainedDecision[];
+  /**
+   * customers left out because their stored history could not be opened (sealed under a data key this
+   * process cannot unwrap, or whose key an erasure just deleted), with one reason (the least in text order);
+   * absent when none
+   */
+  unreadable?: { customers: number; reason: string };
 }
 
 /** An explained decision with its place in the replay and the draft's fate on it. */

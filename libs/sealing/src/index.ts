@@ -1,2 +1,3 @@
 export * from './aes-gcm.js';
 export * from './customer-data-key.js';
+export * from './sealed-cell.js';

@@ -1,4 +1,4 @@
-import { ContextRepository, CustomerRepository, ErasureRepository } from '@nunchi/cassandra';
+import { historyRepository, CustomerRepository, ErasureRepository } from '@nunchi/cassandra';
 import { ContractError, isSubjectToken, Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import type { Resources } from '../resources.js';
 
@@ -64,8 +64,7 @@ export class UnknownCustomerError extends Error {
 async function isKnown(resources: Resources, customerId: string): Promise<boolean> {
   const cql = await resources.cassandra();
   const customers = new CustomerRepository(cql);
-  const domain = resources.config.domain;
-  const history = new ContextRepository(cql, domain.eventTtlDays * 86_400);
+  const history = historyRepository(cql, resources.config.domain);
   const [profile, months, erased] = await Promise.all([
     customers.get(customerId),
     history.months(customerId),

@@ -141,6 +141,7 @@ export function formatComparison(c: CompareResult, labels: readonly [string, str
     line(header),
     ...rows.map(line),
     `overlap: ${o.eventsOfferedByBoth} events offered by both (${o.eventsOfferedByAOnly} by ${labels[0]} only, ${o.eventsOfferedByBOnly} by ${labels[1]} only), ${o.customersOfferedByBoth} customers offered by both, ${o.eventsMatchedByBoth} events both matched`,
+    ...unreadableLines(a),
     'nothing was sent or written to live tables',
   ];
 }
@@ -442,6 +443,14 @@ export function formatTimings(t: SimulateResult['timings']): string {
   );
 }
 
+/** The customers a report left out, if any: the figures do not count them. */
+export function unreadableLines(r: SimulationReport): string[] {
+  if (!r.unreadable) return [];
+  return [
+    `left out: ${r.unreadable.customers} customers whose stored history could not be opened, e.g. ${r.unreadable.reason}`,
+  ];
+}
+
 /** The report as text lines. */
 export function formatReport(r: SimulationReport, written?: { count: number; path: string }): string[] {
   const money = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 2 });
@@ -458,6 +467,7 @@ export function formatReport(r: SimulationReport, written?: { count: number; pat
     ...Object.entries(r.offers.byOffer).map(
       ([id, t]) => `  ${id}: ${t.offers} offers, value ${money(t.value)}, cost ${money(t.cost)}`,
     ),
+    ...unreadableLines(r),
   ];
   const limits = [
     r.budget.limits.maxOffers !== undefined ? `maxOffers ${r.budget.limits.maxOffers}` : '',

@@ -15,8 +15,20 @@ import {
   type FoldOptions,
 } from '@nunchi/context-model';
 import { mapBounded, type BulkWrite } from '../bulk.js';
-import { decodeDayTotals, encodeDayTotals } from '../day-totals.js';
+import type cassandra from 'cassandra-driver';
+import { identityKeys, type DomainConfig } from '@nunchi/config';
+import type { DataKey } from '@nunchi/sealing';
 import type { CqlClient } from '../client.js';
+import { CustomerKeyring } from '../customer-keyring.js';
+import { CustomerKeyRepository } from './customer-key.repository.js';
+import {
+  anySealed,
+  dayTotalsCell,
+  eventBody,
+  openDayTotals,
+  openEventBody,
+  parseEventBody,
+} from '../sealed-history.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
 
 const Q = defineStatements({
@@ -238,14 +250,38 @@ function recentPlan(rows: readonly DailyRollup[], months: readonly string[]): Ar
 /**
  * A customer's history: events as wide rows bucketed by local month, and daily rollups — one `customer_days`
  * row per local day holding every dimension of it (encoded by day-totals.ts), so a cold load reads one row
- * per active day and a fold writes one.
+ * per active day and a fold writes one. What is personal in them is sealed under the customer's data key
+ * (sealed-history.ts): every write obtains the key (from memory on the hot path), every read opens with it.
  */
 export class ContextRepository {
   constructor(
     private readonly client: CqlClient,
     /** seconds an event and its rollups are kept */
     private readonly ttlSeconds: number,
+    /** customers' data keys: the rows are sealed under them */
+    private readonly keys: CustomerKeyring,
   ) {}
+
+  /** The customer's data key, created on first use: for bulk loads (historyWrites). */
+  dataKey(customerId: string): Promise<DataKey> {
+    return this.keys.obtain(customerId);
+  }
+
+  /** One customer's stored event bodies, opened: the key is read only when one is sealed (then from memory). */
+  private async openEvents(customerId: string, bodies: readonly string[]): Promise<AcceptedEvent[]> {
+    const stored = bodies.map(parseEventBody);
+    const key = anySealed(stored) ? await this.keys.find(customerId) : undefined;
+    return stored.map((m) => openEventBody(customerId, m, key));
+  }
+
+  /** One customer's stored `customer_days` rows, opened and decoded, in the rows' order. */
+  private async openDays(customerId: string, rows: readonly Row[]): Promise<DailyRollup[]> {
+    const key = anySealed([], rows.map(totalsOf)) ? await this.keys.find(customerId) : undefined;
+    const out: DailyRollup[] = [];
+    for (const r of rows)
+      for (const rollup of openDayTotals(customerId, r['day'] as string, totalsOf(r), key)) out.push(rollup);
+    return out;
+  }
 
   /**
    * seconds a month index row is kept: a month longer than its events, so that a row written once for the
@@ -258,8 +294,9 @@ export class ContextRepository {
   /** Stores the event and records its month bucket (both keyed upserts: safe to repeat). */
   async insertEvent(event: AcceptedEvent, localDay: string): Promise<void> {
     const month = localDay.slice(0, 7);
+    const key = await this.keys.obtain(event.customerId);
     await Promise.all([
-      run(this.client, Q.insertEvent, this.eventRowParams(event, localDay)),
+      run(this.client, Q.insertEvent, this.eventRowParams(event, localDay, key)),
       run(this.client, Q.indexMonth, [event.customerId, month, this.monthIndexTtlSeconds]),
     ]);
   }
@@ -288,8 +325,9 @@ export class ContextRepository {
     } = options;
     const month = localDay.slice(0, 7);
     const timestamp = dailyRowsTimestamp(localDay, dayEventCount, generation);
+    const key = await this.keys.obtain(event.customerId);
     const queries = [
-      { query: Q.insertEvent.cql, params: this.eventRowParams(event, localDay) },
+      { query: Q.insertEvent.cql, params: this.eventRowParams(event, localDay, key) },
       ...(indexMonth
         ? [{ query: Q.indexMonth.cql, params: [event.customerId, month, this.monthIndexTtlSeconds] }]
         : []),
@@ -301,7 +339,10 @@ export class ContextRepository {
             },
           ]
         : []),
-      { query: Q.upsertDay.cql, params: this.dayRowParams(event.customerId, localDay, dayRows, timestamp) },
+      {
+        query: Q.upsertDay.cql,
+        params: this.dayRowParams(event.customerId, localDay, dayRows, timestamp, key),
+      },
       // Timestamped by the event's receipt: a stale owner's older fold loses (migration 0014).
       ...(patternState === undefined
         ? []
@@ -390,7 +431,7 @@ export class ContextRepository {
     const pages = await Promise.all(
       months.map((month) => runAll(this.client, Q.eventsFrom, [customerId, month, new Date(fromMs)])),
     );
-    return pages.flat().map((r) => JSON.parse(r['body'] as string) as AcceptedEvent);
+    return this.openEvents(customerId, pages.flat().map(bodyOf));
   }
 
   /** Every stored event of one local day (the day's instants [startMs, endMs) lie in one month bucket). */
@@ -406,9 +447,7 @@ export class ContextRepository {
       new Date(startMs),
       new Date(endMs),
     ]);
-    return rows
-      .filter((r) => r['local_day'] === day)
-      .map((r) => JSON.parse(r['body'] as string) as AcceptedEvent);
+    return this.openEvents(customerId, rows.filter((r) => r['local_day'] === day).map(bodyOf));
   }
 
   /** Every stored event of a customer (a merge reads both histories whole: never a per-event path). */
@@ -464,7 +503,7 @@ export class ContextRepository {
     for (const month of months ?? (await this.months(customerId))) {
       if (out.length >= limit) break;
       const rows = (await run(this.client, Q.recentEvents, [customerId, month, limit - out.length])).rows;
-      for (const r of rows) out.push(JSON.parse(r['body'] as string) as AcceptedEvent);
+      out.push(...(await this.openEvents(customerId, rows.map(bodyOf))));
     }
     return out;
   }
@@ -545,12 +584,22 @@ export class ContextRepository {
     if (!wanted.length) return out;
     const deepest = Math.max(...wanted.map(([, b]) => b.depth));
     const rows = await runAll(this.client, Q.latestOfMonths, [customerId, wanted.map(([m]) => m), deepest]);
+    const kept = new Map<string, number>();
+    const months: string[] = [];
+    const bodies: string[] = [];
     for (const r of rows) {
       const month = r['month'] as string;
-      const events = out.get(month) ?? [];
-      if (events.length < (buckets.get(month)?.depth ?? 0))
-        events.push(JSON.parse(r['body'] as string) as AcceptedEvent);
-      out.set(month, events);
+      const n = kept.get(month) ?? 0;
+      if (n >= (buckets.get(month)?.depth ?? 0)) continue;
+      kept.set(month, n + 1);
+      months.push(month);
+      bodies.push(bodyOf(r));
+    }
+    const events = await this.openEvents(customerId, bodies);
+    for (const [i, month] of months.entries()) {
+      const ofMonth = out.get(month);
+      if (ofMonth) ofMonth.push(events[i]);
+      else out.set(month, [events[i]]);
     }
     return out;
   }
@@ -647,9 +696,7 @@ export class ContextRepository {
           ),
         ),
     ]);
-    const events: AcceptedEvent[] = [];
-    for (const page of periodPages)
-      for (const r of page) events.push(JSON.parse(r['body'] as string) as AcceptedEvent);
+    const events = await this.openEvents(customerId, periodPages.flat().map(bodyOf));
     const recent: RecentEvent[] = [];
     for (const month of months.filter((m) => m <= firstMonth)) {
       if (recent.length >= RECENT_MAX) break;
@@ -659,7 +706,7 @@ export class ContextRepository {
         new Date(startMs),
         RECENT_MAX - recent.length,
       ]);
-      for (const r of page.rows) recent.push(toRecentEvent(JSON.parse(r['body'] as string) as AcceptedEvent));
+      for (const e of await this.openEvents(customerId, page.rows.map(bodyOf))) recent.push(toRecentEvent(e));
     }
     return { rows: rows.filter((r) => r.day < day), recent, events };
   }
@@ -681,7 +728,8 @@ export class ContextRepository {
       if (generation > 0) await run(this.client, Q.deleteDay, [timestamp, customerId, day]);
       return;
     }
-    await run(this.client, Q.upsertDay, this.dayRowParams(customerId, day, rows, timestamp));
+    const key = await this.keys.obtain(customerId);
+    await run(this.client, Q.upsertDay, this.dayRowParams(customerId, day, rows, timestamp, key));
   }
 
   /**
@@ -691,12 +739,16 @@ export class ContextRepository {
    */
   historyWrites(
     events: readonly AcceptedEvent[],
+    /** the customer's data key (CustomerKeyring.obtain; a bulk load may create and store keys itself) */
+    key: DataKey,
     timeZone: string,
     /** the customer's EVENTS partition: its days of the last ACTIVE_DAYS_KEPT are recorded as the live path does */
     partition?: number,
     nowMs = Date.now(),
   ): BulkWrite[] {
     const writes: BulkWrite[] = [];
+    const customerId = events[0]?.customerId;
+    if (customerId === undefined) return writes;
     const months = new Set<string>();
     const perDay = new Map<string, number>();
     for (const e of events) {
@@ -709,9 +761,8 @@ export class ContextRepository {
           params: [e.customerId, day.slice(0, 7), this.monthIndexTtlSeconds],
         });
       }
-      writes.push({ query: Q.insertEvent.cql, params: this.eventRowParams(e, day) });
+      writes.push({ query: Q.insertEvent.cql, params: this.eventRowParams(e, day, key) });
     }
-    const customerId = events[0]?.customerId;
     if (months.size)
       writes.push({
         query: Q.listMonths.cql,
@@ -730,7 +781,7 @@ export class ContextRepository {
       const timestamp = dailyRowsTimestamp(day, perDay.get(day) ?? 0);
       writes.push({
         query: Q.upsertDay.cql,
-        params: this.dayRowParams(customerId, day, rows.slice(i, end), timestamp),
+        params: this.dayRowParams(customerId, day, rows.slice(i, end), timestamp, key),
       });
       if (partition !== undefined && day >= activeSince)
         writes.push({ query: Q.markActive.cql, params: [partition, day, customerId] });
@@ -740,7 +791,7 @@ export class ContextRepository {
   }
 
   /** Parameters of Q.insertEvent for one event, in column order. */
-  private eventRowParams(event: AcceptedEvent, localDay: string): unknown[] {
+  private eventRowParams(event: AcceptedEvent, localDay: string, key: DataKey): unknown[] {
     return [
       event.customerId,
       localDay.slice(0, 7),
@@ -751,7 +802,7 @@ export class ContextRepository {
       event.type,
       event.channel,
       event.storeId ?? null,
-      JSON.stringify(event),
+      eventBody(event, key),
       this.ttlSeconds,
     ];
   }
@@ -762,8 +813,9 @@ export class ContextRepository {
     day: string,
     rows: readonly DailyRollup[],
     timestamp: number,
+    key: DataKey,
   ): unknown[] {
-    return [customerId, day, encodeDayTotals(day, rows), this.ttlSeconds, timestamp];
+    return [customerId, day, dayTotalsCell(customerId, day, rows, key), this.ttlSeconds, timestamp];
   }
 
   /**
@@ -775,23 +827,34 @@ export class ContextRepository {
     fromDay: string,
   ): Promise<{ rows: DailyRollup[]; months: string[] | null }> {
     const rows = await runAll(this.client, Q.daysAndMonthsSince, [customerId, fromDay], 10_000);
-    const out: DailyRollup[] = [];
-    let months: string[] | null = null;
-    for (const r of rows) {
-      const listed = r['months'] as string[] | null;
-      if (months === null && listed) months = [...listed].sort().reverse();
-      for (const rollup of decodeDayTotals(r['day'] as string, r['totals'] as Buffer)) out.push(rollup);
-    }
-    return { rows: out, months };
+    const listed = rows.find((r) => r['months'])?.['months'] as string[] | undefined;
+    return {
+      rows: await this.openDays(customerId, rows),
+      months: listed ? [...listed].sort().reverse() : null,
+    };
   }
 
   /** The rollup rows of the days from `fromDay` on: newest day first, dims ascending (as stored). */
   async dailySince(customerId: string, fromDay: string): Promise<DailyRollup[]> {
-    const rows = await runAll(this.client, Q.daysSince, [customerId, fromDay], 10_000);
-    const out: DailyRollup[] = [];
-    for (const r of rows) {
-      for (const rollup of decodeDayTotals(r['day'] as string, r['totals'] as Buffer)) out.push(rollup);
-    }
-    return out;
+    return this.openDays(customerId, await runAll(this.client, Q.daysSince, [customerId, fromDay], 10_000));
   }
 }
+
+/**
+ * A ContextRepository for a process outside the services (the CLI, simulation, benchmarks, tests): with a
+ * keyring of its own over the identity keys the process holds (`keyCacheEntries` customers' keys in memory).
+ */
+export function historyRepository(
+  cql: CqlClient,
+  domain: Pick<DomainConfig, 'eventTtlDays' | 'identityKey' | 'previousIdentityKeys'>,
+  keyCacheEntries = 10_000,
+): ContextRepository {
+  const keys = new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys({ domain }), {
+    maxEntries: keyCacheEntries,
+  });
+  return new ContextRepository(cql, domain.eventTtlDays * 86_400, keys);
+}
+
+type Row = cassandra.types.Row;
+const bodyOf = (row: Row): string => row['body'] as string;
+const totalsOf = (row: Row): Buffer => row['totals'] as Buffer;

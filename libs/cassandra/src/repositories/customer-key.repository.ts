@@ -1,3 +1,5 @@
+import type { IdentityKey } from '@nunchi/config';
+import { generateDataKey, wrapDataKey, type DataKey } from '@nunchi/sealing';
 import type { BulkWrite } from '../bulk.js';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, statement } from '../statements.js';
@@ -75,10 +77,19 @@ export class CustomerKeyRepository {
   /**
    * The plain INSERT of a key for a bulk load (writeBatched) of customers who have none and whose events no
    * service handles meanwhile, e.g. a benchmark's months of history: a repeat customer has had a key since
-   * its first event. Live code creates keys with `create` (IF NOT EXISTS) only.
+   * its first event. Live code creates keys with `create` (IF NOT EXISTS) only. Returns a new key (wrapped
+   * under `kek` in the write), which the customer's bulk-written history is sealed under (historyWrites).
    */
-  seedWrite(customerId: string, key: StoredCustomerKey, createdAt: Date): BulkWrite {
-    return { query: Q.seed.cql, params: [customerId, key.keyId, key.kekId, key.wrapped, createdAt] };
+  seedWrite(customerId: string, kek: IdentityKey, createdAt: Date): { key: DataKey; write: BulkWrite } {
+    const key = generateDataKey();
+    const stored = wrapDataKey(customerId, key, kek);
+    return {
+      key,
+      write: {
+        query: Q.seed.cql,
+        params: [customerId, stored.keyId, stored.kekId, stored.wrapped, createdAt],
+      },
+    };
   }
 
   /** The stored keys of those of `customerIds` that have one (one request: keep the list short, ~50). */

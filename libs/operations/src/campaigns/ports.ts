@@ -5,6 +5,7 @@ import {
   ContextRepository,
   CustomerRepository,
   DecisionRepository,
+  historyRepository,
   type CqlClient,
 } from '@nunchi/cassandra';
 import type { DomainConfig } from '@nunchi/config';
@@ -31,7 +32,7 @@ export interface CampaignPorts {
 /** Ports over one Cassandra client. */
 export function campaignPorts(
   cql: CqlClient,
-  domain: CampaignPorts['domain'],
+  domain: CampaignPorts['domain'] & Pick<DomainConfig, 'identityKey' | 'previousIdentityKeys'>,
   announce: CampaignPorts['announce'],
   now: () => number = Date.now,
 ): CampaignPorts {
@@ -41,7 +42,8 @@ export function campaignPorts(
     audit: new CampaignAuditRepository(cql),
     decisions: new DecisionRepository(cql),
     customers: new CustomerRepository(cql),
-    history: new ContextRepository(cql, domain.eventTtlDays * 86_400),
+    // the stored history is sealed under each customer's data key, wrapped under the identity keys
+    history: historyRepository(cql, domain),
     announce,
     now,
     domain,

@@ -2,6 +2,7 @@ import { createWriteStream, existsSync, renameSync, unlinkSync, type WriteStream
 import type { CampaignRepository, StoredCampaign } from '@nunchi/cassandra';
 import { addDays, dayFromIndex, localDayIndex, localDayRange } from '@nunchi/context-model';
 import type { AcceptedEvent } from '@nunchi/contracts';
+import { MissingKekError, SealedDataError } from '@nunchi/sealing';
 import {
   alwaysActive,
   CampaignInvalidError,
@@ -169,7 +170,7 @@ export async function simulateCampaign(
   const shard = options.shard ?? { index: 0, count: 1 };
   checkShard(shard);
   const others = options.others ?? NO_OTHERS;
-  const { events, bases } = await readHistory(ports, {
+  const { events, bases, unreadable } = await readHistory(ports, {
     shard,
     firstDay: firstDayText,
     months,
@@ -237,7 +238,7 @@ export async function simulateCampaign(
     replayMs: performance.now() - scannedMs,
     replayCpuMs: (cpu.user + cpu.system) / 1000,
   };
-  const finished = builder.report();
+  const finished = { ...builder.report(), ...unreadable };
   return {
     report: finished,
     written,
@@ -312,7 +313,7 @@ export async function compareCampaigns(
   const months = monthsOf(firstDayText, dayFromIndex(localDayIndex(toMs - 1, tz)));
 
   const startedMs = performance.now();
-  const { events, bases } = await readHistory(ports, {
+  const { events, bases, unreadable } = await readHistory(ports, {
     shard: { index: 0, count: 1 },
     firstDay: firstDayText,
     months,
@@ -377,8 +378,8 @@ export async function compareCampaigns(
   for (const id of offeredBy[0]) if (offeredBy[1].has(id)) overlap.customersOfferedByBoth++;
   const cpu = process.cpuUsage(cpuBefore);
   return {
-    a: worlds[0].builder.report(),
-    b: worlds[1].builder.report(),
+    a: { ...worlds[0].builder.report(), ...unreadable },
+    b: { ...worlds[1].builder.report(), ...unreadable },
     overlap,
     timings: {
       events: events.length,
@@ -594,7 +595,12 @@ async function readHistory(
     report: (phase: SimulationPhase, done: number, total: number) => void;
     stopIfCancelled: () => void;
   },
-): Promise<{ events: AcceptedEvent[]; bases: Map<string, CustomerBase> }> {
+): Promise<{
+  events: AcceptedEvent[];
+  bases: Map<string, CustomerBase>;
+  /** customers left out: their history does not open (SimulationReport.unreadable) */
+  unreadable: Pick<SimulationReport, 'unreadable'>;
+}> {
   const { history, domain } = ports;
   const ranges = history.shardRanges(input.shard.index, input.shard.count);
   input.report('scan', 0, ranges.length);
@@ -614,20 +620,30 @@ async function readHistory(
   const events: AcceptedEvent[] = [];
   let done = 0;
   input.report('customers', 0, ids.length);
+  let unreadable: SimulationReport['unreadable'];
   await forEachBounded(ids, CUSTOMER_READS_IN_FLIGHT, async (id) => {
     input.stopIfCancelled();
-    const [profile, stored] = await Promise.all([
-      ports.customers.get(id),
-      history.simulationHistory(id, monthsOf.get(id)!, input.firstDay, input.toMs, domain.timeZone),
-    ]);
-    bases.set(id, { profile, rows: stored.rows, recent: stored.recent });
-    for (const e of stored.events) events.push(e);
+    try {
+      const [profile, stored] = await Promise.all([
+        ports.customers.get(id),
+        history.simulationHistory(id, monthsOf.get(id)!, input.firstDay, input.toMs, domain.timeZone),
+      ]);
+      bases.set(id, { profile, rows: stored.rows, recent: stored.recent });
+      for (const e of stored.events) events.push(e);
+    } catch (error) {
+      // Sealed under a key this process cannot open (an identity key it lacks: configuration), or erased
+      // meanwhile: the customer is left out, counted and named in the report, rather than failing the run.
+      if (!(error instanceof SealedDataError || error instanceof MissingKekError)) throw error;
+      // the reason reported is the least in text order: the same whatever the order of reads or shards
+      const reason = unreadable && unreadable.reason < error.message ? unreadable.reason : error.message;
+      unreadable = { customers: (unreadable?.customers ?? 0) + 1, reason };
+    }
     input.report('customers', ++done, ids.length);
   });
   input.stopIfCancelled();
   // The order live processed them in: received first (its context, caps and budgets followed that order).
   events.sort(compareEvents);
-  return { events, bases };
+  return { events, bases, unreadable: unreadable ? { unreadable } : {} };
 }
 
 /** customers read at once: enough to keep Cassandra busy, few enough not to queue in the driver */
