@@ -390,11 +390,11 @@ export async function runContextBench(opts: ContextBenchOptions = {}): Promise<C
   await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
   await admin.query(`CREATE DATABASE ${dbName}`);
   const pool = new pg.Pool({ ...pgOptions, database: dbName, max: 4 });
-  const customersRepo = new CustomerRepository(cql);
-  // ENRICHED's personal part and the stored history are sealed under each customer's data key
+  // ENRICHED's personal part, the stored profiles and history are sealed under each customer's data key
   const keyring = new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys(config), {
     maxEntries: config.domain.dataKeyCacheMaxEntries,
   });
+  const customersRepo = new CustomerRepository(cql, keyring);
   const history = new ContextRepository(cql, config.domain.eventTtlDays * 86_400, keyring);
   try {
     await pool.query(SQL_SCHEMA);

@@ -23,7 +23,7 @@ import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
 import {
   CustomerKeyRepository,
-  CustomerRepository,
+  customerStores,
   historyRepository,
   writeBatched,
   type BulkWrite,
@@ -118,7 +118,7 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
           throw new Error(`history: ${failed.length} batches failed: ${failed[0].error.message}`);
       }
       // Profiles, so that audiences on age, region and credit tier hold for some and read ctx (as live).
-      const profiles = new CustomerRepository(cql);
+      const profiles = customerStores(cql, config.domain).customers;
       const at = new Date(fromMs - DAY_MS);
       for (let i = 0; i < people.length; i += 64)
         await Promise.all(

@@ -1,5 +1,5 @@
 import { connectCassandra, migrate, type CqlClient } from '@nunchi/cassandra';
-import { loadConfig, projectPath, type NunchiConfig } from '@nunchi/config';
+import { asMigrator, loadConfig, projectPath, type NunchiConfig } from '@nunchi/config';
 
 /**
  * Configuration for a benchmark: the environment's, with its own Cassandra keyspace (NUNCHI_BENCH_KEYSPACE,
@@ -13,17 +13,32 @@ export function benchConfig(env: Record<string, string | undefined> = process.en
   });
 }
 
-/** Creates and migrates the bench keyspace; returns a client on it. */
+/**
+ * Creates and migrates the bench keyspace; returns a client on it. On a node with authorization only the
+ * migrator creates keyspaces (docs/security.md, Cassandra roles): as `nunchi migrate` does, the migration runs
+ * as the migrator when the local node's passwords are at hand.
+ */
 export async function benchKeyspace(config: NunchiConfig): Promise<CqlClient> {
-  await migrate(config.cassandra, projectPath('cql'), undefined, { identityKey: config.domain.identityKey });
+  await migrate(asMigrator(config.cassandra), projectPath('cql'), undefined, {
+    identityKey: config.domain.identityKey,
+    previousIdentityKeys: config.domain.previousIdentityKeys,
+  });
   return connectCassandra(config.cassandra, { applicationName: 'nunchi-bench' });
 }
 
-/** Drops the bench keyspace (refuses any other). */
-export async function dropBenchKeyspace(client: CqlClient, config: NunchiConfig): Promise<void> {
+/** Drops the bench keyspace (refuses any other), as the migrator that created it. */
+export async function dropBenchKeyspace(_client: CqlClient, config: NunchiConfig): Promise<void> {
   if (!/bench/.test(config.cassandra.keyspace))
     throw new Error(`refusing to drop ${config.cassandra.keyspace}: not a bench keyspace`);
-  await client.execute(`DROP KEYSPACE IF EXISTS ${config.cassandra.keyspace}`, [], { readTimeout: 60_000 });
+  const admin = await connectCassandra(asMigrator(config.cassandra), {
+    keyspace: false,
+    applicationName: 'nunchi-bench',
+  });
+  try {
+    await admin.execute(`DROP KEYSPACE IF EXISTS ${config.cassandra.keyspace}`, [], { readTimeout: 60_000 });
+  } finally {
+    await admin.shutdown();
+  }
 }
 
 import { prng } from '@nunchi/testing';

@@ -17,6 +17,7 @@ import {
   CustomerKeyring,
   openDayTotals,
   openEventBody,
+  openProfile,
   parseEventBody,
 } from '@nunchi/cassandra';
 import { identityKeys } from '@nunchi/config';
@@ -123,21 +124,23 @@ describe('crypto-shredding: EVENTS and ENRICHED sealed under per-customer keys, 
   let decisionsFrom = 0;
   let eventsFrom = 0;
   /** the customer's rows of customer_events (bodies) and customer_days (day, totals) as stored */
-  let backup: { bodies: string[]; days: Array<[string, Buffer]> };
+  let backup: Awaited<ReturnType<typeof rawHistory>>;
   const rawHistory = async () => {
     const month = localDay(Date.parse(event.occurredAt), h.config.domain.timeZone).slice(0, 7);
     const options = { prepare: true };
-    const [events, days] = await Promise.all([
+    const [events, days, profile] = await Promise.all([
       h.cql.execute(
         'SELECT body FROM customer_events WHERE customer_id = ? AND month = ?',
         [customer.id, month],
         options,
       ),
       h.cql.execute('SELECT day, totals FROM customer_days WHERE customer_id = ?', [customer.id], options),
+      h.cql.execute('SELECT * FROM customers WHERE customer_id = ?', [customer.id], options),
     ]);
     return {
       bodies: events.rows.map((r) => r['body'] as string),
       days: days.rows.map((r): [string, Buffer] => [r['day'] as string, r['totals'] as Buffer]),
+      profile: profile.first() ?? undefined,
     };
   };
   const storedEvent = async () =>
@@ -254,6 +257,18 @@ describe('crypto-shredding: EVENTS and ENRICHED sealed under per-customer keys, 
     const rollups = openDayTotals(customer.id, day[0], day[1], dataKey);
     assert.equal(rollups.find((r) => r.dim === 'all')?.spend, 25_000);
     assert.ok(rollups.some((r) => r.dim === `category:cat-${run}`));
+    // The profile row (imported): every value a sealed map entry, none in the clear columns or the bytes.
+    const row = backup.profile;
+    for (const column of ['age', 'gender', 'region', 'credit_tier', 'attributes'])
+      assert.equal(row[column], null, `customers.${column} in clear`);
+    const cells = Buffer.concat(Object.values(row['sealed_fields'] as Record<string, Buffer>));
+    for (const clear of [region, tier])
+      assert.ok(!cells.includes(Buffer.from(clear)), `${clear} readable in customers`);
+    assert.deepEqual(
+      openProfile(customer.id, row, dataKey),
+      customer,
+      'opens with the key to the imported profile',
+    );
   });
 
   it('creates one key per customer, whoever asks first: two replicas racing agree', async () => {
@@ -294,7 +309,12 @@ describe('crypto-shredding: EVENTS and ENRICHED sealed under per-customer keys, 
     const accepted = (await storedEvent())!.json<SealedAcceptedEvent>();
     assert.equal((await keyring().openEvent(accepted)).kind, 'erased', 'nor the event on EVENTS');
     // A backup of the tables taken before the erasure: the rows no longer open either.
-    assert.deepEqual(await rawHistory(), { bodies: [], days: [] }, 'the rows themselves are deleted');
+    assert.deepEqual(
+      await rawHistory(),
+      { bodies: [], days: [], profile: undefined },
+      'the rows themselves are deleted',
+    );
+    assert.throws(() => openProfile(customer.id, backup.profile, undefined), SealedDataError);
     const noKey = await keyring().find(customer.id);
     assert.equal(noKey, undefined);
     assert.throws(() => openEventBody(customer.id, parseEventBody(backup.bodies[0]), noKey), SealedDataError);

@@ -39,7 +39,7 @@ describe("a cold load's erasure check: the tombstone only when no data key is re
     load = new LoadCustomerStateUseCase(
       config,
       new CustomerStateCache(config),
-      new CustomerRepository(counted),
+      new CustomerRepository(counted, keyring),
       new ContextRepository(counted, 86_400 * 400, keyring),
       keyring,
     );

@@ -86,7 +86,8 @@ program
   .action(
     action(async (r, options: { streams: boolean }) => {
       const { migrate, asMigrator, projectPath, applyStreamLayout, formatLayout } = await load();
-      // The key only hashes identifiers an earlier version stored in clear (cql/0018), if there are any.
+      // The key only hashes identifiers (cql/0018) and seals profiles (cql/0022) an earlier version stored in
+      // clear, if there are any.
       // On the local node (its passwords in .nunchi/cassandra-auth), as the migrator rather than the operator.
       const report = await migrate(
         asMigrator(r.config.cassandra),
@@ -94,6 +95,7 @@ program
         (line) => console.log(line),
         {
           identityKey: r.config.domain.identityKey,
+          previousIdentityKeys: r.config.domain.previousIdentityKeys,
         },
       );
       console.log(`migrations: ${report.applied.length} applied, ${report.skipped.length} already applied`);
@@ -241,6 +243,29 @@ identities table once; prints what it hashed.`,
         `hashed ${report.hashed} loyalty cards and device ids stored in clear (of ${report.scanned} identities), ` +
           `${report.merges} merge records rewritten, ${report.conflicts} conflicts`,
       );
+    }),
+  );
+
+// ── customers seal-profiles ─────────────────────────────────────────────────────────────────────────────────
+// Migration 0022's data step again (docs/security.md, "Cassandra's rows").
+customers
+  .command('seal-profiles')
+  .description(
+    "seal profiles an earlier version stored in clear under their customers' data keys (nunchi migrate does it once; run this after a rolling upgrade); safe to repeat",
+  )
+  .addHelpText(
+    'after',
+    `${examples('nunchi customers seal-profiles')}
+Needs the identity key the services use (NUNCHI_IDENTITY_SECRET, NUNCHI_IDENTITY_KEY_ID; previous keys in
+NUNCHI_IDENTITY_PREVIOUS_KEYS). Reads the whole customers table once; prints what it sealed.`,
+  )
+  .action(
+    action(async (r) => {
+      const { sealClearProfiles, sealedProfilesLine, identityKeys } = await load();
+      const report = await sealClearProfiles(await r.cassandra(), identityKeys(r.config), (line) =>
+        console.log(line),
+      );
+      console.log(sealedProfilesLine(report));
     }),
   );
 

@@ -55,8 +55,9 @@ export class ContextModule {
         { provide: APP_FILTER, useValue: new HttpErrorFilter() },
         {
           provide: CustomerRepository,
-          inject: [CQL_CLIENT],
-          useFactory: (c: CqlClient) => new CustomerRepository(c),
+          inject: [CQL_CLIENT, CustomerKeyring],
+          // profiles are sealed under the customers' data keys, as their history is
+          useFactory: (c: CqlClient, keys: CustomerKeyring) => new CustomerRepository(c, keys),
         },
         {
           provide: ErasureRepository,

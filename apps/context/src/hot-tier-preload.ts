@@ -3,6 +3,7 @@ import { ActiveCustomersRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import { partitionOf } from '@nunchi/contracts';
 import { PartitionAssignments, PartitionWarmUp } from '@nunchi/messaging';
+import { MissingKekError, SealedDataError } from '@nunchi/sealing';
 import { meter } from '@nunchi/telemetry';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { CONTEXT_GROUP } from './events.controller.js';
@@ -27,6 +28,11 @@ export interface PreloadStats {
   skipped: number;
   /** loads that failed: the partition's preload stops at the first (logged); the customers load with their events */
   failed: number;
+  /**
+   * customers whose stored profile or history does not open (a data key under an identity key this replica
+   * lacks, or erased meanwhile): skipped, the preload goes on; their events will say why
+   */
+  unreadable: number;
   /** the hot tier was full before the last partition's customers were all loaded */
   outOfRoom: boolean;
   /** milliseconds the last completed pass over the pending partitions took */
@@ -49,7 +55,7 @@ export interface PreloadStats {
 export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('preload');
   private warmUp?: PartitionWarmUp;
-  private readonly counts = { partitionsDone: 0, loaded: 0, skipped: 0, failed: 0 };
+  private readonly counts = { partitionsDone: 0, loaded: 0, skipped: 0, failed: 0, unreadable: 0 };
   private outOfRoom = false;
   private readonly preloaded = meter().createCounter('nunchi_context_preloaded_total', {
     description: 'customers loaded into the hot tier ahead of their events, for partitions gained',
@@ -94,6 +100,8 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
     let loaded = 0;
     /** the first failure: the partition's preload stops there (most likely Cassandra is unwell; events wait) */
     let failure: Error | undefined;
+    /** the first customer whose data did not open */
+    let unreadable: Error | undefined;
     const worker = async () => {
       while (next < ids.length && current() && !failure) {
         if (!this.hasRoom()) {
@@ -113,6 +121,12 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
             loaded++;
           } else this.counts.skipped++;
         } catch (error) {
+          if (error instanceof SealedDataError || error instanceof MissingKekError) {
+            // this customer's data, not Cassandra: the others are worth loading
+            this.counts.unreadable++;
+            unreadable ??= error;
+            continue;
+          }
           this.counts.failed++;
           failure ??= error as Error;
         }
@@ -120,7 +134,9 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
     };
     await Promise.all(Array.from({ length: PRELOAD_CONCURRENCY }, worker));
     if (loaded) this.preloaded.add(loaded);
-    const done = `partition ${partition}: ${loaded} of ${ids.length} customers active in the last ${days} days preloaded`;
+    const done =
+      `partition ${partition}: ${loaded} of ${ids.length} customers active in the last ${days} days preloaded` +
+      (unreadable ? `; some skipped, their data does not open, e.g. ${unreadable.message}` : '');
     if (failure)
       this.logger.warn(
         `${done}; stopped by a failed load (the others load with their events): ${failure.message}`,

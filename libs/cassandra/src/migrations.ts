@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { CassandraConfig, IdentityKey } from '@nunchi/config';
 import { backfillCustomerDays } from './backfill-customer-days.js';
 import { hashClearIdentifiers } from './hash-clear-identifiers.js';
+import { sealClearProfiles, type SealProfilesReport } from './seal-clear-profiles.js';
 import { connectCassandra, type CqlClient } from './client.js';
 import { applyRoles, GRANTS_FILE } from './roles.js';
 
@@ -37,14 +38,37 @@ const DATA_STEPS: Record<
     const r = await hashClearIdentifiers(client, options.identityKey, log);
     return `hashed ${r.hashed} loyalty cards and device ids stored in clear (of ${r.scanned} identities), ${r.merges} merge records rewritten, ${r.conflicts} conflicts`;
   },
+  sealed_profiles: async (client, log, options) => {
+    const keks = [
+      ...(options.identityKey ? [options.identityKey] : []),
+      ...(options.previousIdentityKeys ?? []),
+    ];
+    const r = await sealClearProfiles(client, keks, log);
+    return sealedProfilesLine(r);
+  },
 };
+
+/** What sealing clear profiles did, in one line (the migration's log, `nunchi customers seal-profiles`). */
+export function sealedProfilesLine(r: SealProfilesReport): string {
+  return (
+    `sealed ${r.sealed} profiles stored in clear (of ${r.scanned} customers; ${r.keysCreated} data keys created, ` +
+    `${r.erased} of erased customers left to the erasure` +
+    (r.unopenable
+      ? `; ${r.unopenable} left in clear: their data keys are wrapped under an identity key not given`
+      : '') +
+    ')'
+  );
+}
 
 export interface MigrateOptions {
   /**
-   * The identity key (NUNCHI_IDENTITY_SECRET): the data step of 0017 hashes identifiers an earlier version
-   * stored in clear with it, and fails naming the variable if there are some and no key.
+   * The identity key (NUNCHI_IDENTITY_SECRET): the data step of 0018 hashes identifiers an earlier version
+   * stored in clear with it, and that of 0022 seals profiles stored in clear under customers' data keys
+   * wrapped under it; each fails naming the variable if there is something to do and no key.
    */
   identityKey?: IdentityKey;
+  /** keys retired by a rotation (NUNCHI_IDENTITY_PREVIOUS_KEYS): data keys wrapped under them still open */
+  previousIdentityKeys?: IdentityKey[];
 }
 
 /** The data step of a migration file (see DATA_STEPS), if it has one. */

@@ -1,4 +1,4 @@
-import { requireIdentityKey } from '@nunchi/config';
+import { identityKeys, requireIdentityKey } from '@nunchi/config';
 import {
   ContractError,
   IDENTITY_TYPES,
@@ -8,6 +8,8 @@ import {
   type IdentityType,
 } from '@nunchi/contracts';
 import {
+  CustomerKeyRepository,
+  CustomerKeyring,
   CustomerRepository,
   mapBounded,
   storedIdentityValue,
@@ -77,8 +79,13 @@ export async function importCustomers(
   const lines = await readNdjson(file);
   const started = Date.now();
   const client = await resources.cassandra();
-  const repo = new CustomerRepository(client);
   const key = requireIdentityKey(resources.config);
+  // Profiles are sealed under each customer's data key (docs/security.md, "Cassandra's rows"): a customer
+  // without one gets it here, as its first event would give it.
+  const keys = new CustomerKeyring(new CustomerKeyRepository(client), identityKeys(resources.config), {
+    maxEntries: Math.max(1_000, Math.ceil(lines.length / 0.9) + 1),
+  });
+  const repo = new CustomerRepository(client, keys);
   const rejected: ImportReport['rejected'] = [];
   const candidates: Candidate[] = [];
   for (const line of lines) {
@@ -113,11 +120,18 @@ export async function importCustomers(
     }
   }
 
-  // What is stored now: tombstones of the ids, owners of the identifiers.
-  const stored = await mapBounded(candidates, CHECK_CONCURRENCY, async (c) => ({
-    erased: await repo.isErased(c.profile.id, true),
-    owners: await Promise.all(c.identities.map((i) => repo.ownerOf(i.type, i.storedValue))),
-  }));
+  // What is stored now: tombstones of the ids, owners of the identifiers, data keys (read 50 a request; the
+  // missing ones created one by one, IF NOT EXISTS).
+  await keys.preload(candidates.map((c) => c.profile.id));
+  const stored = await mapBounded(candidates, CHECK_CONCURRENCY, async (c) => {
+    const erased = await repo.isErased(c.profile.id, true);
+    return {
+      erased,
+      owners: await Promise.all(c.identities.map((i) => repo.ownerOf(i.type, i.storedValue))),
+      // never for an erased id: no key is created for it again
+      dataKey: erased ? undefined : await repo.dataKey(c.profile.id),
+    };
+  });
   const conflicts: IdentifierConflict[] = [];
   const moved: IdentifierConflict[] = [];
   /** identifier (type + stored value) → the line of this file that claims it */
@@ -161,7 +175,7 @@ export async function importCustomers(
     }
     for (const { type, storedValue } of c.identities)
       claimed.set(`${type}\u0000${storedValue}`, { line: c.line, id: c.profile.id });
-    const writes = repo.importWrites(c.profile, c.identities, at, key.id);
+    const writes = repo.importWrites(c.profile, c.identities, at, key.id, stored[k].dataKey!);
     for (const m of lineMoves) {
       const storedValue = c.identities.find((i) => i.type === m.type)!.storedValue;
       writes.push(repo.unlinkWrite(m.owner, m.type, storedValue));

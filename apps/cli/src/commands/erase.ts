@@ -66,9 +66,9 @@ async function isKnown(resources: Resources, customerId: string): Promise<boolea
   const customers = new CustomerRepository(cql);
   const history = historyRepository(cql, resources.config.domain);
   const [profile, months, erased] = await Promise.all([
-    customers.get(customerId),
+    customers.exists(customerId),
     history.months(customerId),
     customers.isErased(customerId),
   ]);
-  return profile !== null || months.length > 0 || erased;
+  return profile || months.length > 0 || erased;
 }

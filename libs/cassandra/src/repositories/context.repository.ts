@@ -16,11 +16,9 @@ import {
 } from '@nunchi/context-model';
 import { mapBounded, type BulkWrite } from '../bulk.js';
 import type cassandra from 'cassandra-driver';
-import { identityKeys, type DomainConfig } from '@nunchi/config';
 import type { DataKey } from '@nunchi/sealing';
 import type { CqlClient } from '../client.js';
-import { CustomerKeyring } from '../customer-keyring.js';
-import { CustomerKeyRepository } from './customer-key.repository.js';
+import type { CustomerKeyring } from '../customer-keyring.js';
 import {
   anySealed,
   dayTotalsCell,
@@ -838,21 +836,6 @@ export class ContextRepository {
   async dailySince(customerId: string, fromDay: string): Promise<DailyRollup[]> {
     return this.openDays(customerId, await runAll(this.client, Q.daysSince, [customerId, fromDay], 10_000));
   }
-}
-
-/**
- * A ContextRepository for a process outside the services (the CLI, simulation, benchmarks, tests): with a
- * keyring of its own over the identity keys the process holds (`keyCacheEntries` customers' keys in memory).
- */
-export function historyRepository(
-  cql: CqlClient,
-  domain: Pick<DomainConfig, 'eventTtlDays' | 'identityKey' | 'previousIdentityKeys'>,
-  keyCacheEntries = 10_000,
-): ContextRepository {
-  const keys = new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys({ domain }), {
-    maxEntries: keyCacheEntries,
-  });
-  return new ContextRepository(cql, domain.eventTtlDays * 86_400, keys);
 }
 
 type Row = cassandra.types.Row;

@@ -1,10 +1,10 @@
-import type cassandra from 'cassandra-driver';
 import type { CustomerProfile, IdentityType } from '@nunchi/contracts';
+import type { DataKey } from '@nunchi/sealing';
 import type { CqlClient } from '../client.js';
 import type { BulkWrite } from '../bulk.js';
+import type { CustomerKeyring } from '../customer-keyring.js';
+import { anySealedProfile, openProfile, sealProfile } from '../sealed-profile.js';
 import { defineStatements, run, runAll, runQuiet, statement } from '../statements.js';
-
-type Row = cassandra.types.Row;
 
 /** 'YYYY-MM-DD' of an instant in UTC: the partition of the by-day change logs */
 export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -18,19 +18,27 @@ const Q = defineStatements({
     'identifier_changes_by_day.of_day',
     'SELECT changed_at, customer_id FROM identifier_changes_by_day WHERE day = ?',
   ),
+  // The clear columns are those of rows written before migration 0022 (its data step seals them).
   get: statement(
     'customers.get',
-    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes, merged_into, rollup_generation FROM customers WHERE customer_id = ?',
+    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes, sealed_fields, sealed_channel_consent, sealed_attributes, merged_into, rollup_generation FROM customers WHERE customer_id = ?',
   ),
+  mergedInto: statement(
+    'customers.merged_into_of',
+    'SELECT merged_into FROM customers WHERE customer_id = ?',
+  ),
+  exists: statement('customers.exists_row', 'SELECT customer_id FROM customers WHERE customer_id = ?'),
+  // The whole profile (an import): the fields given, the consent and attribute maps replaced when given.
   upsert: statement(
     'customers.upsert',
-    'INSERT INTO customers (customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'UPDATE customers SET sealed_fields = sealed_fields + ?, sealed_channel_consent = ?, sealed_attributes = ?, updated_at = ? WHERE customer_id = ?',
   ),
   // A profile_update event: only the fields it names, at the event's time, so that per field the latest event
-  // wins whatever order events arrive in (a late update never overwrites a newer one).
+  // wins whatever order events arrive in (a late update never overwrites a newer one): each field, each
+  // channel's consent and each attribute is a map entry of its own, with its own write timestamp.
   update: statement(
     'customers.update_fields',
-    'UPDATE customers USING TIMESTAMP ? SET age = ?, gender = ?, region = ?, credit_tier = ?, marketing_consent = ?, channel_consent = channel_consent + ?, attributes = attributes + ?, updated_at = ? WHERE customer_id = ?',
+    'UPDATE customers USING TIMESTAMP ? SET sealed_fields = sealed_fields + ?, sealed_channel_consent = sealed_channel_consent + ?, sealed_attributes = sealed_attributes + ?, updated_at = ? WHERE customer_id = ?',
   ),
   isErased: statement('erased_customers.get', 'SELECT erased_at FROM erased_customers WHERE customer_id = ?'),
   // key_id: the identity key the value is hashed under (docs/security.md); an import writes the whole row.
@@ -69,21 +77,6 @@ const Q = defineStatements({
   ),
 });
 
-function profileOf(customerId: string, row: Row): CustomerProfile {
-  return {
-    id: customerId,
-    ...(row['age'] !== null ? { age: row['age'] as number } : {}),
-    ...(row['gender'] !== null ? { gender: row['gender'] as string } : {}),
-    ...(row['region'] !== null ? { region: row['region'] as string } : {}),
-    ...(row['credit_tier'] !== null ? { creditTier: row['credit_tier'] as string } : {}),
-    ...(row['marketing_consent'] !== null ? { marketingConsent: row['marketing_consent'] as boolean } : {}),
-    ...(row['channel_consent'] !== null
-      ? { channelConsent: row['channel_consent'] as Record<string, boolean> }
-      : {}),
-    attributes: (row['attributes'] as Record<string, string> | null) ?? {},
-  };
-}
-
 /** A customer's profile row as a cold load reads it. */
 export interface StoredCustomer {
   profile: CustomerProfile | null;
@@ -98,9 +91,39 @@ function nonEmpty<V>(map: Record<string, V> | undefined): Record<string, V> | un
   return map && Object.keys(map).length ? map : undefined;
 }
 
-/** Profiles and their identities. A profile_update changes only the fields it names (unset stays as it was). */
+/**
+ * Profiles and their identities. A profile_update changes only the fields it names (unset stays as it was).
+ * Profiles are stored sealed under the customer's data key (sealed-profile.ts): reading or writing one needs
+ * `keys`; a repository built without (identities only: ingestion, the erasure) refuses to.
+ */
 export class CustomerRepository {
-  constructor(private readonly client: CqlClient) {}
+  constructor(
+    private readonly client: CqlClient,
+    private readonly keys?: CustomerKeyring,
+  ) {}
+
+  private keyring(): CustomerKeyring {
+    if (this.keys) return this.keys;
+    throw new Error(
+      "this CustomerRepository has no keyring: profiles are sealed under the customers' data keys",
+    );
+  }
+
+  /** The customer's data key, created on first use (an import: importWrites). */
+  dataKey(customerId: string): Promise<DataKey> {
+    return this.keyring().obtain(customerId);
+  }
+
+  /** Whether the customer has a profile row (without reading it: no key needed). */
+  async exists(customerId: string): Promise<boolean> {
+    return (await run(this.client, Q.exists, [customerId])).rowLength > 0;
+  }
+
+  /** The customer this one was merged into, if it was (no profile read: the erasure's walk). */
+  async mergedIntoOf(customerId: string): Promise<string | undefined> {
+    const row = (await run(this.client, Q.mergedInto, [customerId])).first();
+    return (row?.['merged_into'] as string | null | undefined) ?? undefined;
+  }
 
   async get(customerId: string): Promise<CustomerProfile | null> {
     return (await this.getWithLink(customerId)).profile;
@@ -114,8 +137,9 @@ export class CustomerRepository {
     const row = (await run(this.client, Q.get, [customerId])).first();
     if (!row) return { profile: null, generation: 0 };
     const mergedInto = row['merged_into'] as string | null;
+    const key = anySealedProfile(row) ? await this.keyring().find(customerId) : undefined;
     return {
-      profile: profileOf(customerId, row),
+      profile: openProfile(customerId, row, key),
       generation: (row['rollup_generation'] as number | null) ?? 0,
       ...(mergedInto ? { mergedInto } : {}),
     };
@@ -140,18 +164,13 @@ export class CustomerRepository {
 
   /** Writes the whole profile. `undefined` fields are left unset, so a partial update does not erase others. */
   async upsert(profile: CustomerProfile, at: Date, quiet = false): Promise<void> {
-    const params = [
-      profile.id,
-      profile.age,
-      profile.gender,
-      profile.region,
-      profile.creditTier,
-      profile.marketingConsent,
-      nonEmpty(profile.channelConsent),
-      nonEmpty(profile.attributes),
-      at,
-    ];
+    const params = this.upsertParams(profile, at, await this.dataKey(profile.id));
     await (quiet ? runQuiet(this.client, Q.upsert, params) : run(this.client, Q.upsert, params));
+  }
+
+  private upsertParams(profile: CustomerProfile, at: Date, key: DataKey): unknown[] {
+    const sealed = sealProfile(profile.id, key, profile);
+    return [sealed.fields, nonEmpty(sealed.channelConsent), nonEmpty(sealed.attributes), at, profile.id];
   }
 
   /**
@@ -167,15 +186,12 @@ export class CustomerRepository {
     /** microseconds; @default atMs × 1000 — a live event's is clamped (write-fence.ts profileWriteTimestamp) */
     writeTimestamp = atMs * 1000,
   ): Promise<void> {
+    const sealed = sealProfile(customerId, await this.dataKey(customerId), fields);
     await run(this.client, Q.update, [
       writeTimestamp,
-      fields.age,
-      fields.gender,
-      fields.region,
-      fields.creditTier,
-      fields.marketingConsent,
-      fields.channelConsent ?? {},
-      fields.attributes ?? {},
+      sealed.fields,
+      sealed.channelConsent,
+      sealed.attributes,
       new Date(atMs),
       customerId,
     ]);
@@ -191,23 +207,10 @@ export class CustomerRepository {
     identities: ReadonlyArray<{ type: IdentityType; storedValue: string }>,
     at: Date,
     keyId: string,
+    /** the customer's data key (dataKey): the profile is sealed under it */
+    dataKey: DataKey,
   ): BulkWrite[] {
-    const writes: BulkWrite[] = [
-      {
-        query: Q.upsert.cql,
-        params: [
-          profile.id,
-          profile.age,
-          profile.gender,
-          profile.region,
-          profile.creditTier,
-          profile.marketingConsent,
-          nonEmpty(profile.channelConsent),
-          nonEmpty(profile.attributes),
-          at,
-        ],
-      },
-    ];
+    const writes: BulkWrite[] = [{ query: Q.upsert.cql, params: this.upsertParams(profile, at, dataKey) }];
     for (const { type, storedValue } of identities) {
       writes.push({ query: Q.indexIdentity.cql, params: [profile.id, type, storedValue] });
       writes.push({ query: Q.importIdentity.cql, params: [type, storedValue, profile.id, at, keyId] });

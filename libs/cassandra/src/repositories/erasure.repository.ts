@@ -244,7 +244,7 @@ export class ErasureRepository {
   private async survivorOf(customerId: string): Promise<string> {
     let id = customerId;
     for (let hop = 0; hop < MAX_CHAIN; hop++) {
-      const { mergedInto } = await this.customers.getWithLink(id);
+      const mergedInto = await this.customers.mergedIntoOf(id);
       if (!mergedInto) return id;
       id = mergedInto;
     }

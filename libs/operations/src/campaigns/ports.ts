@@ -5,7 +5,7 @@ import {
   ContextRepository,
   CustomerRepository,
   DecisionRepository,
-  historyRepository,
+  customerStores,
   type CqlClient,
 } from '@nunchi/cassandra';
 import type { DomainConfig } from '@nunchi/config';
@@ -36,14 +36,15 @@ export function campaignPorts(
   announce: CampaignPorts['announce'],
   now: () => number = Date.now,
 ): CampaignPorts {
+  // profiles and history are sealed under each customer's data key, wrapped under the identity keys
+  const { customers, history } = customerStores(cql, domain);
   return {
     campaigns: new CampaignRepository(cql),
     drafts: new CampaignDraftRepository(cql),
     audit: new CampaignAuditRepository(cql),
     decisions: new DecisionRepository(cql),
-    customers: new CustomerRepository(cql),
-    // the stored history is sealed under each customer's data key, wrapped under the identity keys
-    history: historyRepository(cql, domain),
+    customers,
+    history,
     announce,
     now,
     domain,
