@@ -6,23 +6,20 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   connectCassandra,
   dailyRowsTimestamp,
   encodeDayTotals,
   historyRepository,
-  migrate,
   writeBatched,
   type ContextRepository,
   type CqlClient,
 } from '@nunchi/cassandra';
-import { loadConfig, projectPath } from '@nunchi/config';
+import { loadConfig } from '@nunchi/config';
 import { rollupEvents, type DailyRollup } from '@nunchi/context-model';
 import type { AcceptedEvent } from '@nunchi/contracts';
+import { keyspaceBefore } from '../support/partial-keyspace.js';
 
 const TZ = 'Asia/Seoul';
 
@@ -104,25 +101,13 @@ describe('customer_days: one row per customer and day', () => {
   });
 
   describe('migration 0010 copies customer_daily (a keyspace of its own, migrated in two steps)', () => {
-    const keyspace = `${config.cassandra.keyspace}_m${run}`.slice(0, 48);
-    const cassandra = { ...config.cassandra, keyspace };
-    const dir = mkdtempSync(join(tmpdir(), 'nunchi-cql-'));
-    const files = readdirSync(projectPath('cql')).filter((f) => f.endsWith('.cql'));
-    const daysFile = files.find((f) => /^\d{4}_customer_days\.cql$/.test(f))!;
+    const partial = keyspaceBefore(config.cassandra, /^\d{4}_customer_days\.cql$/, 'm');
     let ks: CqlClient;
 
     before(async () => {
-      for (const f of files.filter((f) => f < daysFile)) copyFileSync(projectPath('cql', f), join(dir, f));
-      await migrate(cassandra, dir);
-      ks = await connectCassandra(cassandra, { applicationName: 'nunchi-medium-test' });
+      ks = await partial.open();
     });
-    after(async () => {
-      await ks
-        ?.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { readTimeout: 60_000 })
-        .catch(() => undefined);
-      await ks?.shutdown();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => partial.close());
 
     /** The rows the code before 0010 wrote: one per day and dim, at the day's timestamp, with a TTL. */
     async function writeLegacy(
@@ -176,22 +161,19 @@ describe('customer_days: one row per customer and day', () => {
       await writeLegacy(mixed, rollupEvents([early, older], TZ), () => 1);
       const newer = rollupEvents([early, later], TZ);
 
-      copyFileSync(projectPath('cql', daysFile), join(dir, daysFile));
       const lines: string[] = [];
       const ksRepo = historyRepository(ks, { ...config.domain, eventTtlDays: 400 });
       // The table exists only once the file is applied: create it first (the file's own statement) to write
       // the newer day, as a context replica of the new version would during the copy.
-      await ks.execute(
-        'CREATE TABLE IF NOT EXISTS customer_days (customer_id text, day text, totals blob, PRIMARY KEY ((customer_id), day)) WITH CLUSTERING ORDER BY (day DESC)',
-      );
+      await partial.statements();
       // (in clear, as the code of that version wrote it: sealed rows came with migration 0020's keys)
       await ks.execute(
         'INSERT INTO customer_days (customer_id, day, totals) VALUES (?, ?, ?) USING TTL ? AND TIMESTAMP ?',
         [mixed, day, encodeDayTotals(day, newer), 86_400 * 400, dailyRowsTimestamp(day, 2)],
         { prepare: true },
       );
-      const report = await migrate(cassandra, dir, (line) => lines.push(line));
-      assert.deepEqual(report.applied, [daysFile]);
+      const report = await partial.migrate((line) => lines.push(line));
+      assert.deepEqual(report.applied, [partial.name]);
       const copiedDays = new Set(oldRows.map((r) => r.day)).size + 2;
       assert.ok(
         lines.some((l) => l.includes(`copied ${copiedDays} days of 2 customers`)),
@@ -214,7 +196,7 @@ describe('customer_days: one row per customer and day', () => {
       );
 
       // Applied once: a second run copies nothing more and says so.
-      assert.deepEqual((await migrate(cassandra, dir)).applied, []);
+      assert.deepEqual((await partial.migrate()).applied, []);
     });
   });
 });

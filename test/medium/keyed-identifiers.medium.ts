@@ -8,30 +8,18 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  connectCassandra,
-  hashClearIdentifiers,
-  migrate,
-  storedIdentityValue,
-  utcDay,
-  type CqlClient,
-} from '@nunchi/cassandra';
-import { loadConfig, projectPath, requireIdentityKey } from '@nunchi/config';
+import { hashClearIdentifiers, storedIdentityValue, utcDay, type CqlClient } from '@nunchi/cassandra';
+import { loadConfig, requireIdentityKey } from '@nunchi/config';
 import type { IdentityType } from '@nunchi/contracts';
+import { keyspaceBefore } from '../support/partial-keyspace.js';
 
 describe('migration 0018: identifiers stored in clear are hashed (a keyspace of its own)', () => {
   const config = loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
   const key = requireIdentityKey(config);
   const run = randomUUID().slice(0, 8);
-  const keyspace = `${config.cassandra.keyspace}_k${run}`.slice(0, 48);
-  const cassandra = { ...config.cassandra, keyspace };
-  const dir = mkdtempSync(join(tmpdir(), 'nunchi-cql-'));
-  const files = readdirSync(projectPath('cql')).filter((f) => f.endsWith('.cql'));
-  const keyedFile = files.find((f) => /^\d{4}_keyed_identifiers\.cql$/.test(f))!;
+  const partial = keyspaceBefore(config.cassandra, /^\d{4}_keyed_identifiers\.cql$/, 'k');
+  const keyedFile = partial.name;
   let ks: CqlClient;
   const q = (cql: string, params: unknown[] = []) => ks.execute(cql, params, { prepare: true });
   const hash = (type: IdentityType, value: string) => storedIdentityValue(type, value, key.secret);
@@ -50,9 +38,7 @@ describe('migration 0018: identifiers stored in clear are hashed (a keyspace of 
   const createdAt = new Date('2025-03-01T00:00:00Z');
 
   before(async () => {
-    for (const f of files.filter((f) => f < keyedFile)) copyFileSync(projectPath('cql', f), join(dir, f));
-    await migrate(cassandra, dir);
-    ks = await connectCassandra(cassandra, { applicationName: 'nunchi-medium-test' });
+    ks = await partial.open();
     const identity = (type: string, value: string, owner: string) =>
       q('INSERT INTO identities (id_type, id_value, customer_id, created_at) VALUES (?, ?, ?, ?)', [
         type,
@@ -82,21 +68,14 @@ describe('migration 0018: identifiers stored in clear are hashed (a keyspace of 
       [A, X, `e-${run}`, createdAt, 'done', JSON.stringify([['deviceId', absorbedDevice]])],
     );
     // This version's ingestion, run between the file's statement and its data step, gave the hash to Y.
-    await ks.execute('ALTER TABLE identities ADD IF NOT EXISTS key_id text');
+    await partial.statements();
     await q(
       'INSERT INTO identities (id_type, id_value, customer_id, created_at, key_id) VALUES (?, ?, ?, ?, ?)',
       ['loyaltyCard', hash('loyaltyCard', conflictCard), Y, new Date(), key.id],
     );
     await index(Y, 'loyaltyCard', hash('loyaltyCard', conflictCard));
-    copyFileSync(projectPath('cql', keyedFile), join(dir, keyedFile));
   });
-  after(async () => {
-    await ks
-      ?.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { readTimeout: 60_000 })
-      .catch(() => undefined);
-    await ks?.shutdown();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => partial.close());
 
   const owner = async (type: IdentityType, value: string) =>
     (
@@ -111,7 +90,7 @@ describe('migration 0018: identifiers stored in clear are hashed (a keyspace of 
       .sort();
 
   it('refuses without the identity key, naming it, and leaves the migration to run again', async () => {
-    await assert.rejects(migrate(cassandra, dir), /NUNCHI_IDENTITY_SECRET/);
+    await assert.rejects(partial.migrate(), /NUNCHI_IDENTITY_SECRET/);
     const applied = (await q('SELECT name FROM schema_migrations')).rows.map((r) => r['name'] as string);
     assert.ok(!applied.includes(keyedFile), 'not recorded as applied');
     assert.equal((await owner('loyaltyCard', card))?.['customer_id'], X, 'nothing changed');
@@ -119,7 +98,7 @@ describe('migration 0018: identifiers stored in clear are hashed (a keyspace of 
 
   it('hashes every clear card and device id, with their index rows and merge records; leaves phones alone', async () => {
     const lines: string[] = [];
-    const report = await migrate(cassandra, dir, (line) => lines.push(line), { identityKey: key });
+    const report = await partial.migrate((line) => lines.push(line), { identityKey: key });
     assert.deepEqual(report.applied, [keyedFile]);
     assert.ok(
       lines.some(
