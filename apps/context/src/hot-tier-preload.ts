@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { ActiveCustomersRepository } from '@nunchi/cassandra';
+import { ActiveCustomersRepository, CustomerKeyring } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { partitionOf } from '@nunchi/contracts';
 import { PartitionAssignments, PartitionWarmUp } from '@nunchi/messaging';
 import { MissingKekError, SealedDataError } from '@nunchi/sealing';
 import { meter } from '@nunchi/telemetry';
@@ -67,6 +66,7 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
     private readonly cache: CustomerStateCache,
     private readonly active: ActiveCustomersRepository,
     private readonly load: LoadCustomerStateUseCase,
+    private readonly keys: CustomerKeyring,
   ) {}
 
   onModuleInit(): void {
@@ -95,7 +95,12 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
   private async preload(partition: number, current: () => boolean): Promise<void> {
     const nowMs = Date.now();
     const days = this.config.domain.preloadDays;
-    const ids = await this.active.recent(partition, days, this.config.domain.timeZone, nowMs);
+    const ids = await this.active.recent(partition, days, this.config.domain.timeZone, {
+      nowMs,
+      partitions: this.config.nats.partitions,
+    });
+    // their data keys first, 50 a request (each cold load opens the sealed profile and history with one)
+    await this.keys.preload(ids, { shouldStop: () => !current() });
     let next = 0;
     let loaded = 0;
     /** the first failure: the partition's preload stops there (most likely Cassandra is unwell; events wait) */
@@ -109,8 +114,7 @@ export class HotTierPreload implements OnModuleInit, OnApplicationShutdown {
           return;
         }
         const id = ids[next++];
-        // the index is per partition, but NUNCHI_PARTITIONS may have changed since it was written
-        if (partitionOf(id, this.config.nats.partitions) !== partition || this.cache.has(id)) {
+        if (this.cache.has(id)) {
           this.counts.skipped++;
           continue;
         }

@@ -42,25 +42,15 @@ export class LoadCustomerStateUseCase {
     const erased = tombstone ?? (keyStored ? false : await this.customers.isErased(customerId));
     // An erased customer's sealed rows may outlive its key for a moment (the erasure deletes both): its
     // history, which cannot be opened then, is not needed to refuse its events.
-    if (erased && 'error' in read) {
-      const state: CustomerState = {
-        ...newContext(profile, { nowMs, timeZone }),
-        erased,
-        generation,
-        months: new Set(),
-      };
-      this.cache.fill(state, ticket);
-      return state;
-    }
-    if ('error' in read) throw read.error;
-    const stored = read.value;
+    if ('error' in read && !erased) throw read.error;
+    const stored = 'error' in read ? undefined : read.value;
     const state: CustomerState = {
-      ...openContext({ profile, ...stored, timeZone }),
+      ...(stored ? openContext({ profile, ...stored, timeZone }) : newContext(profile, { nowMs, timeZone })),
       erased,
       ...(mergedInto ? { mergedInto } : {}),
       generation,
-      months: new Set(stored.months),
-      ...(stored.monthsListed ? {} : { monthListMissing: true }),
+      months: new Set(stored?.months),
+      ...(stored && !stored.monthsListed ? { monthListMissing: true } : {}),
     };
     this.cache.fill(state, ticket);
     return state;

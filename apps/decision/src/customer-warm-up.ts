@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ActiveCustomersRepository, CustomerKeyring, DecisionRepository } from '@nunchi/cassandra';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { partitionOf } from '@nunchi/contracts';
 import { PartitionAssignments, PartitionWarmUp } from '@nunchi/messaging';
 import { meter } from '@nunchi/telemetry';
 import { ContactClaims } from './contact-claims.js';
@@ -62,10 +61,9 @@ export class CustomerWarmUp implements OnModuleInit, OnApplicationShutdown {
   /** The data keys and ledgers of one partition's recent customers; how many of each were cached. */
   async warm(partition: number, current: () => boolean): Promise<{ keys: number; ledgers: number }> {
     const { preloadDays: days, timeZone } = this.config.domain;
-    const active = (await this.active.recent(partition, days, timeZone)).filter(
-      // the index is per partition, but NUNCHI_PARTITIONS may have changed since it was written
-      (id) => partitionOf(id, this.config.nats.partitions) === partition,
-    );
+    const active = await this.active.recent(partition, days, timeZone, {
+      partitions: this.config.nats.partitions,
+    });
     const keys = await this.keys.preload(active, { shouldStop: () => !current() });
     const ledgers = await this.warmLedgers(active, current);
     this.logger.log(

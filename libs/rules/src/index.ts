@@ -70,6 +70,7 @@ export {
   type WorldChecks,
 } from './simulation-merge.js';
 export {
+  addUnreadable,
   SimulationReportBuilder,
   decisionLine,
   type BudgetDay,

@@ -18,7 +18,13 @@
  * The rounds and the digests are libs/operations simulation-shards.ts's; the report merge is here.
  */
 import { compareReplayOrder, type BudgetCheck } from './simulate.js';
-import type { BudgetDay, Overlap, SampledDecision, SimulationReport } from './simulation-report.js';
+import {
+  addUnreadable,
+  type BudgetDay,
+  type Overlap,
+  type SampledDecision,
+  type SimulationReport,
+} from './simulation-report.js';
 
 /** The budget checks of a run, by world: the simulated one and (with --with-live) the baseline. */
 export interface WorldChecks {
@@ -179,7 +185,10 @@ export function mergeReports(results: readonly ShardResult[]): SimulationReport 
     sample.push(s.decision);
   }
 
-  const unreadable = reports.filter((r) => r.unreadable);
+  const unreadable = reports.reduce<SimulationReport['unreadable']>(
+    (u, r) => addUnreadable(u, r.unreadable),
+    undefined,
+  );
   const exhausted = reports
     .map((r) => r.budget.exhaustedOn)
     .filter((d): d is string => d !== undefined)
@@ -213,14 +222,6 @@ export function mergeReports(results: readonly ShardResult[]): SimulationReport 
     overlap: [...overlap.values()].sort((a, b) => (a.campaignId < b.campaignId ? -1 : 1)),
     outcomes: sorted(sum((r) => r.outcomes)),
     sample: sample.slice(0, results[0].sampleSize),
-    ...(unreadable.length
-      ? {
-          unreadable: {
-            customers: unreadable.reduce((n, r) => n + r.unreadable!.customers, 0),
-            // the least in text order, as one process reports it
-            reason: unreadable.map((r) => r.unreadable!.reason).sort()[0],
-          },
-        }
-      : {}),
+    ...(unreadable ? { unreadable } : {}),
   };
 }

@@ -111,6 +111,18 @@ export interface SimulationReport {
   unreadable?: { customers: number; reason: string };
 }
 
+/**
+ * Two counts of customers left out as one: summed, with the least reason in text order — the same whatever
+ * the order customers were read in or shards merged.
+ */
+export function addUnreadable(
+  a: SimulationReport['unreadable'],
+  b: SimulationReport['unreadable'],
+): SimulationReport['unreadable'] {
+  if (!a || !b) return a ?? b;
+  return { customers: a.customers + b.customers, reason: a.reason < b.reason ? a.reason : b.reason };
+}
+
 /** An explained decision with its place in the replay and the draft's fate on it. */
 export interface SampledDecision {
   at: ReplayOrder;

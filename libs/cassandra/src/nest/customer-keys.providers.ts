@@ -60,7 +60,7 @@ export class ErasedKeyEviction implements OnApplicationBootstrap, OnApplicationS
  * Warms this process's keyring at start with the data keys of the customers active in the last
  * NUNCHI_PRELOAD_DAYS days, every partition (active_customers), in the background: their first events after a
  * restart or a deployment then cost no key read on the event's path. Context and decision leave it out: they
- * warm only the partitions they gain (context's hot-tier preload reads the keys of the customers it loads,
+ * warm only the partitions they gain (context's hot-tier preload reads the keys of the customers it loads, 50 a request,
  * decision's CustomerWarmUp the keys and ledgers of each gained partition's customers).
  */
 @Injectable()

@@ -1,4 +1,5 @@
 import { addDays, localDay } from '@nunchi/context-model';
+import { partitionOf } from '@nunchi/contracts';
 import type { CqlClient } from '../client.js';
 import { defineStatements, runAll, statement } from '../statements.js';
 
@@ -20,14 +21,22 @@ export class ActiveCustomersRepository {
 
   /**
    * The customers of one partition active on each of the last `days` local days up to today, newest day first,
-   * each once. One small partition read per day.
+   * each once. One small partition read per day. With `partitions` (NUNCHI_PARTITIONS), only those that belong
+   * to the partition now: the rows were written under the count of their time, which may have changed since.
    */
-  async recent(partition: number, days: number, timeZone: string, nowMs = Date.now()): Promise<string[]> {
-    const today = localDay(nowMs, timeZone);
+  async recent(
+    partition: number,
+    days: number,
+    timeZone: string,
+    options: { nowMs?: number; partitions?: number } = {},
+  ): Promise<string[]> {
+    const today = localDay(options.nowMs ?? Date.now(), timeZone);
     const seen = new Set<string>();
     for (let i = 0; i < days; i++)
       for (const row of await runAll(this.client, Q.activeOn, [partition, addDays(today, -i)]))
         seen.add(row['customer_id'] as string);
-    return [...seen];
+    const ids = [...seen];
+    const { partitions } = options;
+    return partitions === undefined ? ids : ids.filter((id) => partitionOf(id, partitions) === partition);
   }
 }

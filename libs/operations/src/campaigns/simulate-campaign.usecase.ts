@@ -4,6 +4,7 @@ import { addDays, dayFromIndex, localDayIndex, localDayRange } from '@nunchi/con
 import type { AcceptedEvent } from '@nunchi/contracts';
 import { MissingKekError, SealedDataError } from '@nunchi/sealing';
 import {
+  addUnreadable,
   alwaysActive,
   CampaignInvalidError,
   compileCampaign,
@@ -634,9 +635,7 @@ async function readHistory(
       // Sealed under a key this process cannot open (an identity key it lacks: configuration), or erased
       // meanwhile: the customer is left out, counted and named in the report, rather than failing the run.
       if (!(error instanceof SealedDataError || error instanceof MissingKekError)) throw error;
-      // the reason reported is the least in text order: the same whatever the order of reads or shards
-      const reason = unreadable && unreadable.reason < error.message ? unreadable.reason : error.message;
-      unreadable = { customers: (unreadable?.customers ?? 0) + 1, reason };
+      unreadable = addUnreadable(unreadable, { customers: 1, reason: error.message });
     }
     input.report('customers', ++done, ids.length);
   });
