@@ -1847,7 +1847,7 @@ function runBootstrap(
 }
 
 describe('k8s/overlays/production: the bundled Cassandra asks for passwords, and grants by role', () => {
-  it('Cassandra runs with PasswordAuthenticator and CassandraAuthorizer, and Paxos v2 (the init container merges them into the image’s cassandra.yaml)', () => {
+  it('Cassandra runs with PasswordAuthenticator and CassandraAuthorizer, Paxos v2 and the grouped writes’ batch thresholds (the init container merges them into the image’s cassandra.yaml)', () => {
     for (const components of PRODUCTION_VARIANTS) {
       const { config } = mergedCassandraYaml(render(PRODUCTION, components));
       const where = variantName(components);
@@ -1859,6 +1859,16 @@ describe('k8s/overlays/production: the bundled Cassandra asks for passwords, and
       assert.equal(cassandraClass(config['authorizer']), 'CassandraAuthorizer', `${where}: authorizer`);
       assert.equal(cassandraClass(config['role_manager']), 'CassandraRoleManager', `${where}: role_manager`);
       assert.equal(config['paxos_variant'], 'v2', `${where}: lightweight transactions on Paxos v2`);
+      assert.equal(
+        config['batch_size_warn_threshold'],
+        '64KiB',
+        `${where}: grouped writes are not warned about`,
+      );
+      assert.equal(
+        config['unlogged_batch_across_partitions_warn_threshold'],
+        256,
+        `${where}: … nor their partitions`,
+      );
       assert.equal(config['cluster_name'], 'Test Cluster', `${where}: the image's other settings are kept`);
       assert.equal(config['endpoint_snitch'], 'SimpleSnitch', `${where}: … after the merged blocks too`);
     }

@@ -10,6 +10,7 @@ import {
 import {
   eventKey,
   Headers,
+  isSealedEvent,
   partitionOf,
   Subjects,
   type AcceptedEvent,
@@ -170,6 +171,8 @@ export class ApplyEventUseCase {
           generation: before.generation,
           patternState: patterns.length > 0 && next.patterns ? JSON.stringify(next.patterns) : undefined,
           timers,
+          // Stored as EVENTS sealed it (when under the key the row would be sealed with): not sealed again.
+          ...(isSealedEvent(message) ? { sealedPayload: message.sealedPayload } : {}),
           // The customer's first event of the day: a replica gaining the partition preloads it (HotTierPreload).
           ...(result.dayEventCount === 1
             ? { activeIn: partitionOf(customerId, this.config.nats.partitions) }

@@ -12,6 +12,7 @@ export * from './seal-clear-profiles.js';
 export * from './sealed-profile.js';
 export * from './rewrap-data-keys.js';
 export * from './write-fence.js';
+export * from './write-group.js';
 export * from './nest/cassandra.module.js';
 export * from './repositories/customer.repository.js';
 export * from './repositories/context.repository.js';

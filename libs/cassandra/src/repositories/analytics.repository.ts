@@ -1,6 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, statement, type Statement } from '../statements.js';
+import { WriteGroup } from '../write-group.js';
 
 /**
  * Analytics state (cql/0012_analytics_state.cql): facts keyed by their ids, so every write is an upsert
@@ -147,38 +148,44 @@ export interface StoredExposure {
 const SCAN_PAGE = 2_000;
 
 export class AnalyticsRepository {
-  constructor(private readonly client: CqlClient) {}
+  /** the rows of many decisions and purchases, one request (group commit) */
+  private readonly writes: WriteGroup;
 
-  /** The decision's row and its indexes; for offer and control also the customer's index (attribution). */
+  constructor(private readonly client: CqlClient) {
+    this.writes = WriteGroup.unlogged(client);
+  }
+
+  /**
+   * The decision's row and its indexes; for offer and control also the customer's index (attribution). One
+   * unlogged batch, with the other rows written at the same time (WriteGroup).
+   */
   async recordDecision(d: AnalyticsDecision): Promise<void> {
     const decidedAt = new Date(d.decidedAtMs);
-    await Promise.all([
-      run(this.client, Q.decisionInsert, [
-        d.campaignId,
-        d.day,
-        d.customerId,
-        d.decisionId,
-        decidedAt,
-        d.hour,
-        d.outcome,
-        d.offerId ?? null,
-        d.value ?? null,
-        d.windowDays,
-      ]),
-      run(this.client, Q.dayInsert, [d.campaignId, d.day]),
-      run(this.client, Q.campaignInsert, [d.campaignId]),
+    await this.writes.write([
+      {
+        query: Q.decisionInsert.cql,
+        params: [
+          d.campaignId,
+          d.day,
+          d.customerId,
+          d.decisionId,
+          decidedAt,
+          d.hour,
+          d.outcome,
+          d.offerId ?? null,
+          d.value ?? null,
+          d.windowDays,
+        ],
+      },
+      { query: Q.dayInsert.cql, params: [d.campaignId, d.day] },
+      { query: Q.campaignInsert.cql, params: [d.campaignId] },
       ...(d.outcome === 'late'
         ? []
         : [
-            run(this.client, Q.customerDecisionInsert, [
-              d.customerId,
-              decidedAt,
-              d.decisionId,
-              d.campaignId,
-              d.day,
-              d.outcome,
-              d.windowDays,
-            ]),
+            {
+              query: Q.customerDecisionInsert.cql,
+              params: [d.customerId, decidedAt, d.decisionId, d.campaignId, d.day, d.outcome, d.windowDays],
+            },
           ]),
     ]);
   }
@@ -268,7 +275,9 @@ export class AnalyticsRepository {
     eventKey: string,
     amount: number,
   ): Promise<void> {
-    await run(this.client, Q.purchaseInsert, [customerId, new Date(occurredAtMs), eventKey, amount]);
+    await this.writes.write([
+      { query: Q.purchaseInsert.cql, params: [customerId, new Date(occurredAtMs), eventKey, amount] },
+    ]);
   }
 
   /** The customer's purchases in (afterMs, untilMs], epoch milliseconds. */

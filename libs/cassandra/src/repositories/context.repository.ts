@@ -1,4 +1,4 @@
-import { eventKey, type AcceptedEvent, type RecentEvent } from '@nunchi/contracts';
+import { eventKey, type AcceptedEvent, type RecentEvent, type SealedField } from '@nunchi/contracts';
 import {
   addDays,
   dayFromIndex,
@@ -28,6 +28,7 @@ import {
   parseEventBody,
 } from '../sealed-history.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
+import { WriteGroup, type BatchStatement } from '../write-group.js';
 
 const Q = defineStatements({
   insertEvent: statement(
@@ -194,6 +195,11 @@ export interface FoldedWriteOptions {
    * recorded in active_customers, which a replica gaining the partition preloads from
    */
   activeIn?: number;
+  /**
+   * the event's payload as EVENTS carried it, sealed: stored as it is when sealed for this customer under
+   * their current data key (else the payload is sealed again)
+   */
+  sealedPayload?: SealedField;
 }
 
 /** A token range for a CQL range query: token > start and, unless `end` is undefined, token <= end. */
@@ -252,13 +258,18 @@ function recentPlan(rows: readonly DailyRollup[], months: readonly string[]): Ar
  * (sealed-history.ts): every write obtains the key (from memory on the hot path), every read opens with it.
  */
 export class ContextRepository {
+  /** the folds of many customers, one request (group commit) */
+  private readonly writes: WriteGroup;
+
   constructor(
     private readonly client: CqlClient,
     /** seconds an event and its rollups are kept */
     private readonly ttlSeconds: number,
     /** customers' data keys: the rows are sealed under them */
     private readonly keys: CustomerKeyring,
-  ) {}
+  ) {
+    this.writes = WriteGroup.unlogged(client);
+  }
 
   /** The customer's data key, created on first use: for bulk loads (historyWrites). */
   dataKey(customerId: string): Promise<DataKey> {
@@ -300,7 +311,8 @@ export class ContextRepository {
   }
 
   /**
-   * Everything one folded event changes, in one unlogged batch (one request): the event row, its month index
+   * Everything one folded event changes, in one unlogged batch, with other customers' folds written at the
+   * same time (WriteGroup: one request for all of them; resolved once stored): the event row, its month index
    * row (unless the caller knows it is written: `indexMonth` false), the months to add to the customer's month
    * list, and the day's row of rollups recomputed from `dayEventCount` events (timestamped as
    * dailyRowsTimestamp says, so a stale writer's row loses). All keyed upserts: safe to repeat. Partitions:
@@ -320,12 +332,13 @@ export class ContextRepository {
       patternState,
       timers = [],
       activeIn,
+      sealedPayload,
     } = options;
     const month = localDay.slice(0, 7);
     const timestamp = dailyRowsTimestamp(localDay, dayEventCount, generation);
     const key = await this.keys.obtain(event.customerId);
     const queries = [
-      { query: Q.insertEvent.cql, params: this.eventRowParams(event, localDay, key) },
+      { query: Q.insertEvent.cql, params: this.eventRowParams(event, localDay, key, sealedPayload) },
       ...(indexMonth
         ? [{ query: Q.indexMonth.cql, params: [event.customerId, month, this.monthIndexTtlSeconds] }]
         : []),
@@ -355,7 +368,7 @@ export class ContextRepository {
         ? []
         : [{ query: Q.markActive.cql, params: [activeIn, localDay, event.customerId] }]),
     ];
-    await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+    await this.writes.write(queries);
   }
 
   /** Writes absence timer changes alone (a timer fired: its row goes with the state that no longer has it). */
@@ -369,10 +382,10 @@ export class ContextRepository {
       { query: Q.upsertPatterns.cql, params: [customerId, patternState, this.ttlSeconds, atMs * 1000] },
       ...timers.flatMap((t) => this.timerQueries(customerId, t)),
     ];
-    await this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+    await this.writes.write(queries);
   }
 
-  private timerQueries(customerId: string, t: TimerRowChange): { query: string; params: unknown[] }[] {
+  private timerQueries(customerId: string, t: TimerRowChange): BatchStatement[] {
     // the row's key: partition, minute, due_at, customer, pattern
     const key = (dueMs: number) => [
       t.partition,
@@ -381,7 +394,7 @@ export class ContextRepository {
       customerId,
       t.patternKey,
     ];
-    const out: { query: string; params: unknown[] }[] = [];
+    const out: BatchStatement[] = [];
     if (t.cleared) out.push({ query: Q.deleteTimer.cql, params: key(t.cleared.dueMs) });
     if (t.set)
       out.push({
@@ -789,7 +802,12 @@ export class ContextRepository {
   }
 
   /** Parameters of Q.insertEvent for one event, in column order. */
-  private eventRowParams(event: AcceptedEvent, localDay: string, key: DataKey): unknown[] {
+  private eventRowParams(
+    event: AcceptedEvent,
+    localDay: string,
+    key: DataKey,
+    sealedPayload?: SealedField,
+  ): unknown[] {
     return [
       event.customerId,
       localDay.slice(0, 7),
@@ -800,7 +818,7 @@ export class ContextRepository {
       event.type,
       event.channel,
       event.storeId ?? null,
-      eventBody(event, key),
+      eventBody(event, key, sealedPayload),
       this.ttlSeconds,
     ];
   }

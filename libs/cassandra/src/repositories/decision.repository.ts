@@ -4,6 +4,7 @@ import { SpanKind, statementSpans, withSpan } from '@nunchi/telemetry';
 import type { CqlClient } from '../client.js';
 import { mapBounded } from '../bulk.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
+import { WriteGroup } from '../write-group.js';
 
 const Q = defineStatements({
   byId: statement('decisions_by_id.get', 'SELECT record FROM decisions_by_id WHERE decision_id = ?'),
@@ -179,7 +180,12 @@ function isUncertain(error: unknown): boolean {
 
 /** Decision records by id (explanations, redelivery); budgets; contact ledger. */
 export class DecisionRepository {
-  constructor(private readonly client: CqlClient) {}
+  /** decision records of many customers, one request (group commit) */
+  private readonly writes: WriteGroup;
+
+  constructor(private readonly client: CqlClient) {
+    this.writes = WriteGroup.unlogged(client);
+  }
 
   async findById(decisionId: string): Promise<DecisionRecord | undefined> {
     const row = (await run(this.client, Q.byId, [decisionId])).first();
@@ -189,7 +195,8 @@ export class DecisionRepository {
   /**
    * Stores a decision: a campaign outcome (offer, control, late) first in the per-customer and per-campaign
    * indexes (one unlogged batch; `day` is the local day of decidedAt they are listed under), then every
-   * decision by id — last, because its presence means "complete" to a redelivery.
+   * decision by id — last, because its presence means "complete" to a redelivery. Both go with other
+   * decisions' writes of the moment (WriteGroup).
    */
   async record(d: DecisionRecord, day: string): Promise<void> {
     const decidedAt = new Date(d.decidedAt);
@@ -197,44 +204,33 @@ export class DecisionRepository {
       const value = d.value ?? null;
       const cost = d.cost ?? null;
       const offerId = d.offerId ?? null;
-      await this.client.batch(
-        [
-          {
-            query: Q.insertByCustomer.cql,
-            params: [
-              d.customerId,
-              decidedAt,
-              d.decisionId,
-              d.eventId,
-              d.outcome,
-              d.campaignId,
-              d.campaignVersion ?? null,
-              offerId,
-              d.channel,
-              d.storeId ?? null,
-              value,
-              cost,
-            ],
-          },
-          {
-            query: Q.insertByCampaign.cql,
-            params: [
-              d.campaignId,
-              day,
-              decidedAt,
-              d.decisionId,
-              d.customerId,
-              d.outcome,
-              offerId,
-              value,
-              cost,
-            ],
-          },
-        ],
-        { prepare: true, logged: false, isIdempotent: true },
-      );
+      await this.writes.write([
+        {
+          query: Q.insertByCustomer.cql,
+          params: [
+            d.customerId,
+            decidedAt,
+            d.decisionId,
+            d.eventId,
+            d.outcome,
+            d.campaignId,
+            d.campaignVersion ?? null,
+            offerId,
+            d.channel,
+            d.storeId ?? null,
+            value,
+            cost,
+          ],
+        },
+        {
+          query: Q.insertByCampaign.cql,
+          params: [d.campaignId, day, decidedAt, d.decisionId, d.customerId, d.outcome, offerId, value, cost],
+        },
+      ]);
     }
-    await run(this.client, Q.insertById, [d.decisionId, d.customerId, decidedAt, JSON.stringify(d)]);
+    await this.writes.write([
+      { query: Q.insertById.cql, params: [d.decisionId, d.customerId, decidedAt, JSON.stringify(d)] },
+    ]);
   }
 
   /**
