@@ -8,6 +8,7 @@ import { identityKeys, loadConfig } from '@nunchi/config';
 import {
   decisionIdOf,
   OMITTABLE_CONTEXT_PARTS,
+  type KeyedContextPart,
   type OmittableContextPart,
   Streams,
   type EventRef,
@@ -250,10 +251,26 @@ export async function carryWholeContext(
   return () => setCampaignState(resources, id, 'ended').then(() => undefined);
 }
 
-/** Waits until the context replica at `url` puts these parts of the snapshot on ENRICHED (/v1/context/stats). */
-export async function waitCarried(url: string, parts: OmittableContextPart[]): Promise<void> {
+/**
+ * Waits until the context replica at `url` puts these parts of the snapshot on ENRICHED (/v1/context/stats),
+ * whole; or, with `keys`, a map by name carried at least for those names.
+ */
+export async function waitCarried(
+  url: string,
+  parts: OmittableContextPart[],
+  keys?: Partial<Record<KeyedContextPart, string[]>>,
+): Promise<void> {
   await waitFor(`${url} to carry ${parts.join(', ')} on ENRICHED`, async () => {
-    const stats = (await (await fetch(`${url}/v1/context/stats`)).json()) as { enrichedCarries?: string[] };
-    return parts.every((p) => stats.enrichedCarries?.includes(p)) ? true : undefined;
+    const stats = (await (await fetch(`${url}/v1/context/stats`)).json()) as {
+      enrichedCarries?: string[];
+      enrichedKeysOnly?: Record<string, string[]>;
+    };
+    const carried = (p: OmittableContextPart) => {
+      if (!stats.enrichedCarries?.includes(p)) return false;
+      const only = stats.enrichedKeysOnly?.[p];
+      const wanted = keys?.[p as KeyedContextPart];
+      return only === undefined || (wanted !== undefined && wanted.every((k) => only.includes(k)));
+    };
+    return parts.every(carried) ? true : undefined;
   });
 }

@@ -258,10 +258,12 @@ export class ApplyEventUseCase {
     repeat = false,
   ): Promise<void> {
     // Built once per event; memoised in the state, it also serves reads of this customer until the next fold.
-    // ENRICHED carries the parts of it the active campaigns read (the rest left out, and marked so).
+    // ENRICHED carries the parts of it the active campaigns read (the rest left out, and marked so); of a map
+    // by name read only by literal names (ctx.category.beer), those entries.
     const ctx = withOnlyPartsRead(
       snapshotOf(event.customerId, state, nowMs, this.config.domain.timeZone, event.storeId),
       campaignSet.contextPartsRead,
+      campaignSet.contextKeysRead,
     );
     // Crypto-shredding (docs/security.md "Per-customer keys"): the personal part — profile, context, the
     // event's payload — is sealed under the customer's data key (created by its first event; from memory

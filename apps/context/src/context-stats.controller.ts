@@ -42,6 +42,13 @@ export class ContextStatsController {
       patternCampaigns: this.campaigns.current?.statefulPatterns.map((p) => p.campaignId) ?? [],
       /** the omittable parts of the context ENRICHED carries: those the active campaigns read */
       enrichedCarries: [...(this.campaigns.current?.contextPartsRead ?? [])].sort(),
+      /** of those, the maps by name carried only for some names (the active campaigns read no others) */
+      enrichedKeysOnly: Object.fromEntries(
+        [...(this.campaigns.current?.contextKeysRead ?? [])].map(([part, names]) => [
+          part,
+          [...names].sort(),
+        ]),
+      ),
     };
   }
 }

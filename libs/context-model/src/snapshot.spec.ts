@@ -187,4 +187,32 @@ void describe('withOnlyPartsRead (the snapshot as ENRICHED carries it)', () => {
       'everything read: the snapshot itself, no `omitted`',
     );
   });
+
+  void it('keeps of a map read only by names just those entries, and lists the names', () => {
+    const full: ContextSnapshot = {
+      ...emptySnapshot('c-1', Date.parse('2026-11-24T10:00:00Z')),
+      category: { beer: emptyWindows(), wine: emptyWindows(), __proto__x: emptyWindows() },
+      store: { s1: emptyWindows(), s2: emptyWindows() },
+    };
+    Object.defineProperty(full.category, '__proto__', { value: emptyWindows(), enumerable: true });
+    const carried = withOnlyPartsRead(
+      full,
+      new Set(['category', 'store']),
+      new Map([['category', new Set(['beer', 'cheese', '__proto__'])]]),
+    );
+    assert.deepEqual(
+      Object.keys(carried.category).sort(),
+      ['__proto__', 'beer'],
+      'cheese: the customer has none',
+    );
+    assert.equal(Object.getPrototypeOf(carried.category), Object.prototype);
+    assert.deepEqual(carried.carriedKeys, { category: ['beer', 'cheese', '__proto__'] });
+    assert.deepEqual(carried.store, full.store, 'a map read whole stays whole');
+    assert.deepEqual(carried.omitted, ['channel', 'recent', 'responses']);
+    assert.equal(
+      withOnlyPartsRead(full, new Set(['store']), new Map([['category', new Set(['beer'])]])).carriedKeys,
+      undefined,
+      'names of a map not carried at all are not listed',
+    );
+  });
 });

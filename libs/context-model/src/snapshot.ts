@@ -6,6 +6,7 @@
 import {
   OMITTABLE_CONTEXT_PARTS,
   type ContextSnapshot,
+  type KeyedContextPart,
   type OfferResponses,
   type OmittableContextPart,
   type RecentEvent,
@@ -366,19 +367,41 @@ function addAged(w: Windows, r: DailyRollup, age: number): void {
 /**
  * The snapshot as ENRICHED carries it: only the omittable parts `read` names (CampaignSet.contextPartsRead),
  * the others empty and listed in `omitted`, so that a reader can tell "left out" from "none" (a campaign
- * reading one gets an evaluation error, not a zero). Most of a regular's snapshot is its recent events and
- * the maps by category and store.
+ * reading one gets an evaluation error, not a zero). Of the maps by name, those in `keysOnly`
+ * (CampaignSet.contextKeysRead) keep just the entries of those names, listed in `carriedKeys`. Most of a
+ * regular's snapshot is its recent events and the maps by category and store.
  */
 export function withOnlyPartsRead(
   ctx: ContextSnapshot,
   read: ReadonlySet<OmittableContextPart>,
+  keysOnly: ReadonlyMap<KeyedContextPart, ReadonlySet<string>> = new Map(),
 ): ContextSnapshot {
   const omitted = OMITTABLE_CONTEXT_PARTS.filter((part) => !read.has(part));
-  if (omitted.length === 0) return ctx;
-  const out: ContextSnapshot = { ...ctx, omitted };
+  const partial = [...keysOnly].filter(([part]) => read.has(part));
+  if (omitted.length === 0 && partial.length === 0) return ctx;
+  const out: ContextSnapshot = { ...ctx, ...(omitted.length > 0 ? { omitted } : {}) };
   for (const part of omitted) {
     if (part === 'recent') out.recent = [];
     else out[part] = {};
+  }
+  if (partial.length > 0) {
+    const carriedKeys: NonNullable<ContextSnapshot['carriedKeys']> = {};
+    for (const [part, names] of partial) {
+      const all = ctx[part];
+      const kept: Record<string, Windows> = {};
+      // defined, not assigned: a category named __proto__ is an entry like any other
+      for (const name of names)
+        if (Object.hasOwn(all, name))
+          Object.defineProperty(kept, name, {
+            value: all[name],
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+      out[part] = kept;
+      carriedKeys[part] = [...names];
+    }
+    out.carriedKeys = carriedKeys;
   }
   return out;
 }

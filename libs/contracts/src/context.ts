@@ -136,6 +136,13 @@ export interface ContextSnapshot {
    * Absent: everything is here.
    */
   omitted?: OmittableContextPart[];
+  /**
+   * maps carried only for some keys, because the campaigns active at context read them only by name
+   * (`ctx.category.beer`, `ctx.store['s1']`; CampaignSet.contextKeysRead): the keys carried, each with its
+   * entry when the customer has one. Reading another key of such a map, its size or its keys is an error,
+   * never a zero. Absent: every map carried is whole.
+   */
+  carriedKeys?: Partial<Record<KeyedContextPart, string[]>>;
 }
 
 /**
@@ -145,6 +152,10 @@ export interface ContextSnapshot {
  */
 export const OMITTABLE_CONTEXT_PARTS = ['store', 'category', 'channel', 'recent', 'responses'] as const;
 export type OmittableContextPart = (typeof OMITTABLE_CONTEXT_PARTS)[number];
+
+/** The omittable parts that are maps of windows by name: ENRICHED may carry only the names campaigns read. */
+export const KEYED_CONTEXT_PARTS = ['store', 'category', 'channel'] as const;
+export type KeyedContextPart = (typeof KEYED_CONTEXT_PARTS)[number];
 
 /** An accepted event with the context it is decided on: an ENRICHED message once opened (EnrichedMessage). */
 export interface EnrichedEvent {

@@ -1,6 +1,7 @@
 import {
   OMITTABLE_CONTEXT_PARTS,
   type AcceptedEvent,
+  type KeyedContextPart,
   type CandidateLoss,
   type ContactPolicy,
   type OmittableContextPart,
@@ -113,6 +114,11 @@ export class CampaignSet {
    * out (ContextSnapshot.omitted), and reading one anyway is an evaluation error, never a zero
    */
   readonly contextPartsRead: ReadonlySet<OmittableContextPart>;
+  /**
+   * of those, the maps by name (store, category, channel) every active campaign reads only by literal names,
+   * with the names: ENRICHED carries just those entries (ContextSnapshot.carriedKeys)
+   */
+  readonly contextKeysRead: ReadonlyMap<KeyedContextPart, ReadonlySet<string>>;
   readonly #contactPolicy: ContactPolicy | undefined;
   readonly #timeZone: string;
   readonly #entries: readonly Entry[];
@@ -176,6 +182,7 @@ export class CampaignSet {
       entries.flatMap((e) => (e.c.pattern && isStateful(e.c.pattern) ? [e.c.pattern] : [])),
     );
     this.contextPartsRead = contextPartsReadBy(entries.map((e) => e.c));
+    this.contextKeysRead = contextKeysReadBy(entries.map((e) => e.c));
     this.#byId = byId;
     this.size = entries.length;
     this.versions = Object.freeze(versions);
@@ -600,6 +607,34 @@ export function contextPartsReadBy(campaigns: readonly CompiledCampaign[]): Set<
     if (c.caps.suppressAfterDismissDays !== undefined) read.add('responses');
   }
   return read;
+}
+
+/**
+ * The maps by name these campaigns read only by literal names, with the names (CampaignSet.contextKeysRead):
+ * a map some expression reads whole (its size, its keys, a computed name, ctx itself) is not among them.
+ */
+export function contextKeysReadBy(
+  campaigns: readonly CompiledCampaign[],
+): Map<KeyedContextPart, Set<string>> {
+  const keys = new Map<KeyedContextPart, Set<string>>();
+  const whole = new Set<string>();
+  for (const c of campaigns)
+    for (const expression of [c.audience, c.condition, ...c.offers.map((o) => o.when)]) {
+      if (!expression) continue;
+      for (const field of expression.contextFields) {
+        const names = expression.contextKeys.get(field as KeyedContextPart);
+        if (!names) {
+          whole.add(field);
+          continue;
+        }
+        let all = keys.get(field as KeyedContextPart);
+        if (!all) keys.set(field as KeyedContextPart, (all = new Set()));
+        for (const name of names) all.add(name);
+      }
+    }
+  if (whole.has('*')) return new Map();
+  for (const part of whole) keys.delete(part as KeyedContextPart);
+  return keys;
 }
 
 const ERROR: unique symbol = Symbol('error');

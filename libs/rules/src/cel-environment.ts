@@ -2,6 +2,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import type {
   AcceptedEvent,
   ContextSnapshot,
+  KeyedContextPart,
   OmittableContextPart,
   CustomerProfile,
   OfferResponses,
@@ -315,13 +316,13 @@ export class CelContext {
     return (this.#thisStore ??= windowsOf(this.#src.thisStore));
   }
   get store(): Map<string, CelWindows> {
-    return (this.#store ??= windowsMap(this.#carried('store')));
+    return (this.#store ??= this.#windowsOf('store'));
   }
   get category(): Map<string, CelWindows> {
-    return (this.#category ??= windowsMap(this.#carried('category')));
+    return (this.#category ??= this.#windowsOf('category'));
   }
   get channel(): Map<string, CelWindows> {
-    return (this.#channel ??= windowsMap(this.#carried('channel')));
+    return (this.#channel ??= this.#windowsOf('channel'));
   }
   get rfm(): CelRfm {
     const r = this.#src.rfm;
@@ -334,6 +335,13 @@ export class CelContext {
     return (this.#responses ??= responsesMap(this.#carried('responses')));
   }
 
+  /** A map by name; carried for some names only (ContextSnapshot.carriedKeys), any other use is an error. */
+  #windowsOf(part: KeyedContextPart): Map<string, CelWindows> {
+    const map = windowsMap(this.#carried(part));
+    const names = this.#src.carriedKeys?.[part];
+    return names ? onlyNames(map, part, new Set(names)) : map;
+  }
+
   /** A part of the snapshot; one ENRICHED left out (ContextSnapshot.omitted) is an error, never a zero. */
   #carried<K extends OmittableContextPart>(part: K): ContextSnapshot[K] {
     if (this.#src.omitted?.includes(part)) throw new Error(omittedDetail(part));
@@ -342,8 +350,42 @@ export class CelContext {
 }
 
 /** Why a campaign could not be decided on a snapshot without a part it reads (ContextSnapshot.omitted). */
-export function omittedDetail(part: OmittableContextPart): string {
+export function omittedDetail(part: string): string {
   return `ctx.${part} was not carried: the event was enriched before context loaded a campaign that reads it`;
+}
+
+/**
+ * A map by name carried for `names` only: an entry of one of them reads as usual (a zero when the customer has
+ * none), anything else — another name, the size, the keys — throws, since the answer would be wrong. cel-js
+ * reads entries through get() (also for `in` and has()), the size through `size`, the keys by iterating.
+ */
+function onlyNames(
+  map: Map<string, CelWindows>,
+  part: KeyedContextPart,
+  names: ReadonlySet<string>,
+): Map<string, CelWindows> {
+  const get = map.get.bind(map);
+  const whole = (): never => {
+    throw new Error(
+      `ctx.${part} was carried only for ${[...names].map((n) => `'${n}'`).join(', ')}: the event was enriched before context loaded a campaign that reads it whole`,
+    );
+  };
+  Object.defineProperties(map, {
+    get: {
+      value: (name: string) => {
+        if (!names.has(name)) throw new Error(omittedDetail(`${part}['${name}']`));
+        return get(name);
+      },
+    },
+    size: { get: whole },
+    has: { value: whole },
+    keys: { value: whole },
+    values: { value: whole },
+    entries: { value: whole },
+    forEach: { value: whole },
+    [Symbol.iterator]: { value: whole },
+  });
+  return map;
 }
 
 /** `now`: the decision instant in the campaign's time zone. */

@@ -1,5 +1,5 @@
 import type { ASTNode } from '@marcbachmann/cel-js';
-import { didYouMean } from '@nunchi/contracts';
+import { didYouMean, KEYED_CONTEXT_PARTS, type KeyedContextPart } from '@nunchi/contracts';
 import { CEL_LIMITS, startMetering } from './cel-budget.js';
 import { analyseCost, isCostRefusal } from './cel-cost.js';
 import { CEL_TYPES, CEL_VARIABLES, celEnvironment, type CelVars } from './cel-environment.js';
@@ -28,6 +28,12 @@ export interface CompiledExpression {
    * ctx otherwise (a computed key, ctx as a value): what ENRICHED must carry for it (CampaignSet.contextPartsRead)
    */
   readonly contextFields: ReadonlySet<string>;
+  /**
+   * the maps of `ctx` by name (store, category, channel) the expression reads only by literal names, with
+   * those names: `category` → {beer, wine} for ctx.category.beer.d30.spend > ctx.category['wine'].d7.spend.
+   * A map in contextFields but not here is read whole (its size, its keys, a computed name).
+   */
+  readonly contextKeys: ReadonlyMap<KeyedContextPart, ReadonlySet<string>>;
 }
 
 /** A static access chain rooted at a CEL variable: customer.age, ctx.category['beer'].d30.spend. */
@@ -129,7 +135,7 @@ export function compileExpression(
     cost: analysis.cost,
     paths: collectPaths(ast),
     guards: collectGuards(ast),
-    contextFields: collectContextFields(ast),
+    ...collectContextFields(ast),
   };
 }
 
@@ -265,17 +271,48 @@ function collectPaths(ast: ASTNode): VarPath[] {
   return [...seen.values()];
 }
 
-function collectContextFields(ast: ASTNode): Set<string> {
+function collectContextFields(ast: ASTNode): Pick<CompiledExpression, 'contextFields' | 'contextKeys'> {
   const fields = new Set<string>();
+  const keys = new Map<KeyedContextPart, Set<string>>();
+  const wholeMaps = new Set<string>();
   const isCtx = (node: ASTNode) => node.op === 'id' && node.args === 'ctx';
+  /** `ctx.<map by name>`: the map's part, else undefined */
+  const keyedPart = (node: ASTNode): KeyedContextPart | undefined => {
+    const name =
+      node.op === '.' && isCtx(node.args[0])
+        ? node.args[1]
+        : node.op === '[]' && isCtx(node.args[0])
+          ? stringLiteral(node.args[1])
+          : undefined;
+    return name !== undefined && KEYED.has(name) ? (name as KeyedContextPart) : undefined;
+  };
   const walk = (node: ASTNode): void => {
+    // ctx.category.beer, ctx.category['beer']: one entry, by a literal name
+    if (node.op === '.' || node.op === '[]') {
+      const part = keyedPart(node.args[0]);
+      if (part) {
+        const key = node.op === '.' ? node.args[1] : stringLiteral(node.args[1]);
+        fields.add(part);
+        if (key === undefined) {
+          wholeMaps.add(part);
+          walk(node.args[1] as ASTNode); // a computed name: '[]' (a '.' name is a literal)
+        } else {
+          let names = keys.get(part);
+          if (!names) keys.set(part, (names = new Set()));
+          names.add(key);
+        }
+        return;
+      }
+    }
     if (node.op === '.' && isCtx(node.args[0])) {
       fields.add(node.args[1]);
+      wholeMaps.add(node.args[1]);
       return;
     }
     if (node.op === '[]' && isCtx(node.args[0])) {
       const key = stringLiteral(node.args[1]);
       fields.add(key ?? '*');
+      if (key !== undefined) wholeMaps.add(key);
       if (key === undefined) walk(node.args[1]);
       return;
     }
@@ -286,8 +323,12 @@ function collectContextFields(ast: ASTNode): Set<string> {
     for (const c of children(node)) walk(c);
   };
   walk(ast);
-  return fields;
+  for (const part of wholeMaps) keys.delete(part as KeyedContextPart);
+  if (fields.has('*')) keys.clear();
+  return { contextFields: fields, contextKeys: keys };
 }
+
+const KEYED: ReadonlySet<string> = new Set(KEYED_CONTEXT_PARTS);
 
 function conjuncts(node: ASTNode, out: ASTNode[]): ASTNode[] {
   if (node.op === '&&') {
