@@ -31,7 +31,7 @@ interface Waiter {
  * Group commit for idempotent writes (keyed upserts and deletes) of many partitions: one request to Cassandra
  * carries what many concurrent callers write. Most of what a small write costs the node is per request
  * (decoding it, waking its executors: docs/architecture.md, "Cost per event, whole system"), so the hot
- * path's writes of many customers — a context fold, a decision record, an analytics row — go together.
+ * path's writes of many customers — a context fold, a decision record, analytics' rows — go together.
  *
  * At most one request is in flight: a write arriving while one is goes in the next, sent as soon as the first
  * returns. So nothing waits for a timer — alone, a write goes at once, as before — and the busier the

@@ -148,7 +148,7 @@ export interface StoredExposure {
 const SCAN_PAGE = 2_000;
 
 export class AnalyticsRepository {
-  /** the rows of many decisions and purchases, one request (group commit) */
+  /** the rows of many decisions, purchases, exposures and conversions, one request (group commit) */
   private readonly writes: WriteGroup;
 
   constructor(private readonly client: CqlClient) {
@@ -197,14 +197,19 @@ export class AnalyticsRepository {
     revenue: number,
     writeTimestamp: number,
   ): Promise<void> {
-    await run(this.client, Q.decisionConversion, [
-      long(writeTimestamp),
-      converted,
-      revenue,
-      key.campaignId,
-      key.day,
-      key.customerId,
-      key.decisionId,
+    await this.writes.write([
+      {
+        query: Q.decisionConversion.cql,
+        params: [
+          long(writeTimestamp),
+          converted,
+          revenue,
+          key.campaignId,
+          key.day,
+          key.customerId,
+          key.decisionId,
+        ],
+      },
     ]);
   }
 
@@ -225,15 +230,20 @@ export class AnalyticsRepository {
     },
     writeTimestamp: number,
   ): Promise<void> {
-    await run(this.client, Q.exposureFirst, [
-      long(writeTimestamp),
-      new Date(e.firstAtMs),
-      e.group,
-      e.offerId ?? null,
-      e.windowDays,
-      e.campaignId,
-      e.shard,
-      e.customerId,
+    await this.writes.write([
+      {
+        query: Q.exposureFirst.cql,
+        params: [
+          long(writeTimestamp),
+          new Date(e.firstAtMs),
+          e.group,
+          e.offerId ?? null,
+          e.windowDays,
+          e.campaignId,
+          e.shard,
+          e.customerId,
+        ],
+      },
     ]);
   }
 
@@ -258,13 +268,11 @@ export class AnalyticsRepository {
     revenue: number,
     writeTimestamp: number,
   ): Promise<void> {
-    await run(this.client, Q.exposureConversion, [
-      long(writeTimestamp),
-      converted,
-      revenue,
-      campaignId,
-      shard,
-      customerId,
+    await this.writes.write([
+      {
+        query: Q.exposureConversion.cql,
+        params: [long(writeTimestamp), converted, revenue, campaignId, shard, customerId],
+      },
     ]);
   }
 
