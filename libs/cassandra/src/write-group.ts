@@ -1,3 +1,4 @@
+import cassandra from 'cassandra-driver';
 import type { CqlClient } from './client.js';
 
 /** One statement of an unlogged batch, as the driver takes it. */
@@ -36,8 +37,10 @@ interface Waiter {
  * At most one request is in flight: a write arriving while one is goes in the next, sent as soon as the first
  * returns. So nothing waits for a timer — alone, a write goes at once, as before — and the busier the
  * node, the larger the groups. Each caller's promise settles when the request holding its statements does:
- * resolved, its writes are stored (acknowledge after that, never before). A request that fails is sent
- * again one caller at a time, so one caller's bad statement fails that caller only.
+ * resolved, its writes are stored (acknowledge after that, never before). A request the node refuses for
+ * what it holds (an invalid statement, a batch too large) is sent again one caller at a time, so one caller's
+ * bad statement fails that caller only; a request that fails for the node's or the network's sake (a
+ * timeout, no replica up) fails every caller in it at once — sent again, it would only fail again, later.
  *
  * Only for writes that are safe to repeat and need no order among callers: the statements of one caller
  * stay together and in order, but an unlogged batch applies its partitions independently.
@@ -50,6 +53,8 @@ export class WriteGroup {
   constructor(
     /** sends one group's statements as one request */
     private readonly send: (statements: BatchStatement[]) => Promise<unknown>,
+    /** whether a failed request is to be sent again caller by caller (the request's content was refused) */
+    private readonly refusedForContent: (error: unknown) => boolean,
     limits: Partial<WriteGroupLimits> = {},
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -59,6 +64,7 @@ export class WriteGroup {
   static unlogged(client: CqlClient, limits: Partial<WriteGroupLimits> = {}): WriteGroup {
     return new WriteGroup(
       (statements) => client.batch(statements, { prepare: true, logged: false, isIdempotent: true }),
+      refusedStatement,
       limits,
     );
   }
@@ -81,8 +87,8 @@ export class WriteGroup {
           await this.send(group.flatMap((w) => w.statements));
           for (const w of group) w.resolve();
         } catch (error) {
-          if (group.length === 1) group[0].reject(error);
-          else await this.oneByOne(group);
+          if (group.length > 1 && this.refusedForContent(error)) await this.oneByOne(group);
+          else for (const w of group) w.reject(error);
         }
       }
     } finally {
@@ -119,6 +125,22 @@ export class WriteGroup {
       ),
     );
   }
+}
+
+const { responseErrorCodes: codes } = cassandra.types;
+/** What the node answers about a request's content, not about its own state or the network's. */
+const CONTENT_ERRORS: ReadonlySet<number> = new Set([
+  codes.syntaxError,
+  codes.invalid,
+  codes.unauthorized,
+  codes.configError,
+  codes.functionFailure,
+  codes.serverError,
+]);
+
+/** A request Cassandra refused for what it holds (an invalid value, a batch too large, a grant missing). */
+export function refusedStatement(error: unknown): boolean {
+  return error instanceof cassandra.errors.ResponseError && CONTENT_ERRORS.has(error.code);
 }
 
 /** Roughly the bytes of the statements' values: strings as UTF-8, buffers by size, collections 16 an item, else 8. */
