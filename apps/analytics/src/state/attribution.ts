@@ -19,32 +19,67 @@ import { ANALYTICS_REPOSITORY } from './tokens.js';
 export class Attribution {
   constructor(@Inject(ANALYTICS_REPOSITORY) private readonly repository: AnalyticsRepository) {}
 
-  async refreshDecision(key: DecisionRowKey, decidedAtMs: number, windowDays: number): Promise<void> {
-    const { afterMs, untilMs } = attributionRange(decidedAtMs, windowDays);
-    const purchases = await this.repository.purchasesBetween(key.customerId, afterMs, untilMs);
-    const a = attribute(decidedAtMs, windowDays, purchases);
-    await this.repository.writeDecisionConversion(
-      key,
-      a.converted,
-      a.revenue,
-      conversionWriteTimestamp(a.purchases),
+  /**
+   * The conversions of these decisions of the customer and of the customer's exposures to these campaigns
+   * (those recorded; none is no exposure), from one read of the customer's purchases over all their windows
+   * (attribute() keeps each window's own), written together. After a purchase: the decisions whose window
+   * holds it and their campaigns; after a decision: that one and its campaign.
+   */
+  async refreshConversions(
+    customerId: string,
+    decisions: ReadonlyArray<DecisionRowKey & { decidedAtMs: number; windowDays: number }>,
+    campaignIds: readonly string[],
+  ): Promise<void> {
+    const found = await Promise.all(
+      campaignIds.map(async (campaignId) => {
+        const shard = exposureShardOf(customerId);
+        const exposure = await this.repository.exposureOf(campaignId, shard, customerId);
+        return exposure ? { campaignId, shard, ...exposure } : undefined;
+      }),
+    );
+    await this.refresh(
+      customerId,
+      decisions,
+      found.filter((e) => e !== undefined),
     );
   }
 
-  async refreshExposure(campaignId: string, customerId: string): Promise<void> {
-    const shard = exposureShardOf(customerId);
-    const exposure = await this.repository.exposureOf(campaignId, shard, customerId);
-    if (!exposure) return;
-    const { afterMs, untilMs } = attributionRange(exposure.firstAtMs, exposure.windowDays);
-    const purchases = await this.repository.purchasesBetween(customerId, afterMs, untilMs);
-    const a = attribute(exposure.firstAtMs, exposure.windowDays, purchases);
-    await this.repository.writeExposureConversion(
-      campaignId,
-      shard,
+  private async refresh(
+    customerId: string,
+    decisions: ReadonlyArray<DecisionRowKey & { decidedAtMs: number; windowDays: number }>,
+    exposures: ReadonlyArray<{ campaignId: string; shard: number; firstAtMs: number; windowDays: number }>,
+  ): Promise<void> {
+    const windows = [
+      ...decisions.map((d) => attributionRange(d.decidedAtMs, d.windowDays)),
+      ...exposures.map((e) => attributionRange(e.firstAtMs, e.windowDays)),
+    ];
+    if (windows.length === 0) return;
+    const purchases = await this.repository.purchasesBetween(
       customerId,
-      a.converted,
-      a.revenue,
-      exposureWriteTimestamp(exposure.firstAtMs, a.purchases),
+      Math.min(...windows.map((w) => w.afterMs)),
+      Math.max(...windows.map((w) => w.untilMs)),
     );
+    await Promise.all([
+      ...decisions.map((d) => {
+        const a = attribute(d.decidedAtMs, d.windowDays, purchases);
+        return this.repository.writeDecisionConversion(
+          d,
+          a.converted,
+          a.revenue,
+          conversionWriteTimestamp(a.purchases),
+        );
+      }),
+      ...exposures.map((e) => {
+        const a = attribute(e.firstAtMs, e.windowDays, purchases);
+        return this.repository.writeExposureConversion(
+          e.campaignId,
+          e.shard,
+          customerId,
+          a.converted,
+          a.revenue,
+          exposureWriteTimestamp(e.firstAtMs, a.purchases),
+        );
+      }),
+    ]);
   }
 }

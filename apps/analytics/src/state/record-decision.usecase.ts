@@ -51,7 +51,6 @@ export class RecordDecision {
       windowDays,
     });
     if (outcome === 'late') return Outcome.done();
-    await this.attribution.refreshDecision(key, decidedAtMs, windowDays);
     await this.repository.recordExposure(
       {
         campaignId,
@@ -64,7 +63,11 @@ export class RecordDecision {
       },
       exposureWriteTimestamp(decidedAtMs, 0),
     );
-    await this.attribution.refreshExposure(campaignId, d.customerId);
+    await this.attribution.refreshConversions(
+      d.customerId,
+      [{ ...key, decidedAtMs, windowDays }],
+      [campaignId],
+    );
     return Outcome.done();
   }
 }

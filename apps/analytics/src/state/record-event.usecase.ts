@@ -60,9 +60,9 @@ export class RecordEvent {
       event.occurredAtMs,
     );
     const converted = recent.filter((d) => event.occurredAtMs - d.decidedAtMs <= d.windowDays * DAY_MS);
-    for (const d of converted) await this.attribution.refreshDecision(d, d.decidedAtMs, d.windowDays);
-    for (const campaignId of new Set(converted.map((d) => d.campaignId)))
-      await this.attribution.refreshExposure(campaignId, event.customerId);
+    await this.attribution.refreshConversions(event.customerId, converted, [
+      ...new Set(converted.map((d) => d.campaignId)),
+    ]);
     return Outcome.done();
   }
 
