@@ -24,23 +24,28 @@ describe('ENRICHED carries what the active campaigns read', () => {
   before(async () => {
     h = await startHarness();
   });
+  /** A campaign for purchases at `storeId` with this audience, active and loaded by decision. */
+  async function activate(id: string, storeId: string, audience: string): Promise<void> {
+    const applied = await applyCampaign(
+      h.resources,
+      campaignFile({
+        id,
+        condition: `event.storeId == '${storeId}'`,
+        audience,
+        caps: { perCustomerPerDay: 100 },
+      }),
+    );
+    await waitLoaded([h.services.urls.decision], id, applied.version);
+  }
+
   after(async () => {
     await setCampaignState(h.resources, campaignId, 'ended').catch(() => undefined);
     await h?.close();
   });
 
   it('a campaign reading ctx.recent gets it on ENRICHED from its activation on, and decides on it', async () => {
-    const applied = await applyCampaign(
-      h.resources,
-      campaignFile({
-        id: campaignId,
-        condition: `event.storeId == '${store}'`,
-        // a returning customer: this purchase and at least one before it
-        audience: 'ctx.recent.size() >= 2',
-        caps: { perCustomerPerDay: 100 },
-      }),
-    );
-    await waitLoaded([h.services.urls.decision], campaignId, applied.version);
+    // a returning customer: this purchase and at least one before it
+    await activate(campaignId, store, 'ctx.recent.size() >= 2');
     await waitCarried(h.services.urls.context, ['recent']);
 
     const customerId = `t${run}-c1`;
@@ -74,16 +79,7 @@ describe('ENRICHED carries what the active campaigns read', () => {
     const cheeseCampaign = `reads-cheese-${run}`;
     const cheeseStore = `t${run}-cheese`;
     try {
-      const applied = await applyCampaign(
-        h.resources,
-        campaignFile({
-          id: cheeseCampaign,
-          condition: `event.storeId == '${cheeseStore}'`,
-          audience: 'ctx.category.cheese.d365.purchases >= 1',
-          caps: { perCustomerPerDay: 100 },
-        }),
-      );
-      await waitLoaded([h.services.urls.decision], cheeseCampaign, applied.version);
+      await activate(cheeseCampaign, cheeseStore, 'ctx.category.cheese.d365.purchases >= 1');
       await waitCarried(h.services.urls.context, ['category'], { category: ['cheese'] });
 
       const customerId = `t${run}-c2`;

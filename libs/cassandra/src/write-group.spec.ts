@@ -28,6 +28,13 @@ const timedOut = () => new cassandra.errors.ResponseError(responseErrorCodes.wri
 const write = (id: string, n = 1): BatchStatement[] =>
   Array.from({ length: n }, (_, i) => ({ query: `INSERT ${id}`, params: [`${id}:${i}`] }));
 
+/** How one caller's write ended: "<id> stored", or "<id> <error message>". */
+const outcomeOf = (id: string, written: Promise<void>) =>
+  written.then(
+    () => `${id} stored`,
+    (error: Error) => `${id} ${error.message}`,
+  );
+
 /** Lets queued promise callbacks run. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -93,12 +100,7 @@ describe('WriteGroup: the writes of many callers in one request', () => {
     const { requests, send } = heldRequests(bad);
     const group = new WriteGroup(send, refusedStatement);
     const first = group.write(write('a'));
-    const outcomes = ['b', 'bad', 'c'].map((id) =>
-      group.write(write(id)).then(
-        () => `${id} stored`,
-        (error: Error) => `${id} ${error.message}`,
-      ),
-    );
+    const outcomes = ['b', 'bad', 'c'].map((id) => outcomeOf(id, group.write(write(id))));
     requests[0].release();
     await first;
     await settle();
@@ -125,12 +127,7 @@ describe('WriteGroup: the writes of many callers in one request', () => {
     const { requests, send } = heldRequests((statements) => (statements.length > 1 ? timedOut() : undefined));
     const group = new WriteGroup(send, refusedStatement);
     const first = group.write(write('a'));
-    const outcomes = ['b', 'c'].map((id) =>
-      group.write(write(id)).then(
-        () => `${id} stored`,
-        (error: Error) => `${id} ${error.message}`,
-      ),
-    );
+    const outcomes = ['b', 'c'].map((id) => outcomeOf(id, group.write(write(id))));
     requests[0].release();
     await first;
     await settle();

@@ -388,17 +388,8 @@ export function withOnlyPartsRead(
     const carriedKeys: NonNullable<ContextSnapshot['carriedKeys']> = {};
     for (const [part, names] of partial) {
       const all = ctx[part];
-      const kept: Record<string, Windows> = {};
-      // defined, not assigned: a category named __proto__ is an entry like any other
-      for (const name of names)
-        if (Object.hasOwn(all, name))
-          Object.defineProperty(kept, name, {
-            value: all[name],
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-      out[part] = kept;
+      // Object.fromEntries defines own properties (as record() does): a category named __proto__ is an entry
+      out[part] = Object.fromEntries([...names].filter((n) => Object.hasOwn(all, n)).map((n) => [n, all[n]]));
       carriedKeys[part] = [...names];
     }
     out.carriedKeys = carriedKeys;

@@ -594,14 +594,18 @@ function dismissedDetail(daysSince: number, suppressDays: number): string {
   return `the customer dismissed this campaign's offer ${when}, suppressAfterDismissDays ${suppressDays}`;
 }
 
+/** A campaign's CEL expressions: audience, condition, and its offers' `when`, those it has. */
+function expressionsOf(c: CompiledCampaign): CompiledExpression[] {
+  return [c.audience, c.condition, ...c.offers.map((o) => o.when)].filter((e) => e !== undefined);
+}
+
 /** The omittable context parts these campaigns read (CampaignSet.contextPartsRead). */
 export function contextPartsReadBy(campaigns: readonly CompiledCampaign[]): Set<OmittableContextPart> {
   const read = new Set<OmittableContextPart>();
   const omittable: ReadonlySet<string> = new Set(OMITTABLE_CONTEXT_PARTS);
   for (const c of campaigns) {
-    const expressions = [c.audience, c.condition, ...c.offers.map((o) => o.when)];
-    for (const expression of expressions)
-      for (const field of expression?.contextFields ?? [])
+    for (const expression of expressionsOf(c))
+      for (const field of expression.contextFields)
         if (field === '*') for (const part of OMITTABLE_CONTEXT_PARTS) read.add(part);
         else if (omittable.has(field)) read.add(field as OmittableContextPart);
     if (c.caps.suppressAfterDismissDays !== undefined) read.add('responses');
@@ -619,8 +623,7 @@ export function contextKeysReadBy(
   const keys = new Map<KeyedContextPart, Set<string>>();
   const whole = new Set<string>();
   for (const c of campaigns)
-    for (const expression of [c.audience, c.condition, ...c.offers.map((o) => o.when)]) {
-      if (!expression) continue;
+    for (const expression of expressionsOf(c))
       for (const field of expression.contextFields) {
         const names = expression.contextKeys.get(field as KeyedContextPart);
         if (!names) {
@@ -631,7 +634,6 @@ export function contextKeysReadBy(
         if (!all) keys.set(field as KeyedContextPart, (all = new Set()));
         for (const name of names) all.add(name);
       }
-    }
   if (whole.has('*')) return new Map();
   for (const part of whole) keys.delete(part as KeyedContextPart);
   return keys;
