@@ -36,12 +36,12 @@ async function main(): Promise<void> {
       Array.from({ length: DECISIONS }, (_, i) => i),
       64,
       async (i) => {
-        const customerId = `c${i % customers}`;
+        const pseudonym = `~c${i % customers}`;
         const dayIndex = i % DAYS;
         const decidedAtMs = t0 + dayIndex * 86_400_000 + (i % 3_600) * 1_000;
         const outcome = i % 10 === 0 ? 'control' : i % 10 < 6 ? 'offer' : 'late';
         const day = new Date(decidedAtMs + 9 * 3_600_000).toISOString().slice(0, 10);
-        const key = { campaignId, day, customerId, decisionId: `d${i}` };
+        const key = { campaignId, day, pseudonym, decisionId: `d${i}` };
         await repo.recordDecision({
           ...key,
           decidedAtMs,
@@ -59,13 +59,13 @@ async function main(): Promise<void> {
           converted ? 20_000 : 0,
           conversionWriteTimestamp(converted ? 1 : 0),
         );
-        const shard = exposureShardOf(customerId);
+        const shard = exposureShardOf(pseudonym);
         const group = outcome === 'offer' ? 'treatment' : 'holdout';
         await repo.recordExposure(
           {
             campaignId,
             shard,
-            customerId,
+            pseudonym,
             firstAtMs: decidedAtMs,
             group,
             offerId: `o${i % 3}`,
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
         await repo.writeExposureConversion(
           campaignId,
           shard,
-          customerId,
+          pseudonym,
           converted,
           converted ? 20_000 : 0,
           exposureWriteTimestamp(decidedAtMs, 1),

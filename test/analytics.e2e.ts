@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { CampaignReport } from '@nunchi/analytics-model';
+import { CustomerKeyRepository, CustomerKeyring } from '@nunchi/cassandra';
+import { identityKeys } from '@nunchi/config';
 import { summaryOf } from '@nunchi/operations';
+import { analyticsPseudonym } from '@nunchi/sealing';
 import {
   decisionIdOf,
   partitionOf,
@@ -64,10 +67,25 @@ describe('analytics state: exact under redelivery, any order and restarts', () =
     campaignVersions: { [campaignId]: 1 },
     losses: [],
   });
-  const publishDecision = (d: DecisionRecord) => js.publish(Subjects.decision(d.campaignId!), encodeJson(d));
+  let keyring: CustomerKeyring;
+  /**
+   * The customer's analytics pseudonym (its rows' name), its data key created first if need be — as context
+   * creates it on the customer's first event, before any decision or purchase reaches analytics.
+   */
+  const pseudonymOf = async (customerId: string) =>
+    analyticsPseudonym(customerId, await keyring.obtain(customerId));
+  const publishDecision = async (d: DecisionRecord) => {
+    await pseudonymOf(d.customerId);
+    return js.publish(Subjects.decision(d.campaignId!), encodeJson(d));
+  };
   /** An event as ingestion stores it on EVENTS (for a delivery the test controls exactly). */
-  const publishEvent = (e: AcceptedEvent) =>
-    js.publish(Subjects.event(partitionOf(e.customerId, h.config.nats.partitions), e.type), encodeJson(e));
+  const publishEvent = async (e: AcceptedEvent) => {
+    await pseudonymOf(e.customerId);
+    return js.publish(
+      Subjects.event(partitionOf(e.customerId, h.config.nats.partitions), e.type),
+      encodeJson(e),
+    );
+  };
   const acceptedPurchase = (id: string, customerId: string, amount: number, atMs: number): AcceptedEvent => ({
     id,
     type: 'purchase',
@@ -128,6 +146,9 @@ describe('analytics state: exact under redelivery, any order and restarts', () =
     h = await startHarness(env, { services: ['ingestion', 'context', 'decision'] });
     analytics = await startAnalytics();
     js = jetstream(h.nc);
+    keyring = new CustomerKeyring(new CustomerKeyRepository(h.cql), identityKeys(h.config), {
+      maxEntries: 1_000,
+    });
   });
 
   after(async () => {
@@ -165,6 +186,19 @@ describe('analytics state: exact under redelivery, any order and restarts', () =
     assert.equal(r.valueSent, 4_000);
     assert.equal(r.days.length, 1);
     assert.equal(r.days[0].customersTreated, 2);
+    // No row names a customer: each is under the customer's pseudonym (docs/security.md, "Analytics' rows").
+    const named = async (id: string) =>
+      (
+        await h.cql.execute(
+          'SELECT decision_id FROM analytics_customer_decisions WHERE customer_id = ?',
+          [id],
+          {
+            prepare: true,
+          },
+        )
+      ).rows.map((row) => row['decision_id'] as string);
+    assert.deepEqual(await named(c(2)), []);
+    assert.deepEqual(await named(await pseudonymOf(c(2))), [`d-${run}-r2`]);
   });
 
   const ordered = `t${run}-order`;

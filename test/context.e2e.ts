@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { projectPath, requireIdentityKey } from '@nunchi/config';
-import { storedIdentityValue } from '@nunchi/cassandra';
+import { identityKeys, projectPath, requireIdentityKey } from '@nunchi/config';
+import { CustomerKeyRepository, CustomerKeyring, storedIdentityValue } from '@nunchi/cassandra';
+import { analyticsPseudonym } from '@nunchi/sealing';
 import { localDay } from '@nunchi/context-model';
 import { decisionIdOf, Headers, partitionOf, Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
@@ -276,12 +277,18 @@ describe('customer context: exact under real conditions', () => {
 
     it('DELETE /v1/customers/:id removes every row of the customer and says how many, per table', async () => {
       assert.equal((await contextOf(url, dad.id)).ctx.all.d7.events, 2);
+      // Analytics' rows name the dad by his pseudonym, which only his data key gives (docs/security.md).
+      const dadKey = await new CustomerKeyring(new CustomerKeyRepository(h.cql), identityKeys(h.config), {
+        maxEntries: 0,
+      }).find(dad.id);
+      assert.ok(dadKey, 'the data key of the dad');
+      const pseudonym = analyticsPseudonym(dad.id, dadKey);
       // Analytics has recorded the dad's campaign decisions (its rows are erased too).
       const analyticsKeys = await waitFor('analytics rows of the dad', async () => {
         const rows = (
           await h.cql.execute(
             'SELECT campaign_id, day, decision_id FROM analytics_customer_decisions WHERE customer_id = ?',
-            [dad.id],
+            [pseudonym],
             { prepare: true },
           )
         ).rows;
@@ -296,13 +303,15 @@ describe('customer context: exact under real conditions', () => {
         for (const [campaignId] of analyticsKeys) {
           const found = await h.cql.execute(
             'SELECT customer_id FROM analytics_exposures WHERE campaign_id = ? AND shard = ? AND customer_id = ?',
-            [campaignId, exposureShardOf(dad.id), dad.id],
+            [campaignId, exposureShardOf(pseudonym), pseudonym],
             { prepare: true },
           );
           if (found.rowLength) return true;
         }
         return undefined;
       });
+      for (const table of ['analytics_customer_decisions', 'analytics_purchases'])
+        assert.equal(await countRows(h.cql, table, dad.id), 0, `${table} names the dad by his id`);
       const response = await fetch(`${url}/v1/customers/${dad.id}`, { method: 'DELETE' });
       assert.equal(response.status, 200);
       const receipt = (await response.json()) as ErasureReceipt;
@@ -362,11 +371,11 @@ describe('customer context: exact under real conditions', () => {
         'customer_days',
         'decisions',
         'customer_contacts',
-        'analytics_customer_decisions',
-        'analytics_purchases',
       ]) {
         assert.equal(await countRows(h.cql, table, dad.id), 0, `${table} still has rows`);
       }
+      for (const table of ['analytics_customer_decisions', 'analytics_purchases'])
+        assert.equal(await countRows(h.cql, table, pseudonym), 0, `${table} still has rows`);
       assert.equal(
         await countRows(h.cql, 'customer_events', dad.id, ` AND month = '${monthOf(events[0].occurredAt)}'`),
         0,
@@ -391,14 +400,14 @@ describe('customer context: exact under real conditions', () => {
         assert.equal(
           await rows(
             'SELECT decision_id FROM analytics_decisions WHERE campaign_id = ? AND day = ? AND customer_id = ? AND decision_id = ?',
-            [campaignId, day, dad.id, decisionId],
+            [campaignId, day, pseudonym, decisionId],
           ),
           0,
         );
         assert.equal(
           await rows(
             'SELECT customer_id FROM analytics_exposures WHERE campaign_id = ? AND shard = ? AND customer_id = ?',
-            [campaignId, exposureShardOf(dad.id), dad.id],
+            [campaignId, exposureShardOf(pseudonym), pseudonym],
           ),
           0,
         );

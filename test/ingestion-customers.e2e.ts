@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { requireIdentityKey } from '@nunchi/config';
+import { identityKeys, requireIdentityKey } from '@nunchi/config';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { CustomerRepository, ErasureRepository, storedIdentityValue } from '@nunchi/cassandra';
 import { Headers, Subjects, type IngestReply } from '@nunchi/contracts';
@@ -127,6 +127,7 @@ describe('ingestion: customers changed outside the event flow', () => {
       timeZone: h.config.domain.timeZone,
       partitions: h.config.nats.partitions,
       settleMs: TTL_MS,
+      keks: identityKeys(h.config),
     });
     for (const url of replicas()) {
       const byId = await send(url, { id: choi });

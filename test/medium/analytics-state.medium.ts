@@ -44,7 +44,7 @@ describe('analytics state in Cassandra (medium)', () => {
   };
 
   it('a conversion computed from fewer purchases, written last, does not overwrite one from more', async () => {
-    const key = { campaignId: `m${run}-conv`, day: '2026-12-01', customerId: 'c1', decisionId: 'd1' };
+    const key = { campaignId: `m${run}-conv`, day: '2026-12-01', pseudonym: '~c1', decisionId: 'd1' };
     await repo.recordDecision({
       ...key,
       decidedAtMs: t0,
@@ -68,12 +68,12 @@ describe('analytics state in Cassandra (medium)', () => {
 
   it("the earliest exposure defines the customer's group and window, in whichever order decisions land", async () => {
     const campaignId = `m${run}-exp`;
-    const customerId = 'c2';
-    const shard = exposureShardOf(customerId);
+    const pseudonym = '~c2';
+    const shard = exposureShardOf(pseudonym);
     const later = {
       campaignId,
       shard,
-      customerId,
+      pseudonym,
       firstAtMs: t0 + 3_600_000,
       group: 'holdout' as const,
       offerId: 'b',
@@ -82,12 +82,12 @@ describe('analytics state in Cassandra (medium)', () => {
     const earlier = { ...later, firstAtMs: t0, group: 'treatment' as const, offerId: 'a', windowDays: 7 };
     await repo.recordExposure(earlier, exposureWriteTimestamp(earlier.firstAtMs, 0));
     await repo.recordExposure(later, exposureWriteTimestamp(later.firstAtMs, 0)); // lands last, loses
-    assert.deepEqual(await repo.exposureOf(campaignId, shard, customerId), { firstAtMs: t0, windowDays: 7 });
+    assert.deepEqual(await repo.exposureOf(campaignId, shard, pseudonym), { firstAtMs: t0, windowDays: 7 });
     // a conversion computed for the later exposure (more purchases, even) loses to the earlier one's
     await repo.writeExposureConversion(
       campaignId,
       shard,
-      customerId,
+      pseudonym,
       true,
       5_000,
       exposureWriteTimestamp(t0, 1),
@@ -95,7 +95,7 @@ describe('analytics state in Cassandra (medium)', () => {
     await repo.writeExposureConversion(
       campaignId,
       shard,
-      customerId,
+      pseudonym,
       true,
       9_000,
       exposureWriteTimestamp(later.firstAtMs, 3),
@@ -103,20 +103,20 @@ describe('analytics state in Cassandra (medium)', () => {
     const rows: ExposureRow[] = [];
     await repo.forEachExposure(campaignId, EXPOSURE_SHARDS, (r) => rows.push(r));
     assert.deepEqual(rows, [
-      { customerId, group: 'treatment', offerId: 'a', converted: true, revenue: 5_000 },
+      { pseudonym, group: 'treatment', offerId: 'a', converted: true, revenue: 5_000 },
     ]);
   });
 
   it("purchases and a customer's decisions read back by time range", async () => {
-    const customerId = `m${run}-c3`;
-    await repo.recordPurchase(customerId, t0 + 1_000, 'p1', 100);
-    await repo.recordPurchase(customerId, t0 + 2_000, 'p2', 200);
-    await repo.recordPurchase(customerId, t0 + 2_000, 'p2', 200); // redelivered
+    const pseudonym = `~m${run}-c3`;
+    await repo.recordPurchase(pseudonym, t0 + 1_000, 'p1', 100);
+    await repo.recordPurchase(pseudonym, t0 + 2_000, 'p2', 200);
+    await repo.recordPurchase(pseudonym, t0 + 2_000, 'p2', 200); // redelivered
     assert.deepEqual(
-      (await repo.purchasesBetween(customerId, t0 + 1_000, t0 + 5_000)).map((p) => p.amount),
+      (await repo.purchasesBetween(pseudonym, t0 + 1_000, t0 + 5_000)).map((p) => p.amount),
       [200],
     );
-    const key = { campaignId: `m${run}-cd`, day: '2026-12-01', customerId, decisionId: 'd3' };
+    const key = { campaignId: `m${run}-cd`, day: '2026-12-01', pseudonym, decisionId: 'd3' };
     await repo.recordDecision({
       ...key,
       decidedAtMs: t0,
@@ -133,7 +133,7 @@ describe('analytics state in Cassandra (medium)', () => {
       outcome: 'late',
       windowDays: 7,
     });
-    const found = await repo.customerDecisionsBetween(customerId, t0 - 1, t0 + 1);
+    const found = await repo.customerDecisionsBetween(pseudonym, t0 - 1, t0 + 1);
     assert.deepEqual(
       found.map((d) => [d.decisionId, d.outcome, d.campaignId]),
       [['d3', 'control', key.campaignId]],

@@ -4,6 +4,8 @@ import 'reflect-metadata';
 export {
   hashClearIdentifiers,
   migrate,
+  pseudonymiseAnalytics,
+  pseudonymisedLine,
   rewrapDataKeys,
   sealClearProfiles,
   sealedProfilesLine,

@@ -269,6 +269,29 @@ NUNCHI_IDENTITY_PREVIOUS_KEYS). Reads the whole customers table once; prints wha
     }),
   );
 
+// ── customers pseudonymise-analytics ──────────────────────────────────────────────────────────────────────
+// Migration 0023's data step again (docs/security.md, "Analytics' rows").
+customers
+  .command('pseudonymise-analytics')
+  .description(
+    "move analytics rows an earlier version stored under customer ids under the customers' pseudonyms (nunchi migrate does it once; run this after a rolling upgrade); safe to repeat",
+  )
+  .addHelpText(
+    'after',
+    `${examples('nunchi customers pseudonymise-analytics')}
+Needs the identity key the services use (NUNCHI_IDENTITY_SECRET, NUNCHI_IDENTITY_KEY_ID; previous keys in
+NUNCHI_IDENTITY_PREVIOUS_KEYS). Reads the four analytics tables once; prints what it moved.`,
+  )
+  .action(
+    action(async (r) => {
+      const { pseudonymiseAnalytics, pseudonymisedLine, identityKeys } = await load();
+      const report = await pseudonymiseAnalytics(await r.cassandra(), identityKeys(r.config), (line) =>
+        console.log(line),
+      );
+      console.log(pseudonymisedLine(report));
+    }),
+  );
+
 // ── customers rewrap-keys ───────────────────────────────────────────────────────────────────────────────────
 // The last step of an identity-key rotation (docs/security.md, "Rotating the identity key").
 customers

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CustomerKeyring, ErasureRepository } from '@nunchi/cassandra';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG, identityKeys, type NunchiConfig } from '@nunchi/config';
 import { Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import { Publisher } from '@nunchi/messaging';
 import { CustomerStateCache } from './customer-state.cache.js';
@@ -27,6 +27,7 @@ export class EraseCustomerUseCase {
       timeZone: this.config.domain.timeZone,
       partitions: this.config.nats.partitions,
       settleMs: this.config.domain.identityCacheTtlMs,
+      keks: identityKeys(this.config),
       onTombstone: (id) => this.publisher.emit(Subjects.customersChanged, { ids: [id] }),
     });
     const erased = [receipt.customerId, ...(receipt.merged ?? []).map((r) => r.customerId)];

@@ -84,12 +84,12 @@ export function exposureWriteTimestamp(firstAtMs: number, purchasesSeen: number)
  */
 export const EXPOSURE_WRITE_TIMESTAMP_CEILING = EPOCH_CEILING_MS * 1_000 + 1_000;
 
-/** Shards of a campaign's exposures partition, and a customer's shard (FNV-1a of the id). */
+/** Shards of a campaign's exposures partition, and a customer's shard (FNV-1a of its analytics pseudonym). */
 export const EXPOSURE_SHARDS = 16;
-export function exposureShardOf(customerId: string): number {
+export function exposureShardOf(pseudonym: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < customerId.length; i++) {
-    h ^= customerId.charCodeAt(i);
+  for (let i = 0; i < pseudonym.length; i++) {
+    h ^= pseudonym.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0) % EXPOSURE_SHARDS;

@@ -5,7 +5,7 @@ import { CampaignTally, type DecisionRow, type ExposureRow } from './campaign-re
 const row = (over: Partial<DecisionRow>): DecisionRow => ({
   day: '2026-12-01',
   hour: 10,
-  customerId: 'c1',
+  pseudonym: '~c1',
   decisionId: 'd1',
   outcome: 'offer',
   offerId: 'coupon',
@@ -23,13 +23,13 @@ describe('campaign report', () => {
     const t = new CampaignTally('2026-12-02');
     t.addDecision(row({ decisionId: 'd1', converted: true, revenue: 30_000 }));
     t.addDecision(row({ decisionId: 'd2', offerId: 'cola', value: 500 })); // same customer, same day
-    t.addDecision(row({ customerId: 'c2', decisionId: 'd3', outcome: 'control' }));
-    t.addDecision(row({ customerId: 'c3', decisionId: 'd4', outcome: 'late', offerId: null, value: null }));
-    t.addDecision(row({ day: '2026-12-02', hour: 9, customerId: 'c1', decisionId: 'd5', accepted: true }));
+    t.addDecision(row({ pseudonym: '~c2', decisionId: 'd3', outcome: 'control' }));
+    t.addDecision(row({ pseudonym: '~c3', decisionId: 'd4', outcome: 'late', offerId: null, value: null }));
+    t.addDecision(row({ day: '2026-12-02', hour: 9, pseudonym: '~c1', decisionId: 'd5', accepted: true }));
     t.addDecision(
       row({
         day: '2026-12-02',
-        customerId: 'c4',
+        pseudonym: '~c4',
         decisionId: 'd6',
         outcome: null,
         offerId: null,
@@ -79,7 +79,7 @@ describe('campaign report', () => {
     ) => {
       for (let i = 0; i < n; i++)
         t.addExposure({
-          customerId: `${group}-${offerId}-${i}`,
+          pseudonym: `${group}-${offerId}-${i}`,
           group,
           offerId,
           converted: i < converted,
@@ -105,9 +105,9 @@ describe('campaign report', () => {
   it('warns on small groups, few conversions and a broken split', () => {
     const t = new CampaignTally('2026-12-01');
     for (let i = 0; i < 50; i++)
-      t.addExposure({ customerId: `t${i}`, group: 'treatment', offerId: 'o', converted: i < 3, revenue: 0 });
+      t.addExposure({ pseudonym: `t${i}`, group: 'treatment', offerId: 'o', converted: i < 3, revenue: 0 });
     for (let i = 0; i < 50; i++)
-      t.addExposure({ customerId: `h${i}`, group: 'holdout', offerId: 'o', converted: false, revenue: 0 });
+      t.addExposure({ pseudonym: `h${i}`, group: 'holdout', offerId: 'o', converted: false, revenue: 0 });
     const r = t.report({ campaignId: 'k', expectedHoldoutShare: 0.1, hoursFromDay: '2026-12-01' });
     assert.deepEqual(
       r.warnings.map((w) => w.code),

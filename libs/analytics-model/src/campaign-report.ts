@@ -23,7 +23,8 @@ export interface DecisionRow {
   day: string;
   /** business-local hour of the decision, 0..23 */
   hour: number | null;
-  customerId: string;
+  /** the customer's analytics pseudonym: one per customer, never the customer id */
+  pseudonym: string;
   decisionId: string;
   /** null when only a response to the decision has been stored so far */
   outcome: DecisionOutcome | null;
@@ -40,7 +41,8 @@ export interface DecisionRow {
 
 /** One row of analytics_exposures: a customer's first exposure to the campaign and what followed it. */
 export interface ExposureRow {
-  customerId: string;
+  /** the customer's analytics pseudonym */
+  pseudonym: string;
   group: 'treatment' | 'holdout';
   offerId: string | null;
   converted: boolean;
@@ -214,7 +216,7 @@ export class CampaignTally {
       this.hours.set(key, hour);
       targets.push(hour);
     }
-    const customerKey = `${row.day}\u0000${row.customerId}`;
+    const customerKey = `${row.day}\u0000${row.pseudonym}`;
     if (this.current.key !== customerKey) this.current = { key: customerKey, counted: new Set() };
     for (const [i, c] of targets.entries()) {
       if (row.accepted) c.responses.accepted++;

@@ -10,6 +10,7 @@ import {
   type SealedField,
 } from '@nunchi/contracts';
 import {
+  analyticsPseudonym,
   generateDataKey,
   openSealed,
   SealedDataError,
@@ -48,6 +49,10 @@ export type Opened<T> =
   | { kind: 'erased'; erasedAt: Date }
   /** no key and no tombstone: never created (a bug), or lost */
   | { kind: 'missing' };
+
+/** A customer's analytics pseudonym (libs/sealing pseudonym.ts), or why there is none. */
+export type CustomerPseudonym =
+  { kind: 'pseudonym'; pseudonym: string } | { kind: 'erased'; erasedAt: Date } | { kind: 'missing' };
 
 /** customers' keys read per request by preload */
 const PRELOAD_BATCH = 50;
@@ -216,10 +221,7 @@ export class CustomerKeyring {
    */
   async open<T>(field: SealedField): Promise<Opened<T>> {
     const key = await this.find(field.customerId);
-    if (!key) {
-      const erasedAt = await this.repository.erasedAt(field.customerId);
-      return erasedAt ? { kind: 'erased', erasedAt } : { kind: 'missing' };
-    }
+    if (!key) return this.whyKeyless(field.customerId);
     if (key.id !== field.keyId) {
       // A key read before an erasure and a new one since cannot happen (erased ids are never reused); a
       // stale cache entry is the one way to get here: read again once before calling the value unopenable.
@@ -229,6 +231,25 @@ export class CustomerKeyring {
       return { kind: 'opened', value: openSealed<T>(field, again) };
     }
     return { kind: 'opened', value: openSealed<T>(field, key) };
+  }
+
+  /**
+   * The name analytics' rows give the customer (analyticsPseudonym under its data key; never creates a key:
+   * every customer with a decision or a purchase has had one since its first event), or why there is none.
+   */
+  async pseudonym(customerId: string): Promise<CustomerPseudonym> {
+    const key = await this.find(customerId);
+    return key
+      ? { kind: 'pseudonym', pseudonym: analyticsPseudonym(customerId, key) }
+      : this.whyKeyless(customerId);
+  }
+
+  /** Why a customer has no key: erased (the key went with the customer), or never given one (a bug, or lost). */
+  private async whyKeyless(
+    customerId: string,
+  ): Promise<{ kind: 'erased'; erasedAt: Date } | { kind: 'missing' }> {
+    const erasedAt = await this.repository.erasedAt(customerId);
+    return erasedAt ? { kind: 'erased', erasedAt } : { kind: 'missing' };
   }
 
   /**

@@ -9,6 +9,7 @@ export * from './backfill-customer-days.js';
 export * from './identifiers.js';
 export * from './hash-clear-identifiers.js';
 export * from './seal-clear-profiles.js';
+export * from './pseudonymise-analytics.js';
 export * from './sealed-profile.js';
 export * from './rewrap-data-keys.js';
 export * from './write-fence.js';

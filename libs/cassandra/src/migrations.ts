@@ -6,6 +6,7 @@ import type { CassandraConfig, IdentityKey } from '@nunchi/config';
 import { backfillCustomerDays } from './backfill-customer-days.js';
 import { hashClearIdentifiers } from './hash-clear-identifiers.js';
 import { sealClearProfiles, type SealProfilesReport } from './seal-clear-profiles.js';
+import { pseudonymiseAnalytics, type PseudonymiseReport } from './pseudonymise-analytics.js';
 import { connectCassandra, type CqlClient } from './client.js';
 import { applyRoles, GRANTS_FILE } from './roles.js';
 
@@ -38,15 +39,29 @@ const DATA_STEPS: Record<
     const r = await hashClearIdentifiers(client, options.identityKey, log);
     return `hashed ${r.hashed} loyalty cards and device ids stored in clear (of ${r.scanned} identities), ${r.merges} merge records rewritten, ${r.conflicts} conflicts`;
   },
-  sealed_profiles: async (client, log, options) => {
-    const keks = [
-      ...(options.identityKey ? [options.identityKey] : []),
-      ...(options.previousIdentityKeys ?? []),
-    ];
-    const r = await sealClearProfiles(client, keks, log);
-    return sealedProfilesLine(r);
-  },
+  sealed_profiles: async (client, log, options) =>
+    sealedProfilesLine(await sealClearProfiles(client, keksOf(options), log)),
+  analytics_pseudonyms: async (client, log, options) =>
+    pseudonymisedLine(await pseudonymiseAnalytics(client, keksOf(options), log)),
 };
+
+/** The identity keys of the options, current first. */
+const keksOf = (options: MigrateOptions): IdentityKey[] => [
+  ...(options.identityKey ? [options.identityKey] : []),
+  ...(options.previousIdentityKeys ?? []),
+];
+
+/** What moving analytics' rows under pseudonyms did, in one line (the migration's log, the CLI). */
+export function pseudonymisedLine(r: PseudonymiseReport): string {
+  return (
+    `moved ${r.moved} analytics rows from customer ids to pseudonyms (of ${r.scanned} rows; ${r.keysCreated} data keys created, ` +
+    `${r.erased} rows of erased customers deleted` +
+    (r.unopenable
+      ? `; ${r.unopenable} left under customer ids: their data keys are wrapped under an identity key not given`
+      : '') +
+    ')'
+  );
+}
 
 /** What sealing clear profiles did, in one line (the migration's log, `nunchi customers seal-profiles`). */
 export function sealedProfilesLine(r: SealProfilesReport): string {
@@ -63,8 +78,9 @@ export function sealedProfilesLine(r: SealProfilesReport): string {
 export interface MigrateOptions {
   /**
    * The identity key (NUNCHI_IDENTITY_SECRET): the data step of 0018 hashes identifiers an earlier version
-   * stored in clear with it, and that of 0022 seals profiles stored in clear under customers' data keys
-   * wrapped under it; each fails naming the variable if there is something to do and no key.
+   * stored in clear with it, that of 0022 seals profiles stored in clear under customers' data keys wrapped
+   * under it, and that of 0023 moves analytics' rows under pseudonyms derived from those keys; each fails
+   * naming the variable if there is something to do and no key.
    */
   identityKey?: IdentityKey;
   /** keys retired by a rotation (NUNCHI_IDENTITY_PREVIOUS_KEYS): data keys wrapped under them still open */

@@ -20,32 +20,32 @@ export class Attribution {
   constructor(@Inject(ANALYTICS_REPOSITORY) private readonly repository: AnalyticsRepository) {}
 
   /**
-   * The conversions of these decisions of the customer and of the customer's exposures to these campaigns
+   * The conversions of these decisions of the customer (named by its analytics pseudonym) and of its exposures to these campaigns
    * (those recorded; none is no exposure), from one read of the customer's purchases over all their windows
    * (attribute() keeps each window's own), written together. After a purchase: the decisions whose window
    * holds it and their campaigns; after a decision: that one and its campaign.
    */
   async refreshConversions(
-    customerId: string,
+    pseudonym: string,
     decisions: ReadonlyArray<DecisionRowKey & { decidedAtMs: number; windowDays: number }>,
     campaignIds: readonly string[],
   ): Promise<void> {
     const found = await Promise.all(
       campaignIds.map(async (campaignId) => {
-        const shard = exposureShardOf(customerId);
-        const exposure = await this.repository.exposureOf(campaignId, shard, customerId);
+        const shard = exposureShardOf(pseudonym);
+        const exposure = await this.repository.exposureOf(campaignId, shard, pseudonym);
         return exposure ? { campaignId, shard, ...exposure } : undefined;
       }),
     );
     await this.refresh(
-      customerId,
+      pseudonym,
       decisions,
       found.filter((e) => e !== undefined),
     );
   }
 
   private async refresh(
-    customerId: string,
+    pseudonym: string,
     decisions: ReadonlyArray<DecisionRowKey & { decidedAtMs: number; windowDays: number }>,
     exposures: ReadonlyArray<{ campaignId: string; shard: number; firstAtMs: number; windowDays: number }>,
   ): Promise<void> {
@@ -55,7 +55,7 @@ export class Attribution {
     ];
     if (windows.length === 0) return;
     const purchases = await this.repository.purchasesBetween(
-      customerId,
+      pseudonym,
       Math.min(...windows.map((w) => w.afterMs)),
       Math.max(...windows.map((w) => w.untilMs)),
     );
@@ -74,7 +74,7 @@ export class Attribution {
         return this.repository.writeExposureConversion(
           e.campaignId,
           e.shard,
-          customerId,
+          pseudonym,
           a.converted,
           a.revenue,
           exposureWriteTimestamp(e.firstAtMs, a.purchases),

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AnalyticsRepository } from '@nunchi/cassandra';
+import { CustomerKeyring, type AnalyticsRepository } from '@nunchi/cassandra';
 import { exposureShardOf, exposureWriteTimestamp } from '@nunchi/analytics-model';
 import { CONFIG, type NunchiConfig } from '@nunchi/config';
 import type { DecisionRecord } from '@nunchi/contracts';
@@ -7,6 +7,7 @@ import { Outcome } from '@nunchi/messaging';
 import { CampaignSettings, localDayAndHour } from '@nunchi/operations';
 import { ANALYTICS_REPOSITORY } from './tokens.js';
 import { Attribution } from './attribution.js';
+import { pseudonymFor } from './pseudonym.js';
 import { EventCounts } from './event-counts.js';
 
 const COUNTED = new Set(['offer', 'control', 'late']);
@@ -15,6 +16,7 @@ const COUNTED = new Set(['offer', 'control', 'late']);
  * A campaign decision into analytics state: its row (counted once: keyed by its deterministic id), the
  * customer's exposure to the campaign (offer: treatment, control: holdout; the first one defines it), and
  * its conversion from the purchases already stored. Decisions without a campaign are not analytics' business.
+ * Every row names the customer by its analytics pseudonym, never by its id (docs/security.md, "Analytics' rows").
  */
 @Injectable()
 export class RecordDecision {
@@ -24,6 +26,7 @@ export class RecordDecision {
     private readonly settings: CampaignSettings,
     private readonly counts: EventCounts,
     @Inject(CONFIG) private readonly config: NunchiConfig,
+    private readonly keys: CustomerKeyring,
   ) {}
 
   async execute(d: DecisionRecord): Promise<Outcome> {
@@ -37,10 +40,13 @@ export class RecordDecision {
     const decidedAtMs = Date.parse(d.decidedAt);
     if (!Number.isFinite(decidedAtMs))
       return Outcome.reject(`decision ${d.decisionId}: decidedAt "${d.decidedAt}" is not an instant`);
+    const named = await pseudonymFor(this.keys, d.customerId, `decision ${d.decisionId}`);
+    if ('outcome' in named) return named.outcome;
+    const { pseudonym } = named;
     const outcome = d.outcome as 'offer' | 'control' | 'late';
     const windowDays = await this.settings.attributionWindowDays(campaignId, d.campaignVersion);
     const { day, hour } = localDayAndHour(decidedAtMs, this.config.domain.timeZone);
-    const key = { campaignId, day, customerId: d.customerId, decisionId: d.decisionId };
+    const key = { campaignId, day, pseudonym, decisionId: d.decisionId };
     await this.repository.recordDecision({
       ...key,
       decidedAtMs,
@@ -54,8 +60,8 @@ export class RecordDecision {
     await this.repository.recordExposure(
       {
         campaignId,
-        shard: exposureShardOf(d.customerId),
-        customerId: d.customerId,
+        shard: exposureShardOf(pseudonym),
+        pseudonym,
         firstAtMs: decidedAtMs,
         group: outcome === 'offer' ? 'treatment' : 'holdout',
         ...(d.offerId !== undefined ? { offerId: d.offerId } : {}),
@@ -63,11 +69,7 @@ export class RecordDecision {
       },
       exposureWriteTimestamp(decidedAtMs, 0),
     );
-    await this.attribution.refreshConversions(
-      d.customerId,
-      [{ ...key, decidedAtMs, windowDays }],
-      [campaignId],
-    );
+    await this.attribution.refreshConversions(pseudonym, [{ ...key, decidedAtMs, windowDays }], [campaignId]);
     return Outcome.done();
   }
 }

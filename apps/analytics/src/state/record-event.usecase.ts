@@ -6,6 +6,7 @@ import { eventKey, type AcceptedEvent, type EventsMessage } from '@nunchi/contra
 import { Outcome } from '@nunchi/messaging';
 import { localDayAndHour } from '@nunchi/operations';
 import { Attribution } from './attribution.js';
+import { pseudonymFor } from './pseudonym.js';
 import { EventCounts } from './event-counts.js';
 import { ANALYTICS_REPOSITORY, DECISION_REPOSITORY } from './tokens.js';
 
@@ -53,14 +54,17 @@ export class RecordEvent {
       return Outcome.reject(
         `purchase ${event.id}: payload.amount must be a number, got ${JSON.stringify(amount)}`,
       );
-    await this.repository.recordPurchase(event.customerId, event.occurredAtMs, eventKey(event), amount);
+    const named = await pseudonymFor(this.keys, event.customerId, `purchase ${event.id}`);
+    if ('outcome' in named) return named.outcome;
+    const { pseudonym } = named;
+    await this.repository.recordPurchase(pseudonym, event.occurredAtMs, eventKey(event), amount);
     const recent = await this.repository.customerDecisionsBetween(
-      event.customerId,
+      pseudonym,
       event.occurredAtMs - MAX_ATTRIBUTION_WINDOW_DAYS * DAY_MS,
       event.occurredAtMs,
     );
     const converted = recent.filter((d) => event.occurredAtMs - d.decidedAtMs <= d.windowDays * DAY_MS);
-    await this.attribution.refreshConversions(event.customerId, converted, [
+    await this.attribution.refreshConversions(pseudonym, converted, [
       ...new Set(converted.map((d) => d.campaignId)),
     ]);
     return Outcome.done();
@@ -90,9 +94,11 @@ export class RecordEvent {
       return Outcome.reject(
         `${what} names campaign ${campaignId}, but decision ${decisionId} was made for campaign ${decision.campaignId}`,
       );
+    const named = await pseudonymFor(this.keys, decision.customerId, what);
+    if ('outcome' in named) return named.outcome;
     const { day } = localDayAndHour(Date.parse(decision.decidedAt), this.config.domain.timeZone);
     await this.repository.recordResponse(
-      { campaignId: decision.campaignId, day, customerId: decision.customerId, decisionId },
+      { campaignId: decision.campaignId, day, pseudonym: named.pseudonym, decisionId },
       response as 'accepted' | 'redeemed' | 'dismissed',
     );
     return Outcome.done();

@@ -1,4 +1,5 @@
 import { historyRepository, CustomerRepository, ErasureRepository } from '@nunchi/cassandra';
+import { identityKeys } from '@nunchi/config';
 import { ContractError, isSubjectToken, Subjects, type ErasureReceipt } from '@nunchi/contracts';
 import type { Resources } from '../resources.js';
 
@@ -25,6 +26,7 @@ export async function eraseCustomer(
     timeZone: resources.config.domain.timeZone,
     partitions: resources.config.nats.partitions,
     settleMs: resources.config.domain.identityCacheTtlMs,
+    keks: identityKeys(resources.config),
     onTombstone: (id) => void messaging?.client.emit(Subjects.customersChanged, { ids: [id] }),
   });
 }

@@ -7,6 +7,11 @@ import { WriteGroup } from '../write-group.js';
  * Analytics state (cql/0012_analytics_state.cql): facts keyed by their ids, so every write is an upsert
  * that a redelivery repeats harmlessly; conversion cells carry explicit write timestamps chosen by
  * libs/analytics-model (attribution.ts) so that the most informed computation wins in any order.
+ *
+ * No row names a customer: the column `customer_id` of every analytics table holds the customer's analytics
+ * pseudonym (libs/sealing pseudonym.ts, `~…`, keyed under the customer's data key), which the erasure makes
+ * unlinkable everywhere at once, backups included, by deleting that key. Rows stored before migration 0023
+ * held customer ids; its data step (pseudonymise-analytics.ts) moved them under pseudonyms.
  */
 const Q = defineStatements({
   decisionInsert: statement(
@@ -86,12 +91,13 @@ const Q = defineStatements({
 export type AnalyticsOutcome = 'offer' | 'control' | 'late';
 export type OfferResponseKind = 'accepted' | 'redeemed' | 'dismissed';
 
-/** Where a decision's row lives: campaign, business-local day, customer, decision. */
+/** Where a decision's row lives: campaign, business-local day, the customer's pseudonym, decision. */
 export interface DecisionRowKey {
   campaignId: string;
   /** YYYY-MM-DD, business-local */
   day: string;
-  customerId: string;
+  /** the customer's analytics pseudonym (CustomerKeyring.pseudonym), never its id */
+  pseudonym: string;
   decisionId: string;
 }
 
@@ -123,7 +129,7 @@ export interface StoredPurchase {
 
 /** A stored row of analytics_decisions, as libs/analytics-model's DecisionRow wants it (without day). */
 export interface StoredDecisionRow {
-  customerId: string;
+  pseudonym: string;
   decisionId: string;
   hour: number | null;
   outcome: AnalyticsOutcome | null;
@@ -137,7 +143,7 @@ export interface StoredDecisionRow {
 }
 
 export interface StoredExposure {
-  customerId: string;
+  pseudonym: string;
   group: 'treatment' | 'holdout';
   offerId: string | null;
   converted: boolean;
@@ -167,7 +173,7 @@ export class AnalyticsRepository {
         params: [
           d.campaignId,
           d.day,
-          d.customerId,
+          d.pseudonym,
           d.decisionId,
           decidedAt,
           d.hour,
@@ -184,7 +190,7 @@ export class AnalyticsRepository {
         : [
             {
               query: Q.customerDecisionInsert.cql,
-              params: [d.customerId, decidedAt, d.decisionId, d.campaignId, d.day, d.outcome, d.windowDays],
+              params: [d.pseudonym, decidedAt, d.decisionId, d.campaignId, d.day, d.outcome, d.windowDays],
             },
           ]),
     ]);
@@ -206,7 +212,7 @@ export class AnalyticsRepository {
           revenue,
           key.campaignId,
           key.day,
-          key.customerId,
+          key.pseudonym,
           key.decisionId,
         ],
       },
@@ -214,7 +220,7 @@ export class AnalyticsRepository {
   }
 
   async recordResponse(key: DecisionRowKey, response: OfferResponseKind): Promise<void> {
-    await run(this.client, Q[response], [key.campaignId, key.day, key.customerId, key.decisionId]);
+    await run(this.client, Q[response], [key.campaignId, key.day, key.pseudonym, key.decisionId]);
   }
 
   /** The customer's exposure cells, written at `writeTimestamp` (exposureWriteTimestamp: the first exposure wins). */
@@ -222,7 +228,7 @@ export class AnalyticsRepository {
     e: {
       campaignId: string;
       shard: number;
-      customerId: string;
+      pseudonym: string;
       firstAtMs: number;
       group: 'treatment' | 'holdout';
       offerId?: string;
@@ -241,7 +247,7 @@ export class AnalyticsRepository {
           e.windowDays,
           e.campaignId,
           e.shard,
-          e.customerId,
+          e.pseudonym,
         ],
       },
     ]);
@@ -250,9 +256,9 @@ export class AnalyticsRepository {
   async exposureOf(
     campaignId: string,
     shard: number,
-    customerId: string,
+    pseudonym: string,
   ): Promise<{ firstAtMs: number; windowDays: number } | undefined> {
-    const row = (await run(this.client, Q.exposureGet, [campaignId, shard, customerId])).first();
+    const row = (await run(this.client, Q.exposureGet, [campaignId, shard, pseudonym])).first();
     if (!row || !row['first_at']) return undefined;
     return {
       firstAtMs: (row['first_at'] as Date).getTime(),
@@ -263,7 +269,7 @@ export class AnalyticsRepository {
   async writeExposureConversion(
     campaignId: string,
     shard: number,
-    customerId: string,
+    pseudonym: string,
     converted: boolean,
     revenue: number,
     writeTimestamp: number,
@@ -271,27 +277,27 @@ export class AnalyticsRepository {
     await this.writes.write([
       {
         query: Q.exposureConversion.cql,
-        params: [long(writeTimestamp), converted, revenue, campaignId, shard, customerId],
+        params: [long(writeTimestamp), converted, revenue, campaignId, shard, pseudonym],
       },
     ]);
   }
 
   async recordPurchase(
-    customerId: string,
+    pseudonym: string,
     occurredAtMs: number,
     /** the purchase's key (eventKey: channel and id), so that two channels' purchases are two rows */
     eventKey: string,
     amount: number,
   ): Promise<void> {
     await this.writes.write([
-      { query: Q.purchaseInsert.cql, params: [customerId, new Date(occurredAtMs), eventKey, amount] },
+      { query: Q.purchaseInsert.cql, params: [pseudonym, new Date(occurredAtMs), eventKey, amount] },
     ]);
   }
 
   /** The customer's purchases in (afterMs, untilMs], epoch milliseconds. */
-  async purchasesBetween(customerId: string, afterMs: number, untilMs: number): Promise<StoredPurchase[]> {
+  async purchasesBetween(pseudonym: string, afterMs: number, untilMs: number): Promise<StoredPurchase[]> {
     const rows = await allRows(this.client, Q.purchasesBetween, [
-      customerId,
+      pseudonym,
       new Date(afterMs),
       new Date(untilMs),
     ]);
@@ -303,17 +309,17 @@ export class AnalyticsRepository {
 
   /** The customer's offer and control decisions in [sinceMs, untilMs), epoch milliseconds. */
   async customerDecisionsBetween(
-    customerId: string,
+    pseudonym: string,
     sinceMs: number,
     untilMs: number,
   ): Promise<CustomerDecision[]> {
     const rows = await allRows(this.client, Q.customerDecisionsBetween, [
-      customerId,
+      pseudonym,
       new Date(sinceMs),
       new Date(untilMs),
     ]);
     return rows.map((r) => ({
-      customerId,
+      pseudonym,
       decidedAtMs: (r['decided_at'] as Date).getTime(),
       decisionId: r['decision_id'] as string,
       campaignId: r['campaign_id'] as string,
@@ -340,7 +346,7 @@ export class AnalyticsRepository {
   ): Promise<void> {
     await forEachRow(this.client, Q.decisionsOfDay, [campaignId, day], (r) =>
       visit({
-        customerId: r['customer_id'] as string,
+        pseudonym: r['customer_id'] as string,
         decisionId: r['decision_id'] as string,
         hour: r['hour'] as number | null,
         outcome: r['outcome'] as AnalyticsOutcome | null,
@@ -366,7 +372,7 @@ export class AnalyticsRepository {
         const group = r['grp'] as 'treatment' | 'holdout' | null;
         if (!group) return;
         visit({
-          customerId: r['customer_id'] as string,
+          pseudonym: r['customer_id'] as string,
           group,
           offerId: r['offer_id'] as string | null,
           converted: (r['converted'] as boolean | null) ?? false,

@@ -1,4 +1,6 @@
+import type { IdentityKey } from '@nunchi/config';
 import { decisionIdOfKey, partitionOf, type ErasureReceipt, type ErasureStore } from '@nunchi/contracts';
+import { analyticsPseudonym, MissingKekError, unwrapDataKey } from '@nunchi/sealing';
 import { EXPOSURE_WRITE_TIMESTAMP_CEILING, exposureShardOf } from '@nunchi/analytics-model';
 import { addDays, localDay } from '@nunchi/context-model';
 import { mapBounded } from '../bulk.js';
@@ -6,6 +8,7 @@ import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
 import { ERASURE_FENCE_MS } from '../write-fence.js';
 import { CustomerRepository, utcDay } from './customer.repository.js';
+import { CustomerKeyRepository, type StoredCustomerKey } from './customer-key.repository.js';
 import { MergeRepository } from './merge.repository.js';
 import { ACTIVE_DAYS_KEPT } from './context.repository.js';
 
@@ -19,7 +22,10 @@ import { ACTIVE_DAYS_KEPT } from './context.repository.js';
  *   decisions_by_id:        the ids in `decisions`, plus decisionIdOfKey(event key) of every event (decisions
  *                           without a campaign outcome are kept by id only);
  *   decisions_by_campaign:  (campaign_id, local day of decided_at, decided_at, decision_id) of each `decisions` row;
- *   active_customers:       (the customer's EVENTS partition, each day it keeps), customer id.
+ *   active_customers:       (the customer's EVENTS partition, each day it keeps), customer id;
+ *   analytics' tables:      under the customer's analytics pseudonym (computed with its data key, read before the
+ *                           key is deleted) and under its id (rows stored before migration 0023), through
+ *                           analytics_customer_decisions and the decisions table as above.
  */
 const Q = defineStatements({
   tombstone: statement(
@@ -75,7 +81,6 @@ const Q = defineStatements({
   // Deletions of the customer's own partitions (and of rows written on its behalf) carry a fence timestamp a
   // little in the future: a write already past the tombstone check when the erasure started (an event being
   // applied, a decision being recorded) lands with an earlier timestamp and stays invisible.
-  dataKey: statement('customer_keys.exists', 'SELECT key_id FROM customer_keys WHERE customer_id = ?'),
   contacts: statement(
     'customer_contacts.exists',
     'SELECT customer_id FROM customer_contacts WHERE customer_id = ?',
@@ -192,6 +197,12 @@ export interface ErasureOptions {
   settleMs?: number;
   /** called once the tombstone is written, before the deletions: send the customers-changed hint here */
   onTombstone?: () => void;
+  /**
+   * the identity keys the process holds (current first; identityKeys(config)), to unwrap the customer's data
+   * key and find its analytics rows by pseudonym; rows under a key none of them opens are left, unlinkable
+   * once the key is deleted
+   */
+  keks: readonly IdentityKey[];
 }
 
 /** reads or deletes in flight at once during an erasure */
@@ -212,10 +223,12 @@ export interface MergedErasureOptions extends Omit<ErasureOptions, 'onTombstone'
 export class ErasureRepository {
   private readonly customers: CustomerRepository;
   private readonly merges: MergeRepository;
+  private readonly keys: CustomerKeyRepository;
 
   constructor(private readonly client: CqlClient) {
     this.customers = new CustomerRepository(client);
     this.merges = new MergeRepository(client);
+    this.keys = new CustomerKeyRepository(client);
   }
 
   /**
@@ -294,31 +307,27 @@ export class ErasureRepository {
     const settled = Date.now() + (options.settleMs ?? 0);
     options.onTombstone?.();
 
-    const [
-      profile,
-      identities,
-      months,
-      dayKeys,
-      legacyDaily,
-      decisions,
-      patterns,
-      contacts,
-      analyticsDecisions,
-      analyticsPurchases,
-      dataKey,
-    ] = await Promise.all([
-      run(this.client, Q.profile, [customerId]),
-      runAll(this.client, Q.identitiesOf, [customerId]),
-      runAll(this.client, Q.months, [customerId]),
-      runAll(this.client, Q.dayKeys, [customerId]),
-      runAll(this.client, Q.legacyDailyKeys, [customerId]),
-      runAll(this.client, Q.decisionsOf, [customerId]),
-      run(this.client, Q.patternRow, [customerId]),
-      run(this.client, Q.contacts, [customerId]),
-      runAll(this.client, Q.analyticsDecisionsOf, [customerId]),
-      runAll(this.client, Q.analyticsPurchasesOf, [customerId]),
-      run(this.client, Q.dataKey, [customerId]),
-    ]);
+    const [profile, identities, months, dayKeys, legacyDaily, decisions, patterns, contacts, dataKey] =
+      await Promise.all([
+        run(this.client, Q.profile, [customerId]),
+        runAll(this.client, Q.identitiesOf, [customerId]),
+        runAll(this.client, Q.months, [customerId]),
+        runAll(this.client, Q.dayKeys, [customerId]),
+        runAll(this.client, Q.legacyDailyKeys, [customerId]),
+        runAll(this.client, Q.decisionsOf, [customerId]),
+        run(this.client, Q.patternRow, [customerId]),
+        run(this.client, Q.contacts, [customerId]),
+        this.keys.get(customerId),
+      ]);
+    // Analytics' rows name the customer by its pseudonym, and by its id those from before migration 0023.
+    const pseudonym = pseudonymOf(customerId, dataKey, options.keks);
+    const analyticsIds = [customerId, ...(pseudonym ? [pseudonym] : [])];
+    const [analyticsDecisions, analyticsPurchases] = await Promise.all([
+      mapBounded(analyticsIds, CONCURRENCY, async (id) =>
+        (await runAll(this.client, Q.analyticsDecisionsOf, [id])).map((row) => ({ id, row })),
+      ),
+      mapBounded(analyticsIds, CONCURRENCY, (id) => runAll(this.client, Q.analyticsPurchasesOf, [id])),
+    ]).then(([decisions, purchases]) => [decisions.flat(), purchases.flat()] as const);
     // The days active_customers keeps, and tomorrow (an event folded while this runs is fenced off too).
     const today = localDay(now.getTime(), options.timeZone);
     const activeKey = [
@@ -354,14 +363,17 @@ export class ErasureRepository {
       ...new Map(
         [
           ...analyticsDecisions.map(
-            (r) => [r['campaign_id'] as string, r['day'] as string, r['decision_id'] as string] as const,
+            ({ id, row: r }) =>
+              [r['campaign_id'] as string, r['day'] as string, id, r['decision_id'] as string] as const,
           ),
-          ...byCampaign.map(([campaignId, day, , decisionId]) => [campaignId, day, decisionId] as const),
+          ...byCampaign.flatMap(([campaignId, day, , decisionId]) =>
+            analyticsIds.map((id) => [campaignId, day, id, decisionId] as const),
+          ),
         ].map((key) => [key.join('/'), key]),
       ).values(),
     ];
-    const exposureKeys = [...new Set(analyticsKeys.map(([campaignId]) => campaignId))].map(
-      (campaignId) => [campaignId, exposureShardOf(customerId), customerId] as const,
+    const exposureKeys = [...new Set(analyticsKeys.map(([campaignId]) => campaignId))].flatMap((campaignId) =>
+      analyticsIds.map((id) => [campaignId, exposureShardOf(id), id] as const),
     );
 
     // Point reads to count what exists (and, for identities, to leave a card that now belongs to someone else).
@@ -378,10 +390,8 @@ export class ErasureRepository {
       mapBounded(byCampaign, CONCURRENCY, async (key) =>
         (await run(this.client, Q.decisionByCampaign, [...key])).rowLength ? key : undefined,
       ),
-      mapBounded(analyticsKeys, CONCURRENCY, async ([campaignId, day, decisionId]) =>
-        (await run(this.client, Q.analyticsDecision, [campaignId, day, customerId, decisionId])).rowLength
-          ? decisionId
-          : undefined,
+      mapBounded(analyticsKeys, CONCURRENCY, async (key) =>
+        (await run(this.client, Q.analyticsDecision, [...key])).rowLength ? key : undefined,
       ),
       mapBounded(exposureKeys, CONCURRENCY, async (key) =>
         (await run(this.client, Q.analyticsExposure, [...key])).rowLength ? key : undefined,
@@ -418,11 +428,13 @@ export class ErasureRepository {
       ]),
       // The contact ledger (caps, contact policy) and analytics' rows: the figures are recomputed without them.
       [Q.deleteContacts, [fence, customerId]],
-      [Q.deleteAnalyticsCustomerDecisions, [fence, customerId]],
-      [Q.deleteAnalyticsPurchases, [fence, customerId]],
-      ...analyticsKeys.map(([campaignId, day, decisionId]): [typeof Q.deleteAnalyticsDecision, unknown[]] => [
+      ...analyticsIds.flatMap((id): Array<[(typeof Q)[keyof typeof Q], unknown[]]> => [
+        [Q.deleteAnalyticsCustomerDecisions, [fence, id]],
+        [Q.deleteAnalyticsPurchases, [fence, id]],
+      ]),
+      ...analyticsKeys.map((key): [typeof Q.deleteAnalyticsDecision, unknown[]] => [
         Q.deleteAnalyticsDecision,
-        [fence, campaignId, day, customerId, decisionId],
+        [fence, ...key],
       ]),
       // Exposure cells are written with timestamps above the clock (first exposure wins): deleted above them all.
       ...exposureKeys.map((key): [typeof Q.deleteAnalyticsExposure, unknown[]] => [
@@ -457,7 +469,7 @@ export class ErasureRepository {
         analytics_customer_decisions: analyticsDecisions.length,
         analytics_purchases: analyticsPurchases.length,
         // the customer's data key: what ENRICHED (and the decision stage's DLQ) sealed under it is unreadable now
-        customer_keys: dataKey.rowLength,
+        customer_keys: dataKey ? 1 : 0,
       },
       stores: erasureStores(options.settleMs ?? 0),
     };
@@ -475,6 +487,24 @@ export class ErasureRepository {
     return text
       ? (JSON.parse(text) as ErasureReceipt)
       : { customerId, erasedAt: (row['erased_at'] as Date).toISOString(), alreadyErased: false, removed: {} };
+  }
+}
+
+/**
+ * The customer's analytics pseudonym, from its stored data key; undefined without a key, or with one wrapped
+ * under an identity key not in `keks` (its rows then stay, unlinkable once the key is deleted).
+ */
+function pseudonymOf(
+  customerId: string,
+  stored: StoredCustomerKey | undefined,
+  keks: readonly IdentityKey[],
+): string | undefined {
+  if (!stored) return undefined;
+  try {
+    return analyticsPseudonym(customerId, unwrapDataKey(customerId, stored, keks));
+  } catch (error) {
+    if (error instanceof MissingKekError) return undefined;
+    throw error;
   }
 }
 
