@@ -103,7 +103,7 @@ export interface ConsumerHealth {
 }
 
 /** milliseconds between polls of each running consumer's pending count */
-const LAG_POLL_MS = 5_000;
+export const LAG_POLL_MS = 5_000;
 
 /**
  * How far back, before the last message handled, a consumer whose stream was rewound replays (by store time):
@@ -421,6 +421,13 @@ export class ConsumerRunner {
     replayedUpTo: number,
   ): Promise<void> {
     this.recreating.set(spec.durable, { at, replayedUpTo });
+    const running = this.running.get(spec.durable);
+    if (running && 'opt_start_time' in at) {
+      // Replayed by time: the stream's history changed under the marks, which name messages of the old one.
+      running.handledMark = undefined;
+      running.pollMark = undefined;
+      running.markEpoch = (running.markEpoch ?? 0) + 1;
+    }
     await jsm.consumers.delete(spec.stream, spec.durable).catch((error: Error) => {
       if (!isUnanswered(error) && !/consumer not found/i.test(error.message)) throw error;
     });
@@ -464,7 +471,6 @@ export class ConsumerRunner {
           );
           running.recreate = undefined;
           running.rewritten = undefined;
-          running.handledMark = undefined;
           if (running.abort.signal.aborted) {
             discard(opened.messages);
             return;
@@ -582,26 +588,37 @@ export class ConsumerRunner {
       return;
     }
     r.aheadOfStream = undefined;
-    // The message handled last, read back: another one under its sequence means the history was rewritten
-    // below the consumer, and what was stored again there would never be delivered to it.
-    const mark = r.handledMark;
-    if (r.failure === undefined && mark) {
-      const stored = await jsm.streams
-        .getMessage(r.stream, { seq: mark.seq })
-        .then((m) =>
-          m ? { msgId: m.header?.get('Nats-Msg-Id') || undefined, storedAtMs: m.time.getTime() } : undefined,
-        )
-        .catch(() => undefined); // gone (retention, a shorter history), or NATS unreachable: no finding
-      if (r.handledMark === mark && historyRewritten(mark, stored)) {
-        this.logger.warn(
-          `${durable}: ${r.stream} holds another message at stream sequence ${mark.seq} than the one it handled there (${mark.msgId ?? 'no id'}): its history was rewritten; recreating the consumer by time`,
-        );
-        this.rewinds.add(1, { consumer: durable });
-        r.rewritten = true;
-        r.recreate = true;
-        await r.messages.close().catch(() => undefined);
-        return;
+    // Messages it handled, read back: another one under a sequence means the history was rewritten below the
+    // consumer, and what was stored again there would never be delivered to it. Two are read: the one handled
+    // last, and the one that was last at the previous poll — the latter because under steady traffic the
+    // consumer goes on delivering from the new history at once, and the mark of the latest moves onto it
+    // before any poll sees the old one.
+    if (r.failure === undefined) {
+      const latest = r.handledMark;
+      const epoch = r.markEpoch;
+      for (const mark of new Set([r.pollMark, latest])) {
+        if (!mark) continue;
+        const stored = await jsm.streams
+          .getMessage(r.stream, { seq: mark.seq })
+          .then((m) =>
+            m
+              ? { msgId: m.header?.get('Nats-Msg-Id') || undefined, storedAtMs: m.time.getTime() }
+              : undefined,
+          )
+          .catch(() => undefined); // gone (retention, a shorter history), or NATS unreachable: no finding
+        // (marks dropped meanwhile by a replay by time name the old history: no finding either)
+        if (r.markEpoch === epoch && historyRewritten(mark, stored)) {
+          this.logger.warn(
+            `${durable}: ${r.stream} holds another message at stream sequence ${mark.seq} than the one it handled there (${mark.msgId ?? 'no id'}): its history was rewritten; recreating the consumer by time`,
+          );
+          this.rewinds.add(1, { consumer: durable });
+          r.rewritten = true;
+          r.recreate = true;
+          await r.messages.close().catch(() => undefined);
+          return;
+        }
       }
+      if (r.markEpoch === epoch) r.pollMark = latest;
     }
     if (info.num_pending > 0 || info.num_ack_pending > 0 || r.inHand.size > 0 || r.failure) {
       r.missed = undefined;
@@ -910,6 +927,10 @@ interface Running {
   handledUpToMs?: number;
   /** the message handled with the highest stream sequence, read back by the watchdog (historyRewritten) */
   handledMark?: HandledMark;
+  /** handledMark as it was at the previous poll, read back too (see checkDelivering) */
+  pollMark?: HandledMark;
+  /** counts the replays by time, which drop both marks: a read-back begun before one is no finding */
+  markEpoch?: number;
   /** set by the watchdog: the history was rewritten below the consumer; the next reopen replays by time */
   rewritten?: boolean;
 }
