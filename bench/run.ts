@@ -13,6 +13,7 @@ import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { projectPath } from '@nunchi/config';
 import { startOwnNats } from '../tools/sandbox.js';
 import { reportProfiles } from './profile.js';
@@ -22,40 +23,77 @@ import { runSystemBench, type SystemBenchResult } from './system.js';
 /** the component benchmarks' own NATS server */
 const COMPONENT_NATS_PORT = 14296;
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const systemOnly = args.includes('--system-only');
-const allowDirty = args.includes('--allow-dirty');
-const overloadRate = numberFlag('--overload-rate');
-const rates = ratesFlag('--rates');
-const profile = args.includes('--profile');
-const simulationBeside = args.includes('--simulation-beside')
-  ? Number(
-      /^\d+$/.test(args[args.indexOf('--simulation-beside') + 1] ?? '')
-        ? args[args.indexOf('--simulation-beside') + 1]
-        : 500,
-    )
-  : undefined;
+const usage = `usage: npm run bench [-- options]
+  --quick                     a smaller population and shorter steps (a smoke run; its results stay out of git)
+  --system-only               the whole system only, without the component benchmarks
+  --rates 300,600,1000        the ramp's rates, events/s (default 50,100,200,300,500,750,1000,1500,2000,3000;
+                              quick: 100,300,1000)
+  --overload-rate N           the overload step's rate, events/s (default: twice the measured capacity)
+  --profile                   CPU profiles of every service: where the CPU goes
+  --allow-dirty               run from a tree with uncommitted changes (a run not for the record)
+  --simulation-beside [RATE]  live p99 at RATE (default 500 events/s) without and with a simulation on history
+                              beside it; prints only, writes no results
+  -h, --help                  this text`;
+
+/** The command line, checked: an unknown option or a bad value is one line and exit 2, never a run. */
+function parseCommandLine(argv: readonly string[]) {
+  const fail = (message: string): never => {
+    console.error(`bench: ${message}\n${usage}`);
+    process.exit(2);
+  };
+  // `--simulation-beside` takes an optional rate: given none, the default.
+  const i = argv.indexOf('--simulation-beside');
+  const normalised =
+    i >= 0 && !/^\d+$/.test(argv[i + 1] ?? '')
+      ? [...argv.slice(0, i + 1), '500', ...argv.slice(i + 1)]
+      : argv;
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...normalised],
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        quick: { type: 'boolean' },
+        'system-only': { type: 'boolean' },
+        'allow-dirty': { type: 'boolean' },
+        'overload-rate': { type: 'string' },
+        rates: { type: 'string' },
+        profile: { type: 'boolean' },
+        'simulation-beside': { type: 'string' },
+      },
+    }));
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const positive = (name: string, given: string | undefined): number | undefined => {
+    if (given === undefined) return undefined;
+    const n = Number(given);
+    return Number.isFinite(n) && n > 0
+      ? n
+      : fail(`--${name} needs a positive number of events/s, not ${given}`);
+  };
+  const rates = values.rates?.split(',').map((r) => positive('rates', r) ?? 0);
+  if (rates && !rates.length) fail('--rates needs comma-separated positive events/s, e.g. 300,600,1000');
+  return {
+    quick: values.quick ?? false,
+    systemOnly: values['system-only'] ?? false,
+    allowDirty: values['allow-dirty'] ?? false,
+    overloadRate: positive('overload-rate', values['overload-rate']),
+    rates,
+    profile: values.profile ?? false,
+    simulationBeside: positive('simulation-beside', values['simulation-beside']),
+  };
+}
+
+const { quick, systemOnly, allowDirty, overloadRate, rates, profile, simulationBeside } = parseCommandLine(
+  process.argv.slice(2),
+);
 const SCHEMA_VERSION = 2;
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function numberFlag(name: string): number | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const value = Number(args[i + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} needs a positive number of events/s`);
-  return value;
-}
-
-/** `--rates 300,600,1000`: the ramp's rates instead of the default ones. */
-function ratesFlag(name: string): number[] | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const values = (args[i + 1] ?? '').split(',').map(Number);
-  if (!values.length || values.some((v) => !Number.isFinite(v) || v <= 0))
-    throw new Error(`${name} needs comma-separated positive events/s, e.g. 300,600,1000`);
-  return values;
-}
 
 /**
  * The commit measured; "-dirty" when tracked files differ from it or untracked files lie in the tree
