@@ -54,6 +54,7 @@ import { GetContextUseCase } from '../apps/context/src/get-context.usecase.js';
 import { LoadCustomerStateUseCase } from '../apps/context/src/load-customer-state.usecase.js';
 import { MergeCustomersUseCase } from '../apps/context/src/merge-customers.usecase.js';
 import {
+  benchArgs,
   benchConfig,
   benchKeyspace,
   dropBenchKeyspace,
@@ -631,13 +632,17 @@ export function formatContextBench(f: ContextBenchFigures): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const quick = process.argv.includes('--quick');
+  const { flags } = benchArgs(
+    'usage: node dist/bench/context.js [--quick] [--keep]\n  --quick  a smaller history (a smoke run)\n  --keep   keep the bench keyspace and PostgreSQL tables afterwards',
+    { quick: 'flag', keep: 'flag' },
+  );
+  const quick = flags['quick'] === true;
   const started = Date.now();
   const f = await runContextBench({
     ...(quick
       ? { events: 100_000, customers: 1_000, measured: 100, updates: 300, snapshots: 3_000, sqlQueries: 300 }
       : {}),
-    keep: process.argv.includes('--keep'),
+    keep: flags['keep'] === true,
     log: (l) => console.log(`· ${l}`),
   });
   console.log(formatContextBench(f));

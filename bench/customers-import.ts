@@ -19,7 +19,7 @@ import { storedIdentityValue } from '@nunchi/cassandra';
 import { requireIdentityKey } from '@nunchi/config';
 import { Resources } from '../apps/cli/src/resources.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
-import { benchConfig, benchKeyspace, dropBenchKeyspace, prng, REGIONS } from './support.js';
+import { benchArgs, benchConfig, benchKeyspace, dropBenchKeyspace, prng, REGIONS } from './support.js';
 import { developmentModeUnlessConfigured } from '../tools/dev-mode.js';
 
 export interface ImportBenchOptions {
@@ -143,18 +143,16 @@ export async function runImportBench(opts: ImportBenchOptions = {}): Promise<Imp
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const arg = (name: string) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i > 0 ? Number(process.argv[i + 1]) : undefined;
-  };
+  const { flags, numbers, text } = benchArgs(
+    'usage: node dist/bench/customers-import.js [--customers N] [--batch N] [--concurrency N] [--identities MIX] [--keep]\n  --customers N     profiles to import (default 200,000)\n  --batch N         customers per batch\n  --concurrency N   batches in flight\n  --identities MIX  the identifiers each customer has (see IdentityMix in the file)\n  --keep            keep the bench keyspace afterwards',
+    { customers: 'number', batch: 'number', concurrency: 'number', identities: 'text', keep: 'flag' },
+  );
   const figures = await runImportBench({
-    customers: arg('customers'),
-    batchCustomers: arg('batch'),
-    concurrency: arg('concurrency'),
-    keep: process.argv.includes('--keep'),
-    identities: process.argv.includes('--identities')
-      ? (process.argv[process.argv.indexOf('--identities') + 1] as IdentityMix)
-      : undefined,
+    customers: numbers['customers'],
+    batchCustomers: numbers['batch'],
+    concurrency: numbers['concurrency'],
+    keep: flags['keep'] === true,
+    identities: text['identities'] as IdentityMix | undefined,
     log: (line) => console.log(line),
   });
   console.log(

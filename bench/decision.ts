@@ -43,6 +43,7 @@ import {
   type Weekday,
 } from '@nunchi/rules';
 import { prng } from '@nunchi/testing';
+import { benchArgs } from './support.js';
 
 export interface DecisionBenchOptions {
   /** campaign counts to measure; @default [100, 1000, 10000] */
@@ -941,7 +942,11 @@ function table(rows: string[][]): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const quick = process.argv.includes('--quick');
+  const { flags } = benchArgs(
+    'usage: node dist/bench/decision.js [--quick] [--json]\n  --quick  fewer campaigns and events (a smoke run)\n  --json   also print the figures as JSON',
+    { quick: 'flag', json: 'flag' },
+  );
+  const quick = flags['quick'] === true;
   const t0 = Date.now();
   const result = await runDecisionBench({
     log: (l) => console.error(l),
@@ -949,5 +954,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   });
   console.log(formatDecisionBench(result));
   console.error(`(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-  if (process.argv.includes('--json')) console.log(JSON.stringify(result, null, 2));
+  if (flags['json']) console.log(JSON.stringify(result, null, 2));
 }

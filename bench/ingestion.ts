@@ -36,6 +36,7 @@ import { connectNats, decodeJson, applyStreams } from '@nunchi/messaging';
 import { startServices } from '../tools/services.js';
 import { localAuthorization } from '../tools/local-admin.js';
 import { developmentModeUnlessConfigured } from '../tools/dev-mode.js';
+import { benchArgs } from './support.js';
 
 export type Door = 'nats' | 'http' | 'http-batch';
 export type IdentifierKind = 'id' | 'loyaltyCard';
@@ -451,12 +452,16 @@ export function formatIngestionBench(r: IngestionBenchResult): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const quick = process.argv.includes('--quick');
+  const { flags } = benchArgs(
+    'usage: node dist/bench/ingestion.js [--quick] [--json] [--traces]\n  --quick   fewer events and customers (a smoke run)\n  --json    also print the figures as JSON\n  --traces  with tracing on (exported to the trace backend)',
+    { quick: 'flag', json: 'flag', traces: 'flag' },
+  );
+  const quick = flags['quick'] === true;
   const result = await runIngestionBench({
     log: (l) => console.error(l),
-    traces: process.argv.includes('--traces'),
+    traces: flags['traces'] === true,
     ...(quick ? { events: 5_000, customers: 2_000 } : {}),
   });
   console.log(formatIngestionBench(result));
-  if (process.argv.includes('--json')) console.log(JSON.stringify(result, null, 2));
+  if (flags['json']) console.log(JSON.stringify(result, null, 2));
 }

@@ -21,16 +21,19 @@ import { historyRepository, type ContextRepository, type CqlClient } from '@nunc
 import type { PartitionAssignments, Publisher } from '@nunchi/messaging';
 import type { CampaignSetHolder } from '@nunchi/cassandra';
 import { AbsenceTimers } from '../apps/context/src/absence-timers.js';
-import { benchConfig, benchKeyspace, dropBenchKeyspace, percentile } from './support.js';
+import { benchConfig, benchKeyspace, dropBenchKeyspace, percentile, benchArgs } from './support.js';
 
 const PARTITIONS = 16;
 const PATTERN_KEY = 'bench-absence#0000';
 const PACED_SECONDS = 20;
 const CONCURRENCY = 64;
 
+const USAGE =
+  'usage: node dist/bench/pattern-timers.js [--timers N] [--fire M] [--backlog B]\n  --timers N   timers pending in the store (default 100,000)\n  --fire M     timers fired at a paced rate (default 10,000)\n  --backlog B  timers fired as an overdue backlog (default 5,000)';
+
+/** A number option of the command line (checked: --help, unknown options), or its default. */
 function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return benchArgs(USAGE, { timers: 'number', fire: 'number', backlog: 'number' }).numbers[name] ?? fallback;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -163,4 +166,7 @@ export async function runPatternTimersBench(): Promise<void> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runPatternTimersBench();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  arg('timers', 0); // --help and a bad option answer before anything starts
+  await runPatternTimersBench();
+}

@@ -28,6 +28,7 @@ import {
   type PatternState,
   type StatefulPattern,
 } from '@nunchi/rules';
+import { benchArgs } from './support.js';
 
 const ESPER_VERSION = '8.9.0';
 const TZ = 'Asia/Seoul';
@@ -353,6 +354,11 @@ function compare(
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const [events, customers] = process.argv.slice(2).map(Number);
+  const { rest } = benchArgs(
+    'usage: node dist/bench/patterns-esper.js [EVENTS] [CUSTOMERS]\n  EVENTS     events generated (a default when omitted)\n  CUSTOMERS  customers they come from',
+    {},
+    'EVENTS CUSTOMERS',
+  );
+  const [events, customers] = rest.map(Number);
   runPatternsBesideEsper(events || undefined, customers || undefined);
 }

@@ -16,6 +16,7 @@ import {
   type StatefulPattern,
 } from '@nunchi/rules';
 import { runPatternsBesideEsper, statefulPattern } from './patterns-esper.js';
+import { benchArgs } from './support.js';
 
 const TZ = 'Asia/Seoul';
 const T0 = Date.parse('2026-11-01T00:00:00+09:00');
@@ -95,8 +96,14 @@ matchingCost(ten, 20_000); // warm-up
 const perEvent1 = matchingCost(one, 200_000);
 const perEvent10 = matchingCost(ten, 200_000);
 
-const args = process.argv.slice(2);
-const TIMERS = Number(args.find((a) => !a.startsWith('--')) ?? 1_000_000);
+const args = benchArgs(
+  'usage: node --expose-gc dist/bench/patterns.js [TIMERS] [--esper]\n  TIMERS   absence timers armed and fired (default 1,000,000)\n  --esper  then the same patterns beside Esper on the same events',
+  { esper: 'flag' },
+  'TIMERS',
+);
+const TIMERS = Number(args.rest[0] ?? 1_000_000);
+if (!Number.isInteger(TIMERS) || TIMERS <= 0)
+  throw new Error(`TIMERS must be a positive whole number, not ${args.rest[0]}`);
 const noRepurchase = absence(99);
 if (noRepurchase.kind !== 'absence') throw new Error('absence expected');
 const before = heapMiB();
@@ -137,4 +144,4 @@ console.log(`| arming rate (fold of the anchoring purchase) | ${fmt(armPerSecond
 console.log(
   `| firing rate (fireAbsence: state without the timer + synthetic event), ${fmt(fired, 0)} fired | ${fmt(firePerSecond, 0)} /s |`,
 );
-if (args.includes('--esper')) runPatternsBesideEsper();
+if (args.flags['esper']) runPatternsBesideEsper();

@@ -13,12 +13,12 @@ import { execSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { projectPath } from '@nunchi/config';
 import { startOwnNats } from '../tools/sandbox.js';
 import { reportProfiles } from './profile.js';
 import { report, systemChart } from './report.js';
 import { runSystemBench, type SystemBenchResult } from './system.js';
+import { benchArgs } from './support.js';
 
 /** the component benchmarks' own NATS server */
 const COMPONENT_NATS_PORT = 14296;
@@ -37,55 +37,41 @@ const usage = `usage: npm run bench [-- options]
 
 /** The command line, checked: an unknown option or a bad value is one line and exit 2, never a run. */
 function parseCommandLine(argv: readonly string[]) {
-  const fail = (message: string): never => {
-    console.error(`bench: ${message}\n${usage}`);
-    process.exit(2);
-  };
   // `--simulation-beside` takes an optional rate: given none, the default.
   const i = argv.indexOf('--simulation-beside');
   const normalised =
     i >= 0 && !/^\d+$/.test(argv[i + 1] ?? '')
       ? [...argv.slice(0, i + 1), '500', ...argv.slice(i + 1)]
       : argv;
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...normalised],
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        quick: { type: 'boolean' },
-        'system-only': { type: 'boolean' },
-        'allow-dirty': { type: 'boolean' },
-        'overload-rate': { type: 'string' },
-        rates: { type: 'string' },
-        profile: { type: 'boolean' },
-        'simulation-beside': { type: 'string' },
-      },
-    }));
-  } catch (error) {
-    return fail((error as Error).message);
+  const { flags, numbers, text } = benchArgs(
+    usage,
+    {
+      quick: 'flag',
+      'system-only': 'flag',
+      'allow-dirty': 'flag',
+      'overload-rate': 'number',
+      rates: 'text',
+      profile: 'flag',
+      'simulation-beside': 'number',
+    },
+    undefined,
+    normalised,
+  );
+  const rates = text['rates']?.split(',').map(Number);
+  if (rates?.some((r) => !Number.isFinite(r) || r <= 0)) {
+    console.error(
+      `--rates needs comma-separated positive events/s, e.g. 300,600,1000, not ${text['rates']}\n${usage}`,
+    );
+    process.exit(2);
   }
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
-  const positive = (name: string, given: string | undefined): number | undefined => {
-    if (given === undefined) return undefined;
-    const n = Number(given);
-    return Number.isFinite(n) && n > 0
-      ? n
-      : fail(`--${name} needs a positive number of events/s, not ${given}`);
-  };
-  const rates = values.rates?.split(',').map((r) => positive('rates', r) ?? 0);
-  if (rates && !rates.length) fail('--rates needs comma-separated positive events/s, e.g. 300,600,1000');
   return {
-    quick: values.quick ?? false,
-    systemOnly: values['system-only'] ?? false,
-    allowDirty: values['allow-dirty'] ?? false,
-    overloadRate: positive('overload-rate', values['overload-rate']),
+    quick: flags['quick'] === true,
+    systemOnly: flags['system-only'] === true,
+    allowDirty: flags['allow-dirty'] === true,
+    overloadRate: numbers['overload-rate'],
     rates,
-    profile: values.profile ?? false,
-    simulationBeside: positive('simulation-beside', values['simulation-beside']),
+    profile: flags['profile'] === true,
+    simulationBeside: numbers['simulation-beside'],
   };
 }
 

@@ -33,7 +33,7 @@ import { parseCampaign, type SimulationReport } from '@nunchi/rules';
 import { Resources } from '../apps/cli/src/resources.js';
 import { formatTimings, simulateCampaign, simulateWithWorkers } from '../apps/cli/src/commands/simulate.js';
 import { customers, EventFactory, EXAMPLE_CAMPAIGNS, storePromotions, VisitFrequency } from './population.js';
-import { benchConfig, benchKeyspace, dropBenchKeyspace, prng } from './support.js';
+import { benchArgs, benchConfig, benchKeyspace, dropBenchKeyspace, prng } from './support.js';
 
 const DAY_MS = 86_400_000;
 
@@ -239,16 +239,15 @@ function campaigns(): Array<Record<string, unknown> & { id: string }> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const args = process.argv.slice(2);
-  const value = (flag: string) => {
-    const i = args.indexOf(flag);
-    return i >= 0 ? Number(args[i + 1]) : undefined;
-  };
-  const quick = args.includes('--quick');
+  const { flags, numbers } = benchArgs(
+    'usage: node dist/bench/simulate.js [--quick] [--events N] [--customers M] [--reuse] [--workers N]\n  --quick        30,000 events of 2,000 customers (default 200,000 of 5,000)\n  --events N     events in the generated month\n  --customers M  customers they come from\n  --reuse        keep the history an earlier run of the day wrote\n  --workers N    simulate in N sharded worker processes',
+    { quick: 'flag', events: 'number', customers: 'number', reuse: 'flag', workers: 'number' },
+  );
+  const quick = flags['quick'] === true;
   await runSimulateBench({
-    events: value('--events') ?? (quick ? 30_000 : undefined),
-    reuse: args.includes('--reuse'),
-    workers: value('--workers'),
-    customers: value('--customers') ?? (quick ? 2_000 : undefined),
+    events: numbers['events'] ?? (quick ? 30_000 : undefined),
+    reuse: flags['reuse'] === true,
+    workers: numbers['workers'],
+    customers: numbers['customers'] ?? (quick ? 2_000 : undefined),
   });
 }

@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { connectCassandra, migrate, type CqlClient } from '@nunchi/cassandra';
 import { asMigrator, loadConfig, projectPath, type NunchiConfig } from '@nunchi/config';
 
@@ -65,3 +66,58 @@ export const REGIONS = [
   'Ulsan',
   'Jeju',
 ];
+
+/** A benchmark's command line, parsed: options by kind, and the positional arguments. */
+export interface BenchArgs {
+  flags: Record<string, boolean>;
+  text: Record<string, string>;
+  numbers: Record<string, number>;
+  rest: string[];
+}
+
+/**
+ * A benchmark's command line, checked: `--help` (or `-h`) prints `usage` and exits 0; an unknown option, a
+ * missing value or a number that is not one is one line and the usage, exit 2 — never a run (a typo, or
+ * `--help` itself, used to start the whole benchmark). `options`: each option's kind; `number` options are
+ * positive numbers. Positional arguments are allowed only when `positionals` says what they are.
+ */
+export function benchArgs(
+  usage: string,
+  options: Record<string, 'flag' | 'text' | 'number'>,
+  positionals?: string,
+  argv: readonly string[] = process.argv.slice(2),
+): BenchArgs {
+  const fail = (message: string): never => {
+    console.error(`${message}\n${usage}`);
+    process.exit(2);
+  };
+  const config: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, kind] of Object.entries(options))
+    config[name] = { type: kind === 'flag' ? 'boolean' : 'string' };
+  let parsed: {
+    values: Record<string, string | boolean | Array<string | boolean> | undefined>;
+    positionals: string[];
+  };
+  try {
+    parsed = parseArgs({ args: [...argv], options: config, allowPositionals: positionals !== undefined });
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  if (parsed.values['help']) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const result: BenchArgs = { flags: {}, text: {}, numbers: {}, rest: parsed.positionals };
+  for (const [name, kind] of Object.entries(options)) {
+    const given = parsed.values[name];
+    if (given === undefined) continue;
+    if (kind === 'flag') result.flags[name] = given === true;
+    else if (kind === 'text') result.text[name] = String(given);
+    else {
+      const n = Number(given);
+      if (!Number.isFinite(n) || n <= 0) fail(`--${name} needs a positive number, not ${String(given)}`);
+      result.numbers[name] = n;
+    }
+  }
+  return result;
+}

@@ -28,6 +28,7 @@ import {
   type Delivery,
 } from '@nunchi/messaging';
 import { startOwnNats } from '../tools/sandbox.js';
+import { benchArgs } from './support.js';
 
 export interface TransportBenchOptions {
   /** messages per consumer run; @default 30_000 */
@@ -281,7 +282,13 @@ export function formatTransportBench(r: TransportBenchResult): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const quick = process.argv.includes('--quick');
+  const { flags } = benchArgs(
+    'usage: node dist/bench/transport.js [--quick]\n  --quick  fewer messages (a smoke run)',
+    {
+      quick: 'flag',
+    },
+  );
+  const quick = flags['quick'] === true;
   const nats = await startOwnNats(14295, (l) => console.error(l));
   try {
     const result = await runTransportBench({
