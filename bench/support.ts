@@ -43,6 +43,7 @@ export async function dropBenchKeyspace(_client: CqlClient, config: NunchiConfig
 }
 
 import { prng } from '@nunchi/testing';
+import { exitOnInterrupt } from '../tools/child-processes.js';
 
 export { prng };
 
@@ -79,7 +80,9 @@ export interface BenchArgs {
  * A benchmark's command line, checked: `--help` (or `-h`) prints `usage` and exits 0; an unknown option, a
  * missing value or a number that is not one is one line and the usage, exit 2 — never a run (a typo, or
  * `--help` itself, used to start the whole benchmark). `options`: each option's kind; `number` options are
- * positive numbers. Positional arguments are allowed only when `positionals` says what they are.
+ * positive numbers. Positional arguments are allowed only when `positionals` says what they are. Also makes
+ * an interrupt (SIGINT, SIGTERM) end the process through its exit hooks, which stop the nats-server and
+ * services it started (tools/child-processes.ts).
  */
 export function benchArgs(
   usage: string,
@@ -87,6 +90,8 @@ export function benchArgs(
   positionals?: string,
   argv: readonly string[] = process.argv.slice(2),
 ): BenchArgs {
+  // Every benchmark's entry point starts here: an interrupt stops the children it starts (killOnExit).
+  exitOnInterrupt();
   const fail = (message: string): never => {
     console.error(`${message}\n${usage}`);
     process.exit(2);

@@ -63,6 +63,7 @@ import {
 import { sampleProcess, usageBetween, type ProcSample, type ProcUsage } from './proc-stats.js';
 import { summarize, type LatencySummary } from './stats.js';
 import { developmentModeUnlessConfigured } from '../tools/dev-mode.js';
+import { killOnExit } from '../tools/child-processes.js';
 
 export interface SystemBenchOptions {
   quick?: boolean;
@@ -632,6 +633,7 @@ function simulationLoop(
         ],
         { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, NUNCHI_TIMEZONE: timeZone } },
       );
+      killOnExit(child);
       try {
         if (child.pid) setPriority(child.pid, SIMULATION_NICENESS);
       } catch {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { connectCassandra, migrate } from '@nunchi/cassandra';
 import { DEFAULT_NATS_URL, projectPath, type CassandraConfig } from '@nunchi/config';
 import { ensureNatsAuth } from './nats-auth.js';
+import { killOnExit } from './child-processes.js';
 
 export interface OwnNats {
   url: string;
@@ -39,6 +40,7 @@ export async function startOwnNats(port: number, log: (line: string) => void): P
     port,
   });
   const child = spawn(binary, ['-js', '-c', conf], { stdio: 'ignore' });
+  killOnExit(child);
   const url = `nats://127.0.0.1:${port}`;
   log(`NATS ${url} with the project's identities (${auth.dir})`);
   const deadline = Date.now() + 10_000;

@@ -10,6 +10,7 @@ import {
 import { join } from 'node:path';
 import { SERVICE_ROLES } from '@nunchi/cassandra';
 import { useLocalAdminKey } from './local-admin.js';
+import { killOnExit } from './child-processes.js';
 
 export const SERVICES = [
   'ingestion',
@@ -108,6 +109,7 @@ export async function startServices(options: StartOptions = {}): Promise<Running
       },
     );
     children.set(name, child);
+    killOnExit(child);
     pids[name] = child.pid;
     for (const stream of [child.stdout, child.stderr]) {
       let buffer = '';
