@@ -101,14 +101,7 @@ function statementsOf(t: AnalyticsTable): TableStatements {
   };
 }
 
-const STATEMENTS = new Map(TABLES.map((t) => [t.name, statementsOf(t)]));
-
-const Q = defineStatements({
-  isErased: statement(
-    'erased_customers.get_for_pseudonyms',
-    'SELECT customer_id FROM erased_customers WHERE customer_id = ?',
-  ),
-});
+const TABLE_STATEMENTS = TABLES.map((table) => ({ table, statements: statementsOf(table) }));
 
 export interface PseudonymiseReport {
   /** rows of the four tables read */
@@ -136,20 +129,20 @@ export async function pseudonymiseAnalytics(
   log: (line: string) => void = () => undefined,
 ): Promise<PseudonymiseReport> {
   const report: PseudonymiseReport = { scanned: 0, moved: 0, keysCreated: 0, erased: 0, unopenable: 0 };
-  const keyring = new CustomerKeyring(new CustomerKeyRepository(client), keks, { maxEntries: 10_000 });
+  const keys = new CustomerKeyRepository(client);
+  const keyring = new CustomerKeyring(keys, keks, { maxEntries: 10_000 });
   /** per customer (the latest 10,000) */
   const names = new Map<string, Promise<RowName>>();
   const pseudonymOf = (customerId: string) => {
     let found = names.get(customerId);
     if (!found) {
-      found = nameOf(client, keyring, customerId, report, log);
+      found = nameOf(keys, keyring, customerId, report, log);
       names.set(customerId, found);
       if (names.size > 10_000) names.delete(names.keys().next().value as string);
     }
     return found;
   };
-  for (const table of TABLES) {
-    const statements = STATEMENTS.get(table.name) as TableStatements;
+  for (const { table, statements } of TABLE_STATEMENTS) {
     let pageState: string | undefined;
     let logged = 0;
     do {
@@ -186,13 +179,13 @@ export async function pseudonymiseAnalytics(
 
 /** A customer's pseudonym (its data key created if it has none), or why not. */
 async function nameOf(
-  client: CqlClient,
+  keys: CustomerKeyRepository,
   keyring: CustomerKeyring,
   customerId: string,
   report: PseudonymiseReport,
   log: (line: string) => void,
 ): Promise<RowName> {
-  if ((await run(client, Q.isErased, [customerId])).rowLength > 0) return 'erased';
+  if (await keys.erasedAt(customerId)) return 'erased';
   try {
     if (!(await keyring.find(customerId))) report.keysCreated++;
     return { pseudonym: analyticsPseudonym(customerId, await keyring.obtain(customerId)) };
