@@ -18,6 +18,14 @@ import {
 import { runPatternsBesideEsper, statefulPattern } from './patterns-esper.js';
 import { benchArgs } from './support.js';
 
+const args = benchArgs(
+  'usage: node --expose-gc dist/bench/patterns.js [TIMERS] [--esper]\n  TIMERS   absence timers armed and fired (default 1,000,000)\n  --esper  then the same patterns beside Esper on the same events',
+  { esper: 'flag' },
+  'TIMERS',
+);
+const TIMERS = Number(args.rest[0] ?? 1_000_000);
+if (!Number.isInteger(TIMERS) || TIMERS <= 0)
+  throw new Error(`TIMERS must be a positive whole number, not ${args.rest[0]}`);
 const TZ = 'Asia/Seoul';
 const T0 = Date.parse('2026-11-01T00:00:00+09:00');
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -96,14 +104,6 @@ matchingCost(ten, 20_000); // warm-up
 const perEvent1 = matchingCost(one, 200_000);
 const perEvent10 = matchingCost(ten, 200_000);
 
-const args = benchArgs(
-  'usage: node --expose-gc dist/bench/patterns.js [TIMERS] [--esper]\n  TIMERS   absence timers armed and fired (default 1,000,000)\n  --esper  then the same patterns beside Esper on the same events',
-  { esper: 'flag' },
-  'TIMERS',
-);
-const TIMERS = Number(args.rest[0] ?? 1_000_000);
-if (!Number.isInteger(TIMERS) || TIMERS <= 0)
-  throw new Error(`TIMERS must be a positive whole number, not ${args.rest[0]}`);
 const noRepurchase = absence(99);
 if (noRepurchase.kind !== 'absence') throw new Error('absence expected');
 const before = heapMiB();

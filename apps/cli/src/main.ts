@@ -274,7 +274,7 @@ NUNCHI_IDENTITY_PREVIOUS_KEYS). Reads the whole customers table once; prints wha
 customers
   .command('pseudonymise-analytics')
   .description(
-    "move analytics rows an earlier version stored under customer ids under the customers' pseudonyms (nunchi migrate does it once; run this after a rolling upgrade); safe to repeat",
+    "move analytics rows an earlier version stored under customer ids under the customers' pseudonyms (nunchi migrate does it once; run this if an analytics replica of that version ran after the migration); safe to repeat",
   )
   .addHelpText(
     'after',

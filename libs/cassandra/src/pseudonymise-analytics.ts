@@ -1,17 +1,18 @@
 /**
  * Analytics' rows stored under customer ids by versions before migration 0023, moved under the customers'
  * analytics pseudonyms (docs/security.md, "Analytics' rows"). Run by the migration runner right after 0023's
- * statements (the data step `analytics_pseudonyms`), and by `nunchi analytics pseudonymise` after a rolling
- * upgrade during which replicas of the previous version still wrote some.
+ * statements (the data step `analytics_pseudonyms`), with no analytics replica of the previous version running
+ * (deployment.md), and by `nunchi customers pseudonymise-analytics` if one ran after it.
  *
  * Each row whose `customer_id` is a customer id (not a `~` pseudonym) is written again under the pseudonym,
  * cell by cell at each cell's own write timestamp and with its remaining TTL — so conversions keep the order
  * their timestamps give them (libs/analytics-model attribution.ts) and a row expires when it would have — and
- * the old row is deleted at the newest of those timestamps: a cell an old replica writes meanwhile is newer,
- * stays, and the next run moves it. An erased customer's rows are deleted (they must not come back); a
- * customer without a data key gets one (IF NOT EXISTS, as its first event would). Keyed upserts and
- * deletions: safe to cut short and run again.
- */
+ * then the old row is deleted at the newest of those timestamps (in that order: the two rows may lie in two
+ * partitions, and a move cut short between them is made again by the next run). Conversions are not
+ * recomputed: a purchase and a decision of one customer stored under the two names by replicas of both versions
+ * at once are not matched, hence no old analytics replica during the upgrade. An erased customer's rows are
+ * deleted (they must not come back); a customer without a data key gets one (IF NOT EXISTS, as its first event
+ * would). Keyed upserts and deletions: safe to cut short and run again. */
 import type { IdentityKey } from '@nunchi/config';
 import { exposureShardOf } from '@nunchi/analytics-model';
 import { analyticsPseudonym, isPseudonym, MissingKekError } from '@nunchi/sealing';
@@ -160,11 +161,10 @@ export async function pseudonymiseAnalytics(
           report.unopenable++;
           return;
         }
-        await client.batch(moveRow(table, statements, row, name === 'erased' ? undefined : name.pseudonym), {
-          prepare: true,
-          logged: false,
-          isIdempotent: true,
-        });
+        const move = moveRow(table, statements, row, name === 'erased' ? undefined : name.pseudonym);
+        if (move.writes.length)
+          await client.batch(move.writes, { prepare: true, logged: false, isIdempotent: true });
+        await client.execute(move.remove.query, move.remove.params, { prepare: true, isIdempotent: true });
         if (name === 'erased') report.erased++;
         else report.moved++;
       });
@@ -197,15 +197,15 @@ async function nameOf(
 }
 
 /**
- * The writes that move one row under `pseudonym` (each cell at its own timestamp and remaining TTL), and
- * delete it at the newest of them; without a pseudonym (an erased customer), the deletion only.
+ * The writes that copy one row under `pseudonym` (each cell at its own timestamp and remaining TTL), and the
+ * deletion of the row at the newest of them; without a pseudonym (an erased customer), no writes.
  */
 function moveRow(
   table: AnalyticsTable,
   statements: TableStatements,
   row: cassandra.types.Row,
   pseudonym: string | undefined,
-): Array<{ query: string; params: unknown[] }> {
+): { writes: Array<{ query: string; params: unknown[] }>; remove: { query: string; params: unknown[] } } {
   const oldKey = table.key.map((k) => row[k] as unknown);
   const newKey = pseudonym
     ? table.key.map((k) =>
@@ -225,6 +225,8 @@ function moveRow(
       });
   }
   // A row of key columns only (no cell, e.g. every cell expired meanwhile): removed at the current time.
-  writes.push({ query: statements.remove.cql, params: [newest ?? Date.now() * 1000, ...oldKey] });
-  return writes;
+  return {
+    writes,
+    remove: { query: statements.remove.cql, params: [newest ?? Date.now() * 1000, ...oldKey] },
+  };
 }

@@ -1,6 +1,6 @@
 import type { IdentityKey } from '@nunchi/config';
 import { decisionIdOfKey, partitionOf, type ErasureReceipt, type ErasureStore } from '@nunchi/contracts';
-import { analyticsPseudonym, MissingKekError, unwrapDataKey } from '@nunchi/sealing';
+import { analyticsPseudonym, MissingKekError, SealedDataError, unwrapDataKey } from '@nunchi/sealing';
 import { EXPOSURE_WRITE_TIMESTAMP_CEILING, exposureShardOf } from '@nunchi/analytics-model';
 import { addDays, localDay } from '@nunchi/context-model';
 import { mapBounded } from '../bulk.js';
@@ -400,9 +400,6 @@ export class ErasureRepository {
     const present = <T>(xs: Array<T | undefined>): T[] => xs.filter((x): x is T => x !== undefined);
 
     const deletions: Array<[(typeof Q)[keyof typeof Q], unknown[]]> = [
-      // The data key with a fence too: a key created by an event applied while the erasure ran (an
-      // INSERT … IF NOT EXISTS stamped now) lands behind the deletion and is never read.
-      [Q.deleteDataKey, [fence, customerId]],
       [Q.deleteProfile, [fence, customerId]],
       [Q.deleteIdentityIndex, [fence, customerId]],
       [Q.deleteMonths, [fence, customerId]],
@@ -443,6 +440,10 @@ export class ErasureRepository {
       ]),
     ];
     await mapBounded(deletions, CONCURRENCY, ([stmt, params]) => run(this.client, stmt, params));
+    // The data key last, once everything else is gone: an erasure cut short and run again still finds the
+    // analytics rows by the pseudonym only the key gives. With a fence too: a key created by an event applied
+    // while the erasure ran (an INSERT … IF NOT EXISTS stamped now) lands behind the deletion and is never read.
+    await run(this.client, Q.deleteDataKey, [fence, customerId]);
 
     const receipt: ErasureReceipt = {
       customerId,
@@ -492,7 +493,8 @@ export class ErasureRepository {
 
 /**
  * The customer's analytics pseudonym, from its stored data key; undefined without a key, or with one wrapped
- * under an identity key not in `keks` (its rows then stay, unlinkable once the key is deleted).
+ * under an identity key not in `keks`, or that does not unwrap (its rows then stay, unlinkable once the key is
+ * deleted).
  */
 function pseudonymOf(
   customerId: string,
@@ -503,7 +505,9 @@ function pseudonymOf(
   try {
     return analyticsPseudonym(customerId, unwrapDataKey(customerId, stored, keks));
   } catch (error) {
-    if (error instanceof MissingKekError) return undefined;
+    // Under an identity key not given, or a key that does not unwrap (a wrong secret under the same key id, an
+    // altered row): the erasure goes on — the rows left under the pseudonym are unlinkable once the key is gone.
+    if (error instanceof MissingKekError || error instanceof SealedDataError) return undefined;
     throw error;
   }
 }
