@@ -1,15 +1,7 @@
 // Everything the commands run, loaded on first use (main.ts `load()`): `nunchi --help` and usage errors answer
 // without loading the drivers, Nest and the validators (~1.5 s of a CLI start).
 import 'reflect-metadata';
-export {
-  hashClearIdentifiers,
-  migrate,
-  pseudonymiseAnalytics,
-  pseudonymisedLine,
-  rewrapDataKeys,
-  sealClearProfiles,
-  sealedProfilesLine,
-} from '@nunchi/cassandra';
+export { migrate, rewrapDataKeys, runDataStep } from '@nunchi/cassandra';
 export { asMigrator, ConfigError, identityKeys, projectPath, requireIdentityKey } from '@nunchi/config';
 export { ContractError } from '@nunchi/contracts';
 export { CampaignInvalidError } from '@nunchi/rules';

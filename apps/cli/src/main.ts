@@ -4,6 +4,7 @@ import { EXIT_CODES, EXIT_CODES_HELP, integerOption, UsageError } from './option
 import type { Actor } from '@nunchi/campaigns-model';
 import type { BudgetChecksFile } from './commands/simulate.js';
 import type { Resources } from './resources.js';
+import type { DataStep } from '@nunchi/cassandra';
 import { CAMPAIGN_STATUSES } from './campaign-statuses.js';
 
 /** The command implementations, loaded by the first command that runs (not for --help or a usage error). */
@@ -220,77 +221,56 @@ An unknown id is refused (exit code 1) unless --force is given: the tombstone is
     }),
   );
 
-// ── customers hash-identifiers ──────────────────────────────────────────────────────────────────────────────
-// Migration 0018's data step again (docs/security.md, "Upgrading from identifiers stored in clear").
-customers
-  .command('hash-identifiers')
-  .description(
-    'hash loyalty cards and device ids an earlier version stored in clear (nunchi migrate does it once; run this after a rolling upgrade); safe to repeat',
-  )
-  .addHelpText(
-    'after',
-    `${examples('nunchi customers hash-identifiers')}
-Needs the identity key ingestion uses (NUNCHI_IDENTITY_SECRET, NUNCHI_IDENTITY_KEY_ID). Reads the whole
-identities table once; prints what it hashed.`,
-  )
-  .action(
-    action(async (r) => {
-      const { hashClearIdentifiers, requireIdentityKey } = await load();
-      const report = await hashClearIdentifiers(await r.cassandra(), requireIdentityKey(r.config), (line) =>
-        console.log(line),
-      );
-      console.log(
-        `hashed ${report.hashed} loyalty cards and device ids stored in clear (of ${report.scanned} identities), ` +
-          `${report.merges} merge records rewritten, ${report.conflicts} conflicts`,
-      );
-    }),
-  );
-
-// ── customers seal-profiles ─────────────────────────────────────────────────────────────────────────────────
-// Migration 0022's data step again (docs/security.md, "Cassandra's rows").
-customers
-  .command('seal-profiles')
-  .description(
-    "seal profiles an earlier version stored in clear under their customers' data keys (nunchi migrate does it once; run this after a rolling upgrade); safe to repeat",
-  )
-  .addHelpText(
-    'after',
-    `${examples('nunchi customers seal-profiles')}
+/**
+ * A migration's data step again, as `nunchi customers <name>`: after an upgrade during which replicas of the
+ * previous version still wrote the old way. Prints the line the migration logs for the step.
+ */
+function dataStepCommand(name: string, step: DataStep, description: string, reads: string): void {
+  customers
+    .command(name)
+    .description(
+      `${description} (nunchi migrate does it once; run this if replicas of that version wrote after the migration); safe to repeat`,
+    )
+    .addHelpText(
+      'after',
+      `${examples(`nunchi customers ${name}`)}
 Needs the identity key the services use (NUNCHI_IDENTITY_SECRET, NUNCHI_IDENTITY_KEY_ID; previous keys in
-NUNCHI_IDENTITY_PREVIOUS_KEYS). Reads the whole customers table once; prints what it sealed.`,
-  )
-  .action(
-    action(async (r) => {
-      const { sealClearProfiles, sealedProfilesLine, identityKeys } = await load();
-      const report = await sealClearProfiles(await r.cassandra(), identityKeys(r.config), (line) =>
-        console.log(line),
-      );
-      console.log(sealedProfilesLine(report));
-    }),
-  );
+NUNCHI_IDENTITY_PREVIOUS_KEYS). Reads ${reads} once; prints what it did.`,
+    )
+    .action(
+      action(async (r) => {
+        const { runDataStep } = await load();
+        const { identityKey, previousIdentityKeys } = r.config.domain;
+        console.log(
+          await runDataStep(step, await r.cassandra(), { identityKey, previousIdentityKeys }, (line) =>
+            console.log(line),
+          ),
+        );
+      }),
+    );
+}
 
-// ── customers pseudonymise-analytics ──────────────────────────────────────────────────────────────────────
-// Migration 0023's data step again (docs/security.md, "Analytics' rows").
-customers
-  .command('pseudonymise-analytics')
-  .description(
-    "move analytics rows an earlier version stored under customer ids under the customers' pseudonyms (nunchi migrate does it once; run this if an analytics replica of that version ran after the migration); safe to repeat",
-  )
-  .addHelpText(
-    'after',
-    `${examples('nunchi customers pseudonymise-analytics')}
-Needs the identity key the services use (NUNCHI_IDENTITY_SECRET, NUNCHI_IDENTITY_KEY_ID; previous keys in
-NUNCHI_IDENTITY_PREVIOUS_KEYS). Reads the four analytics tables once; prints what it moved.`,
-  )
-  .action(
-    action(async (r) => {
-      const { pseudonymiseAnalytics, pseudonymisedLine, identityKeys } = await load();
-      const report = await pseudonymiseAnalytics(await r.cassandra(), identityKeys(r.config), (line) =>
-        console.log(line),
-      );
-      console.log(pseudonymisedLine(report));
-    }),
-  );
+// Migration 0018's data step (docs/security.md, "Upgrading from identifiers stored in clear").
+dataStepCommand(
+  'hash-identifiers',
+  'keyed_identifiers',
+  'hash loyalty cards and device ids an earlier version stored in clear',
+  'the whole identities table',
+);
+// Migration 0022's data step (docs/security.md, "Cassandra's rows").
+dataStepCommand(
+  'seal-profiles',
+  'sealed_profiles',
+  "seal profiles an earlier version stored in clear under their customers' data keys",
+  'the whole customers table',
+);
+// Migration 0023's data step (docs/security.md, "Analytics' rows").
+dataStepCommand(
+  'pseudonymise-analytics',
+  'analytics_pseudonyms',
+  "move analytics rows an earlier version stored under customer ids under the customers' pseudonyms",
+  'the four analytics tables',
+);
 
 // ── customers rewrap-keys ───────────────────────────────────────────────────────────────────────────────────
 // The last step of an identity-key rotation (docs/security.md, "Rotating the identity key").

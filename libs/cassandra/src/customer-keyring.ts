@@ -42,17 +42,18 @@ export interface CustomerKeyringOptions {
 export type OpenedEvent =
   { kind: 'opened'; value: AcceptedEvent } | { kind: 'erased' | 'missing' | 'unopenable'; why: string };
 
-/** What opening a sealed field found. */
-export type Opened<T> =
-  | { kind: 'opened'; value: T }
-  /** the customer was erased: the key is gone with it, the value is unreadable for ever */
+/** Why a customer has no data key. */
+export type Keyless =
+  /** the customer was erased: the key is gone with it, what was sealed under it is unreadable for ever */
   | { kind: 'erased'; erasedAt: Date }
   /** no key and no tombstone: never created (a bug), or lost */
   | { kind: 'missing' };
 
+/** What opening a sealed field found. */
+export type Opened<T> = { kind: 'opened'; value: T } | Keyless;
+
 /** A customer's analytics pseudonym (libs/sealing pseudonym.ts), or why there is none. */
-export type CustomerPseudonym =
-  { kind: 'pseudonym'; pseudonym: string } | { kind: 'erased'; erasedAt: Date } | { kind: 'missing' };
+export type CustomerPseudonym = { kind: 'pseudonym'; pseudonym: string } | Keyless;
 
 /** customers' keys read per request by preload */
 const PRELOAD_BATCH = 50;
@@ -245,9 +246,7 @@ export class CustomerKeyring {
   }
 
   /** Why a customer has no key: erased (the key went with the customer), or never given one (a bug, or lost). */
-  private async whyKeyless(
-    customerId: string,
-  ): Promise<{ kind: 'erased'; erasedAt: Date } | { kind: 'missing' }> {
+  private async whyKeyless(customerId: string): Promise<Keyless> {
     const erasedAt = await this.repository.erasedAt(customerId);
     return erasedAt ? { kind: 'erased', erasedAt } : { kind: 'missing' };
   }

@@ -27,10 +27,7 @@ const FILE_PATTERN = /^(\d{4})_[a-z0-9_]+\.cql$/;
  * applied, so a step that fails runs again (with the file's idempotent statements) on the next `migrate`.
  * Keyed by the file's name without its number, so renumbering a file does not lose its step.
  */
-const DATA_STEPS: Record<
-  string,
-  (client: CqlClient, log: (line: string) => void, options: MigrateOptions) => Promise<string>
-> = {
+const DATA_STEPS = {
   customer_days: async (client, log) => {
     const copied = await backfillCustomerDays(client, log);
     return `copied ${copied.days} days of ${copied.customers} customers (${copied.rows} rows) from customer_daily`;
@@ -43,7 +40,27 @@ const DATA_STEPS: Record<
     sealedProfilesLine(await sealClearProfiles(client, keksOf(options), log)),
   analytics_pseudonyms: async (client, log, options) =>
     pseudonymisedLine(await pseudonymiseAnalytics(client, keksOf(options), log)),
-};
+} satisfies Record<
+  string,
+  (client: CqlClient, log: (line: string) => void, options: MigrateOptions) => Promise<string>
+>;
+
+/** The name of a migration's data step (its file's name without number and extension). */
+export type DataStep = keyof typeof DATA_STEPS;
+
+/**
+ * Runs a migration's data step again, outside `migrate` (`nunchi customers hash-identifiers`, `seal-profiles`,
+ * `pseudonymise-analytics`: after an upgrade during which replicas of the previous version still wrote the old
+ * way); returns the line the migration logs for it. Every step is safe to repeat.
+ */
+export function runDataStep(
+  step: DataStep,
+  client: CqlClient,
+  options: MigrateOptions,
+  log: (line: string) => void,
+): Promise<string> {
+  return DATA_STEPS[step](client, log, options);
+}
 
 /** The identity keys of the options, current first. */
 const keksOf = (options: MigrateOptions): IdentityKey[] => [
@@ -51,8 +68,8 @@ const keksOf = (options: MigrateOptions): IdentityKey[] => [
   ...(options.previousIdentityKeys ?? []),
 ];
 
-/** What moving analytics' rows under pseudonyms did, in one line (the migration's log, the CLI). */
-export function pseudonymisedLine(r: PseudonymiseReport): string {
+/** What moving analytics' rows under pseudonyms did, in one line. */
+function pseudonymisedLine(r: PseudonymiseReport): string {
   return (
     `moved ${r.moved} analytics rows from customer ids to pseudonyms (of ${r.scanned} rows; ${r.keysCreated} data keys created, ` +
     `${r.erased} rows of erased customers deleted` +
@@ -63,8 +80,8 @@ export function pseudonymisedLine(r: PseudonymiseReport): string {
   );
 }
 
-/** What sealing clear profiles did, in one line (the migration's log, `nunchi customers seal-profiles`). */
-export function sealedProfilesLine(r: SealProfilesReport): string {
+/** What sealing clear profiles did, in one line. */
+function sealedProfilesLine(r: SealProfilesReport): string {
   return (
     `sealed ${r.sealed} profiles stored in clear (of ${r.scanned} customers; ${r.keysCreated} data keys created, ` +
     `${r.erased} of erased customers left to the erasure` +
@@ -88,9 +105,9 @@ export interface MigrateOptions {
 }
 
 /** The data step of a migration file (see DATA_STEPS), if it has one. */
-export function dataStepOf(fileName: string): string | undefined {
+export function dataStepOf(fileName: string): DataStep | undefined {
   const key = fileName.replace(/^\d{4}_/, '').replace(/\.cql$/, '');
-  return Object.hasOwn(DATA_STEPS, key) ? key : undefined;
+  return Object.hasOwn(DATA_STEPS, key) ? (key as DataStep) : undefined;
 }
 
 /** Splits a .cql file into statements: `--` and `//` comments dropped, `;` ends a statement. */

@@ -10,7 +10,7 @@
  * message of the new history is handled.
  */
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -27,19 +27,11 @@ import { applyStreams } from './streams.js';
 
 /** The store directory of a stream on a stopped server (`<store>/jetstream/<account>/streams/<name>`). */
 function streamDir(server: TestNatsServer, stream: string): string {
-  const walk = (dir: string): string | undefined => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (!statSync(path).isDirectory()) continue;
-      if (name === stream && dir.endsWith('streams')) return path;
-      const found = walk(path);
-      if (found) return found;
-    }
-    return undefined;
-  };
-  const found = walk(server.dir);
+  const found = readdirSync(server.dir, { recursive: true, encoding: 'utf8' }).find((path) =>
+    path.endsWith(join('streams', stream)),
+  );
   if (!found) throw new Error(`no store of stream ${stream} under ${server.dir}`);
-  return found;
+  return join(server.dir, found);
 }
 
 describe('ConsumerRunner: a history rewritten under the consumer is replayed by time (own nats-servers)', () => {

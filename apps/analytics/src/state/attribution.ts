@@ -30,25 +30,15 @@ export class Attribution {
     decisions: ReadonlyArray<DecisionRowKey & { decidedAtMs: number; windowDays: number }>,
     campaignIds: readonly string[],
   ): Promise<void> {
-    const found = await Promise.all(
-      campaignIds.map(async (campaignId) => {
-        const shard = exposureShardOf(pseudonym);
-        const exposure = await this.repository.exposureOf(campaignId, shard, pseudonym);
-        return exposure ? { campaignId, shard, ...exposure } : undefined;
-      }),
-    );
-    await this.refresh(
-      pseudonym,
-      decisions,
-      found.filter((e) => e !== undefined),
-    );
-  }
-
-  private async refresh(
-    pseudonym: string,
-    decisions: ReadonlyArray<DecisionRowKey & { decidedAtMs: number; windowDays: number }>,
-    exposures: ReadonlyArray<{ campaignId: string; shard: number; firstAtMs: number; windowDays: number }>,
-  ): Promise<void> {
+    const shard = exposureShardOf(pseudonym);
+    const exposures = (
+      await Promise.all(
+        campaignIds.map(async (campaignId) => {
+          const exposure = await this.repository.exposureOf(campaignId, shard, pseudonym);
+          return exposure && { campaignId, ...exposure };
+        }),
+      )
+    ).filter((e) => e !== undefined);
     const windows = [
       ...decisions.map((d) => attributionRange(d.decidedAtMs, d.windowDays)),
       ...exposures.map((e) => attributionRange(e.firstAtMs, e.windowDays)),
@@ -73,7 +63,7 @@ export class Attribution {
         const a = attribute(e.firstAtMs, e.windowDays, purchases);
         return this.repository.writeExposureConversion(
           e.campaignId,
-          e.shard,
+          shard,
           pseudonym,
           a.converted,
           a.revenue,

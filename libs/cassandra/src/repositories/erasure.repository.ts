@@ -322,12 +322,16 @@ export class ErasureRepository {
     // Analytics' rows name the customer by its pseudonym, and by its id those from before migration 0023.
     const pseudonym = pseudonymOf(customerId, dataKey, options.keks);
     const analyticsIds = [customerId, ...(pseudonym ? [pseudonym] : [])];
-    const [analyticsDecisions, analyticsPurchases] = await Promise.all([
-      mapBounded(analyticsIds, CONCURRENCY, async (id) =>
-        (await runAll(this.client, Q.analyticsDecisionsOf, [id])).map((row) => ({ id, row })),
-      ),
-      mapBounded(analyticsIds, CONCURRENCY, (id) => runAll(this.client, Q.analyticsPurchasesOf, [id])),
-    ]).then(([decisions, purchases]) => [decisions.flat(), purchases.flat()] as const);
+    const analyticsDecisions = (
+      await Promise.all(
+        analyticsIds.map(async (id) =>
+          (await runAll(this.client, Q.analyticsDecisionsOf, [id])).map((row) => ({ id, row })),
+        ),
+      )
+    ).flat();
+    const analyticsPurchases = (
+      await Promise.all(analyticsIds.map((id) => runAll(this.client, Q.analyticsPurchasesOf, [id])))
+    ).flat();
     // The days active_customers keeps, and tomorrow (an event folded while this runs is fenced off too).
     const today = localDay(now.getTime(), options.timeZone);
     const activeKey = [
