@@ -21,6 +21,9 @@ import { currentTraceId, latencyHistogram, meter, trace, withSpan } from '@nunch
 import { CampaignSetHolder } from '@nunchi/cassandra';
 import { OfferChooser } from './choose-offer.js';
 
+/** A decision record but for what the rules saw, which is sealed after the offer is sent. */
+type DecidedFields = Omit<DecisionRecord, 'losses' | 'inputs' | 'sealedInputs' | 'sealedLossDetails'>;
+
 /** milliseconds: how far before ingestion's receipt an earlier attempt's record may lie (clock skew between hosts) */
 const CLOCK_SKEW_MS = 60_000;
 
@@ -134,7 +137,7 @@ export class DecideUseCase {
           }
         : {}),
     });
-    const record: DecisionRecord = {
+    const decided: DecidedFields = {
       decisionId,
       eventId: event.id,
       customerId: event.customerId,
@@ -156,15 +159,19 @@ export class DecideUseCase {
       latencyMs: decidedAtMs - receivedAtMs,
       traceId: currentTraceId(),
       campaignVersions: choice.evaluation.campaignVersions,
+    };
+
+    // The offer first: the till is waiting for it, not for our bookkeeping (nor for the seals below). A crash
+    // before the record is complete redelivers the event, which finds its claims and sends the same offer
+    // (same decision id) again. The end of the event's journey when there is an offer: the SLO's latency is
+    // measured to this instant.
+    const publishedAtMs = decided.outcome === 'offer' ? this.sendOffer(decided) : decidedAtMs;
+    const record: DecisionRecord = {
+      ...decided,
       // what the rules saw is personal (the winner's inputs, the losers' details): sealed under the customer's
       // key, like ENRICHED (clear only for a message from before sealing, whose customer may have no key yet)
       ...(await this.sealedPersonal(event.customerId, winner?.inputs, choice.losses)),
     };
-
-    // The offer first: the till is waiting for it, not for our bookkeeping. A crash before the record is
-    // complete redelivers the event, which finds its claims and sends the same offer (same decision id) again.
-    // The end of the event's journey when there is an offer: the SLO's latency is measured to this instant.
-    const publishedAtMs = record.outcome === 'offer' ? this.sendOffer(record) : decidedAtMs;
     // DECISIONS before the record by id: the record's presence means "complete" (a redelivery skips it), so
     // everything else must have happened. DECISIONS deduplicates a repeat on the decision id.
     if (record.campaignId)
@@ -231,7 +238,7 @@ export class DecideUseCase {
   }
 
   /** Sends the offer (core NATS, no acknowledgement to wait for); returns the instant it was handed over. */
-  private sendOffer(record: DecisionRecord): number {
+  private sendOffer(record: DecidedFields): number {
     const offer: OfferMessage = {
       decisionId: record.decisionId,
       eventId: record.eventId,
