@@ -11,7 +11,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Headers, type DlqStage } from '@nunchi/contracts';
-import { meter, SpanKind, withSpan } from '@nunchi/telemetry';
+import { latencyHistogram, meter, SpanKind, withSpan } from '@nunchi/telemetry';
 import { decodeJson, DecodeError } from './codec.js';
 import { unavailableDependency } from './infrastructure.js';
 import { OutageGate, sleep, StoppedError, type Outage } from './outage-gate.js';
@@ -166,6 +166,16 @@ export class ConsumerRunner {
     description:
       'consumers deleted and created again because nothing answered for them while their stream did (a replica group without a leader)',
   });
+  /**
+   * Each hop's wait, apart from the work: how long a message was in the stream before its handler started
+   * (delivery, then any queue in this process; a backlog shows here first). By consumer group (the durable
+   * without its partition) and stream, as the span attribute `nunchi.queue.wait_ms` gives it per message. NATS's store time against this host's clock: hosts' clocks
+   * apart by a millisecond move it by as much.
+   */
+  private readonly waits = latencyHistogram(
+    'nunchi_consumer_wait_ms',
+    "milliseconds from a message's store time in its stream to its handler's start, by consumer group and stream",
+  );
   private readonly unanswered: UnansweredConsumers;
   /**
    * durable → the stream sequence up to which it had acknowledged everything, when its info last answered:
@@ -729,6 +739,8 @@ export class ConsumerRunner {
   ): Promise<void> {
     const parent = traceContextOf(msg.headers);
     const deliveryCount = msg.info.deliveryCount;
+    const waitedMs = Math.max(0, Date.now() - msg.info.timestampNanos / 1_000_000);
+    this.waits.record(waitedMs, { consumer: spec.durable.replace(/-p\d+$/, ''), stream: spec.stream });
     // While a message waits (an outage, a DLQ write), JetStream is told it is still being worked on, so
     // that it is not redelivered meanwhile: the wait uses up no delivery.
     const ackWaitMs = spec.ackWaitMs ?? 30_000;
@@ -750,6 +762,7 @@ export class ConsumerRunner {
         attributes: {
           'messaging.destination.name': msg.subject,
           'messaging.message.delivery_count': deliveryCount,
+          'nunchi.queue.wait_ms': Math.round(waitedMs * 10) / 10,
         },
       },
       async (span) => {

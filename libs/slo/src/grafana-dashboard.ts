@@ -156,6 +156,17 @@ function servicePanels(): Array<{ row: string; panels: PanelSpec[] }> {
           ],
         },
         {
+          title: "Each hop's wait before its handler p99 (store → handler start)",
+          type: 'timeseries',
+          unit: 'ms',
+          targets: [
+            {
+              expr: quantile(0.99, 'nunchi_consumer_wait_ms', ['consumer', 'stream']),
+              legendFormat: '{{consumer}} ← {{stream}}',
+            },
+          ],
+        },
+        {
           title: 'Consumer lag: pending messages',
           type: 'timeseries',
           unit: 'short',
