@@ -169,8 +169,8 @@ export class ConsumerRunner {
   /**
    * Each hop's wait, apart from the work: how long a message was in the stream before its handler started
    * (delivery, then any queue in this process; a backlog shows here first). By consumer group (the durable
-   * without its partition) and stream, as the span attribute `nunchi.queue.wait_ms` gives it per message. NATS's store time against this host's clock: hosts' clocks
-   * apart by a millisecond move it by as much.
+   * without its partition) and stream, as the span attribute `nunchi.queue.wait_ms` gives it per message.
+   * NATS's store time against this host's clock: hosts' clocks apart by a millisecond move it by as much.
    */
   private readonly waits = latencyHistogram(
     'nunchi_consumer_wait_ms',
