@@ -70,7 +70,13 @@ export default tseslint.config(
               message: 'Pure libs import no framework, driver or I/O.',
             },
             {
-              group: ['@nunchi/messaging', '@nunchi/cassandra', '@nunchi/telemetry', '@nunchi/config'],
+              group: [
+                '@nunchi/messaging',
+                '@nunchi/cassandra',
+                '@nunchi/telemetry',
+                '@nunchi/telemetry/service',
+                '@nunchi/config',
+              ],
               message: 'Pure libs depend only on contracts and other pure libs.',
             },
           ],

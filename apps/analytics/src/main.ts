@@ -1,7 +1,8 @@
 // Telemetry first, before Nest and the drivers load.
 import 'reflect-metadata';
 import { loadConfig } from '@nunchi/config';
-import { bootOrExit, runService, startTelemetry } from '@nunchi/telemetry';
+import { startTelemetry } from '@nunchi/telemetry';
+import { bootOrExit, runService } from '@nunchi/telemetry/service';
 
 await bootOrExit(async () => {
   const config = loadConfig('analytics');

@@ -19,7 +19,8 @@ import {
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
-import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
+import { HttpErrorFilter } from '@nunchi/telemetry';
+import { HealthModule } from '@nunchi/telemetry/service';
 import { AbsenceTimers } from './absence-timers.js';
 import { ApplyEventUseCase } from './apply-event.usecase.js';
 import { ContextStatsController } from './context-stats.controller.js';

@@ -13,7 +13,8 @@ import {
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { Streams } from '@nunchi/contracts';
 import { MessagingModule } from '@nunchi/messaging';
-import { HealthModule, HttpErrorFilter } from '@nunchi/telemetry';
+import { HttpErrorFilter } from '@nunchi/telemetry';
+import { HealthModule } from '@nunchi/telemetry/service';
 import { BudgetClaims } from './budget-claims.js';
 import { CampaignSetHolder } from '@nunchi/cassandra';
 import { OfferChooser } from './choose-offer.js';

@@ -10,7 +10,7 @@ import {
 } from '@nunchi/cassandra';
 import { ConfigModule, type NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
-import { HealthModule } from '@nunchi/telemetry';
+import { HealthModule } from '@nunchi/telemetry/service';
 import { AdapterRateLimit } from './adapter-rate-limit.js';
 import { Admission } from './admission.js';
 import { CustomerChanges } from './customer-changes.js';
