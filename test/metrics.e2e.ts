@@ -139,8 +139,8 @@ describe('metrics: what the SLO rules and the dashboard read, every service expo
     has('nunchi_context_apply_ms_count', 'result="applied"');
     has('nunchi_decide_ms_count', 'outcome="offer"');
     // each hop's wait before its handler: EVENTS (context, analytics) and ENRICHED (decision)
-    has('nunchi_consumer_wait_ms_count', 'consumer="context"', 'stream="EVENTS"');
-    has('nunchi_consumer_wait_ms_count', 'consumer="decision"', 'stream="ENRICHED"');
+    has('nunchi_consumer_wait_ms_count', 'group="context"', 'stream="EVENTS"');
+    has('nunchi_consumer_wait_ms_count', 'group="decision"', 'stream="ENRICHED"');
     has('nunchi_analytics_decisions_counted_total', 'campaign="bundang-dad-beer"', 'outcome="offer"');
     // Cassandra requests by the statement's declared name (the cold customer's profile read; the fold's batch)
     has('nunchi_cassandra_requests_total', 'statement="customers.get"', 'outcome="ok"');

@@ -12,7 +12,8 @@
  * recomputed: a purchase and a decision of one customer stored under the two names by replicas of both versions
  * at once are not matched, hence no old analytics replica during the upgrade. An erased customer's rows are
  * deleted (they must not come back); a customer without a data key gets one (IF NOT EXISTS, as its first event
- * would). Keyed upserts and deletions: safe to cut short and run again. */
+ * would). Keyed upserts and deletions: safe to cut short and run again.
+ */
 import type { IdentityKey } from '@nunchi/config';
 import { exposureShardOf } from '@nunchi/analytics-model';
 import { analyticsPseudonym, isPseudonym, MissingKekError } from '@nunchi/sealing';

@@ -168,8 +168,8 @@ export class ConsumerRunner {
   });
   /**
    * Each hop's wait, apart from the work: how long a message was in the stream before its handler started
-   * (delivery, then any queue in this process; a backlog shows here first). By consumer group (the durable
-   * without its partition) and stream, as the span attribute `nunchi.queue.wait_ms` gives it per message.
+   * (delivery, then any queue in this process; a backlog shows here first). By consumer group (`group`, as
+   * the partitions' lease metrics name it) and stream; per message, the span attribute `nunchi.queue.wait_ms`.
    * NATS's store time against this host's clock: hosts' clocks apart by a millisecond move it by as much.
    */
   private readonly waits = latencyHistogram(
@@ -740,7 +740,8 @@ export class ConsumerRunner {
     const parent = traceContextOf(msg.headers);
     const deliveryCount = msg.info.deliveryCount;
     const waitedMs = Math.max(0, Date.now() - msg.info.timestampNanos / 1_000_000);
-    this.waits.record(waitedMs, { consumer: spec.durable.replace(/-p\d+$/, ''), stream: spec.stream });
+    // the group a partition consumer serves; an unpartitioned consumer's durable is its group's name
+    this.waits.record(waitedMs, { group: spec.lag?.group ?? spec.durable, stream: spec.stream });
     // While a message waits (an outage, a DLQ write), JetStream is told it is still being worked on, so
     // that it is not redelivered meanwhile: the wait uses up no delivery.
     const ackWaitMs = spec.ackWaitMs ?? 30_000;

@@ -161,8 +161,8 @@ function servicePanels(): Array<{ row: string; panels: PanelSpec[] }> {
           unit: 'ms',
           targets: [
             {
-              expr: quantile(0.99, 'nunchi_consumer_wait_ms', ['consumer', 'stream']),
-              legendFormat: '{{consumer}} ← {{stream}}',
+              expr: quantile(0.99, 'nunchi_consumer_wait_ms', ['group', 'stream']),
+              legendFormat: '{{group}} ← {{stream}}',
             },
           ],
         },
