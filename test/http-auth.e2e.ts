@@ -390,6 +390,80 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
     ]);
   });
 
+  it("manages keys and reads the audit log from the CLI over HTTP (NUNCHI_API_URL), held to the key's role", async () => {
+    const overHttp = (apiKey: string, ...args: string[]) =>
+      runCli(args, {
+        NUNCHI_ACTOR: 'auth-e2e',
+        NUNCHI_API_URL: `${h.services.urls.analytics}/`,
+        NUNCHI_API_KEY: apiKey,
+      });
+    const created = await overHttp(
+      keyOf.admin,
+      'keys',
+      'create',
+      '--role',
+      'analyst',
+      '--name',
+      `t${run} api`,
+      '--json',
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const { key, keyId, createdBy } = JSON.parse(created.stdout) as {
+      key: string;
+      keyId: string;
+      createdBy: string;
+    };
+    assert.match(
+      createdBy,
+      new RegExp(`^t${run} admin \\(key [0-9a-f]{12}\\)$`),
+      'made by the admin key, verified',
+    );
+    assert.equal((await send('analytics', 'GET', '/v1/stats', key)).status, 200);
+    const listed = await overHttp(keyOf.admin, 'keys', 'list');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, new RegExp(`${keyId}\\s+analyst\\s+50/s\\s+t${run} api`));
+    // the CLI's own checks before anything is sent, with its flags' names
+    const invalid = await overHttp(keyOf.admin, 'keys', 'create', '--role', 'adapter', '--name', 'x');
+    assert.equal(invalid.code, 2, invalid.stderr);
+    assert.match(invalid.stderr, /--channel/);
+    // the key's role: an operator may neither list nor make keys, a marketer may not read the audit log
+    const forbidden = await overHttp(keyOf.operator, 'keys', 'list');
+    assert.equal(forbidden.code, 1);
+    assert.match(forbidden.stderr, /GET http:\/\/\S+\/v1\/keys: 403 FORBIDDEN/);
+    assert.equal((await overHttp(keyOf.marketer, 'audit')).code, 1);
+    assert.equal((await overHttp(keyOf.admin, 'keys', 'revoke', '000000000000')).code, 2, 'no such key');
+    const revoked = await overHttp(keyOf.admin, 'keys', 'revoke', keyId);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    // the service wrote the audit log with the verified caller; a privacy officer reads it over HTTP too
+    const audit = await overHttp(keyOf['privacy-officer'], 'audit', '--json');
+    assert.equal(audit.code, 0, audit.stderr);
+    const rows = audit.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditRecord)
+      .filter((r) => r.target === keyId);
+    assert.deepEqual(rows.map((r) => [r.action, r.actorKind, r.outcome]).reverse(), [
+      ['keys.manage POST /v1/keys', 'key', 201],
+      ['keys.manage POST /v1/keys/:keyId/revoke', 'key', 200],
+    ]);
+    // a URL without a key, an unreachable service, a day that does not exist: said, nothing done
+    const keyless = await overHttp('', 'keys', 'list');
+    assert.equal(keyless.code, 2);
+    assert.match(keyless.stderr, /set NUNCHI_API_KEY/);
+    const unreachable = await runCli(['audit'], {
+      NUNCHI_API_URL: 'http://127.0.0.1:1',
+      NUNCHI_API_KEY: keyOf.admin,
+    });
+    assert.equal(unreachable.code, 1);
+    assert.match(unreachable.stderr, /cannot reach the HTTP API at http:\/\/127\.0\.0\.1:1\/v1\/audit/);
+    const badDay = await refusal(
+      await send('analytics', 'GET', '/v1/audit?day=2026-02-30', keyOf.admin),
+      400,
+    );
+    assert.equal(badDay.details?.[0]?.path, 'day');
+    await refusal(await send('analytics', 'GET', '/v1/audit?days=367', keyOf.admin), 400);
+  });
+
   it("binds an adapter's key to its channels: another channel's event is refused (422 on channel, kept in the DLQ), its own taken", async () => {
     assert.equal(
       (await nunchi('keys', 'create', '--role', 'adapter', '--name', `t${run} unbound`)).code,

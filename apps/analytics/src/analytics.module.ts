@@ -10,7 +10,8 @@ import { HealthModule } from '@nunchi/telemetry/service';
 import { AnalyticsMetrics } from './analytics.metrics.js';
 import { CampaignsModule } from './campaigns/campaigns.module.js';
 import { ConsoleModule } from './console/console.module.js';
-import { KeysController } from './keys/keys.controller.js';
+import { AuditController } from './access/audit.controller.js';
+import { KeysController } from './access/keys.controller.js';
 import { StatsController } from './stats.controller.js';
 import { AnalyticsMessagesController } from './analytics-messages.controller.js';
 import { AnalyticsStateModule } from './state/analytics-state.module.js';
@@ -31,7 +32,7 @@ export class AnalyticsModule {
         CampaignsModule,
         ConsoleModule,
       ],
-      controllers: [StatsController, KeysController, AnalyticsMessagesController],
+      controllers: [StatsController, KeysController, AuditController, AnalyticsMessagesController],
       providers: [{ provide: APP_FILTER, useValue: new HttpErrorFilter() }, AnalyticsMetrics],
     };
   }

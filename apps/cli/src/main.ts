@@ -1186,7 +1186,8 @@ const keys = program
       'nunchi keys create --role adapter --name till-gateway --channel pos',
       'nunchi keys list',
       'nunchi keys revoke 0123456789ab',
-    ),
+    ) +
+      "\nWith NUNCHI_API_URL set (the analytics service) they go over its HTTP API as NUNCHI_API_KEY, an admin's\nkey: no database credentials needed. Without it they use Cassandra directly.\n",
   );
 keys
   .command('create')
@@ -1265,7 +1266,8 @@ program
   .option('--json', 'print JSON, one object per change')
   .addHelpText(
     'after',
-    examples('nunchi audit', 'nunchi audit --days 7', 'nunchi audit --day 2026-12-01 --json'),
+    examples('nunchi audit', 'nunchi audit --days 7', 'nunchi audit --day 2026-12-01 --json') +
+      "\nWith NUNCHI_API_URL set (the analytics service) it reads GET /v1/audit as NUNCHI_API_KEY (a privacy\nofficer's or an admin's key): no database credentials needed.\n",
   )
   .action(
     action(async (r, options: { day?: string; days: number; json?: boolean }) => {

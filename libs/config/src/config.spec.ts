@@ -66,6 +66,18 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig('analytics', { NUNCHI_TRACE_URL: 'zipkin' }), /NUNCHI_TRACE_URL/);
   });
 
+  it("takes the CLI's API URL without a trailing slash, and refuses one that is not http(s)", () => {
+    assert.equal(loadConfig('cli', {}).auth.cliApiUrl, undefined);
+    assert.equal(
+      loadConfig('cli', { NUNCHI_API_URL: 'https://nunchi.example.com/' }).auth.cliApiUrl,
+      'https://nunchi.example.com',
+    );
+    assert.throws(
+      () => loadConfig('cli', { NUNCHI_API_URL: 'nunchi.example.com' }),
+      /NUNCHI_API_URL="nunchi.example.com" must be a http: or https: URL/,
+    );
+  });
+
   it('requires an identity key outside an explicit development mode, naming the variable and the way out', () => {
     for (const env of [
       {},

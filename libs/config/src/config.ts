@@ -277,6 +277,11 @@ export interface AuthConfig {
    * key store, and its role must allow them; none: the CLI's changes are attributed to the OS user, unverified
    */
   cliApiKey?: string;
+  /**
+   * the analytics service's base URL (NUNCHI_API_URL): `nunchi keys` and `nunchi audit` then go over its HTTP
+   * API with cliApiKey (an admin's key to manage keys) instead of reaching Cassandra with its credentials
+   */
+  cliApiUrl?: string;
 }
 
 export interface OidcConfig {
@@ -614,6 +619,7 @@ function readAuth(r: EnvReader): AuthConfig {
     metricsPublic: r.bool('NUNCHI_METRICS_PUBLIC', true),
     tokenRatePerSecond: r.int('NUNCHI_TOKEN_RATE_PER_SECOND', 50, 1, 1_000_000),
     cliApiKey: r.optional('NUNCHI_API_KEY'),
+    cliApiUrl: r.optionalUrl('NUNCHI_API_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     oidc:
       issuer && audience && jwks
         ? { issuer, audience, jwks, rolesClaim: r.string('NUNCHI_OIDC_ROLES_CLAIM', 'roles') }
@@ -967,6 +973,12 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     default: '(none: the OS user, unverified)',
     meaning:
       "the CLI's own API key: its changes are audited as that key's (verified against the key store) and its role must allow them",
+  },
+  {
+    name: 'NUNCHI_API_URL',
+    default: '(none: the CLI reads and writes Cassandra)',
+    meaning:
+      "the analytics service's base URL: `nunchi keys` and `nunchi audit` go over its HTTP API with NUNCHI_API_KEY, without the database's credentials",
   },
   {
     name: 'NUNCHI_OIDC_ISSUER / NUNCHI_OIDC_AUDIENCE',

@@ -43,15 +43,20 @@ export class EnvReader {
   }
 
   url(key: string, fallback: string, protocols: string[]): string {
-    const raw = this.string(key, fallback);
+    return this.optionalUrl(key, protocols) ?? fallback;
+  }
+
+  /** A URL of one of the protocols; unset, or malformed (a problem noted): undefined. */
+  optionalUrl(key: string, protocols: string[]): string | undefined {
+    const raw = this.optional(key);
+    if (raw === undefined) return undefined;
     try {
-      const parsed = new URL(raw);
-      if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+      if (protocols.includes(new URL(raw).protocol)) return raw;
     } catch {
-      this.problems.push(`${key}="${raw}" must be a ${protocols.join(' or ')} URL`);
-      return fallback;
+      // not a URL at all: the same problem as a wrong protocol
     }
-    return raw;
+    this.problems.push(`${key}="${raw}" must be a ${protocols.join(' or ')} URL`);
+    return undefined;
   }
 
   check(key: string, ok: boolean, message: string): void {

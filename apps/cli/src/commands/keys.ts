@@ -1,11 +1,13 @@
-import { checkKeyRequest, type KeyRequest } from '@nunchi/access';
+import { checkKeyRequest, KEY_ID_PATTERN, type KeyRequest } from '@nunchi/access';
 import {
   ApiKeyRepository,
   AuditLogRepository,
+  isUtcDay,
   newApiKey,
   type ApiKeyRecord,
   type AuditRecord,
 } from '@nunchi/cassandra';
+import { ApiClient, ApiRequestError } from '../api-client.js';
 import type { Resources } from '../resources.js';
 import { UsageError } from '../options.js';
 import { audited, cliCaller } from './cli-caller.js';
@@ -43,6 +45,16 @@ export async function createKey(
   });
   if (!checked.ok)
     throw new UsageError(checked.problems.map((p) => `${FLAG[p.field]}: ${p.message}`).join('\n'));
+  const api = ApiClient.of(resources);
+  if (api) {
+    // the service checks again, authenticates the key, holds it to keys.manage and writes the audit log
+    const { key, ...record } = await api.request<ApiKeyRecord & { key: string }>(
+      'POST',
+      '/v1/keys',
+      checked.value,
+    );
+    return { key, record };
+  }
   const { role, channels } = checked.value;
   const caller = await cliCaller(resources);
   return audited(
@@ -66,6 +78,18 @@ export async function createKey(
 
 /** Revokes a key (false: no such key, recorded as a failed change). */
 export async function revokeKey(resources: Resources, keyId: string): Promise<boolean> {
+  const api = ApiClient.of(resources);
+  if (api) {
+    if (!KEY_ID_PATTERN.test(keyId))
+      throw new UsageError(`"${keyId}" is not a key id (12 hex characters: \`nunchi keys list\`)`);
+    await api.request('POST', `/v1/keys/${keyId}/revoke`).catch((error: Error) => {
+      // as without the API: an unknown key is the caller's mistake
+      if (error instanceof ApiRequestError && error.status === 404)
+        throw new UsageError(`no API key ${keyId}`);
+      throw error;
+    });
+    return true;
+  }
   const caller = await cliCaller(resources);
   return audited(
     resources,
@@ -83,8 +107,11 @@ export async function revokeKey(resources: Resources, keyId: string): Promise<bo
   );
 }
 
-export const listKeys = async (resources: Resources) =>
-  new ApiKeyRepository(await resources.cassandra()).list();
+export async function listKeys(resources: Resources): Promise<ApiKeyRecord[]> {
+  const api = ApiClient.of(resources);
+  if (api) return (await api.request<{ keys: ApiKeyRecord[] }>('GET', '/v1/keys')).keys;
+  return new ApiKeyRepository(await resources.cassandra()).list();
+}
 
 const iso = (ms: number | undefined) =>
   ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -110,15 +137,18 @@ export function formatKeys(keys: ApiKeyRecord[], nowMs: number): string[] {
   });
 }
 
-/** The audit log, newest first, over `days` UTC days ending with `lastDay`. */
+/** The audit log, newest first, over `days` UTC days ending with `lastDay` (YYYY-MM-DD). */
 export async function readAudit(resources: Resources, lastDay: string, days: number): Promise<AuditRecord[]> {
-  const repo = new AuditLogRepository(await resources.cassandra());
-  const out: AuditRecord[] = [];
-  const last = Date.parse(`${lastDay}T00:00:00Z`);
-  if (Number.isNaN(last)) throw new UsageError(`--day must be YYYY-MM-DD, not ${lastDay}`);
-  for (let i = 0; i < days; i++)
-    out.push(...(await repo.ofDay(new Date(last - i * 86_400_000).toISOString().slice(0, 10))));
-  return out;
+  if (!isUtcDay(lastDay)) throw new UsageError(`--day must be YYYY-MM-DD, not ${lastDay}`);
+  const api = ApiClient.of(resources);
+  if (api)
+    return (
+      await api.request<{ changes: AuditRecord[] }>(
+        'GET',
+        `/v1/audit?${new URLSearchParams({ day: lastDay, days: String(days) }).toString()}`,
+      )
+    ).changes;
+  return new AuditLogRepository(await resources.cassandra()).ofDays(lastDay, days);
 }
 
 export const formatAudit = (rows: AuditRecord[]): string[] =>

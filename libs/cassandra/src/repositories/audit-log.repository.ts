@@ -69,4 +69,12 @@ export class AuditLogRepository {
       detail: (r['detail'] as string | null) ?? undefined,
     }));
   }
+
+  /** The changes of `days` UTC days ending with `lastDay` (YYYY-MM-DD), newest first. */
+  async ofDays(lastDay: string, days: number): Promise<AuditRecord[]> {
+    const last = Date.parse(`${lastDay}T00:00:00Z`);
+    const out: AuditRecord[] = [];
+    for (let i = 0; i < days; i++) out.push(...(await this.ofDay(utcDay(last - i * 86_400_000))));
+    return out;
+  }
 }

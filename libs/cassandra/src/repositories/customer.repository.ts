@@ -9,6 +9,12 @@ import { defineStatements, run, runAll, runQuiet, statement } from '../statement
 /** 'YYYY-MM-DD' of an instant in UTC: the partition of the by-day change logs */
 export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** Whether `text` is a real UTC day as utcDay writes it (YYYY-MM-DD; not 2026-02-30). */
+export const isUtcDay = (text: string): boolean => {
+  const ms = Date.parse(`${text}T00:00:00Z`);
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(ms) && utcDay(ms) === text;
+};
+
 const Q = defineStatements({
   logIdentifierChange: statement(
     'identifier_changes_by_day.insert',
