@@ -74,7 +74,7 @@ export default tseslint.config(
                 '@nunchi/messaging',
                 '@nunchi/cassandra',
                 '@nunchi/telemetry',
-                '@nunchi/telemetry/service',
+                '@nunchi/telemetry/*',
                 '@nunchi/config',
               ],
               message: 'Pure libs depend only on contracts and other pure libs.',

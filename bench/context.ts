@@ -41,8 +41,8 @@ import {
   MergeRepository,
   mapBounded,
   writeBatched,
-  type CampaignSetHolder,
 } from '@nunchi/cassandra';
+import type { CampaignSetHolder } from '@nunchi/cassandra/nest';
 import { identityKeys } from '@nunchi/config';
 import { addDays, localDay, localDayRange } from '@nunchi/context-model';
 import type { AcceptedEvent, ContextSnapshot, WindowTotals, Windows } from '@nunchi/contracts';

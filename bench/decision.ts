@@ -29,10 +29,10 @@ import type {
   AcceptedEvent,
   ContextSnapshot,
   CustomerProfile,
-  EventType,
   WindowTotals,
   Windows,
 } from '@nunchi/contracts';
+import type { EventType } from '@nunchi/contracts/core';
 import {
   CampaignSet,
   compileCampaign,

@@ -31,7 +31,7 @@ import { pathToFileURL } from 'node:url';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createInbox, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '@nunchi/config';
-import { Streams, Subjects, type IngestReply } from '@nunchi/contracts';
+import { Streams, Subjects, type IngestReply } from '@nunchi/contracts/core';
 import { connectNats, decodeJson, applyStreams } from '@nunchi/messaging';
 import { startServices } from '../tools/services.js';
 import { localAuthorization } from '../tools/local-admin.js';

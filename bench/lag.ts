@@ -1,6 +1,6 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Streams } from '@nunchi/contracts';
+import { Streams } from '@nunchi/contracts/core';
 
 /** What the services still have to do on one stream, summed over its durable consumers (one per partition). */
 export interface StreamLag {

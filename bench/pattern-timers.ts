@@ -19,7 +19,7 @@
 import { pathToFileURL } from 'node:url';
 import { historyRepository, type ContextRepository, type CqlClient } from '@nunchi/cassandra';
 import type { PartitionAssignments, Publisher } from '@nunchi/messaging';
-import type { CampaignSetHolder } from '@nunchi/cassandra';
+import type { CampaignSetHolder } from '@nunchi/cassandra/nest';
 import { AbsenceTimers } from '../apps/context/src/absence-timers.js';
 import { benchConfig, benchKeyspace, dropBenchKeyspace, percentile, benchArgs } from './support.js';
 

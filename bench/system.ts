@@ -38,7 +38,7 @@ import {
   type DecisionRecord,
   type IngestReply,
   type OfferMessage,
-} from '@nunchi/contracts';
+} from '@nunchi/contracts/core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';

@@ -6,13 +6,8 @@ import { CustomerKeyRepository, CustomerKeyring } from '@nunchi/cassandra';
 import { identityKeys } from '@nunchi/config';
 import { summaryOf } from '@nunchi/operations';
 import { analyticsPseudonym } from '@nunchi/sealing';
-import {
-  decisionIdOf,
-  partitionOf,
-  Subjects,
-  type AcceptedEvent,
-  type DecisionRecord,
-} from '@nunchi/contracts';
+import { decisionIdOf, partitionOf, Subjects, type DecisionRecord } from '@nunchi/contracts/core';
+import type { AcceptedEvent } from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import { accepted } from './support/context-tools.js';
 import { startServices, type RunningServices } from '../tools/services.js';

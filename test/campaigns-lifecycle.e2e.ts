@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ApiKeyRepository } from '@nunchi/cassandra';
 import { localDay } from '@nunchi/context-model';
-import type { ErrorReply } from '@nunchi/contracts';
+import type { ErrorReply } from '@nunchi/contracts/core';
 import type {
   CampaignDiff,
   CampaignHistory,

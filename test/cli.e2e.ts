@@ -136,7 +136,7 @@ describe('nunchi CLI', () => {
 
     it('help and usage errors answer without loading what the commands run (the drivers, Nest, the validators)', async () => {
       // A preload that lists, as the process exits, the CommonJS packages it loaded (the Cassandra driver,
-      // class-validator and Nest are CommonJS): main.ts loads command-modules.ts only for a command that runs.
+      // class-validator and Nest are CommonJS): each command loads what it runs, when it runs (main.ts).
       const dir = mkdtempSync(join(tmpdir(), 'nunchi-cli-loaded-'));
       const preload = join(dir, 'loaded.cjs');
       writeFileSync(
@@ -165,6 +165,13 @@ describe('nunchi CLI', () => {
       // and a command that runs does load them (the check above can fail)
       const ran = await loaded('campaigns', 'list', '--state', 'no-such-state');
       assert.ok(ran.has('cassandra-driver'), [...ran].join(' '));
+      // but only what it needs: the key store and the audit log are Cassandra alone (no Nest, NATS, validators)
+      for (const args of [['keys', 'list'], ['audit']]) {
+        const packages = await loaded(...args);
+        assert.ok(packages.has('cassandra-driver'), `nunchi ${args.join(' ')}: ${[...packages].join(' ')}`);
+        for (const heavy of ['class-validator', '@nestjs', '@nats-io', 'rxjs'])
+          assert.ok(!packages.has(heavy), `nunchi ${args.join(' ')} loaded ${heavy}`);
+      }
     });
 
     it('customers import --help lists every field of an import line (CustomerImportDto)', async () => {

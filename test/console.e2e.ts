@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { projectPath } from '@nunchi/config';
-import { Subjects } from '@nunchi/contracts';
+import { Subjects } from '@nunchi/contracts/core';
 import { encodeJson } from '@nunchi/messaging';
 import { purchase, sendAll, waitLoaded } from './support/decision.js';
 import { runId, startHarness, waitFor, type Harness } from './support/harness.js';

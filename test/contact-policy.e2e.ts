@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Subjects, type DecisionRecord, type IngestReply } from '@nunchi/contracts';
+import { Subjects, type DecisionRecord, type IngestReply } from '@nunchi/contracts/core';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';
 import { contextOf } from './support/context-tools.js';

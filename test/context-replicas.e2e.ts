@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
-import { partitionOf, Streams } from '@nunchi/contracts';
+import { partitionOf, Streams } from '@nunchi/contracts/core';
 import { connectNats } from '@nunchi/messaging';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { enrichedOpener } from './support/enriched.js';

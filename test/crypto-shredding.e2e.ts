@@ -22,17 +22,13 @@ import {
 } from '@nunchi/cassandra';
 import { identityKeys } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
-import {
-  decisionIdOf,
-  Headers,
-  Streams,
-  Subjects,
-  type DecisionRecord,
-  type EnrichedMessage,
-  type EnrichedPersonal,
-  type ErasureReceipt,
-  type EventsMessage,
-  type SealedAcceptedEvent,
+import { decisionIdOf, Headers, Streams, Subjects, type DecisionRecord } from '@nunchi/contracts/core';
+import type {
+  EnrichedMessage,
+  EnrichedPersonal,
+  ErasureReceipt,
+  EventsMessage,
+  SealedAcceptedEvent,
 } from '@nunchi/contracts';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';

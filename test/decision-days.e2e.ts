@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
 import { addDays, localDay } from '@nunchi/context-model';
-import { decisionIdOf } from '@nunchi/contracts';
+import { decisionIdOf } from '@nunchi/contracts/core';
 import { EMPTY_LEDGER, withClaim } from '@nunchi/rules';
 import { campaignSet, decideReplica, purchaseDelivery } from './support/decide-replica.js';
 import { runId } from './support/harness.js';

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { projectPath } from '@nunchi/config';
-import { decisionIdOf, Streams, type DecisionRecord } from '@nunchi/contracts';
+import { decisionIdOf, Streams, type DecisionRecord } from '@nunchi/contracts/core';
 import { isHeldOut } from '@nunchi/rules';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';

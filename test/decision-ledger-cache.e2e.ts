@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connectCassandra, type CqlClient, type DecisionRepository } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
-import { decisionIdOf } from '@nunchi/contracts';
+import { decisionIdOf } from '@nunchi/contracts/core';
 import { campaignSet, decideReplica, purchaseDelivery } from './support/decide-replica.js';
 import { runId } from './support/harness.js';
 

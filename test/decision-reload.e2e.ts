@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decisionIdOf } from '@nunchi/contracts';
+import { decisionIdOf } from '@nunchi/contracts/core';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
 import type { RunningServices } from '../tools/services.js';
 import { runId, startHarness, waitFor, type Harness } from './support/harness.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ALL_STATEMENTS, connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
-import { decisionIdOf } from '@nunchi/contracts';
+import { decisionIdOf } from '@nunchi/contracts/core';
 import type { CampaignDefinition, CampaignSet } from '@nunchi/rules';
 import { campaignSet, decideReplica, purchaseDelivery } from './support/decide-replica.js';
 import { runId } from './support/harness.js';

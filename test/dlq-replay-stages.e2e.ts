@@ -5,15 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  decisionIdOf,
-  Headers,
-  partitionOf,
-  Streams,
-  Subjects,
-  type DeadLetteredEvent,
-  type EnrichedEvent,
-} from '@nunchi/contracts';
+import { decisionIdOf, Headers, partitionOf, Streams, Subjects } from '@nunchi/contracts/core';
+import type { DeadLetteredEvent, EnrichedEvent } from '@nunchi/contracts';
 import { encodeJson, Publisher } from '@nunchi/messaging';
 import { replayDlq } from '../apps/cli/src/commands/dlq.js';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Streams, Subjects, type EnrichedMessage } from '@nunchi/contracts';
+import { Streams, Subjects } from '@nunchi/contracts/core';
+import type { EnrichedMessage } from '@nunchi/contracts';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
 import { campaignFile, decisionsOf, purchase, sendAll, waitCarried, waitLoaded } from './support/decision.js';
 import { enrichedOpener } from './support/enriched.js';

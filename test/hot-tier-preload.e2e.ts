@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { CustomerKeyRepository, historyRepository, writeBatched } from '@nunchi/cassandra';
-import { partitionOf, type AcceptedEvent } from '@nunchi/contracts';
+import { partitionOf } from '@nunchi/contracts/core';
+import type { AcceptedEvent } from '@nunchi/contracts';
 import {
   contextDrained,
   contextOf,

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { allows, ROLES, type Permission, type Role } from '@nunchi/access';
 import { ApiKeyRepository, AuditLogRepository, utcDay, type AuditRecord } from '@nunchi/cassandra';
 import { projectPath } from '@nunchi/config';
-import type { ErrorReply } from '@nunchi/contracts';
+import type { ErrorReply } from '@nunchi/contracts/core';
 import {
   dadsPurchase,
   nunchi as runCli,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decisionIdOf, type ErrorReply } from '@nunchi/contracts';
+import { decisionIdOf, type ErrorReply } from '@nunchi/contracts/core';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { runId } from './support/harness.js';
 

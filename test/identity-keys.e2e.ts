@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { CustomerKeyRepository, storedIdentityValue } from '@nunchi/cassandra';
 import { projectPath, requireIdentityKey } from '@nunchi/config';
-import type { IngestReply } from '@nunchi/contracts';
+import type { IngestReply } from '@nunchi/contracts/core';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { runId, startHarness, type Harness } from './support/harness.js';
 import { post } from './support/streams.js';

@@ -15,16 +15,9 @@ import {
   newContext,
   survivorOf,
 } from '@nunchi/context-model';
-import {
-  decisionIdOf,
-  Headers,
-  Streams,
-  Subjects,
-  type AcceptedEvent,
-  type ErasureReceipt,
-  type IdentityType,
-  type IngestReply,
-} from '@nunchi/contracts';
+import { decisionIdOf, Headers, Streams, Subjects, type IngestReply } from '@nunchi/contracts/core';
+import type { AcceptedEvent, ErasureReceipt } from '@nunchi/contracts';
+import type { IdentityType } from '@nunchi/contracts/core';
 import {
   accepted,
   contextDrained,

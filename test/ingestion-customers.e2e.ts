@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { identityKeys, requireIdentityKey } from '@nunchi/config';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { CustomerRepository, ErasureRepository, storedIdentityValue } from '@nunchi/cassandra';
-import { Headers, Subjects, type IngestReply } from '@nunchi/contracts';
+import { Headers, Subjects, type IngestReply } from '@nunchi/contracts/core';
 import { importCustomers, type ImportOptions } from '../apps/cli/src/commands/customers.js';
 import { eraseCustomer } from '../apps/cli/src/commands/erase.js';
 import { startServices, type RunningServices } from '../tools/services.js';

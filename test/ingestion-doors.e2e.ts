@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import { Headers, Streams, Subjects, type IngestReply } from '@nunchi/contracts';
+import { Headers, Streams, Subjects, type IngestReply } from '@nunchi/contracts/core';
 import { encodeJson } from '@nunchi/messaging';
 import { request, runId, startHarness, waitFor, type Harness } from './support/harness.js';
 import { lastSeq, post, readStream, type StoredMsg } from './support/streams.js';

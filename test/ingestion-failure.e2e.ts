@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
 import { projectPath } from '@nunchi/config';
-import { Headers, Streams, Subjects, type AcceptedEvent, type IngestReply } from '@nunchi/contracts';
+import { Headers, Streams, Subjects, type IngestReply } from '@nunchi/contracts/core';
+import type { AcceptedEvent } from '@nunchi/contracts';
 import { request, runId, startHarness, waitFor, type Harness } from './support/harness.js';
 import { lastSeq, post, readStream } from './support/streams.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Subjects, type IngestReply } from '@nunchi/contracts';
+import { Subjects, type IngestReply } from '@nunchi/contracts/core';
 import { decodeJson } from '@nunchi/messaging';
 import { runId, startHarness, type Harness } from './support/harness.js';
 import { post } from './support/streams.js';

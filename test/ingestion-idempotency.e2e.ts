@@ -2,16 +2,8 @@ import { localDay } from '@nunchi/context-model';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
-import {
-  decisionIdOf,
-  eventKey,
-  Headers,
-  partitionOf,
-  Streams,
-  Subjects,
-  type AcceptedEvent,
-  type EnrichedEvent,
-} from '@nunchi/contracts';
+import { decisionIdOf, eventKey, Headers, partitionOf, Streams, Subjects } from '@nunchi/contracts/core';
+import type { AcceptedEvent, EnrichedEvent } from '@nunchi/contracts';
 import {
   dadsPurchase,
   migrateStreams,

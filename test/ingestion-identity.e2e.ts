@@ -3,7 +3,7 @@ import { randomInt } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { requireIdentityKey } from '@nunchi/config';
 import { storedIdentityValue } from '@nunchi/cassandra';
-import { Streams, Subjects, type IngestReply } from '@nunchi/contracts';
+import { Streams, Subjects, type IngestReply } from '@nunchi/contracts/core';
 import { startServices, type RunningServices } from '../tools/services.js';
 import { request, runId, startHarness, type Harness } from './support/harness.js';
 import { lastSeq, post, readStream } from './support/streams.js';

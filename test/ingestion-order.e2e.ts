@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  partitionOf,
-  Streams,
-  Subjects,
-  type AcceptedEvent,
-  type EnrichedEvent,
-  type IngestReply,
-} from '@nunchi/contracts';
+import { partitionOf, Streams, Subjects, type IngestReply } from '@nunchi/contracts/core';
+import type { AcceptedEvent, EnrichedEvent } from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
 import { lastSeq, post, readStream } from './support/streams.js';

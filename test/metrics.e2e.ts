@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { projectPath } from '@nunchi/config';
-import { Subjects, type OfferMessage } from '@nunchi/contracts';
+import { Subjects, type OfferMessage } from '@nunchi/contracts/core';
 import { decodeJson } from '@nunchi/messaging';
 import { parse } from 'yaml';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, projectPath } from '@nunchi/config';
-import { Subjects, type OfferMessage } from '@nunchi/contracts';
+import { Subjects, type OfferMessage } from '@nunchi/contracts/core';
 import { connectNats, decodeJson } from '@nunchi/messaging';
 import { Resources } from '../apps/cli/src/resources.js';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';

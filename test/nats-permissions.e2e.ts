@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect, nkeyAuthenticator, nkeys, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig, projectPath } from '@nunchi/config';
-import { Subjects, type IngestReply, type OfferMessage } from '@nunchi/contracts';
+import { Subjects, type IngestReply, type OfferMessage } from '@nunchi/contracts/core';
 import { connectNats, decodeJson, encodeJson, inboxOf, NatsUnavailableError } from '@nunchi/messaging';
 import { startNatsServer, type TestNatsServer } from '@nunchi/testing';
 import { Resources } from '../apps/cli/src/resources.js';

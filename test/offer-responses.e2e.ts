@@ -3,7 +3,7 @@
 // campaign for the days the campaign sets (caps.suppressAfterDismissDays).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decisionIdOf, Headers, Streams, Subjects, type IngestReply } from '@nunchi/contracts';
+import { decisionIdOf, Headers, Streams, Subjects, type IngestReply } from '@nunchi/contracts/core';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { contextOf } from './support/context-tools.js';
 import { campaignFile, decisionsOf, purchase, waitLoaded } from './support/decision.js';

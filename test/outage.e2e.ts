@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
-import { Streams } from '@nunchi/contracts';
+import { Streams } from '@nunchi/contracts/core';
 import { connectNats } from '@nunchi/messaging';
 import { startNatsServer, TcpFaultProxy, type TestNatsServer } from '@nunchi/testing';
 import { Resources } from '../apps/cli/src/resources.js';

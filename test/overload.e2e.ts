@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Subjects, type IngestReply } from '@nunchi/contracts';
+import { Subjects, type IngestReply } from '@nunchi/contracts/core';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
 import { contextDrained, getJson, storedTotals, type ContextStats } from './support/context-tools.js';

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { projectPath } from '@nunchi/config';
-import { decisionIdOf, eventKey, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts';
+import {
+  decisionIdOf,
+  eventKey,
+  Subjects,
+  type DecisionRecord,
+  type OfferMessage,
+} from '@nunchi/contracts/core';
 import { decodeJson } from '@nunchi/messaging';
 import { isHeldOut } from '@nunchi/rules';
 import { applyCampaign, setCampaignState, testCampaign } from '../apps/cli/src/commands/campaigns.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '@nunchi/config';
-import { Subjects } from '@nunchi/contracts';
+import { Subjects } from '@nunchi/contracts/core';
 import { connectNats, PubAckInbox, PubAckTimeoutError } from '@nunchi/messaging';
 import { migrateStreams, runId } from './support/harness.js';
 

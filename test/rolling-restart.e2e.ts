@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig } from '@nunchi/config';
-import { Streams, Subjects, type OfferMessage } from '@nunchi/contracts';
+import { Streams, Subjects, type OfferMessage } from '@nunchi/contracts/core';
 import { connectNats, decodeJson } from '@nunchi/messaging';
 import { Resources } from '../apps/cli/src/resources.js';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';

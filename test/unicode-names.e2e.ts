@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { identityKeys, projectPath } from '@nunchi/config';
-import { decisionIdOf, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts';
+import { decisionIdOf, Subjects, type DecisionRecord, type OfferMessage } from '@nunchi/contracts/core';
 import { decodeJson, unsealPersonalData } from '@nunchi/messaging';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { importCustomers } from '../apps/cli/src/commands/customers.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { natsIdentityEnv } from '@nunchi/config';
-import { Subjects, type OfferMessage } from '@nunchi/contracts';
+import { Subjects, type OfferMessage } from '@nunchi/contracts/core';
 import { decodeJson } from '@nunchi/messaging';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';
 import { startWebAdapter, type RunningWebAdapter } from '../examples/web-adapter.js';

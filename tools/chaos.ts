@@ -36,7 +36,7 @@ import {
   type DecisionRecord,
   type IngestReply,
   type OfferMessage,
-} from '@nunchi/contracts';
+} from '@nunchi/contracts/core';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
 import { startNatsServer, TcpFaultProxy } from '@nunchi/testing';
 import { ensureNatsAuth } from './nats-auth.js';

@@ -1,6 +1,6 @@
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { projectPath } from '@nunchi/config';
-import { decisionIdOf, SYSTEM_CHANNEL, type DecisionRecord, type EventRef } from '@nunchi/contracts';
+import { decisionIdOf, SYSTEM_CHANNEL, type DecisionRecord, type EventRef } from '@nunchi/contracts/core';
 import { absenceEventId, compileCampaign, parseCampaign } from '@nunchi/rules';
 import { Resources } from '../apps/cli/src/resources.js';
 import { applyCampaign } from '../apps/cli/src/commands/campaigns.js';

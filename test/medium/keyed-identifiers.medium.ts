@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { hashClearIdentifiers, storedIdentityValue, utcDay, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, requireIdentityKey } from '@nunchi/config';
-import type { IdentityType } from '@nunchi/contracts';
+import type { IdentityType } from '@nunchi/contracts/core';
 import { keyspaceBefore } from '../support/partial-keyspace.js';
 
 describe('migration 0018: identifiers stored in clear are hashed (a keyspace of its own)', () => {

@@ -3,14 +3,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { historyRepository, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, projectPath } from '@nunchi/config';
-import {
-  partitionOf,
-  Subjects,
-  type AcceptedEvent,
-  type ContextSnapshot,
-  type CustomerProfile,
-  type IngestReply,
-} from '@nunchi/contracts';
+import { partitionOf, Subjects, type IngestReply } from '@nunchi/contracts/core';
+import type { AcceptedEvent, ContextSnapshot, CustomerProfile } from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import { waitFor } from './harness.js';
 import { useLocalAdminKey } from '../../tools/local-admin.js';

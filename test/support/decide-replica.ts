@@ -2,17 +2,12 @@ import type { CqlClient } from '@nunchi/cassandra';
 import { CustomerKeyRepository, CustomerKeyring, DecisionRepository } from '@nunchi/cassandra';
 import { identityKeys, type NunchiConfig } from '@nunchi/config';
 import { emptySnapshot } from '@nunchi/context-model';
-import {
-  Headers,
-  type AcceptedEvent,
-  type DecisionRecord,
-  type EnrichedMessage,
-  type OfferMessage,
-} from '@nunchi/contracts';
+import { Headers, type DecisionRecord, type OfferMessage } from '@nunchi/contracts/core';
+import type { AcceptedEvent, EnrichedMessage } from '@nunchi/contracts';
 import type { Delivery, Publisher } from '@nunchi/messaging';
 import { CampaignSet, compileCampaign, parseCampaign, type CampaignDefinition } from '@nunchi/rules';
 import { BudgetClaims } from '../../apps/decision/src/budget-claims.js';
-import type { CampaignSetHolder } from '@nunchi/cassandra';
+import type { CampaignSetHolder } from '@nunchi/cassandra/nest';
 import { OfferChooser } from '../../apps/decision/src/choose-offer.js';
 import { ContactClaims } from '../../apps/decision/src/contact-claims.js';
 import { DecideUseCase } from '../../apps/decision/src/decide.usecase.js';

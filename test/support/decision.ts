@@ -15,7 +15,7 @@ import {
   Subjects,
   type DecisionRecord,
   type OfferMessage,
-} from '@nunchi/contracts';
+} from '@nunchi/contracts/core';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import type { CampaignDefinition } from '@nunchi/rules';
 import { startServices, type RunningServices } from '../../tools/services.js';

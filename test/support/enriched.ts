@@ -1,12 +1,12 @@
 import { CustomerKeyRepository, CustomerKeyring, type CqlClient } from '@nunchi/cassandra';
 import { identityKeys, type NunchiConfig } from '@nunchi/config';
-import {
-  isSealedEvent,
-  type AcceptedEvent,
-  type EnrichedEvent,
-  type EnrichedMessage,
-  type EnrichedPersonal,
-  type EventsMessage,
+import { isSealedEvent } from '@nunchi/contracts/core';
+import type {
+  AcceptedEvent,
+  EnrichedEvent,
+  EnrichedMessage,
+  EnrichedPersonal,
+  EventsMessage,
 } from '@nunchi/contracts';
 import { decodeJson } from '@nunchi/messaging';
 

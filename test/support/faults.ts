@@ -1,6 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Streams, Subjects, type EnrichedEvent, type IngestReply } from '@nunchi/contracts';
+import { Streams, Subjects, type IngestReply } from '@nunchi/contracts/core';
+import type { EnrichedEvent } from '@nunchi/contracts';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import { purchase } from './decision.js';
 import { readStream } from './streams.js';

@@ -7,7 +7,7 @@ import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, projectPath, type NunchiConfig } from '@nunchi/config';
 import { connectNats, decodeJson, encodeJson } from '@nunchi/messaging';
 import { isHeldOut } from '@nunchi/rules';
-import type { IngestReply } from '@nunchi/contracts';
+import type { IngestReply } from '@nunchi/contracts/core';
 import { Resources } from '../../apps/cli/src/resources.js';
 import { applyStreamLayout } from '../../apps/cli/src/commands/streams.js';
 import { startServices, type RunningServices, type StartOptions } from '../../tools/services.js';

@@ -1,5 +1,6 @@
 import { EventPattern, Payload } from '@nestjs/microservices';
-import { Streams, Subjects, type DecisionRecord, type EventsMessage } from '@nunchi/contracts';
+import { Streams, Subjects, type DecisionRecord } from '@nunchi/contracts/core';
+import type { EventsMessage } from '@nunchi/contracts';
 import { onStream, MessageController, type Outcome } from '@nunchi/messaging';
 import { RecordDecision } from './state/record-decision.usecase.js';
 import { RecordEvent } from './state/record-event.usecase.js';

@@ -1,11 +1,12 @@
 import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { CassandraModule } from '@nunchi/cassandra';
-import { ConfigModule, type NunchiConfig } from '@nunchi/config';
-import { Streams } from '@nunchi/contracts';
+import { CassandraModule } from '@nunchi/cassandra/nest';
+import { ConfigModule } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { Streams } from '@nunchi/contracts/core';
 import { MessagingModule } from '@nunchi/messaging';
-import { HttpErrorFilter } from '@nunchi/telemetry';
+import { HttpErrorFilter } from '@nunchi/telemetry/nest';
 import { HealthModule } from '@nunchi/telemetry/service';
 import { AnalyticsMetrics } from './analytics.metrics.js';
 import { CampaignsModule } from './campaigns/campaigns.module.js';

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
-import { ContractError, type ProblemDetail } from '@nunchi/contracts';
+import { ContractError, type ProblemDetail } from '@nunchi/contracts/core';
 
 /**
  * The body as an instance of `dto`, or a ContractError (400 VALIDATION_FAILED) listing every problem by

@@ -1,7 +1,7 @@
 // Telemetry first, before Nest and the drivers load.
 import 'reflect-metadata';
 import { loadConfig } from '@nunchi/config';
-import { startTelemetry } from '@nunchi/telemetry';
+import { startTelemetry } from '@nunchi/telemetry/sdk';
 import { bootOrExit, runService } from '@nunchi/telemetry/service';
 
 await bootOrExit(async () => {

@@ -1,7 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { isSubjectToken } from '@nunchi/contracts';
-import { ApiError, Requires } from '@nunchi/telemetry';
+import { isSubjectToken } from '@nunchi/contracts/core';
+import { ApiError, Requires } from '@nunchi/telemetry/nest';
 import { CampaignResults } from '@nunchi/operations';
 import { EventCounts } from './state/event-counts.js';
 

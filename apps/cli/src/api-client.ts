@@ -1,4 +1,4 @@
-import type { ErrorReply } from '@nunchi/contracts';
+import type { ErrorReply } from '@nunchi/contracts/core';
 import { UsageError } from './options.js';
 import type { Resources } from './resources.js';
 

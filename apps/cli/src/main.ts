@@ -7,8 +7,9 @@ import type { Resources } from './resources.js';
 import type { DataStep } from '@nunchi/cassandra';
 import { CAMPAIGN_STATUSES } from './campaign-statuses.js';
 
-/** The command implementations, loaded by the first command that runs (not for --help or a usage error). */
-const load = () => import('./command-modules.js');
+// Each command loads only what it runs, when it runs (`await import(…)` in its action): `nunchi --help` and
+// usage errors load nothing, and `nunchi keys list` neither Nest, NATS nor the campaign engine
+// (docs/architecture.md, "Build and modules").
 
 /** `nunchi <command> --help` ends with these examples. */
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
@@ -40,7 +41,8 @@ const program = new Command('nunchi')
 /** Runs a command with connections that are closed afterwards; known errors end with a message, not a stack. */
 function action<A extends unknown[]>(fn: (resources: Resources, ...args: A) => Promise<void>) {
   return async (...args: A) => {
-    const { ConfigError, ContractError, CampaignInvalidError, Resources } = await load();
+    const { ContractError } = await import('@nunchi/contracts/core');
+    const { Resources } = await import('./resources.js');
     let resources: Resources | undefined;
     try {
       resources = new Resources();
@@ -52,16 +54,13 @@ function action<A extends unknown[]>(fn: (resources: Resources, ...args: A) => P
         process.exitCode = EXIT_CODES.usage;
         return;
       }
-      if (e instanceof CampaignInvalidError) {
-        process.stderr.write(`${e.message}\n`);
-      } else if (e instanceof ContractError) {
+      if (e instanceof ContractError) {
         process.stderr.write(
           `${e.code}:\n${e.details.map((d) => `  ${d.path || '(root)'}: ${d.message}`).join('\n')}\n`,
         );
       } else {
-        process.stderr.write(
-          `${e instanceof ConfigError || e.name.endsWith('Error') ? e.message : String(e)}\n`,
-        );
+        // our errors (ConfigError, CampaignInvalidError, …) carry the whole message; a bare throw says what it is
+        process.stderr.write(`${e.name.endsWith('Error') ? e.message : String(e)}\n`);
       }
       process.exitCode = EXIT_CODES.failure;
     } finally {
@@ -86,7 +85,9 @@ program
   )
   .action(
     action(async (r, options: { streams: boolean }) => {
-      const { migrate, asMigrator, projectPath, applyStreamLayout, formatLayout } = await load();
+      const { migrate } = await import('@nunchi/cassandra');
+      const { asMigrator, projectPath } = await import('@nunchi/config');
+      const { applyStreamLayout, formatLayout } = await import('./commands/streams.js');
       // The key only hashes identifiers (cql/0018) and seals profiles (cql/0022) an earlier version stored in
       // clear, if there are any.
       // On the local node (its passwords in .nunchi/cassandra-auth), as the migrator rather than the operator.
@@ -119,7 +120,7 @@ streams
   )
   .action(
     action(async (r) => {
-      const { applyStreamLayout, formatLayout } = await load();
+      const { applyStreamLayout, formatLayout } = await import('./commands/streams.js');
       for (const line of formatLayout(await applyStreamLayout(r))) console.log(line);
     }),
   );
@@ -130,7 +131,7 @@ streams
   )
   .action(
     action(async (r) => {
-      const { checkStreamLayout, formatLayout } = await load();
+      const { checkStreamLayout, formatLayout } = await import('./commands/streams.js');
       for (const line of formatLayout(await checkStreamLayout(r))) console.log(line);
       console.log('streams ok');
     }),
@@ -178,7 +179,7 @@ Exit code 3 when some lines were rejected (they are listed with line number and 
   )
   .action(
     action(async (r, file: string, options: { moveIdentifiers?: boolean }) => {
-      const { importCustomers } = await load();
+      const { importCustomers } = await import('./commands/customers.js');
       const report = await importCustomers(r, file, { moveIdentifiers: options.moveIdentifiers });
       console.log(
         `imported ${report.imported} customers in ${report.seconds.toFixed(1)} s (${report.rate}/s), ${report.rejected.length} rejected` +
@@ -210,7 +211,8 @@ An unknown id is refused (exit code 1) unless --force is given: the tombstone is
   )
   .action(
     action(async (r, customerId: string, options: { json?: boolean; force?: boolean }) => {
-      const { eraseCustomer, formatReceipt, audited, cliCaller } = await load();
+      const { eraseCustomer, formatReceipt } = await import('./commands/erase.js');
+      const { audited, cliCaller } = await import('./commands/cli-caller.js');
       const receipt = await audited(
         r,
         await cliCaller(r),
@@ -239,7 +241,7 @@ NUNCHI_IDENTITY_PREVIOUS_KEYS). Reads ${reads} once; prints what it did.`,
     )
     .action(
       action(async (r) => {
-        const { runDataStep } = await load();
+        const { runDataStep } = await import('@nunchi/cassandra');
         const { identityKey, previousIdentityKeys } = r.config.domain;
         console.log(
           await runDataStep(step, await r.cassandra(), { identityKey, previousIdentityKeys }, (line) =>
@@ -291,7 +293,8 @@ identity key it was not given (they are left as they are, and listed by key id).
   )
   .action(
     action(async (r, options: { dryRun?: boolean; json?: boolean }) => {
-      const { rewrapDataKeys, identityKeys } = await load();
+      const { rewrapDataKeys } = await import('@nunchi/cassandra');
+      const { identityKeys } = await import('@nunchi/config');
       const report = await rewrapDataKeys(await r.cassandra(), identityKeys(r.config), {
         dryRun: options.dryRun,
         log: (line) => console.error(line),
@@ -337,7 +340,7 @@ else by --actor (or NUNCHI_ACTOR, else the OS user), marked unverified.`,
   );
 /** Who makes a campaign change: NUNCHI_API_KEY's holder, verified, else --actor (before or after the subcommand). */
 const campaignCaller = async (r: Resources) =>
-  (await load()).cliCaller(r, campaigns.opts<{ actor?: string }>().actor);
+  (await import('./commands/cli-caller.js')).cliCaller(r, campaigns.opts<{ actor?: string }>().actor);
 
 /** A campaign change, checked against the caller's role and written to the audit log (cli-caller.ts). */
 async function campaignChange<T>(
@@ -351,7 +354,7 @@ async function campaignChange<T>(
   },
   run: (actor: Actor) => Promise<T>,
 ): Promise<T> {
-  const { actorOf, audited } = await load();
+  const { actorOf, audited } = await import('./commands/cli-caller.js');
   const caller = await campaignCaller(r);
   return audited(r, caller, change, () => run(actorOf(caller)));
 }
@@ -370,7 +373,7 @@ any, is left alone (activating it later is refused until --force, since this ver
   )
   .action(
     action(async (r, file: string) => {
-      const { applyCampaign } = await load();
+      const { applyCampaign } = await import('./commands/campaigns.js');
       const result = await campaignChange(
         r,
         {
@@ -410,7 +413,8 @@ activation refuses it until they are fixed. Then: validate, test, simulate <id>@
   )
   .action(
     action(async (r, file: string, options: { revision?: number }) => {
-      const { problemsText, CampaignDrafts, portsOf, readText } = await load();
+      const { problemsText } = await import('@nunchi/campaigns-model/definitions');
+      const { CampaignDrafts, portsOf, readText } = await import('./commands/campaigns.js');
       const saved = await campaignChange(
         r,
         {
@@ -443,7 +447,7 @@ campaigns
   .addHelpText('after', examples('nunchi campaigns discard bundang-dad-beer'))
   .action(
     action(async (r, id: string, options: { revision?: number }) => {
-      const { CampaignDrafts, portsOf } = await load();
+      const { CampaignDrafts, portsOf } = await import('./commands/campaigns.js');
       const result = await campaignChange(
         r,
         {
@@ -467,7 +471,7 @@ campaigns
   )
   .action(
     action(async (r, target: string) => {
-      const { CampaignDrafts, looksLikeFile, portsOf, readText } = await load();
+      const { CampaignDrafts, looksLikeFile, portsOf, readText } = await import('./commands/campaigns.js');
       const drafts = new CampaignDrafts(await portsOf(r));
       const result = looksLikeFile(target)
         ? drafts.validateSource(await readText(target))
@@ -498,7 +502,7 @@ campaigns
   )
   .action(
     action(async (r, id: string, options: { revision?: number; force?: boolean }) => {
-      const { CampaignLifecycle, portsOf } = await load();
+      const { CampaignLifecycle, portsOf } = await import('./commands/campaigns.js');
       const result = await campaignChange(
         r,
         {
@@ -520,7 +524,8 @@ campaigns
   .addHelpText('after', examples('nunchi campaigns rollback bundang-dad-beer 2'))
   .action(
     action(async (r, id: string, versionText: string) => {
-      const { CampaignLifecycle, portsOf, parseVersionRef } = await load();
+      const { CampaignLifecycle, portsOf } = await import('./commands/campaigns.js');
+      const { parseVersionRef } = await import('@nunchi/operations');
       const version = parseVersionRef(versionText, 'version');
       if (typeof version !== 'number') throw new UsageError(`version: a number, not ${versionText}`);
       const result = await campaignChange(
@@ -553,7 +558,7 @@ campaigns
   )
   .action(
     action(async (r, id: string, options: { json?: boolean }) => {
-      const { CampaignQueries, formatHistory, portsOf } = await load();
+      const { CampaignQueries, formatHistory, portsOf } = await import('./commands/campaigns.js');
       const history = await new CampaignQueries(await portsOf(r)).history(id);
       console.log(options.json ? JSON.stringify(history, null, 2) : formatHistory(history).join('\n'));
     }),
@@ -573,7 +578,8 @@ campaigns
   )
   .action(
     action(async (r, id: string, from: string, to: string, options: { json?: boolean }) => {
-      const { CampaignQueries, portsOf, parseVersionRef } = await load();
+      const { CampaignQueries, portsOf } = await import('./commands/campaigns.js');
+      const { parseVersionRef } = await import('@nunchi/operations');
       const result = await new CampaignQueries(await portsOf(r)).diff(
         id,
         parseVersionRef(from, 'from'),
@@ -597,7 +603,8 @@ campaigns
   )
   .action(
     action(async (r, id: string, version: string | undefined) => {
-      const { CampaignQueries, portsOf, parseVersionRef } = await load();
+      const { CampaignQueries, portsOf } = await import('./commands/campaigns.js');
+      const { parseVersionRef } = await import('@nunchi/operations');
       const shown = await new CampaignQueries(await portsOf(r)).show(
         id,
         version === undefined ? 'current' : parseVersionRef(version, 'version'),
@@ -624,7 +631,7 @@ campaigns
   )
   .action(
     action(async (r, options: { state?: string; all?: boolean; json?: boolean }) => {
-      const { formatCampaigns, listCampaigns } = await load();
+      const { formatCampaigns, listCampaigns } = await import('./commands/campaigns.js');
       const list = await listCampaigns(r, options);
       if (options.json) for (const c of list) console.log(JSON.stringify(c));
       else if (!list.length) console.log(options.state ? `no ${options.state} campaigns` : 'no campaigns');
@@ -660,7 +667,7 @@ campaigns
         target: string,
         options: { event: string; customer: string; withLive?: boolean; json?: boolean },
       ) => {
-        const { testCampaign } = await load();
+        const { testCampaign } = await import('./commands/campaigns.js');
         const report = await testCampaign(r, target, {
           eventFile: options.event,
           customerId: options.customer,
@@ -750,7 +757,7 @@ With --shard, give --from and --to as instants or days: every shard must simulat
           simulateCampaign,
           simulateWithWorkers,
           writeJsonFile,
-        } = await load();
+        } = await import('./commands/simulate.js');
         if (options.workers !== undefined && (options.shard || options.shardOut || options.budgetChecks))
           throw new UsageError(
             '--workers runs the shards itself: not with --shard, --shard-out or --budget-checks',
@@ -833,7 +840,7 @@ campaigns
         b: string,
         options: { from?: string; to?: string; withLive?: boolean; sample?: number; json?: boolean },
       ) => {
-        const { compareCampaigns, formatComparison, formatTimings } = await load();
+        const { compareCampaigns, formatComparison, formatTimings } = await import('./commands/simulate.js');
         const result = await compareCampaigns(r, [a, b], { ...options, progress: process.stderr });
         process.stderr.write(`${formatTimings(result.timings)}\n`);
         console.log(
@@ -863,7 +870,8 @@ again (docs/campaigns.md, "Sharding"; k8s/components/simulation-job).`,
   )
   .action(
     action(async (_r, files: string[], options: { next?: string; json?: boolean }) => {
-      const { formatReport, mergeShardsOrFail, readShardResults, writeJsonFile } = await load();
+      const { formatReport, mergeShardsOrFail, readShardResults, writeJsonFile } =
+        await import('./commands/simulate.js');
       const merged = mergeShardsOrFail(await readShardResults(files));
       if (!merged.exact) {
         if (!options.next)
@@ -898,7 +906,7 @@ for (const [verb, state, note] of [
     .addHelpText('after', `${examples(`nunchi campaigns ${verb} bundang-dad-beer`)}\n${note}`)
     .action(
       action(async (r, id: string) => {
-        const { setCampaignState } = await load();
+        const { setCampaignState } = await import('./commands/campaigns.js');
         const result = await campaignChange(
           r,
           {
@@ -933,7 +941,7 @@ One event envelope per line (docs/schemas/ has the JSON Schema of each type). Ex
   )
   .action(
     action(async (r, file: string) => {
-      const { sendEventsFile } = await load();
+      const { sendEventsFile } = await import('./commands/events.js');
       const report = await sendEventsFile(r, file);
       console.log(
         `accepted ${report.accepted} (${report.duplicates} duplicates), rejected ${report.rejected.length}, in ${report.seconds.toFixed(1)} s`,
@@ -964,7 +972,7 @@ program
   )
   .action(
     action(async (r, options: { channel?: string; store?: string; limit?: number; json?: boolean }) => {
-      const { tailOffers } = await load();
+      const { tailOffers } = await import('./commands/offers.js');
       await tailOffers(r, options, (offer, subject) =>
         console.log(
           options.json
@@ -1027,7 +1035,8 @@ Objectives and alerts: slo/slo.yaml; what to do when one is missed: docs/runbook
           json?: boolean;
         },
       ) => {
-        const { formatSloReport, sloReport, ZipkinTraceReader, parseSince } = await load();
+        const { formatSloReport, sloReport, ZipkinTraceReader } = await import('./commands/slo.js');
+        const { parseSince } = await import('./since.js');
         const nowMs = Date.now();
         const timeZone = r.config.domain.timeZone;
         const fromMs = parseSince(options.from ?? '1h', nowMs, timeZone);
@@ -1068,7 +1077,8 @@ docs/analytics.md. Days are local days in the business time zone (NUNCHI_TIMEZON
   )
   .action(
     action(async (r, options: { campaign?: string; json?: boolean }) => {
-      const { campaignReport, campaignSummaries, formatCampaignReport, formatSummaries } = await load();
+      const { campaignReport, campaignSummaries, formatCampaignReport, formatSummaries } =
+        await import('./commands/stats.js');
       if (options.campaign !== undefined) {
         const report = await campaignReport(r, options.campaign);
         if (options.json) console.log(JSON.stringify(report, null, 2));
@@ -1109,7 +1119,7 @@ an offer have no other trace).`,
   )
   .action(
     action(async (r, id: string | undefined, options: { event?: string; channel?: string }) => {
-      const { explainDecision } = await load();
+      const { explainDecision } = await import('./commands/decisions.js');
       if ((id === undefined) === (options.event === undefined))
         throw new UsageError('give either a decision id or --event <eventId> --channel <channel>');
       if ((options.event === undefined) !== (options.channel === undefined))
@@ -1148,7 +1158,8 @@ Days are local days in the business time zone (NUNCHI_TIMEZONE).`,
         r,
         options: { customer?: string; campaign?: string; since?: string; limit: number; json?: boolean },
       ) => {
-        const { formatDecisions, listDecisions, parseSince } = await load();
+        const { formatDecisions, listDecisions } = await import('./commands/decisions.js');
+        const { parseSince } = await import('./since.js');
         if ((options.customer === undefined) === (options.campaign === undefined))
           throw new UsageError('give either --customer <id> or --campaign <id>');
         const nowMs = Date.now();
@@ -1226,7 +1237,7 @@ keys
           json?: boolean;
         },
       ) => {
-        const { createKey } = await load();
+        const { createKey } = await import('./commands/keys.js');
         const { key, record } = await createKey(r, { ...options, channels: options.channel });
         if (options.json) return console.log(JSON.stringify({ key, ...record }));
         console.log(
@@ -1241,7 +1252,7 @@ keys
   .option('--json', 'print JSON')
   .action(
     action(async (r, options: { json?: boolean }) => {
-      const { formatKeys, listKeys } = await load();
+      const { formatKeys, listKeys } = await import('./commands/keys.js');
       const all = await listKeys(r);
       console.log(options.json ? JSON.stringify(all) : formatKeys(all, Date.now()).join('\n'));
     }),
@@ -1251,7 +1262,7 @@ keys
   .description('revoke a key: every service refuses it within NUNCHI_AUTH_CACHE_TTL_MS (30 s)')
   .action(
     action(async (r, keyId: string) => {
-      const { revokeKey } = await load();
+      const { revokeKey } = await import('./commands/keys.js');
       await revokeKey(r, keyId);
       console.log(`revoked ${keyId}`);
     }),
@@ -1271,7 +1282,7 @@ program
   )
   .action(
     action(async (r, options: { day?: string; days: number; json?: boolean }) => {
-      const { formatAudit, readAudit } = await load();
+      const { formatAudit, readAudit } = await import('./commands/keys.js');
       const rows = await readAudit(r, options.day ?? new Date().toISOString().slice(0, 10), options.days);
       console.log(
         options.json ? rows.map((row) => JSON.stringify(row)).join('\n') : formatAudit(rows).join('\n'),
@@ -1296,7 +1307,7 @@ dlq
   )
   .action(
     action(async (r, options: { stage?: string; limit?: number; json?: boolean }) => {
-      const { listDlq, preview } = await load();
+      const { listDlq, preview } = await import('./commands/dlq.js');
       const entries = await listDlq(r, options);
       if (!entries.length) return console.log('the DLQ is empty');
       for (const e of entries) {
@@ -1330,7 +1341,8 @@ Exit code 3 when an entry was rejected again or got no answer.`,
   )
   .action(
     action(async (r, options: { stage?: string; seq?: number }) => {
-      const { replayDlq, audited, cliCaller } = await load();
+      const { replayDlq } = await import('./commands/dlq.js');
+      const { audited, cliCaller } = await import('./commands/cli-caller.js');
       const results = await audited(
         r,
         await cliCaller(r),

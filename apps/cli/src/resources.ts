@@ -1,6 +1,6 @@
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig, type NunchiConfig } from '@nunchi/config';
-import { MessagingSession } from '@nunchi/messaging';
+import type { MessagingSession } from '@nunchi/messaging';
 
 /** Connections a command needs, opened on first use and closed once at the end. */
 export class Resources {
@@ -17,7 +17,10 @@ export class Resources {
 
   /** NATS: the typed client, stream reads and subscriptions. */
   messaging(): Promise<MessagingSession> {
-    this.nats ??= MessagingSession.open(this.config.nats, 'nunchi-cli');
+    // loaded here, not above: commands that never reach NATS do not load it (nor Nest, which its client uses)
+    this.nats ??= import('@nunchi/messaging').then(({ MessagingSession }) =>
+      MessagingSession.open(this.config.nats, 'nunchi-cli'),
+    );
     return this.nats;
   }
 

@@ -1,6 +1,8 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { CampaignSetHolder, ContextRepository, timerMinute } from '@nunchi/cassandra';
-import { eventKey, Subjects, SYSTEM_CHANNEL, type AcceptedEvent } from '@nunchi/contracts';
+import { CampaignSetHolder } from '@nunchi/cassandra/nest';
+import { ContextRepository, timerMinute } from '@nunchi/cassandra';
+import { eventKey, Subjects, SYSTEM_CHANNEL } from '@nunchi/contracts/core';
+import type { AcceptedEvent } from '@nunchi/contracts';
 import { PartitionAssignments, Publisher } from '@nunchi/messaging';
 import { ABSENCE_EVENT_TYPE, absenceEventId } from '@nunchi/rules';
 import { latencyHistogram, withSpan } from '@nunchi/telemetry';

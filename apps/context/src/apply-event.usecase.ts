@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import {
   foldEvent,
   foldIntoClosedDay,
@@ -7,20 +8,16 @@ import {
   withOnlyPartsRead,
   type FoldResult,
 } from '@nunchi/context-model';
-import {
-  eventKey,
-  Headers,
-  isSealedEvent,
-  partitionOf,
-  Subjects,
-  type AcceptedEvent,
-  type CustomerProfile,
-  type EnrichedMessage,
-  type EnrichedPersonal,
-  type EventsMessage,
+import { eventKey, Headers, isSealedEvent, partitionOf, Subjects } from '@nunchi/contracts/core';
+import type {
+  AcceptedEvent,
+  CustomerProfile,
+  EnrichedMessage,
+  EnrichedPersonal,
+  EventsMessage,
 } from '@nunchi/contracts';
+import { CampaignSetHolder } from '@nunchi/cassandra/nest';
 import {
-  CampaignSetHolder,
   ContextRepository,
   CustomerKeyring,
   CustomerRepository,

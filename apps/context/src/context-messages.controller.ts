@@ -1,6 +1,7 @@
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { ContextRequestDto, Subjects, type CampaignsChanged, type CustomersChanged } from '@nunchi/contracts';
-import { CampaignSetHolder, CustomerKeyring } from '@nunchi/cassandra';
+import { CampaignSetHolder } from '@nunchi/cassandra/nest';
+import { CustomerKeyring } from '@nunchi/cassandra';
 import { onSubject, MessageController } from '@nunchi/messaging';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { GetContextUseCase } from './get-context.usecase.js';

@@ -1,12 +1,13 @@
 import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { CampaignSetHolder } from '@nunchi/cassandra';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CampaignSetHolder } from '@nunchi/cassandra/nest';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { HotTierPreload } from './hot-tier-preload.js';
 import { PartitionAssignments } from '@nunchi/messaging';
 import { CONTEXT_GROUP } from './events.controller.js';
-import { Requires } from '@nunchi/telemetry';
+import { Requires } from '@nunchi/telemetry/nest';
 
 @ApiTags('context')
 @Controller('v1/context')

@@ -1,7 +1,8 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { isSubjectToken, type ErasureReceipt, type UnlinkReceipt } from '@nunchi/contracts';
-import { ApiError, Requires } from '@nunchi/telemetry';
+import { isSubjectToken } from '@nunchi/contracts/core';
+import type { ErasureReceipt, UnlinkReceipt } from '@nunchi/contracts';
+import { ApiError, Requires } from '@nunchi/telemetry/nest';
 import { EraseCustomerUseCase } from './erase-customer.usecase.js';
 import { GetContextUseCase } from './get-context.usecase.js';
 import { UnlinkCustomerUseCase } from './unlink-customer.usecase.js';

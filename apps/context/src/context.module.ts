@@ -4,22 +4,20 @@ import { APP_FILTER } from '@nestjs/core';
 import {
   ActiveCustomersRepository,
   CampaignRepository,
-  CampaignSetHolder,
-  CassandraModule,
   ContextRepository,
   CustomerKeyring,
-  CQL_CLIENT,
-  customerKeyProviders,
   CustomerRepository,
   DecisionRepository,
   ErasureRepository,
   MergeRepository,
   type CqlClient,
 } from '@nunchi/cassandra';
-import { ConfigModule, type NunchiConfig } from '@nunchi/config';
-import { Streams } from '@nunchi/contracts';
+import { CampaignSetHolder, CassandraModule, CQL_CLIENT, customerKeyProviders } from '@nunchi/cassandra/nest';
+import { ConfigModule } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { Streams } from '@nunchi/contracts/core';
 import { MessagingModule } from '@nunchi/messaging';
-import { HttpErrorFilter } from '@nunchi/telemetry';
+import { HttpErrorFilter } from '@nunchi/telemetry/nest';
 import { HealthModule } from '@nunchi/telemetry/service';
 import { AbsenceTimers } from './absence-timers.js';
 import { ApplyEventUseCase } from './apply-event.usecase.js';

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import type { ContextSnapshot } from '@nunchi/contracts';
 import type { CustomerContext } from '@nunchi/context-model';
 import type { PatternState } from '@nunchi/rules';

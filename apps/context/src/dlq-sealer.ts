@@ -1,12 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { CustomerKeyring, CustomerRepository } from '@nunchi/cassandra';
-import {
-  Headers,
-  isSealedEvent,
-  type AcceptedEvent,
-  type DeadLetteredEvent,
-  type EventsMessage,
-} from '@nunchi/contracts';
+import { Headers, isSealedEvent } from '@nunchi/contracts/core';
+import type { AcceptedEvent, DeadLetteredEvent, EventsMessage } from '@nunchi/contracts';
 import { ConsumerRunner, decodeJson, encodeJson, type DlqCopy } from '@nunchi/messaging';
 
 /**

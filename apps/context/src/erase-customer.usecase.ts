@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CustomerKeyring, ErasureRepository } from '@nunchi/cassandra';
-import { CONFIG, identityKeys, type NunchiConfig } from '@nunchi/config';
-import { Subjects, type ErasureReceipt } from '@nunchi/contracts';
+import { CONFIG } from '@nunchi/config/nest';
+import { identityKeys, type NunchiConfig } from '@nunchi/config';
+import { Subjects } from '@nunchi/contracts/core';
+import type { ErasureReceipt } from '@nunchi/contracts';
 import { Publisher } from '@nunchi/messaging';
 import { CustomerStateCache } from './customer-state.cache.js';
 

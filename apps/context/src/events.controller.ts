@@ -1,5 +1,6 @@
 import { Ctx, EventPattern } from '@nestjs/microservices';
-import { Streams, Subjects, type EventsMessage } from '@nunchi/contracts';
+import { Streams, Subjects } from '@nunchi/contracts/core';
+import type { EventsMessage } from '@nunchi/contracts';
 import { JetStreamContext, onStream, type Outcome, MessageController } from '@nunchi/messaging';
 import { ApplyEventUseCase } from './apply-event.usecase.js';
 

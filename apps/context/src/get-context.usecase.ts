@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import type { ContextSnapshot, CustomerProfile } from '@nunchi/contracts';
 import { snapshotOf } from './customer-snapshot.js';
 import { LoadCustomerStateUseCase } from './load-customer-state.usecase.js';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { partitionOf } from '@nunchi/contracts';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { partitionOf } from '@nunchi/contracts/core';
 import { PartitionAssignments } from '@nunchi/messaging';
 import { CustomerStateCache } from './customer-state.cache.js';
 import { CONTEXT_GROUP } from './events.controller.js';

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ActiveCustomersRepository, CustomerKeyring } from '@nunchi/cassandra';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import { PartitionAssignments, PartitionWarmUp } from '@nunchi/messaging';
 import { MissingKekError, SealedDataError } from '@nunchi/sealing';
 import { meter } from '@nunchi/telemetry';

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import { newContext, openContext } from '@nunchi/context-model';
 import { ContextRepository, CustomerKeyring, CustomerRepository } from '@nunchi/cassandra';
 import { CustomerStateCache, type CustomerState } from './customer-state.cache.js';

@@ -1,15 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import { localDay, mergeHistories, profileGaps, survivorOf } from '@nunchi/context-model';
-import {
-  decisionIdOf,
-  eventKey,
-  Headers,
-  partitionOf,
-  Subjects,
-  type AcceptedEvent,
-  type CustomerLink,
-} from '@nunchi/contracts';
+import { decisionIdOf, eventKey, Headers, partitionOf, Subjects } from '@nunchi/contracts/core';
+import type { AcceptedEvent, CustomerLink } from '@nunchi/contracts';
 import {
   ContextRepository,
   CustomerKeyring,

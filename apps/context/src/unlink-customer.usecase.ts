@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import { localDay, rollupDay } from '@nunchi/context-model';
-import { decisionIdOf, eventKey, Subjects, type UnlinkReceipt } from '@nunchi/contracts';
+import { decisionIdOf, eventKey, Subjects } from '@nunchi/contracts/core';
+import type { UnlinkReceipt } from '@nunchi/contracts';
 import {
   ContextRepository,
   CustomerRepository,
@@ -12,7 +14,7 @@ import {
 } from '@nunchi/cassandra';
 import { Publisher } from '@nunchi/messaging';
 import { withoutMergedLedger } from '@nunchi/rules';
-import { ApiError } from '@nunchi/telemetry';
+import { ApiError } from '@nunchi/telemetry/nest';
 import { CustomerStateCache } from './customer-state.cache.js';
 
 /**

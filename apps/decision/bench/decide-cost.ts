@@ -23,11 +23,12 @@ import {
 } from '@nunchi/cassandra';
 import { identityKeys, loadConfig, projectPath } from '@nunchi/config';
 import { emptySnapshot } from '@nunchi/context-model';
-import { Headers, type AcceptedEvent, type EnrichedMessage } from '@nunchi/contracts';
+import { Headers } from '@nunchi/contracts/core';
+import type { AcceptedEvent, EnrichedMessage } from '@nunchi/contracts';
 import { connectNats, applyStreams, Publisher, type Delivery } from '@nunchi/messaging';
 import { CampaignSet, compileCampaign, parseCampaign } from '@nunchi/rules';
 import { BudgetClaims } from '../src/budget-claims.js';
-import type { CampaignSetHolder } from '@nunchi/cassandra';
+import type { CampaignSetHolder } from '@nunchi/cassandra/nest';
 import { ContactClaims } from '../src/contact-claims.js';
 import { OfferChooser } from '../src/choose-offer.js';
 import { DecideUseCase } from '../src/decide.usecase.js';

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { StoredContacts } from '@nunchi/cassandra';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import type { CandidateLoss, DecisionOutcome, EnrichedEvent } from '@nunchi/contracts';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import type { CandidateLoss, DecisionOutcome } from '@nunchi/contracts/core';
+import type { EnrichedEvent } from '@nunchi/contracts';
 import {
   budgetLoss,
   hasCaps,

@@ -1,24 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CustomerKeyring, DecisionRepository } from '@nunchi/cassandra';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
 import {
   decisionIdOf,
   Headers,
   splitLossDetails,
   Subjects,
-  type AcceptedEvent,
   type CandidateLoss,
   type DecisionRecord,
-  type EnrichedEvent,
-  type EnrichedMessage,
-  type EnrichedPersonal,
   type OfferMessage,
-} from '@nunchi/contracts';
+} from '@nunchi/contracts/core';
+import type { AcceptedEvent, EnrichedEvent, EnrichedMessage, EnrichedPersonal } from '@nunchi/contracts';
 import { Outcome, Publisher, type Delivery } from '@nunchi/messaging';
 import { SealedDataError } from '@nunchi/sealing';
 import { currentTraceId, latencyHistogram, meter, trace, withSpan } from '@nunchi/telemetry';
-import { CampaignSetHolder } from '@nunchi/cassandra';
+import { CampaignSetHolder } from '@nunchi/cassandra/nest';
 import { OfferChooser } from './choose-offer.js';
 
 /** A decision record but for what the rules saw, which is sealed after the offer is sent. */

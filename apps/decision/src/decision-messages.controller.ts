@@ -1,14 +1,15 @@
 import { Inject, type OnModuleInit } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import {
   partitionOf,
   Streams,
   Subjects,
   type CampaignsChanged,
   type CustomersChanged,
-  type EnrichedMessage,
-} from '@nunchi/contracts';
+} from '@nunchi/contracts/core';
+import type { EnrichedMessage } from '@nunchi/contracts';
 import {
   JetStreamContext,
   onStream,
@@ -16,7 +17,8 @@ import {
   type Outcome,
   MessageController,
 } from '@nunchi/messaging';
-import { CampaignSetHolder, CustomerKeyring } from '@nunchi/cassandra';
+import { CampaignSetHolder } from '@nunchi/cassandra/nest';
+import { CustomerKeyring } from '@nunchi/cassandra';
 import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';
 

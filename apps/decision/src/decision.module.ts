@@ -4,19 +4,18 @@ import { APP_FILTER } from '@nestjs/core';
 import {
   ActiveCustomersRepository,
   CampaignRepository,
-  CassandraModule,
-  CQL_CLIENT,
-  customerKeyProviders,
   DecisionRepository,
   type CqlClient,
 } from '@nunchi/cassandra';
-import { ConfigModule, type NunchiConfig } from '@nunchi/config';
-import { Streams } from '@nunchi/contracts';
+import { CassandraModule, CQL_CLIENT, customerKeyProviders } from '@nunchi/cassandra/nest';
+import { ConfigModule } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { Streams } from '@nunchi/contracts/core';
 import { MessagingModule } from '@nunchi/messaging';
-import { HttpErrorFilter } from '@nunchi/telemetry';
+import { HttpErrorFilter } from '@nunchi/telemetry/nest';
 import { HealthModule } from '@nunchi/telemetry/service';
 import { BudgetClaims } from './budget-claims.js';
-import { CampaignSetHolder } from '@nunchi/cassandra';
+import { CampaignSetHolder } from '@nunchi/cassandra/nest';
 import { OfferChooser } from './choose-offer.js';
 import { ContactClaims } from './contact-claims.js';
 import { DecideUseCase } from './decide.usecase.js';

@@ -1,10 +1,10 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { CampaignRepository, CustomerKeyring, DecisionRepository } from '@nunchi/cassandra';
-import { decisionIdOf, isSubjectToken } from '@nunchi/contracts';
+import { decisionIdOf, isSubjectToken } from '@nunchi/contracts/core';
 import { explainRecord } from '@nunchi/rules';
-import { ApiError, Requires } from '@nunchi/telemetry';
-import { CampaignSetHolder } from '@nunchi/cassandra';
+import { ApiError, Requires } from '@nunchi/telemetry/nest';
+import { CampaignSetHolder } from '@nunchi/cassandra/nest';
 
 @ApiTags('decisions')
 @Controller('v1')

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { SharedBucketState } from '@nunchi/access';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { isSubjectToken, type IngestReply } from '@nunchi/contracts';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { isSubjectToken, type IngestReply } from '@nunchi/contracts/core';
 import { JetStreamRecords, NATS_CONNECTION, SharedRateLimiter, type RateAnswer } from '@nunchi/messaging';
 import { meter } from '@nunchi/telemetry';
 import type { NatsConnection } from '@nats-io/transport-node';

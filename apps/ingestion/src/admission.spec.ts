@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NunchiConfig } from '@nunchi/config';
-import type { LagReport } from '@nunchi/contracts';
+import type { LagReport } from '@nunchi/contracts/core';
 import { Admission } from './admission.js';
 
 const admission = (admissionMaxLagMs: number) =>

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import type { LagReport } from '@nunchi/contracts';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import type { LagReport } from '@nunchi/contracts/core';
 import { meter } from '@nunchi/telemetry';
 
 /** milliseconds after which a replica's lag report no longer counts (it stopped, or lost the partition) */

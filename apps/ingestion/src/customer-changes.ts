@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { CQL_CLIENT, CustomerRepository, ErasureRepository, type CqlClient } from '@nunchi/cassandra';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { Readiness } from '@nunchi/telemetry';
+import { CQL_CLIENT } from '@nunchi/cassandra/nest';
+import { CustomerRepository, ErasureRepository, type CqlClient } from '@nunchi/cassandra';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { Readiness } from '@nunchi/telemetry/nest';
 
 /**
  * What ingestion must know of changes to customers, without a read per event:

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ContractError } from '@nunchi/contracts';
-import { HttpErrorFilter } from '@nunchi/telemetry';
+import { ContractError } from '@nunchi/contracts/core';
+import { HttpErrorFilter } from '@nunchi/telemetry/nest';
 import { MAX_BODY_BYTES } from './http-limits.js';
 import { IngestEventUseCase } from './ingest-event.usecase.js';
 

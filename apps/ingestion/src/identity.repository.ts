@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { CQL_CLIENT } from '@nunchi/cassandra/nest';
 import {
-  CQL_CLIENT,
   CustomerKeyring,
   defineStatements,
   run,
@@ -9,8 +9,9 @@ import {
   storedIdentityValue,
   type CqlClient,
 } from '@nunchi/cassandra';
-import { CONFIG, requireIdentityKey, type IdentityKey, type NunchiConfig } from '@nunchi/config';
-import type { IdentityType } from '@nunchi/contracts';
+import { CONFIG } from '@nunchi/config/nest';
+import { requireIdentityKey, type IdentityKey, type NunchiConfig } from '@nunchi/config';
+import type { IdentityType } from '@nunchi/contracts/core';
 import { meter } from '@nunchi/telemetry';
 import { CustomerChanges } from './customer-changes.js';
 

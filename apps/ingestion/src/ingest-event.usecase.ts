@@ -14,7 +14,8 @@ import {
   type IngestReply,
   type CustomerLink,
 } from '@nunchi/contracts';
-import { CONFIG, requireIdentityKey, type IdentityKey, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import { requireIdentityKey, type IdentityKey, type NunchiConfig } from '@nunchi/config';
 import { decodeJson, DecodeError, KeyedSerializer, Publisher, sealPersonalData } from '@nunchi/messaging';
 import {
   context,

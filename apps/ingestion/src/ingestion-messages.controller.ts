@@ -6,7 +6,7 @@ import {
   type CustomersChanged,
   type IngestReply,
   type LagReport,
-} from '@nunchi/contracts';
+} from '@nunchi/contracts/core';
 import { NatsMessageContext, onSubject, MessageController } from '@nunchi/messaging';
 import { AdapterRateLimit } from './adapter-rate-limit.js';
 import { Admission } from './admission.js';

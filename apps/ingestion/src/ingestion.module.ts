@@ -1,14 +1,10 @@
 import { AuthModule } from '@nunchi/auth';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import {
-  CassandraModule,
-  CQL_CLIENT,
-  customerKeyProviders,
-  DecisionRepository,
-  type CqlClient,
-} from '@nunchi/cassandra';
-import { ConfigModule, type NunchiConfig } from '@nunchi/config';
+import { CassandraModule, CQL_CLIENT, customerKeyProviders } from '@nunchi/cassandra/nest';
+import { DecisionRepository, type CqlClient } from '@nunchi/cassandra';
+import { ConfigModule } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import { MessagingModule } from '@nunchi/messaging';
 import { HealthModule } from '@nunchi/telemetry/service';
 import { AdapterRateLimit } from './adapter-rate-limit.js';

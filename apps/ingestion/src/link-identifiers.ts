@@ -1,12 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { survivorOf } from '@nunchi/context-model';
-import {
-  ContractError,
-  IDENTITY_TYPES,
-  type CustomerLink,
-  type CustomerRefDto,
-  type IdentityType,
-} from '@nunchi/contracts';
+import { ContractError, IDENTITY_TYPES, type IdentityType } from '@nunchi/contracts/core';
+import type { CustomerLink, CustomerRefDto } from '@nunchi/contracts';
 import { IdentityRepository, type Resolution } from './identity.repository.js';
 
 /** One identifier of an event's customer reference. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DecisionRecord } from '@nunchi/contracts';
+import type { DecisionRecord } from '@nunchi/contracts/core';
 import { offerResponseProblem } from './offer-responses.js';
 
 const offer = { customerId: 'c-1', outcome: 'offer', campaignId: 'beer' } as DecisionRecord;

@@ -1,4 +1,4 @@
-import type { DecisionRecord, ProblemDetail } from '@nunchi/contracts';
+import type { DecisionRecord, ProblemDetail } from '@nunchi/contracts/core';
 
 /** What an offer_response says, as validated (OfferResponsePayloadDto). */
 export interface OfferResponsePayload {

@@ -1,4 +1,4 @@
-import { SUBJECT_TOKEN, SYSTEM_CHANNEL } from '@nunchi/contracts';
+import { SUBJECT_TOKEN, SYSTEM_CHANNEL } from '@nunchi/contracts/core';
 import { isRole, ROLES, type Role } from './roles.js';
 
 /** Requests per second of a new key unless its request says: adapters send events, people click. */

@@ -11,7 +11,7 @@ import type { FastifyRequest } from 'fastify';
 import { catchError, from, mergeMap, type Observable } from 'rxjs';
 import { isChange, type Permission } from '@nunchi/access';
 import type { AuditLogRepository } from '@nunchi/cassandra';
-import { REQUIRED_PERMISSION } from '@nunchi/telemetry';
+import { REQUIRED_PERMISSION } from '@nunchi/telemetry/nest';
 import { callerLabel, callerOf } from './caller.js';
 
 /** Where a change came from: the client's address and agent. */

@@ -2,8 +2,9 @@ import { Inject, Injectable, Logger, type CanActivate, type ExecutionContext } f
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { allows, rolesAllowing, type Permission } from '@nunchi/access';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { PUBLIC_ROUTE, REQUIRED_PERMISSION } from '@nunchi/telemetry';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { PUBLIC_ROUTE, REQUIRED_PERMISSION } from '@nunchi/telemetry/nest';
 import { AuthMetrics } from './auth.metrics.js';
 import { callerLabel, credentialOf, setCaller } from './caller.js';
 import { CallerResolver } from './caller-resolver.js';

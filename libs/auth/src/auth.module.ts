@@ -1,7 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR, Reflector } from '@nestjs/core';
-import { ApiKeyRepository, AuditLogRepository, CQL_CLIENT, type CqlClient } from '@nunchi/cassandra';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { ApiKeyRepository, AuditLogRepository, type CqlClient } from '@nunchi/cassandra';
+import { CQL_CLIENT } from '@nunchi/cassandra/nest';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import { AuditInterceptor } from './audit.interceptor.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthMetrics } from './auth.metrics.js';

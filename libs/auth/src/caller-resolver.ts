@@ -1,7 +1,7 @@
 import { parseApiKey, TokenBucket } from '@nunchi/access';
 import { secretMatches, type ApiKeyRepository, type StoredApiKey } from '@nunchi/cassandra';
 import type { AuthConfig } from '@nunchi/config';
-import { ApiError } from '@nunchi/telemetry';
+import { ApiError } from '@nunchi/telemetry/nest';
 import type { Caller } from './caller.js';
 import type { JwtVerifier } from './jwt-verifier.js';
 import { AuthRefusal, unauthenticated } from './refusal.js';

@@ -1,4 +1,4 @@
-import { ApiError } from '@nunchi/telemetry';
+import { ApiError } from '@nunchi/telemetry/nest';
 
 /** Why a request was refused, as counted in `nunchi_http_auth_refusals_total{reason}`. */
 export type RefusalReason =

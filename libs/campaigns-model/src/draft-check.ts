@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import type { ProblemDetail } from '@nunchi/contracts';
+import type { ProblemDetail } from '@nunchi/contracts/core';
 import { CampaignInvalidError, compileCampaign, parseCampaign, type CampaignDefinition } from '@nunchi/rules';
 
 /** Longest draft source accepted, characters (a campaign file is a few KiB). */

@@ -1,4 +1,4 @@
 export * from './lifecycle.js';
 export * from './audit.js';
-export * from './definition-text.js';
-export * from './draft-check.js';
+// Definitions as text (YAML, diffs) and the checks of a draft, which load the rules engine:
+// '@nunchi/campaigns-model/definitions' (src/definitions.ts).

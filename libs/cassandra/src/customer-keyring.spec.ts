@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { splitLossDetails, type CandidateLoss, type DecisionRecord } from '@nunchi/contracts';
+import { splitLossDetails, type CandidateLoss, type DecisionRecord } from '@nunchi/contracts/core';
 import { CustomerKeyring, decisionInputsOpener } from './customer-keyring.js';
 import type { CustomerKeyRepository, StoredCustomerKey } from './repositories/customer-key.repository.js';
 

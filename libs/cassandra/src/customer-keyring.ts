@@ -3,12 +3,10 @@ import { meter } from '@nunchi/telemetry';
 import {
   isSealedEvent,
   withLossDetails,
-  type AcceptedEvent,
   type DecisionRecord,
-  type EventsMessage,
-  type SealedAcceptedEvent,
   type SealedField,
-} from '@nunchi/contracts';
+} from '@nunchi/contracts/core';
+import type { AcceptedEvent, EventsMessage, SealedAcceptedEvent } from '@nunchi/contracts';
 import {
   analyticsPseudonym,
   generateDataKey,

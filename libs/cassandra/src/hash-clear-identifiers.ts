@@ -18,7 +18,7 @@
  * Every write is a keyed upsert or delete: a repeat changes nothing more.
  */
 import type { IdentityKey } from '@nunchi/config';
-import type { IdentityType } from '@nunchi/contracts';
+import type { IdentityType } from '@nunchi/contracts/core';
 import { mapBounded } from './bulk.js';
 import type { CqlClient } from './client.js';
 import { FORMERLY_CLEAR_TYPES, storedIdentityValue } from './identifiers.js';

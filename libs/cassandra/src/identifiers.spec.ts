@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { IDENTITY_TYPES } from '@nunchi/contracts';
+import { IDENTITY_TYPES } from '@nunchi/contracts/core';
 import { FORMERLY_CLEAR_TYPES, storedIdentityValue } from './identifiers.js';
 
 const K1 = 'first-identity-key-0123456789';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { IDENTITY_TYPES, type IdentityType } from '@nunchi/contracts';
+import { IDENTITY_TYPES, type IdentityType } from '@nunchi/contracts/core';
 
 /**
  * How an identifier is stored (`identities`, `customer_identities`, `customer_merges`): every type — loyalty

@@ -14,7 +14,6 @@ export * from './sealed-profile.js';
 export * from './rewrap-data-keys.js';
 export * from './write-fence.js';
 export * from './write-group.js';
-export * from './nest/cassandra.module.js';
 export * from './repositories/customer.repository.js';
 export * from './repositories/context.repository.js';
 export * from './repositories/campaign.repository.js';
@@ -28,8 +27,7 @@ export * from './repositories/customer-key.repository.js';
 export * from './repositories/active-customers.repository.js';
 export * from './customer-keyring.js';
 export * from './customer-stores.js';
-export * from './nest/campaign-set.holder.js';
-export * from './nest/customer-keys.providers.js';
 export * from './repositories/api-key.repository.js';
 export * from './repositories/audit-log.repository.js';
 export * from './roles.js';
+// CassandraModule, CampaignSetHolder and the customer-key providers (Nest): '@nunchi/cassandra/nest'.

@@ -1,4 +1,5 @@
-import { isSealedEvent, type AcceptedEvent, type EventsMessage, type SealedField } from '@nunchi/contracts';
+import { isSealedEvent, type SealedField } from '@nunchi/contracts/core';
+import type { AcceptedEvent, EventsMessage } from '@nunchi/contracts';
 import type { DailyRollup } from '@nunchi/context-model';
 import { isSealedCell, openCell, openSealed, SealedDataError, sealCell, type DataKey } from '@nunchi/sealing';
 import { decodeDayTotals, encodeDayTotals } from './day-totals.js';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseChannelList, parseQuietHours, type ContactPolicy } from '@nunchi/contracts';
+import { parseChannelList, parseQuietHours, type ContactPolicy } from '@nunchi/contracts/core';
 import { EnvReader } from './env-reader.js';
 import { projectPath } from './paths.js';
 

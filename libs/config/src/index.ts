@@ -1,4 +1,4 @@
 export * from './config.js';
 export * from './env-reader.js';
 export * from './paths.js';
-export * from './nest/config.module.js';
+// ConfigModule (Nest): '@nunchi/config/nest'.

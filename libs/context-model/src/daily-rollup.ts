@@ -5,7 +5,8 @@
  * The rollup of a day is a pure function of that day's events, and is always recomputed from all of them
  * (never incremented), so it is exact under redelivery, duplicates and late or out-of-order events.
  */
-import { eventKey, type AcceptedEvent } from '@nunchi/contracts';
+import { eventKey } from '@nunchi/contracts/core';
+import type { AcceptedEvent } from '@nunchi/contracts';
 import { dayFromIndex, dayIndex } from './day-index.js';
 import {
   categoryDim,

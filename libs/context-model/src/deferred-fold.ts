@@ -13,7 +13,8 @@
  * random histories. A replay folds in the order events were received, so fold instants do not go back;
  * one that does first brings the context up to date at the instants before it (then the same holds).
  */
-import { eventKey, type AcceptedEvent, type CustomerProfile, type RecentEvent } from '@nunchi/contracts';
+import { eventKey } from '@nunchi/contracts/core';
+import type { AcceptedEvent, CustomerProfile, RecentEvent } from '@nunchi/contracts';
 import { rollupDay, type DailyRollup } from './daily-rollup.js';
 import { dayFromIndex } from './day-index.js';
 import { localDayIndex } from './local-day.js';

@@ -1,5 +1,6 @@
 /** Event builders for this lib's specs (not exported from the barrel). */
-import type { AcceptedEvent, EventType, PurchasePayload } from '@nunchi/contracts';
+import type { AcceptedEvent, PurchasePayload } from '@nunchi/contracts';
+import type { EventType } from '@nunchi/contracts/core';
 
 export interface EventOptions {
   id: string;

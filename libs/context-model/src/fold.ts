@@ -11,7 +11,8 @@
  *   events land there.
  * Pure: no clock, no I/O; `nowMs` comes in as a parameter.
  */
-import { eventKey, type AcceptedEvent, type CustomerProfile, type RecentEvent } from '@nunchi/contracts';
+import { eventKey } from '@nunchi/contracts/core';
+import type { AcceptedEvent, CustomerProfile, RecentEvent } from '@nunchi/contracts';
 import { rollupDay, rollupEvents, type DailyRollup } from './daily-rollup.js';
 import { dayFromIndex, parseDayIndex } from './day-index.js';
 import { localDayIndex } from './local-day.js';

@@ -4,7 +4,8 @@
  * context is the one the customer would have had with one identifier from the start: the union of both
  * histories, under the survivor's id, folded the same way. Pure: no clock, no I/O.
  */
-import { eventKey, type AcceptedEvent, type CustomerProfile } from '@nunchi/contracts';
+import { eventKey } from '@nunchi/contracts/core';
+import type { AcceptedEvent, CustomerProfile } from '@nunchi/contracts';
 import { rollupDay, type DailyRollup } from './daily-rollup.js';
 import { dayFromIndex } from './day-index.js';
 import { localDayIndex } from './local-day.js';

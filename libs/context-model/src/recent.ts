@@ -1,4 +1,5 @@
-import { eventKey, type AcceptedEvent, type RecentEvent } from '@nunchi/contracts';
+import { eventKey } from '@nunchi/contracts/core';
+import type { AcceptedEvent, RecentEvent } from '@nunchi/contracts';
 
 /** how many recent events a snapshot carries */
 export const RECENT_MAX = 20;

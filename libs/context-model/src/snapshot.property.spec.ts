@@ -9,12 +9,12 @@ import { test } from 'node:test';
 import type {
   AcceptedEvent,
   ContextSnapshot,
-  EventType,
   OfferResponses,
   RecentEvent,
   WindowTotals,
   Windows,
 } from '@nunchi/contracts';
+import type { EventType } from '@nunchi/contracts/core';
 import { rollupDay, rollupEvents, type DailyRollup } from './daily-rollup.js';
 import { prng } from './fixtures.js';
 import { localDay } from './local-day.js';

@@ -5,14 +5,10 @@
  */
 import {
   OMITTABLE_CONTEXT_PARTS,
-  type ContextSnapshot,
   type KeyedContextPart,
-  type OfferResponses,
   type OmittableContextPart,
-  type RecentEvent,
-  type WindowTotals,
-  type Windows,
-} from '@nunchi/contracts';
+} from '@nunchi/contracts/core';
+import type { ContextSnapshot, OfferResponses, RecentEvent, WindowTotals, Windows } from '@nunchi/contracts';
 import type { DailyRollup } from './daily-rollup.js';
 import { parseDayIndex } from './day-index.js';
 import { DIM_ALL, parseDim, type DimKind } from './dims.js';

@@ -1,5 +1,6 @@
 import { IsOptional, IsString, Matches } from 'class-validator';
 import type { AcceptedEvent } from './events.js';
+import type { KeyedContextPart, OmittableContextPart } from './context-parts.js';
 import type { SealedField } from './sealed.js';
 import { SUBJECT_TOKEN } from './subjects.js';
 
@@ -144,18 +145,6 @@ export interface ContextSnapshot {
    */
   carriedKeys?: Partial<Record<KeyedContextPart, string[]>>;
 }
-
-/**
- * The parts of a snapshot ENRICHED carries only when an active campaign reads them: the maps by store,
- * category and channel, the recent events and the offer responses — most of its bytes (the windows of
- * `all` and `thisStore`, the recencies and RFM are always there).
- */
-export const OMITTABLE_CONTEXT_PARTS = ['store', 'category', 'channel', 'recent', 'responses'] as const;
-export type OmittableContextPart = (typeof OMITTABLE_CONTEXT_PARTS)[number];
-
-/** The omittable parts that are maps of windows by name: ENRICHED may carry only the names campaigns read. */
-export const KEYED_CONTEXT_PARTS = ['store', 'category', 'channel'] as const;
-export type KeyedContextPart = (typeof KEYED_CONTEXT_PARTS)[number];
 
 /** An accepted event with the context it is decided on: an ENRICHED message once opened (EnrichedMessage). */
 export interface EnrichedEvent {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { eventKey, type EventRef } from './events.js';
+import { eventKey, type EventRef } from './event-names.js';
 import type { SealedField } from './sealed.js';
 
 /** What adapters receive on mkt.offers.<channel>.<storeId>. */

@@ -23,28 +23,8 @@ import {
 import { Describe, IsConsentMap, IsStringMap } from './describe.js';
 import { IsText } from './text.js';
 import type { SealedField } from './sealed.js';
+import { EVENT_TYPES, type EventType } from './event-names.js';
 
-export const EVENT_TYPES = [
-  'purchase',
-  'visit',
-  'page_view',
-  'product_view',
-  'cart',
-  'app_open',
-  'location',
-  'offer_response',
-  'profile_update',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-
-/** Channel names are open-ended (adapters add their own) but must be subject tokens. */
-/**
- * The channel of Nunchi's own events (a fired absence timer: docs/patterns.md). Refused from adapters, so that
- * no adapter's event can take the key (eventKey) of one of them.
- */
-export const SYSTEM_CHANNEL = 'system';
-
-export const KNOWN_CHANNELS = ['pos', 'web', 'app', 'callcenter', 'kiosk'] as const;
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Printable ASCII without spaces: ids travel in NATS headers and subjects' neighbours. */
 const PRINTABLE = /^[\x21-\x7e]+$/;
@@ -103,9 +83,6 @@ export class CustomerRefDto {
   @Matches(PRINTABLE, { message: 'deviceId must be printable ASCII without spaces' })
   deviceId?: string;
 }
-export const IDENTITY_TYPES = ['loyaltyCard', 'phone', 'email', 'deviceId'] as const;
-export type IdentityType = (typeof IDENTITY_TYPES)[number];
-
 @Describe(
   'A customer event as a channel adapter sends it, on NATS mkt.in.<channel>.<type> or HTTP POST /v1/events.',
 )
@@ -315,20 +292,6 @@ export const PAYLOAD_DTOS: Record<EventType, new () => object> = {
 };
 
 /** A validated event as it travels on EVENTS: the resolved customer id replaces the raw identifier. */
-/**
- * What names one event inside Nunchi: its channel and its id. Event ids are scoped per adapter — per channel,
- * which is what an adapter's NATS identity may publish on (mkt.in.<channel>.>) — so one adapter's ids cannot
- * shadow another's: the duplicate windows, context's record of applied events and the decision id all use
- * the key, not the bare id. (docs/security.md, "Event ids are scoped per channel".)
- */
-export interface EventRef {
-  channel: string;
-  id: string;
-}
-
-/** `<channel>:<id>`: unambiguous, since a channel is a subject token and has no ':'. */
-export const eventKey = (event: EventRef): string => `${event.channel}:${event.id}`;
-
 export interface AcceptedEvent {
   /** as the adapter sent it: unique within its channel only (eventKey names the event) */
   id: string;
@@ -371,10 +334,6 @@ export interface SealedAcceptedEvent extends Omit<AcceptedEvent, 'payload'> {
 
 /** What a message on EVENTS holds: sealed (SealedAcceptedEvent), or an AcceptedEvent in clear. */
 export type EventsMessage = AcceptedEvent | SealedAcceptedEvent;
-
-export function isSealedEvent(message: EventsMessage): message is SealedAcceptedEvent {
-  return 'sealedPayload' in message && message.sealedPayload !== undefined;
-}
 
 /**
  * An accepted event as the context stage's DLQ keeps it (docs/security.md, "Personal data in the DLQ"): as

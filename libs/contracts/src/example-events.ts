@@ -1,4 +1,4 @@
-import type { EventType } from './events.js';
+import type { EventType } from './event-names.js';
 
 /** One valid event of every type (occurredAt as given), for specs and documentation. */
 export function exampleEvents(

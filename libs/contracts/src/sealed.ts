@@ -1,3 +1,5 @@
+import type { EventsMessage, SealedAcceptedEvent } from './events.js';
+
 /**
  * A value sealed under one customer's data key (crypto-shredding, docs/security.md "Per-customer keys"): an
  * erasure deletes the key, and every copy of the value — in a stream, the DLQ, a backup — can no longer be
@@ -28,4 +30,9 @@ export function isSealedField(value: unknown): value is SealedField {
     typeof v.keyId === 'string' &&
     typeof v.data === 'string'
   );
+}
+
+/** Whether a message on EVENTS carries its payload sealed. */
+export function isSealedEvent(message: EventsMessage): message is SealedAcceptedEvent {
+  return 'sealedPayload' in message && message.sealedPayload !== undefined;
 }

@@ -3,15 +3,8 @@ import { getMetadataStorage, validateSync, type ValidationError } from 'class-va
 import { didYouMean } from './did-you-mean.js';
 import { compileDtoCheck, type DtoCheck } from './dto-check.js';
 import { ContractError, type ProblemDetail } from './errors.js';
-import {
-  CustomerImportDto,
-  EVENT_TYPES,
-  EventEnvelopeDto,
-  PAYLOAD_DTOS,
-  SYSTEM_CHANNEL,
-  type AcceptedEvent,
-  type EventType,
-} from './events.js';
+import { CustomerImportDto, EventEnvelopeDto, PAYLOAD_DTOS, type AcceptedEvent } from './events.js';
+import { EVENT_TYPES, SYSTEM_CHANNEL, type EventType } from './event-names.js';
 import { isWellFormedText, normalizeStrings } from './text.js';
 
 /** How far in the future occurredAt may lie, milliseconds (clock skew between tills and us). */

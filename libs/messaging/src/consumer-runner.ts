@@ -10,7 +10,7 @@ import {
   type JsMsg,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Headers, type DlqStage } from '@nunchi/contracts';
+import { Headers, type DlqStage } from '@nunchi/contracts/core';
 import { latencyHistogram, meter, SpanKind, withSpan } from '@nunchi/telemetry';
 import { decodeJson, DecodeError } from './codec.js';
 import { unavailableDependency } from './infrastructure.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Subjects, type LagReport } from '@nunchi/contracts';
+import { Subjects, type LagReport } from '@nunchi/contracts/core';
 import type { ConsumerRunner } from './consumer-runner.js';
 import type { Publisher } from './publisher.js';
 

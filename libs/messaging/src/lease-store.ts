@@ -6,7 +6,7 @@ import {
   type JetStreamManager,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Streams, Subjects } from '@nunchi/contracts';
+import { Streams, Subjects } from '@nunchi/contracts/core';
 import { decodeJson, encodeJson } from './codec.js';
 
 /** A lease or heartbeat record. */

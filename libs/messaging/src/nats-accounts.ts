@@ -1,4 +1,4 @@
-import { isSubjectToken, Streams, Subjects, type DlqStage, type StreamName } from '@nunchi/contracts';
+import { isSubjectToken, Streams, Subjects, type DlqStage, type StreamName } from '@nunchi/contracts/core';
 
 /**
  * Who may do what on NATS: one identity per service, per channel adapter, and the operator (the CLI), each

@@ -1,5 +1,5 @@
 import type { IdentityKey } from '@nunchi/config';
-import { IDENTITY_TYPES } from '@nunchi/contracts';
+import { IDENTITY_TYPES } from '@nunchi/contracts/core';
 import { deriveSealingKey, openBytes, sealBytes } from '@nunchi/sealing';
 import { decodeJson } from './codec.js';
 

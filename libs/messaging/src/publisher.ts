@@ -1,6 +1,6 @@
 import { jetstream, PubHeaders, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Headers, type DlqStage, type PayloadOf, Subjects } from '@nunchi/contracts';
+import { Headers, type DlqStage, type PayloadOf, Subjects } from '@nunchi/contracts/core';
 import { context, type Context } from '@nunchi/telemetry';
 import { encodeJson } from './codec.js';
 import { PubAckInbox } from './pub-ack-inbox.js';

@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '@nunchi/config';
-import { Streams, Subjects } from '@nunchi/contracts';
+import { Streams, Subjects } from '@nunchi/contracts/core';
 import { startNatsServer, type TestNatsServer, waitUntil } from '@nunchi/testing';
 import { encodeJson } from './codec.js';
 import { connectNats } from './connection.js';

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DEFAULT_STREAM_MAX_MIB, loadConfig, type NunchiConfig } from '@nunchi/config';
-import { Streams, Subjects, type StreamName } from '@nunchi/contracts';
+import { Streams, Subjects, type StreamName } from '@nunchi/contracts/core';
 import { startNatsServer, type TestNatsServer } from '@nunchi/testing';
 import { connectNats } from './connection.js';
 import { applyStreams, checkStreams, StreamLayoutError } from './streams.js';

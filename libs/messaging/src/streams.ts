@@ -6,7 +6,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Streams, type StreamName } from '@nunchi/contracts';
+import { Streams, type StreamName } from '@nunchi/contracts/core';
 import type { NatsConfig } from '@nunchi/config';
 
 const DAY_NS = 86_400_000_000_000;

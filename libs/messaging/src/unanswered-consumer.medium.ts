@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '@nunchi/config';
-import { Streams, Subjects } from '@nunchi/contracts';
+import { Streams, Subjects } from '@nunchi/contracts/core';
 import { startNatsCluster, type TestNatsCluster, waitUntil } from '@nunchi/testing';
 import { encodeJson } from './codec.js';
 import { connectNats } from './connection.js';

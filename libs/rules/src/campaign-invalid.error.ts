@@ -1,4 +1,4 @@
-import type { ProblemDetail } from '@nunchi/contracts';
+import type { ProblemDetail } from '@nunchi/contracts/core';
 
 /**
  * A campaign that cannot run. `details` lists every problem found, each addressed by path

@@ -1,11 +1,11 @@
 import {
   OMITTABLE_CONTEXT_PARTS,
-  type AcceptedEvent,
   type KeyedContextPart,
   type CandidateLoss,
   type ContactPolicy,
   type OmittableContextPart,
-} from '@nunchi/contracts';
+} from '@nunchi/contracts/core';
+import type { AcceptedEvent } from '@nunchi/contracts';
 import { CampaignInvalidError } from './campaign-invalid.error.js';
 import { contactRefusal } from './contact-policy.js';
 import { CelContext, CelCustomer, CelEvent, CelNow, omittedDetail, type CelVars } from './cel-environment.js';

@@ -1,4 +1,4 @@
-import { EVENT_TYPES } from '@nunchi/contracts';
+import { EVENT_TYPES } from '@nunchi/contracts/core';
 import { ABSENCE_EVENT_TYPE, type PatternDefinition } from './patterns/pattern.js';
 
 /**

@@ -2,14 +2,13 @@ import { Environment } from '@marcbachmann/cel-js';
 import type {
   AcceptedEvent,
   ContextSnapshot,
-  KeyedContextPart,
-  OmittableContextPart,
   CustomerProfile,
   OfferResponses,
   RecentEvent,
   WindowTotals,
   Windows,
 } from '@nunchi/contracts';
+import type { KeyedContextPart, OmittableContextPart } from '@nunchi/contracts/core';
 import { CEL_LIMITS } from './cel-budget.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { ASTNode } from '@marcbachmann/cel-js';
-import { didYouMean, KEYED_CONTEXT_PARTS, type KeyedContextPart } from '@nunchi/contracts';
+import { didYouMean, KEYED_CONTEXT_PARTS, type KeyedContextPart } from '@nunchi/contracts/core';
 import { CEL_LIMITS, startMetering } from './cel-budget.js';
 import { analyseCost, isCostRefusal } from './cel-cost.js';
 import { CEL_TYPES, CEL_VARIABLES, celEnvironment, type CelVars } from './cel-environment.js';

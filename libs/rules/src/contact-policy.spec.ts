@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseChannelList, parseQuietHours, type ContactPolicy } from '@nunchi/contracts';
+import { parseChannelList, parseQuietHours, type ContactPolicy } from '@nunchi/contracts/core';
 import { CampaignSet } from './campaign-set.js';
 import { consentOn, contactRefusal } from './contact-policy.js';
 import { compiled, event, input, profile, seoul } from './testing/fixtures.js';

@@ -1,9 +1,5 @@
-import {
-  describeQuietHours,
-  minuteOfDayText,
-  type ContactPolicy,
-  type CustomerProfile,
-} from '@nunchi/contracts';
+import { describeQuietHours, minuteOfDayText, type ContactPolicy } from '@nunchi/contracts/core';
+import type { CustomerProfile } from '@nunchi/contracts';
 import { utcOffsetMs } from './local-time.js';
 
 /** The customer's word on marketing through `channel`: the channel's own, else the general one, else unknown. */

@@ -1,4 +1,5 @@
-import type { AcceptedEvent, CandidateLoss, ContextSnapshot, CustomerProfile } from '@nunchi/contracts';
+import type { AcceptedEvent, ContextSnapshot, CustomerProfile } from '@nunchi/contracts';
+import type { CandidateLoss } from '@nunchi/contracts/core';
 import type { CampaignBudget, CampaignCaps } from './campaign.js';
 
 /** What the customer has already received, as the decision service read it (counts of offers made). */

@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '@nunchi/contracts';
+import type { DecisionRecord } from '@nunchi/contracts/core';
 import { lossLine } from './explain.js';
 
 /** A stored decision as lines a marketer can read: what was chosen, on which inputs, and why others lost. */

@@ -4,7 +4,7 @@ import { CONTRACT_LOSS_REASONS } from './testing/loss-reasons.js';
 import { explain, lossLine } from './explain.js';
 import { explainRecord } from './explain-record.js';
 import type { Evaluation } from './decision.types.js';
-import type { CandidateLoss, DecisionRecord } from '@nunchi/contracts';
+import type { CandidateLoss, DecisionRecord } from '@nunchi/contracts/core';
 
 const losses: CandidateLoss[] = CONTRACT_LOSS_REASONS.map((reason, i) => ({
   campaignId: `c${i}`,

@@ -1,4 +1,4 @@
-import type { CandidateLoss } from '@nunchi/contracts';
+import type { CandidateLoss } from '@nunchi/contracts/core';
 import type { Evaluation } from './decision.types.js';
 import { formatValue } from './inputs.js';
 

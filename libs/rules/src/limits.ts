@@ -1,4 +1,4 @@
-import type { CandidateLoss } from '@nunchi/contracts';
+import type { CandidateLoss } from '@nunchi/contracts/core';
 import type { Candidate } from './decision.types.js';
 
 /** A campaign's running budget totals. */

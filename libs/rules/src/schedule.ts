@@ -1,4 +1,4 @@
-import type { ProblemDetail } from '@nunchi/contracts';
+import type { ProblemDetail } from '@nunchi/contracts/core';
 import { WEEKDAYS, type CampaignSchedule } from './campaign.js';
 import { MS_PER_DAY, dayOfIso, isValidTimeZone, isoOfDay, weekdayOfDay } from './local-time.js';
 

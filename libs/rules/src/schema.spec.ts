@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { EVENT_TYPES } from '@nunchi/contracts';
+import { EVENT_TYPES } from '@nunchi/contracts/core';
 import { TRIGGER_EVENT_TYPES } from './campaign.js';
 import { campaignSchema } from './campaign.schema.js';
 import { ABSENCE_EVENT_TYPE } from './patterns/pattern.js';

@@ -19,14 +19,8 @@ import {
   zoneOffsetMs,
   type DailyRollup,
 } from '@nunchi/context-model';
-import {
-  decisionIdOf,
-  type AcceptedEvent,
-  type CandidateLoss,
-  type ContextSnapshot,
-  type CustomerProfile,
-  type RecentEvent,
-} from '@nunchi/contracts';
+import { decisionIdOf, type CandidateLoss } from '@nunchi/contracts/core';
+import type { AcceptedEvent, ContextSnapshot, CustomerProfile, RecentEvent } from '@nunchi/contracts';
 import { CampaignSet, lowerRankLosses, type CampaignSetOptions } from './campaign-set.js';
 import type { CompiledCampaign } from './compile-campaign.js';
 import { EMPTY_LEDGER, usageOf, withClaim, type ContactLedger } from './contact-ledger.js';

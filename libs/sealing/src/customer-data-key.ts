@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IdentityKey } from '@nunchi/config';
-import type { SealedField } from '@nunchi/contracts';
+import type { SealedField } from '@nunchi/contracts/core';
 import { deriveSealingKey, KEY_BYTES, openBytes, sealBytes } from './aes-gcm.js';
 
 /**

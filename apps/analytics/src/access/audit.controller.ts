@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { AuditLogRepository, isUtcDay, utcDay } from '@nunchi/cassandra';
-import { ApiError, Requires } from '@nunchi/telemetry';
+import { ApiError, Requires } from '@nunchi/telemetry/nest';
 
 /** How far back one request may read: a year of days, a read per day. */
 export const MAX_AUDIT_DAYS = 366;

@@ -12,8 +12,8 @@ import { IsArray, IsInt, IsOptional, IsString } from 'class-validator';
 import { checkKeyRequest, KEY_ID_PATTERN, ROLES } from '@nunchi/access';
 import { callerLabel, callerOf } from '@nunchi/auth';
 import { ApiKeyRepository, newApiKey } from '@nunchi/cassandra';
-import { ContractError } from '@nunchi/contracts';
-import { ApiError, Requires } from '@nunchi/telemetry';
+import { ContractError } from '@nunchi/contracts/core';
+import { ApiError, Requires } from '@nunchi/telemetry/nest';
 import { checkBody } from '../check-body.js';
 
 /** POST /v1/keys: the fields are those of `nunchi keys create`; libs/access checkKeyRequest judges them. */

@@ -3,7 +3,7 @@ import { catchError, type Observable } from 'rxjs';
 import { LifecycleError } from '@nunchi/campaigns-model';
 import { BadInputError, CampaignConflictError, CampaignNotFoundError } from '@nunchi/operations';
 import { CampaignInvalidError } from '@nunchi/rules';
-import { ApiError } from '@nunchi/telemetry';
+import { ApiError } from '@nunchi/telemetry/nest';
 import { SimulationBusyError } from './simulation-jobs.js';
 
 /**

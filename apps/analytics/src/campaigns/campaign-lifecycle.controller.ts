@@ -7,7 +7,7 @@ import { checkBody } from '../check-body.js';
 import { ActivateBody, RollbackBody } from './campaign-requests.js';
 import { ACTOR_HEADER, requestActor } from './request-actor.js';
 import { CAMPAIGN_PORTS } from './tokens.js';
-import { Requires } from '@nunchi/telemetry';
+import { Requires } from '@nunchi/telemetry/nest';
 
 const ACTOR = {
   name: ACTOR_HEADER,

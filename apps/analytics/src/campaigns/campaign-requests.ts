@@ -11,8 +11,8 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { ContractError } from '@nunchi/contracts';
-import { DRAFT_SOURCE_MAX_LENGTH } from '@nunchi/campaigns-model';
+import { ContractError } from '@nunchi/contracts/core';
+import { DRAFT_SOURCE_MAX_LENGTH } from '@nunchi/campaigns-model/definitions';
 
 /**
  * Request bodies of the campaigns API. One class each: the OpenAPI document is generated from the same

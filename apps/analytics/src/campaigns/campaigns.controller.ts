@@ -14,7 +14,7 @@ import {
 } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { ContractError } from '@nunchi/contracts';
+import { ContractError } from '@nunchi/contracts/core';
 import {
   CampaignDrafts,
   CampaignNotFoundError,
@@ -30,7 +30,7 @@ import { checkBody } from '../check-body.js';
 import { DraftBody, sourceOfBody, STATE_FILTERS, TestBody } from './campaign-requests.js';
 import { ACTOR_HEADER, requestActor } from './request-actor.js';
 import { CAMPAIGN_PORTS } from './tokens.js';
-import { Requires } from '@nunchi/telemetry';
+import { Requires } from '@nunchi/telemetry/nest';
 
 const ACTOR = {
   name: ACTOR_HEADER,

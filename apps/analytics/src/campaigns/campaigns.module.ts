@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
-import { CQL_CLIENT, type CqlClient } from '@nunchi/cassandra';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { Subjects } from '@nunchi/contracts';
+import { CQL_CLIENT } from '@nunchi/cassandra/nest';
+import type { CqlClient } from '@nunchi/cassandra';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { Subjects } from '@nunchi/contracts/core';
 import { NatsClient, type MessageClient } from '@nunchi/messaging';
 import { lastValueFrom } from 'rxjs';
 import { campaignPorts } from '@nunchi/operations';

@@ -23,7 +23,7 @@ import {
   type CampaignPorts,
   type SimulationTarget,
 } from '@nunchi/operations';
-import { ApiError, Requires } from '@nunchi/telemetry';
+import { ApiError, Requires } from '@nunchi/telemetry/nest';
 import { CampaignErrorsInterceptor } from './campaign-errors.interceptor.js';
 import { checkBody } from '../check-body.js';
 import { SimulateBody } from './campaign-requests.js';

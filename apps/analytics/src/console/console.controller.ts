@@ -3,17 +3,19 @@ import type { FastifyRequest } from 'fastify';
 import { callerOf } from '@nunchi/auth';
 import { ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { map, type Observable } from 'rxjs';
+import { CQL_CLIENT } from '@nunchi/cassandra/nest';
 import {
-  CQL_CLIENT,
   CustomerKeyRepository,
   decisionInputsOpener,
   DecisionRepository,
   type CqlClient,
 } from '@nunchi/cassandra';
-import { CONFIG, identityKeys, type NunchiConfig } from '@nunchi/config';
-import { decisionIdOf, isSubjectToken, type DecisionRecord, type RecentEvent } from '@nunchi/contracts';
+import { CONFIG } from '@nunchi/config/nest';
+import { identityKeys, type NunchiConfig } from '@nunchi/config';
+import { decisionIdOf, isSubjectToken, type DecisionRecord } from '@nunchi/contracts/core';
+import type { RecentEvent } from '@nunchi/contracts';
 import { explainRecord } from '@nunchi/rules';
-import { ApiError, Requires } from '@nunchi/telemetry';
+import { ApiError, Requires } from '@nunchi/telemetry/nest';
 import { DlqReader, MAX_SCAN } from './dlq-reader.js';
 import { LiveFeed, SAMPLE_EVERY_MS } from './live-feed.js';
 import { ServiceReaders } from './service-readers.js';

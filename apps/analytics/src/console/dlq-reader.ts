@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Headers, Streams, Subjects } from '@nunchi/contracts';
+import { Headers, Streams, Subjects } from '@nunchi/contracts/core';
 import { StreamReader } from '@nunchi/messaging';
 
 /** One rejected input as the console shows it (`nunchi dlq list` shows the same, bytes in full). */

@@ -10,7 +10,7 @@ import {
   unauthenticated,
   type Caller,
 } from '@nunchi/auth';
-import { Public, Requires } from '@nunchi/telemetry';
+import { Public, Requires } from '@nunchi/telemetry/nest';
 
 /** how long the console's session cookie lives, seconds (the key or token inside may expire sooner) */
 const SESSION_MAX_AGE_S = 12 * 3600;

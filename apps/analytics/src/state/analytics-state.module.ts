@@ -2,12 +2,12 @@ import { Module } from '@nestjs/common';
 import {
   AnalyticsRepository,
   CampaignRepository,
-  CQL_CLIENT,
-  customerKeyProviders,
   DecisionRepository,
   type CqlClient,
 } from '@nunchi/cassandra';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CQL_CLIENT, customerKeyProviders } from '@nunchi/cassandra/nest';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import { CampaignResults, CampaignSettings } from '@nunchi/operations';
 import { Attribution } from './attribution.js';
 import { EventCounts } from './event-counts.js';

@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CustomerKeyring, type AnalyticsRepository } from '@nunchi/cassandra';
 import { exposureShardOf, exposureWriteTimestamp } from '@nunchi/analytics-model';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import type { DecisionRecord } from '@nunchi/contracts';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import type { DecisionRecord } from '@nunchi/contracts/core';
 import { Outcome } from '@nunchi/messaging';
 import { CampaignSettings, localDayAndHour } from '@nunchi/operations';
 import { ANALYTICS_REPOSITORY } from './tokens.js';

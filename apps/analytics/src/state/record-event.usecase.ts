@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CustomerKeyring, type AnalyticsRepository, type DecisionRepository } from '@nunchi/cassandra';
 import { MAX_ATTRIBUTION_WINDOW_DAYS } from '@nunchi/analytics-model';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { eventKey, type AcceptedEvent, type EventsMessage } from '@nunchi/contracts';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { eventKey } from '@nunchi/contracts/core';
+import type { AcceptedEvent, EventsMessage } from '@nunchi/contracts';
 import { Outcome } from '@nunchi/messaging';
 import { localDayAndHour } from '@nunchi/operations';
 import { Attribution } from './attribution.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { actorName, auditLine, type Actor, type CampaignStatus } from '@nunchi/campaigns-model';
-import { Subjects } from '@nunchi/contracts';
+import { Subjects } from '@nunchi/contracts/core';
 import {
   BadInputError,
   campaignPorts,
@@ -18,7 +18,6 @@ import {
   type CampaignTestReport,
   type StateAction,
 } from '@nunchi/operations';
-import { lastValueFrom } from 'rxjs';
 import type { Resources } from '../resources.js';
 import { UsageError } from '../options.js';
 import { osUser } from './cli-caller.js';
@@ -33,6 +32,8 @@ import { table } from './decisions.js';
 export async function portsOf(resources: Resources): Promise<CampaignPorts> {
   return campaignPorts(await resources.cassandra(), resources.config.domain, async (id, version) => {
     const { client } = await resources.messaging();
+    // rxjs with NATS, when a change is announced: `campaigns list` and the other reads load neither
+    const { lastValueFrom } = await import('rxjs');
     await lastValueFrom(client.emit(Subjects.campaignsChanged, { id, version }));
   });
 }

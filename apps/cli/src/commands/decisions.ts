@@ -6,7 +6,7 @@ import {
 } from '@nunchi/cassandra';
 import { identityKeys } from '@nunchi/config';
 import { addDays, localDay } from '@nunchi/context-model';
-import { decisionIdOf } from '@nunchi/contracts';
+import { decisionIdOf } from '@nunchi/contracts/core';
 import { explainRecord } from '@nunchi/rules';
 import type { Resources } from '../resources.js';
 

@@ -3,11 +3,10 @@ import {
   isSubjectToken,
   Streams,
   Subjects,
-  type DeadLetteredEvent,
   type DlqStage,
   type IngestReply,
-  type SealedAcceptedEvent,
-} from '@nunchi/contracts';
+} from '@nunchi/contracts/core';
+import type { DeadLetteredEvent, SealedAcceptedEvent } from '@nunchi/contracts';
 import { CustomerKeyRepository, CustomerKeyring } from '@nunchi/cassandra';
 import { identityKeys, requireIdentityKey } from '@nunchi/config';
 import {

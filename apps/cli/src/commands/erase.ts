@@ -1,6 +1,7 @@
 import { historyRepository, CustomerRepository, ErasureRepository } from '@nunchi/cassandra';
 import { identityKeys } from '@nunchi/config';
-import { ContractError, isSubjectToken, Subjects, type ErasureReceipt } from '@nunchi/contracts';
+import { ContractError, isSubjectToken, Subjects } from '@nunchi/contracts/core';
+import type { ErasureReceipt } from '@nunchi/contracts';
 import type { Resources } from '../resources.js';
 
 /**

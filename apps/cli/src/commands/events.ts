@@ -1,4 +1,4 @@
-import { isSubjectToken, Subjects } from '@nunchi/contracts';
+import { isSubjectToken, Subjects } from '@nunchi/contracts/core';
 import { lastValueFrom } from 'rxjs';
 import type { Resources } from '../resources.js';
 import { readNdjson } from '../ndjson.js';

@@ -1,4 +1,4 @@
-import type { OfferMessage } from '@nunchi/contracts';
+import type { OfferMessage } from '@nunchi/contracts/core';
 import { decodeJson } from '@nunchi/messaging';
 import type { Resources } from '../resources.js';
 

@@ -1,5 +1,5 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { Streams } from '@nunchi/contracts';
+import { Streams } from '@nunchi/contracts/core';
 import { ALL_STREAMS, applyStreams, checkStreams } from '@nunchi/messaging';
 import type { Resources } from '../resources.js';
 

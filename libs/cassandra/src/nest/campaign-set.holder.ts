@@ -6,7 +6,8 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { CampaignRepository } from '../repositories/campaign.repository.js';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
 import { CampaignSet, compileCampaign, parseCampaign, type CompiledCampaign } from '@nunchi/rules';
 
 /** milliseconds between reloads when no change hint arrives (a lost hint heals within this) */

@@ -1,6 +1,7 @@
 import { Global, Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { Readiness } from '@nunchi/telemetry';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { Readiness } from '@nunchi/telemetry/nest';
 import { connectCassandra, type CqlClient } from '../client.js';
 
 export const CQL_CLIENT = Symbol('CqlClient');

@@ -6,7 +6,8 @@ import {
   type OnApplicationShutdown,
   type Provider,
 } from '@nestjs/common';
-import { CONFIG, identityKeys, type NunchiConfig } from '@nunchi/config';
+import { CONFIG } from '@nunchi/config/nest';
+import { identityKeys, type NunchiConfig } from '@nunchi/config';
 import type { CqlClient } from '../client.js';
 import { CustomerKeyring } from '../customer-keyring.js';
 import { ActiveCustomersRepository } from '../repositories/active-customers.repository.js';

@@ -1,5 +1,5 @@
 import { addDays, localDay } from '@nunchi/context-model';
-import { partitionOf } from '@nunchi/contracts';
+import { partitionOf } from '@nunchi/contracts/core';
 import type { CqlClient } from '../client.js';
 import { defineStatements, runAll, statement } from '../statements.js';
 

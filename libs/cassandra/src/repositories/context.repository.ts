@@ -1,4 +1,5 @@
-import { eventKey, type AcceptedEvent, type RecentEvent, type SealedField } from '@nunchi/contracts';
+import { eventKey, type SealedField } from '@nunchi/contracts/core';
+import type { AcceptedEvent, RecentEvent } from '@nunchi/contracts';
 import {
   addDays,
   dayFromIndex,

@@ -1,4 +1,5 @@
-import type { CustomerProfile, IdentityType } from '@nunchi/contracts';
+import type { CustomerProfile } from '@nunchi/contracts';
+import type { IdentityType } from '@nunchi/contracts/core';
 import type { DataKey } from '@nunchi/sealing';
 import type { CqlClient } from '../client.js';
 import type { BulkWrite } from '../bulk.js';

@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import type { DecisionRecord } from '@nunchi/contracts';
+import type { DecisionRecord } from '@nunchi/contracts/core';
 import { SpanKind, statementSpans, withSpan } from '@nunchi/telemetry';
 import type { CqlClient } from '../client.js';
 import { mapBounded } from '../bulk.js';

@@ -1,5 +1,6 @@
 import type { IdentityKey } from '@nunchi/config';
-import { decisionIdOfKey, partitionOf, type ErasureReceipt, type ErasureStore } from '@nunchi/contracts';
+import { decisionIdOfKey, partitionOf } from '@nunchi/contracts/core';
+import type { ErasureReceipt, ErasureStore } from '@nunchi/contracts';
 import { analyticsPseudonym, MissingKekError, SealedDataError, unwrapDataKey } from '@nunchi/sealing';
 import { EXPOSURE_WRITE_TIMESTAMP_CEILING, exposureShardOf } from '@nunchi/analytics-model';
 import { addDays, localDay } from '@nunchi/context-model';

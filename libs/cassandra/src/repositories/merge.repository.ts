@@ -1,4 +1,4 @@
-import type { IdentityType } from '@nunchi/contracts';
+import type { IdentityType } from '@nunchi/contracts/core';
 import type { CqlClient } from '../client.js';
 import { defineStatements, run, runAll, statement } from '../statements.js';
 

@@ -9,8 +9,9 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { CONFIG, type NunchiConfig } from '@nunchi/config';
-import { Readiness, type IndicatorResult } from '@nunchi/telemetry';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import { Readiness, type IndicatorResult } from '@nunchi/telemetry/nest';
 import { ConnectionWatch, connectNats } from '../connection.js';
 import { ConsumerRunner } from '../consumer-runner.js';
 import { LagReporter } from '../lag-reporter.js';

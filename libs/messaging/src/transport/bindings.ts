@@ -1,4 +1,4 @@
-import type { DlqStage } from '@nunchi/contracts';
+import type { DlqStage } from '@nunchi/contracts/core';
 
 /**
  * How an `@EventPattern` handler is bound to a JetStream stream: pass `onStream({...})` as the pattern's

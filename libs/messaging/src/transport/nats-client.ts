@@ -1,7 +1,7 @@
 import type { PubAck } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import type { PayloadOf, ReplyOf, RequestSubject } from '@nunchi/contracts';
+import type { PayloadOf, ReplyOf, RequestSubject } from '@nunchi/contracts/core';
 import { context } from '@nunchi/telemetry';
 import type { Observable } from 'rxjs';
 import { decodeJson, encodeJson } from '../codec.js';

@@ -9,7 +9,7 @@ import { Logger, Module, type INestMicroservice, type Type } from '@nestjs/commo
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import { loadConfig } from '@nunchi/config';
-import { ContractError, Headers, Streams, Subjects } from '@nunchi/contracts';
+import { ContractError, Headers, Streams, Subjects } from '@nunchi/contracts/core';
 import { IsInt, IsString, Min } from 'class-validator';
 import { lastValueFrom } from 'rxjs';
 import { decodeJson } from '../codec.js';

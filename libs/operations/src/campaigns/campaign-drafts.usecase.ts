@@ -1,12 +1,6 @@
-import type { ProblemDetail } from '@nunchi/contracts';
-import {
-  checkDraft,
-  idOfSource,
-  problemsText,
-  readSource,
-  transition,
-  type Actor,
-} from '@nunchi/campaigns-model';
+import type { ProblemDetail } from '@nunchi/contracts/core';
+import { checkDraft, idOfSource, problemsText, readSource } from '@nunchi/campaigns-model/definitions';
+import { transition, type Actor } from '@nunchi/campaigns-model';
 import { CampaignInvalidError } from '@nunchi/rules';
 import { readState, statusOfStored, viewOf, type CampaignState } from './campaign-state.js';
 import { CampaignConflictError, CampaignNotFoundError } from './errors.js';

@@ -1,6 +1,6 @@
 import type { StoredCampaign } from '@nunchi/cassandra';
+import { checkDraft } from '@nunchi/campaigns-model/definitions';
 import {
-  checkDraft,
   statusOf,
   transition,
   type Actor,

@@ -2,16 +2,13 @@ import type { StoredCampaign } from '@nunchi/cassandra';
 import {
   allowedActions,
   CAMPAIGN_STATUSES,
-  checkDraft,
-  definitionYaml,
-  looseParse,
-  unifiedDiff,
   type AuditEntry,
   type CampaignStatus,
   type LifecycleAction,
   type VersionState,
 } from '@nunchi/campaigns-model';
-import type { ProblemDetail } from '@nunchi/contracts';
+import { checkDraft, definitionYaml, looseParse, unifiedDiff } from '@nunchi/campaigns-model/definitions';
+import type { ProblemDetail } from '@nunchi/contracts/core';
 import type { CampaignDefinition } from '@nunchi/rules';
 import {
   definitionOf,

@@ -1,4 +1,5 @@
-import type { AcceptedEvent, ProblemDetail } from '@nunchi/contracts';
+import type { AcceptedEvent } from '@nunchi/contracts';
+import type { ProblemDetail } from '@nunchi/contracts/core';
 import { CelEvent, type CelVars } from '../cel-environment.js';
 import { compileExpression, isCelProblem, type CompiledExpression } from '../cel-expression.js';
 import {

@@ -1,4 +1,5 @@
-import { eventKey, SYSTEM_CHANNEL, type AcceptedEvent } from '@nunchi/contracts';
+import { eventKey, SYSTEM_CHANNEL } from '@nunchi/contracts/core';
+import type { AcceptedEvent } from '@nunchi/contracts';
 import { localDay } from '@nunchi/context-model';
 import { CelEvent } from '../cel-environment.js';
 import { stepMatches, type StatefulPattern } from './compile-pattern.js';

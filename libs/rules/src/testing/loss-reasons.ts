@@ -1,4 +1,4 @@
-import type { CandidateLoss } from '@nunchi/contracts';
+import type { CandidateLoss } from '@nunchi/contracts/core';
 
 /** Every loss reason of the contract, in its declared order; the Record makes the compiler hold the list complete. */
 const REASONS: Record<CandidateLoss['reason'], true> = {

@@ -1,6 +1,6 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ContractError, type ErrorCode, type ErrorReply, type ProblemDetail } from '@nunchi/contracts';
+import { ContractError, type ErrorCode, type ErrorReply, type ProblemDetail } from '@nunchi/contracts/core';
 
 /** Codes of HTTP statuses raised without one of ours (Nest's 404 for an unknown route, Fastify's 413, ...). */
 const CODES: Record<number, ErrorCode> = {
