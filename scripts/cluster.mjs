@@ -324,6 +324,18 @@ export async function kill(name, what, signal = 'SIGKILL') {
 }
 
 /**
+ * Freezes (SIGSTOP) or thaws (SIGCONT) `what` on one host: the process keeps its sockets open and answers
+ * nothing, as a node in a long GC pause or a stalled VM would. Kill a frozen process with kill() (SIGKILL
+ * reaches it), or thaw it. False when it is not running.
+ */
+export function freeze(name, what, frozen = true) {
+  const pid = runningPid(host(name), what);
+  if (!pid) return false;
+  process.kill(pid, frozen ? 'SIGSTOP' : 'SIGCONT');
+  return true;
+}
+
+/**
  * The network, then the three nats-servers and Cassandra nodes (the seed first, then the other two together),
  * until the JetStream cluster has a leader and every Cassandra node sees three nodes up. Idempotent.
  */
@@ -433,7 +445,7 @@ export function printStatus(rows) {
 function usage() {
   return [
     'usage: node scripts/cluster.mjs <up|down|status|env> [--only cassandra,nats] [--wipe]',
-    '       node scripts/cluster.mjs <kill|start> <h1|h2|h3> <cassandra|nats>',
+    '       node scripts/cluster.mjs <kill|start|freeze|thaw> <h1|h2|h3> <cassandra|nats>',
     '       node scripts/cluster.mjs <partition|heal> <h1|h2|h3>',
     `Three hosts in network namespaces (${HOSTS.map((h) => `${h.name} ${h.ip}`).join(', ')}), each with a Cassandra node and a nats-server. Needs root.`,
   ].join('\n');
@@ -452,6 +464,12 @@ export async function main(args) {
     else if (cmd === 'kill')
       console.log((await kill(a, b)) ? `killed ${b} on ${a}` : `${b} on ${a} was not running`);
     else if (cmd === 'start') await start(a, b);
+    else if (cmd === 'freeze' || cmd === 'thaw')
+      console.log(
+        freeze(a, b, cmd === 'freeze')
+          ? `${cmd === 'freeze' ? 'froze' : 'thawed'} ${b} on ${a}`
+          : `${b} on ${a} is not running`,
+      );
     else if (cmd === 'partition') partition(a);
     else if (cmd === 'heal') heal(a);
     else {

@@ -125,6 +125,7 @@ interface ClusterModule {
   up(options: { log: (line: string) => void }): Promise<unknown>;
   down(options: { only: string[]; wipe?: boolean; log: (line: string) => void }): Promise<void>;
   kill(host: string, what: 'cassandra' | 'nats', signal?: string): Promise<boolean>;
+  freeze(host: string, what: 'cassandra' | 'nats', frozen?: boolean): boolean;
   start(host: string, what: 'cassandra' | 'nats'): Promise<void>;
   partition(host: string): void;
   heal(host: string): void;
@@ -160,6 +161,17 @@ async function environment(
         inject: async () => {
           await hosts.kill('h2', 'cassandra');
           await sleep(15_000);
+          await hosts.start('h2', 'cassandra');
+        },
+      },
+      {
+        // the fault as it reads: a process that stops answering with its connections open, then dies
+        name: 'Cassandra node h2 frozen 10 s (SIGSTOP), then killed (kill -9), back after 5 s',
+        inject: async () => {
+          if (!hosts.freeze('h2', 'cassandra')) throw new Error('chaos: no Cassandra node running on h2');
+          await sleep(10_000);
+          await hosts.kill('h2', 'cassandra');
+          await sleep(5_000);
           await hosts.start('h2', 'cassandra');
         },
       },
