@@ -110,6 +110,12 @@ export const LAG_POLL_MS = 5_000;
  * longer than a partition of the NATS cluster plus its healing. Replayed messages are handled idempotently.
  */
 const REWIND_REPLAY_MS = 15 * 60_000;
+/**
+ * How often, at most, one consumer's finding replays its stream for the runner's other consumers of it: a
+ * sick cluster can make a consumer find the same rewind every few seconds, and each replay reads back
+ * REWIND_REPLAY_MS of the stream for every partition.
+ */
+const STREAM_REPLAY_INTERVAL_MS = 5 * 60_000;
 
 /**
  * How long a consumer's requests may go unanswered while its stream answers before it is deleted and created
@@ -182,6 +188,8 @@ export class ConsumerRunner {
    * where a consumer that no longer answers is created again (an older floor only means more is replayed)
    */
   private readonly ackFloors = new Map<string, number>();
+  /** epoch ms each stream was last replayed by time for all its consumers here (replayStreamByTime) */
+  private readonly streamReplays = new Map<string, number>();
   /** durable → where it is being created again after a deletion (see recreate) */
   private readonly recreating = new Map<string, { at: StartAt; replayedUpTo: number }>();
   private dlqSealer: DlqSealer | undefined;
@@ -595,6 +603,7 @@ export class ConsumerRunner {
       r.aheadOfStream = undefined;
       r.recreate = true;
       await r.messages.close().catch(() => undefined);
+      await this.replayStreamByTime(r.stream, durable);
       return;
     }
     r.aheadOfStream = undefined;
@@ -625,6 +634,7 @@ export class ConsumerRunner {
           r.rewritten = true;
           r.recreate = true;
           await r.messages.close().catch(() => undefined);
+          await this.replayStreamByTime(r.stream, durable);
           return;
         }
       }
@@ -655,6 +665,32 @@ export class ConsumerRunner {
     this.stalls.add(1, { consumer: durable });
     r.recreate = true;
     await r.messages.close().catch(() => undefined);
+  }
+
+  /**
+   * A stream whose history one consumer found rewound or rewritten was rewound for every consumer of it, but
+   * not every one can see it: a consumer opened since at an ack floor the new history's end has reached (a
+   * partition taken over, its marks gone) has nothing of the old history left to compare, and the messages
+   * stored again below its floor would never reach it (a cluster run of nats-server 2.9.10 lost 405 events so:
+   * docs/reliability.md, "Frozen processes"). So every other consumer of the stream in this runner replays it
+   * by time too (at most once per STREAM_REPLAY_INTERVAL_MS); handlers are idempotent. Consumers of the stream
+   * in other processes are not told: their own checks are all they have.
+   */
+  private async replayStreamByTime(stream: string, foundBy: string): Promise<void> {
+    const nowMs = Date.now();
+    if (nowMs - (this.streamReplays.get(stream) ?? -Infinity) < STREAM_REPLAY_INTERVAL_MS) return;
+    this.streamReplays.set(stream, nowMs);
+    const others = [...this.running].filter(
+      ([name, other]) => name !== foundBy && other.stream === stream && !other.recreate,
+    );
+    for (const [name, other] of others) {
+      this.logger.warn(
+        `${name}: ${stream}'s history changed under ${foundBy}; replaying it by time here too`,
+      );
+      other.rewritten = true;
+      other.recreate = true;
+      await other.messages.close().catch(() => undefined);
+    }
   }
 
   /** Stops pulling; waits for the messages in hand to finish (those waiting out an outage are left for redelivery). */

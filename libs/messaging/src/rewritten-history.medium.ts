@@ -7,7 +7,8 @@
  * server holding another history (the consumer's own state, its position, kept), and started again. The
  * consumer then delivers only the new history's messages past its old position, at once; the watchdog's
  * read-back of a message handled before finds another one there and replays the stream by time, so every
- * message of the new history is handled.
+ * message of the new history is handled. A second consumer of the stream, opened again since (its partition
+ * taken over) and so with nothing handled to read back, is replayed by time on the first one's finding.
  */
 import assert from 'node:assert/strict';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
@@ -59,60 +60,83 @@ describe('ConsumerRunner: a history rewritten under the consumer is replayed by 
   });
 
   it('handles every message of the new history, those under sequences it had passed included', async () => {
-    const subject = Subjects.event(0, 'purchase');
-    const durable = 'rewritten-p0';
+    const subjectA = Subjects.event(0, 'purchase');
+    const subjectB = Subjects.event(1, 'purchase');
+    const durableA = 'rewritten-p0';
+    const durableB = 'rewritten-p1';
     const handled = new Set<string>();
-    await runner.start<{ id: string }>({
-      stream: Streams.EVENTS.name,
-      durable,
-      filterSubject: subject,
-      spanName: 'test',
-      stage: 'context',
-      handler: (d) => {
-        handled.add(d.body.id);
-        return Promise.resolve(Outcome.done());
-      },
-      fromAckFloor: true,
-    });
-    const publishAll = async (to: NatsConnection, prefix: string, count: number) => {
+    const consumerOf = (durable: string, filterSubject: string) =>
+      runner.start<{ id: string }>({
+        stream: Streams.EVENTS.name,
+        durable,
+        filterSubject,
+        spanName: 'test',
+        stage: 'context',
+        handler: (d) => {
+          handled.add(d.body.id);
+          return Promise.resolve(Outcome.done());
+        },
+        fromAckFloor: true,
+      });
+    await consumerOf(durableA, subjectA);
+    await consumerOf(durableB, subjectB);
+    const publishAll = async (to: NatsConnection, subject: string, prefix: string, count: number) => {
       const js = jetstream(to);
       for (let i = 1; i <= count; i++)
         await js.publish(subject, encodeJson({ id: `${prefix}${i}` }), { msgID: `${prefix}${i}` });
     };
 
-    // The history the consumer handles: ten messages, acknowledged, and seen by one watchdog poll since.
-    await publishAll(nc, 'old-', 10);
+    // The history the consumers handle: ten messages of A's partition (stream sequences 1-10), then ten of
+    // B's (11-20), acknowledged, and seen by one watchdog poll since.
+    await publishAll(nc, subjectA, 'old-a', 10);
+    await publishAll(nc, subjectB, 'old-b', 10);
     const jsm = await jetstreamManager(nc);
-    await waitUntil('the ten handled and acknowledged', async () =>
-      handled.size === 10 &&
-      (await jsm.consumers.info(Streams.EVENTS.name, durable)).ack_floor.stream_seq === 10
+    const floorOf = async (durable: string) =>
+      (await jsm.consumers.info(Streams.EVENTS.name, durable)).ack_floor.stream_seq;
+    await waitUntil('the twenty handled and acknowledged', async () =>
+      handled.size === 20 && (await floorOf(durableA)) === 10 && (await floorOf(durableB)) === 20
         ? true
         : undefined,
     );
     await new Promise((r) => setTimeout(r, LAG_POLL_MS + 1_000));
+    // B's partition changes hands (a lease moved here): its consumer opens again at its ack floor with
+    // nothing handled in this process, so nothing of the old history is left for it to compare.
+    await runner.stop(durableB);
+    await consumerOf(durableB, subjectB);
 
-    // Another history of the same stream, fifteen messages long, on the other server.
+    // Another history of the same stream on the other server: five of B's (1-5), then fifteen of A's (6-20).
     const otherConfig = loadConfig('cli', { NATS_URL: other.url, OTEL_TRACES_EXPORTER: 'none' });
     const toOther = await connectNats(otherConfig.nats, 'rewritten-medium-other');
     await applyStreams(toOther, otherConfig.nats);
-    await publishAll(toOther, 'new-', 15);
+    await publishAll(toOther, subjectB, 'new-b', 5);
+    await publishAll(toOther, subjectA, 'new-a', 15);
     await toOther.close();
 
-    // The rewrite: the old server's messages replaced by the other history; its consumer's state kept.
+    // The rewrite: the old server's messages replaced by the other history; its consumers' state kept.
     await Promise.all([old.crash('SIGTERM'), other.crash('SIGTERM')]);
     const oldMsgs = join(streamDir(old, Streams.EVENTS.name), 'msgs');
     rmSync(oldMsgs, { recursive: true, force: true });
     cpSync(join(streamDir(other, Streams.EVENTS.name), 'msgs'), oldMsgs, { recursive: true });
     await old.restart();
 
-    const expected = Array.from({ length: 15 }, (_, i) => `new-${i + 1}`);
+    // A delivers new-a6..15 past its position at once, and its read-back of sequence 10 (old-a10, now new-a5)
+    // finds the rewrite. B sits at its floor, 20 — the new history's end — and new-b1..5 lie below it: it
+    // would never see them, but A's finding replays the stream by time for B too.
+    const expected = [
+      ...Array.from({ length: 15 }, (_, i) => `new-a${i + 1}`),
+      ...Array.from({ length: 5 }, (_, i) => `new-b${i + 1}`),
+    ];
     await waitUntil(
       'every message of the new history handled',
       () => (expected.every((id) => handled.has(id)) ? true : undefined),
       60_000,
     );
     assert.ok(
-      warnings.some((w) => w.includes(`${durable}: EVENTS holds another message at stream sequence 10`)),
+      warnings.some((w) => w.includes(`${durableA}: EVENTS holds another message at stream sequence 10`)),
+      warnings.join('\n'),
+    );
+    assert.ok(
+      warnings.some((w) => w.includes(`${durableB}: EVENTS's history changed under ${durableA}`)),
       warnings.join('\n'),
     );
   });
