@@ -63,7 +63,15 @@ export class ApiClient {
       throw new ApiRequestError(`cannot reach the HTTP API at ${url} (NUNCHI_API_URL): ${why}`);
     }
     const text = await response.text();
-    if (response.ok) return JSON.parse(text) as T;
+    if (response.ok)
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new ApiRequestError(
+          `${method} ${url}: ${response.status}, but not JSON — is NUNCHI_API_URL the analytics service's address?`,
+          response.status,
+        );
+      }
     throw new ApiRequestError(`${method} ${url}: ${describeRefusal(response.status, text)}`, response.status);
   }
 }
