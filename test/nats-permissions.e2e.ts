@@ -199,6 +199,12 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
       ['analytics', '$JS.API.STREAM.MSG.GET.DLQ', true],
       ['analytics', '$JS.API.STREAM.MSG.GET.LEASES', false],
       ['context', Subjects.campaignsChanged, false],
+      // a rewind found by one consumer, told to every process consuming that stream (and only to them)
+      ['context', Subjects.streamRewound('EVENTS'), true],
+      ['context', Subjects.streamRewound('ENRICHED'), false],
+      ['decision', Subjects.streamRewound('ENRICHED'), true],
+      ['analytics', Subjects.streamRewound('DECISIONS'), true],
+      ['ingestion', Subjects.streamRewound('EVENTS'), false],
     ];
     for (const [user, subject, allowed] of cases)
       assert.equal(await canPublish(user, subject), allowed, `${user} publish ${subject}`);
@@ -206,6 +212,8 @@ describe('NATS permissions (own nats-server with the generated configuration)', 
     assert.equal(await canSubscribe('context', Subjects.contextGet), true);
     assert.equal(await canSubscribe('context', Subjects.campaignsChanged), true, 'reloads on the hint');
     assert.equal(await canSubscribe('decision', Subjects.contextGet), false);
+    assert.equal(await canSubscribe('decision', Subjects.streamRewound('ENRICHED')), true);
+    assert.equal(await canSubscribe('decision', Subjects.streamRewound('EVENTS')), false);
   });
 
   it('refuses a wrong seed, a missing one and a corrupt one, naming what to check', async () => {

@@ -58,6 +58,12 @@ export const Subjects = {
    */
   lag: (group: string): `mkt.ctl.lag.${string}` => `mkt.ctl.lag.${token(group, 'group')}`,
   lagAll: 'mkt.ctl.lag.>',
+  /**
+   * A consumer found its stream's history rewound or rewritten: every process consuming that stream replays
+   * it by time (ConsumerRunner; docs/reliability.md). Core NATS, a hint: mkt.ctl.rewound.<stream>.
+   */
+  streamRewound: (stream: string): `mkt.ctl.rewound.${string}` =>
+    `mkt.ctl.rewound.${token(stream, 'stream')}`,
   /** Request/reply: read a customer's context snapshot. */
   contextGet: 'mkt.rpc.context.get',
   /** Partition leases and member heartbeats of consumer groups (context, decision): mkt.lease.<group>.<kind>.<id>. */

@@ -9,10 +9,10 @@ import {
   type MsgRequest,
   type JsMsg,
 } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { Headers, type DlqStage } from '@nunchi/contracts/core';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { Headers, Subjects, type DlqStage } from '@nunchi/contracts/core';
 import { latencyHistogram, meter, SpanKind, withSpan } from '@nunchi/telemetry';
-import { decodeJson, DecodeError } from './codec.js';
+import { decodeJson, DecodeError, encodeJson } from './codec.js';
 import { unavailableDependency } from './infrastructure.js';
 import { OutageGate, sleep, StoppedError, type Outage } from './outage-gate.js';
 import { KeyedSerializer } from './keyed-serializer.js';
@@ -190,6 +190,8 @@ export class ConsumerRunner {
   private readonly ackFloors = new Map<string, number>();
   /** epoch ms each stream was last replayed by time for all its consumers here (replayStreamByTime) */
   private readonly streamReplays = new Map<string, number>();
+  /** per stream consumed here: the subscription to other processes' findings of a rewind (Subjects.streamRewound) */
+  private readonly rewindHints = new Map<string, Subscription>();
   /** durable → where it is being created again after a deletion (see recreate) */
   private readonly recreating = new Map<string, { at: StartAt; replayedUpTo: number }>();
   private dlqSealer: DlqSealer | undefined;
@@ -279,6 +281,7 @@ export class ConsumerRunner {
   async start<T>(spec: ConsumerSpec<T>): Promise<void> {
     if (this.running.has(spec.durable) || this.starting.has(spec.durable))
       throw new Error(`Consumer ${spec.durable} is already running in this process`);
+    this.followRewinds(spec.stream);
     const abort = new AbortController();
     this.starting.set(spec.durable, abort);
     let opened: Awaited<ReturnType<typeof this.open>>;
@@ -673,13 +676,21 @@ export class ConsumerRunner {
    * partition taken over, its marks gone) has nothing of the old history left to compare, and the messages
    * stored again below its floor would never reach it (a cluster run of nats-server 2.9.10 lost 405 events so:
    * docs/reliability.md, "Frozen processes"). So every other consumer of the stream in this runner replays it
-   * by time too (at most once per STREAM_REPLAY_INTERVAL_MS); handlers are idempotent. Consumers of the stream
-   * in other processes are not told: their own checks are all they have.
+   * by time too (at most once per STREAM_REPLAY_INTERVAL_MS), and the processes consuming it elsewhere are
+   * told (Subjects.streamRewound, core NATS: a hint, which the same interval bounds); handlers are idempotent.
    */
-  private async replayStreamByTime(stream: string, foundBy: string): Promise<void> {
+  private async replayStreamByTime(stream: string, foundBy: string, fromElsewhere = false): Promise<void> {
     const nowMs = Date.now();
     if (nowMs - (this.streamReplays.get(stream) ?? -Infinity) < STREAM_REPLAY_INTERVAL_MS) return;
     this.streamReplays.set(stream, nowMs);
+    // A hint to the other processes consuming the stream (best effort: their own checks remain); this
+    // process hears it too, within the interval just set.
+    if (!fromElsewhere)
+      try {
+        this.nc.publish(Subjects.streamRewound(stream), encodeJson({ foundBy }));
+      } catch {
+        // NATS unreachable: nothing else would be told either
+      }
     const others = [...this.running].filter(
       ([name, other]) => name !== foundBy && other.stream === stream && !other.recreate,
     );
@@ -691,6 +702,26 @@ export class ConsumerRunner {
       other.recreate = true;
       await other.messages.close().catch(() => undefined);
     }
+  }
+
+  /** Listens for other processes' findings of a rewind of `stream` (once per stream), to replay it here too. */
+  private followRewinds(stream: string): void {
+    if (this.rewindHints.has(stream)) return;
+    this.rewindHints.set(
+      stream,
+      this.nc.subscribe(Subjects.streamRewound(stream), {
+        callback: (error, msg) => {
+          if (error) return;
+          let foundBy = 'another process';
+          try {
+            foundBy = `${(decodeJson(msg.data) as { foundBy?: string }).foundBy ?? '?'} (another process)`;
+          } catch {
+            // not ours to parse: the finding stands
+          }
+          void this.replayStreamByTime(stream, foundBy, true);
+        },
+      }),
+    );
   }
 
   /** Stops pulling; waits for the messages in hand to finish (those waiting out an outage are left for redelivery). */
@@ -712,6 +743,10 @@ export class ConsumerRunner {
     if (this.running.size === 0 && this.lagTimer) {
       clearInterval(this.lagTimer);
       this.lagTimer = undefined;
+    }
+    if (this.running.size === 0 && this.starting.size === 0) {
+      for (const sub of this.rewindHints.values()) sub.unsubscribe();
+      this.rewindHints.clear();
     }
   }
 

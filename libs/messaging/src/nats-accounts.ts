@@ -126,9 +126,15 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
         'mkt.events.*.absence',
         ...consumersOf('EVENTS'),
         ...leasesOf('context'),
+        Subjects.streamRewound('EVENTS'),
       ],
       // campaignsChanged: reload at once, as decision does (ENRICHED carries what the active campaigns read)
-      [Subjects.contextGet, Subjects.customersChanged, Subjects.campaignsChanged],
+      [
+        Subjects.contextGet,
+        Subjects.customersChanged,
+        Subjects.campaignsChanged,
+        Subjects.streamRewound('EVENTS'),
+      ],
       true,
     ),
     service(
@@ -140,9 +146,10 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
         Subjects.lag('decision'),
         ...consumersOf('ENRICHED'),
         ...leasesOf('decision'),
+        Subjects.streamRewound('ENRICHED'),
       ],
       // customersChanged: an erasure's hint, to drop the customer's data key from memory (crypto-shredding)
-      [Subjects.campaignsChanged, Subjects.customersChanged],
+      [Subjects.campaignsChanged, Subjects.customersChanged, Subjects.streamRewound('ENRICHED')],
     ),
     service(
       'analytics',
@@ -153,8 +160,10 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
         ...consumersOf('DECISIONS'),
         // the console's DLQ page reads the newest entries back by sequence (console/dlq-reader.ts); read-only
         '$JS.API.STREAM.MSG.GET.DLQ',
+        Subjects.streamRewound('EVENTS'),
+        Subjects.streamRewound('DECISIONS'),
       ],
-      [],
+      [Subjects.streamRewound('EVENTS'), Subjects.streamRewound('DECISIONS')],
     ),
     {
       user: 'operator',

@@ -7,8 +7,9 @@
  * server holding another history (the consumer's own state, its position, kept), and started again. The
  * consumer then delivers only the new history's messages past its old position, at once; the watchdog's
  * read-back of a message handled before finds another one there and replays the stream by time, so every
- * message of the new history is handled. A second consumer of the stream, opened again since (its partition
- * taken over) and so with nothing handled to read back, is replayed by time on the first one's finding.
+ * message of the new history is handled. Two more consumers of the stream, opened again since (their
+ * partitions taken over) and so with nothing handled to read back, one in the same runner and one in another
+ * process's, are replayed by time on the first one's finding.
  */
 import assert from 'node:assert/strict';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
@@ -40,6 +41,9 @@ describe('ConsumerRunner: a history rewritten under the consumer is replayed by 
   let other: TestNatsServer;
   let nc: NatsConnection;
   let runner: ConsumerRunner;
+  /** another process's runner, on a connection of its own */
+  let elsewhere: ConsumerRunner;
+  let ncElsewhere: NatsConnection;
   const warnings: string[] = [];
 
   before(async () => {
@@ -47,26 +51,29 @@ describe('ConsumerRunner: a history rewritten under the consumer is replayed by 
     const config = loadConfig('cli', { NATS_URL: old.url, OTEL_TRACES_EXPORTER: 'none' });
     nc = await connectNats(config.nats, 'rewritten-medium');
     await applyStreams(nc, config.nats);
-    runner = new ConsumerRunner(nc, new Publisher(nc), {
-      log: () => undefined,
-      warn: (m) => warnings.push(m),
-      error: () => undefined,
-    });
+    const logger = { log: () => undefined, warn: (m: string) => warnings.push(m), error: () => undefined };
+    runner = new ConsumerRunner(nc, new Publisher(nc), logger);
+    ncElsewhere = await connectNats(config.nats, 'rewritten-medium-elsewhere');
+    elsewhere = new ConsumerRunner(ncElsewhere, new Publisher(ncElsewhere), logger);
   });
   after(async () => {
     await runner?.stop();
+    await elsewhere?.stop();
     await nc?.close();
+    await ncElsewhere?.close();
     await Promise.all([old?.stop(), other?.stop()]);
   });
 
   it('handles every message of the new history, those under sequences it had passed included', async () => {
     const subjectA = Subjects.event(0, 'purchase');
     const subjectB = Subjects.event(1, 'purchase');
+    const subjectC = Subjects.event(2, 'purchase');
     const durableA = 'rewritten-p0';
     const durableB = 'rewritten-p1';
+    const durableC = 'rewritten-p2';
     const handled = new Set<string>();
-    const consumerOf = (durable: string, filterSubject: string) =>
-      runner.start<{ id: string }>({
+    const consumerOf = (durable: string, filterSubject: string, where = runner) =>
+      where.start<{ id: string }>({
         stream: Streams.EVENTS.name,
         durable,
         filterSubject,
@@ -80,36 +87,46 @@ describe('ConsumerRunner: a history rewritten under the consumer is replayed by 
       });
     await consumerOf(durableA, subjectA);
     await consumerOf(durableB, subjectB);
+    await consumerOf(durableC, subjectC, elsewhere);
     const publishAll = async (to: NatsConnection, subject: string, prefix: string, count: number) => {
       const js = jetstream(to);
       for (let i = 1; i <= count; i++)
         await js.publish(subject, encodeJson({ id: `${prefix}${i}` }), { msgID: `${prefix}${i}` });
     };
 
-    // The history the consumers handle: ten messages of A's partition (stream sequences 1-10), then ten of
-    // B's (11-20), acknowledged, and seen by one watchdog poll since.
+    // The history the consumers handle: ten messages of A's partition (stream sequences 1-10), ten of B's
+    // (11-20), ten of C's (21-30), acknowledged, and seen by one watchdog poll since.
     await publishAll(nc, subjectA, 'old-a', 10);
     await publishAll(nc, subjectB, 'old-b', 10);
+    await publishAll(nc, subjectC, 'old-c', 10);
     const jsm = await jetstreamManager(nc);
     const floorOf = async (durable: string) =>
       (await jsm.consumers.info(Streams.EVENTS.name, durable)).ack_floor.stream_seq;
-    await waitUntil('the twenty handled and acknowledged', async () =>
-      handled.size === 20 && (await floorOf(durableA)) === 10 && (await floorOf(durableB)) === 20
+    await waitUntil('the thirty handled and acknowledged', async () =>
+      handled.size === 30 &&
+      (await floorOf(durableA)) === 10 &&
+      (await floorOf(durableB)) === 20 &&
+      (await floorOf(durableC)) === 30
         ? true
         : undefined,
     );
     await new Promise((r) => setTimeout(r, LAG_POLL_MS + 1_000));
-    // B's partition changes hands (a lease moved here): its consumer opens again at its ack floor with
-    // nothing handled in this process, so nothing of the old history is left for it to compare.
+    // B's and C's partitions change hands (a lease moved): their consumers open again at their ack floors
+    // with nothing handled since, so nothing of the old history is left for them to compare. C is in another
+    // process.
     await runner.stop(durableB);
     await consumerOf(durableB, subjectB);
+    await elsewhere.stop(durableC);
+    await consumerOf(durableC, subjectC, elsewhere);
 
-    // Another history of the same stream on the other server: five of B's (1-5), then fifteen of A's (6-20).
+    // Another history of the same stream on the other server: five of B's (1-5), five of C's (6-10), then
+    // twenty of A's (11-30).
     const otherConfig = loadConfig('cli', { NATS_URL: other.url, OTEL_TRACES_EXPORTER: 'none' });
     const toOther = await connectNats(otherConfig.nats, 'rewritten-medium-other');
     await applyStreams(toOther, otherConfig.nats);
     await publishAll(toOther, subjectB, 'new-b', 5);
-    await publishAll(toOther, subjectA, 'new-a', 15);
+    await publishAll(toOther, subjectC, 'new-c', 5);
+    await publishAll(toOther, subjectA, 'new-a', 20);
     await toOther.close();
 
     // The rewrite: the old server's messages replaced by the other history; its consumers' state kept.
@@ -119,12 +136,14 @@ describe('ConsumerRunner: a history rewritten under the consumer is replayed by 
     cpSync(join(streamDir(other, Streams.EVENTS.name), 'msgs'), oldMsgs, { recursive: true });
     await old.restart();
 
-    // A delivers new-a6..15 past its position at once, and its read-back of sequence 10 (old-a10, now new-a5)
-    // finds the rewrite. B sits at its floor, 20 — the new history's end — and new-b1..5 lie below it: it
-    // would never see them, but A's finding replays the stream by time for B too.
+    // A delivers what lies past its position at once, and its read-back of sequence 10 (old-a10, now new-c5)
+    // finds the rewrite. B sits at its floor, 20, C at 30 — the new history's end — and new-b1..5 and
+    // new-c1..5 lie below them: they would never see them, but A's finding replays the stream by time for B
+    // (this process) and, through the hint, for C (the other one).
     const expected = [
-      ...Array.from({ length: 15 }, (_, i) => `new-a${i + 1}`),
+      ...Array.from({ length: 20 }, (_, i) => `new-a${i + 1}`),
       ...Array.from({ length: 5 }, (_, i) => `new-b${i + 1}`),
+      ...Array.from({ length: 5 }, (_, i) => `new-c${i + 1}`),
     ];
     await waitUntil(
       'every message of the new history handled',
@@ -137,6 +156,12 @@ describe('ConsumerRunner: a history rewritten under the consumer is replayed by 
     );
     assert.ok(
       warnings.some((w) => w.includes(`${durableB}: EVENTS's history changed under ${durableA}`)),
+      warnings.join('\n'),
+    );
+    assert.ok(
+      warnings.some((w) =>
+        w.includes(`${durableC}: EVENTS's history changed under ${durableA} (another process)`),
+      ),
       warnings.join('\n'),
     );
   });
