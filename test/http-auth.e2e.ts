@@ -18,6 +18,14 @@ import {
   type Harness,
 } from './support/harness.js';
 
+/** The rows of `nunchi audit --json`'s output (one JSON object a line) that name `target`, newest first. */
+const auditLines = (stdout: string, target: string): AuditRecord[] =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as AuditRecord)
+    .filter((r) => r.target === target);
+
 /** The nunchi CLI with the tests' environment, as `auth-e2e`. */
 const nunchi = (...args: string[]) => runCli(args, { NUNCHI_ACTOR: 'auth-e2e' });
 
@@ -309,11 +317,7 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
     );
     assert.match(error.message ?? '', new RegExp(`API key ${keyId} was revoked`));
     const audit = await nunchi('audit', '--json');
-    const rows = audit.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as AuditRecord)
-      .filter((r) => r.target === keyId);
+    const rows = auditLines(audit.stdout, keyId);
     assert.deepEqual(rows.map((r) => [r.action, r.actor, r.actorKind]).reverse(), [
       ['keys.manage nunchi keys create', 'auth-e2e', 'cli'],
       ['keys.manage nunchi keys revoke', 'auth-e2e', 'cli'],
@@ -437,11 +441,7 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
     // the service wrote the audit log with the verified caller; a privacy officer reads it over HTTP too
     const audit = await overHttp(keyOf['privacy-officer'], 'audit', '--json');
     assert.equal(audit.code, 0, audit.stderr);
-    const rows = audit.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as AuditRecord)
-      .filter((r) => r.target === keyId);
+    const rows = auditLines(audit.stdout, keyId);
     assert.deepEqual(rows.map((r) => [r.action, r.actorKind, r.outcome]).reverse(), [
       ['keys.manage POST /v1/keys', 'key', 201],
       ['keys.manage POST /v1/keys/:keyId/revoke', 'key', 200],

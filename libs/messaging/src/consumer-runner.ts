@@ -634,9 +634,7 @@ export class ConsumerRunner {
             `${durable}: ${r.stream} holds another message at stream sequence ${mark.seq} than the one it handled there (${mark.msgId ?? 'no id'}): its history was rewritten; recreating the consumer by time`,
           );
           this.rewinds.add(1, { consumer: durable });
-          r.rewritten = true;
-          r.recreate = true;
-          await r.messages.close().catch(() => undefined);
+          await replayByTime(r);
           await this.replayStreamByTime(r.stream, durable);
           return;
         }
@@ -698,9 +696,7 @@ export class ConsumerRunner {
       this.logger.warn(
         `${name}: ${stream}'s history changed under ${foundBy}; replaying it by time here too`,
       );
-      other.rewritten = true;
-      other.recreate = true;
-      await other.messages.close().catch(() => undefined);
+      await replayByTime(other);
     }
   }
 
@@ -1018,6 +1014,13 @@ interface Running {
   markEpoch?: number;
   /** set by the watchdog: the history was rewritten below the consumer; the next reopen replays by time */
   rewritten?: boolean;
+}
+
+/** Ends a consumer's loop so that its supervisor recreates it by store time (open(): `rewritten`). */
+async function replayByTime(r: Running): Promise<void> {
+  r.rewritten = true;
+  r.recreate = true;
+  await r.messages.close().catch(() => undefined);
 }
 
 type Decoded<T> = T | DecodeError;
