@@ -53,11 +53,10 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
   const log = options.log ?? ((line: string) => console.log(line));
   const total = options.events ?? 200_000;
   const count = options.customers ?? 5_000;
-  const env = {
-    ...process.env,
-    NUNCHI_BENCH_KEYSPACE: process.env['NUNCHI_BENCH_KEYSPACE'] ?? 'nunchi_bench_simulate',
-  };
-  const config = benchConfig(env);
+  const keyspace = process.env['NUNCHI_BENCH_KEYSPACE'] ?? 'nunchi_bench_simulate';
+  const config = benchConfig({ ...process.env, NUNCHI_BENCH_KEYSPACE: keyspace });
+  // after benchConfig, which may have turned development mode on for this process and the ones it starts
+  const env = { ...process.env, NUNCHI_BENCH_KEYSPACE: keyspace };
   const timeZone = config.domain.timeZone;
   let cql = await benchKeyspace(config);
   const seed = 20261202;

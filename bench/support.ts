@@ -1,14 +1,18 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { connectCassandra, migrate, type CqlClient } from '@nunchi/cassandra';
 import { asMigrator, loadConfig, projectPath, type NunchiConfig } from '@nunchi/config';
+import { developmentModeUnlessConfigured } from '../tools/dev-mode.js';
 
 /**
  * Configuration for a benchmark: the environment's, with its own Cassandra keyspace (NUNCHI_BENCH_KEYSPACE,
- * default nunchi_bench) so that measurements neither read nor pollute real or test data.
+ * default nunchi_bench) so that measurements neither read nor pollute real or test data; in development mode
+ * unless a key or a mode is configured (set in process.env, for the processes a benchmark starts too).
  */
 export function benchConfig(env: Record<string, string | undefined> = process.env): NunchiConfig {
+  developmentModeUnlessConfigured((line) => console.log(line));
   return loadConfig('cli', {
     ...env,
+    NUNCHI_DEV_MODE: env['NUNCHI_DEV_MODE'] ?? process.env['NUNCHI_DEV_MODE'],
     OTEL_TRACES_EXPORTER: 'none',
     CASSANDRA_KEYSPACE: env['NUNCHI_BENCH_KEYSPACE'] ?? 'nunchi_bench',
   });
