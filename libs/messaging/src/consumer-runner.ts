@@ -19,6 +19,7 @@ import { KeyedSerializer } from './keyed-serializer.js';
 import {
   historyRewritten,
   isUnanswered,
+  ReplayInterval,
   stuckSince,
   UnansweredConsumers,
   type HandledMark,
@@ -111,9 +112,9 @@ export const LAG_POLL_MS = 5_000;
  */
 const REWIND_REPLAY_MS = 15 * 60_000;
 /**
- * How often, at most, one consumer's finding replays its stream for the runner's other consumers of it: a
- * sick cluster can make a consumer find the same rewind every few seconds, and each replay reads back
- * REWIND_REPLAY_MS of the stream for every partition.
+ * How often, at most, one consumer's finding replays its stream for the runner's other consumers of it, and
+ * a consumer found past its stream's end replays itself: a sick cluster can make a consumer find the same
+ * rewind every few seconds, and each replay reads back REWIND_REPLAY_MS of the stream for every partition.
  */
 const STREAM_REPLAY_INTERVAL_MS = 5 * 60_000;
 
@@ -188,8 +189,11 @@ export class ConsumerRunner {
    * where a consumer that no longer answers is created again (an older floor only means more is replayed)
    */
   private readonly ackFloors = new Map<string, number>();
-  /** epoch ms each stream was last replayed by time for all its consumers here (replayStreamByTime) */
-  private readonly streamReplays = new Map<string, number>();
+  /**
+   * Replays by time: of each stream for all its consumers here (replayStreamByTime, key `stream:<name>`), and
+   * of each consumer found past its stream's end (checkDelivering, key `ahead:<durable>`)
+   */
+  private readonly replays = new ReplayInterval(STREAM_REPLAY_INTERVAL_MS);
   /** per stream consumed here: the subscription to other processes' findings of a rewind (Subjects.streamRewound) */
   private readonly rewindHints = new Map<string, Subscription>();
   /** durable → where it is being created again after a deletion (see recreate) */
@@ -604,6 +608,19 @@ export class ConsumerRunner {
         return;
       }
       r.aheadOfStream = undefined;
+      if (!this.replays.take(`ahead:${durable}`, Date.now())) {
+        // Past the end again since its last replay: it reads a replica whose history differs from the
+        // stream leader's (a sick nats-server 2.9.10 cluster), which another replay would not change — and the
+        // same finding every 10 s made each consumer re-read 15 minutes of its stream (docs/reliability.md).
+        if (!r.aheadReported) {
+          r.aheadReported = true;
+          this.logger.warn(
+            `${durable}: delivered up to stream sequence ${delivered} again, past ${r.stream}'s end (${streamLastSeq}), since it was replayed by time; its replica's history differs from the stream leader's — not replaying again before ${new Date(this.replays.nextAt(`ahead:${durable}`)).toISOString()}`,
+          );
+        }
+        return;
+      }
+      r.aheadReported = undefined;
       r.recreate = true;
       await r.messages.close().catch(() => undefined);
       await this.replayStreamByTime(r.stream, durable);
@@ -678,9 +695,7 @@ export class ConsumerRunner {
    * told (Subjects.streamRewound, core NATS: a hint, which the same interval bounds); handlers are idempotent.
    */
   private async replayStreamByTime(stream: string, foundBy: string, fromElsewhere = false): Promise<void> {
-    const nowMs = Date.now();
-    if (nowMs - (this.streamReplays.get(stream) ?? -Infinity) < STREAM_REPLAY_INTERVAL_MS) return;
-    this.streamReplays.set(stream, nowMs);
+    if (!this.replays.take(`stream:${stream}`, Date.now())) return;
     // A hint to the other processes consuming the stream (best effort: their own checks remain); this
     // process hears it too, within the interval just set.
     if (!fromElsewhere)
@@ -1004,6 +1019,8 @@ interface Running {
   recreate?: boolean;
   /** the consumer's delivered sequence when it was first seen past its stream's end (checkDelivering) */
   aheadOfStream?: number;
+  /** set once it was logged past its stream's end again within the replay interval (checkDelivering) */
+  aheadReported?: boolean;
   /** epoch ms the latest message handled was stored */
   handledUpToMs?: number;
   /** the message handled with the highest stream sequence, read back by the watchdog (historyRewritten) */

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { historyRewritten, isUnanswered, stuckSince, UnansweredConsumers } from './delivery-watchdog.js';
+import {
+  historyRewritten,
+  isUnanswered,
+  ReplayInterval,
+  stuckSince,
+  UnansweredConsumers,
+} from './delivery-watchdog.js';
 
 describe('stuckSince (the consumer watchdog)', () => {
   it('needs the same missed message at two polls', () => {
@@ -73,5 +79,18 @@ describe('historyRewritten (a history rewritten below a consumer)', () => {
   });
   it('nothing stored there (retention, or a shorter history) is not', () => {
     assert.equal(historyRewritten(mark, undefined), false);
+  });
+});
+
+describe('ReplayInterval (replays by time, bounded)', () => {
+  it('takes a key once per interval, each key on its own', () => {
+    const replays = new ReplayInterval(300_000);
+    assert.equal(replays.take('ahead:ctx-3', 1_000), true, 'first finding');
+    assert.equal(replays.take('ahead:ctx-3', 11_000), false, 'the same finding 10 s later');
+    assert.equal(replays.take('stream:EVENTS', 11_000), true, 'another key');
+    assert.equal(replays.nextAt('ahead:ctx-3'), 301_000);
+    assert.equal(replays.take('ahead:ctx-3', 300_999), false);
+    assert.equal(replays.take('ahead:ctx-3', 301_000), true, 'once the interval has passed');
+    assert.equal(replays.take('ahead:ctx-3', 302_000), false, 'counted from the last replay taken');
   });
 });

@@ -89,3 +89,28 @@ export class UnansweredConsumers {
     this.since.delete(durable);
   }
 }
+
+/**
+ * At most one replay by time per key (a stream, a consumer) within an interval: a sick cluster can repeat the
+ * same finding every few seconds (nats-server 2.9.10: a consumer reading a replica whose history differs from
+ * the stream leader's delivers past the stream's end again right after each replay), and each replay reads
+ * back minutes of the stream without changing that.
+ */
+export class ReplayInterval {
+  readonly #last = new Map<string, number>();
+
+  /** @param intervalMs milliseconds between two replays of one key */
+  constructor(private readonly intervalMs: number) {}
+
+  /** Whether `key` may be replayed at `nowMs` (epoch ms); if so, the replay is noted. */
+  take(key: string, nowMs: number): boolean {
+    if (nowMs - (this.#last.get(key) ?? -Infinity) < this.intervalMs) return false;
+    this.#last.set(key, nowMs);
+    return true;
+  }
+
+  /** epoch ms `key` may be replayed again from */
+  nextAt(key: string): number {
+    return (this.#last.get(key) ?? -Infinity) + this.intervalMs;
+  }
+}
