@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -46,6 +47,8 @@ export const paths = Object.freeze({
     logback: path.join(ROOT, 'scripts', 'cassandra', 'logback.xml'),
     /** passwords of the local node's roles, one file per role (docs/security.md, "Cassandra roles") */
     auth: C_AUTH,
+    /** the local node's TLS identity: node.p12, its password, and ca.crt for clients (cassandraTls) */
+    tls: path.join(STATE, 'cassandra', 'tls'),
   },
   zipkin: {
     home: path.join(STATE, 'zipkin'),
@@ -264,6 +267,23 @@ export async function cqlPing(host, port, timeoutMs = 2000) {
   const options = Buffer.from([0x04, 0x00, 0x00, 0x00, 0x05, 0, 0, 0, 0]);
   const header = await cqlExchange(host, port, options, timeoutMs);
   return header !== null && (header[0] & 0x80) === 0x80 && header[4] === 0x06;
+}
+
+/**
+ * Whether the node at host:port completes a TLS handshake verified against `caFile` on its native port (the
+ * local node takes TLS beside plain connections: cassandraTls). Null when nothing answers.
+ */
+export function cqlTakesTls(host, port, caFile, timeoutMs = 2000) {
+  return new Promise((resolve) => {
+    const sock = tls.connect({ host, port, ca: [fs.readFileSync(caFile)] });
+    const done = (v) => {
+      sock.destroy();
+      resolve(v);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('secureConnect', () => done(sock.authorized));
+    sock.once('error', (e) => done(e.code === 'ECONNREFUSED' ? null : false));
+  });
 }
 
 /**
@@ -907,6 +927,79 @@ export async function fetchCassandra(java, log) {
   return fetchMs;
 }
 
+// --- TLS of the local node ------------------------------------------------------------------------
+
+/**
+ * The local node's TLS identity, made once (keytool, beside the node's Java): a self-signed certificate for
+ * its address, 127.0.0.1 and localhost in `.nunchi/cassandra/tls/node.p12`, the store's password beside it,
+ * and the certificate as `ca.crt` for clients (CASSANDRA_TLS_CA_FILE). The node takes TLS *beside* plain
+ * connections on its native port (`optional: true`): the services use plain TCP here (TLS would add its CPU
+ * to every request on two shared cores), and the suite checks a TLS client against the real node
+ * (test/cassandra-tls.e2e.ts). Returns the `client_encryption_options` YAML, or null (and says why) when
+ * keytool fails: the node then starts without TLS.
+ */
+function cassandraTls(java, cfg, log) {
+  const dir = C.tls;
+  const keystore = path.join(dir, 'node.p12');
+  const passwordFile = path.join(dir, 'store-password');
+  const ca = path.join(dir, 'ca.crt');
+  if (![keystore, passwordFile, ca].every((f) => fs.existsSync(f))) {
+    mkdirp(dir);
+    fs.rmSync(keystore, { force: true });
+    fs.writeFileSync(passwordFile, newPassword(), { mode: 0o600 });
+    const keytool = path.join(java.home, 'bin', 'keytool');
+    const store = ['-keystore', keystore, '-storetype', 'PKCS12', `-storepass:file`, passwordFile];
+    const sans = [...new Set([`ip:${loopback(cfg.host)}`, 'ip:127.0.0.1', 'dns:localhost'])];
+    for (const args of [
+      ['-genkeypair', '-alias', 'node', '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650'],
+      ['-exportcert', '-rfc', '-alias', 'node', '-file', ca],
+    ]) {
+      const extra =
+        args[0] === '-genkeypair'
+          ? [
+              '-dname',
+              'CN=Nunchi local Cassandra',
+              '-ext',
+              `SAN=${sans.join(',')}`,
+              `-keypass:file`,
+              passwordFile,
+            ]
+          : [];
+      const r = spawnSync(keytool, [...args, ...store, ...extra], { encoding: 'utf8' });
+      if (r.status !== 0) {
+        log(
+          `could not make the node's TLS certificate (${keytool} ${args[0]}: ${(r.stderr || r.stdout || String(r.error)).trim()}); it starts without TLS`,
+        );
+        fs.rmSync(dir, { recursive: true, force: true });
+        return null;
+      }
+    }
+    log(`made the node's TLS certificate; clients verify it with CASSANDRA_TLS_CA_FILE=${rel(ca)}`);
+  }
+  const password = fs.readFileSync(passwordFile, 'utf8').trim();
+  return {
+    ca,
+    yaml: `{enabled: true, optional: true, keystore: "${keystore}", keystore_password: "${password}", store_type: PKCS12}`,
+  };
+}
+
+/**
+ * The TLS of a node this checkout started earlier: `{caFile, taken}`, or null without a certificate. A node
+ * started before infra.mjs made it take TLS goes on without it; the restart that turns it on is the operator's
+ * call, as for authentication.
+ */
+async function runningNodeTls(cfg, log) {
+  const caFile = path.join(C.tls, 'ca.crt');
+  if (!fs.existsSync(caFile)) return null;
+  const taken = (await cqlTakesTls(cfg.host, cfg.nativePort, caFile, 5000)) === true;
+  if (!taken)
+    log(
+      'this node takes no TLS connections (it was started before infra.mjs made it take them beside plain ones); ' +
+        'to turn them on: `npm run infra:down -- --only cassandra && npm run infra:up` (a restart; the data stays)',
+    );
+  return { caFile, taken };
+}
+
 // --- Authentication of the local node --------------------------------------------------------------
 
 /** cassandra.yaml lines of a node that checks passwords and permissions (CASSANDRA_AUTH, on by default). */
@@ -1099,6 +1192,7 @@ async function upCassandra(cfg, log) {
       pid: existing,
       ...base,
       auth: await cassandraAuth(cfg, log, { managed: startedHere }),
+      tls: startedHere ? await runningNodeTls(cfg, log) : null,
     };
   }
 
@@ -1135,7 +1229,13 @@ async function upCassandra(cfg, log) {
   const freshData = !fs.existsSync(path.join(C.data, 'data', 'system'));
   const cold = needFetch || freshData;
   mkdirp(C.data, C.logs);
-  renderCassandraYaml(cfg, { settings: cfg.auth ? AUTH_SETTINGS : {} });
+  const tlsIdentity = cassandraTls(java, cfg, log);
+  renderCassandraYaml(cfg, {
+    settings: {
+      ...(cfg.auth ? AUTH_SETTINGS : {}),
+      ...(tlsIdentity ? { client_encryption_options: tlsIdentity.yaml } : {}),
+    },
+  });
 
   const offset = fileSize(CASSANDRA_LOG);
   const outOffset = fileSize(CASSANDRA_STDOUT);
@@ -1184,6 +1284,7 @@ async function upCassandra(cfg, log) {
   log(`ready in ${secs(startedMs)} (${detail}) on ${address}, pid ${pid}`);
   const auth = await cassandraAuth(cfg, log, { managed: true });
   return {
+    tls: tlsIdentity ? { caFile: tlsIdentity.ca, taken: true } : null,
     running: true,
     managed: true,
     started: true,

@@ -161,6 +161,9 @@ if (e2e.length) {
     testEnv.CASSANDRA_ROLE_PASSWORDS_DIR ??= cassandra.auth.dir;
     console.log(`Cassandra asks for credentials: tests run as nunchi_migrator, each service as its own role`);
   }
+  // The local node takes TLS beside plain connections (infra.mjs cassandraTls); test/cassandra-tls.e2e.ts
+  // connects to it with TLS. Unset for a node this checkout did not start: its TLS is not known here.
+  if (cassandra?.tls) testEnv.NUNCHI_TEST_CASSANDRA_TLS_CA ??= cassandra.tls.caFile;
   const migrate = spawnSync(process.execPath, [join(dist, 'apps', 'cli', 'src', 'main.js'), 'migrate'], {
     env: testEnv,
     stdio: 'inherit',

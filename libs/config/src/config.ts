@@ -909,7 +909,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
   {
     name: 'CASSANDRA_TLS_CA_FILE',
     default: "(none: the system's CAs)",
-    meaning: "PEM CA of the Cassandra nodes' certificates",
+    meaning: "PEM CA of the Cassandra nodes' certificates (the local node's: .nunchi/cassandra/tls/ca.crt)",
   },
   {
     name: 'CASSANDRA_TLS_CERT_FILE / CASSANDRA_TLS_KEY_FILE',

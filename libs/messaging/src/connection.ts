@@ -53,7 +53,9 @@ export async function connectNats(config: NatsConfig, name: string): Promise<Nat
               ? "Check NATS_USER and NATS_PASSWORD (or NATS_PASSWORD_FILE) against the server's configuration."
               : `Check NATS_USER and the nkey seed (${config.auth.from}): the server's configuration must list this identity's public key (regenerate it with \`npm run nats:config\` and restart the server after a new seed).`
             : 'The server needs credentials: set NATS_USER with NATS_NKEY_SEED_FILE (locally, .nunchi/nats-auth/<identity>.nk, written by `npm run infra:up`) or NATS_PASSWORD.'
-          : 'Start it with "npm run infra:up" or set NATS_URL.'),
+          : /certificate|tls|ssl|self.signed/i.test((error as Error).message)
+            ? `Check NATS_TLS_CA_FILE (the CA that signed the server's certificate${config.tlsCaFile ? '' : "; without it, the system's CAs"}) and that the server takes TLS at this address (docs/security.md, "NATS identities and permissions").`
+            : 'Start it with "npm run infra:up" or set NATS_URL.'),
       { cause: error },
     );
   }
