@@ -15,9 +15,11 @@ import {
 import { projectPath } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
 import { CustomerImportDto, decisionIdOf, type DecisionRecord } from '@nunchi/contracts';
+import { Subjects } from '@nunchi/contracts/core';
+import { decodeJson } from '@nunchi/messaging';
 import { Resources } from '../apps/cli/src/resources.js';
 import { campaignFile } from './support/decision.js';
-import { runId } from './support/harness.js';
+import { runId, waitFor } from './support/harness.js';
 
 const exec = promisify(execFile);
 
@@ -219,6 +221,40 @@ describe('nunchi CLI', () => {
       const r = await nunchi('customers', 'import', file);
       assert.equal(r.code, 3, r.stderr);
       assert.match(r.stdout, /imported 1 customers.*1 rejected/s);
+    });
+  });
+
+  describe('streams replay', () => {
+    it("asks every process consuming the stream over NATS, in the caller's name, and audits it; refuses a stream no service consumes", async () => {
+      const { nc } = await resources.messaging();
+      const hints: { foundBy?: string; requestedBy?: string }[] = [];
+      const sub = nc.subscribe(Subjects.streamRewound('EVENTS'), {
+        callback: (_error, msg) => {
+          hints.push(decodeJson(msg.data) as (typeof hints)[number]);
+        },
+      });
+      try {
+        await nc.flush();
+        const r = await nunchi('streams', 'replay', 'events');
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /asked every process consuming EVENTS to replay it by store time/);
+        await waitFor('the hint', () => Promise.resolve(hints.length > 0 ? true : undefined), 5_000);
+        assert.equal(hints.length, 1);
+        assert.match(hints[0].requestedBy ?? '', /\(cli .+@.+\)$/, 'who asked, and from where');
+      } finally {
+        sub.unsubscribe();
+      }
+      const audit = await nunchi('audit', '--json');
+      assert.ok(
+        audit.stdout
+          .split('\n')
+          .some((line) => line.includes('"dlq.replay nunchi streams replay"') && line.includes('"EVENTS"')),
+        audit.stdout.slice(-2_000),
+      );
+
+      const refused = await nunchi('streams', 'replay', 'LEASES');
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.match(refused.stderr, /cannot replay LEASES: give one of EVENTS, ENRICHED, DECISIONS/);
     });
   });
 

@@ -136,6 +136,36 @@ streams
       console.log('streams ok');
     }),
   );
+streams
+  .command('replay <stream>')
+  .description(
+    'have every process consuming a stream (EVENTS, ENRICHED or DECISIONS) replay it by store time, as a consumer does when it finds its history rewound; what each handles again, it handles once',
+  )
+  .addHelpText(
+    'after',
+    `${examples('nunchi streams replay EVENTS')}
+Each consumer of the stream, in every process that is up, is recreated from 15 minutes before the last
+message it handled. For when nunchi_consumer_rewinds_total moved (docs/reliability.md, "Frozen processes"):
+a rewound history can leave messages below some consumers' positions, and a consumer that did not see the
+rewind itself never reaches them. A hint on NATS, not a job: the services log "… replaying <stream> by time,
+as <you> asked". Audited as a replay (permission dlq.replay).`,
+  )
+  .action(
+    action(async (r, stream: string) => {
+      const { replayStream } = await import('./commands/streams.js');
+      const { audited, cliCaller } = await import('./commands/cli-caller.js');
+      const caller = await cliCaller(r);
+      const name = await audited(
+        r,
+        caller,
+        { permission: 'dlq.replay', command: 'streams replay', target: stream.toUpperCase() },
+        () => replayStream(r, stream, `${caller.name} (${caller.origin})`),
+      );
+      console.log(
+        `asked every process consuming ${name} to replay it by store time, from 15 minutes before the last message each consumer handled`,
+      );
+    }),
+  );
 
 const customers = program
   .command('customers')

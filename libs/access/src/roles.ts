@@ -39,7 +39,7 @@ export const PERMISSIONS = {
   'customers.unlink': { changes: true },
   /** the DLQ and the services' operating figures */
   'operations.read': { changes: false },
-  /** replay DLQ entries */
+  /** replay DLQ entries, and streams by time (`nunchi streams replay`) */
   'dlq.replay': { changes: true },
   /** /metrics, when NUNCHI_METRICS_PUBLIC=0 */
   'metrics.read': { changes: false },

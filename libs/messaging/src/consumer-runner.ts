@@ -693,23 +693,33 @@ export class ConsumerRunner {
    * docs/reliability.md, "Frozen processes"). So every other consumer of the stream in this runner replays it
    * by time too (at most once per STREAM_REPLAY_INTERVAL_MS), and the processes consuming it elsewhere are
    * told (Subjects.streamRewound, core NATS: a hint, which the same interval bounds); handlers are idempotent.
+   * An operator's request (requestStreamReplay, `nunchi streams replay`) replays every consumer of the stream
+   * here, whatever the interval.
    */
-  private async replayStreamByTime(stream: string, foundBy: string, fromElsewhere = false): Promise<void> {
-    if (!this.replays.take(`stream:${stream}`, Date.now())) return;
+  private async replayStreamByTime(
+    stream: string,
+    foundBy: string,
+    origin: 'here' | 'elsewhere' | 'operator' = 'here',
+  ): Promise<void> {
+    const due = this.replays.take(`stream:${stream}`, Date.now());
+    if (!due && origin !== 'operator') return;
     // A hint to the other processes consuming the stream (best effort: their own checks remain); this
     // process hears it too, within the interval just set.
-    if (!fromElsewhere)
+    if (origin === 'here')
       try {
-        this.nc.publish(Subjects.streamRewound(stream), encodeJson({ foundBy }));
+        this.nc.publish(Subjects.streamRewound(stream), encodeJson({ foundBy } satisfies StreamReplayHint));
       } catch {
         // NATS unreachable: nothing else would be told either
       }
     const others = [...this.running].filter(
-      ([name, other]) => name !== foundBy && other.stream === stream && !other.recreate,
+      ([name, other]) =>
+        name !== foundBy && other.stream === stream && (origin === 'operator' || !other.recreate),
     );
     for (const [name, other] of others) {
       this.logger.warn(
-        `${name}: ${stream}'s history changed under ${foundBy}; replaying it by time here too`,
+        origin === 'operator'
+          ? `${name}: replaying ${stream} by time, as ${foundBy} asked (nunchi streams replay)`
+          : `${name}: ${stream}'s history changed under ${foundBy}; replaying it by time here too`,
       );
       await replayByTime(other);
     }
@@ -723,13 +733,15 @@ export class ConsumerRunner {
       this.nc.subscribe(Subjects.streamRewound(stream), {
         callback: (error, msg) => {
           if (error) return;
-          let foundBy = 'another process';
+          let hint: Partial<StreamReplayHint> = {};
           try {
-            foundBy = `${(decodeJson(msg.data) as { foundBy?: string }).foundBy ?? '?'} (another process)`;
+            hint = decodeJson(msg.data) as Partial<StreamReplayHint>;
           } catch {
             // not ours to parse: the finding stands
           }
-          void this.replayStreamByTime(stream, foundBy, true);
+          if (typeof hint.requestedBy === 'string')
+            void this.replayStreamByTime(stream, hint.requestedBy, 'operator');
+          else void this.replayStreamByTime(stream, `${hint.foundBy ?? '?'} (another process)`, 'elsewhere');
         },
       }),
     );
@@ -1031,6 +1043,32 @@ interface Running {
   markEpoch?: number;
   /** set by the watchdog: the history was rewritten below the consumer; the next reopen replays by time */
   rewritten?: boolean;
+}
+
+/** The hint on Subjects.streamRewound: a consumer's finding of a rewind, or an operator's request. */
+export interface StreamReplayHint {
+  /** the consumer that found its stream's history rewound or rewritten (or who asked) */
+  foundBy: string;
+  /** who asked, when an operator did (`nunchi streams replay`): honoured whatever the interval */
+  requestedBy?: string;
+}
+
+/**
+ * Asks every process consuming `stream` to replay it by store time, from 15 minutes before the last message
+ * each consumer handled — what a consumer's own finding of a rewound history does (docs/reliability.md), for
+ * an operator who saw `nunchi_consumer_rewinds_total` move. A hint on core NATS: processes that are up hear
+ * it; handlers take what they handled before once.
+ */
+export async function requestStreamReplay(
+  nc: NatsConnection,
+  stream: string,
+  requestedBy: string,
+): Promise<void> {
+  nc.publish(
+    Subjects.streamRewound(stream),
+    encodeJson({ foundBy: requestedBy, requestedBy } satisfies StreamReplayHint),
+  );
+  await nc.flush();
 }
 
 /** Ends a consumer's loop so that its supervisor recreates it by store time (open(): `rewritten`). */

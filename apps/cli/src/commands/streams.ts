@@ -1,6 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Streams } from '@nunchi/contracts/core';
-import { ALL_STREAMS, applyStreams, checkStreams } from '@nunchi/messaging';
+import { ALL_STREAMS, applyStreams, checkStreams, requestStreamReplay } from '@nunchi/messaging';
+import { UsageError } from '../options.js';
 import type { Resources } from '../resources.js';
 
 /** One stream as the server has it. */
@@ -48,3 +49,25 @@ export const formatLayout = (layout: StreamLayout[]): string[] =>
   layout.map(
     (s) => `${s.name.padEnd(10)} replicas ${s.replicas}  limit ${s.maxMiB} MiB  ${s.messages} messages`,
   );
+
+/** The streams the services consume, whose consumers a replay reaches. */
+const REPLAYABLE = ['EVENTS', 'ENRICHED', 'DECISIONS'] as const;
+
+/**
+ * `nunchi streams replay <stream>`: asks every process consuming the stream to replay it by store time
+ * (requestStreamReplay), as a consumer does on finding its stream's history rewound. Returns the stream's name.
+ */
+export async function replayStream(
+  resources: Resources,
+  stream: string,
+  requestedBy: string,
+): Promise<string> {
+  const name = REPLAYABLE.find((s) => s === stream.toUpperCase());
+  if (!name)
+    throw new UsageError(
+      `cannot replay ${stream}: give one of ${REPLAYABLE.join(', ')} (the streams the services consume)`,
+    );
+  const messaging = await resources.messaging();
+  await requestStreamReplay(messaging.nc, Streams[name].name, requestedBy);
+  return Streams[name].name;
+}
