@@ -237,9 +237,28 @@ async function waitFor(what, check, timeoutMs, logTail) {
   });
 }
 
-/** nats-server's own readiness: JetStream on, and every stream and consumer it holds caught up (200). */
-const natsHealthy = async (h) =>
-  (await httpGet(`http://${h.ip}:${NATS_MONITOR_PORT}/healthz`, 1000))?.status === 200;
+/**
+ * nats-server's own readiness (GET /healthz): `{ok: true}` when JetStream is on and every stream and consumer
+ * it holds has caught up, else `{ok: false, error}` naming the first one behind; null when nothing answers.
+ */
+async function natsHealth(h) {
+  const r = await httpGet(`http://${h.ip}:${NATS_MONITOR_PORT}/healthz`, 1000);
+  if (!r) return null;
+  let error = r.body;
+  try {
+    error = JSON.parse(r.body).error ?? '';
+  } catch {
+    // not JSON: the body as it is
+  }
+  return { ok: r.status === 200, error };
+}
+
+/**
+ * How long a restarted nats-server may have nothing but consumer replicas behind before start() goes on
+ * without them, and for how many polls in a row (500 ms apart) nothing else may be behind.
+ */
+const LAGGING_CONSUMERS_GRACE_MS = 30_000;
+const LAGGING_CONSUMERS_POLLS = 10;
 
 const jetStreamMeta = async (h) => {
   const r = await httpGet(`http://${h.ip}:${NATS_MONITOR_PORT}/jsz`, 1000);
@@ -291,13 +310,37 @@ export async function start(
       30_000,
       () => tail(path.join(h.dir, 'nats.log'), 15),
     );
-    // Answering is not ready: its streams and consumers must have caught up with the other servers'.
+    // Answering is not ready: its streams and consumers must have caught up with the other servers', so that
+    // a fault elsewhere does not leave a stream without a quorum. But nats-server 2.9.10 can leave a consumer's
+    // replica on a restarted server behind for good (its Raft directory gone: "Error writing term and vote
+    // file"), seen in 1 of 2 runs of test:cluster. Its streams are what must be current; a consumer left
+    // without a quorum by the next fault is replaced by the services (ConsumerRunner, "unanswered"). So after
+    // the grace, polls that find nothing behind but consumers — /healthz checks each stream before its
+    // consumers, in a random order — ten times in a row are enough, and the ones behind are named.
+    const since = Date.now();
+    let consumersOnly = 0;
+    let behind = '';
     await waitFor(
       `nats-server on ${h.name} did not catch up (GET /healthz)`,
-      () => natsHealthy(h),
+      async () => {
+        const health = await natsHealth(h);
+        if (health?.ok) {
+          consumersOnly = 0;
+          return true;
+        }
+        consumersOnly = /^JetStream consumer .* is not current$/.test(health?.error ?? '')
+          ? consumersOnly + 1
+          : 0;
+        behind = health?.error ?? behind;
+        return Date.now() - since > LAGGING_CONSUMERS_GRACE_MS && consumersOnly >= LAGGING_CONSUMERS_POLLS;
+      },
       120_000,
       () => tail(path.join(h.dir, 'nats.log'), 15),
     );
+    if (consumersOnly > 0)
+      process.stderr.write(
+        `cluster: nats-server on ${h.name}: its streams caught up, but not every consumer replica (${behind}); going on\n`,
+      );
   } else if (what === 'cassandra') {
     if (!runningPid(h, 'cassandra')) launchCassandra(h, heap);
     await waitFor(
