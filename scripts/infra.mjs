@@ -950,22 +950,16 @@ function cassandraTls(java, cfg, log) {
     const keytool = path.join(java.home, 'bin', 'keytool');
     const store = ['-keystore', keystore, '-storetype', 'PKCS12', `-storepass:file`, passwordFile];
     const sans = [...new Set([`ip:${loopback(cfg.host)}`, 'ip:127.0.0.1', 'dns:localhost'])];
-    for (const args of [
-      ['-genkeypair', '-alias', 'node', '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650'],
+    const steps = [
+      [
+        ...['-genkeypair', '-alias', 'node', '-keyalg', 'RSA', '-keysize', '2048', '-validity', '3650'],
+        ...['-dname', 'CN=Nunchi local Cassandra', '-ext', `SAN=${sans.join(',')}`],
+        ...['-keypass:file', passwordFile],
+      ],
       ['-exportcert', '-rfc', '-alias', 'node', '-file', ca],
-    ]) {
-      const extra =
-        args[0] === '-genkeypair'
-          ? [
-              '-dname',
-              'CN=Nunchi local Cassandra',
-              '-ext',
-              `SAN=${sans.join(',')}`,
-              `-keypass:file`,
-              passwordFile,
-            ]
-          : [];
-      const r = spawnSync(keytool, [...args, ...store, ...extra], { encoding: 'utf8' });
+    ];
+    for (const args of steps) {
+      const r = spawnSync(keytool, [...args, ...store], { encoding: 'utf8' });
       if (r.status !== 0) {
         log(
           `could not make the node's TLS certificate (${keytool} ${args[0]}: ${(r.stderr || r.stdout || String(r.error)).trim()}); it starts without TLS`,
