@@ -286,6 +286,8 @@ export class ConsumerRunner {
     if (this.running.has(spec.durable) || this.starting.has(spec.durable))
       throw new Error(`Consumer ${spec.durable} is already running in this process`);
     this.followRewinds(spec.stream);
+    // A zero from the start: the alert on rewinds (increase() over 15 min) then sees the first one too.
+    this.rewinds.add(0, { consumer: spec.durable });
     const abort = new AbortController();
     this.starting.set(spec.durable, abort);
     let opened: Awaited<ReturnType<typeof this.open>>;
