@@ -263,6 +263,87 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
     for (const entry of history.changes) assert.equal(entry.actor.verified, true, JSON.stringify(entry));
   });
 
+  it("runs the campaign commands over HTTP (NUNCHI_API_URL) without the database, held to the key's role and audited by the service", async () => {
+    const id = `t${run}-cli`;
+    const dir = mkdtempSync(join(tmpdir(), 'nunchi-cli-http-'));
+    const file = join(dir, `${id}.yaml`);
+    writeFileSync(
+      file,
+      readFileSync(projectPath('campaigns', 'examples', 'bundang-dad-beer.yaml'), 'utf8')
+        .replace(/^id: .*$/m, `id: ${id}`)
+        // a store no event names: the campaign decides nothing for other tests sharing the keyspace
+        .replace(
+          /^trigger: .*$/m,
+          `trigger: { types: [purchase], channels: [pos], stores: [t${run}-nowhere] }`,
+        ),
+    );
+    // No database: a contact point nothing listens on. Every command below that succeeds went through the
+    // HTTP API.
+    const overHttp = (role: Role, ...args: string[]) =>
+      runCli(args, {
+        NUNCHI_API_URL: h.services.urls.analytics,
+        NUNCHI_API_KEY: keyOf[role],
+        CASSANDRA_CONTACT_POINTS: '127.0.0.1:1',
+      });
+    try {
+      const drafted = await overHttp('marketer', 'campaigns', 'draft', file);
+      assert.equal(drafted.code, 0, drafted.stderr);
+      assert.match(drafted.stdout, new RegExp(`${id}: draft saved as revision 1 \\(a new campaign\\)`));
+      const refused = await overHttp('marketer', 'campaigns', 'activate', id);
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /403 FORBIDDEN: .*needs one of approver, admin/);
+      const activated = await overHttp('approver', 'campaigns', 'activate', id);
+      assert.equal(activated.code, 0, activated.stderr);
+      assert.match(
+        activated.stdout,
+        new RegExp(`${id}: draft revision 1 activated as version 1 \\((active|scheduled)\\)`),
+      );
+      const paused = await overHttp('approver', 'campaigns', 'pause', id);
+      assert.equal(paused.code, 0, paused.stderr);
+      assert.match(paused.stdout, new RegExp(`${id}: paused \\(version 2\\)`));
+
+      const listed = await overHttp('analyst', 'campaigns', 'list', '--state', 'paused');
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, new RegExp(`${id}\\s+.*\\s+paused\\s+v2\\s+.*\\d{4}-\\d{2}-\\d{2}T`));
+      const shown = await overHttp('analyst', 'campaigns', 'show', id, '1');
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, new RegExp(`^id: ${id}$`, 'm'));
+      const diff = await overHttp('analyst', 'campaigns', 'diff', id, '1', '2');
+      assert.equal(diff.code, 0, diff.stderr);
+      // a pause changes the version's state, not its definition
+      assert.match(diff.stdout, new RegExp(`^--- ${id} v1\tactive, applied .* by t${run} approver`, 'm'));
+      assert.match(diff.stdout, new RegExp(`^\\+\\+\\+ ${id} v2\tpaused`, 'm'));
+      assert.match(diff.stdout, /\(no differences\)/);
+      const history = await overHttp('analyst', 'campaigns', 'history', id);
+      assert.equal(history.code, 0, history.stderr);
+      const approverId = keyOf.approver.slice(3, 15);
+      assert.match(history.stdout, /v1 {2}active +\d{4}-\d{2}-\d{2}T/);
+      assert.match(history.stdout, new RegExp(`pause .*t${run} approver \\(key ${approverId}\\)`));
+      // the service wrote the audit log, one row per change made, with the verified callers
+      const rows = (await auditRows()).filter((r) => r.target === id);
+      assert.deepEqual(rows.map((r) => [r.action, r.roles, r.outcome]).reverse(), [
+        ['campaigns.draft PUT /v1/campaigns/:id/draft', ['marketer'], 200],
+        ['campaigns.activate POST /v1/campaigns/:id/activate', ['approver'], 200],
+        ['campaigns.activate POST /v1/campaigns/:id/pause', ['approver'], 200],
+      ]);
+      // what the API has no form of, said before anything is sent; bad input, checked as locally
+      const applied = await overHttp('admin', 'campaigns', 'apply', file);
+      assert.equal(applied.code, 2, applied.stderr);
+      assert.match(applied.stderr, /campaigns draft <file>, then nunchi campaigns activate <id>/);
+      const badState = await overHttp('analyst', 'campaigns', 'list', '--state', 'sleeping');
+      assert.equal(badState.code, 2, badState.stderr);
+      // and without the API, the same commands need the database that is not there
+      const local = await runCli(['campaigns', 'list'], { CASSANDRA_CONTACT_POINTS: '127.0.0.1:1' });
+      assert.notEqual(
+        local.code,
+        0,
+        'the check above can fail: without NUNCHI_API_URL the CLI needs Cassandra',
+      );
+    } finally {
+      await send('analytics', 'POST', `/v1/campaigns/${id}/end`, keyOf.admin, {}).catch(() => undefined);
+    }
+  });
+
   it('audits an erasure by a privacy officer, which an adapter cannot make', async () => {
     const customer = `t${run}-erased`;
     const accepted = await send(

@@ -19,9 +19,9 @@ export class ApiRequestError extends Error {
 
 /**
  * The analytics service's HTTP API as the CLI calls it (docs/security.md, "API keys"): with NUNCHI_API_URL
- * set, `nunchi keys` and `nunchi audit` go through it with NUNCHI_API_KEY as their bearer, so an admin manages
- * keys and a privacy officer reads the audit log without the database's credentials. The service checks the
- * key and its role and writes the audit log; the CLI only carries the request.
+ * set, `nunchi keys`, `nunchi audit` and the campaign commands (commands/campaign-operations.ts) go through it
+ * with NUNCHI_API_KEY as their bearer, without the database's credentials. The service checks the key and its
+ * role and writes the audit log; the CLI only carries the request.
  */
 export class ApiClient {
   private constructor(
@@ -40,7 +40,7 @@ export class ApiClient {
     return new ApiClient(cliApiUrl, cliApiKey);
   }
 
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     let response: Response;
     try {

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { EXIT_CODES, EXIT_CODES_HELP, integerOption, UsageError } from './options.js';
 import type { Actor } from '@nunchi/campaigns-model';
 import type { BudgetChecksFile } from './commands/simulate.js';
+import type { CampaignOperations } from './commands/campaign-operations.js';
 import type { Resources } from './resources.js';
 import type { DataStep } from '@nunchi/cassandra';
 import { CAMPAIGN_STATUSES } from './campaign-statuses.js';
@@ -366,13 +367,18 @@ const campaigns = program
 Lifecycle (docs/campaigns.md, "Lifecycle"): draft → active (scheduled until its schedule begins) ⇄ paused → ended → archived.
 Every change is written to the audit log (\`nunchi audit\`) and the campaign's trail: by the holder of
 NUNCHI_API_KEY when it is set (verified against the key store; its role must allow the change, as over HTTP),
-else by --actor (or NUNCHI_ACTOR, else the OS user), marked unverified.`,
+else by --actor (or NUNCHI_ACTOR, else the OS user), marked unverified. With NUNCHI_API_URL set too, list,
+show, history, diff, draft, discard, activate, pause, resume, end, archive and rollback go over the HTTP API
+instead of the database (docs/security.md, "API keys"); apply is refused there (draft, then activate).`,
   );
 /** Who makes a campaign change: NUNCHI_API_KEY's holder, verified, else --actor (before or after the subcommand). */
 const campaignCaller = async (r: Resources) =>
   (await import('./commands/cli-caller.js')).cliCaller(r, campaigns.opts<{ actor?: string }>().actor);
 
-/** A campaign change, checked against the caller's role and written to the audit log (cli-caller.ts). */
+/**
+ * A campaign change, checked against the caller's role and written to the audit log (cli-caller.ts) — or,
+ * with NUNCHI_API_URL set, sent to the campaigns HTTP API, which checks NUNCHI_API_KEY's role and audits it.
+ */
 async function campaignChange<T>(
   r: Resources,
   change: {
@@ -382,12 +388,22 @@ async function campaignChange<T>(
     targetOf?: (result: NoInfer<T>) => string;
     detailOf?: (result: NoInfer<T>) => string | undefined;
   },
-  run: (actor: Actor) => Promise<T>,
+  run: (ops: CampaignOperations, actor: Actor) => Promise<T>,
 ): Promise<T> {
+  const ops = await campaignOps(r);
+  if (ops.remote) {
+    // the service names the verified caller; the actor is not sent
+    const { cliActor } = await import('./commands/campaigns.js');
+    return run(ops, cliActor(campaigns.opts<{ actor?: string }>().actor));
+  }
   const { actorOf, audited } = await import('./commands/cli-caller.js');
   const caller = await campaignCaller(r);
-  return audited(r, caller, change, () => run(actorOf(caller)));
+  return audited(r, caller, change, () => run(ops, actorOf(caller)));
 }
+
+/** Campaigns over the database, or over the HTTP API with NUNCHI_API_URL (commands/campaign-operations.ts). */
+const campaignOps = async (r: Resources): Promise<CampaignOperations> =>
+  (await import('./commands/campaign-operations.js')).campaignOperations(r);
 
 campaigns
   .command('apply <file>')
@@ -403,6 +419,10 @@ any, is left alone (activating it later is refused until --force, since this ver
   )
   .action(
     action(async (r, file: string) => {
+      if (r.config.auth.cliApiUrl !== undefined)
+        throw new UsageError(
+          'campaigns apply stores a version at once, which the HTTP API (NUNCHI_API_URL) does not: there a version is a draft activated — nunchi campaigns draft <file>, then nunchi campaigns activate <id>',
+        );
       const { applyCampaign } = await import('./commands/campaigns.js');
       const result = await campaignChange(
         r,
@@ -413,7 +433,7 @@ any, is left alone (activating it later is refused until --force, since this ver
           targetOf: (x) => x.id,
           detailOf: (x) => (x.changed ? `version ${x.version} (${x.state}) from ${file}` : 'unchanged'),
         },
-        (actor: Actor) => applyCampaign(r, file, actor),
+        (_ops: CampaignOperations, actor: Actor) => applyCampaign(r, file, actor),
       );
       console.log(
         result.changed
@@ -444,7 +464,8 @@ activation refuses it until they are fixed. Then: validate, test, simulate <id>@
   .action(
     action(async (r, file: string, options: { revision?: number }) => {
       const { problemsText } = await import('@nunchi/campaigns-model/definitions');
-      const { CampaignDrafts, portsOf, readText } = await import('./commands/campaigns.js');
+      const { readText } = await import('./commands/campaigns.js');
+      const source = await readText(file);
       const saved = await campaignChange(
         r,
         {
@@ -454,12 +475,8 @@ activation refuses it until they are fixed. Then: validate, test, simulate <id>@
           targetOf: (x) => x.campaignId,
           detailOf: (x) => `draft revision ${x.revision}`,
         },
-        async (actor: Actor) =>
-          new CampaignDrafts(await portsOf(r)).save(
-            await readText(file),
-            { revision: options.revision },
-            actor,
-          ),
+        (ops: CampaignOperations, actor: Actor) =>
+          ops.saveDraft(source, { revision: options.revision }, actor),
       );
       console.log(
         `${saved.campaignId}: draft saved as revision ${saved.revision}${saved.baseVersion ? ` (started from v${saved.baseVersion})` : ' (a new campaign)'}`,
@@ -477,7 +494,6 @@ campaigns
   .addHelpText('after', examples('nunchi campaigns discard bundang-dad-beer'))
   .action(
     action(async (r, id: string, options: { revision?: number }) => {
-      const { CampaignDrafts, portsOf } = await import('./commands/campaigns.js');
       const result = await campaignChange(
         r,
         {
@@ -486,8 +502,8 @@ campaigns
           target: id,
           detailOf: (x) => `draft revision ${x.revision}`,
         },
-        async (actor: Actor) =>
-          new CampaignDrafts(await portsOf(r)).discard(id, { revision: options.revision }, actor),
+        (ops: CampaignOperations, actor: Actor) =>
+          ops.discardDraft(id, { revision: options.revision }, actor),
       );
       console.log(`${id}: draft revision ${result.revision} discarded`);
     }),
@@ -532,7 +548,6 @@ campaigns
   )
   .action(
     action(async (r, id: string, options: { revision?: number; force?: boolean }) => {
-      const { CampaignLifecycle, portsOf } = await import('./commands/campaigns.js');
       const result = await campaignChange(
         r,
         {
@@ -541,7 +556,7 @@ campaigns
           target: id,
           detailOf: (x) => `draft revision ${x.draftRevision} as version ${x.version} (${x.status})`,
         },
-        async (actor: Actor) => new CampaignLifecycle(await portsOf(r)).activate(id, options, actor),
+        (ops: CampaignOperations, actor: Actor) => ops.activate(id, options, actor),
       );
       console.log(
         `${id}: draft revision ${result.draftRevision} activated as version ${result.version} (${result.status})`,
@@ -554,7 +569,6 @@ campaigns
   .addHelpText('after', examples('nunchi campaigns rollback bundang-dad-beer 2'))
   .action(
     action(async (r, id: string, versionText: string) => {
-      const { CampaignLifecycle, portsOf } = await import('./commands/campaigns.js');
       const { parseVersionRef } = await import('@nunchi/operations');
       const version = parseVersionRef(versionText, 'version');
       if (typeof version !== 'number') throw new UsageError(`version: a number, not ${versionText}`);
@@ -567,7 +581,7 @@ campaigns
           detailOf: (x) =>
             x.changed ? `version ${version} again as version ${x.version} (${x.status})` : 'unchanged',
         },
-        async (actor: Actor) => new CampaignLifecycle(await portsOf(r)).rollback(id, version, actor),
+        (ops: CampaignOperations, actor: Actor) => ops.rollback(id, version, actor),
       );
       console.log(
         result.changed
@@ -588,8 +602,8 @@ campaigns
   )
   .action(
     action(async (r, id: string, options: { json?: boolean }) => {
-      const { CampaignQueries, formatHistory, portsOf } = await import('./commands/campaigns.js');
-      const history = await new CampaignQueries(await portsOf(r)).history(id);
+      const { formatHistory } = await import('./commands/campaigns.js');
+      const history = await (await campaignOps(r)).history(id);
       console.log(options.json ? JSON.stringify(history, null, 2) : formatHistory(history).join('\n'));
     }),
   );
@@ -608,13 +622,10 @@ campaigns
   )
   .action(
     action(async (r, id: string, from: string, to: string, options: { json?: boolean }) => {
-      const { CampaignQueries, portsOf } = await import('./commands/campaigns.js');
       const { parseVersionRef } = await import('@nunchi/operations');
-      const result = await new CampaignQueries(await portsOf(r)).diff(
-        id,
-        parseVersionRef(from, 'from'),
-        parseVersionRef(to, 'to'),
-      );
+      const result = await (
+        await campaignOps(r)
+      ).diff(id, parseVersionRef(from, 'from'), parseVersionRef(to, 'to'));
       if (options.json) return console.log(JSON.stringify(result, null, 2));
       process.stdout.write(result.diff.endsWith('\n') ? result.diff : `${result.diff}\n`);
       if (result.identical) console.log('(no differences)');
@@ -633,12 +644,10 @@ campaigns
   )
   .action(
     action(async (r, id: string, version: string | undefined) => {
-      const { CampaignQueries, portsOf } = await import('./commands/campaigns.js');
       const { parseVersionRef } = await import('@nunchi/operations');
-      const shown = await new CampaignQueries(await portsOf(r)).show(
-        id,
-        version === undefined ? 'current' : parseVersionRef(version, 'version'),
-      );
+      const shown = await (
+        await campaignOps(r)
+      ).show(id, version === undefined ? 'current' : parseVersionRef(version, 'version'));
       process.stdout.write(shown.yaml.endsWith('\n') ? shown.yaml : `${shown.yaml}\n`);
     }),
   );
@@ -661,8 +670,17 @@ campaigns
   )
   .action(
     action(async (r, options: { state?: string; all?: boolean; json?: boolean }) => {
-      const { formatCampaigns, listCampaigns } = await import('./commands/campaigns.js');
-      const list = await listCampaigns(r, options);
+      const { formatCampaigns } = await import('./commands/campaigns.js');
+      if (options.state !== undefined && !(CAMPAIGN_STATUSES as readonly string[]).includes(options.state))
+        throw new UsageError(
+          `--state must be one of ${CAMPAIGN_STATUSES.join(', ')}, got "${options.state}"`,
+        );
+      const list = await (
+        await campaignOps(r)
+      ).list({
+        status: options.state as (typeof CAMPAIGN_STATUSES)[number] | undefined,
+        all: options.all,
+      });
       if (options.json) for (const c of list) console.log(JSON.stringify(c));
       else if (!list.length) console.log(options.state ? `no ${options.state} campaigns` : 'no campaigns');
       else for (const line of formatCampaigns(list)) console.log(line);
@@ -936,7 +954,6 @@ for (const [verb, state, note] of [
     .addHelpText('after', `${examples(`nunchi campaigns ${verb} bundang-dad-beer`)}\n${note}`)
     .action(
       action(async (r, id: string) => {
-        const { setCampaignState } = await import('./commands/campaigns.js');
         const result = await campaignChange(
           r,
           {
@@ -945,7 +962,7 @@ for (const [verb, state, note] of [
             target: id,
             detailOf: (x) => (x.changed ? `version ${x.version} (${x.state})` : `already ${x.state}`),
           },
-          (actor: Actor) => setCampaignState(r, id, state, actor),
+          (ops: CampaignOperations, actor: Actor) => ops.setState(id, verb, actor),
         );
         console.log(
           result.changed
