@@ -313,7 +313,7 @@ export async function start(
     // Answering is not ready: its streams and consumers must have caught up with the other servers', so that
     // a fault elsewhere does not leave a stream without a quorum. But nats-server 2.9.10 can leave a consumer's
     // replica on a restarted server behind for good (its Raft directory gone: "Error writing term and vote
-    // file"), seen in 1 of 2 runs of test:cluster. Its streams are what must be current; a consumer left
+    // file"), seen in 1 of 6 runs of test:cluster. Its streams are what must be current; a consumer left
     // without a quorum by the next fault is replaced by the services (ConsumerRunner, "unanswered"). So after
     // the grace, polls that find nothing behind but consumers — /healthz checks each stream before its
     // consumers, in a random order — ten times in a row are enough, and the ones behind are named.

@@ -65,7 +65,7 @@ export class ApiClient {
     const text = await response.text();
     if (response.ok)
       try {
-        return JSON.parse(text) as T;
+        return JSON.parse(text, reviveInstant) as T;
       } catch {
         throw new ApiRequestError(
           `${method} ${url}: ${response.status}, but not JSON — is NUNCHI_API_URL the analytics service's address?`,
@@ -74,6 +74,16 @@ export class ApiClient {
       }
     throw new ApiRequestError(`${method} ${url}: ${describeRefusal(response.status, text)}`, response.status);
   }
+}
+
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/**
+ * Instants in an answer — `…At` fields, which JSON carries as ISO-8601 text — as the Dates the use cases behind
+ * the API return (epoch-ms fields, `…AtMs`, stay numbers).
+ */
+function reviveInstant(key: string, value: unknown): unknown {
+  return key.endsWith('At') && typeof value === 'string' && ISO_INSTANT.test(value) ? new Date(value) : value;
 }
 
 /** `403 FORBIDDEN: … needs one of admin` and each problem by field, from the service's error body. */

@@ -29,27 +29,26 @@ export function cassandraSslOptions(config: CassandraConfig): cassandra.ClientOp
   };
 }
 
-/** The authentication failure inside a connection error, if that is what it is. */
-function authFailure(error: unknown): Error | undefined {
-  if (error instanceof cassandra.errors.AuthenticationError) return error;
+/**
+ * The per-host errors a connection error carries (the driver's NoHostAvailableError.innerErrors), then the
+ * error itself: the most specific first.
+ */
+function causesOf(error: unknown): Error[] {
   const inner = (error as { innerErrors?: Record<string, unknown> }).innerErrors;
-  for (const e of Object.values(inner ?? {})) if (e instanceof cassandra.errors.AuthenticationError) return e;
-  return undefined;
+  return [...Object.values(inner ?? {}), error].filter((e): e is Error => e instanceof Error);
 }
 
+/** The authentication failure inside a connection error, if that is what it is. */
+const authFailure = (error: unknown): Error | undefined =>
+  causesOf(error).find((e) => e instanceof cassandra.errors.AuthenticationError);
+
 /** A TLS handshake's failure inside a connection error (a certificate not trusted, a name not matched, no TLS). */
-function tlsFailure(error: unknown, config: CassandraConfig): Error | undefined {
-  if (!config.tls) return undefined;
-  const inner = (error as { innerErrors?: Record<string, unknown> }).innerErrors;
-  for (const e of Object.values(inner ?? {}))
-    if (
-      e instanceof Error &&
-      (/CERT|SIGNED|VERIFY|ALTNAME|SSL|TLS|EPROTO/.test(`${(e as { code?: string }).code ?? ''}`) ||
-        /certificate|ssl|tls/i.test(e.message))
-    )
-      return e;
-  return undefined;
-}
+const tlsFailure = (error: unknown): Error | undefined =>
+  causesOf(error).find(
+    (e) =>
+      /CERT|SIGNED|VERIFY|ALTNAME|SSL|TLS|EPROTO/.test(`${(e as { code?: string }).code ?? ''}`) ||
+      /certificate|ssl|tls/i.test(e.message),
+  );
 
 /** One long-lived client per process. keyspace=false connects without one (for migrations). */
 export async function connectCassandra(
@@ -85,7 +84,7 @@ export async function connectCassandra(
         : `Cassandra at ${config.contactPoints.join(',')} asks for credentials and none are configured (${refused.message}). Set CASSANDRA_USERNAME and CASSANDRA_PASSWORD (or CASSANDRA_PASSWORD_FILE) to this service's role (docs/security.md, "Cassandra roles"); on the local node (npm run infra:up), NUNCHI_DEV_MODE=1 or CASSANDRA_AUTH_DIR=.nunchi/cassandra-auth takes them from there.`;
       throw new CassandraAuthError(fix, { cause: error });
     }
-    const handshake = tlsFailure(error, config);
+    const handshake = config.tls ? tlsFailure(error) : undefined;
     if (handshake)
       throw new CassandraUnavailableError(
         `Cannot use Cassandra at ${config.contactPoints.join(',')} over TLS: ${handshake.message}. Check CASSANDRA_TLS_CA_FILE (the CA that signed the nodes' certificates; the system's CAs without it), CASSANDRA_TLS_VERIFY_HOSTNAME (a node's certificate must name the address it is reached by) and that the nodes take TLS on this port (docs/security.md, "Cassandra roles").`,

@@ -1066,6 +1066,7 @@ export async function requestStreamReplay(
   stream: string,
   requestedBy: string,
 ): Promise<void> {
+  // foundBy too: a process of the version before requestedBy existed reads only that (and replays, bounded)
   nc.publish(
     Subjects.streamRewound(stream),
     encodeJson({ foundBy: requestedBy, requestedBy } satisfies StreamReplayHint),

@@ -10,39 +10,28 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { loadConfig } from '@nunchi/config';
 import { Streams, Subjects } from '@nunchi/contracts/core';
 import { startNatsServer, type TestNatsServer, waitUntil } from '@nunchi/testing';
 import { encodeJson } from './codec.js';
-import { connectNats } from './connection.js';
 import { ConsumerRunner, requestStreamReplay } from './consumer-runner.js';
 import { Outcome } from './outcome.js';
-import { Publisher } from './publisher.js';
-import { applyStreams } from './streams.js';
+import { twoRunners, type TwoRunners } from './testing/two-runners.js';
 
 describe('requestStreamReplay: an operator replays a stream by time in every process consuming it (own nats-server)', () => {
   let server: TestNatsServer;
   let nc: NatsConnection;
-  let ncElsewhere: NatsConnection;
   let runner: ConsumerRunner;
   let elsewhere: ConsumerRunner;
-  const warnings: string[] = [];
+  let processes: TwoRunners;
+  let warnings: string[];
 
   before(async () => {
     server = await startNatsServer();
-    const config = loadConfig('cli', { NATS_URL: server.url, OTEL_TRACES_EXPORTER: 'none' });
-    nc = await connectNats(config.nats, 'operator-replay-medium');
-    ncElsewhere = await connectNats(config.nats, 'operator-replay-medium-elsewhere');
-    await applyStreams(nc, config.nats);
-    const logger = { log: () => undefined, warn: (m: string) => warnings.push(m), error: () => undefined };
-    runner = new ConsumerRunner(nc, new Publisher(nc), logger);
-    elsewhere = new ConsumerRunner(ncElsewhere, new Publisher(ncElsewhere), logger);
+    processes = await twoRunners(server.url, 'operator-replay-medium');
+    ({ nc, runner, elsewhere, warnings } = processes);
   });
   after(async () => {
-    await runner?.stop();
-    await elsewhere?.stop();
-    await nc?.close();
-    await ncElsewhere?.close();
+    await processes?.close();
     await server?.stop();
   });
 

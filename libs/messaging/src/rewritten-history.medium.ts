@@ -24,8 +24,8 @@ import { encodeJson } from './codec.js';
 import { connectNats } from './connection.js';
 import { ConsumerRunner, LAG_POLL_MS } from './consumer-runner.js';
 import { Outcome } from './outcome.js';
-import { Publisher } from './publisher.js';
 import { applyStreams } from './streams.js';
+import { twoRunners, type TwoRunners } from './testing/two-runners.js';
 
 /** The store directory of a stream on a stopped server (`<store>/jetstream/<account>/streams/<name>`). */
 function streamDir(server: TestNatsServer, stream: string): string {
@@ -43,24 +43,16 @@ describe('ConsumerRunner: a history rewritten under the consumer is replayed by 
   let runner: ConsumerRunner;
   /** another process's runner, on a connection of its own */
   let elsewhere: ConsumerRunner;
-  let ncElsewhere: NatsConnection;
-  const warnings: string[] = [];
+  let processes: TwoRunners;
+  let warnings: string[];
 
   before(async () => {
     [old, other] = await Promise.all([startNatsServer(), startNatsServer()]);
-    const config = loadConfig('cli', { NATS_URL: old.url, OTEL_TRACES_EXPORTER: 'none' });
-    nc = await connectNats(config.nats, 'rewritten-medium');
-    await applyStreams(nc, config.nats);
-    const logger = { log: () => undefined, warn: (m: string) => warnings.push(m), error: () => undefined };
-    runner = new ConsumerRunner(nc, new Publisher(nc), logger);
-    ncElsewhere = await connectNats(config.nats, 'rewritten-medium-elsewhere');
-    elsewhere = new ConsumerRunner(ncElsewhere, new Publisher(ncElsewhere), logger);
+    processes = await twoRunners(old.url, 'rewritten-medium');
+    ({ nc, runner, elsewhere, warnings } = processes);
   });
   after(async () => {
-    await runner?.stop();
-    await elsewhere?.stop();
-    await nc?.close();
-    await ncElsewhere?.close();
+    await processes?.close();
     await Promise.all([old?.stop(), other?.stop()]);
   });
 

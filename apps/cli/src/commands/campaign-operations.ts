@@ -81,7 +81,7 @@ class CampaignsOverHttp implements CampaignOperations {
     if (options.status !== undefined) query.set('state', options.status);
     if (options.all) query.set('all', 'true');
     const path = `/v1/campaigns${query.size ? `?${query}` : ''}`;
-    return (await this.get<{ campaigns: CampaignListing[] }>(path)).campaigns;
+    return (await this.api.request<{ campaigns: CampaignListing[] }>('GET', path)).campaigns;
   }
 
   async show(campaignId: string, ref: VersionRef): Promise<DiffEnd> {
@@ -90,12 +90,12 @@ class CampaignsOverHttp implements CampaignOperations {
   }
 
   history(campaignId: string): Promise<CampaignHistory> {
-    return this.get(`/v1/campaigns/${encodeURIComponent(campaignId)}/history`);
+    return this.api.request('GET', `${this.base(campaignId)}/history`);
   }
 
   diff(campaignId: string, from: VersionRef, to: VersionRef): Promise<CampaignDiff> {
     const query = new URLSearchParams({ from: String(from), to: String(to) });
-    return this.get(`/v1/campaigns/${encodeURIComponent(campaignId)}/diff?${query}`);
+    return this.api.request('GET', `${this.base(campaignId)}/diff?${query}`);
   }
 
   saveDraft(source: string, options: { revision?: number }): Promise<DraftSaved> {
@@ -128,22 +128,4 @@ class CampaignsOverHttp implements CampaignOperations {
   private base(campaignId: string): string {
     return `/v1/campaigns/${encodeURIComponent(campaignId)}`;
   }
-
-  /** A GET whose answer carries instants (`…At`) as ISO text: as Dates, as the use cases return them. */
-  private async get<T>(path: string): Promise<T> {
-    return reviveInstants(await this.api.request<T>('GET', path));
-  }
-}
-
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-
-/** Every `…At` field holding ISO-8601 text, at any depth, as a Date. */
-function reviveInstants<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v: unknown) => reviveInstants(v)) as T;
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value))
-    out[key] =
-      key.endsWith('At') && typeof v === 'string' && ISO_INSTANT.test(v) ? new Date(v) : reviveInstants(v);
-  return out as T;
 }
