@@ -167,6 +167,8 @@ export interface OverloadWindow {
   /** onTimeOffersPerSec / the capacity step's on-time offers per second (null without a capacity step) */
   ofCapacity: number | null;
   late: number;
+  /** events of the window refused at the door (OVERLOADED_RETRY): not stored, so never offered */
+  refused: number;
 }
 
 export interface LagSample {
@@ -1271,6 +1273,7 @@ async function runOverload(
         onTimeOffersPerSec: Math.round((onTimeOffers / seconds) * 10) / 10,
         ofCapacity: capacityRate ? round3(onTimeOffers / seconds / capacityRate) : null,
         late: ids.filter((id) => b.tracker.decisions.get(id)?.outcome === 'late').length,
+        refused: ids.filter((id) => b.tracker.scheduled.get(id)!.refused).length,
       });
     }
   }
