@@ -72,7 +72,7 @@ export function report(system: SystemBenchResult): string {
     );
     for (const w of o.windows)
       out.push(
-        `  t=${String(w.startS).padStart(5)} s  ${String(w.offeredRate).padStart(5)} ev/s  on-time offers ${String(w.onTimeOffers).padStart(5)} (${f1(w.onTimeOffersPerSec)}/s, ${pct(w.ofCapacity)} of capacity)  late ${w.late}  refused ${w.refused ?? '-'}`,
+        `  t=${String(w.startS).padStart(5)} s  ${String(w.offeredRate).padStart(5)} ev/s  on-time offers ${String(w.onTimeOffers).padStart(5)} (${f1(w.onTimeOffersPerSec)}/s, ${pct(w.ofCapacity)} of capacity)  late ${w.late}  refused ${w.refused ?? '-'}  answered p50 ${w.ack?.p50 ?? '-'} max ${w.ack?.max ?? '-'} ms`,
       );
     const peak = (stream: string) => Math.max(0, ...o.lag.map((l) => l.streams[stream]?.pending ?? 0));
     const oldest = (stream: string) => Math.max(0, ...o.lag.map((l) => l.streams[stream]?.oldestAgeMs ?? 0));

@@ -169,12 +169,16 @@ export interface OverloadWindow {
   late: number;
   /** events of the window refused at the door (OVERLOADED_RETRY): not stored, so never offered */
   refused: number;
+  /** ms from each event's scheduled send to the door's answer (the load generator's own delay included) */
+  ack: { p50: number; max: number };
 }
 
 export interface LagSample {
   /** s from the start of the overload step */
   tS: number;
   streams: Record<string, Omit<StreamLag, 'byConsumer'> & { maxConsumer: number }>;
+  /** each process's CPU since the sample before, percent of one core: which one an episode of slowness is in */
+  cpuPercent?: Record<string, number>;
 }
 
 export interface OverloadResult {
@@ -797,7 +801,10 @@ function probeCustomers(): SyntheticCustomer[] {
 /** Follows DECISIONS and offers, keyed by event id. */
 class Tracker {
   /** refused: answered OVERLOADED_RETRY or another error, so not stored and not expected to be decided */
-  scheduled = new Map<string, { atMs: number; purchase: boolean; channel: string; refused?: boolean }>();
+  scheduled = new Map<
+    string,
+    { atMs: number; purchase: boolean; channel: string; refused?: boolean; ackMs?: number }
+  >();
   decisions = new Map<string, { decidedAtMs: number; outcome: string; count: number; latencyMs: number }>();
   offers = new Map<string, { atMs: number; count: number }>();
 
@@ -818,6 +825,13 @@ class Tracker {
     if (seen) seen.count++;
     else this.offers.set(o.eventId, { atMs: nowMs(), count: 1 });
   }
+}
+
+/** p50 and max of a window's answer times, ms (Infinity: unanswered) */
+function ackSummary(ms: number[]): { p50: number; max: number } {
+  const sorted = ms.sort((a, b) => a - b);
+  const round = (x: number | undefined) => (x === undefined ? 0 : Math.round(x));
+  return { p50: round(sorted[Math.floor(sorted.length / 2)]), max: round(sorted.at(-1)) };
 }
 
 /** Epoch milliseconds with sub-millisecond resolution. */
@@ -881,7 +895,9 @@ function request(
       })
       .then(
         (m) => {
-          phase.acks.push(nowMs() - scheduledMs);
+          const ackMs = nowMs() - scheduledMs;
+          phase.acks.push(ackMs);
+          b.tracker.scheduled.get(id)!.ackMs = ackMs;
           if (!(decodeJson(m.data) as IngestReply).ok) {
             phase.rejected++;
             b.tracker.scheduled.get(id)!.refused = true;
@@ -993,9 +1009,12 @@ interface Snapshot {
   atMs: number;
 }
 
+const sampleProcs = (b: Bench) =>
+  Object.fromEntries(Object.entries(b.pids).map(([n, pid]) => [n, sampleProcess(pid)]));
+
 async function snapshot(b: Bench): Promise<Snapshot> {
   return {
-    procs: Object.fromEntries(Object.entries(b.pids).map(([n, pid]) => [n, sampleProcess(pid)])),
+    procs: sampleProcs(b),
     hot: await hotTier(b),
     cassandra: await cassandraRequests(b),
     atMs: nowMs(),
@@ -1199,8 +1218,21 @@ async function runOverload(
   );
   const lag: LagSample[] = [];
   const t0 = nowMs();
+  let procsBefore = { atMs: nowMs(), procs: sampleProcs(b) };
+  const cpuSince = () => {
+    const now = { atMs: nowMs(), procs: sampleProcs(b) };
+    const seconds = (now.atMs - procsBefore.atMs) / 1000;
+    const cpu: Record<string, number> = {};
+    for (const [name, after] of Object.entries(now.procs)) {
+      const usage = usageBetween(procsBefore.procs[name], after, seconds);
+      if (usage) cpu[name] = usage.cpuPercent;
+    }
+    procsBefore = now;
+    return cpu;
+  };
   const record = (l: Record<string, StreamLag>) =>
     lag.push({
+      cpuPercent: cpuSince(),
       tS: Math.round((nowMs() - t0) / 100) / 10,
       streams: Object.fromEntries(
         Object.entries(l).map(([stream, s]) => [
@@ -1274,6 +1306,7 @@ async function runOverload(
         ofCapacity: capacityRate ? round3(onTimeOffers / seconds / capacityRate) : null,
         late: ids.filter((id) => b.tracker.decisions.get(id)?.outcome === 'late').length,
         refused: ids.filter((id) => b.tracker.scheduled.get(id)!.refused).length,
+        ack: ackSummary(ids.map((id) => b.tracker.scheduled.get(id)!.ackMs ?? Infinity)),
       });
     }
   }

@@ -1064,7 +1064,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     name: 'NUNCHI_ADMISSION_MAX_LAG_MS',
     default: '1000',
     meaning:
-      'ingestion refuses events of a partition whose consumers are this far behind, ms (OVERLOADED_RETRY); 0: never',
+      'ingestion refuses events of a partition whose consumers are this far behind, ms (OVERLOADED_RETRY), and a share of them past half of it; 0: never',
   },
   {
     name: 'NUNCHI_ADAPTER_RATE_PER_SECOND',
