@@ -1317,6 +1317,33 @@ export async function loadNatsAuth(authDir) {
   return ensureNatsAuth({ dir: authDir });
 }
 
+/**
+ * Our running server gets the identities and permissions of this checkout: a change to them (a service that
+ * needs a new subject) would otherwise be refused until the server restarts. nats-server reloads its
+ * authorization on a signal, without dropping connections.
+ */
+async function reloadNatsPermissions(cfg, pid, log) {
+  const before = fs.existsSync(paths.nats.conf) ? fs.readFileSync(paths.nats.conf, 'utf8') : null;
+  const host = loopback(cfg.host);
+  (await loadNatsAuth(cfg.authDir)).writeServerConfig(paths.nats.conf, {
+    storeDir: paths.nats.store,
+    host,
+    port: cfg.port,
+  });
+  if (before === null || before === fs.readFileSync(paths.nats.conf, 'utf8')) return;
+  const bin = natsServerBin();
+  if (!bin)
+    return log(
+      'warning: its identities or permissions changed, and nats-server is not here to reload them: restart it',
+    );
+  const reload = spawnSync(bin, ['--signal', `reload=${pid}`], { encoding: 'utf8' });
+  log(
+    reload.status === 0
+      ? 'its identities or permissions changed in this checkout: configuration reloaded'
+      : `warning: its identities or permissions changed, and the reload failed (${(reload.stderr || reload.stdout).trim()}): \`npm run infra:down -- --only nats\` then \`npm run infra:up\``,
+  );
+}
+
 function natsResult(cfg, info, extra) {
   return {
     running: true,
@@ -1354,6 +1381,7 @@ async function upNats(cfg, log) {
           ? `warning: it runs without the project's identities (started by an older infra:up): \`npm run infra:down -- --only nats\` then \`npm run infra:up\` restarts it with them`
           : "warning: it has no authentication: anyone who reaches it may publish offers or delete streams (unset NATS_URL for the project's own server, with identities, on 14222)",
       );
+    else if (mine) await reloadNatsPermissions(cfg, mine, log);
     return natsResult(cfg, info, {
       managed: Boolean(mine),
       started: false,

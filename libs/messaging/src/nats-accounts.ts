@@ -127,6 +127,12 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
         ...consumersOf('EVENTS'),
         ...leasesOf('context'),
         Subjects.streamRewound('EVENTS'),
+        // Answers to context reads, which only the operator may request. Granted by subject rather than with
+        // allow_responses, which costs nats-server (2.9) a scan of every reply subject it delivered to the
+        // identity in the last 2 minutes on every delivery past 4,096 of them: each EVENTS message comes with
+        // its acknowledgement subject as reply, and at a few hundred events/s the scans took more than half
+        // of the server's CPU and stalled JetStream for seconds (docs/security.md).
+        inboxOf('operator'),
       ],
       // campaignsChanged: reload at once, as decision does (ENRICHED carries what the active campaigns read)
       [
@@ -135,7 +141,6 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
         Subjects.campaignsChanged,
         Subjects.streamRewound('EVENTS'),
       ],
-      true,
     ),
     service(
       'decision',
@@ -168,7 +173,8 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
     {
       user: 'operator',
       role: 'operators and the CLI: import, campaigns, DLQ and replays, stream management',
-      permissions: { publish: { allow: ['>'] }, subscribe: { allow: ['>'] }, allowResponses: true },
+      // may publish anywhere, its answers included: allow_responses would only add the cost described at context
+      permissions: { publish: { allow: ['>'] }, subscribe: { allow: ['>'] }, allowResponses: false },
     },
     ...channels.map((channel): NatsIdentity => ({
       user: `adapter-${channel}`,
