@@ -3,10 +3,12 @@
  * NUNCHI_ADMISSION_MAX_LAG_MS, ingestion refuses new events of that partition with OVERLOADED_RETRY and a
  * retry hint; once the backlog drains it accepts again; every event it accepted is applied, none twice.
  * The overload is made by hanging the context service (SIGSTOP) while events arrive, then letting it go.
+ * And analytics yields to the hot path: while a context consumer says it is behind, analytics holds its
+ * messages, and counts them once the hot path has caught up.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Subjects, type IngestReply } from '@nunchi/contracts/core';
+import { partitionOf, Subjects, type IngestReply, type LagReport } from '@nunchi/contracts/core';
 import { decodeJson, encodeJson } from '@nunchi/messaging';
 import { runId, startHarness, waitFor, type Harness } from './support/harness.js';
 import { contextDrained, getJson, storedTotals, type ContextStats } from './support/context-tools.js';
@@ -39,7 +41,7 @@ describe('overload: admission control at the door', () => {
   }
 
   before(async () => {
-    h = await startHarness({ NUNCHI_ADMISSION_MAX_LAG_MS: '500' });
+    h = await startHarness({ NUNCHI_ADMISSION_MAX_LAG_MS: '500', NUNCHI_ANALYTICS_YIELD_MAX_MS: '4000' });
     await waitFor(
       'the context service to own every partition',
       async () => {
@@ -110,5 +112,67 @@ describe('overload: admission control at the door', () => {
       assert.equal((await storedTotals(h.cql, `t${run}-c${c}`)).events, n, `customer ${c}`);
     const metrics = await (await fetch(`${h.services.urls.ingestion}/metrics`)).text();
     assert.match(metrics, /nunchi_ingestion_overloaded_total(\{[^}]*\})? [1-9]/);
+  });
+
+  it('analytics waits while the hot path is behind, and counts what it held once it has caught up', async () => {
+    const counted = async () => {
+      const metrics = await (await fetch(`${h.services.urls.analytics}/metrics`)).text();
+      const pos = /^nunchi_analytics_events_counted_total\{[^}]*channel="pos"[^}]*\} (\d+)/m.exec(metrics);
+      const yielded = /^nunchi_analytics_yielded_seconds_total(?:\{[^}]*\})? ([\d.e+-]+)/m.exec(metrics);
+      return { pos: Number(pos?.[1] ?? 0), yieldedS: Number(yielded?.[1] ?? 0) };
+    };
+    // A customer, and its partition; then a (forged) report that another partition's consumer is 3 s behind:
+    // admission refuses only that partition, analytics yields to all of it.
+    await contextDrained(h.nc, h.config.nats.partitions, 120_000);
+    const first = await waitFor('the door to accept again after the first test', async () => {
+      const reply = await send(CUSTOMERS);
+      if (reply.ok) return reply;
+      await new Promise((r) => setTimeout(r, 250));
+      return undefined;
+    });
+    const partition = partitionOf(first.customerId!, h.config.nats.partitions);
+    const base = await waitFor('analytics to count the first event', async () => {
+      const c = await counted();
+      return c.pos > 0 ? c : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const before = await counted();
+    const behind = (): LagReport => ({
+      group: 'context',
+      member: `test-${run}`,
+      atMs: Date.now(),
+      partitions: [
+        { partition: (partition + 1) % h.config.nats.partitions, oldestAgeMs: 3_000, pending: 99 },
+      ],
+    });
+    h.nc.publish(Subjects.lag('context'), encodeJson(behind()));
+    const reporting = setInterval(() => h.nc.publish(Subjects.lag('context'), encodeJson(behind())), 200);
+    let stoppedAt = 0;
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const second = await send(CUSTOMERS);
+      assert.ok(second.ok, `the customer's own partition is not behind: ${JSON.stringify(second)}`);
+      await contextDrained(h.nc, h.config.nats.partitions);
+      await new Promise((r) => setTimeout(r, 1_500));
+      assert.equal(
+        (await counted()).pos,
+        before.pos,
+        'analytics holds the event while the hot path is behind',
+      );
+    } finally {
+      clearInterval(reporting);
+      stoppedAt = Date.now();
+    }
+    // The forged reports expire (2 s) and analytics goes on, well before its longest wait (4 s) would let it.
+    const after = await waitFor('analytics to count the held event', async () => {
+      const c = await counted();
+      return c.pos > before.pos ? c : undefined;
+    });
+    assert.equal(after.pos, before.pos + 1);
+    assert.ok(
+      Date.now() - stoppedAt < 3_900,
+      `counted ${Date.now() - stoppedAt} ms after the reports stopped`,
+    );
+    assert.ok(after.yieldedS > base.yieldedS, 'the wait is on /metrics');
   });
 });

@@ -15,6 +15,7 @@ import { AuditController } from './access/audit.controller.js';
 import { KeysController } from './access/keys.controller.js';
 import { StatsController } from './stats.controller.js';
 import { AnalyticsMessagesController } from './analytics-messages.controller.js';
+import { HotPathFirst } from './hot-path-first.js';
 import { AnalyticsStateModule } from './state/analytics-state.module.js';
 
 @Module({})
@@ -34,7 +35,7 @@ export class AnalyticsModule {
         ConsoleModule,
       ],
       controllers: [StatsController, KeysController, AuditController, AnalyticsMessagesController],
-      providers: [{ provide: APP_FILTER, useValue: new HttpErrorFilter() }, AnalyticsMetrics],
+      providers: [{ provide: APP_FILTER, useValue: new HttpErrorFilter() }, AnalyticsMetrics, HotPathFirst],
     };
   }
 }

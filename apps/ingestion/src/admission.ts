@@ -2,10 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG } from '@nunchi/config/nest';
 import type { NunchiConfig } from '@nunchi/config';
 import type { LagReport } from '@nunchi/contracts/core';
+import { LagBoard } from '@nunchi/messaging';
 import { meter } from '@nunchi/telemetry';
-
-/** milliseconds after which a replica's lag report no longer counts (it stopped, or lost the partition) */
-const REPORT_TTL_MS = 2_000;
 
 export type Admit = { ok: true } | { ok: false; lagMs: number; retryAfterMs: number };
 
@@ -13,9 +11,8 @@ export type Admit = { ok: true } | { ok: false; lagMs: number; retryAfterMs: num
  * The share of a partition's new events refused at a lag of `lagMs`: none up to half the bound, all of them
  * past it, and in between in proportion. A proportional share rather than all-or-nothing at the bound because
  * the lag reports arrive every 500 ms: a door that switches a partition wholly off and on swings between a
- * backlog and idle consumers, and the 5 s windows of the bench's 2 × overload step fell to 55–78 % of the
- * capacity's on-time offers where the door had shut whole partitions at once. With a share that follows the
- * lag, the door settles where what it admits is what the consumers do, the lag between half the bound and it.
+ * backlog and idle consumers. With a share that follows the lag, the door settles where what it admits is
+ * what the consumers do, the lag between half the bound and it.
  */
 export function refusalShare(lagMs: number, maxLagMs: number): number {
   if (maxLagMs <= 0) return 0;
@@ -33,17 +30,13 @@ export function refusalShare(lagMs: number, maxLagMs: number): number {
  * bound) is refused with OVERLOADED_RETRY and a `retryAfterMs`: what is accepted is processed in time and gets
  * its offer. The share is applied evenly — every k-th event of the partition, not at random — so a few seconds
  * get exactly their share. The adapter keeps a refused event and sends it again later (it then counts in the
- * customer's context, late). Lag comes from the consumers' own reports (LagReport, every 500 ms, through
+ * customer's context, late). Lag comes from the consumers' own reports (LagBoard, through
  * IngestionMessagesController); 0 turns admission control off.
  */
 @Injectable()
 export class Admission {
   private readonly maxLagMs: number;
-  /** `<group>/<member>` → its latest report */
-  private readonly reports = new Map<string, LagReport>();
-  /** partition → the largest oldestAgeMs over live reports, and when that was computed */
-  private lagByPartition = new Map<number, number>();
-  private computedAt = -Infinity;
+  private readonly lag = new LagBoard();
   /** partition → refusals owed (error diffusion: each event adds the partition's share; a whole one refuses) */
   private readonly owed = new Map<number, number>();
   private readonly refused = meter().createCounter('nunchi_ingestion_overloaded_total', {
@@ -57,18 +50,13 @@ export class Admission {
 
   /** A replica's report replaces its previous one. */
   receive(report: LagReport): void {
-    if (this.maxLagMs === 0) return;
-    if (typeof report?.group === 'string' && Array.isArray(report.partitions)) {
-      this.reports.set(`${report.group}/${report.member}`, report);
-      this.computedAt = -Infinity;
-    }
+    if (this.maxLagMs > 0) this.lag.receive(report);
   }
 
   /** Whether an event for this partition is admitted now. */
   admit(partition: number, nowMs = Date.now()): Admit {
     if (this.maxLagMs === 0) return { ok: true };
-    if (nowMs - this.computedAt > 100) this.compute(nowMs);
-    const lagMs = this.lagByPartition.get(partition) ?? 0;
+    const lagMs = this.lag.lagOf(partition, nowMs);
     const share = refusalShare(lagMs, this.maxLagMs);
     if (share === 0) {
       this.owed.delete(partition);
@@ -83,19 +71,5 @@ export class Admission {
     this.refused.add(1);
     // Roughly when the backlog ahead will have drained to where refusals stop, within reason.
     return { ok: false, lagMs, retryAfterMs: Math.min(10_000, Math.max(250, lagMs - this.maxLagMs / 2)) };
-  }
-
-  private compute(nowMs: number): void {
-    const lag = new Map<number, number>();
-    for (const [key, report] of this.reports) {
-      if (nowMs - report.atMs > REPORT_TTL_MS) {
-        this.reports.delete(key);
-        continue;
-      }
-      for (const p of report.partitions)
-        if (p.oldestAgeMs > (lag.get(p.partition) ?? 0)) lag.set(p.partition, p.oldestAgeMs);
-    }
-    this.lagByPartition = lag;
-    this.computedAt = nowMs;
   }
 }

@@ -229,12 +229,17 @@ export interface DomainConfig {
   identityCacheTtlMs: number;
   /** what ingestion does with an identifier no customer has: create an anonymous customer, or refuse the event */
   unknownIdentifiers: 'create' | 'refuse';
-  /** contact ledgers the decision service keeps, customers (0: none, every decision with candidates reads) */
   /**
    * milliseconds: while a partition's context or decision consumer holds a message older than this, ingestion
-   * refuses new events of that partition with OVERLOADED_RETRY (0: never)
+   * refuses new events of that partition with OVERLOADED_RETRY, and a share of them past half of it (0: never);
+   * past half of it, analytics also yields to the hot path
    */
   admissionMaxLagMs: number;
+  /**
+   * milliseconds an analytics handler waits, at most, for the hot path to catch up before it goes on, while a
+   * context or decision consumer is behind by more than half of admissionMaxLagMs (0: never waits)
+   */
+  analyticsYieldMaxMs: number;
   /**
    * events per second the adapters of one channel may send through the NATS door, every ingestion replica
    * together (docs/security.md, "Rate limits per adapter"); 0: no limit
@@ -242,6 +247,7 @@ export interface DomainConfig {
   adapterRatePerSecond: number;
   /** channels with a rate of their own (NUNCHI_ADAPTER_RATES=pos=5000,web=500), events per second; 0: no limit */
   adapterRates: Record<string, number>;
+  /** contact ledgers the decision service keeps, customers (0: none, every decision with candidates reads) */
   ledgerCacheMaxEntries: number;
   /** contact ledgers the decision service keeps, MiB of estimated heap (a ledger takes ~0.3–2 KiB) */
   ledgerCacheMaxMiB: number;
@@ -561,6 +567,7 @@ export function loadConfig(
       identityCacheTtlMs: r.int('NUNCHI_IDENTITY_CACHE_TTL_MS', 5_000, 100, 600_000),
       unknownIdentifiers: r.oneOf('NUNCHI_UNKNOWN_IDENTIFIERS', 'create', ['create', 'refuse'] as const),
       admissionMaxLagMs: r.int('NUNCHI_ADMISSION_MAX_LAG_MS', 1_000, 0, 600_000),
+      analyticsYieldMaxMs: r.int('NUNCHI_ANALYTICS_YIELD_MAX_MS', 1_000, 0, 60_000),
       adapterRatePerSecond: r.int('NUNCHI_ADAPTER_RATE_PER_SECOND', 2_000, 0, MAX_ADAPTER_RATE),
       adapterRates: readAdapterRates(r),
       ledgerCacheMaxEntries: r.int('NUNCHI_LEDGER_CACHE_MAX_ENTRIES', 200_000, 0, 100_000_000),
@@ -1065,6 +1072,12 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     default: '1000',
     meaning:
       'ingestion refuses events of a partition whose consumers are this far behind, ms (OVERLOADED_RETRY), and a share of them past half of it; 0: never',
+  },
+  {
+    name: 'NUNCHI_ANALYTICS_YIELD_MAX_MS',
+    default: '1000',
+    meaning:
+      'while the hot path is behind (past half of NUNCHI_ADMISSION_MAX_LAG_MS), each analytics handler waits up to this for it, ms; 0: never',
   },
   {
     name: 'NUNCHI_ADAPTER_RATE_PER_SECOND',

@@ -14,3 +14,4 @@ export * from './pub-ack-inbox.js';
 export * from './transport/index.js';
 export * from './personal-data.js';
 export * from './nats-accounts.js';
+export * from './lag-board.js';

@@ -168,7 +168,8 @@ export function natsIdentities(channels: readonly string[] = DEFAULT_CHANNELS): 
         Subjects.streamRewound('EVENTS'),
         Subjects.streamRewound('DECISIONS'),
       ],
-      [Subjects.streamRewound('EVENTS'), Subjects.streamRewound('DECISIONS')],
+      // lagAll: the hot path's lag reports, to yield to it under overload (HotPathFirst)
+      [Subjects.streamRewound('EVENTS'), Subjects.streamRewound('DECISIONS'), Subjects.lagAll],
     ),
     {
       user: 'operator',

@@ -1,0 +1,74 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CONFIG } from '@nunchi/config/nest';
+import type { NunchiConfig } from '@nunchi/config';
+import type { LagReport } from '@nunchi/contracts/core';
+import { LagBoard } from '@nunchi/messaging';
+import { meter } from '@nunchi/telemetry';
+
+/** milliseconds between two looks at the hot path's lag while waiting (reports arrive every 500 ms) */
+const LOOK_MS = 100;
+
+/**
+ * Analytics yields to the hot path. Its work (counting events, attributing conversions) can come seconds late
+ * without harm, but on the machines it shares with the hot path — CPU, Cassandra, NATS — it competes with
+ * offers that cannot: under overload, analytics took about a fifth of a two-core machine's CPU of its own
+ * (bench, 600 events/s) and as much again in Cassandra and NATS. So while a context or decision consumer is
+ * behind by more than half of NUNCHI_ADMISSION_MAX_LAG_MS — the lag at which ingestion starts refusing events —
+ * each analytics handler waits, up to NUNCHI_ANALYTICS_YIELD_MAX_MS, before it does its work: the messages
+ * stay unacknowledged in EVENTS and DECISIONS (nothing is lost), and analytics catches up once the hot path
+ * has. Lag comes from the same reports admission control reads (LagBoard); a replica that stopped reporting
+ * does not hold analytics back.
+ */
+@Injectable()
+export class HotPathFirst {
+  private readonly lag = new LagBoard();
+  private readonly behindMs: number;
+  private readonly maxWaitMs: number;
+  /** one timer shared by every waiting handler */
+  private look: Promise<void> | undefined;
+  private readonly yielded = meter().createCounter('nunchi_analytics_yielded_seconds_total', {
+    description:
+      'seconds analytics handlers waited for the hot path to catch up (summed over concurrent handlers)',
+    unit: 's',
+  });
+
+  /** the clock (a test sets its own) */
+  now: () => number = Date.now;
+
+  constructor(@Inject(CONFIG) config: NunchiConfig) {
+    this.behindMs = config.domain.admissionMaxLagMs / 2;
+    this.maxWaitMs = config.domain.analyticsYieldMaxMs;
+    this.yielded.add(0);
+  }
+
+  /** A context or decision replica's lag report. */
+  receive(report: LagReport): void {
+    if (this.enabled) this.lag.receive(report);
+  }
+
+  /** Resolves at once while the hot path keeps up; else when it has caught up, or after the longest wait. */
+  async turn(): Promise<void> {
+    if (!this.enabled || !this.behind()) return;
+    const startMs = this.now();
+    while (this.behind() && this.now() - startMs < this.maxWaitMs) await this.nextLook();
+    this.yielded.add((this.now() - startMs) / 1000);
+  }
+
+  private get enabled(): boolean {
+    return this.behindMs > 0 && this.maxWaitMs > 0;
+  }
+
+  private behind(): boolean {
+    return this.lag.worstMs(this.now()) > this.behindMs;
+  }
+
+  private nextLook(): Promise<void> {
+    this.look ??= new Promise<void>((resolve) =>
+      setTimeout(() => {
+        this.look = undefined;
+        resolve();
+      }, LOOK_MS),
+    );
+    return this.look;
+  }
+}

@@ -1,0 +1,60 @@
+import type { LagReport } from '@nunchi/contracts/core';
+
+/** milliseconds after which a replica's lag report no longer counts (it stopped, or lost the partition) */
+export const LAG_REPORT_TTL_MS = 2_000;
+
+/** milliseconds for which a computed view is reused (reports arrive every LAG_REPORT_MS, 500 ms) */
+const RECOMPUTE_MS = 100;
+
+/**
+ * What the hot path's consumers say of their lag (LagReport on Subjects.lag(group), every 500 ms from each
+ * context and decision replica): per partition, the age of the oldest message a consumer of it holds, the
+ * worst over context and decision. A replica's report replaces its previous one; one that stopped reporting
+ * (hung, gone, or its partitions moved) is forgotten after LAG_REPORT_TTL_MS, so a dead consumer never counts
+ * as a lagging one. Ingestion's admission control and analytics' yielding read it.
+ */
+export class LagBoard {
+  /** `<group>/<member>` → its latest report */
+  private readonly reports = new Map<string, LagReport>();
+  /** partition → the largest oldestAgeMs over live reports */
+  private byPartition = new Map<number, number>();
+  private worst = 0;
+  private computedAt = -Infinity;
+
+  receive(report: LagReport): void {
+    if (typeof report?.group !== 'string' || !Array.isArray(report.partitions)) return;
+    this.reports.set(`${report.group}/${report.member}`, report);
+    this.computedAt = -Infinity;
+  }
+
+  /** ms: the oldest message held for this partition by a replica still reporting (0: none) */
+  lagOf(partition: number, nowMs = Date.now()): number {
+    this.refresh(nowMs);
+    return this.byPartition.get(partition) ?? 0;
+  }
+
+  /** ms: the worst lag over every partition */
+  worstMs(nowMs = Date.now()): number {
+    this.refresh(nowMs);
+    return this.worst;
+  }
+
+  private refresh(nowMs: number): void {
+    if (nowMs - this.computedAt <= RECOMPUTE_MS) return;
+    const lag = new Map<number, number>();
+    let worst = 0;
+    for (const [key, report] of this.reports) {
+      if (nowMs - report.atMs > LAG_REPORT_TTL_MS) {
+        this.reports.delete(key);
+        continue;
+      }
+      for (const p of report.partitions) {
+        if (p.oldestAgeMs > (lag.get(p.partition) ?? 0)) lag.set(p.partition, p.oldestAgeMs);
+        if (p.oldestAgeMs > worst) worst = p.oldestAgeMs;
+      }
+    }
+    this.byPartition = lag;
+    this.worst = worst;
+    this.computedAt = nowMs;
+  }
+}
