@@ -130,7 +130,7 @@ describe('overload: admission control at the door', () => {
       await new Promise((r) => setTimeout(r, 250));
       return undefined;
     });
-    const partition = partitionOf(first.customerId!, h.config.nats.partitions);
+    const partition = partitionOf(first.customerId, h.config.nats.partitions);
     const base = await waitFor('analytics to count the first event', async () => {
       const c = await counted();
       return c.pos > 0 ? c : undefined;
