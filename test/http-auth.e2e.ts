@@ -319,6 +319,16 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
       const approverId = keyOf.approver.slice(3, 15);
       assert.match(history.stdout, /v1 {2}active +\d{4}-\d{2}-\d{2}T/);
       assert.match(history.stdout, new RegExp(`pause .*t${run} approver \\(key ${approverId}\\)`));
+      // campaign results too: nunchi stats asks GET /v1/stats with an analyst's key
+      const report = await overHttp('analyst', 'stats', '--campaign', id);
+      assert.equal(report.code, 0, report.stderr);
+      assert.match(report.stdout, new RegExp(id));
+      const all = await overHttp('analyst', 'stats', '--json');
+      assert.equal(all.code, 0, all.stderr);
+      assert.ok(Array.isArray((JSON.parse(all.stdout) as { campaigns: unknown }).campaigns), all.stdout);
+      const unknown = await overHttp('analyst', 'stats', '--campaign', `t${run}-none`);
+      assert.equal(unknown.code, 1, unknown.stderr);
+      assert.match(unknown.stderr, new RegExp(`no campaign t${run}-none`));
       // the service wrote the audit log, one row per change made, with the verified callers
       const rows = (await auditRows()).filter((r) => r.target === id);
       assert.deepEqual(rows.map((r) => [r.action, r.roles, r.outcome]).reverse(), [

@@ -19,9 +19,9 @@ export class ApiRequestError extends Error {
 
 /**
  * The analytics service's HTTP API as the CLI calls it (docs/security.md, "API keys"): with NUNCHI_API_URL
- * set, `nunchi keys`, `nunchi audit` and the campaign commands (commands/campaign-operations.ts) go through it
- * with NUNCHI_API_KEY as their bearer, without the database's credentials. The service checks the key and its
- * role and writes the audit log; the CLI only carries the request.
+ * set, `nunchi keys`, `nunchi audit`, `nunchi stats` and the campaign commands (commands/campaign-operations.ts)
+ * go through it with NUNCHI_API_KEY as their bearer, without the database's credentials. The service checks the
+ * key and its role and writes the audit log; the CLI only carries the request.
  */
 export class ApiClient {
   private constructor(

@@ -1120,7 +1120,8 @@ program
     'after',
     `${examples('nunchi stats', 'nunchi stats --campaign bundang-dad-beer', 'nunchi stats --campaign bundang-dad-beer --json')}
 The figures are computed from Cassandra by the same code as the analytics service's: every figure is explained in
-docs/analytics.md. Days are local days in the business time zone (NUNCHI_TIMEZONE).`,
+docs/analytics.md. Days are local days in the business time zone (NUNCHI_TIMEZONE). With NUNCHI_API_URL set, they
+are asked of the analytics service instead (GET /v1/stats), as NUNCHI_API_KEY: no database credentials needed.`,
   )
   .action(
     action(async (r, options: { campaign?: string; json?: boolean }) => {

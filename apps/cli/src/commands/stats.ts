@@ -7,11 +7,14 @@ import {
   summaryOf,
   type CampaignSummary,
 } from '@nunchi/operations';
+import { ApiClient, ApiRequestError } from '../api-client.js';
 import type { Resources } from '../resources.js';
 
 /**
  * `nunchi stats`: the campaign figures GET /v1/stats and GET /v1/stats/campaigns/:id serve, computed by the
  * same code (libs/operations CampaignResults) straight from Cassandra: the analytics service need not run.
+ * With NUNCHI_API_URL set, asked of those routes instead, as NUNCHI_API_KEY (role analyst or above), without the
+ * database's credentials.
  */
 function resultsOf(cql: Awaited<ReturnType<Resources['cassandra']>>, timeZone: string): CampaignResults {
   return new CampaignResults(
@@ -22,14 +25,24 @@ function resultsOf(cql: Awaited<ReturnType<Resources['cassandra']>>, timeZone: s
 }
 
 export async function campaignSummaries(r: Resources): Promise<CampaignSummary[]> {
+  const api = ApiClient.of(r);
+  if (api) return (await api.request<{ campaigns: CampaignSummary[] }>('GET', '/v1/stats')).campaigns;
   return resultsOf(await r.cassandra(), r.config.domain.timeZone).summaries();
 }
 
 /** @throws CampaignNotFoundError for a campaign neither stored nor seen in decisions */
 export async function campaignReport(r: Resources, campaignId: string): Promise<CampaignReport> {
+  const notFound = () =>
+    new CampaignNotFoundError(`no campaign ${campaignId} (neither stored nor seen in decisions)`);
+  const api = ApiClient.of(r);
+  if (api)
+    return api
+      .request<CampaignReport>('GET', `/v1/stats/campaigns/${encodeURIComponent(campaignId)}`)
+      .catch((error: unknown) => {
+        throw error instanceof ApiRequestError && error.status === 404 ? notFound() : error;
+      });
   const report = await resultsOf(await r.cassandra(), r.config.domain.timeZone).report(campaignId);
-  if (!report)
-    throw new CampaignNotFoundError(`no campaign ${campaignId} (neither stored nor seen in decisions)`);
+  if (!report) throw notFound();
   return report;
 }
 
