@@ -289,6 +289,15 @@ describe('HTTP authentication, roles, rate limits and the audit log', () => {
       const drafted = await overHttp('marketer', 'campaigns', 'draft', file);
       assert.equal(drafted.code, 0, drafted.stderr);
       assert.match(drafted.stdout, new RegExp(`${id}: draft saved as revision 1 \\(a new campaign\\)`));
+      // the stored draft checked by the service; a file checked locally, which needs no database either
+      const validated = await overHttp('marketer', 'campaigns', 'validate', id);
+      assert.equal(validated.code, 0, validated.stderr);
+      assert.equal(validated.stdout.trim(), `${id}: valid`);
+      const fileChecked = await runCli(['campaigns', 'validate', file], {
+        CASSANDRA_CONTACT_POINTS: '127.0.0.1:1',
+      });
+      assert.equal(fileChecked.code, 0, fileChecked.stderr);
+      assert.equal(fileChecked.stdout.trim(), `${id}: valid`);
       const refused = await overHttp('marketer', 'campaigns', 'activate', id);
       assert.equal(refused.code, 1, refused.stderr);
       assert.match(refused.stderr, /403 FORBIDDEN: .*needs one of approver, admin/);

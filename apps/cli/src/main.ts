@@ -6,6 +6,7 @@ import type { BudgetChecksFile } from './commands/simulate.js';
 import type { CampaignOperations } from './commands/campaign-operations.js';
 import type { Resources } from './resources.js';
 import type { DataStep } from '@nunchi/cassandra';
+import type { ValidationResult } from '@nunchi/operations';
 import { CAMPAIGN_STATUSES } from './campaign-statuses.js';
 
 // Each command loads only what it runs, when it runs (`await import(…)` in its action): `nunchi --help` and
@@ -518,10 +519,16 @@ campaigns
   .action(
     action(async (r, target: string) => {
       const { CampaignDrafts, looksLikeFile, portsOf, readText } = await import('./commands/campaigns.js');
-      const drafts = new CampaignDrafts(await portsOf(r));
-      const result = looksLikeFile(target)
-        ? drafts.validateSource(await readText(target))
-        : await drafts.validateDraft(target);
+      const { validateCampaignSource } = await import('@nunchi/operations');
+      const { ApiClient } = await import('./api-client.js');
+      // A file needs no database; a stored draft is read from Cassandra, or asked of the campaigns API.
+      const api = looksLikeFile(target) ? undefined : ApiClient.of(r);
+      let result: ValidationResult;
+      if (looksLikeFile(target))
+        result = validateCampaignSource(await readText(target), r.config.domain.timeZone);
+      else if (api)
+        result = await api.request('POST', `/v1/campaigns/${encodeURIComponent(target)}/draft/validate`);
+      else result = await new CampaignDrafts(await portsOf(r)).validateDraft(target);
       if (result.valid) console.log(`${result.campaignId}: valid`);
       else {
         process.stderr.write(`${result.text}\n`);

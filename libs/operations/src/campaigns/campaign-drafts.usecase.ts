@@ -126,12 +126,7 @@ export class CampaignDrafts {
 
   /** A source checked as a draft (its own id, or `campaignId`'s), without saving it. */
   validateSource(source: string, campaignId?: string): ValidationResult {
-    const id = campaignId ?? idOfSource(source);
-    if (!id) {
-      const problems = [{ path: 'id', message: 'is required: a token of 1-64 [A-Za-z0-9_-]' }];
-      return { valid: false, problems, text: problemsText(undefined, problems) };
-    }
-    return validation(id, checkDraft(source, this.checkOptions(id)));
+    return validateCampaignSource(source, this.ports.domain.timeZone, campaignId);
   }
 
   private checkOptions(campaignId: string) {
@@ -152,6 +147,23 @@ export class CampaignDrafts {
       `the draft of ${campaignId} changed while saving: read it again and retry`,
     );
   }
+}
+
+/**
+ * A source checked as a draft (its own id, or `campaignId`'s), as activation would check it: pure, no storage
+ * read — what `nunchi campaigns validate <file>` needs, without the database.
+ */
+export function validateCampaignSource(
+  source: string,
+  timeZone: string,
+  campaignId?: string,
+): ValidationResult {
+  const id = campaignId ?? idOfSource(source);
+  if (!id) {
+    const problems = [{ path: 'id', message: 'is required: a token of 1-64 [A-Za-z0-9_-]' }];
+    return { valid: false, problems, text: problemsText(undefined, problems) };
+  }
+  return validation(id, checkDraft(source, { campaignId: id, timeZone }));
 }
 
 /** The draft's source, or a not-found naming what to do. */
