@@ -11,8 +11,8 @@ const LOOK_MS = 100;
 /**
  * Analytics yields to the hot path. Its work (counting events, attributing conversions) can come seconds late
  * without harm, but on the machines it shares with the hot path — CPU, Cassandra, NATS — it competes with
- * offers that cannot: under overload, analytics took about a fifth of a two-core machine's CPU of its own
- * (bench, 600 events/s) and as much again in Cassandra and NATS. So while a context or decision consumer is
+ * offers that cannot: under overload, analytics took about a fifth of a core of its own (bench, 600 events/s,
+ * two cores for everything) and more again in the Cassandra requests and NATS deliveries it causes. So while a context or decision consumer is
  * behind by more than half of NUNCHI_ADMISSION_MAX_LAG_MS — the lag at which ingestion starts refusing events —
  * each analytics handler waits, up to NUNCHI_ANALYTICS_YIELD_MAX_MS, before it does its work: the messages
  * stay unacknowledged in EVENTS and DECISIONS (nothing is lost), and analytics catches up once the hot path
@@ -32,9 +32,6 @@ export class HotPathFirst {
     unit: 's',
   });
 
-  /** the clock (a test sets its own) */
-  now: () => number = Date.now;
-
   constructor(@Inject(CONFIG) config: NunchiConfig) {
     this.behindMs = config.domain.admissionMaxLagMs / 2;
     this.maxWaitMs = config.domain.analyticsYieldMaxMs;
@@ -49,9 +46,9 @@ export class HotPathFirst {
   /** Resolves at once while the hot path keeps up; else when it has caught up, or after the longest wait. */
   async turn(): Promise<void> {
     if (!this.enabled || !this.behind()) return;
-    const startMs = this.now();
-    while (this.behind() && this.now() - startMs < this.maxWaitMs) await this.nextLook();
-    this.yielded.add((this.now() - startMs) / 1000);
+    const startMs = Date.now();
+    while (this.behind() && Date.now() - startMs < this.maxWaitMs) await this.nextLook();
+    this.yielded.add((Date.now() - startMs) / 1000);
   }
 
   private get enabled(): boolean {
@@ -59,7 +56,7 @@ export class HotPathFirst {
   }
 
   private behind(): boolean {
-    return this.lag.worstMs(this.now()) > this.behindMs;
+    return this.lag.worstMs(Date.now()) > this.behindMs;
   }
 
   private nextLook(): Promise<void> {
