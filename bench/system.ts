@@ -828,10 +828,9 @@ class Tracker {
 }
 
 /** p50 and max of a window's answer times, ms (Infinity: unanswered) */
-function ackSummary(ms: number[]): { p50: number; max: number } {
-  const sorted = ms.sort((a, b) => a - b);
-  const round = (x: number | undefined) => (x === undefined ? 0 : Math.round(x));
-  return { p50: round(sorted[Math.floor(sorted.length / 2)]), max: round(sorted.at(-1)) };
+function answered(ms: number[]): { p50: number; max: number } {
+  const { p50, max } = summarize(ms);
+  return { p50, max };
 }
 
 /** Epoch milliseconds with sub-millisecond resolution. */
@@ -1306,7 +1305,7 @@ async function runOverload(
         ofCapacity: capacityRate ? round3(onTimeOffers / seconds / capacityRate) : null,
         late: ids.filter((id) => b.tracker.decisions.get(id)?.outcome === 'late').length,
         refused: ids.filter((id) => b.tracker.scheduled.get(id)!.refused).length,
-        ack: ackSummary(ids.map((id) => b.tracker.scheduled.get(id)!.ackMs ?? Infinity)),
+        ack: answered(ids.map((id) => b.tracker.scheduled.get(id)!.ackMs ?? Infinity)),
       });
     }
   }

@@ -1317,6 +1317,15 @@ export async function loadNatsAuth(authDir) {
   return ensureNatsAuth({ dir: authDir });
 }
 
+/** Our server's configuration, with this checkout's identities and permissions; returns its path. */
+async function writeNatsConfig(cfg) {
+  return (await loadNatsAuth(cfg.authDir)).writeServerConfig(paths.nats.conf, {
+    storeDir: paths.nats.store,
+    host: loopback(cfg.host),
+    port: cfg.port,
+  });
+}
+
 /**
  * Our running server gets the identities and permissions of this checkout: a change to them (a service that
  * needs a new subject) would otherwise be refused until the server restarts. nats-server reloads its
@@ -1324,12 +1333,7 @@ export async function loadNatsAuth(authDir) {
  */
 async function reloadNatsPermissions(cfg, pid, log) {
   const before = fs.existsSync(paths.nats.conf) ? fs.readFileSync(paths.nats.conf, 'utf8') : null;
-  const host = loopback(cfg.host);
-  (await loadNatsAuth(cfg.authDir)).writeServerConfig(paths.nats.conf, {
-    storeDir: paths.nats.store,
-    host,
-    port: cfg.port,
-  });
+  await writeNatsConfig(cfg);
   if (before === null || before === fs.readFileSync(paths.nats.conf, 'utf8')) return;
   const bin = natsServerBin();
   if (!bin)
@@ -1418,11 +1422,7 @@ async function upNats(cfg, log) {
       );
     }
     mkdirp(paths.nats.store);
-    const conf = (await loadNatsAuth(cfg.authDir)).writeServerConfig(paths.nats.conf, {
-      storeDir: paths.nats.store,
-      host,
-      port: cfg.port,
-    });
+    const conf = await writeNatsConfig(cfg);
     log(
       `starting ${bin} -js on ${host}:${cfg.port} with the project's NATS identities (${rel(cfg.authDir)}); store ${rel(paths.nats.store)}`,
     );

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG } from '@nunchi/config/nest';
 import type { NunchiConfig } from '@nunchi/config';
 import type { LagReport } from '@nunchi/contracts/core';
-import { LagBoard } from '@nunchi/messaging';
+import { behindFromMs, LagBoard } from '@nunchi/messaging';
 import { meter } from '@nunchi/telemetry';
 
 /** milliseconds between two looks at the hot path's lag while waiting (reports arrive every 500 ms) */
@@ -33,7 +33,7 @@ export class HotPathFirst {
   });
 
   constructor(@Inject(CONFIG) config: NunchiConfig) {
-    this.behindMs = config.domain.admissionMaxLagMs / 2;
+    this.behindMs = behindFromMs(config.domain.admissionMaxLagMs);
     this.maxWaitMs = config.domain.analyticsYieldMaxMs;
     this.yielded.add(0);
   }

@@ -6,7 +6,6 @@ import type { BudgetChecksFile } from './commands/simulate.js';
 import type { CampaignOperations } from './commands/campaign-operations.js';
 import type { Resources } from './resources.js';
 import type { DataStep } from '@nunchi/cassandra';
-import type { ValidationResult } from '@nunchi/operations';
 import { CAMPAIGN_STATUSES } from './campaign-statuses.js';
 
 // Each command loads only what it runs, when it runs (`await import(…)` in its action): `nunchi --help` and
@@ -369,7 +368,7 @@ Lifecycle (docs/campaigns.md, "Lifecycle"): draft → active (scheduled until it
 Every change is written to the audit log (\`nunchi audit\`) and the campaign's trail: by the holder of
 NUNCHI_API_KEY when it is set (verified against the key store; its role must allow the change, as over HTTP),
 else by --actor (or NUNCHI_ACTOR, else the OS user), marked unverified. With NUNCHI_API_URL set too, list,
-show, history, diff, draft, discard, activate, pause, resume, end, archive and rollback go over the HTTP API
+show, history, diff, draft, discard, validate, activate, pause, resume, end, archive and rollback go over the HTTP API
 instead of the database (docs/security.md, "API keys"); apply is refused there (draft, then activate).`,
   );
 /** Who makes a campaign change: NUNCHI_API_KEY's holder, verified, else --actor (before or after the subcommand). */
@@ -518,17 +517,12 @@ campaigns
   )
   .action(
     action(async (r, target: string) => {
-      const { CampaignDrafts, looksLikeFile, portsOf, readText } = await import('./commands/campaigns.js');
+      const { looksLikeFile, readText } = await import('./commands/campaigns.js');
       const { validateCampaignSource } = await import('@nunchi/operations');
-      const { ApiClient } = await import('./api-client.js');
       // A file needs no database; a stored draft is read from Cassandra, or asked of the campaigns API.
-      const api = looksLikeFile(target) ? undefined : ApiClient.of(r);
-      let result: ValidationResult;
-      if (looksLikeFile(target))
-        result = validateCampaignSource(await readText(target), r.config.domain.timeZone);
-      else if (api)
-        result = await api.request('POST', `/v1/campaigns/${encodeURIComponent(target)}/draft/validate`);
-      else result = await new CampaignDrafts(await portsOf(r)).validateDraft(target);
+      const result = looksLikeFile(target)
+        ? validateCampaignSource(await readText(target), r.config.domain.timeZone)
+        : await (await campaignOps(r)).validateDraft(target);
       if (result.valid) console.log(`${result.campaignId}: valid`);
       else {
         process.stderr.write(`${result.text}\n`);

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG } from '@nunchi/config/nest';
 import type { NunchiConfig } from '@nunchi/config';
 import type { LagReport } from '@nunchi/contracts/core';
-import { LagBoard } from '@nunchi/messaging';
+import { behindFromMs, LagBoard } from '@nunchi/messaging';
 import { meter } from '@nunchi/telemetry';
 
 export type Admit = { ok: true } | { ok: false; lagMs: number; retryAfterMs: number };
@@ -16,7 +16,7 @@ export type Admit = { ok: true } | { ok: false; lagMs: number; retryAfterMs: num
  */
 export function refusalShare(lagMs: number, maxLagMs: number): number {
   if (maxLagMs <= 0) return 0;
-  const startMs = maxLagMs / 2;
+  const startMs = behindFromMs(maxLagMs);
   if (lagMs <= startMs) return 0;
   if (lagMs >= maxLagMs) return 1;
   return (lagMs - startMs) / (maxLagMs - startMs);
@@ -70,6 +70,10 @@ export class Admission {
     this.owed.set(partition, owed - 1);
     this.refused.add(1);
     // Roughly when the backlog ahead will have drained to where refusals stop, within reason.
-    return { ok: false, lagMs, retryAfterMs: Math.min(10_000, Math.max(250, lagMs - this.maxLagMs / 2)) };
+    return {
+      ok: false,
+      lagMs,
+      retryAfterMs: Math.min(10_000, Math.max(250, lagMs - behindFromMs(this.maxLagMs))),
+    };
   }
 }

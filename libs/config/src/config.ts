@@ -284,9 +284,9 @@ export interface AuthConfig {
    */
   cliApiKey?: string;
   /**
-   * the analytics service's base URL (NUNCHI_API_URL): `nunchi keys`, `nunchi audit` and the campaign
-   * commands that read or change campaigns then go over its HTTP API with cliApiKey, held to its role, instead of
-   * reaching Cassandra with its credentials
+   * the analytics service's base URL (NUNCHI_API_URL): `nunchi keys`, `nunchi audit`, `nunchi stats` and the
+   * campaign commands that read, check or change stored campaigns then go over its HTTP API with cliApiKey, held
+   * to its role, instead of reaching Cassandra with its credentials
    */
   cliApiUrl?: string;
 }
@@ -986,7 +986,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     name: 'NUNCHI_API_URL',
     default: '(none: the CLI reads and writes Cassandra)',
     meaning:
-      "the analytics service's base URL: `nunchi keys`, `nunchi audit` and `nunchi campaigns` list/show/history/diff/draft/discard/activate/pause/resume/end/archive/rollback go over its HTTP API with NUNCHI_API_KEY, without the database's credentials",
+      "the analytics service's base URL: `nunchi keys`, `nunchi audit`, `nunchi stats` and `nunchi campaigns` list/show/history/diff/draft/discard/validate/activate/pause/resume/end/archive/rollback go over its HTTP API with NUNCHI_API_KEY, without the database's credentials",
   },
   {
     name: 'NUNCHI_OIDC_ISSUER / NUNCHI_OIDC_AUDIENCE',

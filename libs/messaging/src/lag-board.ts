@@ -3,6 +3,12 @@ import type { LagReport } from '@nunchi/contracts/core';
 /** milliseconds after which a replica's lag report no longer counts (it stopped, or lost the partition) */
 export const LAG_REPORT_TTL_MS = 2_000;
 
+/**
+ * ms: the lag from which the hot path counts as behind, for a bound of NUNCHI_ADMISSION_MAX_LAG_MS: ingestion
+ * starts refusing a share of the partition's events (refused all past the bound), analytics yields.
+ */
+export const behindFromMs = (admissionMaxLagMs: number): number => admissionMaxLagMs / 2;
+
 /** milliseconds for which a computed view is reused (reports arrive every LAG_REPORT_MS, 500 ms) */
 const RECOMPUTE_MS = 100;
 

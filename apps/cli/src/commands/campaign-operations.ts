@@ -8,6 +8,7 @@ import type {
   DiffEnd,
   DraftSaved,
   StateAction,
+  ValidationResult,
   VersionRef,
 } from '@nunchi/operations';
 import type { CampaignStatus } from '@nunchi/campaigns-model';
@@ -34,6 +35,8 @@ export interface CampaignOperations {
     options: { revision?: number },
     actor: Actor,
   ): Promise<{ revision: number }>;
+  /** the campaign's stored draft, checked as activation would check it */
+  validateDraft(campaignId: string): Promise<ValidationResult>;
   activate(
     campaignId: string,
     options: { revision?: number; force?: boolean },
@@ -64,6 +67,7 @@ async function campaignsOverDatabase(resources: Resources): Promise<CampaignOper
     diff: (id, from, to) => queries.diff(id, from, to),
     saveDraft: (source, options, actor) => drafts.save(source, options, actor),
     discardDraft: (id, options, actor) => drafts.discard(id, options, actor),
+    validateDraft: (id) => drafts.validateDraft(id),
     activate: (id, options, actor) => lifecycle.activate(id, options, actor),
     setState: (id, action, actor) => lifecycle.setState(id, action, actor),
     rollback: (id, version, actor) => lifecycle.rollback(id, version, actor),
@@ -108,6 +112,10 @@ class CampaignsOverHttp implements CampaignOperations {
   discardDraft(campaignId: string, options: { revision?: number }): Promise<{ revision: number }> {
     const query = options.revision === undefined ? '' : `?revision=${options.revision}`;
     return this.api.request('DELETE', `${this.base(campaignId)}/draft${query}`);
+  }
+
+  validateDraft(campaignId: string): Promise<ValidationResult> {
+    return this.api.request('POST', `${this.base(campaignId)}/draft/validate`);
   }
 
   activate(
