@@ -86,9 +86,11 @@ export interface SystemBenchOptions {
   /** a folder: every service runs with --cpu-prof and writes its CPU profile there when stopped */
   profileDir?: string;
   /**
-   * instead of the ramp: live load at this rate for a step without, then a step with a simulation on history
-   * running beside it (`nunchi campaigns simulate --with-live`, again and again, at niceness
-   * SIMULATION_NICENESS as the campaigns API's worker runs), and the live p99 of both (`--simulation-beside`)
+   * instead of the ramp: live load at this rate, a step to warm up (the hot tier filled, code compiled at that
+   * rate), then steps without and with a simulation on history running beside it (`nunchi campaigns simulate
+   * --with-live`, again and again, at niceness SIMULATION_NICENESS as the campaigns API's worker runs) in the
+   * order without, with, with, without — so that a drift over time (compactions, a warming cache) weighs on
+   * both alike — and the live p99 of each (`--simulation-beside`)
    */
   simulationBeside?: number;
 }
@@ -258,11 +260,13 @@ export interface SystemBenchResult {
 /** Live decisions with and without a simulation on history beside them (the same rate and step length). */
 export interface SimulationBeside {
   rate: number;
-  without: StepResult;
-  with: StepResult;
+  /** the steps without a simulation, in the order run (the first and the last) */
+  without: StepResult[];
+  /** the steps with a simulation beside (the second and the third) */
+  with: StepResult[];
   /**
-   * the simulations run during the second step: whole runs, events they replayed, their events/s while
-   * running, and the CPU they had (seconds, and percent of one core over the step, drain included)
+   * the simulations run during the steps with one: whole runs, events they replayed, their events/s while
+   * running, and the CPU they had (seconds, and percent of one core over those steps, drains included)
    */
   simulation: {
     runs: number;
@@ -273,8 +277,8 @@ export interface SimulationBeside {
     cpuPercent: number;
     niceness: number;
   };
-  /** 1-minute load average at the end of each step (the machine is shared: figures are noisy) */
-  loadAverage: { without: number; with: number };
+  /** 1-minute load average at the end of each step, as `without` and `with` (the machine is shared: figures are noisy) */
+  loadAverage: { without: number[]; with: number[] };
 }
 
 const P99_AIM_MS = 50;
@@ -459,32 +463,41 @@ export async function runSystemBench(options: SystemBenchOptions = {}): Promise<
 
     if (options.simulationBeside) {
       const rate = options.simulationBeside;
-      const without = await runStep(bench, 'ramp', rate, stepSeconds, drainDeadlineS);
-      const loadWithout = loadavg()[0];
-      log(`without a simulation: ${formatStep(without)}`);
-      const simulations = simulationLoop({ ...process.env, ...env }, config.domain.timeZone, log);
-      let withSimulation: StepResult;
-      try {
-        await new Promise((r) => setTimeout(r, 2_000)); // started and reading when the load begins
-        withSimulation = await runStep(bench, 'ramp', rate, stepSeconds, drainDeadlineS);
-      } finally {
-        await simulations.stop();
+      log(`warm-up: ${stepSeconds} s at ${rate} events/s`);
+      await runStep(bench, 'ramp', rate, stepSeconds, drainDeadlineS);
+      const simulations = simulationRuns({ ...process.env, ...env }, config.domain.timeZone, log);
+      const without: StepResult[] = [];
+      const withSimulation: StepResult[] = [];
+      const loadAverage: SimulationBeside['loadAverage'] = { without: [], with: [] };
+      for (const beside of [false, true, true, false]) {
+        let step: StepResult;
+        if (beside) {
+          simulations.start();
+          try {
+            await sleep(2_000); // started and reading when the load begins
+            step = await runStep(bench, 'ramp', rate, stepSeconds, drainDeadlineS);
+          } finally {
+            await simulations.stop();
+          }
+        } else {
+          step = await runStep(bench, 'ramp', rate, stepSeconds, drainDeadlineS);
+        }
+        (beside ? withSimulation : without).push(step);
+        loadAverage[beside ? 'with' : 'without'].push(loadavg()[0]);
+        log(`${beside ? 'with a simulation beside' : 'without a simulation'}: ${formatStep(step)}`);
       }
-      const loadWith = loadavg()[0];
-      log(`with a simulation beside: ${formatStep(withSimulation)}`);
-      const simulation = simulations.result();
       const beside: SimulationBeside = {
         rate,
         without,
         with: withSimulation,
-        simulation,
-        loadAverage: { without: loadWithout, with: loadWith },
+        simulation: simulations.result(),
+        loadAverage,
       };
       log(formatSimulationBeside(beside, slaMs));
       return {
         rates: [rate],
         ...setup(),
-        steps: [without, withSimulation],
+        steps: [without[0], ...withSimulation, without[1]],
         maxRateP99Under50ms: null,
         capacity: null,
         overload: null,
@@ -597,27 +610,27 @@ const CLI_MAIN = fileURLToPath(new URL('../apps/cli/src/main.js', import.meta.ur
 
 /**
  * `nunchi campaigns simulate bundang-dad-beer --with-live` over the whole history written, as a process of its
- * own at SIMULATION_NICENESS, started again each time it finishes, until stopped.
+ * own at SIMULATION_NICENESS, started again each time it finishes, from start() until stop() — as often as
+ * asked; result() adds up every period.
  */
-function simulationLoop(
+function simulationRuns(
   env: Record<string, string | undefined>,
   timeZone: string,
   log: (line: string) => void,
-): { stop(): Promise<void>; result(): SimulationBeside['simulation'] } {
-  let stopped = false;
+): { start(): void; stop(): Promise<void>; result(): SimulationBeside['simulation'] } {
+  let stopped = true;
   let child: ChildProcess | undefined;
+  let loop: Promise<void> = Promise.resolve();
+  let sampler: NodeJS.Timeout | undefined;
   let runs = 0;
   let events = 0;
   let busyMs = 0;
+  /** wall-clock milliseconds between start() and stop(), summed */
+  let activeMs = 0;
+  let startedAt = 0;
   /** CPU seconds of finished runs, and the last sample of the running one (sampled each second) */
   let cpuDone = 0;
   let cpuRunning = 0;
-  const sampler = setInterval(() => {
-    const pid = child?.pid;
-    const sample = pid ? sampleProcess(pid) : undefined;
-    if (sample) cpuRunning = sample.cpuSeconds;
-  }, 1_000);
-  const started = performance.now();
   const to = new Date().toISOString();
   const from = new Date(Date.now() - 365 * 86_400_000).toISOString();
   const once = () =>
@@ -665,10 +678,19 @@ function simulationLoop(
         resolve();
       });
     });
-  const loop = (async () => {
-    while (!stopped) await once();
-  })();
   return {
+    start() {
+      stopped = false;
+      startedAt = performance.now();
+      sampler = setInterval(() => {
+        const pid = child?.pid;
+        const sample = pid ? sampleProcess(pid) : undefined;
+        if (sample) cpuRunning = sample.cpuSeconds;
+      }, 1_000);
+      loop = (async () => {
+        while (!stopped) await once();
+      })();
+    },
     async stop() {
       stopped = true;
       const pid = child?.pid;
@@ -677,17 +699,18 @@ function simulationLoop(
       child?.kill('SIGTERM');
       await loop;
       clearInterval(sampler);
+      activeMs += performance.now() - startedAt;
     },
     result() {
       const seconds = busyMs / 1000;
-      const wall = (performance.now() - started) / 1000;
+      const wall = activeMs / 1000;
       return {
         runs,
         events,
         seconds: Math.round(wall * 10) / 10,
         eventsPerSecond: seconds > 0 ? Math.round(events / seconds) : 0,
         cpuSeconds: Math.round(cpuDone * 10) / 10,
-        cpuPercent: Math.round((cpuDone / wall) * 100),
+        cpuPercent: wall > 0 ? Math.round((cpuDone / wall) * 100) : 0,
         niceness: SIMULATION_NICENESS,
       };
     },
@@ -699,9 +722,10 @@ export function formatSimulationBeside(b: SimulationBeside, slaMs: number): stri
   const line = (label: string, s: StepResult, load: number) =>
     `  ${label}: event→decision p50 ${s.eventToDecision.p50.toFixed(1)} ms, p99 ${s.eventToDecision.p99.toFixed(1)} ms, max ${s.eventToDecision.max.toFixed(1)} ms; late ${(s.lateShare * 100).toFixed(2)} %, lost ${s.lostDecisions}; load average ${load.toFixed(1)}`;
   return [
-    `live load at ${b.rate} events/s (SLA ${slaMs} ms):`,
-    line('without a simulation', b.without, b.loadAverage.without),
-    line('with a simulation beside', b.with, b.loadAverage.with),
+    `live load at ${b.rate} events/s (SLA ${slaMs} ms), in the order run:`,
+    line('without a simulation', b.without[0], b.loadAverage.without[0]),
+    ...b.with.map((s, i) => line('with a simulation beside', s, b.loadAverage.with[i])),
+    line('without a simulation', b.without[1], b.loadAverage.without[1]),
     `  the simulation (niceness ${b.simulation.niceness}): ${b.simulation.runs} whole run(s), ${b.simulation.events} events replayed, ${b.simulation.eventsPerSecond} events/s while running (read and replay); ${b.simulation.cpuSeconds} s of CPU, ${b.simulation.cpuPercent} % of one core over ${b.simulation.seconds} s`,
   ].join('\n');
 }

@@ -7,6 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CustomerKeyRepository, historyRepository, writeBatched } from '@nunchi/cassandra';
 import type { AcceptedEvent } from '@nunchi/contracts';
+import { Subjects, type LagReport } from '@nunchi/contracts/core';
+import { encodeJson } from '@nunchi/messaging';
 import { isHeldOut, type DecisionLine, type SimulationReport } from '@nunchi/rules';
 import { prng } from '@nunchi/testing';
 import { applyCampaign, setCampaignState } from '../apps/cli/src/commands/campaigns.js';
@@ -374,6 +376,43 @@ describe('campaigns simulate: exact on a day that ran live', () => {
     }
     const one = await nunchi(['campaigns', 'compare', `${main}@1`], cliEnv);
     assert.equal(one.code, 2, 'a missing campaign is a usage error');
+  });
+
+  it('yields to live traffic: waits while the hot path is behind, then decides the same', async () => {
+    assert.ok(day, 'the live day ran');
+    const cliEnv = {
+      ...env,
+      CASSANDRA_KEYSPACE: h.config.cassandra.keyspace,
+      NATS_URL: process.env['NATS_URL'] ?? '',
+    };
+    const args = ['campaigns', 'simulate', main, '--with-live', '--from', day[0], '--to', day[1], '--json'];
+    const alone = await nunchi(args, cliEnv);
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.doesNotMatch(alone.stderr, /waiting for live traffic/);
+    // A (forged) report that a context consumer holds a message 3 s old, every 200 ms for 5 s from the start.
+    const behind = (): LagReport => ({
+      group: 'context',
+      member: `test-${run}-sim`,
+      atMs: Date.now(),
+      partitions: [{ partition: 0, oldestAgeMs: 3_000, pending: 99 }],
+    });
+    const reporting = setInterval(() => h.nc.publish(Subjects.lag('context'), encodeJson(behind())), 200);
+    const stop = setTimeout(() => clearInterval(reporting), 5_000);
+    let paced: Awaited<ReturnType<typeof nunchi>>;
+    try {
+      paced = await nunchi(args, cliEnv);
+    } finally {
+      clearInterval(reporting);
+      clearTimeout(stop);
+    }
+    assert.equal(paced.code, 0, paced.stderr);
+    const waited = /([\d.]+) s of it waiting for live traffic/.exec(paced.stderr);
+    assert.ok(waited && Number(waited[1]) >= 1, `it waited: ${paced.stderr.slice(-400)}`);
+    assert.deepEqual(
+      normalised(JSON.parse(paced.stdout) as SimulationReport),
+      normalised(JSON.parse(alone.stdout) as SimulationReport),
+      'the same decisions, later',
+    );
   });
 
   it('bad input: a one-line error and a non-zero exit', async () => {

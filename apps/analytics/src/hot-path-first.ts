@@ -5,9 +5,6 @@ import type { LagReport } from '@nunchi/contracts/core';
 import { behindFromMs, LagBoard } from '@nunchi/messaging';
 import { meter } from '@nunchi/telemetry';
 
-/** milliseconds between two looks at the hot path's lag while waiting (reports arrive every 500 ms) */
-const LOOK_MS = 100;
-
 /**
  * Analytics yields to the hot path. Its work (counting events, attributing conversions) can come seconds late
  * without harm, but on the machines it shares with the hot path — CPU, Cassandra, NATS — it competes with
@@ -24,8 +21,6 @@ export class HotPathFirst {
   private readonly lag = new LagBoard();
   private readonly behindMs: number;
   private readonly maxWaitMs: number;
-  /** one timer shared by every waiting handler */
-  private look: Promise<void> | undefined;
   private readonly yielded = meter().createCounter('nunchi_analytics_yielded_seconds_total', {
     description:
       'seconds analytics handlers waited for the hot path to catch up (summed over concurrent handlers)',
@@ -40,32 +35,12 @@ export class HotPathFirst {
 
   /** A context or decision replica's lag report. */
   receive(report: LagReport): void {
-    if (this.enabled) this.lag.receive(report);
+    this.lag.receive(report);
   }
 
   /** Resolves at once while the hot path keeps up; else when it has caught up, or after the longest wait. */
   async turn(): Promise<void> {
-    if (!this.enabled || !this.behind()) return;
-    const startMs = Date.now();
-    while (this.behind() && Date.now() - startMs < this.maxWaitMs) await this.nextLook();
-    this.yielded.add((Date.now() - startMs) / 1000);
-  }
-
-  private get enabled(): boolean {
-    return this.behindMs > 0 && this.maxWaitMs > 0;
-  }
-
-  private behind(): boolean {
-    return this.lag.worstMs(Date.now()) > this.behindMs;
-  }
-
-  private nextLook(): Promise<void> {
-    this.look ??= new Promise<void>((resolve) =>
-      setTimeout(() => {
-        this.look = undefined;
-        resolve();
-      }, LOOK_MS),
-    );
-    return this.look;
+    const waitedMs = await this.lag.untilCaughtUp(this.behindMs, this.maxWaitMs);
+    if (waitedMs > 0) this.yielded.add(waitedMs / 1000);
   }
 }

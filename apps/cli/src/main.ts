@@ -806,6 +806,7 @@ With --shard, give --from and --to as instants or days: every shard must simulat
           simulateCampaign,
           simulateWithWorkers,
           writeJsonFile,
+          yieldToLiveTraffic,
         } = await import('./commands/simulate.js');
         if (options.workers !== undefined && (options.shard || options.shardOut || options.budgetChecks))
           throw new UsageError(
@@ -833,12 +834,14 @@ With --shard, give --from and --to as instants or days: every shard must simulat
         const shard = options.shard !== undefined ? parseShard(options.shard) : undefined;
         const others =
           options.budgetChecks && shard ? await othersFromFile(options.budgetChecks, shard) : undefined;
+        const live = await yieldToLiveTraffic(r);
         const result = await simulateCampaign(r, target, {
           ...options,
           shard,
           others,
+          pace: live.pace,
           progress: options.shardOut ? undefined : process.stderr,
-        });
+        }).finally(live.stop);
         process.stderr.write(`${formatTimings(result.timings)}\n`);
         if (options.shardOut && shard) {
           writeJsonFile(options.shardOut, result.shard);
@@ -889,8 +892,14 @@ campaigns
         b: string,
         options: { from?: string; to?: string; withLive?: boolean; sample?: number; json?: boolean },
       ) => {
-        const { compareCampaigns, formatComparison, formatTimings } = await import('./commands/simulate.js');
-        const result = await compareCampaigns(r, [a, b], { ...options, progress: process.stderr });
+        const { compareCampaigns, formatComparison, formatTimings, yieldToLiveTraffic } =
+          await import('./commands/simulate.js');
+        const live = await yieldToLiveTraffic(r);
+        const result = await compareCampaigns(r, [a, b], {
+          ...options,
+          pace: live.pace,
+          progress: process.stderr,
+        }).finally(live.stop);
         process.stderr.write(`${formatTimings(result.timings)}\n`);
         console.log(
           options.json ? JSON.stringify(result, null, 2) : formatComparison(result, [a, b]).join('\n'),

@@ -241,6 +241,12 @@ export interface DomainConfig {
    */
   analyticsYieldMaxMs: number;
   /**
+   * milliseconds: a simulation on history (the campaigns API's worker, `nunchi campaigns simulate` and
+   * `compare`) pauses its reads and its replay while a context or decision consumer holds a message older
+   * than this — live decisions first (0: never pauses)
+   */
+  simulationYieldLagMs: number;
+  /**
    * events per second the adapters of one channel may send through the NATS door, every ingestion replica
    * together (docs/security.md, "Rate limits per adapter"); 0: no limit
    */
@@ -568,6 +574,7 @@ export function loadConfig(
       unknownIdentifiers: r.oneOf('NUNCHI_UNKNOWN_IDENTIFIERS', 'create', ['create', 'refuse'] as const),
       admissionMaxLagMs: r.int('NUNCHI_ADMISSION_MAX_LAG_MS', 1_000, 0, 600_000),
       analyticsYieldMaxMs: r.int('NUNCHI_ANALYTICS_YIELD_MAX_MS', 1_000, 0, 60_000),
+      simulationYieldLagMs: r.int('NUNCHI_SIMULATION_YIELD_LAG_MS', 100, 0, 600_000),
       adapterRatePerSecond: r.int('NUNCHI_ADAPTER_RATE_PER_SECOND', 2_000, 0, MAX_ADAPTER_RATE),
       adapterRates: readAdapterRates(r),
       ledgerCacheMaxEntries: r.int('NUNCHI_LEDGER_CACHE_MAX_ENTRIES', 200_000, 0, 100_000_000),
@@ -1078,6 +1085,12 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     default: '1000',
     meaning:
       'while the hot path is behind (past half of NUNCHI_ADMISSION_MAX_LAG_MS), each analytics handler waits up to this for it, ms; 0: never',
+  },
+  {
+    name: 'NUNCHI_SIMULATION_YIELD_LAG_MS',
+    default: '100',
+    meaning:
+      'a simulation on history pauses (up to 5 s at a time) while a context or decision consumer holds a message older than this, ms; 0: never',
   },
   {
     name: 'NUNCHI_ADAPTER_RATE_PER_SECOND',

@@ -1,4 +1,5 @@
-import type { LagReport } from '@nunchi/contracts/core';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { Subjects, type LagReport } from '@nunchi/contracts/core';
 
 /** milliseconds after which a replica's lag report no longer counts (it stopped, or lost the partition) */
 export const LAG_REPORT_TTL_MS = 2_000;
@@ -11,6 +12,9 @@ export const behindFromMs = (admissionMaxLagMs: number): number => admissionMaxL
 
 /** milliseconds for which a computed view is reused (reports arrive every LAG_REPORT_MS, 500 ms) */
 const RECOMPUTE_MS = 100;
+
+/** milliseconds between two looks at the lag while waiting for the hot path to catch up */
+const LOOK_MS = 100;
 
 /**
  * What the hot path's consumers say of their lag (LagReport on Subjects.lag(group), every 500 ms from each
@@ -26,6 +30,8 @@ export class LagBoard {
   private byPartition = new Map<number, number>();
   private worst = 0;
   private computedAt = -Infinity;
+  /** one timer shared by every waiter */
+  private look: Promise<void> | undefined;
 
   receive(report: LagReport): void {
     if (typeof report?.group !== 'string' || !Array.isArray(report.partitions)) return;
@@ -43,6 +49,28 @@ export class LagBoard {
   worstMs(nowMs = Date.now()): number {
     this.refresh(nowMs);
     return this.worst;
+  }
+
+  /**
+   * Resolves at once while no partition is behind by more than `behindMs`; else when every one has caught
+   * up, or after `maxWaitMs`. Resolves with the milliseconds waited. Work that can wait (analytics, a
+   * simulation on history) awaits it before each piece, so that the hot path gets the cores it shares.
+   */
+  async untilCaughtUp(behindMs: number, maxWaitMs: number): Promise<number> {
+    if (behindMs <= 0 || maxWaitMs <= 0 || this.worstMs() <= behindMs) return 0;
+    const startMs = Date.now();
+    while (this.worstMs() > behindMs && Date.now() - startMs < maxWaitMs) await this.nextLook();
+    return Date.now() - startMs;
+  }
+
+  private nextLook(): Promise<void> {
+    this.look ??= new Promise<void>((resolve) =>
+      setTimeout(() => {
+        this.look = undefined;
+        resolve();
+      }, LOOK_MS),
+    );
+    return this.look;
   }
 
   private refresh(nowMs: number): void {
@@ -63,4 +91,24 @@ export class LagBoard {
     this.worst = worst;
     this.computedAt = nowMs;
   }
+}
+
+/**
+ * A LagBoard fed by the hot path's lag reports (Subjects.lagAll) on `nc`, for a process outside the NestJS
+ * services (a simulation worker, the CLI). Needs permission to subscribe to mkt.ctl.lag.> (analytics and
+ * operator identities have it). `stop()` unsubscribes.
+ */
+export function followLag(nc: NatsConnection): { board: LagBoard; stop(): void } {
+  const board = new LagBoard();
+  const subscription: Subscription = nc.subscribe(Subjects.lagAll, {
+    callback: (error, msg) => {
+      if (error) return;
+      try {
+        board.receive(msg.json<LagReport>());
+      } catch {
+        // not a report: ignored, as a service ignores it
+      }
+    },
+  });
+  return { board, stop: () => subscription.unsubscribe() };
 }

@@ -2,11 +2,20 @@
  * The simulation worker: a process of its own, started by the campaigns API (simulation-jobs.ts) for one
  * simulation, so that replaying history (CPU-bound for seconds to minutes) never runs in a service's event
  * loop. It reads Cassandra only (the same use case as `nunchi campaigns simulate`), reports progress and the
- * result over the IPC channel, and exits. SIGTERM (a cancellation) leaves no output file behind.
+ * result over the IPC channel, and exits. SIGTERM (a cancellation) leaves no output file behind. Live
+ * traffic first: it runs at a lower priority (simulation-jobs.ts), and pauses while the hot path is behind
+ * (its lag reports, on NATS; NUNCHI_SIMULATION_YIELD_LAG_MS).
  */
+import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig } from '@nunchi/config';
-import { campaignPorts, simulateCampaign, type SimulationPhase } from '@nunchi/operations';
+import { connectNats, followLag } from '@nunchi/messaging';
+import {
+  campaignPorts,
+  simulateCampaign,
+  SIMULATION_YIELD_MAX_WAIT_MS,
+  type SimulationPhase,
+} from '@nunchi/operations';
 import type { StartSimulation, WorkerMessage } from './simulation-protocol.js';
 
 /** milliseconds between two progress messages of one phase */
@@ -24,15 +33,27 @@ process.once('message', (message: StartSimulation) => {
 
 async function run(start: StartSimulation): Promise<void> {
   let cql: CqlClient | undefined;
+  let nc: NatsConnection | undefined;
+  let lag: ReturnType<typeof followLag> | undefined;
   try {
     const config = loadConfig('analytics');
     cql = await connectCassandra(config.cassandra, { applicationName: 'nunchi-simulation' });
+    const behindMs = config.domain.simulationYieldLagMs;
+    if (behindMs > 0) {
+      try {
+        nc = await connectNats(config.nats, 'nunchi-simulation');
+        lag = followLag(nc);
+      } catch (error) {
+        console.error(`simulation worker: not yielding to live traffic: ${(error as Error).message}`);
+      }
+    }
     // A simulation announces nothing: it changes nothing.
     const ports = campaignPorts(cql, config.domain, () => Promise.resolve());
     let lastPhase: SimulationPhase | undefined;
     let lastMs = 0;
     const result = await simulateCampaign(ports, start.target, {
       ...start.options,
+      pace: lag && (() => lag!.board.untilCaughtUp(behindMs, SIMULATION_YIELD_MAX_WAIT_MS)),
       onProgress: (phase, done, total) => {
         const now = Date.now();
         if (phase === lastPhase && done < total && now - lastMs < PROGRESS_EVERY_MS) return;
@@ -47,6 +68,8 @@ async function run(start: StartSimulation): Promise<void> {
     await send({ type: 'error', name: e.name ?? 'Error', message: e.message ?? String(error) });
     process.exitCode = 1;
   } finally {
+    lag?.stop();
+    await nc?.close().catch(() => undefined);
     await cql?.shutdown().catch(() => undefined);
   }
 }

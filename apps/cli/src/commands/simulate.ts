@@ -16,12 +16,14 @@ import {
   BadInputError,
   compareCampaigns as compare,
   mergeShards,
+  SIMULATION_YIELD_MAX_WAIT_MS,
   type CompareOptions,
   type CompareResult,
   period,
   simulateCampaign as simulate,
   type Shard,
   type SimulateOptions,
+  type Pace,
   type SimulateResult,
   type SimulationPhase,
   type SimulationTarget,
@@ -51,6 +53,25 @@ export async function simulateCampaign(
     ...rest,
     onProgress: stream ? bars(stream) : undefined,
   });
+}
+
+/**
+ * Live traffic first: a Pace that waits while a context or decision consumer holds a message older than
+ * NUNCHI_SIMULATION_YIELD_LAG_MS (the hot path's lag reports, on NATS), so that a simulation run beside live
+ * traffic takes what the hot path leaves of the cores and Cassandra. None when that is 0, or when NATS cannot
+ * be reached (said on stderr: the simulation then runs at full speed). `stop()` when the simulation is done.
+ */
+export async function yieldToLiveTraffic(resources: Resources): Promise<{ pace?: Pace; stop(): void }> {
+  const behindMs = resources.config.domain.simulationYieldLagMs;
+  if (behindMs <= 0) return { stop: () => undefined };
+  try {
+    const [{ followLag }, session] = await Promise.all([import('@nunchi/messaging'), resources.messaging()]);
+    const lag = followLag(session.nc);
+    return { pace: () => lag.board.untilCaughtUp(behindMs, SIMULATION_YIELD_MAX_WAIT_MS), stop: lag.stop };
+  } catch (error) {
+    process.stderr.write(`not yielding to live traffic: ${(error as Error).message}\n`);
+    return { stop: () => undefined };
+  }
 }
 
 /**
@@ -439,7 +460,10 @@ export function formatTimings(t: SimulateResult['timings']): string {
   return (
     `${t.events} events of ${t.customers} customers in ${s(total)} s (${rate(total)} events/s): ` +
     `read from Cassandra ${s(t.readMs)} s (${rate(t.readMs)} events/s), ` +
-    `replay in memory ${s(t.replayMs)} s (${rate(t.replayMs)} events/s; ${rate(t.replayCpuMs)} events/s of CPU)`
+    `replay in memory ${s(t.replayMs)} s (${rate(t.replayMs)} events/s; ${rate(t.replayCpuMs)} events/s of CPU)` +
+    (t.yieldedMs >= 100
+      ? `; ${s(t.yieldedMs)} s of it waiting for live traffic (the hot path was behind)`
+      : '')
   );
 }
 

@@ -52,7 +52,22 @@ export interface SimulateOptions {
   shard?: Shard;
   /** a shard's later round: the budget checks the other shards made (libs/rules simulation-merge.ts) */
   others?: OthersChecks;
+  /** awaited before each customer's read and every 1,000 events replayed: see Pace */
+  pace?: Pace;
 }
+
+/**
+ * Resolves when the simulation may go on: at once, or once live traffic has the cores and Cassandra back
+ * (libs/messaging LagBoard.untilCaughtUp, while the hot path is behind). A simulation beside live traffic
+ * waits there; with none given it never waits.
+ */
+export type Pace = () => Promise<unknown>;
+
+/**
+ * milliseconds a simulation waits for live traffic at most before it goes on by one step (a customer read, or
+ * 1,000 events replayed): under lasting overload it crawls rather than stops
+ */
+export const SIMULATION_YIELD_MAX_WAIT_MS = 5_000;
 
 /** scan: token ranges of the month index; customers: each customer's history read; replay: events decided */
 export type SimulationPhase = 'scan' | 'customers' | 'replay';
@@ -85,6 +100,8 @@ export interface SimulationTimings {
   replayMs: number;
   /** CPU time of this process during the replay, milliseconds (what it costs without other load) */
   replayCpuMs: number;
+  /** of readMs and replayMs, the milliseconds spent waiting for live traffic (Pace): 0 with none */
+  yieldedMs: number;
 }
 
 export interface SimulateResult {
@@ -162,6 +179,7 @@ export async function simulateCampaign(
   const stopIfCancelled = () => {
     if (options.cancelled?.()) throw new SimulationCancelledError();
   };
+  const pace = pacer(options.pace);
 
   const firstDay = localDayIndex(fromMs, tz);
   const firstDayText = dayFromIndex(firstDay);
@@ -179,6 +197,7 @@ export async function simulateCampaign(
     sample: options.sample,
     report,
     stopIfCancelled,
+    pace,
   });
   const scannedMs = performance.now();
   const simulation = simulationOf(
@@ -223,6 +242,7 @@ export async function simulateCampaign(
         report('replay', i + 1, events.length);
         stopIfCancelled();
         await new Promise((r) => setImmediate(r));
+        await pace();
       }
     }
     for (const decision of simulation.finish()) await record(decision);
@@ -238,6 +258,7 @@ export async function simulateCampaign(
     readMs: scannedMs - startedMs,
     replayMs: performance.now() - scannedMs,
     replayCpuMs: (cpu.user + cpu.system) / 1000,
+    yieldedMs: pace.waitedMs,
   };
   const finished = { ...builder.report(), ...unreadable };
   return {
@@ -268,6 +289,8 @@ export interface CompareOptions {
   sample?: number;
   onProgress?: (phase: SimulationPhase, done: number, total: number) => void;
   sampleSize?: number;
+  /** as SimulateOptions.pace */
+  pace?: Pace;
 }
 
 /** Where two simulated campaigns meet, on the same events. */
@@ -314,6 +337,7 @@ export async function compareCampaigns(
   const months = monthsOf(firstDayText, dayFromIndex(localDayIndex(toMs - 1, tz)));
 
   const startedMs = performance.now();
+  const pace = pacer(options.pace);
   const { events, bases, unreadable } = await readHistory(ports, {
     shard: { index: 0, count: 1 },
     firstDay: firstDayText,
@@ -322,6 +346,7 @@ export async function compareCampaigns(
     sample: options.sample,
     report,
     stopIfCancelled: () => undefined,
+    pace,
   });
   const readMs = performance.now();
   const cpuBefore = process.cpuUsage();
@@ -373,6 +398,7 @@ export async function compareCampaigns(
     if (i % 1_000 === 999) {
       report('replay', i + 1, events.length);
       await new Promise((r) => setImmediate(r));
+      await pace();
     }
   }
   report('replay', events.length, events.length);
@@ -388,6 +414,7 @@ export async function compareCampaigns(
       readMs: readMs - startedMs,
       replayMs: performance.now() - readMs,
       replayCpuMs: (cpu.user + cpu.system) / 1000,
+      yieldedMs: pace.waitedMs,
     },
   };
 }
@@ -595,6 +622,7 @@ async function readHistory(
     sample?: number;
     report: (phase: SimulationPhase, done: number, total: number) => void;
     stopIfCancelled: () => void;
+    pace: () => Promise<void>;
   },
 ): Promise<{
   events: AcceptedEvent[];
@@ -623,6 +651,7 @@ async function readHistory(
   input.report('customers', 0, ids.length);
   let unreadable: SimulationReport['unreadable'];
   await forEachBounded(ids, CUSTOMER_READS_IN_FLIGHT, async (id) => {
+    await input.pace();
     input.stopIfCancelled();
     try {
       const [profile, stored] = await Promise.all([
@@ -643,6 +672,28 @@ async function readHistory(
   // The order live processed them in: received first (its context, caps and budgets followed that order).
   events.sort(compareEvents);
   return { events, bases, unreadable: unreadable ? { unreadable } : {} };
+}
+
+/**
+ * A Pace (none: never waits) that adds up the wall-clock milliseconds during which some reader waited on it
+ * (concurrent readers wait together: their waits overlap, and count once).
+ */
+function pacer(pace: Pace | undefined): (() => Promise<void>) & { waitedMs: number } {
+  let waiting = 0;
+  let sinceMs = 0;
+  const paced = Object.assign(
+    async () => {
+      if (!pace) return;
+      if (waiting++ === 0) sinceMs = performance.now();
+      try {
+        await pace();
+      } finally {
+        if (--waiting === 0) paced.waitedMs += performance.now() - sinceMs;
+      }
+    },
+    { waitedMs: 0 },
+  );
+  return paced;
 }
 
 /** customers read at once: enough to keep Cassandra busy, few enough not to queue in the driver */

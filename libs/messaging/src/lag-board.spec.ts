@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { LagReport } from '@nunchi/contracts/core';
+import { LagBoard } from './lag-board.js';
+
+const report = (partitions: Record<number, number>, member = 'c1', atMs = Date.now()): LagReport => ({
+  group: 'context',
+  member,
+  atMs,
+  partitions: Object.entries(partitions).map(([p, oldestAgeMs]) => ({
+    partition: Number(p),
+    oldestAgeMs,
+    pending: 1,
+  })),
+});
+
+describe('LagBoard', () => {
+  it('keeps the worst lag per partition over the replicas still reporting', () => {
+    const board = new LagBoard();
+    board.receive(report({ 0: 50, 1: 300 }, 'c1'));
+    board.receive(report({ 1: 120, 2: 80 }, 'c2'));
+    board.receive(report({ 3: 9_000 }, 'gone', Date.now() - 2_500));
+    assert.equal(board.lagOf(1), 300);
+    assert.equal(board.lagOf(2), 80);
+    assert.equal(board.lagOf(3), 0, 'a replica that stopped reporting does not count');
+    assert.equal(board.worstMs(), 300);
+    board.receive(report({ 0: 10, 1: 20 }, 'c1'));
+    assert.equal(board.worstMs(Date.now() + 200), 120, "a replica's report replaces its previous one");
+  });
+
+  it('untilCaughtUp: at once when no partition is behind; else until it catches up, at most the longest wait', async () => {
+    const board = new LagBoard();
+    board.receive(report({ 0: 100 }));
+    assert.equal(await board.untilCaughtUp(100, 5_000), 0, 'not past the bound');
+    board.receive(report({ 0: 2_000 }));
+    assert.equal(await board.untilCaughtUp(0, 5_000), 0, 'a bound of 0 never waits');
+    const bounded = await board.untilCaughtUp(100, 250);
+    assert.ok(bounded >= 245 && bounded < 600, `waited ${bounded} ms`);
+    setTimeout(() => board.receive(report({ 0: 0 })), 150);
+    const caughtUp = await board.untilCaughtUp(100, 5_000);
+    assert.ok(caughtUp >= 140 && caughtUp < 600, `waited ${caughtUp} ms`);
+  });
+});
