@@ -105,4 +105,52 @@ describe('event history reads for simulation', () => {
       [`${run}-${c}-0`],
     );
   });
+
+  it('simulationHistory reads the events before the period from the months that hold them, beyond the rows too', async () => {
+    // One customer whose earlier events are a month back (none earlier in the first month: that month's
+    // read is skipped, the daily rows count none there), one whose earlier event is past the rows' horizon.
+    const earlier = `${run}-earlier`;
+    const ancient = `${run}-ancient`;
+    const ancientMs = Date.parse(`${year - 1}-01-15T12:00:00+09:00`);
+    const groups = [
+      repo.historyWrites(
+        [event(earlier, 0, at('02-20', 12)), event(earlier, 1, at('03-15', 12))],
+        await repo.dataKey(earlier),
+        tz,
+      ),
+      repo.historyWrites(
+        [event(ancient, 0, ancientMs), event(ancient, 1, at('03-15', 12))],
+        await repo.dataKey(ancient),
+        tz,
+      ),
+    ];
+    assert.deepEqual(await writeBatched(client, groups, { groupsPerBatch: 1, concurrency: 4 }), []);
+    const one = await repo.simulationHistory(
+      earlier,
+      [`${year}-03`, `${year}-02`],
+      `${year}-03-12`,
+      at('03-25', 0),
+      tz,
+    );
+    assert.deepEqual(
+      one.events.map((e) => e.id),
+      [`${run}-${earlier}-1`],
+    );
+    assert.deepEqual(
+      one.recent.map((r) => r.id),
+      [`${run}-${earlier}-0`],
+    );
+    const old = await repo.simulationHistory(
+      ancient,
+      [`${year}-03`, `${year - 1}-01`],
+      `${year}-03-12`,
+      at('03-25', 0),
+      tz,
+    );
+    assert.deepEqual(old.rows, [], 'a day past the horizon is not among the rows');
+    assert.deepEqual(
+      old.recent.map((r) => r.id),
+      [`${run}-${ancient}-0`],
+    );
+  });
 });

@@ -118,6 +118,10 @@ const Q = defineStatements({
     'customer_days.since',
     'SELECT day, totals FROM customer_days WHERE customer_id = ? AND day >= ?',
   ),
+  daysBetween: statement(
+    'customer_days.between',
+    'SELECT day, totals FROM customer_days WHERE customer_id = ? AND day >= ? AND day < ?',
+  ),
   // The same rows with the month list (a static column: one copy per partition, returned with every row).
   daysAndMonthsSince: statement(
     'customer_days.since_with_months',
@@ -682,7 +686,7 @@ export class ContextRepository {
    * `day`, the newest events (short form) that occurred before it began, and every event that occurred in
    * [start of `day`, `endMs`). `months`: the customer's month buckets, newest first (customersInRanges).
    * One round trip for the rows and the period's months in parallel, then the months before, newest first,
-   * until RECENT_MAX events are found.
+   * until RECENT_MAX events are found (skipping those the rows show to hold none).
    */
   async simulationHistory(
     customerId: string,
@@ -695,7 +699,10 @@ export class ContextRepository {
     const firstMonth = day.slice(0, 7);
     const lastMonth = localDay(endMs - 1, timeZone).slice(0, 7);
     const [rows, ...periodPages] = await Promise.all([
-      this.dailySince(customerId, addDays(day, -HORIZON_DAYS)),
+      // the horizon's rows before `day` only: the replay rebuilds the days from `day` on from their events
+      runAll(this.client, Q.daysBetween, [customerId, addDays(day, -HORIZON_DAYS), day], 10_000).then((r) =>
+        this.openDays(customerId, r),
+      ),
       ...months
         .filter((m) => m >= firstMonth && m <= lastMonth)
         .map((month) =>
@@ -710,8 +717,13 @@ export class ContextRepository {
     ]);
     const events = await this.openEvents(customerId, periodPages.flat().map(bodyOf));
     const recent: RecentEvent[] = [];
+    // A month wholly inside the rows' horizon with no event counted in them before `day` has none to read: a
+    // day's row is written with its events (and expires with them). Older months are read as they come.
+    const counted = eventsPerMonth(rows);
+    const horizonMonth = addDays(day, -HORIZON_DAYS).slice(0, 7);
     for (const month of months.filter((m) => m <= firstMonth)) {
       if (recent.length >= RECENT_MAX) break;
+      if (month > horizonMonth && !counted.has(month)) continue;
       const page = await run(this.client, Q.eventsBefore, [
         customerId,
         month,
@@ -720,7 +732,7 @@ export class ContextRepository {
       ]);
       for (const e of await this.openEvents(customerId, page.rows.map(bodyOf))) recent.push(toRecentEvent(e));
     }
-    return { rows: rows.filter((r) => r.day < day), recent, events };
+    return { rows, recent, events };
   }
 
   /**
