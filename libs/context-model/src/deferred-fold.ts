@@ -32,6 +32,10 @@ export class DeferredContext {
   #openFrom: number;
   /** every event of the open days, in fold order (what CustomerContext.openEvents holds) */
   #openEvents: AcceptedEvent[] = [];
+  /** the day index of each of #openEvents */
+  #openEventDays: number[] = [];
+  /** eventKey → the day indexes of the events applied with that key (the duplicates foldEvent would see) */
+  readonly #applied = new Map<string, number[]>();
   /** day index → every event folded into that day (the replayed days' "stored" events) */
   readonly #days = new Map<number, AcceptedEvent[]>();
   /** days whose rows are not rebuilt yet */
@@ -82,19 +86,34 @@ export class DeferredContext {
     const openFrom = Math.max(this.#openFrom, localDayIndex(nowMs, tz) - (OPEN_DAYS - 1));
     const index = localDayIndex(event.occurredAtMs, tz);
     const key = eventKey(event);
-    const same = (e: AcceptedEvent) => e.id === event.id && eventKey(e) === key;
-    let dayEvents = this.#days.get(index);
+    // foldEvent's duplicates: an event of the same key among a closed day's stored events, or among the open
+    // days' events. Every applied event of a day >= openFrom is among the open days' (openFrom never goes
+    // back), and a closed day's stored events are the events applied to it.
+    const twins = this.#applied.get(key);
     if (index < openFrom) {
-      // a closed day: its stored events (here, every event folded into it)
       if (index < this.options.firstDay) return 'before';
-      if (dayEvents?.some(same)) return 'duplicate';
-    } else if (this.#openEvents.some((e) => same(e) && localDayIndex(e.occurredAtMs, tz) >= openFrom))
-      return 'duplicate';
+      if (twins?.includes(index)) return 'duplicate';
+    } else if (twins?.some((day) => day >= openFrom)) return 'duplicate';
     if (openFrom > this.#openFrom) {
       this.#openFrom = openFrom;
-      this.#openEvents = this.#openEvents.filter((e) => localDayIndex(e.occurredAtMs, tz) >= openFrom);
+      const events: AcceptedEvent[] = [];
+      const days: number[] = [];
+      this.#openEventDays.forEach((day, i) => {
+        if (day >= openFrom) {
+          events.push(this.#openEvents[i]);
+          days.push(day);
+        }
+      });
+      this.#openEvents = events;
+      this.#openEventDays = days;
     }
-    if (index >= openFrom) this.#openEvents.push(event);
+    if (index >= openFrom) {
+      this.#openEvents.push(event);
+      this.#openEventDays.push(index);
+    }
+    if (twins) twins.push(index);
+    else this.#applied.set(key, [index]);
+    let dayEvents = this.#days.get(index);
     if (!dayEvents) this.#days.set(index, (dayEvents = []));
     dayEvents.push(event);
     if (event.type === 'profile_update') this.#profile = withProfileUpdate(this.#profile, event);
