@@ -719,8 +719,15 @@ function simulationRuns(
 
 /** The live figures without and with a simulation beside, on one line each. */
 export function formatSimulationBeside(b: SimulationBeside, slaMs: number): string {
+  // where the CPU went, per process (Cassandra serves the simulation's reads too)
+  const cpu = (s: StepResult) =>
+    Object.entries(s.processes)
+      .filter(([, u]) => u && u.cpuMsPerEvent >= 0.05)
+      .sort(([, a], [, b]) => b!.cpuMsPerEvent - a!.cpuMsPerEvent)
+      .map(([name, u]) => `${name} ${u!.cpuMsPerEvent.toFixed(2)}`)
+      .join(', ');
   const line = (label: string, s: StepResult, load: number) =>
-    `  ${label}: event→decision p50 ${s.eventToDecision.p50.toFixed(1)} ms, p99 ${s.eventToDecision.p99.toFixed(1)} ms, max ${s.eventToDecision.max.toFixed(1)} ms; late ${(s.lateShare * 100).toFixed(2)} %, lost ${s.lostDecisions}; load average ${load.toFixed(1)}`;
+    `  ${label}: event→decision p50 ${s.eventToDecision.p50.toFixed(1)} ms, p99 ${s.eventToDecision.p99.toFixed(1)} ms, max ${s.eventToDecision.max.toFixed(1)} ms; late ${(s.lateShare * 100).toFixed(2)} %, lost ${s.lostDecisions}, refused ${s.rejected}; load average ${load.toFixed(1)}\n    CPU ms/event: ${cpu(s)}`;
   return [
     `live load at ${b.rate} events/s (SLA ${slaMs} ms), in the order run:`,
     line('without a simulation', b.without[0], b.loadAverage.without[0]),

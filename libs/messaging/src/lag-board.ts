@@ -94,11 +94,15 @@ export class LagBoard {
 }
 
 /**
- * A LagBoard fed by the hot path's lag reports (Subjects.lagAll) on `nc`, for a process outside the NestJS
- * services (a simulation worker, the CLI). Needs permission to subscribe to mkt.ctl.lag.> (analytics and
- * operator identities have it). `stop()` unsubscribes.
+ * For a process outside the NestJS services (a simulation worker, the CLI): `wait()` is
+ * LagBoard.untilCaughtUp(behindMs, maxWaitMs) over the hot path's lag reports as they arrive on `nc`
+ * (Subjects.lagAll: the analytics and operator identities may subscribe to it). `stop()` unsubscribes.
  */
-export function followLag(nc: NatsConnection): { board: LagBoard; stop(): void } {
+export function waitForHotPath(
+  nc: NatsConnection,
+  behindMs: number,
+  maxWaitMs: number,
+): { wait(): Promise<number>; stop(): void } {
   const board = new LagBoard();
   const subscription: Subscription = nc.subscribe(Subjects.lagAll, {
     callback: (error, msg) => {
@@ -110,5 +114,8 @@ export function followLag(nc: NatsConnection): { board: LagBoard; stop(): void }
       }
     },
   });
-  return { board, stop: () => subscription.unsubscribe() };
+  return {
+    wait: () => board.untilCaughtUp(behindMs, maxWaitMs),
+    stop: () => subscription.unsubscribe(),
+  };
 }

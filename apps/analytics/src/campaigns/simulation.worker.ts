@@ -9,7 +9,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig } from '@nunchi/config';
-import { connectNats, followLag } from '@nunchi/messaging';
+import { connectNats, waitForHotPath } from '@nunchi/messaging';
 import {
   campaignPorts,
   simulateCampaign,
@@ -34,7 +34,7 @@ process.once('message', (message: StartSimulation) => {
 async function run(start: StartSimulation): Promise<void> {
   let cql: CqlClient | undefined;
   let nc: NatsConnection | undefined;
-  let lag: ReturnType<typeof followLag> | undefined;
+  let hotPath: ReturnType<typeof waitForHotPath> | undefined;
   try {
     const config = loadConfig('analytics');
     cql = await connectCassandra(config.cassandra, { applicationName: 'nunchi-simulation' });
@@ -42,7 +42,7 @@ async function run(start: StartSimulation): Promise<void> {
     if (behindMs > 0) {
       try {
         nc = await connectNats(config.nats, 'nunchi-simulation');
-        lag = followLag(nc);
+        hotPath = waitForHotPath(nc, behindMs, SIMULATION_YIELD_MAX_WAIT_MS);
       } catch (error) {
         console.error(`simulation worker: not yielding to live traffic: ${(error as Error).message}`);
       }
@@ -53,7 +53,7 @@ async function run(start: StartSimulation): Promise<void> {
     let lastMs = 0;
     const result = await simulateCampaign(ports, start.target, {
       ...start.options,
-      pace: lag && (() => lag!.board.untilCaughtUp(behindMs, SIMULATION_YIELD_MAX_WAIT_MS)),
+      pace: hotPath?.wait,
       onProgress: (phase, done, total) => {
         const now = Date.now();
         if (phase === lastPhase && done < total && now - lastMs < PROGRESS_EVERY_MS) return;
@@ -68,7 +68,7 @@ async function run(start: StartSimulation): Promise<void> {
     await send({ type: 'error', name: e.name ?? 'Error', message: e.message ?? String(error) });
     process.exitCode = 1;
   } finally {
-    lag?.stop();
+    hotPath?.stop();
     await nc?.close().catch(() => undefined);
     await cql?.shutdown().catch(() => undefined);
   }

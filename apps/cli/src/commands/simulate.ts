@@ -65,9 +65,12 @@ export async function yieldToLiveTraffic(resources: Resources): Promise<{ pace?:
   const behindMs = resources.config.domain.simulationYieldLagMs;
   if (behindMs <= 0) return { stop: () => undefined };
   try {
-    const [{ followLag }, session] = await Promise.all([import('@nunchi/messaging'), resources.messaging()]);
-    const lag = followLag(session.nc);
-    return { pace: () => lag.board.untilCaughtUp(behindMs, SIMULATION_YIELD_MAX_WAIT_MS), stop: lag.stop };
+    const [{ waitForHotPath }, session] = await Promise.all([
+      import('@nunchi/messaging'),
+      resources.messaging(),
+    ]);
+    const hotPath = waitForHotPath(session.nc, behindMs, SIMULATION_YIELD_MAX_WAIT_MS);
+    return { pace: hotPath.wait, stop: hotPath.stop };
   } catch (error) {
     process.stderr.write(`not yielding to live traffic: ${(error as Error).message}\n`);
     return { stop: () => undefined };
