@@ -647,11 +647,13 @@ export class ContextRepository {
   /**
    * Every customer with stored events in the token ranges given (shardRanges), with the month buckets
    * ('YYYY-MM', newest first) holding their events, read from the month index one range at a time (a few in
-   * parallel, paged): for simulation on history, never a live path. `onRange` is told after each range.
+   * parallel, paged): for simulation on history, never a live path. `onRange` is told after each range;
+   * `beforePage`, when given, is awaited before each page is asked for (a simulation waits there for live traffic).
    */
   async customersInRanges(
     ranges: readonly TokenBounds[],
     onRange?: (done: number, total: number) => void,
+    beforePage?: () => Promise<unknown>,
   ): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     let done = 0;
@@ -662,6 +664,7 @@ export class ContextRepository {
           : [Q.monthsInRange, [range.start, range.end]];
       let pageState: string | undefined;
       do {
+        await beforePage?.();
         const page = await run(this.client, stmt, params, { fetchSize: 10_000, pageState });
         for (const r of page.rows) {
           const id = r['customer_id'] as string;

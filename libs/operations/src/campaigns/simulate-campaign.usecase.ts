@@ -52,7 +52,7 @@ export interface SimulateOptions {
   shard?: Shard;
   /** a shard's later round: the budget checks the other shards made (libs/rules simulation-merge.ts) */
   others?: OthersChecks;
-  /** awaited before each customer's read and every 1,000 events replayed: see Pace */
+  /** awaited before each page of the month index, each customer's read and every 1,000 events replayed: see Pace */
   pace?: Pace;
 }
 
@@ -633,8 +633,10 @@ async function readHistory(
   const { history, domain } = ports;
   const ranges = history.shardRanges(input.shard.index, input.shard.count);
   input.report('scan', 0, ranges.length);
-  const monthsOf = await history.customersInRanges(ranges, (done, total) =>
-    input.report('scan', done, total),
+  const monthsOf = await history.customersInRanges(
+    ranges,
+    (done, total) => input.report('scan', done, total),
+    input.pace,
   );
   input.stopIfCancelled();
   const first = input.months[0];
