@@ -44,6 +44,11 @@ describe('event history reads for simulation', () => {
   });
   const customers = Array.from({ length: 150 }, (_, i) => `${run}-c${i}`);
   let repo: ContextRepository;
+  /** what simulation reads of a customer: the period's events, and what came before its first day */
+  const simulationHistory = async (c: string, months: string[], day: string, endMs: number) => ({
+    events: await repo.periodEvents(c, months, day, endMs, tz),
+    ...(await repo.historyBefore(c, months, day, tz)),
+  });
 
   before(async () => {
     client = await connectCassandra(config.cassandra, { applicationName: 'nunchi-medium-test' });
@@ -89,15 +94,9 @@ describe('event history reads for simulation', () => {
     assert.deepEqual(new Set(parts), new Set(customers));
   });
 
-  it("simulationHistory returns the period's events, and the rollups and events before its first day", async () => {
+  it("periodEvents and historyBefore: the period's events, and the rollups and events before its first day", async () => {
     const c = customers[0];
-    const history = await repo.simulationHistory(
-      c,
-      [`${year}-04`, `${year}-03`],
-      `${year}-03-12`,
-      at('03-25', 0),
-      tz,
-    );
+    const history = await simulationHistory(c, [`${year}-04`, `${year}-03`], `${year}-03-12`, at('03-25', 0));
     assert.deepEqual(history.events.map((e) => e.id).sort(), [`${run}-${c}-1`, `${run}-${c}-2`]);
     assert.deepEqual([...new Set(history.rows.map((r) => r.day))], [`${year}-03-10`]);
     assert.deepEqual(
@@ -106,7 +105,7 @@ describe('event history reads for simulation', () => {
     );
   });
 
-  it('simulationHistory reads the events before the period from the months that hold them, beyond the rows too', async () => {
+  it('historyBefore reads the events before the period from the months that hold them, beyond the rows too', async () => {
     // One customer whose earlier events are a month back (none earlier in the first month: that month's
     // read is skipped, the daily rows count none there), one whose earlier event is past the rows' horizon.
     const earlier = `${run}-earlier`;
@@ -125,12 +124,11 @@ describe('event history reads for simulation', () => {
       ),
     ];
     assert.deepEqual(await writeBatched(client, groups, { groupsPerBatch: 1, concurrency: 4 }), []);
-    const one = await repo.simulationHistory(
+    const one = await simulationHistory(
       earlier,
       [`${year}-03`, `${year}-02`],
       `${year}-03-12`,
       at('03-25', 0),
-      tz,
     );
     assert.deepEqual(
       one.events.map((e) => e.id),
@@ -140,12 +138,11 @@ describe('event history reads for simulation', () => {
       one.recent.map((r) => r.id),
       [`${run}-${earlier}-0`],
     );
-    const old = await repo.simulationHistory(
+    const old = await simulationHistory(
       ancient,
       [`${year}-03`, `${year - 1}-01`],
       `${year}-03-12`,
       at('03-25', 0),
-      tz,
     );
     assert.deepEqual(old.rows, [], 'a day past the horizon is not among the rows');
     assert.deepEqual(

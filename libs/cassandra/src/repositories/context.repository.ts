@@ -685,28 +685,22 @@ export class ContextRepository {
   }
 
   /**
-   * What simulation needs of one customer, as stored now: the rollup rows of the horizon before local day
-   * `day`, the newest events (short form) that occurred before it began, and every event that occurred in
-   * [start of `day`, `endMs`). `months`: the customer's month buckets, newest first (customersInRanges).
-   * One round trip for the rows and the period's months in parallel, then the months before, newest first,
-   * until RECENT_MAX events are found (skipping those the rows show to hold none).
+   * Simulation on history, for one customer: every event that occurred in [start of local day `day`,
+   * `endMs`), opened. `months`: the customer's month buckets, newest first (customersInRanges); one query per
+   * month of the period, in parallel.
    */
-  async simulationHistory(
+  async periodEvents(
     customerId: string,
     months: readonly string[],
     day: string,
     endMs: number,
     timeZone: string,
-  ): Promise<{ rows: DailyRollup[]; recent: RecentEvent[]; events: AcceptedEvent[] }> {
+  ): Promise<AcceptedEvent[]> {
     const startMs = localDayRange(day, timeZone).startMs;
     const firstMonth = day.slice(0, 7);
     const lastMonth = localDay(endMs - 1, timeZone).slice(0, 7);
-    const [rows, ...periodPages] = await Promise.all([
-      // the horizon's rows before `day` only: the replay rebuilds the days from `day` on from their events
-      runAll(this.client, Q.daysBetween, [customerId, addDays(day, -HORIZON_DAYS), day], 10_000).then((r) =>
-        this.openDays(customerId, r),
-      ),
-      ...months
+    const pages = await Promise.all(
+      months
         .filter((m) => m >= firstMonth && m <= lastMonth)
         .map((month) =>
           run(this.client, Q.eventsBetween, [customerId, month, new Date(startMs), new Date(endMs)], {
@@ -717,8 +711,29 @@ export class ContextRepository {
               : page.rows,
           ),
         ),
-    ]);
-    const events = await this.openEvents(customerId, periodPages.flat().map(bodyOf));
+    );
+    return this.openEvents(customerId, pages.flat().map(bodyOf));
+  }
+
+  /**
+   * Simulation on history, for one customer: what came before local day `day`, as stored now — the rollup
+   * rows of the horizon before it and the newest events (short form) that occurred before it began, read
+   * from the months before, newest first, until RECENT_MAX are found (skipping those the rows show to hold
+   * none). `months`: as periodEvents.
+   */
+  async historyBefore(
+    customerId: string,
+    months: readonly string[],
+    day: string,
+    timeZone: string,
+  ): Promise<{ rows: DailyRollup[]; recent: RecentEvent[] }> {
+    const startMs = localDayRange(day, timeZone).startMs;
+    const firstMonth = day.slice(0, 7);
+    // the horizon's rows before `day` only: the replay rebuilds the days from `day` on from their events
+    const rows = await this.openDays(
+      customerId,
+      await runAll(this.client, Q.daysBetween, [customerId, addDays(day, -HORIZON_DAYS), day], 10_000),
+    );
     const recent: RecentEvent[] = [];
     // A month wholly inside the rows' horizon with no event counted in them before `day` has none to read: a
     // day's row is written with its events (and expires with them). Older months are read as they come.
@@ -735,7 +750,7 @@ export class ContextRepository {
       ]);
       for (const e of await this.openEvents(customerId, page.rows.map(bodyOf))) recent.push(toRecentEvent(e));
     }
-    return { rows, recent, events };
+    return { rows, recent };
   }
 
   /**

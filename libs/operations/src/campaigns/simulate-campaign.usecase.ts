@@ -64,8 +64,8 @@ export interface SimulateOptions {
 export type Pace = () => Promise<unknown>;
 
 /**
- * milliseconds a simulation waits for live traffic at most before it goes on by one step (a customer read, or
- * 1,000 events replayed): under lasting overload it crawls rather than stops
+ * milliseconds a simulation waits for live traffic at most before it goes on by one step (a page of the month
+ * index, a customer read, or 1,000 events replayed): under lasting overload it crawls rather than stops
  */
 export const SIMULATION_YIELD_MAX_WAIT_MS = 5_000;
 
@@ -92,7 +92,7 @@ export class SimulationCancelledError extends Error {
 export interface SimulationTimings {
   /** events replayed (the period and the day --from falls in) */
   events: number;
-  /** customers read */
+  /** customers with events in the period: those whose history was read whole */
   customers: number;
   /** reading Cassandra (month index, then each customer's history), wall-clock milliseconds */
   readMs: number;
@@ -606,9 +606,10 @@ async function liveTimelines(campaigns: CampaignRepository, draftId: string): Pr
 
 /**
  * The history of the shard's customers: the month index over the shard's token ranges gives its customers
- * (and their month buckets); each customer with a bucket in the period is read whole — profile, history
- * before the first replayed day, every event from that day's start to --to — a few customers at a time. A
- * customer is in exactly one shard, so shards never share a context, a contact ledger or a holdout.
+ * (and their month buckets); for each customer with a bucket in the period, a few customers at a time, every
+ * event from the first replayed day's start to --to, and — only if there is any — the profile and the history
+ * before that day. A customer is in exactly one shard, so shards never share a context, a contact ledger or a
+ * holdout.
  * Returns the events in the order live received them.
  */
 async function readHistory(
@@ -656,12 +657,17 @@ async function readHistory(
     await input.pace();
     input.stopIfCancelled();
     try {
-      const [profile, stored] = await Promise.all([
-        ports.customers.get(id),
-        history.simulationHistory(id, monthsOf.get(id)!, input.firstDay, input.toMs, domain.timeZone),
-      ]);
-      bases.set(id, { profile, rows: stored.rows, recent: stored.recent });
-      for (const e of stored.events) events.push(e);
+      const months = monthsOf.get(id)!;
+      const ofPeriod = await history.periodEvents(id, months, input.firstDay, input.toMs, domain.timeZone);
+      // Nothing to replay (a short period, the customer's events on other days of its months): no more to read.
+      if (ofPeriod.length > 0) {
+        const [profile, before] = await Promise.all([
+          ports.customers.get(id),
+          history.historyBefore(id, months, input.firstDay, domain.timeZone),
+        ]);
+        bases.set(id, { profile, rows: before.rows, recent: before.recent });
+        for (const e of ofPeriod) events.push(e);
+      }
     } catch (error) {
       // Sealed under a key this process cannot open (an identity key it lacks: configuration), or erased
       // meanwhile: the customer is left out, counted and named in the report, rather than failing the run.
