@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ApiKeyRepository } from '@nunchi/cassandra';
 import { localDay } from '@nunchi/context-model';
-import type { ErrorReply } from '@nunchi/contracts/core';
+import { Subjects, type ErrorReply, type LagReport } from '@nunchi/contracts/core';
+import { encodeJson } from '@nunchi/messaging';
 import type {
   CampaignDiff,
   CampaignHistory,
@@ -214,11 +215,34 @@ describe('campaigns API: draft → validate → simulate → activate → live �
       simulated.filter((d) => early.some((e) => e.id === d.eventId)).map((d) => d.offerId),
       ['thanks', 'thanks', 'thanks'],
     );
-    // One simulation at a time; a running one can be cancelled (its worker stops, no decisions file).
-    const second = await expect<SimulationJob>(
-      call('POST', `/campaigns/${id}/simulations`, { version: 'draft' }),
-      202,
-    );
+    // One simulation at a time; a running one can be cancelled (its worker stops, no decisions file). This
+    // one starts while a (forged) report says a context consumer is 3 s behind: it waits for live traffic,
+    // and the job says so.
+    const behind = (): LagReport => ({
+      group: 'context',
+      member: `test-${run}`,
+      atMs: Date.now(),
+      partitions: [{ partition: 0, oldestAgeMs: 3_000, pending: 99 }],
+    });
+    const reporting = setInterval(() => h.nc.publish(Subjects.lag('context'), encodeJson(behind())), 200);
+    let second: SimulationJob;
+    try {
+      second = await expect<SimulationJob>(
+        call('POST', `/campaigns/${id}/simulations`, { version: 'draft' }),
+        202,
+      );
+      await waitFor(
+        'the simulation to wait for live traffic',
+        async () => {
+          const s = await expect<SimulationJob>(call('GET', `/simulations/${second.id}`), 200);
+          assert.equal(s.status, 'running', 'it waits rather than finishes');
+          return s.progress?.waitingForLiveTraffic ? s : undefined;
+        },
+        20_000,
+      );
+    } finally {
+      clearInterval(reporting);
+    }
     assert.match(
       (await refusal(call('POST', `/campaigns/${id}/simulations`), 409)).message,
       /simulation\(s\) running/,

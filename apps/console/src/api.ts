@@ -178,7 +178,7 @@ export interface TestReport {
 export interface SimulationJob {
   id: string;
   status: 'running' | 'done' | 'failed' | 'cancelled';
-  progress?: { phase: string; done: number; total: number };
+  progress?: { phase: string; done: number; total: number; waitingForLiveTraffic?: boolean };
   result?: { report: Record<string, unknown>; decisionsWritten: number };
   error?: string;
 }

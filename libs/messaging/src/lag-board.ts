@@ -96,13 +96,14 @@ export class LagBoard {
 /**
  * For a process outside the NestJS services (a simulation worker, the CLI): `wait()` is
  * LagBoard.untilCaughtUp(behindMs, maxWaitMs) over the hot path's lag reports as they arrive on `nc`
- * (Subjects.lagAll: the analytics and operator identities may subscribe to it). `stop()` unsubscribes.
+ * (Subjects.lagAll: the analytics and operator identities may subscribe to it); `behind()` whether a wait
+ * would wait now. `stop()` unsubscribes.
  */
 export function waitForHotPath(
   nc: NatsConnection,
   behindMs: number,
   maxWaitMs: number,
-): { wait(): Promise<number>; stop(): void } {
+): { wait(): Promise<number>; behind(): boolean; stop(): void } {
   const board = new LagBoard();
   const subscription: Subscription = nc.subscribe(Subjects.lagAll, {
     callback: (error, msg) => {
@@ -116,6 +117,7 @@ export function waitForHotPath(
   });
   return {
     wait: () => board.untilCaughtUp(behindMs, maxWaitMs),
+    behind: () => behindMs > 0 && board.worstMs() > behindMs,
     stop: () => subscription.unsubscribe(),
   };
 }

@@ -35,6 +35,8 @@ export interface SimulationJob {
     eventsPerSecond?: number;
     /** replay phase: seconds left at the current rate */
     etaSeconds?: number;
+    /** paused while live traffic has the machine (the hot path behind: NUNCHI_SIMULATION_YIELD_LAG_MS) */
+    waitingForLiveTraffic: boolean;
   };
   result?: Omit<SimulateResult, 'written' | 'shard'> & { decisionsWritten: number };
   error?: string;
@@ -155,7 +157,12 @@ export class SimulationJobs implements OnApplicationShutdown {
     const job = entry.job;
     if (job.status !== 'running') return;
     if (m.type === 'progress') {
-      const progress: SimulationJob['progress'] = { phase: m.phase, done: m.done, total: m.total };
+      const progress: SimulationJob['progress'] = {
+        phase: m.phase,
+        done: m.done,
+        total: m.total,
+        waitingForLiveTraffic: job.progress?.waitingForLiveTraffic ?? false,
+      };
       if (m.phase === 'replay') {
         entry.replayStartedMs ??= Date.now();
         const seconds = (Date.now() - entry.replayStartedMs) / 1000;
@@ -165,6 +172,8 @@ export class SimulationJobs implements OnApplicationShutdown {
         }
       }
       job.progress = progress;
+    } else if (m.type === 'waiting') {
+      job.progress = { phase: 'scan', done: 0, total: 0, ...job.progress, waitingForLiveTraffic: m.waiting };
     } else if (m.type === 'result') {
       job.result = { report: m.report, timings: m.timings, decisionsWritten: m.written };
       this.finish(entry, 'done');

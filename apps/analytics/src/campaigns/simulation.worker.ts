@@ -20,6 +20,8 @@ import type { StartSimulation, WorkerMessage } from './simulation-protocol.js';
 
 /** milliseconds between two progress messages of one phase */
 const PROGRESS_EVERY_MS = 250;
+/** milliseconds between two looks at whether it waits for live traffic (told to the API when that changes) */
+const WAITING_EVERY_MS = 500;
 
 const send = (message: WorkerMessage) =>
   new Promise<void>((resolve) => {
@@ -35,6 +37,7 @@ async function run(start: StartSimulation): Promise<void> {
   let cql: CqlClient | undefined;
   let nc: NatsConnection | undefined;
   let hotPath: ReturnType<typeof waitForHotPath> | undefined;
+  let watching: NodeJS.Timeout | undefined;
   try {
     const config = loadConfig('analytics');
     cql = await connectCassandra(config.cassandra, { applicationName: 'nunchi-simulation' });
@@ -42,7 +45,13 @@ async function run(start: StartSimulation): Promise<void> {
     if (behindMs > 0) {
       try {
         nc = await connectNats(config.nats, 'nunchi-simulation');
-        hotPath = waitForHotPath(nc, behindMs, SIMULATION_YIELD_MAX_WAIT_MS);
+        const live = (hotPath = waitForHotPath(nc, behindMs, SIMULATION_YIELD_MAX_WAIT_MS));
+        let waiting = false;
+        watching = setInterval(() => {
+          if (live.behind() === waiting) return;
+          waiting = !waiting;
+          void send({ type: 'waiting', waiting });
+        }, WAITING_EVERY_MS);
       } catch (error) {
         console.error(`simulation worker: not yielding to live traffic: ${(error as Error).message}`);
       }
@@ -68,6 +77,7 @@ async function run(start: StartSimulation): Promise<void> {
     await send({ type: 'error', name: e.name ?? 'Error', message: e.message ?? String(error) });
     process.exitCode = 1;
   } finally {
+    clearInterval(watching);
     hotPath?.stop();
     await nc?.close().catch(() => undefined);
     await cql?.shutdown().catch(() => undefined);

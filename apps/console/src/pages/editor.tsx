@@ -266,6 +266,7 @@ export function EditorPage({ id }: { id?: string }) {
                   done: job.progress?.done ?? 0,
                   total: job.progress?.total ?? 0,
                 })}
+                {job.progress?.waitingForLiveTraffic && <> — {t('simulationWaiting')}</>}
               </p>
             ) : job.status === 'done' ? (
               <>
