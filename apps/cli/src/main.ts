@@ -778,7 +778,9 @@ campaigns
     )}
 Sharding (docs/campaigns.md, "Sharding"): each shard reads and replays only its customers; budgets, shared by
 all customers, are merged exactly — another round runs while a budget ran out and the shards' checks changed.
-With --shard, give --from and --to as instants or days: every shard must simulate the same period.`,
+With --shard, give --from and --to as instants or days: every shard must simulate the same period.
+Live traffic first: it pauses while a context or decision consumer is behind by more than
+NUNCHI_SIMULATION_YIELD_LAG_MS (100 ms; 0: never), from the lag reports on NATS.`,
   )
   .action(
     action(
