@@ -1,5 +1,6 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { Subjects, type LagReport } from '@nunchi/contracts/core';
+import { LAG_REPORT_MS } from './lag-reporter.js';
 
 /** milliseconds after which a replica's lag report no longer counts (it stopped, or lost the partition) */
 export const LAG_REPORT_TTL_MS = 2_000;
@@ -97,7 +98,9 @@ export class LagBoard {
  * For a process outside the NestJS services (a simulation worker, the CLI): `wait()` is
  * LagBoard.untilCaughtUp(behindMs, maxWaitMs) over the hot path's lag reports as they arrive on `nc`
  * (Subjects.lagAll: the analytics and operator identities may subscribe to it); `behind()` whether a wait
- * would wait now. `stop()` unsubscribes.
+ * would wait now. Until a first report has arrived nothing is known, so the first waits also wait for one,
+ * up to two report intervals from the subscription (then no replica is reporting: none is behind). `stop()`
+ * unsubscribes.
  */
 export function waitForHotPath(
   nc: NatsConnection,
@@ -105,18 +108,24 @@ export function waitForHotPath(
   maxWaitMs: number,
 ): { wait(): Promise<number>; behind(): boolean; stop(): void } {
   const board = new LagBoard();
+  let heard: () => void = () => undefined;
+  const firstReport = Promise.race([
+    new Promise<void>((resolve) => (heard = resolve)),
+    new Promise<void>((resolve) => setTimeout(resolve, 2 * LAG_REPORT_MS).unref()),
+  ]);
   const subscription: Subscription = nc.subscribe(Subjects.lagAll, {
     callback: (error, msg) => {
       if (error) return;
       try {
         board.receive(msg.json<LagReport>());
+        heard();
       } catch {
         // not a report: ignored, as a service ignores it
       }
     },
   });
   return {
-    wait: () => board.untilCaughtUp(behindMs, maxWaitMs),
+    wait: () => firstReport.then(() => board.untilCaughtUp(behindMs, maxWaitMs)),
     behind: () => behindMs > 0 && board.worstMs() > behindMs,
     stop: () => subscription.unsubscribe(),
   };

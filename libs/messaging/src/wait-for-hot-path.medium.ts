@@ -1,0 +1,65 @@
+/** waitForHotPath against the real NATS server: the lag reports as a simulation outside the services hears them. */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { loadConfig } from '@nunchi/config';
+import { Subjects, type LagReport } from '@nunchi/contracts/core';
+import { encodeJson } from './codec.js';
+import { connectNats } from './connection.js';
+import { waitForHotPath } from './lag-board.js';
+
+describe('waitForHotPath (real NATS)', () => {
+  let nc: NatsConnection;
+  const member = `medium-${randomUUID().slice(0, 8)}`;
+  // A partition no test service owns, so that admission control elsewhere is not disturbed meanwhile.
+  const report = (oldestAgeMs: number): LagReport => ({
+    group: 'context',
+    member,
+    atMs: Date.now(),
+    partitions: [{ partition: 9_999, oldestAgeMs, pending: 1 }],
+  });
+  const timed = async (f: () => Promise<unknown>) => {
+    const start = performance.now();
+    await f();
+    return performance.now() - start;
+  };
+
+  before(async () => {
+    nc = await connectNats(
+      loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' }).nats,
+      'nunchi-medium-test',
+    );
+  });
+  after(async () => {
+    await nc?.drain();
+  });
+
+  it('first waits for a report — a simulation started during overload waits from its first step', async () => {
+    const hotPath = waitForHotPath(nc, 100, 600);
+    try {
+      setTimeout(() => nc.publish(Subjects.lag('context'), encodeJson(report(3_000))), 150);
+      const waited = await hotPath.wait();
+      assert.ok(waited >= 550 && waited < 1_000, `waited ${waited} ms for the hot path`);
+      assert.equal(hotPath.behind(), true);
+      nc.publish(Subjects.lag('context'), encodeJson(report(0)));
+      await nc.flush();
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(hotPath.behind(), false);
+      assert.ok((await timed(() => hotPath.wait())) < 50, 'caught up: at once');
+    } finally {
+      hotPath.stop();
+    }
+  });
+
+  it('with no replica reporting, goes on after two report intervals at most', async () => {
+    const hotPath = waitForHotPath(nc, 100, 5_000);
+    try {
+      const first = await timed(() => hotPath.wait());
+      assert.ok(first >= 900 && first < 1_500, `first wait ${first} ms`);
+      assert.ok((await timed(() => hotPath.wait())) < 50, 'then at once');
+    } finally {
+      hotPath.stop();
+    }
+  });
+});
