@@ -98,15 +98,15 @@ export class LagBoard {
  * For a process outside the NestJS services (a simulation worker, the CLI): `wait()` is
  * LagBoard.untilCaughtUp(behindMs, maxWaitMs) over the hot path's lag reports as they arrive on `nc`
  * (Subjects.lagAll: the analytics and operator identities may subscribe to it); `behind()` whether a wait
- * would wait now. Until a first report has arrived nothing is known, so the first waits also wait for one,
- * up to two report intervals from the subscription (then no replica is reporting: none is behind). `stop()`
- * unsubscribes.
+ * would wait now. Until a first report has arrived nothing is known: `ready` resolves on the first one, or
+ * after two report intervals from the subscription (then no replica is reporting: none is behind), and
+ * waits before it wait for it too. `stop()` unsubscribes.
  */
 export function waitForHotPath(
   nc: NatsConnection,
   behindMs: number,
   maxWaitMs: number,
-): { wait(): Promise<number>; behind(): boolean; stop(): void } {
+): { ready: Promise<void>; wait(): Promise<number>; behind(): boolean; stop(): void } {
   const board = new LagBoard();
   let heard: () => void = () => undefined;
   const firstReport = Promise.race([
@@ -125,6 +125,7 @@ export function waitForHotPath(
     },
   });
   return {
+    ready: firstReport,
     wait: () => firstReport.then(() => board.untilCaughtUp(behindMs, maxWaitMs)),
     behind: () => behindMs > 0 && board.worstMs() > behindMs,
     stop: () => subscription.unsubscribe(),

@@ -52,6 +52,7 @@ async function run(start: StartSimulation): Promise<void> {
           waiting = !waiting;
           void send({ type: 'waiting', waiting });
         }, WAITING_EVERY_MS);
+        await live.ready;
       } catch (error) {
         console.error(`simulation worker: not yielding to live traffic: ${(error as Error).message}`);
       }

@@ -70,6 +70,8 @@ export async function yieldToLiveTraffic(resources: Resources): Promise<{ pace?:
       resources.messaging(),
     ]);
     const hotPath = waitForHotPath(session.nc, behindMs, SIMULATION_YIELD_MAX_WAIT_MS);
+    // before the simulation starts: its waits then count only what it waited for a hot path behind
+    await hotPath.ready;
     return { pace: hotPath.wait, stop: hotPath.stop };
   } catch (error) {
     process.stderr.write(`not yielding to live traffic: ${(error as Error).message}\n`);
