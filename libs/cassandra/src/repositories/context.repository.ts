@@ -729,16 +729,17 @@ export class ContextRepository {
   ): Promise<{ rows: DailyRollup[]; recent: RecentEvent[] }> {
     const startMs = localDayRange(day, timeZone).startMs;
     const firstMonth = day.slice(0, 7);
+    const horizonDay = addDays(day, -HORIZON_DAYS);
     // the horizon's rows before `day` only: the replay rebuilds the days from `day` on from their events
     const rows = await this.openDays(
       customerId,
-      await runAll(this.client, Q.daysBetween, [customerId, addDays(day, -HORIZON_DAYS), day], 10_000),
+      await runAll(this.client, Q.daysBetween, [customerId, horizonDay, day], 10_000),
     );
     const recent: RecentEvent[] = [];
     // A month wholly inside the rows' horizon with no event counted in them before `day` has none to read: a
     // day's row is written with its events (and expires with them). Older months are read as they come.
     const counted = eventsPerMonth(rows);
-    const horizonMonth = addDays(day, -HORIZON_DAYS).slice(0, 7);
+    const horizonMonth = horizonDay.slice(0, 7);
     for (const month of months.filter((m) => m <= firstMonth)) {
       if (recent.length >= RECENT_MAX) break;
       if (month > horizonMonth && !counted.has(month)) continue;
