@@ -58,8 +58,13 @@ export function openEventBody(
   key: DataKey | undefined,
 ): AcceptedEvent {
   if (!isSealedEvent(stored)) return stored;
-  const { sealedPayload, ...rest } = stored;
-  return { ...rest, payload: openSealed<AcceptedEvent['payload']>(sealedPayload, required(customerId, key)) };
+  // (rest, then the payload set on it: a spread of the rest into a new object costs ~1 µs more an event)
+  const { sealedPayload, ...event } = stored;
+  (event as AcceptedEvent).payload = openSealed<AcceptedEvent['payload']>(
+    sealedPayload,
+    required(customerId, key),
+  );
+  return event as AcceptedEvent;
 }
 
 /** One day's rollups from its stored `customer_days.totals`, opened with the customer's data key if sealed. */

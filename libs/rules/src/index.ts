@@ -44,6 +44,7 @@ export {
   Simulation,
   alwaysActive,
   compareEvents,
+  sortInReplayOrder,
   compareReplayOrder,
   localHour,
   replayOrderOf,

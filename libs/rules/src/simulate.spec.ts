@@ -5,9 +5,11 @@ import type { AcceptedEvent } from '@nunchi/contracts';
 import { isHeldOut } from './holdout.js';
 import {
   alwaysActive,
+  compareEvents,
   ContextReplay,
   SetsOverTime,
   Simulation,
+  sortInReplayOrder,
   type CampaignTimeline,
   type SimulatedDecision,
 } from './simulate.js';
@@ -55,6 +57,28 @@ const summary = (d: SimulatedDecision) =>
   `${d.choice?.outcome ?? '-'} ${d.choice?.winner?.campaignId ?? '-'} (${d.draft.status})`;
 
 describe('simulation on history', () => {
+  it('sorts a history in replay order: received, then occurred, then id', () => {
+    // ties on receipt and on both times, events of several shapes (a store, a link or not)
+    const events = Array.from({ length: 200 }, (_, i) =>
+      buy(`c${i % 7}`, `2026-11-0${1 + (i % 3)}T1${i % 4}:00`, 1_000, {
+        id: `x${(i * 37) % 200}`,
+        receivedAtMs: seoul('2026-11-05T00:00') + (i % 5) * 1_000,
+        ...(i % 2 ? { storeId: 's1' } : {}),
+        ...(i % 3 ? {} : { forwardedFrom: 'c0' }),
+      }),
+    );
+    const expected = [...events].sort(compareEvents).map((e) => e.id);
+    const sorted = sortInReplayOrder([...events].reverse());
+    assert.deepEqual(
+      sorted.map((e) => e.id),
+      expected,
+    );
+    assert.notDeepEqual(
+      events.map((e) => e.id),
+      expected,
+    );
+  });
+
   it('applies caps, the contact policy and budgets decision after decision, as the live walk does', () => {
     const a = compiled({ id: 'a', priority: 2, caps: { perCustomerPerDay: 1 }, budget: { maxOffers: 2 } });
     const b = compiled({ id: 'b', priority: 1 });

@@ -332,6 +332,18 @@ export function compareEvents(a: AcceptedEvent, b: AcceptedEvent): number {
 }
 
 /**
+ * `events` sorted in place in replay order (compareEvents). For a simulation's whole history: the comparator
+ * reads the three keys from small objects of one shape rather than from the events, whose shapes vary (a
+ * store or not, a link or not: megamorphic reads) — 200,000 events sort in ~0.1 s instead of ~0.7 s.
+ */
+export function sortInReplayOrder(events: AcceptedEvent[]): AcceptedEvent[] {
+  const keyed = events.map((e) => ({ r: e.receivedAtMs, o: e.occurredAtMs, id: e.id, e }));
+  keyed.sort((a, b) => a.r - b.r || a.o - b.o || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const [i, k] of keyed.entries()) events[i] = k.e;
+  return events;
+}
+
+/**
  * One consultation of a campaign's budget: the walk over an event's candidates reached a candidate of a
  * budgeted campaign (it took the offer if it fitted). Budgets are the one thing the customers of a
  * simulation share, so shards exchange these (docs/campaigns.md, "Sharding").

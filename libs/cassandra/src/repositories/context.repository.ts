@@ -52,6 +52,11 @@ const Q = defineStatements({
     'customer_events.range',
     'SELECT event_id, local_day, body FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at >= ? AND occurred_at < ?',
   ),
+  // Simulation on history: a customer's events of a period, every month bucket of it in one request.
+  eventsOfPeriod: statement(
+    'customer_events.period',
+    'SELECT body FROM customer_events WHERE customer_id = ? AND month IN ? AND occurred_at >= ? AND occurred_at < ?',
+  ),
   eventsBefore: statement(
     'customer_events.before',
     'SELECT body FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at < ? LIMIT ?',
@@ -686,8 +691,8 @@ export class ContextRepository {
 
   /**
    * Simulation on history, for one customer: every event that occurred in [start of local day `day`,
-   * `endMs`), opened. `months`: the customer's month buckets, newest first (customersInRanges); one query per
-   * month of the period, in parallel.
+   * `endMs`), opened. `months`: the customer's month buckets, newest first (customersInRanges); one request
+   * for all the months of the period.
    */
   async periodEvents(
     customerId: string,
@@ -699,20 +704,15 @@ export class ContextRepository {
     const startMs = localDayRange(day, timeZone).startMs;
     const firstMonth = day.slice(0, 7);
     const lastMonth = localDay(endMs - 1, timeZone).slice(0, 7);
-    const pages = await Promise.all(
-      months
-        .filter((m) => m >= firstMonth && m <= lastMonth)
-        .map((month) =>
-          run(this.client, Q.eventsBetween, [customerId, month, new Date(startMs), new Date(endMs)], {
-            fetchSize: 5_000,
-          }).then((page) =>
-            page.pageState
-              ? runAll(this.client, Q.eventsBetween, [customerId, month, new Date(startMs), new Date(endMs)])
-              : page.rows,
-          ),
-        ),
-    );
-    return this.openEvents(customerId, pages.flat().map(bodyOf));
+    const ofPeriod = months.filter((m) => m >= firstMonth && m <= lastMonth);
+    if (!ofPeriod.length) return [];
+    const rows = await runAll(this.client, Q.eventsOfPeriod, [
+      customerId,
+      ofPeriod,
+      new Date(startMs),
+      new Date(endMs),
+    ]);
+    return this.openEvents(customerId, rows.map(bodyOf));
   }
 
   /**

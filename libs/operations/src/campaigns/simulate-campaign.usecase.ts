@@ -21,7 +21,7 @@ import {
   type SimulatedDecision,
   type SimulationOptions,
   NO_OTHERS,
-  compareEvents,
+  sortInReplayOrder,
   type BudgetCheck,
   type OthersChecks,
   type ShardResult,
@@ -678,7 +678,7 @@ async function readHistory(
   });
   input.stopIfCancelled();
   // The order live processed them in: received first (its context, caps and budgets followed that order).
-  events.sort(compareEvents);
+  sortInReplayOrder(events);
   return { events, bases, unreadable: unreadable ? { unreadable } : {} };
 }
 
