@@ -148,11 +148,12 @@ export function formatComparison(c: CompareResult, labels: readonly [string, str
   for (const day of days) rows.push([`  ${day}`, burn(a, day), burn(b, day)]);
   if (a.withLive) {
     const ids = [...new Set([...a.overlap, ...b.overlap].map((o) => o.campaignId))].sort();
-    if (ids.length) rows.push(['with live (moved / offers lost)', '', '']);
+    // as simulate's overlap lines: a live campaign is listed when it was eligible beside the draft at all
+    if (ids.length) rows.push(['with live (both eligible / moved / offers lost)', '', '']);
     for (const id of ids) {
       const cell = (r: SimulationReport) => {
         const o = r.overlap.find((x) => x.campaignId === id);
-        return o ? `${o.movedToDraft} / ${o.offersLost}` : '-';
+        return o ? `${o.bothEligible} / ${o.movedToDraft} / ${o.offersLost}` : '-';
       };
       rows.push([`  ${id}`, cell(a), cell(b)]);
     }

@@ -59,9 +59,9 @@ export interface SimulateOptions {
 /**
  * Resolves when the simulation may go on: at once, or once live traffic has the cores and Cassandra back
  * (libs/messaging LagBoard.untilCaughtUp, while the hot path is behind). A simulation beside live traffic
- * waits there; with none given it never waits.
+ * waits there; with none given it never waits. Resolves to the milliseconds it waited (0: it went on at once).
  */
-export type Pace = () => Promise<unknown>;
+export type Pace = () => Promise<number>;
 
 /**
  * milliseconds a simulation waits for live traffic at most before it goes on by one step (a page of the month
@@ -684,19 +684,25 @@ async function readHistory(
 
 /**
  * A Pace (none: never waits) that adds up the wall-clock milliseconds during which some reader waited on it
- * (concurrent readers wait together: their waits overlap, and count once).
+ * (concurrent readers wait together: their waits overlap, and count once). Only spells in which one of them
+ * did wait count: a pace that goes on at once still resolves a few ticks later, after whatever other readers
+ * do meanwhile, and those ticks summed over a run are not waiting for live traffic.
  */
 function pacer(pace: Pace | undefined): (() => Promise<void>) & { waitedMs: number } {
   let waiting = 0;
   let sinceMs = 0;
+  let anyWaited = false;
   const paced = Object.assign(
     async () => {
       if (!pace) return;
-      if (waiting++ === 0) sinceMs = performance.now();
+      if (waiting++ === 0) {
+        sinceMs = performance.now();
+        anyWaited = false;
+      }
       try {
-        await pace();
+        if ((await pace()) > 0) anyWaited = true;
       } finally {
-        if (--waiting === 0) paced.waitedMs += performance.now() - sinceMs;
+        if (--waiting === 0 && anyWaited) paced.waitedMs += performance.now() - sinceMs;
       }
     },
     { waitedMs: 0 },
