@@ -28,6 +28,7 @@ import {
   type ServiceName,
 } from '@nunchi/config';
 import { CASSANDRA_ROLES, GRANTED_ROLES, GRANTS_FILE, SERVICE_ROLES } from '@nunchi/cassandra';
+import { NODE_FLAGS } from '../tools/services.js';
 import {
   kubernetesSecrets,
   natsCredentialsSecret,
@@ -478,11 +479,15 @@ function parseReplication(cql: string): Record<string, string | number> {
 }
 
 /** `node dist/apps/<service>/src/main.js …` → <service> */
-function entryPointOf(container: Obj): { app: string; args: string[] } | undefined {
+function entryPointOf(container: Obj): { app: string; args: string[]; nodeFlags: string[] } | undefined {
   const command = [...arr(container['command']), ...arr(container['args'])].map(String);
   const script = command.findIndex((c) => /^(\/app\/)?dist\/apps\/[a-z-]+\/src\/main\.js$/.test(c));
   if (command[0] !== 'node' || script < 0) return undefined;
-  return { app: /dist\/apps\/([a-z-]+)\//.exec(command[script])![1], args: command.slice(script + 1) };
+  return {
+    app: /dist\/apps\/([a-z-]+)\//.exec(command[script])![1],
+    args: command.slice(script + 1),
+    nodeFlags: command.slice(1, script),
+  };
 }
 
 const isNunchiContainer = (c: Obj) => splitImage(String(c['image'])).name.split('/').pop() === 'nunchi';
@@ -723,6 +728,12 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
           `apps/${svc}/src/main.ts does not exist`,
         );
         assert.deepEqual(entryPointOf(mainContainer(svc))?.args, [], `${svc}: no arguments after main.js`);
+        // the flags npm start runs it with (tools/services.ts), chosen by a benchmark: the same in a pod
+        assert.deepEqual(
+          entryPointOf(mainContainer(svc))?.nodeFlags,
+          NODE_FLAGS[svc] ?? [],
+          `${svc}: node runs with the flags of tools/services.ts NODE_FLAGS`,
+        );
         const podLabels = obj(at(d, 'spec.template.metadata.labels'), `${idOf(d)} pod labels`);
         const selector = obj(at(d, 'spec.selector.matchLabels'), `${idOf(d)} selector`);
         for (const [k, v] of Object.entries(selector))
