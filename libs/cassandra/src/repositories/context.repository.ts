@@ -690,6 +690,21 @@ export class ContextRepository {
   }
 
   /**
+   * Simulation on history: reads the data keys of `customerIds` into memory, 50 customers a request
+   * (CustomerKeyring.preload), ahead of reading their rows one customer at a time — rather than one request
+   * for each customer's key. Customers without a key, or with one this process cannot unwrap, are left for
+   * their own read to find (and say why).
+   */
+  async prefetchKeys(customerIds: readonly string[]): Promise<void> {
+    await this.keys.preload(customerIds);
+  }
+
+  /** Simulation on history: forgets the data keys of customers read (their rows are opened). */
+  forgetKeys(customerIds: readonly string[]): void {
+    this.keys.evict(customerIds);
+  }
+
+  /**
    * Simulation on history, for one customer: every event that occurred in [start of local day `day`,
    * `endMs`), opened. `months`: the customer's month buckets, newest first (customersInRanges); one request
    * for all the months of the period.

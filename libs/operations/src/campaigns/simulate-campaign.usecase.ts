@@ -27,6 +27,7 @@ import {
   type ShardResult,
 } from '@nunchi/rules';
 import { forEachBounded } from '../bounded.js';
+import { keyPrefetch } from './key-prefetch.js';
 import { BadInputError, CampaignNotFoundError } from './errors.js';
 import { othersDigest } from './simulation-shards.js';
 import type { CampaignPorts } from './ports.js';
@@ -653,10 +654,12 @@ async function readHistory(
   let done = 0;
   input.report('customers', 0, ids.length);
   let unreadable: SimulationReport['unreadable'];
-  await forEachBounded(ids, CUSTOMER_READS_IN_FLIGHT, async (id) => {
+  const keys = keyPrefetch(ids, history);
+  await forEachBounded(ids, CUSTOMER_READS_IN_FLIGHT, async (id, index) => {
     await input.pace();
     input.stopIfCancelled();
     try {
+      await keys.before(index);
       const months = monthsOf.get(id)!;
       const ofPeriod = await history.periodEvents(id, months, input.firstDay, input.toMs, domain.timeZone);
       // Nothing to replay (a short period, the customer's events on other days of its months): no more to read.
@@ -673,6 +676,8 @@ async function readHistory(
       // meanwhile: the customer is left out, counted and named in the report, rather than failing the run.
       if (!(error instanceof SealedDataError || error instanceof MissingKekError)) throw error;
       unreadable = addUnreadable(unreadable, { customers: 1, reason: error.message });
+    } finally {
+      keys.after(index);
     }
     input.report('customers', ++done, ids.length);
   });
