@@ -1,7 +1,7 @@
 /**
  * The reads of simulation on history against the real Cassandra: the shards of the ring (token ranges of
  * the month index) hold every customer exactly once; simulationHistory returns the period's events and
- * only what was stored before its first day.
+ * only what was stored before its first day; periodBodies reads many customers' period a request.
  */
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
@@ -103,6 +103,29 @@ describe('event history reads for simulation', () => {
       history.recent.map((r) => r.id),
       [`${run}-${c}-0`],
     );
+  });
+
+  it("periodBodies: many customers' events a request, by customer, as each customer's own read gives them", async () => {
+    const months = [`${year}-04`, `${year}-03`];
+    const day = `${year}-03-12`;
+    const endMs = at('04-20', 0);
+    // 150 customers (six requests), one of them asked with no month in the period (not read, not in the map)
+    const asked = customers.map((customerId, i) => ({
+      customerId,
+      months: i === 7 ? [`${year}-01`] : months,
+    }));
+    const bodies = await repo.periodBodies(asked, day, endMs, tz);
+    assert.equal(bodies.size, customers.length - 1);
+    assert.equal(bodies.has(customers[7]), false);
+    for (const c of [customers[0], customers[26], customers[149]]) {
+      const batched = await repo.openBodies(c, bodies.get(c)!);
+      const alone = await repo.periodEvents(c, months, day, endMs, tz);
+      assert.deepEqual(batched.map((e) => e.id).sort(), [`${run}-${c}-1`, `${run}-${c}-2`, `${run}-${c}-3`]);
+      assert.deepEqual(
+        batched.sort((a, b) => a.occurredAtMs - b.occurredAtMs),
+        alone.sort((a, b) => a.occurredAtMs - b.occurredAtMs),
+      );
+    }
   });
 
   it('historyBefore reads the events before the period from the months that hold them, beyond the rows too', async () => {

@@ -52,10 +52,10 @@ const Q = defineStatements({
     'customer_events.range',
     'SELECT event_id, local_day, body FROM customer_events WHERE customer_id = ? AND month = ? AND occurred_at >= ? AND occurred_at < ?',
   ),
-  // Simulation on history: a customer's events of a period, every month bucket of it in one request.
+  // Simulation on history: customers' events of a period, many customers and months in one request.
   eventsOfPeriod: statement(
     'customer_events.period',
-    'SELECT body FROM customer_events WHERE customer_id = ? AND month IN ? AND occurred_at >= ? AND occurred_at < ?',
+    'SELECT customer_id, body FROM customer_events WHERE customer_id IN ? AND month IN ? AND occurred_at >= ? AND occurred_at < ?',
   ),
   eventsBefore: statement(
     'customer_events.before',
@@ -267,6 +267,9 @@ function recentPlan(rows: readonly DailyRollup[], months: readonly string[]): Ar
  * per active day and a fold writes one. What is personal in them is sealed under the customer's data key
  * (sealed-history.ts): every write obtains the key (from memory on the hot path), every read opens with it.
  */
+/** customers whose events of a simulated period are read in one request (ContextRepository.periodBodies) */
+const PERIOD_CUSTOMERS_A_REQUEST = 25;
+
 export class ContextRepository {
   /** the folds of many customers, one request (group commit) */
   private readonly writes: WriteGroup;
@@ -706,8 +709,8 @@ export class ContextRepository {
 
   /**
    * Simulation on history, for one customer: every event that occurred in [start of local day `day`,
-   * `endMs`), opened. `months`: the customer's month buckets, newest first (customersInRanges); one request
-   * for all the months of the period.
+   * `endMs`), opened. `months`: the customer's month buckets, newest first (customersInRanges). As
+   * periodBodies then openBodies.
    */
   async periodEvents(
     customerId: string,
@@ -716,18 +719,56 @@ export class ContextRepository {
     endMs: number,
     timeZone: string,
   ): Promise<AcceptedEvent[]> {
+    const bodies = await this.periodBodies([{ customerId, months }], day, endMs, timeZone);
+    return this.openBodies(customerId, bodies.get(customerId) ?? []);
+  }
+
+  /**
+   * Simulation on history, for many customers: the stored bodies of every event that occurred in [start of
+   * local day `day`, `endMs`), by customer (none: not in the map), not opened — openBodies opens a
+   * customer's. `months`: each customer's month buckets (customersInRanges). One request per
+   * PERIOD_CUSTOMERS_A_REQUEST customers (`customer_id IN ? AND month IN ?`: their month buckets of the
+   * period, every pair; a pair without a partition costs next to nothing), where one a customer cost ~50 µs
+   * of this process and more of Cassandra's.
+   */
+  async periodBodies(
+    customers: ReadonlyArray<{ customerId: string; months: readonly string[] }>,
+    day: string,
+    endMs: number,
+    timeZone: string,
+  ): Promise<Map<string, string[]>> {
     const startMs = localDayRange(day, timeZone).startMs;
     const firstMonth = day.slice(0, 7);
     const lastMonth = localDay(endMs - 1, timeZone).slice(0, 7);
-    const ofPeriod = months.filter((m) => m >= firstMonth && m <= lastMonth);
-    if (!ofPeriod.length) return [];
-    const rows = await runAll(this.client, Q.eventsOfPeriod, [
-      customerId,
-      ofPeriod,
-      new Date(startMs),
-      new Date(endMs),
-    ]);
-    return this.openEvents(customerId, rows.map(bodyOf));
+    const inPeriod = (m: string) => m >= firstMonth && m <= lastMonth;
+    const wanted = customers.filter((c) => c.months.some(inPeriod));
+    const groups: Array<typeof wanted> = [];
+    for (let i = 0; i < wanted.length; i += PERIOD_CUSTOMERS_A_REQUEST)
+      groups.push(wanted.slice(i, i + PERIOD_CUSTOMERS_A_REQUEST));
+    const out = new Map<string, string[]>();
+    await Promise.all(
+      groups.map(async (group) => {
+        const months = [...new Set(group.flatMap((c) => c.months.filter(inPeriod)))].sort();
+        const rows = await runAll(this.client, Q.eventsOfPeriod, [
+          group.map((c) => c.customerId),
+          months,
+          new Date(startMs),
+          new Date(endMs),
+        ]);
+        for (const r of rows) {
+          const id = r['customer_id'] as string;
+          const bodies = out.get(id);
+          if (bodies) bodies.push(bodyOf(r));
+          else out.set(id, [bodyOf(r)]);
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** Stored event bodies of one customer (periodBodies), opened with the customer's data key. */
+  openBodies(customerId: string, bodies: readonly string[]): Promise<AcceptedEvent[]> {
+    return this.openEvents(customerId, bodies);
   }
 
   /**

@@ -27,7 +27,7 @@ import {
   type ShardResult,
 } from '@nunchi/rules';
 import { forEachBounded } from '../bounded.js';
-import { keyPrefetch } from './key-prefetch.js';
+import { readAhead } from './read-ahead.js';
 import { BadInputError, CampaignNotFoundError } from './errors.js';
 import { othersDigest } from './simulation-shards.js';
 import type { CampaignPorts } from './ports.js';
@@ -654,14 +654,25 @@ async function readHistory(
   let done = 0;
   input.report('customers', 0, ids.length);
   let unreadable: SimulationReport['unreadable'];
-  const keys = keyPrefetch(ids, history);
+  // The customers' data keys (50 a request) and the period's events (25 customers a request), a chunk ahead.
+  const ahead = readAhead(
+    ids,
+    async (chunk) => {
+      const customers = chunk.map((customerId) => ({ customerId, months: monthsOf.get(customerId)! }));
+      const [, bodies] = await Promise.all([
+        history.prefetchKeys(chunk),
+        history.periodBodies(customers, input.firstDay, input.toMs, domain.timeZone),
+      ]);
+      return bodies;
+    },
+    (chunk) => history.forgetKeys(chunk),
+  );
   await forEachBounded(ids, CUSTOMER_READS_IN_FLIGHT, async (id, index) => {
     await input.pace();
     input.stopIfCancelled();
     try {
-      await keys.before(index);
       const months = monthsOf.get(id)!;
-      const ofPeriod = await history.periodEvents(id, months, input.firstDay, input.toMs, domain.timeZone);
+      const ofPeriod = await history.openBodies(id, (await ahead.before(index)).get(id) ?? []);
       // Nothing to replay (a short period, the customer's events on other days of its months): no more to read.
       if (ofPeriod.length > 0) {
         const [profile, before] = await Promise.all([
@@ -677,7 +688,7 @@ async function readHistory(
       if (!(error instanceof SealedDataError || error instanceof MissingKekError)) throw error;
       unreadable = addUnreadable(unreadable, { customers: 1, reason: error.message });
     } finally {
-      keys.after(index);
+      ahead.after(index);
     }
     input.report('customers', ++done, ids.length);
   });
