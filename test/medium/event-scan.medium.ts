@@ -1,7 +1,8 @@
 /**
  * The reads of simulation on history against the real Cassandra: the shards of the ring (token ranges of
  * the month index) hold every customer exactly once; simulationHistory returns the period's events and
- * only what was stored before its first day; periodBodies reads many customers' period a request.
+ * only what was stored before its first day; periodBodies, daysBefore and profileRows read many customers a
+ * request.
  */
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   connectCassandra,
+  customerStores,
   historyRepository,
   mapBounded,
   writeBatched,
@@ -126,6 +128,32 @@ describe('event history reads for simulation', () => {
         alone.sort((a, b) => a.occurredAtMs - b.occurredAtMs),
       );
     }
+  });
+
+  it("daysBefore and profileRows: many customers' rows a request, each opened as its own read opens it", async () => {
+    const months = [`${year}-04`, `${year}-03`];
+    const day = `${year}-03-12`;
+    const some = customers.slice(0, 60); // three requests of days, two of profiles
+    const days = await repo.daysBefore(some, day);
+    assert.equal(days.size, some.length, 'each has a row before the period (03-10)');
+    for (const c of [some[0], some[59]])
+      assert.deepEqual(
+        await repo.historyBefore(c, months, day, tz, days.get(c)),
+        await repo.historyBefore(c, months, day, tz),
+      );
+    const { customers: profiles } = customerStores(client, { ...config.domain, eventTtlDays: 1 });
+    const withProfile = [some[1], some[55]];
+    for (const [i, id] of withProfile.entries())
+      await profiles.upsert(
+        { id, age: 30 + i, region: 'Bundang', creditTier: 'A', attributes: {} },
+        new Date(),
+      );
+    const rows = await profiles.profileRows(some);
+    assert.deepEqual([...rows.keys()].sort(), [...withProfile].sort());
+    for (const id of [...withProfile, some[2]])
+      assert.deepEqual(await profiles.openProfileRow(id, rows.get(id)), await profiles.get(id));
+    assert.equal(await profiles.openProfileRow(some[2], rows.get(some[2])), null);
+    assert.equal((await profiles.openProfileRow(some[55], rows.get(some[55])))?.age, 31);
   });
 
   it('historyBefore reads the events before the period from the months that hold them, beyond the rows too', async () => {

@@ -127,6 +127,11 @@ const Q = defineStatements({
     'customer_days.between',
     'SELECT day, totals FROM customer_days WHERE customer_id = ? AND day >= ? AND day < ?',
   ),
+  // Simulation on history: many customers' days before a period in one request.
+  daysBetweenOfMany: statement(
+    'customer_days.between_many',
+    'SELECT customer_id, day, totals FROM customer_days WHERE customer_id IN ? AND day >= ? AND day < ?',
+  ),
   // The same rows with the month list (a static column: one copy per partition, returned with every row).
   daysAndMonthsSince: statement(
     'customer_days.since_with_months',
@@ -267,6 +272,9 @@ function recentPlan(rows: readonly DailyRollup[], months: readonly string[]): Ar
  * per active day and a fold writes one. What is personal in them is sealed under the customer's data key
  * (sealed-history.ts): every write obtains the key (from memory on the hot path), every read opens with it.
  */
+/** One customer's `customer_days` rows as stored (ContextRepository.daysBefore), still sealed. */
+export type StoredDays = readonly cassandra.types.Row[];
+
 /** customers whose events of a simulated period are read in one request (ContextRepository.periodBodies) */
 const PERIOD_CUSTOMERS_A_REQUEST = 25;
 
@@ -766,6 +774,30 @@ export class ContextRepository {
     return out;
   }
 
+  /**
+   * Simulation on history, for many customers: the daily rows historyBefore reads (the horizon's before local
+   * day `day`), PERIOD_CUSTOMERS_A_REQUEST customers a request, by customer (none: not in the map), not
+   * opened — historyBefore takes a customer's.
+   */
+  async daysBefore(customerIds: readonly string[], day: string): Promise<Map<string, StoredDays>> {
+    const horizonDay = addDays(day, -HORIZON_DAYS);
+    const out = new Map<string, Row[]>();
+    const groups: string[][] = [];
+    for (let i = 0; i < customerIds.length; i += PERIOD_CUSTOMERS_A_REQUEST)
+      groups.push(customerIds.slice(i, i + PERIOD_CUSTOMERS_A_REQUEST));
+    await Promise.all(
+      groups.map(async (group) => {
+        for (const r of await runAll(this.client, Q.daysBetweenOfMany, [group, horizonDay, day], 10_000)) {
+          const id = r['customer_id'] as string;
+          const rows = out.get(id);
+          if (rows) rows.push(r);
+          else out.set(id, [r]);
+        }
+      }),
+    );
+    return out;
+  }
+
   /** Stored event bodies of one customer (periodBodies), opened with the customer's data key. */
   openBodies(customerId: string, bodies: readonly string[]): Promise<AcceptedEvent[]> {
     return this.openEvents(customerId, bodies);
@@ -782,6 +814,8 @@ export class ContextRepository {
     months: readonly string[],
     day: string,
     timeZone: string,
+    /** the customer's rows of daysBefore, when read with others' (else read here) */
+    storedDays?: StoredDays,
   ): Promise<{ rows: DailyRollup[]; recent: RecentEvent[] }> {
     const startMs = localDayRange(day, timeZone).startMs;
     const firstMonth = day.slice(0, 7);
@@ -789,7 +823,7 @@ export class ContextRepository {
     // the horizon's rows before `day` only: the replay rebuilds the days from `day` on from their events
     const rows = await this.openDays(
       customerId,
-      await runAll(this.client, Q.daysBetween, [customerId, horizonDay, day], 10_000),
+      storedDays ?? (await runAll(this.client, Q.daysBetween, [customerId, horizonDay, day], 10_000)),
     );
     const recent: RecentEvent[] = [];
     // A month wholly inside the rows' horizon with no event counted in them before `day` has none to read: a

@@ -1,3 +1,4 @@
+import type cassandra from 'cassandra-driver';
 import type { CustomerProfile } from '@nunchi/contracts';
 import type { IdentityType } from '@nunchi/contracts/core';
 import type { DataKey } from '@nunchi/sealing';
@@ -29,6 +30,11 @@ const Q = defineStatements({
   get: statement(
     'customers.get',
     'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes, sealed_fields, sealed_channel_consent, sealed_attributes, merged_into, rollup_generation FROM customers WHERE customer_id = ?',
+  ),
+  // Simulation on history: many customers' profiles a request (the same columns as get).
+  getMany: statement(
+    'customers.get_many',
+    'SELECT customer_id, age, gender, region, credit_tier, marketing_consent, channel_consent, attributes, sealed_fields, sealed_channel_consent, sealed_attributes, merged_into, rollup_generation FROM customers WHERE customer_id IN ?',
   ),
   mergedInto: statement(
     'customers.merged_into_of',
@@ -83,6 +89,12 @@ const Q = defineStatements({
     'DELETE FROM customer_identities WHERE customer_id = ? AND id_type = ? AND id_value = ?',
   ),
 });
+
+/** A `customers` row as stored (CustomerRepository.profileRows), its profile still sealed. */
+export type StoredProfileRow = cassandra.types.Row;
+
+/** customers whose profiles are read in one request (CustomerRepository.profileRows) */
+const PROFILES_A_REQUEST = 50;
 
 /** A customer's profile row as a cold load reads it. */
 export interface StoredCustomer {
@@ -141,7 +153,39 @@ export class CustomerRepository {
    * cold load learns both at once.
    */
   async getWithLink(customerId: string): Promise<StoredCustomer> {
-    const row = (await run(this.client, Q.get, [customerId])).first();
+    return this.storedCustomer(customerId, (await run(this.client, Q.get, [customerId])).first());
+  }
+
+  /**
+   * Simulation on history: the profile rows of many customers, PROFILES_A_REQUEST a request, by customer (none:
+   * not in the map), not opened — openProfileRow opens one as `get` would.
+   */
+  async profileRows(customerIds: readonly string[]): Promise<Map<string, StoredProfileRow>> {
+    const out = new Map<string, StoredProfileRow>();
+    const groups: string[][] = [];
+    for (let i = 0; i < customerIds.length; i += PROFILES_A_REQUEST)
+      groups.push(customerIds.slice(i, i + PROFILES_A_REQUEST));
+    await Promise.all(
+      groups.map(async (group) => {
+        for (const row of (await run(this.client, Q.getMany, [group])).rows)
+          out.set(row['customer_id'] as string, row);
+      }),
+    );
+    return out;
+  }
+
+  /** A profile row of profileRows (undefined: none), opened: what `get` returns. */
+  async openProfileRow(
+    customerId: string,
+    row: StoredProfileRow | undefined,
+  ): Promise<CustomerProfile | null> {
+    return (await this.storedCustomer(customerId, row)).profile;
+  }
+
+  private async storedCustomer(
+    customerId: string,
+    row: StoredProfileRow | undefined,
+  ): Promise<StoredCustomer> {
     if (!row) return { profile: null, generation: 0 };
     const mergedInto = row['merged_into'] as string | null;
     const key = anySealedProfile(row) ? await this.keyring().find(customerId) : undefined;

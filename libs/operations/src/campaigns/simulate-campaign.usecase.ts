@@ -654,7 +654,8 @@ async function readHistory(
   let done = 0;
   input.report('customers', 0, ids.length);
   let unreadable: SimulationReport['unreadable'];
-  // The customers' data keys (50 a request) and the period's events (25 customers a request), a chunk ahead.
+  // A chunk ahead, many customers a request: their data keys and the period's events, then for those with
+  // events in it, their profiles and the daily rows before it.
   const ahead = readAhead(
     ids,
     async (chunk) => {
@@ -663,7 +664,12 @@ async function readHistory(
         history.prefetchKeys(chunk),
         history.periodBodies(customers, input.firstDay, input.toMs, domain.timeZone),
       ]);
-      return bodies;
+      const active = chunk.filter((id) => bodies.has(id));
+      const [profiles, days] = await Promise.all([
+        ports.customers.profileRows(active),
+        history.daysBefore(active, input.firstDay),
+      ]);
+      return { bodies, profiles, days };
     },
     (chunk) => history.forgetKeys(chunk),
   );
@@ -672,12 +678,13 @@ async function readHistory(
     input.stopIfCancelled();
     try {
       const months = monthsOf.get(id)!;
-      const ofPeriod = await history.openBodies(id, (await ahead.before(index)).get(id) ?? []);
+      const fetched = await ahead.before(index);
+      const ofPeriod = await history.openBodies(id, fetched.bodies.get(id) ?? []);
       // Nothing to replay (a short period, the customer's events on other days of its months): no more to read.
       if (ofPeriod.length > 0) {
         const [profile, before] = await Promise.all([
-          ports.customers.get(id),
-          history.historyBefore(id, months, input.firstDay, domain.timeZone),
+          ports.customers.openProfileRow(id, fetched.profiles.get(id)),
+          history.historyBefore(id, months, input.firstDay, domain.timeZone, fetched.days.get(id) ?? []),
         ]);
         bases.set(id, { profile, rows: before.rows, recent: before.recent });
         for (const e of ofPeriod) events.push(e);
