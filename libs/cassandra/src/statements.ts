@@ -59,6 +59,13 @@ export async function runAll(
   return rows;
 }
 
+/** `items` in groups of at most `size`, in order: the keys of one `IN ?` request each. */
+export function inGroupsOf<T>(items: readonly T[], size: number): T[][] {
+  const groups: T[][] = [];
+  for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
+  return groups;
+}
+
 /** Executes without a span: for bulk paths where one span per row would be noise. */
 export function runQuiet(client: CqlClient, stmt: Statement, params: unknown[]) {
   return client.execute(stmt.cql, params, { prepare: true, isIdempotent: stmt.idempotent });

@@ -28,7 +28,7 @@ import {
   openEventBody,
   parseEventBody,
 } from '../sealed-history.js';
-import { defineStatements, run, runAll, statement } from '../statements.js';
+import { defineStatements, inGroupsOf, run, runAll, statement } from '../statements.js';
 import { WriteGroup, type BatchStatement } from '../write-group.js';
 
 const Q = defineStatements({
@@ -266,18 +266,18 @@ function recentPlan(rows: readonly DailyRollup[], months: readonly string[]): Ar
   return plan;
 }
 
-/**
- * A customer's history: events as wide rows bucketed by local month, and daily rollups — one `customer_days`
- * row per local day holding every dimension of it (encoded by day-totals.ts), so a cold load reads one row
- * per active day and a fold writes one. What is personal in them is sealed under the customer's data key
- * (sealed-history.ts): every write obtains the key (from memory on the hot path), every read opens with it.
- */
 /** One customer's `customer_days` rows as stored (ContextRepository.daysBefore), still sealed. */
 export type StoredDays = readonly cassandra.types.Row[];
 
 /** customers whose events of a simulated period are read in one request (ContextRepository.periodBodies) */
 const PERIOD_CUSTOMERS_A_REQUEST = 25;
 
+/**
+ * A customer's history: events as wide rows bucketed by local month, and daily rollups — one `customer_days`
+ * row per local day holding every dimension of it (encoded by day-totals.ts), so a cold load reads one row
+ * per active day and a fold writes one. What is personal in them is sealed under the customer's data key
+ * (sealed-history.ts): every write obtains the key (from memory on the hot path), every read opens with it.
+ */
 export class ContextRepository {
   /** the folds of many customers, one request (group commit) */
   private readonly writes: WriteGroup;
@@ -750,12 +750,9 @@ export class ContextRepository {
     const lastMonth = localDay(endMs - 1, timeZone).slice(0, 7);
     const inPeriod = (m: string) => m >= firstMonth && m <= lastMonth;
     const wanted = customers.filter((c) => c.months.some(inPeriod));
-    const groups: Array<typeof wanted> = [];
-    for (let i = 0; i < wanted.length; i += PERIOD_CUSTOMERS_A_REQUEST)
-      groups.push(wanted.slice(i, i + PERIOD_CUSTOMERS_A_REQUEST));
     const out = new Map<string, string[]>();
     await Promise.all(
-      groups.map(async (group) => {
+      inGroupsOf(wanted, PERIOD_CUSTOMERS_A_REQUEST).map(async (group) => {
         const months = [...new Set(group.flatMap((c) => c.months.filter(inPeriod)))].sort();
         const rows = await runAll(this.client, Q.eventsOfPeriod, [
           group.map((c) => c.customerId),
@@ -782,11 +779,8 @@ export class ContextRepository {
   async daysBefore(customerIds: readonly string[], day: string): Promise<Map<string, StoredDays>> {
     const horizonDay = addDays(day, -HORIZON_DAYS);
     const out = new Map<string, Row[]>();
-    const groups: string[][] = [];
-    for (let i = 0; i < customerIds.length; i += PERIOD_CUSTOMERS_A_REQUEST)
-      groups.push(customerIds.slice(i, i + PERIOD_CUSTOMERS_A_REQUEST));
     await Promise.all(
-      groups.map(async (group) => {
+      inGroupsOf(customerIds, PERIOD_CUSTOMERS_A_REQUEST).map(async (group) => {
         for (const r of await runAll(this.client, Q.daysBetweenOfMany, [group, horizonDay, day], 10_000)) {
           const id = r['customer_id'] as string;
           const rows = out.get(id);

@@ -6,7 +6,7 @@ import type { CqlClient } from '../client.js';
 import type { BulkWrite } from '../bulk.js';
 import type { CustomerKeyring } from '../customer-keyring.js';
 import { anySealedProfile, openProfile, sealProfile } from '../sealed-profile.js';
-import { defineStatements, run, runAll, runQuiet, statement } from '../statements.js';
+import { defineStatements, inGroupsOf, run, runAll, runQuiet, statement } from '../statements.js';
 
 /** 'YYYY-MM-DD' of an instant in UTC: the partition of the by-day change logs */
 export const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -162,11 +162,8 @@ export class CustomerRepository {
    */
   async profileRows(customerIds: readonly string[]): Promise<Map<string, StoredProfileRow>> {
     const out = new Map<string, StoredProfileRow>();
-    const groups: string[][] = [];
-    for (let i = 0; i < customerIds.length; i += PROFILES_A_REQUEST)
-      groups.push(customerIds.slice(i, i + PROFILES_A_REQUEST));
     await Promise.all(
-      groups.map(async (group) => {
+      inGroupsOf(customerIds, PROFILES_A_REQUEST).map(async (group) => {
         for (const row of (await run(this.client, Q.getMany, [group])).rows)
           out.set(row['customer_id'] as string, row);
       }),
