@@ -235,7 +235,8 @@ describe('campaigns API: draft → validate → simulate → activate → live �
         'the simulation to wait for live traffic',
         async () => {
           const s = await expect<SimulationJob>(call('GET', `/simulations/${second.id}`), 200);
-          assert.equal(s.status, 'running', 'it waits rather than finishes');
+          // The whole job in the message: which of worker start, first report and pacing went wrong.
+          assert.equal(s.status, 'running', `it waits rather than finishes: ${JSON.stringify(s)}`);
           return s.progress?.waitingForLiveTraffic ? s : undefined;
         },
         20_000,

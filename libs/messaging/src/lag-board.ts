@@ -99,8 +99,10 @@ export class LagBoard {
  * LagBoard.untilCaughtUp(behindMs, maxWaitMs) over the hot path's lag reports as they arrive on `nc`
  * (Subjects.lagAll: the analytics and operator identities may subscribe to it); `behind()` whether a wait
  * would wait now. Until a first report has arrived nothing is known: `ready` resolves on the first one, or
- * after two report intervals from the subscription (then no replica is reporting: none is behind), and
- * waits before it wait for it too. `stop()` unsubscribes.
+ * two report intervals after the server has confirmed the subscription (then no replica is reporting: none
+ * is behind), and waits before it wait for it too. The intervals count from the confirmation, not from the
+ * call: a process started on a loaded machine may take longer than that to get its subscription to the
+ * server, and would otherwise go on as if nothing were behind. `stop()` unsubscribes.
  */
 export function waitForHotPath(
   nc: NatsConnection,
@@ -109,10 +111,7 @@ export function waitForHotPath(
 ): { ready: Promise<void>; wait(): Promise<number>; behind(): boolean; stop(): void } {
   const board = new LagBoard();
   let heard: () => void = () => undefined;
-  const firstReport = Promise.race([
-    new Promise<void>((resolve) => (heard = resolve)),
-    new Promise<void>((resolve) => setTimeout(resolve, 2 * LAG_REPORT_MS).unref()),
-  ]);
+  const heardOne = new Promise<void>((resolve) => (heard = resolve));
   const subscription: Subscription = nc.subscribe(Subjects.lagAll, {
     callback: (error, msg) => {
       if (error) return;
@@ -124,6 +123,13 @@ export function waitForHotPath(
       }
     },
   });
+  const firstReport = Promise.race([
+    heardOne,
+    nc
+      .flush()
+      .catch(() => undefined)
+      .then(() => new Promise<void>((resolve) => setTimeout(resolve, 2 * LAG_REPORT_MS).unref())),
+  ]);
   return {
     ready: firstReport,
     wait: () => firstReport.then(() => board.untilCaughtUp(behindMs, maxWaitMs)),
