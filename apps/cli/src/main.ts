@@ -780,7 +780,8 @@ Sharding (docs/campaigns.md, "Sharding"): each shard reads and replays only its 
 all customers, are merged exactly — another round runs while a budget ran out and the shards' checks changed.
 With --shard, give --from and --to as instants or days: every shard must simulate the same period.
 Live traffic first: it pauses while a context or decision consumer is behind by more than
-NUNCHI_SIMULATION_YIELD_LAG_MS (100 ms; 0: never), from the lag reports on NATS.`,
+NUNCHI_SIMULATION_YIELD_LAG_MS (100 ms; 0: never), from the lag reports on NATS: up to 5 s at a time,
+and for as long as the lag stays past half of NUNCHI_SLA_MS.`,
   )
   .action(
     action(

@@ -40,4 +40,16 @@ describe('LagBoard', () => {
     const caughtUp = await board.untilCaughtUp(100, 5_000);
     assert.ok(caughtUp >= 140 && caughtUp < 600, `waited ${caughtUp} ms`);
   });
+
+  it('untilCaughtUp: past the hold bound, waits beyond the longest wait until the lag falls back under it', async () => {
+    const board = new LagBoard();
+    board.receive(report({ 0: 1_500 }));
+    setTimeout(() => board.receive(report({ 0: 400 })), 600);
+    const held = await board.untilCaughtUp(100, 250, 1_000);
+    assert.ok(held >= 590 && held < 1_000, `held ${held} ms: until under 1,000 ms of lag, then went on`);
+    assert.ok(
+      (await board.untilCaughtUp(100, 0, 1_000)) < 50,
+      'behind, under the hold bound, no wait allowed: at once',
+    );
+  });
 });

@@ -54,13 +54,19 @@ export class LagBoard {
 
   /**
    * Resolves at once while no partition is behind by more than `behindMs`; else when every one has caught
-   * up, or after `maxWaitMs`. Resolves with the milliseconds waited. Work that can wait (analytics, a
-   * simulation on history) awaits it before each piece, so that the hot path gets the cores it shares.
+   * up, or after `maxWaitMs` — but never while one is behind by more than `holdFromMs` (work that must not
+   * add to a hot path whose decisions near their deadline holds until it falls back below). Resolves with
+   * the milliseconds waited. Work that can wait (analytics, a simulation on history) awaits it before each
+   * piece, so that the hot path gets the cores it shares.
    */
-  async untilCaughtUp(behindMs: number, maxWaitMs: number): Promise<number> {
-    if (behindMs <= 0 || maxWaitMs <= 0 || this.worstMs() <= behindMs) return 0;
+  async untilCaughtUp(behindMs: number, maxWaitMs: number, holdFromMs = Infinity): Promise<number> {
+    if (behindMs <= 0 || this.worstMs() <= behindMs) return 0;
     const startMs = Date.now();
-    while (this.worstMs() > behindMs && Date.now() - startMs < maxWaitMs) await this.nextLook();
+    for (;;) {
+      const worst = this.worstMs();
+      if (worst <= behindMs || (Date.now() - startMs >= maxWaitMs && worst <= holdFromMs)) break;
+      await this.nextLook();
+    }
     return Date.now() - startMs;
   }
 
@@ -96,7 +102,7 @@ export class LagBoard {
 
 /**
  * For a process outside the NestJS services (a simulation worker, the CLI): `wait()` is
- * LagBoard.untilCaughtUp(behindMs, maxWaitMs) over the hot path's lag reports as they arrive on `nc`
+ * LagBoard.untilCaughtUp(behindMs, maxWaitMs, holdFromMs) over the hot path's lag reports as they arrive on `nc`
  * (Subjects.lagAll: the analytics and operator identities may subscribe to it); `behind()` whether a wait
  * would wait now. Until a first report has arrived nothing is known: `ready` resolves on the first one, or
  * two report intervals after the server has confirmed the subscription (then no replica is reporting: none
@@ -108,6 +114,7 @@ export function waitForHotPath(
   nc: NatsConnection,
   behindMs: number,
   maxWaitMs: number,
+  holdFromMs = Infinity,
 ): { ready: Promise<void>; wait(): Promise<number>; behind(): boolean; stop(): void } {
   const board = new LagBoard();
   let heard: () => void = () => undefined;
@@ -132,7 +139,7 @@ export function waitForHotPath(
   ]);
   return {
     ready: firstReport,
-    wait: () => firstReport.then(() => board.untilCaughtUp(behindMs, maxWaitMs)),
+    wait: () => firstReport.then(() => board.untilCaughtUp(behindMs, maxWaitMs, holdFromMs)),
     behind: () => behindMs > 0 && board.worstMs() > behindMs,
     stop: () => subscription.unsubscribe(),
   };

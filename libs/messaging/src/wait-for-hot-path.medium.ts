@@ -52,6 +52,22 @@ describe('waitForHotPath (real NATS)', () => {
     }
   });
 
+  it('past the hold bound, holds beyond the longest wait until the lag falls back under it', async () => {
+    const hotPath = waitForHotPath(nc, 100, 200, 1_000);
+    try {
+      nc.publish(Subjects.lag('context'), encodeJson(report(3_000)));
+      await hotPath.ready;
+      setTimeout(() => nc.publish(Subjects.lag('context'), encodeJson(report(500))), 700);
+      const held = await timed(() => hotPath.wait());
+      assert.ok(held >= 650 && held < 1_200, `held ${held} ms: until under 1,000 ms of lag`);
+      assert.equal(hotPath.behind(), true, 'still behind, under the hold bound: it went on');
+      nc.publish(Subjects.lag('context'), encodeJson(report(0)));
+      await nc.flush();
+    } finally {
+      hotPath.stop();
+    }
+  });
+
   it('with no replica reporting, goes on after two report intervals at most', async () => {
     const hotPath = waitForHotPath(nc, 100, 5_000);
     try {

@@ -14,6 +14,7 @@ import {
   campaignPorts,
   simulateCampaign,
   SIMULATION_YIELD_MAX_WAIT_MS,
+  simulationHoldFromMs,
   type SimulationPhase,
 } from '@nunchi/operations';
 import type { StartSimulation, WorkerMessage } from './simulation-protocol.js';
@@ -45,7 +46,12 @@ async function run(start: StartSimulation): Promise<void> {
     if (behindMs > 0) {
       try {
         nc = await connectNats(config.nats, 'nunchi-simulation');
-        const live = (hotPath = waitForHotPath(nc, behindMs, SIMULATION_YIELD_MAX_WAIT_MS));
+        const live = (hotPath = waitForHotPath(
+          nc,
+          behindMs,
+          SIMULATION_YIELD_MAX_WAIT_MS,
+          simulationHoldFromMs(config.domain.slaMs),
+        ));
         let waiting = false;
         watching = setInterval(() => {
           if (live.behind() === waiting) return;

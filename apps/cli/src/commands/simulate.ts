@@ -17,6 +17,7 @@ import {
   compareCampaigns as compare,
   mergeShards,
   SIMULATION_YIELD_MAX_WAIT_MS,
+  simulationHoldFromMs,
   type CompareOptions,
   type CompareResult,
   period,
@@ -69,7 +70,12 @@ export async function yieldToLiveTraffic(resources: Resources): Promise<{ pace?:
       import('@nunchi/messaging'),
       resources.messaging(),
     ]);
-    const hotPath = waitForHotPath(session.nc, behindMs, SIMULATION_YIELD_MAX_WAIT_MS);
+    const hotPath = waitForHotPath(
+      session.nc,
+      behindMs,
+      SIMULATION_YIELD_MAX_WAIT_MS,
+      simulationHoldFromMs(resources.config.domain.slaMs),
+    );
     // before the simulation starts: its waits then count only what it waited for a hot path behind
     await hotPath.ready;
     return { pace: hotPath.wait, stop: hotPath.stop };
