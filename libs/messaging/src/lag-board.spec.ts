@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LagReport } from '@nunchi/contracts/core';
-import { LagBoard } from './lag-board.js';
+import { holdFromMs, LagBoard } from './lag-board.js';
 
 const report = (partitions: Record<number, number>, member = 'c1', atMs = Date.now()): LagReport => ({
   group: 'context',
@@ -39,6 +39,12 @@ describe('LagBoard', () => {
     setTimeout(() => board.receive(report({ 0: 0 })), 150);
     const caughtUp = await board.untilCaughtUp(100, 5_000);
     assert.ok(caughtUp >= 140 && caughtUp < 600, `waited ${caughtUp} ms`);
+  });
+
+  it('holdFromMs: where admission control starts refusing, or half the SLA if that comes first or admission is off', () => {
+    assert.equal(holdFromMs(1_000, 2_000), 500);
+    assert.equal(holdFromMs(10_000, 2_000), 1_000);
+    assert.equal(holdFromMs(0, 2_000), 1_000);
   });
 
   it('untilCaughtUp: past the hold bound, waits beyond the longest wait until the lag falls back under it', async () => {

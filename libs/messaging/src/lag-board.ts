@@ -11,6 +11,16 @@ export const LAG_REPORT_TTL_MS = 2_000;
  */
 export const behindFromMs = (admissionMaxLagMs: number): number => admissionMaxLagMs / 2;
 
+/**
+ * ms: the lag past which work that can wait (a simulation on history) holds, however long, rather than go on
+ * by a step now and then: from where the hot path counts as behind (behindFromMs: ingestion refusing a share
+ * of events), or half the SLA (its decisions half-way to late) if that comes first or admission control is
+ * off. Each step of a crawl — Cassandra reads, at the node's normal priority — is what would push live
+ * events into refusals and past their deadline.
+ */
+export const holdFromMs = (admissionMaxLagMs: number, slaMs: number): number =>
+  admissionMaxLagMs > 0 ? Math.min(behindFromMs(admissionMaxLagMs), slaMs / 2) : slaMs / 2;
+
 /** milliseconds for which a computed view is reused (reports arrive every LAG_REPORT_MS, 500 ms) */
 const RECOMPUTE_MS = 100;
 

@@ -9,12 +9,11 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connectCassandra, type CqlClient } from '@nunchi/cassandra';
 import { loadConfig } from '@nunchi/config';
-import { connectNats, waitForHotPath } from '@nunchi/messaging';
+import { connectNats, holdFromMs, waitForHotPath } from '@nunchi/messaging';
 import {
   campaignPorts,
   simulateCampaign,
   SIMULATION_YIELD_MAX_WAIT_MS,
-  simulationHoldFromMs,
   type SimulationPhase,
 } from '@nunchi/operations';
 import type { StartSimulation, WorkerMessage } from './simulation-protocol.js';
@@ -50,7 +49,7 @@ async function run(start: StartSimulation): Promise<void> {
           nc,
           behindMs,
           SIMULATION_YIELD_MAX_WAIT_MS,
-          simulationHoldFromMs(config.domain.slaMs),
+          holdFromMs(config.domain.admissionMaxLagMs, config.domain.slaMs),
         ));
         let waiting = false;
         watching = setInterval(() => {

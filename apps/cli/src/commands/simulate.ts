@@ -17,7 +17,6 @@ import {
   compareCampaigns as compare,
   mergeShards,
   SIMULATION_YIELD_MAX_WAIT_MS,
-  simulationHoldFromMs,
   type CompareOptions,
   type CompareResult,
   period,
@@ -66,7 +65,7 @@ export async function yieldToLiveTraffic(resources: Resources): Promise<{ pace?:
   const behindMs = resources.config.domain.simulationYieldLagMs;
   if (behindMs <= 0) return { stop: () => undefined };
   try {
-    const [{ waitForHotPath }, session] = await Promise.all([
+    const [{ holdFromMs, waitForHotPath }, session] = await Promise.all([
       import('@nunchi/messaging'),
       resources.messaging(),
     ]);
@@ -74,7 +73,7 @@ export async function yieldToLiveTraffic(resources: Resources): Promise<{ pace?:
       session.nc,
       behindMs,
       SIMULATION_YIELD_MAX_WAIT_MS,
-      simulationHoldFromMs(resources.config.domain.slaMs),
+      holdFromMs(resources.config.domain.admissionMaxLagMs, resources.config.domain.slaMs),
     );
     // before the simulation starts: its waits then count only what it waited for a hot path behind
     await hotPath.ready;

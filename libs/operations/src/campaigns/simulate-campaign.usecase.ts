@@ -67,17 +67,9 @@ export type Pace = () => Promise<number>;
 /**
  * milliseconds a simulation waits for live traffic at most before it goes on by one step (a page of the month
  * index, a customer read, or 1,000 events replayed): under lasting overload it crawls rather than stops —
- * unless live decisions near their deadline (simulationHoldFromMs)
+ * unless the hot path counts as behind (libs/messaging holdFromMs): then it holds
  */
 export const SIMULATION_YIELD_MAX_WAIT_MS = 5_000;
-
-/**
- * ms: the hot path's lag past which a simulation holds, however long, instead of going on by a step every
- * SIMULATION_YIELD_MAX_WAIT_MS — half the SLA (NUNCHI_SLA_MS): its decisions are then half-way to late, and
- * the step a crawling simulation takes (Cassandra reads at the node's normal priority) is what would push
- * some of them past it.
- */
-export const simulationHoldFromMs = (slaMs: number): number => slaMs / 2;
 
 /** scan: token ranges of the month index; customers: each customer's history read; replay: events decided */
 export type SimulationPhase = 'scan' | 'customers' | 'replay';
