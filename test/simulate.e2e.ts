@@ -408,6 +408,11 @@ describe('campaigns simulate: exact on a day that ran live', () => {
     assert.equal(paced.code, 0, paced.stderr);
     const waited = /([\d.]+) s of it waiting for live traffic/.exec(paced.stderr);
     assert.ok(waited && Number(waited[1]) >= 1, `it waited: ${paced.stderr.slice(-400)}`);
+    // A wait that long is said as it happens, and its end: held, it would otherwise look hung.
+    assert.match(
+      paced.stderr,
+      /waiting for live traffic: the hot path is 3\.0 s behind \(Ctrl-C stops the simulation\)\n(.*\n)*live traffic caught up: going on after [\d.]+ s/,
+    );
     assert.deepEqual(
       normalised(JSON.parse(paced.stdout) as SimulationReport),
       normalised(JSON.parse(alone.stdout) as SimulationReport),

@@ -118,14 +118,21 @@ export class LagBoard {
  * two report intervals after the server has confirmed the subscription (then no replica is reporting: none
  * is behind), and waits before it wait for it too. The intervals count from the confirmation, not from the
  * call: a process started on a loaded machine may take longer than that to get its subscription to the
- * server, and would otherwise go on as if nothing were behind. `stop()` unsubscribes.
+ * server, and would otherwise go on as if nothing were behind. `worstMs()` is the lag now (ms, 0: none
+ * known). `stop()` unsubscribes.
  */
 export function waitForHotPath(
   nc: NatsConnection,
   behindMs: number,
   maxWaitMs: number,
   holdFromMs = Infinity,
-): { ready: Promise<void>; wait(): Promise<number>; behind(): boolean; stop(): void } {
+): {
+  ready: Promise<void>;
+  wait(): Promise<number>;
+  behind(): boolean;
+  worstMs(): number;
+  stop(): void;
+} {
   const board = new LagBoard();
   let heard: () => void = () => undefined;
   const heardOne = new Promise<void>((resolve) => (heard = resolve));
@@ -151,6 +158,7 @@ export function waitForHotPath(
     ready: firstReport,
     wait: () => firstReport.then(() => board.untilCaughtUp(behindMs, maxWaitMs, holdFromMs)),
     behind: () => behindMs > 0 && board.worstMs() > behindMs,
+    worstMs: () => board.worstMs(),
     stop: () => subscription.unsubscribe(),
   };
 }

@@ -55,11 +55,16 @@ export async function simulateCampaign(
   });
 }
 
+/** ms a simulation waits for live traffic before the CLI says so (shorter waits are its usual pacing) */
+const WAIT_NOTICE_AFTER_MS = 2_000;
+
 /**
  * Live traffic first: a Pace that waits while a context or decision consumer holds a message older than
  * NUNCHI_SIMULATION_YIELD_LAG_MS (the hot path's lag reports, on NATS), so that a simulation run beside live
  * traffic takes what the hot path leaves of the cores and Cassandra. None when that is 0, or when NATS cannot
- * be reached (said on stderr: the simulation then runs at full speed). `stop()` when the simulation is done.
+ * be reached (said on stderr: the simulation then runs at full speed). A wait of WAIT_NOTICE_AFTER_MS or
+ * more is said on stderr, and its end: a simulation held for as long as live traffic stays behind would
+ * otherwise look hung. `stop()` when the simulation is done.
  */
 export async function yieldToLiveTraffic(resources: Resources): Promise<{ pace?: Pace; stop(): void }> {
   const behindMs = resources.config.domain.simulationYieldLagMs;
@@ -77,11 +82,53 @@ export async function yieldToLiveTraffic(resources: Resources): Promise<{ pace?:
     );
     // before the simulation starts: its waits then count only what it waited for a hot path behind
     await hotPath.ready;
-    return { pace: hotPath.wait, stop: hotPath.stop };
+    const said = announcedWaits(hotPath, (line) =>
+      process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[2K' : ''}${line}\n`),
+    );
+    return {
+      pace: said.pace,
+      stop: () => {
+        said.stop();
+        hotPath.stop();
+      },
+    };
   } catch (error) {
     process.stderr.write(`not yielding to live traffic: ${(error as Error).message}\n`);
     return { stop: () => undefined };
   }
+}
+
+/**
+ * `hotPath.wait` as a Pace that says (`write`) when the simulation has waited WAIT_NOTICE_AFTER_MS for live
+ * traffic, and when it goes on. Paces wait together (customers read in parallel share the hot path's lag):
+ * a wait lasts while any of them waits.
+ */
+function announcedWaits(
+  hotPath: { wait(): Promise<number>; worstMs(): number },
+  write: (line: string) => void,
+): { pace: Pace; stop(): void } {
+  let waiting = 0;
+  let sinceMs = 0;
+  let said = false;
+  const watch = setInterval(() => {
+    if (waiting === 0 || said || Date.now() - sinceMs < WAIT_NOTICE_AFTER_MS) return;
+    said = true;
+    write(
+      `waiting for live traffic: the hot path is ${(hotPath.worstMs() / 1000).toFixed(1)} s behind (Ctrl-C stops the simulation)`,
+    );
+  }, 250).unref();
+  const pace: Pace = async () => {
+    if (waiting++ === 0) sinceMs = Date.now();
+    try {
+      return await hotPath.wait();
+    } finally {
+      if (--waiting === 0 && said) {
+        said = false;
+        write(`live traffic caught up: going on after ${((Date.now() - sinceMs) / 1000).toFixed(1)} s`);
+      }
+    }
+  };
+  return { pace, stop: () => clearInterval(watch) };
 }
 
 /**
