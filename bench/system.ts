@@ -727,7 +727,7 @@ export function formatSimulationBeside(b: SimulationBeside, slaMs: number): stri
       .map(([name, u]) => `${name} ${u!.cpuMsPerEvent.toFixed(2)}`)
       .join(', ');
   const line = (label: string, s: StepResult, load: number) =>
-    `  ${label}: event→decision p50 ${s.eventToDecision.p50.toFixed(1)} ms, p99 ${s.eventToDecision.p99.toFixed(1)} ms, max ${s.eventToDecision.max.toFixed(1)} ms; late ${(s.lateShare * 100).toFixed(2)} %, lost ${s.lostDecisions}, refused ${s.rejected}; load average ${load.toFixed(1)}\n    CPU ms/event: ${cpu(s)}`;
+    `  ${label}: event→decision p50 ${s.eventToDecision.p50.toFixed(1)} ms, p99 ${s.eventToDecision.p99.toFixed(1)} ms, max ${s.eventToDecision.max.toFixed(1)} ms; late ${s.outcomes['late'] ?? 0} of ${s.decisions} decisions, lost ${s.lostDecisions}, refused ${s.rejected}; load average ${load.toFixed(1)}\n    CPU ms/event: ${cpu(s)}`;
   return [
     `live load at ${b.rate} events/s (SLA ${slaMs} ms), in the order run:`,
     line('without a simulation', b.without[0], b.loadAverage.without[0]),
