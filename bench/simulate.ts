@@ -25,13 +25,14 @@ import {
   CustomerKeyRepository,
   customerStores,
   historyRepository,
+  inGroupsOf,
   type ContextRepository,
   writeBatched,
   type BulkWrite,
 } from '@nunchi/cassandra';
 import { projectPath, requireIdentityKey } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
-import { forEachBounded } from '@nunchi/operations';
+import { forEachBounded, READ_AHEAD_CHUNK } from '@nunchi/operations';
 import { parseCampaign, type SimulationReport } from '@nunchi/rules';
 import { Resources } from '../apps/cli/src/resources.js';
 import { formatTimings, simulateCampaign, simulateWithWorkers } from '../apps/cli/src/commands/simulate.js';
@@ -237,9 +238,7 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
 async function fetchUnopened(history: ContextRepository, fromMs: number, toMs: number, timeZone: string) {
   const monthsOf = await history.customersInRanges(history.shardRanges(0, 1));
   const customers = [...monthsOf].map(([customerId, months]) => ({ customerId, months }));
-  const chunks = Array.from({ length: Math.ceil(customers.length / 200) }, (_, i) =>
-    customers.slice(i * 200, (i + 1) * 200),
-  );
+  const chunks = inGroupsOf(customers, READ_AHEAD_CHUNK);
   const started = performance.now();
   let rows = 0;
   await forEachBounded(chunks, 2, async (chunk) => {

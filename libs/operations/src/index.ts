@@ -7,6 +7,7 @@ export * from './campaigns/campaign-drafts.usecase.js';
 export * from './campaigns/campaign-queries.usecase.js';
 export * from './campaigns/test-campaign.usecase.js';
 export * from './campaigns/simulate-campaign.usecase.js';
+export { READ_AHEAD_CHUNK } from './campaigns/read-ahead.js';
 export * from './analytics/campaign-results.js';
 export * from './analytics/campaign-settings.js';
 export * from './analytics/local-time.js';
