@@ -32,10 +32,11 @@ import {
 } from '@nunchi/cassandra';
 import { projectPath, requireIdentityKey } from '@nunchi/config';
 import { localDay } from '@nunchi/context-model';
-import { forEachBounded, READ_AHEAD_CHUNK } from '@nunchi/operations';
+import { forEachBounded, packHistory, READ_AHEAD_CHUNK } from '@nunchi/operations';
 import { parseCampaign, type SimulationReport } from '@nunchi/rules';
 import { Resources } from '../apps/cli/src/resources.js';
 import { formatTimings, simulateCampaign, simulateWithWorkers } from '../apps/cli/src/commands/simulate.js';
+import { portsOf } from '../apps/cli/src/commands/campaigns.js';
 import { customers, EventFactory, EXAMPLE_CAMPAIGNS, storePromotions, VisitFrequency } from './population.js';
 import { benchArgs, benchConfig, benchKeyspace, dropBenchKeyspace, prng } from './support.js';
 
@@ -48,6 +49,8 @@ export interface SimulateBenchOptions {
   reuse?: boolean;
   /** also run it sharded over this many worker processes (`--workers`), and compare the reports */
   workers?: number;
+  /** read the history row by row: delete its packed weeks instead of packing them (`--unpacked`) */
+  unpacked?: boolean;
   /** customers sharing them @default 5_000 */
   customers?: number;
   log?: (line: string) => void;
@@ -160,6 +163,24 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
 
     const resources = new Resources({ ...env, CASSANDRA_KEYSPACE: config.cassandra.keyspace });
     try {
+      // Packed weeks, as the nightly `nunchi history pack` leaves them (docs/campaigns.md): every closed week.
+      let packing: { seconds: number; packed: number; current: number; skipped: number } | undefined;
+      if (options.unpacked) {
+        await cql.execute('TRUNCATE customer_event_packs');
+        log('packed weeks: none (--unpacked): the read is row by row');
+      } else {
+        const started = performance.now();
+        const packed = await packHistory(await portsOf(resources));
+        packing = {
+          seconds: Math.round((performance.now() - started) / 100) / 10,
+          packed: packed.packed,
+          current: packed.current,
+          skipped: packed.skipped,
+        };
+        log(
+          `packed weeks (nunchi history pack): ${packed.packed} packed (${packed.events} events), ${packed.current} current already, ${packed.skipped} skipped, ${packed.customers} customers, weeks ${packed.fromWeek} to ${packed.toWeek}, in ${packing.seconds} s`,
+        );
+      }
       const result = await simulateCampaign(resources, 'bundang-dad-beer', {
         from: new Date(fromMs).toISOString(),
         to: new Date(toMs).toISOString(),
@@ -177,6 +198,7 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
         eventsPerSecond: Math.round(t.events / seconds),
         readSeconds: Math.round(t.readMs / 100) / 10,
         readEventsPerSecond: Math.round(t.events / (t.readMs / 1000)),
+        packedEvents: t.packedEvents,
         replaySeconds: Math.round(t.replayMs / 100) / 10,
         replayEventsPerSecond: Math.round(t.events / (t.replayMs / 1000)),
         replayCpuEventsPerSecond: Math.round(t.events / (t.replayCpuMs / 1000)),
@@ -218,10 +240,11 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
         JSON.stringify({
           ...figures,
           fetchedUnopened,
+          ...(packing ? { packing } : {}),
           ...(shardedFigures ? { sharded: shardedFigures } : {}),
         }),
       );
-      return { ...figures, fetchedUnopened, sharded: shardedFigures };
+      return { ...figures, fetchedUnopened, packing, sharded: shardedFigures };
     } finally {
       await resources.close();
     }
@@ -276,14 +299,22 @@ function campaigns(): Array<Record<string, unknown> & { id: string }> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { flags, numbers } = benchArgs(
-    'usage: node dist/bench/simulate.js [--quick] [--events N] [--customers M] [--reuse] [--workers N]\n  --quick        30,000 events of 2,000 customers (default 200,000 of 5,000)\n  --events N     events in the generated month\n  --customers M  customers they come from\n  --reuse        keep the history an earlier run of the day wrote\n  --workers N    simulate in N sharded worker processes',
-    { quick: 'flag', events: 'number', customers: 'number', reuse: 'flag', workers: 'number' },
+    'usage: node dist/bench/simulate.js [--quick] [--events N] [--customers M] [--reuse] [--workers N] [--unpacked]\n  --quick        30,000 events of 2,000 customers (default 200,000 of 5,000)\n  --events N     events in the generated month\n  --customers M  customers they come from\n  --reuse        keep the history an earlier run of the day wrote\n  --workers N    simulate in N sharded worker processes\n  --unpacked     no packed weeks (nunchi history pack): the read row by row',
+    {
+      quick: 'flag',
+      events: 'number',
+      customers: 'number',
+      reuse: 'flag',
+      workers: 'number',
+      unpacked: 'flag',
+    },
   );
   const quick = flags['quick'] === true;
   await runSimulateBench({
     events: numbers['events'] ?? (quick ? 30_000 : undefined),
     reuse: flags['reuse'] === true,
     workers: numbers['workers'],
+    unpacked: flags['unpacked'] === true,
     customers: numbers['customers'] ?? (quick ? 2_000 : undefined),
   });
 }

@@ -110,6 +110,8 @@ describe('nunchi CLI', () => {
       ['campaigns', 'end'],
       ['events'],
       ['events', 'send'],
+      ['history'],
+      ['history', 'pack'],
       ['offers'],
       ['offers', 'tail'],
       ['decisions'],

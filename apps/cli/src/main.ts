@@ -986,6 +986,58 @@ for (const [verb, state, note] of [
     );
 }
 
+// ── history pack ────────────────────────────────────────────────────────────────────────────────────────────
+// Packed weeks for simulation on history (docs/campaigns.md, "Packed weeks"); k8s/ runs it nightly.
+program
+  .command('history')
+  .description("customers' stored history")
+  .addHelpText('after', examples('nunchi history pack', 'nunchi history pack --weeks 2'))
+  .command('pack')
+  .description(
+    "pack each customer's events of every closed week into one sealed cell, which simulations read in place of the week's rows; safe under traffic and to repeat",
+  )
+  .option(
+    '--weeks <n>',
+    'closed weeks to pack, counted back from last week (default: every week events are kept, NUNCHI_EVENT_TTL_DAYS)',
+    integerOption(1),
+  )
+  .option('--json', 'print the counts as JSON')
+  .addHelpText(
+    'after',
+    `${examples('nunchi history pack', 'nunchi history pack --weeks 2 --json')}
+A week is Monday to Sunday, local days (NUNCHI_TIMEZONE); the current week is never packed. A week whose pack
+is current is left as it is, so a nightly run with --weeks 2 writes only what closed or changed since. A pack
+records the customer_days rows it was made from: a late event, a merge or an unlink since makes it stale, and
+simulations read that week row by row until the next run packs it again. Nothing live reads packs.`,
+  )
+  .action(
+    action(async (r, options: { weeks?: number; json?: boolean }) => {
+      const { packHistory } = await import('@nunchi/operations');
+      const { portsOf } = await import('./commands/campaigns.js');
+      const { progress } = await import('./progress.js');
+      let bar: ReturnType<typeof progress> | undefined;
+      let reported = 0;
+      const result = await packHistory(await portsOf(r), {
+        weeks: options.weeks,
+        report: (done, total) => {
+          bar ??= progress('customers', total);
+          bar.tick(done - reported);
+          reported = done;
+        },
+      });
+      bar?.stop();
+      if (options.json) console.log(JSON.stringify(result));
+      else
+        console.log(
+          `weeks ${result.fromWeek} to ${result.toWeek}, ${result.customers} customers: ${result.packed} weeks packed (${result.events} events), ${result.current} current already` +
+            (result.skipped
+              ? `, ${result.skipped} skipped (being written to, or no data key): the next run tries again`
+              : ''),
+        );
+    }),
+  );
+// ────────────────────────────────────────────────────────────────────────────────────────────────────────────
+
 program
   .command('events')
   .description('events')

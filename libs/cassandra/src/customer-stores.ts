@@ -4,12 +4,15 @@ import type { CqlClient } from './client.js';
 import { ContextRepository } from './repositories/context.repository.js';
 import { CustomerKeyRepository } from './repositories/customer-key.repository.js';
 import { CustomerRepository } from './repositories/customer.repository.js';
+import { EventPackRepository } from './repositories/event-pack.repository.js';
 
 /** What a process outside the services needs to read and write customers' sealed profiles and history. */
 export interface CustomerStores {
   keys: CustomerKeyring;
   customers: CustomerRepository;
   history: ContextRepository;
+  /** packed weeks of the history, for simulation (`nunchi history pack` writes them) */
+  packs: EventPackRepository;
 }
 
 /**
@@ -19,23 +22,25 @@ export interface CustomerStores {
  */
 export function customerStores(
   cql: CqlClient,
-  domain: Pick<DomainConfig, 'eventTtlDays' | 'identityKey' | 'previousIdentityKeys'>,
+  domain: Pick<DomainConfig, 'eventTtlDays' | 'identityKey' | 'previousIdentityKeys' | 'timeZone'>,
   keyCacheEntries = 10_000,
 ): CustomerStores {
   const keys = new CustomerKeyring(new CustomerKeyRepository(cql), identityKeys({ domain }), {
     maxEntries: keyCacheEntries,
   });
+  const history = new ContextRepository(cql, domain.eventTtlDays * 86_400, keys);
   return {
     keys,
     customers: new CustomerRepository(cql, keys),
-    history: new ContextRepository(cql, domain.eventTtlDays * 86_400, keys),
+    history,
+    packs: new EventPackRepository(cql, keys, history, domain.timeZone),
   };
 }
 
 /** customerStores' history alone. */
 export function historyRepository(
   cql: CqlClient,
-  domain: Pick<DomainConfig, 'eventTtlDays' | 'identityKey' | 'previousIdentityKeys'>,
+  domain: Pick<DomainConfig, 'eventTtlDays' | 'identityKey' | 'previousIdentityKeys' | 'timeZone'>,
   keyCacheEntries = 10_000,
 ): ContextRepository {
   return customerStores(cql, domain, keyCacheEntries).history;

@@ -12,3 +12,4 @@ export * from './analytics/campaign-results.js';
 export * from './analytics/campaign-settings.js';
 export * from './analytics/local-time.js';
 export * from './campaigns/simulation-shards.js';
+export * from './history/pack-history.usecase.js';

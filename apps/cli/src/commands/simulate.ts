@@ -517,7 +517,11 @@ export function formatTimings(t: SimulateResult['timings']): string {
   const total = t.readMs + t.replayMs;
   return (
     `${t.events} events of ${t.customers} customers in ${s(total)} s (${rate(total)} events/s): ` +
-    `read from Cassandra ${s(t.readMs)} s (${rate(t.readMs)} events/s), ` +
+    `read from Cassandra ${s(t.readMs)} s (${rate(t.readMs)} events/s` +
+    (t.packedEvents
+      ? `, ${Math.round((100 * t.packedEvents) / Math.max(1, t.events))} % from packed weeks`
+      : '') +
+    `), ` +
     `replay in memory ${s(t.replayMs)} s (${rate(t.replayMs)} events/s; ${rate(t.replayCpuMs)} events/s of CPU)` +
     (t.yieldedMs >= 100
       ? `; ${s(t.yieldedMs)} s of it waiting for live traffic (the hot path was behind)`

@@ -29,6 +29,7 @@ import {
   parseEventBody,
 } from '../sealed-history.js';
 import { defineStatements, inGroupsOf, run, runAll, statement } from '../statements.js';
+import { weekOf } from '../event-packs.js';
 import { WriteGroup, type BatchStatement } from '../write-group.js';
 
 const Q = defineStatements({
@@ -55,7 +56,7 @@ const Q = defineStatements({
   // Simulation on history: customers' events of a period, many customers and months in one request.
   eventsOfPeriod: statement(
     'customer_events.period',
-    'SELECT customer_id, body FROM customer_events WHERE customer_id IN ? AND month IN ? AND occurred_at >= ? AND occurred_at < ?',
+    'SELECT customer_id, local_day, body FROM customer_events WHERE customer_id IN ? AND month IN ? AND occurred_at >= ? AND occurred_at < ?',
   ),
   eventsBefore: statement(
     'customer_events.before',
@@ -743,43 +744,59 @@ export class ContextRepository {
 
   /**
    * Simulation on history, for many customers: the stored bodies of every event that occurred in [start of
-   * local day `day`, `endMs`), by customer (none: not in the map), not opened — openBodies opens a
-   * customer's. `months`: each customer's month buckets (customersInRanges). One request per
-   * PERIOD_CUSTOMERS_A_REQUEST customers (`customer_id IN ? AND month IN ?`: their month buckets of the
-   * period, every pair; a pair without a partition costs next to nothing), where one a customer cost ~50 µs
-   * of this process and more of Cassandra's.
+   * local day `day` — or of the customer's `fromDay` —, `endMs`), by customer (none: not in the map), not opened
+   * — openBodies opens a customer's; those of the customer's `skipWeeks` (Mondays: weeks read from their packs,
+   * event-packs.ts) left out. `months`: each customer's month buckets (customersInRanges). One request per
+   * PERIOD_CUSTOMERS_A_REQUEST customers of one start (`customer_id IN ? AND month IN ?`: their month buckets
+   * of the period, every pair; a pair without a partition costs next to nothing), where one a customer cost
+   * ~50 µs of this process and more of Cassandra's.
    */
   async periodBodies(
-    customers: ReadonlyArray<{ customerId: string; months: readonly string[] }>,
+    customers: ReadonlyArray<{
+      customerId: string;
+      months: readonly string[];
+      fromDay?: string;
+      skipWeeks?: ReadonlySet<string>;
+    }>,
     day: string,
     endMs: number,
     timeZone: string,
   ): Promise<Map<string, string[]>> {
-    const startMs = localDayRange(day, timeZone).startMs;
-    const firstMonth = day.slice(0, 7);
     const lastMonth = localDay(endMs - 1, timeZone).slice(0, 7);
-    const inPeriod = (m: string) => m >= firstMonth && m <= lastMonth;
-    const wanted = customers.filter((c) => c.months.some(inPeriod));
-    const out = new Map<string, string[]>();
-    await mapBounded(
-      inGroupsOf(wanted, PERIOD_CUSTOMERS_A_REQUEST),
-      PERIOD_REQUESTS_IN_FLIGHT,
-      async (group) => {
-        const months = [...new Set(group.flatMap((c) => c.months.filter(inPeriod)))].sort();
-        const rows = await runAll(this.client, Q.eventsOfPeriod, [
-          group.map((c) => c.customerId),
-          months,
-          new Date(startMs),
-          new Date(endMs),
-        ]);
-        for (const r of rows) {
-          const id = r['customer_id'] as string;
-          const bodies = out.get(id);
-          if (bodies) bodies.push(bodyOf(r));
-          else out.set(id, [bodyOf(r)]);
-        }
-      },
+    const byStart = new Map<string, (typeof customers)[number][]>();
+    for (const c of customers) {
+      const from = c.fromDay ?? day;
+      const firstMonth = from.slice(0, 7);
+      if (!c.months.some((m) => m >= firstMonth && m <= lastMonth)) continue;
+      const group = byStart.get(from);
+      if (group) group.push(c);
+      else byStart.set(from, [c]);
+    }
+    const requests = [...byStart].flatMap(([from, group]) =>
+      inGroupsOf(group, PERIOD_CUSTOMERS_A_REQUEST).map((g) => ({ from, group: g })),
     );
+    const skipping = new Map(
+      customers.filter((c) => c.skipWeeks?.size).map((c) => [c.customerId, c.skipWeeks!]),
+    );
+    const out = new Map<string, string[]>();
+    await mapBounded(requests, PERIOD_REQUESTS_IN_FLIGHT, async ({ from, group }) => {
+      const firstMonth = from.slice(0, 7);
+      const inPeriod = (m: string) => m >= firstMonth && m <= lastMonth;
+      const months = [...new Set(group.flatMap((c) => c.months.filter(inPeriod)))].sort();
+      const rows = await runAll(this.client, Q.eventsOfPeriod, [
+        group.map((c) => c.customerId),
+        months,
+        new Date(localDayRange(from, timeZone).startMs),
+        new Date(endMs),
+      ]);
+      for (const r of rows) {
+        const id = r['customer_id'] as string;
+        if (skipping.get(id)?.has(weekOf(r['local_day'] as string))) continue;
+        const bodies = out.get(id);
+        if (bodies) bodies.push(bodyOf(r));
+        else out.set(id, [bodyOf(r)]);
+      }
+    });
     return out;
   }
 

@@ -15,7 +15,8 @@ import { ACTIVE_DAYS_KEPT } from './context.repository.js';
 
 /*
  * Every row of one customer is found through keys, never by scanning a table:
- *   customers, customer_identities, customer_event_months, customer_days, decisions: partitioned by customer
+ *   customers, customer_identities, customer_event_months, customer_days, customer_event_packs, decisions:
+ *                           partitioned by customer
  *                           (and customer_daily, the rollups' former table, where a deployment may still hold
  *                           the customer's rows from before migration 0010);
  *   identities:             the keys listed in customer_identities (the reverse index);
@@ -61,6 +62,10 @@ const Q = defineStatements({
     'SELECT event_id FROM customer_events WHERE customer_id = ? AND month = ?',
   ),
   dayKeys: statement('customer_days.keys', 'SELECT day FROM customer_days WHERE customer_id = ?'),
+  packWeeks: statement(
+    'customer_event_packs.keys',
+    'SELECT week FROM customer_event_packs WHERE customer_id = ?',
+  ),
   patternRow: statement(
     'customer_patterns.exists',
     'SELECT customer_id FROM customer_patterns WHERE customer_id = ?',
@@ -155,6 +160,10 @@ const Q = defineStatements({
   deleteDays: statement(
     'customer_days.erase',
     'DELETE FROM customer_days USING TIMESTAMP ? WHERE customer_id = ?',
+  ),
+  deletePacks: statement(
+    'customer_event_packs.erase',
+    'DELETE FROM customer_event_packs USING TIMESTAMP ? WHERE customer_id = ?',
   ),
   deletePatterns: statement(
     'customer_patterns.erase',
@@ -308,18 +317,29 @@ export class ErasureRepository {
     const settled = Date.now() + (options.settleMs ?? 0);
     options.onTombstone?.();
 
-    const [profile, identities, months, dayKeys, legacyDaily, decisions, patterns, contacts, dataKey] =
-      await Promise.all([
-        run(this.client, Q.profile, [customerId]),
-        runAll(this.client, Q.identitiesOf, [customerId]),
-        runAll(this.client, Q.months, [customerId]),
-        runAll(this.client, Q.dayKeys, [customerId]),
-        runAll(this.client, Q.legacyDailyKeys, [customerId]),
-        runAll(this.client, Q.decisionsOf, [customerId]),
-        run(this.client, Q.patternRow, [customerId]),
-        run(this.client, Q.contacts, [customerId]),
-        this.keys.get(customerId),
-      ]);
+    const [
+      profile,
+      identities,
+      months,
+      dayKeys,
+      packWeeks,
+      legacyDaily,
+      decisions,
+      patterns,
+      contacts,
+      dataKey,
+    ] = await Promise.all([
+      run(this.client, Q.profile, [customerId]),
+      runAll(this.client, Q.identitiesOf, [customerId]),
+      runAll(this.client, Q.months, [customerId]),
+      runAll(this.client, Q.dayKeys, [customerId]),
+      runAll(this.client, Q.packWeeks, [customerId]),
+      runAll(this.client, Q.legacyDailyKeys, [customerId]),
+      runAll(this.client, Q.decisionsOf, [customerId]),
+      run(this.client, Q.patternRow, [customerId]),
+      run(this.client, Q.contacts, [customerId]),
+      this.keys.get(customerId),
+    ]);
     // Analytics' rows name the customer by its pseudonym, and by its id those from before migration 0023.
     const pseudonym = pseudonymOf(customerId, dataKey, options.keks);
     const analyticsIds = [customerId, ...(pseudonym ? [pseudonym] : [])];
@@ -409,6 +429,7 @@ export class ErasureRepository {
       [Q.deleteIdentityIndex, [fence, customerId]],
       [Q.deleteMonths, [fence, customerId]],
       [Q.deleteDays, [fence, customerId]],
+      [Q.deletePacks, [fence, customerId]],
       [Q.deleteActiveDays, [fence, ...activeKey]],
       [Q.deletePatterns, [fence, customerId]],
       // Rows from before migration 0010 (copied to customer_days, never read again), if any.
@@ -466,6 +487,8 @@ export class ErasureRepository {
         ...(legacyDaily.length ? { customer_daily: legacyDaily.length } : {}),
         // Named only where there was something: customers of pattern campaigns (docs/patterns.md).
         ...(patterns.rowLength ? { customer_patterns: patterns.rowLength } : {}),
+        // Named only where there was something: packed weeks (`nunchi history pack`).
+        ...(packWeeks.length ? { customer_event_packs: packWeeks.length } : {}),
         decisions: decisions.length,
         decisions_by_campaign: present(byCampaignKeys).length,
         decisions_by_id: present(byIdIds).length,

@@ -4,6 +4,7 @@ import {
   CampaignRepository,
   ContextRepository,
   CustomerRepository,
+  EventPackRepository,
   DecisionRepository,
   customerStores,
   type CqlClient,
@@ -22,6 +23,8 @@ export interface CampaignPorts {
   decisions: DecisionRepository;
   customers: CustomerRepository;
   history: ContextRepository;
+  /** packed weeks of the history: simulation reads them in place of a week's rows when current */
+  packs: EventPackRepository;
   /** tells decision replicas that a campaign has a new version (the core NATS hint; replicas also poll) */
   announce(campaignId: string, version: number): Promise<void>;
   /** epoch milliseconds */
@@ -37,7 +40,7 @@ export function campaignPorts(
   now: () => number = Date.now,
 ): CampaignPorts {
   // profiles and history are sealed under each customer's data key, wrapped under the identity keys
-  const { customers, history } = customerStores(cql, domain);
+  const { customers, history, packs } = customerStores(cql, domain);
   return {
     campaigns: new CampaignRepository(cql),
     drafts: new CampaignDraftRepository(cql),
@@ -45,6 +48,7 @@ export function campaignPorts(
     decisions: new DecisionRepository(cql),
     customers,
     history,
+    packs,
     announce,
     now,
     domain,

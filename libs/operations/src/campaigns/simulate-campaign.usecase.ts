@@ -1,6 +1,6 @@
 import { createWriteStream, existsSync, renameSync, unlinkSync, type WriteStream } from 'node:fs';
 import type { CampaignRepository, StoredCampaign } from '@nunchi/cassandra';
-import { addDays, dayFromIndex, localDayIndex, localDayRange } from '@nunchi/context-model';
+import { addDays, dayFromIndex, localDay, localDayIndex, localDayRange } from '@nunchi/context-model';
 import type { AcceptedEvent } from '@nunchi/contracts';
 import { MissingKekError, SealedDataError } from '@nunchi/sealing';
 import {
@@ -96,6 +96,8 @@ export interface SimulationTimings {
   events: number;
   /** customers with events in the period: those whose history was read whole */
   customers: number;
+  /** of events, those read from packed weeks (`nunchi history pack`) rather than row by row */
+  packedEvents: number;
   /** reading Cassandra (month index, then each customer's history), wall-clock milliseconds */
   readMs: number;
   /** the in-memory replay (fold, decisions, report), wall-clock milliseconds */
@@ -167,7 +169,7 @@ interface Draft {
  * per customer.
  */
 export async function simulateCampaign(
-  ports: Pick<CampaignPorts, 'campaigns' | 'history' | 'customers' | 'domain' | 'now'>,
+  ports: Pick<CampaignPorts, 'campaigns' | 'history' | 'packs' | 'customers' | 'domain' | 'now'>,
   target: SimulationTarget,
   options: SimulateOptions = {},
 ): Promise<SimulateResult> {
@@ -191,7 +193,7 @@ export async function simulateCampaign(
   const shard = options.shard ?? { index: 0, count: 1 };
   checkShard(shard);
   const others = options.others ?? NO_OTHERS;
-  const { events, bases, unreadable } = await readHistory(ports, {
+  const { events, bases, packedEvents, unreadable } = await readHistory(ports, {
     shard,
     firstDay: firstDayText,
     months,
@@ -257,6 +259,7 @@ export async function simulateCampaign(
   const timings: SimulationTimings = {
     events: events.length,
     customers: bases.size,
+    packedEvents,
     readMs: scannedMs - startedMs,
     replayMs: performance.now() - scannedMs,
     replayCpuMs: (cpu.user + cpu.system) / 1000,
@@ -321,7 +324,7 @@ export interface CompareResult {
  * simulateCampaign replays one, so each report is the one `simulate` gives) — and where their offers meet.
  */
 export async function compareCampaigns(
-  ports: Pick<CampaignPorts, 'campaigns' | 'history' | 'customers' | 'domain' | 'now'>,
+  ports: Pick<CampaignPorts, 'campaigns' | 'history' | 'packs' | 'customers' | 'domain' | 'now'>,
   targets: readonly [SimulationTarget, SimulationTarget],
   options: CompareOptions = {},
 ): Promise<CompareResult> {
@@ -340,7 +343,7 @@ export async function compareCampaigns(
 
   const startedMs = performance.now();
   const pace = pacer(options.pace);
-  const { events, bases, unreadable } = await readHistory(ports, {
+  const { events, bases, packedEvents, unreadable } = await readHistory(ports, {
     shard: { index: 0, count: 1 },
     firstDay: firstDayText,
     months,
@@ -413,6 +416,7 @@ export async function compareCampaigns(
     timings: {
       events: events.length,
       customers: bases.size,
+      packedEvents,
       readMs: readMs - startedMs,
       replayMs: performance.now() - readMs,
       replayCpuMs: (cpu.user + cpu.system) / 1000,
@@ -615,7 +619,7 @@ async function liveTimelines(campaigns: CampaignRepository, draftId: string): Pr
  * Returns the events in the order live received them.
  */
 async function readHistory(
-  ports: Pick<CampaignPorts, 'history' | 'customers' | 'domain'>,
+  ports: Pick<CampaignPorts, 'history' | 'packs' | 'customers' | 'domain'>,
   input: {
     shard: Shard;
     firstDay: string;
@@ -630,6 +634,8 @@ async function readHistory(
 ): Promise<{
   events: AcceptedEvent[];
   bases: Map<string, CustomerBase>;
+  /** of events, those read from packed weeks */
+  packedEvents: number;
   /** customers left out: their history does not open (SimulationReport.unreadable) */
   unreadable: Pick<SimulationReport, 'unreadable'>;
 }> {
@@ -655,25 +661,35 @@ async function readHistory(
   let done = 0;
   input.report('customers', 0, ids.length);
   let unreadable: SimulationReport['unreadable'];
-  // A chunk ahead, many customers a request: their data keys and the period's events, then for those with
-  // events in it, their profiles and the daily rows before it.
+  // A chunk ahead, many customers a request: their data keys and how their events of the period are to be read
+  // (packed weeks that are current, rows for the rest), the rows, then for those with events in it, their
+  // profiles and the daily rows before it.
+  const lastDay = localDay(input.toMs - 1, domain.timeZone);
   const ahead = readAhead(
     ids,
     async (chunk) => {
-      const customers = chunk.map((customerId) => ({ customerId, months: monthsOf.get(customerId)! }));
-      const [, bodies] = await Promise.all([
+      const [, plans] = await Promise.all([
         history.prefetchKeys(chunk),
-        history.periodBodies(customers, input.firstDay, input.toMs, domain.timeZone),
+        ports.packs.planPeriod(chunk, input.firstDay, lastDay),
       ]);
-      const active = chunk.filter((id) => bodies.has(id));
+      const customers = chunk.flatMap((customerId) => {
+        const { rowsFrom, packedWeeks } = plans.get(customerId)!;
+        return rowsFrom === undefined
+          ? []
+          : [{ customerId, months: monthsOf.get(customerId)!, fromDay: rowsFrom, skipWeeks: packedWeeks }];
+      });
+      const bodies = await history.periodBodies(customers, input.firstDay, input.toMs, domain.timeZone);
+      const active = chunk.filter((id) => bodies.has(id) || plans.get(id)!.packs.length > 0);
       const [profiles, days] = await Promise.all([
         ports.customers.profileRows(active),
         history.daysBefore(active, input.firstDay),
       ]);
-      return { bodies, profiles, days };
+      return { plans, bodies, profiles, days };
     },
     (chunk) => history.forgetKeys(chunk),
   );
+  const startMs = localDayRange(input.firstDay, domain.timeZone).startMs;
+  let packedEvents = 0;
   await forEachBounded(ids, CUSTOMER_READS_IN_FLIGHT, async (id, index) => {
     await input.pace();
     input.stopIfCancelled();
@@ -681,6 +697,12 @@ async function readHistory(
       const months = monthsOf.get(id)!;
       const fetched = await ahead.before(index);
       const ofPeriod = await history.openBodies(id, fetched.bodies.get(id) ?? []);
+      for (const pack of fetched.plans.get(id)!.packs)
+        for (const e of await ports.packs.openPack(id, pack))
+          if (e.occurredAtMs >= startMs && e.occurredAtMs < input.toMs) {
+            ofPeriod.push(e);
+            packedEvents++;
+          }
       // Nothing to replay (a short period, the customer's events on other days of its months): no more to read.
       if (ofPeriod.length > 0) {
         const [profile, before] = await Promise.all([
@@ -703,7 +725,7 @@ async function readHistory(
   input.stopIfCancelled();
   // The order live processed them in: received first (its context, caps and budgets followed that order).
   sortInReplayOrder(events);
-  return { events, bases, unreadable: unreadable ? { unreadable } : {} };
+  return { events, bases, packedEvents, unreadable: unreadable ? { unreadable } : {} };
 }
 
 /**

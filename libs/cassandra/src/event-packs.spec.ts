@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  eventCountOfDayTimestamp,
+  packedDaysOf,
+  planPeriodRead,
+  weekOf,
+  weeksBetween,
+  type StoredPack,
+} from './event-packs.js';
+import { dailyRowsTimestamp } from './repositories/context.repository.js';
+
+describe('packed weeks', () => {
+  it('weekOf: the Monday of the week, across months and years', () => {
+    assert.equal(weekOf('2026-12-07'), '2026-12-07'); // a Monday
+    assert.equal(weekOf('2026-12-13'), '2026-12-07'); // its Sunday
+    assert.equal(weekOf('2026-12-14'), '2026-12-14');
+    assert.equal(weekOf('2026-12-01'), '2026-11-30');
+    assert.equal(weekOf('2027-01-01'), '2026-12-28');
+    assert.equal(weekOf('1970-01-01'), '1969-12-29');
+  });
+
+  it('weeksBetween: every Monday from the first day’s week to the last day’s', () => {
+    assert.deepEqual(weeksBetween('2026-11-25', '2026-12-07'), ['2026-11-23', '2026-11-30', '2026-12-07']);
+    assert.deepEqual(weeksBetween('2026-12-08', '2026-12-09'), ['2026-12-07']);
+  });
+
+  it("eventCountOfDayTimestamp reads back the count dailyRowsTimestamp put in a day's timestamp", () => {
+    for (const [count, generation] of [
+      [1, 0],
+      [37, 0],
+      [5, 3],
+      [999_999, 1],
+    ])
+      assert.equal(eventCountOfDayTimestamp(dailyRowsTimestamp('2026-12-03', count, generation)), count);
+  });
+
+  it("packedDaysOf: the week's days with rows, with their timestamps, ascending; other weeks' days left out", () => {
+    const written = new Map([
+      ['2026-12-09', 30],
+      ['2026-12-07', 10],
+      ['2026-12-14', 99], // the next week
+      ['2026-12-06', 98], // the week before
+    ]);
+    assert.equal(packedDaysOf(written, '2026-12-07'), '2026-12-07=10,2026-12-09=30');
+    assert.equal(packedDaysOf(written, '2026-11-30'), '2026-12-06=98');
+    assert.equal(packedDaysOf(new Map(), '2026-12-07'), '');
+  });
+
+  describe('planPeriodRead', () => {
+    const written = new Map([
+      ['2026-11-24', 1], // week of 11-23
+      ['2026-12-01', 2], // week of 11-30
+      ['2026-12-03', 3],
+      ['2026-12-08', 4], // week of 12-07 (the current one: never packed)
+    ]);
+    const pack = (week: string, days = packedDaysOf(written, week)): StoredPack<string> => ({
+      week,
+      days,
+      events: `events of ${week}`,
+    });
+
+    it('uses the current packs and reads rows from the first day of a week without one', () => {
+      const plan = planPeriodRead(
+        written,
+        [pack('2026-11-23'), pack('2026-11-30')],
+        '2026-11-20',
+        '2026-12-09',
+      );
+      assert.deepEqual(
+        plan.packs.map((p) => p.week),
+        ['2026-11-23', '2026-11-30'],
+      );
+      assert.deepEqual([...plan.packedWeeks], ['2026-11-23', '2026-11-30']);
+      assert.equal(plan.rowsFrom, '2026-12-08');
+    });
+
+    it('a pack whose days are no longer those of now (a late event, a merge, an unlink) is not used', () => {
+      const stale = pack('2026-11-30', '2026-12-01=2');
+      const plan = planPeriodRead(written, [pack('2026-11-23'), stale], '2026-11-20', '2026-12-07');
+      assert.deepEqual([...plan.packedWeeks], ['2026-11-23']);
+      assert.equal(plan.rowsFrom, '2026-12-01');
+      const older = planPeriodRead(
+        written,
+        [pack('2026-11-30', '2026-12-01=2,2026-12-03=2')],
+        '2026-11-20',
+        '2026-12-07',
+      );
+      assert.deepEqual(older.packs, []);
+      assert.equal(older.rowsFrom, '2026-11-24');
+    });
+
+    it('every day with events packed: no rows to read', () => {
+      const plan = planPeriodRead(
+        written,
+        [pack('2026-11-23'), pack('2026-11-30')],
+        '2026-11-20',
+        '2026-12-06',
+      );
+      assert.equal(plan.rowsFrom, undefined);
+      assert.equal(plan.packs.length, 2);
+    });
+
+    it('a customer without day rows in the period is read row by row from its first day, packs or not', () => {
+      const plan = planPeriodRead(
+        new Map(),
+        [pack('2026-11-23', '2026-11-24=1')],
+        '2026-11-20',
+        '2026-12-06',
+      );
+      assert.deepEqual(plan, { packs: [], packedWeeks: new Set(), rowsFrom: '2026-11-20' });
+    });
+  });
+});
