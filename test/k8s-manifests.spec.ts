@@ -56,6 +56,10 @@ const ROOT = findRoot();
 const K8S = join(ROOT, 'k8s');
 const rel = (path: string) => relative(ROOT, path).split(sep).join('/');
 
+/** The nightly CronJob of `nunchi history pack` (k8s/base/history-pack-cronjob.yaml), and its arguments. */
+const HISTORY_PACK = 'nunchi-history-pack';
+const HISTORY_PACK_ARGS = ['history', 'pack', '--weeks', '2'];
+
 /** The four services, their ports as the code defaults them, and what the overlays must give each. */
 const SERVICES = ['ingestion', 'context', 'decision', 'analytics'] as const;
 type Service = (typeof SERVICES)[number];
@@ -298,6 +302,16 @@ const CLUSTER_SCOPED = new Set([
   'StorageClass',
   'PriorityClass',
 ]);
+
+/** The pod template of a workload, a CronJob (its jobTemplate's) or undefined. */
+function podTemplateOf(o: Obj): Obj | undefined {
+  const template = WORKLOAD_KINDS.has(String(o['kind']))
+    ? at(o, 'spec.template')
+    : o['kind'] === 'CronJob'
+      ? at(o, 'spec.jobTemplate.spec.template')
+      : undefined;
+  return isObj(template) ? template : undefined;
+}
 
 function podSpecOf(o: Obj): Obj | undefined {
   const kind = String(o['kind']);
@@ -974,6 +988,65 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
       }
     });
 
+    it('runs `nunchi history pack --weeks 2` nightly in a CronJob: one at a time, in the domain’s time zone, as the operator', () => {
+      const cronJobs = objects.filter(
+        (o) => o['kind'] === 'CronJob' && containersOf(o).some((c) => entryPointOf(c)?.app === 'cli'),
+      );
+      assert.deepEqual(cronJobs.map(nameOf), [HISTORY_PACK], 'one CLI CronJob: the history pack');
+      const cron = cronJobs[0];
+      const [c, ...others] = containersOf(cron);
+      assert.equal(others.length, 0, `${idOf(cron)}: one container`);
+      assert.deepEqual(entryPointOf(c)?.args, HISTORY_PACK_ARGS, `${idOf(cron)}: the command`);
+      assert.match(String(at(cron, 'spec.schedule')), /^\d+ \d+ \* \* \*$/, `${idOf(cron)}: once a day`);
+      assert.equal(at(cron, 'spec.concurrencyPolicy'), 'Forbid', `${idOf(cron)}: never two at once`);
+      for (const field of [
+        'spec.startingDeadlineSeconds',
+        'spec.jobTemplate.spec.backoffLimit',
+        'spec.jobTemplate.spec.activeDeadlineSeconds',
+        'spec.jobTemplate.spec.ttlSecondsAfterFinished',
+      ])
+        assert.equal(typeof at(cron, field), 'number', `${idOf(cron)}: ${field}`);
+      for (const field of ['spec.successfulJobsHistoryLimit', 'spec.failedJobsHistoryLimit'])
+        assert.ok(Number(at(cron, field)) <= 5, `${idOf(cron)}: ${field} small`);
+      assert.equal(podSpecOf(cron)?.['restartPolicy'], 'Never');
+      let config: NunchiConfig;
+      try {
+        config = loadConfig('cli', resolvedEnv(objects, c, idOf(cron)));
+      } catch (error) {
+        assert.fail(`${idOf(cron)}: ${(error as Error).message}`);
+      }
+      const service = loadConfig('context', resolvedEnv(objects, mainContainer('context'), 'context'));
+      assert.equal(
+        at(cron, 'spec.timeZone'),
+        config.domain.timeZone,
+        `${idOf(cron)}: scheduled in NUNCHI_TIMEZONE, the zone whose Monday closes a week`,
+      );
+      assert.equal(config.domain.timeZone, service.domain.timeZone, 'the services’ time zone');
+      const where = (x: NunchiConfig) => ({ ...x.cassandra, username: undefined, password: undefined });
+      assert.deepEqual(where(config), where(service), `${idOf(cron)}: the Cassandra the services use`);
+      // the CLI's role (nunchi_operator), its password from its own Secret; no NATS identity (Cassandra only)
+      const env = arr(c['env']).map((e) => obj(e, idOf(cron)));
+      assert.equal(
+        env.find((e) => e['name'] === 'CASSANDRA_USERNAME')?.['value'],
+        CASSANDRA_ROLES.operator,
+        `${idOf(cron)}: logs in as the operator`,
+      );
+      assert.deepEqual(
+        at(
+          env.find((e) => e['name'] === 'CASSANDRA_PASSWORD'),
+          'valueFrom.secretKeyRef',
+        ),
+        { name: 'nunchi-cassandra-operator', key: 'CASSANDRA_PASSWORD' },
+        `${idOf(cron)}: the operator's password`,
+      );
+      assert.equal(config.cassandra.username, CASSANDRA_ROLES.operator);
+      assert.ok(
+        !env.some((e) => String(e['name']).startsWith('NATS_')),
+        `${idOf(cron)}: no NATS identity (it reads and writes Cassandra only)`,
+      );
+      assert.equal(c['image'], mainContainer('context')['image'], `${idOf(cron)}: the services’ image`);
+    });
+
     it('runs one image everywhere, as a non-root user, with resources and a drain period', () => {
       const images = new Set<string>();
       for (const o of objects) {
@@ -1140,18 +1213,13 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
     it('denies by default and opens only the paths of the flow (NetworkPolicies)', () => {
       const policies = objects.filter((o) => o['kind'] === 'NetworkPolicy');
       const ns = { 'kubernetes.io/metadata.name': 'nunchi' };
+      const labelsOf = (o: Obj): Labels => {
+        const labels = at(podTemplateOf(o), 'metadata.labels');
+        return isObj(labels) ? (labels as Labels) : {};
+      };
       const podOf = (name: string): Peer => {
-        const labelsOf = (o: Obj) =>
-          isObj(at(o, 'spec.template.metadata.labels'))
-            ? (at(o, 'spec.template.metadata.labels') as Obj)
-            : {};
         const w = objects.find((o) => podSpecOf(o) && labelsOf(o)['app.kubernetes.io/name'] === name);
-        return {
-          pod: w
-            ? (obj(at(w, 'spec.template.metadata.labels'), name) as Labels)
-            : { 'app.kubernetes.io/name': name },
-          ns,
-        };
+        return { pod: w ? labelsOf(w) : { 'app.kubernetes.io/name': name }, ns };
       };
       const outside = (nsLabels: Labels): Peer => ({ pod: { app: 'someone' }, ns: nsLabels });
       assert.ok(
@@ -1168,6 +1236,9 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
       );
       const services = SERVICES.map((s) => podOf(nameOf(deployments.get(s)!)));
       const migrate = podOf('nunchi-migrate');
+      const cron = find(objects, 'CronJob', HISTORY_PACK);
+      assert.ok(cron, `CronJob ${HISTORY_PACK}`);
+      const pack: Peer = { pod: labelsOf(cron), ns };
       const [nats, cassandra, collector, zipkin] = ['nats', 'cassandra', 'otel-collector', 'zipkin'].map(
         podOf,
       );
@@ -1194,6 +1265,8 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
           services[i],
           portOf(svc),
         ]),
+        ['history pack → cassandra', pack, cassandra, 9042],
+        ['history pack → DNS', pack, dns, 53],
         ['adapters → nats', client, nats, 4222],
         ['nats → nats (routes)', nats, nats, 6222],
         ['cassandra → cassandra (gossip)', cassandra, cassandra, 7000],
@@ -1237,6 +1310,10 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
         ['an unlabelled namespace → nats', stranger, nats, 4222],
         ['decision → the outside world', services[2], stranger, 443],
         ['cassandra → nats', cassandra, nats, 4222],
+        ['history pack → nats (Cassandra only)', pack, nats, 4222],
+        ['history pack → collector', pack, collector, 4318],
+        ['history pack → context HTTP', pack, services[1], portOf('context')],
+        ['history pack → the outside world', pack, stranger, 443],
       ];
       for (const [what, from, to, port] of closed)
         assert.ok(!allowed(policies, from, to, port), `closed: ${what}:${port}`);
@@ -1493,7 +1570,7 @@ for (const [name, expect] of Object.entries(RENDERINGS)) {
         const labels = obj(at(o, 'metadata.labels'), `${idOf(o)} labels`);
         assert.ok(labels['app.kubernetes.io/name'], `${idOf(o)}: app.kubernetes.io/name`);
         assert.equal(labels['app.kubernetes.io/part-of'], 'nunchi', `${idOf(o)}: app.kubernetes.io/part-of`);
-        const template = at(o, 'spec.template.metadata.labels');
+        const template = at(podTemplateOf(o), 'metadata.labels');
         if (template !== undefined) {
           assert.ok(
             obj(template, idOf(o))['app.kubernetes.io/name'],
