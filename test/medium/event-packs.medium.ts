@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   connectCassandra,
+  CustomerKeyRepository,
   ErasureRepository,
   mapBounded,
   weekOf,
@@ -34,13 +35,15 @@ describe('packed weeks of history for simulation', () => {
   const config = loadConfig('cli', { ...process.env, OTEL_TRACES_EXPORTER: 'none' });
   const tz = config.domain.timeZone;
   const run = randomUUID().slice(0, 8);
-  // A year of its own in the past (the keyspace is shared with other tests' histories).
-  const year = 2000 + (Number.parseInt(run.slice(0, 4), 16) % 9);
-  const day = (n: number) => `${year}-03-${String(n).padStart(2, '0')}`;
+  // A month of its own in the past: the keyspace is shared with other tests' histories, and a simulation reads
+  // every customer with events in its period (this file's rows of an earlier run expire within a day).
+  const year = 2000 + (Number.parseInt(run.slice(0, 4), 16) % 90);
+  const month = `${year}-${String(1 + (Number.parseInt(run.slice(4, 6), 16) % 12)).padStart(2, '0')}`;
+  const day = (n: number) => `${month}-${String(n).padStart(2, '0')}`;
   const at = (d: number, hour: number) =>
     Date.parse(`${day(d)}T${String(hour).padStart(2, '0')}:00:00+09:00`);
   const customers = Array.from({ length: 40 }, (_, i) => `${run}-p${i}`);
-  const months = [`${year}-03`];
+  const months = [month];
   const purchase = (customerId: string, id: string, occurredAtMs: number, amount: number): AcceptedEvent => ({
     id,
     type: 'purchase',
@@ -56,7 +59,7 @@ describe('packed weeks of history for simulation', () => {
       items: [{ sku: 'beer-6', category: 'beer', quantity: 1, unitPrice: amount }],
     },
   });
-  /** each customer's March 1st to 28th: 0 to 2 purchases a day, by a fixed pattern */
+  /** each customer's 1st to 28th of the month: 0 to 2 purchases a day, by a fixed pattern */
   const eventsOf = (c: string, i: number): AcceptedEvent[] =>
     Array.from({ length: 28 }, (_, d) => d + 1).flatMap((d) =>
       Array.from({ length: (i + d) % 3 }, (_, k) =>
@@ -154,6 +157,19 @@ holdoutPercent: 10
   it('nunchi history pack: the closed weeks counted back from last week, never the current one', async () => {
     const fresh = Array.from({ length: 5 }, (_, i) => `${run}-q${i}`);
     await mapBounded(fresh, 5, (c, i) => write(c, eventsOf(c, i)));
+    // and one whose data key is wrapped under an identity key this process does not have: left as it is
+    const locked = `${run}-locked`;
+    const seeded = new CustomerKeyRepository(client).seedWrite(
+      locked,
+      { id: 'gone', secret: `a-key-not-configured-${run}` },
+      new Date(),
+    );
+    assert.deepEqual(
+      await writeBatched(client, [
+        [seeded.write, ...ports.history.historyWrites(eventsOf(locked, 1), seeded.key, tz)],
+      ]),
+      [],
+    );
     // on the 25th, with events kept 60 days: the weeks before the 25th's are closed
     const onThe25th = { ...ports, domain: { ...ports.domain, eventTtlDays: 60 }, now: () => at(25, 12) };
     const current = weekOf(day(25));
@@ -161,7 +177,12 @@ holdoutPercent: 10
     assert.equal(result.toWeek, addDays(current, -7));
     assert.equal(result.fromWeek, addDays(current, -14));
     assert.equal(result.skipped, 0);
-    assert.ok(result.customers >= fresh.length);
+    assert.ok(result.customers >= fresh.length + 1);
+    assert.equal(result.unreadable.customers, 1);
+    assert.match(
+      result.unreadable.reason!,
+      new RegExp(`customer ${locked} is wrapped under identity key "gone"`),
+    );
     const plans = await ports.packs.planPeriod(fresh, day(1), day(28));
     for (const c of fresh) {
       const plan = plans.get(c)!;

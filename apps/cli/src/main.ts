@@ -1008,7 +1008,9 @@ program
 A week is Monday to Sunday, local days (NUNCHI_TIMEZONE); the current week is never packed. A week whose pack
 is current is left as it is, so a nightly run with --weeks 2 writes only what closed or changed since. A pack
 records the customer_days rows it was made from: a late event, a merge or an unlink since makes it stale, and
-simulations read that week row by row until the next run packs it again. Nothing live reads packs.`,
+simulations read that week row by row until the next run packs it again. Nothing live reads packs. Exit code 3
+when some customers' history does not open here (a data key under an identity key not given): the others are
+packed, and the first reason is printed.`,
   )
   .action(
     action(async (r, options: { weeks?: number; json?: boolean }) => {
@@ -1034,6 +1036,12 @@ simulations read that week row by row until the next run packs it again. Nothing
               ? `, ${result.skipped} skipped (being written to, or no data key): the next run tries again`
               : ''),
         );
+      if (result.unreadable.customers > 0) {
+        process.stderr.write(
+          `${result.unreadable.customers} customers left as they are: their history does not open here (${result.unreadable.reason})\n`,
+        );
+        process.exitCode = EXIT_CODES.rejected;
+      }
     }),
   );
 // ────────────────────────────────────────────────────────────────────────────────────────────────────────────

@@ -1,5 +1,6 @@
 import { DAYS_A_WEEK, weekOf, type PackedWeeksCount } from '@nunchi/cassandra';
 import { addDays, localDay } from '@nunchi/context-model';
+import { MissingKekError, SealedDataError } from '@nunchi/sealing';
 import { forEachBounded } from '../bounded.js';
 import { BadInputError } from '../campaigns/errors.js';
 import type { CampaignPorts } from '../campaigns/ports.js';
@@ -21,6 +22,11 @@ export interface PackHistoryResult extends PackedWeeksCount {
   toWeek: string;
   /** customers with events in those weeks */
   customers: number;
+  /**
+   * customers left as they are: their history does not open here (a data key under an identity key this
+   * process lacks, or erased meanwhile), with the first reason
+   */
+  unreadable: { customers: number; reason?: string };
 }
 
 /** customers packed at once: each reads its days and its packs, then each week to pack */
@@ -59,15 +65,23 @@ export async function packHistory(
     current: 0,
     skipped: 0,
     events: 0,
+    unreadable: { customers: 0 },
   };
   let done = 0;
   options.report?.(0, ids.length);
   await forEachBounded(ids, CUSTOMERS_IN_FLIGHT, async (id) => {
-    const count = await packs.packWeeks(id, monthsOf.get(id)!, mondays);
-    total.packed += count.packed;
-    total.current += count.current;
-    total.skipped += count.skipped;
-    total.events += count.events;
+    try {
+      const count = await packs.packWeeks(id, monthsOf.get(id)!, mondays);
+      total.packed += count.packed;
+      total.current += count.current;
+      total.skipped += count.skipped;
+      total.events += count.events;
+    } catch (error) {
+      // As a simulation leaves such a customer out: the others are packed, and the run says who was not.
+      if (!(error instanceof SealedDataError || error instanceof MissingKekError)) throw error;
+      total.unreadable.customers++;
+      total.unreadable.reason ??= error.message;
+    }
     options.report?.(++done, ids.length);
   });
   return total;
