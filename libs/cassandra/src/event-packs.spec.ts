@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  eventCountOfDayTimestamp,
+  daysOfWeek,
   packedDaysOf,
   planPeriodRead,
   weekOf,
   weeksBetween,
   type StoredPack,
 } from './event-packs.js';
-import { dailyRowsTimestamp } from './repositories/context.repository.js';
+import { dailyRowsTimestamp, eventCountOfDayTimestamp } from './repositories/context.repository.js';
 
 describe('packed weeks', () => {
   it('weekOf: the Monday of the week, across months and years', () => {
@@ -18,6 +18,18 @@ describe('packed weeks', () => {
     assert.equal(weekOf('2026-12-01'), '2026-11-30');
     assert.equal(weekOf('2027-01-01'), '2026-12-28');
     assert.equal(weekOf('1970-01-01'), '1969-12-29');
+  });
+
+  it('daysOfWeek: Monday to Sunday', () => {
+    assert.deepEqual(daysOfWeek('2026-12-28'), [
+      '2026-12-28',
+      '2026-12-29',
+      '2026-12-30',
+      '2026-12-31',
+      '2027-01-01',
+      '2027-01-02',
+      '2027-01-03',
+    ]);
   });
 
   it('weeksBetween: every Monday from the first day’s week to the last day’s', () => {

@@ -23,27 +23,22 @@ export function weeksBetween(firstDay: string, lastDay: string): string[] {
   return out;
 }
 
+/** The seven local days of `week` (its Monday first). */
+export function daysOfWeek(week: string): string[] {
+  const monday = dayIndex(week);
+  return Array.from({ length: DAYS_A_WEEK }, (_, k) => dayFromIndex(monday + k));
+}
+
 /**
  * What a pack records of the days it holds (`customer_event_packs.days`): each day of `week` with a
  * `customer_days` row, and that row's write timestamp, as 'YYYY-MM-DD=timestamp' comma-separated, ascending;
  * '' for a week without rows. `written`: a customer's write timestamps of `totals` by day (any days).
  */
 export function packedDaysOf(written: ReadonlyMap<string, number>, week: string): string {
-  const parts: string[] = [];
-  for (let k = 0; k < DAYS_A_WEEK; k++) {
-    const day = addDays(week, k);
-    const timestamp = written.get(day);
-    if (timestamp !== undefined) parts.push(`${day}=${timestamp}`);
-  }
-  return parts.join(',');
-}
-
-/**
- * The events of a day by its `customer_days` write timestamp: dailyRowsTimestamp puts the count (up to
- * 999,999) in the last six digits.
- */
-export function eventCountOfDayTimestamp(timestamp: number): number {
-  return timestamp % 1_000_000;
+  return daysOfWeek(week)
+    .filter((day) => written.has(day))
+    .map((day) => `${day}=${written.get(day)}`)
+    .join(',');
 }
 
 /** A stored pack, as a reader finds it. */

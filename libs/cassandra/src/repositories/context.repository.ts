@@ -163,6 +163,11 @@ export function dailyRowsTimestamp(day: string, eventCount: number, generation =
   return generation * GENERATION_STEP + dayIndex(day) * 1_000_000 + Math.min(eventCount, 999_999);
 }
 
+/** The events of a day by its rows' write timestamp: the count dailyRowsTimestamp put in its last six digits. */
+export function eventCountOfDayTimestamp(timestamp: number): number {
+  return timestamp % 1_000_000;
+}
+
 /**
  * What one rollup generation adds to the write timestamp of a customer's days: above any day × 10⁶ + count
  * (day indexes stay below 10⁵ until the year 2243). An unlink (docs/identity.md) moves the survivor to the next

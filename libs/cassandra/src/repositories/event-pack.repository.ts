@@ -7,7 +7,7 @@ import type { CqlClient } from '../client.js';
 import type { CustomerKeyring } from '../customer-keyring.js';
 import {
   DAYS_A_WEEK,
-  eventCountOfDayTimestamp,
+  daysOfWeek,
   packedDaysOf,
   planPeriodRead,
   weekOf,
@@ -15,7 +15,7 @@ import {
   type StoredPack,
 } from '../event-packs.js';
 import { defineStatements, inGroupsOf, run, runAll, statement } from '../statements.js';
-import type { ContextRepository } from './context.repository.js';
+import { eventCountOfDayTimestamp, type ContextRepository } from './context.repository.js';
 
 const Q = defineStatements({
   // what each day's row was written as (its timestamp encodes the day's event count: dailyRowsTimestamp)
@@ -142,24 +142,20 @@ export class EventPackRepository {
     const ttlOf = new Map(dayRows.map((r) => [r['day'] as string, Number(r['ttl'] ?? 0)]));
     const packed = new Map(packRows.map((r) => [r['week'] as string, r['days'] as string]));
     for (const week of sorted) {
+      const withRows = daysOfWeek(week).filter((day) => written.has(day));
+      if (withRows.length === 0) continue; // no event that week
       const days = packedDaysOf(written, week);
-      if (days === '') continue; // no event that week
       if (packed.get(week) === days) {
         count.current++;
         continue;
       }
       const endMs = localDayRange(addDays(week, DAYS_A_WEEK), this.timeZone).startMs;
       const events = await this.history.periodEvents(customerId, months, week, endMs, this.timeZone);
-      const expected = days
-        .split(',')
-        .reduce((sum, part) => sum + eventCountOfDayTimestamp(Number(part.split('=')[1])), 0);
+      const expected = withRows.reduce((n, day) => n + eventCountOfDayTimestamp(written.get(day)!), 0);
+      // The pack expires with the first of its days: it never outlives a row it was made from.
+      const ttl = Math.min(...withRows.map((day) => ttlOf.get(day) ?? 0));
       const key = await this.keys.find(customerId);
-      if (events.length !== expected || !key) {
-        count.skipped++;
-        continue;
-      }
-      const ttl = Math.max(...days.split(',').map((part) => ttlOf.get(part.split('=')[0]) ?? 0));
-      if (ttl <= 0) {
+      if (events.length !== expected || ttl <= 0 || !key) {
         count.skipped++;
         continue;
       }
