@@ -613,8 +613,9 @@ async function liveTimelines(campaigns: CampaignRepository, draftId: string): Pr
 /**
  * The history of the shard's customers: the month index over the shard's token ranges gives its customers
  * (and their month buckets); for each customer with a bucket in the period, a few customers at a time, every
- * event from the first replayed day's start to --to, and — only if there is any — the profile and the history
- * before that day. A customer is in exactly one shard, so shards never share a context, a contact ledger or a
+ * event from the first replayed day's start to --to — a closed week's from its pack when current
+ * (`nunchi history pack`, libs/cassandra event-packs.ts), the rest row by row — and — only if there is any —
+ * the profile and the history before that day. A customer is in exactly one shard, so shards never share a context, a contact ledger or a
  * holdout.
  * Returns the events in the order live received them.
  */
