@@ -164,19 +164,14 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
     const resources = new Resources({ ...env, CASSANDRA_KEYSPACE: config.cassandra.keyspace });
     try {
       // Packed weeks, as the nightly `nunchi history pack` leaves them (docs/campaigns.md): every closed week.
-      let packing: { seconds: number; packed: number; current: number; skipped: number } | undefined;
+      let packing: (Awaited<ReturnType<typeof packHistory>> & { seconds: number }) | undefined;
       if (options.unpacked) {
         await cql.execute('TRUNCATE customer_event_packs');
         log('packed weeks: none (--unpacked): the read is row by row');
       } else {
         const started = performance.now();
         const packed = await packHistory(await portsOf(resources));
-        packing = {
-          seconds: Math.round((performance.now() - started) / 100) / 10,
-          packed: packed.packed,
-          current: packed.current,
-          skipped: packed.skipped,
-        };
+        packing = { ...packed, seconds: Math.round((performance.now() - started) / 100) / 10 };
         log(
           `packed weeks (nunchi history pack): ${packed.packed} packed (${packed.events} events), ${packed.current} current already, ${packed.skipped} skipped, ${packed.customers} customers, weeks ${packed.fromWeek} to ${packed.toWeek}, in ${packing.seconds} s`,
         );

@@ -1,5 +1,6 @@
 import type cassandra from 'cassandra-driver';
 import type { CqlClient } from './client.js';
+import { mapBounded } from './bulk.js';
 import { SpanKind, statementSpans, withSpan } from '@nunchi/telemetry';
 
 /** A named CQL statement: queries stay visible in review, and a test prepares every one of them. */
@@ -64,6 +65,30 @@ export function inGroupsOf<T>(items: readonly T[], size: number): T[][] {
   const groups: T[][] = [];
   for (let i = 0; i < items.length; i += size) groups.push(items.slice(i, i + size));
   return groups;
+}
+
+/**
+ * A SELECT whose first bind is `customer_id IN ?` over many customers: `perRequest` customers a request,
+ * `inFlight` requests at once, every page of each; the rows by customer (none: not in the map). `rest`: the
+ * binds after the customers.
+ */
+export async function runAllByCustomer(
+  client: CqlClient,
+  stmt: Statement,
+  customerIds: readonly string[],
+  rest: readonly unknown[],
+  { perRequest, inFlight }: { perRequest: number; inFlight: number },
+): Promise<Map<string, cassandra.types.Row[]>> {
+  const out = new Map<string, cassandra.types.Row[]>();
+  await mapBounded(inGroupsOf(customerIds, perRequest), inFlight, async (group) => {
+    for (const r of await runAll(client, stmt, [group, ...rest], 10_000)) {
+      const id = r['customer_id'] as string;
+      const rows = out.get(id);
+      if (rows) rows.push(r);
+      else out.set(id, [r]);
+    }
+  });
+  return out;
 }
 
 /** Executes without a span: for bulk paths where one span per row would be noise. */

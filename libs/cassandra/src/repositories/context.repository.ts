@@ -28,7 +28,7 @@ import {
   openEventBody,
   parseEventBody,
 } from '../sealed-history.js';
-import { defineStatements, inGroupsOf, run, runAll, statement } from '../statements.js';
+import { defineStatements, inGroupsOf, run, runAll, runAllByCustomer, statement } from '../statements.js';
 import { weekOf } from '../event-packs.js';
 import { WriteGroup, type BatchStatement } from '../write-group.js';
 
@@ -811,21 +811,16 @@ export class ContextRepository {
    * opened — historyBefore takes a customer's.
    */
   async daysBefore(customerIds: readonly string[], day: string): Promise<Map<string, StoredDays>> {
-    const horizonDay = addDays(day, -HORIZON_DAYS);
-    const out = new Map<string, Row[]>();
-    await mapBounded(
-      inGroupsOf(customerIds, PERIOD_CUSTOMERS_A_REQUEST),
-      PERIOD_REQUESTS_IN_FLIGHT,
-      async (group) => {
-        for (const r of await runAll(this.client, Q.daysBetweenOfMany, [group, horizonDay, day], 10_000)) {
-          const id = r['customer_id'] as string;
-          const rows = out.get(id);
-          if (rows) rows.push(r);
-          else out.set(id, [r]);
-        }
+    return runAllByCustomer(
+      this.client,
+      Q.daysBetweenOfMany,
+      customerIds,
+      [addDays(day, -HORIZON_DAYS), day],
+      {
+        perRequest: PERIOD_CUSTOMERS_A_REQUEST,
+        inFlight: PERIOD_REQUESTS_IN_FLIGHT,
       },
     );
-    return out;
   }
 
   /** Stored event bodies of one customer (periodBodies), opened with the customer's data key. */

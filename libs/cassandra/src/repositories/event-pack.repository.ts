@@ -2,7 +2,6 @@ import type { AcceptedEvent } from '@nunchi/contracts';
 import { addDays, localDayRange } from '@nunchi/context-model';
 import { openCell, SealedDataError, sealCell } from '@nunchi/sealing';
 import type cassandra from 'cassandra-driver';
-import { mapBounded } from '../bulk.js';
 import type { CqlClient } from '../client.js';
 import type { CustomerKeyring } from '../customer-keyring.js';
 import {
@@ -14,7 +13,7 @@ import {
   type PeriodReadPlan,
   type StoredPack,
 } from '../event-packs.js';
-import { defineStatements, inGroupsOf, run, runAll, statement } from '../statements.js';
+import { defineStatements, run, runAll, runAllByCustomer, statement } from '../statements.js';
 import { eventCountOfDayTimestamp, type ContextRepository } from './context.repository.js';
 
 const Q = defineStatements({
@@ -37,10 +36,11 @@ const Q = defineStatements({
   ),
 });
 
-/** customers whose packs (and days) one request asks for */
-const PACK_CUSTOMERS_A_REQUEST = 50;
-/** such requests of one batched read in flight at once (as ContextRepository's simulation reads) */
-const PACK_REQUESTS_IN_FLIGHT = 2;
+/**
+ * Customers' packs (and days) read many a request: 50 customers a request, two such requests in flight at
+ * once (as ContextRepository's simulation reads)
+ */
+const BATCHED = { perRequest: 50, inFlight: 2 };
 
 /** What packing one customer's weeks did (packWeeks). */
 export interface PackedWeeksCount {
@@ -74,8 +74,8 @@ export class EventPackRepository {
   /**
    * Simulation on history, for many customers: how each one's events of the local days [firstDay, lastDay]
    * are to be read (planPeriodRead) — the current packs, and from which day rows. Customers without any pack
-   * cost one IN request per PACK_CUSTOMERS_A_REQUEST and are read row by row from `firstDay`; only those with
-   * packs have their days read too.
+   * cost one IN request per 50 and are read row by row from `firstDay`; only those with packs have their days
+   * read too.
    */
   async planPeriod(
     customerIds: readonly string[],
@@ -84,25 +84,32 @@ export class EventPackRepository {
   ): Promise<Map<string, PeriodReadPlan>> {
     const firstWeek = weekOf(firstDay);
     const lastWeek = weekOf(lastDay);
-    const packs = await this.manyByCustomer(Q.packsOfMany, customerIds, firstWeek, lastWeek);
-    const withPacks = customerIds.filter((id) => packs.has(id));
-    const days = await this.manyByCustomer(
-      Q.daysWritten,
-      withPacks,
-      firstWeek,
-      addDays(lastWeek, DAYS_A_WEEK - 1),
+    const packs = await runAllByCustomer(
+      this.client,
+      Q.packsOfMany,
+      customerIds,
+      [firstWeek, lastWeek],
+      BATCHED,
     );
-    const out = new Map<string, PeriodReadPlan>();
-    for (const id of customerIds) {
-      const stored = packs.get(id);
-      out.set(
+    // only customers with packs have their days read: without, planPeriodRead reads rows from firstDay
+    const days = await runAllByCustomer(
+      this.client,
+      Q.daysWritten,
+      customerIds.filter((id) => packs.has(id)),
+      [firstWeek, addDays(lastWeek, DAYS_A_WEEK - 1)],
+      BATCHED,
+    );
+    return new Map(
+      customerIds.map((id) => [
         id,
-        stored
-          ? planPeriodRead(writtenByDay(days.get(id) ?? []), stored.map(packOf), firstDay, lastDay)
-          : { packs: [], packedWeeks: new Set(), rowsFrom: firstDay },
-      );
-    }
-    return out;
+        planPeriodRead(
+          writtenByDay(days.get(id) ?? []),
+          (packs.get(id) ?? []).map(packOf),
+          firstDay,
+          lastDay,
+        ),
+      ]),
+    );
   }
 
   /** The events of a pack (planPeriod), opened with the customer's data key. */
@@ -165,29 +172,6 @@ export class EventPackRepository {
       count.events += events.length;
     }
     return count;
-  }
-
-  /** `stmt` (customer_id IN ?, then a range) over many customers, by customer. */
-  private async manyByCustomer(
-    stmt: (typeof Q)[keyof typeof Q],
-    customerIds: readonly string[],
-    from: string,
-    to: string,
-  ): Promise<Map<string, Row[]>> {
-    const out = new Map<string, Row[]>();
-    await mapBounded(
-      inGroupsOf(customerIds, PACK_CUSTOMERS_A_REQUEST),
-      PACK_REQUESTS_IN_FLIGHT,
-      async (group) => {
-        for (const r of await runAll(this.client, stmt, [group, from, to], 10_000)) {
-          const id = r['customer_id'] as string;
-          const rows = out.get(id);
-          if (rows) rows.push(r);
-          else out.set(id, [r]);
-        }
-      },
-    );
-    return out;
   }
 }
 

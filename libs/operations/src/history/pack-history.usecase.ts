@@ -1,4 +1,4 @@
-import { DAYS_A_WEEK, weekOf, type PackedWeeksCount } from '@nunchi/cassandra';
+import { DAYS_A_WEEK, weekOf, weeksBetween, type PackedWeeksCount } from '@nunchi/cassandra';
 import { addDays, localDay } from '@nunchi/context-model';
 import { MissingKekError, SealedDataError } from '@nunchi/sealing';
 import { forEachBounded } from '../bounded.js';
@@ -49,8 +49,7 @@ export async function packHistory(
     throw new BadInputError(`--weeks must be a whole number of weeks, 1 or more, not ${weeks}`, 'weeks');
   const toWeek = addDays(weekOf(localDay(ports.now(), domain.timeZone)), -DAYS_A_WEEK);
   const fromWeek = addDays(toWeek, -DAYS_A_WEEK * (Math.min(weeks, kept) - 1));
-  const mondays: string[] = [];
-  for (let week = fromWeek; week <= toWeek; week = addDays(week, DAYS_A_WEEK)) mondays.push(week);
+  const mondays = weeksBetween(fromWeek, toWeek);
   const firstMonth = fromWeek.slice(0, 7);
   const lastMonth = addDays(toWeek, DAYS_A_WEEK - 1).slice(0, 7);
   const monthsOf = await history.customersInRanges(history.shardRanges(0, 1));
