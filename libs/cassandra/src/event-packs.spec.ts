@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { AcceptedEvent } from '@nunchi/contracts';
 import {
   daysOfWeek,
-  packedDaysOf,
+  decodePackEvents,
+  encodePackEvents,
+  packedDaysByWeek,
+  PACK_FORMAT_RECORDS,
   planPeriodRead,
   weekOf,
   weeksBetween,
@@ -47,16 +51,97 @@ describe('packed weeks', () => {
       assert.equal(eventCountOfDayTimestamp(dailyRowsTimestamp('2026-12-03', count, generation)), count);
   });
 
-  it("packedDaysOf: the week's days with rows, with their timestamps, ascending; other weeks' days left out", () => {
+  it("packedDaysByWeek: each week's days with rows, with their timestamps, ascending", () => {
     const written = new Map([
       ['2026-12-09', 30],
       ['2026-12-07', 10],
       ['2026-12-14', 99], // the next week
       ['2026-12-06', 98], // the week before
     ]);
-    assert.equal(packedDaysOf(written, '2026-12-07'), '2026-12-07=10,2026-12-09=30');
-    assert.equal(packedDaysOf(written, '2026-11-30'), '2026-12-06=98');
-    assert.equal(packedDaysOf(new Map(), '2026-12-07'), '');
+    assert.deepEqual(
+      packedDaysByWeek(written),
+      new Map([
+        ['2026-11-30', '2026-12-06=98'],
+        ['2026-12-07', '2026-12-07=10,2026-12-09=30'],
+        ['2026-12-14', '2026-12-14=99'],
+      ]),
+    );
+    assert.deepEqual(packedDaysByWeek(new Map()), new Map());
+  });
+
+  describe('the events of a pack (encodePackEvents, decodePackEvents)', () => {
+    const events: AcceptedEvent[] = [
+      {
+        id: 'pos-7781-0001',
+        type: 'purchase',
+        channel: 'pos',
+        occurredAt: '2026-12-03T19:42:10.120+09:00',
+        occurredAtMs: 1_796_294_530_120,
+        receivedAtMs: 1_796_294_530_388,
+        customerId: 'c-1',
+        storeId: 'bundang-03',
+        storeName: '분당 정자점',
+        payload: {
+          amount: 104_500.5,
+          currency: 'KRW',
+          items: [
+            {
+              sku: 'formula-800',
+              name: '앱솔루트 명작 분유 800g',
+              category: 'infant_formula',
+              quantity: 2,
+              unitPrice: 38_900,
+            },
+            {
+              sku: 'beer-6',
+              name: '카스 6캔',
+              category: 'beer',
+              quantity: 1,
+              unitPrice: 26_700,
+              discount: null,
+            },
+          ],
+          coupon: '',
+          member: true,
+          tags: [],
+        },
+      },
+      {
+        id: 'web-1',
+        type: 'product_view',
+        channel: 'web',
+        occurredAt: '2026-12-04T01:00:00Z',
+        occurredAtMs: 1_796_346_000_000,
+        receivedAtMs: 1_796_346_000_000,
+        customerId: 'c-1',
+        sessionId: 's-9',
+        payload: { sku: 'ele-205', category: 'electronics', price: -0.25, score: 2 ** 53 - 1 },
+        forwardedFrom: 'c-0',
+      },
+    ];
+
+    it('decode gives back the events as JSON would: the same values, keys in the same order', () => {
+      const encoded = encodePackEvents(events);
+      assert.equal(encoded[0], PACK_FORMAT_RECORDS);
+      const decoded = decodePackEvents(encoded);
+      assert.equal(JSON.stringify(decoded), JSON.stringify(events));
+      assert.deepEqual(decoded, events);
+      assert.deepEqual(decodePackEvents(encodePackEvents([])), []);
+    });
+
+    it("each object shape's keys once a pack: smaller than the JSON of a week of like events", () => {
+      const week = Array.from({ length: 20 }, (_, i) => ({ ...events[0], id: `pos-${i}` }));
+      assert.ok(encodePackEvents(week).length < 0.6 * Buffer.byteLength(JSON.stringify(week)));
+    });
+
+    it('a pack written as JSON (before the records format) still opens', () => {
+      assert.deepEqual(decodePackEvents(Buffer.from(JSON.stringify(events), 'utf8')), events);
+    });
+
+    it('bytes in another format are an error that says so', () => {
+      assert.throws(() => decodePackEvents(Buffer.from([0x7b, 0x7d])), /unknown format \(first byte 0x7b\)/);
+      assert.throws(() => decodePackEvents(Buffer.alloc(0)), /unknown format/);
+    });
   });
 
   describe('planPeriodRead', () => {
@@ -66,7 +151,7 @@ describe('packed weeks', () => {
       ['2026-12-03', 3],
       ['2026-12-08', 4], // week of 12-07 (the current one: never packed)
     ]);
-    const pack = (week: string, days = packedDaysOf(written, week)): StoredPack<string> => ({
+    const pack = (week: string, days = packedDaysByWeek(written).get(week) ?? ''): StoredPack<string> => ({
       week,
       days,
       events: `events of ${week}`,

@@ -7,7 +7,9 @@ import type { CustomerKeyring } from '../customer-keyring.js';
 import {
   DAYS_A_WEEK,
   daysOfWeek,
-  packedDaysOf,
+  decodePackEvents,
+  encodePackEvents,
+  packedDaysByWeek,
   planPeriodRead,
   weekOf,
   type PeriodReadPlan,
@@ -119,9 +121,7 @@ export class EventPackRepository {
       throw new SealedDataError(
         `customer ${customerId} has a packed week of events and no data key (erased, or the key was lost): it cannot be read`,
       );
-    return JSON.parse(
-      openCell(customerId, key, packPlace(pack.week), pack.events).toString('utf8'),
-    ) as AcceptedEvent[];
+    return decodePackEvents(openCell(customerId, key, packPlace(pack.week), pack.events));
   }
 
   /**
@@ -148,10 +148,11 @@ export class EventPackRepository {
     const written = writtenByDay(dayRows);
     const ttlOf = new Map(dayRows.map((r) => [r['day'] as string, Number(r['ttl'] ?? 0)]));
     const packed = new Map(packRows.map((r) => [r['week'] as string, r['days'] as string]));
+    const records = packedDaysByWeek(written);
     for (const week of sorted) {
+      const days = records.get(week);
+      if (days === undefined) continue; // no event that week
       const withRows = daysOfWeek(week).filter((day) => written.has(day));
-      if (withRows.length === 0) continue; // no event that week
-      const days = packedDaysOf(written, week);
       if (packed.get(week) === days) {
         count.current++;
         continue;
@@ -166,7 +167,7 @@ export class EventPackRepository {
         count.skipped++;
         continue;
       }
-      const cell = sealCell(customerId, key, packPlace(week), Buffer.from(JSON.stringify(events), 'utf8'));
+      const cell = sealCell(customerId, key, packPlace(week), encodePackEvents(events));
       await run(this.client, Q.writePack, [customerId, week, days, cell, ttl]);
       count.packed++;
       count.events += events.length;
