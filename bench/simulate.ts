@@ -7,6 +7,7 @@
  *   node dist/bench/simulate.js --quick       (30,000 events of 2,000 customers)
  *   node dist/bench/simulate.js --events N --customers M
  *   node dist/bench/simulate.js --reuse --workers 2   (keep the history written by an earlier run of the day; and sharded)
+ *   node dist/bench/simulate.js --reuse --runs 9      (nine runs on the same history: the read's spread and median)
  *
  * The history (bench/population.ts, seeded): customers by Zipf–Mandelbrot visit frequency, events of the
  * mix of the whole-system run (half purchases) over the 30 days before today (UTC), written as the live path
@@ -14,9 +15,10 @@
  * (NUNCHI_BENCH_KEYSPACE, default nunchi_bench_simulate, dropped first; `--reuse` keeps the history of an
  * earlier run of the same size and day). Customers have profiles (age, gender, region, credit tier).
  * Campaigns: the three examples and 50 store × category promotions with caps, budgets and a 10 % holdout, stored as versions applied before the month began, so that `--with-live` finds them live.
- * Measured: `simulate bundang-dad-beer --with-live` over the month: the read from Cassandra and the in-memory
- * replay apart, events/s (wall-clock, and of CPU for the replay); with --workers N also sharded, and checked
- * to give the same offers.
+ * Measured: `simulate bundang-dad-beer --with-live` over the month, `--runs` times (3 unless said): the read
+ * from Cassandra and the in-memory replay apart, events/s (wall-clock, and of CPU for the replay), each run's
+ * and their median, every run checked to give the same report; with --workers N also sharded, and checked to
+ * give the same offers.
  */
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
@@ -51,6 +53,8 @@ export interface SimulateBenchOptions {
   workers?: number;
   /** read the history row by row: delete its packed weeks instead of packing them (`--unpacked`) */
   unpacked?: boolean;
+  /** the simulation run this many times on the same history, the figures each run's and their median @default 1 */
+  runs?: number;
   /** customers sharing them @default 5_000 */
   customers?: number;
   log?: (line: string) => void;
@@ -176,36 +180,54 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
           `packed weeks (nunchi history pack): ${packed.packed} packed (${packed.events} events), ${packed.current} current already, ${packed.skipped} skipped, ${packed.customers} customers, weeks ${packed.fromWeek} to ${packed.toWeek}, in ${packing.seconds} s`,
         );
       }
-      const result = await simulateCampaign(resources, 'bundang-dad-beer', {
-        from: new Date(fromMs).toISOString(),
-        to: new Date(toMs).toISOString(),
-        withLive: true,
-        progress: process.stderr,
-      });
-      log(formatTimings(result.timings));
+      // The same simulation `runs` times: this machine's speed moves by a third within minutes, so a single
+      // read rate says little; the figures are each run's and their median, and every run must decide alike.
+      const runs: RunFigures[] = [];
+      let result: Awaited<ReturnType<typeof simulateCampaign>> | undefined;
+      for (let run = 1; run <= (options.runs ?? 1); run++) {
+        const thisRun = await simulateCampaign(resources, 'bundang-dad-beer', {
+          from: new Date(fromMs).toISOString(),
+          to: new Date(toMs).toISOString(),
+          withLive: true,
+          progress: process.stderr,
+        });
+        log(`run ${run}: ${formatTimings(thisRun.timings)}`);
+        if (result && canonical(thisRun.report) !== canonical(result.report))
+          throw new Error(`run ${run} gave another report than run 1`);
+        result ??= thisRun;
+        runs.push(runFigures(thisRun.timings));
+      }
+      if (!result) throw new Error('--runs must be at least 1');
       const t = result.timings;
-      const seconds = (t.readMs + t.replayMs) / 1000;
+      const median = (pick: (r: RunFigures) => number) =>
+        runs.map(pick).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
       const figures = {
         events: t.events,
         customers: count,
         campaigns: definitions.length,
-        seconds: Math.round(seconds * 10) / 10,
-        eventsPerSecond: Math.round(t.events / seconds),
-        readSeconds: Math.round(t.readMs / 100) / 10,
-        readEventsPerSecond: Math.round(t.events / (t.readMs / 1000)),
+        runs: runs.length,
+        ...(Object.fromEntries(
+          (Object.keys(runs[0]) as Array<keyof RunFigures>).map((k) => [k, median((r) => r[k])]),
+        ) as RunFigures),
+        readEventsPerSecondEach: runs.map((r) => r.readEventsPerSecond),
         packedEvents: t.packedEvents,
-        replaySeconds: Math.round(t.replayMs / 100) / 10,
-        replayEventsPerSecond: Math.round(t.events / (t.replayMs / 1000)),
-        replayCpuEventsPerSecond: Math.round(t.events / (t.replayCpuMs / 1000)),
         decisions: result.report.events.decisions,
         outcomes: result.report.outcomes,
       };
-      // The floor the read is judged against: the same rows fetched and not opened.
-      const raw = await fetchUnopened(historyRepository(cql, config.domain), fromMs, toMs, timeZone);
-      log(
-        `the same events fetched as the read fetches them, and not opened: ${raw.rows} in ${raw.seconds} s (${raw.rowsPerSecond} events/s) — keys, profiles, daily rows and opening what is fetched take the rest`,
-      );
-      const fetchedUnopened = { seconds: raw.seconds, eventsPerSecond: raw.rowsPerSecond };
+      if (runs.length > 1)
+        log(
+          `median of ${runs.length} runs: read from Cassandra ${figures.readEventsPerSecond} events/s (each: ${figures.readEventsPerSecondEach.join(', ')}), replay ${figures.replayCpuEventsPerSecond} events/s of CPU`,
+        );
+      // The floor the row-by-row read is judged against: the same rows fetched and not opened. (With packed
+      // weeks the read fetches packs instead, and this floor does not apply.)
+      let fetchedUnopened: { seconds: number; eventsPerSecond: number } | undefined;
+      if (options.unpacked) {
+        const raw = await fetchUnopened(historyRepository(cql, config.domain), fromMs, toMs, timeZone);
+        log(
+          `the same events fetched as the read fetches them, and not opened: ${raw.rows} in ${raw.seconds} s (${raw.rowsPerSecond} events/s) — keys, profiles, daily rows and opening what is fetched take the rest`,
+        );
+        fetchedUnopened = { seconds: raw.seconds, eventsPerSecond: raw.rowsPerSecond };
+      }
       let shardedFigures:
         { workers: number; seconds: number; eventsPerSecond: number; rounds: number } | undefined;
       if (options.workers) {
@@ -234,7 +256,7 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
       log(
         JSON.stringify({
           ...figures,
-          fetchedUnopened,
+          ...(fetchedUnopened ? { fetchedUnopened } : {}),
           ...(packing ? { packing } : {}),
           ...(shardedFigures ? { sharded: shardedFigures } : {}),
         }),
@@ -269,6 +291,22 @@ async function fetchUnopened(history: ContextRepository, fromMs: number, toMs: n
   return { rows, seconds: Math.round(seconds * 100) / 100, rowsPerSecond: Math.round(rows / seconds) };
 }
 
+/** One run's figures: seconds and events/s, wall-clock (the replay's also of CPU). */
+type RunFigures = ReturnType<typeof runFigures>;
+
+function runFigures(t: Awaited<ReturnType<typeof simulateCampaign>>['timings']) {
+  const seconds = (t.readMs + t.replayMs) / 1000;
+  return {
+    seconds: Math.round(seconds * 10) / 10,
+    eventsPerSecond: Math.round(t.events / seconds),
+    readSeconds: Math.round(t.readMs / 100) / 10,
+    readEventsPerSecond: Math.round(t.events / (t.readMs / 1000)),
+    replaySeconds: Math.round(t.replayMs / 100) / 10,
+    replayEventsPerSecond: Math.round(t.events / (t.replayMs / 1000)),
+    replayCpuEventsPerSecond: Math.round(t.events / (t.replayCpuMs / 1000)),
+  };
+}
+
 /** A report as compared across shard counts: keys in order, money to the cent, without the explained sample. */
 function canonical(report: SimulationReport): string {
   return JSON.stringify({ ...report, sample: report.sample.map((s) => s.eventId) }, (key, value: unknown) => {
@@ -294,7 +332,7 @@ function campaigns(): Array<Record<string, unknown> & { id: string }> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { flags, numbers } = benchArgs(
-    'usage: node dist/bench/simulate.js [--quick] [--events N] [--customers M] [--reuse] [--workers N] [--unpacked]\n  --quick        30,000 events of 2,000 customers (default 200,000 of 5,000)\n  --events N     events in the generated month\n  --customers M  customers they come from\n  --reuse        keep the history an earlier run of the day wrote\n  --workers N    simulate in N sharded worker processes\n  --unpacked     no packed weeks (nunchi history pack): the read row by row',
+    'usage: node dist/bench/simulate.js [--quick] [--events N] [--customers M] [--reuse] [--workers N] [--unpacked] [--runs N]\n  --quick        30,000 events of 2,000 customers (default 200,000 of 5,000)\n  --events N     events in the generated month\n  --customers M  customers they come from\n  --reuse        keep the history an earlier run of the day wrote\n  --workers N    simulate in N sharded worker processes\n  --unpacked     no packed weeks (nunchi history pack): the read row by row\n  --runs N       simulate N times on the same history: the figures of each run and their median (default 3)',
     {
       quick: 'flag',
       events: 'number',
@@ -302,6 +340,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       reuse: 'flag',
       workers: 'number',
       unpacked: 'flag',
+      runs: 'number',
     },
   );
   const quick = flags['quick'] === true;
@@ -310,6 +349,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     reuse: flags['reuse'] === true,
     workers: numbers['workers'],
     unpacked: flags['unpacked'] === true,
+    runs: numbers['runs'] ?? 3,
     customers: numbers['customers'] ?? (quick ? 2_000 : undefined),
   });
 }
