@@ -13,6 +13,7 @@ import {
   type CampaignTimeline,
   type SimulatedDecision,
 } from './simulate.js';
+import { prng } from '@nunchi/testing';
 import { decisionLine, SimulationReportBuilder } from './simulation-report.js';
 import { compiled, purchase, seoul } from './testing/fixtures.js';
 
@@ -77,6 +78,33 @@ describe('simulation on history', () => {
       events.map((e) => e.id),
       expected,
     );
+  });
+
+  it('sorts like compareEvents on any times: many ties, fractions, a span too wide for one number', () => {
+    const random = prng(7);
+    const base = seoul('2026-11-05T00:00');
+    const history = (received: (i: number) => number) =>
+      Array.from({ length: 3_000 }, (_, i) =>
+        buy(`c${i % 11}`, `2026-11-0${1 + (i % 3)}T1${i % 4}:00`, 1_000, {
+          id: `x${Math.floor(random() * 500)}`,
+          receivedAtMs: received(i),
+        }),
+      );
+    for (const [name, events] of [
+      [
+        'a month, one in three received in the same millisecond as another',
+        history(() => base + Math.floor(random() * 2_000)),
+      ],
+      [
+        'whole and fractional milliseconds',
+        history((i) => base + (i % 2 ? 0.5 : 0) + Math.floor(random() * 50)),
+      ],
+      ['a span times the count past 2^53', history((i) => (i % 2 ? 2 ** 50 : 0) + Math.floor(random() * 10))],
+    ] as const) {
+      const expected = [...events].sort(compareEvents);
+      assert.deepEqual(sortInReplayOrder([...events]), expected, name);
+    }
+    assert.deepEqual(sortInReplayOrder([]), []);
   });
 
   it('applies caps, the contact policy and budgets decision after decision, as the live walk does', () => {

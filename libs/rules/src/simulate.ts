@@ -332,11 +332,53 @@ export function compareEvents(a: AcceptedEvent, b: AcceptedEvent): number {
 }
 
 /**
- * `events` sorted in place in replay order (compareEvents). For a simulation's whole history: the comparator
- * reads the three keys from small objects of one shape rather than from the events, whose shapes vary (a
- * store or not, a link or not: megamorphic reads) — 200,000 events sort in ~0.1 s instead of ~0.7 s.
+ * `events` sorted in place in replay order (compareEvents). For a simulation's whole history, so it counts:
+ * each event's receipt time and index are made one number, `(receivedAtMs - earliest) * n + index`, and a
+ * Float64Array of those is sorted natively — no comparator call per pair — then events received in the same
+ * millisecond are put in order by compareEvents. 200,000 events of a month sort in ~40 ms instead of
+ * ~150 ms with the comparator (sortByComparator) on this machine. When those numbers would not be exact (a
+ * span times the count past 2^53, or a time that is not whole milliseconds), the comparator sorts them all.
  */
 export function sortInReplayOrder(events: AcceptedEvent[]): AcceptedEvent[] {
+  const n = events.length;
+  if (n < 2) return events;
+  // One read of each event's receipt time (events of many shapes: property reads are the slow part).
+  const keys = new Float64Array(n);
+  let earliest = Infinity;
+  let latest = -Infinity;
+  let whole = true;
+  for (let i = 0; i < n; i++) {
+    const r = events[i].receivedAtMs;
+    keys[i] = r;
+    if (!Number.isInteger(r)) whole = false;
+    if (r < earliest) earliest = r;
+    if (r > latest) latest = r;
+  }
+  if (!whole || (latest - earliest + 1) * n > Number.MAX_SAFE_INTEGER) return sortByComparator(events);
+  for (let i = 0; i < n; i++) keys[i] = (keys[i] - earliest) * n + i;
+  keys.sort();
+  const inOrder = new Array<AcceptedEvent>(n);
+  for (let i = 0; i < n; i++) inOrder[i] = events[keys[i] % n]!;
+  // Runs received in the same millisecond (equal key - index, exact: integers below 2^53), by compareEvents.
+  for (let from = 0; from < n;) {
+    const receivedKey = keys[from] - (keys[from] % n);
+    let to = from + 1;
+    while (to < n && keys[to] - (keys[to] % n) === receivedKey) to++;
+    if (to - from > 1) {
+      const run = inOrder.slice(from, to).sort(compareEvents);
+      for (let i = 0; i < run.length; i++) inOrder[from + i] = run[i]!;
+    }
+    from = to;
+  }
+  for (let i = 0; i < n; i++) events[i] = inOrder[i]!;
+  return events;
+}
+
+/**
+ * `events` sorted in place by compareEvents, the comparator reading the three keys from small objects of one
+ * shape rather than from the events, whose shapes vary (a store or not, a link or not: megamorphic reads).
+ */
+function sortByComparator(events: AcceptedEvent[]): AcceptedEvent[] {
   const keyed = events.map((e) => ({ r: e.receivedAtMs, o: e.occurredAtMs, id: e.id, e }));
   keyed.sort((a, b) => a.r - b.r || a.o - b.o || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const [i, k] of keyed.entries()) events[i] = k.e;
