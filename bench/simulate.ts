@@ -53,7 +53,7 @@ export interface SimulateBenchOptions {
   workers?: number;
   /** read the history row by row: delete its packed weeks instead of packing them (`--unpacked`) */
   unpacked?: boolean;
-  /** the simulation run this many times on the same history, the figures each run's and their median @default 1 */
+  /** the simulation run this many times on the same history, the figures each run's and their median @default 3 */
   runs?: number;
   /** customers sharing them @default 5_000 */
   customers?: number;
@@ -184,7 +184,7 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
       // read rate says little; the figures are each run's and their median, and every run must decide alike.
       const runs: RunFigures[] = [];
       let result: Awaited<ReturnType<typeof simulateCampaign>> | undefined;
-      for (let run = 1; run <= (options.runs ?? 1); run++) {
+      for (let run = 1; run <= (options.runs ?? 3); run++) {
         const thisRun = await simulateCampaign(resources, 'bundang-dad-beer', {
           from: new Date(fromMs).toISOString(),
           to: new Date(toMs).toISOString(),
@@ -349,7 +349,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     reuse: flags['reuse'] === true,
     workers: numbers['workers'],
     unpacked: flags['unpacked'] === true,
-    runs: numbers['runs'] ?? 3,
+    runs: numbers['runs'],
     customers: numbers['customers'] ?? (quick ? 2_000 : undefined),
   });
 }

@@ -104,8 +104,9 @@ const JSON_ARRAY_START = 0x5b; // '['
 
 /**
  * MessagePack with records (msgpackr): each object shape's keys written once per pack, not once per event —
- * the events take ~43 % of their JSON's bytes (less to seal, store, fetch and open) and decode in about half
- * JSON.parse's time. No structures shared between packs: a pack decodes on its own, in any process.
+ * the events take ~43 % of their JSON's bytes: less to seal, store and fetch (sealed bytes do not compress).
+ * Decoding takes about JSON.parse's time in the simulation's read (docs/campaigns.md, "Packed weeks"). No
+ * structures shared between packs: a pack decodes on its own, in any process.
  */
 const packr = new Packr({ useRecords: true });
 
@@ -121,5 +122,7 @@ export function encodePackEvents(events: readonly AcceptedEvent[]): Buffer {
 export function decodePackEvents(bytes: Buffer): AcceptedEvent[] {
   if (bytes[0] === PACK_FORMAT_RECORDS) return packr.unpack(bytes.subarray(1)) as AcceptedEvent[];
   if (bytes[0] === JSON_ARRAY_START) return JSON.parse(bytes.toString('utf8')) as AcceptedEvent[];
-  throw new Error(`a pack of events in an unknown format (first byte 0x${(bytes[0] ?? 0).toString(16)})`);
+  throw new Error(
+    `a pack of events in an unknown format (first byte 0x${(bytes[0] ?? 0).toString(16)}): written by a later version of Nunchi?`,
+  );
 }
