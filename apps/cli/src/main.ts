@@ -781,7 +781,7 @@ all customers, are merged exactly — another round runs while a budget ran out 
 With --shard, give --from and --to as instants or days: every shard must simulate the same period.
 Live traffic first: it pauses while a context or decision consumer is behind by more than
 NUNCHI_SIMULATION_YIELD_LAG_MS (100 ms; 0: never), from the lag reports on NATS: up to 5 s at a time,
-and for as long as the lag stays past half of NUNCHI_ADMISSION_MAX_LAG_MS or of NUNCHI_SLA_MS.`,
+then by one step (a customer's read, 1,000 events replayed) every 5 s, and holds for as long as the lag stays past half of NUNCHI_ADMISSION_MAX_LAG_MS or of NUNCHI_SLA_MS.`,
   )
   .action(
     action(

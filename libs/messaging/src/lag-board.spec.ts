@@ -41,6 +41,29 @@ describe('LagBoard', () => {
     assert.ok(caughtUp >= 140 && caughtUp < 600, `waited ${caughtUp} ms`);
   });
 
+  it('untilCaughtUp one step at a time: waiters together go on one per longest wait, all once caught up', async () => {
+    const board = new LagBoard();
+    board.receive(report({ 0: 400 })); // behind, under the hold bound
+    const startMs = Date.now();
+    const wentOnAfter: number[] = [];
+    const waiters = Array.from({ length: 4 }, () =>
+      board.untilCaughtUp(100, 300, 1_000, true).then(() => wentOnAfter.push(Date.now() - startMs)),
+    );
+    setTimeout(() => board.receive(report({ 0: 400 })), 400); // still behind: reports keep coming
+    setTimeout(() => board.receive(report({ 0: 0 })), 750);
+    await Promise.all(waiters);
+    assert.equal(wentOnAfter.length, 4);
+    const [first, second, ...rest] = wentOnAfter;
+    assert.ok(first >= 295 && first < 500, `the first went on after ${first} ms`);
+    assert.ok(second - first >= 295, `the second ${second - first} ms after the first`);
+    for (const t of rest)
+      assert.ok(t >= 740 && t < 1_000, `the others once caught up: ${wentOnAfter.join(', ')} ms`);
+    // without: every waiter goes on after the longest wait
+    board.receive(report({ 0: 400 }));
+    const together = await Promise.all(Array.from({ length: 3 }, () => board.untilCaughtUp(100, 200, 1_000)));
+    assert.ok(Math.max(...together) < 400, `waited ${together.join(', ')} ms`);
+  });
+
   it('holdFromMs: where admission control starts refusing, or half the SLA if that comes first or admission is off', () => {
     assert.equal(holdFromMs(1_000, 2_000), 500);
     assert.equal(holdFromMs(10_000, 2_000), 1_000);

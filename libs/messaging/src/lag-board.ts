@@ -43,6 +43,8 @@ export class LagBoard {
   private computedAt = -Infinity;
   /** one timer shared by every waiter */
   private look: Promise<void> | undefined;
+  /** epoch ms at which a waiter last went on by a step while the hot path was behind (untilCaughtUp) */
+  private lastStepMs = -Infinity;
 
   receive(report: LagReport): void {
     if (typeof report?.group !== 'string' || !Array.isArray(report.partitions)) return;
@@ -68,13 +70,31 @@ export class LagBoard {
    * add to a hot path whose decisions near their deadline holds until it falls back below). Resolves with
    * the milliseconds waited. Work that can wait (analytics, a simulation on history) awaits it before each
    * piece, so that the hot path gets the cores it shares.
+   *
+   * `oneStepAtATime`: of the callers waiting together on this board, one goes on after `maxWaitMs`, the
+   * next `maxWaitMs` later, and so on, while the hot path stays behind — a crawl of one piece each
+   * `maxWaitMs`, not one piece per waiter (a simulation reads 48 customers at once: all of them going on
+   * together every 5 s was a burst of reads the hot path felt). All go on as soon as it has caught up.
    */
-  async untilCaughtUp(behindMs: number, maxWaitMs: number, holdFromMs = Infinity): Promise<number> {
+  async untilCaughtUp(
+    behindMs: number,
+    maxWaitMs: number,
+    holdFromMs = Infinity,
+    oneStepAtATime = false,
+  ): Promise<number> {
     if (behindMs <= 0 || this.worstMs() <= behindMs) return 0;
     const startMs = Date.now();
     for (;;) {
       const worst = this.worstMs();
-      if (worst <= behindMs || (Date.now() - startMs >= maxWaitMs && worst <= holdFromMs)) break;
+      if (worst <= behindMs) break;
+      const nowMs = Date.now();
+      if (nowMs - startMs >= maxWaitMs && worst <= holdFromMs) {
+        if (!oneStepAtATime) break;
+        if (nowMs - this.lastStepMs >= maxWaitMs) {
+          this.lastStepMs = nowMs;
+          break;
+        }
+      }
       await this.nextLook();
     }
     return Date.now() - startMs;
@@ -112,8 +132,8 @@ export class LagBoard {
 
 /**
  * For a process outside the NestJS services (a simulation worker, the CLI): `wait()` is
- * LagBoard.untilCaughtUp(behindMs, maxWaitMs, holdFromMs) over the hot path's lag reports as they arrive on `nc`
- * (Subjects.lagAll: the analytics and operator identities may subscribe to it); `behind()` whether a wait
+ * LagBoard.untilCaughtUp(behindMs, maxWaitMs, holdFromMs), one step at a time, over the hot path's lag
+ * reports as they arrive on `nc` (Subjects.lagAll: the analytics and operator identities may subscribe to it); `behind()` whether a wait
  * would wait now. Until a first report has arrived nothing is known: `ready` resolves on the first one, or
  * two report intervals after the server has confirmed the subscription (then no replica is reporting: none
  * is behind), and waits before it wait for it too. The intervals count from the confirmation, not from the
@@ -156,7 +176,7 @@ export function waitForHotPath(
   ]);
   return {
     ready: firstReport,
-    wait: () => firstReport.then(() => board.untilCaughtUp(behindMs, maxWaitMs, holdFromMs)),
+    wait: () => firstReport.then(() => board.untilCaughtUp(behindMs, maxWaitMs, holdFromMs, true)),
     behind: () => behindMs > 0 && board.worstMs() > behindMs,
     worstMs: () => board.worstMs(),
     stop: () => subscription.unsubscribe(),
