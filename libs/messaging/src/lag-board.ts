@@ -133,8 +133,8 @@ export class LagBoard {
 /**
  * For a process outside the NestJS services (a simulation worker, the CLI): `wait()` is
  * LagBoard.untilCaughtUp(behindMs, maxWaitMs, holdFromMs), one step at a time, over the hot path's lag
- * reports as they arrive on `nc` (Subjects.lagAll: the analytics and operator identities may subscribe to it); `behind()` whether a wait
- * would wait now. Until a first report has arrived nothing is known: `ready` resolves on the first one, or
+ * reports as they arrive on `nc` (Subjects.lagAll: the analytics and operator identities may subscribe to
+ * it); `behind()` whether a wait would wait now. Until a first report has arrived nothing is known: `ready` resolves on the first one, or
  * two report intervals after the server has confirmed the subscription (then no replica is reporting: none
  * is behind), and waits before it wait for it too. The intervals count from the confirmation, not from the
  * call: a process started on a loaded machine may take longer than that to get its subscription to the
