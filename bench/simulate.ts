@@ -40,7 +40,15 @@ import { Resources } from '../apps/cli/src/resources.js';
 import { formatTimings, simulateCampaign, simulateWithWorkers } from '../apps/cli/src/commands/simulate.js';
 import { portsOf } from '../apps/cli/src/commands/campaigns.js';
 import { customers, EventFactory, EXAMPLE_CAMPAIGNS, storePromotions, VisitFrequency } from './population.js';
-import { benchArgs, benchConfig, benchKeyspace, dropBenchKeyspace, prng } from './support.js';
+import {
+  benchArgs,
+  benchConfig,
+  benchKeyspace,
+  dropBenchKeyspace,
+  percentile,
+  prng,
+  round,
+} from './support.js';
 
 const DAY_MS = 86_400_000;
 
@@ -200,7 +208,10 @@ export async function runSimulateBench(options: SimulateBenchOptions = {}) {
       if (!result) throw new Error('--runs must be at least 1');
       const t = result.timings;
       const median = (pick: (r: RunFigures) => number) =>
-        runs.map(pick).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+        percentile(
+          runs.map(pick).sort((a, b) => a - b),
+          50,
+        );
       const figures = {
         events: t.events,
         customers: count,
@@ -297,11 +308,11 @@ type RunFigures = ReturnType<typeof runFigures>;
 function runFigures(t: Awaited<ReturnType<typeof simulateCampaign>>['timings']) {
   const seconds = (t.readMs + t.replayMs) / 1000;
   return {
-    seconds: Math.round(seconds * 10) / 10,
+    seconds: round(seconds, 1),
     eventsPerSecond: Math.round(t.events / seconds),
-    readSeconds: Math.round(t.readMs / 100) / 10,
+    readSeconds: round(t.readMs / 1000, 1),
     readEventsPerSecond: Math.round(t.events / (t.readMs / 1000)),
-    replaySeconds: Math.round(t.replayMs / 100) / 10,
+    replaySeconds: round(t.replayMs / 1000, 1),
     replayEventsPerSecond: Math.round(t.events / (t.replayMs / 1000)),
     replayCpuEventsPerSecond: Math.round(t.events / (t.replayCpuMs / 1000)),
   };
