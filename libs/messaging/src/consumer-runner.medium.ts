@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { loadConfig } from '@nunchi/config';
 import { Headers, Streams, Subjects } from '@nunchi/contracts/core';
@@ -194,6 +194,61 @@ describe('ConsumerRunner: supervised loops, DLQ writes retried (own nats-server)
     } finally {
       runner.sealDeadLetters((_stage, data) => Promise.resolve({ data }));
       await runner.stop('dlq-p2');
+    }
+  });
+
+  it("reports the age of a backlog it has taken nothing of: its predecessor's messages awaiting redelivery", async () => {
+    const durable = 'gap-p3';
+    const subject = Subjects.event(3, 'purchase');
+    const jsm = await jetstreamManager(nc);
+    // The consumer as the runner makes it (ack wait 60 s, three unacknowledged at most)…
+    await jsm.consumers.add(Streams.EVENTS.name, {
+      durable_name: durable,
+      filter_subject: subject,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: 60_000_000_000,
+      max_ack_pending: 3,
+      max_deliver: -1,
+    });
+    for (let n = 0; n < 6; n++) await publish(subject, { n });
+    // …whose previous reader took three and ended without settling them: nothing more is delivered for 60 s.
+    const taken = await (
+      await jetstream(nc).consumers.get(Streams.EVENTS.name, durable)
+    ).fetch({
+      max_messages: 3,
+      expires: 2_000,
+    });
+    let held = 0;
+    for await (const msg of taken) if (msg.seq) held++;
+    assert.equal(held, 3);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const seen: number[] = [];
+    await runner.start<{ n: number }>({
+      stream: Streams.EVENTS.name,
+      durable,
+      filterSubject: subject,
+      spanName: 'test',
+      stage: 'context',
+      maxAckPending: 3,
+      ackWaitMs: 60_000,
+      handler: (d) => {
+        seen.push(d.body.n);
+        return Promise.resolve(Outcome.done());
+      },
+      orderingKey: () => 'one',
+    });
+    try {
+      const lag = await waitUntil(
+        'the backlog to be reported',
+        () => runner.lag().find((l) => l.durable === durable && l.oldestAgeS >= 1.5),
+        4_000,
+      );
+      assert.deepEqual(seen, [], 'nothing was taken in hand: the three wait for their redelivery');
+      assert.equal(lag.pending, 6);
+      assert.ok(lag.oldestAgeS < 10, `${lag.oldestAgeS} s: the first message's age`);
+    } finally {
+      await runner.stop(durable);
     }
   });
 });

@@ -88,7 +88,10 @@ export interface ConsumerLag {
   of?: { group: string; partition: number };
   /** messages stored but not yet acknowledged: waiting in the stream plus delivered and in hand (last poll) */
   pending: number;
-  /** seconds since the oldest message in hand was stored; 0 when none is in hand */
+  /**
+   * seconds since the oldest message not yet settled was stored: the oldest in hand, or — while the consumer
+   * has taken none in hand since a poll found it — the first past its ack floor; 0 when none is known
+   */
   oldestAgeS: number;
 }
 
@@ -245,7 +248,7 @@ export class ConsumerRunner {
   /** How far behind each running consumer is (see ConsumerLag). */
   lag(nowMs = Date.now()): ConsumerLag[] {
     return [...this.running.entries()].map(([durable, r]) => {
-      let oldest = Infinity;
+      let oldest = r.unsettled?.storedAtMs ?? Infinity;
       for (const ms of r.inHand.values()) if (ms < oldest) oldest = ms;
       return {
         durable,
@@ -313,6 +316,12 @@ export class ConsumerRunner {
     this.running.set(spec.durable, running);
     running.loop = this.supervise(spec, running, opened.replayedUpTo);
     this.lagTimer ??= setInterval(() => void this.pollPending(), LAG_POLL_MS).unref();
+    // at once, not at the next poll: a consumer started on a backlog it cannot take yet reports its age now
+    void jetstreamManager(this.nc)
+      .then(async (jsm) =>
+        this.notePending(jsm, running, await jsm.consumers.info(spec.stream, spec.durable)),
+      )
+      .catch(() => undefined);
   }
 
   /** Creates or updates the durable consumer and starts pulling; see ConsumerSpec.fromAckFloor. */
@@ -397,11 +406,35 @@ export class ConsumerRunner {
   /** Notes that a consumer answered; returns its ack floor. */
   private answered(durable: string, info: ConsumerInfo): number {
     this.unanswered.answered(durable);
-    // A consumer created at a start sequence reports an ack floor of 0 until its first acknowledgement: it
-    // still acknowledged everything before its start.
-    const floor = Math.max(info.ack_floor.stream_seq, (info.config.opt_start_seq ?? 1) - 1);
+    const floor = ackFloorOf(info);
     this.ackFloors.set(durable, floor);
     return floor;
+  }
+
+  /**
+   * Notes what the consumer has pending, and the oldest message it has not settled — the first on its subject
+   * past its ack floor — for lag() to count while nothing at or after it has been taken in hand. Without it a consumer with a
+   * backlog but nothing in hand (starting, restarting, stalled, or held by its predecessor's unacknowledged
+   * messages until they are redelivered) reported no lag at all, and ingestion's admission control and the
+   * work that yields to the hot path went on as if it kept up. Once this runner has taken a message at or past
+   * it, what is left of the backlog is in hand or right behind it, and counted from there.
+   */
+  private async notePending(jsm: JetStreamManager, r: Running, info: ConsumerInfo): Promise<void> {
+    r.pending = info.num_pending + info.num_ack_pending;
+    if (r.pending === 0) {
+      r.unsettled = undefined;
+      return;
+    }
+    const first = await jsm.streams
+      .getMessage(r.stream, {
+        next_by_subj: r.filterSubject,
+        seq: ackFloorOf(info) + 1,
+      } as unknown as MsgRequest) // (as in checkDelivering)
+      .catch(() => undefined); // gone meanwhile, or NATS unreachable: nothing known
+    r.unsettled =
+      first && (r.handledMark?.seq ?? 0) < first.seq
+        ? { seq: first.seq, storedAtMs: first.time.getTime() }
+        : undefined;
   }
 
   /**
@@ -520,6 +553,7 @@ export class ConsumerRunner {
       const storedAtMs = msg.info.timestampNanos / 1_000_000;
       running.inHand.set(msg.seq, storedAtMs);
       running.handledUpToMs = Math.max(running.handledUpToMs ?? 0, storedAtMs);
+      if (running.unsettled && msg.seq >= running.unsettled.seq) running.unsettled = undefined;
       if (msg.seq > (running.handledMark?.seq ?? 0))
         running.handledMark = {
           seq: msg.seq,
@@ -575,7 +609,7 @@ export class ConsumerRunner {
         }
         try {
           this.answered(durable, info);
-          r.pending = info.num_pending + info.num_ack_pending;
+          await this.notePending(jsm, r, info);
           await this.checkDelivering(jsm, durable, r, info, await lastSeqOf(r.stream));
         } catch {
           // stopped meanwhile, or NATS unreachable: the last figure stands until the next poll
@@ -1023,6 +1057,8 @@ interface Running {
   inHand: Map<number, number>;
   /** num_pending + num_ack_pending at the last poll */
   pending: number;
+  /** the first message past the ack floor as a poll found it, while none at or after it was taken (notePending) */
+  unsettled?: { seq: number; storedAtMs: number };
   filterSubject: string;
   /**
    * A stored message the consumer should have delivered but reports nothing pending for (see
@@ -1098,4 +1134,10 @@ function decode<T>(msg: JsMsg): Decoded<T> {
  */
 function discard(messages: ConsumerMessages): void {
   void messages.close().catch(() => undefined);
+}
+
+/** A consumer's ack floor: one created at a start sequence reports 0 until its first acknowledgement, but
+ * acknowledged everything before its start. */
+function ackFloorOf(info: ConsumerInfo): number {
+  return Math.max(info.ack_floor.stream_seq, (info.config.opt_start_seq ?? 1) - 1);
 }
