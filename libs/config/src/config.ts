@@ -1090,7 +1090,7 @@ export const ENVIRONMENT_VARIABLES: Array<{ name: string; default: string; meani
     name: 'NUNCHI_SIMULATION_YIELD_LAG_MS',
     default: '100',
     meaning:
-      'a simulation on history pauses (up to 5 s at a time, then one step every 5 s; as long as it lasts past half of NUNCHI_ADMISSION_MAX_LAG_MS or of NUNCHI_SLA_MS) while a context or decision consumer holds a message older than this, ms; 0: never',
+      'a simulation on history pauses (up to 5 s at a time, then one step every 5 s; as long as it lasts past half of NUNCHI_ADMISSION_MAX_LAG_MS or of NUNCHI_SLA_MS) while a context or decision consumer holds a message older than this, and until no lag report of the last 10 s was past it, ms; 0: never',
   },
   {
     name: 'NUNCHI_ADAPTER_RATE_PER_SECOND',

@@ -47,7 +47,9 @@ describe('LagBoard', () => {
     const startMs = Date.now();
     const wentOnAfter: number[] = [];
     const waiters = Array.from({ length: 4 }, () =>
-      board.untilCaughtUp(100, 300, 1_000, true).then(() => wentOnAfter.push(Date.now() - startMs)),
+      board
+        .untilCaughtUp(100, 300, { holdFromMs: 1_000, oneStepAtATime: true })
+        .then(() => wentOnAfter.push(Date.now() - startMs)),
     );
     setTimeout(() => board.receive(report({ 0: 400 })), 400); // still behind: reports keep coming
     setTimeout(() => board.receive(report({ 0: 0 })), 750);
@@ -60,7 +62,9 @@ describe('LagBoard', () => {
       assert.ok(t >= 740 && t < 1_000, `the others once caught up: ${wentOnAfter.join(', ')} ms`);
     // without: every waiter goes on after the longest wait
     board.receive(report({ 0: 400 }));
-    const together = await Promise.all(Array.from({ length: 3 }, () => board.untilCaughtUp(100, 200, 1_000)));
+    const together = await Promise.all(
+      Array.from({ length: 3 }, () => board.untilCaughtUp(100, 200, { holdFromMs: 1_000 })),
+    );
     assert.ok(Math.max(...together) < 400, `waited ${together.join(', ')} ms`);
   });
 
@@ -74,11 +78,29 @@ describe('LagBoard', () => {
     const board = new LagBoard();
     board.receive(report({ 0: 1_500 }));
     setTimeout(() => board.receive(report({ 0: 400 })), 600);
-    const held = await board.untilCaughtUp(100, 250, 1_000);
+    const held = await board.untilCaughtUp(100, 250, { holdFromMs: 1_000 });
     assert.ok(held >= 590 && held < 1_000, `held ${held} ms: until under 1,000 ms of lag, then went on`);
     assert.ok(
-      (await board.untilCaughtUp(100, 0, 1_000)) < 50,
+      (await board.untilCaughtUp(100, 0, { holdFromMs: 1_000 })) < 50,
       'behind, under the hold bound, no wait allowed: at once',
     );
+  });
+
+  it('untilCaughtUp with calmMs: caught up only once no report of that span was past the bound', async () => {
+    const board = new LagBoard();
+    board.receive(report({ 0: 300 }));
+    board.receive(report({ 0: 20 }, 'c2'));
+    board.receive(report({ 0: 40 })); // replaces the 300: the lag now is 40 ms, but 300 was reported just now
+    assert.equal(board.worstMs(), 40);
+    assert.equal(board.worstOverMs(1_000), 300);
+    assert.equal(await board.untilCaughtUp(100, 5_000), 0, 'without calmMs: at once');
+    const calm = await board.untilCaughtUp(100, 5_000, { calmMs: 400 });
+    assert.ok(calm >= 380 && calm < 700, `waited ${calm} ms for 400 ms without a report past 100 ms`);
+    assert.equal(await board.untilCaughtUp(100, 5_000, { calmMs: 400 }), 0, 'calm since: at once');
+    setTimeout(() => board.receive(report({ 0: 150 }, 'c2')), 100);
+    setTimeout(() => board.receive(report({ 0: 10 }, 'c2')), 200);
+    await new Promise((r) => setTimeout(r, 250));
+    const again = await board.untilCaughtUp(100, 5_000, { calmMs: 400 });
+    assert.ok(again >= 300 && again < 600, `a spike of 150 ms: ${again} ms more (400 ms after the spike)`);
   });
 });

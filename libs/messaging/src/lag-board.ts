@@ -27,6 +27,31 @@ const RECOMPUTE_MS = 100;
 /** milliseconds between two looks at the lag while waiting for the hot path to catch up */
 const LOOK_MS = 100;
 
+/** milliseconds of reports kept for untilCaughtUp's calmMs (the longest calm asked for) */
+const RECENT_KEPT_MS = 60_000;
+
+/** How untilCaughtUp waits, beyond its bound and longest wait. */
+export interface CatchUpOptions {
+  /**
+   * ms of lag past which it holds, however long, rather than go on after maxWaitMs (@default none: it always
+   * goes on after maxWaitMs)
+   */
+  holdFromMs?: number;
+  /**
+   * of the callers waiting together on this board, one goes on after maxWaitMs, the next maxWaitMs later, and
+   * so on, while the hot path stays behind — a crawl of one piece each maxWaitMs, not one piece per waiter (a
+   * simulation reads 48 customers at once: all of them going on together every 5 s was a burst of reads the
+   * hot path felt). All go on as soon as it has caught up.
+   */
+  oneStepAtATime?: boolean;
+  /**
+   * ms for which every report must have been within the bound before the hot path counts as caught up
+   * (@default 0: the latest reports are enough). At capacity, admission control keeps the lag swinging
+   * between its bound and nothing; work that goes on in each dip takes the cores the next burst needs.
+   */
+  calmMs?: number;
+}
+
 /**
  * What the hot path's consumers say of their lag (LagReport on Subjects.lag(group), every 500 ms from each
  * context and decision replica): per partition, the age of the oldest message a consumer of it holds, the
@@ -45,11 +70,26 @@ export class LagBoard {
   private look: Promise<void> | undefined;
   /** epoch ms at which a waiter last went on by a step while the hot path was behind (untilCaughtUp) */
   private lastStepMs = -Infinity;
+  /** [epoch ms received, its worst oldestAgeMs] of each report of the last RECENT_KEPT_MS, oldest first */
+  private readonly recent: Array<[number, number]> = [];
 
   receive(report: LagReport): void {
     if (typeof report?.group !== 'string' || !Array.isArray(report.partitions)) return;
     this.reports.set(`${report.group}/${report.member}`, report);
     this.computedAt = -Infinity;
+    const nowMs = Date.now();
+    let worst = 0;
+    for (const p of report.partitions) if (p.oldestAgeMs > worst) worst = p.oldestAgeMs;
+    this.recent.push([nowMs, worst]);
+    while (this.recent.length > 0 && this.recent[0][0] < nowMs - RECENT_KEPT_MS) this.recent.shift();
+  }
+
+  /** ms: the worst lag a report received over the last `spanMs` milliseconds gave (at most RECENT_KEPT_MS) */
+  worstOverMs(spanMs: number, nowMs = Date.now()): number {
+    let worst = 0;
+    for (let i = this.recent.length - 1; i >= 0 && this.recent[i][0] >= nowMs - spanMs; i--)
+      if (this.recent[i][1] > worst) worst = this.recent[i][1];
+    return worst;
   }
 
   /** ms: the oldest message held for this partition by a replica still reporting (0: none) */
@@ -69,24 +109,20 @@ export class LagBoard {
    * up, or after `maxWaitMs` — but never while one is behind by more than `holdFromMs` (work that must not
    * add to a hot path whose decisions near their deadline holds until it falls back below). Resolves with
    * the milliseconds waited. Work that can wait (analytics, a simulation on history) awaits it before each
-   * piece, so that the hot path gets the cores it shares.
-   *
-   * `oneStepAtATime`: of the callers waiting together on this board, one goes on after `maxWaitMs`, the
-   * next `maxWaitMs` later, and so on, while the hot path stays behind — a crawl of one piece each
-   * `maxWaitMs`, not one piece per waiter (a simulation reads 48 customers at once: all of them going on
-   * together every 5 s was a burst of reads the hot path felt). All go on as soon as it has caught up.
+   * piece, so that the hot path gets the cores it shares. See CatchUpOptions.
    */
   async untilCaughtUp(
     behindMs: number,
     maxWaitMs: number,
-    holdFromMs = Infinity,
-    oneStepAtATime = false,
+    { holdFromMs = Infinity, oneStepAtATime = false, calmMs = 0 }: CatchUpOptions = {},
   ): Promise<number> {
-    if (behindMs <= 0 || this.worstMs() <= behindMs) return 0;
+    const caughtUp = (worst: number) =>
+      worst <= behindMs && (calmMs <= 0 || this.worstOverMs(calmMs) <= behindMs);
+    if (behindMs <= 0 || caughtUp(this.worstMs())) return 0;
     const startMs = Date.now();
     for (;;) {
       const worst = this.worstMs();
-      if (worst <= behindMs) break;
+      if (caughtUp(worst)) break;
       const nowMs = Date.now();
       if (nowMs - startMs >= maxWaitMs && worst <= holdFromMs) {
         if (!oneStepAtATime) break;
@@ -132,9 +168,9 @@ export class LagBoard {
 
 /**
  * For a process outside the NestJS services (a simulation worker, the CLI): `wait()` is
- * LagBoard.untilCaughtUp(behindMs, maxWaitMs, holdFromMs), one step at a time, over the hot path's lag
- * reports as they arrive on `nc` (Subjects.lagAll: the analytics and operator identities may subscribe to
- * it); `behind()` whether a wait would wait now. Until a first report has arrived nothing is known: `ready` resolves on the first one, or
+ * LagBoard.untilCaughtUp(behindMs, maxWaitMs, { holdFromMs, calmMs }), one step at a time, over the hot
+ * path's lag reports as they arrive on `nc` (Subjects.lagAll: the analytics and operator identities may
+ * subscribe to it); `behind()` whether a wait would wait now. Until a first report has arrived nothing is known: `ready` resolves on the first one, or
  * two report intervals after the server has confirmed the subscription (then no replica is reporting: none
  * is behind), and waits before it wait for it too. The intervals count from the confirmation, not from the
  * call: a process started on a loaded machine may take longer than that to get its subscription to the
@@ -145,7 +181,7 @@ export function waitForHotPath(
   nc: NatsConnection,
   behindMs: number,
   maxWaitMs: number,
-  holdFromMs = Infinity,
+  { holdFromMs, calmMs = 0 }: Pick<CatchUpOptions, 'holdFromMs' | 'calmMs'> = {},
 ): {
   ready: Promise<void>;
   wait(): Promise<number>;
@@ -176,8 +212,12 @@ export function waitForHotPath(
   ]);
   return {
     ready: firstReport,
-    wait: () => firstReport.then(() => board.untilCaughtUp(behindMs, maxWaitMs, holdFromMs, true)),
-    behind: () => behindMs > 0 && board.worstMs() > behindMs,
+    wait: () =>
+      firstReport.then(() =>
+        board.untilCaughtUp(behindMs, maxWaitMs, { holdFromMs, calmMs, oneStepAtATime: true }),
+      ),
+    behind: () =>
+      behindMs > 0 && (board.worstMs() > behindMs || (calmMs > 0 && board.worstOverMs(calmMs) > behindMs)),
     worstMs: () => board.worstMs(),
     stop: () => subscription.unsubscribe(),
   };

@@ -53,7 +53,7 @@ describe('waitForHotPath (real NATS)', () => {
   });
 
   it('past the hold bound, holds beyond the longest wait until the lag falls back under it', async () => {
-    const hotPath = waitForHotPath(nc, 100, 200, 1_000);
+    const hotPath = waitForHotPath(nc, 100, 200, { holdFromMs: 1_000 });
     try {
       nc.publish(Subjects.lag('context'), encodeJson(report(3_000)));
       await hotPath.ready;
@@ -63,6 +63,23 @@ describe('waitForHotPath (real NATS)', () => {
       assert.equal(hotPath.behind(), true, 'still behind, under the hold bound: it went on');
       nc.publish(Subjects.lag('context'), encodeJson(report(0)));
       await nc.flush();
+    } finally {
+      hotPath.stop();
+    }
+  });
+
+  it('with a calm period, goes on only once every report of that period was within the bound', async () => {
+    const hotPath = waitForHotPath(nc, 100, 5_000, { calmMs: 800 });
+    try {
+      nc.publish(Subjects.lag('context'), encodeJson(report(400)));
+      await hotPath.ready;
+      setTimeout(() => nc.publish(Subjects.lag('context'), encodeJson(report(0))), 200);
+      const waited = await timed(() => hotPath.wait());
+      assert.ok(
+        waited >= 750 && waited < 1_200,
+        `waited ${waited} ms: caught up after 200 ms, calm 800 ms after the last report past the bound`,
+      );
+      assert.equal(hotPath.behind(), false);
     } finally {
       hotPath.stop();
     }

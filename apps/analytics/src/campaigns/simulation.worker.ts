@@ -13,6 +13,7 @@ import { connectNats, holdFromMs, waitForHotPath } from '@nunchi/messaging';
 import {
   campaignPorts,
   simulateCampaign,
+  SIMULATION_YIELD_CALM_MS,
   SIMULATION_YIELD_MAX_WAIT_MS,
   type SimulationPhase,
 } from '@nunchi/operations';
@@ -45,12 +46,10 @@ async function run(start: StartSimulation): Promise<void> {
     if (behindMs > 0) {
       try {
         nc = await connectNats(config.nats, 'nunchi-simulation');
-        const live = (hotPath = waitForHotPath(
-          nc,
-          behindMs,
-          SIMULATION_YIELD_MAX_WAIT_MS,
-          holdFromMs(config.domain.admissionMaxLagMs, config.domain.slaMs),
-        ));
+        const live = (hotPath = waitForHotPath(nc, behindMs, SIMULATION_YIELD_MAX_WAIT_MS, {
+          holdFromMs: holdFromMs(config.domain.admissionMaxLagMs, config.domain.slaMs),
+          calmMs: SIMULATION_YIELD_CALM_MS,
+        }));
         let waiting = false;
         watching = setInterval(() => {
           if (live.behind() === waiting) return;

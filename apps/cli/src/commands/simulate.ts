@@ -16,6 +16,7 @@ import {
   BadInputError,
   compareCampaigns as compare,
   mergeShards,
+  SIMULATION_YIELD_CALM_MS,
   SIMULATION_YIELD_MAX_WAIT_MS,
   type CompareOptions,
   type CompareResult,
@@ -74,12 +75,10 @@ export async function yieldToLiveTraffic(resources: Resources): Promise<{ pace?:
       import('@nunchi/messaging'),
       resources.messaging(),
     ]);
-    const hotPath = waitForHotPath(
-      session.nc,
-      behindMs,
-      SIMULATION_YIELD_MAX_WAIT_MS,
-      holdFromMs(resources.config.domain.admissionMaxLagMs, resources.config.domain.slaMs),
-    );
+    const hotPath = waitForHotPath(session.nc, behindMs, SIMULATION_YIELD_MAX_WAIT_MS, {
+      holdFromMs: holdFromMs(resources.config.domain.admissionMaxLagMs, resources.config.domain.slaMs),
+      calmMs: SIMULATION_YIELD_CALM_MS,
+    });
     // before the simulation starts: its waits then count only what it waited for a hot path behind
     await hotPath.ready;
     const said = announcedWaits(hotPath, (line) =>

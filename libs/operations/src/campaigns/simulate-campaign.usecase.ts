@@ -71,6 +71,14 @@ export type Pace = () => Promise<number>;
  */
 export const SIMULATION_YIELD_MAX_WAIT_MS = 5_000;
 
+/**
+ * milliseconds for which every lag report must have been within NUNCHI_SIMULATION_YIELD_LAG_MS before a
+ * waiting simulation counts the hot path as caught up (libs/messaging CatchUpOptions.calmMs). At capacity,
+ * admission control keeps the lag swinging between its bound and nothing several times a second; going on in
+ * each dip took ~20 % of a core beside 500 events/s on a 2-core machine, and pushed live decisions late.
+ */
+export const SIMULATION_YIELD_CALM_MS = 10_000;
+
 /** scan: token ranges of the month index; customers: each customer's history read; replay: events decided */
 export type SimulationPhase = 'scan' | 'customers' | 'replay';
 
