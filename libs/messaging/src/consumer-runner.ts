@@ -412,12 +412,13 @@ export class ConsumerRunner {
   }
 
   /**
-   * Notes what the consumer has pending, and the oldest message it has not settled — the first on its subject
-   * past its ack floor — for lag() to count while nothing at or after it has been taken in hand. Without it a consumer with a
-   * backlog but nothing in hand (starting, restarting, stalled, or held by its predecessor's unacknowledged
-   * messages until they are redelivered) reported no lag at all, and ingestion's admission control and the
-   * work that yields to the hot path went on as if it kept up. Once this runner has taken a message at or past
-   * it, what is left of the backlog is in hand or right behind it, and counted from there.
+   * Notes what the consumer has pending, and the oldest message it has not settled — the first on its
+   * subject past its ack floor — for lag() to count while nothing at or after it has been taken in hand.
+   * Without it a consumer with a backlog but nothing in hand (starting, restarting, stalled, or held by its
+   * predecessor's unacknowledged messages until they are redelivered) reported no lag at all, and ingestion's
+   * admission control and the work that yields to the hot path went on as if it kept up. Once this runner has
+   * taken a message at or past it, what is left of the backlog is in hand or right behind it, and counted
+   * from there.
    */
   private async notePending(jsm: JetStreamManager, r: Running, info: ConsumerInfo): Promise<void> {
     r.pending = info.num_pending + info.num_ack_pending;
@@ -1136,8 +1137,10 @@ function discard(messages: ConsumerMessages): void {
   void messages.close().catch(() => undefined);
 }
 
-/** A consumer's ack floor: one created at a start sequence reports 0 until its first acknowledgement, but
- * acknowledged everything before its start. */
+/**
+ * A consumer's ack floor: one created at a start sequence reports 0 until its first acknowledgement, but it
+ * acknowledged everything before its start.
+ */
 function ackFloorOf(info: ConsumerInfo): number {
   return Math.max(info.ack_floor.stream_seq, (info.config.opt_start_seq ?? 1) - 1);
 }

@@ -92,6 +92,14 @@ export class LagBoard {
     return worst;
   }
 
+  /**
+   * Whether some partition is behind by more than `behindMs` now (its worst lag: `worst`), or — with a
+   * `calmMs` — some report of the last `calmMs` was. A bound of 0 is never behind.
+   */
+  isBehind(behindMs: number, calmMs = 0, worst = this.worstMs()): boolean {
+    return behindMs > 0 && (worst > behindMs || (calmMs > 0 && this.worstOverMs(calmMs) > behindMs));
+  }
+
   /** ms: the oldest message held for this partition by a replica still reporting (0: none) */
   lagOf(partition: number, nowMs = Date.now()): number {
     this.refresh(nowMs);
@@ -116,13 +124,11 @@ export class LagBoard {
     maxWaitMs: number,
     { holdFromMs = Infinity, oneStepAtATime = false, calmMs = 0 }: CatchUpOptions = {},
   ): Promise<number> {
-    const caughtUp = (worst: number) =>
-      worst <= behindMs && (calmMs <= 0 || this.worstOverMs(calmMs) <= behindMs);
-    if (behindMs <= 0 || caughtUp(this.worstMs())) return 0;
+    if (!this.isBehind(behindMs, calmMs)) return 0;
     const startMs = Date.now();
     for (;;) {
       const worst = this.worstMs();
-      if (caughtUp(worst)) break;
+      if (!this.isBehind(behindMs, calmMs, worst)) break;
       const nowMs = Date.now();
       if (nowMs - startMs >= maxWaitMs && worst <= holdFromMs) {
         if (!oneStepAtATime) break;
@@ -170,9 +176,9 @@ export class LagBoard {
  * For a process outside the NestJS services (a simulation worker, the CLI): `wait()` is
  * LagBoard.untilCaughtUp(behindMs, maxWaitMs, { holdFromMs, calmMs }), one step at a time, over the hot
  * path's lag reports as they arrive on `nc` (Subjects.lagAll: the analytics and operator identities may
- * subscribe to it); `behind()` whether a wait would wait now. Until a first report has arrived nothing is known: `ready` resolves on the first one, or
- * two report intervals after the server has confirmed the subscription (then no replica is reporting: none
- * is behind), and waits before it wait for it too. The intervals count from the confirmation, not from the
+ * subscribe to it); `behind()` whether a wait would wait now. Until a first report has arrived nothing is
+ * known: `ready` resolves on the first one, or two report intervals after the server has confirmed the
+ * subscription (then no replica is reporting: none is behind), and waits before it wait for it too. The intervals count from the confirmation, not from the
  * call: a process started on a loaded machine may take longer than that to get its subscription to the
  * server, and would otherwise go on as if nothing were behind. `worstMs()` is the lag now (ms, 0: none
  * known). `stop()` unsubscribes.
@@ -216,8 +222,7 @@ export function waitForHotPath(
       firstReport.then(() =>
         board.untilCaughtUp(behindMs, maxWaitMs, { holdFromMs, calmMs, oneStepAtATime: true }),
       ),
-    behind: () =>
-      behindMs > 0 && (board.worstMs() > behindMs || (calmMs > 0 && board.worstOverMs(calmMs) > behindMs)),
+    behind: () => board.isBehind(behindMs, calmMs),
     worstMs: () => board.worstMs(),
     stop: () => subscription.unsubscribe(),
   };
