@@ -176,9 +176,11 @@ export class LagBoard {
  * For a process outside the NestJS services (a simulation worker, the CLI): `wait()` is
  * LagBoard.untilCaughtUp(behindMs, maxWaitMs, { holdFromMs, calmMs }), one step at a time, over the hot
  * path's lag reports as they arrive on `nc` (Subjects.lagAll: the analytics and operator identities may
- * subscribe to it); `behind()` whether a wait would wait now. Until a first report has arrived nothing is
- * known: `ready` resolves on the first one, or two report intervals after the server has confirmed the
- * subscription (then no replica is reporting: none is behind), and waits before it wait for it too. The intervals count from the confirmation, not from the
+ * subscribe to it); `behind()` whether a wait would wait now. Until every replica has reported nothing is
+ * known: `ready` resolves one report interval after the first report (each replica reports once an
+ * interval: the first says what one of them holds, and one that is behind may report after it), or two
+ * intervals after the server has confirmed the subscription with none heard (then no replica is reporting:
+ * none is behind); waits before it wait for it too. The intervals count from the confirmation, not from the
  * call: a process started on a loaded machine may take longer than that to get its subscription to the
  * server, and would otherwise go on as if nothing were behind. `worstMs()` is the lag now (ms, 0: none
  * known). `stop()` unsubscribes.
@@ -196,21 +198,24 @@ export function waitForHotPath(
   stop(): void;
 } {
   const board = new LagBoard();
-  let heard: () => void = () => undefined;
-  const heardOne = new Promise<void>((resolve) => (heard = resolve));
+  let heardFirst: (() => void) | undefined;
+  const everyReplicaHeard = new Promise<void>(
+    (resolve) => (heardFirst = () => setTimeout(resolve, LAG_REPORT_MS).unref()),
+  );
   const subscription: Subscription = nc.subscribe(Subjects.lagAll, {
     callback: (error, msg) => {
       if (error) return;
       try {
         board.receive(msg.json<LagReport>());
-        heard();
+        heardFirst?.();
+        heardFirst = undefined;
       } catch {
         // not a report: ignored, as a service ignores it
       }
     },
   });
   const firstReport = Promise.race([
-    heardOne,
+    everyReplicaHeard,
     nc
       .flush()
       .catch(() => undefined)

@@ -52,6 +52,24 @@ describe('waitForHotPath (real NATS)', () => {
     }
   });
 
+  it('is ready one report interval after the first report: a replica behind that reports later still counts', async () => {
+    const hotPath = waitForHotPath(nc, 100, 5_000);
+    try {
+      // the first report heard is of a replica keeping up; another, behind, reports 300 ms later
+      nc.publish(Subjects.lag('context'), encodeJson(report(0)));
+      setTimeout(
+        () => nc.publish(Subjects.lag('decision'), encodeJson({ ...report(3_000), group: 'decision' })),
+        300,
+      );
+      await hotPath.ready;
+      assert.equal(hotPath.behind(), true, 'ready before every replica had reported');
+      nc.publish(Subjects.lag('decision'), encodeJson({ ...report(0), group: 'decision' }));
+      await nc.flush();
+    } finally {
+      hotPath.stop();
+    }
+  });
+
   it('past the hold bound, holds beyond the longest wait until the lag falls back under it', async () => {
     const hotPath = waitForHotPath(nc, 100, 200, { holdFromMs: 1_000 });
     try {
@@ -73,6 +91,7 @@ describe('waitForHotPath (real NATS)', () => {
     try {
       nc.publish(Subjects.lag('context'), encodeJson(report(400)));
       await hotPath.ready;
+      nc.publish(Subjects.lag('context'), encodeJson(report(400))); // the last report past the bound: now
       setTimeout(() => nc.publish(Subjects.lag('context'), encodeJson(report(0))), 200);
       const waited = await timed(() => hotPath.wait());
       assert.ok(
