@@ -6,7 +6,7 @@
 //   node scripts/test.mjs <filter>   only test files whose path contains <filter>
 //   node scripts/test.mjs --cluster  the cluster tests (test/*.cluster.ts: three hosts in network namespaces,
 //                                    needs root; npm run test:cluster), which npm test leaves out
-//   node scripts/test.mjs --lanes N  medium and end-to-end files in N lanes at once (default 2, NUNCHI_TEST_LANES):
+//   node scripts/test.mjs --lanes N  medium and end-to-end files in N lanes at once (default 1, NUNCHI_TEST_LANES):
 //                                    each lane a keyspace, a NATS server and service ports of its own, taking the
 //                                    next file as it finishes one (longest first, from the last run's durations)
 import { spawn, spawnSync } from 'node:child_process';
@@ -31,7 +31,7 @@ const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const clusterOnly = args.includes('--cluster');
 const lanesArg = args.indexOf('--lanes');
-const lanesAsked = Number(lanesArg >= 0 ? args[lanesArg + 1] : (process.env.NUNCHI_TEST_LANES ?? 2));
+const lanesAsked = Number(lanesArg >= 0 ? args[lanesArg + 1] : (process.env.NUNCHI_TEST_LANES ?? 1));
 if (!Number.isInteger(lanesAsked) || lanesAsked < 1 || lanesAsked > 4) {
   console.error(`--lanes (NUNCHI_TEST_LANES): an integer from 1 to 4, not ${lanesAsked}`);
   process.exit(2);
@@ -111,7 +111,8 @@ if (e2e.length) {
   );
 }
 // Lanes need a NATS server each: with NATS_URL given (or no nats-server) the files run one after another.
-const lanes = e2e.length > 1 && natsBinary && !process.env.NATS_URL && !clusterOnly ? lanesAsked : 1;
+const lanes =
+  natsBinary && !process.env.NATS_URL && !clusterOnly ? Math.max(1, Math.min(lanesAsked, e2e.length)) : 1;
 
 /** Starts the test NATS server of lane `lane`; its URL. Its log tells which identity was refused what. */
 async function startOwnNats(lane) {
@@ -174,7 +175,7 @@ if (e2e.length) {
   if (urls.length) {
     testEnv.NATS_URL = urls[0];
     console.log(
-      `tests use NATS servers of their own at ${urls.join(', ')}, with the project's identities (${relative(root, natsAuth.dir) || natsAuth.dir})`,
+      `tests use ${urls.length > 1 ? 'NATS servers' : 'a NATS server'} of their own at ${urls.join(', ')}, with the project's identities (${relative(root, natsAuth.dir) || natsAuth.dir})`,
     );
   }
   // the tests' environment: their own NATS (found running), or the one NATS_URL names
@@ -240,7 +241,9 @@ if (lanes === 1) {
  * the next free lane takes, in a `node --test` of its own, longest first (the durations of the last run, in
  * .nunchi/test-durations.json — on a fresh clone scripts/test-durations.json, a copy of one; files they do
  * not name first of all). A file's output is printed whole when it ends; the totals and the failing files
- * at the end. Two lanes take about a third off the suite on two cores (its tests wait on services and timers).
+ * at the end. Two lanes take about a third off the suite on two cores (its tests wait on services and timers),
+ * but double the services on them: npm test stays at one lane until no test flakes under that contention (a
+ * fresh-clone run had one file time out waiting for a decision, test/ingestion-idempotency.e2e.ts).
  */
 const durationsFile = join(root, '.nunchi', 'test-durations.json');
 let lastDurations = {};
