@@ -61,14 +61,21 @@ const e2e = unitOnly
     ? select(find(join(dist, 'test'), '.cluster.js'))
     : select([...find(dist, '.medium.js'), ...find(join(dist, 'test'), '.e2e.js')]);
 
+/** the services' ports in tests: clear of `npm start`'s (each can be overridden) */
+const TEST_SERVICE_PORTS = {
+  NUNCHI_INGESTION_PORT: 3101,
+  NUNCHI_CONTEXT_PORT: 3102,
+  NUNCHI_DECISION_PORT: 3103,
+  NUNCHI_ANALYTICS_PORT: 3104,
+};
+
 /** Test env: a keyspace of its own and ports that do not clash with `npm start` (each can be overridden). */
 const testEnv = {
   ...process.env,
   CASSANDRA_KEYSPACE: process.env.CASSANDRA_KEYSPACE ?? 'nunchi_test',
-  NUNCHI_INGESTION_PORT: process.env.NUNCHI_INGESTION_PORT ?? '3101',
-  NUNCHI_CONTEXT_PORT: process.env.NUNCHI_CONTEXT_PORT ?? '3102',
-  NUNCHI_DECISION_PORT: process.env.NUNCHI_DECISION_PORT ?? '3103',
-  NUNCHI_ANALYTICS_PORT: process.env.NUNCHI_ANALYTICS_PORT ?? '3104',
+  ...Object.fromEntries(
+    Object.entries(TEST_SERVICE_PORTS).map(([name, port]) => [name, process.env[name] ?? String(port)]),
+  ),
   NODE_ENV: 'test',
   // Admission control refuses events while a consumer is behind; bursts on a busy test machine would trip it
   // in tests about other things. test/overload.e2e.ts turns it on for itself.
@@ -88,12 +95,6 @@ const testEnv = {
 const TEST_NATS_PORT = Number(process.env.NUNCHI_TEST_NATS_PORT ?? 14297);
 /** lane i's services listen on the test ports + i × this (tests add up to 150 to them for extra replicas) */
 const LANE_PORT_STEP = 500;
-const SERVICE_PORT_VARIABLES = [
-  'NUNCHI_INGESTION_PORT',
-  'NUNCHI_CONTEXT_PORT',
-  'NUNCHI_DECISION_PORT',
-  'NUNCHI_ANALYTICS_PORT',
-];
 
 let natsBinary;
 let natsAuth;
@@ -201,7 +202,10 @@ if (e2e.length) {
       CASSANDRA_KEYSPACE: `${testEnv.CASSANDRA_KEYSPACE}_lane${lane + 1}`,
       NATS_URL: urls[lane],
       ...Object.fromEntries(
-        SERVICE_PORT_VARIABLES.map((name) => [name, String(Number(testEnv[name]) + lane * LANE_PORT_STEP)]),
+        Object.keys(TEST_SERVICE_PORTS).map((name) => [
+          name,
+          String(Number(testEnv[name]) + lane * LANE_PORT_STEP),
+        ]),
       ),
     });
   const migrations = await Promise.all(

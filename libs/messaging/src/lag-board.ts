@@ -214,7 +214,7 @@ export function waitForHotPath(
       }
     },
   });
-  const firstReport = Promise.race([
+  const reportsKnown = Promise.race([
     everyReplicaHeard,
     nc
       .flush()
@@ -222,9 +222,9 @@ export function waitForHotPath(
       .then(() => new Promise<void>((resolve) => setTimeout(resolve, 2 * LAG_REPORT_MS).unref())),
   ]);
   return {
-    ready: firstReport,
+    ready: reportsKnown,
     wait: () =>
-      firstReport.then(() =>
+      reportsKnown.then(() =>
         board.untilCaughtUp(behindMs, maxWaitMs, { holdFromMs, calmMs, oneStepAtATime: true }),
       ),
     behind: () => board.isBehind(behindMs, calmMs),
